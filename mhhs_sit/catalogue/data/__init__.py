@@ -1,0 +1,6 @@
+"""The project's own interface catalogue, as YAML data (a package so that it ships in wheels).
+
+Written from public facts (the DIP spec's published field names and rules, the MHHS interface
+catalogue's senders and receivers); not a copy of the official specification. Anything the
+project models rather than takes from a publication is marked ``modelled``.
+"""

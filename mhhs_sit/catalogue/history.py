@@ -1,0 +1,171 @@
+"""How the catalogue changed from version to version, and rebuilding any version from the newest.
+
+The data files describe the newest version. ``versions.yaml`` lists, for each later version, the
+changes it made relative to the one before (a changelog, each entry marked published or
+modelled). Older versions are materialised by undoing those changes newest-first, so a change
+is written once and both ``validate`` and ``diff`` see it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from mhhs_sit.catalogue.schemastore import SchemaLocationError, SchemaStore
+
+_MISSING: Any = object()
+
+# op -> the keys it needs besides op/source/reference/why
+OP_KEYS: dict[str, tuple[str, ...]] = {
+    "add-field": ("at", "field"),
+    "remove-field": ("at", "field", "schema"),
+    "rename-field": ("at", "from", "to"),
+    "set": ("at", "keyword", "after"),
+    "add-event": ("interface", "event"),
+    "remove-event": ("interface", "event"),
+    "add-interface": ("interface",),
+}
+
+
+class UndoError(ValueError):
+    """A recorded change does not fit the schemas it is said to change."""
+
+
+@dataclass(frozen=True)
+class ChangeOp:
+    """One recorded change, introduced by ``version`` relative to the version before it."""
+
+    version: str
+    op: str
+    source: str
+    reference: str
+    why: str = ""
+    at: str = ""
+    field: str = ""  # add-field / remove-field: the field; rename-field: the old name
+    to: str = ""  # rename-field: the new name
+    keyword: str = ""
+    before: Any = field(default=_MISSING, compare=False)
+    after: Any = field(default=_MISSING, compare=False)
+    required: bool = False
+    schema: Any = field(default=None, compare=False)
+    interface: str = ""
+    event: str = ""
+    yaml_path: tuple[str | int, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def has_before(self) -> bool:
+        return self.before is not _MISSING
+
+    def note(self) -> str:
+        """``(DIN-988, published)``-style attribution for descriptions."""
+        bits = [b for b in (self.reference, self.source) if b]
+        return f" ({'; '.join(bits)})" if bits else ""
+
+
+@dataclass
+class VersionState:
+    """Everything that differs between versions: schemas, event codes, which interfaces exist."""
+
+    store: SchemaStore
+    events: dict[str, list[str]]  # interface id -> event codes (no brackets)
+    interfaces: list[str]
+
+    def copy(self) -> VersionState:
+        return VersionState(self.store.copy(), copy.deepcopy(self.events), list(self.interfaces))
+
+
+def undo(state: VersionState, op: ChangeOp) -> None:
+    """Turn ``state`` (the version ``op`` belongs to) into the version before it, in place."""
+    try:
+        _UNDO[op.op](state, op)
+    except SchemaLocationError as exc:
+        raise UndoError(f"'at: {exc.args[0]}' names no schema in the catalogue") from None
+
+
+def _object(state: VersionState, op: ChangeOp) -> dict[str, Any]:
+    target = state.store.locate(op.at)
+    if not isinstance(target, dict) or not isinstance(target.get("properties"), dict):
+        raise UndoError(f"'at: {op.at}' is not an object schema with properties")
+    return target
+
+
+def _undo_add_field(state: VersionState, op: ChangeOp) -> None:
+    target = _object(state, op)
+    if op.field not in target["properties"]:
+        raise UndoError(f"{op.at} has no field {op.field!r} for this version to have added")
+    del target["properties"][op.field]
+    if op.field in target.get("required", []):
+        target["required"] = [r for r in target["required"] if r != op.field]
+
+
+def _undo_remove_field(state: VersionState, op: ChangeOp) -> None:
+    target = _object(state, op)
+    if op.field in target["properties"]:
+        raise UndoError(f"{op.at} still has field {op.field!r}, which this version removed")
+    target["properties"][op.field] = copy.deepcopy(op.schema)
+    if op.required:
+        target["required"] = [*target.get("required", []), op.field]
+
+
+def _undo_rename_field(state: VersionState, op: ChangeOp) -> None:
+    target = _object(state, op)
+    props = target["properties"]
+    if op.to not in props or op.field in props:
+        raise UndoError(f"{op.at} must have {op.to!r} and not {op.field!r} for this rename")
+    target["properties"] = {(op.field if k == op.to else k): v for k, v in props.items()}
+    if "required" in target:
+        target["required"] = [op.field if r == op.to else r for r in target["required"]]
+
+
+def _undo_set(state: VersionState, op: ChangeOp) -> None:
+    target = state.store.locate(op.at)
+    if not isinstance(target, dict):
+        raise UndoError(f"'at: {op.at}' is not a schema object")
+    if target.get(op.keyword, _MISSING) != op.after:
+        raise UndoError(
+            f"{op.at} has {op.keyword} = {target.get(op.keyword, '(absent)')!r}, "
+            f"not the {op.after!r} this version is said to set"
+        )
+    if op.has_before:
+        target[op.keyword] = copy.deepcopy(op.before)
+    else:
+        del target[op.keyword]
+
+
+def _codes(state: VersionState, op: ChangeOp) -> list[str]:
+    if op.interface not in state.events:
+        raise UndoError(f"{op.interface} is not an interface of this version")
+    return state.events[op.interface]
+
+
+def _undo_add_event(state: VersionState, op: ChangeOp) -> None:
+    codes = _codes(state, op)
+    if op.event not in codes:
+        raise UndoError(f"{op.interface} has no event code {op.event!r} to have been added")
+    codes.remove(op.event)
+
+
+def _undo_remove_event(state: VersionState, op: ChangeOp) -> None:
+    codes = _codes(state, op)
+    if op.event in codes:
+        raise UndoError(f"{op.interface} still has event code {op.event!r}")
+    codes.append(op.event)
+
+
+def _undo_add_interface(state: VersionState, op: ChangeOp) -> None:
+    if op.interface not in state.interfaces:
+        raise UndoError(f"{op.interface} is not an interface of this version")
+    state.interfaces.remove(op.interface)
+    del state.events[op.interface]
+
+
+_UNDO = {
+    "add-field": _undo_add_field,
+    "remove-field": _undo_remove_field,
+    "rename-field": _undo_rename_field,
+    "set": _undo_set,
+    "add-event": _undo_add_event,
+    "remove-event": _undo_remove_event,
+    "add-interface": _undo_add_interface,
+}

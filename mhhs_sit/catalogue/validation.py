@@ -1,0 +1,147 @@
+"""Validating messages of one interface: pick the event code's schema, then report every fault.
+
+Used for both the project's catalogue and an official DIP spec. The schema is chosen by
+S0.eventCode (instead of validating against a ``oneOf`` of all event codes, whose only error
+would be "not valid under any of the given schemas"). Field names are matched
+case-insensitively unless ``exact_names`` is asked for (see :mod:`.casefold`). A compiled
+fast check (:mod:`.fastcheck`) accepts valid messages; jsonschema explains invalid ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema.protocols import Validator
+
+from mhhs_sit.catalogue.casefold import NameIndex, build_index, lookup, normalise, sender_path
+from mhhs_sit.catalogue.fastcheck import Check, compile_check
+from mhhs_sit.catalogue.model import Violation
+from mhhs_sit.catalogue.violations import pointer, to_violations
+
+EVENT_PATH = ("CommonBlock", "S0", "eventCode")
+
+
+@dataclass(frozen=True)
+class EventSchema:
+    """A message schema and the S0.eventCode values (in brackets) it is for."""
+
+    codes: tuple[str, ...]
+    schema: dict[str, Any]
+    name: str = ""  # e.g. "IF-020-RelatedCreate", to name schemas in messages
+
+
+class _Compiled:
+    """One schema, compiled once: the jsonschema validator, the fast check, the name index."""
+
+    def __init__(self, event: EventSchema, validator_class: type[Validator]):
+        self.event = event
+        self.validator = validator_class(event.schema)
+        self.check: Check | None = compile_check(event.schema, validator_class)
+        self.open_objects = _has_open_objects(event.schema)
+        self._index: NameIndex | None = None
+        self._indexed = False
+        self._lock = threading.Lock()
+
+    @property
+    def index(self) -> NameIndex | None:
+        if not self._indexed:
+            with self._lock:
+                if not self._indexed:
+                    self._index = build_index(self.event.schema)
+                    self._indexed = True
+        return self._index
+
+    def run(self, payload: Any, exact_names: bool) -> list[Violation]:
+        instance = payload
+        normalised = False
+        if not exact_names and self.open_objects:
+            instance, normalised = normalise(payload, self.index), True
+        if self.check is not None and self.check(instance):
+            return []
+        if not exact_names and not normalised:
+            instance = normalise(payload, self.index)
+            if instance is not payload and self.check is not None and self.check(instance):
+                return []
+        return to_violations(self.validator.iter_errors(instance), payload)
+
+
+class InterfaceValidator:
+    """Validates payloads (``{"CommonBlock": …, "CustomBlock": …}``) of one interface."""
+
+    def __init__(self, label: str, events: Sequence[EventSchema], validator_class: type[Validator]):
+        if not events:
+            raise ValueError(f"{label} has no event schemas")
+        self.label = label  # e.g. "IF-031 in catalogue version 2.1.0"
+        self._events = [_Compiled(e, validator_class) for e in events]
+        self._fallback = _Compiled(EventSchema((), _loosen(events[0].schema)), validator_class)
+        self.codes = tuple(dict.fromkeys(c for e in events for c in e.codes))
+
+    def validate(self, payload: Any, *, exact_names: bool = False) -> list[Violation]:
+        """Every violation of ``payload``; an empty list when it is valid."""
+        if not isinstance(payload, dict):
+            return [Violation("", "type", "The message is not a JSON object; expected "
+                              "{\"CommonBlock\": {...}, \"CustomBlock\": {...}}.")]  # fmt: skip
+        code = _event_code(payload, exact_names)
+        matches = [c for c in self._events if code in c.event.codes]
+        if len(matches) == 1:
+            return matches[0].run(payload, exact_names)
+        if not matches:
+            found = self._fallback.run(payload, exact_names)
+            if isinstance(code, str):
+                parts = sender_path(payload, EVENT_PATH)
+                message = (f"CommonBlock.S0.eventCode is {code!r}, which is not an event code of "
+                           f"{self.label}; expected one of {', '.join(self.codes)}.")  # fmt: skip
+                found.append(Violation(pointer(parts), "enum", message))
+            return sorted(found)
+        results = [(c, c.run(payload, exact_names)) for c in matches]
+        valid = [c.event.name or "?" for c, found in results if not found]
+        if len(valid) == 1:
+            return []
+        if len(valid) > 1:
+            message = (f"The message is valid under {len(valid)} schemas for {code} "
+                       f"({', '.join(valid)}) but the spec's oneOf accepts exactly one: "
+                       f"the schemas overlap, which is a defect of {self.label}.")  # fmt: skip
+            return [Violation("", "oneOf", message)]
+        return min((found for _, found in results), key=len)
+
+
+def _event_code(payload: dict[str, Any], exact_names: bool) -> Any:
+    node: Any = payload
+    for name in EVENT_PATH:
+        if exact_names:
+            node = node.get(name) if isinstance(node, dict) else None
+        else:
+            node = lookup(node, name)
+    return node
+
+
+def _loosen(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` accepting any event code and any custom block: checks the common blocks only."""
+    try:
+        top_props = schema["properties"]
+        common = top_props["CommonBlock"]
+        s0 = common["properties"]["S0"]
+        s0_props = s0["properties"]
+    except (KeyError, TypeError):
+        return schema
+    s0 = {**s0, "properties": {**s0_props, "eventCode": {"type": "string"}}}
+    common = {**common, "properties": {**common["properties"], "S0": s0}}
+    return {**schema, "properties": {**top_props, "CommonBlock": common, "CustomBlock": {"type": "object"}}}
+
+
+def _has_open_objects(schema: Any) -> bool:
+    """Whether any object schema names properties but admits others (see :func:`_Compiled.run`).
+
+    Only then can a message valid as sent become invalid once its field names are matched to
+    the schema's spelling, so only then must names be normalised before the fast check.
+    """
+    if isinstance(schema, list):
+        return any(_has_open_objects(s) for s in schema)
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("properties") and schema.get("additionalProperties", True) is not False:
+        return True
+    return any(_has_open_objects(v) for k, v in schema.items() if k not in ("enum", "const", "example"))

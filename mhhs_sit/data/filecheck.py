@@ -1,0 +1,263 @@
+"""Validate a metering-point data file (CSV or JSON Lines) before it is loaded anywhere.
+
+Accepts what ``mhhs-sit data generate`` writes and hand-edited files: only ``mpan`` is required;
+every other known column is checked when present; unknown columns are reported (a misspelt
+column would otherwise escape checking). Each problem names the line it is on; a duplicated MPAN
+names both lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TextIO
+
+from mhhs_sit.data.checkdigit import full_mpan_problem, mpan_core_problem
+from mhhs_sit.data.distributors import DISTRIBUTORS, GSP_GROUPS
+from mhhs_sit.data.points import (
+    AGENT_ROLES,
+    CONNECTION_TYPES,
+    CSV_COLUMNS,
+    DIRECTIONS,
+    MPID,
+    PROFILE_CLASSES,
+    SEGMENTS,
+)
+from mhhs_sit.errors import ConfigError, Problem
+
+KNOWN = frozenset(CSV_COLUMNS) | {"full_mpan"}
+POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}")
+_SERIAL = re.compile(r"[A-Z0-9]{1,10}")
+_MTC = re.compile(r"(?!000)\d{3}")
+_LLFC = re.compile(r"[A-Z0-9]{3}")
+_CONNECTIONS = {"smart": {"W"}, "advanced": {"W", "L", "H", "E"}, "unmetered": {"U"}}
+_ENUMS = {
+    "segment": SEGMENTS,
+    "direction": DIRECTIONS,
+    "connection_type": CONNECTION_TYPES,
+    "profile_class": PROFILE_CLASSES,
+    "gsp_group": tuple(GSP_GROUPS),
+    "domestic": ("true", "false"),
+}
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """The outcome of checking one file."""
+
+    rows: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _is_date(text: str) -> bool:
+    try:
+        return len(text) == 10 and bool(date.fromisoformat(text))
+    except ValueError:
+        return False
+
+
+def row_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """(column, reason) for everything wrong with one record of strings."""
+    mpan = rec.get("mpan", "")
+    problem = mpan_core_problem(mpan)
+    if problem:
+        yield "mpan", problem
+    for name, allowed in _ENUMS.items():
+        if name in rec and rec[name] not in allowed:
+            yield name, f"{name} {rec[name]!r} is not one of {', '.join(allowed)}"
+    did = rec.get("distributor_id")
+    dist = DISTRIBUTORS.get(did) if did is not None else DISTRIBUTORS.get(mpan[:2])
+    if did is not None and did != mpan[:2]:
+        yield "distributor_id", f"distributor_id {did!r} does not match the MPAN's {mpan[:2]!r}"
+    if dist is not None:
+        mpid = rec.get("distributor_mpid")
+        if mpid is not None and mpid != dist.mpid:
+            yield "distributor_mpid", f"distributor {dist.id} is {dist.mpid}, not {mpid!r}"
+        gsp = rec.get("gsp_group")
+        if gsp in GSP_GROUPS and gsp not in dist.gsp_groups:
+            yield "gsp_group", f"distributor {dist.id} ({dist.mpid}) does not serve {gsp}"
+    segment = rec.get("segment")
+    if segment in _CONNECTIONS:
+        ct = rec.get("connection_type")
+        if ct in CONNECTION_TYPES and ct not in _CONNECTIONS[segment]:
+            yield "connection_type", f"a {segment} metering point cannot have connection type {ct}"
+        if segment == "unmetered" and rec.get("direction") == "export":
+            yield "direction", "an unmetered supply cannot export"
+        serial = rec.get("meter_serial")
+        if serial is not None and (segment == "unmetered") != (serial == ""):
+            yield (
+                "meter_serial",
+                (
+                    f"an unmetered supply has no meter serial, got {serial!r}"
+                    if serial
+                    else f"a {segment} metering point needs a meter serial"
+                ),
+            )
+        for kind, role in zip(("metering", "data"), AGENT_ROLES[segment], strict=True):
+            given = rec.get(f"{kind}_service_role")
+            if given is not None and given != role:
+                yield f"{kind}_service_role", f"a {segment} point's {kind} service is {role}"
+    serial = rec.get("meter_serial")
+    if serial and not _SERIAL.fullmatch(serial):
+        yield "meter_serial", f"meter serial {serial!r} must be 1-10 of A-Z and 0-9"
+    for name in ("supplier_mpid", "metering_service_mpid", "data_service_mpid"):
+        value = rec.get(name)
+        if value and not MPID.fullmatch(value):
+            yield name, f"{name} {value!r} must be 4 capital letters"
+    if "meter_timeswitch_code" in rec and not _MTC.fullmatch(rec["meter_timeswitch_code"]):
+        yield "meter_timeswitch_code", "meter_timeswitch_code must be three digits, 001-999"
+    if "line_loss_factor_class" in rec and not _LLFC.fullmatch(rec["line_loss_factor_class"]):
+        yield "line_loss_factor_class", "line_loss_factor_class must be three of A-Z and 0-9"
+    if "postcode" in rec and not POSTCODE.fullmatch(rec["postcode"]):
+        yield "postcode", f"postcode {rec['postcode']!r} is not a UK postcode like SW1A 2AA"
+    for name in ("address_line_1", "town"):
+        if name in rec and not rec[name].strip():
+            yield name, f"{name} is empty"
+    if "effective_from" in rec and not _is_date(rec["effective_from"]):
+        yield "effective_from", f"effective_from {rec['effective_from']!r} is not YYYY-MM-DD"
+    if "full_mpan" in rec:
+        full = rec["full_mpan"]
+        problem = full_mpan_problem(full)
+        if problem:
+            yield "full_mpan", problem
+        else:
+            top = {
+                "mpan": full[8:],
+                "profile_class": full[:2],
+                "meter_timeswitch_code": full[2:5],
+                "line_loss_factor_class": full[5:8],
+            }
+            for name, value in top.items():
+                if name in rec and rec[name] != value:
+                    yield "full_mpan", f"full_mpan's {name} {value!r} differs from {rec[name]!r}"
+
+
+def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict]]:
+    reader = csv.reader(text)
+    header = next(reader, None)
+    if header is None:
+        report.append((1, "", "the file is empty; expected a header line"))
+        return
+    unknown = [h for h in header if h not in KNOWN]
+    for name in unknown:
+        report.append((1, name, f"unknown column {name!r}"))
+    if "mpan" not in header:
+        report.append((1, "", "the header has no 'mpan' column"))
+        return
+    line = reader.line_num + 1
+    for fields in reader:
+        start, line = line, reader.line_num + 1
+        if not fields:
+            continue
+        if len(fields) != len(header):
+            report.append((start, "", f"{len(fields)} fields where the header has {len(header)}"))
+            continue
+        yield start, {h: v for h, v in zip(header, fields, strict=True) if h not in unknown}
+
+
+def _flatten(obj: dict) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """A JSON record as the strings a CSV row would hold, plus shape problems."""
+    flat: dict[str, str] = {}
+    problems: list[tuple[str, str]] = []
+    for key, value in obj.items():
+        if key == "address":
+            if not isinstance(value, dict):
+                problems.append(("address", "address must be an object {lines, town, postcode}"))
+                continue
+            lines = value.get("lines", [])
+            if not (isinstance(lines, list) and 1 <= len(lines) <= 2
+                    and all(isinstance(x, str) for x in lines)):  # fmt: skip
+                problems.append(("address.lines", "address lines must be a list of 1-2 strings"))
+                lines = []
+            flat["address_line_1"] = lines[0] if lines else ""
+            flat["address_line_2"] = lines[1] if len(lines) > 1 else ""
+            for sub in ("town", "postcode"):
+                flat[sub] = value.get(sub) if isinstance(value.get(sub), str) else ""
+            extra = set(value) - {"lines", "town", "postcode"}
+            if extra:
+                problems.append(("address", f"unknown address keys {sorted(extra)}"))
+        elif key not in KNOWN:
+            problems.append((key, f"unknown key {key!r}"))
+        elif isinstance(value, bool):
+            flat[key] = "true" if value else "false"
+        elif value is None:
+            flat[key] = ""
+        elif isinstance(value, str):
+            flat[key] = value
+        else:
+            problems.append((key, f"{key} must be a string, not {json.dumps(value)}"))
+    return flat, problems
+
+
+def _jsonl_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict]]:
+    for line, raw in enumerate(text, start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            report.append((line, "", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(obj, dict):
+            report.append((line, "", "each line must be a JSON object"))
+            continue
+        flat, problems = _flatten(obj)
+        report.extend((line, col, msg) for col, msg in problems)
+        yield line, flat
+
+
+def detect_format(name: str, head: str) -> str:
+    """``json`` for .jsonl/.json/.ndjson files or content starting with '{', else ``csv``."""
+    lower = name.lower()
+    if lower.endswith((".jsonl", ".json", ".ndjson")):
+        return "json"
+    if lower.endswith(".csv"):
+        return "csv"
+    return "json" if head.lstrip().startswith("{") else "csv"
+
+
+def check_text(text: TextIO, name: str, fmt: str) -> FileReport:
+    """Check an open text stream; ``name`` is what problems are reported against."""
+    found: list[tuple[int, str, str]] = []
+    seen: dict[object, int] = {}
+    rows = 0
+    records = _jsonl_records(text, found) if fmt == "json" else _csv_records(text, found)
+    for line, rec in records:
+        rows += 1
+        if "mpan" not in rec:
+            found.append((line, "mpan", "no MPAN"))
+            continue
+        found.extend((line, col, msg) for col, msg in row_problems(rec))
+        mpan = rec["mpan"]
+        # 13-digit keys are held as ints: a million of them then take a third of the memory.
+        key = int(mpan) if len(mpan) == 13 and mpan.isascii() and mpan.isdigit() else mpan
+        first = seen.setdefault(key, line)
+        if first != line:
+            found.append((line, "mpan", f"MPAN {mpan} on line {line} duplicates line {first}"))
+    problems = tuple(Problem(name, line, 0, col, msg) for line, col, msg in found)
+    return FileReport(rows, problems)
+
+
+def check_file(path: str, fmt: str | None = None) -> FileReport:
+    """Check a CSV or JSON Lines file of metering points."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            head = fh.read(4096)
+            fh.seek(0)
+            return check_text(fh, path, fmt or detect_format(path, head))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read data file {path}: {exc}") from None
+
+
+def check_string(content: str, name: str = "<string>", fmt: str | None = None) -> FileReport:
+    """Check data held in memory (e.g. read from standard input)."""
+    return check_text(io.StringIO(content, newline=""), name, fmt or detect_format(name, content))

@@ -1,0 +1,236 @@
+"""JSON Schemas of the files a test team writes: scenarios, cohorts and environments.
+
+The schemas catch structure (unknown keys, wrong types, missing fields); ``loader`` adds the
+checks that need context (duplicate ids, roles, template names). Keep messages in mind when
+editing: ``loader.explain`` turns each jsonschema error into a sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROLES = (
+    "SUP", "REGS", "LDSO", "UMSO", "MSS", "MSA", "SDS", "ADS", "UMSDS",
+    "LSS", "MDS", "VAS", "ECS", "EES", "MDR", "DCC", "ISD",
+)  # fmt: skip
+
+DURATION = {
+    "oneOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": r"^\d+(\.\d+)?\s*(ms|s|m|h)$"},
+    ],
+    "description": "a duration such as 30s, 500ms, 2m or a number of seconds",
+}
+ROLE = {"type": "string", "enum": list(ROLES)}
+INTERFACE = {"type": "string", "pattern": r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$"}
+NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
+SAVE = {"type": "object", "propertyNames": NAME, "additionalProperties": {"type": "string"}}
+CHECKS = {"type": "object"}  # path -> expectation; checked by loader (paths, operators)
+
+SEND = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["as", "interface", "event"],
+    "properties": {
+        "as": ROLE,
+        "interface": INTERFACE,
+        "event": {"type": "string", "minLength": 1},
+        "mpan": {"type": "string"},
+        "custom": {"type": "object"},
+        "common": {"type": "object"},
+        "to": {"type": "array", "items": {"type": "string"}},
+        "correlation_id": {"type": "string"},
+        "reply_to": {"type": "string"},
+        "sub_text": {"type": "string"},
+        "gsp_group": {"type": "string"},
+        "distributor_dip_id": {"type": "string"},
+        "sender_dip_id": {"type": "string"},
+        "sender_role": {"type": "string"},
+        "response": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "integer"},
+                "code": {"type": "string"},
+                "json": CHECKS,
+            },
+        },
+    },
+}
+
+EXPECT_FILTER = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "interface": INTERFACE,
+        "event": {"type": "string"},
+        "where": CHECKS,
+    },
+}
+
+EXPECT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["at", "interface"],
+    "properties": {
+        "at": ROLE,
+        "interface": INTERFACE,
+        "event": {"type": "string"},
+        "within": DURATION,
+        "where": CHECKS,
+        "fail_if": EXPECT_FILTER,
+    },
+}
+
+HTTP = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["url"],
+    "properties": {
+        "method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]},
+        "url": {"type": "string", "minLength": 1},
+        "headers": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+        "params": {"type": "object"},
+        "json": {},
+        "body": {"type": "string"},
+        "timeout": DURATION,
+        "as": ROLE,
+        "expect": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "status": {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
+                "json": CHECKS,
+                "headers": CHECKS,
+                "body_contains": {"type": "string"},
+            },
+        },
+    },
+}
+
+ASSERT = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["value"],
+        "minProperties": 2,
+        "properties": {"value": {}},
+    },
+}
+
+STEP = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "save": {},
+        "send": SEND,
+        "expect": EXPECT,
+        "http": HTTP,
+        "assert": ASSERT,
+        "wait": DURATION,
+    },
+}
+
+CASE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "title", "steps"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+        "title": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "priority": {"type": "integer", "minimum": 1, "maximum": 4},
+        "tags": {"type": "array", "items": NAME},
+        "requirements": {"type": "array", "items": {"type": "string"}},
+        "data": {"type": "object", "propertyNames": NAME},
+        "steps": {"type": "array", "minItems": 1, "items": STEP},
+    },
+}
+
+SCENARIO: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["scenario", "title", "stage", "theme", "roles", "cases"],
+    "properties": {
+        "scenario": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+        "title": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "stage": {
+            "type": "string",
+            "enum": ["pit", "cit", "sit-functional", "sit-migration", "sit-non-functional",
+                     "sit-operational", "qualification"],
+        },  # fmt: skip
+        "theme": {"type": ["integer", "string"]},
+        "requirements": {"type": "array", "items": {"type": "string"}},
+        "tags": {"type": "array", "items": NAME},
+        "roles": {"type": "array", "minItems": 1, "items": ROLE, "uniqueItems": True},
+        "cases": {"type": "array", "minItems": 1, "items": CASE},
+    },
+}
+
+PARTICIPANT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["mpid", "dip_id"],
+    "properties": {
+        "mpid": {"type": "string", "pattern": r"^[A-Z]{4}$"},
+        "dip_id": {"type": "string", "pattern": r"^[0-9A-Za-z]{10}$"},
+        "name": {"type": "string"},
+        "distributor": {"type": "string", "pattern": r"^\d{2}$"},
+    },
+}
+
+COHORT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["cohort", "participants"],
+    "properties": {
+        "cohort": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_-]*$"},
+        "title": {"type": "string"},
+        "participants": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": ROLE,
+            "additionalProperties": PARTICIPANT,
+        },
+        "simulated": {"type": "array", "items": ROLE, "uniqueItems": True},
+        "data_slot": {"type": "integer", "minimum": 50, "maximum": 99},
+    },
+}
+
+ENVIRONMENT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["environment", "environment_tag", "stubs"],
+    "properties": {
+        "environment": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+        "title": {"type": "string"},
+        "dip_url": {"type": "string"},
+        "environment_tag": {"type": "string", "enum": ["PRD", "SITB", "SIT", "UIT", "DEV"]},
+        "ir": {"type": ["string", "number"]},
+        "stubs": {"type": "string", "enum": ["embedded", "none"]},
+        "auth": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "api_key_env": {"type": "string"},
+                "client_cert": {"type": "string"},
+                "client_key": {"type": "string"},
+                "ca_bundle": {"type": "string"},
+            },
+        },
+        "timeouts": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"connect": DURATION, "read": DURATION, "expect": DURATION},
+        },
+        "retries": {"type": "integer", "minimum": 0, "maximum": 10},
+        "webhook": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"listen": {"type": "string"}, "public_url": {"type": "string"}},
+        },
+        "variables": {"type": "object"},
+    },
+}

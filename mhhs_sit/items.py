@@ -1,0 +1,124 @@
+"""pytest collectors: one scenario file -> one item per test case and eligible cohort."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mhhs_sit.engine import CaseRun
+from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
+from mhhs_sit.loader import load_scenario_file
+from mhhs_sit.model import Cohort, Scenario, TestCase
+from mhhs_sit.session import SessionState
+
+STATE_KEY = pytest.StashKey[SessionState]()
+NO_COHORT = "no-eligible-cohort"
+
+
+def state_of(config: pytest.Config) -> SessionState:
+    return config.stash[STATE_KEY]
+
+
+def item_name(case_id: str, cohort_id: str) -> str:
+    return f"{case_id}[{cohort_id}]"
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        state = state_of(self.config)
+        definition = state.definition_error()
+        if definition is not None:
+            if state.reported:
+                raise DefinitionError([Problem(p.file, p.line, p.column, p.path, p.message)
+                                       for p in definition.problems[:1]])  # fmt: skip
+            state.reported = True
+            raise definition
+        display = self.path.relative_to(self.config.rootpath).as_posix() \
+            if self.path.is_relative_to(self.config.rootpath) else str(self.path)  # fmt: skip
+        scenario, problems = load_scenario_file(self.path, display=display)
+        if scenario is not None:
+            problems = list(problems) + _cross_file(state, scenario)
+        if problems or scenario is None:
+            raise DefinitionError(problems)
+        local = state.environment is not None and state.environment.is_local
+        for case in scenario.cases:
+            reasons = {c.id: c.ineligibility(scenario, case, local=local) for c in state.cohorts.values()}
+            eligible = [c for c in state.cohorts.values() if reasons[c.id] is None]
+            if not eligible:
+                item = CaseItem.from_parent(self, name=item_name(case.id, NO_COHORT), scenario=scenario,
+                                            case=case, cohort=None)  # fmt: skip
+                why = "; ".join(f"{cid}: {r}" for cid, r in sorted(reasons.items())) or "no cohorts defined"
+                item.add_marker(pytest.mark.skip(reason=f"no eligible cohort ({why})"))
+                yield item
+            for cohort in sorted(eligible, key=lambda c: c.id):
+                yield CaseItem.from_parent(self, name=item_name(case.id, cohort.id), scenario=scenario,
+                                           case=case, cohort=cohort)  # fmt: skip
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, MhhsSitError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+
+def _cross_file(state: SessionState, scenario: Scenario) -> list[Problem]:
+    problems = []
+    for case in scenario.cases:
+        first = state.case_locations.get(case.id)
+        if first is not None and first.file != case.location.file:
+            problems.append(Problem(case.location.file, case.location.line, case.location.column,
+                                    f"{case.path}.id", f"case id '{case.id}' is also defined at {first}; "
+                                    "case ids must be unique across all files"))  # fmt: skip
+        else:
+            state.case_locations[case.id] = case.location
+    return problems
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, scenario: Scenario, case: TestCase, cohort: Cohort | None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.case = case
+        self.cohort = cohort
+        self.record: Any = None
+        for tag in case.tags:
+            if tag not in _registered(self.config):
+                self.config.addinivalue_line("markers", f"{tag}: scenario tag (mhhs-sit)")
+                _registered(self.config).add(tag)
+            self.add_marker(getattr(pytest.mark, tag))
+        self.extra_keyword_matches.update({scenario.id, case.id, scenario.stage, f"theme{scenario.theme}"})
+        if cohort is not None:
+            self.extra_keyword_matches.add(cohort.id)
+
+    @property
+    def cohort_id(self) -> str:
+        return self.cohort.id if self.cohort else NO_COHORT
+
+    def runtest(self) -> None:
+        assert self.cohort is not None
+        run = CaseRun(state_of(self.config).runtime(), self.scenario, self.case, self.cohort)
+        try:
+            run.run()
+        finally:
+            self.record = run.record
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if not isinstance(excinfo.value, MhhsSitError | AssertionError):
+            return super().repr_failure(excinfo)  # type: ignore[return-value]
+        if self.record is None:
+            outcome = "FAILED" if isinstance(excinfo.value, AssertionError) else "BROKEN"
+            return f"{self.name} {outcome} before it started: {excinfo.value}"
+        from mhhs_sit.reporting import case_failure_text
+
+        return case_failure_text(self, excinfo.value)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, self.case.location.line - 1, f"{self.name}: {self.case.title}"
+
+
+def _registered(config: pytest.Config) -> set[str]:
+    key = "_mhhs_registered_markers"
+    if not hasattr(config, key):
+        setattr(config, key, set())
+    return getattr(config, key)  # type: ignore[no-any-return]

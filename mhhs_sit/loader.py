@@ -1,0 +1,621 @@
+"""YAML files -> validated model objects, with every problem located by file, line and column.
+
+Each file is parsed and checked once (and cached by path and modification time), so collecting
+10,000 cases costs one pass over the files, not one per item. Nothing here raises on bad input:
+functions return what they could build plus the list of problems, and callers decide.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from mhhs_sit import file_schemas, templating
+from mhhs_sit.durations import parse_duration
+from mhhs_sit.errors import ConfigError, Problem
+from mhhs_sit.matchers import OPERATOR_NAMES, PATH_RE, is_operator_mapping
+from mhhs_sit.model import (
+    STEP_KINDS,
+    Auth,
+    Cohort,
+    Environment,
+    Location,
+    Participant,
+    Scenario,
+    Step,
+    TestCase,
+    Timeouts,
+)
+from mhhs_sit.yamlsrc import PathPart, YamlDoc, format_path, load_yaml
+
+_VALIDATORS = {
+    name: jsonschema.Draft202012Validator(schema)
+    for name, schema in (
+        ("scenario", file_schemas.SCENARIO),
+        ("cohort", file_schemas.COHORT),
+        ("environment", file_schemas.ENVIRONMENT),
+    )
+}
+ACTION_KINDS = tuple(k for k in STEP_KINDS if k != "save")
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
+            float: "a number", type(None): "empty"}.get(type(value), type(value).__name__)  # fmt: skip
+
+
+def explain(error: jsonschema.ValidationError) -> list[tuple[list[PathPart], str, bool]]:
+    """jsonschema error -> [(yaml path, sentence, points-at-key)]."""
+    path: list[PathPart] = list(error.absolute_path)
+    schema, value, kind = error.schema, error.instance, error.validator
+    where = format_path(path) or "the document"
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = list(schema.get("properties", {}))
+        return [
+            ([*path, key], f"unknown key '{key}'{suggest(key, allowed)}; allowed here: "
+             f"{', '.join(allowed)}", True)
+            for key in value if key not in allowed
+        ]  # fmt: skip
+    if kind == "required":
+        missing = [k for k in error.validator_value if k not in value]
+        return [(path, f"'{k}' is required in {where} but missing", False) for k in missing]
+    if kind == "enum":
+        return [(path, f"{value!r} is not allowed here{suggest(str(value), map(str, error.validator_value))}; "
+                 f"use one of: {', '.join(map(str, error.validator_value))}", False)]  # fmt: skip
+    if kind == "type":
+        expected = error.validator_value
+        names = expected if isinstance(expected, list) else [expected]
+        want = " or ".join({"object": "a mapping", "array": "a list", "string": "text",
+                            "integer": "a whole number", "number": "a number",
+                            "boolean": "true/false", "null": "empty"}.get(n, n) for n in names)  # fmt: skip
+        return [(path, f"expected {want}, found {_type_name(value)} ({value!r})", False)]
+    if kind == "pattern":
+        return [(path, f"{value!r} does not have the required form (regex {error.validator_value})", False)]
+    if kind == "propertyNames":
+        return [(path, f"{error.message}", False)]
+    if kind in ("minItems", "minProperties") and not value:
+        return [(path, f"{where} must not be empty", False)]
+    if kind == "oneOf" and "description" in schema:
+        return [(path, f"{value!r} is not {schema['description']}", False)]
+    if kind in ("minimum", "maximum"):
+        return [(path, f"{value!r} is out of range ({kind} {error.validator_value})", False)]
+    return [(path, error.message, False)]
+
+
+def schema_problems(doc: YamlDoc, kind: str) -> list[Problem]:
+    problems = []
+    for error in _VALIDATORS[kind].iter_errors(doc.data):
+        if error.validator == "propertyNames":
+            # report the offending key itself rather than the mapping
+            bad = [k for k in error.instance if not jsonschema.Draft202012Validator(
+                error.validator_value).is_valid(k)]  # fmt: skip
+            for key in bad:
+                allowed = error.validator_value.get("enum")
+                hint = f"; use one of: {', '.join(allowed)}" if allowed else \
+                    " (names are letters, digits and _ and may not start with a digit)"
+                problems.append(doc.problem([*error.absolute_path, key],
+                                            f"'{key}' is not a valid name here{hint}", key=True))
+            continue
+        for path, message, key in explain(error):
+            problems.append(doc.problem(path, message, key=key))
+    return problems
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@dataclass
+class _CaseScope:
+    """Names a template may use at a given step of a case."""
+
+    names: set[str]
+
+
+def _check_templates(doc: YamlDoc, value: Any, path: list[PathPart], scope: set[str]) -> list[Problem]:
+    problems = []
+    for sub, source in templating.expressions(value):
+        try:
+            expr = templating.parse_expression(source)
+        except ValueError as exc:
+            problems.append(doc.problem([*path, *sub], str(exc)))
+            continue
+        if expr.root not in scope:
+            problems.append(doc.problem(
+                [*path, *sub],
+                f"'{{{{ {source} }}}}' names '{expr.root}', which is neither case data, a value saved "
+                f"by an earlier step nor a built-in{suggest(expr.root, scope)}",
+            ))  # fmt: skip
+    return problems
+
+
+def _check_paths(doc: YamlDoc, mapping: Any, path: list[PathPart], what: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if not isinstance(mapping, dict):
+        return problems
+    for key, expected in mapping.items():
+        if not isinstance(key, str) or not PATH_RE.match(key):
+            problems.append(doc.problem([*path, key], f"{what} key {key!r} is not a path such as "
+                                        "'M0.MPANCore' or 'json.items[0].id'", key=True))  # fmt: skip
+        if isinstance(expected, dict) and expected and not is_operator_mapping(expected):
+            unknown = [k for k in expected if k not in OPERATOR_NAMES]
+            if unknown and any(k in OPERATOR_NAMES for k in expected) or len(unknown) == 1 and \
+                    suggest(unknown[0], OPERATOR_NAMES):  # fmt: skip
+                problems.append(doc.problem(
+                    [*path, key, unknown[0]],
+                    f"unknown check '{unknown[0]}'{suggest(unknown[0], OPERATOR_NAMES)}; checks are: "
+                    f"{', '.join(sorted(OPERATOR_NAMES))}", key=True))  # fmt: skip
+    return problems
+
+
+def _duration_ok(doc: YamlDoc, value: Any, path: list[PathPart]) -> list[Problem]:
+    if value is None:
+        return []
+    try:
+        parse_duration(value)
+    except ValueError as exc:
+        return [doc.problem(path, str(exc))]
+    return []
+
+
+def _check_step(
+    doc: YamlDoc, raw: Any, path: list[PathPart], scope: set[str], roles: Sequence[str],
+    state: dict[str, Any],
+) -> tuple[Step | None, list[Problem]]:  # fmt: skip
+    if not isinstance(raw, dict):
+        return None, []  # the schema already reported it
+    problems: list[Problem] = []
+    actions = [k for k in raw if k in ACTION_KINDS]
+    unknown = [k for k in raw if k not in (*STEP_KINDS, "name")]
+    for key in unknown:
+        problems.append(doc.problem(
+            [*path, key], f"unknown key '{key}' in a step{suggest(key, (*STEP_KINDS, 'name'))}; a step "
+            f"has one action ({', '.join(ACTION_KINDS)}) and may have 'name' and 'save'", key=True))  # fmt: skip
+    if len(actions) > 1:
+        problems.append(doc.problem(path, f"this step has {len(actions)} actions ({', '.join(actions)}); "
+                                    "give each its own step"))  # fmt: skip
+    if not actions and "save" not in raw:
+        if not unknown:
+            problems.append(doc.problem(path, f"this step does nothing: add one of {', '.join(ACTION_KINDS)}"))
+        return None, problems
+    kind = actions[0] if actions else "save"
+    body = raw.get(kind)
+    save = raw.get("save") if kind != "save" else {}
+    # Templates in the action see the names saved *before* this step.
+    problems += _check_templates(doc, body, [*path, kind], scope)
+    if kind in ("send", "expect") and isinstance(body, dict):
+        role = body.get("as" if kind == "send" else "at")
+        if isinstance(role, str) and role in file_schemas.ROLES and role not in roles:
+            problems.append(doc.problem([*path, kind, "as" if kind == "send" else "at"],
+                                        f"role '{role}' is not among the scenario's roles "
+                                        f"({', '.join(roles)}); add it to 'roles:'"))  # fmt: skip
+    if kind == "send" and isinstance(body, dict):
+        if body.get("reply_to") == "previous" and not state.get("received"):
+            problems.append(doc.problem([*path, "send", "reply_to"],
+                                        "'reply_to: previous' needs an earlier expect step to reply to"))
+        problems += _check_paths(doc, (body.get("response") or {}).get("json"),
+                                 [*path, "send", "response", "json"], "response.json")  # fmt: skip
+    if kind == "expect" and isinstance(body, dict):
+        state["received"] = True
+        problems += _duration_ok(doc, body.get("within"), [*path, "expect", "within"])
+        problems += _check_paths(doc, body.get("where"), [*path, "expect", "where"], "where")
+        if isinstance(body.get("fail_if"), dict):
+            problems += _check_paths(doc, body["fail_if"].get("where"),
+                                     [*path, "expect", "fail_if", "where"], "where")  # fmt: skip
+    if kind == "http" and isinstance(body, dict):
+        problems += _duration_ok(doc, body.get("timeout"), [*path, "http", "timeout"])
+        for part in ("json", "headers"):
+            problems += _check_paths(doc, (body.get("expect") or {}).get(part),
+                                     [*path, "http", "expect", part], part)  # fmt: skip
+    if kind == "wait":
+        problems += _duration_ok(doc, body, [*path, "wait"])
+    if kind == "assert" and isinstance(body, list):
+        for i, check in enumerate(body):
+            if isinstance(check, dict):
+                ops = [k for k in check if k != "value"]
+                for op in ops:
+                    if op not in OPERATOR_NAMES:
+                        problems.append(doc.problem([*path, "assert", i, op], f"unknown check '{op}'"
+                                        f"{suggest(op, OPERATOR_NAMES)}; checks are: "
+                                        f"{', '.join(sorted(OPERATOR_NAMES))}", key=True))  # fmt: skip
+    # save: sibling save maps name -> path; a standalone save maps name -> value/template.
+    if save is not None and not isinstance(save, dict):
+        problems.append(doc.problem([*path, "save"], "'save' must be a mapping of name: path"))
+        save = {}
+    if kind == "save":
+        save_map = body if isinstance(body, dict) else {}
+        if not isinstance(body, dict):
+            problems.append(doc.problem([*path, "save"], "'save' must be a mapping of name: value"))
+    else:
+        save_map = save or {}
+        for name, target in save_map.items():
+            if not isinstance(target, str) or not PATH_RE.match(target):
+                problems.append(doc.problem([*path, "save", name], f"save path {target!r} is not a path "
+                                            "such as 'S1.senderCorrelationID' or 'json.id'"))  # fmt: skip
+    for name in save_map:
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            problems.append(doc.problem([*path, "save", name], f"cannot save as {name!r}: use letters, "
+                                        "digits and _", key=True))  # fmt: skip
+        elif name in templating.BUILTIN_NAMES:
+            problems.append(doc.problem([*path, "save", name], f"'{name}' is a built-in name; choose "
+                                        "another name to save as", key=True))  # fmt: skip
+        else:
+            scope.add(name)
+    line, col = doc.position(path)
+    step = Step(
+        kind=kind,
+        spec=body,
+        save=dict(save_map) if kind != "save" else {},
+        name=str(raw.get("name") or ""),
+        location=Location(doc.file, line, col),
+        path=format_path(path),
+    )
+    if kind == "save":
+        step = Step("save", dict(save_map), {}, step.name, step.location, step.path)
+    return step, problems
+
+
+def _check_data(doc: YamlDoc, data: Any, path: list[PathPart]) -> list[Problem]:
+    """``data:`` entries that draw from a cohort pool must name a known kind and criteria."""
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        return problems
+    kinds = _draw_kinds()
+    for name, value in data.items():
+        if not (isinstance(value, dict) and "draw" in value):
+            continue
+        kind = value["draw"]
+        if kinds is None:
+            continue
+        if kind not in kinds:
+            problems.append(doc.problem([*path, name, "draw"], f"cannot draw {kind!r}{suggest(str(kind), kinds)};"
+                                        f" kinds: {', '.join(sorted(kinds))}"))  # fmt: skip
+            continue
+        for crit, crit_value in value.items():
+            if crit == "draw":
+                continue
+            allowed = kinds[kind]
+            if crit not in allowed:
+                problems.append(doc.problem([*path, name, crit], f"'{crit}' is not a criterion of "
+                                            f"{kind}{suggest(crit, allowed)}; criteria: "
+                                            f"{', '.join(sorted(allowed)) or 'none'}", key=True))  # fmt: skip
+            elif allowed[crit] and crit_value not in allowed[crit] and not (
+                    isinstance(crit_value, str) and "{{" in crit_value):  # fmt: skip
+                problems.append(doc.problem([*path, name, crit], f"{crit_value!r} is not a {crit} of "
+                                            f"{kind}; use one of: {', '.join(map(str, allowed[crit]))}"))  # fmt: skip
+    return problems
+
+
+def _draw_kinds() -> Mapping[str, Mapping[str, tuple[Any, ...]]] | None:
+    try:
+        from mhhs_sit.data import DRAW_KINDS
+    except ImportError:  # pragma: no cover - data package not installed
+        return None
+    return DRAW_KINDS
+
+
+def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
+    problems = list(doc.problems)
+    if doc.data is None and doc.root is None:
+        if not problems:
+            problems.append(Problem(doc.file, 0, 0, "", "the file is empty; a scenario file starts "
+                                    "with 'scenario: <id>'"))  # fmt: skip
+        return None, problems
+    if not isinstance(doc.data, dict):
+        problems.append(doc.problem([], f"expected a mapping with 'scenario:', 'title:', 'cases:'…, "
+                                    f"found {_type_name(doc.data)}"))  # fmt: skip
+        return None, problems
+    problems += schema_problems(doc, "scenario")
+    data = doc.data
+    roles = [r for r in data.get("roles") or [] if isinstance(r, str)]
+    scenario_tags = tuple(t for t in data.get("tags") or [] if isinstance(t, str))
+    cases: list[TestCase] = []
+    seen_case_ids: dict[str, int] = {}
+    raw_cases = data.get("cases") if isinstance(data.get("cases"), list) else []
+    for ci, raw_case in enumerate(raw_cases):
+        cpath: list[PathPart] = ["cases", ci]
+        if not isinstance(raw_case, dict):
+            continue
+        case_id = raw_case.get("id")
+        if isinstance(case_id, str):
+            if case_id in seen_case_ids:
+                problems.append(doc.problem([*cpath, "id"], f"case id '{case_id}' is used twice in "
+                                            f"this file (also on line {seen_case_ids[case_id]})"))  # fmt: skip
+            else:
+                seen_case_ids[case_id] = doc.position([*cpath, "id"])[0]
+        case_data = raw_case.get("data") if isinstance(raw_case.get("data"), dict) else {}
+        problems += _check_data(doc, case_data, [*cpath, "data"])
+        scope = set(templating.BUILTIN_NAMES) | set(case_data)
+        # data values may use built-ins and the cohort/env, but not each other
+        problems += _check_templates(doc, case_data, [*cpath, "data"], set(templating.BUILTIN_NAMES))
+        steps: list[Step] = []
+        state: dict[str, Any] = {}
+        raw_steps = raw_case.get("steps") if isinstance(raw_case.get("steps"), list) else []
+        for si, raw_step in enumerate(raw_steps):
+            step, step_problems = _check_step(doc, raw_step, [*cpath, "steps", si], scope, roles, state)
+            problems += step_problems
+            if step is not None:
+                steps.append(step)
+        line, col = doc.position(cpath)
+        priority = raw_case.get("priority", 2)
+        cases.append(TestCase(
+            id=str(case_id),
+            title=str(raw_case.get("title", "")),
+            priority=priority if isinstance(priority, int) else 2,
+            data=dict(case_data),
+            steps=tuple(steps),
+            tags=tuple(dict.fromkeys([*scenario_tags, *(t for t in raw_case.get("tags") or []
+                                                        if isinstance(t, str))])),
+            requirements=tuple(str(r) for r in raw_case.get("requirements") or []),
+            location=Location(doc.file, line, col),
+            path=format_path(cpath),
+            drives=frozenset(s.spec["as"] for s in steps if s.kind == "send" and isinstance(s.spec, dict)
+                             and isinstance(s.spec.get("as"), str)),
+        ))  # fmt: skip
+    if problems:
+        return None, problems
+    return Scenario(
+        id=data["scenario"],
+        title=data["title"],
+        description=str(data.get("description", "")),
+        stage=data["stage"],
+        theme=str(data["theme"]),
+        requirements=tuple(str(r) for r in data.get("requirements") or []),
+        tags=scenario_tags,
+        roles=tuple(roles),
+        cases=tuple(cases),
+        location=Location(doc.file, *doc.position([])),
+    ), []
+
+
+_CACHE: dict[tuple[str, float, int], tuple[Scenario | None, list[Problem]]] = {}
+
+
+def load_scenario_file(path: Path, display: str | None = None) -> tuple[Scenario | None, list[Problem]]:
+    """One scenario file, parsed and validated once per modification."""
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_mtime, st.st_size)
+    except OSError as exc:
+        return None, [Problem(display or str(path), 0, 0, "", f"cannot read file: {exc}")]
+    if key not in _CACHE:
+        _CACHE[key] = build_scenario(load_yaml(path, display=display))
+    return _CACHE[key]
+
+
+def is_scenario_file(path: Path) -> bool:
+    return path.suffix in (".yaml", ".yml")
+
+
+def scenario_files(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and is_scenario_file(f))
+        elif p.exists():
+            out.append(p)
+    return out
+
+
+def cross_file_problems(scenarios: Iterable[Scenario]) -> list[Problem]:
+    """Ids that must be unique across files: scenarios and cases."""
+    problems: list[Problem] = []
+    scenario_at: dict[str, Location] = {}
+    case_at: dict[str, Location] = {}
+    for sc in scenarios:
+        if sc.id in scenario_at and scenario_at[sc.id].file != sc.file:
+            first = scenario_at[sc.id]
+            problems.append(Problem(sc.file, sc.location.line, sc.location.column, "scenario",
+                                    f"scenario id '{sc.id}' is also defined at {first}"))  # fmt: skip
+        scenario_at.setdefault(sc.id, sc.location)
+        for case in sc.cases:
+            if case.id in case_at and case_at[case.id].file != sc.file:
+                first = case_at[case.id]
+                problems.append(Problem(sc.file, case.location.line, case.location.column,
+                                        f"{case.path}.id", f"case id '{case.id}' is also defined "
+                                        f"at {first}; case ids must be unique across all files"))  # fmt: skip
+            case_at.setdefault(case.id, case.location)
+    return problems
+
+
+def load_scenarios(paths: Iterable[Path], root: Path | None = None) -> tuple[list[Scenario], list[Problem]]:
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    for f in scenario_files(paths):
+        sc, pr = load_scenario_file(f, display=_display(f, root))
+        problems += pr
+        if sc:
+            scenarios.append(sc)
+    problems += cross_file_problems(scenarios)
+    return scenarios, problems
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+# --------------------------------------------------------------------------- cohorts
+
+
+def load_cohorts(directory: Path, root: Path | None = None) -> tuple[dict[str, Cohort], list[Problem]]:
+    cohorts: dict[str, Cohort] = {}
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        return cohorts, [Problem(_display(directory, root), 0, 0, "", "cohorts directory not found; "
+                                 "create it with one YAML file per cohort")]  # fmt: skip
+    where: dict[str, str] = {}
+    dip_owner: dict[str, tuple[str, str]] = {}
+    built: list[tuple[YamlDoc, Cohort]] = []
+    for f in scenario_files([directory]):
+        doc = load_yaml(f, display=_display(f, root))
+        problems += doc.problems
+        if not isinstance(doc.data, dict):
+            if not doc.problems:
+                problems.append(doc.problem([], "expected a mapping starting with 'cohort: <id>'"))
+            continue
+        file_problems = schema_problems(doc, "cohort")
+        problems += file_problems
+        if file_problems:
+            continue
+        data = doc.data
+        cid = data["cohort"]
+        if cid in where:
+            problems.append(doc.problem(["cohort"], f"cohort '{cid}' is also defined in {where[cid]}"))
+            continue
+        where[cid] = doc.file
+        participants = {
+            role: Participant(role, p["dip_id"], p["mpid"], p.get("name", ""), p.get("distributor"))
+            for role, p in data["participants"].items()
+        }
+        simulated = frozenset(data.get("simulated") or [])
+        for role in sorted(simulated - set(participants)):
+            idx = data["simulated"].index(role)
+            problems.append(doc.problem(["simulated", idx], f"role '{role}' is simulated but has no "
+                                        "participant in 'participants:'"))  # fmt: skip
+        for role, p in participants.items():
+            owner = dip_owner.get(p.dip_id)
+            if owner and owner[1] != role:
+                problems.append(doc.problem(["participants", role, "dip_id"], f"DIP ID {p.dip_id} is "
+                                            f"already {owner[1]} in cohort {owner[0]}; a DIP ID has "
+                                            "exactly one role"))  # fmt: skip
+            dip_owner.setdefault(p.dip_id, (cid, role))
+        line, col = doc.position([])
+        built.append((doc, Cohort(cid, str(data.get("title", cid)), participants, simulated,
+                                  Location(doc.file, line, col))))  # fmt: skip
+    from mhhs_sit.data import cohort_index_for
+
+    slot_owner: dict[int, str] = {}
+    for doc, cohort in sorted(built, key=lambda b: b[1].id):
+        # Each cohort owns a slice of the MPAN space (C1..C49 and MVC by name, others by data_slot).
+        try:
+            slot = cohort_index_for(cohort.id, doc.data.get("data_slot"))
+        except ConfigError as exc:
+            problems.append(doc.problem(["data_slot"] if "data_slot" in doc.data else ["cohort"], str(exc)))
+            continue
+        if slot in slot_owner:
+            problems.append(doc.problem(["data_slot"], f"data slot {slot} is already used by cohort "
+                                        f"{slot_owner[slot]}; choose a free slot in 50-99"))  # fmt: skip
+            continue
+        slot_owner[slot] = cohort.id
+        cohorts[cohort.id] = Cohort(cohort.id, cohort.title, cohort.participants, cohort.simulated,
+                                    cohort.location, slot)  # fmt: skip
+    return cohorts, problems
+
+
+# --------------------------------------------------------------------------- environments
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
+    """``${VAR}`` / ``${VAR:-default}`` from the process environment; returns missing names."""
+    missing: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        value = environ.get(m.group(1))
+        if value is None:
+            if m.group(2) is not None:
+                return m.group(2)
+            missing.append(m.group(1))
+            return ""
+        return value
+
+    return _VAR.sub(sub, text), missing
+
+
+def find_environment(name_or_path: str, directory: Path) -> Path | None:
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+        return candidate
+    for suffix in (".yaml", ".yml"):
+        f = directory / f"{name_or_path}{suffix}"
+        if f.is_file():
+            return f
+    return None
+
+
+def known_environments(directory: Path) -> list[str]:
+    return sorted(f.stem for f in directory.glob("*.y*ml")) if directory.is_dir() else []
+
+
+def load_environment(
+    name_or_path: str, directory: Path, root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Environment | None, list[Problem]]:  # fmt: skip
+    environ = os.environ if environ is None else environ
+    f = find_environment(name_or_path, directory)
+    if f is None:
+        known = ", ".join(known_environments(directory)) or "none"
+        return None, [Problem(_display(directory, root), 0, 0, "", f"environment '{name_or_path}' not "
+                              f"found (known: {known}); pass --mhhs-env NAME or a path to a YAML file")]  # fmt: skip
+    doc = load_yaml(f, display=_display(f, root))
+    problems = list(doc.problems)
+    if not isinstance(doc.data, dict):
+        if not problems:
+            problems.append(doc.problem([], "expected a mapping starting with 'environment: <name>'"))
+        return None, problems
+    problems += schema_problems(doc, "environment")
+    if problems:
+        return None, problems
+    data = doc.data
+
+    def expanded(path: list[PathPart], value: str | None) -> str | None:
+        if value is None:
+            return None
+        out, missing = expand_env(value, environ)
+        for var in missing:
+            problems.append(doc.problem(path, f"environment variable {var} is not set; export it "
+                                        f"(e.g. export {var}=...) before running against "
+                                        f"'{data['environment']}'"))  # fmt: skip
+        return out
+
+    dip_url = expanded(["dip_url"], data.get("dip_url"))
+    if data["stubs"] == "none" and not dip_url:
+        problems.append(doc.problem(["dip_url"] if "dip_url" in data else [],
+                                    "'dip_url' is required when 'stubs: none' (nothing is started)"))
+    if dip_url and not re.match(r"^https?://", dip_url):
+        problems.append(doc.problem(["dip_url"], f"dip_url {dip_url!r} must start with http:// or https://"))
+    auth = data.get("auth") or {}
+    timeouts = data.get("timeouts") or {}
+    webhook = data.get("webhook") or {}
+    listen = expanded(["webhook", "listen"], webhook.get("listen")) or "127.0.0.1:0"
+    public_url = expanded(["webhook", "public_url"], webhook.get("public_url"))
+    if problems:
+        return None, problems
+    line, col = doc.position([])
+    return Environment(
+        name=data["environment"],
+        title=str(data.get("title", data["environment"])),
+        dip_url=dip_url.rstrip("/") if dip_url else None,
+        environment_tag=data["environment_tag"],
+        ir=str(data["ir"]) if data.get("ir") is not None else None,
+        stubs=data["stubs"],
+        auth=Auth(auth.get("api_key_env"), auth.get("client_cert"), auth.get("client_key"),
+                  auth.get("ca_bundle")),  # fmt: skip
+        timeouts=Timeouts(
+            connect=parse_duration(timeouts.get("connect", 5)),
+            read=parse_duration(timeouts.get("read", 30)),
+            expect=parse_duration(timeouts.get("expect", 30)),
+        ),
+        retries=int(data.get("retries", 2)),
+        webhook_listen=listen,
+        webhook_public_url=public_url,
+        location=Location(doc.file, line, col),
+        variables=dict(data.get("variables") or {}),
+    ), []

@@ -1,0 +1,218 @@
+"""The domain model: plain frozen data built once by the loader, read by everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+STAGES: Mapping[str, str] = {
+    "pit": "PIT",
+    "cit": "CIT",
+    "sit-functional": "SIT Functional",
+    "sit-migration": "SIT Migration",
+    "sit-non-functional": "SIT Non-Functional",
+    "sit-operational": "SIT Operational",
+    "qualification": "Qualification Testing",
+}
+
+STEP_KINDS = ("send", "expect", "http", "assert", "wait", "save")
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action of a case. ``spec`` keeps the action's YAML body; templates render at run time."""
+
+    kind: str
+    spec: Any
+    save: Mapping[str, str]
+    name: str
+    location: Location
+    path: str  # YAML path, e.g. ``cases[0].steps[1]``
+
+    @property
+    def title(self) -> str:
+        if self.name:
+            return self.name
+        return describe_step(self.kind, self.spec)
+
+
+def describe_step(kind: str, spec: Any) -> str:
+    """A one-line title for a step that has no ``name``."""
+    if not isinstance(spec, Mapping):
+        return f"{kind} {spec}"
+    if kind == "send":
+        return f"{spec.get('as')} sends {spec.get('interface')} [{spec.get('event')}]"
+    if kind == "expect":
+        return f"{spec.get('at')} receives {spec.get('interface')} [{spec.get('event', '*')}]"
+    if kind == "http":
+        return f"{spec.get('method', 'GET')} {spec.get('url')}"
+    return kind
+
+
+@dataclass(frozen=True)
+class TestCase:
+    __test__ = False  # not a pytest test class
+
+    id: str
+    title: str
+    priority: int
+    data: Mapping[str, Any]
+    steps: tuple[Step, ...]
+    tags: tuple[str, ...]
+    requirements: tuple[str, ...]
+    location: Location
+    path: str
+    drives: frozenset[str] = frozenset()  # roles the steps act as (``send as:``)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    description: str
+    stage: str
+    theme: str
+    requirements: tuple[str, ...]
+    tags: tuple[str, ...]
+    roles: tuple[str, ...]
+    cases: tuple[TestCase, ...]
+    location: Location
+
+    @property
+    def stage_title(self) -> str:
+        return STAGES.get(self.stage, self.stage)
+
+    @property
+    def file(self) -> str:
+        return self.location.file
+
+
+@dataclass(frozen=True)
+class Participant:
+    role: str
+    dip_id: str
+    mpid: str
+    name: str = ""
+    distributor: str | None = None  # for LDSO / REGS: the 2-digit distributor id
+
+    def as_template_value(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "dip_id": self.dip_id,
+            "mpid": self.mpid,
+            "name": self.name,
+            "distributor": self.distributor,
+        }
+
+
+@dataclass(frozen=True)
+class Cohort:
+    id: str
+    title: str
+    participants: Mapping[str, Participant]  # by role code
+    simulated: frozenset[str]  # roles answered by the participant simulators
+    location: Location
+    index: int = 0  # the cohort's data slot: its own slice of the MPAN space
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.participants)
+
+    def eligible_for(self, scenario: Scenario) -> bool:
+        return all(role in self.participants for role in scenario.roles)
+
+    def ineligibility(self, scenario: Scenario, case: TestCase, *, local: bool) -> str | None:
+        """Why this cohort cannot run ``case`` (None when it can).
+
+        Beyond having every role the scenario needs: a case may not act as a role the cohort's
+        simulators play (two parties would answer), and in a local environment every other role
+        must be simulated, because no real system is there to play it.
+        """
+        missing = [r for r in scenario.roles if r not in self.participants]
+        if missing:
+            return f"cohort {self.id} has no {', '.join(missing)}"
+        clash = sorted(case.drives & self.simulated)
+        if clash:
+            return f"the case acts as {', '.join(clash)}, which cohort {self.id} simulates"
+        if local:
+            unplayed = [r for r in scenario.roles if r not in case.drives and r not in self.simulated]
+            if unplayed:
+                return (f"in a local environment nothing plays {', '.join(unplayed)} of cohort "
+                        f"{self.id}: it is neither simulated nor driven by the case")
+        return None
+
+    def participant(self, role: str) -> Participant:
+        return self.participants[role]
+
+    def as_template_value(self) -> dict[str, Any]:
+        value: dict[str, Any] = {"id": self.id, "title": self.title}
+        for role, p in self.participants.items():
+            value[role] = p.as_template_value()
+        return value
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    read: float = 30.0
+    expect: float = 30.0  # default ``within`` of an expect step
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Where secrets come from. Values are never stored here, only the names to read them by."""
+
+    api_key_env: str | None = None  # e.g. ``MHHS_SITA_API_KEY_{dip_id}``
+    client_cert: str | None = None  # PEM file path (may name an env var: ``env:VAR``)
+    client_key: str | None = None
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    title: str
+    dip_url: str | None  # None: the local simulator is started and supplies it
+    environment_tag: str
+    ir: str | None
+    stubs: str  # "embedded" | "container" | "none"
+    auth: Auth
+    timeouts: Timeouts
+    retries: int
+    webhook_listen: str  # host:port the framework's webhook receiver binds
+    webhook_public_url: str | None  # how the DIP reaches that receiver, if not the listen address
+    location: Location
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return self.stubs != "none"
+
+    def as_template_value(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tag": self.environment_tag,
+            "ir": self.ir,
+            "dip_url": self.dip_url,
+            **self.variables,
+        }
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Everything loaded for a run: scenarios, cohorts and the chosen environment."""
+
+    scenarios: tuple[Scenario, ...]
+    cohorts: Mapping[str, Cohort]
+    environment: Environment | None

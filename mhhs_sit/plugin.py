@@ -1,0 +1,202 @@
+"""pytest hooks and options of mhhs-sit; the work itself lives in the modules they call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mhhs_sit import __version__
+from mhhs_sit.engine import outcome_of
+from mhhs_sit.items import STATE_KEY, CaseItem, ScenarioFile, state_of
+from mhhs_sit.loader import is_scenario_file
+from mhhs_sit.session import SessionState
+
+BROKEN = ("mhhs_outcome", "broken")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mhhs-sit", "MHHS SIT scenarios")
+    group.addoption("--mhhs-env", dest="mhhs_env", metavar="NAME",
+                    help="environment to run against: a name in environments/ (local, sit-a, sit-b) "
+                         "or a path to a YAML file [ini: mhhs_env, default local]")
+    group.addoption("--stage", dest="mhhs_stage", action="append", metavar="STAGE",
+                    help="run only scenarios of these stages, e.g. sit-functional (repeatable, comma-separated)")
+    group.addoption("--theme", dest="mhhs_theme", action="append", metavar="THEME",
+                    help="run only scenarios of these themes, e.g. 1 or 1,3 (repeatable)")
+    group.addoption("--cohort", dest="mhhs_cohort", action="append", metavar="COHORT",
+                    help="run only for these cohorts, e.g. C1 (repeatable, comma-separated)")
+    group.addoption("--ir", dest="mhhs_ir", metavar="VERSION",
+                    help="interface spec version (interim release such as IR8.2, or DIP spec version "
+                         "such as 2.1.0); overrides the environment's ir:")
+    group.addoption("--mhhs-seed", dest="mhhs_seed", type=int, metavar="N",
+                    help="seed for synthetic test data (default: random, printed in the header)")
+    group.addoption("--mhhs-results", dest="mhhs_results", metavar="FILE",
+                    help="write a JSON summary of every case (status, steps, exchanges) to FILE")
+    parser.addini("mhhs_env", "default environment name", default="local")
+    parser.addini("mhhs_cohorts", "directory of cohort files", default="cohorts")
+    parser.addini("mhhs_environments", "directory of environment files", default="environments")
+    parser.addini("mhhs_scenarios", "directories whose YAML files are scenarios", type="args",
+                  default=["test_themes"])  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[STATE_KEY] = SessionState.create(config)
+    config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if STATE_KEY in config.stash:
+        state_of(config).close()
+
+
+def _scenario_roots(config: pytest.Config) -> list[Path]:
+    return [(Path(config.rootpath) / d).resolve() for d in config.getini("mhhs_scenarios")]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not is_scenario_file(file_path):
+        return None
+    resolved = file_path.resolve()
+    named = any(Path(a.split("::")[0]).resolve() == resolved for a in parent.config.args)
+    if named or any(resolved.is_relative_to(root) for root in _scenario_roots(parent.config)):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    sel = state_of(config).selection
+    if not (sel.stages or sel.themes or sel.cohorts):
+        return
+    keep, drop = [], []
+    for item in items:
+        if isinstance(item, CaseItem) and not (
+            (not sel.stages or item.scenario.stage in sel.stages)
+            and (not sel.themes or item.scenario.theme in sel.themes)
+            and (not sel.cohorts or item.cohort_id in sel.cohorts)
+        ):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    state = state_of(config)
+    roots = _scenario_roots(config)
+    if not any(r.is_dir() for r in roots):
+        return None
+    state.load()
+    env = state.environment
+    env_text = f"{env.name} (tag {env.environment_tag}, IR {env.ir or 'unset'}, stubs {env.stubs})" if env else "?"
+    return [f"mhhs-sit {__version__}: environment {env_text}, cohorts {', '.join(sorted(state.cohorts)) or 'none'}, "
+            f"run {state.run_id}, data seed {state.seed}"]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if isinstance(item, CaseItem) and call.excinfo is not None and call.when == "call":
+        if outcome_of(call.excinfo.value) == "broken":
+            report.user_properties.append(BROKEN)
+    if isinstance(item, CaseItem) and call.when == "call":
+        report.user_properties.append(("mhhs_case", json.dumps(_case_summary(item, report))))
+    return report
+
+
+def _case_summary(item: CaseItem, report: pytest.TestReport) -> dict[str, Any]:
+    record = item.record
+    return {
+        "nodeid": item.nodeid,
+        "case": item.case.id,
+        "cohort": item.cohort_id,
+        "scenario": item.scenario.id,
+        "stage": item.scenario.stage,
+        "theme": item.scenario.theme,
+        "requirements": sorted(set(item.scenario.requirements) | set(item.case.requirements)),
+        "status": "broken" if BROKEN in report.user_properties else report.outcome,
+        "duration_s": round(report.duration, 4),
+        "steps": [
+            {"n": s.number, "title": s.title, "status": s.status, "ms": round(s.duration_ms, 1),
+             "detail": s.detail} for s in (record.steps if record else [])
+        ],  # fmt: skip
+        "data": record.data_drawn if record else {},
+    }
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    if report.when == "call" and report.failed and BROKEN in report.user_properties:
+        return "broken", "B", ("BROKEN", {"yellow": True})
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    broken = terminalreporter.stats.get("broken", [])
+    if broken:
+        terminalreporter.section("BROKEN (environment problems, not product defects)", yellow=True)
+        for rep in broken:
+            terminalreporter.write_sep("_", rep.head_line or rep.nodeid, yellow=True)
+            terminalreporter.line(rep.longreprtext)
+        terminalreporter.write_sep("-", "broken summary", yellow=True)
+        for rep in broken:
+            reason = _first_reason(rep.longreprtext)
+            terminalreporter.line(f"BROKEN {rep.nodeid} - {reason}")
+    path = config.getoption("mhhs_results")
+    if path and not hasattr(config, "workerinput"):
+        cases = []
+        for key in ("passed", "failed", "broken", "skipped"):
+            for rep in terminalreporter.stats.get(key, []):
+                for name, value in getattr(rep, "user_properties", []):
+                    if name == "mhhs_case":
+                        cases.append(json.loads(value))
+        state = state_of(config)
+        out = {"run_id": state.run_id, "seed": state.seed,
+               "environment": state.environment.name if state.environment else None,
+               "cases": sorted(cases, key=lambda c: c["nodeid"])}  # fmt: skip
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(out, indent=2))
+
+
+def _first_reason(text: str) -> str:
+    """The first line that says why (the step's message), for the one-line summary."""
+    lines = text.splitlines()
+    for line in lines[1:]:
+        stripped = line.strip()
+        if stripped and stripped[0] not in "✓✗!-?" and not stripped.startswith(("at ", "data:", "classified")):
+            return stripped.removeprefix("before the first step: ")[:160]
+    return lines[0][:160] if lines else ""
+
+
+# -- xdist ------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from mhhs_sit.scheduling import cohort_groups, make_scheduler
+
+    state = state_of(config)
+    state.load()
+    return make_scheduler(config, log, cohort_groups(state.cohorts))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Hand every worker the run's identity and the one shared local simulator."""
+    state = state_of(node.config)
+    node.workerinput["mhhs_run_id"] = state.run_id
+    node.workerinput["mhhs_seed"] = state.seed
+    roots = _scenario_roots(node.config)
+    if not any(r.is_dir() for r in roots):
+        return
+    try:
+        stubs = state.ensure_stubs()
+    except Exception as exc:  # reported by each case as broken, with the reason
+        node.workerinput["mhhs_stub_error"] = str(exc)
+        return
+    if stubs is not None:
+        node.workerinput["mhhs_dip_url"] = stubs.url
+        node.workerinput["mhhs_api_keys"] = dict(stubs.api_keys)

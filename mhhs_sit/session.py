@@ -1,0 +1,147 @@
+"""Per-process session state of the plugin: definitions, selection, stubs and the runtime.
+
+Loaded lazily on the first scenario file, so a pytest run without scenarios (the framework's own
+tests, say) never reads cohorts or environments.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
+from mhhs_sit.loader import load_cohorts, load_environment
+from mhhs_sit.model import Cohort, Environment, Location
+from mhhs_sit.runtime import Runtime
+from mhhs_sit.simulate import LocalStubs, start_stubs
+
+
+def split_csv(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+@dataclass
+class Selection:
+    stages: frozenset[str]
+    themes: frozenset[str]
+    cohorts: frozenset[str]
+
+
+@dataclass
+class SessionState:
+    config: pytest.Config
+    run_id: str
+    seed: int
+    selection: Selection
+    _loaded: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    reported: bool = False
+    cohorts: dict[str, Cohort] = field(default_factory=dict)
+    environment: Environment | None = None
+    case_locations: dict[str, Location] = field(default_factory=dict)
+    stubs: LocalStubs | None = None
+    stub_error: MhhsSitError | None = None
+    runtime_: Runtime | None = None
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, config: pytest.Config) -> SessionState:
+        winput: Mapping[str, Any] = getattr(config, "workerinput", {})
+        seed_opt = config.getoption("mhhs_seed")
+        seed = int(winput.get("mhhs_seed", seed_opt if seed_opt is not None else secrets.randbelow(100)))
+        run_id = str(winput.get("mhhs_run_id") or f"r{secrets.token_hex(4)}")
+        selection = Selection(
+            frozenset(split_csv(config.getoption("mhhs_stage"))),
+            frozenset(split_csv(config.getoption("mhhs_theme"))),
+            frozenset(split_csv(config.getoption("mhhs_cohort"))),
+        )
+        return cls(config, run_id, seed, selection)
+
+    @property
+    def root(self) -> Path:
+        return Path(self.config.rootpath)
+
+    def _dir(self, ini: str) -> Path:
+        value = Path(str(self.config.getini(ini)))
+        return value if value.is_absolute() else self.root / value
+
+    def load(self) -> None:
+        """Cohorts and environment, once; problems are kept for the first scenario file to show."""
+        if self._loaded:
+            return
+        self._loaded = True
+        self.cohorts, problems = load_cohorts(self._dir("mhhs_cohorts"), self.root)
+        env_name = self.config.getoption("mhhs_env") or str(self.config.getini("mhhs_env"))
+        env, env_problems = load_environment(env_name, self._dir("mhhs_environments"), self.root)
+        problems += env_problems
+        if env is not None and self.config.getoption("mhhs_ir"):
+            from dataclasses import replace
+
+            env = replace(env, ir=str(self.config.getoption("mhhs_ir")))
+        self.environment = env
+        unknown = sorted(self.selection.cohorts - set(self.cohorts))
+        if unknown and self.cohorts:
+            problems.append(Problem("--cohort", 0, 0, "", f"unknown cohort {', '.join(unknown)}; "
+                                    f"known: {', '.join(sorted(self.cohorts))}"))  # fmt: skip
+        self.problems = problems
+
+    def definition_error(self) -> DefinitionError | None:
+        self.load()
+        return DefinitionError(self.problems) if self.problems else None
+
+    # -- running --------------------------------------------------------------------------
+
+    def ensure_stubs(self) -> LocalStubs | None:
+        """Start the local simulator if the environment wants one (controller or serial run only)."""
+        self.load()
+        env = self.environment
+        if env is None or env.stubs == "none" or env.dip_url or self.stubs is not None:
+            return self.stubs
+        if self.stub_error is not None:  # failed once: say so for every case, don't retry
+            raise self.stub_error
+        try:
+            self.stubs = start_stubs(env, self.cohorts)
+        except MhhsSitError as exc:
+            self.stub_error = exc
+            raise
+        return self.stubs
+
+    def runtime(self) -> Runtime:
+        if self.runtime_ is None:
+            self.load()
+            env = self.environment
+            assert env is not None
+            winput: Mapping[str, Any] = getattr(self.config, "workerinput", {})
+            if "mhhs_dip_url" in winput:
+                url, keys = winput["mhhs_dip_url"], dict(winput.get("mhhs_api_keys") or {})
+            elif env.dip_url:
+                url, keys = env.dip_url, {}
+            else:
+                stubs = self.ensure_stubs()
+                assert stubs is not None
+                url, keys = stubs.url, dict(stubs.api_keys)
+            worker = str(winput.get("workerid", "gw0"))
+            self.runtime_ = Runtime(
+                environment=env,
+                dip_url=url,
+                cohorts=self.cohorts,
+                run_id=self.run_id,
+                seed=self.seed,
+                worker=int(worker[2:]) if worker[2:].isdigit() else 0,
+                workers=int(winput.get("workercount", 1)),
+                issued_keys=keys,
+            )
+        return self.runtime_
+
+    def close(self) -> None:
+        if self.runtime_ is not None:
+            self.runtime_.close()
+            self.runtime_ = None
+        if self.stubs is not None:
+            self.stubs.stop()
+            self.stubs = None

@@ -1,0 +1,44 @@
+"""Starting the local stubs an environment asks for, once per test session.
+
+``stubs: embedded`` runs the DIP simulator and participant simulators in-process on a free
+loopback port. Under xdist the controller starts it and the workers share that one instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mhhs_sit.errors import ConfigError
+from mhhs_sit.model import Cohort, Environment
+
+
+@dataclass
+class LocalStubs:
+    url: str
+    api_keys: Mapping[str, str]
+    handle: Any  # EmbeddedSimulator
+
+    def stop(self) -> None:
+        self.handle.stop()
+
+
+def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort]) -> LocalStubs:
+    if environment.stubs != "embedded":
+        raise ConfigError(f"environment '{environment.name}' has stubs: {environment.stubs}; only "
+                          "'embedded' (in-process) and 'none' (a real DIP at dip_url) are available")  # fmt: skip
+    from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+
+    version = None
+    if environment.ir:
+        try:
+            from mhhs_sit.catalogue import load_catalogue
+
+            version = load_catalogue().resolve_version(environment.ir)
+        except ImportError:  # pragma: no cover
+            version = None
+    config = config_from_cohorts(cohorts.values(), environment_tag=environment.environment_tag,
+                                 version=version)  # fmt: skip
+    sim = EmbeddedSimulator(config).start()
+    return LocalStubs(sim.url, config.api_keys, sim)

@@ -1,0 +1,65 @@
+"""What the simulator needs to know: the participants it serves and how it behaves."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from mhhs_sit.model import Cohort
+
+
+@dataclass(frozen=True)
+class SimParticipant:
+    dip_id: str
+    role: str
+    mpid: str
+    api_key: str
+    simulated: bool  # answered by a participant simulator inside the simulator
+    cohort: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    attempts: int = 4
+    backoff: float = 0.05  # seconds, doubled per attempt
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    participants: Mapping[str, SimParticipant]  # by DIP ID
+    environment_tag: str = "DEV"
+    version: str | None = None  # interface catalogue version to validate against
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    responder_delay: float = 0.0  # seconds a simulated participant takes to answer
+    max_body_bytes: int = 5 * 1024 * 1024
+    journal_limit: int = 100_000
+
+    @property
+    def api_keys(self) -> dict[str, str]:
+        return {p.dip_id: p.api_key for p in self.participants.values()}
+
+    def by_key(self, api_key: str) -> SimParticipant | None:
+        for p in self.participants.values():
+            if secrets.compare_digest(p.api_key, api_key):
+                return p
+        return None
+
+
+def config_from_cohorts(
+    cohorts: Iterable[Cohort], *, environment_tag: str = "DEV", version: str | None = None,
+    keys: Mapping[str, str] | None = None, **kwargs: object,
+) -> SimulatorConfig:  # fmt: skip
+    """One participant per DIP ID across cohorts; API keys are fresh per run unless given."""
+    participants: dict[str, SimParticipant] = {}
+    for cohort in cohorts:
+        for role, p in cohort.participants.items():
+            if p.dip_id in participants:
+                continue
+            key = (keys or {}).get(p.dip_id) or secrets.token_urlsafe(24)
+            participants[p.dip_id] = SimParticipant(
+                p.dip_id, role, p.mpid, key, role in cohort.simulated, cohort.id, p.name
+            )
+    return SimulatorConfig(participants, environment_tag, version, **kwargs)  # type: ignore[arg-type]

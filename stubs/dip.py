@@ -1,0 +1,303 @@
+"""The simulated DIP: accept or refuse a batch as a whole, stamp D0, route, and deliver.
+
+Behaviour follows the official DIP API (v2.1.0): a batch is all-accepted or all-refused with
+``StandardResponse`` codes (``MSG0000``, ``MSG1001`` schema, ``MSG1002`` interface, ``MSG1006``
+duplicate reference, ``MSG1007`` timestamp, ``MSG1009`` sender DIP ID, ``MSG1010`` sender role);
+accepted messages gain a D0 block and go to each recipient's webhook with retries, and to the
+participant simulators for roles the cohort does not bring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from mhhs_sit.envelope import dip_timestamp, field
+from mhhs_stubs.config import SimParticipant, SimulatorConfig
+from mhhs_stubs.journal import Delivery, Entry, Journal
+
+INTERFACE_RE = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$", re.IGNORECASE)
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
+NO_RETRY = frozenset({400, 401, 403, 404, 405, 406, 413, 505})
+
+
+@dataclass(frozen=True)
+class Refusal:
+    index: int
+    code: str  # MSGnnnn
+    text: str
+    help: str
+    pointer: str = ""
+    keyword: str = ""
+
+
+RESPONSE_TEXT = {
+    "MSG0000": "Success",
+    "MSG1000": "Processing failed",
+    "MSG1001": "Schema Failure",
+    "MSG1002": "Interface ID Invalid",
+    "MSG1006": "Sender Unique Reference duplicated",
+    "MSG1007": "Sender Timestamp Invalid",
+    "MSG1009": "Sender DIP ID Invalid",
+    "MSG1010": "Sender Role Invalid",
+}
+
+
+def _catalogue() -> Any:
+    try:
+        from mhhs_sit.catalogue import load_catalogue
+
+        return load_catalogue()
+    except ImportError:  # pragma: no cover - catalogue not installed
+        return None
+
+
+Responder = Callable[[SimParticipant, dict[str, Any]], Awaitable[None]]
+
+
+class SimulatedDip:
+    def __init__(self, config: SimulatorConfig):
+        self.config = config
+        self.journal = Journal(config.journal_limit)
+        self.webhooks: dict[tuple[str, str], str] = {}  # (interface, dip_id) -> callback URL
+        self._surs: set[str] = set()
+        self._chains: dict[str, str] = {}  # any correlation id seen -> initial correlation id
+        self._tx = itertools.count(1)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._http: httpx.AsyncClient | None = None
+        self.responder: Responder | None = None
+        self.catalogue = _catalogue()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._http = httpx.AsyncClient(timeout=self.config.delivery.timeout)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._http is not None:
+            await self._http.aclose()
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def idle(self, timeout: float = 5.0) -> bool:
+        """Wait until no delivery or simulated answer is in flight (for tests and shutdown)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._tasks:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
+    # -- ingress -----------------------------------------------------------------------
+
+    def check_batch(self, interface_id: str, batch: Any, caller: SimParticipant) -> list[Refusal]:
+        """Every reason to refuse the batch; empty means accept all of it."""
+        refusals: list[Refusal] = []
+        if not isinstance(batch, list) or not batch:
+            return [Refusal(0, "MSG1001", RESPONSE_TEXT["MSG1001"],
+                            "the body must be a non-empty JSON array of {\"payload\": {...}}", "", "type")]  # fmt: skip
+        in_batch: set[str] = set()
+        for i, item in enumerate(batch):
+            payload = item.get("payload") if isinstance(item, dict) else None
+            if not isinstance(payload, dict) or not isinstance(_ci(payload, "CommonBlock"), dict):
+                refusals.append(Refusal(i, "MSG1001", RESPONSE_TEXT["MSG1001"],
+                                        "each array item must be {\"payload\": {\"CommonBlock\": {...}, "
+                                        "\"CustomBlock\": {...}}}", f"/{i}/payload", "required"))  # fmt: skip
+                continue
+            refusals += self._check_message(i, interface_id, payload, caller, in_batch)
+        return refusals
+
+    def _check_message(self, i: int, interface_id: str, payload: dict[str, Any], caller: SimParticipant,
+                       in_batch: set[str]) -> list[Refusal]:  # fmt: skip
+        out: list[Refusal] = []
+        declared = field(payload, "S0", "interfaceID")
+        if str(declared).upper() != interface_id.upper():
+            out.append(Refusal(i, "MSG1002", RESPONSE_TEXT["MSG1002"],
+                               f"S0.interfaceID is {declared!r} but the message was sent to the "
+                               f"{interface_id} channel", f"/{i}/payload/CommonBlock/S0/interfaceID", "const"))  # fmt: skip
+        sender = field(payload, "S1", "senderDIPID")
+        if sender != caller.dip_id:
+            out.append(Refusal(i, "MSG1009", RESPONSE_TEXT["MSG1009"],
+                               f"S1.senderDIPID is {sender!r} but the credentials belong to {caller.dip_id}; "
+                               "a participant may send only as itself", f"/{i}/payload/CommonBlock/S1/senderDIPID",
+                               "const"))  # fmt: skip
+        role = field(payload, "S1", "senderRoleID")
+        if role != caller.role:
+            out.append(Refusal(i, "MSG1010", RESPONSE_TEXT["MSG1010"],
+                               f"S1.senderRoleID is {role!r} but {caller.dip_id} is registered as {caller.role}",
+                               f"/{i}/payload/CommonBlock/S1/senderRoleID", "const"))  # fmt: skip
+        elif self.catalogue is not None:
+            try:
+                senders = self.catalogue.interface(interface_id).senders
+            except KeyError:
+                senders = None
+            if senders is not None and role not in senders:
+                out.append(Refusal(i, "MSG1010", RESPONSE_TEXT["MSG1010"],
+                                   f"role {role} may not send {interface_id} (senders: {', '.join(sorted(senders))})",
+                                   f"/{i}/payload/CommonBlock/S1/senderRoleID", "enum"))  # fmt: skip
+        sur = field(payload, "S1", "senderUniqueReference")
+        if isinstance(sur, str) and (sur in self._surs or sur in in_batch):
+            out.append(Refusal(i, "MSG1006", RESPONSE_TEXT["MSG1006"],
+                               f"senderUniqueReference {sur} was already used; a retried send is never "
+                               "delivered twice", f"/{i}/payload/CommonBlock/S1/senderUniqueReference",
+                               "unique"))  # fmt: skip
+        if isinstance(sur, str):
+            in_batch.add(sur)
+        ts = field(payload, "S1", "senderTimestamp")
+        if not isinstance(ts, str) or not TIMESTAMP_RE.match(ts):
+            out.append(Refusal(i, "MSG1007", RESPONSE_TEXT["MSG1007"],
+                               f"S1.senderTimestamp {ts!r} must be exactly 25 characters like "
+                               "2022-03-21T19:05:00+00:00", f"/{i}/payload/CommonBlock/S1/senderTimestamp",
+                               "format"))  # fmt: skip
+        if self.catalogue is not None and self.config.version:
+            for v in self.catalogue.validate(payload, version=self.config.version, interface_id=interface_id):
+                out.append(Refusal(i, "MSG1001", RESPONSE_TEXT["MSG1001"], v.message,
+                                   f"/{i}/payload{v.pointer}", v.keyword))  # fmt: skip
+        return out
+
+    def accept(self, interface_id: str, batch: Sequence[Mapping[str, Any]], caller: SimParticipant) -> list[dict[str, Any]]:
+        """Stamp, journal and route each message; deliveries run in the background."""
+        results = []
+        now = dt.datetime.now(dt.UTC)
+        for item in batch:
+            payload = item["payload"]
+            common = payload["CommonBlock"]
+            sur = field(payload, "S1", "senderUniqueReference")
+            self._surs.add(sur)
+            corr = field(payload, "S1", "senderCorrelationID")
+            initial = self._chains.get(corr) if corr else None
+            tx = f"T-{interface_id}-{caller.dip_id}-{caller.role}-{now:%Y%m%d}-{next(self._tx):010d}"
+            initial = initial or corr or tx
+            self._chains.setdefault(corr or tx, initial)
+            a0 = dict(_ci(common, "A0") or {})
+            primary = list(a0.get("primaryRecipients") or [])
+            recipients = self.route(interface_id, primary, caller)
+            egress_common = {k: v for k, v in common.items() if k not in ("D0", "A0")}
+            egress_common["A0"] = {"primaryRecipients": primary, "secondaryRecipients": [], "always": []}
+            egress_common["D0"] = {
+                "transactionID": tx,
+                "transactionTimestamp": dip_timestamp(now),
+                "publicationID": "PUB-" + interface_id.split("-", 1)[1] if interface_id.upper().startswith("IF-")
+                else interface_id,
+                "initialCorrelationID": initial,
+                "replayIndicator": False,
+                "serviceTicketURL": None,
+            }  # fmt: skip
+            egress = {"CommonBlock": egress_common, "CustomBlock": payload.get("CustomBlock", {})}
+            entry = self.journal.add("accepted", interface_id, caller.dip_id, transaction_id=tx,
+                                     correlation_id=initial, mpan=field(payload, "M0", "MPANCore"),
+                                     payload=egress)  # fmt: skip
+            for dip_id in recipients:
+                self._deliver(entry, interface_id, dip_id, egress)
+            results.append(self.standard_item(payload, caller, "MSG0000", tx=tx))
+        return results
+
+    def route(self, interface_id: str, primary: Sequence[str], caller: SimParticipant) -> list[str]:
+        """Primary recipients that exist; without any, every participant whose role receives it."""
+        known = [d for d in primary if d in self.config.participants]
+        if known or primary:
+            return list(dict.fromkeys(known))
+        roles: frozenset[str] = frozenset()
+        if self.catalogue is not None:
+            try:
+                roles = frozenset(self.catalogue.interface(interface_id).recipients)
+            except KeyError:
+                roles = frozenset()
+        return [p.dip_id for p in self.config.participants.values()
+                if p.role in roles and p.cohort == caller.cohort and p.dip_id != caller.dip_id]  # fmt: skip
+
+    def standard_item(self, payload: Mapping[str, Any], caller: SimParticipant | None, code: str,
+                      *, tx: str | None = None, help: str = "") -> dict[str, Any]:  # fmt: skip
+        return {
+            "transactionID": tx,
+            "senderUniqueReference": field(payload, "S1", "senderUniqueReference") if payload else None,
+            "correlationID": field(payload, "S1", "senderCorrelationID") if payload else None,
+            "sentTimestamp": field(payload, "S1", "senderTimestamp") if payload else None,
+            "senderID": caller.dip_id if caller else None,
+            "recipientID": "DIP",
+            "DIPConnectionProviderID": None,
+            "message": f"{code} - {RESPONSE_TEXT.get(code, '')}".rstrip(" -"),
+            "help": help or None,
+            "serviceTicketURL": None,
+        }
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def _deliver(self, entry: Entry, interface_id: str, dip_id: str, egress: dict[str, Any]) -> None:
+        participant = self.config.participants[dip_id]
+        url = self.webhooks.get((interface_id.upper(), dip_id))
+        if participant.simulated and self.responder is not None:
+            d = Delivery(dip_id, "simulated", status="delivered")
+            entry.deliveries.append(d)
+            self.spawn(self._answer(participant, egress))
+        if url:
+            d = Delivery(dip_id, "webhook")
+            entry.deliveries.append(d)
+            self.spawn(self._push(d, url, egress))
+        elif not participant.simulated:
+            entry.deliveries.append(Delivery(dip_id, "none", status="no-webhook"))
+
+    async def _answer(self, participant: SimParticipant, egress: dict[str, Any]) -> None:
+        if self.config.responder_delay:
+            await asyncio.sleep(self.config.responder_delay)
+        assert self.responder is not None
+        try:
+            await self.responder(participant, egress)
+        except Exception as exc:  # a rule defect must be visible, not kill the simulator
+            self.journal.add("event", field(egress, "S0", "interfaceID") or "?", participant.dip_id,
+                             note=f"participant simulator error: {type(exc).__name__}: {exc}")  # fmt: skip
+
+    async def _push(self, d: Delivery, url: str, egress: dict[str, Any]) -> None:
+        policy = self.config.delivery
+        assert self._http is not None
+        for attempt in range(1, policy.attempts + 1):
+            started = asyncio.get_running_loop().time()
+            record: dict[str, Any] = {"attempt": attempt, "at": dip_timestamp()}
+            try:
+                r = await self._http.post(url, json=[{"payload": egress}])
+                record["status"] = r.status_code
+            except httpx.HTTPError as exc:
+                record["error"] = f"{type(exc).__name__}: {exc}"[:200]
+                r = None
+            record["ms"] = round((asyncio.get_running_loop().time() - started) * 1000, 2)
+            d.attempts.append(record)
+            if r is not None and r.status_code < 300:
+                d.status = "delivered"
+                return
+            if r is not None and r.status_code in NO_RETRY:
+                d.status = "failed"
+                return
+            if attempt < policy.attempts:
+                delay = policy.backoff * 2 ** (attempt - 1)
+                if r is not None and r.status_code == 429:
+                    delay = max(delay, _retry_after(r))
+                await asyncio.sleep(delay)
+        d.status = "dead-letter"
+
+
+def _retry_after(r: httpx.Response) -> float:
+    try:
+        return min(float(r.headers.get("Retry-After", "0")), 30.0)
+    except ValueError:
+        return 0.0
+
+
+def _ci(mapping: Mapping[str, Any], key: str) -> Any:
+    if key in mapping:
+        return mapping[key]
+    for k, v in mapping.items():
+        if isinstance(k, str) and k.lower() == key.lower():
+            return v
+    return None
