@@ -28,8 +28,8 @@ DNO_GSP_GROUPS: Mapping[str, str] = {
     "17": "_P", "18": "_N", "19": "_J", "20": "_H", "21": "_K", "22": "_L", "23": "_M",
 }  # fmt: skip
 
-BLOCK_RE = re.compile(r"^(?:[SDARM]\d|P0\d)$")
-CUSTOM_BLOCK_RE = re.compile(r"^B\d{3}")
+BLOCK_RE = re.compile(r"^(?:[SDARM]\d|P0\d)$", re.IGNORECASE)
+CUSTOM_BLOCK_RE = re.compile(r"^B\d{3}", re.IGNORECASE)
 
 
 def dip_timestamp(moment: dt.datetime | None = None) -> str:

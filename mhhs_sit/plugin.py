@@ -164,6 +164,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def _first_reason(text: str) -> str:
     """The first line that says why (the step's message), for the one-line summary."""
     lines = text.splitlines()
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    if errors:  # a Python traceback: its last error line says what went wrong
+        return errors[-1][:160]
     for line in lines[1:]:
         stripped = line.strip()
         if stripped and stripped[0] not in "✓✗!-?" and not stripped.startswith(("at ", "data:", "classified")):

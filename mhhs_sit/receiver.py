@@ -128,7 +128,7 @@ class Receiver:
         self.inbox = Inbox()
         self._server = _ReceiverServer((host or "127.0.0.1", int(port or 0)), _Handler)
         self._server.inbox = self.inbox
-        self._thread = threading.Thread(target=self._server.serve_forever, name="mhhs-webhook", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="mhhs-webhook", daemon=True)
         self._thread.start()
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = (public_url or f"http://{bound_host}:{bound_port}").rstrip("/")

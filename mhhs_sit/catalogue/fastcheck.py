@@ -64,6 +64,30 @@ def _scalar_key(value: Any) -> tuple[str, Any]:
     raise _Unsupported
 
 
+def _true(x: Any) -> bool:
+    return True
+
+
+def _all(checks: list[Check]) -> Check:
+    """One predicate for several, without a generator per call (this runs per field)."""
+    if not checks:
+        return _true
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda x: first(x) and second(x)
+    frozen = tuple(checks)
+
+    def every(x: Any) -> bool:
+        for check in frozen:
+            if not check(x):
+                return False
+        return True
+
+    return every
+
+
 class _Compiler:
     def __init__(self, known: frozenset[str], integer_floats: bool, draft4: bool):
         self.known = known
@@ -72,7 +96,7 @@ class _Compiler:
 
     def compile(self, schema: Any) -> Check:
         if schema is True:
-            return lambda x: True
+            return _true
         if schema is False:
             return lambda x: False
         if not isinstance(schema, dict):
@@ -87,27 +111,24 @@ class _Compiler:
         if "type" in schema:
             checks.append(self._type(schema["type"]))
         if "enum" in schema:
-            keys = frozenset(_scalar_key(v) for v in schema["enum"])
-            checks.append(lambda x, keys=keys: _key_or_none(x) in keys)
+            checks.append(_enum(schema["enum"]))
         if "const" in schema:
-            key = _scalar_key(schema["const"])
-            checks.append(lambda x, key=key: _key_or_none(x) == key)
-        checks.extend(self._string(schema))
-        checks.extend(self._number(schema))
-        checks.extend(self._object(schema))
-        checks.extend(self._array(schema))
+            checks.append(_enum([schema["const"]]))
+        for part in (self._string, self._number, self._object, self._array):
+            check = part(schema)
+            if check is not None:
+                checks.append(check)
         checks.extend(self._combinators(schema))
-        if not checks:
-            return lambda x: True
-        if len(checks) == 1:
-            return checks[0]
-        return lambda x, checks=tuple(checks): all(c(x) for c in checks)
+        return _all(checks)
 
     def _type(self, kind: Any) -> Check:
         kinds = [kind] if isinstance(kind, str) else list(kind)
         preds = [self._one_type(k) for k in kinds]
         if len(preds) == 1:
             return preds[0]
+        if len(preds) == 2:
+            first, second = preds
+            return lambda x: first(x) or second(x)
         return lambda x, preds=tuple(preds): any(p(x) for p in preds)
 
     def _one_type(self, kind: str) -> Check:
@@ -131,20 +152,23 @@ class _Compiler:
             return lambda x: isinstance(x, int) and not isinstance(x, bool)
         raise _Unsupported
 
-    def _string(self, schema: dict[str, Any]) -> list[Check]:
-        out: list[Check] = []
-        if "pattern" in schema:
-            search = re.compile(schema["pattern"]).search
-            out.append(lambda x, s=search: not isinstance(x, str) or s(x) is not None)
-        if "minLength" in schema:
-            n = schema["minLength"]
-            out.append(lambda x, n=n: not isinstance(x, str) or len(x) >= n)
-        if "maxLength" in schema:
-            n = schema["maxLength"]
-            out.append(lambda x, n=n: not isinstance(x, str) or len(x) <= n)
-        return out
+    def _string(self, schema: dict[str, Any]) -> Check | None:
+        low = schema.get("minLength")
+        high = schema.get("maxLength")
+        search = re.compile(schema["pattern"]).search if "pattern" in schema else None
+        if low is None and high is None and search is None:
+            return None
+        low = low or 0
+        high = float("inf") if high is None else high
 
-    def _number(self, schema: dict[str, Any]) -> list[Check]:
+        def string(x: Any) -> bool:
+            if not isinstance(x, str):
+                return True
+            return low <= len(x) <= high and (search is None or search(x) is not None)
+
+        return string
+
+    def _number(self, schema: dict[str, Any]) -> Check | None:
         out: list[Check] = []
         for keyword in ("exclusiveMinimum", "exclusiveMaximum"):
             if keyword in schema and isinstance(schema[keyword], bool):
@@ -166,53 +190,62 @@ class _Compiler:
             if not isinstance(m, int) or isinstance(m, bool):
                 raise _Unsupported  # jsonschema's float path has its own rounding rules
             out.append(lambda x, m=m: not _is_number(x) or not x % m)
-        return out
+        return _all(out) if out else None
 
-    def _object(self, schema: dict[str, Any]) -> list[Check]:
-        out: list[Check] = []
+    def _object(self, schema: dict[str, Any]) -> Check | None:
         required = tuple(schema.get("required", ()))
         props = {k: self.compile(v) for k, v in schema.get("properties", {}).items()}
         extra = schema.get("additionalProperties", True)
-        extra_check = None if extra is True else self.compile(extra)
-        if required:
-            out.append(lambda x, r=required: not isinstance(x, dict) or all(k in x for k in r))
-        if props or extra_check is not None:
+        closed = extra is False
+        extra_check = None if extra is True or closed else self.compile(extra)
+        if not required and not props and not closed and extra_check is None:
+            return None
 
-            def members(x: Any, props: dict[str, Check] = props, extra: Check | None = extra_check) -> bool:
-                if not isinstance(x, dict):
-                    return True
-                for key, value in x.items():
-                    check = props.get(key)
-                    if check is None:
-                        if extra is not None and not extra(value):
-                            return False
-                    elif not check(value):
-                        return False
+        def members(x: Any) -> bool:
+            if not isinstance(x, dict):
                 return True
+            for key in required:
+                if key not in x:
+                    return False
+            for key, value in x.items():
+                check = props.get(key)
+                if check is None:
+                    if closed or (extra_check is not None and not extra_check(value)):
+                        return False
+                elif not check(value):
+                    return False
+            return True
 
-            out.append(members)
-        return out
+        return members
 
-    def _array(self, schema: dict[str, Any]) -> list[Check]:
-        out: list[Check] = []
+    def _array(self, schema: dict[str, Any]) -> Check | None:
+        item = None
         if "items" in schema:
             if not isinstance(schema["items"], dict | bool):
                 raise _Unsupported  # draft 4 tuple form
             item = self.compile(schema["items"])
-            out.append(lambda x, c=item: not isinstance(x, list) or all(c(i) for i in x))
-        if "minItems" in schema:
-            n = schema["minItems"]
-            out.append(lambda x, n=n: not isinstance(x, list) or len(x) >= n)
-        if "maxItems" in schema:
-            n = schema["maxItems"]
-            out.append(lambda x, n=n: not isinstance(x, list) or len(x) <= n)
-        return out
+        low = schema.get("minItems", 0)
+        high = schema.get("maxItems", float("inf"))
+        if item is None and "minItems" not in schema and "maxItems" not in schema:
+            return None
+
+        def array(x: Any) -> bool:
+            if not isinstance(x, list):
+                return True
+            if not low <= len(x) <= high:
+                return False
+            if item is not None:
+                for value in x:
+                    if not item(value):
+                        return False
+            return True
+
+        return array
 
     def _combinators(self, schema: dict[str, Any]) -> list[Check]:
         out: list[Check] = []
         if "allOf" in schema:
-            subs = tuple(self.compile(s) for s in schema["allOf"])
-            out.append(lambda x, subs=subs: all(c(x) for c in subs))
+            out.append(_all([self.compile(s) for s in schema["allOf"]]))
         if "anyOf" in schema:
             subs = tuple(self.compile(s) for s in schema["anyOf"])
             out.append(lambda x, subs=subs: any(c(x) for c in subs))
@@ -223,6 +256,15 @@ class _Compiler:
             sub = self.compile(schema["not"])
             out.append(lambda x, sub=sub: not sub(x))
         return out
+
+
+def _enum(values: list[Any]) -> Check:
+    """Membership mirroring jsonschema's ``equal``: strings by value, true apart from 1."""
+    texts = frozenset(v for v in values if isinstance(v, str))
+    others = frozenset(_scalar_key(v) for v in values if not isinstance(v, str))
+    if not others:
+        return lambda x: isinstance(x, str) and x in texts
+    return lambda x: (x in texts) if isinstance(x, str) else (_key_or_none(x) in others)
 
 
 def _key_or_none(value: Any) -> tuple[str, Any] | None:

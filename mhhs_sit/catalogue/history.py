@@ -9,7 +9,8 @@ is written once and both ``validate`` and ``diff`` see it.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from mhhs_sit.catalogue.schemastore import SchemaLocationError, SchemaStore
@@ -45,13 +46,13 @@ class ChangeOp:
     field: str = ""  # add-field / remove-field: the field; rename-field: the old name
     to: str = ""  # rename-field: the new name
     keyword: str = ""
-    before: Any = field(default=_MISSING, compare=False)
-    after: Any = field(default=_MISSING, compare=False)
+    before: Any = dataclasses.field(default=_MISSING, compare=False)
+    after: Any = dataclasses.field(default=_MISSING, compare=False)
     required: bool = False
-    schema: Any = field(default=None, compare=False)
+    schema: Any = dataclasses.field(default=None, compare=False)
     interface: str = ""
     event: str = ""
-    yaml_path: tuple[str | int, ...] = field(default=(), compare=False, repr=False)
+    yaml_path: tuple[str | int, ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     @property
     def has_before(self) -> bool:

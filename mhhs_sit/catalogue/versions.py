@@ -7,7 +7,7 @@ everything inside the framework uses the canonical name so that caches and repor
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mhhs_sit.catalogue.model import Version
 from mhhs_sit.errors import ConfigError
@@ -28,6 +28,13 @@ class VersionTable:
 
     versions: tuple[Version, ...]
     default: str
+    _keys: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for version in self.versions:
+            for label in (version.name, *version.aliases):
+                self._keys[_key(label)] = version.name
+                self._keys.setdefault(label, version.name)  # exact spellings skip normalising
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -37,10 +44,9 @@ class VersionTable:
         """The canonical name for ``name``; a ConfigError listing the known versions otherwise."""
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"a catalogue version is needed; known versions: {self.known()}")
-        wanted = _key(name)
-        for version in self.versions:
-            if wanted in (_key(version.name), *(_key(a) for a in version.aliases)):
-                return version.name
+        found = self._keys.get(name) or self._keys.get(_key(name))
+        if found is not None:
+            return found
         raise ConfigError(f"unknown catalogue version {name!r}; known versions: {self.known()}")
 
     def get(self, name: str) -> Version:

@@ -122,31 +122,32 @@ def _unexpected(parts: list[Any], allowed: list[str]) -> str:
     lowered = {a.lower(): a for a in allowed}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     if close:
-        text += f"; did you mean {lowered[close[0]]}?"
-    elif allowed and len(allowed) <= 15:
+        return f"{text}; did you mean {lowered[close[0]]}?"
+    if allowed and len(allowed) <= 15:
         text += f"; its fields are {', '.join(allowed)}"
-    elif not allowed:
+    if not allowed:
         text += ", which has no fields"
     return text + "."
 
 
 def _sentence(keyword: str, field: str, value: Any, schema: dict[str, Any], error: ValidationError) -> str:
-    form = expected_form(schema)
+    hint = _hint(schema)
     shown = _show(value)
     if keyword == "type":
         kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         wanted = " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
-        return f"{field} is {shown}; expected {wanted}{_also(form, wanted)}."
+        return f"{field} is {shown}; expected {wanted}{hint}."
     if keyword == "enum":
         return f"{field} is {shown}; expected one of {_choices(error.validator_value)}."
     if keyword == "const":
         return f"{field} is {shown}; expected exactly {error.validator_value!r}."
     if keyword == "pattern":
-        what = schema.get("x-expected") or "in the expected form"
-        return f"{field} is {shown}, which is not {what} (pattern {error.validator_value})."
+        if schema.get("x-expected"):
+            return f"{field} is {shown}, which is not {schema['x-expected']} (pattern {error.validator_value})."
+        return f"{field} is {shown}, which does not match the pattern {error.validator_value}{hint}."
     if keyword in ("minLength", "maxLength"):
         length = _length_phrase(schema, "minLength", "maxLength", "character")
-        return f"{field} is {shown} ({len(value)} characters); expected {length}{_also(form, length)}."
+        return f"{field} is {shown} ({len(value)} characters); expected {length}{hint}."
     if keyword in ("minItems", "maxItems"):
         count = _length_phrase(schema, "minItems", "maxItems", "item")
         return f"{field} has {len(value)} items; expected {count}."
@@ -159,8 +160,13 @@ def _sentence(keyword: str, field: str, value: Any, schema: dict[str, Any], erro
     return f"{field}: {error.message}."
 
 
-def _also(form: str, said: str) -> str:
-    return f" ({form})" if form and form != said else ""
+def _hint(schema: dict[str, Any]) -> str:
+    """A short reminder of the expected form: ours say it in x-expected, the spec by example."""
+    if schema.get("x-expected"):
+        return f" ({schema['x-expected']})"
+    if "example" in schema and not isinstance(schema["example"], dict | list):
+        return f" (e.g. {schema['example']!r})"
+    return ""
 
 
 def _show(value: Any) -> str:

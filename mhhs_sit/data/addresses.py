@@ -18,7 +18,7 @@ from functools import lru_cache
 from mhhs_sit.data.distributors import GSP_GROUPS
 from mhhs_sit.data.keyed import derive_key, mix64
 
-STREETS = 2000
+STREETS = 2048  # a power of two: an item picks its street with a bit mask
 PLACES_PER_GROUP = 256
 UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # inward-code letters: no C I K M O V
 

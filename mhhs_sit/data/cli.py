@@ -11,7 +11,7 @@ from typing import TextIO
 from mhhs_sit.data.addresses import address_book
 from mhhs_sit.data.distributors import DNO_IDS
 from mhhs_sit.data.filecheck import check_file, check_string
-from mhhs_sit.data.generate import FORMATS, iter_record_chunks, write_csv, write_jsonl
+from mhhs_sit.data.generate import FORMATS, check_count, write_csv, write_jsonl
 from mhhs_sit.data.partition import SEED_SLOTS, cohort_index_for
 from mhhs_sit.data.points import Parties, RowMaker
 from mhhs_sit.data.sequence import make_stream
@@ -130,8 +130,9 @@ def generate_command(args: argparse.Namespace) -> int:
         worker=args.worker,
         workers=args.workers,
     )
+    check_count(stream, args.count)
     parties = Parties(args.supplier, _agents(args.agent))
-    chunks = iter_record_chunks(stream, args.count, RowMaker(address_book(args.seed), parties))
+    maker = RowMaker(address_book(args.seed), parties)
     write = write_csv if args.format == "csv" else write_jsonl
     target: TextIO
     if args.out == "-":
@@ -142,7 +143,7 @@ def generate_command(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"cannot write {args.out}: {exc}") from None
     with context as target:
-        written = write(target, chunks)
+        written = write(target, stream, args.count, maker)
     elapsed = time.perf_counter() - started
     print(
         f"wrote {written:,} metering points for cohort {args.cohort} (data slot {slot}, seed "

@@ -100,7 +100,7 @@ def consumption_series(
         hour = local.hour + local.minute / 60 + 0.25
         doy = local.timetuple().tm_yday
         winter = 0.5 * (1 + math.cos(2 * math.pi * (doy - 15) / 365.25))
-        z = mix64(key ^ int(start.timestamp()) // 1800)
+        z = mix64(key ^ (int(start.timestamp()) // 1800))
         noise = 0.9 + 0.2 * (z % 10_000) / 10_000
         milli = round(1000 * scale * noise * shape(segment, direction, domestic, hour, winter, bst))
         total += milli

@@ -7,20 +7,19 @@ precomputed with the row's suffixes), which is what makes millions per second po
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterator
-from typing import TextIO
+from collections.abc import Callable, Iterator
+from typing import TextIO, TypeVar
 
-from mhhs_sit.data.partition import ROW_ITEMS
-from mhhs_sit.data.points import CSV_COLUMNS, RowMaker, row_dict
+from mhhs_sit.data.partition import ROW_ITEMS, Block
+from mhhs_sit.data.points import CSV_COLUMNS, RowMaker
 from mhhs_sit.data.sequence import Stream
 from mhhs_sit.errors import ConfigError
 
 FORMATS = ("csv", "json")
+_T = TypeVar("_T")
 
 
-def _check_count(stream: Stream, count: int) -> None:
+def check_count(stream: Stream, count: int) -> None:
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ConfigError(f"count must be a whole number >= 0, not {count!r}")
     if count > stream.capacity:
@@ -60,7 +59,7 @@ def _core_rows(stream: Stream) -> Iterator[list[str]]:
 
 def iter_core_chunks(stream: Stream, count: int) -> Iterator[list[str]]:
     """This worker's first ``count`` cores, in lists of up to one block row per distributor."""
-    _check_count(stream, count)
+    check_count(stream, count)
     return _take(_core_rows(stream), count)
 
 
@@ -70,47 +69,66 @@ def iter_cores(stream: Stream, count: int) -> Iterator[str]:
         yield from chunk
 
 
-def _record_rows(stream: Stream, maker: RowMaker) -> Iterator[list[tuple[str, ...]]]:
+Render = Callable[[Block, str, int, int], _T]
+
+
+def _rendered_rows(stream: Stream, render: Render[_T]) -> Iterator[list[_T]]:
     blocks = stream.blocks
     n = len(blocks)
-    make = maker.row
     for row, _first, pick in stream.row_groups():
         rows = [b.row(row) for b in blocks]
-        if stream.workers == 1 and n == 1:
-            b, r = blocks[0], rows[0]
-            base = r.high * 1000
-            yield [make(b, r.prefix + t, base + lo) for lo, t in zip(r.lows, r.tails, strict=True)]
+        if stream.workers == 1:
+            per_block = []
+            for b, r in zip(blocks, rows, strict=True):
+                p, h = r.prefix, r.high
+                per_block.append(
+                    [render(b, p + t, h, lo) for lo, t in zip(r.lows, r.tails, strict=True)]
+                )
+            if n == 1:
+                yield per_block[0]
+                continue
+            chunk: list = [None] * (ROW_ITEMS * n)
+            for d, items in enumerate(per_block):
+                chunk[d::n] = items
+            yield chunk
             continue
         out = []
         for c in range(pick.start, ROW_ITEMS * n, pick.step):
             col, d = divmod(c, n)
             r = rows[d]
-            out.append(make(blocks[d], r.prefix + r.tails[col], r.high * 1000 + r.lows[col]))
+            out.append(render(blocks[d], r.prefix + r.tails[col], r.high, r.lows[col]))
         yield out
 
 
-def iter_record_chunks(stream: Stream, count: int, maker: RowMaker) -> Iterator[list[tuple]]:
+def iter_rendered(stream: Stream, count: int, render: Render[_T]) -> Iterator[list[_T]]:
+    """This worker's first ``count`` items, each rendered by ``render(block, core, HHH, LLL)``
+    (e.g. ``RowMaker.row``), in chunks of up to one block row per distributor."""
+    check_count(stream, count)
+    return _take(_rendered_rows(stream, render), count)
+
+
+def iter_record_chunks(
+    stream: Stream, count: int, maker: RowMaker
+) -> Iterator[list[tuple[str, ...]]]:
     """This worker's first ``count`` metering-point rows (``CSV_COLUMNS`` order), in chunks."""
-    _check_count(stream, count)
-    return _take(_record_rows(stream, maker), count)
+    return iter_rendered(stream, count, maker.row)
 
 
-def write_csv(out: TextIO, chunks: Iterator[list[tuple]]) -> int:
-    """Write a header and every row; returns the number of rows."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+def write_csv(out: TextIO, stream: Stream, count: int, maker: RowMaker) -> int:
+    """Write a header and ``count`` rows; returns the number of rows written."""
+    chunks = iter_rendered(stream, count, maker.csv_line)  # checks count before the header
+    out.write(",".join(CSV_COLUMNS) + "\n")
     written = 0
     for chunk in chunks:
-        writer.writerows(chunk)
+        out.write("".join(chunk))
         written += len(chunk)
     return written
 
 
-def write_jsonl(out: TextIO, chunks: Iterator[list[tuple]]) -> int:
-    """Write one JSON object per line (JSON Lines); returns the number of rows."""
-    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+def write_jsonl(out: TextIO, stream: Stream, count: int, maker: RowMaker) -> int:
+    """Write ``count`` JSON objects, one per line (JSON Lines); returns the number written."""
     written = 0
-    for chunk in chunks:
-        out.write("".join(dumps(row_dict(r)) + "\n" for r in chunk))
+    for chunk in iter_rendered(stream, count, maker.json_line):
+        out.write("".join(chunk))
         written += len(chunk)
     return written

@@ -184,7 +184,10 @@ class Block:
     prefix_residue: int
     highs: tuple[int, ...]  # row -> HHH
     rotation: tuple[int, ...]  # HHH -> rotation of its row
-    key: int  # keys the per-item attributes
+    # Per-item attribute bits: ``noise_high[HHH] ^ noise_low[LLL]``, 64 keyed random bits per
+    # item for the price of two lookups (a 64-bit hash per item costs a microsecond in Python).
+    noise_high: tuple[int, ...]
+    noise_low: tuple[int, ...]
     tails: Suffixes
 
     def row(self, i: int) -> Row:
@@ -243,7 +246,8 @@ def block(distributor_id: str, cohort_index: int, seed: int) -> Block:
         residue,
         highs,
         rotation,
-        mix64(key ^ 3),
+        tuple(mix64(key ^ (3 << 20) ^ h) for h in range(1000)),
+        tuple(mix64(key ^ (4 << 20) ^ n) for n in range(1000)),
         suffixes(cohort_index, seed),
     )
 
@@ -258,7 +262,12 @@ class CoreOrigin:
 
 
 def describe_core(core: str) -> CoreOrigin | None:
-    """The (distributor, cohort slot, seed) a synthetic core belongs to, or None if not ours."""
+    """The (distributor, cohort slot, seed) whose block holds ``core``, or None.
+
+    The synthetic space covers almost every valid core whose check digit is 1-9, so this says
+    where a core *would* come from; None means no block can ever have issued it (for example,
+    any core whose check digit is 0).
+    """
     if not (isinstance(core, str) and len(core) == 13 and core.isascii() and core.isdigit()):
         return None
     dist, cohort, seed = core[:2], int(core[2:4]), int(core[4:6])

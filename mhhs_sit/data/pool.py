@@ -228,7 +228,7 @@ class CohortPool:
             if t not in used:
                 b, row, col = stream.position(t)
                 core, high, low = b.cell(row, col)
-                rec = make(b, core, high * 1000 + low)
+                rec = make(b, core, high, low)
                 if all(rec[i] == v for i, v in tests):
                     used.add(t)
                     self._cursors[key] = t + 1
@@ -258,7 +258,7 @@ class CohortPool:
             where = b.locate(mpan)
             if where is not None:
                 core, high, low = b.cell(*where)
-                return row_dict(self._rows().row(b, core, high * 1000 + low))
+                return row_dict(self._rows().row(b, core, high, low))
         return None
 
     def _consumption(self, criteria: Mapping[str, object]) -> dict:

@@ -1,0 +1,405 @@
+"""Reading the catalogue's YAML files into a :class:`Catalogue`, checking them on the way.
+
+Everything wrong in the files is collected and raised at once as a DefinitionError whose
+problems carry file, line and column: a malformed YAML file, an unknown key, a role code or
+block that does not exist, a schema that breaks the JSON Schema meta-schema, a ``$ref`` to
+nothing, or a recorded version change that does not fit the schemas it claims to change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from mhhs_sit.catalogue.catalogue import Catalogue
+from mhhs_sit.catalogue.history import OP_KEYS, ChangeOp, UndoError, VersionState, undo
+from mhhs_sit.catalogue.messageschema import EnvelopeSpec
+from mhhs_sit.catalogue.model import Interface, Role, Version
+from mhhs_sit.catalogue.schemastore import REF_SIBLINGS, SchemaStore, iter_refs, ref_location
+from mhhs_sit.catalogue.versions import VersionTable
+from mhhs_sit.errors import DefinitionError, Problem
+from mhhs_sit.yamlsrc import PathPart, YamlDoc, load_yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+
+INTERFACE_ID = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$")
+EVENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+SOURCES = ("published", "modelled")
+ROUTINGS = ("role", "mpan", "always")
+INTERFACE_KEYS = (
+    "name", "catalogue_name", "process", "senders", "recipients", "always", "routing", "events",
+    "common", "optional", "custom_block", "detail", "schema_version", "source", "notes",
+)  # fmt: skip
+VERSION_KEYS = ("name", "aliases", "released", "source", "summary", "changes")
+OP_COMMON_KEYS = ("op", "source", "reference", "why")
+_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
+def load_directory(directory: Path) -> Catalogue:
+    """The catalogue in ``directory``; a DefinitionError listing every problem otherwise."""
+    reader = _Reader(Path(directory))
+    catalogue = reader.read()
+    if reader.problems:
+        raise DefinitionError(reader.problems)
+    assert catalogue is not None
+    return catalogue
+
+
+@dataclass
+class _Entry:
+    """An interface as read from interfaces.yaml, before versions are applied."""
+
+    id: str
+    values: dict[str, Any]
+    path: tuple[PathPart, ...]
+
+
+@dataclass
+class _Reader:
+    directory: Path
+    problems: list[Problem] = field(default_factory=list)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _load(self, name: str) -> YamlDoc | None:
+        path = self.directory / name
+        if not path.is_file():
+            self.problems.append(Problem(str(path), 0, 0, "", "file is missing"))
+            return None
+        doc = load_yaml(path)
+        self.problems.extend(doc.problems)
+        return doc if doc.data is not None and not doc.problems else None
+
+    def _report(self, doc: YamlDoc, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
+        self.problems.append(doc.problem(path, message, key=key))
+
+    def _mapping(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> dict[str, Any]:
+        if isinstance(value, dict):
+            return value
+        self._report(doc, path, f"{what} must be a mapping, not {_kind(value)}")
+        return {}
+
+    def _text(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> str | None:
+        if isinstance(value, str) and value.strip():
+            return value
+        hint = " (quote it, e.g. '1.8')" if isinstance(value, int | float) else ""
+        self._report(doc, path, f"{what} must be a non-empty string, not {_kind(value)}{hint}")
+        return None
+
+    def _texts(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self._report(doc, path, f"{what} must be a list of strings")
+            return []
+        return value
+
+    def _unknown_keys(self, doc: YamlDoc, path: Sequence[PathPart], mapping: dict[str, Any], allowed: Iterable[str]) -> None:
+        allowed = list(allowed)
+        for key in mapping:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f"; did you mean {close[0]}?" if close else f"; allowed: {', '.join(allowed)}"
+                self._report(doc, [*path, key], f"unknown key {key!r}{hint}", key=True)
+
+    # -- the files ------------------------------------------------------------------------------
+
+    def read(self) -> Catalogue | None:
+        versions_doc = self._load("versions.yaml")
+        roles_doc = self._load("roles.yaml")
+        interfaces_doc = self._load("interfaces.yaml")
+        types_doc = self._load("types.yaml")
+        blocks_doc = self._load("blocks.yaml")
+        custom_docs = {
+            p.stem: doc
+            for p in sorted(self.directory.glob("*.yaml"))
+            if INTERFACE_ID.match(p.stem) and (doc := self._load(p.name)) is not None
+        }
+        if None in (versions_doc, roles_doc, interfaces_doc, types_doc, blocks_doc):
+            return None
+        assert versions_doc and roles_doc and interfaces_doc and types_doc and blocks_doc
+        roles = self._roles(roles_doc)
+        versions, default, ops = self._versions(versions_doc)
+        types = self._fragments(types_doc, "types")
+        blocks = self._fragments(blocks_doc, "blocks")
+        custom = {iid: self._fragments(doc, f"custom/{iid}") for iid, doc in custom_docs.items()}
+        store = SchemaStore(types, blocks, custom)
+        names = {"types": set(types), "blocks": set(blocks), "custom": set()}
+        for doc, namespace in ((types_doc, "types"), (blocks_doc, "blocks"), *((d, "custom") for d in custom_docs.values())):
+            self._check_refs(doc, names, namespace)
+        entries = self._interfaces(interfaces_doc, roles, set(blocks), custom_docs)
+        if self.problems or not versions:
+            return None
+        states = self._materialise(versions_doc, versions, ops, store, entries)
+        if self.problems:
+            return None
+        self._check_custom_events(entries, states, custom_docs)
+        if self.problems:
+            return None
+        table = VersionTable(tuple(versions), default)
+        return Catalogue(
+            table=table,
+            roles=roles,
+            interfaces=self._public_interfaces(entries, states, table),
+            states=states,
+            envelopes={e.id: _envelope(e) for e in entries},
+            ops=tuple(ops),
+            directory=self.directory,
+        )
+
+    def _roles(self, doc: YamlDoc) -> dict[str, Role]:
+        roles: dict[str, Role] = {}
+        for code, value in self._mapping(doc, [], doc.data, "roles.yaml").items():
+            entry = self._mapping(doc, [code], value, f"role {code}")
+            self._unknown_keys(doc, [code], entry, ("name", "evidence"))
+            if not re.fullmatch(r"[A-Z]{3,5}", str(code)):
+                self._report(doc, [code], f"role code {code!r} must be 3 to 5 capital letters", key=True)
+            evidence = entry.get("evidence")
+            if evidence not in ("published", "third-party", "modelled"):
+                self._report(doc, [code, "evidence"], "evidence must be published, third-party or modelled")
+            roles[str(code)] = Role(str(code), str(entry.get("name", code)), str(evidence))
+        return roles
+
+    def _versions(self, doc: YamlDoc) -> tuple[list[Version], str, list[ChangeOp]]:
+        top = self._mapping(doc, [], doc.data, "versions.yaml")
+        self._unknown_keys(doc, [], top, ("default", "versions"))
+        raw = top.get("versions")
+        if not isinstance(raw, list) or not raw:
+            self._report(doc, ["versions"], "versions must be a non-empty list, oldest first")
+            return [], "", []
+        versions: list[Version] = []
+        ops: list[ChangeOp] = []
+        seen: dict[str, str] = {}
+        for i, item in enumerate(raw):
+            path: list[PathPart] = ["versions", i]
+            entry = self._mapping(doc, path, item, "a version")
+            self._unknown_keys(doc, path, entry, VERSION_KEYS)
+            name = self._text(doc, [*path, "name"], entry.get("name"), "the version name")
+            aliases = self._texts(doc, [*path, "aliases"], entry.get("aliases", []), "aliases")
+            source = entry.get("source")
+            if source not in SOURCES:
+                self._report(doc, [*path, "source"], "source must be published or modelled")
+            if name is None:
+                continue
+            for label in (name, *aliases):
+                if label.lower() in seen:
+                    self._report(doc, [*path, "name"], f"{label!r} already names version {seen[label.lower()]}")
+                seen[label.lower()] = name
+            versions.append(Version(name, tuple(aliases), str(entry.get("released", "")), source or "modelled", " ".join(str(entry.get("summary", "")).split())))
+            changes = entry.get("changes", [])
+            if i == 0 and changes:
+                self._report(doc, [*path, "changes"], "the oldest version cannot list changes (there is nothing before it)")
+            if not isinstance(changes, list):
+                self._report(doc, [*path, "changes"], "changes must be a list")
+                continue
+            for j, op in enumerate(changes):
+                parsed = self._op(doc, [*path, "changes", j], op, name)
+                if parsed is not None:
+                    ops.append(parsed)
+        default = top.get("default", versions[-1].name if versions else "")
+        if versions and default not in [v.name for v in versions]:
+            self._report(doc, ["default"], f"default {default!r} is not one of the versions ({', '.join(v.name for v in versions)})")
+        return versions, str(default), ops
+
+    def _op(self, doc: YamlDoc, path: list[PathPart], raw: Any, version: str) -> ChangeOp | None:
+        entry = self._mapping(doc, path, raw, "a change")
+        kind = entry.get("op")
+        if kind not in OP_KEYS:
+            self._report(doc, [*path, "op"], f"op must be one of {', '.join(OP_KEYS)}, not {kind!r}")
+            return None
+        optional = {"before", "required"} if kind in ("set", "add-field", "remove-field") else set()
+        self._unknown_keys(doc, path, entry, (*OP_COMMON_KEYS, *OP_KEYS[kind], *optional))
+        missing = [k for k in (*OP_KEYS[kind], "source", "reference") if k not in entry]
+        for key in missing:
+            self._report(doc, path, f"a {kind} change needs {key!r}")
+        if entry.get("source") not in (*SOURCES, None):
+            self._report(doc, [*path, "source"], "source must be published or modelled")
+        if missing:
+            return None
+        values: dict[str, Any] = {
+            "version": version, "op": kind, "source": str(entry["source"]),
+            "reference": str(entry["reference"]), "why": str(entry.get("why", "")), "yaml_path": tuple(path),
+        }  # fmt: skip
+        for key in ("at", "field", "to", "keyword", "interface", "event"):
+            if key in entry:
+                values[key] = str(entry[key])
+        if "from" in entry:
+            values["field"] = str(entry["from"])
+        for key in ("before", "after", "schema"):
+            if key in entry:
+                values[key] = entry[key]
+        values["required"] = bool(entry.get("required", False))
+        return ChangeOp(**values)
+
+    def _fragments(self, doc: YamlDoc, namespace: str) -> dict[str, Any]:
+        """Schemas by name, each checked against the JSON Schema 2020-12 meta-schema."""
+        fragments = self._mapping(doc, [], doc.data, doc.file)
+        for name, schema in fragments.items():
+            if not isinstance(schema, dict):
+                self._report(doc, [name], f"{namespace}/{name} must be a schema (a mapping), not {_kind(schema)}")
+                continue
+            for error in _META.iter_errors(schema):
+                where = [name, *error.absolute_path]
+                self._report(doc, where, f"{namespace}/{name} is not valid JSON Schema: {error.message}")
+        return fragments
+
+    def _check_refs(self, doc: YamlDoc, names: dict[str, set[str]], namespace: str) -> None:
+        for path, ref in iter_refs(doc.data):
+            try:
+                location = ref_location(ref)
+            except ValueError as exc:
+                self._report(doc, [*path, "$ref"], str(exc))
+                continue
+            space, _, name = location.partition("/")
+            if name not in names.get(space, set()):
+                close = difflib.get_close_matches(name, sorted(names.get(space, ())), n=1)
+                hint = f"; did you mean #/{space}/{close[0]}?" if close else ""
+                self._report(doc, [*path, "$ref"], f"$ref {ref!r} names no schema{hint}")
+            holder = _at(doc.data, path)
+            for key in holder:
+                if key != "$ref" and key not in REF_SIBLINGS and not str(key).startswith("x-"):
+                    self._report(doc, [*path, key], f"{key!r} cannot stand beside $ref (only {', '.join(sorted(REF_SIBLINGS))} and x-* annotations can)", key=True)
+
+    def _interfaces(self, doc: YamlDoc, roles: dict[str, Role], blocks: set[str], custom_docs: dict[str, YamlDoc]) -> list[_Entry]:
+        top = self._mapping(doc, [], doc.data, "interfaces.yaml")
+        self._unknown_keys(doc, [], top, ("defaults", "interfaces"))
+        defaults = self._mapping(doc, ["defaults"], top.get("defaults", {}), "defaults")
+        self._unknown_keys(doc, ["defaults"], defaults, INTERFACE_KEYS)
+        entries: list[_Entry] = []
+        for iid, raw in self._mapping(doc, ["interfaces"], top.get("interfaces"), "interfaces").items():
+            path: tuple[PathPart, ...] = ("interfaces", iid)
+            entry = self._mapping(doc, path, raw, f"interface {iid}")
+            self._unknown_keys(doc, path, entry, INTERFACE_KEYS)
+            values = {**defaults, **entry}
+            if not INTERFACE_ID.match(str(iid)):
+                self._report(doc, path, f"interface id {iid!r} must look like IF-031 or REP-002A", key=True)
+            self._check_interface(doc, path, str(iid), values, roles, blocks, custom_docs)
+            entries.append(_Entry(str(iid), values, path))
+        return entries
+
+    def _check_interface(self, doc: YamlDoc, path: tuple[PathPart, ...], iid: str, values: dict[str, Any],
+                         roles: dict[str, Role], blocks: set[str], custom_docs: dict[str, YamlDoc]) -> None:  # fmt: skip
+        for key in ("name", "catalogue_name", "process", "schema_version"):
+            self._text(doc, [*path, key], values.get(key), key)
+        for key in ("senders", "recipients", "always"):
+            for i, code in enumerate(self._texts(doc, [*path, key], values.get(key, []), key)):
+                if code not in roles:
+                    close = difflib.get_close_matches(code, list(roles), n=1)
+                    hint = f"; did you mean {close[0]}?" if close else ""
+                    self._report(doc, [*path, key, i], f"unknown role code {code!r}{hint} (roles.yaml lists the known ones)")
+        if not values.get("senders") or not values.get("recipients"):
+            self._report(doc, path, f"{iid} needs senders and recipients")
+        routing = self._texts(doc, [*path, "routing"], values.get("routing", []), "routing")
+        if not routing or any(r not in ROUTINGS for r in routing):
+            self._report(doc, [*path, "routing"], f"routing must list some of {', '.join(ROUTINGS)}")
+        if bool(values.get("always")) != ("always" in routing):
+            self._report(doc, [*path, "routing"], "routing includes 'always' exactly when `always` lists roles")
+        if not set(values.get("always", [])) <= set(values.get("recipients", [])):
+            self._report(doc, [*path, "always"], "`always` roles must also be recipients")
+        for key in ("common", "optional"):
+            for i, block in enumerate(self._texts(doc, [*path, key], values.get(key, []), key)):
+                if block not in blocks or block == "S0":
+                    self._report(doc, [*path, key, i], f"{block!r} is not a common block in blocks.yaml (S0 is implied)")
+        events = self._texts(doc, [*path, "events"], values.get("events"), "events")
+        for i, code in enumerate(events):
+            if not EVENT_CODE.match(code):
+                self._report(doc, [*path, "events", i], f"event code {code!r} must be written without brackets, like DSApp")
+        if values.get("custom_block") not in ("required", "optional"):
+            self._report(doc, [*path, "custom_block"], "custom_block must be required or optional")
+        if values.get("source") not in SOURCES:
+            self._report(doc, [*path, "source"], "source must be published or modelled")
+        detail = values.get("detail")
+        if detail not in ("full", "envelope-only"):
+            self._report(doc, [*path, "detail"], "detail must be full or envelope-only")
+        elif (detail == "full") != (iid in custom_docs):
+            wanted = f"needs {iid}.yaml with its custom block per event code" if detail == "full" else f"has {iid}.yaml, so its detail should be full"
+            self._report(doc, [*path, "detail"], f"{iid} {wanted}")
+
+    def _materialise(self, doc: YamlDoc, versions: list[Version], ops: list[ChangeOp], store: SchemaStore, entries: list[_Entry]) -> dict[str, VersionState]:
+        """Each version's state, the newest from the files and older ones by undoing changes."""
+        newest = VersionState(store, {e.id: list(e.values["events"]) for e in entries}, [e.id for e in entries])
+        states = {versions[-1].name: newest}
+        state = newest
+        for version in reversed(versions[1:]):
+            state = state.copy()
+            for op in reversed([o for o in ops if o.version == version.name]):
+                if op.op == "add-interface" and op.interface not in state.events:
+                    self._report(doc, op.yaml_path, f"{op.interface} is not in interfaces.yaml")
+                    continue
+                try:
+                    undo(state, op)
+                except UndoError as exc:
+                    self._report(doc, op.yaml_path, f"this change does not fit the catalogue: {exc}")
+            states[_previous(versions, version.name)] = state
+        return {v.name: states[v.name] for v in versions}
+
+    def _check_custom_events(self, entries: list[_Entry], states: dict[str, VersionState], custom_docs: dict[str, YamlDoc]) -> None:
+        for entry in entries:
+            doc = custom_docs.get(entry.id)
+            if doc is None:
+                continue
+            needed = {code for state in states.values() for code in state.events.get(entry.id, [])}
+            for code in sorted(needed - set(doc.data)):
+                self._report(doc, [], f"{entry.id}.yaml has no custom block for event code {code}")
+            for code in sorted(set(doc.data) - needed):
+                self._report(doc, [code], f"{code} is not an event code of {entry.id} in any version", key=True)
+
+    def _public_interfaces(self, entries: list[_Entry], states: dict[str, VersionState], table: VersionTable) -> tuple[Interface, ...]:
+        out = []
+        for e in entries:
+            v = e.values
+            present = tuple(name for name, state in states.items() if e.id in state.events)
+            out.append(
+                Interface(
+                    id=e.id,
+                    publication_id=e.id if e.id.startswith("REP") else "PUB-" + e.id[3:],
+                    name=v["name"],
+                    catalogue_name=v["catalogue_name"],
+                    process=v["process"],
+                    senders=frozenset(v["senders"]),
+                    recipients=frozenset(v["recipients"]),
+                    always=frozenset(v.get("always", [])),
+                    routing=frozenset(v["routing"]),
+                    schema_version=str(v["schema_version"]),
+                    source=v["source"],
+                    detail=v["detail"],
+                    versions=present,
+                    notes=str(v.get("notes", "")),
+                    event_table=tuple((name, tuple(states[name].events[e.id])) for name in present),
+                    resolve=table.resolve,
+                )
+            )
+        return tuple(out)
+
+
+def _envelope(entry: _Entry) -> EnvelopeSpec:
+    v = entry.values
+    return EnvelopeSpec(
+        interface_id=entry.id,
+        schema_version=str(v["schema_version"]),
+        common_required=tuple(v.get("common", [])),
+        common_optional=tuple(v.get("optional", [])),
+        custom_block=v["custom_block"],
+        detail=v["detail"],
+    )
+
+
+def _previous(versions: list[Version], name: str) -> str:
+    names = [v.name for v in versions]
+    return names[names.index(name) - 1]
+
+
+def _at(data: Any, path: Sequence[PathPart]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)

@@ -1,0 +1,86 @@
+"""OpenAPI 3.0 schema objects turned into self-contained JSON Schema (draft 4 semantics).
+
+OpenAPI 3.0's schema object is a dialect of JSON Schema draft 4/5 with one keyword that
+matters here: ``nullable: true``, which JSON Schema spells as a ``"null"`` type. The conversion
+adds ``"null"`` to the type (and ``null`` to an ``enum``) wherever ``nullable`` is true,
+including beside a ``$ref`` (OpenAPI 3.0 would ignore such siblings; the DIP spec means them).
+References are inlined, each target converted once and shared, so validators need no reference
+resolution. Annotations (``description``, ``example``) are kept for messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mhhs_sit.catalogue.schemastore import allow_null
+from mhhs_sit.catalogue.specfiles import RefError, SpecFiles
+from mhhs_sit.errors import Problem
+from mhhs_sit.yamlsrc import PathPart
+
+_SCHEMA_MAPS = ("properties", "patternProperties")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not")
+_OPENAPI_ONLY = frozenset({"nullable", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated"})
+
+
+class Inliner:
+    """Converts schemas of one spec, following ``$ref``s across its files."""
+
+    def __init__(self, files: SpecFiles):
+        self.files = files
+        self.problems: list[Problem] = []
+        self._memo: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    def schema(self, name: str, parts: tuple[str, ...]) -> Any:
+        """The converted schema at ``#/parts`` of file ``name``."""
+        return self._target(name, parts, (), name, ())
+
+    def _target(self, name: str, parts: tuple[str, ...], stack: tuple[tuple[str, tuple[str, ...]], ...],
+                ref_file: str, ref_path: tuple[PathPart, ...]) -> Any:  # fmt: skip
+        key = (name, parts)
+        if key in self._memo:
+            return self._memo[key]
+        if key in stack:
+            self._problem(ref_file, ref_path, f"circular $ref through {name}#/{'/'.join(parts)}")
+            return {}
+        try:
+            node = self.files.node(name, parts)
+        except RefError as exc:
+            self._problem(ref_file, ref_path, str(exc))
+            return {}
+        converted = self._convert(node, name, tuple(parts), (*stack, key))
+        self._memo[key] = converted
+        return converted
+
+    def _convert(self, node: Any, name: str, path: tuple[PathPart, ...], stack: tuple[Any, ...]) -> Any:
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            ref_path = (*path, "$ref")
+            try:
+                target_file, target_parts = self.files.resolve(node["$ref"], name)
+            except RefError as exc:
+                self._problem(name, ref_path, str(exc))
+                return {}
+            target = self._target(target_file, target_parts, stack, name, ref_path)
+            return allow_null(target) if node.get("nullable") is True and isinstance(target, dict) else target
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in _OPENAPI_ONLY:
+                continue
+            if key in _SCHEMA_MAPS and isinstance(value, dict):
+                out[key] = {k: self._convert(v, name, (*path, key, k), stack) for k, v in value.items()}
+            elif key in _SCHEMA_LISTS and isinstance(value, list):
+                out[key] = [self._convert(v, name, (*path, key, i), stack) for i, v in enumerate(value)]
+            elif key in _SCHEMA_VALUES and isinstance(value, dict):
+                out[key] = self._convert(value, name, (*path, key), stack)
+            else:
+                out[key] = value
+        return allow_null(out) if node.get("nullable") is True else out
+
+    def _problem(self, name: str, path: tuple[PathPart, ...], message: str) -> None:
+        doc = self.files.doc(name)
+        if doc is None:
+            self.problems.append(Problem(name, 0, 0, "", message))
+        else:
+            self.problems.append(doc.problem(list(path), message))

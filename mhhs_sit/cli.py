@@ -1,0 +1,165 @@
+"""``mhhs-sit``: validate definitions, run a test cycle, and the tools around them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mhhs_sit import __version__
+from mhhs_sit.errors import MhhsSitError, Problem, render_problems
+from mhhs_sit.loader import load_cohorts, load_environment, load_scenarios
+
+
+def _add_definition_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cohorts", default="cohorts", metavar="DIR", help="cohort files (default: cohorts)")
+    p.add_argument("--environments", default="environments", metavar="DIR",
+                   help="environment files (default: environments)")  # fmt: skip
+    p.add_argument("--env", default="local", metavar="NAME",
+                   help="environment to check against (default: local)")  # fmt: skip
+    p.add_argument("--ir", metavar="VERSION", help="interface spec version to validate against (e.g. IR8.2, 2.1.0)")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Every problem in every file, in one block; exit 1 if there is any."""
+    root = Path.cwd()
+    paths = [Path(p) for p in args.paths] or [Path("test_themes")]
+    missing = [p for p in paths if not p.exists()]
+    problems: list[Problem] = [Problem(str(p), 0, 0, "", "no such file or directory") for p in missing]
+    scenarios, found = load_scenarios([p for p in paths if p.exists()], root)
+    problems += found
+    cohorts, cohort_problems = load_cohorts(Path(args.cohorts), root)
+    problems += cohort_problems
+    env, env_problems = load_environment(args.env, Path(args.environments), root, environ=os.environ)
+    problems += env_problems
+    if args.ir:
+        problems += _version_problems(args.ir)
+    if problems:
+        print(render_problems(problems), file=sys.stdout)
+        return 1
+    cases = sum(len(s.cases) for s in scenarios)
+    local = env is not None and env.is_local
+    items = 0
+    orphans = []
+    for sc in scenarios:
+        for case in sc.cases:
+            n = sum(1 for c in cohorts.values() if c.ineligibility(sc, case, local=local) is None)
+            items += n
+            if n == 0:
+                orphans.append(f"{case.id} ({case.location})")
+    print(f"OK: {len(scenarios)} scenarios, {cases} cases, {len(cohorts)} cohorts, {items} runnable items "
+          f"in environment '{env.name if env else args.env}'")  # fmt: skip
+    if orphans:
+        print(f"note: {len(orphans)} case(s) have no eligible cohort and will be reported as skipped:")
+        for o in orphans:
+            print(f"  {o}")
+    return 0
+
+
+def _version_problems(version: str) -> list[Problem]:
+    try:
+        from mhhs_sit.catalogue import load_catalogue
+    except ImportError:
+        return []
+    try:
+        load_catalogue().resolve_version(version)
+    except MhhsSitError as exc:
+        return [Problem("--ir", 0, 0, "", str(exc))]
+    return []
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """A test cycle: pytest over the scenarios with results, JUnit XML and Allure results."""
+    import pytest
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) / stamp if not args.no_subdir else Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    argv: list[str] = [*(args.paths or ["test_themes"]), "--mhhs-env", args.env, "-p", "no:cacheprovider",
+                       f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}",
+                       f"--mhhs-results={out / 'results.json'}", "-rfE",
+                       "-p", "no:faker", "-p", "no:anyio", "-p", "no:hypothesispytest"]  # fmt: skip
+    for opt, values in (("--stage", args.stage), ("--theme", args.theme), ("--cohort", args.cohort)):
+        for v in values or []:
+            argv += [opt, v]
+    if args.ir:
+        argv += ["--ir", args.ir]
+    if args.seed is not None:
+        argv += ["--mhhs-seed", str(args.seed)]
+    if args.workers:
+        argv += ["-n", str(args.workers)]
+    if args.markers:
+        argv += ["-m", args.markers]
+    if args.keyword:
+        argv += ["-k", args.keyword]
+    argv += args.pytest_args
+    rc = int(pytest.main(argv))
+    print(f"\nmhhs-sit: results in {out}/ (results.json, junit.xml, allure-results/)")
+    return rc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mhhs-sit",
+        description="MHHS System Integration and Qualification Testing: YAML scenarios by theme and "
+                    "cohort against SIT-A/SIT-B or local simulators.",
+    )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"mhhs-sit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check scenario, cohort and environment files; exit 1 on any problem",
+                       description="Check every scenario, cohort and environment file and print every "
+                                   "problem with file:line:column and its YAML path.")  # fmt: skip
+    p.add_argument("paths", nargs="*", help="scenario files or directories (default: test_themes)")
+    _add_definition_options(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="run a test cycle (pytest) and write results",
+                       description="Run scenarios with pytest and write results.json, junit.xml and "
+                                   "Allure results under --out. Extra pytest arguments go after --.")  # fmt: skip
+    p.add_argument("paths", nargs="*", help="scenario files or directories (default: test_themes)")
+    p.add_argument("--env", default="local", help="environment name or file (default: local)")
+    p.add_argument("--stage", action="append", help="only these stages (repeatable)")
+    p.add_argument("--theme", action="append", help="only these themes (repeatable)")
+    p.add_argument("--cohort", action="append", help="only these cohorts (repeatable)")
+    p.add_argument("--ir", help="interface spec version (IR8.2, 2.1.0, ...)")
+    p.add_argument("--seed", type=int, help="test data seed (0-99; default random)")
+    p.add_argument("-n", "--workers", type=int, help="run on N xdist workers (a cohort stays on one)")
+    p.add_argument("-m", dest="markers", help="pytest marker expression over tags, e.g. 'smoke and not slow'")
+    p.add_argument("-k", dest="keyword", help="pytest keyword expression, e.g. 'SITFT-03 and C1'")
+    p.add_argument("--out", default="results", help="results directory (default: results/<timestamp>)")
+    p.add_argument("--no-subdir", action="store_true", help="write into --out itself, not a timestamped subdirectory")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
+    p.set_defaults(func=cmd_run)
+
+    for module in ("mhhs_sit.data.cli", "mhhs_sit.catalogue.cli"):
+        try:
+            register = __import__(module, fromlist=["register"]).register
+        except (ImportError, AttributeError):
+            continue
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
+        args.pytest_args = args.pytest_args[1:]
+    try:
+        return int(args.func(args))
+    except MhhsSitError as exc:
+        print(f"mhhs-sit: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

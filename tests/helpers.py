@@ -1,0 +1,64 @@
+"""Building small mhhs-sit projects for pytester-driven tests."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FAST_ADDOPTS = "-p no:faker -p no:anyio -p no:hypothesispytest"
+
+
+def copy_project(dest: Path, *, themes: bool = True) -> Path:
+    """The repository's cohorts, environments (and scenarios) in ``dest``, plus a pytest.ini."""
+    for name in ("cohorts", "environments") + (("test_themes",) if themes else ()):
+        shutil.copytree(REPO / name, dest / name, dirs_exist_ok=True)
+    (dest / "pytest.ini").write_text(f"[pytest]\nmhhs_env = local\naddopts = {FAST_ADDOPTS}\n")
+    return dest
+
+
+def write(dest: Path, relative: str, text: str) -> Path:
+    path = dest / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+APPOINTMENT = """
+send:
+  as: SUP
+  interface: IF-031
+  event: DSApp
+  mpan: "{{ mpan }}"
+  custom:
+    B071:
+      proposedDataServiceDIPID: "{{ cohort.SDS.dip_id }}"
+      proposedDataServiceMPID: "{{ cohort.SDS.mpid }}"
+      proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"
+      contractReferenceDataService: SDS-1
+      appointmentScenario: CSP
+      supplierNominatedMDRDIPID: null
+      supplierNominatedMDRMPID: null
+      supplierNominatedMDREffectiveFromDate: null
+      supplierProposedConsentGranularity: H
+      supplierProposedDomesticIndicator: true
+      traditionalFallBackReadFrequency: null
+"""
+
+
+def scenario(sid: str, cases: str, *, theme: int = 3, roles: str = "[SUP, REGS, SDS]", tags: str = "[]") -> str:
+    return f"""
+scenario: {sid}
+title: Test scenario {sid}
+stage: sit-functional
+theme: {theme}
+tags: {tags}
+roles: {roles}
+cases:
+{textwrap.indent(textwrap.dedent(cases).strip(), "  ")}
+"""
+
+
+def step(text: str, indent: int = 6) -> str:
+    return textwrap.indent(textwrap.dedent(text).strip(), " " * indent)

@@ -1,0 +1,79 @@
+"""The DIP client's own behaviour, pinned with ``responses`` (no server involved)."""
+
+import json
+
+import pytest
+import requests
+import responses
+
+from mhhs_sit.dip import DipClient, response_code
+from mhhs_sit.errors import EnvironmentBroken
+
+BASE = "http://dip.test"
+
+
+def client(**kw):
+    return DipClient(BASE, api_key_for=lambda dip_id: f"key-{dip_id}", backoff=0, **kw)
+
+
+def standard(code):
+    return {"messageArray": [{"message": f"{code} - x"}], "timestamp": "2026-01-01T00:00:00+00:00"}
+
+
+@responses.activate
+def test_send_posts_a_dip_message_array_with_the_participants_key():
+    responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG0000"), status=201)
+    ex = client().send("IF-031", [{"CommonBlock": {}, "CustomBlock": {}}], dip_id="2300000101")
+    call = responses.calls[0].request
+    assert json.loads(call.body) == [{"payload": {"CommonBlock": {}, "CustomBlock": {}}}]
+    assert call.headers["X-API-Key"] == "key-2300000101"
+    assert ex.status == 201 and response_code(ex.response_body) == "MSG0000"
+    assert ex.request_headers["X-API-Key"] == "***"  # never recorded in evidence
+
+
+@responses.activate
+def test_retry_resends_the_same_body_and_reads_msg1006_as_accepted_earlier():
+    responses.post(f"{BASE}/dip-channel/IF-031", status=503)
+    responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG1006"), status=400)
+    ex = client().send("IF-031", [{"CommonBlock": {"S1": {"x": 1}}}], dip_id="2300000101")
+    bodies = [c.request.body for c in responses.calls]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+    assert ex.status == 201 and "accepted by an earlier attempt" in ex.note
+    assert ex.attempts == 2
+
+
+@responses.activate
+def test_a_first_time_duplicate_is_not_hidden():
+    responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG1006"), status=400)
+    ex = client().send("IF-031", [{}], dip_id="2300000101")
+    assert ex.status == 400 and ex.note == ""
+
+
+@responses.activate
+def test_connection_errors_become_environment_broken_after_retries():
+    responses.post(f"{BASE}/dip-channel/IF-031", body=requests.ConnectionError("Connection refused"))
+    with pytest.raises(EnvironmentBroken, match=r"cannot connect: Connection refused \(after 3 attempts\)"):
+        client(retries=2).send("IF-031", [{}], dip_id="2300000101")
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_non_idempotent_http_post_is_not_retried():
+    responses.post(f"{BASE}/other", status=503)
+    ex = client(retries=3).request("POST", "/other", body={"a": 1})
+    assert ex.status == 503 and len(responses.calls) == 1
+
+
+@responses.activate
+def test_get_is_retried_and_honours_retry_after():
+    responses.get(f"{BASE}/q", status=429, headers={"Retry-After": "0"})
+    responses.get(f"{BASE}/q", json={"ok": True}, status=200)
+    ex = client().request("GET", "/q")
+    assert ex.status == 200 and ex.response_body == {"ok": True} and ex.attempts == 2
+
+
+@responses.activate
+def test_webhook_refusal_is_broken_with_the_reason():
+    responses.post(f"{BASE}/dip-channel/IF-032/pubconfig/2300000101", json=standard("MSG1009"), status=403)
+    with pytest.raises(EnvironmentBroken, match="refused the webhook for IF-032"):
+        client().configure_webhook("IF-032", "2300000101", "http://127.0.0.1:1/hook")

@@ -1,0 +1,93 @@
+"""Scenarios run end to end against the real embedded DIP simulator (nothing mocked)."""
+
+import json
+import re
+
+import pytest
+
+from tests.helpers import APPOINTMENT, copy_project, scenario, step, write
+
+
+@pytest.fixture
+def project(pytester):
+    return copy_project(pytester.path, themes=False)
+
+
+def run(pytester, *args):
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=120)
+
+
+def test_the_example_cycle_passes_and_writes_results(pytester):
+    copy_project(pytester.path)
+    result = run(pytester, "-q", "--mhhs-results", "out/results.json")
+    result.assert_outcomes(passed=12)
+    data = json.loads((pytester.path / "out" / "results.json").read_text())
+    assert len(data["cases"]) == 12
+    tc01 = next(c for c in data["cases"] if c["case"] == "SITFT-03-001-TC01")
+    assert [s["status"] for s in tc01["steps"]] == ["passed"] * 5
+    assert re.fullmatch(r"\d{13}", tc01["data"]["mpan"])
+    assert "IF-031" in tc01["requirements"]
+
+
+def test_a_wrong_value_fails_the_case_and_names_the_step(pytester, project):
+    expect_wrong = step("""
+        - expect:
+            at: SUP
+            interface: IF-035
+            event: DSAppAccepted
+            within: 5s
+            where: {M0.MPANCore: "{{ mpan }}", B007.responseCode: R}
+    """)
+    write(project, "test_themes/wrong.yaml", scenario("T-03-900", f"""
+        - id: T-03-900-TC01
+          title: expects a rejection that never comes
+          data: {{mpan: {{draw: mpan}}}}
+          steps:
+        {step(APPOINTMENT.replace(chr(10), chr(10) + '  ').replace('send:', '- send:', 1), 4)}
+        {expect_wrong}
+    """))
+    result = run(pytester, "-q", "--cohort", "C1")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "T-03-900-TC01[C1] FAILED" in out
+    assert "✗  2. SUP receives IF-035 [DSAppAccepted]" in out
+    assert "B007.responseCode is 'A', expected 'R'" in out
+    assert "classified as: product behaviour (failed)" in out
+    assert "Traceback" not in out
+
+
+def test_an_unreachable_dip_is_broken_not_failed(pytester, project):
+    write(project, "environments/down.yaml", """
+        environment: down
+        environment_tag: DEV
+        stubs: none
+        dip_url: http://127.0.0.1:9
+        timeouts: {connect: 1s, read: 1s, expect: 1s}
+        retries: 1
+    """)
+    write(project, "test_themes/down.yaml", scenario("T-01-901", f"""
+        - id: T-01-901-TC01
+          title: sends to a DIP that is down
+          data: {{mpan: {{draw: mpan}}}}
+          steps:
+        {step(APPOINTMENT.replace(chr(10), chr(10) + '  ').replace('send:', '- send:', 1), 4)}
+    """, roles="[SUP]"))
+    result = run(pytester, "-q", "--mhhs-env", "down", "--cohort", "C1")
+    out = result.stdout.str()
+    assert result.ret == 1
+    assert "1 broken" in out and "failed" not in out.splitlines()[-1]
+    assert "BROKEN test_themes/down.yaml::T-01-901-TC01[C1]" in out
+    assert "cannot connect: Connection refused" in out
+
+
+def test_two_workers_keep_each_cohort_on_one_worker(pytester):
+    copy_project(pytester.path)
+    result = run(pytester, "-n", "2", "-v")
+    result.assert_outcomes(passed=12)
+    workers: dict[str, set[str]] = {}
+    for line in result.outlines:
+        m = re.match(r"\[(gw\d)\].*PASSED .*\[(C\d)\]", line)
+        if m:
+            workers.setdefault(m.group(2), set()).add(m.group(1))
+    assert set(workers) == {"C1", "C2"}
+    assert all(len(w) == 1 for w in workers.values()), workers

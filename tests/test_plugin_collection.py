@@ -1,0 +1,73 @@
+"""Collection and selection, driven from outside exactly as a user runs pytest."""
+
+import pytest
+
+from tests.helpers import copy_project
+
+
+@pytest.fixture
+def project(pytester):
+    return copy_project(pytester.path)
+
+
+def collected(result):
+    return [line.strip() for line in result.outlines if "::" in line]
+
+
+def test_stable_ids_for_theme_and_cohort(pytester, project):
+    result = pytester.runpytest("--collect-only", "-q", "--theme", "1", "--cohort", "C1")
+    ids = collected(result)
+    assert ids == [
+        f"test_themes/theme_01_dip_messaging/SITFT-01-001.yaml::SITFT-01-001-TC0{n}[C1]" for n in range(1, 5)
+    ]
+    assert any("deselected" in line for line in result.outlines)
+
+
+def test_one_item_per_case_and_eligible_cohort(pytester, project):
+    ids = collected(pytester.runpytest("--collect-only", "-q"))
+    assert "test_themes/theme_01_dip_messaging/SITFT-01-001.yaml::SITFT-01-001-TC01[C2]" in ids
+    # TC04 acts as the SDS: only C2 (which does not simulate its SDS) can run it
+    tc04 = [i for i in ids if "SITFT-03-001-TC04" in i]
+    assert tc04 == ["test_themes/theme_03_service_appointment/SITFT-03-001.yaml::SITFT-03-001-TC04[C2]"]
+    # C2's SDS is neither simulated nor played by TC01 in the local environment
+    assert not [i for i in ids if "SITFT-03-001-TC01[C2]" in i]
+
+
+def test_tags_are_markers_and_k_matches_ids(pytester, project):
+    smoke = collected(pytester.runpytest("--collect-only", "-q", "-m", "appointment"))
+    assert smoke and all("SITFT-03" in i for i in smoke)
+    by_k = collected(pytester.runpytest("--collect-only", "-q", "-k", "TC02 and C2"))
+    assert by_k == ["test_themes/theme_01_dip_messaging/SITFT-01-001.yaml::SITFT-01-001-TC02[C2]"]
+    strict = pytester.runpytest("--collect-only", "-q", "--strict-markers", "-m", "smoke")
+    assert strict.ret == 0
+
+
+def test_stage_filter_and_unknown_cohort(pytester, project):
+    assert collected(pytester.runpytest("--collect-only", "-q", "--stage", "sit-migration")) == []
+    result = pytester.runpytest("--collect-only", "-q", "--cohort", "C9")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*unknown cohort C9; known: C1, C2*"])
+
+
+def test_a_case_without_eligible_cohort_is_visible_as_skipped(pytester, project):
+    (project / "test_themes" / "x.yaml").write_text(
+        "scenario: X-1\ntitle: t\nstage: sit-functional\ntheme: 2\nroles: [SUP, ADS]\n"
+        "cases:\n  - id: X-1-TC01\n    title: t\n    steps:\n      - wait: 0s\n"
+    )
+    result = pytester.runpytest("-q", "-rs", "test_themes/x.yaml")
+    result.stdout.fnmatch_lines(["*no eligible cohort (C1: cohort C1 has no ADS; C2: cohort C2 has no ADS)*"])
+    result.assert_outcomes(skipped=1)
+
+
+def test_header_names_environment_cohorts_and_seed(pytester, project):
+    result = pytester.runpytest("--collect-only", "-q", "--mhhs-seed", "7", "-p", "no:randomly")
+    assert result.ret == 0
+    result = pytester.runpytest("--collect-only", "--mhhs-seed", "7")
+    result.stdout.fnmatch_lines(["mhhs-sit *: environment local (tag DEV, IR IR8.2, stubs embedded), "
+                                 "cohorts C1, C2, run r*, data seed 7"])
+
+
+def test_without_scenarios_the_plugin_stays_out_of_the_way(pytester):
+    pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
+    result = pytester.runpytest("-q")
+    result.assert_outcomes(passed=1)
