@@ -37,7 +37,7 @@ class ScenarioFile(pytest.File):
             raise definition
         display = self.path.relative_to(self.config.rootpath).as_posix() \
             if self.path.is_relative_to(self.config.rootpath) else str(self.path)  # fmt: skip
-        scenario, problems = load_scenario_file(self.path, display=display)
+        scenario, problems = load_scenario_file(self.path, display=display, cache_dir=state.cache_dir)
         if scenario is not None:
             problems = list(problems) + _cross_file(state, scenario)
         if problems or scenario is None:

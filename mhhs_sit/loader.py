@@ -8,13 +8,18 @@ functions return what they could build plus the list of problems, and callers de
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import os
+import pickle
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from mhhs_sit import file_schemas, templating
@@ -33,10 +38,20 @@ from mhhs_sit.model import (
     TestCase,
     Timeouts,
 )
-from mhhs_sit.yamlsrc import PathPart, YamlDoc, format_path, load_yaml
+from mhhs_sit.yamlsrc import PathPart, YamlDoc, format_path, load_yaml, parse_yaml
 
 _VALIDATORS = {
     name: jsonschema.Draft202012Validator(schema)
+    for name, schema in (
+        ("scenario", file_schemas.SCENARIO),
+        ("cohort", file_schemas.COHORT),
+        ("environment", file_schemas.ENVIRONMENT),
+    )
+}
+# Compiled once: the fast check answers "is this file valid?"; only an invalid file pays for
+# jsonschema's full list of errors.
+_FAST = {
+    name: fastjsonschema.compile(schema)
     for name, schema in (
         ("scenario", file_schemas.SCENARIO),
         ("cohort", file_schemas.COHORT),
@@ -95,6 +110,11 @@ def explain(error: jsonschema.ValidationError) -> list[tuple[list[PathPart], str
 
 
 def schema_problems(doc: YamlDoc, kind: str) -> list[Problem]:
+    try:
+        _FAST[kind](doc.data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
     problems = []
     for error in _VALIDATORS[kind].iter_errors(doc.data):
         if error.validator == "propertyNames":
@@ -116,15 +136,19 @@ def schema_problems(doc: YamlDoc, kind: str) -> list[Problem]:
 # --------------------------------------------------------------------------- scenarios
 
 
-@dataclass
-class _CaseScope:
-    """Names a template may use at a given step of a case."""
-
-    names: set[str]
+def _has_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{" in value
+    try:  # one C-speed pass instead of a Python walk over every value
+        return "{{" in json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return True
 
 
 def _check_templates(doc: YamlDoc, value: Any, path: list[PathPart], scope: set[str]) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
+    if not _has_template(value):
+        return problems
     for sub, source in templating.expressions(value):
         try:
             expr = templating.parse_expression(source)
@@ -252,7 +276,7 @@ def _check_step(
                                         "another name to save as", key=True))  # fmt: skip
         else:
             scope.add(name)
-    line, col = doc.position(path)
+    line, col = doc.line_of(raw)
     step = Step(
         kind=kind,
         spec=body,
@@ -307,7 +331,7 @@ def _draw_kinds() -> Mapping[str, Mapping[str, tuple[Any, ...]]] | None:
 
 def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
     problems = list(doc.problems)
-    if doc.data is None and doc.root is None:
+    if doc.data is None:
         if not problems:
             problems.append(Problem(doc.file, 0, 0, "", "the file is empty; a scenario file starts "
                                     "with 'scenario: <id>'"))  # fmt: skip
@@ -333,7 +357,7 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
                 problems.append(doc.problem([*cpath, "id"], f"case id '{case_id}' is used twice in "
                                             f"this file (also on line {seen_case_ids[case_id]})"))  # fmt: skip
             else:
-                seen_case_ids[case_id] = doc.position([*cpath, "id"])[0]
+                seen_case_ids[case_id] = doc.line_of(raw_case)[0]
         case_data = raw_case.get("data") if isinstance(raw_case.get("data"), dict) else {}
         problems += _check_data(doc, case_data, [*cpath, "data"])
         scope = set(templating.BUILTIN_NAMES) | set(case_data)
@@ -347,7 +371,7 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
             problems += step_problems
             if step is not None:
                 steps.append(step)
-        line, col = doc.position(cpath)
+        line, col = doc.line_of(raw_case)
         priority = raw_case.get("priority", 2)
         cases.append(TestCase(
             id=str(case_id),
@@ -375,23 +399,74 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
         tags=scenario_tags,
         roles=tuple(roles),
         cases=tuple(cases),
-        location=Location(doc.file, *doc.position([])),
+        location=Location(doc.file, *doc.line_of(data)),
     ), []
 
 
 _CACHE: dict[tuple[str, float, int], tuple[Scenario | None, list[Problem]]] = {}
 
 
-def load_scenario_file(path: Path, display: str | None = None) -> tuple[Scenario | None, list[Problem]]:
-    """One scenario file, parsed and validated once per modification."""
+@lru_cache(maxsize=1)
+def _loader_fingerprint() -> bytes:
+    """Changes whenever the checks change, so a disk cache never hides a new problem."""
+    h = hashlib.sha256()
+    for module in (file_schemas, templating, sys.modules[__name__]):
+        h.update(Path(str(module.__file__)).read_bytes())
+    kinds = _draw_kinds()
+    h.update(repr(sorted((k, sorted(v)) for k, v in (kinds or {}).items())).encode())
+    return h.digest()
+
+
+def load_scenario_file(
+    path: Path, display: str | None = None, *, cache_dir: Path | None = None
+) -> tuple[Scenario | None, list[Problem]]:
+    """One scenario file, parsed and validated once per change.
+
+    In memory the result is kept per path and modification time; with ``cache_dir`` a valid
+    file's model is also kept on disk, keyed by its content, so the next session skips YAML
+    parsing and validation of unchanged files (the bulk of collection time).
+    """
+    name = display or str(path)
     try:
         st = path.stat()
         key = (str(path.resolve()), st.st_mtime, st.st_size)
     except OSError as exc:
-        return None, [Problem(display or str(path), 0, 0, "", f"cannot read file: {exc}")]
-    if key not in _CACHE:
-        _CACHE[key] = build_scenario(load_yaml(path, display=display))
-    return _CACHE[key]
+        return None, [Problem(name, 0, 0, "", f"cannot read file: {exc}")]
+    if key in _CACHE:
+        return _CACHE[key]
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(name, 0, 0, "", f"cannot read file: {exc}")]
+    cached = None
+    if cache_dir is not None:
+        digest = hashlib.sha256(_loader_fingerprint() + name.encode() + b"\0" + raw).hexdigest()
+        cached = cache_dir / f"{digest}.pickle"
+        try:
+            with cached.open("rb") as fh:
+                _CACHE[key] = (pickle.load(fh), [])
+            return _CACHE[key]
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+            pass
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(name, 0, 0, "", f"the file is not UTF-8 text: {exc}")]
+    result = build_scenario(parse_yaml(text, name))
+    _CACHE[key] = result
+    if cached is not None and result[0] is not None:
+        _write_atomically(cached, pickle.dumps(result[0], protocol=pickle.HIGHEST_PROTOCOL))
+    return result
+
+
+def _write_atomically(target: Path, blob: bytes) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(blob)
+        os.replace(tmp, target)
+    except OSError:
+        pass  # a cache that cannot be written only costs speed
 
 
 def is_scenario_file(path: Path) -> bool:
@@ -495,7 +570,7 @@ def load_cohorts(directory: Path, root: Path | None = None) -> tuple[dict[str, C
                                             f"already {owner[1]} in cohort {owner[0]}; a DIP ID has "
                                             "exactly one role"))  # fmt: skip
             dip_owner.setdefault(p.dip_id, (cid, role))
-        line, col = doc.position([])
+        line, col = doc.line_of(data)
         built.append((doc, Cohort(cid, str(data.get("title", cid)), participants, simulated,
                                   Location(doc.file, line, col))))  # fmt: skip
     from mhhs_sit.data import cohort_index_for
@@ -598,7 +673,7 @@ def load_environment(
     public_url = expanded(["webhook", "public_url"], webhook.get("public_url"))
     if problems:
         return None, problems
-    line, col = doc.position([])
+    line, col = doc.line_of(data)
     return Environment(
         name=data["environment"],
         title=str(data.get("title", data["environment"])),

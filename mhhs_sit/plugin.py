@@ -38,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("mhhs_env", "default environment name", default="local")
     parser.addini("mhhs_cohorts", "directory of cohort files", default="cohorts")
     parser.addini("mhhs_environments", "directory of environment files", default="environments")
+    parser.addini("mhhs_cache", "directory for parsed scenario files (empty: no disk cache)",
+                  default=".mhhs-sit-cache")
     parser.addini("mhhs_scenarios", "directories whose YAML files are scenarios", type="args",
                   default=["test_themes"])  # fmt: skip
 

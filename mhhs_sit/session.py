@@ -63,6 +63,15 @@ class SessionState:
         return cls(config, run_id, seed, selection)
 
     @property
+    def cache_dir(self) -> Path | None:
+        """Parsed scenario files kept between sessions; ``mhhs_cache =`` (empty) turns it off."""
+        value = str(self.config.getini("mhhs_cache"))
+        if not value:
+            return None
+        path = Path(value)
+        return path if path.is_absolute() else self.root / path
+
+    @property
     def root(self) -> Path:
         return Path(self.config.rootpath)
 

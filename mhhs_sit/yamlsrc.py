@@ -1,8 +1,9 @@
 """YAML documents that remember where every value came from.
 
-PyYAML's C parser composes the node tree once; the same tree gives the Python data and, only
-when something is wrong, the line and column of any YAML path. Duplicate keys, which PyYAML
-would silently collapse (a classic source of "my step never ran"), are reported as problems.
+The happy path is one pass of PyYAML's C parser: while constructing, the loader notes the line
+and column of every mapping and refuses duplicate keys (which PyYAML would silently collapse, a
+classic source of "my step never ran"). Only when something is wrong is the file composed again
+into a node tree, to locate any YAML path precisely.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import yaml
 from mhhs_sit.errors import Problem
 
 try:  # the C parser is ~10x faster; PyYAML wheels ship it
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - only on a PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
 
 PathPart = str | int
 
@@ -35,14 +36,56 @@ def format_path(path: Sequence[PathPart]) -> str:
     return out
 
 
+class _TrackingLoader(_Base):  # type: ignore[valid-type,misc]
+    """Notes where each mapping starts and which keys repeat, at construction time."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.positions: dict[int, tuple[int, int]] = {}
+        self.duplicates: list[tuple[Any, int, int, int]] = []  # key, line, col, first line
+
+    def construct_tracked_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
+        data: dict[Any, Any] = {}
+        yield data
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:  # before merge keys are flattened into the node
+            key = key_node.value
+            if key in seen and key != "<<":
+                mark = key_node.start_mark
+                self.duplicates.append((key, mark.line + 1, mark.column + 1, seen[key]))
+            else:
+                seen[key] = key_node.start_mark.line + 1
+        data.update(self.construct_mapping(node))
+        self.positions[id(data)] = (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+_TrackingLoader.add_constructor("tag:yaml.org,2002:map", _TrackingLoader.construct_tracked_map)
+
+
 @dataclass
 class YamlDoc:
-    """One parsed YAML file: its data plus the node tree for locating problems."""
+    """One parsed YAML file: its data, where its mappings start, and its problems."""
 
     file: str
     data: Any
-    root: yaml.Node | None
+    text: str | None = None
+    positions: dict[int, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    _root: yaml.Node | None = None
+
+    @property
+    def root(self) -> yaml.Node | None:
+        """The node tree, composed on first use (only when a problem must be located)."""
+        if self._root is None and self.text is not None:
+            try:
+                self._root = yaml.compose(self.text, Loader=_Base)
+            except yaml.YAMLError:
+                self._root = None
+        return self._root
+
+    def line_of(self, value: Any) -> tuple[int, int]:
+        """Where a mapping of this document starts (cheap: recorded while parsing)."""
+        return self.positions.get(id(value), (0, 0))
 
     def node_at(self, path: Sequence[PathPart]) -> tuple[yaml.Node | None, bool]:
         """The deepest node along ``path``; the flag says whether the whole path was found."""
@@ -59,7 +102,7 @@ class YamlDoc:
         if key and path:
             parent, found = self.node_at(path[:-1])
             if found and isinstance(parent, yaml.MappingNode):
-                for k, _ in parent.value:
+                for k, _ in reversed(parent.value):
                     if k.value == path[-1]:
                         return k.start_mark.line + 1, k.start_mark.column + 1
         node, _ = self.node_at(path)
@@ -74,9 +117,16 @@ class YamlDoc:
 
 def _child(node: yaml.Node | None, part: PathPart) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
-        for k, v in reversed(node.value):  # the last occurrence wins, as after a merge key
+        for k, v in reversed(node.value):  # the last occurrence wins, as YAML does
             if k.value == part or (isinstance(part, int) and k.value == str(part)):
                 return v
+        for k, v in node.value:  # keys brought in by a merge key (<<: *anchor)
+            if k.value == "<<":
+                merged = v.value if isinstance(v, yaml.SequenceNode) else [v]
+                for m in merged:
+                    found = _child(m, part)
+                    if found is not None:
+                        return found
         return None
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
         return node.value[part] if 0 <= part < len(node.value) else None
@@ -89,18 +139,14 @@ def load_yaml(path: Path, *, display: str | None = None) -> YamlDoc:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return YamlDoc(name, None, None, [Problem(name, 0, 0, "", f"cannot read file: {exc}")])
+        return YamlDoc(name, None, problems=[Problem(name, 0, 0, "", f"cannot read file: {exc}")])
     return parse_yaml(text, name)
 
 
 def parse_yaml(text: str, name: str) -> YamlDoc:
-    loader = _Loader(text)
-    duplicates: list[Problem] = []
+    loader = _TrackingLoader(text)
     try:
-        root = loader.get_single_node()
-        # Before constructing: merge keys (``<<: *anchor``) are flattened into the nodes then.
-        duplicates = list(_duplicate_keys(YamlDoc(name, None, root), root, []))
-        data = loader.construct_document(root) if root is not None else None
+        data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -108,36 +154,39 @@ def parse_yaml(text: str, name: str) -> YamlDoc:
         if exc.context:
             what = f"{exc.context}, {what}"
         hint = ""
-        if "\\t" in what:
+        if "\\t" in what or "tab" in what:
             hint = " (YAML forbids tab characters for indentation)"
         elif "flow" in what:
             hint = " (inside { } or [ ], quote any value that contains [ ] { } , or :)"
-        return YamlDoc(name, None, None, [Problem(name, line, col, "", f"YAML syntax: {what}{hint}")])
+        return YamlDoc(name, None, problems=[Problem(name, line, col, "", f"YAML syntax: {what}{hint}")])
     except yaml.YAMLError as exc:
-        return YamlDoc(name, None, None, [Problem(name, 0, 0, "", f"YAML: {exc}")])
+        return YamlDoc(name, None, problems=[Problem(name, 0, 0, "", f"YAML: {exc}")])
     finally:
         loader.dispose()
-    return YamlDoc(name, data, root, duplicates)
+    doc = YamlDoc(name, data, text, loader.positions)
+    for key, line, col, first in loader.duplicates:
+        doc.problems.append(Problem(
+            name, line, col, format_path(_path_to(doc.root, line, col, [])),
+            f"key '{key}' appears twice in this mapping (first on line {first}); YAML keeps only "
+            "the last one, so remove or rename one",
+        ))  # fmt: skip
+    return doc
 
 
-def _duplicate_keys(doc: YamlDoc, node: yaml.Node | None, path: list[PathPart]) -> Iterator[Problem]:
+def _path_to(node: yaml.Node | None, line: int, col: int, path: list[PathPart]) -> list[PathPart]:
+    """The YAML path of the key that starts at (line, col): only used to report a problem."""
     if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, int] = {}
         for k, v in node.value:
-            if k.value in seen:
-                yield Problem(
-                    doc.file,
-                    k.start_mark.line + 1,
-                    k.start_mark.column + 1,
-                    format_path([*path, k.value]),
-                    f"key '{k.value}' appears twice in this mapping (first on line "
-                    f"{seen[k.value]}); YAML keeps only the last one, so remove or rename one",
-                )
-            else:
-                seen[k.value] = k.start_mark.line + 1
-            if isinstance(v, yaml.CollectionNode) and k.value != "<<":
-                yield from _duplicate_keys(doc, v, [*path, k.value])
+            if (k.start_mark.line + 1, k.start_mark.column + 1) == (line, col):
+                return [*path, k.value]
+            if v.start_mark.line + 1 <= line <= v.end_mark.line + 1:
+                found = _path_to(v, line, col, [*path, k.value])
+                if found:
+                    return found
     elif isinstance(node, yaml.SequenceNode):
         for i, v in enumerate(node.value):
-            if isinstance(v, yaml.CollectionNode):
-                yield from _duplicate_keys(doc, v, [*path, i])
+            if v.start_mark.line + 1 <= line <= v.end_mark.line + 1:
+                found = _path_to(v, line, col, [*path, i])
+                if found:
+                    return found
+    return []

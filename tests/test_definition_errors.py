@@ -179,8 +179,11 @@ def test_yaml_unclosed_flow_mapping(tmp_path: Path) -> None:
     assert "did not find expected ',' or '}'" in message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an unclosed { } is reported where the parser gave up "
-                   "(next line), without the line where the mapping was opened")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: an unclosed { } is reported where the parser gave up "
+    "(next line), without the line where the mapping was opened",
+)
 def test_yaml_unclosed_flow_mapping_names_where_it_opened(tmp_path: Path) -> None:
     block = report(tmp_path, {X: scenario('"{{ mpan }}"}', '"{{ mpan }}"')})
     # the '{' is on line 22, column 18; the parser notices at line 23
@@ -193,8 +196,11 @@ def test_tab_indentation_that_violates_indentation(tmp_path: Path) -> None:
     assert message.startswith("YAML syntax") and "tab" in message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: libyaml says 'found character that cannot start any "
-                   "token' for a tab-indented line; the tab hint only looks for a literal \\t")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: libyaml says 'found character that cannot start any "
+    "token' for a tab-indented line; the tab hint only looks for a literal \\t",
+)
 def test_tab_indentation_of_a_nested_key_says_tab(tmp_path: Path) -> None:
     block = report(tmp_path, {X: scenario("      mpan: {draw: mpan}", "\tmpan: {draw: mpan}")})
     message = message_at(block, f"{X}:10:1")
@@ -205,11 +211,15 @@ def test_tab_indentation_of_a_nested_key_says_tab(tmp_path: Path) -> None:
     ("old", "new", "where", "first"),
     [
         ("stage: sit-functional\n", "stage: sit-functional\ntitle: again\n", f"{X}:4:1 [title]", 2),
-        ("          as: SUP\n", "          as: SUP\n          as: SUP\n",
-         f"{X}:14:11 [cases[0].steps[0].send.as]", 13),
+        (
+            "          as: SUP\n",
+            "          as: SUP\n          as: SUP\n",
+            f"{X}:14:11 [cases[0].steps[0].send.as]",
+            13,
+        ),
     ],
     ids=["top-level", "in-a-step"],
-)  # fmt: skip
+)
 def test_duplicate_key(tmp_path: Path, old: str, new: str, where: str, first: int) -> None:
     block = report(tmp_path, {X: scenario(old, new)})
     message = message_at(block, where)
@@ -217,10 +227,15 @@ def test_duplicate_key(tmp_path: Path, old: str, new: str, where: str, first: in
     assert count_line(block) == "1 problem in 1 file"
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="BUG: a self-referencing alias makes _duplicate_keys recurse forever")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    raises=RecursionError,
+    reason="BUG: a self-referencing alias makes _duplicate_keys recurse forever",
+)
 def test_self_referencing_alias_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    problems = check(project(tmp_path, {X: scenario("theme: 1\n", "theme: 1\ndescription: &d [*d]\n")}))
+    problems = check(
+        project(tmp_path, {X: scenario("theme: 1\n", "theme: 1\ndescription: &d [*d]\n")})
+    )
     assert any(p.file == X and p.line == 5 for p in problems)
 
 
@@ -241,14 +256,18 @@ def test_unknown_step_key_suggests(tmp_path: Path) -> None:
 
 
 def test_step_with_two_actions(tmp_path: Path) -> None:
-    two = scenario("        save: {ref", "        expect: {at: SUP, interface: IF-032}\n        save: {ref")
+    two = scenario(
+        "        save: {ref", "        expect: {at: SUP, interface: IF-032}\n        save: {ref"
+    )
     block = report(tmp_path, {X: two})
     assert "2 actions (send, expect)" in message_at(block, f"{X}:12:9 [cases[0].steps[0]]")
     assert count_line(block) == "1 problem in 1 file"
 
 
 def test_step_with_no_action(tmp_path: Path) -> None:
-    block = report(tmp_path, {X: scenario("      - expect:", "      - name: nothing\n      - expect:")})
+    block = report(
+        tmp_path, {X: scenario("      - expect:", "      - name: nothing\n      - expect:")}
+    )
     assert "does nothing" in message_at(block, f"{X}:18:9 [cases[0].steps[1]]")
     assert count_line(block) == "1 problem in 1 file"
 
@@ -260,7 +279,10 @@ def test_send_without_interface(tmp_path: Path) -> None:
 
 
 def test_priority_of_the_wrong_type(tmp_path: Path) -> None:
-    block = report(tmp_path, {X: scenario("    title: one case\n", "    title: one case\n    priority: high\n")})
+    block = report(
+        tmp_path,
+        {X: scenario("    title: one case\n", "    title: one case\n    priority: high\n")},
+    )
     message = message_at(block, f"{X}:9:15 [cases[0].priority]")
     assert "expected a whole number, found text ('high')" in message
 
@@ -289,8 +311,11 @@ def test_bad_duration(tmp_path: Path) -> None:
     assert messages and all("'30 seconds' is not a duration" in m and "30s" in m for m in messages)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: one bad duration is reported twice (schema oneOf "
-                   "description and loader._duration_ok)")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: one bad duration is reported twice (schema oneOf "
+    "description and loader._duration_ok)",
+)
 def test_bad_duration_is_reported_once(tmp_path: Path) -> None:
     block = report(tmp_path, {X: scenario("within: 30s", "within: 30 seconds")})
     assert count_line(block) == "1 problem in 1 file"
@@ -312,7 +337,9 @@ def test_template_naming_an_unknown_variable_suggests(tmp_path: Path) -> None:
     assert "names 'mpn'" in message and "(did you mean 'mpan'?)" in message
 
 
-@pytest.mark.parametrize("name", ["reply", "ref"], ids=["saved-by-a-later-step", "saved-by-this-step"])
+@pytest.mark.parametrize(
+    "name", ["reply", "ref"], ids=["saved-by-a-later-step", "saved-by-this-step"]
+)
 def test_template_using_a_value_not_saved_before(tmp_path: Path, name: str) -> None:
     block = report(tmp_path, {X: scenario('mpan: "{{ mpan }}"', f'mpan: "{{{{ {name} }}}}"')})
     message = message_at(block, f"{X}:16:17 [cases[0].steps[0].send.mpan]")
@@ -330,14 +357,24 @@ def test_template_using_a_value_saved_by_an_earlier_step_is_fine(tmp_path: Path)
 @pytest.mark.parametrize(
     ("draw", "where", "phrase"),
     [
-        ("{draw: mpna}", "10:20 [cases[0].data.mpan.draw]", "cannot draw 'mpna' (did you mean 'mpan'?)"),
-        ("{draw: mpan, segmnt: smart}", "10:26 [cases[0].data.mpan.segmnt]",
-         "'segmnt' is not a criterion of mpan (did you mean 'segment'?)"),
-        ("{draw: mpan, segment: dumb}", "10:35 [cases[0].data.mpan.segment]",
-         "'dumb' is not a segment of mpan; use one of: smart"),
+        (
+            "{draw: mpna}",
+            "10:20 [cases[0].data.mpan.draw]",
+            "cannot draw 'mpna' (did you mean 'mpan'?)",
+        ),
+        (
+            "{draw: mpan, segmnt: smart}",
+            "10:26 [cases[0].data.mpan.segmnt]",
+            "'segmnt' is not a criterion of mpan (did you mean 'segment'?)",
+        ),
+        (
+            "{draw: mpan, segment: dumb}",
+            "10:35 [cases[0].data.mpan.segment]",
+            "'dumb' is not a segment of mpan; use one of: smart",
+        ),
     ],
     ids=["unknown-kind", "unknown-criterion", "bad-criterion-value"],
-)  # fmt: skip
+)
 def test_data_draw(tmp_path: Path, draw: str, where: str, phrase: str) -> None:
     block = report(tmp_path, {X: scenario("{draw: mpan}", draw)})
     assert phrase in message_at(block, f"{X}:{where}")
@@ -362,39 +399,73 @@ def test_duplicate_case_id_across_files(tmp_path: Path) -> None:
     assert count_line(block) == "1 problem in 1 file"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a cross-file duplicate id is located at the case's "
-                   "first key, not at its 'id' (wrong line when 'id' is not first)")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a cross-file duplicate id is located at the case's "
+    "first key, not at its 'id' (wrong line when 'id' is not first)",
+)
 def test_duplicate_case_id_across_files_points_at_the_id(tmp_path: Path) -> None:
-    other = edit(scenario("scenario: SC-1", "scenario: SC-2"), "  - id: TC-1\n    title: one case\n",
-                 "  - title: one case\n    id: TC-1\n")  # fmt: skip
+    other = edit(
+        scenario("scenario: SC-1", "scenario: SC-2"),
+        "  - id: TC-1\n    title: one case\n",
+        "  - title: one case\n    id: TC-1\n",
+    )
     block = report(tmp_path, {X: None, "test_themes/a.yaml": SCENARIO, "test_themes/b.yaml": other})
     assert "is also defined at test_themes/a.yaml:7" in message_at(
-        block, "test_themes/b.yaml:8:5 [cases[0].id]")  # fmt: skip
+        block, "test_themes/b.yaml:8:5 [cases[0].id]"
+    )
 
 
-# --------------------------------------------------------------------------- malformed values that crash
+# --------------------------------------------------------------------------- values that crash
 
 
-@pytest.mark.xfail(strict=True, raises=CRASHES, reason="BUG: build_scenario/_check_data/_check_step "
-                   "iterate or .get() values the schema has already rejected: TypeError/AttributeError")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    raises=CRASHES,
+    reason="BUG: build_scenario/_check_data/_check_step "
+    "iterate or .get() values the schema has already rejected: TypeError/AttributeError",
+)
 @pytest.mark.parametrize(
     ("old", "new", "where", "phrase"),
     [
         ("roles: [SUP, REGS]", "roles: 5", "5:8 [roles]", "expected a list"),
         ("theme: 1\n", "theme: 1\ntags: 5\n", "5:7 [tags]", "expected a list"),
-        ("    title: one case\n", "    title: one case\n    tags: 5\n", "9:11 [cases[0].tags]",
-         "expected a list"),
-        ("    title: one case\n", "    title: one case\n    requirements: 5\n",
-         "9:19 [cases[0].requirements]", "expected a list"),
+        (
+            "    title: one case\n",
+            "    title: one case\n    tags: 5\n",
+            "9:11 [cases[0].tags]",
+            "expected a list",
+        ),
+        (
+            "    title: one case\n",
+            "    title: one case\n    requirements: 5\n",
+            "9:19 [cases[0].requirements]",
+            "expected a list",
+        ),
         ("{draw: mpan}", "{draw: [mpan]}", "10:20 [cases[0].data.mpan.draw]", "cannot draw"),
-        ("        save: {ref", "          response: [400]\n        save: {ref",
-         "17:21 [cases[0].steps[0].send.response]", "expected a mapping"),
-        ("      - expect:", "      - http: {url: /x, expect: [200]}\n      - expect:",
-         "18:33 [cases[0].steps[1].http.expect]", "expected a mapping"),
+        (
+            "        save: {ref",
+            "          response: [400]\n        save: {ref",
+            "17:21 [cases[0].steps[0].send.response]",
+            "expected a mapping",
+        ),
+        (
+            "      - expect:",
+            "      - http: {url: /x, expect: [200]}\n      - expect:",
+            "18:33 [cases[0].steps[1].http.expect]",
+            "expected a mapping",
+        ),
     ],
-    ids=["roles-text", "tags-number", "case-tags-number", "case-requirements-number",
-         "draw-list", "send-response-list", "http-expect-list"],
-)  # fmt: skip
+    ids=[
+        "roles-number",
+        "tags-number",
+        "case-tags-number",
+        "case-requirements-number",
+        "draw-list",
+        "send-response-list",
+        "http-expect-list",
+    ],
+)
 def test_wrongly_typed_value_is_a_problem_not_a_crash(
     tmp_path: Path, old: str, new: str, where: str, phrase: str
 ) -> None:
@@ -408,13 +479,27 @@ def test_wrongly_typed_value_is_a_problem_not_a_crash(
 @pytest.mark.parametrize(
     ("old", "new", "where", "phrase"),
     [
-        ("mpid: SUPA", "mpid: abcd", "3:16 [participants.SUP.mpid]", "'abcd' does not have the required form"),
-        ('"2300000101"', '"230000010"', "3:30 [participants.SUP.dip_id]", "'230000010' does not have"),
-        ("simulated: [REGS]", "simulated: [REGS, SDS]", "5:19 [simulated[1]]",
-         "role 'SDS' is simulated but has no participant"),
+        (
+            "mpid: SUPA",
+            "mpid: abcd",
+            "3:16 [participants.SUP.mpid]",
+            "'abcd' does not have the required form",
+        ),
+        (
+            '"2300000101"',
+            '"230000010"',
+            "3:30 [participants.SUP.dip_id]",
+            "'230000010' does not have",
+        ),
+        (
+            "simulated: [REGS]",
+            "simulated: [REGS, SDS]",
+            "5:19 [simulated[1]]",
+            "role 'SDS' is simulated but has no participant",
+        ),
     ],
     ids=["bad-mpid", "dip-id-length", "simulated-without-participant"],
-)  # fmt: skip
+)
 def test_cohort_file(tmp_path: Path, old: str, new: str, where: str, phrase: str) -> None:
     block = report(tmp_path, {C1: edit(COHORT, old, new)})
     assert phrase in message_at(block, f"{C1}:{where}")
@@ -434,8 +519,10 @@ def test_same_dip_id_with_two_roles_across_cohorts(tmp_path: Path) -> None:
 
 
 def test_unknown_environment_lists_the_known_ones(tmp_path: Path) -> None:
-    block = report(tmp_path, {REMOTE: REMOTE_ENVIRONMENT}, env="sit-c", environ={"MHHS_TEST_WEBHOOK_URL": "x"})
-    assert block.splitlines()[0].startswith("environments: environment 'sit-c' not found (known: local, remote)")
+    block = report(tmp_path, {REMOTE: REMOTE_ENVIRONMENT}, env="sit-c")
+    assert block.splitlines()[0].startswith(
+        "environments: environment 'sit-c' not found (known: local, remote)"
+    )
 
 
 def test_unset_environment_variable_is_named(tmp_path: Path) -> None:
@@ -447,8 +534,11 @@ def test_unset_environment_variable_is_named(tmp_path: Path) -> None:
     assert count_line(block) == "1 problem in 1 file"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an unset ${VAR} in dip_url also reports 'dip_url is "
-                   "required', although dip_url is there")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: an unset ${VAR} in dip_url also reports 'dip_url is "
+    "required', although dip_url is there",
+)
 def test_unset_variable_in_dip_url_is_reported_once(tmp_path: Path) -> None:
     remote = edit(REMOTE_ENVIRONMENT, "https://dip.example", "${MHHS_TEST_DIP_URL}")
     block = report(tmp_path, {REMOTE: remote}, env="remote", environ={"MHHS_TEST_WEBHOOK_URL": "x"})
@@ -465,13 +555,23 @@ def test_stubs_none_without_dip_url(tmp_path: Path) -> None:
 
 
 def test_validate_reports_every_problem_of_every_file_sorted(tmp_path: Path, validate) -> None:
-    project(tmp_path, {
-        C1: edit(COHORT, "mpid: SUPA", "mpid: abcd"),
-        LOCAL: edit(ENVIRONMENT, "stubs: embedded", "stubs: embeded"),
-        X: edit(scenario("stage: sit-functional", "stage: sit-funtional"), "      - send:", "      - sendd:"),
-        "test_themes/y.yaml": edit(scenario("scenario: SC-1", "scenario: SC-2"), "roles: [SUP, REGS]",
-                                   "roles: [SUP, REGS"),
-    })  # fmt: skip
+    project(
+        tmp_path,
+        {
+            C1: edit(COHORT, "mpid: SUPA", "mpid: abcd"),
+            LOCAL: edit(ENVIRONMENT, "stubs: embedded", "stubs: embeded"),
+            X: edit(
+                scenario("stage: sit-functional", "stage: sit-funtional"),
+                "      - send:",
+                "      - sendd:",
+            ),
+            "test_themes/y.yaml": edit(
+                scenario("scenario: SC-1", "scenario: SC-2"),
+                "roles: [SUP, REGS]",
+                "roles: [SUP, REGS",
+            ),
+        },
+    )
     rc, out = validate()
     assert rc == 1
     lines = out.splitlines()
@@ -497,23 +597,31 @@ def test_validate_on_the_repository_content_is_clean(tmp_path: Path, validate) -
 def test_validate_named_paths_only(tmp_path: Path, validate) -> None:
     project(tmp_path, {"test_themes/y.yaml": scenario("theme: 1", "theme: [1")})
     rc, out = validate(X)
-    assert (rc, out.startswith("OK: 1 scenarios, 1 cases")) == (0, True), out
+    assert rc == 0, out
+    assert out.startswith("OK: 1 scenarios, 1 cases")
     rc, out = validate("test_themes/y.yaml", "nope.yaml")
     assert rc == 1
     assert out.splitlines()[0] == "nope.yaml: no such file or directory"
     assert out.splitlines()[1].startswith("test_themes/y.yaml:5:6: YAML syntax")
 
 
-@pytest.mark.xfail(strict=True, raises=CRASHES, reason="BUG: a wrongly typed value crashes "
-                   "validate with a traceback instead of a located problem")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    raises=CRASHES,
+    reason="BUG: a wrongly typed value crashes "
+    "validate with a traceback instead of a located problem",
+)
 def test_validate_never_shows_a_traceback(tmp_path: Path, validate) -> None:
     project(tmp_path, {X: scenario("theme: 1\n", "theme: 1\ntags: 5\n")})
     rc, out = validate()
     assert rc == 1 and f"{X}:5:7 [tags]: expected a list" in out
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: validate checks only the --env environment file; its "
-                   "help promises every environment file")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: validate checks only the --env environment file; its "
+    "help promises every environment file",
+)
 def test_validate_checks_every_environment_file(tmp_path: Path, validate) -> None:
     project(tmp_path, {REMOTE: edit(REMOTE_ENVIRONMENT, "stubs: none", "stubs: nope")})
     rc, out = validate()
@@ -523,7 +631,9 @@ def test_validate_checks_every_environment_file(tmp_path: Path, validate) -> Non
 # --------------------------------------------------------------------------- under pytest
 
 
-def collect(pytester: pytest.Pytester, files: dict[str, str | None] | None = None) -> pytest.RunResult:
+def collect(
+    pytester: pytest.Pytester, files: dict[str, str | None] | None = None
+) -> pytest.RunResult:
     project(pytester.path, files)
     (pytester.path / "pytest.ini").write_text(f"[pytest]\naddopts = {FAST}\n")
     return pytester.runpytest("--collect-only", "-q")
@@ -536,16 +646,21 @@ def test_pytest_collects_the_minimal_project(pytester: pytest.Pytester) -> None:
 
 
 def test_pytest_collection_error_is_the_problem_lines(pytester: pytest.Pytester) -> None:
-    broken = edit(scenario("stage: sit-functional", "stage: sit-funtional"), "      - send:", "      - sendd:")
+    broken = edit(
+        scenario("stage: sit-functional", "stage: sit-funtional"), "      - send:", "      - sendd:"
+    )
     result = collect(pytester, {X: broken})
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.assert_outcomes(errors=1)
     output = result.stdout.str()
-    result.stdout.fnmatch_lines([
-        f"{X}:3:8 [[]stage[]]: 'sit-funtional' is not allowed here (did you mean 'sit-functional'?)*",
-        f"{X}:12:9 [[]cases[[]0[]].steps[[]0[]].sendd[]]: unknown key 'sendd' in a step*",
-        "2 problems in 1 file",
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            f"{X}:3:8 [[]stage[]]: 'sit-funtional' is not allowed here "
+            "(did you mean 'sit-functional'?)*",
+            f"{X}:12:9 [[]cases[[]0[]].steps[[]0[]].sendd[]]: unknown key 'sendd' in a step*",
+            "2 problems in 1 file",
+        ]
+    )
     assert_no_traceback(output)
 
 
@@ -558,26 +673,45 @@ def test_pytest_yaml_syntax_error(pytester: pytest.Pytester) -> None:
 
 def test_pytest_duplicate_case_id_across_files(pytester: pytest.Pytester) -> None:
     other = scenario("scenario: SC-1", "scenario: SC-2")
-    result = collect(pytester, {X: None, "test_themes/a.yaml": SCENARIO, "test_themes/b.yaml": other})
+    result = collect(
+        pytester, {X: None, "test_themes/a.yaml": SCENARIO, "test_themes/b.yaml": other}
+    )
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["test_themes/b.yaml:7:5 [[]cases[[]0[]].id[]]: case id 'TC-1' is "
-                                 "also defined at test_themes/a.yaml:7*"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "test_themes/b.yaml:7:5 [[]cases[[]0[]].id[]]: case id 'TC-1' is "
+            "also defined at test_themes/a.yaml:7*"
+        ]
+    )
     assert "test_themes/a.yaml::TC-1[C1]" in result.outlines
     assert_no_traceback(result.stdout.str())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: under pytest a broken cohort/environment hides every "
-                   "scenario file's own problems (ScenarioFile.collect raises before loading it)")  # fmt: skip
-def test_pytest_reports_scenario_problems_even_when_a_cohort_is_broken(pytester: pytest.Pytester) -> None:
-    result = collect(pytester, {C1: edit(COHORT, "mpid: SUPA", "mpid: abcd"),
-                                X: scenario("stage: sit-functional", "stage: sit-funtional")})  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: under pytest a broken cohort/environment hides every "
+    "scenario file's own problems (ScenarioFile.collect raises before loading it)",
+)
+def test_pytest_reports_scenario_problems_even_when_a_cohort_is_broken(
+    pytester: pytest.Pytester,
+) -> None:
+    result = collect(
+        pytester,
+        {
+            C1: edit(COHORT, "mpid: SUPA", "mpid: abcd"),
+            X: scenario("stage: sit-functional", "stage: sit-funtional"),
+        },
+    )
     output = result.stdout.str()
     assert f"{C1}:3:16 [participants.SUP.mpid]" in output
     assert f"{X}:3:8 [stage]" in output
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a wrongly typed value is a collection error with a "
-                   "Python traceback, not a located problem")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a wrongly typed value is a collection error with a "
+    "Python traceback, not a located problem",
+)
 def test_pytest_never_shows_a_traceback(pytester: pytest.Pytester) -> None:
     result = collect(pytester, {X: scenario("theme: 1\n", "theme: 1\ntags: 5\n")})
     assert result.ret == pytest.ExitCode.INTERRUPTED

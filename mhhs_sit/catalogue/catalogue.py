@@ -15,7 +15,14 @@ from mhhs_sit.catalogue.casefold import lookup, sender_path
 from mhhs_sit.catalogue.diff import diff_states
 from mhhs_sit.catalogue.history import ChangeOp, VersionState
 from mhhs_sit.catalogue.messageschema import EnvelopeSpec, bracketed, message_schema
-from mhhs_sit.catalogue.model import Change, Interface, Role, UnknownInterfaceError, Version, Violation
+from mhhs_sit.catalogue.model import (
+    Change,
+    Interface,
+    Role,
+    UnknownInterfaceError,
+    Version,
+    Violation,
+)
 from mhhs_sit.catalogue.validation import EventSchema, InterfaceValidator
 from mhhs_sit.catalogue.versions import VersionTable
 from mhhs_sit.catalogue.violations import pointer
@@ -87,7 +94,9 @@ class Catalogue:
 
     def interface(self, interface_id: str) -> Interface:
         """The interface ``IF-031`` (``if-31`` and ``PUB-031`` work too)."""
-        found = self._interfaces.get(interface_id) or self._interfaces.get(normal_interface_id(interface_id))
+        found = self._interfaces.get(interface_id) or self._interfaces.get(
+            normal_interface_id(interface_id)
+        )
         if found is None:
             raise UnknownInterfaceError(str(interface_id), self._interfaces)
         return found
@@ -100,7 +109,9 @@ class Catalogue:
         interface = self.interface(interface_id)
         code = event_code.strip("[]")
         if code not in interface.event_codes(canonical):
-            raise KeyError(f"{interface.id} has no event code {code!r} in catalogue version {canonical}")
+            raise KeyError(
+                f"{interface.id} has no event code {code!r} in catalogue version {canonical}"
+            )
         return message_schema(self._states[canonical].store, self._envelopes[interface.id], code)
 
     def validate(
@@ -115,24 +126,33 @@ class Catalogue:
 
         The interface is ``interface_id`` or else the payload's S0.interfaceID; field names are
         matched case-insensitively, as the DIP does, unless ``exact_names``. An empty list
-        means the message is valid.
+        means the message is valid; an interface the version lacks is itself a violation.
         """
         canonical = self.resolve_version(version)
         if interface_id is None:
             found = _s0(payload, "interfaceID", exact_names)
             if not isinstance(found, str):
-                return [Violation("/CommonBlock/S0/interfaceID", "required",
-                                  "CommonBlock.S0.interfaceID is missing, so the message's interface "
-                                  "cannot be known; expected an interface id such as IF-031.")]  # fmt: skip
+                return [
+                    Violation(
+                        "/CommonBlock/S0/interfaceID",
+                        "required",
+                        "CommonBlock.S0.interfaceID is missing, so the message's interface "
+                        "cannot be known; expected an interface id such as IF-031.",
+                    )
+                ]
             iid = found if found in self._interfaces else normal_interface_id(found)
         else:
-            iid = self.interface(interface_id).id
+            iid = normal_interface_id(interface_id)
         if iid not in self._states[canonical].events:
             where = pointer(sender_path(payload, ("CommonBlock", "S0", "interfaceID")))
             known = self._interfaces.get(iid)
             also = f" (it exists in {', '.join(known.versions)})" if known else ""
             label = self.version(canonical).label
-            return [Violation(where, "enum", f"{iid} is not an interface of catalogue version {label}{also}.")]
+            return [
+                Violation(
+                    where, "enum", f"{iid} is not an interface of catalogue version {label}{also}."
+                )
+            ]
         return self._validator(canonical, iid).validate(payload, exact_names=exact_names)
 
     def _validator(self, version: str, interface_id: str) -> InterfaceValidator:
@@ -145,7 +165,9 @@ class Catalogue:
                     state = self._states[version]
                     spec = self._envelopes[interface_id]
                     events = [
-                        EventSchema((bracketed(code),), message_schema(state.store, spec, code), code)
+                        EventSchema(
+                            (bracketed(code),), message_schema(state.store, spec, code), code
+                        )
                         for code in state.events[interface_id]
                     ]
                     label = f"{interface_id} in catalogue version {self.version(version).label}"
@@ -174,7 +196,11 @@ class Catalogue:
 def _s0(payload: Any, name: str, exact_names: bool) -> Any:
     node = payload
     for key in ("CommonBlock", "S0", name):
-        node = (node.get(key) if isinstance(node, dict) else None) if exact_names else lookup(node, key)
+        node = (
+            (node.get(key) if isinstance(node, dict) else None)
+            if exact_names
+            else lookup(node, key)
+        )
     return node
 
 

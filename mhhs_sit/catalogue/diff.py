@@ -19,9 +19,21 @@ from mhhs_sit.catalogue.model import Change, Interface
 from mhhs_sit.catalogue.violations import display, pointer
 
 CONSTRAINTS = (
-    "type", "enum", "const", "pattern", "format", "minLength", "maxLength", "minimum", "maximum",
-    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
-)  # fmt: skip
+    "type",
+    "enum",
+    "const",
+    "pattern",
+    "format",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+)
 
 
 @dataclass(frozen=True)
@@ -59,11 +71,21 @@ def diff_states(
     for iid, interface in interfaces.items():
         in_a, in_b = iid in a.events, iid in b.events
         if in_a != in_b:
-            op = _find(chain, lambda o: o.op == "add-interface" and o.interface == iid)
+            op = _find(chain, lambda o, iid=iid: o.op == "add-interface" and o.interface == iid)
             kind = "interface-added" if in_b else "interface-removed"
             text = f"{iid} {interface.name} is {'added' if in_b else 'removed'}"
-            out.append(_change(iid, None, kind, "", None if in_b else interface.name,
-                               interface.name if in_b else None, text, op))  # fmt: skip
+            out.append(
+                _change(
+                    iid,
+                    None,
+                    kind,
+                    "",
+                    None if in_b else interface.name,
+                    interface.name if in_b else None,
+                    text,
+                    op,
+                )
+            )
             continue
         if not in_a:
             continue
@@ -87,14 +109,19 @@ def diff_states(
 
 
 def _event_change(iid: str, code: str, kind: str, chain: tuple[ChangeOp, ...]) -> Change:
-    op = _find(chain, lambda o: o.op in ("add-event", "remove-event") and o.interface == iid and o.event == code)
+    op = _find(
+        chain,
+        lambda o: o.op in ("add-event", "remove-event") and o.interface == iid and o.event == code,
+    )
     added = kind == "event-added"
     text = f"event code {bracketed(code)} is {'added' if added else 'removed'}"
     before, after = (None, bracketed(code)) if added else (bracketed(code), None)
     return _change(iid, code, kind, "/CommonBlock/S0/eventCode", before, after, text, op)
 
 
-def _collapse(iid: str, per_event: dict[str, list[_Found]], chain: tuple[ChangeOp, ...]) -> list[Change]:
+def _collapse(
+    iid: str, per_event: dict[str, list[_Found]], chain: tuple[ChangeOp, ...]
+) -> list[Change]:
     """One change per difference; event_code None when every event code shares it."""
     out: list[Change] = []
     everywhere: dict[tuple[Any, ...], _Found] = {}
@@ -111,7 +138,14 @@ def _collapse(iid: str, per_event: dict[str, list[_Found]], chain: tuple[ChangeO
     return out
 
 
-def _walk(a: Any, b: Any, path: tuple[str, ...], location: str, renames: set[tuple[str, str, str]], out: list[_Found]) -> None:
+def _walk(
+    a: Any,
+    b: Any,
+    path: tuple[str, ...],
+    location: str,
+    renames: set[tuple[str, str, str]],
+    out: list[_Found],
+) -> None:
     if not isinstance(a, dict) or not isinstance(b, dict):
         if a != b:
             out.append(_Found("constraint-changed", path, {"schema": a}, {"schema": b}, location))
@@ -121,7 +155,9 @@ def _walk(a: Any, b: Any, path: tuple[str, ...], location: str, renames: set[tup
     if changed:
         before = {k: a.get(k) for k in changed}
         after = {k: b.get(k) for k in changed}
-        out.append(_Found("constraint-changed", path, before, after, location, keywords=tuple(changed)))
+        out.append(
+            _Found("constraint-changed", path, before, after, location, keywords=tuple(changed))
+        )
     props_a, props_b = a.get("properties") or {}, b.get("properties") or {}
     req_a, req_b = set(a.get("required", ())), set(b.get("required", ()))
     only_a = [k for k in props_a if k not in props_b]
@@ -133,16 +169,31 @@ def _walk(a: Any, b: Any, path: tuple[str, ...], location: str, renames: set[tup
             out.append(_Found("field-renamed", (*path, new), old, new, location, field=new))
             _walk(props_a[old], props_b[new], (*path, new), _child(location, new), renames, out)
     for name in only_a:
-        out.append(_Found("field-removed", (*path, name), _presence(name, req_a), None, location, field=name))
+        out.append(
+            _Found(
+                "field-removed", (*path, name), _presence(name, req_a), None, location, field=name
+            )
+        )
     for name in only_b:
-        out.append(_Found("field-added", (*path, name), None, _presence(name, req_b), location, field=name))
+        out.append(
+            _Found("field-added", (*path, name), None, _presence(name, req_b), location, field=name)
+        )
     for name in props_a:
         if name not in props_b:
             continue
         if (name in req_a) != (name in req_b):
             kind = "field-required" if name in req_b else "field-optional"
-            out.append(_Found(kind, (*path, name), _presence(name, req_a), _presence(name, req_b), location,
-                              field=name, keywords=("required",)))  # fmt: skip
+            out.append(
+                _Found(
+                    kind,
+                    (*path, name),
+                    _presence(name, req_a),
+                    _presence(name, req_b),
+                    location,
+                    field=name,
+                    keywords=("required",),
+                )
+            )
         _walk(props_a[name], props_b[name], (*path, name), _child(location, name), renames, out)
     if isinstance(a.get("items"), dict) and isinstance(b.get("items"), dict):
         _walk(a["items"], b["items"], (*path, "*"), f"{location}/items", renames, out)
@@ -152,7 +203,16 @@ def _walk(a: Any, b: Any, path: tuple[str, ...], location: str, renames: set[tup
             for sub_a, sub_b in zip(subs_a, subs_b, strict=True):
                 _walk(sub_a, sub_b, path, location, renames, out)
         else:
-            out.append(_Found("constraint-changed", path, {key: len(subs_a)}, {key: len(subs_b)}, location, keywords=(key,)))
+            out.append(
+                _Found(
+                    "constraint-changed",
+                    path,
+                    {key: len(subs_a)},
+                    {key: len(subs_b)},
+                    location,
+                    keywords=(key,),
+                )
+            )
 
 
 def _child(location: str, name: str) -> str:
@@ -166,12 +226,22 @@ def _presence(name: str, required: set[str]) -> str:
 def _explain(iid: str, code: str | None, found: _Found, chain: tuple[ChangeOp, ...]) -> Change:
     where = display(found.path)
     if found.kind == "constraint-changed":
-        bits = [f"{k} {_show(found.before.get(k))} -> {_show(found.after.get(k))}" for k in found.before]
+        bits = [
+            f"{k} {_show(found.before.get(k))} -> {_show(found.after.get(k))}" for k in found.before
+        ]
         text = f"{where}: {'; '.join(bits)}"
-        op = _find(chain, lambda o: o.op == "set" and o.at == found.location and o.keyword in found.keywords)
+        op = _find(
+            chain,
+            lambda o: o.op == "set" and o.at == found.location and o.keyword in found.keywords,
+        )
     elif found.kind == "field-renamed":
         text = f"{display(found.path[:-1])}.{found.before} is renamed {found.after}"
-        op = _find(chain, lambda o: o.op == "rename-field" and o.at == found.location and found.field in (o.field, o.to))
+        op = _find(
+            chain,
+            lambda o: (
+                o.op == "rename-field" and o.at == found.location and found.field in (o.field, o.to)
+            ),
+        )
     else:
         verbs = {
             "field-added": f"is added ({found.after})",
@@ -182,13 +252,24 @@ def _explain(iid: str, code: str | None, found: _Found, chain: tuple[ChangeOp, .
         text = f"{where} {verbs[found.kind]}"
         op = _find(
             chain,
-            lambda o: o.at == found.location
-            and (o.field == found.field or (o.op == "set" and o.keyword == "required")),
+            lambda o: (
+                o.at == found.location
+                and (o.field == found.field or (o.op == "set" and o.keyword == "required"))
+            ),
         )
     return _change(iid, code, found.kind, pointer(found.path), found.before, found.after, text, op)
 
 
-def _change(iid: str, code: str | None, kind: str, path: str, before: Any, after: Any, text: str, op: ChangeOp | None) -> Change:
+def _change(
+    iid: str,
+    code: str | None,
+    kind: str,
+    path: str,
+    before: Any,
+    after: Any,
+    text: str,
+    op: ChangeOp | None,
+) -> Change:
     if op is not None:
         text += (f": {op.why}" if op.why else "") + op.note()
     return Change(iid, code, kind, path, before, after, text, op.source if op else "")  # type: ignore[arg-type]
@@ -199,4 +280,4 @@ def _find(chain: tuple[ChangeOp, ...], test: Any) -> ChangeOp | None:
 
 
 def _show(value: Any) -> str:
-    return "(none)" if value is None else repr(value) if isinstance(value, str) else str(value)
+    return "(none)" if value is None else f"'{value}'" if isinstance(value, str) else str(value)

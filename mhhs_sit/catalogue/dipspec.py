@@ -78,7 +78,9 @@ class DipSpec:
             self._events[match.group(1)] = self._branches(inliner, name, parts)
         problems = [*files.problems, *inliner.problems]
         if not self._events:
-            problems.append(doc.problem(list(MESSAGE_SCHEMA), "no IF-nnn-Payload schemas found under this path"))
+            problems.append(
+                doc.problem(list(MESSAGE_SCHEMA), "no IF-nnn-Payload schemas found under this path")
+            )
         if problems:
             raise DefinitionError(problems)
         self._validators: dict[str, InterfaceValidator] = {}
@@ -90,30 +92,44 @@ class DipSpec:
 
     def event_codes(self, interface_id: str) -> tuple[str, ...]:
         """The event codes (in brackets, as S0 carries them) the spec allows for an interface."""
-        return tuple(dict.fromkeys(c for e in self._events[self._known(interface_id)] for c in e.codes))
+        return tuple(
+            dict.fromkeys(c for e in self._events[self._known(interface_id)] for c in e.codes)
+        )
 
     def schema(self, interface_id: str) -> dict[str, Any]:
-        """The interface's payload schema, converted and self-contained (``oneOf`` its event codes)."""
+        """The interface's payload schema, converted and self-contained (``oneOf`` event codes)."""
         events = self._events[self._known(interface_id)]
         return events[0].schema if len(events) == 1 else {"oneOf": [e.schema for e in events]}
 
-    def validate(self, payload: Any, interface_id: str | None = None, *, exact_names: bool = False) -> list[Violation]:
+    def validate(
+        self, payload: Any, interface_id: str | None = None, *, exact_names: bool = False
+    ) -> list[Violation]:
         """Every way ``payload`` breaks the spec's schema for its interface and event code."""
         if interface_id is None:
             found = lookup(lookup(lookup(payload, "CommonBlock"), "S0"), "interfaceID")
             if not isinstance(found, str):
-                return [Violation("/CommonBlock/S0/interfaceID", "required",
-                                  "CommonBlock.S0.interfaceID is missing, so the message's interface "
-                                  "cannot be known; expected an interface id such as IF-031.")]  # fmt: skip
+                return [
+                    Violation(
+                        "/CommonBlock/S0/interfaceID",
+                        "required",
+                        "CommonBlock.S0.interfaceID is missing, so the message's interface "
+                        "cannot be known; expected an interface id such as IF-031.",
+                    )
+                ]
             interface_id = found
         iid = normal_interface_id(interface_id)
         if iid not in self._events:
-            return [Violation("/CommonBlock/S0/interfaceID", "enum",
-                              f"{interface_id} is not an interface of DIP spec {self.version}.")]  # fmt: skip
+            return [
+                Violation(
+                    "/CommonBlock/S0/interfaceID",
+                    "enum",
+                    f"{interface_id} is not an interface of DIP spec {self.version}.",
+                )
+            ]
         return self._validator(iid).validate(payload, exact_names=exact_names)
 
     def examples(self) -> tuple[SpecExample, ...]:
-        """Every example message in the spec (referenced by its paths or listed under components)."""
+        """Every example message in the spec (referenced by its paths or under components)."""
         found: dict[tuple[str, tuple[PathPart, ...]], str] = {}
         root = self._files.doc(self.root)
         assert root is not None
@@ -137,12 +153,20 @@ class DipSpec:
         return tuple(sorted(out, key=lambda e: (e.file, e.line)))
 
     def lint_examples(self) -> list[Finding]:
-        """Each example that contradicts its schema, with every violation (case-insensitive names)."""
+        """Each example that contradicts its schema, with all its violations (names ignore case)."""
         findings = []
         for example in self.examples():
             violations = self.validate(example.payload, example.interface_id)
             if violations:
-                findings.append(Finding(example.name, example.interface_id, tuple(violations), example.file, example.line))
+                findings.append(
+                    Finding(
+                        example.name,
+                        example.interface_id,
+                        tuple(violations),
+                        example.file,
+                        example.line,
+                    )
+                )
         return findings
 
     # -- internals ----------------------------------------------------------------------------
@@ -171,7 +195,11 @@ class DipSpec:
         out = []
         for i, item in enumerate(refs):
             try:
-                out.append(self._files.resolve(item.get("$ref") if isinstance(item, dict) else None, self.root))
+                out.append(
+                    self._files.resolve(
+                        item.get("$ref") if isinstance(item, dict) else None, self.root
+                    )
+                )
             except RefError as exc:
                 self._files.problems.append(doc.problem([*MESSAGE_SCHEMA, i, "$ref"], str(exc)))
         return out
@@ -181,25 +209,29 @@ class DipSpec:
         try:
             node = self._files.node(name, parts)
         except RefError as exc:
-            inliner.problems.append(Problem(name, 0, 0, "", str(exc)))
+            inliner.add(Problem(name, 0, 0, "", str(exc)))
             return []
         branches = node.get("oneOf") if isinstance(node, dict) else None
         out = []
-        if isinstance(branches, list) and all(isinstance(b, dict) and "$ref" in b for b in branches):
+        if isinstance(branches, list) and all(
+            isinstance(b, dict) and "$ref" in b for b in branches
+        ):
             for i, branch in enumerate(branches):
                 try:
                     target = self._files.resolve(branch["$ref"], name)
                 except RefError as exc:
                     doc = self._files.doc(name)
                     if doc is not None:
-                        inliner.problems.append(doc.problem([*parts, "oneOf", i, "$ref"], str(exc)))
+                        inliner.add(doc.problem([*parts, "oneOf", i, "$ref"], str(exc)))
                     continue
                 out.append(_event_schema(inliner.schema(*target), target[1][-1]))
         else:
             out.append(_event_schema(inliner.schema(name, parts), parts[-1]))
         return out
 
-    def _messages(self, doc: YamlDoc, name: str, parts: tuple[PathPart, ...], label: str) -> list[SpecExample]:
+    def _messages(
+        self, doc: YamlDoc, name: str, parts: tuple[PathPart, ...], label: str
+    ) -> list[SpecExample]:
         value = _dig(doc.data, (*parts, "value"))
         items = value if isinstance(value, list) else [value]
         out = []
@@ -257,23 +289,27 @@ def _root_file(directory: Path) -> str:
 
 
 def _event_schema(schema: Any, name: str) -> EventSchema:
-    codes = _dig(schema, ("properties", "CommonBlock", "properties", "S0", "properties", "eventCode", "enum"))
+    codes = _dig(
+        schema, ("properties", "CommonBlock", "properties", "S0", "properties", "eventCode", "enum")
+    )
     codes = tuple(c for c in codes if isinstance(c, str)) if isinstance(codes, list) else ()
     return EventSchema(codes, schema if isinstance(schema, dict) else {}, name)
 
 
 def _dig(data: Any, path: tuple[PathPart, ...]) -> Any:
     for part in path:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+        in_dict = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if in_dict or in_list:
             data = data[part]
         else:
             return None
     return data
 
 
-def _example_refs(data: Any, path: tuple[PathPart, ...] = ()) -> list[tuple[tuple[PathPart, ...], str]]:
+def _example_refs(
+    data: Any, path: tuple[PathPart, ...] = ()
+) -> list[tuple[tuple[PathPart, ...], str]]:
     """``(path, $ref)`` of every entry of every ``examples`` mapping in the document."""
     out: list[tuple[tuple[PathPart, ...], str]] = []
     if isinstance(data, dict):

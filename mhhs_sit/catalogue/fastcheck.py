@@ -24,12 +24,30 @@ Check = Callable[[Any], bool]
 
 _IMPLEMENTED = frozenset(
     {
-        "type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum",
-        "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "required", "properties",
-        "additionalProperties", "items", "minItems", "maxItems", "allOf", "anyOf", "oneOf",
-        "not", "format",
+        "type",
+        "enum",
+        "const",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "required",
+        "properties",
+        "additionalProperties",
+        "items",
+        "minItems",
+        "maxItems",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "format",
     }
-)  # fmt: skip
+)
 
 
 class _Unsupported(Exception):
@@ -80,7 +98,7 @@ def _all(checks: list[Check]) -> Check:
     frozen = tuple(checks)
 
     def every(x: Any) -> bool:
-        for check in frozen:
+        for check in frozen:  # noqa: SIM110 - all(<generator>) costs a generator per call
             if not check(x):
                 return False
         return True
@@ -146,8 +164,9 @@ class _Compiler:
             return _is_number
         if kind == "integer":
             if self.integer_floats:
-                return lambda x: (isinstance(x, int) and not isinstance(x, bool)) or (
-                    isinstance(x, float) and x.is_integer()
+                return lambda x: (
+                    (isinstance(x, int) and not isinstance(x, bool))
+                    or (isinstance(x, float) and x.is_integer())
                 )
             return lambda x: isinstance(x, int) and not isinstance(x, bool)
         raise _Unsupported

@@ -60,7 +60,9 @@ class ChangeOp:
 
     def note(self) -> str:
         """``(DIN-988, published)``-style attribution for descriptions."""
-        bits = [b for b in (self.reference, self.source) if b]
+        bits = [self.reference] if self.reference else []
+        if self.source and self.source not in self.reference:
+            bits.append(self.source)
         return f" ({'; '.join(bits)})" if bits else ""
 
 

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from mhhs_sit.catalogue.catalogue import Catalogue
 from mhhs_sit.catalogue.history import OP_KEYS, ChangeOp, UndoError, VersionState, undo
 from mhhs_sit.catalogue.messageschema import EnvelopeSpec
 from mhhs_sit.catalogue.model import Interface, Role, Version
+from mhhs_sit.catalogue.schemacheck import check_schema
 from mhhs_sit.catalogue.schemastore import REF_SIBLINGS, SchemaStore, iter_refs, ref_location
 from mhhs_sit.catalogue.versions import VersionTable
 from mhhs_sit.errors import DefinitionError, Problem
@@ -33,12 +32,24 @@ EVENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 SOURCES = ("published", "modelled")
 ROUTINGS = ("role", "mpan", "always")
 INTERFACE_KEYS = (
-    "name", "catalogue_name", "process", "senders", "recipients", "always", "routing", "events",
-    "common", "optional", "custom_block", "detail", "schema_version", "source", "notes",
-)  # fmt: skip
+    "name",
+    "catalogue_name",
+    "process",
+    "senders",
+    "recipients",
+    "always",
+    "routing",
+    "events",
+    "common",
+    "optional",
+    "custom_block",
+    "detail",
+    "schema_version",
+    "source",
+    "notes",
+)
 VERSION_KEYS = ("name", "aliases", "released", "source", "summary", "changes")
 OP_COMMON_KEYS = ("op", "source", "reference", "why")
-_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
 def load_directory(directory: Path) -> Catalogue:
@@ -74,12 +85,18 @@ class _Reader:
             return None
         doc = load_yaml(path)
         self.problems.extend(doc.problems)
+        if doc.data is None and not doc.problems:
+            self.problems.append(Problem(str(path), 0, 0, "", "the file is empty"))
         return doc if doc.data is not None and not doc.problems else None
 
-    def _report(self, doc: YamlDoc, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
+    def _report(
+        self, doc: YamlDoc, path: Sequence[PathPart], message: str, *, key: bool = False
+    ) -> None:
         self.problems.append(doc.problem(path, message, key=key))
 
-    def _mapping(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> dict[str, Any]:
+    def _mapping(
+        self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str
+    ) -> dict[str, Any]:
         if isinstance(value, dict):
             return value
         self._report(doc, path, f"{what} must be a mapping, not {_kind(value)}")
@@ -98,12 +115,20 @@ class _Reader:
             return []
         return value
 
-    def _unknown_keys(self, doc: YamlDoc, path: Sequence[PathPart], mapping: dict[str, Any], allowed: Iterable[str]) -> None:
+    def _unknown_keys(
+        self,
+        doc: YamlDoc,
+        path: Sequence[PathPart],
+        mapping: dict[str, Any],
+        allowed: Iterable[str],
+    ) -> None:
         allowed = list(allowed)
         for key in mapping:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f"; did you mean {close[0]}?" if close else f"; allowed: {', '.join(allowed)}"
+                hint = (
+                    f"; did you mean {close[0]}?" if close else f"; allowed: {', '.join(allowed)}"
+                )
                 self._report(doc, [*path, key], f"unknown key {key!r}{hint}", key=True)
 
     # -- the files ------------------------------------------------------------------------------
@@ -114,11 +139,10 @@ class _Reader:
         interfaces_doc = self._load("interfaces.yaml")
         types_doc = self._load("types.yaml")
         blocks_doc = self._load("blocks.yaml")
-        custom_docs = {
-            p.stem: doc
-            for p in sorted(self.directory.glob("*.yaml"))
-            if INTERFACE_ID.match(p.stem) and (doc := self._load(p.name)) is not None
-        }
+        custom_files = [
+            p for p in sorted(self.directory.glob("*.yaml")) if INTERFACE_ID.match(p.stem)
+        ]
+        custom_docs = {p.stem: doc for p in custom_files if (doc := self._load(p.name)) is not None}
         if None in (versions_doc, roles_doc, interfaces_doc, types_doc, blocks_doc):
             return None
         assert versions_doc and roles_doc and interfaces_doc and types_doc and blocks_doc
@@ -129,9 +153,15 @@ class _Reader:
         custom = {iid: self._fragments(doc, f"custom/{iid}") for iid, doc in custom_docs.items()}
         store = SchemaStore(types, blocks, custom)
         names = {"types": set(types), "blocks": set(blocks), "custom": set()}
-        for doc, namespace in ((types_doc, "types"), (blocks_doc, "blocks"), *((d, "custom") for d in custom_docs.values())):
+        for doc, namespace in (
+            (types_doc, "types"),
+            (blocks_doc, "blocks"),
+            *((d, "custom") for d in custom_docs.values()),
+        ):
             self._check_refs(doc, names, namespace)
-        entries = self._interfaces(interfaces_doc, roles, set(blocks), custom_docs)
+        entries = self._interfaces(
+            interfaces_doc, roles, set(blocks), {p.stem for p in custom_files}
+        )
         if self.problems or not versions:
             return None
         states = self._materialise(versions_doc, versions, ops, store, entries)
@@ -157,10 +187,14 @@ class _Reader:
             entry = self._mapping(doc, [code], value, f"role {code}")
             self._unknown_keys(doc, [code], entry, ("name", "evidence"))
             if not re.fullmatch(r"[A-Z]{3,5}", str(code)):
-                self._report(doc, [code], f"role code {code!r} must be 3 to 5 capital letters", key=True)
+                self._report(
+                    doc, [code], f"role code {code!r} must be 3 to 5 capital letters", key=True
+                )
             evidence = entry.get("evidence")
             if evidence not in ("published", "third-party", "modelled"):
-                self._report(doc, [code, "evidence"], "evidence must be published, third-party or modelled")
+                self._report(
+                    doc, [code, "evidence"], "evidence must be published, third-party or modelled"
+                )
             roles[str(code)] = Role(str(code), str(entry.get("name", code)), str(evidence))
         return roles
 
@@ -187,12 +221,28 @@ class _Reader:
                 continue
             for label in (name, *aliases):
                 if label.lower() in seen:
-                    self._report(doc, [*path, "name"], f"{label!r} already names version {seen[label.lower()]}")
+                    self._report(
+                        doc,
+                        [*path, "name"],
+                        f"{label!r} already names version {seen[label.lower()]}",
+                    )
                 seen[label.lower()] = name
-            versions.append(Version(name, tuple(aliases), str(entry.get("released", "")), source or "modelled", " ".join(str(entry.get("summary", "")).split())))
+            versions.append(
+                Version(
+                    name,
+                    tuple(aliases),
+                    str(entry.get("released", "")),
+                    source or "modelled",
+                    " ".join(str(entry.get("summary", "")).split()),
+                )
+            )
             changes = entry.get("changes", [])
             if i == 0 and changes:
-                self._report(doc, [*path, "changes"], "the oldest version cannot list changes (there is nothing before it)")
+                self._report(
+                    doc,
+                    [*path, "changes"],
+                    "the oldest version cannot list changes (there is nothing before it)",
+                )
             if not isinstance(changes, list):
                 self._report(doc, [*path, "changes"], "changes must be a list")
                 continue
@@ -202,14 +252,21 @@ class _Reader:
                     ops.append(parsed)
         default = top.get("default", versions[-1].name if versions else "")
         if versions and default not in [v.name for v in versions]:
-            self._report(doc, ["default"], f"default {default!r} is not one of the versions ({', '.join(v.name for v in versions)})")
+            self._report(
+                doc,
+                ["default"],
+                f"default {default!r} is not one of the versions "
+                f"({', '.join(v.name for v in versions)})",
+            )
         return versions, str(default), ops
 
     def _op(self, doc: YamlDoc, path: list[PathPart], raw: Any, version: str) -> ChangeOp | None:
         entry = self._mapping(doc, path, raw, "a change")
         kind = entry.get("op")
         if kind not in OP_KEYS:
-            self._report(doc, [*path, "op"], f"op must be one of {', '.join(OP_KEYS)}, not {kind!r}")
+            self._report(
+                doc, [*path, "op"], f"op must be one of {', '.join(OP_KEYS)}, not {kind!r}"
+            )
             return None
         optional = {"before", "required"} if kind in ("set", "add-field", "remove-field") else set()
         self._unknown_keys(doc, path, entry, (*OP_COMMON_KEYS, *OP_KEYS[kind], *optional))
@@ -221,9 +278,13 @@ class _Reader:
         if missing:
             return None
         values: dict[str, Any] = {
-            "version": version, "op": kind, "source": str(entry["source"]),
-            "reference": str(entry["reference"]), "why": str(entry.get("why", "")), "yaml_path": tuple(path),
-        }  # fmt: skip
+            "version": version,
+            "op": kind,
+            "source": str(entry["source"]),
+            "reference": str(entry["reference"]),
+            "why": str(entry.get("why", "")),
+            "yaml_path": tuple(path),
+        }
         for key in ("at", "field", "to", "keyword", "interface", "event"):
             if key in entry:
                 values[key] = str(entry[key])
@@ -236,15 +297,18 @@ class _Reader:
         return ChangeOp(**values)
 
     def _fragments(self, doc: YamlDoc, namespace: str) -> dict[str, Any]:
-        """Schemas by name, each checked against the JSON Schema 2020-12 meta-schema."""
+        """Schemas by name, each checked against the vocabulary the catalogue may use."""
         fragments = self._mapping(doc, [], doc.data, doc.file)
         for name, schema in fragments.items():
             if not isinstance(schema, dict):
-                self._report(doc, [name], f"{namespace}/{name} must be a schema (a mapping), not {_kind(schema)}")
+                self._report(
+                    doc,
+                    [name],
+                    f"{namespace}/{name} must be a schema (a mapping), not {_kind(schema)}",
+                )
                 continue
-            for error in _META.iter_errors(schema):
-                where = [name, *error.absolute_path]
-                self._report(doc, where, f"{namespace}/{name} is not valid JSON Schema: {error.message}")
+            for where, message in check_schema(schema, (name,)):
+                self._report(doc, list(where), f"{namespace}/{name}: {message}")
         return fragments
 
     def _check_refs(self, doc: YamlDoc, names: dict[str, set[str]], namespace: str) -> None:
@@ -262,27 +326,47 @@ class _Reader:
             holder = _at(doc.data, path)
             for key in holder:
                 if key != "$ref" and key not in REF_SIBLINGS and not str(key).startswith("x-"):
-                    self._report(doc, [*path, key], f"{key!r} cannot stand beside $ref (only {', '.join(sorted(REF_SIBLINGS))} and x-* annotations can)", key=True)
+                    self._report(
+                        doc,
+                        [*path, key],
+                        f"{key!r} cannot stand beside $ref (only "
+                        f"{', '.join(sorted(REF_SIBLINGS))} and x-* annotations can)",
+                        key=True,
+                    )
 
-    def _interfaces(self, doc: YamlDoc, roles: dict[str, Role], blocks: set[str], custom_docs: dict[str, YamlDoc]) -> list[_Entry]:
+    def _interfaces(
+        self, doc: YamlDoc, roles: dict[str, Role], blocks: set[str], custom_files: set[str]
+    ) -> list[_Entry]:
         top = self._mapping(doc, [], doc.data, "interfaces.yaml")
         self._unknown_keys(doc, [], top, ("defaults", "interfaces"))
         defaults = self._mapping(doc, ["defaults"], top.get("defaults", {}), "defaults")
         self._unknown_keys(doc, ["defaults"], defaults, INTERFACE_KEYS)
         entries: list[_Entry] = []
-        for iid, raw in self._mapping(doc, ["interfaces"], top.get("interfaces"), "interfaces").items():
+        for iid, raw in self._mapping(
+            doc, ["interfaces"], top.get("interfaces"), "interfaces"
+        ).items():
             path: tuple[PathPart, ...] = ("interfaces", iid)
             entry = self._mapping(doc, path, raw, f"interface {iid}")
             self._unknown_keys(doc, path, entry, INTERFACE_KEYS)
             values = {**defaults, **entry}
             if not INTERFACE_ID.match(str(iid)):
-                self._report(doc, path, f"interface id {iid!r} must look like IF-031 or REP-002A", key=True)
-            self._check_interface(doc, path, str(iid), values, roles, blocks, custom_docs)
+                self._report(
+                    doc, path, f"interface id {iid!r} must look like IF-031 or REP-002A", key=True
+                )
+            self._check_interface(doc, path, str(iid), values, roles, blocks, custom_files)
             entries.append(_Entry(str(iid), values, path))
         return entries
 
-    def _check_interface(self, doc: YamlDoc, path: tuple[PathPart, ...], iid: str, values: dict[str, Any],
-                         roles: dict[str, Role], blocks: set[str], custom_docs: dict[str, YamlDoc]) -> None:  # fmt: skip
+    def _check_interface(
+        self,
+        doc: YamlDoc,
+        path: tuple[PathPart, ...],
+        iid: str,
+        values: dict[str, Any],
+        roles: dict[str, Role],
+        blocks: set[str],
+        custom_files: set[str],
+    ) -> None:
         for key in ("name", "catalogue_name", "process", "schema_version"):
             self._text(doc, [*path, key], values.get(key), key)
         for key in ("senders", "recipients", "always"):
@@ -290,24 +374,42 @@ class _Reader:
                 if code not in roles:
                     close = difflib.get_close_matches(code, list(roles), n=1)
                     hint = f"; did you mean {close[0]}?" if close else ""
-                    self._report(doc, [*path, key, i], f"unknown role code {code!r}{hint} (roles.yaml lists the known ones)")
+                    self._report(
+                        doc,
+                        [*path, key, i],
+                        f"unknown role code {code!r}{hint} (roles.yaml lists the known ones)",
+                    )
         if not values.get("senders") or not values.get("recipients"):
             self._report(doc, path, f"{iid} needs senders and recipients")
         routing = self._texts(doc, [*path, "routing"], values.get("routing", []), "routing")
         if not routing or any(r not in ROUTINGS for r in routing):
-            self._report(doc, [*path, "routing"], f"routing must list some of {', '.join(ROUTINGS)}")
+            self._report(
+                doc, [*path, "routing"], f"routing must list some of {', '.join(ROUTINGS)}"
+            )
         if bool(values.get("always")) != ("always" in routing):
-            self._report(doc, [*path, "routing"], "routing includes 'always' exactly when `always` lists roles")
+            self._report(
+                doc,
+                [*path, "routing"],
+                "routing includes 'always' exactly when `always` lists roles",
+            )
         if not set(values.get("always", [])) <= set(values.get("recipients", [])):
             self._report(doc, [*path, "always"], "`always` roles must also be recipients")
         for key in ("common", "optional"):
             for i, block in enumerate(self._texts(doc, [*path, key], values.get(key, []), key)):
                 if block not in blocks or block == "S0":
-                    self._report(doc, [*path, key, i], f"{block!r} is not a common block in blocks.yaml (S0 is implied)")
+                    self._report(
+                        doc,
+                        [*path, key, i],
+                        f"{block!r} is not a common block in blocks.yaml (S0 is implied)",
+                    )
         events = self._texts(doc, [*path, "events"], values.get("events"), "events")
         for i, code in enumerate(events):
             if not EVENT_CODE.match(code):
-                self._report(doc, [*path, "events", i], f"event code {code!r} must be written without brackets, like DSApp")
+                self._report(
+                    doc,
+                    [*path, "events", i],
+                    f"event code {code!r} must be written without brackets, like DSApp",
+                )
         if values.get("custom_block") not in ("required", "optional"):
             self._report(doc, [*path, "custom_block"], "custom_block must be required or optional")
         if values.get("source") not in SOURCES:
@@ -315,13 +417,26 @@ class _Reader:
         detail = values.get("detail")
         if detail not in ("full", "envelope-only"):
             self._report(doc, [*path, "detail"], "detail must be full or envelope-only")
-        elif (detail == "full") != (iid in custom_docs):
-            wanted = f"needs {iid}.yaml with its custom block per event code" if detail == "full" else f"has {iid}.yaml, so its detail should be full"
+        elif (detail == "full") != (iid in custom_files):
+            wanted = (
+                f"needs {iid}.yaml with its custom block per event code"
+                if detail == "full"
+                else f"has {iid}.yaml, so its detail should be full"
+            )
             self._report(doc, [*path, "detail"], f"{iid} {wanted}")
 
-    def _materialise(self, doc: YamlDoc, versions: list[Version], ops: list[ChangeOp], store: SchemaStore, entries: list[_Entry]) -> dict[str, VersionState]:
+    def _materialise(
+        self,
+        doc: YamlDoc,
+        versions: list[Version],
+        ops: list[ChangeOp],
+        store: SchemaStore,
+        entries: list[_Entry],
+    ) -> dict[str, VersionState]:
         """Each version's state, the newest from the files and older ones by undoing changes."""
-        newest = VersionState(store, {e.id: list(e.values["events"]) for e in entries}, [e.id for e in entries])
+        newest = VersionState(
+            store, {e.id: list(e.values["events"]) for e in entries}, [e.id for e in entries]
+        )
         states = {versions[-1].name: newest}
         state = newest
         for version in reversed(versions[1:]):
@@ -333,11 +448,18 @@ class _Reader:
                 try:
                     undo(state, op)
                 except UndoError as exc:
-                    self._report(doc, op.yaml_path, f"this change does not fit the catalogue: {exc}")
+                    self._report(
+                        doc, op.yaml_path, f"this change does not fit the catalogue: {exc}"
+                    )
             states[_previous(versions, version.name)] = state
         return {v.name: states[v.name] for v in versions}
 
-    def _check_custom_events(self, entries: list[_Entry], states: dict[str, VersionState], custom_docs: dict[str, YamlDoc]) -> None:
+    def _check_custom_events(
+        self,
+        entries: list[_Entry],
+        states: dict[str, VersionState],
+        custom_docs: dict[str, YamlDoc],
+    ) -> None:
         for entry in entries:
             doc = custom_docs.get(entry.id)
             if doc is None:
@@ -346,9 +468,16 @@ class _Reader:
             for code in sorted(needed - set(doc.data)):
                 self._report(doc, [], f"{entry.id}.yaml has no custom block for event code {code}")
             for code in sorted(set(doc.data) - needed):
-                self._report(doc, [code], f"{code} is not an event code of {entry.id} in any version", key=True)
+                self._report(
+                    doc,
+                    [code],
+                    f"{code} is not an event code of {entry.id} in any version",
+                    key=True,
+                )
 
-    def _public_interfaces(self, entries: list[_Entry], states: dict[str, VersionState], table: VersionTable) -> tuple[Interface, ...]:
+    def _public_interfaces(
+        self, entries: list[_Entry], states: dict[str, VersionState], table: VersionTable
+    ) -> tuple[Interface, ...]:
         out = []
         for e in entries:
             v = e.values
@@ -402,4 +531,6 @@ def _at(data: Any, path: Sequence[PathPart]) -> Any:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )

@@ -71,7 +71,7 @@ class Interface:
     resolve: Callable[[str], str] = field(default=str, repr=False, compare=False)
 
     def event_codes(self, version: str) -> tuple[str, ...]:
-        """Event codes without brackets (``DSApp``) in ``version``; empty where the interface is absent."""
+        """Event codes without brackets (``DSApp``) in ``version`` (none where it is absent)."""
         canonical = self.resolve(version)
         for name, codes in self.event_table:
             if name == canonical:

@@ -13,14 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from mhhs_sit.catalogue.schemastore import allow_null
-from mhhs_sit.catalogue.specfiles import RefError, SpecFiles
+from mhhs_sit.catalogue.specfiles import MissingFile, RefError, SpecFiles
 from mhhs_sit.errors import Problem
 from mhhs_sit.yamlsrc import PathPart
 
 _SCHEMA_MAPS = ("properties", "patternProperties")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 _SCHEMA_VALUES = ("items", "additionalProperties", "not")
-_OPENAPI_ONLY = frozenset({"nullable", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated"})
+_OPENAPI_ONLY = frozenset(
+    {"nullable", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated"}
+)
 
 
 class Inliner:
@@ -28,15 +30,39 @@ class Inliner:
 
     def __init__(self, files: SpecFiles):
         self.files = files
-        self.problems: list[Problem] = []
+        self._problems: list[Problem] = []
+        self._missing: dict[str, list[int]] = {}  # missing file -> [index of first problem, count]
         self._memo: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Problems found so far; a missing file is reported at its first reference only."""
+        out = list(self._problems)
+        for relative, (index, count) in self._missing.items():
+            if count > 1:
+                first = out[index]
+                more = f" ({count - 1} more references to {relative} are not listed)"
+                out[index] = Problem(
+                    first.file, first.line, first.column, first.path, first.message + more
+                )
+        return out
+
+    def add(self, problem: Problem) -> None:
+        """Record a problem found while walking the spec around the schemas."""
+        self._problems.append(problem)
 
     def schema(self, name: str, parts: tuple[str, ...]) -> Any:
         """The converted schema at ``#/parts`` of file ``name``."""
         return self._target(name, parts, (), name, ())
 
-    def _target(self, name: str, parts: tuple[str, ...], stack: tuple[tuple[str, tuple[str, ...]], ...],
-                ref_file: str, ref_path: tuple[PathPart, ...]) -> Any:  # fmt: skip
+    def _target(
+        self,
+        name: str,
+        parts: tuple[str, ...],
+        stack: tuple[tuple[str, tuple[str, ...]], ...],
+        ref_file: str,
+        ref_path: tuple[PathPart, ...],
+    ) -> Any:
         key = (name, parts)
         if key in self._memo:
             return self._memo[key]
@@ -52,26 +78,43 @@ class Inliner:
         self._memo[key] = converted
         return converted
 
-    def _convert(self, node: Any, name: str, path: tuple[PathPart, ...], stack: tuple[Any, ...]) -> Any:
+    def _convert(
+        self, node: Any, name: str, path: tuple[PathPart, ...], stack: tuple[Any, ...]
+    ) -> Any:
         if not isinstance(node, dict):
             return node
         if "$ref" in node:
             ref_path = (*path, "$ref")
             try:
                 target_file, target_parts = self.files.resolve(node["$ref"], name)
+            except MissingFile as exc:
+                if exc.relative in self._missing:
+                    self._missing[exc.relative][1] += 1
+                else:
+                    self._missing[exc.relative] = [len(self._problems), 1]
+                    self._problem(name, ref_path, str(exc))
+                return {}
             except RefError as exc:
                 self._problem(name, ref_path, str(exc))
                 return {}
             target = self._target(target_file, target_parts, stack, name, ref_path)
-            return allow_null(target) if node.get("nullable") is True and isinstance(target, dict) else target
+            return (
+                allow_null(target)
+                if node.get("nullable") is True and isinstance(target, dict)
+                else target
+            )
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key in _OPENAPI_ONLY:
                 continue
             if key in _SCHEMA_MAPS and isinstance(value, dict):
-                out[key] = {k: self._convert(v, name, (*path, key, k), stack) for k, v in value.items()}
+                out[key] = {
+                    k: self._convert(v, name, (*path, key, k), stack) for k, v in value.items()
+                }
             elif key in _SCHEMA_LISTS and isinstance(value, list):
-                out[key] = [self._convert(v, name, (*path, key, i), stack) for i, v in enumerate(value)]
+                out[key] = [
+                    self._convert(v, name, (*path, key, i), stack) for i, v in enumerate(value)
+                ]
             elif key in _SCHEMA_VALUES and isinstance(value, dict):
                 out[key] = self._convert(value, name, (*path, key), stack)
             else:
@@ -81,6 +124,6 @@ class Inliner:
     def _problem(self, name: str, path: tuple[PathPart, ...], message: str) -> None:
         doc = self.files.doc(name)
         if doc is None:
-            self.problems.append(Problem(name, 0, 0, "", message))
+            self._problems.append(Problem(name, 0, 0, "", message))
         else:
-            self.problems.append(doc.problem(list(path), message))
+            self._problems.append(doc.problem(list(path), message))

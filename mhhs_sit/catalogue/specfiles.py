@@ -18,11 +18,21 @@ from urllib.parse import unquote
 from mhhs_sit.errors import Problem
 from mhhs_sit.yamlsrc import PathPart, YamlDoc, load_yaml
 
-RAW_GITHUB = re.compile(r"^https?://raw\.githubusercontent\.com/[^/]+/[^/]+/[^/]+/(?P<path>[^#?]+)$")
+RAW_GITHUB = re.compile(
+    r"^https?://raw\.githubusercontent\.com/[^/]+/[^/]+/[^/]+/(?P<path>[^#?]+)$"
+)
 
 
 class RefError(LookupError):
     """A ``$ref`` that cannot be followed; the message says why."""
+
+
+class MissingFile(RefError):
+    """A ``$ref`` into a file that is not among the files given."""
+
+    def __init__(self, message: str, relative: str):
+        super().__init__(message)
+        self.relative = relative
 
 
 @dataclass
@@ -38,8 +48,12 @@ class SpecFiles:
         if name not in self._docs:
             path = self.directory / name
             doc = load_yaml(path, display=str(path))
-            if doc.data is None:  # duplicate keys are the spec's own business; unreadable YAML is not
-                self.problems.extend(doc.problems or [Problem(str(path), 0, 0, "", "the file is empty")])
+            if (
+                doc.data is None
+            ):  # duplicate keys are the spec's own business; unreadable YAML is not
+                self.problems.extend(
+                    doc.problems or [Problem(str(path), 0, 0, "", "the file is empty")]
+                )
             self._docs[name] = None if doc.data is None else doc
         return self._docs[name]
 
@@ -66,7 +80,9 @@ class SpecFiles:
             else:
                 name = str(PurePosixPath(base).parent / target).removeprefix("./")
                 name = self._local(name, ref)
-        parts = tuple(unquote(p).replace("~1", "/").replace("~0", "~") for p in fragment.split("/")[1:])
+        parts = tuple(
+            unquote(p).replace("~1", "/").replace("~0", "~") for p in fragment.split("/")[1:]
+        )
         return name, parts
 
     def _local(self, relative: str, ref: str) -> str:
@@ -76,9 +92,10 @@ class SpecFiles:
         matches = sorted(p for p in self.directory.rglob(basename) if p.is_file())
         if matches:
             return matches[0].relative_to(self.directory).as_posix()
-        raise RefError(
+        raise MissingFile(
             f"$ref {ref!r} maps to {relative}, which is not in {self.directory} "
-            "(references are resolved offline, against the files given)"
+            "(references are resolved offline, against the files given)",
+            relative,
         )
 
     def node(self, name: str, parts: tuple[PathPart, ...]) -> Any:

@@ -82,8 +82,14 @@ class InterfaceValidator:
     def validate(self, payload: Any, *, exact_names: bool = False) -> list[Violation]:
         """Every violation of ``payload``; an empty list when it is valid."""
         if not isinstance(payload, dict):
-            return [Violation("", "type", "The message is not a JSON object; expected "
-                              "{\"CommonBlock\": {...}, \"CustomBlock\": {...}}.")]  # fmt: skip
+            return [
+                Violation(
+                    "",
+                    "type",
+                    "The message is not a JSON object; expected "
+                    '{"CommonBlock": {...}, "CustomBlock": {...}}.',
+                )
+            ]
         code = _event_code(payload, exact_names)
         matches = [c for c in self._events if code in c.event.codes]
         if len(matches) == 1:
@@ -92,8 +98,10 @@ class InterfaceValidator:
             found = self._fallback.run(payload, exact_names)
             if isinstance(code, str):
                 parts = sender_path(payload, EVENT_PATH)
-                message = (f"CommonBlock.S0.eventCode is {code!r}, which is not an event code of "
-                           f"{self.label}; expected one of {', '.join(self.codes)}.")  # fmt: skip
+                message = (
+                    f"CommonBlock.S0.eventCode is {code!r}, which is not an event code of "
+                    f"{self.label}; expected one of {', '.join(self.codes)}."
+                )
                 found.append(Violation(pointer(parts), "enum", message))
             return sorted(found)
         results = [(c, c.run(payload, exact_names)) for c in matches]
@@ -101,9 +109,11 @@ class InterfaceValidator:
         if len(valid) == 1:
             return []
         if len(valid) > 1:
-            message = (f"The message is valid under {len(valid)} schemas for {code} "
-                       f"({', '.join(valid)}) but the spec's oneOf accepts exactly one: "
-                       f"the schemas overlap, which is a defect of {self.label}.")  # fmt: skip
+            message = (
+                f"The message is valid under {len(valid)} schemas for {code} "
+                f"({', '.join(valid)}) but the spec's oneOf accepts exactly one: "
+                f"the schemas overlap, which is a defect of {self.label}."
+            )
             return [Violation("", "oneOf", message)]
         return min((found for _, found in results), key=len)
 
@@ -129,7 +139,10 @@ def _loosen(schema: dict[str, Any]) -> dict[str, Any]:
         return schema
     s0 = {**s0, "properties": {**s0_props, "eventCode": {"type": "string"}}}
     common = {**common, "properties": {**common["properties"], "S0": s0}}
-    return {**schema, "properties": {**top_props, "CommonBlock": common, "CustomBlock": {"type": "object"}}}
+    return {
+        **schema,
+        "properties": {**top_props, "CommonBlock": common, "CustomBlock": {"type": "object"}},
+    }
 
 
 def _has_open_objects(schema: Any) -> bool:
@@ -144,4 +157,6 @@ def _has_open_objects(schema: Any) -> bool:
         return False
     if schema.get("properties") and schema.get("additionalProperties", True) is not False:
         return True
-    return any(_has_open_objects(v) for k, v in schema.items() if k not in ("enum", "const", "example"))
+    return any(
+        _has_open_objects(v) for k, v in schema.items() if k not in ("enum", "const", "example")
+    )

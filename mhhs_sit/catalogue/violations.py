@@ -54,14 +54,14 @@ def expected_form(schema: Any) -> str:
     """What a value should look like, in words, from a (sub)schema: ours say it in x-expected."""
     if not isinstance(schema, dict):
         return ""
+    kind = schema.get("type")
+    kinds = [kind] if isinstance(kind, str) else list(kind or [])
     if schema.get("x-expected"):
-        return str(schema["x-expected"])
+        return str(schema["x-expected"]) + (", or null" if "null" in kinds else "")
     bits: list[str] = []
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         bits.append("one of " + _choices(schema["enum"]))
     else:
-        kind = schema.get("type")
-        kinds = [kind] if isinstance(kind, str) else list(kind or [])
         names = [_TYPE_NAMES.get(k, k) for k in kinds if k != "null"]
         if names:
             bits.append(" or ".join(names))
@@ -107,12 +107,20 @@ def _convert(error: ValidationError, payload: Any) -> list[Violation]:
     if keyword in ("oneOf", "anyOf") and error.context:
         best = best_match(error.context)
         return [
-            Violation(v.pointer, v.keyword, f"{v.message[:-1]} (the value may take one of "
-                      f"{len(error.validator_value)} forms; this is the closest).")
+            Violation(
+                v.pointer,
+                v.keyword,
+                f"{v.message[:-1]} (the value may take one of "
+                f"{len(error.validator_value)} forms; this is the closest).",
+            )
             for v in _convert(best, payload)
-        ]  # fmt: skip
+        ]
     parts = sender_path(payload, path)
-    return [Violation(pointer(parts), keyword, _sentence(keyword, display(parts), instance, schema, error))]
+    return [
+        Violation(
+            pointer(parts), keyword, _sentence(keyword, display(parts), instance, schema, error)
+        )
+    ]
 
 
 def _unexpected(parts: list[Any], allowed: list[str]) -> str:
@@ -130,11 +138,17 @@ def _unexpected(parts: list[Any], allowed: list[str]) -> str:
     return text + "."
 
 
-def _sentence(keyword: str, field: str, value: Any, schema: dict[str, Any], error: ValidationError) -> str:
+def _sentence(
+    keyword: str, field: str, value: Any, schema: dict[str, Any], error: ValidationError
+) -> str:
     hint = _hint(schema)
     shown = _show(value)
     if keyword == "type":
-        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        kinds = (
+            error.validator_value
+            if isinstance(error.validator_value, list)
+            else [error.validator_value]
+        )
         wanted = " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
         return f"{field} is {shown}; expected {wanted}{hint}."
     if keyword == "enum":
@@ -143,8 +157,11 @@ def _sentence(keyword: str, field: str, value: Any, schema: dict[str, Any], erro
         return f"{field} is {shown}; expected exactly {error.validator_value!r}."
     if keyword == "pattern":
         if schema.get("x-expected"):
-            return f"{field} is {shown}, which is not {schema['x-expected']} (pattern {error.validator_value})."
-        return f"{field} is {shown}, which does not match the pattern {error.validator_value}{hint}."
+            what = schema["x-expected"]
+            return f"{field} is {shown}, which is not {what} (pattern {error.validator_value})."
+        return (
+            f"{field} is {shown}, which does not match the pattern {error.validator_value}{hint}."
+        )
     if keyword in ("minLength", "maxLength"):
         length = _length_phrase(schema, "minLength", "maxLength", "character")
         return f"{field} is {shown} ({len(value)} characters); expected {length}{hint}."
@@ -156,7 +173,8 @@ def _sentence(keyword: str, field: str, value: Any, schema: dict[str, Any], erro
     if keyword == "multipleOf":
         return f"{field} is {shown}; expected a multiple of {error.validator_value}."
     if keyword in ("oneOf", "anyOf"):
-        return f"{field} matches {'more than one' if keyword == 'oneOf' else 'none'} of the allowed forms."
+        how_many = "more than one" if keyword == "oneOf" else "none"
+        return f"{field} matches {how_many} of the allowed forms."
     return f"{field}: {error.message}."
 
 
