@@ -60,17 +60,14 @@ def write_project(root: Path, n: int, per_file: int, url: str) -> None:
     (root / "environments").mkdir()
     (root / "test_themes").mkdir()
     (root / "pytest.ini").write_text("[pytest]\nmhhs_env = bench\n")
-    (root / "cohorts" / "C1.yaml").write_text(
-        'cohort: C1\nparticipants:\n  SUP: {mpid: SUPA, dip_id: "2300000101"}\n'
-    )
+    (root / "cohorts" / "C1.yaml").write_text('cohort: C1\nparticipants:\n  SUP: {mpid: SUPA, dip_id: "2300000101"}\n')
     (root / "environments" / "bench.yaml").write_text(
         f"environment: bench\nenvironment_tag: DEV\nstubs: none\ndip_url: {url}\nretries: 0\n"
     )
     for f in range(0, n, per_file):
         cases = "".join(CASE.format(i=i) for i in range(f, min(n, f + per_file)))
         (root / "test_themes" / f"bench_{f:05d}.yaml").write_text(
-            f"scenario: BENCH-S{f:05d}\ntitle: bench\nstage: sit-functional\ntheme: 1\nroles: [SUP]\n"
-            f"cases:\n{cases}"
+            f"scenario: BENCH-S{f:05d}\ntitle: bench\nstage: sit-functional\ntheme: 1\nroles: [SUP]\ncases:\n{cases}"
         )
 
 
@@ -109,8 +106,11 @@ def main() -> None:
         raise SystemExit(f"the Tavern baseline kit is not at {KIT}")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, str(KIT / "server.py"), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, str(KIT / "server.py"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     work = Path(tempfile.mkdtemp(prefix="mhhs-bench-"))
     try:
         for _ in range(100):
@@ -139,22 +139,40 @@ def main() -> None:
         venv = None if args.no_tavern else tavern_venv()
         if venv is not None:
             tdir = work / "tavern"
-            subprocess.run([str(venv / "bin" / "python"), str(KIT / "gen_tests.py"), str(tdir), "--n", str(args.n),
-                            "--per-file", "1", "--host", url], check=True, capture_output=True)  # fmt: skip
+            subprocess.run(
+                [
+                    str(venv / "bin" / "python"),
+                    str(KIT / "gen_tests.py"),
+                    str(tdir),
+                    "--n",
+                    str(args.n),
+                    "--per-file",
+                    "1",
+                    "--host",
+                    url,
+                ],
+                check=True,
+                capture_output=True,
+            )
             tav = [str(venv / "bin" / "pytest"), "-q", "-p", "no:cacheprovider", "--tavern-global-cfg", "common.yaml"]
             for label, extra in (("collect", ["--collect-only"]), ("run serial", [])):
                 wall, tail = timed([*tav, *extra], tdir, args.repeat)
                 tavern[label] = wall
                 rows.append((f"Tavern {label}", wall, tail))
-        floor = subprocess.run([sys.executable, str(KIT / "raw_http_floor.py"), str(args.n), url],
-                               capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+        floor = subprocess.run(
+            [sys.executable, str(KIT / "raw_http_floor.py"), str(args.n), url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         rows.append(("raw requests floor (in-process)", float(floor), f"{args.n} POST+GET pairs"))
     finally:
         server.terminate()
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\n{args.n} tests (POST then GET with a saved id), median of {args.repeat}, "
-          f"Python {sys.version.split()[0]}\n")  # fmt: skip
+    print(
+        f"\n{args.n} tests (POST then GET with a saved id), median of {args.repeat}, Python {sys.version.split()[0]}\n"
+    )
     print(f"{'measurement':<40} {'wall s':>8} {'ms/test':>8}  last line")
     for label, wall, tail in rows:
         per = wall / (args.collect_n if "collect " + str(args.collect_n) in label else max(args.n, 1)) * 1000

@@ -11,15 +11,21 @@ from pathlib import Path
 
 from mhhs_sit import __version__
 from mhhs_sit.errors import MhhsSitError, Problem, render_problems
-from mhhs_sit.loader import load_cohorts, load_environment, load_scenarios
+from mhhs_sit.loader import (
+    environment_file_problems,
+    find_environment,
+    load_cohorts,
+    load_environment,
+    load_scenarios,
+)
 
 
 def _add_definition_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cohorts", default="cohorts", metavar="DIR", help="cohort files (default: cohorts)")
-    p.add_argument("--environments", default="environments", metavar="DIR",
-                   help="environment files (default: environments)")  # fmt: skip
-    p.add_argument("--env", default="local", metavar="NAME",
-                   help="environment to check against (default: local)")  # fmt: skip
+    p.add_argument(
+        "--environments", default="environments", metavar="DIR", help="environment files (default: environments)"
+    )
+    p.add_argument("--env", default="local", metavar="NAME", help="environment to check against (default: local)")
     p.add_argument("--ir", metavar="VERSION", help="interface spec version to validate against (e.g. IR8.2, 2.1.0)")
 
 
@@ -35,6 +41,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems += cohort_problems
     env, env_problems = load_environment(args.env, Path(args.environments), root, environ=os.environ)
     problems += env_problems
+    problems += environment_file_problems(
+        Path(args.environments), root, skip=find_environment(args.env, Path(args.environments))
+    )
     if args.ir:
         problems += _version_problems(args.ir)
     if problems:
@@ -50,8 +59,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             items += n
             if n == 0:
                 orphans.append(f"{case.id} ({case.location})")
-    print(f"OK: {len(scenarios)} scenarios, {cases} cases, {len(cohorts)} cohorts, {items} runnable items "
-          f"in environment '{env.name if env else args.env}'")  # fmt: skip
+    print(
+        f"OK: {len(scenarios)} scenarios, {cases} cases, {len(cohorts)} cohorts, {items} runnable items "
+        f"in environment '{env.name if env else args.env}'"
+    )
     if orphans:
         print(f"note: {len(orphans)} case(s) have no eligible cohort and will be reported as skipped:")
         for o in orphans:
@@ -78,10 +89,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) / stamp if not args.no_subdir else Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    argv: list[str] = [*(args.paths or ["test_themes"]), "--mhhs-env", args.env, "-p", "no:cacheprovider",
-                       f"--junitxml={out / 'junit.xml'}", f"--alluredir={out / 'allure-results'}",
-                       f"--mhhs-results={out / 'results.json'}", "-rfE",
-                       "-p", "no:faker", "-p", "no:anyio", "-p", "no:hypothesispytest"]  # fmt: skip
+    argv: list[str] = [
+        *(args.paths or ["test_themes"]),
+        "--mhhs-env",
+        args.env,
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={out / 'junit.xml'}",
+        f"--alluredir={out / 'allure-results'}",
+        f"--mhhs-results={out / 'results.json'}",
+        "-rfE",
+        "-p",
+        "no:faker",
+        "-p",
+        "no:anyio",
+        "-p",
+        "no:hypothesispytest",
+    ]
     for opt, values in (("--stage", args.stage), ("--theme", args.theme), ("--cohort", args.cohort)):
         for v in values or []:
             argv += [opt, v]
@@ -105,21 +129,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mhhs-sit",
         description="MHHS System Integration and Qualification Testing: YAML scenarios by theme and "
-                    "cohort against SIT-A/SIT-B or local simulators.",
-    )  # fmt: skip
+        "cohort against SIT-A/SIT-B or local simulators.",
+    )
     parser.add_argument("--version", action="version", version=f"mhhs-sit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check scenario, cohort and environment files; exit 1 on any problem",
-                       description="Check every scenario, cohort and environment file and print every "
-                                   "problem with file:line:column and its YAML path.")  # fmt: skip
+    p = sub.add_parser(
+        "validate",
+        help="check scenario, cohort and environment files; exit 1 on any problem",
+        description="Check every scenario, cohort and environment file and print every "
+        "problem with file:line:column and its YAML path.",
+    )
     p.add_argument("paths", nargs="*", help="scenario files or directories (default: test_themes)")
     _add_definition_options(p)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("run", help="run a test cycle (pytest) and write results",
-                       description="Run scenarios with pytest and write results.json, junit.xml and "
-                                   "Allure results under --out. Extra pytest arguments go after --.")  # fmt: skip
+    p = sub.add_parser(
+        "run",
+        help="run a test cycle (pytest) and write results",
+        description="Run scenarios with pytest and write results.json, junit.xml and "
+        "Allure results under --out. Extra pytest arguments go after --.",
+    )
     p.add_argument("paths", nargs="*", help="scenario files or directories (default: test_themes)")
     p.add_argument("--env", default="local", help="environment name or file (default: local)")
     p.add_argument("--stage", action="append", help="only these stages (repeatable)")

@@ -42,8 +42,7 @@ class Exchange:
             "method": self.method,
             "url": self.url,
             "request": {"headers": self.request_headers, "body": self.request_body},
-            "response": {"status": self.status, "headers": self.response_headers,
-                         "body": self.response_body},  # fmt: skip
+            "response": {"status": self.status, "headers": self.response_headers, "body": self.response_body},
             "elapsed_ms": round(self.elapsed_ms, 2),
             "attempts": self.attempts,
             **({"note": self.note} if self.note else {}),
@@ -108,13 +107,13 @@ class DipClient:
     def send(self, interface_id: str, messages: Sequence[Mapping[str, Any]], *, dip_id: str) -> Exchange:
         """POST a batch to ``/dip-channel/{IF}``; the same body is re-sent on a retry."""
         body = [{"payload": m} for m in messages]
-        return self._call("POST", f"/dip-channel/{interface_id}", dip_id=dip_id, body=body,
-                          duplicate_means_done=True)  # fmt: skip
+        return self._call("POST", f"/dip-channel/{interface_id}", dip_id=dip_id, body=body, duplicate_means_done=True)
 
     def configure_webhook(self, interface_id: str, recipient_dip_id: str, callback_url: str) -> Exchange:
         body = {"callbackURL": callback_url, "maxMessageCount": 100, "maxPayloadSize": 1048576}
-        exchange = self._call("POST", f"/dip-channel/{interface_id}/pubconfig/{recipient_dip_id}",
-                              dip_id=recipient_dip_id, body=body)  # fmt: skip
+        exchange = self._call(
+            "POST", f"/dip-channel/{interface_id}/pubconfig/{recipient_dip_id}", dip_id=recipient_dip_id, body=body
+        )
         if exchange.status is None or exchange.status >= 300:
             raise EnvironmentBroken(
                 f"the DIP refused the webhook for {interface_id} to {recipient_dip_id}: "
@@ -130,10 +129,19 @@ class DipClient:
     # -- plumbing ---------------------------------------------------------------------
 
     def _call(
-        self, method: str, path: str, *, dip_id: str | None, body: Any = None, absolute: bool = False,
-        duplicate_means_done: bool = False, headers: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None, data: str | None = None, timeout: float | None = None,
-    ) -> Exchange:  # fmt: skip
+        self,
+        method: str,
+        path: str,
+        *,
+        dip_id: str | None,
+        body: Any = None,
+        absolute: bool = False,
+        duplicate_means_done: bool = False,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: str | None = None,
+        timeout: float | None = None,
+    ) -> Exchange:
         url = path if absolute else self.base_url + path
         sent_headers: dict[str, str] = {"Accept": "application/json", **(headers or {})}
         if dip_id:
@@ -146,11 +154,13 @@ class DipClient:
             sent_headers.setdefault("Content-Type", "application/json")
         elif data is not None:
             payload = data.encode()
-        idempotent = method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or duplicate_means_done or \
-            "/pubconfig/" in url  # fmt: skip
+        idempotent = (
+            method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or duplicate_means_done or "/pubconfig/" in url
+        )
         attempts = 1 + (self.retries if idempotent else 0)
-        exchange = Exchange(method, url, body if body is not None else data,
-                            request_headers=public_headers(sent_headers))  # fmt: skip
+        exchange = Exchange(
+            method, url, body if body is not None else data, request_headers=public_headers(sent_headers)
+        )
         to = (self.timeout[0], timeout) if timeout else self.timeout
         start = time.perf_counter()
         last_error = ""
@@ -158,8 +168,7 @@ class DipClient:
         for attempt in range(1, attempts + 1):
             exchange.attempts = attempt
             try:
-                r = self.session.request(method, url, data=payload, headers=sent_headers,
-                                         params=params, timeout=to)  # fmt: skip
+                r = self.session.request(method, url, data=payload, headers=sent_headers, params=params, timeout=to)
             except requests.Timeout as exc:
                 last_error = f"timed out after {to[1]:g}s ({type(exc).__name__})"
                 ambiguous = True
@@ -177,16 +186,20 @@ class DipClient:
                     time.sleep(_retry_after(r) or self.backoff * 2 ** (attempt - 1))
                     continue
                 if duplicate_means_done and ambiguous and response_code(exchange.response_body) == "MSG1006":
-                    exchange.note = ("accepted by an earlier attempt: the retry was refused as a "
-                                     "duplicate senderUniqueReference (MSG1006)")  # fmt: skip
+                    exchange.note = (
+                        "accepted by an earlier attempt: the retry was refused as a "
+                        "duplicate senderUniqueReference (MSG1006)"
+                    )
                     exchange.status = 201
                 break
             if attempt < attempts:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
         exchange.elapsed_ms = (time.perf_counter() - start) * 1000
         if exchange.status is None:
-            raise EnvironmentBroken(f"{method} {url}: {last_error} (after {exchange.attempts} "
-                                    f"attempt{'s' if exchange.attempts > 1 else ''})")  # fmt: skip
+            raise EnvironmentBroken(
+                f"{method} {url}: {last_error} (after {exchange.attempts} "
+                f"attempt{'s' if exchange.attempts > 1 else ''})"
+            )
         return exchange
 
 

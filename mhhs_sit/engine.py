@@ -134,8 +134,9 @@ class CaseRun:
                 rec.status = srec.status
                 rec.stopped = time.time()
                 for later in self.case.steps[number:]:
-                    rec.steps.append(StepRecord(len(rec.steps) + 1, later.title, later.kind,
-                                                str(later.location), status="skipped"))  # fmt: skip
+                    rec.steps.append(
+                        StepRecord(len(rec.steps) + 1, later.title, later.kind, str(later.location), status="skipped")
+                    )
                 raise
             srec.stopped = time.time()
             srec.status = "passed"
@@ -150,8 +151,9 @@ class CaseRun:
         for name, path in step.save.items():
             value = resolve(result, path, blocks=blocks)
             if is_missing(value):
-                raise ScenarioFailure(f"cannot save '{name}': {path} is not in the "
-                                      f"{'message' if blocks else 'response'}")  # fmt: skip
+                raise ScenarioFailure(
+                    f"cannot save '{name}': {path} is not in the {'message' if blocks else 'response'}"
+                )
             self.variables[name] = value
             srec.saved[name] = value
 

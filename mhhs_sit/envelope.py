@@ -24,9 +24,21 @@ _SCHEMA_VERSIONS = {"IF-051": "001"}
 
 # DNO distributor id -> GSP group (DOMAIN-FACTS §5.2); iDNOs span groups and must say which.
 DNO_GSP_GROUPS: Mapping[str, str] = {
-    "10": "_A", "11": "_B", "12": "_C", "13": "_D", "14": "_E", "15": "_F", "16": "_G",
-    "17": "_P", "18": "_N", "19": "_J", "20": "_H", "21": "_K", "22": "_L", "23": "_M",
-}  # fmt: skip
+    "10": "_A",
+    "11": "_B",
+    "12": "_C",
+    "13": "_D",
+    "14": "_E",
+    "15": "_F",
+    "16": "_G",
+    "17": "_P",
+    "18": "_N",
+    "19": "_J",
+    "20": "_H",
+    "21": "_K",
+    "22": "_L",
+    "23": "_M",
+}
 
 BLOCK_RE = re.compile(r"^(?:[SDARM]\d|P0\d)$", re.IGNORECASE)
 CUSTOM_BLOCK_RE = re.compile(r"^B\d{3}", re.IGNORECASE)
@@ -115,9 +127,7 @@ def build_message(
         "S1": {
             "environmentTag": environment_tag,
             "subText": sub_text,
-            "senderUniqueReference": refs.unique_reference(
-                interface_id, sender.dip_id, sender.role, moment.date()
-            ),
+            "senderUniqueReference": refs.unique_reference(interface_id, sender.dip_id, sender.role, moment.date()),
             "senderTimestamp": dip_timestamp(moment),
             "senderDIPID": sender.dip_id,
             "senderRoleID": sender.role,

@@ -10,9 +10,24 @@ from __future__ import annotations
 from typing import Any
 
 ROLES = (
-    "SUP", "REGS", "LDSO", "UMSO", "MSS", "MSA", "SDS", "ADS", "UMSDS",
-    "LSS", "MDS", "VAS", "ECS", "EES", "MDR", "DCC", "ISD",
-)  # fmt: skip
+    "SUP",
+    "REGS",
+    "LDSO",
+    "UMSO",
+    "MSS",
+    "MSA",
+    "SDS",
+    "ADS",
+    "UMSDS",
+    "LSS",
+    "MDS",
+    "VAS",
+    "ECS",
+    "EES",
+    "MDR",
+    "DCC",
+    "ISD",
+)
 
 DURATION = {
     "oneOf": [
@@ -158,9 +173,16 @@ SCENARIO: dict[str, Any] = {
         "description": {"type": "string"},
         "stage": {
             "type": "string",
-            "enum": ["pit", "cit", "sit-functional", "sit-migration", "sit-non-functional",
-                     "sit-operational", "qualification"],
-        },  # fmt: skip
+            "enum": [
+                "pit",
+                "cit",
+                "sit-functional",
+                "sit-migration",
+                "sit-non-functional",
+                "sit-operational",
+                "qualification",
+            ],
+        },
         "theme": {"type": ["integer", "string"]},
         "requirements": {"type": "array", "items": {"type": "string"}},
         "tags": {"type": "array", "items": NAME},

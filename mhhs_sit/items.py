@@ -28,18 +28,23 @@ def item_name(case_id: str, cohort_id: str) -> str:
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         state = state_of(self.config)
+        display = (
+            self.path.relative_to(self.config.rootpath).as_posix()
+            if self.path.is_relative_to(self.config.rootpath)
+            else str(self.path)
+        )
+        scenario, problems = load_scenario_file(self.path, display=display, cache_dir=state.cache_dir)
+        problems = list(problems)
+        if scenario is not None:
+            problems += state.ids.add(scenario, self.path)
         definition = state.definition_error()
         if definition is not None:
+            # Cohort/environment problems block every file: shown in full once, then by reference.
             if state.reported:
-                raise DefinitionError([Problem(p.file, p.line, p.column, p.path, p.message)
-                                       for p in definition.problems[:1]])  # fmt: skip
-            state.reported = True
-            raise definition
-        display = self.path.relative_to(self.config.rootpath).as_posix() \
-            if self.path.is_relative_to(self.config.rootpath) else str(self.path)  # fmt: skip
-        scenario, problems = load_scenario_file(self.path, display=display, cache_dir=state.cache_dir)
-        if scenario is not None:
-            problems = list(problems) + _cross_file(state, scenario)
+                problems.append(Problem("cohorts/environments", 0, 0, "", "invalid (see the first error above)"))
+            else:
+                problems += definition.problems
+                state.reported = True
         if problems or scenario is None:
             raise DefinitionError(problems)
         local = state.environment is not None and state.environment.is_local
@@ -47,32 +52,21 @@ class ScenarioFile(pytest.File):
             reasons = {c.id: c.ineligibility(scenario, case, local=local) for c in state.cohorts.values()}
             eligible = [c for c in state.cohorts.values() if reasons[c.id] is None]
             if not eligible:
-                item = CaseItem.from_parent(self, name=item_name(case.id, NO_COHORT), scenario=scenario,
-                                            case=case, cohort=None)  # fmt: skip
+                item = CaseItem.from_parent(
+                    self, name=item_name(case.id, NO_COHORT), scenario=scenario, case=case, cohort=None
+                )
                 why = "; ".join(f"{cid}: {r}" for cid, r in sorted(reasons.items())) or "no cohorts defined"
                 item.add_marker(pytest.mark.skip(reason=f"no eligible cohort ({why})"))
                 yield item
             for cohort in sorted(eligible, key=lambda c: c.id):
-                yield CaseItem.from_parent(self, name=item_name(case.id, cohort.id), scenario=scenario,
-                                           case=case, cohort=cohort)  # fmt: skip
+                yield CaseItem.from_parent(
+                    self, name=item_name(case.id, cohort.id), scenario=scenario, case=case, cohort=cohort
+                )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, MhhsSitError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)  # type: ignore[return-value]
-
-
-def _cross_file(state: SessionState, scenario: Scenario) -> list[Problem]:
-    problems = []
-    for case in scenario.cases:
-        first = state.case_locations.get(case.id)
-        if first is not None and first.file != case.location.file:
-            problems.append(Problem(case.location.file, case.location.line, case.location.column,
-                                    f"{case.path}.id", f"case id '{case.id}' is also defined at {first}; "
-                                    "case ids must be unique across all files"))  # fmt: skip
-        else:
-            state.case_locations[case.id] = case.location
-    return problems
 
 
 class CaseItem(pytest.Item):

@@ -61,14 +61,30 @@ _FAST = {
 ACTION_KINDS = tuple(k for k in STEP_KINDS if k != "save")
 
 
+def _list(value: Any) -> list[Any]:
+    """A list from YAML, or nothing when the schema has already reported a wrong type."""
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
     match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
-            float: "a number", type(None): "empty"}.get(type(value), type(value).__name__)  # fmt: skip
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "empty",
+    }.get(type(value), type(value).__name__)
 
 
 def explain(error: jsonschema.ValidationError) -> list[tuple[list[PathPart], str, bool]]:
@@ -79,22 +95,37 @@ def explain(error: jsonschema.ValidationError) -> list[tuple[list[PathPart], str
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = list(schema.get("properties", {}))
         return [
-            ([*path, key], f"unknown key '{key}'{suggest(key, allowed)}; allowed here: "
-             f"{', '.join(allowed)}", True)
-            for key in value if key not in allowed
-        ]  # fmt: skip
+            ([*path, key], f"unknown key '{key}'{suggest(key, allowed)}; allowed here: {', '.join(allowed)}", True)
+            for key in value
+            if key not in allowed
+        ]
     if kind == "required":
         missing = [k for k in error.validator_value if k not in value]
         return [(path, f"'{k}' is required in {where} but missing", False) for k in missing]
     if kind == "enum":
-        return [(path, f"{value!r} is not allowed here{suggest(str(value), map(str, error.validator_value))}; "
-                 f"use one of: {', '.join(map(str, error.validator_value))}", False)]  # fmt: skip
+        return [
+            (
+                path,
+                f"{value!r} is not allowed here{suggest(str(value), map(str, error.validator_value))}; "
+                f"use one of: {', '.join(map(str, error.validator_value))}",
+                False,
+            )
+        ]
     if kind == "type":
         expected = error.validator_value
         names = expected if isinstance(expected, list) else [expected]
-        want = " or ".join({"object": "a mapping", "array": "a list", "string": "text",
-                            "integer": "a whole number", "number": "a number",
-                            "boolean": "true/false", "null": "empty"}.get(n, n) for n in names)  # fmt: skip
+        want = " or ".join(
+            {
+                "object": "a mapping",
+                "array": "a list",
+                "string": "text",
+                "integer": "a whole number",
+                "number": "a number",
+                "boolean": "true/false",
+                "null": "empty",
+            }.get(n, n)
+            for n in names
+        )
         return [(path, f"expected {want}, found {_type_name(value)} ({value!r})", False)]
     if kind == "pattern":
         return [(path, f"{value!r} does not have the required form (regex {error.validator_value})", False)]
@@ -119,14 +150,17 @@ def schema_problems(doc: YamlDoc, kind: str) -> list[Problem]:
     for error in _VALIDATORS[kind].iter_errors(doc.data):
         if error.validator == "propertyNames":
             # report the offending key itself rather than the mapping
-            bad = [k for k in error.instance if not jsonschema.Draft202012Validator(
-                error.validator_value).is_valid(k)]  # fmt: skip
+            bad = [k for k in error.instance if not jsonschema.Draft202012Validator(error.validator_value).is_valid(k)]
             for key in bad:
                 allowed = error.validator_value.get("enum")
-                hint = f"; use one of: {', '.join(allowed)}" if allowed else \
-                    " (names are letters, digits and _ and may not start with a digit)"
-                problems.append(doc.problem([*error.absolute_path, key],
-                                            f"'{key}' is not a valid name here{hint}", key=True))
+                hint = (
+                    f"; use one of: {', '.join(allowed)}"
+                    if allowed
+                    else " (names are letters, digits and _ and may not start with a digit)"
+                )
+                problems.append(
+                    doc.problem([*error.absolute_path, key], f"'{key}' is not a valid name here{hint}", key=True)
+                )
             continue
         for path, message, key in explain(error):
             problems.append(doc.problem(path, message, key=key))
@@ -156,11 +190,13 @@ def _check_templates(doc: YamlDoc, value: Any, path: list[PathPart], scope: set[
             problems.append(doc.problem([*path, *sub], str(exc)))
             continue
         if expr.root not in scope:
-            problems.append(doc.problem(
-                [*path, *sub],
-                f"'{{{{ {source} }}}}' names '{expr.root}', which is neither case data, a value saved "
-                f"by an earlier step nor a built-in{suggest(expr.root, scope)}",
-            ))  # fmt: skip
+            problems.append(
+                doc.problem(
+                    [*path, *sub],
+                    f"'{{{{ {source} }}}}' names '{expr.root}', which is neither case data, a value saved "
+                    f"by an earlier step nor a built-in{suggest(expr.root, scope)}",
+                )
+            )
     return problems
 
 
@@ -170,45 +206,55 @@ def _check_paths(doc: YamlDoc, mapping: Any, path: list[PathPart], what: str) ->
         return problems
     for key, expected in mapping.items():
         if not isinstance(key, str) or not PATH_RE.match(key):
-            problems.append(doc.problem([*path, key], f"{what} key {key!r} is not a path such as "
-                                        "'M0.MPANCore' or 'json.items[0].id'", key=True))  # fmt: skip
+            problems.append(
+                doc.problem(
+                    [*path, key],
+                    f"{what} key {key!r} is not a path such as 'M0.MPANCore' or 'json.items[0].id'",
+                    key=True,
+                )
+            )
         if isinstance(expected, dict) and expected and not is_operator_mapping(expected):
             unknown = [k for k in expected if k not in OPERATOR_NAMES]
-            if unknown and any(k in OPERATOR_NAMES for k in expected) or len(unknown) == 1 and \
-                    suggest(unknown[0], OPERATOR_NAMES):  # fmt: skip
-                problems.append(doc.problem(
-                    [*path, key, unknown[0]],
-                    f"unknown check '{unknown[0]}'{suggest(unknown[0], OPERATOR_NAMES)}; checks are: "
-                    f"{', '.join(sorted(OPERATOR_NAMES))}", key=True))  # fmt: skip
+            if (unknown and any(k in OPERATOR_NAMES for k in expected)) or (
+                len(unknown) == 1 and suggest(unknown[0], OPERATOR_NAMES)
+            ):
+                problems.append(
+                    doc.problem(
+                        [*path, key, unknown[0]],
+                        f"unknown check '{unknown[0]}'{suggest(unknown[0], OPERATOR_NAMES)}; checks are: "
+                        f"{', '.join(sorted(OPERATOR_NAMES))}",
+                        key=True,
+                    )
+                )
     return problems
 
 
-def _duration_ok(doc: YamlDoc, value: Any, path: list[PathPart]) -> list[Problem]:
-    if value is None:
-        return []
-    try:
-        parse_duration(value)
-    except ValueError as exc:
-        return [doc.problem(path, str(exc))]
-    return []
-
-
 def _check_step(
-    doc: YamlDoc, raw: Any, path: list[PathPart], scope: set[str], roles: Sequence[str],
+    doc: YamlDoc,
+    raw: Any,
+    path: list[PathPart],
+    scope: set[str],
+    roles: Sequence[str],
     state: dict[str, Any],
-) -> tuple[Step | None, list[Problem]]:  # fmt: skip
+) -> tuple[Step | None, list[Problem]]:
     if not isinstance(raw, dict):
         return None, []  # the schema already reported it
     problems: list[Problem] = []
     actions = [k for k in raw if k in ACTION_KINDS]
     unknown = [k for k in raw if k not in (*STEP_KINDS, "name")]
     for key in unknown:
-        problems.append(doc.problem(
-            [*path, key], f"unknown key '{key}' in a step{suggest(key, (*STEP_KINDS, 'name'))}; a step "
-            f"has one action ({', '.join(ACTION_KINDS)}) and may have 'name' and 'save'", key=True))  # fmt: skip
+        problems.append(
+            doc.problem(
+                [*path, key],
+                f"unknown key '{key}' in a step{suggest(key, (*STEP_KINDS, 'name'))}; a step "
+                f"has one action ({', '.join(ACTION_KINDS)}) and may have 'name' and 'save'",
+                key=True,
+            )
+        )
     if len(actions) > 1:
-        problems.append(doc.problem(path, f"this step has {len(actions)} actions ({', '.join(actions)}); "
-                                    "give each its own step"))  # fmt: skip
+        problems.append(
+            doc.problem(path, f"this step has {len(actions)} actions ({', '.join(actions)}); give each its own step")
+        )
     if not actions and "save" not in raw:
         if not unknown:
             problems.append(doc.problem(path, f"this step does nothing: add one of {', '.join(ACTION_KINDS)}"))
@@ -221,38 +267,45 @@ def _check_step(
     if kind in ("send", "expect") and isinstance(body, dict):
         role = body.get("as" if kind == "send" else "at")
         if isinstance(role, str) and role in file_schemas.ROLES and role not in roles:
-            problems.append(doc.problem([*path, kind, "as" if kind == "send" else "at"],
-                                        f"role '{role}' is not among the scenario's roles "
-                                        f"({', '.join(roles)}); add it to 'roles:'"))  # fmt: skip
+            problems.append(
+                doc.problem(
+                    [*path, kind, "as" if kind == "send" else "at"],
+                    f"role '{role}' is not among the scenario's roles ({', '.join(roles)}); add it to 'roles:'",
+                )
+            )
     if kind == "send" and isinstance(body, dict):
         if body.get("reply_to") == "previous" and not state.get("received"):
-            problems.append(doc.problem([*path, "send", "reply_to"],
-                                        "'reply_to: previous' needs an earlier expect step to reply to"))
-        problems += _check_paths(doc, (body.get("response") or {}).get("json"),
-                                 [*path, "send", "response", "json"], "response.json")  # fmt: skip
+            problems.append(
+                doc.problem(
+                    [*path, "send", "reply_to"], "'reply_to: previous' needs an earlier expect step to reply to"
+                )
+            )
+        problems += _check_paths(
+            doc, _dict(body.get("response")).get("json"), [*path, "send", "response", "json"], "response.json"
+        )
     if kind == "expect" and isinstance(body, dict):
         state["received"] = True
-        problems += _duration_ok(doc, body.get("within"), [*path, "expect", "within"])
         problems += _check_paths(doc, body.get("where"), [*path, "expect", "where"], "where")
         if isinstance(body.get("fail_if"), dict):
-            problems += _check_paths(doc, body["fail_if"].get("where"),
-                                     [*path, "expect", "fail_if", "where"], "where")  # fmt: skip
+            problems += _check_paths(doc, body["fail_if"].get("where"), [*path, "expect", "fail_if", "where"], "where")
     if kind == "http" and isinstance(body, dict):
-        problems += _duration_ok(doc, body.get("timeout"), [*path, "http", "timeout"])
         for part in ("json", "headers"):
-            problems += _check_paths(doc, (body.get("expect") or {}).get(part),
-                                     [*path, "http", "expect", part], part)  # fmt: skip
-    if kind == "wait":
-        problems += _duration_ok(doc, body, [*path, "wait"])
+            problems += _check_paths(doc, _dict(body.get("expect")).get(part), [*path, "http", "expect", part], part)
     if kind == "assert" and isinstance(body, list):
         for i, check in enumerate(body):
             if isinstance(check, dict):
                 ops = [k for k in check if k != "value"]
                 for op in ops:
                     if op not in OPERATOR_NAMES:
-                        problems.append(doc.problem([*path, "assert", i, op], f"unknown check '{op}'"
-                                        f"{suggest(op, OPERATOR_NAMES)}; checks are: "
-                                        f"{', '.join(sorted(OPERATOR_NAMES))}", key=True))  # fmt: skip
+                        problems.append(
+                            doc.problem(
+                                [*path, "assert", i, op],
+                                f"unknown check '{op}'"
+                                f"{suggest(op, OPERATOR_NAMES)}; checks are: "
+                                f"{', '.join(sorted(OPERATOR_NAMES))}",
+                                key=True,
+                            )
+                        )
     # save: sibling save maps name -> path; a standalone save maps name -> value/template.
     if save is not None and not isinstance(save, dict):
         problems.append(doc.problem([*path, "save"], "'save' must be a mapping of name: path"))
@@ -265,15 +318,23 @@ def _check_step(
         save_map = save or {}
         for name, target in save_map.items():
             if not isinstance(target, str) or not PATH_RE.match(target):
-                problems.append(doc.problem([*path, "save", name], f"save path {target!r} is not a path "
-                                            "such as 'S1.senderCorrelationID' or 'json.id'"))  # fmt: skip
+                problems.append(
+                    doc.problem(
+                        [*path, "save", name],
+                        f"save path {target!r} is not a path such as 'S1.senderCorrelationID' or 'json.id'",
+                    )
+                )
     for name in save_map:
         if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-            problems.append(doc.problem([*path, "save", name], f"cannot save as {name!r}: use letters, "
-                                        "digits and _", key=True))  # fmt: skip
+            problems.append(
+                doc.problem([*path, "save", name], f"cannot save as {name!r}: use letters, digits and _", key=True)
+            )
         elif name in templating.BUILTIN_NAMES:
-            problems.append(doc.problem([*path, "save", name], f"'{name}' is a built-in name; choose "
-                                        "another name to save as", key=True))  # fmt: skip
+            problems.append(
+                doc.problem(
+                    [*path, "save", name], f"'{name}' is a built-in name; choose another name to save as", key=True
+                )
+            )
         else:
             scope.add(name)
     line, col = doc.line_of(raw)
@@ -300,24 +361,48 @@ def _check_data(doc: YamlDoc, data: Any, path: list[PathPart]) -> list[Problem]:
         if not (isinstance(value, dict) and "draw" in value):
             continue
         kind = value["draw"]
+        if not isinstance(kind, str):
+            problems.append(
+                doc.problem(
+                    [*path, name, "draw"], f"cannot draw {kind!r}: draw must name a kind of test data, such as mpan"
+                )
+            )
+            continue
         if kinds is None:
             continue
         if kind not in kinds:
-            problems.append(doc.problem([*path, name, "draw"], f"cannot draw {kind!r}{suggest(str(kind), kinds)};"
-                                        f" kinds: {', '.join(sorted(kinds))}"))  # fmt: skip
+            problems.append(
+                doc.problem(
+                    [*path, name, "draw"],
+                    f"cannot draw {kind!r}{suggest(str(kind), kinds)}; kinds: {', '.join(sorted(kinds))}",
+                )
+            )
             continue
         for crit, crit_value in value.items():
             if crit == "draw":
                 continue
             allowed = kinds[kind]
             if crit not in allowed:
-                problems.append(doc.problem([*path, name, crit], f"'{crit}' is not a criterion of "
-                                            f"{kind}{suggest(crit, allowed)}; criteria: "
-                                            f"{', '.join(sorted(allowed)) or 'none'}", key=True))  # fmt: skip
-            elif allowed[crit] and crit_value not in allowed[crit] and not (
-                    isinstance(crit_value, str) and "{{" in crit_value):  # fmt: skip
-                problems.append(doc.problem([*path, name, crit], f"{crit_value!r} is not a {crit} of "
-                                            f"{kind}; use one of: {', '.join(map(str, allowed[crit]))}"))  # fmt: skip
+                problems.append(
+                    doc.problem(
+                        [*path, name, crit],
+                        f"'{crit}' is not a criterion of "
+                        f"{kind}{suggest(crit, allowed)}; criteria: "
+                        f"{', '.join(sorted(allowed)) or 'none'}",
+                        key=True,
+                    )
+                )
+            elif (
+                allowed[crit]
+                and crit_value not in allowed[crit]
+                and not (isinstance(crit_value, str) and "{{" in crit_value)
+            ):
+                problems.append(
+                    doc.problem(
+                        [*path, name, crit],
+                        f"{crit_value!r} is not a {crit} of {kind}; use one of: {', '.join(map(str, allowed[crit]))}",
+                    )
+                )
     return problems
 
 
@@ -333,17 +418,19 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
     problems = list(doc.problems)
     if doc.data is None:
         if not problems:
-            problems.append(Problem(doc.file, 0, 0, "", "the file is empty; a scenario file starts "
-                                    "with 'scenario: <id>'"))  # fmt: skip
+            problems.append(
+                Problem(doc.file, 0, 0, "", "the file is empty; a scenario file starts with 'scenario: <id>'")
+            )
         return None, problems
     if not isinstance(doc.data, dict):
-        problems.append(doc.problem([], f"expected a mapping with 'scenario:', 'title:', 'cases:'…, "
-                                    f"found {_type_name(doc.data)}"))  # fmt: skip
+        problems.append(
+            doc.problem([], f"expected a mapping with 'scenario:', 'title:', 'cases:'…, found {_type_name(doc.data)}")
+        )
         return None, problems
     problems += schema_problems(doc, "scenario")
     data = doc.data
-    roles = [r for r in data.get("roles") or [] if isinstance(r, str)]
-    scenario_tags = tuple(t for t in data.get("tags") or [] if isinstance(t, str))
+    roles = [r for r in _list(data.get("roles")) if isinstance(r, str)]
+    scenario_tags = tuple(t for t in _list(data.get("tags")) if isinstance(t, str))
     cases: list[TestCase] = []
     seen_case_ids: dict[str, int] = {}
     raw_cases = data.get("cases") if isinstance(data.get("cases"), list) else []
@@ -354,8 +441,12 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
         case_id = raw_case.get("id")
         if isinstance(case_id, str):
             if case_id in seen_case_ids:
-                problems.append(doc.problem([*cpath, "id"], f"case id '{case_id}' is used twice in "
-                                            f"this file (also on line {seen_case_ids[case_id]})"))  # fmt: skip
+                problems.append(
+                    doc.problem(
+                        [*cpath, "id"],
+                        f"case id '{case_id}' is used twice in this file (also on line {seen_case_ids[case_id]})",
+                    )
+                )
             else:
                 seen_case_ids[case_id] = doc.line_of(raw_case)[0]
         case_data = raw_case.get("data") if isinstance(raw_case.get("data"), dict) else {}
@@ -373,20 +464,26 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
                 steps.append(step)
         line, col = doc.line_of(raw_case)
         priority = raw_case.get("priority", 2)
-        cases.append(TestCase(
-            id=str(case_id),
-            title=str(raw_case.get("title", "")),
-            priority=priority if isinstance(priority, int) else 2,
-            data=dict(case_data),
-            steps=tuple(steps),
-            tags=tuple(dict.fromkeys([*scenario_tags, *(t for t in raw_case.get("tags") or []
-                                                        if isinstance(t, str))])),
-            requirements=tuple(str(r) for r in raw_case.get("requirements") or []),
-            location=Location(doc.file, line, col),
-            path=format_path(cpath),
-            drives=frozenset(s.spec["as"] for s in steps if s.kind == "send" and isinstance(s.spec, dict)
-                             and isinstance(s.spec.get("as"), str)),
-        ))  # fmt: skip
+        cases.append(
+            TestCase(
+                id=str(case_id),
+                title=str(raw_case.get("title", "")),
+                priority=priority if isinstance(priority, int) else 2,
+                data=dict(case_data),
+                steps=tuple(steps),
+                tags=tuple(
+                    dict.fromkeys([*scenario_tags, *(t for t in _list(raw_case.get("tags")) if isinstance(t, str))])
+                ),
+                requirements=tuple(str(r) for r in _list(raw_case.get("requirements"))),
+                location=Location(doc.file, line, col),
+                path=format_path(cpath),
+                drives=frozenset(
+                    s.spec["as"]
+                    for s in steps
+                    if s.kind == "send" and isinstance(s.spec, dict) and isinstance(s.spec.get("as"), str)
+                ),
+            )
+        )
     if problems:
         return None, problems
     return Scenario(
@@ -395,7 +492,7 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
         description=str(data.get("description", "")),
         stage=data["stage"],
         theme=str(data["theme"]),
-        requirements=tuple(str(r) for r in data.get("requirements") or []),
+        requirements=tuple(str(r) for r in _list(data.get("requirements"))),
         tags=scenario_tags,
         roles=tuple(roles),
         cases=tuple(cases),
@@ -483,36 +580,55 @@ def scenario_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def cross_file_problems(scenarios: Iterable[Scenario]) -> list[Problem]:
-    """Ids that must be unique across files: scenarios and cases."""
-    problems: list[Problem] = []
-    scenario_at: dict[str, Location] = {}
-    case_at: dict[str, Location] = {}
-    for sc in scenarios:
-        if sc.id in scenario_at and scenario_at[sc.id].file != sc.file:
-            first = scenario_at[sc.id]
-            problems.append(Problem(sc.file, sc.location.line, sc.location.column, "scenario",
-                                    f"scenario id '{sc.id}' is also defined at {first}"))  # fmt: skip
-        scenario_at.setdefault(sc.id, sc.location)
-        for case in sc.cases:
-            if case.id in case_at and case_at[case.id].file != sc.file:
-                first = case_at[case.id]
-                problems.append(Problem(sc.file, case.location.line, case.location.column,
-                                        f"{case.path}.id", f"case id '{case.id}' is also defined "
-                                        f"at {first}; case ids must be unique across all files"))  # fmt: skip
-            case_at.setdefault(case.id, case.location)
-    return problems
+class IdRegistry:
+    """Scenario and case ids seen so far, across files: a repeat is a problem where it repeats."""
+
+    def __init__(self) -> None:
+        self.scenarios: dict[str, Location] = {}
+        self.cases: dict[str, Location] = {}
+
+    def add(self, scenario: Scenario, source: Path | None = None) -> list[Problem]:
+        problems: list[Problem] = []
+        first = self.scenarios.setdefault(scenario.id, scenario.location)
+        if first.file != scenario.file:
+            problems.append(
+                _at_key(scenario.file, source, ["scenario"], f"scenario id '{scenario.id}' is also defined at {first}")
+            )
+        for case in scenario.cases:
+            first = self.cases.setdefault(case.id, case.location)
+            if first.file != scenario.file:
+                problems.append(
+                    _at_key(
+                        scenario.file,
+                        source,
+                        [*_parse_path(case.path), "id"],
+                        f"case id '{case.id}' is also defined at {first}; case ids must be unique across all files",
+                    )
+                )
+        return problems
+
+
+def _parse_path(path: str) -> list[PathPart]:
+    return [int(i) if i else k for k, i in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path)]
+
+
+def _at_key(display: str, source: Path | None, path: list[PathPart], message: str) -> Problem:
+    """A problem at the exact key (the file is parsed again: this only happens on an error)."""
+    if source is not None:
+        return load_yaml(source, display=display).problem(path, message, key=True)
+    return Problem(display, 0, 0, format_path(path), message)
 
 
 def load_scenarios(paths: Iterable[Path], root: Path | None = None) -> tuple[list[Scenario], list[Problem]]:
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
+    ids = IdRegistry()
     for f in scenario_files(paths):
         sc, pr = load_scenario_file(f, display=_display(f, root))
         problems += pr
         if sc:
             scenarios.append(sc)
-    problems += cross_file_problems(scenarios)
+            problems += ids.add(sc, f)
     return scenarios, problems
 
 
@@ -532,8 +648,15 @@ def load_cohorts(directory: Path, root: Path | None = None) -> tuple[dict[str, C
     cohorts: dict[str, Cohort] = {}
     problems: list[Problem] = []
     if not directory.is_dir():
-        return cohorts, [Problem(_display(directory, root), 0, 0, "", "cohorts directory not found; "
-                                 "create it with one YAML file per cohort")]  # fmt: skip
+        return cohorts, [
+            Problem(
+                _display(directory, root),
+                0,
+                0,
+                "",
+                "cohorts directory not found; create it with one YAML file per cohort",
+            )
+        ]
     where: dict[str, str] = {}
     dip_owner: dict[str, tuple[str, str]] = {}
     built: list[tuple[YamlDoc, Cohort]] = []
@@ -561,18 +684,23 @@ def load_cohorts(directory: Path, root: Path | None = None) -> tuple[dict[str, C
         simulated = frozenset(data.get("simulated") or [])
         for role in sorted(simulated - set(participants)):
             idx = data["simulated"].index(role)
-            problems.append(doc.problem(["simulated", idx], f"role '{role}' is simulated but has no "
-                                        "participant in 'participants:'"))  # fmt: skip
+            problems.append(
+                doc.problem(["simulated", idx], f"role '{role}' is simulated but has no participant in 'participants:'")
+            )
         for role, p in participants.items():
             owner = dip_owner.get(p.dip_id)
             if owner and owner[1] != role:
-                problems.append(doc.problem(["participants", role, "dip_id"], f"DIP ID {p.dip_id} is "
-                                            f"already {owner[1]} in cohort {owner[0]}; a DIP ID has "
-                                            "exactly one role"))  # fmt: skip
+                problems.append(
+                    doc.problem(
+                        ["participants", role, "dip_id"],
+                        f"DIP ID {p.dip_id} is already {owner[1]} in cohort {owner[0]}; a DIP ID has exactly one role",
+                    )
+                )
             dip_owner.setdefault(p.dip_id, (cid, role))
         line, col = doc.line_of(data)
-        built.append((doc, Cohort(cid, str(data.get("title", cid)), participants, simulated,
-                                  Location(doc.file, line, col))))  # fmt: skip
+        built.append(
+            (doc, Cohort(cid, str(data.get("title", cid)), participants, simulated, Location(doc.file, line, col)))
+        )
     from mhhs_sit.data import cohort_index_for
 
     slot_owner: dict[int, str] = {}
@@ -584,12 +712,17 @@ def load_cohorts(directory: Path, root: Path | None = None) -> tuple[dict[str, C
             problems.append(doc.problem(["data_slot"] if "data_slot" in doc.data else ["cohort"], str(exc)))
             continue
         if slot in slot_owner:
-            problems.append(doc.problem(["data_slot"], f"data slot {slot} is already used by cohort "
-                                        f"{slot_owner[slot]}; choose a free slot in 50-99"))  # fmt: skip
+            problems.append(
+                doc.problem(
+                    ["data_slot"],
+                    f"data slot {slot} is already used by cohort {slot_owner[slot]}; choose a free slot in 50-99",
+                )
+            )
             continue
         slot_owner[slot] = cohort.id
-        cohorts[cohort.id] = Cohort(cohort.id, cohort.title, cohort.participants, cohort.simulated,
-                                    cohort.location, slot)  # fmt: skip
+        cohorts[cohort.id] = Cohort(
+            cohort.id, cohort.title, cohort.participants, cohort.simulated, cohort.location, slot
+        )
     return cohorts, problems
 
 
@@ -625,20 +758,43 @@ def find_environment(name_or_path: str, directory: Path) -> Path | None:
     return None
 
 
+def environment_file_problems(directory: Path, root: Path | None = None, *, skip: Path | None = None) -> list[Problem]:
+    """YAML and structure of every environment file (variables are only expanded for the one used)."""
+    problems: list[Problem] = []
+    for f in scenario_files([directory]) if directory.is_dir() else []:
+        if skip is not None and f.resolve() == skip.resolve():
+            continue
+        doc = load_yaml(f, display=_display(f, root))
+        problems += doc.problems
+        if doc.data is not None and not doc.problems:
+            problems += schema_problems(doc, "environment")
+    return problems
+
+
 def known_environments(directory: Path) -> list[str]:
     return sorted(f.stem for f in directory.glob("*.y*ml")) if directory.is_dir() else []
 
 
 def load_environment(
-    name_or_path: str, directory: Path, root: Path | None = None,
+    name_or_path: str,
+    directory: Path,
+    root: Path | None = None,
     environ: Mapping[str, str] | None = None,
-) -> tuple[Environment | None, list[Problem]]:  # fmt: skip
+) -> tuple[Environment | None, list[Problem]]:
     environ = os.environ if environ is None else environ
     f = find_environment(name_or_path, directory)
     if f is None:
         known = ", ".join(known_environments(directory)) or "none"
-        return None, [Problem(_display(directory, root), 0, 0, "", f"environment '{name_or_path}' not "
-                              f"found (known: {known}); pass --mhhs-env NAME or a path to a YAML file")]  # fmt: skip
+        return None, [
+            Problem(
+                _display(directory, root),
+                0,
+                0,
+                "",
+                f"environment '{name_or_path}' not "
+                f"found (known: {known}); pass --mhhs-env NAME or a path to a YAML file",
+            )
+        ]
     doc = load_yaml(f, display=_display(f, root))
     problems = list(doc.problems)
     if not isinstance(doc.data, dict):
@@ -655,15 +811,24 @@ def load_environment(
             return None
         out, missing = expand_env(value, environ)
         for var in missing:
-            problems.append(doc.problem(path, f"environment variable {var} is not set; export it "
-                                        f"(e.g. export {var}=...) before running against "
-                                        f"'{data['environment']}'"))  # fmt: skip
+            problems.append(
+                doc.problem(
+                    path,
+                    f"environment variable {var} is not set; export it "
+                    f"(e.g. export {var}=...) before running against "
+                    f"'{data['environment']}'",
+                )
+            )
         return out
 
     dip_url = expanded(["dip_url"], data.get("dip_url"))
-    if data["stubs"] == "none" and not dip_url:
-        problems.append(doc.problem(["dip_url"] if "dip_url" in data else [],
-                                    "'dip_url' is required when 'stubs: none' (nothing is started)"))
+    if data["stubs"] == "none" and not data.get("dip_url"):
+        problems.append(
+            doc.problem(
+                ["dip_url"] if "dip_url" in data else [],
+                "'dip_url' is required when 'stubs: none' (nothing is started)",
+            )
+        )
     if dip_url and not re.match(r"^https?://", dip_url):
         problems.append(doc.problem(["dip_url"], f"dip_url {dip_url!r} must start with http:// or https://"))
     auth = data.get("auth") or {}
@@ -681,8 +846,7 @@ def load_environment(
         environment_tag=data["environment_tag"],
         ir=str(data["ir"]) if data.get("ir") is not None else None,
         stubs=data["stubs"],
-        auth=Auth(auth.get("api_key_env"), auth.get("client_cert"), auth.get("client_key"),
-                  auth.get("ca_bundle")),  # fmt: skip
+        auth=Auth(auth.get("api_key_env"), auth.get("client_cert"), auth.get("client_key"), auth.get("ca_bundle")),
         timeouts=Timeouts(
             connect=parse_duration(timeouts.get("connect", 5)),
             read=parse_duration(timeouts.get("read", 30)),

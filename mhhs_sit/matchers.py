@@ -81,13 +81,22 @@ OPERATORS: Mapping[str, tuple[Callable[[Any, Any], bool], str]] = {
     "le": (lambda a, e: _number(a) <= _number(e), "at most {e!r}"),
     "length": (lambda a, e: len(a) == int(e), "of length {e}"),
     "type": (
-        lambda a, e: type(a).__name__ == {"string": "str", "integer": "int", "number": "float",
-                                          "boolean": "bool", "object": "dict", "array": "list",
-                                          "null": "NoneType"}.get(str(e), str(e))
-        or (e == "number" and isinstance(a, int) and not isinstance(a, bool)),
+        lambda a, e: (
+            type(a).__name__
+            == {
+                "string": "str",
+                "integer": "int",
+                "number": "float",
+                "boolean": "bool",
+                "object": "dict",
+                "array": "list",
+                "null": "NoneType",
+            }.get(str(e), str(e))
+            or (e == "number" and isinstance(a, int) and not isinstance(a, bool))
+        ),
         "of JSON type {e}",
     ),
-}  # fmt: skip
+}
 OPERATOR_NAMES = frozenset(OPERATORS) | {"exists"}
 
 
@@ -116,7 +125,7 @@ def mismatch(label: str, actual: Any, expected: Any) -> str | None:
         return None
     if is_missing(actual):
         return f"{label} is missing, expected {expected!r}"
-    if actual == expected and type(actual) is type(expected) or _same_scalar(actual, expected):
+    if (actual == expected and type(actual) is type(expected)) or _same_scalar(actual, expected):
         return None
     hint = ""
     if str(actual) == str(expected):

@@ -148,8 +148,10 @@ class Cohort:
         if local:
             unplayed = [r for r in scenario.roles if r not in case.drives and r not in self.simulated]
             if unplayed:
-                return (f"in a local environment nothing plays {', '.join(unplayed)} of cohort "
-                        f"{self.id}: it is neither simulated nor driven by the case")
+                return (
+                    f"in a local environment nothing plays {', '.join(unplayed)} of cohort "
+                    f"{self.id}: it is neither simulated nor driven by the case"
+                )
         return None
 
     def participant(self, role: str) -> Participant:

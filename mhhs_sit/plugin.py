@@ -19,29 +19,59 @@ BROKEN = ("mhhs_outcome", "broken")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mhhs-sit", "MHHS SIT scenarios")
-    group.addoption("--mhhs-env", dest="mhhs_env", metavar="NAME",
-                    help="environment to run against: a name in environments/ (local, sit-a, sit-b) "
-                         "or a path to a YAML file [ini: mhhs_env, default local]")
-    group.addoption("--stage", dest="mhhs_stage", action="append", metavar="STAGE",
-                    help="run only scenarios of these stages, e.g. sit-functional (repeatable, comma-separated)")
-    group.addoption("--theme", dest="mhhs_theme", action="append", metavar="THEME",
-                    help="run only scenarios of these themes, e.g. 1 or 1,3 (repeatable)")
-    group.addoption("--cohort", dest="mhhs_cohort", action="append", metavar="COHORT",
-                    help="run only for these cohorts, e.g. C1 (repeatable, comma-separated)")
-    group.addoption("--ir", dest="mhhs_ir", metavar="VERSION",
-                    help="interface spec version (interim release such as IR8.2, or DIP spec version "
-                         "such as 2.1.0); overrides the environment's ir:")
-    group.addoption("--mhhs-seed", dest="mhhs_seed", type=int, metavar="N",
-                    help="seed for synthetic test data (default: random, printed in the header)")
-    group.addoption("--mhhs-results", dest="mhhs_results", metavar="FILE",
-                    help="write a JSON summary of every case (status, steps, exchanges) to FILE")
+    group.addoption(
+        "--mhhs-env",
+        dest="mhhs_env",
+        metavar="NAME",
+        help="environment to run against: a name in environments/ (local, sit-a, sit-b) "
+        "or a path to a YAML file [ini: mhhs_env, default local]",
+    )
+    group.addoption(
+        "--stage",
+        dest="mhhs_stage",
+        action="append",
+        metavar="STAGE",
+        help="run only scenarios of these stages, e.g. sit-functional (repeatable, comma-separated)",
+    )
+    group.addoption(
+        "--theme",
+        dest="mhhs_theme",
+        action="append",
+        metavar="THEME",
+        help="run only scenarios of these themes, e.g. 1 or 1,3 (repeatable)",
+    )
+    group.addoption(
+        "--cohort",
+        dest="mhhs_cohort",
+        action="append",
+        metavar="COHORT",
+        help="run only for these cohorts, e.g. C1 (repeatable, comma-separated)",
+    )
+    group.addoption(
+        "--ir",
+        dest="mhhs_ir",
+        metavar="VERSION",
+        help="interface spec version (interim release such as IR8.2, or DIP spec version "
+        "such as 2.1.0); overrides the environment's ir:",
+    )
+    group.addoption(
+        "--mhhs-seed",
+        dest="mhhs_seed",
+        type=int,
+        metavar="N",
+        help="seed for synthetic test data (default: random, printed in the header)",
+    )
+    group.addoption(
+        "--mhhs-results",
+        dest="mhhs_results",
+        metavar="FILE",
+        help="write a JSON summary of every case (status, steps, exchanges) to FILE",
+    )
     parser.addini("mhhs_env", "default environment name", default="local")
     parser.addini("mhhs_cohorts", "directory of cohort files", default="cohorts")
     parser.addini("mhhs_environments", "directory of environment files", default="environments")
-    parser.addini("mhhs_cache", "directory for parsed scenario files (empty: no disk cache)",
-                  default=".mhhs-sit-cache")
-    parser.addini("mhhs_scenarios", "directories whose YAML files are scenarios", type="args",
-                  default=["test_themes"])  # fmt: skip
+    parser.addini("mhhs_cache", "directory for parsed scenario files (empty: no disk cache)", default=".mhhs-sit-cache")
+    parser.addini("mhhs_scenarios", "directories whose YAML files are scenarios", type="args", default=["test_themes"])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,17 +125,18 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     state.load()
     env = state.environment
     env_text = f"{env.name} (tag {env.environment_tag}, IR {env.ir or 'unset'}, stubs {env.stubs})" if env else "?"
-    return [f"mhhs-sit {__version__}: environment {env_text}, cohorts {', '.join(sorted(state.cohorts)) or 'none'}, "
-            f"run {state.run_id}, data seed {state.seed}"]
+    return [
+        f"mhhs-sit {__version__}: environment {env_text}, cohorts {', '.join(sorted(state.cohorts)) or 'none'}, "
+        f"run {state.run_id}, data seed {state.seed}"
+    ]
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    if isinstance(item, CaseItem) and call.excinfo is not None and call.when == "call":
-        if outcome_of(call.excinfo.value) == "broken":
-            report.user_properties.append(BROKEN)
     if isinstance(item, CaseItem) and call.when == "call":
+        if call.excinfo is not None and outcome_of(call.excinfo.value) == "broken":
+            report.user_properties.append(BROKEN)
         report.user_properties.append(("mhhs_case", json.dumps(_case_summary(item, report))))
     return report
 
@@ -123,9 +154,9 @@ def _case_summary(item: CaseItem, report: pytest.TestReport) -> dict[str, Any]:
         "status": "broken" if BROKEN in report.user_properties else report.outcome,
         "duration_s": round(report.duration, 4),
         "steps": [
-            {"n": s.number, "title": s.title, "status": s.status, "ms": round(s.duration_ms, 1),
-             "detail": s.detail} for s in (record.steps if record else [])
-        ],  # fmt: skip
+            {"n": s.number, "title": s.title, "status": s.status, "ms": round(s.duration_ms, 1), "detail": s.detail}
+            for s in (record.steps if record else [])
+        ],
         "data": record.data_drawn if record else {},
     }
 
@@ -156,9 +187,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                     if name == "mhhs_case":
                         cases.append(json.loads(value))
         state = state_of(config)
-        out = {"run_id": state.run_id, "seed": state.seed,
-               "environment": state.environment.name if state.environment else None,
-               "cases": sorted(cases, key=lambda c: c["nodeid"])}  # fmt: skip
+        out = {
+            "run_id": state.run_id,
+            "seed": state.seed,
+            "environment": state.environment.name if state.environment else None,
+            "cases": sorted(cases, key=lambda c: c["nodeid"]),
+        }
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(out, indent=2))
 

@@ -103,10 +103,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(201, "RCP0000", "Success")
 
     def _answer(self, status: int, code: str, text: str) -> None:
-        body = json.dumps({
-            "messageArray": [{"message": f"{code} - {text}"}],
-            "timestamp": dip_timestamp(),
-        }).encode()  # fmt: skip
+        body = json.dumps(
+            {
+                "messageArray": [{"message": f"{code} - {text}"}],
+                "timestamp": dip_timestamp(),
+            }
+        ).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -128,7 +130,9 @@ class Receiver:
         self.inbox = Inbox()
         self._server = _ReceiverServer((host or "127.0.0.1", int(port or 0)), _Handler)
         self._server.inbox = self.inbox
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="mhhs-webhook", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="mhhs-webhook", daemon=True
+        )
         self._thread.start()
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = (public_url or f"http://{bound_host}:{bound_port}").rstrip("/")

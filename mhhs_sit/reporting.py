@@ -24,8 +24,9 @@ def case_failure_text(item: Any, exc: BaseException) -> str:
             for part in str(exc).split("; "):
                 lines.append(f"        {part}")
     if record.data_drawn:
-        drawn = ", ".join(f"{k}={v if not isinstance(v, dict) else v.get('mpan', v)}"
-                          for k, v in record.data_drawn.items())  # fmt: skip
+        drawn = ", ".join(
+            f"{k}={v if not isinstance(v, dict) else v.get('mpan', v)}" for k, v in record.data_drawn.items()
+        )
         lines.append(f"  data: {drawn}")
     kind = "product behaviour (failed)" if outcome == "failed" else "environment (broken)"
     lines.append(f"  classified as: {kind}")

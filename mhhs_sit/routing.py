@@ -22,9 +22,7 @@ def recipient_roles(interface_id: str) -> frozenset[str] | None:
         return None
 
 
-def primary_recipients(
-    cohort: Cohort, interface_id: str, to: Sequence[str] | None, *, sender_role: str
-) -> list[str]:
+def primary_recipients(cohort: Cohort, interface_id: str, to: Sequence[str] | None, *, sender_role: str) -> list[str]:
     if to:
         out = []
         for target in to:

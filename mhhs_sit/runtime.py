@@ -46,13 +46,18 @@ class Runtime:
         if not pattern:
             return None
         participant = self._participant(dip_id)
-        fields = {"dip_id": dip_id, "role": participant.role if participant else "",
-                  "mpid": participant.mpid if participant else ""}  # fmt: skip
+        fields = {
+            "dip_id": dip_id,
+            "role": participant.role if participant else "",
+            "mpid": participant.mpid if participant else "",
+        }
         var = pattern.format(**fields)
         value = os.environ.get(var)
         if value is None:
-            raise ConfigError(f"no API key for DIP ID {dip_id}: set the environment variable {var} "
-                              f"(from auth.api_key_env in {self.environment.location.file})")  # fmt: skip
+            raise ConfigError(
+                f"no API key for DIP ID {dip_id}: set the environment variable {var} "
+                f"(from auth.api_key_env in {self.environment.location.file})"
+            )
         return value
 
     def _participant(self, dip_id: str) -> Any:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
-from mhhs_sit.loader import load_cohorts, load_environment
-from mhhs_sit.model import Cohort, Environment, Location
+from mhhs_sit.loader import IdRegistry, load_cohorts, load_environment
+from mhhs_sit.model import Cohort, Environment
 from mhhs_sit.runtime import Runtime
 from mhhs_sit.simulate import LocalStubs, start_stubs
 
@@ -43,7 +43,7 @@ class SessionState:
     reported: bool = False
     cohorts: dict[str, Cohort] = field(default_factory=dict)
     environment: Environment | None = None
-    case_locations: dict[str, Location] = field(default_factory=dict)
+    ids: IdRegistry = field(default_factory=IdRegistry)
     stubs: LocalStubs | None = None
     stub_error: MhhsSitError | None = None
     runtime_: Runtime | None = None
@@ -95,8 +95,15 @@ class SessionState:
         self.environment = env
         unknown = sorted(self.selection.cohorts - set(self.cohorts))
         if unknown and self.cohorts:
-            problems.append(Problem("--cohort", 0, 0, "", f"unknown cohort {', '.join(unknown)}; "
-                                    f"known: {', '.join(sorted(self.cohorts))}"))  # fmt: skip
+            problems.append(
+                Problem(
+                    "--cohort",
+                    0,
+                    0,
+                    "",
+                    f"unknown cohort {', '.join(unknown)}; known: {', '.join(sorted(self.cohorts))}",
+                )
+            )
         self.problems = problems
 
     def definition_error(self) -> DefinitionError | None:

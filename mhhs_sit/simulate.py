@@ -26,8 +26,10 @@ class LocalStubs:
 
 def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort]) -> LocalStubs:
     if environment.stubs != "embedded":
-        raise ConfigError(f"environment '{environment.name}' has stubs: {environment.stubs}; only "
-                          "'embedded' (in-process) and 'none' (a real DIP at dip_url) are available")  # fmt: skip
+        raise ConfigError(
+            f"environment '{environment.name}' has stubs: {environment.stubs}; only "
+            "'embedded' (in-process) and 'none' (a real DIP at dip_url) are available"
+        )
     from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 
     version = None
@@ -38,7 +40,6 @@ def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort]) -> Loca
             version = load_catalogue().resolve_version(environment.ir)
         except ImportError:  # pragma: no cover
             version = None
-    config = config_from_cohorts(cohorts.values(), environment_tag=environment.environment_tag,
-                                 version=version)  # fmt: skip
+    config = config_from_cohorts(cohorts.values(), environment_tag=environment.environment_tag, version=version)
     sim = EmbeddedSimulator(config).start()
     return LocalStubs(sim.url, config.api_keys, sim)

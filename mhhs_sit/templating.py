@@ -61,8 +61,7 @@ class Expression:
         if self.root not in context:
             known = ", ".join(sorted(context)) or "none"
             raise StepDefinitionError(
-                f"template '{{{{ {self.source} }}}}' names '{self.root}', which is not defined "
-                f"here (defined: {known})"
+                f"template '{{{{ {self.source} }}}}' names '{self.root}', which is not defined here (defined: {known})"
             )
         value = context[self.root]
         walked = self.root
@@ -88,9 +87,7 @@ def _step_into(value: Any, part: str | int, walked: str, source: str) -> Any:
     if isinstance(part, int):
         if isinstance(value, list | tuple) and -len(value) <= part < len(value):
             return value[part]
-        raise StepDefinitionError(
-            f"template '{{{{ {source} }}}}': {walked} has no item [{part}]"
-        )
+        raise StepDefinitionError(f"template '{{{{ {source} }}}}': {walked} has no item [{part}]")
     if isinstance(value, Mapping):
         if part in value:
             return value[part]
@@ -99,9 +96,7 @@ def _step_into(value: Any, part: str | int, walked: str, source: str) -> Any:
             return value[folded[part.lower()]]
         keys = ", ".join(sorted(map(str, value))) or "no keys"
         raise StepDefinitionError(f"template '{{{{ {source} }}}}': {walked} has no '{part}' ({keys})")
-    raise StepDefinitionError(
-        f"template '{{{{ {source} }}}}': {walked} is {type(value).__name__}, not a mapping"
-    )
+    raise StepDefinitionError(f"template '{{{{ {source} }}}}': {walked} is {type(value).__name__}, not a mapping")
 
 
 @lru_cache(maxsize=65536)
@@ -121,9 +116,7 @@ def parse_expression(source: str) -> Expression:
     for text in filter_texts:
         fm = _FILTER.match(text)
         if not fm or fm.group(1) not in FILTERS:
-            raise ValueError(
-                f"'{{{{ {source} }}}}' uses unknown filter '{text}' (known: {', '.join(sorted(FILTERS))})"
-            )
+            raise ValueError(f"'{{{{ {source} }}}}' uses unknown filter '{text}' (known: {', '.join(sorted(FILTERS))})")
         args = tuple(a.strip() for a in fm.group(2).split(",")) if fm.group(2) else ()
         filters.append((fm.group(1), args))
     root = parts[0]

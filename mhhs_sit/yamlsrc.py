@@ -148,29 +148,43 @@ def parse_yaml(text: str, name: str) -> YamlDoc:
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        what = exc.problem or "invalid YAML"
-        if exc.context:
-            what = f"{exc.context}, {what}"
-        hint = ""
-        if "\\t" in what or "tab" in what:
-            hint = " (YAML forbids tab characters for indentation)"
-        elif "flow" in what:
-            hint = " (inside { } or [ ], quote any value that contains [ ] { } , or :)"
-        return YamlDoc(name, None, problems=[Problem(name, line, col, "", f"YAML syntax: {what}{hint}")])
+        return YamlDoc(name, None, problems=[_syntax_problem(exc, text, name)])
     except yaml.YAMLError as exc:
         return YamlDoc(name, None, problems=[Problem(name, 0, 0, "", f"YAML: {exc}")])
     finally:
         loader.dispose()
     doc = YamlDoc(name, data, text, loader.positions)
     for key, line, col, first in loader.duplicates:
-        doc.problems.append(Problem(
-            name, line, col, format_path(_path_to(doc.root, line, col, [])),
-            f"key '{key}' appears twice in this mapping (first on line {first}); YAML keeps only "
-            "the last one, so remove or rename one",
-        ))  # fmt: skip
+        doc.problems.append(
+            Problem(
+                name,
+                line,
+                col,
+                format_path(_path_to(doc.root, line, col, [])),
+                f"key '{key}' appears twice in this mapping (first on line {first}); YAML keeps only "
+                "the last one, so remove or rename one",
+            )
+        )
     return doc
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    what = exc.problem or "invalid YAML"
+    context = exc.context_mark
+    if exc.context and context is not None and mark is not None and context.line != mark.line:
+        what = f"{what} ({exc.context} started on line {context.line + 1}, column {context.column + 1})"
+    elif exc.context:
+        what = f"{exc.context}, {what}"
+    lines = text.splitlines()
+    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    hint = ""
+    if "\t" in source_line[: len(source_line) - len(source_line.lstrip())] or "tab" in what:
+        hint = " (this line is indented with a tab; YAML allows only spaces)"
+    elif "flow" in what:
+        hint = " (inside { } or [ ], quote any value that contains [ ] { } , or :)"
+    return Problem(name, line, col, "", f"YAML syntax: {what}{hint}")
 
 
 def _path_to(node: yaml.Node | None, line: int, col: int, path: list[PathPart]) -> list[PathPart]:

@@ -8,15 +8,15 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+from mhhs_stubs.config import SimParticipant, SimulatorConfig
+from mhhs_stubs.dip import INTERFACE_RE, Refusal, SimulatedDip
+from mhhs_stubs.responders import ParticipantSimulators
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mhhs_sit.envelope import dip_timestamp
-from mhhs_stubs.config import SimParticipant, SimulatorConfig
-from mhhs_stubs.dip import INTERFACE_RE, Refusal, SimulatedDip
-from mhhs_stubs.responders import ParticipantSimulators
 
 DIP_ID_RE = re.compile(r"^[0-9A-Za-z]{10}$")
 
@@ -26,9 +26,18 @@ def _standard(items: list[dict[str, Any]], status: int, **extra: Any) -> JSONRes
 
 
 def _error(status: int, code: str, text: str, help: str) -> JSONResponse:
-    item = {"transactionID": None, "senderUniqueReference": None, "correlationID": None,
-            "sentTimestamp": None, "senderID": None, "recipientID": "DIP", "DIPConnectionProviderID": None,
-            "message": f"{code} - {text}", "help": help, "serviceTicketURL": None}  # fmt: skip
+    item = {
+        "transactionID": None,
+        "senderUniqueReference": None,
+        "correlationID": None,
+        "sentTimestamp": None,
+        "senderID": None,
+        "recipientID": "DIP",
+        "DIPConnectionProviderID": None,
+        "message": f"{code} - {text}",
+        "help": help,
+        "serviceTicketURL": None,
+    }
     return _standard([item], status)
 
 
@@ -39,8 +48,7 @@ class SimulatorApp:
         self.app = Starlette(
             routes=[
                 Route("/dip-channel/{interface_id}", self.send, methods=["POST"]),
-                Route("/dip-channel/{interface_id}/pubconfig/{recipient}", self.pubconfig,
-                      methods=["POST", "DELETE"]),  # fmt: skip
+                Route("/dip-channel/{interface_id}/pubconfig/{recipient}", self.pubconfig, methods=["POST", "DELETE"]),
                 Route("/_sim/health", self.health, methods=["GET"]),
                 Route("/_sim/messages", self.messages, methods=["GET"]),
                 Route("/_sim/idle", self.idle, methods=["POST"]),
@@ -63,12 +71,17 @@ class SimulatorApp:
     async def _json(self, request: Request) -> tuple[Any, JSONResponse | None]:
         body = await request.body()
         if len(body) > self.dip.config.max_body_bytes:
-            return None, _error(413, "MSG1000", "Processing failed",
-                                f"body of {len(body)} bytes exceeds {self.dip.config.max_body_bytes}")  # fmt: skip
+            return None, _error(
+                413,
+                "MSG1000",
+                "Processing failed",
+                f"body of {len(body)} bytes exceeds {self.dip.config.max_body_bytes}",
+            )
         ctype = request.headers.get("content-type", "")
         if "json" not in ctype:
-            return None, _error(415, "MSG1000", "Processing failed",
-                                f"Content-Type must be application/json, not {ctype or 'missing'}")  # fmt: skip
+            return None, _error(
+                415, "MSG1000", "Processing failed", f"Content-Type must be application/json, not {ctype or 'missing'}"
+            )
         try:
             return json.loads(body), None
         except ValueError as exc:
@@ -101,14 +114,20 @@ class SimulatorApp:
             by_index.setdefault(r.index, []).append(r)
         items = []
         for index, found in sorted(by_index.items()):
-            payload = batch[index].get("payload") if isinstance(batch, list) and isinstance(batch[index], dict) else None
+            payload = (
+                batch[index].get("payload") if isinstance(batch, list) and isinstance(batch[index], dict) else None
+            )
             code = found[0].code
-            items.append(self.dip.standard_item(payload or {}, caller, code,
-                                                help="; ".join(f"{r.pointer}: {r.help}" for r in found)))  # fmt: skip
-        violations = [{"index": r.index, "code": r.code, "pointer": r.pointer, "keyword": r.keyword,
-                       "message": r.help} for r in refusals]  # fmt: skip
-        self.dip.journal.add("refused", interface_id, caller.dip_id, payload=batch,
-                             response={"violations": violations})  # fmt: skip
+            items.append(
+                self.dip.standard_item(
+                    payload or {}, caller, code, help="; ".join(f"{r.pointer}: {r.help}" for r in found)
+                )
+            )
+        violations = [
+            {"index": r.index, "code": r.code, "pointer": r.pointer, "keyword": r.keyword, "message": r.help}
+            for r in refusals
+        ]
+        self.dip.journal.add("refused", interface_id, caller.dip_id, payload=batch, response={"violations": violations})
         return _standard(items, 400, violations=violations)
 
     async def pubconfig(self, request: Request) -> JSONResponse:
@@ -118,8 +137,9 @@ class SimulatorApp:
         if caller is None:
             return _error(401, "MSG1000", "Unauthorised", "missing or unknown X-API-Key")
         if recipient != caller.dip_id:
-            return _error(403, "MSG1009", "Sender DIP ID Invalid",
-                          f"{caller.dip_id} may not configure the webhook of {recipient}")  # fmt: skip
+            return _error(
+                403, "MSG1009", "Sender DIP ID Invalid", f"{caller.dip_id} may not configure the webhook of {recipient}"
+            )
         if request.method == "DELETE":
             self.dip.webhooks.pop((interface_id, recipient), None)
             return _standard([], 200)
@@ -128,23 +148,38 @@ class SimulatorApp:
             return problem
         url = (config or {}).get("callbackURL") or ((config or {}).get("config") or {}).get("callbackURL")
         if not isinstance(url, str) or not re.match(r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/", url):
-            return _error(400, "MSG1001", "Schema Failure",
-                          "callbackURL must be an http(s) URL on loopback (127.0.0.1) in the local environment")
+            return _error(
+                400,
+                "MSG1001",
+                "Schema Failure",
+                "callbackURL must be an http(s) URL on loopback (127.0.0.1) in the local environment",
+            )
         self.dip.webhooks[(interface_id, recipient)] = url
         return _standard([], 201)
 
     async def health(self, request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "participants": len(self.dip.config.participants),
-                             "journal": len(self.dip.journal), "evicted": self.dip.journal.evicted})  # fmt: skip
+        return JSONResponse(
+            {
+                "status": "ok",
+                "participants": len(self.dip.config.participants),
+                "journal": len(self.dip.journal),
+                "evicted": self.dip.journal.evicted,
+            }
+        )
 
     async def messages(self, request: Request) -> JSONResponse:
         q = request.query_params
         entries = self.dip.journal.query(
-            correlation_id=q.get("correlation_id"), mpan=q.get("mpan"), interface_id=q.get("interface"),
-            participant=q.get("participant"), kind=q.get("kind"), limit=int(q.get("limit", 1000)),
-        )  # fmt: skip
-        return JSONResponse({"count": len(entries), "evicted": self.dip.journal.evicted,
-                             "messages": [e.as_dict() for e in entries]})  # fmt: skip
+            correlation_id=q.get("correlation_id"),
+            mpan=q.get("mpan"),
+            interface_id=q.get("interface"),
+            participant=q.get("participant"),
+            kind=q.get("kind"),
+            limit=int(q.get("limit", 1000)),
+        )
+        return JSONResponse(
+            {"count": len(entries), "evicted": self.dip.journal.evicted, "messages": [e.as_dict() for e in entries]}
+        )
 
     async def idle(self, request: Request) -> JSONResponse:
         done = await self.dip.idle(float(request.query_params.get("timeout", 5)))

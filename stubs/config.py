@@ -49,9 +49,13 @@ class SimulatorConfig:
 
 
 def config_from_cohorts(
-    cohorts: Iterable[Cohort], *, environment_tag: str = "DEV", version: str | None = None,
-    keys: Mapping[str, str] | None = None, **kwargs: object,
-) -> SimulatorConfig:  # fmt: skip
+    cohorts: Iterable[Cohort],
+    *,
+    environment_tag: str = "DEV",
+    version: str | None = None,
+    keys: Mapping[str, str] | None = None,
+    **kwargs: object,
+) -> SimulatorConfig:
     """One participant per DIP ID across cohorts; API keys are fresh per run unless given."""
     participants: dict[str, SimParticipant] = {}
     for cohort in cohorts:

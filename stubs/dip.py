@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
-from mhhs_sit.envelope import dip_timestamp, field
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.journal import Delivery, Entry, Journal
+
+from mhhs_sit.envelope import dip_timestamp, field
 
 INTERFACE_RE = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$", re.IGNORECASE)
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
@@ -106,68 +106,127 @@ class SimulatedDip:
         """Every reason to refuse the batch; empty means accept all of it."""
         refusals: list[Refusal] = []
         if not isinstance(batch, list) or not batch:
-            return [Refusal(0, "MSG1001", RESPONSE_TEXT["MSG1001"],
-                            "the body must be a non-empty JSON array of {\"payload\": {...}}", "", "type")]  # fmt: skip
+            return [
+                Refusal(
+                    0,
+                    "MSG1001",
+                    RESPONSE_TEXT["MSG1001"],
+                    'the body must be a non-empty JSON array of {"payload": {...}}',
+                    "",
+                    "type",
+                )
+            ]
         in_batch: set[str] = set()
         for i, item in enumerate(batch):
             payload = item.get("payload") if isinstance(item, dict) else None
             if not isinstance(payload, dict) or not isinstance(_ci(payload, "CommonBlock"), dict):
-                refusals.append(Refusal(i, "MSG1001", RESPONSE_TEXT["MSG1001"],
-                                        "each array item must be {\"payload\": {\"CommonBlock\": {...}, "
-                                        "\"CustomBlock\": {...}}}", f"/{i}/payload", "required"))  # fmt: skip
+                refusals.append(
+                    Refusal(
+                        i,
+                        "MSG1001",
+                        RESPONSE_TEXT["MSG1001"],
+                        'each array item must be {"payload": {"CommonBlock": {...}, "CustomBlock": {...}}}',
+                        f"/{i}/payload",
+                        "required",
+                    )
+                )
                 continue
             refusals += self._check_message(i, interface_id, payload, caller, in_batch)
         return refusals
 
-    def _check_message(self, i: int, interface_id: str, payload: dict[str, Any], caller: SimParticipant,
-                       in_batch: set[str]) -> list[Refusal]:  # fmt: skip
+    def _check_message(
+        self, i: int, interface_id: str, payload: dict[str, Any], caller: SimParticipant, in_batch: set[str]
+    ) -> list[Refusal]:
         out: list[Refusal] = []
         declared = field(payload, "S0", "interfaceID")
         if str(declared).upper() != interface_id.upper():
-            out.append(Refusal(i, "MSG1002", RESPONSE_TEXT["MSG1002"],
-                               f"S0.interfaceID is {declared!r} but the message was sent to the "
-                               f"{interface_id} channel", f"/{i}/payload/CommonBlock/S0/interfaceID", "const"))  # fmt: skip
+            out.append(
+                Refusal(
+                    i,
+                    "MSG1002",
+                    RESPONSE_TEXT["MSG1002"],
+                    f"S0.interfaceID is {declared!r} but the message was sent to the {interface_id} channel",
+                    f"/{i}/payload/CommonBlock/S0/interfaceID",
+                    "const",
+                )
+            )
         sender = field(payload, "S1", "senderDIPID")
         if sender != caller.dip_id:
-            out.append(Refusal(i, "MSG1009", RESPONSE_TEXT["MSG1009"],
-                               f"S1.senderDIPID is {sender!r} but the credentials belong to {caller.dip_id}; "
-                               "a participant may send only as itself", f"/{i}/payload/CommonBlock/S1/senderDIPID",
-                               "const"))  # fmt: skip
+            out.append(
+                Refusal(
+                    i,
+                    "MSG1009",
+                    RESPONSE_TEXT["MSG1009"],
+                    f"S1.senderDIPID is {sender!r} but the credentials belong to {caller.dip_id}; "
+                    "a participant may send only as itself",
+                    f"/{i}/payload/CommonBlock/S1/senderDIPID",
+                    "const",
+                )
+            )
         role = field(payload, "S1", "senderRoleID")
         if role != caller.role:
-            out.append(Refusal(i, "MSG1010", RESPONSE_TEXT["MSG1010"],
-                               f"S1.senderRoleID is {role!r} but {caller.dip_id} is registered as {caller.role}",
-                               f"/{i}/payload/CommonBlock/S1/senderRoleID", "const"))  # fmt: skip
+            out.append(
+                Refusal(
+                    i,
+                    "MSG1010",
+                    RESPONSE_TEXT["MSG1010"],
+                    f"S1.senderRoleID is {role!r} but {caller.dip_id} is registered as {caller.role}",
+                    f"/{i}/payload/CommonBlock/S1/senderRoleID",
+                    "const",
+                )
+            )
         elif self.catalogue is not None:
             try:
                 senders = self.catalogue.interface(interface_id).senders
             except KeyError:
                 senders = None
             if senders is not None and role not in senders:
-                out.append(Refusal(i, "MSG1010", RESPONSE_TEXT["MSG1010"],
-                                   f"role {role} may not send {interface_id} (senders: {', '.join(sorted(senders))})",
-                                   f"/{i}/payload/CommonBlock/S1/senderRoleID", "enum"))  # fmt: skip
+                out.append(
+                    Refusal(
+                        i,
+                        "MSG1010",
+                        RESPONSE_TEXT["MSG1010"],
+                        f"role {role} may not send {interface_id} (senders: {', '.join(sorted(senders))})",
+                        f"/{i}/payload/CommonBlock/S1/senderRoleID",
+                        "enum",
+                    )
+                )
         sur = field(payload, "S1", "senderUniqueReference")
         if isinstance(sur, str) and (sur in self._surs or sur in in_batch):
-            out.append(Refusal(i, "MSG1006", RESPONSE_TEXT["MSG1006"],
-                               f"senderUniqueReference {sur} was already used; a retried send is never "
-                               "delivered twice", f"/{i}/payload/CommonBlock/S1/senderUniqueReference",
-                               "unique"))  # fmt: skip
+            out.append(
+                Refusal(
+                    i,
+                    "MSG1006",
+                    RESPONSE_TEXT["MSG1006"],
+                    f"senderUniqueReference {sur} was already used; a retried send is never delivered twice",
+                    f"/{i}/payload/CommonBlock/S1/senderUniqueReference",
+                    "unique",
+                )
+            )
         if isinstance(sur, str):
             in_batch.add(sur)
         ts = field(payload, "S1", "senderTimestamp")
         if not isinstance(ts, str) or not TIMESTAMP_RE.match(ts):
-            out.append(Refusal(i, "MSG1007", RESPONSE_TEXT["MSG1007"],
-                               f"S1.senderTimestamp {ts!r} must be exactly 25 characters like "
-                               "2022-03-21T19:05:00+00:00", f"/{i}/payload/CommonBlock/S1/senderTimestamp",
-                               "format"))  # fmt: skip
+            out.append(
+                Refusal(
+                    i,
+                    "MSG1007",
+                    RESPONSE_TEXT["MSG1007"],
+                    f"S1.senderTimestamp {ts!r} must be exactly 25 characters like 2022-03-21T19:05:00+00:00",
+                    f"/{i}/payload/CommonBlock/S1/senderTimestamp",
+                    "format",
+                )
+            )
         if self.catalogue is not None and self.config.version:
             for v in self.catalogue.validate(payload, version=self.config.version, interface_id=interface_id):
-                out.append(Refusal(i, "MSG1001", RESPONSE_TEXT["MSG1001"], v.message,
-                                   f"/{i}/payload{v.pointer}", v.keyword))  # fmt: skip
+                out.append(
+                    Refusal(i, "MSG1001", RESPONSE_TEXT["MSG1001"], v.message, f"/{i}/payload{v.pointer}", v.keyword)
+                )
         return out
 
-    def accept(self, interface_id: str, batch: Sequence[Mapping[str, Any]], caller: SimParticipant) -> list[dict[str, Any]]:
+    def accept(
+        self, interface_id: str, batch: Sequence[Mapping[str, Any]], caller: SimParticipant
+    ) -> list[dict[str, Any]]:
         """Stamp, journal and route each message; deliveries run in the background."""
         results = []
         now = dt.datetime.now(dt.UTC)
@@ -189,16 +248,23 @@ class SimulatedDip:
             egress_common["D0"] = {
                 "transactionID": tx,
                 "transactionTimestamp": dip_timestamp(now),
-                "publicationID": "PUB-" + interface_id.split("-", 1)[1] if interface_id.upper().startswith("IF-")
+                "publicationID": "PUB-" + interface_id.split("-", 1)[1]
+                if interface_id.upper().startswith("IF-")
                 else interface_id,
                 "initialCorrelationID": initial,
                 "replayIndicator": False,
                 "serviceTicketURL": None,
-            }  # fmt: skip
+            }
             egress = {"CommonBlock": egress_common, "CustomBlock": payload.get("CustomBlock", {})}
-            entry = self.journal.add("accepted", interface_id, caller.dip_id, transaction_id=tx,
-                                     correlation_id=initial, mpan=field(payload, "M0", "MPANCore"),
-                                     payload=egress)  # fmt: skip
+            entry = self.journal.add(
+                "accepted",
+                interface_id,
+                caller.dip_id,
+                transaction_id=tx,
+                correlation_id=initial,
+                mpan=field(payload, "M0", "MPANCore"),
+                payload=egress,
+            )
             for dip_id in recipients:
                 self._deliver(entry, interface_id, dip_id, egress)
             results.append(self.standard_item(payload, caller, "MSG0000", tx=tx))
@@ -215,11 +281,21 @@ class SimulatedDip:
                 roles = frozenset(self.catalogue.interface(interface_id).recipients)
             except KeyError:
                 roles = frozenset()
-        return [p.dip_id for p in self.config.participants.values()
-                if p.role in roles and p.cohort == caller.cohort and p.dip_id != caller.dip_id]  # fmt: skip
+        return [
+            p.dip_id
+            for p in self.config.participants.values()
+            if p.role in roles and p.cohort == caller.cohort and p.dip_id != caller.dip_id
+        ]
 
-    def standard_item(self, payload: Mapping[str, Any], caller: SimParticipant | None, code: str,
-                      *, tx: str | None = None, help: str = "") -> dict[str, Any]:  # fmt: skip
+    def standard_item(
+        self,
+        payload: Mapping[str, Any],
+        caller: SimParticipant | None,
+        code: str,
+        *,
+        tx: str | None = None,
+        help: str = "",
+    ) -> dict[str, Any]:
         return {
             "transactionID": tx,
             "senderUniqueReference": field(payload, "S1", "senderUniqueReference") if payload else None,
@@ -256,8 +332,12 @@ class SimulatedDip:
         try:
             await self.responder(participant, egress)
         except Exception as exc:  # a rule defect must be visible, not kill the simulator
-            self.journal.add("event", field(egress, "S0", "interfaceID") or "?", participant.dip_id,
-                             note=f"participant simulator error: {type(exc).__name__}: {exc}")  # fmt: skip
+            self.journal.add(
+                "event",
+                field(egress, "S0", "interfaceID") or "?",
+                participant.dip_id,
+                note=f"participant simulator error: {type(exc).__name__}: {exc}",
+            )
 
     async def _push(self, d: Delivery, url: str, egress: dict[str, Any]) -> None:
         policy = self.config.delivery

@@ -21,8 +21,7 @@ class Delivery:
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"recipient": self.recipient, "channel": self.channel, "status": self.status,
-                "attempts": self.attempts}  # fmt: skip
+        return {"recipient": self.recipient, "channel": self.channel, "status": self.status, "attempts": self.attempts}
 
 
 @dataclass
@@ -79,10 +78,17 @@ class Journal:
         return len(self._entries)
 
     def query(
-        self, *, correlation_id: str | None = None, mpan: str | None = None,
-        interface_id: str | None = None, participant: str | None = None, kind: str | None = None,
-        since: float | None = None, until: float | None = None, limit: int = 1000,
-    ) -> list[Entry]:  # fmt: skip
+        self,
+        *,
+        correlation_id: str | None = None,
+        mpan: str | None = None,
+        interface_id: str | None = None,
+        participant: str | None = None,
+        kind: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 1000,
+    ) -> list[Entry]:
         out = []
         for e in self._entries:
             if correlation_id and correlation_id not in (e.correlation_id, _sender_corr(e)):
@@ -95,7 +101,7 @@ class Journal:
                 continue
             if kind and e.kind != kind:
                 continue
-            if since is not None and e.at < since or until is not None and e.at > until:
+            if (since is not None and e.at < since) or (until is not None and e.at > until):
                 continue
             out.append(e)
             if len(out) >= limit:

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mhhs_stubs.config import SimParticipant
+from mhhs_stubs.dip import SimulatedDip
+
 from mhhs_sit import templating
 from mhhs_sit.envelope import ReferenceSource, Sender, build_message, field
 from mhhs_sit.errors import DefinitionError, Problem
 from mhhs_sit.matchers import mismatches
 from mhhs_sit.yamlsrc import load_yaml
-from mhhs_stubs.config import SimParticipant
-from mhhs_stubs.dip import SimulatedDip
 
 RULES_DIR = Path(__file__).parent / "rules"
 
@@ -57,16 +58,18 @@ def load_rules(directory: Path = RULES_DIR) -> dict[str, list[Rule]]:
             for key in sorted(unknown):
                 problems.append(doc.problem(["rules", i, key], f"unknown rule key '{key}'", key=True))
             line, _ = doc.position(["rules", i])
-            rules.setdefault(data["role"], []).append(Rule(
-                name=str(raw.get("name", f"rule {i + 1}")),
-                interface=on["interface"],
-                event=on.get("event"),
-                where=on.get("where") or {},
-                recall=raw.get("recall"),
-                remember=raw.get("remember"),
-                send=tuple(raw.get("send") or ()),
-                source=f"{doc.file}:{line}",
-            ))  # fmt: skip
+            rules.setdefault(data["role"], []).append(
+                Rule(
+                    name=str(raw.get("name", f"rule {i + 1}")),
+                    interface=on["interface"],
+                    event=on.get("event"),
+                    where=on.get("where") or {},
+                    recall=raw.get("recall"),
+                    remember=raw.get("remember"),
+                    send=tuple(raw.get("send") or ()),
+                    source=f"{doc.file}:{line}",
+                )
+            )
     if problems:
         raise DefinitionError(problems)
     return rules
@@ -89,8 +92,11 @@ class ParticipantSimulators:
         dip.responder = self.handle
 
     def _cohort_parties(self, me: SimParticipant) -> dict[str, Any]:
-        return {p.role: {"dip_id": p.dip_id, "mpid": p.mpid, "role": p.role, "name": p.name}
-                for p in self.dip.config.participants.values() if p.cohort == me.cohort}  # fmt: skip
+        return {
+            p.role: {"dip_id": p.dip_id, "mpid": p.mpid, "role": p.role, "name": p.name}
+            for p in self.dip.config.participants.values()
+            if p.cohort == me.cohort
+        }
 
     async def handle(self, me: SimParticipant, egress: dict[str, Any]) -> None:
         interface = str(field(egress, "S0", "interfaceID"))
@@ -101,11 +107,14 @@ class ParticipantSimulators:
             **templating.builtins(),
             "msg": message_view(egress),
             "me": {"dip_id": me.dip_id, "mpid": me.mpid, "role": me.role},
-            "sender": {"dip_id": sender_id, "mpid": sender.mpid if sender else None,
-                       "role": field(egress, "S1", "senderRoleID")},
+            "sender": {
+                "dip_id": sender_id,
+                "mpid": sender.mpid if sender else None,
+                "role": field(egress, "S1", "senderRoleID"),
+            },
             "party": self._cohort_parties(me),
             "known_dip_ids": sorted(self.dip.config.participants),
-        }  # fmt: skip
+        }
         for rule in self.rules.get(me.role, []):
             if rule.interface.upper() != interface.upper() or (rule.event and rule.event != event):
                 continue
@@ -123,8 +132,12 @@ class ParticipantSimulators:
             for action in rule.send:
                 self._send(me, egress, templating.render(dict(action), context), rule)
             return
-        self.dip.journal.add("event", interface, me.dip_id,
-                             note=f"{me.role} simulator has no rule for {interface} [{event}]; nothing sent")  # fmt: skip
+        self.dip.journal.add(
+            "event",
+            interface,
+            me.dip_id,
+            note=f"{me.role} simulator has no rule for {interface} [{event}]; nothing sent",
+        )
 
     def _send(self, me: SimParticipant, incoming: Mapping[str, Any], action: Mapping[str, Any], rule: Rule) -> None:
         interface_id = action["interface"]
@@ -149,8 +162,13 @@ class ParticipantSimulators:
         if refusals:
             # The simulator produced an invalid message: a simulator defect, reported as one.
             details = "; ".join(f"{r.code} {r.pointer}: {r.help}" for r in refusals)
-            self.dip.journal.add("refused", interface_id, me.dip_id, payload=message,
-                                 note=f"SIMULATOR DEFECT in {rule.source} ({rule.name}): {details}")  # fmt: skip
+            self.dip.journal.add(
+                "refused",
+                interface_id,
+                me.dip_id,
+                payload=message,
+                note=f"SIMULATOR DEFECT in {rule.source} ({rule.name}): {details}",
+            )
             return
         self.dip.accept(interface_id, batch, me)
 

@@ -8,10 +8,10 @@ import threading
 import time
 
 import uvicorn
-
-from mhhs_sit.errors import EnvironmentBroken
 from mhhs_stubs.app import SimulatorApp
 from mhhs_stubs.config import SimulatorConfig
+
+from mhhs_sit.errors import EnvironmentBroken
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -28,10 +28,17 @@ class EmbeddedSimulator:
         self.host = host
         self.port = port or free_port(host)
         self.sim = SimulatorApp(config)
-        self._server = uvicorn.Server(uvicorn.Config(
-            self.sim.app, host=host, port=self.port, log_level="warning", access_log=False,
-            lifespan="on", timeout_keep_alive=30,
-        ))  # fmt: skip
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.sim.app,
+                host=host,
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                timeout_keep_alive=30,
+            )
+        )
         self._thread: threading.Thread | None = None
 
     @property

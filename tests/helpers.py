@@ -25,40 +25,37 @@ def write(dest: Path, relative: str, text: str) -> Path:
     return path
 
 
-APPOINTMENT = """
-send:
-  as: SUP
-  interface: IF-031
-  event: DSApp
-  mpan: "{{ mpan }}"
-  custom:
-    B071:
-      proposedDataServiceDIPID: "{{ cohort.SDS.dip_id }}"
-      proposedDataServiceMPID: "{{ cohort.SDS.mpid }}"
-      proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"
-      contractReferenceDataService: SDS-1
-      appointmentScenario: CSP
-      supplierNominatedMDRDIPID: null
-      supplierNominatedMDRMPID: null
-      supplierNominatedMDREffectiveFromDate: null
-      supplierProposedConsentGranularity: H
-      supplierProposedDomesticIndicator: true
-      traditionalFallBackReadFrequency: null
-"""
-
-
-def scenario(sid: str, cases: str, *, theme: int = 3, roles: str = "[SUP, REGS, SDS]", tags: str = "[]") -> str:
+def appointment_scenario(sid: str, extra_steps: str = "", *, roles: str = "[SUP, REGS, SDS]") -> str:
+    """A one-case scenario: the supplier proposes the cohort's SDS, then ``extra_steps``."""
     return f"""
 scenario: {sid}
 title: Test scenario {sid}
 stage: sit-functional
-theme: {theme}
-tags: {tags}
+theme: 3
 roles: {roles}
 cases:
-{textwrap.indent(textwrap.dedent(cases).strip(), "  ")}
+  - id: {sid}-TC01
+    title: case of {sid}
+    data:
+      mpan: {{draw: mpan}}
+    steps:
+      - send:
+          as: SUP
+          interface: IF-031
+          event: DSApp
+          mpan: "{{{{ mpan }}}}"
+          custom:
+            B071:
+              proposedDataServiceDIPID: "{{{{ cohort.SDS.dip_id }}}}"
+              proposedDataServiceMPID: "{{{{ cohort.SDS.mpid }}}}"
+              proposedDataServiceDIPEffectiveFromDate: "{{{{ midnight }}}}"
+              contractReferenceDataService: SDS-1
+              appointmentScenario: CSP
+              supplierNominatedMDRDIPID: null
+              supplierNominatedMDRMPID: null
+              supplierNominatedMDREffectiveFromDate: null
+              supplierProposedConsentGranularity: H
+              supplierProposedDomesticIndicator: true
+              traditionalFallBackReadFrequency: null
+{textwrap.indent(textwrap.dedent(extra_steps).strip(), " " * 6) if extra_steps.strip() else ""}
 """
-
-
-def step(text: str, indent: int = 6) -> str:
-    return textwrap.indent(textwrap.dedent(text).strip(), " " * indent)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.helpers import APPOINTMENT, copy_project, scenario, step, write
+from tests.helpers import appointment_scenario, copy_project, write
 
 
 @pytest.fixture
@@ -30,22 +30,21 @@ def test_the_example_cycle_passes_and_writes_results(pytester):
 
 
 def test_a_wrong_value_fails_the_case_and_names_the_step(pytester, project):
-    expect_wrong = step("""
+    write(
+        project,
+        "test_themes/wrong.yaml",
+        appointment_scenario(
+            "T-03-900",
+            """
         - expect:
             at: SUP
             interface: IF-035
             event: DSAppAccepted
             within: 5s
             where: {M0.MPANCore: "{{ mpan }}", B007.responseCode: R}
-    """)
-    write(project, "test_themes/wrong.yaml", scenario("T-03-900", f"""
-        - id: T-03-900-TC01
-          title: expects a rejection that never comes
-          data: {{mpan: {{draw: mpan}}}}
-          steps:
-        {step(APPOINTMENT.replace(chr(10), chr(10) + '  ').replace('send:', '- send:', 1), 4)}
-        {expect_wrong}
-    """))
+    """,
+        ),
+    )
     result = run(pytester, "-q", "--cohort", "C1")
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
@@ -57,21 +56,19 @@ def test_a_wrong_value_fails_the_case_and_names_the_step(pytester, project):
 
 
 def test_an_unreachable_dip_is_broken_not_failed(pytester, project):
-    write(project, "environments/down.yaml", """
+    write(
+        project,
+        "environments/down.yaml",
+        """
         environment: down
         environment_tag: DEV
         stubs: none
         dip_url: http://127.0.0.1:9
         timeouts: {connect: 1s, read: 1s, expect: 1s}
         retries: 1
-    """)
-    write(project, "test_themes/down.yaml", scenario("T-01-901", f"""
-        - id: T-01-901-TC01
-          title: sends to a DIP that is down
-          data: {{mpan: {{draw: mpan}}}}
-          steps:
-        {step(APPOINTMENT.replace(chr(10), chr(10) + '  ').replace('send:', '- send:', 1), 4)}
-    """, roles="[SUP]"))
+    """,
+    )
+    write(project, "test_themes/down.yaml", appointment_scenario("T-01-901", roles="[SUP, SDS]"))
     result = run(pytester, "-q", "--mhhs-env", "down", "--cohort", "C1")
     out = result.stdout.str()
     assert result.ret == 1

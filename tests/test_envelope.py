@@ -9,15 +9,30 @@ SUR = re.compile(r"^S-((IF|REP)-)?\d{3,4}-[0-9a-fA-F]{10}-[A-Z]{3,5}-\d{8}-[a-zA
 def test_common_blocks_are_filled_as_the_spec_requires():
     refs = ReferenceSource("t")
     msg = build_message(
-        interface_id="IF-031", event="DSApp", sender=Sender("2300000101", "SUP"), environment_tag="DEV",
-        refs=refs, custom={"B071": {}}, recipients=["2200000101", "2200000101"], mpan="1000000000011",
-        distributor_dip_id="2500000101", now=dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC),
+        interface_id="IF-031",
+        event="DSApp",
+        sender=Sender("2300000101", "SUP"),
+        environment_tag="DEV",
+        refs=refs,
+        custom={"B071": {}},
+        recipients=["2200000101", "2200000101"],
+        mpan="1000000000011",
+        distributor_dip_id="2500000101",
+        now=dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC),
     )
     cb = msg["CommonBlock"]
     assert cb["S0"] == {"interfaceID": "IF-031", "schemaVersion": "011", "eventCode": "[DSApp]"}
     s1 = cb["S1"]
-    assert set(s1) == {"environmentTag", "subText", "senderUniqueReference", "senderTimestamp",
-                       "senderDIPID", "senderRoleID", "senderCorrelationID", "DIPConnectionProviderID"}
+    assert set(s1) == {
+        "environmentTag",
+        "subText",
+        "senderUniqueReference",
+        "senderTimestamp",
+        "senderDIPID",
+        "senderRoleID",
+        "senderCorrelationID",
+        "DIPConnectionProviderID",
+    }
     assert SUR.match(s1["senderUniqueReference"]), s1["senderUniqueReference"]
     assert s1["senderTimestamp"] == "2026-03-01T12:00:00+00:00"
     assert cb["A0"] == {"primaryRecipients": ["2200000101"], "secondaryRecipients": [], "always": []}

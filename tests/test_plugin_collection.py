@@ -63,8 +63,9 @@ def test_header_names_environment_cohorts_and_seed(pytester, project):
     result = pytester.runpytest("--collect-only", "-q", "--mhhs-seed", "7", "-p", "no:randomly")
     assert result.ret == 0
     result = pytester.runpytest("--collect-only", "--mhhs-seed", "7")
-    result.stdout.fnmatch_lines(["mhhs-sit *: environment local (tag DEV, IR IR8.2, stubs embedded), "
-                                 "cohorts C1, C2, run r*, data seed 7"])
+    result.stdout.fnmatch_lines(
+        ["mhhs-sit *: environment local (tag DEV, IR IR8.2, stubs embedded), cohorts C1, C2, run r*, data seed 7"]
+    )
 
 
 def test_without_scenarios_the_plugin_stays_out_of_the_way(pytester):

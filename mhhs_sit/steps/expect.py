@@ -22,8 +22,9 @@ def _describe(item: Received) -> str:
     return f"{item.interface_id} {field(item.payload, 'S0', 'eventCode')}"
 
 
-def _filter_problems(item: Received, dip_id: str, interface: str, event: str | None,
-                     where: dict[str, Any] | None) -> list[str]:  # fmt: skip
+def _filter_problems(
+    item: Received, dip_id: str, interface: str, event: str | None, where: dict[str, Any] | None
+) -> list[str]:
     if item.dip_id != dip_id:
         return ["for another participant"]
     problems = []
@@ -54,17 +55,31 @@ def run(run: CaseRun, step: Step) -> dict[str, Any]:
         problems = _filter_problems(item, participant.dip_id, interface, spec.get("event"), spec.get("where"))
         if problems == ["for another participant"]:
             return False
-        if problems and fail_if and not _filter_problems(
-            item, participant.dip_id, fail_if.get("interface", interface), fail_if.get("event"),
-            fail_if.get("where"),
-        ):  # fmt: skip
+        if (
+            problems
+            and fail_if
+            and not _filter_problems(
+                item,
+                participant.dip_id,
+                fail_if.get("interface", interface),
+                fail_if.get("event"),
+                fail_if.get("where"),
+            )
+        ):
             polls.append({"seq": item.seq, "message": _describe(item), "matched": False, "fail_if": True})
             raise ScenarioFailure(
                 f"{role} received {_describe(item)}, which this step forbids (fail_if), while "
                 f"waiting for {interface} {bracketed(spec['event']) if spec.get('event') else ''}".rstrip()
             )
-        polls.append({"seq": item.seq, "at": round(item.received_at, 3), "message": _describe(item),
-                      "matched": not problems, "why_not": problems})  # fmt: skip
+        polls.append(
+            {
+                "seq": item.seq,
+                "at": round(item.received_at, 3),
+                "message": _describe(item),
+                "matched": not problems,
+                "why_not": problems,
+            }
+        )
         if problems:
             seen_elsewhere.append(f"{_describe(item)} ({'; '.join(problems)})")
         return not problems
@@ -72,14 +87,25 @@ def run(run: CaseRun, step: Step) -> dict[str, Any]:
     item = rt.receiver.inbox.wait_for(predicate, since=run.inbox_start, timeout=within, claim=run.claim)
     if item is None:
         what = f"{interface} {bracketed(spec['event'])}" if spec.get("event") else interface
-        others = f"; it did receive: {', '.join(seen_elsewhere[:5])}" if seen_elsewhere else \
-            f"; nothing else reached {role} either"  # fmt: skip
-        raise ScenarioFailure(f"no {what} reached {role} ({participant.dip_id}) within {within:g}s"
-                              f"{' matching ' + str(spec['where']) if spec.get('where') else ''}{others}")  # fmt: skip
+        others = (
+            f"; it did receive: {', '.join(seen_elsewhere[:5])}"
+            if seen_elsewhere
+            else f"; nothing else reached {role} either"
+        )
+        raise ScenarioFailure(
+            f"no {what} reached {role} ({participant.dip_id}) within {within:g}s"
+            f"{' matching ' + str(spec['where']) if spec.get('where') else ''}{others}"
+        )
     run.last_received = item.payload
     if run.current is not None:
-        run.current.exchanges.append({
-            "received": {"at": role, "dip_id": item.dip_id, "interface": item.interface_id,
-                         "payload": item.payload},
-        })  # fmt: skip
+        run.current.exchanges.append(
+            {
+                "received": {
+                    "at": role,
+                    "dip_id": item.dip_id,
+                    "interface": item.interface_id,
+                    "payload": item.payload,
+                },
+            }
+        )
     return item.payload

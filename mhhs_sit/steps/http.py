@@ -48,6 +48,5 @@ def run(run: CaseRun, step: Step) -> dict[str, Any]:
     if expect.get("body_contains") and expect["body_contains"] not in str(body):
         failures.append(f"body does not contain {expect['body_contains']!r}")
     if failures:
-        raise ScenarioFailure(f"{method} {exchange.url}: " + "; ".join(failures) +
-                              f" (body: {str(body)[:300]})")  # fmt: skip
+        raise ScenarioFailure(f"{method} {exchange.url}: " + "; ".join(failures) + f" (body: {str(body)[:300]})")
     return result

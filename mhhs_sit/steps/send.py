@@ -46,8 +46,9 @@ def build(run: CaseRun, spec: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     correlation = spec.get("correlation_id")
     mpan = spec.get("mpan")
     if replying is not None:
-        correlation = correlation or field(replying, "D0", "initialCorrelationID") or \
-            field(replying, "S1", "senderCorrelationID")  # fmt: skip
+        correlation = (
+            correlation or field(replying, "D0", "initialCorrelationID") or field(replying, "S1", "senderCorrelationID")
+        )
         mpan = mpan or field(replying, "M0", "MPANCore")
     recipients = routing.primary_recipients(cohort, interface_id, spec.get("to"), sender_role=spec["as"])
     ldso = cohort.participants.get("LDSO")
@@ -90,16 +91,20 @@ def run(run: CaseRun, step: Step) -> dict[str, Any]:
         failures += mismatches(body, expected["json"])
     if failures:
         detail = _describe(body)
-        raise ScenarioFailure(f"the DIP answered {spec['interface']} from {spec['as']} with "
-                              f"{'; '.join(failures)}{detail}")  # fmt: skip
+        raise ScenarioFailure(
+            f"the DIP answered {spec['interface']} from {spec['as']} with {'; '.join(failures)}{detail}"
+        )
     return {**message, "response": body, "status": exchange.status}
 
 
 def _describe(body: Any) -> str:
     if isinstance(body, Mapping):
         items = body.get("messageArray") or []
-        texts = [f"{i.get('message')}{': ' + str(i.get('help')) if i.get('help') else ''}"
-                 for i in items if isinstance(i, Mapping)]  # fmt: skip
+        texts = [
+            f"{i.get('message')}{': ' + str(i.get('help')) if i.get('help') else ''}"
+            for i in items
+            if isinstance(i, Mapping)
+        ]
         if texts:
             return " — " + " | ".join(texts)[:1500]
     return f" — {str(body)[:300]}" if body else ""

@@ -14,7 +14,7 @@ from mhhs_sit.data import (
     mpan_core_problem,
 )
 from mhhs_sit.data.checkdigit import WEIGHTS, check_value
-from mhhs_sit.data.partition import ROW_ITEMS, REGISTERED_ROWS, UNREGISTERED_ROWS, block
+from mhhs_sit.data.partition import REGISTERED_ROWS, ROW_ITEMS, UNREGISTERED_ROWS, block
 
 # The DIP spec's example and cores checked by hand in DOMAIN-FACTS 5.1.
 VALID = ["2000056535971", "1312345678907", "2499999999991", "1900012374324"]
