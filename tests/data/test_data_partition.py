@@ -60,7 +60,7 @@ def test_seed_must_be_a_slot(seed: object) -> None:
 
 def test_a_whole_block_is_unique_valid_and_never_uses_check_digit_zero() -> None:
     b = block("12", 3, 0)
-    cores = [b.row(i).prefix + tail for i in range(ROWS) for tail in b.row(i).tails]
+    cores = [r.prefix + tail for r in map(b.row, range(ROWS)) for tail in r.tails]
     assert len(cores) == ROWS * ROW_ITEMS == len(set(cores))
     assert all(c.startswith("120300") and c[12] != "0" for c in cores)
     assert all(is_valid_mpan_core(c) for c in cores[:: ROW_ITEMS + 1])  # one per row, skewed

@@ -64,12 +64,16 @@ def test_the_same_seed_reproduces_every_item_exactly() -> None:
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.integers(1, 49), st.integers(1, 49), st.integers(0, 99), st.integers(0, 99))
+# Seeds from a few values: each new seed builds its address pools with Faker (a fraction of a
+# second); the stream-level test in test_data_partition covers every seed.
+@given(st.integers(1, 49), st.integers(1, 49), st.sampled_from([0, 1, 99]), st.sampled_from([0, 1, 99]))
 def test_two_cohorts_or_seeds_never_share_an_mpan(c1: int, c2: int, s1: int, s2: int) -> None:
     if (c1, s1) == (c2, s2):
         return
-    a = {pool(f"C{c1}", seed=s1).draw("mpan") for _ in range(500)}
-    b = {pool(f"C{c2}", seed=s2).draw("mpan") for _ in range(500)}
+    pa, pb = pool(f"C{c1}", seed=s1), pool(f"C{c2}", seed=s2)
+    a = {pa.draw("mpan") for _ in range(500)}
+    b = {pb.draw("mpan") for _ in range(500)}
+    assert len(a) == len(b) == 500
     assert not a & b
 
 
