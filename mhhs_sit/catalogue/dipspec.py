@@ -146,10 +146,10 @@ class DipSpec:
                 for key in examples:
                     found.setdefault((name, ("components", "examples", key)), str(key))
         out: list[SpecExample] = []
-        for (name, parts), label in found.items():
-            doc = self._files.doc(name)
-            assert doc is not None
-            out.extend(self._messages(doc, name, parts, label))
+        for (name, where), label in found.items():
+            example_doc = self._files.doc(name)
+            assert example_doc is not None
+            out.extend(self._messages(example_doc, name, where, label))
         return tuple(sorted(out, key=lambda e: (e.file, e.line)))
 
     def lint_examples(self) -> list[Finding]:
@@ -194,12 +194,9 @@ class DipSpec:
             return []
         out = []
         for i, item in enumerate(refs):
+            ref = item.get("$ref") if isinstance(item, dict) else None
             try:
-                out.append(
-                    self._files.resolve(
-                        item.get("$ref") if isinstance(item, dict) else None, self.root
-                    )
-                )
+                out.append(self._files.resolve(str(ref), self.root))
             except RefError as exc:
                 self._files.problems.append(doc.problem([*MESSAGE_SCHEMA, i, "$ref"], str(exc)))
         return out

@@ -106,6 +106,33 @@ def _all(checks: list[Check]) -> Check:
     return every
 
 
+def _any(checks: list[Check]) -> Check:
+    frozen = tuple(checks)
+    return lambda x: any(c(x) for c in frozen)
+
+
+def _exactly_one(checks: list[Check]) -> Check:
+    frozen = tuple(checks)
+    return lambda x: sum(1 for c in frozen if c(x)) == 1
+
+
+def _negated(check: Check) -> Check:
+    return lambda x: not check(x)
+
+
+_BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
+    "minimum": lambda x, n: x >= n,
+    "maximum": lambda x, n: x <= n,
+    "exclusiveMinimum": lambda x, n: x > n,
+    "exclusiveMaximum": lambda x, n: x < n,
+}
+
+
+def _bound(holds: Callable[[Any, Any], bool], limit: Any) -> Check:
+    """A numeric keyword: it constrains numbers only (booleans are not numbers)."""
+    return lambda x: not _is_number(x) or holds(x, limit)
+
+
 class _Compiler:
     def __init__(self, known: frozenset[str], integer_floats: bool, draft4: bool):
         self.known = known
@@ -147,7 +174,7 @@ class _Compiler:
         if len(preds) == 2:
             first, second = preds
             return lambda x: first(x) or second(x)
-        return lambda x, preds=tuple(preds): any(p(x) for p in preds)
+        return _any(preds)
 
     def _one_type(self, kind: str) -> Check:
         if kind == "string":
@@ -192,23 +219,14 @@ class _Compiler:
         for keyword in ("exclusiveMinimum", "exclusiveMaximum"):
             if keyword in schema and isinstance(schema[keyword], bool):
                 raise _Unsupported
-        if "minimum" in schema:
-            n = schema["minimum"]
-            out.append(lambda x, n=n: not _is_number(x) or x >= n)
-        if "maximum" in schema:
-            n = schema["maximum"]
-            out.append(lambda x, n=n: not _is_number(x) or x <= n)
-        if "exclusiveMinimum" in schema:
-            n = schema["exclusiveMinimum"]
-            out.append(lambda x, n=n: not _is_number(x) or x > n)
-        if "exclusiveMaximum" in schema:
-            n = schema["exclusiveMaximum"]
-            out.append(lambda x, n=n: not _is_number(x) or x < n)
+        for keyword, holds in _BOUNDS.items():
+            if keyword in schema:
+                out.append(_bound(holds, schema[keyword]))
         if "multipleOf" in schema:
             m = schema["multipleOf"]
             if not isinstance(m, int) or isinstance(m, bool):
                 raise _Unsupported  # jsonschema's float path has its own rounding rules
-            out.append(lambda x, m=m: not _is_number(x) or not x % m)
+            out.append(_bound(lambda x, m: not x % m, m))
         return _all(out) if out else None
 
     def _object(self, schema: dict[str, Any]) -> Check | None:
@@ -266,14 +284,11 @@ class _Compiler:
         if "allOf" in schema:
             out.append(_all([self.compile(s) for s in schema["allOf"]]))
         if "anyOf" in schema:
-            subs = tuple(self.compile(s) for s in schema["anyOf"])
-            out.append(lambda x, subs=subs: any(c(x) for c in subs))
+            out.append(_any([self.compile(s) for s in schema["anyOf"]]))
         if "oneOf" in schema:
-            subs = tuple(self.compile(s) for s in schema["oneOf"])
-            out.append(lambda x, subs=subs: sum(1 for c in subs if c(x)) == 1)
+            out.append(_exactly_one([self.compile(s) for s in schema["oneOf"]]))
         if "not" in schema:
-            sub = self.compile(schema["not"])
-            out.append(lambda x, sub=sub: not sub(x))
+            out.append(_negated(self.compile(schema["not"])))
         return out
 
 

@@ -121,10 +121,8 @@ class InterfaceValidator:
 def _event_code(payload: dict[str, Any], exact_names: bool) -> Any:
     node: Any = payload
     for name in EVENT_PATH:
-        if exact_names:
-            node = node.get(name) if isinstance(node, dict) else None
-        else:
-            node = lookup(node, name)
+        exact = node.get(name) if isinstance(node, dict) else None
+        node = exact if exact_names else lookup(node, name)
     return node
 
 

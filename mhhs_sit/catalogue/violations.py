@@ -149,7 +149,7 @@ def _sentence(
             if isinstance(error.validator_value, list)
             else [error.validator_value]
         )
-        wanted = " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
+        wanted = " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kinds)
         return f"{field} is {shown}; expected {wanted}{hint}."
     if keyword == "enum":
         return f"{field} is {shown}; expected one of {_choices(error.validator_value)}."

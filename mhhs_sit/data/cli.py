@@ -154,6 +154,10 @@ def generate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def check_command(args: argparse.Namespace) -> int:
     """Print every problem; 0 if the file is clean, 1 otherwise."""
     if args.file == "-":
@@ -164,8 +168,11 @@ def check_command(args: argparse.Namespace) -> int:
         print(problem.render())
     name = "<stdin>" if args.file == "-" else args.file
     if report.ok:
-        print(f"{name}: {report.rows:,} rows, all valid")
+        print(f"{name}: {_count(report.rows, 'row')}, all valid")
         return 0
     bad_lines = len({p.line for p in report.problems})
-    print(f"{name}: {report.rows:,} rows, {len(report.problems):,} problems on {bad_lines:,} lines")
+    print(
+        f"{name}: {_count(report.rows, 'row')}, {_count(len(report.problems), 'problem')} on "
+        f"{_count(bad_lines, 'line')}"
+    )
     return 1
