@@ -38,9 +38,7 @@ def generated_cores(draw: st.DrawFn) -> str:
 
 def corruptions(core: str) -> list[str]:
     """Every core that differs from ``core`` in exactly one digit (13 x 9 of them)."""
-    return [
-        core[:i] + d + core[i + 1 :] for i in range(13) for d in "0123456789" if d != core[i]
-    ]
+    return [core[:i] + d + core[i + 1 :] for i in range(13) for d in "0123456789" if d != core[i]]
 
 
 @pytest.mark.parametrize("core", VALID)
@@ -136,9 +134,8 @@ def test_the_rule_misses_exactly_the_predicted_corruptions(first12: str) -> None
 
 def test_a_check_digit_zero_core_can_hide_a_typo() -> None:
     # Check value 10 (digit 0); +1 on the digit weighted 23 (= 1 mod 11) moves it to 0 (digit 0).
-    first12 = next(
-        f"12{n:010d}" for n in range(10**6) if check_value(f"12{n:010d}") == 10 and f"{n:010d}"[4] != "9"
-    )
+    candidates = (f"12{n:010d}" for n in range(10**6))
+    first12 = next(c for c in candidates if check_value(c) == 10 and c[6] != "9")
     core = first12 + "0"
     typo = core[:6] + str(int(core[6]) + 1) + core[7:]
     assert is_valid_mpan_core(core) and is_valid_mpan_core(typo) and core != typo

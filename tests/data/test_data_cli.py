@@ -44,7 +44,8 @@ def test_generate_writes_valid_unique_rows_and_check_accepts_them(
     assert len({r["mpan"] for r in rows}) == 2000
     assert all(is_valid_mpan_core(r["mpan"]) and r["mpan"][2:6] == "0300" for r in rows)
     assert {r["distributor_id"] for r in rows} == {f"{n}" for n in range(10, 24)}
-    assert "wrote 2,000 metering points for cohort C3 (data slot 3, seed 0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "wrote 2,000 metering points for cohort C3 (data slot 3, seed 0" in err
     assert run("data", "check", str(out)) == 0
     assert capsys.readouterr().out.strip() == f"{out}: 2,000 rows, all valid"
 

@@ -126,10 +126,8 @@ def test_workers_split_what_generate_writes_for_the_whole_cohort(
     workers: int, count: int, dists: list[str]
 ) -> None:
     whole = list(iter_cores(make_stream(3, dists, 7), count))
-    shares = [
-        list(iter_cores(make_stream(3, dists, 7, worker=w, workers=workers), len(whole[w::workers])))
-        for w in range(workers)
-    ]
+    streams = [make_stream(3, dists, 7, worker=w, workers=workers) for w in range(workers)]
+    shares = [list(iter_cores(s, len(whole[w::workers]))) for w, s in enumerate(streams)]
     for w, share in enumerate(shares):
         assert share == whole[w::workers]
 
@@ -181,6 +179,4 @@ def test_asking_for_more_than_a_stream_holds_is_refused_up_front() -> None:
 def test_bad_stream_arguments(kwargs: dict, message: str) -> None:
     args = {"cohort_index": 3, "distributor_ids": ["12"], "seed": 0, **kwargs}
     with pytest.raises(ConfigError, match=message):
-        make_stream(
-            args.pop("cohort_index"), args.pop("distributor_ids"), args.pop("seed"), **args
-        )
+        make_stream(args.pop("cohort_index"), args.pop("distributor_ids"), args.pop("seed"), **args)

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from mhhs_sit.data.consumption import consumption_series
 from mhhs_sit.data.periods import (
-    as_dip_datetime,
     day_start,
     parse_day,
     period_count,
