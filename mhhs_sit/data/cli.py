@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from contextlib import nullcontext
-from typing import TextIO
 
 from mhhs_sit.data.addresses import address_book
 from mhhs_sit.data.distributors import DNO_IDS
@@ -134,16 +132,14 @@ def generate_command(args: argparse.Namespace) -> int:
     parties = Parties(args.supplier, _agents(args.agent))
     maker = RowMaker(address_book(args.seed), parties)
     write = write_csv if args.format == "csv" else write_jsonl
-    target: TextIO
     if args.out == "-":
-        context = nullcontext(sys.stdout)
+        written = write(sys.stdout, stream, args.count, maker)
     else:
         try:
-            context = open(args.out, "w", encoding="utf-8", newline="", buffering=1 << 20)  # noqa: SIM115
+            with open(args.out, "w", encoding="utf-8", newline="", buffering=1 << 20) as out:
+                written = write(out, stream, args.count, maker)
         except OSError as exc:
             raise ConfigError(f"cannot write {args.out}: {exc}") from None
-    with context as target:
-        written = write(target, stream, args.count, maker)
     elapsed = time.perf_counter() - started
     print(
         f"wrote {written:,} metering points for cohort {args.cohort} (data slot {slot}, seed "

@@ -181,7 +181,8 @@ def _flatten(obj: dict) -> tuple[dict[str, str], list[tuple[str, str]]]:
             flat["address_line_1"] = lines[0] if lines else ""
             flat["address_line_2"] = lines[1] if len(lines) > 1 else ""
             for sub in ("town", "postcode"):
-                flat[sub] = value.get(sub) if isinstance(value.get(sub), str) else ""
+                text = value.get(sub)
+                flat[sub] = text if isinstance(text, str) else ""
             extra = set(value) - {"lines", "town", "postcode"}
             if extra:
                 problems.append(("address", f"unknown address keys {sorted(extra)}"))

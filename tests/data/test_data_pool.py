@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -40,9 +41,21 @@ def pool(cohort: str = "C3", **kwargs: object) -> CohortPool:
     return CohortPool(cohort, **args)
 
 
+def as_dict(p: CohortPool, kind: str, **criteria: object) -> dict[str, Any]:
+    value = p.draw(kind, **criteria)
+    assert isinstance(value, dict)
+    return value
+
+
+def as_str(p: CohortPool, kind: str, **criteria: object) -> str:
+    value = p.draw(kind, **criteria)
+    assert isinstance(value, str)
+    return value
+
+
 def test_every_draw_is_a_fresh_valid_mpan() -> None:
     p = pool()
-    drawn = [p.draw("mpan") for _ in range(3000)]
+    drawn = [as_str(p, "mpan") for _ in range(3000)]
     assert len(set(drawn)) == 3000
     assert all(is_valid_mpan_core(m) for m in drawn)
     assert {m[:2] for m in drawn} == {"12", "19"}
@@ -50,14 +63,14 @@ def test_every_draw_is_a_fresh_valid_mpan() -> None:
 
 def test_kinds_share_one_supply_of_items() -> None:
     p = pool()
-    values = [p.draw("mpan"), p.draw("metering_point")["mpan"], p.draw("full_mpan")[8:]]
-    values.append(p.draw("mpan", segment="advanced"))
-    values.append(p.draw("metering_point", registered=False)["mpan"])
+    values = [as_str(p, "mpan"), as_dict(p, "metering_point")["mpan"], as_str(p, "full_mpan")[8:]]
+    values.append(as_str(p, "mpan", segment="advanced"))
+    values.append(as_dict(p, "metering_point", registered=False)["mpan"])
     assert len(set(values)) == len(values)
 
 
 def _draw_all(p: CohortPool, n: int) -> list:
-    return [p.draw("metering_point") for _ in range(n)]
+    return [as_dict(p, "metering_point") for _ in range(n)]
 
 
 def test_the_same_seed_reproduces_every_item_exactly() -> None:
@@ -75,15 +88,15 @@ def test_two_cohorts_or_seeds_never_share_an_mpan(c1: int, c2: int, s1: int, s2:
     if (c1, s1) == (c2, s2):
         return
     pa, pb = pool(f"C{c1}", seed=s1), pool(f"C{c2}", seed=s2)
-    a = {pa.draw("mpan") for _ in range(500)}
-    b = {pb.draw("mpan") for _ in range(500)}
+    a = {as_str(pa, "mpan") for _ in range(500)}
+    b = {as_str(pb, "mpan") for _ in range(500)}
     assert len(a) == len(b) == 500
     assert not a & b
 
 
 def test_workers_never_share_and_together_draw_the_generated_file() -> None:
     workers = [pool(worker=w, workers=3) for w in range(3)]
-    draws = [[p.draw("mpan") for _ in range(400)] for p in workers]
+    draws = [[as_str(p, "mpan") for _ in range(400)] for p in workers]
     assert not set(draws[0]) & set(draws[1]) and not set(draws[1]) & set(draws[2])
     written = [
         row[0]
@@ -100,16 +113,16 @@ def test_metering_points_drawn_are_the_rows_generate_writes() -> None:
     p = pool()
     maker = RowMaker(address_book(0), Parties("SUPA", AGENTS))
     rows = next(iter_record_chunks(make_stream(3, ["12", "19"], 0), 50, maker))
-    assert [p.draw("metering_point") for _ in range(50)] == [row_dict(r) for r in rows]
+    assert [as_dict(p, "metering_point") for _ in range(50)] == [row_dict(r) for r in rows]
 
 
 def test_registered_false_draws_from_mpans_never_loaded() -> None:
     p = pool()
     for _ in range(50):
-        mpan = p.draw("mpan", registered=False)
+        mpan = as_str(p, "mpan", registered=False)
         row, _col = block(mpan[:2], 3, 0).locate(mpan)  # type: ignore[misc]
         assert row in UNREGISTERED_ROWS
-    mpan = p.draw("mpan")
+    mpan = as_str(p, "mpan")
     assert block(mpan[:2], 3, 0).locate(mpan)[0] in REGISTERED_ROWS  # type: ignore[index]
 
 
@@ -128,7 +141,7 @@ CRITERIA = [
 def test_metering_points_meet_their_criteria(criteria: dict) -> None:
     p = pool()
     for _ in range(5):
-        point = p.draw("metering_point", **criteria)
+        point = as_dict(p, "metering_point", **criteria)
         assert isinstance(point, dict)
         for name, value in criteria.items():
             key = "distributor_id" if name == "distributor" else name
@@ -139,7 +152,7 @@ def test_a_metering_point_is_consistent_and_json_ready() -> None:
     p = pool()
     seen_segments = set()
     for _ in range(400):
-        mp = p.draw("metering_point")
+        mp = as_dict(p, "metering_point")
         seen_segments.add(mp["segment"])
         dist = DISTRIBUTORS[mp["distributor_id"]]
         assert mp["distributor_mpid"] == dist.mpid and mp["gsp_group"] == dist.gsp_groups[0]
@@ -161,13 +174,13 @@ def test_a_metering_point_is_consistent_and_json_ready() -> None:
 
 def test_full_mpan_criteria() -> None:
     p = pool()
-    value = p.draw("full_mpan", profile_class="05")
+    value = as_str(p, "full_mpan", profile_class="05")
     assert isinstance(value, str) and len(value) == 21 and value.startswith("05")
     assert full_mpan_problem(value) is None
-    custom = p.draw("full_mpan", meter_timeswitch_code="801", line_loss_factor_class="A1B")
+    custom = as_str(p, "full_mpan", meter_timeswitch_code="801", line_loss_factor_class="A1B")
     assert isinstance(custom, str) and custom[2:8] == "801A1B"
     with pytest.raises(ConfigError, match="three digits"):
-        p.draw("full_mpan", meter_timeswitch_code="000")
+        as_str(p, "full_mpan", meter_timeswitch_code="000")
 
 
 @pytest.mark.parametrize(
@@ -201,9 +214,9 @@ def test_draw_kinds_describe_every_criterion() -> None:
 
 def test_drawn_records_every_item_in_order_as_json() -> None:
     p = pool()
-    mpan = p.draw("mpan", segment="smart")
-    mp = p.draw("metering_point")
-    series = p.draw("consumption", mpan=mpan, date="2024-06-10")
+    mpan = as_str(p, "mpan", segment="smart")
+    mp = as_dict(p, "metering_point")
+    series = as_dict(p, "consumption", mpan=mpan, date="2024-06-10")
     drawn = p.drawn
     assert [d["kind"] for d in drawn] == ["mpan", "metering_point", "consumption"]
     assert drawn[0]["value"] == mpan and drawn[0]["criteria"] == {"segment": "smart"}
@@ -217,25 +230,25 @@ def test_drawn_records_every_item_in_order_as_json() -> None:
 
 def test_consumption_follows_the_metering_point_it_is_for() -> None:
     p = pool()
-    mp = p.draw("metering_point", segment="unmetered")
-    series = p.draw("consumption", mpan=mp["mpan"], date="2024-06-21")
+    mp = as_dict(p, "metering_point", segment="unmetered")
+    series = as_dict(p, "consumption", mpan=mp["mpan"], date="2024-06-21")
     assert series["segment"] == "unmetered" and series["period_count"] == 48
     noon = [x for x in series["periods"] if x["sp"][11:16] in ("12:00", "12:30")]
     assert noon and all(x["v"] == "0.000" for x in noon)  # street lights are off at midday
     with pytest.raises(ConfigError, match="is segment='unmetered', not 'smart'"):
-        p.draw("consumption", mpan=mp["mpan"], date="2024-06-21", segment="smart")
+        as_dict(p, "consumption", mpan=mp["mpan"], date="2024-06-21", segment="smart")
 
 
 def test_consumption_for_an_mpan_the_pool_never_drew_is_located() -> None:
     fresh = pool()
-    mp = pool().draw("metering_point", segment="advanced")
-    series = fresh.draw("consumption", mpan=mp["mpan"], date="2024-01-15")
+    mp = as_dict(pool(), "metering_point", segment="advanced")
+    series = as_dict(fresh, "consumption", mpan=mp["mpan"], date="2024-01-15")
     assert series["segment"] == "advanced"
 
 
 def test_consumption_without_an_mpan_draws_a_metering_point() -> None:
     p = pool()
-    series = p.draw("consumption", date="2024-03-31", basis="local", direction="export")
+    series = as_dict(p, "consumption", date="2024-03-31", basis="local", direction="export")
     assert series["direction"] == "export" and series["measurement_quantity"] == "AE"
     assert series["period_count"] == 46
     assert is_valid_mpan_core(series["mpan"])
