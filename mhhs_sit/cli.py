@@ -35,17 +35,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or [Path("test_themes")]
     missing = [p for p in paths if not p.exists()]
     problems: list[Problem] = [Problem(str(p), 0, 0, "", "no such file or directory") for p in missing]
-    scenarios, found = load_scenarios([p for p in paths if p.exists()], root)
-    problems += found
     cohorts, cohort_problems = load_cohorts(Path(args.cohorts), root)
     problems += cohort_problems
     env, env_problems = load_environment(args.env, Path(args.environments), root, environ=os.environ)
     problems += env_problems
+    version, version_problems = _resolve_version(args.ir or (env.ir if env else None))
+    problems += version_problems
+    scenarios, found = load_scenarios([p for p in paths if p.exists()], root, version=version)
+    problems += found
     problems += environment_file_problems(
         Path(args.environments), root, skip=find_environment(args.env, Path(args.environments))
     )
-    if args.ir:
-        problems += _version_problems(args.ir)
     if problems:
         print(render_problems(problems), file=sys.stdout)
         return 1
@@ -61,7 +61,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 orphans.append(f"{case.id} ({case.location})")
     print(
         f"OK: {len(scenarios)} scenarios, {cases} cases, {len(cohorts)} cohorts, {items} runnable items "
-        f"in environment '{env.name if env else args.env}'"
+        f"in environment '{env.name if env else args.env}', messages checked against spec version {version}"
     )
     if orphans:
         print(f"note: {len(orphans)} case(s) have no eligible cohort and will be reported as skipped:")
@@ -70,16 +70,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _version_problems(version: str) -> list[Problem]:
+def _resolve_version(wanted: str | None) -> tuple[str | None, list[Problem]]:
+    """The catalogue version to check payloads against (the latest when nothing says otherwise)."""
+    from mhhs_sit.catalogue import load_catalogue
+
+    cat = load_catalogue()
     try:
-        from mhhs_sit.catalogue import load_catalogue
-    except ImportError:
-        return []
-    try:
-        load_catalogue().resolve_version(version)
+        return (cat.resolve_version(wanted) if wanted else cat.default_version), []
     except MhhsSitError as exc:
-        return [Problem("--ir", 0, 0, "", str(exc))]
-    return []
+        return None, [Problem("--ir", 0, 0, "", str(exc))]
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -33,7 +33,10 @@ class ScenarioFile(pytest.File):
             if self.path.is_relative_to(self.config.rootpath)
             else str(self.path)
         )
-        scenario, problems = load_scenario_file(self.path, display=display, cache_dir=state.cache_dir)
+        state.load()
+        scenario, problems = load_scenario_file(
+            self.path, display=display, cache_dir=state.cache_dir, version=state.version
+        )
         problems = list(problems)
         if scenario is not None:
             problems += state.ids.add(scenario, self.path)

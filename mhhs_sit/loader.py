@@ -500,22 +500,27 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
     ), []
 
 
-_CACHE: dict[tuple[str, float, int], tuple[Scenario | None, list[Problem]]] = {}
+_CACHE: dict[tuple[str, float, int, str, str], tuple[Scenario | None, list[Problem]]] = {}
 
 
 @lru_cache(maxsize=1)
 def _loader_fingerprint() -> bytes:
     """Changes whenever the checks change, so a disk cache never hides a new problem."""
     h = hashlib.sha256()
-    for module in (file_schemas, templating, sys.modules[__name__]):
+    from mhhs_sit import payloads
+
+    for module in (file_schemas, templating, payloads, sys.modules[__name__]):
         h.update(Path(str(module.__file__)).read_bytes())
+    catalogue_data = Path(str(payloads.__file__)).parent / "catalogue" / "data"
+    for f in sorted(catalogue_data.glob("*.yaml")):
+        h.update(f.read_bytes())
     kinds = _draw_kinds()
     h.update(repr(sorted((k, sorted(v)) for k, v in (kinds or {}).items())).encode())
     return h.digest()
 
 
 def load_scenario_file(
-    path: Path, display: str | None = None, *, cache_dir: Path | None = None
+    path: Path, display: str | None = None, *, cache_dir: Path | None = None, version: str | None = None
 ) -> tuple[Scenario | None, list[Problem]]:
     """One scenario file, parsed and validated once per change.
 
@@ -526,7 +531,7 @@ def load_scenario_file(
     name = display or str(path)
     try:
         st = path.stat()
-        key = (str(path.resolve()), st.st_mtime, st.st_size)
+        key = (str(path.resolve()), st.st_mtime, st.st_size, name, version or "")
     except OSError as exc:
         return None, [Problem(name, 0, 0, "", f"cannot read file: {exc}")]
     if key in _CACHE:
@@ -537,7 +542,8 @@ def load_scenario_file(
         return None, [Problem(name, 0, 0, "", f"cannot read file: {exc}")]
     cached = None
     if cache_dir is not None:
-        digest = hashlib.sha256(_loader_fingerprint() + name.encode() + b"\0" + raw).hexdigest()
+        salt = f"{name}\0{version or ''}\0".encode()
+        digest = hashlib.sha256(_loader_fingerprint() + salt + raw).hexdigest()
         cached = cache_dir / f"{digest}.pickle"
         try:
             with cached.open("rb") as fh:
@@ -549,7 +555,14 @@ def load_scenario_file(
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [Problem(name, 0, 0, "", f"the file is not UTF-8 text: {exc}")]
-    result = build_scenario(parse_yaml(text, name))
+    doc = parse_yaml(text, name)
+    result = build_scenario(doc)
+    if result[0] is not None and version:
+        from mhhs_sit.payloads import payload_problems
+
+        found = payload_problems(result[0], doc, version)
+        if found:
+            result = (None, found)
     _CACHE[key] = result
     if cached is not None and result[0] is not None:
         _write_atomically(cached, pickle.dumps(result[0], protocol=pickle.HIGHEST_PROTOCOL))
@@ -619,12 +632,14 @@ def _at_key(display: str, source: Path | None, path: list[PathPart], message: st
     return Problem(display, 0, 0, format_path(path), message)
 
 
-def load_scenarios(paths: Iterable[Path], root: Path | None = None) -> tuple[list[Scenario], list[Problem]]:
+def load_scenarios(
+    paths: Iterable[Path], root: Path | None = None, *, version: str | None = None
+) -> tuple[list[Scenario], list[Problem]]:
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
     ids = IdRegistry()
     for f in scenario_files(paths):
-        sc, pr = load_scenario_file(f, display=_display(f, root))
+        sc, pr = load_scenario_file(f, display=_display(f, root), version=version)
         problems += pr
         if sc:
             scenarios.append(sc)

@@ -30,6 +30,7 @@ class Runtime:
     worker: int = 0
     workers: int = 1
     issued_keys: Mapping[str, str] = field(default_factory=dict)  # dip_id -> key, local simulator only
+    version: str | None = None  # catalogue version messages are checked against
     _client: DipClient | None = None
     _receiver: Receiver | None = None
     _webhooks: set[tuple[str, str]] = field(default_factory=set)

@@ -46,6 +46,7 @@ class SessionState:
     ids: IdRegistry = field(default_factory=IdRegistry)
     stubs: LocalStubs | None = None
     stub_error: MhhsSitError | None = None
+    version: str | None = None  # canonical catalogue version (e.g. 1.8.2 for IR8.2)
     runtime_: Runtime | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -93,6 +94,8 @@ class SessionState:
 
             env = replace(env, ir=str(self.config.getoption("mhhs_ir")))
         self.environment = env
+        if env is not None:
+            problems += self._resolve_version(env)
         unknown = sorted(self.selection.cohorts - set(self.cohorts))
         if unknown and self.cohorts:
             problems.append(
@@ -105,6 +108,19 @@ class SessionState:
                 )
             )
         self.problems = problems
+
+    def _resolve_version(self, env: Environment) -> list[Problem]:
+        """The catalogue version scenarios are checked against: --ir, else the environment's ir."""
+        from mhhs_sit.catalogue import load_catalogue
+
+        cat = load_catalogue()
+        wanted = self.config.getoption("mhhs_ir") or env.ir
+        try:
+            self.version = cat.resolve_version(str(wanted)) if wanted else cat.default_version
+        except MhhsSitError as exc:
+            where = "--ir" if self.config.getoption("mhhs_ir") else env.location.file
+            return [Problem(where, 0, 0, "" if where == "--ir" else "ir", str(exc))]
+        return []
 
     def definition_error(self) -> DefinitionError | None:
         self.load()
@@ -151,6 +167,7 @@ class SessionState:
                 worker=int(worker[2:]) if worker[2:].isdigit() else 0,
                 workers=int(winput.get("workercount", 1)),
                 issued_keys=keys,
+                version=self.version,
             )
         return self.runtime_
 

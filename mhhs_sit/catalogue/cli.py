@@ -16,6 +16,7 @@ from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
 from mhhs_sit.catalogue.violations import expected_form
 from mhhs_sit.errors import MhhsSitError
+from mhhs_sit.impact import affected
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -40,17 +41,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     show.add_argument("--event", help="show the fields of this event code only")
     show.set_defaults(func=_guarded(cmd_show))
 
-    diff = commands.add_parser(
-        "diff", help="what changed between two versions (IR8, 1.8.2, 2.1.0…)"
-    )
+    diff = commands.add_parser("diff", help="what changed between two versions (IR8, 1.8.2, 2.1.0…)")
     diff.add_argument("a", metavar="FROM", help="the earlier version, e.g. IR8")
     diff.add_argument("b", metavar="TO", help="the later version, e.g. 2.1.0")
     diff.add_argument("--interface", help="only changes to this interface")
+    diff.add_argument(
+        "--scenarios",
+        metavar="PATH",
+        action="append",
+        help="scenario files or directories whose affected cases are listed (default: test_themes)",
+    )
     diff.set_defaults(func=_guarded(cmd_diff))
 
-    lint = commands.add_parser(
-        "lint", help="list the examples of an official DIP spec that contradict its schemas"
-    )
+    lint = commands.add_parser("lint", help="list the examples of an official DIP spec that contradict its schemas")
     lint.add_argument(
         "--dip-spec",
         required=True,
@@ -167,11 +170,7 @@ def _print_fields(schema: dict[str, Any], indent: str) -> None:
     required = set(schema.get("required", ()))
     for name, sub in (schema.get("properties") or {}).items():
         star = "*" if name in required else " "
-        items = (
-            sub.get("items")
-            if sub.get("type") == "array" and isinstance(sub.get("items"), dict)
-            else None
-        )
+        items = sub.get("items") if sub.get("type") == "array" and isinstance(sub.get("items"), dict) else None
         node = items if items is not None else sub
         if "properties" in node:
             kind = "list of objects" if items is not None else "object"
@@ -202,32 +201,51 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if not changes:
         print("No differences.")
         return 0
-    rows = [[kind, where, source or "-", text] for kind, where, source, text in _grouped(changes)]
-    print(_table(["CHANGE", "INTERFACES", "SOURCE", "DESCRIPTION"], rows, limits={1: 48}))
+    scenarios = _scenarios(args.scenarios)
+    rows = []
+    for kind, where, source, text, members in _grouped(changes):
+        cases = sorted({case for c in members for case in affected(c, scenarios)})
+        rows.append([kind, where, source or "-", _cases(cases), text])
+    print(_table(["CHANGE", "INTERFACES", "SOURCE", "CASES AFFECTED", "DESCRIPTION"], rows, limits={1: 40, 3: 40}))
+    hit = sorted({case for c in changes for case in affected(c, scenarios)})
+    print(f"\n{len(hit)} of {sum(len(s.cases) for s in scenarios)} test cases affected: {', '.join(hit) or 'none'}")
     return 0
 
 
-def _grouped(changes: Sequence[Change]) -> list[tuple[str, str, str, str]]:
+def _scenarios(paths: list[str] | None) -> list[Any]:
+    from pathlib import Path
+
+    from mhhs_sit.loader import load_scenarios
+
+    chosen = [Path(p) for p in paths or ["test_themes"]]
+    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], Path.cwd())
+    return scenarios
+
+
+def _cases(cases: list[str]) -> str:
+    if not cases:
+        return "-"
+    return ", ".join(cases) if len(cases) <= 2 else f"{', '.join(cases[:2])} +{len(cases) - 2}"
+
+
+def _grouped(changes: Sequence[Change]) -> list[tuple[str, str, str, str, list[Change]]]:
     """One row per distinct change; the interfaces (and event codes) that share it listed."""
     groups: dict[tuple[str, str, str, str], list[str]] = {}
+    members: dict[tuple[str, str, str, str], list[Change]] = {}
     for c in changes:
         key = (c.kind, c.path, c.description, c.source)
         label = c.interface_id + (
-            f" {bracketed(c.event_code)}"
-            if c.event_code and c.kind not in ("event-added", "event-removed")
-            else ""
+            f" {bracketed(c.event_code)}" if c.event_code and c.kind not in ("event-added", "event-removed") else ""
         )
         if c.kind in ("event-added", "event-removed"):
             key = (c.kind, c.path + str(c.event_code), c.description, c.source)
         groups.setdefault(key, []).append(label)
+        members.setdefault(key, []).append(c)
     out = []
-    for (kind, _, text, source), labels in groups.items():
-        where = (
-            ", ".join(labels)
-            if len(labels) <= 4
-            else f"{', '.join(labels[:3])} and {len(labels) - 3} more"
-        )
-        out.append((kind, where, source, text))
+    for key, labels in groups.items():
+        kind, _, text, source = key
+        where = ", ".join(labels) if len(labels) <= 4 else f"{', '.join(labels[:3])} and {len(labels) - 3} more"
+        out.append((kind, where, source, text, members[key]))
     return out
 
 
@@ -283,7 +301,4 @@ def _roles(roles: frozenset[str]) -> str:
 
 
 def _versions_line(cat: Catalogue) -> str:
-    return ", ".join(
-        cat.version(v).label + (" [default]" if v == cat.default_version else "")
-        for v in cat.versions
-    )
+    return ", ".join(cat.version(v).label + (" [default]" if v == cat.default_version else "") for v in cat.versions)

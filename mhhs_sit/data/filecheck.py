@@ -147,9 +147,11 @@ def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[t
     if header is None:
         report.append((1, "", "the file is empty; expected a header line"))
         return
-    unknown = [h for h in header if h not in KNOWN]
+    unknown = sorted({h for h in header if h not in KNOWN})
     for name in unknown:
         report.append((1, name, f"unknown column {name!r}"))
+    for name in sorted({h for h in header if header.count(h) > 1}):
+        report.append((1, name, f"column {name!r} appears {header.count(name)} times"))
     if "mpan" not in header:
         report.append((1, "", "the header has no 'mpan' column"))
         return
@@ -161,7 +163,10 @@ def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[t
         if len(fields) != len(header):
             report.append((start, "", f"{len(fields)} fields where the header has {len(header)}"))
             continue
-        yield start, {h: v for h, v in zip(header, fields, strict=True) if h not in unknown}
+        rec = dict(zip(header, fields, strict=True))
+        for name in unknown:
+            del rec[name]
+        yield start, rec
 
 
 def _flatten(obj: dict) -> tuple[dict[str, str], list[tuple[str, str]]]:

@@ -12,6 +12,7 @@ from mhhs_sit.envelope import Sender, build_message, field
 from mhhs_sit.errors import ScenarioFailure, StepDefinitionError
 from mhhs_sit.matchers import mismatches
 from mhhs_sit.model import Step
+from mhhs_sit.payloads import check_message, expects_refusal
 
 DEFAULT_RESPONSE = {"status": 201, "code": "MSG0000"}
 
@@ -75,6 +76,14 @@ def build(run: CaseRun, spec: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
 def run(run: CaseRun, step: Step) -> dict[str, Any]:
     spec = run.render(step.spec)
     message, dip_id = build(run, spec)
+    version = run.runtime.version
+    if version and not expects_refusal(spec):
+        # Templates are only resolved now: check what they produced before the DIP sees it.
+        violations = check_message(message, spec["interface"], version)
+        if violations:
+            raise StepDefinitionError(
+                f"the message this step builds breaks spec version {version}: " + "; ".join(violations)
+            )
     exchange = run.runtime.client.send(spec["interface"], [message], dip_id=dip_id)
     if run.current is not None:
         run.current.exchanges.append(exchange.as_dict())

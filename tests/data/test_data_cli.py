@@ -181,6 +181,9 @@ def test_check_json_lines_problems(tmp_path: Path, capsys: pytest.CaptureFixture
         ("mpan,colour\n2000056535971,red\n", ["1 [colour]: unknown column 'colour'"]),
         ("name\nx\n", ["1: the header has no 'mpan' column", "1 [name]: unknown column 'name'"]),
         ("", ["1: the file is empty; expected a header line"]),
+        ("mpan,town,town,x,x\n2000056535971,Leeds,Leeds,1,2\n",
+         ["1 [town]: column 'town' appears 2 times", "1 [x]: column 'x' appears 2 times",
+          "1 [x]: unknown column 'x'"]),
         ("mpan,segment,connection_type\n2000056535971,smart,L\n",
          ["2 [connection_type]: a smart metering point cannot have connection type L"]),
         ("mpan,distributor_id,gsp_group\n2000056535971,20,_A\n", []),  # SOUT acts as an iDNO

@@ -1,0 +1,96 @@
+"""Scenarios checked against the catalogue version of an interim release (issue: IR CI gate)."""
+
+import pytest
+
+from mhhs_sit.catalogue import load_catalogue
+from mhhs_sit.cli import main
+from mhhs_sit.impact import affected
+from mhhs_sit.loader import load_scenarios
+from tests.helpers import appointment_scenario, copy_project, write
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    copy_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_validate_passes_for_the_environment_ir_and_fails_for_an_older_one(project, capsys):
+    assert main(["validate"]) == 0
+    assert "checked against spec version 1.8.2" in capsys.readouterr().out
+    assert main(["validate", "--ir", "IR8"]) == 1
+    out = capsys.readouterr().out
+    assert "[cases[0].steps[0].send.custom.B071.traditionalFallBackReadFrequency]: under spec version 1.8.0" in out
+    assert "Traceback" not in out
+
+
+def test_a_scenario_that_breaks_under_the_newer_ir_fails_until_fixed(project, capsys):
+    old = appointment_scenario("T-IR-001").replace("              traditionalFallBackReadFrequency: null\n", "")
+    path = write(project, "test_themes/ir.yaml", old)
+    assert main(["validate", "test_themes/ir.yaml", "--ir", "IR8"]) == 0
+    capsys.readouterr()
+    assert main(["validate", "test_themes/ir.yaml", "--ir", "IR8.2"]) == 1
+    out = capsys.readouterr().out
+    assert "test_themes/ir.yaml:19:15 [cases[0].steps[0].send.custom.B071.traditionalFallBackReadFrequency]" in out
+    assert "traditionalFallBackReadFrequency" in out
+    path.write_text(appointment_scenario("T-IR-001"))
+    assert main(["validate", "test_themes/ir.yaml", "--ir", "IR8.2"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "phrase"),
+    [
+        (("interface: IF-031", "interface: IF-099"), "send.interface]", "unknown interface 'IF-099'"),
+        (("event: DSApp", "event: DSAppz"), "send.event]", "is not an event code of IF-031"),
+        (("as: SUP", "as: SDS"), "send.as]", "SDS may not send IF-031; its senders are SUP"),
+        (("appointmentScenario: CSP", "appointmentScenario: XYZ"), "appointmentScenario]", "XYZ"),
+        (("supplierProposedDomesticIndicator: true", "supplierProposedDomesticIndicator: yes please"),
+         "supplierProposedDomesticIndicator]", "true or false"),
+    ],
+)
+def test_collection_time_payload_problems_are_located(project, capsys, edit, where, phrase):
+    write(project, "test_themes/bad.yaml", appointment_scenario("T-IR-002").replace(*edit))
+    assert main(["validate", "test_themes/bad.yaml"]) == 1
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if where in line)
+    assert line.startswith("test_themes/bad.yaml:") and phrase in line, out
+
+
+def test_templated_values_are_checked_when_the_step_runs(pytester):
+    copy_project(pytester.path, themes=False)
+    text = appointment_scenario("T-IR-003").replace(
+        'proposedDataServiceMPID: "{{ cohort.SDS.mpid }}"', 'proposedDataServiceMPID: "{{ cohort.SDS.mpid | lower }}"'
+    )
+    write(pytester.path, "test_themes/t.yaml", text)
+    result = pytester.runpytest_subprocess("-q", "--cohort", "C1", timeout=120)
+    out = result.stdout.str()
+    assert "1 broken" in out
+    assert "breaks spec version 1.8.2" in out and "proposedDataServiceMPID" in out
+
+
+def test_pytest_ir_option_checks_scenarios_at_collection(pytester):
+    copy_project(pytester.path)
+    result = pytester.runpytest("--collect-only", "-q", "--ir", "IR8")
+    result.stdout.fnmatch_lines(["*traditionalFallBackReadFrequency*under spec version 1.8.0*"])
+    assert result.ret != 0
+    bad = pytester.runpytest("--collect-only", "-q", "--ir", "IR42")
+    bad.stdout.fnmatch_lines(["*unknown catalogue version 'IR42'; known versions: 1.8.0 (IR8), 1.8.2 (IR8.2), 2.1.0*"])
+
+
+def test_diff_names_the_cases_each_change_affects(project, capsys):
+    cat = load_catalogue()
+    scenarios, problems = load_scenarios([project / "test_themes"], project)
+    assert not problems
+    changes = cat.diff("1.8.0", "1.8.2")
+    added = next(c for c in changes if c.kind == "field-added" and c.interface_id == "IF-031")
+    assert affected(added, scenarios) == [f"SITFT-01-001-TC0{n}" for n in range(1, 5)] + [
+        f"SITFT-03-001-TC0{n}" for n in range(1, 5)
+    ]
+    common = next(c for c in changes if c.path.startswith("/CommonBlock"))
+    assert affected(common, scenarios) == []
+    renamed = next(c for c in changes if c.kind == "field-renamed" and c.interface_id == "IF-031")
+    assert affected(renamed, scenarios) == []  # no case writes B013
+    assert main(["catalogue", "diff", "IR8", "IR8.2", "--interface", "IF-031"]) == 0
+    out = capsys.readouterr().out
+    assert "8 of 8 test cases affected" in out and "CASES AFFECTED" in out
