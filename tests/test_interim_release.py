@@ -94,3 +94,21 @@ def test_diff_names_the_cases_each_change_affects(project, capsys):
     assert main(["catalogue", "diff", "IR8", "IR8.2", "--interface", "IF-031"]) == 0
     out = capsys.readouterr().out
     assert "8 of 8 test cases affected" in out and "CASES AFFECTED" in out
+
+
+def test_the_ci_recipe_commands_work(project):
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "mhhs_sit.cli"]
+    assert subprocess.run([*cli, "validate", "--ir", "IR8.2"], capture_output=True).returncode == 0
+    run = subprocess.run(
+        [*cli, "run", "-m", "smoke", "--ir", "IR8.2", "--out", "results", "--no-subdir"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert (project / "results" / "junit.xml").is_file()
+    assert list((project / "results" / "allure-results").glob("*-result.json"))
+    assert "passed" in run.stdout
