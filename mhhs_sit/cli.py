@@ -27,6 +27,7 @@ def _add_definition_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--env", default="local", metavar="NAME", help="environment to check against (default: local)")
     p.add_argument("--ir", metavar="VERSION", help="interface spec version to validate against (e.g. IR8.2, 2.1.0)")
+    p.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec instead")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -41,7 +42,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems += env_problems
     version, version_problems = _resolve_version(args.ir or (env.ir if env else None))
     problems += version_problems
-    scenarios, found = load_scenarios([p for p in paths if p.exists()], root, version=version)
+    dip_spec = args.dip_spec
+    if dip_spec:
+        from mhhs_sit.catalogue.dipspec import load_dip_spec
+
+        try:
+            load_dip_spec(dip_spec)
+        except MhhsSitError as exc:
+            problems.append(Problem("--dip-spec", 0, 0, "", str(exc)))
+            dip_spec = None
+    scenarios, found = load_scenarios([p for p in paths if p.exists()], root, version=version, dip_spec=dip_spec)
     problems += found
     problems += environment_file_problems(
         Path(args.environments), root, skip=find_environment(args.env, Path(args.environments))
@@ -49,6 +59,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         print(render_problems(problems), file=sys.stdout)
         return 1
+    against = f"the DIP spec at {dip_spec}" if dip_spec else f"spec version {version}"
     cases = sum(len(s.cases) for s in scenarios)
     local = env is not None and env.is_local
     items = 0
@@ -61,7 +72,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 orphans.append(f"{case.id} ({case.location})")
     print(
         f"OK: {len(scenarios)} scenarios, {cases} cases, {len(cohorts)} cohorts, {items} runnable items "
-        f"in environment '{env.name if env else args.env}', messages checked against spec version {version}"
+        f"in environment '{env.name if env else args.env}', messages checked against {against}"
     )
     if orphans:
         print(f"note: {len(orphans)} case(s) have no eligible cohort and will be reported as skipped:")
@@ -110,6 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             argv += [opt, v]
     if args.ir:
         argv += ["--ir", args.ir]
+    if args.dip_spec:
+        argv += [f"--dip-spec={args.dip_spec}"]
     if args.seed is not None:
         argv += ["--mhhs-seed", str(args.seed)]
     if args.workers:
@@ -155,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", action="append", help="only these themes (repeatable)")
     p.add_argument("--cohort", action="append", help="only these cohorts (repeatable)")
     p.add_argument("--ir", help="interface spec version (IR8.2, 2.1.0, ...)")
+    p.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec")
     p.add_argument("--seed", type=int, help="test data seed (0-99; default random)")
     p.add_argument("-n", "--workers", type=int, help="run on N xdist workers (a cohort stays on one)")
     p.add_argument("-m", dest="markers", help="pytest marker expression over tags, e.g. 'smoke and not slow'")

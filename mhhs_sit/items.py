@@ -35,7 +35,7 @@ class ScenarioFile(pytest.File):
         )
         state.load()
         scenario, problems = load_scenario_file(
-            self.path, display=display, cache_dir=state.cache_dir, version=state.version
+            self.path, display=display, cache_dir=state.cache_dir, version=state.version, dip_spec=state.dip_spec
         )
         problems = list(problems)
         if scenario is not None:

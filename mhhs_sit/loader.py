@@ -503,6 +503,15 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
 _CACHE: dict[tuple[str, float, int, str, str], tuple[Scenario | None, list[Problem]]] = {}
 
 
+def _spec_stamp(dip_spec: str | None) -> str:
+    """An official spec's identity for the cache: its path and the times its files changed."""
+    if not dip_spec:
+        return ""
+    root = Path(dip_spec)
+    files = sorted(root.rglob("*.yaml")) if root.is_dir() else [root]
+    return f"{root.resolve()}:" + ",".join(f"{f.name}@{f.stat().st_mtime_ns}" for f in files if f.exists())
+
+
 @lru_cache(maxsize=1)
 def _loader_fingerprint() -> bytes:
     """Changes whenever the checks change, so a disk cache never hides a new problem."""
@@ -520,7 +529,12 @@ def _loader_fingerprint() -> bytes:
 
 
 def load_scenario_file(
-    path: Path, display: str | None = None, *, cache_dir: Path | None = None, version: str | None = None
+    path: Path,
+    display: str | None = None,
+    *,
+    cache_dir: Path | None = None,
+    version: str | None = None,
+    dip_spec: str | None = None,
 ) -> tuple[Scenario | None, list[Problem]]:
     """One scenario file, parsed and validated once per change.
 
@@ -531,7 +545,7 @@ def load_scenario_file(
     name = display or str(path)
     try:
         st = path.stat()
-        key = (str(path.resolve()), st.st_mtime, st.st_size, name, version or "")
+        key = (str(path.resolve()), st.st_mtime, st.st_size, name, f"{version}|{dip_spec}")
     except OSError as exc:
         return None, [Problem(name, 0, 0, "", f"cannot read file: {exc}")]
     if key in _CACHE:
@@ -542,7 +556,7 @@ def load_scenario_file(
         return None, [Problem(name, 0, 0, "", f"cannot read file: {exc}")]
     cached = None
     if cache_dir is not None:
-        salt = f"{name}\0{version or ''}\0".encode()
+        salt = f"{name}\0{version or ''}\0{_spec_stamp(dip_spec)}\0".encode()
         digest = hashlib.sha256(_loader_fingerprint() + salt + raw).hexdigest()
         cached = cache_dir / f"{digest}.pickle"
         try:
@@ -560,7 +574,7 @@ def load_scenario_file(
     if result[0] is not None and version:
         from mhhs_sit.payloads import payload_problems
 
-        found = payload_problems(result[0], doc, version)
+        found = payload_problems(result[0], doc, version, dip_spec)
         if found:
             result = (None, found)
     _CACHE[key] = result
@@ -633,13 +647,13 @@ def _at_key(display: str, source: Path | None, path: list[PathPart], message: st
 
 
 def load_scenarios(
-    paths: Iterable[Path], root: Path | None = None, *, version: str | None = None
+    paths: Iterable[Path], root: Path | None = None, *, version: str | None = None, dip_spec: str | None = None
 ) -> tuple[list[Scenario], list[Problem]]:
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
     ids = IdRegistry()
     for f in scenario_files(paths):
-        sc, pr = load_scenario_file(f, display=_display(f, root), version=version)
+        sc, pr = load_scenario_file(f, display=_display(f, root), version=version, dip_spec=dip_spec)
         problems += pr
         if sc:
             scenarios.append(sc)

@@ -60,7 +60,18 @@ def _within_template(custom: Any, parts: list[str]) -> bool:
     return _templated(node)
 
 
-def payload_problems(scenario: Scenario, doc: YamlDoc, version: str) -> list[Problem]:
+def schema_violations(message: Mapping[str, Any], interface_id: str, version: str, dip_spec: str | None) -> list[Any]:
+    """Violations against an official DIP spec when one is given, else the project's catalogue."""
+    if dip_spec:
+        from mhhs_sit.catalogue.dipspec import load_dip_spec
+
+        return list(load_dip_spec(dip_spec).validate(dict(message), interface_id))
+    from mhhs_sit.catalogue import load_catalogue
+
+    return list(load_catalogue().validate(dict(message), version=version, interface_id=interface_id))
+
+
+def payload_problems(scenario: Scenario, doc: YamlDoc, version: str, dip_spec: str | None = None) -> list[Problem]:
     from mhhs_sit.catalogue import load_catalogue
 
     cat = load_catalogue()
@@ -69,12 +80,12 @@ def payload_problems(scenario: Scenario, doc: YamlDoc, version: str) -> list[Pro
         for step in case.steps:
             if step.kind != "send" or not isinstance(step.spec, Mapping):
                 continue
-            problems += _send_problems(cat, doc, [*_step_path(step.path), "send"], step.spec, version)
+            problems += _send_problems(cat, doc, [*_step_path(step.path), "send"], step.spec, version, dip_spec)
     return problems
 
 
 def _send_problems(
-    cat: Any, doc: YamlDoc, base: list[PathPart], spec: Mapping[str, Any], version: str
+    cat: Any, doc: YamlDoc, base: list[PathPart], spec: Mapping[str, Any], version: str, dip_spec: str | None
 ) -> list[Problem]:
     iid, event, role = spec.get("interface"), spec.get("event"), spec.get("as")
     if not all(isinstance(x, str) and not _templated(x) for x in (iid, event, role)):
@@ -116,17 +127,18 @@ def _send_problems(
         distributor_dip_id="0000000000",
         gsp_group="_A",
     )
-    for v in cat.validate(message, version=version, interface_id=iid):
+    against = f"the DIP spec at {dip_spec}" if dip_spec else f"spec version {version}"
+    for v in schema_violations(message, iid, version, dip_spec):
         parts = [p for p in v.pointer.split("/") if p]
         if not parts or parts[0] != "CustomBlock" or _within_template(custom, parts[1:]):
             continue
         path: list[PathPart] = [*base, "custom", *(int(p) if p.isdigit() else p for p in parts[1:])]
-        problems.append(doc.problem(path, f"under spec version {version}: {v.message}"))
+        problems.append(doc.problem(path, f"under {against}: {v.message}"))
     return problems
 
 
-def check_message(message: Mapping[str, Any], interface_id: str, version: str) -> list[str]:
+def check_message(
+    message: Mapping[str, Any], interface_id: str, version: str, dip_spec: str | None = None
+) -> list[str]:
     """Every schema violation of a built message, as sentences with their JSON pointer."""
-    from mhhs_sit.catalogue import load_catalogue
-
-    return [str(v) for v in load_catalogue().validate(dict(message), version=version, interface_id=interface_id)]
+    return [str(v) for v in schema_violations(message, interface_id, version, dip_spec)]

@@ -55,6 +55,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "such as 2.1.0); overrides the environment's ir:",
     )
     group.addoption(
+        "--dip-spec",
+        dest="mhhs_dip_spec",
+        metavar="PATH",
+        help="validate messages against an official DIP OpenAPI spec (the directory of Elexon's "
+        "unresolved YAML files) instead of the project's catalogue [ini: mhhs_dip_spec]",
+    )
+    group.addoption(
         "--mhhs-seed",
         dest="mhhs_seed",
         type=int,
@@ -68,6 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write a JSON summary of every case (status, steps, exchanges) to FILE",
     )
     parser.addini("mhhs_env", "default environment name", default="local")
+    parser.addini("mhhs_dip_spec", "official DIP spec to validate messages against", default="")
     parser.addini("mhhs_cohorts", "directory of cohort files", default="cohorts")
     parser.addini("mhhs_environments", "directory of environment files", default="environments")
     parser.addini("mhhs_cache", "directory for parsed scenario files (empty: no disk cache)", default=".mhhs-sit-cache")
@@ -75,6 +83,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    spec = config.getoption("mhhs_dip_spec")
+    if spec and Path(spec).resolve() in (Path(config.rootpath).resolve(), *Path(config.rootpath).resolve().parents):
+        # pytest picks its root directory before plugins add options, so a separate path
+        # argument is taken for a test path: the project's pytest.ini is then never read.
+        raise pytest.UsageError(
+            f"write --dip-spec={spec} (with '='), so pytest does not take {spec} for the project root"
+        )
     config.stash[STATE_KEY] = SessionState.create(config)
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
 

@@ -31,6 +31,7 @@ class Runtime:
     workers: int = 1
     issued_keys: Mapping[str, str] = field(default_factory=dict)  # dip_id -> key, local simulator only
     version: str | None = None  # catalogue version messages are checked against
+    dip_spec: str | None = None  # or an official DIP spec, when one is given
     _client: DipClient | None = None
     _receiver: Receiver | None = None
     _webhooks: set[tuple[str, str]] = field(default_factory=set)

@@ -47,6 +47,7 @@ class SessionState:
     stubs: LocalStubs | None = None
     stub_error: MhhsSitError | None = None
     version: str | None = None  # canonical catalogue version (e.g. 1.8.2 for IR8.2)
+    dip_spec: str | None = None  # an official DIP spec to validate messages against instead
     runtime_: Runtime | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -96,6 +97,7 @@ class SessionState:
         self.environment = env
         if env is not None:
             problems += self._resolve_version(env)
+        problems += self._load_dip_spec()
         unknown = sorted(self.selection.cohorts - set(self.cohorts))
         if unknown and self.cohorts:
             problems.append(
@@ -122,6 +124,20 @@ class SessionState:
             return [Problem(where, 0, 0, "" if where == "--ir" else "ir", str(exc))]
         return []
 
+    def _load_dip_spec(self) -> list[Problem]:
+        value = self.config.getoption("mhhs_dip_spec") or str(self.config.getini("mhhs_dip_spec") or "")
+        if not value:
+            return []
+        path = Path(value) if Path(value).is_absolute() else Path.cwd() / value
+        try:
+            from mhhs_sit.catalogue.dipspec import load_dip_spec
+
+            load_dip_spec(path)
+        except MhhsSitError as exc:
+            return [Problem("--dip-spec", 0, 0, "", str(exc))]
+        self.dip_spec = str(path)
+        return []
+
     def definition_error(self) -> DefinitionError | None:
         self.load()
         return DefinitionError(self.problems) if self.problems else None
@@ -137,7 +153,7 @@ class SessionState:
         if self.stub_error is not None:  # failed once: say so for every case, don't retry
             raise self.stub_error
         try:
-            self.stubs = start_stubs(env, self.cohorts)
+            self.stubs = start_stubs(env, self.cohorts, dip_spec=self.dip_spec)
         except MhhsSitError as exc:
             self.stub_error = exc
             raise
@@ -168,6 +184,7 @@ class SessionState:
                 workers=int(winput.get("workercount", 1)),
                 issued_keys=keys,
                 version=self.version,
+                dip_spec=self.dip_spec,
             )
         return self.runtime_
 

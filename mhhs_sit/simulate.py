@@ -24,7 +24,7 @@ class LocalStubs:
         self.handle.stop()
 
 
-def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort]) -> LocalStubs:
+def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_spec: str | None = None) -> LocalStubs:
     if environment.stubs != "embedded":
         raise ConfigError(
             f"environment '{environment.name}' has stubs: {environment.stubs}; only "
@@ -40,6 +40,8 @@ def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort]) -> Loca
             version = load_catalogue().resolve_version(environment.ir)
         except ImportError:  # pragma: no cover
             version = None
-    config = config_from_cohorts(cohorts.values(), environment_tag=environment.environment_tag, version=version)
+    config = config_from_cohorts(
+        cohorts.values(), environment_tag=environment.environment_tag, version=version, dip_spec=dip_spec
+    )
     sim = EmbeddedSimulator(config).start()
     return LocalStubs(sim.url, config.api_keys, sim)

@@ -32,6 +32,7 @@ class SimulatorConfig:
     participants: Mapping[str, SimParticipant]  # by DIP ID
     environment_tag: str = "DEV"
     version: str | None = None  # interface catalogue version to validate against
+    dip_spec: str | None = None  # or the official DIP spec at this path
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     responder_delay: float = 0.0  # seconds a simulated participant takes to answer
     max_body_bytes: int = 5 * 1024 * 1024

@@ -217,8 +217,11 @@ class SimulatedDip:
                     "format",
                 )
             )
-        if self.catalogue is not None and self.config.version:
-            for v in self.catalogue.validate(payload, version=self.config.version, interface_id=interface_id):
+        if self.catalogue is not None and (self.config.version or self.config.dip_spec):
+            from mhhs_sit.payloads import schema_violations
+
+            found = schema_violations(payload, interface_id, self.config.version or "", self.config.dip_spec)
+            for v in found:
                 out.append(
                     Refusal(i, "MSG1001", RESPONSE_TEXT["MSG1001"], v.message, f"/{i}/payload{v.pointer}", v.keyword)
                 )

@@ -45,8 +45,11 @@ def test_a_scenario_that_breaks_under_the_newer_ir_fails_until_fixed(project, ca
         (("event: DSApp", "event: DSAppz"), "send.event]", "is not an event code of IF-031"),
         (("as: SUP", "as: SDS"), "send.as]", "SDS may not send IF-031; its senders are SUP"),
         (("appointmentScenario: CSP", "appointmentScenario: XYZ"), "appointmentScenario]", "XYZ"),
-        (("supplierProposedDomesticIndicator: true", "supplierProposedDomesticIndicator: yes please"),
-         "supplierProposedDomesticIndicator]", "true or false"),
+        (
+            ("supplierProposedDomesticIndicator: true", "supplierProposedDomesticIndicator: yes please"),
+            "supplierProposedDomesticIndicator]",
+            "true or false",
+        ),
     ],
 )
 def test_collection_time_payload_problems_are_located(project, capsys, edit, where, phrase):
@@ -112,3 +115,36 @@ def test_the_ci_recipe_commands_work(project):
     assert (project / "results" / "junit.xml").is_file()
     assert list((project / "results" / "allure-results").glob("*-result.json"))
     assert "passed" in run.stdout
+
+
+SPEC = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "dip-api-spec"
+
+
+@pytest.mark.parametrize("official", [False, True], ids=["catalogue", "official-spec"])
+def test_the_simulator_refuses_a_schema_failure_listing_every_violation(pytester, official):
+    if official and not SPEC.is_dir():
+        pytest.skip(f"the official DIP spec is not at {SPEC}")
+    copy_project(pytester.path, themes=False)
+    text = appointment_scenario("T-IR-004").replace("appointmentScenario: CSP", "appointmentScenario: XYZ")
+    text = text.replace("supplierProposedConsentGranularity: H", "supplierProposedConsentGranularity: Q")
+    text = text.replace(
+        '          mpan: "{{ mpan }}"\n',
+        '          mpan: "{{ mpan }}"\n          response: {status: 400, code: MSG1001}\n',
+    )
+    text += "      - name: nothing was routed\n        assert:\n          - {value: 1, eq: 1}\n"
+    write(pytester.path, "test_themes/t.yaml", text)
+    args = ["-q", "--cohort", "C1", "--mhhs-results", "r.json"] + ([f"--dip-spec={SPEC}"] if official else [])
+    result = pytester.runpytest_subprocess(*args, timeout=120)
+    result.assert_outcomes(passed=1)
+    import json
+
+    case = json.loads((pytester.path / "r.json").read_text())["cases"][0]
+    assert case["status"] == "passed"
+
+
+def test_a_separate_dip_spec_argument_is_refused_with_the_fix(pytester):
+    if not SPEC.is_dir():
+        pytest.skip(f"the official DIP spec is not at {SPEC}")
+    copy_project(pytester.path)
+    result = pytester.runpytest_subprocess("--collect-only", "--dip-spec", str(SPEC))
+    result.stderr.fnmatch_lines([f"*write --dip-spec={SPEC} (with '=')*"])

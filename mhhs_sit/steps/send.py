@@ -79,11 +79,10 @@ def run(run: CaseRun, step: Step) -> dict[str, Any]:
     version = run.runtime.version
     if version and not expects_refusal(spec):
         # Templates are only resolved now: check what they produced before the DIP sees it.
-        violations = check_message(message, spec["interface"], version)
+        violations = check_message(message, spec["interface"], version, run.runtime.dip_spec)
         if violations:
-            raise StepDefinitionError(
-                f"the message this step builds breaks spec version {version}: " + "; ".join(violations)
-            )
+            against = f"the DIP spec at {run.runtime.dip_spec}" if run.runtime.dip_spec else f"spec version {version}"
+            raise StepDefinitionError(f"the message this step builds breaks {against}: " + "; ".join(violations))
     exchange = run.runtime.client.send(spec["interface"], [message], dip_id=dip_id)
     if run.current is not None:
         run.current.exchanges.append(exchange.as_dict())

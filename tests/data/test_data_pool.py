@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -255,3 +256,11 @@ def test_consumption_without_an_mpan_draws_a_metering_point() -> None:
     for period in series["periods"]:
         assert KWH.match(period["v"]) and len(period["sp"]) == 25
         assert set(period) == {"sp", "v", "q", "e", "arc"}  # exactly DIP block B047
+
+
+def test_the_test_team_readme_names_every_kind_and_criterion() -> None:
+    readme = (Path(__file__).parents[2] / "test_data" / "README.md").read_text()
+    for kind, criteria in DRAW_KINDS.items():
+        assert f"| `{kind}` |" in readme
+        for name in criteria:
+            assert f"`{name}`" in readme, name
