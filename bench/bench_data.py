@@ -26,7 +26,8 @@ from mhhs_sit.data.cli import register
 from mhhs_sit.data.distributors import DNO_IDS
 from mhhs_sit.data.filecheck import check_file
 from mhhs_sit.data.generate import iter_core_chunks, iter_record_chunks, write_csv, write_jsonl
-from mhhs_sit.data.points import Parties, RowMaker
+from mhhs_sit.data.points import Parties
+from mhhs_sit.data.render import RowMaker
 from mhhs_sit.data.sequence import make_stream
 
 PARTIES = Parties("SUPA", {"MSS": "MSSA", "SDS": "SDSA", "MSA": "MSAA", "ADS": "ADSA"})

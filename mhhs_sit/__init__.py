@@ -8,6 +8,7 @@ from mhhs_sit.errors import (
     Problem,
     ScenarioFailure,
     StepDefinitionError,
+    TestDataError,
 )
 
 __version__ = "0.1.0"
@@ -20,5 +21,6 @@ __all__ = [
     "Problem",
     "ScenarioFailure",
     "StepDefinitionError",
+    "TestDataError",
     "__version__",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mhhs_sit import templating
-from mhhs_sit.errors import EnvironmentBroken, ScenarioFailure, StepDefinitionError
+from mhhs_sit.errors import ConfigError, EnvironmentBroken, ScenarioFailure, StepDefinitionError, TestDataError
 from mhhs_sit.model import Cohort, Scenario, Step, TestCase
 from mhhs_sit.runtime import Runtime
 
@@ -89,7 +89,10 @@ class CaseRun:
         for name, spec in self.case.data.items():
             if isinstance(spec, dict) and "draw" in spec:
                 criteria = {k: self.render(v) for k, v in spec.items() if k != "draw"}
-                value = rt.pool(self.cohort).draw(spec["draw"], **criteria)
+                try:
+                    value = rt.pool(self.cohort).draw(spec["draw"], **criteria)
+                except ConfigError as exc:
+                    raise TestDataError(f"test data '{name}': {exc}") from exc
                 self.record.data_drawn[name] = value
             else:
                 value = self.render(spec)

@@ -68,5 +68,11 @@ class EnvironmentBroken(MhhsSitError):
     """The environment could not be used (unreachable, timed out, 5xx): not the product's fault."""
 
 
+class TestDataError(MhhsSitError):
+    """The test data a case asked for cannot be provided (pool exhausted, impossible criteria)."""
+
+    __test__ = False  # not a pytest test class
+
+
 class StepDefinitionError(MhhsSitError):
     """A step cannot run as written (e.g. a template names a value that was never saved)."""

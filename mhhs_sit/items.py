@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from mhhs_sit.engine import CaseRun
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
 from mhhs_sit.loader import load_scenario_file
 from mhhs_sit.model import Cohort, Scenario, TestCase
+from mhhs_sit.results import CASE_META
 from mhhs_sit.session import SessionState
 
 STATE_KEY = pytest.StashKey[SessionState]()
@@ -85,8 +87,50 @@ class CaseItem(pytest.Item):
                 _registered(self.config).add(tag)
             self.add_marker(getattr(pytest.mark, tag))
         self.extra_keyword_matches.update({scenario.id, case.id, scenario.stage, f"theme{scenario.theme}"})
+        self.user_properties.append((CASE_META, json.dumps(self.describe())))
         if cohort is not None:
             self.extra_keyword_matches.add(cohort.id)
+
+    def describe(self) -> dict[str, Any]:
+        """What this item is, for results and reports (known before it runs)."""
+        sc, case = self.scenario, self.case
+        return {
+            "case": case.id,
+            "cohort": self.cohort_id,
+            "title": case.title,
+            "priority": case.priority,
+            "tags": list(case.tags),
+            "scenario": sc.id,
+            "scenario_title": sc.title,
+            "stage": sc.stage,
+            "theme": sc.theme,
+            "requirements": sorted(set(sc.requirements) | set(case.requirements)),
+            "location": str(case.location),
+            "participants": {r: p.dip_id for r, p in self.cohort.participants.items()} if self.cohort else {},
+        }
+
+    def run_summary(self) -> dict[str, Any]:
+        """What happened when it ran: steps, timings, test data drawn."""
+        record = self.record
+        if record is None:
+            return {}
+        return {
+            "started": record.started,
+            "stopped": record.stopped,
+            "data": record.data_drawn,
+            "steps": [
+                {
+                    "n": s.number,
+                    "title": s.title,
+                    "kind": s.kind,
+                    "status": s.status,
+                    "ms": round(s.duration_ms, 1),
+                    "location": s.location,
+                    "detail": s.detail,
+                }
+                for s in record.steps
+            ],
+        }
 
     @property
     def cohort_id(self) -> str:

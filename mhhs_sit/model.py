@@ -49,6 +49,8 @@ class Step:
 
 def describe_step(kind: str, spec: Any) -> str:
     """A one-line title for a step that has no ``name``."""
+    if kind == "assert":
+        return _describe_checks(spec)
     if not isinstance(spec, Mapping):
         return f"{kind} {spec}"
     if kind == "send":
@@ -58,6 +60,15 @@ def describe_step(kind: str, spec: Any) -> str:
     if kind == "http":
         return f"{spec.get('method', 'GET')} {spec.get('url')}"
     return kind
+
+
+def _describe_checks(checks: Any) -> str:
+    parts = []
+    for check in checks if isinstance(checks, list) else []:
+        if isinstance(check, Mapping):
+            ops = " and ".join(f"{op} {v!r}" for op, v in check.items() if op != "value")
+            parts.append(f"{check.get('value')} {ops}")
+    return "check " + "; ".join(parts) if parts else "assert"
 
 
 @dataclass(frozen=True)

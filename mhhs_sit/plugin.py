@@ -12,9 +12,9 @@ from mhhs_sit import __version__
 from mhhs_sit.engine import outcome_of
 from mhhs_sit.items import STATE_KEY, CaseItem, ScenarioFile, state_of
 from mhhs_sit.loader import is_scenario_file
+from mhhs_sit.recorder import ResultsRecorder
+from mhhs_sit.results import BROKEN, CASE_RUN, category_of
 from mhhs_sit.session import SessionState
-
-BROKEN = ("mhhs_outcome", "broken")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -90,7 +90,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"write --dip-spec={spec} (with '='), so pytest does not take {spec} for the project root"
         )
-    config.stash[STATE_KEY] = SessionState.create(config)
+    state = SessionState.create(config)
+    config.stash[STATE_KEY] = state
+    if not hasattr(config, "workerinput"):  # reports are gathered where they are shown
+        config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
 
 
@@ -150,30 +153,15 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     if isinstance(item, CaseItem) and call.when == "call":
-        if call.excinfo is not None and outcome_of(call.excinfo.value) == "broken":
-            report.user_properties.append(BROKEN)
-        report.user_properties.append(("mhhs_case", json.dumps(_case_summary(item, report))))
+        run: dict[str, Any] = item.run_summary()
+        if call.excinfo is not None:
+            exc = call.excinfo.value
+            if outcome_of(exc) == "broken":
+                report.user_properties.append(BROKEN)
+            run["category"] = category_of(exc)
+            run["message"] = str(exc)[:2000]
+        report.user_properties.append((CASE_RUN, json.dumps(run, default=str)))
     return report
-
-
-def _case_summary(item: CaseItem, report: pytest.TestReport) -> dict[str, Any]:
-    record = item.record
-    return {
-        "nodeid": item.nodeid,
-        "case": item.case.id,
-        "cohort": item.cohort_id,
-        "scenario": item.scenario.id,
-        "stage": item.scenario.stage,
-        "theme": item.scenario.theme,
-        "requirements": sorted(set(item.scenario.requirements) | set(item.case.requirements)),
-        "status": "broken" if BROKEN in report.user_properties else report.outcome,
-        "duration_s": round(report.duration, 4),
-        "steps": [
-            {"n": s.number, "title": s.title, "status": s.status, "ms": round(s.duration_ms, 1), "detail": s.detail}
-            for s in (record.steps if record else [])
-        ],
-        "data": record.data_drawn if record else {},
-    }
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
@@ -193,23 +181,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for rep in broken:
             reason = _first_reason(rep.longreprtext)
             terminalreporter.line(f"BROKEN {rep.nodeid} - {reason}")
-    path = config.getoption("mhhs_results")
-    if path and not hasattr(config, "workerinput"):
-        cases = []
-        for key in ("passed", "failed", "broken", "skipped"):
-            for rep in terminalreporter.stats.get(key, []):
-                for name, value in getattr(rep, "user_properties", []):
-                    if name == "mhhs_case":
-                        cases.append(json.loads(value))
-        state = state_of(config)
-        out = {
-            "run_id": state.run_id,
-            "seed": state.seed,
-            "environment": state.environment.name if state.environment else None,
-            "cases": sorted(cases, key=lambda c: c["nodeid"]),
-        }
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(out, indent=2))
 
 
 def _first_reason(text: str) -> str:

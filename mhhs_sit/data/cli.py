@@ -11,7 +11,8 @@ from mhhs_sit.data.distributors import DNO_IDS
 from mhhs_sit.data.filecheck import check_file, check_string
 from mhhs_sit.data.generate import FORMATS, check_count, write_csv, write_jsonl
 from mhhs_sit.data.partition import SEED_SLOTS, cohort_index_for
-from mhhs_sit.data.points import Parties, RowMaker
+from mhhs_sit.data.points import Parties
+from mhhs_sit.data.render import RowMaker
 from mhhs_sit.data.sequence import make_stream
 from mhhs_sit.errors import ConfigError
 

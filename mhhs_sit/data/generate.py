@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import TextIO, TypeVar
 
 from mhhs_sit.data.partition import ROW_ITEMS, Block
-from mhhs_sit.data.points import CSV_COLUMNS, RowMaker
+from mhhs_sit.data.points import CSV_COLUMNS
+from mhhs_sit.data.render import RowMaker
 from mhhs_sit.data.sequence import Stream
 from mhhs_sit.errors import ConfigError
 
@@ -44,7 +45,7 @@ def _take(chunks: Iterator[list], count: int) -> Iterator[list]:
 def _core_rows(stream: Stream) -> Iterator[list[str]]:
     blocks = stream.blocks
     n = len(blocks)
-    for row, _first, pick in stream.row_groups():
+    for row, pick in stream.row_groups():
         if n == 1:
             r = blocks[0].row(row)
             chunk = [r.prefix + t for t in r.tails]
@@ -75,7 +76,7 @@ Render = Callable[[Block, str, int, int], _T]
 def _rendered_rows(stream: Stream, render: Render[_T]) -> Iterator[list[_T]]:
     blocks = stream.blocks
     n = len(blocks)
-    for row, _first, pick in stream.row_groups():
+    for row, pick in stream.row_groups():
         rows = [b.row(row) for b in blocks]
         if stream.workers == 1:
             per_block = []

@@ -27,9 +27,9 @@ from mhhs_sit.data.points import (
     PROFILES,
     SEGMENTS,
     Parties,
-    RowMaker,
     row_dict,
 )
+from mhhs_sit.data.render import RowMaker
 from mhhs_sit.data.sequence import Stream, make_stream
 from mhhs_sit.errors import ConfigError
 

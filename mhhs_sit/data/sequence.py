@@ -61,12 +61,12 @@ class Stream:
         t, rem = divmod(k - self.worker, self.workers)
         return t if rem == 0 and t >= 0 else None
 
-    def row_groups(self) -> Iterator[tuple[int, int, slice]]:
-        """Per block row: (row, first stream index in it, slice picking this worker's items)."""
+    def row_groups(self) -> Iterator[tuple[int, slice]]:
+        """Per block row: (row, slice of its canonical items that belong to this worker)."""
         per_row = ROW_ITEMS * len(self.blocks)
         for n, row in enumerate(self.rows):
-            first = n * per_row
-            yield row, first, slice((self.worker - first) % self.workers, None, self.workers)
+            first = n * per_row  # stream index of the row's first item
+            yield row, slice((self.worker - first) % self.workers, None, self.workers)
 
 
 def make_stream(

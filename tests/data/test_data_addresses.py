@@ -13,7 +13,8 @@ from mhhs_sit.data.addresses import (
 )
 from mhhs_sit.data.filecheck import POSTCODE
 from mhhs_sit.data.generate import iter_record_chunks
-from mhhs_sit.data.points import _TABLE, PROFILES, Parties, RowMaker
+from mhhs_sit.data.points import PROFILE_TABLE, PROFILES, Parties
+from mhhs_sit.data.render import RowMaker
 from mhhs_sit.data.sequence import make_stream
 
 
@@ -42,7 +43,7 @@ def test_postcodes_look_real_and_belong_to_their_region() -> None:
 
 
 def test_profile_weights_give_the_documented_mix() -> None:
-    assert sum(p.weight for p in PROFILES) == 1000 and len(_TABLE) == 1024
+    assert sum(p.weight for p in PROFILES) == 1000 and len(PROFILE_TABLE) == 1024
     rows = [
         r
         for chunk in iter_record_chunks(

@@ -15,7 +15,8 @@ from mhhs_sit.data.addresses import address_book
 from mhhs_sit.data.cli import register
 from mhhs_sit.data.filecheck import check_string
 from mhhs_sit.data.generate import iter_record_chunks
-from mhhs_sit.data.points import CSV_COLUMNS, Parties, RowMaker, row_dict
+from mhhs_sit.data.points import CSV_COLUMNS, Parties, row_dict
+from mhhs_sit.data.render import RowMaker
 from mhhs_sit.data.sequence import make_stream
 from mhhs_sit.errors import ConfigError
 

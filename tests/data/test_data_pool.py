@@ -22,7 +22,8 @@ from mhhs_sit.data.addresses import POSTCODE_AREAS, address_book
 from mhhs_sit.data.filecheck import POSTCODE
 from mhhs_sit.data.generate import iter_record_chunks
 from mhhs_sit.data.partition import REGISTERED_ROWS, UNREGISTERED_ROWS, block
-from mhhs_sit.data.points import Parties, RowMaker, row_dict
+from mhhs_sit.data.points import Parties, row_dict
+from mhhs_sit.data.render import RowMaker
 from mhhs_sit.data.sequence import make_stream
 from mhhs_sit.errors import ConfigError
 

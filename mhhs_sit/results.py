@@ -1,0 +1,121 @@
+"""The run's results: one record per collected item, whatever happened to it.
+
+Built in the process that reports (the controller under xdist) from pytest's reports, so every
+collected case appears — passed, failed, broken, skipped, or *not run* when the session ended
+before it (``-x``, an interrupt, a crashed worker) — and written as ``results.json``, the input
+of the completion report, the RTTM and the evidence pack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mhhs_sit import __version__
+
+CASE_META = "mhhs_case"  # user property: what the case is (set at collection)
+CASE_RUN = "mhhs_run"  # user property: what happened when it ran (set on the call report)
+BROKEN = ("mhhs_outcome", "broken")
+_NAME = re.compile(r"^(?P<case>.+)\[(?P<cohort>[^\[\]]+)\]$")
+
+CATEGORIES = {
+    "failed": "product defect",
+    "environment": "environment issue",
+    "data": "test data issue",
+    "definition": "test definition error",
+}
+
+
+def category_of(exc: BaseException) -> str | None:
+    from mhhs_sit.errors import ConfigError, EnvironmentBroken, StepDefinitionError, TestDataError
+
+    if isinstance(exc, AssertionError):
+        return CATEGORIES["failed"]
+    if isinstance(exc, TestDataError):
+        return CATEGORIES["data"]
+    if isinstance(exc, StepDefinitionError | ConfigError):
+        return CATEGORIES["definition"]
+    if isinstance(exc, EnvironmentBroken):
+        return CATEGORIES["environment"]
+    return "framework error"
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@dataclass
+class RunResults:
+    run_id: str
+    started: str = field(default_factory=utc_now)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)  # nodeid -> record
+
+    def expect(self, nodeid: str, meta: dict[str, Any] | None = None) -> None:
+        """A collected item: it is *not run* until a report says otherwise."""
+        record = self.items.setdefault(nodeid, {"nodeid": nodeid, "status": "not run"})
+        if meta:
+            record.update(meta)
+        elif "case" not in record:
+            m = _NAME.match(nodeid.split("::")[-1])
+            if m:
+                record.update(case=m.group("case"), cohort=m.group("cohort"))
+
+    def add(self, report: Any) -> None:
+        props = dict(getattr(report, "user_properties", []) or [])
+        if CASE_META not in props and "::" not in report.nodeid:
+            return
+        self.expect(report.nodeid, json.loads(props[CASE_META]) if CASE_META in props else None)
+        record = self.items[report.nodeid]
+        if CASE_RUN in props:
+            record.update(json.loads(props[CASE_RUN]))
+        broken = props.get(BROKEN[0]) == BROKEN[1]
+        if report.when == "setup" and report.skipped:
+            record["status"] = "skipped"
+            record["message"] = _skip_reason(report)
+        elif report.when == "call":
+            record["status"] = "broken" if broken else report.outcome
+            record["duration_s"] = round(report.duration, 4)
+        elif report.failed:  # an error in setup or teardown, or a crashed worker
+            record["status"] = "broken"
+            record.setdefault("category", CATEGORIES["environment"])
+            record.setdefault("message", str(report.longreprtext).strip().splitlines()[-1:][0][:300]
+                              if report.longreprtext else "error outside the case")  # fmt: skip
+
+    def document(self, **run: Any) -> dict[str, Any]:
+        cases = sorted(self.items.values(), key=lambda r: r["nodeid"])
+        return {
+            "run_id": self.run_id,
+            "framework_version": __version__,
+            "started": self.started,
+            "finished": utc_now(),
+            **run,
+            "totals": dict(Counter(c["status"] for c in cases)),
+            "cases": cases,
+        }
+
+    def write(self, path: Path, **run: Any) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.document(**run), indent=2, default=str))
+        tmp.replace(path)
+
+
+def _skip_reason(report: Any) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
