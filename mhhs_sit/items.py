@@ -10,6 +10,8 @@ import pytest
 
 from mhhs_sit.engine import CaseRun
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
+from mhhs_sit.evidence.allure_results import annotate
+from mhhs_sit.evidence.redact import secret_values
 from mhhs_sit.loader import load_scenario_file
 from mhhs_sit.model import Cohort, Scenario, TestCase
 from mhhs_sit.results import CASE_META
@@ -138,11 +140,14 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         assert self.cohort is not None
-        run = CaseRun(state_of(self.config).runtime(), self.scenario, self.case, self.cohort)
+        state = state_of(self.config)
+        runtime = state.runtime()
+        run = CaseRun(runtime, self.scenario, self.case, self.cohort)
         try:
             run.run()
         finally:
             self.record = run.record
+            annotate(self, secrets=secret_values(runtime.issued_keys.values()), personal=state.personal_fields)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if not isinstance(excinfo.value, MhhsSitError | AssertionError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "unresolved YAML files) instead of the project's catalogue [ini: mhhs_dip_spec]",
     )
     group.addoption(
+        "--mhhs-redact-personal",
+        dest="mhhs_redact_personal",
+        action="store_true",
+        help="mask personal-data fields (addresses, postcodes, meter serials; ini: mhhs_personal_fields) "
+        "in evidence, for evidence that leaves the team",
+    )
+    group.addoption(
+        "--mhhs-clean-alluredir",
+        dest="mhhs_clean_alluredir",
+        action="store_true",
+        help="empty --alluredir before the run, in the controller only (allure's own --clean-alluredir "
+        "loses results under xdist when a worker restarts)",
+    )
+    group.addoption(
         "--mhhs-seed",
         dest="mhhs_seed",
         type=int,
@@ -76,6 +91,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("mhhs_env", "default environment name", default="local")
     parser.addini("mhhs_dip_spec", "official DIP spec to validate messages against", default="")
+    parser.addini("mhhs_personal_fields", "field names masked by --mhhs-redact-personal", type="args", default=[])
     parser.addini("mhhs_cohorts", "directory of cohort files", default="cohorts")
     parser.addini("mhhs_environments", "directory of environment files", default="environments")
     parser.addini("mhhs_cache", "directory for parsed scenario files (empty: no disk cache)", default=".mhhs-sit-cache")
@@ -94,6 +110,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = state
     if not hasattr(config, "workerinput"):  # reports are gathered where they are shown
         config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
+        alluredir = config.getoption("allure_report_dir", None)
+        if alluredir and config.getoption("mhhs_clean_alluredir"):
+            shutil.rmtree(alluredir, ignore_errors=True)
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
 
 
@@ -194,6 +213,46 @@ def _first_reason(text: str) -> str:
         if stripped and stripped[0] not in "✓✗!-?" and not stripped.startswith(("at ", "data:", "classified")):
             return stripped.removeprefix("before the first step: ")[:160]
     return lines[0][:160] if lines else ""
+
+
+# -- evidence ----------------------------------------------------------------------------------
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    alluredir = config.getoption("allure_report_dir", None)
+    if not alluredir or hasattr(config, "workerinput") or STATE_KEY not in config.stash:
+        return
+    state = state_of(config)
+    if state.environment is None:
+        return
+    from mhhs_sit.evidence.allure_results import write_run_files
+    from mhhs_sit.results import git_commit
+
+    env = state.environment
+    write_run_files(
+        Path(alluredir),
+        {
+            "environment": env.name,
+            "environment.tag": env.environment_tag,
+            "ir": env.ir,
+            "spec.version": state.version,
+            "dip.spec": state.dip_spec,
+            "cohorts": ", ".join(sorted(state.cohorts)),
+            "run.id": state.run_id,
+            "data.seed": state.seed,
+            "git.commit": git_commit(Path(config.rootpath)),
+            "framework.version": __version__,
+        },
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: Any, sched: Any) -> None:
+    """A dead worker writes no result: the controller writes a broken one with the case's identity."""
+    from mhhs_sit.evidence.allure_results import crashed_result
+
+    crashed_result(crashitem, str(getattr(report, "longrepr", "")))
 
 
 # -- xdist ------------------------------------------------------------------------------------

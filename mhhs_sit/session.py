@@ -65,6 +65,16 @@ class SessionState:
         return cls(config, run_id, seed, selection)
 
     @property
+    def personal_fields(self) -> frozenset[str] | None:
+        """Fields masked in evidence when --mhhs-redact-personal is given (else None: keep them)."""
+        if not self.config.getoption("mhhs_redact_personal"):
+            return None
+        from mhhs_sit.evidence.redact import DEFAULT_PERSONAL_FIELDS
+
+        listed = [str(f).lower() for f in self.config.getini("mhhs_personal_fields")]
+        return frozenset(listed) if listed else DEFAULT_PERSONAL_FIELDS
+
+    @property
     def cache_dir(self) -> Path | None:
         """Parsed scenario files kept between sessions; ``mhhs_cache =`` (empty) turns it off."""
         value = str(self.config.getini("mhhs_cache"))

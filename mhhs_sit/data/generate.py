@@ -21,13 +21,14 @@ _T = TypeVar("_T")
 
 
 def check_count(stream: Stream, count: int) -> None:
+    """Refuse a count the stream cannot supply before anything is written."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ConfigError(f"count must be a whole number >= 0, not {count!r}")
     if count > stream.capacity:
         raise ConfigError(
             f"asked for {count:,} items but this stream holds {stream.capacity:,} "
             f"({len(stream.rows) * ROW_ITEMS:,} per distributor, shared by {stream.workers} "
-            f"worker(s)); add distributors or use another seed for more"
+            f"worker(s)); each distributor added brings as many again"
         )
 
 

@@ -9,9 +9,11 @@ data that ``mhhs-sit data generate`` writes for loading into participants' syste
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import date
 from types import MappingProxyType
 
 from mhhs_sit.data.addresses import address_book
@@ -147,7 +149,7 @@ class CohortPool:
     def drawn(self) -> list[dict]:
         """Every item drawn so far, in order, as JSON-serialisable dicts (for evidence)."""
         with self._lock:
-            return [dict(entry) for entry in self._drawn]
+            return copy.deepcopy(self._drawn)
 
     def capacity(self, *, registered: bool = True) -> int:
         """Items this worker can draw from the registered or unregistered stream in total."""
@@ -173,14 +175,17 @@ class CohortPool:
 
     def _entry(self, kind: str, criteria: Mapping[str, object], value: object,
                point: dict | None = None) -> dict:  # fmt: skip
+        """An evidence record: a copy, so a caller editing what it drew cannot change it."""
         entry: dict[str, object] = {
             "cohort": self.cohort_id,
             "kind": kind,
-            "criteria": dict(criteria),
-            "value": value,
+            "criteria": {
+                k: v.isoformat() if isinstance(v, date) else v for k, v in criteria.items()
+            },
+            "value": copy.deepcopy(value),
         }
         if point is not None and point is not value:
-            entry["metering_point"] = point
+            entry["metering_point"] = copy.deepcopy(point)
         return entry
 
     def _rows(self) -> RowMaker:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +228,15 @@ def test_drawn_records_every_item_in_order_as_json() -> None:
     assert all(d["cohort"] == "C3" for d in drawn)
     json.loads(json.dumps(drawn))
     drawn.clear()
-    assert len(p.drawn) == 3  # a copy: callers cannot edit the evidence
+    mp["mpan"] = "edited"
+    assert len(p.drawn) == 3 and p.drawn[1]["value"]["mpan"] != "edited"  # evidence is a copy
+
+
+def test_a_yaml_date_criterion_is_recorded_as_text() -> None:
+    p = pool()
+    p.draw("consumption", date=date(2024, 6, 10))
+    assert p.drawn[0]["criteria"] == {"date": "2024-06-10"}
+    json.dumps(p.drawn)
 
 
 def test_consumption_follows_the_metering_point_it_is_for() -> None:

@@ -1,0 +1,1 @@
+"""Completion evidence: Allure results, redaction, completion report, evidence pack."""

@@ -1,0 +1,97 @@
+"""Allure results written for YAML cases: identity, labels, steps, attachments, categories."""
+
+import json
+
+from tests.helpers import appointment_scenario, copy_project, write
+
+
+def label(result, name):
+    return next(item["value"] for item in result["labels"] if item["name"] == name)
+
+
+def allure_results(directory):
+    results = [json.loads(p.read_text()) for p in directory.glob("*-result.json")]
+    return {f"{label(r, 'case')}[{label(r, 'cohort')}]": r for r in results}
+
+
+def test_two_workers_give_one_complete_result_per_item(pytester):
+    copy_project(pytester.path)
+    pytester.runpytest_subprocess("-n", "2", "--alluredir", "ar", timeout=180).assert_outcomes(passed=12)
+    ar = pytester.path / "ar"
+    results = allure_results(ar)
+    assert len(results) == 12 and len(list(ar.glob("*-result.json"))) == 12
+    r = results["SITFT-03-001-TC01[C1]"]
+    labels = {(label["name"], label["value"]) for label in r["labels"]}
+    assert {
+        ("parentSuite", "SIT Functional"),
+        ("suite", "Theme 3"),
+        ("severity", "critical"),
+        ("cohort", "C1"),
+        ("tag", "smoke"),
+        ("participant", "SUP SUPA 2300000101"),
+    } <= labels
+    assert r["subSuite" if False else "labels"] and any(
+        n == "subSuite" and v.startswith("SITFT-03-001") for n, v in labels
+    )
+    assert {link["name"] for link in r["links"]} >= {"BP003", "IF-031", "IF-035"}
+    assert next(s["name"] for s in r["steps"]) == "1. SUP sends IF-031 [DSApp]"
+    assert all(s["start"] <= s["stop"] for s in r["steps"])
+    # at most two files per case: the result and one attachment with every exchange and poll
+    assert len(r["attachments"]) == 1
+    body = json.loads((ar / r["attachments"][0]["source"]).read_text())
+    send = body["steps"][0]["exchanges"][0]
+    assert send["request"]["body"][0]["payload"]["CommonBlock"]["S0"]["interfaceID"] == "IF-031"
+    assert send["request"]["headers"]["X-API-Key"] == "***"
+    assert any(p["matched"] for s in body["steps"] for p in s["polls"])
+    # stable identity: the same case and cohort give the same testCaseId in another run
+    pytester.runpytest_subprocess("-k", "SITFT-03-001-TC01", "--alluredir", "ar2", timeout=180)
+    again = allure_results(pytester.path / "ar2")["SITFT-03-001-TC01[C1]"]
+    assert again["testCaseId"] == r["testCaseId"] and again["historyId"] == r["historyId"]
+    assert {p.name for p in ar.iterdir()} >= {"environment.properties", "categories.json"}
+    assert "ir=IR8.2" in (ar / "environment.properties").read_text()
+
+
+def test_failed_and_broken_are_told_apart(pytester):
+    copy_project(pytester.path, themes=False)
+    write(
+        pytester.path,
+        "test_themes/f.yaml",
+        appointment_scenario(
+            "F-00-001",
+            """
+        - expect: {at: SUP, interface: IF-035, event: DSAppRejected, within: 1s}
+        """,
+        ),
+    )
+    write(
+        pytester.path,
+        "environments/down.yaml",
+        "environment: down\nenvironment_tag: DEV\nstubs: none\ndip_url: http://127.0.0.1:9\nretries: 0\n",
+    )
+    pytester.runpytest_subprocess("--cohort", "C1", "--alluredir", "ar", timeout=180)
+    pytester.runpytest_subprocess("--cohort", "C1", "--mhhs-env", "down", "--alluredir", "ar2", timeout=180)
+    failed = allure_results(pytester.path / "ar")["F-00-001-TC01[C1]"]
+    broken = allure_results(pytester.path / "ar2")["F-00-001-TC01[C1]"]
+    assert failed["status"] == "failed" and "ScenarioFailure" in failed["statusDetails"]["message"]
+    assert broken["status"] == "broken" and "EnvironmentBroken" in broken["statusDetails"]["message"]
+    categories = json.loads((pytester.path / "ar" / "categories.json").read_text())
+    assert categories[0] == {"name": "Product defect", "matchedStatuses": ["failed"]}
+
+
+def test_secrets_never_reach_evidence_and_personal_data_can_be_masked(pytester, monkeypatch):
+    copy_project(pytester.path, themes=False)
+    secret = "s3cr3t-value-that-must-not-leak"
+    monkeypatch.setenv("MHHS_TEST_API_KEY", secret)
+    text = appointment_scenario("P-00-001").replace(
+        "contractReferenceDataService: SDS-1", f'contractReferenceDataService: "{secret}"'
+    )
+    text += "      - expect: {at: SUP, interface: IF-036, event: DSAppActive}\n"
+    write(pytester.path, "test_themes/p.yaml", text)
+    result = pytester.runpytest_subprocess(
+        "--cohort", "C1", "--alluredir", "ar", "--mhhs-redact-personal", "--mhhs-results", "r.json", timeout=180
+    )
+    result.assert_outcomes(passed=1)
+    leaked = [p.name for p in (pytester.path / "ar").iterdir() if secret in p.read_text()]
+    assert leaked == []
+    attachment = next((pytester.path / "ar").glob("*-attachment.json")).read_text()
+    assert "***" in attachment and "1 Test Street" not in attachment and "SW1A 2AA" not in attachment
