@@ -394,7 +394,7 @@ def _check_data(doc: YamlDoc, data: Any, path: list[PathPart]) -> list[Problem]:
                 )
             elif (
                 allowed[crit]
-                and crit_value not in allowed[crit]
+                and not any(type(crit_value) is type(a) and crit_value == a for a in allowed[crit])
                 and not (isinstance(crit_value, str) and "{{" in crit_value)
             ):
                 problems.append(
