@@ -137,6 +137,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return rc
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The Allure HTML report of a run directory (or an allure-results directory), built offline."""
+    from mhhs_sit.evidence.report import INSTALL_HINT, build_report, find_allure, install
+
+    source = Path(args.results)
+    results = source / "allure-results" if (source / "allure-results").is_dir() else source
+    out = Path(args.out) if args.out else (source if results != source else source.parent) / "report"
+    tool = find_allure(Path.cwd())
+    if tool is None and args.install:
+        print("installing Allure 3 from the npm registry ...", flush=True)
+        tool = install()
+    if tool is None:
+        print(f"mhhs-sit report: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    index = build_report(results, out, tool=tool, single_file=not args.multi_file)
+    print(f"Allure {tool.major} report: {index}" + ("" if args.multi_file else " (opens from disk)"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mhhs-sit",
@@ -178,7 +197,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
     p.set_defaults(func=cmd_run)
 
-    for module in ("mhhs_sit.data.cli", "mhhs_sit.catalogue.cli"):
+    p = sub.add_parser(
+        "report",
+        help="build the Allure HTML report of a run, offline",
+        description="Build the Allure report (stage > theme > scenario) from a run directory written by "
+        "'mhhs-sit run' or from an allure-results directory. Uses Allure 3 (npm) or Allure 2.",
+    )
+    p.add_argument("results", help="a run directory (results/<timestamp>) or an allure-results directory")
+    p.add_argument("--out", help="report directory (default: <run dir>/report)")
+    p.add_argument("--multi-file", action="store_true", help="a report folder to serve over HTTP instead of one file")
+    p.add_argument("--install", action="store_true", help="install Allure 3 with npm if it is not found")
+    p.set_defaults(func=cmd_report)
+
+    for module in (
+        "mhhs_sit.data.cli",
+        "mhhs_sit.catalogue.cli",
+        "mhhs_sit.evidence.cli",
+        "mhhs_sit.evidence.completion_cli",
+    ):
         try:
             register = __import__(module, fromlist=["register"]).register
         except (ImportError, AttributeError):
