@@ -133,8 +133,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["-k", args.keyword]
     argv += args.pytest_args
     rc = int(pytest.main(argv))
-    print(f"\nmhhs-sit: results in {out}/ (results.json, junit.xml, allure-results/)")
+    made = ["results.json", "junit.xml", "allure-results/"]
+    made += _after_run(out, args)
+    print(f"\nmhhs-sit: results in {out}/ ({', '.join(made)})")
     return rc
+
+
+def _after_run(out: Path, args: argparse.Namespace) -> list[str]:
+    """The reports a run ends with; a missing tool is said once, never fails the run."""
+    made: list[str] = []
+    if not (out / "results.json").is_file():
+        return made
+    from mhhs_sit.evidence.report import INSTALL_HINT, build_report, find_allure, install
+
+    if args.report is not False:
+        tool = find_allure(Path.cwd())
+        if tool is None and args.report:
+            try:
+                print("installing Allure 3 from the npm registry ...", flush=True)
+                tool = install()
+            except MhhsSitError as exc:
+                print(f"mhhs-sit: no Allure report: {exc}", file=sys.stderr)
+        if tool is None:
+            if args.report is None:
+                print(f"mhhs-sit: no Allure report. {INSTALL_HINT}")
+        else:
+            try:
+                build_report(out / "allure-results", out / "report", tool=tool)
+                made.append("report/index.html")
+            except MhhsSitError as exc:
+                print(f"mhhs-sit: no Allure report: {exc}", file=sys.stderr)
+    return made
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -194,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", dest="keyword", help="pytest keyword expression, e.g. 'SITFT-03 and C1'")
     p.add_argument("--out", default="results", help="results directory (default: results/<timestamp>)")
     p.add_argument("--no-subdir", action="store_true", help="write into --out itself, not a timestamped subdirectory")
+    p.add_argument(
+        "--report",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="build the Allure HTML report (--report installs Allure 3 with npm if needed; default: build it "
+        "when Allure is found)",
+    )
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
     p.set_defaults(func=cmd_run)
 

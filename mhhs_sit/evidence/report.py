@@ -80,6 +80,7 @@ def build_report(
     results: Path, out: Path, *, tool: AllureTool, single_file: bool = True, name: str = "MHHS SIT evidence"
 ) -> Path:
     """Generate the report into ``out``; returns the ``index.html`` to open."""
+    results, out = results.resolve(), out.resolve()
     if not results.is_dir() or not any(results.glob("*-result.json")):
         raise ConfigError(f"{results} holds no Allure results (*-result.json); run with --alluredir first")
     if out.exists():

@@ -247,9 +247,9 @@ def _check_hmac(signature: Mapping[str, str], data: bytes, key: bytes | None) ->
 
 
 def _check_ed25519(signature: Mapping[str, str], data: bytes, expected_key: bytes | None) -> SignatureCheck:
+    _, ed25519 = _crypto()
     from cryptography.exceptions import InvalidSignature
 
-    _, ed25519 = _crypto()
     kid = signature.get("key_id")
     embedded = _b64(signature.get("public_key", ""))
     value = _b64(signature.get("value", ""))
