@@ -84,15 +84,20 @@ def timed(cmd: list[str], cwd: Path, repeat: int) -> tuple[float, str]:
     return statistics.median(walls), tail
 
 
+def make_venv(venv: Path, requirements: Path) -> bool:
+    """The kit's pinned venv (Tavern 3.7.1 needs pytest 9.1.1), created on first use."""
+    if not (venv / "bin" / "pytest").exists():
+        print(f"creating {venv} from {requirements} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        done = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-r", str(requirements)], cwd=KIT)
+        return done.returncode == 0
+    return True
+
+
 def tavern_venv() -> Path | None:
     venv = Path(os.environ.get("VENV", "/tmp/tavbench-venv"))
-    if not (venv / "bin" / "pytest").exists():
-        print(f"creating Tavern venv {venv} from {KIT / 'requirements.txt'} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-r", str(KIT / "requirements.txt")])
-        if r.returncode != 0:
-            return None
-    return venv
+    make_venv(Path(os.environ.get("VENV_ALLURE", "/tmp/tavbench-venv-allure")), KIT / "requirements-allure.txt")
+    return venv if make_venv(venv, KIT / "requirements.txt") else None
 
 
 def main() -> None:
@@ -129,6 +134,10 @@ def main() -> None:
         write_project(ours100, args.n, 100, url)
         rows.append(("mhhs-sit run serial (100 cases/file)", *timed(pytest, ours100, args.repeat)))
         rows.append(("mhhs-sit run -n 2", *timed([*pytest, "-n", "2"], ours, args.repeat)))
+        alluredir = work / "allure-results"
+        evidence = [*pytest, "--alluredir", str(alluredir), "--mhhs-clean-alluredir"]
+        rows.append(("mhhs-sit run serial + Allure evidence", *timed(evidence, ours, args.repeat)))
+        files_per_case = len(list(alluredir.iterdir())) / max(args.n, 1)
         big = work / "big"
         write_project(big, args.collect_n, 100, url)
         rows.append((f"mhhs-sit collect {args.collect_n} cases", *timed([*pytest, "--collect-only"], big, args.repeat)))
@@ -159,6 +168,14 @@ def main() -> None:
                 wall, tail = timed([*tav, *extra], tdir, args.repeat)
                 tavern[label] = wall
                 rows.append((f"Tavern {label}", wall, tail))
+            venv_allure = Path(os.environ.get("VENV_ALLURE", "/tmp/tavbench-venv-allure"))
+            if (venv_allure / "bin" / "pytest").exists():
+                tav_dir = work / "tavern-allure"
+                tav_allure = [str(venv_allure / "bin" / "pytest"), *tav[1:], "--alluredir", str(tav_dir)]
+                wall, tail = timed(tav_allure, tdir, 1)
+                tavern["allure"] = wall
+                tavern["allure files"] = len(list(tav_dir.iterdir())) / max(args.n, 1)
+                rows.append(("Tavern run serial + allure-pytest", wall, tail))
         floor = subprocess.run(
             [sys.executable, str(KIT / "raw_http_floor.py"), str(args.n), url],
             capture_output=True,
@@ -181,6 +198,17 @@ def main() -> None:
     if "run serial" in tavern:
         print(f"\nspeed-up over Tavern, serial run: {tavern['run serial'] / ours_run:.1f}x (aim: >= 4x)")
         print(f"speed-up over Tavern, collection: {tavern['collect'] / rows[0][1]:.1f}x")
+    plain = next(w for label, w, _ in rows if label == "mhhs-sit run serial (1 case/file)")
+    with_evidence = next(w for label, w, _ in rows if label == "mhhs-sit run serial + Allure evidence")
+    print(
+        f"evidence overhead: +{(with_evidence / plain - 1) * 100:.0f}% wall, {files_per_case:.2f} files per case "
+        "(aim: <= 10%, <= 2 files)"
+    )
+    if "allure" in tavern:
+        print(
+            f"Tavern with allure-pytest: +{(tavern['allure'] / tavern['run serial'] - 1) * 100:.0f}% wall, "
+            f"{tavern['allure files']:.2f} files per test"
+        )
     big_wall = next(w for label, w, _ in rows if label.startswith(f"mhhs-sit collect {args.collect_n}"))
     print(f"collection of {args.collect_n} cases: {big_wall:.2f} s including interpreter start-up (aim: < 1.5 s)")
 

@@ -8,15 +8,15 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from mhhs_stubs.config import SimParticipant, SimulatorConfig
-from mhhs_stubs.dip import INTERFACE_RE, Refusal, SimulatedDip
-from mhhs_stubs.responders import ParticipantSimulators
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mhhs_sit.envelope import dip_timestamp
+from mhhs_stubs.config import SimParticipant, SimulatorConfig
+from mhhs_stubs.dip import INTERFACE_RE, Refusal, SimulatedDip
+from mhhs_stubs.responders import ParticipantSimulators
 
 DIP_ID_RE = re.compile(r"^[0-9A-Za-z]{10}$")
 
@@ -114,14 +114,12 @@ class SimulatorApp:
             by_index.setdefault(r.index, []).append(r)
         items = []
         for index, found in sorted(by_index.items()):
-            payload = (
-                batch[index].get("payload") if isinstance(batch, list) and isinstance(batch[index], dict) else None
-            )
+            item = batch[index] if isinstance(batch, list) and 0 <= index < len(batch) else None
+            payload = item.get("payload") if isinstance(item, dict) else None
             code = found[0].code
+            help_text = "; ".join(f"{r.pointer}: {r.help}" if r.pointer else r.help for r in found)
             items.append(
-                self.dip.standard_item(
-                    payload or {}, caller, code, help="; ".join(f"{r.pointer}: {r.help}" for r in found)
-                )
+                self.dip.standard_item(payload if isinstance(payload, dict) else {}, caller, code, help=help_text)
             )
         violations = [
             {"index": r.index, "code": r.code, "pointer": r.pointer, "keyword": r.keyword, "message": r.help}

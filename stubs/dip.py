@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from mhhs_stubs.config import SimParticipant, SimulatorConfig
-from mhhs_stubs.journal import Delivery, Entry, Journal
 
 from mhhs_sit.envelope import dip_timestamp, field
+from mhhs_stubs.config import SimParticipant, SimulatorConfig
+from mhhs_stubs.journal import Delivery, Entry, Journal
 
 INTERFACE_RE = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$", re.IGNORECASE)
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")

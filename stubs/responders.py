@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mhhs_stubs.config import SimParticipant
-from mhhs_stubs.dip import SimulatedDip
-
 from mhhs_sit import templating
 from mhhs_sit.envelope import ReferenceSource, Sender, build_message, field
 from mhhs_sit.errors import DefinitionError, Problem
 from mhhs_sit.matchers import mismatches
 from mhhs_sit.yamlsrc import load_yaml
+from mhhs_stubs.config import SimParticipant
+from mhhs_stubs.dip import SimulatedDip
 
 RULES_DIR = Path(__file__).parent / "rules"
 

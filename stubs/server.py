@@ -8,10 +8,10 @@ import threading
 import time
 
 import uvicorn
-from mhhs_stubs.app import SimulatorApp
-from mhhs_stubs.config import SimulatorConfig
 
 from mhhs_sit.errors import EnvironmentBroken
+from mhhs_stubs.app import SimulatorApp
+from mhhs_stubs.config import SimulatorConfig
 
 
 def free_port(host: str = "127.0.0.1") -> int:
