@@ -135,7 +135,7 @@ def main() -> None:
         rows.append(("mhhs-sit run serial (100 cases/file)", *timed(pytest, ours100, args.repeat)))
         rows.append(("mhhs-sit run -n 2", *timed([*pytest, "-n", "2"], ours, args.repeat)))
         alluredir = work / "allure-results"
-        evidence = [*pytest, "--alluredir", str(alluredir), "--mhhs-clean-alluredir"]
+        evidence = [*pytest, f"--alluredir={alluredir}", "--mhhs-clean-alluredir"]
         rows.append(("mhhs-sit run serial + Allure evidence", *timed(evidence, ours, args.repeat)))
         files_per_case = len(list(alluredir.iterdir())) / max(args.n, 1)
         big = work / "big"

@@ -47,6 +47,7 @@ class SessionState:
     stubs: LocalStubs | None = None
     stub_error: MhhsSitError | None = None
     version: str | None = None  # canonical catalogue version (e.g. 1.8.2 for IR8.2)
+    secrets_: list[str] | None = None
     dip_spec: str | None = None  # an official DIP spec to validate messages against instead
     runtime_: Runtime | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -63,6 +64,15 @@ class SessionState:
             frozenset(split_csv(config.getoption("mhhs_cohort"))),
         )
         return cls(config, run_id, seed, selection)
+
+    def secrets(self) -> list[str]:
+        """Values never to be written to evidence (looked up once: the environment does not change)."""
+        if self.secrets_ is None:
+            from mhhs_sit.evidence.redact import secret_values
+
+            issued = self.runtime_.issued_keys.values() if self.runtime_ is not None else ()
+            self.secrets_ = secret_values(issued)
+        return self.secrets_
 
     @property
     def personal_fields(self) -> frozenset[str] | None:

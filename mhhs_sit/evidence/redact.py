@@ -26,13 +26,13 @@ DEFAULT_PERSONAL_FIELDS = frozenset(
         "customeremail",
     }
 )
-_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 
 
 def secret_values(extra: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> list[str]:
     """Values that must never be written: given ones plus secret-looking environment variables."""
     env = os.environ if environ is None else environ
-    found = {v for k, v in env.items() if _SECRET_NAME.search(k) and len(v) >= 8}
+    found = {v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= 8}
     found.update(v for v in extra if v and len(v) >= 8)
     return sorted(found, key=len, reverse=True)  # longest first, so a secret inside another is masked whole
 
