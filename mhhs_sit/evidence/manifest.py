@@ -92,9 +92,7 @@ class Manifest:
             isinstance(signature, dict) and all(isinstance(v, str) for v in signature.values())
         ):
             raise ConfigError(f"{MANIFEST_NAME}: 'signature' must be null or an object of strings")
-        return cls(
-            created=doc["created"], run=doc["run"], files=_entries(doc["files"]), signature=signature
-        )
+        return cls(created=doc["created"], run=doc["run"], files=_entries(doc["files"]), signature=signature)
 
 
 def _entries(files: Any) -> tuple[FileEntry, ...]:

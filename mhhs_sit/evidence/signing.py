@@ -167,17 +167,13 @@ def keygen(out_dir: Path) -> KeyPair:
         raise ConfigError(f"refusing to overwrite {', '.join(existing)}: choose another --out or move them away")
     out_dir.mkdir(parents=True, exist_ok=True)
     key = ed25519.Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         os.fchmod(f.fileno(), 0o600)  # whatever the umask
         f.write(pem)
     pub = key.public_key()
-    public.write_bytes(
-        pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
+    public.write_bytes(pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return KeyPair(private, public, key_id(raw))
 
@@ -223,7 +219,7 @@ def check(
         return SignatureCheck("INVALID", False, (f"unknown signature scheme {scheme!r}",), scheme, kid)
     if expected and scheme != expected:
         return SignatureCheck(
-            "INVALID", False, (f"the pack is signed with {scheme}, but a {expected} key was given",), scheme, kid
+            "INVALID", False, (f"the pack is signed with {scheme}, but the key given is for {expected}",), scheme, kid
         )
     if scheme == HMAC_SHA256:
         return _check_hmac(signature, data, hmac_key)
