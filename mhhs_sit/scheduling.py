@@ -54,4 +54,18 @@ def make_scheduler(config: Any, log: Any, groups: Mapping[str, str]) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             return scope_of(nodeid, groups)
 
+        def remove_node(self, node: Any) -> str | None:
+            # LoadScope puts a crashed worker's whole work unit back in the queue, crashing item
+            # included, so the next worker runs it and crashes too, until xdist gives up. Mark
+            # the item that was running as done first: it is reported once, as crashed.
+            workload = self.assigned_work.get(node) or {}
+            crashed = next((nid for unit in workload.values() for nid, done in unit.items() if not done), None)
+            if crashed is None:
+                return super().remove_node(node)  # type: ignore[no-any-return]
+            for unit in workload.values():
+                if crashed in unit:
+                    unit[crashed] = True
+            super().remove_node(node)
+            return crashed
+
     return CohortScheduling(config, log)

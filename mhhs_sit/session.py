@@ -200,7 +200,8 @@ class SessionState:
                 cohorts=self.cohorts,
                 run_id=self.run_id,
                 seed=self.seed,
-                worker=int(worker[2:]) if worker[2:].isdigit() else 0,
+                # A replacement for a crashed worker (gw2 of 2) takes the dead worker's data slot.
+                worker=(int(worker[2:]) if worker[2:].isdigit() else 0) % max(int(winput.get("workercount", 1)), 1),
                 workers=int(winput.get("workercount", 1)),
                 issued_keys=keys,
                 version=self.version,

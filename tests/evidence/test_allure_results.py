@@ -95,3 +95,21 @@ def test_secrets_never_reach_evidence_and_personal_data_can_be_masked(pytester, 
     assert leaked == []
     attachment = next((pytester.path / "ar").glob("*-attachment.json")).read_text()
     assert "***" in attachment and "1 Test Street" not in attachment and "SW1A 2AA" not in attachment
+
+
+def test_a_crashed_worker_still_leaves_a_broken_result(pytester):
+    copy_project(pytester.path, themes=False)
+    write(pytester.path, "test_themes/a.yaml", appointment_scenario("CRASH-00-001"))
+    write(pytester.path, "test_themes/b.yaml", appointment_scenario("SAFE-00-001"))
+    pytester.makeconftest(
+        "import os\n\n\ndef pytest_runtest_call(item):\n    if item.name.startswith('CRASH-00-001-TC01[C1]'):\n"
+        "        os._exit(3)\n"
+    )
+    pytester.runpytest_subprocess("-n", "2", "--alluredir=ar", "--mhhs-results=r.json", timeout=180)
+    results = allure_results(pytester.path / "ar")
+    crashed = next(r for key, r in results.items() if key.startswith("CRASH-00-001-TC01[C1"))
+    assert crashed["status"] == "broken" and "worker crashed" in crashed["statusDetails"]["message"]
+    assert results["SAFE-00-001-TC01[C1]"]["status"] == "passed"
+    doc = json.loads((pytester.path / "r.json").read_text())
+    statuses = {(c["case"], c["cohort"]): c["status"] for c in doc["cases"]}
+    assert statuses[("CRASH-00-001-TC01", "C1")] == "broken"
