@@ -144,7 +144,20 @@ def _after_run(out: Path, args: argparse.Namespace) -> list[str]:
     made: list[str] = []
     if not (out / "results.json").is_file():
         return made
+    from mhhs_sit.evidence.completion import build_report as completion
+    from mhhs_sit.evidence.completion import load_cycle, render_html, render_markdown
+    from mhhs_sit.evidence.completion_cli import criteria_path
+    from mhhs_sit.evidence.criteria import load_criteria
     from mhhs_sit.evidence.report import INSTALL_HINT, build_report, find_allure, install
+
+    try:
+        summary = completion(load_cycle([out / "results.json"]), load_criteria(criteria_path(None)))
+        (out / "completion-report.html").write_text(render_html(summary), encoding="utf-8")
+        (out / "completion-report.md").write_text(render_markdown(summary), encoding="utf-8")
+        made.append("completion-report.html/.md")
+        print(f"\n{summary.summary()}")
+    except MhhsSitError as exc:
+        print(f"mhhs-sit: no completion report: {exc}", file=sys.stderr)
 
     if args.report is not False:
         tool = find_allure(Path.cwd())
