@@ -111,8 +111,11 @@ def annotate(item: Any, *, secrets: Iterable[str] = (), personal: frozenset[str]
             if s.exchanges or s.polls
         ],
     }
+    secrets = list(secrets)
+    if secrets or personal is not None:
+        body = redact(body, secrets=secrets, personal=personal)
     allure.attach(
-        json.dumps(redact(body, secrets=secrets, personal=personal), indent=1, default=str),
+        json.dumps(body, separators=(",", ":"), default=str),
         name="messages and polls",
         attachment_type=allure.attachment_type.JSON,
     )
