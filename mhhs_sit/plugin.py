@@ -99,13 +99,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    spec = config.getoption("mhhs_dip_spec")
-    if spec and Path(spec).resolve() in (Path(config.rootpath).resolve(), *Path(config.rootpath).resolve().parents):
-        # pytest picks its root directory before plugins add options, so a separate path
-        # argument is taken for a test path: the project's pytest.ini is then never read.
-        raise pytest.UsageError(
-            f"write --dip-spec={spec} (with '='), so pytest does not take {spec} for the project root"
-        )
+    args = list(config.invocation_params.args)
+    if "--dip-spec" in args and args.index("--dip-spec") + 1 < len(args):
+        # pytest picks its root directory before plugins add options, so the separate path is
+        # taken for a test path and the project's pytest.ini may never be read.
+        spec = args[args.index("--dip-spec") + 1]
+        raise pytest.UsageError(f"write --dip-spec={spec} (with '='), so pytest does not take {spec} for a test path")
     state = SessionState.create(config)
     config.stash[STATE_KEY] = state
     if not hasattr(config, "workerinput"):  # reports are gathered where they are shown
