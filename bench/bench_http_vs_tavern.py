@@ -71,17 +71,30 @@ def write_project(root: Path, n: int, per_file: int, url: str) -> None:
         )
 
 
-def timed(cmd: list[str], cwd: Path, repeat: int) -> tuple[float, str]:
-    walls, tail = [], ""
+def run_once(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user+sys) of the child process tree, last line of its output."""
+    before = os.times()
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    if p.returncode not in (0, 5):
+        print(p.stdout[-3000:], p.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"command failed ({p.returncode}): {' '.join(cmd)}")
+    return wall, cpu, (p.stdout.strip().splitlines() or [""])[-1]
+
+
+def interleaved(commands: dict[str, tuple[list[str], Path]], repeat: int) -> dict[str, tuple[float, float, str]]:
+    """Each command once per round, rounds repeated: a noisy machine slows all of them alike."""
+    samples: dict[str, list[tuple[float, float, str]]] = {k: [] for k in commands}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-        walls.append(time.perf_counter() - t0)
-        tail = (p.stdout.strip().splitlines() or [""])[-1]
-        if p.returncode not in (0, 5):
-            print(p.stdout[-3000:], p.stderr[-3000:], file=sys.stderr)
-            raise SystemExit(f"command failed ({p.returncode}): {' '.join(cmd)}")
-    return statistics.median(walls), tail
+        for label, (cmd, cwd) in commands.items():
+            samples[label].append(run_once(cmd, cwd))
+    return {
+        label: (statistics.median(w for w, _, _ in got), statistics.median(c for _, c, _ in got), got[-1][2])
+        for label, got in samples.items()
+    }
 
 
 def make_venv(venv: Path, requirements: Path) -> bool:
@@ -124,93 +137,83 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.05)
-        rows: list[tuple[str, float, str]] = []
-        ours = work / "ours"
+        ours, ours100, big, empty = (work / d for d in ("ours", "ours100", "big", "empty"))
         write_project(ours, args.n, 1, url)
-        pytest = [sys.executable, "-m", "pytest", *FAST, "-q"]
-        rows.append(("mhhs-sit collect (1 case/file)", *timed([*pytest, "--collect-only"], ours, args.repeat)))
-        rows.append(("mhhs-sit run serial (1 case/file)", *timed(pytest, ours, args.repeat)))
-        ours100 = work / "ours100"
         write_project(ours100, args.n, 100, url)
-        rows.append(("mhhs-sit run serial (100 cases/file)", *timed(pytest, ours100, args.repeat)))
-        rows.append(("mhhs-sit run -n 2", *timed([*pytest, "-n", "2"], ours, args.repeat)))
-        alluredir = work / "allure-results"
-        evidence = [*pytest, f"--alluredir={alluredir}", "--mhhs-clean-alluredir"]
-        rows.append(("mhhs-sit run serial + Allure evidence", *timed(evidence, ours, args.repeat)))
-        files_per_case = len(list(alluredir.iterdir())) / max(args.n, 1)
-        big = work / "big"
         write_project(big, args.collect_n, 100, url)
-        rows.append((f"mhhs-sit collect {args.collect_n} cases", *timed([*pytest, "--collect-only"], big, args.repeat)))
-        empty = work / "empty"
         write_project(empty, 0, 1, url)
-        rows.append(("mhhs-sit start-up (no cases)", *timed([*pytest, "--collect-only"], empty, args.repeat)))
-        tavern: dict[str, float] = {}
+        alluredir = work / "allure-results"
+        pytest = [sys.executable, "-m", "pytest", *FAST, "-q"]
+        evidence = [*pytest, f"--alluredir={alluredir}", "--mhhs-clean-alluredir"]
+        commands: dict[str, tuple[list[str], Path]] = {
+            "mhhs-sit collect (1 case/file)": ([*pytest, "--collect-only"], ours),
+            "mhhs-sit run serial (1 case/file)": (pytest, ours),
+            "mhhs-sit run serial + Allure evidence": (evidence, ours),
+            "mhhs-sit run serial (100 cases/file)": (pytest, ours100),
+            "mhhs-sit run -n 2": ([*pytest, "-n", "2"], ours),
+            f"mhhs-sit collect {args.collect_n} cases": ([*pytest, "--collect-only"], big),
+            "mhhs-sit start-up (no cases)": ([*pytest, "--collect-only"], empty),
+        }
         venv = None if args.no_tavern else tavern_venv()
+        tavern_allure = work / "tavern-allure"
         if venv is not None:
             tdir = work / "tavern"
-            subprocess.run(
-                [
-                    str(venv / "bin" / "python"),
-                    str(KIT / "gen_tests.py"),
-                    str(tdir),
-                    "--n",
-                    str(args.n),
-                    "--per-file",
-                    "1",
-                    "--host",
-                    url,
-                ],
-                check=True,
-                capture_output=True,
-            )
+            gen = [str(venv / "bin" / "python"), str(KIT / "gen_tests.py"), str(tdir), "--n", str(args.n)]
+            subprocess.run([*gen, "--per-file", "1", "--host", url], check=True, capture_output=True)
             tav = [str(venv / "bin" / "pytest"), "-q", "-p", "no:cacheprovider", "--tavern-global-cfg", "common.yaml"]
-            for label, extra in (("collect", ["--collect-only"]), ("run serial", [])):
-                wall, tail = timed([*tav, *extra], tdir, args.repeat)
-                tavern[label] = wall
-                rows.append((f"Tavern {label}", wall, tail))
+            commands["Tavern collect"] = ([*tav, "--collect-only"], tdir)
+            commands["Tavern run serial"] = (tav, tdir)
             venv_allure = Path(os.environ.get("VENV_ALLURE", "/tmp/tavbench-venv-allure"))
             if (venv_allure / "bin" / "pytest").exists():
-                tav_dir = work / "tavern-allure"
-                tav_allure = [str(venv_allure / "bin" / "pytest"), *tav[1:], "--alluredir", str(tav_dir)]
-                wall, tail = timed(tav_allure, tdir, 1)
-                tavern["allure"] = wall
-                tavern["allure files"] = len(list(tav_dir.iterdir())) / max(args.n, 1)
-                rows.append(("Tavern run serial + allure-pytest", wall, tail))
-        floor = subprocess.run(
-            [sys.executable, str(KIT / "raw_http_floor.py"), str(args.n), url],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        rows.append(("raw requests floor (in-process)", float(floor), f"{args.n} POST+GET pairs"))
+                tav_allure = [str(venv_allure / "bin" / "pytest"), *tav[1:], f"--alluredir={tavern_allure}"]
+                commands["Tavern run serial + allure-pytest"] = (tav_allure, tdir)
+        # one unmeasured round of collection warms the page cache and the on-disk scenario cache
+        interleaved({k: v for k, v in commands.items() if "collect" in k}, 1)
+        measured = interleaved(commands, args.repeat)
+        files_per_case = len(list(alluredir.iterdir())) / max(args.n, 1)
+        tavern_files = len(list(tavern_allure.iterdir())) / max(args.n, 1) if tavern_allure.is_dir() else None
+        floor_cmd = [sys.executable, str(KIT / "raw_http_floor.py"), str(args.n), url]
+        floor = float(subprocess.run(floor_cmd, capture_output=True, text=True, check=True).stdout.strip())
     finally:
         server.terminate()
         shutil.rmtree(work, ignore_errors=True)
 
     print(
-        f"\n{args.n} tests (POST then GET with a saved id), median of {args.repeat}, Python {sys.version.split()[0]}\n"
+        f"\n{args.n} tests (POST then GET with a saved id); medians of {args.repeat} interleaved rounds; "
+        f"Python {sys.version.split()[0]}; cpu = user+sys of the pytest process\n"
     )
-    print(f"{'measurement':<40} {'wall s':>8} {'ms/test':>8}  last line")
-    for label, wall, tail in rows:
-        per = wall / (args.collect_n if "collect " + str(args.collect_n) in label else max(args.n, 1)) * 1000
-        print(f"{label:<40} {wall:8.2f} {per:8.2f}  {tail[:60]}")
-    ours_run = next(w for label, w, _ in rows if label == "mhhs-sit run serial (1 case/file)")
-    if "run serial" in tavern:
-        print(f"\nspeed-up over Tavern, serial run: {tavern['run serial'] / ours_run:.1f}x (aim: >= 4x)")
-        print(f"speed-up over Tavern, collection: {tavern['collect'] / rows[0][1]:.1f}x")
-    plain = next(w for label, w, _ in rows if label == "mhhs-sit run serial (1 case/file)")
-    with_evidence = next(w for label, w, _ in rows if label == "mhhs-sit run serial + Allure evidence")
-    print(
-        f"evidence overhead: +{(with_evidence / plain - 1) * 100:.0f}% wall, {files_per_case:.2f} files per case "
-        "(aim: <= 10%, <= 2 files)"
-    )
-    if "allure" in tavern:
+    print(f"{'measurement':<40} {'wall s':>8} {'cpu s':>8}  last line")
+    for label, (wall, cpu, tail) in measured.items():
+        print(f"{label:<40} {wall:8.2f} {cpu:8.2f}  {tail[:60]}")
+    print(f"{'raw requests floor (in-process)':<40} {floor:8.2f} {'':>8}  {args.n} POST+GET pairs")
+    ours_run = measured["mhhs-sit run serial (1 case/file)"]
+    if "Tavern run serial" in measured:
+        tav_run = measured["Tavern run serial"]
         print(
-            f"Tavern with allure-pytest: +{(tavern['allure'] / tavern['run serial'] - 1) * 100:.0f}% wall, "
-            f"{tavern['allure files']:.2f} files per test"
+            f"\nspeed-up over Tavern, serial run: {tav_run[0] / ours_run[0]:.1f}x wall, "
+            f"{tav_run[1] / ours_run[1]:.1f}x cpu (aim: >= 4x)"
         )
-    big_wall = next(w for label, w, _ in rows if label.startswith(f"mhhs-sit collect {args.collect_n}"))
-    print(f"collection of {args.collect_n} cases: {big_wall:.2f} s including interpreter start-up (aim: < 1.5 s)")
+        collect = measured["Tavern collect"][0] / measured["mhhs-sit collect (1 case/file)"][0]
+        print(f"speed-up over Tavern, collection: {collect:.1f}x wall")
+    ev = measured["mhhs-sit run serial + Allure evidence"]
+    wall_pct, cpu_pct = (ev[0] / ours_run[0] - 1) * 100, (ev[1] / ours_run[1] - 1) * 100
+    print(
+        f"evidence overhead: {wall_pct:+.0f}% wall, {cpu_pct:+.0f}% cpu, "
+        f"{files_per_case:.2f} files per case (aim: <= 10%, <= 2 files)"
+    )
+    if "Tavern run serial + allure-pytest" in measured and tavern_files is not None:
+        ta = measured["Tavern run serial + allure-pytest"]
+        tav_plain = measured["Tavern run serial"]
+        print(
+            f"Tavern with allure-pytest: {(ta[0] / tav_plain[0] - 1) * 100:+.0f}% wall, "
+            f"{(ta[1] / tav_plain[1] - 1) * 100:+.0f}% cpu, {tavern_files:.2f} files per test"
+        )
+    big_run = measured[f"mhhs-sit collect {args.collect_n} cases"]
+    start = measured["mhhs-sit start-up (no cases)"]
+    print(
+        f"collection of {args.collect_n} cases (warm scenario cache): {big_run[0]:.2f} s wall, "
+        f"{big_run[0] - start[0]:.2f} s beyond an empty session's start-up (aim: < 1.5 s)"
+    )
 
 
 if __name__ == "__main__":
