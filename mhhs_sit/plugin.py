@@ -217,6 +217,13 @@ def _first_reason(text: str) -> str:
 # -- evidence ----------------------------------------------------------------------------------
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if session.config.getoption("allure_report_dir", None):
+        from mhhs_sit.evidence.allure_results import speed_up_file_logger
+
+        speed_up_file_logger()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     alluredir = config.getoption("allure_report_dir", None)

@@ -193,3 +193,30 @@ def crashed_result(nodeid: str, longrepr: str) -> None:
         labels=[Label("framework", "pytest"), Label("cohort", cohort), Label("case", case_id)],
     )
     allure_commons.plugin_manager.hook.report_result(result=result)
+
+
+def speed_up_file_logger() -> None:
+    """Write each Allure result with one ``json.dumps`` and one write.
+
+    allure-commons streams ``json.dump`` into the file (hundreds of small writes per result), which
+    was most of the evidence overhead measured in ``bench/``. Same files, same content; the
+    logger instance is patched rather than replaced so allure-pytest's own clean-up still works.
+    """
+    import uuid
+
+    import allure_commons
+    from allure_commons.logger import AllureFileLogger
+    from attr import asdict
+
+    def report_item(self: AllureFileLogger, item: Any) -> None:
+        filename = item.file_pattern.format(prefix=uuid.uuid4())
+        data = asdict(item, filter=lambda _, v: v or v is False)
+        indent = 4 if os.environ.get("ALLURE_INDENT_OUTPUT") else None
+        blob = json.dumps(data, indent=indent, ensure_ascii=False).encode("utf-8")
+        tmp = self._report_dir / f"{filename}.tmp"
+        tmp.write_bytes(blob)
+        os.replace(tmp, self._report_dir / filename)
+
+    for plugin in allure_commons.plugin_manager.get_plugins():
+        if isinstance(plugin, AllureFileLogger) and "_report_item" not in vars(plugin):
+            plugin._report_item = report_item.__get__(plugin)  # type: ignore[method-assign]
