@@ -51,33 +51,39 @@ def annotate(item: Any, *, secrets: Iterable[str] = (), personal: frozenset[str]
     if listener is None:  # no --alluredir: nothing to do
         return
     import allure
-    from allure_commons.model2 import Parameter, StatusDetails, TestStepResult
-
-    sc, case, cohort = item.scenario, item.case, item.cohort
-    cohort_id = item.cohort_id
-    allure.dynamic.title(f"{case.id} [{cohort_id}] {case.title}")
-    if sc.description:
-        allure.dynamic.description(sc.description)
-    allure.dynamic.parent_suite(sc.stage_title)
-    allure.dynamic.suite(f"Theme {sc.theme}")
-    allure.dynamic.sub_suite(f"{sc.id} {sc.title}")
-    allure.dynamic.epic(sc.stage_title)
-    allure.dynamic.feature(f"Theme {sc.theme}")
-    allure.dynamic.story(f"{sc.id} {sc.title}")
-    allure.dynamic.severity(SEVERITY.get(case.priority, "normal"))
-    # tags need no call: allure-pytest turns the items' tag markers into tag labels
-    allure.dynamic.label("cohort", cohort_id)
-    allure.dynamic.label("case", case.id)
-    if cohort is not None:
-        for role, p in sorted(cohort.participants.items()):
-            allure.dynamic.label("participant", f"{role} {p.mpid} {p.dip_id}")
-    for req in sorted(set(sc.requirements) | set(case.requirements)):
-        allure.dynamic.link(req, link_type="requirement", name=req)
-    allure.dynamic.parameter("cohort", cohort_id)
+    from allure_commons.model2 import Label, Link, Parameter, StatusDetails, TestStepResult
+    from allure_commons.utils import represent
+    from allure_pytest.utils import format_allure_link
 
     test = listener.allure_logger.get_test(None)
     if test is None:
         return
+    # Set on the listener's current result directly: the same effect as allure.dynamic.*, without
+    # a hook round-trip per label (measured as a third of the evidence overhead).
+    sc, case, cohort = item.scenario, item.case, item.cohort
+    cohort_id = item.cohort_id
+    test.name = f"{case.id} [{cohort_id}] {case.title}"
+    if sc.description:
+        test.description = sc.description
+    labels = [
+        ("parentSuite", sc.stage_title),
+        ("suite", f"Theme {sc.theme}"),
+        ("subSuite", f"{sc.id} {sc.title}"),
+        ("epic", sc.stage_title),
+        ("feature", f"Theme {sc.theme}"),
+        ("story", f"{sc.id} {sc.title}"),
+        ("severity", SEVERITY.get(case.priority, "normal")),
+        ("cohort", cohort_id),
+        ("case", case.id),
+    ]  # tags need nothing: allure-pytest turns the items' tag markers into tag labels
+    if cohort is not None:
+        labels += [("participant", f"{role} {p.mpid} {p.dip_id}") for role, p in sorted(cohort.participants.items())]
+    test.labels.extend(Label(name, value) for name, value in labels)
+    for req in sorted(set(sc.requirements) | set(case.requirements)):
+        url = format_allure_link(item.config, req, "requirement")
+        test.links.append(Link("requirement", url, req))
+    test.parameters.append(Parameter(name="cohort", value=represent(cohort_id)))
+
     identity = stable_id(case.id, cohort_id)
     test.testCaseId = hashlib.md5(identity.encode()).hexdigest()
     test.historyId = test.testCaseId
