@@ -165,7 +165,12 @@ def main() -> None:
             commands["Tavern run serial"] = (tav, tdir)
             venv_allure = Path(os.environ.get("VENV_ALLURE", "/tmp/tavbench-venv-allure"))
             if (venv_allure / "bin" / "pytest").exists():
-                tav_allure = [str(venv_allure / "bin" / "pytest"), *tav[1:], f"--alluredir={tavern_allure}", "--clean-alluredir"]
+                tav_allure = [
+                    str(venv_allure / "bin" / "pytest"),
+                    *tav[1:],
+                    f"--alluredir={tavern_allure}",
+                    "--clean-alluredir",
+                ]
                 commands["Tavern run serial + allure-pytest"] = (tav_allure, tdir)
         # one unmeasured round of collection warms the page cache and the on-disk scenario cache
         interleaved({k: v for k, v in commands.items() if "collect" in k}, 1)
