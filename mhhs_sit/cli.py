@@ -133,9 +133,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["-k", args.keyword]
     argv += args.pytest_args
     rc = int(pytest.main(argv))
-    made = ["results.json", "junit.xml", "allure-results/"]
+    made = [name for name in ("results.json", "junit.xml", "allure-results/") if (out / name.rstrip("/")).exists()]
     made += _after_run(out, args)
-    print(f"\nmhhs-sit: results in {out}/ ({', '.join(made)})")
+    print(f"\nmhhs-sit: results in {out}/ ({', '.join(made) or 'nothing: see the errors above'})")
     return rc
 
 
