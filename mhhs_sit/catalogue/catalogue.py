@@ -16,6 +16,7 @@ from mhhs_sit.catalogue.diff import diff_states
 from mhhs_sit.catalogue.history import ChangeOp, VersionState
 from mhhs_sit.catalogue.messageschema import EnvelopeSpec, bracketed, message_schema
 from mhhs_sit.catalogue.model import (
+    MISSING_INTERFACE_ID,
     Change,
     Interface,
     Role,
@@ -132,14 +133,7 @@ class Catalogue:
         if interface_id is None:
             found = _s0(payload, "interfaceID", exact_names)
             if not isinstance(found, str):
-                return [
-                    Violation(
-                        "/CommonBlock/S0/interfaceID",
-                        "required",
-                        "CommonBlock.S0.interfaceID is missing, so the message's interface "
-                        "cannot be known; expected an interface id such as IF-031.",
-                    )
-                ]
+                return [MISSING_INTERFACE_ID]
             iid = found if found in self._interfaces else normal_interface_id(found)
         else:
             iid = normal_interface_id(interface_id)

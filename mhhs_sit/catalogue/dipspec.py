@@ -20,7 +20,7 @@ from jsonschema import Draft4Validator
 
 from mhhs_sit.catalogue.casefold import lookup
 from mhhs_sit.catalogue.catalogue import normal_interface_id
-from mhhs_sit.catalogue.model import Violation
+from mhhs_sit.catalogue.model import MISSING_INTERFACE_ID, Violation
 from mhhs_sit.catalogue.openapi import Inliner
 from mhhs_sit.catalogue.specfiles import RefError, SpecFiles
 from mhhs_sit.catalogue.validation import EventSchema, InterfaceValidator
@@ -108,14 +108,7 @@ class DipSpec:
         if interface_id is None:
             found = lookup(lookup(lookup(payload, "CommonBlock"), "S0"), "interfaceID")
             if not isinstance(found, str):
-                return [
-                    Violation(
-                        "/CommonBlock/S0/interfaceID",
-                        "required",
-                        "CommonBlock.S0.interfaceID is missing, so the message's interface "
-                        "cannot be known; expected an interface id such as IF-031.",
-                    )
-                ]
+                return [MISSING_INTERFACE_ID]
             interface_id = found
         iid = normal_interface_id(interface_id)
         if iid not in self._events:

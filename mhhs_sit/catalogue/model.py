@@ -98,6 +98,13 @@ class Violation:
         return f"{self.pointer or '/'}: {self.message}"
 
 
+MISSING_INTERFACE_ID = Violation(
+    "/CommonBlock/S0/interfaceID",
+    "required",
+    "CommonBlock.S0.interfaceID is missing, so the message's interface cannot be known; expected an "
+    "interface id such as IF-031.",
+)
+
 ChangeKind = Literal[
     "interface-added",
     "interface-removed",

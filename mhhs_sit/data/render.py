@@ -17,7 +17,7 @@ from mhhs_sit.data.addresses import PLACES_PER_GROUP, STREETS, AddressBook
 from mhhs_sit.data.distributors import DISTRIBUTORS, Distributor
 from mhhs_sit.data.keyed import derive_key
 from mhhs_sit.data.partition import Block
-from mhhs_sit.data.points import MTC_CHOICES, PROFILE_TABLE, PROFILES, Parties
+from mhhs_sit.data.points import CSV_COLUMNS, MTC_CHOICES, PROFILE_TABLE, PROFILES, Parties
 
 EFFECTIVE_FROM_START = date(2019, 1, 1)
 EFFECTIVE_FROM_DAYS = 2048  # 2019-01-01 to 2024-08-09: eleven bits of each item's noise
@@ -57,18 +57,8 @@ _D4 = tuple(f"{n:04d}" for n in range(10000))
 _PROFILE_COUNT = len(PROFILES)
 _KINDS_PER_GROUP = _PROFILE_COUNT * 2  # two meter timeswitch code choices per profile
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
-_ROW_KEYS = (
-    "distributor_id",
-    "distributor_mpid",
-    "gsp_group",
-    "segment",
-    "direction",
-    "connection_type",
-    "domestic",
-    "profile_class",
-    "meter_timeswitch_code",
-    "line_loss_factor_class",
-)
+# the classification columns of a metering point, in CSV order
+_ROW_KEYS = CSV_COLUMNS[CSV_COLUMNS.index("distributor_id") : CSV_COLUMNS.index("address_line_1")]
 _PARTY_KEYS = (
     "supplier_mpid",
     "metering_service_role",
