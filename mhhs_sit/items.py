@@ -10,7 +10,6 @@ import pytest
 
 from mhhs_sit.engine import CaseRun
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
-from mhhs_sit.evidence.allure_results import annotate
 from mhhs_sit.loader import load_scenario_file
 from mhhs_sit.model import Cohort, Scenario, TestCase
 from mhhs_sit.results import CASE_META
@@ -146,7 +145,6 @@ class CaseItem(pytest.Item):
             run.run()
         finally:
             self.record = run.record
-            annotate(self, secrets=state.secrets(), personal=state.personal_fields)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
         if not isinstance(excinfo.value, MhhsSitError | AssertionError):

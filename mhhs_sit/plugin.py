@@ -170,6 +170,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
+    if isinstance(item, CaseItem):
+        _allure_result(item, report, call)
     if isinstance(item, CaseItem) and call.when == "call":
         run: dict[str, Any] = item.run_summary()
         if call.excinfo is not None:
@@ -180,6 +182,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             run["message"] = str(exc)[:2000]
         report.user_properties.append((CASE_RUN, json.dumps(run, default=str)))
     return report
+
+
+def _allure_result(item: CaseItem, report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
+    state = state_of(item.config)
+    if state.allure_dir is None or not (call.when == "call" or (call.when == "setup" and report.skipped)):
+        return
+    from mhhs_sit.evidence.allure_writer import write_case_result
+
+    write_case_result(
+        item, report, call.excinfo, state.allure_dir, secrets=state.secrets(), personal=state.personal_fields
+    )
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
@@ -220,8 +233,10 @@ def _first_reason(text: str) -> str:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if session.config.getoption("allure_report_dir", None):
         from mhhs_sit.evidence.allure_results import speed_up_file_logger
+        from mhhs_sit.evidence.allure_writer import install
 
         speed_up_file_logger()
+        state_of(session.config).allure_dir = install(session.config)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -1,23 +1,17 @@
-"""Allure results for mhhs-sit cases: labels, a stable identity, steps and one attachment.
+"""Allure run files, crash results and the shared vocabulary of mhhs-sit's Allure evidence.
 
-Facts this relies on (allure-pytest 2.16, measured in TOOLCHAIN-FACTS): dynamic labels stick only
-when set inside ``runtest()``; ``testCaseId`` has no public API, so the listener's current
-``TestResult`` is updated directly (hence the pinned allure-pytest); a crashed xdist worker
-leaves no result unless the controller writes one. Each case writes two files — its result and
-one JSON attachment holding every exchange and poll — instead of one file per message.
+Case results themselves are written by ``allure_writer``. A crashed xdist worker leaves no result
+unless the controller writes one (``crashed_result``), with the case's own identity.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-from mhhs_sit.evidence.redact import redact
 
 SEVERITY = {1: "critical", 2: "normal", 3: "minor", 4: "trivial"}
 STATUS = {"passed": "passed", "failed": "failed", "broken": "broken", "skipped": "skipped", "pending": "skipped"}
@@ -39,92 +33,6 @@ CATEGORIES = [
 def stable_id(case_id: str, cohort_id: str) -> str:
     """The case's identity across runs and reports: the case id and the cohort, nothing else."""
     return f"{case_id}[{cohort_id}]"
-
-
-def _listener(config: Any) -> Any:
-    return config.pluginmanager.get_plugin("allure_listener")
-
-
-def annotate(item: Any, *, secrets: Iterable[str] = (), personal: frozenset[str] | None = None) -> None:
-    """Labels, links, identity, steps and the exchanges attachment of the running case."""
-    listener = _listener(item.config)
-    if listener is None:  # no --alluredir: nothing to do
-        return
-    import allure
-    from allure_commons.model2 import Label, Link, Parameter, StatusDetails, TestStepResult
-    from allure_commons.utils import represent
-    from allure_pytest.utils import format_allure_link
-
-    test = listener.allure_logger.get_test(None)
-    if test is None:
-        return
-    # Set on the listener's current result directly: the same effect as allure.dynamic.*, without
-    # a hook round-trip per label (measured as a third of the evidence overhead).
-    sc, case, cohort = item.scenario, item.case, item.cohort
-    cohort_id = item.cohort_id
-    test.name = f"{case.id} [{cohort_id}] {case.title}"
-    if sc.description:
-        test.description = sc.description
-    labels = [
-        ("parentSuite", sc.stage_title),
-        ("suite", f"Theme {sc.theme}"),
-        ("subSuite", f"{sc.id} {sc.title}"),
-        ("epic", sc.stage_title),
-        ("feature", f"Theme {sc.theme}"),
-        ("story", f"{sc.id} {sc.title}"),
-        ("severity", SEVERITY.get(case.priority, "normal")),
-        ("cohort", cohort_id),
-        ("case", case.id),
-    ]  # tags need nothing: allure-pytest turns the items' tag markers into tag labels
-    if cohort is not None:
-        labels += [("participant", f"{role} {p.mpid} {p.dip_id}") for role, p in sorted(cohort.participants.items())]
-    test.labels.extend(Label(name, value) for name, value in labels)
-    for req in sorted(set(sc.requirements) | set(case.requirements)):
-        url = format_allure_link(item.config, req, "requirement")
-        test.links.append(Link("requirement", url, req))
-    test.parameters.append(Parameter(name="cohort", value=represent(cohort_id)))
-
-    identity = stable_id(case.id, cohort_id)
-    test.testCaseId = hashlib.md5(identity.encode()).hexdigest()
-    test.historyId = test.testCaseId
-    record = item.record
-    if record is None:
-        return
-    for s in record.steps:
-        details = StatusDetails(message=s.detail) if s.detail else None
-        params = [Parameter(name="at", value=s.location)]
-        params += [Parameter(name=f"saved {k}", value=str(v)[:200]) for k, v in s.saved.items()]
-        for ex in s.exchanges:
-            response = ex.get("response") or {}
-            if "status" in response:
-                params.append(Parameter(name=f"{ex.get('method')} {ex.get('url')}", value=str(response["status"])))
-        test.steps.append(
-            TestStepResult(
-                name=f"{s.number}. {s.title}",
-                status=STATUS.get(s.status, "skipped"),
-                statusDetails=details,
-                start=int(s.started * 1000) if s.started else None,
-                stop=int(s.stopped * 1000) if s.stopped else None,
-                parameters=params,
-            )
-        )
-    body = {
-        "case": identity,
-        "data": record.data_drawn,
-        "steps": [
-            {"n": s.number, "title": s.title, "status": s.status, "exchanges": s.exchanges, "polls": s.polls}
-            for s in record.steps
-            if s.exchanges or s.polls
-        ],
-    }
-    secrets = list(secrets)
-    if secrets or personal is not None:
-        body = redact(body, secrets=secrets, personal=personal)
-    allure.attach(
-        json.dumps(body, separators=(",", ":"), default=str),
-        name="messages and polls",
-        attachment_type=allure.attachment_type.JSON,
-    )
 
 
 def write_run_files(alluredir: Path, run: Mapping[str, Any]) -> None:

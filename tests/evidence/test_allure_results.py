@@ -113,3 +113,16 @@ def test_a_crashed_worker_still_leaves_a_broken_result(pytester):
     doc = json.loads((pytester.path / "r.json").read_text())
     statuses = {(c["case"], c["cohort"]): c["status"] for c in doc["cases"]}
     assert statuses[("CRASH-00-001-TC01", "C1")] == "broken"
+
+
+def test_plain_python_tests_still_get_allure_pytest_results(pytester):
+    copy_project(pytester.path, themes=False)
+    write(pytester.path, "test_themes/a.yaml", appointment_scenario("MIX-00-001"))
+    pytester.makepyfile(test_plain="import allure\n\n\ndef test_ok():\n    allure.dynamic.label('kind', 'python')\n")
+    result = pytester.runpytest_subprocess("--alluredir=ar", "--cohort", "C1", "test_plain.py", "test_themes",
+                                           timeout=180)  # fmt: skip
+    result.assert_outcomes(passed=2)
+    results = [json.loads(p.read_text()) for p in (pytester.path / "ar").glob("*-result.json")]
+    plain = next(r for r in results if r["name"] == "test_ok")
+    assert plain["status"] == "passed" and {"name": "kind", "value": "python"} in plain["labels"]
+    assert len(results) == 2
