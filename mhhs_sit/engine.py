@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mhhs_sit import templating
-from mhhs_sit.errors import ConfigError, EnvironmentBroken, ScenarioFailure, StepDefinitionError, TestDataError
+from mhhs_sit.errors import ConfigError, EnvironmentBroken, ScenarioFailure, TestDataError
 from mhhs_sit.model import Cohort, Scenario, Step, TestCase
 from mhhs_sit.runtime import Runtime
 
@@ -169,14 +169,3 @@ def broken_if_server_error(status: int | None, expected: Any, what: str, body: A
     wanted = expected if isinstance(expected, list) else [expected]
     if status is not None and status >= 500 and status not in wanted:
         raise EnvironmentBroken(f"{what} answered HTTP {status}: {str(body)[:300]}")
-
-
-__all__ = [
-    "CaseRecord",
-    "CaseRun",
-    "EnvironmentBroken",
-    "ScenarioFailure",
-    "StepDefinitionError",
-    "StepRecord",
-    "broken_if_server_error",
-]

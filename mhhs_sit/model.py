@@ -140,9 +140,6 @@ class Cohort:
     def roles(self) -> frozenset[str]:
         return frozenset(self.participants)
 
-    def eligible_for(self, scenario: Scenario) -> bool:
-        return all(role in self.participants for role in scenario.roles)
-
     def ineligibility(self, scenario: Scenario, case: TestCase, *, local: bool) -> str | None:
         """Why this cohort cannot run ``case`` (None when it can).
 
@@ -220,12 +217,3 @@ class Environment:
             "dip_url": self.dip_url,
             **self.variables,
         }
-
-
-@dataclass(frozen=True)
-class Suite:
-    """Everything loaded for a run: scenarios, cohorts and the chosen environment."""
-
-    scenarios: tuple[Scenario, ...]
-    cohorts: Mapping[str, Cohort]
-    environment: Environment | None

@@ -124,12 +124,21 @@ def _scenario_roots(config: pytest.Config) -> list[Path]:
     return [(Path(config.rootpath) / d).resolve() for d in config.getini("mhhs_scenarios")]
 
 
+def _scenario_places(config: pytest.Config) -> tuple[tuple[Path, ...], frozenset[Path]]:
+    """Scenario directories and files named on the command line, resolved once per session."""
+    state = state_of(config)
+    if state.scenario_places is None:
+        named = frozenset(Path(a.split("::")[0]).resolve() for a in config.args)
+        state.scenario_places = (tuple(_scenario_roots(config)), named)
+    return state.scenario_places
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if not is_scenario_file(file_path):
         return None
+    roots, named = _scenario_places(parent.config)
     resolved = file_path.resolve()
-    named = any(Path(a.split("::")[0]).resolve() == resolved for a in parent.config.args)
-    if named or any(resolved.is_relative_to(root) for root in _scenario_roots(parent.config)):
+    if resolved in named or any(resolved.is_relative_to(root) for root in roots):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 

@@ -49,6 +49,7 @@ class SessionState:
     version: str | None = None  # canonical catalogue version (e.g. 1.8.2 for IR8.2)
     secrets_: list[str] | None = None
     allure_dir: Path | None = None  # where case results go when --alluredir is given
+    scenario_places: tuple[tuple[Path, ...], frozenset[Path]] | None = None
     dip_spec: str | None = None  # an official DIP spec to validate messages against instead
     runtime_: Runtime | None = None
     results: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -15,7 +15,7 @@ from mhhs_sit.catalogue.catalogue import Catalogue, load_catalogue
 from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
 from mhhs_sit.catalogue.violations import expected_form
-from mhhs_sit.errors import MhhsSitError
+from mhhs_sit.cliutil import guarded
 from mhhs_sit.impact import affected
 
 Handler = Callable[[argparse.Namespace], int]
@@ -64,18 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _guarded(handler: Handler) -> Handler:
-    """Report the framework's own errors as a message and exit code 2, not a traceback."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except MhhsSitError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-
-    run.__name__ = handler.__name__
-    run.__doc__ = handler.__doc__
-    return run
+    return guarded(handler, lambda args: "error")
 
 
 # -- list --------------------------------------------------------------------------------------

@@ -8,11 +8,10 @@ success, 2 when they cannot or must not (no results.json, a secret found, a bad 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mhhs_sit.errors import MhhsSitError
+from mhhs_sit.cliutil import guarded
 from mhhs_sit.evidence.pack import default_out, pack, verify
 from mhhs_sit.evidence.signing import Ed25519Signer, HmacSigner, Signer, hmac_key_from_env, keygen, load_public_key
 
@@ -117,17 +116,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _guarded(handler: Handler) -> Handler:
-    """A framework error becomes a message on stderr and exit status 2, as the main CLI does."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except MhhsSitError as exc:
-            print(f"mhhs-sit evidence {args.evidence_command}: {exc}", file=sys.stderr)
-            return 2
-
-    run.__doc__ = handler.__doc__
-    return run
+    return guarded(handler, lambda args: f"mhhs-sit evidence {args.evidence_command}")
 
 
 def cmd_pack(args: argparse.Namespace) -> int:

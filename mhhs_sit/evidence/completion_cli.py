@@ -7,10 +7,10 @@ stage on it and still publish the report either way.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from mhhs_sit.errors import ConfigError, MhhsSitError
+from mhhs_sit.cliutil import guarded
+from mhhs_sit.errors import ConfigError
 from mhhs_sit.evidence.completion import build_report, load_cycle, render_html, render_markdown
 from mhhs_sit.evidence.criteria import BUILTIN, load_criteria
 
@@ -46,11 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except MhhsSitError as exc:
-        print(f"mhhs-sit completion-report: {exc}", file=sys.stderr)
-        return 2
+    return guarded(_run, lambda _: "mhhs-sit completion-report")(args)
 
 
 def _run(args: argparse.Namespace) -> int:
