@@ -200,7 +200,13 @@ def _allure_result(item: CaseItem, report: pytest.TestReport, call: pytest.CallI
     from mhhs_sit.evidence.allure_writer import write_case_result
 
     write_case_result(
-        item, report, call.excinfo, state.allure_dir, secrets=state.secrets(), personal=state.personal_fields
+        item,
+        report,
+        call.excinfo,
+        state.allure_dir,
+        writer=state.allure_writer,
+        secrets=state.secrets(),
+        personal=state.personal_fields,
     )
 
 
@@ -242,14 +248,25 @@ def _first_reason(text: str) -> str:
 def pytest_sessionstart(session: pytest.Session) -> None:
     if session.config.getoption("allure_report_dir", None):
         from mhhs_sit.evidence.allure_results import speed_up_file_logger
-        from mhhs_sit.evidence.allure_writer import install
+        from mhhs_sit.evidence.allure_writer import ResultWriter, install
 
         speed_up_file_logger()
-        state_of(session.config).allure_dir = install(session.config)
+        state = state_of(session.config)
+        state.allure_dir = install(session.config)
+        state.allure_writer = ResultWriter()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
+    if STATE_KEY in config.stash and state_of(config).allure_writer is not None:
+        problems = state_of(config).allure_writer.close()  # every case's file lands before the run ends
+        terminal = config.pluginmanager.get_plugin("terminalreporter")
+        for problem in problems:
+            if terminal is not None:
+                terminal.write_line(f"mhhs-sit: an Allure result was not written: {problem}", red=True)
+        if problems:
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
     alluredir = config.getoption("allure_report_dir", None)
     if not alluredir or hasattr(config, "workerinput") or STATE_KEY not in config.stash:
         return

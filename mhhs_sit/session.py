@@ -49,6 +49,7 @@ class SessionState:
     version: str | None = None  # canonical catalogue version (e.g. 1.8.2 for IR8.2)
     secrets_: list[str] | None = None
     allure_dir: Path | None = None  # where case results go when --alluredir is given
+    allure_writer: Any = None  # the evidence.allure_writer.ResultWriter writing them
     scenario_places: tuple[tuple[Path, ...], frozenset[Path]] | None = None
     dip_spec: str | None = None  # an official DIP spec to validate messages against instead
     runtime_: Runtime | None = None
@@ -212,6 +213,8 @@ class SessionState:
         return self.runtime_
 
     def close(self) -> None:
+        if self.allure_writer is not None:
+            self.allure_writer.close()
         if self.runtime_ is not None:
             self.runtime_.close()
             self.runtime_ = None

@@ -5,7 +5,9 @@ label hook per marker, a streamed JSON dump) cost a third of the run time on our
 ``bench/`` showed evidence far above its 10% budget. Cases therefore bypass the allure-pytest
 listener (``ListenerFilter`` hands it every other item unchanged) and ``write_case_result`` writes
 the same Allure 2 result format directly: one ``json.dumps`` and one write for the result, one for
-the attachment of every exchange and poll.
+the attachment of every exchange and poll. The serialising and writing happen on a background
+thread (``ResultWriter``): on a disk, creating files costs more than the case itself, and the case
+thread spends most of its time waiting on the network anyway.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import json
 import os
 import platform
+import queue
 import threading
 import time
 import uuid
@@ -114,12 +117,51 @@ def install(config: pytest.Config) -> Path | None:
 _HOST = platform.node()
 
 
+class ResultWriter:
+    """Writes result files on one background thread; ``close`` waits for every file to land."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Path, Any, bool] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.errors: list[str] = []
+
+    def submit(self, path: Path, payload: Any, *, compact: bool = False) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._drain, name="mhhs-allure-writer", daemon=True)
+                self._thread.start()
+        self._queue.put((path, payload, compact))
+
+    def _drain(self) -> None:
+        while (job := self._queue.get()) is not None:
+            path, payload, compact = job
+            try:
+                if compact:
+                    text = json.dumps(payload, separators=(",", ":"), default=str)
+                else:
+                    text = json.dumps(payload, ensure_ascii=False, default=str)
+                _write(path, text)
+            except Exception as exc:  # reported at close: a lost evidence file must not pass unnoticed
+                self.errors.append(f"{path.name}: {exc}")
+
+    def close(self) -> list[str]:
+        """Wait for the queued files; the problems met writing them (empty when all landed)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+        return self.errors
+
+
 def write_case_result(
     item: Any,
     report: pytest.TestReport,
     excinfo: pytest.ExceptionInfo[BaseException] | None,
     report_dir: Path,
     *,
+    writer: ResultWriter,
     secrets: Iterable[str] = (),
     personal: frozenset[str] | None = None,
 ) -> None:
@@ -199,9 +241,9 @@ def write_case_result(
         if secrets or personal is not None:
             body = redact(body, secrets=secrets, personal=personal)
         source = f"{uuid.uuid4()}-attachment.json"
-        _write(report_dir / source, json.dumps(body, separators=(",", ":"), default=str))
+        writer.submit(report_dir / source, body, compact=True)
         result["attachments"] = [{"name": "messages and polls", "source": source, "type": "application/json"}]
-    _write(report_dir / f"{result['uuid']}-result.json", json.dumps(result, ensure_ascii=False, default=str))
+    writer.submit(report_dir / f"{result['uuid']}-result.json", result)
 
 
 def _step(s: Any) -> dict[str, Any]:

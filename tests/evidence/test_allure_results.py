@@ -126,3 +126,18 @@ def test_plain_python_tests_still_get_allure_pytest_results(pytester):
     plain = next(r for r in results if r["name"] == "test_ok")
     assert plain["status"] == "passed" and {"name": "kind", "value": "python"} in plain["labels"]
     assert len(results) == 2
+
+
+def test_background_writer_lands_every_file_and_reports_what_it_could_not_write(tmp_path):
+    from mhhs_sit.evidence.allure_writer import ResultWriter
+
+    writer = ResultWriter()
+    for n in range(200):
+        writer.submit(tmp_path / f"{n}-result.json", {"n": n, "name": "café"})
+    writer.submit(tmp_path / "missing-dir" / "x-result.json", {"n": -1})
+    problems = writer.close()
+    assert sorted(int(p.name.split("-")[0]) for p in tmp_path.glob("*-result.json")) == list(range(200))
+    assert json.loads((tmp_path / "7-result.json").read_text(encoding="utf-8")) == {"n": 7, "name": "café"}
+    assert not list(tmp_path.glob("*.tmp"))
+    assert len(problems) == 1 and problems[0].startswith("x-result.json:")
+    assert writer.close() == problems  # closing twice is harmless

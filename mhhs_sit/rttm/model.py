@@ -1,0 +1,96 @@
+"""The RTTM as data: one row per requirement × covering case, and one per uncovered requirement.
+
+Built by ``rttm.build`` from the requirements catalogue and a cycle's results (latest outcome
+per case × cohort wins, as in the completion report); rendered to xlsx, csv, json and html by the
+``render_*`` modules, which only read this model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mhhs_sit.requirements import Requirement
+
+# Row and requirement verdicts, in the order a reviewer should look at them.
+VERDICTS = ("failing", "collection error", "not executed", "uncovered", "covered")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One result of a case in one cohort, in one run."""
+
+    run_id: str
+    finished: str  # ISO 8601 UTC time the run finished (or was last seen)
+    status: str  # passed | failed | broken | skipped | not run | error
+    sprint: str | None = None
+    category: str | None = None
+    message: str = ""
+    evidence: str | None = None  # where the run's evidence is (directory or report path/URL)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A case in one cohort across the cycle: the deciding outcome and every outcome, oldest first."""
+
+    latest: Outcome
+    history: tuple[Outcome, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    requirement: Requirement
+    case: str | None  # None: no case covers the requirement
+    case_title: str = ""
+    scenario: str = ""
+    stage: str = ""
+    theme: str = ""
+    priority: int | None = None
+    location: str = ""  # the case's file:line
+    cells: dict[str, Cell] = field(default_factory=dict)  # cohort -> cell (absent: not collected there)
+    verdict: str = "uncovered"  # one of VERDICTS
+    latest_run: str | None = None  # ISO time of the latest run that executed the case
+    evidence: str | None = None  # the evidence of that run
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    started: str
+    finished: str | None
+    state: str  # finished | interrupted | running
+    cycle: str | None = None
+    sprint: str | None = None
+    environment: str | None = None
+    ir: str | None = None
+    evidence: str | None = None
+    results: int = 0
+
+
+@dataclass(frozen=True)
+class Rttm:
+    cycle: str | None
+    generated: str  # ISO time
+    cohorts: tuple[str, ...]  # status columns, in order
+    rows: tuple[Row, ...]  # requirement order, covering cases in case order within
+    requirement_verdicts: dict[str, str]  # requirement id -> verdict (covered if any row covers it)
+    runs: tuple[RunSummary, ...] = ()  # the cycle's runs, oldest first
+    roles: tuple[str, ...] = ()  # qualification variant: only requirements for these roles
+    participant: str | None = None  # e.g. "LDSO DNOA (2300000501)" for a qualification RTTM
+    unknown_requirements: tuple[tuple[str, str], ...] = ()  # (id, case) referenced but not catalogued
+
+    def coverage(self, key: str) -> list[tuple[str, int, int]]:
+        """(group, covered, total requirements) by ``stage`` or ``theme``; a requirement counts in
+        every group one of its rows falls in (its own stage for ``stage``; uncovered ones under
+        "(none)" for ``theme``)."""
+        groups: dict[str, set[str]] = {}
+        for row in self.rows:
+            name = (row.requirement.stage or row.stage or "(any)") if key == "stage" else (row.theme or "(none)")
+            groups.setdefault(name, set()).add(row.requirement.id)
+        return [
+            (name, sum(1 for r in ids if self.requirement_verdicts.get(r) == "covered"), len(ids))
+            for name, ids in sorted(groups.items())
+        ]
+
+    @property
+    def covered(self) -> int:
+        return sum(1 for v in self.requirement_verdicts.values() if v == "covered")
