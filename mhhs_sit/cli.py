@@ -125,6 +125,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += [f"--dip-spec={args.dip_spec}"]
     if args.seed is not None:
         argv += ["--mhhs-seed", str(args.seed)]
+    for opt, value in (("--cycle", args.cycle), ("--sprint", args.sprint), ("--mhhs-store", args.store)):
+        if value:
+            argv += [opt, value]
+    for status in args.rerun or []:
+        argv += ["--rerun", status]
     if args.workers:
         argv += ["-n", str(args.workers)]
     if args.markers:
@@ -159,6 +164,8 @@ def _after_run(out: Path, args: argparse.Namespace) -> list[str]:
     except MhhsSitError as exc:
         print(f"mhhs-sit: no completion report: {exc}", file=sys.stderr)
 
+    made += _run_rttm(out, args)
+
     if args.report is not False:
         tool = find_allure(Path.cwd())
         if tool is None and args.report:
@@ -177,6 +184,40 @@ def _after_run(out: Path, args: argparse.Namespace) -> list[str]:
             except MhhsSitError as exc:
                 print(f"mhhs-sit: no Allure report: {exc}", file=sys.stderr)
     return made
+
+
+def _run_rttm(out: Path, args: argparse.Namespace) -> list[str]:
+    """The cycle's RTTM beside the run's results, when there is a catalogue and a store."""
+    from mhhs_sit.rttm.cli import open_store, rttm_for
+    from mhhs_sit.rttm.render import write
+
+    catalogue = Path("test_data/requirements")
+    if not catalogue.exists():
+        return []
+    try:
+        store = open_store(args.store)
+        try:
+            rttm, warnings = rttm_for(
+                store,
+                args.cycle,
+                requirements=catalogue,
+                scenarios=Path("test_themes"),
+                cohorts_dir=Path("cohorts"),
+                environments=Path("environments"),
+            )
+        finally:
+            store.close()
+        for fmt in ("xlsx", "html"):
+            write(rttm, fmt, out / f"rttm.{fmt}")
+    except MhhsSitError as exc:
+        print(f"mhhs-sit: no RTTM: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return []
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    total = len(rttm.requirement_verdicts)
+    scope = f"cycle {args.cycle}" if args.cycle else "every run in the store"
+    print(f"RTTM ({scope}): {rttm.covered} of {total} requirements covered")
+    return ["rttm.xlsx/.html"]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -234,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--workers", type=int, help="run on N xdist workers (a cohort stays on one)")
     p.add_argument("-m", dest="markers", help="pytest marker expression over tags, e.g. 'smoke and not slow'")
     p.add_argument("-k", dest="keyword", help="pytest keyword expression, e.g. 'SITFT-03 and C1'")
+    p.add_argument("--cycle", help="the test cycle this run belongs to (e.g. C2): the store and RTTM combine its runs")
+    p.add_argument("--sprint", help="the sprint label of this run")
+    p.add_argument(
+        "--rerun",
+        action="append",
+        metavar="STATUS",
+        help="only the cases whose latest status in --cycle is failed, broken, not-run or skipped (repeatable)",
+    )
+    p.add_argument("--store", metavar="PATH|URL", help="results store: SQLite file or postgresql:// URL")
     p.add_argument("--out", default="results", help="results directory (default: results/<timestamp>)")
     p.add_argument("--no-subdir", action="store_true", help="write into --out itself, not a timestamped subdirectory")
     p.add_argument(
@@ -263,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.catalogue.cli",
         "mhhs_sit.evidence.cli",
         "mhhs_sit.evidence.completion_cli",
+        "mhhs_sit.rttm.cli",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register

@@ -16,6 +16,8 @@ from mhhs_sit.loader import is_scenario_file
 from mhhs_sit.recorder import ResultsRecorder
 from mhhs_sit.results import BROKEN, CASE_RUN, category_of
 from mhhs_sit.session import SessionState
+from mhhs_sit.store import DEFAULT_STORE
+from mhhs_sit.store import ENV_VAR as STORE_ENV_VAR
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -89,7 +91,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="write a JSON summary of every case (status, steps, exchanges) to FILE",
     )
+    group.addoption(
+        "--cycle",
+        dest="mhhs_cycle",
+        metavar="NAME",
+        help="the test cycle this run belongs to (e.g. C2); the store and the RTTM combine its runs",
+    )
+    group.addoption("--sprint", dest="mhhs_sprint", metavar="NAME", help="the sprint label of this run (e.g. 4)")
+    group.addoption(
+        "--rerun",
+        dest="mhhs_rerun",
+        action="append",
+        metavar="STATUS",
+        help="run only the cases whose latest status in --cycle is one of: failed, broken, not-run, skipped "
+        "(repeatable, comma-separated); a case the cycle never ran counts as not-run",
+    )
+    group.addoption(
+        "--mhhs-store",
+        dest="mhhs_store",
+        metavar="PATH|URL",
+        help="results store: a SQLite file or a postgresql:// URL ('none': no store) "
+        f"[env {STORE_ENV_VAR}, ini: mhhs_store, default {DEFAULT_STORE}]",
+    )
     parser.addini("mhhs_env", "default environment name", default="local")
+    parser.addini("mhhs_store", "results store: SQLite file or postgresql:// URL ('none')", default=DEFAULT_STORE)
     parser.addini("mhhs_dip_spec", "official DIP spec to validate messages against", default="")
     parser.addini("mhhs_personal_fields", "field names masked by --mhhs-redact-personal", type="args", default=[])
     parser.addini("mhhs_cohorts", "directory of cohort files", default="cohorts")
@@ -107,12 +132,47 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"write --dip-spec={spec} (with '='), so pytest does not take {spec} for a test path")
     state = SessionState.create(config)
     config.stash[STATE_KEY] = state
+    _prepare_rerun(config, state)
     if not hasattr(config, "workerinput"):  # reports are gathered where they are shown
         config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
         alluredir = config.getoption("allure_report_dir", None)
         if alluredir and config.getoption("mhhs_clean_alluredir"):
             shutil.rmtree(alluredir, ignore_errors=True)
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
+
+
+def _prepare_rerun(config: pytest.Config, state: SessionState) -> None:
+    """Which cases ``--rerun`` selects, decided once by the controller and handed to workers."""
+    values = config.getoption("mhhs_rerun", None)
+    if not values:
+        return
+    from mhhs_sit.errors import MhhsSitError
+    from mhhs_sit.recorder import store_spec
+    from mhhs_sit.store.rerun import cycle_statuses, parse_rerun
+
+    try:
+        state.rerun = parse_rerun(values)
+    except MhhsSitError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    winput = getattr(config, "workerinput", None)
+    if winput is not None:
+        state.rerun_latest = dict(winput["mhhs_rerun_latest"])
+        return
+    cycle, spec = config.getoption("mhhs_cycle", None), store_spec(config)
+    if not cycle:
+        raise pytest.UsageError("--rerun needs --cycle NAME: the cycle whose latest results decide what to re-run")
+    if spec is None:
+        raise pytest.UsageError("--rerun needs a results store (--mhhs-store is 'none')")
+    try:
+        state.rerun_latest = cycle_statuses(spec, Path(config.rootpath), cycle, exclude_run=state.run_id)
+    except MhhsSitError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _rerun_selects(state: SessionState, item: pytest.Item) -> bool:
+    if not isinstance(item, CaseItem) or state.rerun_latest is None:
+        return False
+    return state.rerun_latest.get(f"{item.case.id}[{item.cohort_id}]", "not run") in state.rerun
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -144,19 +204,24 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    sel = state_of(config).selection
-    if not (sel.stages or sel.themes or sel.cohorts):
+    state = state_of(config)
+    sel = state.selection
+    rerun = state.rerun_latest is not None
+    if not (sel.stages or sel.themes or sel.cohorts or rerun):
         return
     keep, drop = [], []
     for item in items:
-        if isinstance(item, CaseItem) and not (
+        if not isinstance(item, CaseItem):
+            (drop if rerun else keep).append(item)  # a re-run is of cases only
+        elif (
             (not sel.stages or item.scenario.stage in sel.stages)
             and (not sel.themes or item.scenario.theme in sel.themes)
             and (not sel.cohorts or item.cohort_id in sel.cohorts)
+            and (not rerun or _rerun_selects(state, item))
         ):
-            drop.append(item)
-        else:
             keep.append(item)
+        else:
+            drop.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -170,10 +235,20 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     state.load()
     env = state.environment
     env_text = f"{env.name} (tag {env.environment_tag}, IR {env.ir or 'unset'}, stubs {env.stubs})" if env else "?"
-    return [
+    lines = [
         f"mhhs-sit {__version__}: environment {env_text}, cohorts {', '.join(sorted(state.cohorts)) or 'none'}, "
         f"run {state.run_id}, data seed {state.seed}"
     ]
+    cycle = config.getoption("mhhs_cycle", None)
+    if cycle:
+        sprint = config.getoption("mhhs_sprint", None)
+        lines.append(f"cycle {cycle}" + (f", sprint {sprint}" if sprint else ""))
+    if state.rerun_latest is not None:
+        lines.append(
+            f"re-running the cases whose latest status in cycle {cycle} is {' or '.join(sorted(state.rerun))} "
+            f"({len(state.rerun_latest)} case × cohort results known)"
+        )
+    return lines
 
 
 @pytest.hookimpl(wrapper=True)
@@ -320,6 +395,8 @@ def pytest_configure_node(node: Any) -> None:
     state = state_of(node.config)
     node.workerinput["mhhs_run_id"] = state.run_id
     node.workerinput["mhhs_seed"] = state.seed
+    if state.rerun_latest is not None:
+        node.workerinput["mhhs_rerun_latest"] = state.rerun_latest
     roots = _scenario_roots(node.config)
     if not any(r.is_dir() for r in roots):
         return

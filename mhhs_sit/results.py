@@ -74,10 +74,24 @@ class RunResults:
             if m:
                 record.update(case=m.group("case"), cohort=m.group("cohort"))
 
-    def add(self, report: Any) -> None:
+    def collection_error(self, nodeid: str, text: str) -> None:
+        """A scenario file that could not be collected: its cases cannot be listed, the file can."""
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        self.items[nodeid] = {
+            "nodeid": nodeid,
+            "case": nodeid,
+            "cohort": "",
+            "status": "error",
+            "category": CATEGORIES["definition"],
+            "message": "\n".join(lines[:40])[:4000] or "the file could not be collected",
+            "location": nodeid,
+        }
+
+    def add(self, report: Any) -> bool:
+        """Take one report; True when it settled the item's outcome (worth recording at once)."""
         props = dict(getattr(report, "user_properties", []) or [])
         if CASE_META not in props and "::" not in report.nodeid:
-            return
+            return False
         self.expect(report.nodeid, json.loads(props[CASE_META]) if CASE_META in props else None)
         record = self.items[report.nodeid]
         if CASE_RUN in props:
@@ -94,6 +108,9 @@ class RunResults:
             record.setdefault("category", CATEGORIES["environment"])
             record.setdefault("message", str(report.longreprtext).strip().splitlines()[-1:][0][:300]
                               if report.longreprtext else "error outside the case")  # fmt: skip
+        else:
+            return False
+        return True
 
     def document(self, **run: Any) -> dict[str, Any]:
         cases = sorted(self.items.values(), key=lambda r: r["nodeid"])

@@ -50,6 +50,8 @@ class SessionState:
     secrets_: list[str] | None = None
     allure_dir: Path | None = None  # where case results go when --alluredir is given
     allure_writer: Any = None  # the evidence.allure_writer.ResultWriter writing them
+    rerun: frozenset[str] = frozenset()  # --rerun: the statuses to re-run
+    rerun_latest: dict[str, str] | None = None  # --rerun: CASE[COHORT] -> latest status in the cycle
     scenario_places: tuple[tuple[Path, ...], frozenset[Path]] | None = None
     dip_spec: str | None = None  # an official DIP spec to validate messages against instead
     runtime_: Runtime | None = None

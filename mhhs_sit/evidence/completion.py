@@ -27,7 +27,7 @@ from mhhs_sit.results import utc_now
 if TYPE_CHECKING:
     from mhhs_sit.evidence.criteria import CriteriaSet, Outcome
 
-STATUSES = ("passed", "failed", "broken", "skipped", "not run")
+STATUSES = ("passed", "failed", "broken", "skipped", "not run", "error")  # error: file not collected
 EXECUTED = ("passed", "failed", "broken")
 CATEGORIES = ("product defect", "environment issue", "test data issue", "test definition error", "framework error")
 PASS_RATE_RULE = (
@@ -245,7 +245,7 @@ def _when(stamp: str) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
-def _natural(text: str) -> tuple[Any, ...]:
+def natural_key(text: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
@@ -255,7 +255,7 @@ def _stage_order(stage: str) -> tuple[int, str]:
 
 
 def _result_order(r: CaseResult) -> tuple[Any, ...]:
-    return _stage_order(r.stage), _natural(r.theme), _natural(r.case), _natural(r.cohort)
+    return _stage_order(r.stage), natural_key(r.theme), natural_key(r.case), natural_key(r.cohort)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,10 +269,11 @@ class Tally:
     broken: int = 0
     skipped: int = 0
     not_run: int = 0
+    error: int = 0  # scenario files that could not be collected
 
     @property
     def total(self) -> int:
-        return self.passed + self.failed + self.broken + self.skipped + self.not_run
+        return self.passed + self.failed + self.broken + self.skipped + self.not_run + self.error
 
     @property
     def executed(self) -> int:
@@ -323,7 +324,7 @@ def coverage(results: Iterable[CaseResult], required: Iterable[str] = ()) -> tup
         for req in r.requirements:
             by_req.setdefault(req, {}).setdefault(r.case, []).append(r)
     out = []
-    for req in sorted(by_req, key=_natural):
+    for req in sorted(by_req, key=natural_key):
         cases = by_req[req]
         if not cases:
             state = "not referenced"
@@ -334,8 +335,8 @@ def coverage(results: Iterable[CaseResult], required: Iterable[str] = ()) -> tup
         else:
             state = "not executed"
         detail = tuple(
-            (case, tuple((r.cohort, r.status) for r in sorted(rs, key=lambda r: _natural(r.cohort))))
-            for case, rs in sorted(cases.items(), key=lambda kv: _natural(kv[0]))
+            (case, tuple((r.cohort, r.status) for r in sorted(rs, key=lambda r: natural_key(r.cohort))))
+            for case, rs in sorted(cases.items(), key=lambda kv: natural_key(kv[0]))
         )
         out.append(Coverage(req, state, detail))
     return tuple(out)
@@ -441,7 +442,7 @@ def identity(report: CompletionReport) -> list[tuple[str, str]]:
         ("Runs", ", ".join(r.run_id for r in runs)),
         ("Period", period),
         ("Git commit", ", ".join(_distinct(r.git_commit for r in runs)) or "unknown"),
-        ("Cohorts", ", ".join(sorted(_distinct(c for r in runs for c in r.cohorts), key=_natural)) or "none"),
+        ("Cohorts", ", ".join(sorted(_distinct(c for r in runs for c in r.cohorts), key=natural_key)) or "none"),
         ("Framework", ", ".join(_distinct(f"mhhs-sit {r.framework_version}" for r in runs if r.framework_version))),
         ("Exit criteria", f"{report.criteria.title} ({report.criteria.source})"),
         ("Generated", f"{_stamp(report.generated)} by mhhs-sit {__version__}"),
@@ -519,16 +520,20 @@ def _criteria_section(report: CompletionReport) -> Section:
 
 
 def _tally_table(first: str, groups: list[tuple[str, Tally]], total: Tally | None = None) -> Table:
-    rows = [_tally_row(name, t) for name, t in groups]
+    # the error column (files not collected) only when there is one, not as a column of zeros
+    statuses = [s for s in STATUSES if s != "error" or any(t.error for _, t in groups)]
+    rows = [_tally_row(name, t, statuses) for name, t in groups]
     if total is not None:
-        rows.append(_tally_row("Total", total, "total"))
+        rows.append(_tally_row("Total", total, statuses, "total"))
     return Table(
-        (first, "Results", *(s.capitalize() for s in STATUSES), "Pass rate"), tuple(rows), frozenset(range(1, 8))
+        (first, "Results", *(s.capitalize() for s in statuses), "Pass rate"),
+        tuple(rows),
+        frozenset(range(1, len(statuses) + 3)),
     )
 
 
-def _tally_row(name: str, t: Tally, tone: str = "") -> tuple[Cell, ...]:
-    counts = [Cell(str(t.count(s)), _tone(s) if t.count(s) and s != "passed" else "") for s in STATUSES]
+def _tally_row(name: str, t: Tally, statuses: Sequence[str], tone: str = "") -> tuple[Cell, ...]:
+    counts = [Cell(str(t.count(s)), _tone(s) if t.count(s) and s != "passed" else "") for s in statuses]
     rate_tone = "" if t.pass_rate is None else "ok" if t.pass_rate == 1 else "bad"
     return (Cell(name, tone), Cell(str(t.total)), *counts, Cell(pct(t.pass_rate), rate_tone))
 
@@ -548,7 +553,7 @@ def _totals_section(results: Sequence[CaseResult]) -> Section:
 
 
 def _sorted(groups: list[tuple[str, Tally]]) -> list[tuple[str, Tally]]:
-    return sorted(groups, key=lambda g: _natural(g[0]))
+    return sorted(groups, key=lambda g: natural_key(g[0]))
 
 
 def _step_text(r: CaseResult) -> str:
@@ -622,8 +627,11 @@ def _not_executed_section(results: Sequence[CaseResult]) -> Section:
         if not r.executed
     )
     table = Table(("Case", "Cohort", "Status", "Title", "Reason", "Run"), rows, empty="Every result was executed.")
-    intro = "Skipped and not-run results are not in the pass rate; they are listed here so that nothing is hidden."
-    return Section("Skipped and not run", "not-executed", (intro,), (("", table),))
+    intro = (
+        "Skipped, not-run and not-collected results (error: a scenario file that could not be read) are not in the "
+        "pass rate; they are listed here so that nothing is hidden."
+    )
+    return Section("Skipped, not run and not collected", "not-executed", (intro,), (("", table),))
 
 
 _COVERAGE_TONE = {"covered": "ok", "failing": "bad", "not executed": "not-run", "not referenced": "bad"}

@@ -264,7 +264,7 @@ def test_a_long_breach_list_is_capped_in_the_criteria_table_but_complete_below(t
     criteria_table = md.split("## Exit criteria", 1)[1].split("## Totals", 1)[0]
     assert "A-01-001-TC25 \\[C1\\] not run" in criteria_table and "A-01-001-TC26" not in criteria_table
     assert "… and 5 more (listed in the sections below)" in criteria_table
-    assert "| A-01-001-TC30 | C1 | ⏸️ not run |" in md.split("## Skipped and not run", 1)[1]
+    assert "| A-01-001-TC30 | C1 | ⏸️ not run |" in md.split("## Skipped, not run and not collected", 1)[1]
 
 
 def test_verdict_met(tmp_path):

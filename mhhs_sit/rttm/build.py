@@ -1,0 +1,248 @@
+"""Build the RTTM from three sources: the requirements catalogue, the scenarios, and the store.
+
+The scenarios say which cases trace to which requirements and which cohorts each case can run in
+(so a case never run in the cycle still shows, *not run*); the store says what happened in the
+cycle's runs. A case the store knows but the scenarios no longer define still shows, from the
+store's record of it; a scenario file that cannot be read shows its cases (as far as they can be
+read) as *collection error*, never as silently missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mhhs_sit.errors import Problem
+from mhhs_sit.evidence.completion import natural_key
+from mhhs_sit.model import Cohort, Scenario
+from mhhs_sit.requirements import Requirement
+from mhhs_sit.results import utc_now
+from mhhs_sit.rttm.model import Cell, Outcome, Row, Rttm, RunSummary
+from mhhs_sit.store.cycle import History, collection_errors, histories
+
+EXECUTED = frozenset({"passed", "failed", "broken"})
+_ROW_RANK = {"covered": 0, "failing": 1, "collection error": 2, "not executed": 3}
+
+
+@dataclass
+class CaseInfo:
+    case: str
+    title: str = ""
+    scenario: str = ""
+    stage: str = ""
+    theme: str = ""
+    priority: int | None = None
+    location: str = ""
+    requirements: tuple[str, ...] = ()
+    cohorts: set[str] = field(default_factory=set)  # where it can run (per the definitions)
+    error: str | None = None  # its file could not be collected
+
+
+def case_infos(
+    scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, local: bool
+) -> dict[str, CaseInfo]:
+    out: dict[str, CaseInfo] = {}
+    for sc in scenarios:
+        for case in sc.cases:
+            out[case.id] = CaseInfo(
+                case=case.id,
+                title=case.title,
+                scenario=sc.id,
+                stage=sc.stage,
+                theme=str(sc.theme),
+                priority=case.priority,
+                location=str(case.location),
+                requirements=tuple(sorted(set(sc.requirements) | set(case.requirements))),
+                cohorts={cid for cid, c in cohorts.items() if c.ineligibility(sc, case, local=local) is None},
+            )
+    return out
+
+
+def unreadable_cases(file: Path, display: str, reason: str) -> list[CaseInfo]:
+    """What can still be read of a scenario file that failed to load: its case ids and requirements."""
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        doc = None
+    if not isinstance(doc, dict):
+        return [CaseInfo(case=display, location=display, error=reason)]
+    common = _ids(doc.get("requirements"))
+    found = []
+    for raw in doc.get("cases") or []:
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str | int):
+            found.append(
+                CaseInfo(
+                    case=str(raw["id"]),
+                    title=str(raw.get("title") or ""),
+                    scenario=str(doc.get("scenario") or ""),
+                    stage=str(doc.get("stage") or ""),
+                    theme=str(doc.get("theme") or ""),
+                    location=display,
+                    requirements=tuple(sorted(set(common) | set(_ids(raw.get("requirements"))))),
+                    error=reason,
+                )
+            )
+    return found or [CaseInfo(case=display, location=display, requirements=tuple(common), error=reason)]
+
+
+def _ids(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _outcome(row: Mapping[str, Any]) -> Outcome:
+    return Outcome(
+        run_id=str(row["run_id"]),
+        finished=str(row.get("recorded") or row.get("run_finished") or row.get("run_started") or ""),
+        status=str(row["status"]),
+        sprint=row.get("sprint"),
+        category=row.get("category"),
+        message=str(row.get("message") or ""),
+        evidence=row.get("evidence"),
+    )
+
+
+def _cell(h: History) -> Cell:
+    return Cell(latest=_outcome(h.latest), history=tuple(_outcome(r) for r in h.outcomes))
+
+
+def _row_verdict(info: CaseInfo, cells: Mapping[str, Cell]) -> str:
+    if info.error is not None:
+        return "collection error"
+    executed = [c.latest.status for c in cells.values() if c.latest.status in EXECUTED]
+    if not executed:
+        return "not executed"
+    return "covered" if all(s == "passed" for s in executed) else "failing"
+
+
+def _requirement_verdict(verdicts: Sequence[str]) -> str:
+    if not verdicts:
+        return "uncovered"
+    return min(verdicts, key=lambda v: _ROW_RANK[v])
+
+
+def build_rttm(
+    requirements: Mapping[str, Requirement],
+    cases: Mapping[str, CaseInfo],
+    store_rows: Sequence[dict[str, Any]],
+    *,
+    cycle: str | None = None,
+    runs: Sequence[dict[str, Any]] = (),
+    roles: Iterable[str] = (),
+    participant: str | None = None,
+    only_cohorts: Iterable[str] = (),
+) -> Rttm:
+    """The matrix. ``roles`` (with ``participant``) makes the qualification variant: only the
+    requirements that apply to those roles; ``only_cohorts`` narrows the status columns."""
+    hist = histories(store_rows)
+    cases = dict(cases)
+    for file, err in collection_errors(store_rows).items():
+        if not any(c.location.startswith(file) for c in cases.values() if c.error):
+            first = str(err.get("message") or "").splitlines()[:1]
+            cases.setdefault(file, CaseInfo(case=file, location=file, error=first[0] if first else "not collected"))
+    for (case_id, cohort), h in hist.items():  # cases the store knows and the scenarios no longer define
+        info = cases.get(case_id)
+        if info is None:
+            last = h.outcomes[-1]
+            info = cases[case_id] = CaseInfo(
+                case=case_id,
+                title=str(last.get("title") or ""),
+                scenario=str(last.get("scenario") or ""),
+                stage=str(last.get("stage") or ""),
+                theme=str(last.get("theme") or ""),
+                priority=last.get("priority"),
+                location=str(last.get("location") or ""),
+                requirements=tuple(last.get("requirements") or ()),
+            )
+        if cohort:
+            info.cohorts.add(cohort)
+    wanted_cohorts = set(only_cohorts)
+    columns = sorted(
+        {c for info in cases.values() for c in info.cohorts if not wanted_cohorts or c in wanted_cohorts},
+        key=natural_key,
+    )
+    role_set = frozenset(roles)
+
+    by_requirement: dict[str, list[tuple[CaseInfo, dict[str, Cell], str]]] = {}
+    unknown: set[tuple[str, str]] = set()
+    for info in cases.values():
+        cells: dict[str, Cell] = {}
+        for cohort in info.cohorts:
+            if wanted_cohorts and cohort not in wanted_cohorts:
+                continue
+            h = hist.get((info.case, cohort))
+            cells[cohort] = _cell(h) if h else Cell(Outcome(run_id="", finished="", status="not run"), ())
+        verdict = _row_verdict(info, cells)
+        for req in info.requirements:
+            if req not in requirements:
+                unknown.add((req, info.case))
+                continue
+            by_requirement.setdefault(req, []).append((info, cells, verdict))
+
+    rows: list[Row] = []
+    verdicts: dict[str, str] = {}
+    for req_id in sorted(requirements, key=natural_key):
+        req = requirements[req_id]
+        if role_set and not req.applies_to(role_set):
+            continue
+        covering = sorted(by_requirement.get(req_id, []), key=lambda t: natural_key(t[0].case))
+        verdicts[req_id] = _requirement_verdict([v for _, _, v in covering])
+        if not covering:
+            rows.append(Row(requirement=req, case=None, stage=req.stage, verdict="uncovered"))
+            continue
+        for info, cells, verdict in covering:
+            executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED]
+            last = max(executed, key=lambda o: o.finished) if executed else None
+            rows.append(
+                Row(
+                    requirement=req,
+                    case=info.case,
+                    case_title=info.title,
+                    scenario=info.scenario,
+                    stage=info.stage,
+                    theme=info.theme,
+                    priority=info.priority,
+                    location=info.location,
+                    cells=cells,
+                    verdict=verdict,
+                    latest_run=last.finished if last else None,
+                    evidence=last.evidence if last else None,
+                )
+            )
+    return Rttm(
+        cycle=cycle,
+        generated=utc_now(),
+        cohorts=tuple(columns),
+        rows=tuple(rows),
+        requirement_verdicts=verdicts,
+        runs=tuple(_run_summary(r) for r in runs),
+        roles=tuple(sorted(role_set)),
+        participant=participant,
+        unknown_requirements=tuple(sorted(unknown, key=lambda t: (natural_key(t[0]), natural_key(t[1])))),
+    )
+
+
+def _run_summary(r: Mapping[str, Any]) -> RunSummary:
+    return RunSummary(
+        run_id=str(r["run_id"]),
+        started=str(r["started"]),
+        finished=r.get("finished"),
+        state=str(r["state"]),
+        cycle=r.get("cycle"),
+        sprint=r.get("sprint"),
+        environment=r.get("environment"),
+        ir=r.get("ir"),
+        evidence=r.get("evidence"),
+        results=int(r.get("results") or 0),
+    )
+
+
+def problem_files(problems: Iterable[Problem]) -> dict[str, str]:
+    """File -> the first problem's text, for scenario files that did not load."""
+    out: dict[str, str] = {}
+    for p in problems:
+        out.setdefault(p.file, p.render())
+    return out

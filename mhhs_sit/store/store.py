@@ -1,0 +1,285 @@
+"""The results store: a SQLite file by default, a PostgreSQL URL for a team sharing one.
+
+Only the process that gathers reports (the xdist controller) writes. A run first records every
+collected item as *not run*, then turns each into its outcome as it arrives, one committed
+transaction per outcome: a run killed at any point leaves every finished case recorded and every
+other one honestly *not run*, and its run row ``running`` until a later run (or a reader) on the
+same host sees that its process is gone and calls it ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from mhhs_sit.errors import ConfigError
+from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
+from mhhs_sit.store.schema import SCHEMA_VERSION, meta, metadata, results, runs
+
+__all__ = ["DEFAULT_STORE", "ENV_VAR", "ResultsStore"]
+HOST = platform.node()
+RESULT_FIELDS = tuple(c.name for c in results.columns if c.name not in ("run_id", "nodeid"))
+_JSON_FIELDS = ("tags", "requirements", "data")
+
+
+def now() -> str:
+    """Microseconds, so runs started in the same second still order."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def resolve_url(spec: str, root: Path) -> str:
+    """A database URL from what a user writes: a URL, or a file path (relative to ``root``)."""
+    spec = spec.strip()
+    if spec.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + spec.split("://", 1)[1]
+    if "://" in spec:
+        return spec
+    path = Path(spec).expanduser()
+    return f"sqlite:///{(path if path.is_absolute() else root / path).resolve()}"
+
+
+def display_url(url: str) -> str:
+    """The URL with any password masked: what is printed and recorded."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: readers never block the writer, and a killed writer loses nothing it committed.
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _pg_session(dbapi_connection: Any, _record: Any) -> None:
+    # A commit per outcome need not wait for the server's disk flush: our process dying loses
+    # nothing committed; only a crash of the database server itself could lose the last instant.
+    cur = dbapi_connection.cursor()
+    cur.execute("SET synchronous_commit = off")
+    cur.close()
+    dbapi_connection.commit()
+
+
+class ResultsStore:
+    def __init__(self, url: str):
+        self.url = url
+        self.shown = display_url(url)
+        try:
+            self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise ConfigError(f"results store {self.shown}: not a database URL this tool can open: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            database = make_url(url).database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        elif self.engine.dialect.name == "postgresql":
+            event.listen(self.engine, "connect", _pg_session)
+        with self._guard("open"):
+            self._create()
+
+    @classmethod
+    def open(cls, spec: str, root: Path) -> ResultsStore:
+        return cls(resolve_url(spec, root))
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise ConfigError(f"results store {self.shown}: cannot {doing}: {reason}") from None
+        except SQLAlchemyError as exc:
+            raise ConfigError(f"results store {self.shown}: cannot {doing}: {exc}") from None
+
+    def _create(self) -> None:
+        try:
+            metadata.create_all(self.engine)
+        except DBAPIError:  # another process created the tables at the same moment
+            metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+            if found is None:
+                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(found) > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"results store {self.shown} was written by a newer mhhs-sit (schema {found}, this one "
+                    f"reads {SCHEMA_VERSION}): upgrade mhhs-sit or use another store"
+                )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing (the controller only) --------------------------------------------------------
+
+    def begin_run(self, run_id: str, **fields: Any) -> None:
+        values = {"state": "running", "started": now(), "host": HOST, "pid": os.getpid(), **fields}
+        values["heartbeat"] = values["started"]
+        if isinstance(values.get("cohorts"), list | tuple):
+            values["cohorts"] = json.dumps(list(values["cohorts"]))
+        with self._guard("record the run"), self.engine.begin() as conn:
+            conn.execute(insert(runs).values(run_id=run_id, **values))
+
+    def add_items(self, run_id: str, records: Iterable[dict[str, Any]]) -> None:
+        """Collected items, each *not run* until its outcome is recorded (one transaction)."""
+        stamp = now()
+        rows = [_row(run_id, {**r, "status": r.get("status") or "not run"}, stamp) for r in records]
+        if not rows:
+            return
+        with self._guard("record the collected items"), self.engine.begin() as conn:
+            conn.execute(insert(results), rows)
+
+    def record(self, run_id: str, record: dict[str, Any]) -> None:
+        """One item's outcome (inserted if it was never announced), committed at once."""
+        stamp = now()
+        row = _row(run_id, record, stamp)
+        with self._guard("record a result"), self.engine.begin() as conn:
+            # what this record does not say (None) keeps what the announcement said
+            changes = {k: v for k, v in row.items() if k not in ("run_id", "nodeid") and v is not None}
+            done = conn.execute(
+                update(results).where(results.c.run_id == run_id, results.c.nodeid == row["nodeid"]).values(**changes)
+            )
+            if done.rowcount == 0:
+                conn.execute(insert(results).values(**row))
+            conn.execute(update(runs).where(runs.c.run_id == run_id).values(heartbeat=stamp))
+
+    def finish_run(self, run_id: str, state: str, **fields: Any) -> None:
+        if isinstance(fields.get("cohorts"), list | tuple):
+            fields["cohorts"] = json.dumps(list(fields["cohorts"]))
+        stamp = now()
+        with self._guard("close the run"), self.engine.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(state=state, finished=stamp, heartbeat=stamp, **fields)
+            )
+
+    def close_abandoned_runs(self) -> list[str]:
+        """Runs of this host left ``running`` by a process that no longer exists -> interrupted."""
+        with self._guard("check earlier runs"), self.engine.begin() as conn:
+            rows = conn.execute(
+                select(runs.c.run_id, runs.c.pid, runs.c.heartbeat).where(
+                    runs.c.state == "running", runs.c.host == HOST
+                )
+            ).all()
+            gone = [r for r in rows if not _alive(r.pid)]
+            for r in gone:
+                conn.execute(
+                    update(runs).where(runs.c.run_id == r.run_id).values(state="interrupted", finished=r.heartbeat)
+                )
+        return [r.run_id for r in gone]
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def runs(self, cycle: str | None = None) -> list[dict[str, Any]]:
+        """Runs oldest first, with the state a reader should believe (see ``run_state``)."""
+        query = select(runs).order_by(runs.c.started, runs.c.run_id)
+        if cycle is not None:
+            query = query.where(runs.c.cycle == cycle)
+        with self._guard("read runs"), self.engine.connect() as conn:
+            found = [dict(r._mapping) for r in conn.execute(query)]
+            counts = dict(conn.execute(select(results.c.run_id, func.count()).group_by(results.c.run_id)).all())
+        for r in found:
+            r["cohorts"] = json.loads(r["cohorts"]) if r.get("cohorts") else []
+            r["state"] = run_state(r)
+            r["results"] = counts.get(r["run_id"], 0)
+        return found
+
+    def cycles(self) -> list[dict[str, Any]]:
+        by: dict[str | None, dict[str, Any]] = {}
+        for r in self.runs():
+            c = by.setdefault(r["cycle"], {"cycle": r["cycle"], "runs": 0, "first": r["started"], "sprints": set()})
+            c["runs"] += 1
+            c["last"] = r["started"]
+            if r["sprint"]:
+                c["sprints"].add(r["sprint"])
+        return list(by.values())
+
+    def results(
+        self, cycle: str | None = None, *, exclude_run: str | None = None, run_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every recorded item of the cycle's runs, oldest run first, with its run's labels."""
+        cols = [
+            results,
+            runs.c.started.label("run_started"),
+            runs.c.finished.label("run_finished"),
+            runs.c.heartbeat.label("run_heartbeat"),
+            runs.c.cycle,
+            runs.c.sprint,
+            runs.c.evidence,
+            runs.c.environment,
+        ]
+        query = select(*cols).join(runs, runs.c.run_id == results.c.run_id).order_by(runs.c.started, runs.c.run_id)
+        if cycle is not None:
+            query = query.where(runs.c.cycle == cycle)
+        if exclude_run is not None:
+            query = query.where(runs.c.run_id != exclude_run)
+        if run_ids is not None:
+            query = query.where(runs.c.run_id.in_(list(run_ids)))
+        with self._guard("read results"), self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        out = []
+        for r in rows:
+            d = dict(r)
+            for key in _JSON_FIELDS:
+                if d.get(key):
+                    d[key] = json.loads(d[key])
+            out.append(d)
+        return out
+
+    def connection(self) -> Connection:
+        return self.engine.connect()
+
+
+def _row(run_id: str, record: dict[str, Any], stamp: str) -> dict[str, Any]:
+    row: dict[str, Any] = {"run_id": run_id, "nodeid": record["nodeid"], "recorded": stamp}
+    for key in RESULT_FIELDS:
+        if key == "recorded":
+            continue
+        source = "case" if key == "case_id" else key
+        value = record.get(source)
+        if key in _JSON_FIELDS and value is not None:
+            value = json.dumps(value, default=str, separators=(",", ":"))
+        elif key == "theme" and value is not None:
+            value = str(value)
+        elif key == "message" and value is not None:
+            value = str(value)[:4000]
+        row[key] = value
+    row["case_id"] = row["case_id"] or record["nodeid"]
+    row["cohort"] = row["cohort"] or ""
+    row["status"] = row["status"] or "not run"
+    return row
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, belongs to someone else
+        return True
+    return True
+
+
+def run_state(run: dict[str, Any]) -> str:
+    """``running`` only while its process lives (when that can be checked from here)."""
+    if run["state"] == "running" and run.get("host") == HOST and not _alive(run.get("pid")):
+        return "interrupted"
+    return str(run["state"])

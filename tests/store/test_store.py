@@ -1,0 +1,136 @@
+"""The results store itself, against SQLite and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mhhs_sit.errors import ConfigError
+from mhhs_sit.store.cycle import collection_errors, histories, latest_statuses
+from mhhs_sit.store.store import ResultsStore, display_url, resolve_url
+
+
+def item(case, cohort, status="not run", **extra):
+    return {"nodeid": f"t/{case[:6]}.yaml::{case}[{cohort}]", "case": case, "cohort": cohort, "status": status, **extra}
+
+
+def test_urls_from_what_users_write(tmp_path):
+    assert resolve_url("results/s.sqlite", tmp_path) == f"sqlite:///{tmp_path / 'results' / 's.sqlite'}"
+    assert resolve_url("/abs/s.db", tmp_path) == "sqlite:////abs/s.db"
+    assert resolve_url("postgresql://u:pw@db:5432/x", tmp_path) == "postgresql+psycopg://u:pw@db:5432/x"
+    assert resolve_url("postgres://u@db/x", tmp_path) == "postgresql+psycopg://u@db/x"
+    assert "pw" not in display_url("postgresql+psycopg://u:pw@db:5432/x")
+
+
+def test_a_run_is_announced_then_settled_item_by_item(store_url, tmp_path):
+    store = ResultsStore.open(store_url, tmp_path)
+    store.begin_run("r1", cycle="C2", sprint="4", evidence="/ev/r1", cohorts=["C1", "C2"])
+    store.add_items("r1", [item("A-01-001-TC01", "C1", title="t", requirements=["BP003"]), item("A-01-001-TC01", "C2")])
+    store.record("r1", item("A-01-001-TC01", "C1", "failed", category="product defect", message="x" * 9000))
+    store.record("r1", item("B-01-001-TC01", "C1", "passed", duration_s=0.5))  # never announced: inserted
+    store.finish_run("r1", "finished", exit_status=1, environment="local")
+    [run] = store.runs("C2")
+    assert (run["state"], run["sprint"], run["cohorts"], run["results"], run["exit_status"]) == (
+        "finished",
+        "4",
+        ["C1", "C2"],
+        3,
+        1,
+    )
+    rows = {(r["case_id"], r["cohort"]): r for r in store.results("C2")}
+    assert rows[("A-01-001-TC01", "C1")]["status"] == "failed"
+    assert rows[("A-01-001-TC01", "C1")]["requirements"] == ["BP003"]  # kept from the announcement
+    assert len(rows[("A-01-001-TC01", "C1")]["message"]) == 4000
+    assert rows[("A-01-001-TC01", "C2")]["status"] == "not run"
+    assert rows[("B-01-001-TC01", "C1")]["duration_s"] == 0.5
+    assert rows[("B-01-001-TC01", "C1")]["evidence"] == "/ev/r1"
+    assert store.results("other") == [] and store.runs("other") == []
+    store.close()
+
+
+def test_latest_outcome_wins_but_not_run_never_erases(store_url, tmp_path):
+    store = ResultsStore.open(store_url, tmp_path)
+    for run, status in (("r1", "failed"), ("r2", "passed"), ("r3", "not run")):
+        store.begin_run(run, cycle="C2")
+        store.record(run, item("A-01-001-TC01", "C1", status))
+        store.finish_run(run, "finished")
+    store.begin_run("r4", cycle="C3")
+    store.record("r4", item("A-01-001-TC01", "C1", "broken"))
+    rows = store.results("C2")
+    h = histories(rows)[("A-01-001-TC01", "C1")]
+    assert [o["status"] for o in h.outcomes] == ["failed", "passed", "not run"]
+    assert h.status == "passed" and h.latest["run_id"] == "r2"
+    assert latest_statuses(rows) == {"A-01-001-TC01[C1]": "passed"}
+    assert latest_statuses(store.results("C2", exclude_run="r2")) == {"A-01-001-TC01[C1]": "failed"}
+    assert latest_statuses(store.results(None)) == {"A-01-001-TC01[C1]": "broken"}  # every run: r4 is latest
+    store.close()
+
+
+def test_a_collection_error_stands_until_a_later_run_collects_the_file(store_url, tmp_path):
+    store = ResultsStore.open(store_url, tmp_path)
+    error = {"nodeid": "t/bad.yaml", "case": "t/bad.yaml", "cohort": "", "status": "error", "message": "x:3: bad"}
+    store.begin_run("r1", cycle="C")
+    store.record("r1", error)
+    assert set(collection_errors(store.results("C"))) == {"t/bad.yaml"}
+    assert histories(store.results("C")) == {}  # not a case × cohort
+    store.begin_run("r2", cycle="C")
+    store.record("r2", {**item("BAD-TC01", "C1", "passed"), "nodeid": "t/bad.yaml::BAD-TC01[C1]"})
+    assert collection_errors(store.results("C")) == {}
+    store.close()
+
+
+def test_a_run_whose_process_died_reads_as_interrupted_and_is_closed_by_the_next(store_url, tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    store = ResultsStore.open(store_url, tmp_path)
+    store.begin_run("gone", cycle="C", pid=dead.pid)
+    store.record("gone", item("A-01-001-TC01", "C1", "passed"))
+    store.begin_run("alive", cycle="C")
+    states = {r["run_id"]: r["state"] for r in store.runs("C")}
+    assert states == {"gone": "interrupted", "alive": "running"}
+    assert store.close_abandoned_runs() == ["gone"]
+    [gone] = [r for r in store.runs("C") if r["run_id"] == "gone"]
+    assert gone["state"] == "interrupted" and gone["finished"] == gone["heartbeat"]
+    store.close()
+
+
+def test_two_stores_on_one_database_see_each_others_runs(store_url, tmp_path):
+    first, second = ResultsStore.open(store_url, tmp_path), ResultsStore.open(store_url, tmp_path)
+    first.begin_run("r1", cycle="C")
+    second.begin_run("r2", cycle="C")
+    first.record("r1", item("A-01-001-TC01", "C1", "passed"))
+    assert [r["run_id"] for r in second.runs("C")] == ["r1", "r2"]
+    first.close()
+    second.close()
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path):
+    from sqlalchemy import update
+
+    from mhhs_sit.store.schema import meta
+
+    store = ResultsStore.open(str(tmp_path / "s.sqlite"), tmp_path)
+    with store.engine.begin() as conn:
+        conn.execute(update(meta).where(meta.c.key == "schema_version").values(value="99"))
+    store.close()
+    with pytest.raises(ConfigError, match="written by a newer mhhs-sit"):
+        ResultsStore.open(str(tmp_path / "s.sqlite"), tmp_path)
+
+
+def test_unusable_stores_are_clear_errors_without_the_password(tmp_path):
+    with pytest.raises(ConfigError, match=r"results store postgresql\+psycopg://u:\*\*\*@127.0.0.1:1/x: cannot open"):
+        ResultsStore.open("postgresql://u:secret-pw@127.0.0.1:1/x", tmp_path)
+    (tmp_path / "not-a-db.sqlite").write_text("this is not a database " * 100)
+    with pytest.raises(ConfigError, match=r"not-a-db\.sqlite: cannot open"):
+        ResultsStore.open(str(tmp_path / "not-a-db.sqlite"), tmp_path)
+    with pytest.raises(ConfigError, match="not a database URL"):
+        ResultsStore.open("nosuchdriver://x/y", tmp_path)
+
+
+def test_the_default_store_path_is_created(tmp_path):
+    store = ResultsStore.open("deep/dir/s.sqlite", tmp_path)
+    store.close()
+    assert Path(tmp_path / "deep" / "dir" / "s.sqlite").is_file()
