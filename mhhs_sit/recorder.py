@@ -37,6 +37,7 @@ class ResultsRecorder:
         self._store: Any = None  # opened when the first scenario item shows up
         self._store_failed = False
         self._announced: set[str] = set()
+        self._writer: Any = None  # store.writer.StoreWriter: outcomes committed off the run's thread
 
     # -- the store ------------------------------------------------------------------------------
 
@@ -64,7 +65,10 @@ class ResultsRecorder:
         except MhhsSitError as exc:
             self._store_trouble(exc)
             return None
+        from mhhs_sit.store.writer import StoreWriter
+
         self._store = store
+        self._writer = StoreWriter(store, self.state.run_id)
         return store
 
     def _evidence(self) -> str | None:
@@ -97,10 +101,7 @@ class ResultsRecorder:
         record = dict(self.results.items[nodeid])
         record["failing_step"] = _failing_step(record.get("steps"))
         self._announced.add(nodeid)
-        try:
-            self._store.record(self.state.run_id, record)
-        except MhhsSitError as exc:
-            self._store_trouble(exc)
+        self._writer.submit(record)
 
     # -- pytest hooks -----------------------------------------------------------------------------
 
@@ -144,6 +145,8 @@ class ResultsRecorder:
             "git_commit": git_commit(Path(self.config.rootpath)),
             "exit_status": int(session.exitstatus),
         }
+        if self._writer is not None and (problem := self._writer.close()) is not None:
+            self._store_trouble(problem)
         if self._store is not None:
             interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
             try:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
@@ -145,18 +145,32 @@ class ResultsStore:
             conn.execute(insert(results), rows)
 
     def record(self, run_id: str, record: dict[str, Any]) -> None:
-        """One item's outcome (inserted if it was never announced), committed at once."""
+        """One item's outcome, committed at once."""
+        self.record_many(run_id, [record])
+
+    def record_many(self, run_id: str, records: Sequence[dict[str, Any]]) -> None:
+        """Outcomes in one transaction: announced items updated, others inserted.
+
+        What a record does not say (None) keeps what the announcement said. The statements are
+        built once (module level): building them per outcome cost more than the case itself.
+        """
+        if not records:
+            return
         stamp = now()
-        row = _row(run_id, record, stamp)
-        with self._guard("record a result"), self.engine.begin() as conn:
-            # what this record does not say (None) keeps what the announcement said
-            changes = {k: v for k, v in row.items() if k not in ("run_id", "nodeid") and v is not None}
-            done = conn.execute(
-                update(results).where(results.c.run_id == run_id, results.c.nodeid == row["nodeid"]).values(**changes)
-            )
-            if done.rowcount == 0:
-                conn.execute(insert(results).values(**row))
-            conn.execute(update(runs).where(runs.c.run_id == run_id).values(heartbeat=stamp))
+        rows = [_row(run_id, r, stamp) for r in records]
+        with self._guard("record results"), self.engine.begin() as conn:
+            nodeids = [r["nodeid"] for r in rows]
+            existing = set()
+            for start in range(0, len(nodeids), 500):
+                chunk = nodeids[start : start + 500]
+                existing.update(conn.execute(_EXISTING, {"k_run": run_id, "k_nodes": chunk}).scalars())
+            updates = [_update_params(r) for r in rows if r["nodeid"] in existing]
+            inserts = [r for r in rows if r["nodeid"] not in existing]
+            if updates:
+                conn.execute(_UPDATE, updates)
+            if inserts:
+                conn.execute(insert(results), inserts)
+            conn.execute(_HEARTBEAT, {"k_run": run_id, "v_heartbeat": stamp})
 
     def finish_run(self, run_id: str, state: str, **fields: Any) -> None:
         if isinstance(fields.get("cohorts"), list | tuple):
@@ -244,6 +258,23 @@ class ResultsStore:
 
     def connection(self) -> Connection:
         return self.engine.connect()
+
+
+_EXISTING = select(results.c.nodeid).where(
+    results.c.run_id == bindparam("k_run"), results.c.nodeid.in_(bindparam("k_nodes", expanding=True))
+)
+_UPDATE = (
+    update(results)
+    .where(results.c.run_id == bindparam("k_run"), results.c.nodeid == bindparam("k_node"))
+    .values({name: func.coalesce(bindparam(f"v_{name}"), results.c[name]) for name in RESULT_FIELDS})
+)
+_HEARTBEAT = update(runs).where(runs.c.run_id == bindparam("k_run")).values(heartbeat=bindparam("v_heartbeat"))
+
+
+def _update_params(row: dict[str, Any]) -> dict[str, Any]:
+    params = {f"v_{name}": row.get(name) for name in RESULT_FIELDS}
+    params["k_run"], params["k_node"] = row["run_id"], row["nodeid"]
+    return params
 
 
 def _row(run_id: str, record: dict[str, Any], stamp: str) -> dict[str, Any]:
