@@ -28,6 +28,12 @@ def _add_definition_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default="local", metavar="NAME", help="environment to check against (default: local)")
     p.add_argument("--ir", metavar="VERSION", help="interface spec version to validate against (e.g. IR8.2, 2.1.0)")
     p.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec instead")
+    p.add_argument(
+        "--requirements",
+        default="test_data/requirements",
+        metavar="PATH",
+        help="requirements catalogue scenario requirement ids are checked against (default: test_data/requirements)",
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -53,6 +59,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
             dip_spec = None
     scenarios, found = load_scenarios([p for p in paths if p.exists()], root, version=version, dip_spec=dip_spec)
     problems += found
+    from mhhs_sit.requirements import load_requirements, unknown_references
+
+    catalogue_path = Path(args.requirements)
+    catalogue, catalogue_problems = load_requirements(catalogue_path, root)
+    problems += catalogue_problems
+    if catalogue:
+        for sc in scenarios:
+            problems += unknown_references(sc, catalogue, root / sc.location.file)
     problems += environment_file_problems(
         Path(args.environments), root, skip=find_environment(args.env, Path(args.environments))
     )
@@ -70,9 +84,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
             items += n
             if n == 0:
                 orphans.append(f"{case.id} ({case.location})")
+    checked = (
+        f"{len(catalogue)} requirements checked against {catalogue_path}"
+        if catalogue
+        else f"requirements not checked: no catalogue at {catalogue_path}"
+    )
     print(
         f"OK: {len(scenarios)} scenarios, {cases} cases, {len(cohorts)} cohorts, {items} runnable items "
-        f"in environment '{env.name if env else args.env}', messages checked against {against}"
+        f"in environment '{env.name if env else args.env}', messages checked against {against}; {checked}"
     )
     if orphans:
         print(f"note: {len(orphans)} case(s) have no eligible cohort and will be reported as skipped:")

@@ -42,6 +42,10 @@ class ScenarioFile(pytest.File):
         problems = list(problems)
         if scenario is not None:
             problems += state.ids.add(scenario, self.path)
+            if state.requirements:
+                from mhhs_sit.requirements import unknown_references
+
+                problems += unknown_references(scenario, state.requirements, self.path)
         definition = state.definition_error()
         if definition is not None:
             # Cohort/environment problems block every file: shown in full once, then by reference.

@@ -118,6 +118,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("mhhs_dip_spec", "official DIP spec to validate messages against", default="")
     parser.addini("mhhs_personal_fields", "field names masked by --mhhs-redact-personal", type="args", default=[])
     parser.addini("mhhs_cohorts", "directory of cohort files", default="cohorts")
+    parser.addini("mhhs_requirements", "requirements catalogue (directory or file)", default="test_data/requirements")
     parser.addini("mhhs_environments", "directory of environment files", default="environments")
     parser.addini("mhhs_cache", "directory for parsed scenario files (empty: no disk cache)", default=".mhhs-sit-cache")
     parser.addini("mhhs_scenarios", "directories whose YAML files are scenarios", type="args", default=["test_themes"])

@@ -50,6 +50,7 @@ class SessionState:
     secrets_: list[str] | None = None
     allure_dir: Path | None = None  # where case results go when --alluredir is given
     allure_writer: Any = None  # the evidence.allure_writer.ResultWriter writing them
+    requirements: dict[str, Any] = field(default_factory=dict)  # the catalogue: id -> Requirement
     rerun: frozenset[str] = frozenset()  # --rerun: the statuses to re-run
     rerun_latest: dict[str, str] | None = None  # --rerun: CASE[COHORT] -> latest status in the cycle
     scenario_places: tuple[tuple[Path, ...], frozenset[Path]] | None = None
@@ -123,6 +124,10 @@ class SessionState:
         if env is not None:
             problems += self._resolve_version(env)
         problems += self._load_dip_spec()
+        from mhhs_sit.requirements import load_requirements
+
+        self.requirements, req_problems = load_requirements(self._dir("mhhs_requirements"), self.root)
+        problems += req_problems
         unknown = sorted(self.selection.cohorts - set(self.cohorts))
         if unknown and self.cohorts:
             problems.append(
