@@ -128,6 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"--alluredir={out / 'allure-results'}",
         f"--mhhs-results={out / 'results.json'}",
         "-rfE",
+        # a scenario file that cannot be read is reported (and recorded); the others still run
+        "--continue-on-collection-errors",
         "-p",
         "no:faker",
         "-p",
@@ -333,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.evidence.cli",
         "mhhs_sit.evidence.completion_cli",
         "mhhs_sit.rttm.cli",
+        "mhhs_sit.requirements_cli",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register
@@ -357,6 +360,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head, less ...: stop quietly
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

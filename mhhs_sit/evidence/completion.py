@@ -720,7 +720,7 @@ def _all_results_section(results: Sequence[CaseResult]) -> Section:
 # HTML: one self-contained file, inline CSS, no scripts, no external references
 
 
-_CSS = """
+REPORT_CSS = """
 :root { --ok: #1a7f37; --ok-bg: #dafbe1; --bad: #b42318; --bad-bg: #fee4e2; --warn: #9a6700; --warn-bg: #fff4cc;
   --muted: #57606a; --line: #d0d7de; --head: #f6f8fa; --skip-bg: #eaeef2; }
 * { box-sizing: border-box; }
@@ -810,7 +810,7 @@ def render_html(report: CompletionReport) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(title)}</title>
-<style>{_CSS}</style>
+<style>{REPORT_CSS}</style>
 </head>
 <body>
 <header>

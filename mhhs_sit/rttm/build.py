@@ -42,9 +42,7 @@ class CaseInfo:
     error: str | None = None  # its file could not be collected
 
 
-def case_infos(
-    scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, local: bool
-) -> dict[str, CaseInfo]:
+def case_infos(scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, local: bool) -> dict[str, CaseInfo]:
     out: dict[str, CaseInfo] = {}
     for sc in scenarios:
         for case in sc.cases:

@@ -11,9 +11,8 @@ from typing import Any
 from mhhs_sit.cliutil import guarded
 from mhhs_sit.errors import ConfigError, render_problems
 from mhhs_sit.rttm.model import Rttm
+from mhhs_sit.rttm.render import FORMATS
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
-
-FORMATS = ("xlsx", "csv", "json", "html")
 
 _RTTM_EPILOG = """\
 One row per requirement × covering case, and a row for every requirement no case covers; a status
