@@ -154,5 +154,5 @@ def to_json(rttm: Rttm) -> dict[str, Any]:
 
 
 def write_json(rttm: Rttm, path: Path) -> Path:
-    path.write_text(json.dumps(to_json(rttm), indent=1, ensure_ascii=False), encoding="utf-8")
+    path.write_text(json.dumps(to_json(rttm), separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
     return path

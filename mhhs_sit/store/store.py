@@ -229,7 +229,7 @@ class ResultsStore:
     ) -> list[dict[str, Any]]:
         """Every recorded item of the cycle's runs, oldest run first, with its run's labels."""
         cols = [
-            results,
+            *(c for c in results.columns if c.name != "data"),  # the drawn test data is for evidence, not history
             runs.c.started.label("run_started"),
             runs.c.finished.label("run_finished"),
             runs.c.heartbeat.label("run_heartbeat"),
@@ -246,13 +246,21 @@ class ResultsStore:
         if run_ids is not None:
             query = query.where(runs.c.run_id.in_(list(run_ids)))
         with self._guard("read results"), self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
+            found = conn.execute(query)
+            keys = list(found.keys())
+            rows = found.all()
+        decode = [(i, k) for i, k in enumerate(keys) if k in _JSON_FIELDS]
         out = []
+        cache: dict[str, Any] = {}  # many rows share the same tags and requirements
         for r in rows:
-            d = dict(r)
-            for key in _JSON_FIELDS:
-                if d.get(key):
-                    d[key] = json.loads(d[key])
+            d = dict(zip(keys, r, strict=True))
+            for i, key in decode:
+                raw = r[i]
+                if raw:
+                    value = cache.get(raw)
+                    if value is None:
+                        value = cache[raw] = json.loads(raw)
+                    d[key] = value
             out.append(d)
         return out
 
