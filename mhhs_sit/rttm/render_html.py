@@ -1,28 +1,59 @@
 """The RTTM as one self-contained HTML page in the completion report's look: summary tiles,
-coverage by stage and theme, then the matrix with uncovered and failing requirements standing
-out. No scripts, no external assets: it opens from disk and inside an evidence pack."""
+coverage by stage and theme, then the matrix, one block per requirement, with uncovered and
+failing requirements standing out. No scripts and no external assets, so it opens from disk and
+inside an evidence pack; the verdict filter above the matrix is plain CSS (radio buttons)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
-from pathlib import Path
+from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from mhhs_sit import __version__
-from mhhs_sit.evidence.completion import REPORT_CSS
-from mhhs_sit.rttm.model import Row, Rttm
-from mhhs_sit.rttm.render_tabular import history_text, summary
+from mhhs_sit.evidence.completion import REPORT_CSS, pct
+from mhhs_sit.model import STAGES
+from mhhs_sit.rttm.model import VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
+from mhhs_sit.rttm.render_tabular import coverage, link_target, summary
+
+VERDICT_NOTES = {
+    "failing": "a covering case was executed and did not pass in every cohort where it ran",
+    "collection error": "a covering case's scenario file could not be read, so it never ran",
+    "not executed": "covering cases exist but none was executed in this cycle (skipped or not run)",
+    "uncovered": "no case traces to the requirement",
+    "covered": "a covering case was executed and passed in every cohort where it ran",
+}
 
 _CSS = """
 .rttm td { white-space: normal; }
-.rttm tr.row-uncovered td.req, .rttm tr.row-failing td.req { border-left: 4px solid var(--bad); }
-.rttm tr.row-uncovered td, .rttm tr.row-failing td { background: #fff8f7; }
+.rttm td.req { min-width: 190px; }
+.rttm tbody { border-top: 2px solid #8c959f; }
+.rttm tbody.req-failing td.req, .rttm tbody.req-uncovered td.req { border-left: 5px solid var(--bad); }
+.rttm tbody.req-not-executed td.req, .rttm tbody.req-collection-error td.req { border-left: 5px solid #d4a72c; }
+.rttm tbody.req-covered td.req { border-left: 5px solid var(--ok); }
+.rttm tr.row-failing td, .rttm tr.row-uncovered td { background: #fff5f4; }
+.rttm tr.row-uncovered td.req { background: var(--bad-bg); }
 .covered { background: var(--ok-bg); color: var(--ok); font-weight: 600; }
 .failing, .uncovered { background: var(--bad-bg); color: var(--bad); font-weight: 700; }
-.not-executed { background: var(--warn-bg); color: var(--warn); font-weight: 600; }
-.collection-error, .error { background: #f3e8ff; color: #6f42c1; font-weight: 600; }
-.chip { display: inline-block; padding: 1px 6px; border-radius: 10px; font-size: 12px; white-space: nowrap; }
-.hist { color: var(--muted); font-size: 12px; }
+.not-executed, .collection-error { background: var(--warn-bg); color: var(--warn); font-weight: 600; }
+.error { background: #f3e8ff; color: #6f42c1; font-weight: 600; }
+.chip { display: inline-block; padding: 1px 7px; border-radius: 10px; font-size: 12px; white-space: nowrap; }
+.small { color: var(--muted); font-size: 12px; display: block; }
+td.history { color: var(--muted); font-size: 12px; white-space: nowrap; }
+td.history b { font-weight: 600; background: none; }
 .none { color: var(--muted); }
+.num .bar { display: block; height: 5px; background: var(--skip-bg); margin-top: 3px; border-radius: 3px; }
+.num .bar i { display: block; height: 5px; background: var(--ok); border-radius: 3px; }
+.scroll { overflow-x: auto; }
+.filters { margin: 8px 0; }
+.filters input { position: absolute; opacity: 0; }
+.filters label { display: inline-block; margin: 0 6px 6px 0; padding: 2px 10px; border: 1px solid var(--line);
+  border-radius: 12px; cursor: pointer; font-size: 13px; }
+.filters input:checked + label { border-color: #1f2328; box-shadow: 0 0 0 1px #1f2328; }
+.filters input:focus-visible + label { outline: 2px solid #0969da; }
+dl.verdicts dt { display: inline-block; min-width: 130px; } dl.verdicts dd { display: inline; margin: 0; }
+dl.verdicts div { margin: 3px 0; }
+@media print { .filters label, .filters input { display: none; } .scroll { overflow: visible; } }
 """
 
 
@@ -30,127 +61,293 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _tone(status: str) -> str:
-    return status.replace(" ", "-")
+def _tone(word: str) -> str:
+    return word.replace(" ", "-")
+
+
+def _chip(word: str, title: str = "") -> str:
+    tip = f' title="{_e(title)}"' if title else ""
+    return f'<span class="chip {_tone(word)}"{tip}>{_e(word)}</span>'
+
+
+def _stamp(text: str | None, seconds: bool = False) -> str:
+    """An ISO time as ``2026-11-09 15:40`` UTC; anything unparseable as given."""
+    if not text:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _stage(stage: str) -> str:
+    return STAGES.get(stage, stage) if stage else "any stage"
+
+
+def _short(target: str) -> str:
+    """Enough of a long path or URL to recognise it; the whole of it is in the link's tooltip."""
+    if "://" in target:
+        parts = urlsplit(target)
+        tail = [p for p in parts.path.split("/") if p][-2:]
+        return parts.netloc + ("/…/" + "/".join(tail) if tail else "")
+    tail = [p for p in target.replace("\\", "/").split("/") if p][-2:]
+    return ("…/" if len(tail) == 2 else "") + "/".join(tail)
 
 
 def _link(target: str | None) -> str:
     if not target:
-        return '<span class="none">—</span>'
-    href = target if "://" in target else Path(target).as_uri() if Path(target).is_absolute() else target
-    return f'<a href="{_e(href)}">{_e(target)}</a>'
+        return ""
+    href = link_target(target)
+    if href is None:
+        return f'<span class="mono" title="{_e(target)}">{_e(_short(target))}</span>'
+    return f'<a href="{_e(href)}" title="{_e(target)}">{_e(_short(target))}</a>'
 
 
-def _row_html(row: Row, rttm: Rttm) -> str:
+def _outcome_note(o: Outcome) -> str:
+    parts = [f"run {o.run_id}" if o.run_id else "not run in this cycle"]
+    if o.finished:
+        parts.append(f"{_stamp(o.finished)} UTC")
+    if o.sprint:
+        parts.append(f"sprint {o.sprint}")
+    if o.category:
+        parts.append(o.category)
+    if o.message:
+        parts.append(o.message.strip().splitlines()[0][:300])
+    return " · ".join(parts)
+
+
+def _status_cell(cell: Cell | None) -> str:
+    if cell is None:
+        return '<td class="none" title="not collected in this cohort">—</td>'
+    o = cell.latest
+    extra = f'<span class="small">{_e(o.category)}</span>' if o.category and o.status in ("failed", "broken") else ""
+    return f"<td>{_chip(o.status, _outcome_note(o))}{extra}</td>"
+
+
+def _history(row: Row, cohorts: Sequence[str]) -> str:
+    """One line per cohort where the case ran more than once; a single outcome is its status cell."""
+    lines = []
+    for cohort in cohorts:
+        cell = row.cells.get(cohort)
+        if cell is None or len(cell.history) < 2:
+            continue
+        steps = " → ".join(
+            f'<b class="{_tone(o.status)}" title="{_e(_outcome_note(o))}">{_e(o.status)}</b>' for o in cell.history
+        )
+        lines.append(f"{_e(cohort)}: {steps}")
+    return "<br>".join(lines)
+
+
+def _requirement_cell(row: Row, verdict: str, span: int) -> str:
     req = row.requirement
-    roles = ", ".join(req.roles) or "all"
-    cells = [
-        f'<td class="req mono">{_e(req.id)}</td>',
-        f'<td>{_e(req.title)}<br><span class="hist">{_e(req.source)} · {_e(req.stage or "any stage")} · '
-        f"P{_e(req.priority or '–')} · {_e(roles)}</span></td>",
-    ]
+    meta = " · ".join(
+        (
+            req.source,
+            _stage(req.stage),
+            f"P{req.priority}" if req.priority is not None else "no priority",
+            ", ".join(req.roles) or "all roles",
+        )
+    )
+    rowspan = f' rowspan="{span}"' if span > 1 else ""
+    return (
+        f'<td class="req"{rowspan}><span class="mono"><b>{_e(req.id)}</b></span> {_chip(verdict)}<br>'
+        f'{_e(req.title)}<span class="small">{_e(meta)}</span></td>'
+    )
+
+
+def _row_html(row: Row, rttm: Rttm, first: str) -> str:
+    cells = [first]
     if row.case is None:
         cells.append(f'<td colspan="{len(rttm.cohorts) + 3}" class="none">no case traces to this requirement</td>')
     else:
+        where = " · ".join(x for x in (row.scenario, f"theme {row.theme}" if row.theme else "") if x)
         cells.append(
-            f'<td><span class="mono">{_e(row.case)}</span><br><span class="hist">{_e(row.case_title)}</span></td>'
+            f'<td><span class="mono">{_e(row.case)}</span><span class="small">{_e(row.case_title)}</span>'
+            + (f'<span class="small">{_e(where)}</span>' if where else "")
+            + "</td>"
         )
-        for cohort in rttm.cohorts:
-            cell = row.cells.get(cohort)
-            if cell is None:
-                cells.append('<td class="none">—</td>')
-            else:
-                status = cell.latest.status
-                title = f' title="{_e(cell.latest.message)}"' if cell.latest.message else ""
-                cells.append(f'<td><span class="chip {_tone(status)}"{title}>{_e(status)}</span></td>')
-        cells.append(f'<td class="hist">{_e(history_text(row, rttm.cohorts))}</td>')
-        cells.append(
-            f'<td class="mono">{_e((row.latest_run or "")[:16].replace("T", " "))}<br>{_link(row.evidence)}</td>'
-        )
-    cells.append(f'<td><span class="chip {_tone(row.verdict)}">{_e(row.verdict)}</span></td>')
+        cells += [_status_cell(row.cells.get(cohort)) for cohort in rttm.cohorts]
+        cells.append(f'<td class="history">{_history(row, rttm.cohorts)}</td>')
+        cells.append(f'<td><span class="mono">{_e(_stamp(row.latest_run))}</span><br>{_link(row.evidence)}</td>')
+    cells.append(f"<td>{_chip(row.verdict)}</td>")
     return f'<tr class="row-{_tone(row.verdict)}">' + "".join(cells) + "</tr>"
+
+
+def _matrix(rttm: Rttm) -> str:
+    """One ``tbody`` per requirement, so the filter shows or hides a requirement with all its cases."""
+    groups: list[list[Row]] = []
+    for row in rttm.rows:
+        if groups and groups[-1][0].requirement.id == row.requirement.id:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    bodies = []
+    for rows in groups:
+        req_id = rows[0].requirement.id
+        verdict = rttm.requirement_verdicts.get(req_id, rows[0].verdict)
+        first = _requirement_cell(rows[0], verdict, len(rows))
+        trs = [_row_html(row, rttm, first if i == 0 else "") for i, row in enumerate(rows)]
+        bodies.append(f'<tbody class="req-{_tone(verdict)}">\n' + "\n".join(trs) + "\n</tbody>")
+    head = ["Requirement", "Case", *rttm.cohorts, "History", "Latest run (UTC) / evidence", "Case verdict"]
+    thead = "".join(f"<th>{_e(h)}</th>" for h in head)
+    return f'<table class="rttm">\n<thead><tr>{thead}</tr></thead>\n' + "\n".join(bodies) + "\n</table>"
+
+
+def _filters(rttm: Rttm, by_verdict: dict[str, int]) -> tuple[str, str]:
+    """Radio buttons and the CSS that hides every other requirement: a filter without a script."""
+    options = [("all", f"All {len(rttm.requirement_verdicts)}")]
+    options += [(_tone(v), f"{v} {by_verdict[v]}") for v in VERDICTS if by_verdict.get(v)]
+    inputs = []
+    for key, label in options:
+        checked, tone = (" checked", "") if key == "all" else ("", f' class="{key}"')
+        inputs.append(f'<input type="radio" name="verdict" id="show-{key}"{checked}>')
+        inputs.append(f'<label for="show-{key}"{tone}>{_e(label)}</label>')
+    css = "".join(
+        f"#show-{key}:checked ~ .scroll tbody:not(.req-{key}) {{ display: none; }}\n"
+        for key, _ in options
+        if key != "all"
+    )
+    return "".join(inputs), css
 
 
 def _coverage_table(rttm: Rttm, key: str) -> str:
     body = []
-    for name, covered, total in rttm.coverage(key):
-        ratio = covered / total if total else 0
+    for name, covered, total in coverage(rttm, key):
+        ratio = covered / total if total else 0.0
         tone = "covered" if ratio == 1 else "failing" if ratio < 0.5 else "not-executed"
+        label = _stage(name) if key == "stage" and name in STAGES else name
         body.append(
-            f'<tr><td>{_e(name)}</td><td class="num">{covered}</td><td class="num">{total}</td>'
-            f'<td class="num {tone}">{ratio:.1%}</td></tr>'
+            f'<tr><td>{_e(label)}</td><td class="num">{covered}</td><td class="num">{total}</td>'
+            f'<td class="num {tone}">{_e(pct(ratio))}<span class="bar"><i style="width:{ratio * 100:.1f}%">'
+            "</i></span></td></tr>"
         )
+    if not body:
+        return '<p class="muted">No requirements.</p>'
     head = f'<tr><th>{_e(key.capitalize())}</th><th class="num">Covered</th><th class="num">Requirements</th>'
     head += '<th class="num">Coverage</th></tr>'
     return f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def render_html(rttm: Rttm) -> str:
-    facts = summary(rttm)
-    scope = f"cycle {rttm.cycle}" if rttm.cycle else "every run in the store"
-    who = f" — qualification of {rttm.participant}" if rttm.participant else ""
-    if rttm.roles and not rttm.participant:
-        who = f" — roles {', '.join(rttm.roles)}"
-    coverage = f"{facts['coverage']:.1%}" if facts["coverage"] is not None else "n/a"
-    by = facts["by_verdict"]
-    tiles = [
-        (facts["requirements"], "Requirements", ""),
-        (facts["covered"], "Covered", "passed" if facts["covered"] else ""),
-        (coverage, "Coverage", "ok" if facts["coverage"] == 1 else "bad"),
-        (by["failing"], "Failing", "failed" if by["failing"] else ""),
-        (by["uncovered"], "Uncovered", "bad" if by["uncovered"] else ""),
-        (by["not executed"] + by["collection error"], "Not executed", "broken" if by["not executed"] else ""),
-    ]
-    tile_html = "".join(
-        f'<div class="tile {tone}"><span class="n">{_e(n)}</span><span class="l">{_e(label)}</span></div>'
-        for n, label, tone in tiles
-    )
-    head = ["Requirement", "Title", "Case", *rttm.cohorts, "History", "Latest run / evidence", "Verdict"]
-    matrix = "\n".join(_row_html(row, rttm) for row in rttm.rows)
-    runs = "".join(
-        f'<tr><td class="num">{n}</td><td class="mono">{_e(r.run_id)}</td><td class="mono">'
-        f'{_e(r.started[:19].replace("T", " "))}</td><td class="{"failed" if r.state == "interrupted" else ""}">'
-        f"{_e(r.state)}</td><td>{_e(r.sprint or '')}</td><td>{_e(r.environment or '')}</td>"
+def _runs(runs: Sequence[RunSummary]) -> str:
+    if not runs:
+        return '<p class="muted">No runs.</p>'
+    rows = "".join(
+        f'<tr><td class="num">{n}</td><td class="mono">{_e(r.run_id)}</td>'
+        f'<td class="mono">{_e(_stamp(r.started, seconds=True))}</td>'
+        f'<td class="mono">{_e(_stamp(r.finished, seconds=True))}</td>'
+        f'<td class="{"failed" if r.state == "interrupted" else ""}">{_e(r.state)}</td>'
+        f"<td>{_e(r.sprint or '')}</td><td>{_e(r.environment or '')}</td><td>{_e(r.ir or '')}</td>"
         f'<td class="num">{r.results}</td><td>{_link(r.evidence)}</td></tr>'
-        for n, r in enumerate(rttm.runs, start=1)
+        for n, r in enumerate(runs, start=1)
     )
-    unknown = ""
+    head = (
+        '<tr><th class="num">#</th><th>Run</th><th>Started (UTC)</th><th>Finished (UTC)</th><th>State</th>'
+        '<th>Sprint</th><th>Environment</th><th>IR</th><th class="num">Results</th><th>Evidence</th></tr>'
+    )
+    return f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>"
+
+
+def _unknown(rttm: Rttm) -> str:
+    rows = "".join(
+        f'<tr><td class="mono">{_e(rid)}</td><td class="mono">{_e(case)}</td></tr>'
+        for rid, case in rttm.unknown_requirements
+    )
+    return (
+        '<section id="unknown"><h2>Unknown requirements</h2>'
+        "<p>Referenced by cases but not in the requirements catalogue, so they are not in the matrix: add them "
+        "to the catalogue (test_data/requirements/) or correct the cases.</p>"
+        f"<table><thead><tr><th>Requirement ID</th><th>Referenced by case</th></tr></thead><tbody>{rows}</tbody>"
+        "</table></section>"
+    )
+
+
+def render_html(rttm: Rttm) -> str:
+    """The whole page; every value from the model is escaped."""
+    facts = summary(rttm)
+    by = facts["by_verdict"]
+    scope = f"cycle {rttm.cycle}" if rttm.cycle else "every run in the store"
+    who = ""
+    if rttm.participant:
+        who = f"qualification of {rttm.participant}"
+    if rttm.roles:
+        who += (" · " if who else "") + f"roles {', '.join(rttm.roles)}"
+    heading = " — ".join(x for x in (scope, who) if x)
+    not_run = by["not executed"] + by["collection error"]
+    tiles = [
+        (facts["requirements"], "Requirements", "in scope", ""),
+        (facts["covered"], "Covered", f"of {facts['requirements']}", "passed" if facts["covered"] else ""),
+        (pct(facts["coverage"]), "Coverage", "", "ok" if facts["coverage"] == 1 else "bad"),
+        (by["failing"], "Failing", "", "failed" if by["failing"] else ""),
+        (by["uncovered"], "Uncovered", "no case traces to them", "bad" if by["uncovered"] else ""),
+        (not_run, "Not executed", _plural(by["collection error"], "collection error"), "broken" if not_run else ""),
+    ]
+    tile_html = "\n".join(
+        f'<div class="tile {tone}"><span class="n">{_e(n)}</span><span class="l">{_e(label)}</span>'
+        f'<span class="note">{_e(note)}</span></div>'
+        for n, label, note, tone in tiles
+    )
+    inputs, filter_css = _filters(rttm, by)
+    legend = "".join(f"<div><dt>{_chip(v)}</dt> <dd>{_e(VERDICT_NOTES[v])}</dd></div>" for v in VERDICTS)
+    unknown_note = ""
     if rttm.unknown_requirements:
-        items = "".join(f'<li><span class="mono">{_e(r)}</span> in {_e(c)}</li>' for r, c in rttm.unknown_requirements)
-        unknown = f'<p class="warning">Referenced by cases but not in the requirements catalogue:</p><ul>{items}</ul>'
+        unknown_note = (
+            f'<p class="warning">{_plural(len(rttm.unknown_requirements), "reference")} to requirements the '
+            'catalogue does not have: see <a href="#unknown">Unknown requirements</a>.</p>'
+        )
+    runs = _plural(len(rttm.runs), "run")
+    subtitle = f"Cohorts {', '.join(rttm.cohorts) or 'none'} · {runs} · generated {_stamp(rttm.generated)} UTC"
+    nav = ["<a href='#coverage'>Coverage</a>", "<a href='#matrix'>Matrix</a>", "<a href='#runs'>Runs</a>"]
+    if rttm.unknown_requirements:
+        nav.append("<a href='#unknown'>Unknown requirements</a>")
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>RTTM — {_e(scope)}{_e(who)}</title>
-<style>{REPORT_CSS}{_CSS}</style>
+<title>RTTM — {_e(heading)}</title>
+<style>{REPORT_CSS}{_CSS}{filter_css}</style>
 </head>
 <body>
 <header>
-<h1>Requirements-to-Test Traceability Matrix</h1>
-<p class="muted">{_e(scope)}{_e(who)} · cohorts {_e(", ".join(rttm.cohorts) or "—")} · {len(rttm.runs)} runs</p>
+<h1>Requirements-to-Test Traceability Matrix — {_e(heading)}</h1>
+<p class="muted">{_e(subtitle)}</p>
 </header>
-<div class="tiles">{tile_html}</div>
-{unknown}
-<nav><a href="#coverage">Coverage</a> <a href="#matrix">Matrix</a> <a href="#runs">Runs</a></nav>
+<div class="tiles">
+{tile_html}
+</div>
+{unknown_note}
+<nav>{" ".join(nav)}</nav>
 <section id="coverage"><h2>Coverage</h2>
 <p>A requirement is covered when at least one case tracing to it was executed and passed in every cohort where it
 was executed, taking for each case and cohort the latest run that reached it.</p>
-<h3>By stage</h3>{_coverage_table(rttm, "stage")}
-<h3>By theme</h3>{_coverage_table(rttm, "theme")}
+<dl class="verdicts">{legend}</dl>
+<h3>By stage</h3>
+{_coverage_table(rttm, "stage")}
+<h3>By theme</h3>
+{_coverage_table(rttm, "theme")}
 </section>
 <section id="matrix"><h2>Matrix</h2>
-<table class="rttm"><thead><tr>{"".join(f"<th>{_e(h)}</th>" for h in head)}</tr></thead>
-<tbody>
-{matrix}
-</tbody></table>
+<p class="muted">One block per requirement with every case tracing to it. A status is the latest outcome of the
+case in that cohort (hover for its run, time and message); — means the case is not collected there. History
+lists every outcome where a case ran more than once in the cycle.</p>
+<div class="filters">{inputs}
+<div class="scroll">
+{_matrix(rttm)}
+</div>
+</div>
 </section>
 <section id="runs"><h2>Runs</h2>
-<table><thead><tr><th class="num">#</th><th>Run</th><th>Started (UTC)</th><th>State</th><th>Sprint</th>
-<th>Environment</th><th class="num">Results</th><th>Evidence</th></tr></thead><tbody>{runs}</tbody></table>
+{_runs(rttm.runs)}
 </section>
-<footer>Generated {_e(rttm.generated)} by mhhs-sit {_e(__version__)}.</footer>
+{_unknown(rttm) if rttm.unknown_requirements else ""}
+<footer>Generated {_e(_stamp(rttm.generated, seconds=True))} UTC by mhhs-sit {_e(__version__)}.</footer>
 </body>
 </html>
 """

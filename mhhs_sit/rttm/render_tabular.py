@@ -1,15 +1,54 @@
 """The RTTM as CSV (flat rows, as spreadsheets and the programme's templates want) and JSON
-(grouped per requirement, with every outcome of the history, for tools)."""
+(grouped per requirement, with every outcome of the history, for tools), plus the column list,
+history text and summary figures the workbook and the HTML page share, so no two formats can
+disagree about them.
+
+The JSON document (``to_json``; ``SCHEMA`` changes only if a key changes meaning or goes away,
+new keys may be added)::
+
+    {
+      "schema": 1,
+      "cycle": "C2" | null,                 # null: every run in the store
+      "generated": "<ISO 8601 UTC>",
+      "cohorts": ["C1", ...],               # the status columns, in order
+      "participant": "LDSO DNOA (...)" | null,
+      "roles": ["LDSO", ...],               # qualification variant; [] otherwise
+      "summary": {"requirements": n, "covered": n, "coverage": 0.5 | null,
+                  "by_verdict": {"failing": n, "collection error": n, "not executed": n,
+                                 "uncovered": n, "covered": n},
+                  "by_stage": [{"stage", "covered", "requirements", "coverage"}, ...],
+                  "by_theme": [{"theme", "covered", "requirements", "coverage"}, ...]},
+      "runs": [{"run_id", "started", "finished", "state", "cycle", "sprint", "environment", "ir",
+                "evidence", "results"}, ...],                       # oldest first
+      "requirements": [{                    # one entry per requirement, catalogue order
+        "id", "title", "source", "stage", "priority", "roles", "verdict",
+        "cases": [{                         # [] when uncovered
+          "case", "title", "scenario", "stage", "theme", "location", "verdict",
+          "latest_run", "evidence",         # the latest run that executed the case, if any
+          "cohorts": {"C1": {"status", "run_id", "finished", "category", "message",
+                             "history": [{"run_id", "finished", "status", "sprint"}, ...]}}
+        }]
+      }],
+      "unknown_requirements": [{"id", "case"}, ...]  # referenced by a case, not in the catalogue
+    }
+
+A cohort missing from a case's ``cohorts`` means the case is not collected there; ``run_id`` and
+``finished`` are null for a case that can run there but has not in this cycle (status "not run").
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
+from mhhs_sit.evidence.completion import natural_key
+from mhhs_sit.model import STAGES
 from mhhs_sit.rttm.model import VERDICTS, Cell, Row, Rttm
 
+SCHEMA = 1
 FIXED_COLUMNS = (
     "Requirement ID",
     "Requirement",
@@ -23,14 +62,16 @@ FIXED_COLUMNS = (
     "Theme",
 )
 TAIL_COLUMNS = ("History", "Latest run", "Evidence", "Verdict")
+NOT_COLLECTED = "—"  # the status shown for a cohort the case is not collected in
 
 
 def columns(rttm: Rttm) -> list[str]:
+    """The flat matrix's columns: the CSV header and the workbook's RTTM sheet header."""
     return [*FIXED_COLUMNS, *rttm.cohorts, *TAIL_COLUMNS]
 
 
 def history_text(row: Row, cohorts: tuple[str, ...]) -> str:
-    """``C1: failed → passed; C2: passed`` (only cohorts with more than the deciding outcome say more)."""
+    """``C1: failed → passed; C2: passed``: every outcome of the cycle, oldest first, per cohort."""
     parts = []
     for cohort in cohorts:
         cell = row.cells.get(cohort)
@@ -41,10 +82,20 @@ def history_text(row: Row, cohorts: tuple[str, ...]) -> str:
 
 
 def status_of(cell: Cell | None) -> str:
-    return "—" if cell is None else cell.latest.status
+    return NOT_COLLECTED if cell is None else cell.latest.status
+
+
+def link_target(target: str) -> str | None:
+    """Where evidence can be opened from: a URL as is, an absolute path as a ``file:`` URI. A
+    relative path has nothing reliable to be relative to once the file is moved, so no link."""
+    if "://" in target:
+        return target
+    path = Path(target)
+    return path.as_uri() if path.is_absolute() else None
 
 
 def flat_row(row: Row, rttm: Rttm) -> list[Any]:
+    """One CSV row, in ``columns`` order; an uncovered requirement has blank case and cohort cells."""
     req = row.requirement
     return [
         req.id,
@@ -66,22 +117,38 @@ def flat_row(row: Row, rttm: Rttm) -> list[Any]:
 
 
 def write_csv(rttm: Rttm, path: Path) -> Path:
+    """UTF-8 without a byte-order mark, one line per row of the matrix."""
     with path.open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(columns(rttm))
-        for row in rttm.rows:
-            out.writerow(flat_row(row, rttm))
+        out.writerows(flat_row(row, rttm) for row in rttm.rows)
     return path
 
 
+def coverage(rttm: Rttm, key: str) -> list[tuple[str, int, int]]:
+    """``Rttm.coverage`` in reading order: stages in test-stage order, themes 2 before 10."""
+    order = list(STAGES)
+
+    def rank(group: tuple[str, int, int]) -> tuple[Any, ...]:
+        name = group[0]
+        if key == "stage":
+            return (order.index(name) if name in order else len(order), natural_key(name))
+        return (name.startswith("("), natural_key(name))  # "(none)" last
+
+    return sorted(rttm.coverage(key), key=rank)
+
+
 def summary(rttm: Rttm) -> dict[str, Any]:
+    """The headline figures every format shows: coverage overall, per verdict, by stage and theme."""
     total = len(rttm.requirement_verdicts)
-    by_verdict = {v: sum(1 for x in rttm.requirement_verdicts.values() if x == v) for v in VERDICTS}
+    by_verdict = dict.fromkeys(VERDICTS, 0)
+    for verdict in rttm.requirement_verdicts.values():
+        by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
 
     def groups(key: str) -> list[dict[str, Any]]:
         return [
             {key: name, "covered": covered, "requirements": n, "coverage": round(covered / n, 4) if n else None}
-            for name, covered, n in rttm.coverage(key)
+            for name, covered, n in coverage(rttm, key)
         ]
 
     return {
@@ -94,13 +161,33 @@ def summary(rttm: Rttm) -> dict[str, Any]:
     }
 
 
+def _cohorts(row: Row, order: tuple[str, ...]) -> dict[str, Any]:
+    names = [c for c in order if c in row.cells] + sorted(c for c in row.cells if c not in order)
+    out = {}
+    for cohort in names:
+        cell = row.cells[cohort]
+        out[cohort] = {
+            "status": cell.latest.status,
+            "run_id": cell.latest.run_id or None,
+            "finished": cell.latest.finished or None,
+            "category": cell.latest.category,
+            "message": cell.latest.message or None,
+            "history": [
+                {"run_id": o.run_id, "finished": o.finished, "status": o.status, "sprint": o.sprint}
+                for o in cell.history
+            ],
+        }
+    return out
+
+
 def to_json(rttm: Rttm) -> dict[str, Any]:
+    """The document described in the module docstring: requirements grouped, each with its cases."""
     requirements: dict[str, dict[str, Any]] = {}
     for row in rttm.rows:
         req = row.requirement
-        entry = requirements.setdefault(
-            req.id,
-            {
+        entry = requirements.get(req.id)
+        if entry is None:
+            entry = requirements[req.id] = {
                 "id": req.id,
                 "title": req.title,
                 "source": req.source,
@@ -109,8 +196,7 @@ def to_json(rttm: Rttm) -> dict[str, Any]:
                 "roles": list(req.roles),
                 "verdict": rttm.requirement_verdicts.get(req.id, row.verdict),
                 "cases": [],
-            },
-        )
+            }
         if row.case is None:
             continue
         entry["cases"].append(
@@ -124,35 +210,24 @@ def to_json(rttm: Rttm) -> dict[str, Any]:
                 "verdict": row.verdict,
                 "latest_run": row.latest_run,
                 "evidence": row.evidence,
-                "cohorts": {
-                    cohort: {
-                        "status": cell.latest.status,
-                        "run_id": cell.latest.run_id or None,
-                        "finished": cell.latest.finished or None,
-                        "category": cell.latest.category,
-                        "message": cell.latest.message or None,
-                        "history": [
-                            {"run_id": o.run_id, "finished": o.finished, "status": o.status, "sprint": o.sprint}
-                            for o in cell.history
-                        ],
-                    }
-                    for cohort, cell in sorted(row.cells.items())
-                },
+                "cohorts": _cohorts(row, rttm.cohorts),
             }
         )
     return {
+        "schema": SCHEMA,
         "cycle": rttm.cycle,
         "generated": rttm.generated,
+        "cohorts": list(rttm.cohorts),
         "participant": rttm.participant,
         "roles": list(rttm.roles),
-        "cohorts": list(rttm.cohorts),
         "summary": summary(rttm),
-        "runs": [r.__dict__ for r in rttm.runs],
+        "runs": [dataclasses.asdict(r) for r in rttm.runs],
         "requirements": list(requirements.values()),
         "unknown_requirements": [{"id": rid, "case": case} for rid, case in rttm.unknown_requirements],
     }
 
 
 def write_json(rttm: Rttm, path: Path) -> Path:
+    """Compact (no indentation): a cycle's matrix with full histories runs to megabytes."""
     path.write_text(json.dumps(to_json(rttm), separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
     return path

@@ -1,191 +1,354 @@
 """The RTTM as a real workbook: the matrix (header frozen, filters on, statuses coloured), a summary
-with coverage by stage and theme, the cycle's runs. Written in openpyxl's write-only mode with
-shared styles, so tens of thousands of rows take a second or two rather than a minute."""
+with coverage by stage and theme, the cycle's runs, and any requirement ids the catalogue lacks.
+
+Written in openpyxl's write-only mode. Every look a cell can have is registered once as a named
+style (so a user can restyle, say, every failed cell at once in Excel); each cell then gets a copy
+of that look's style array (``cell._style``, openpyxl's internal index tuple, copied the way the
+common copy-a-cell's-style idiom does). Assigning a ``Font``/``PatternFill`` or a style name per
+cell instead makes openpyxl hash style objects into the workbook's tables on every assignment,
+several times the cost; for thousands of rows that was most of the time.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from copy import copy
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
-from mhhs_sit.rttm.model import VERDICTS, Rttm
-from mhhs_sit.rttm.render_tabular import FIXED_COLUMNS, TAIL_COLUMNS, columns, flat_row, summary
+from mhhs_sit.rttm.model import VERDICTS, Row, Rttm, RunSummary
+from mhhs_sit.rttm.render_tabular import NOT_COLLECTED, columns, coverage, history_text, link_target, summary
 
-# Background colours a reader knows from Allure and traffic lights.
-STATUS_FILL = {
-    "passed": "C6EFCE",
-    "covered": "C6EFCE",
-    "failed": "FFC7CE",
-    "failing": "FFC7CE",
-    "uncovered": "FF9999",
-    "broken": "FFEB9C",
-    "collection error": "E4C1F9",
-    "error": "E4C1F9",
-    "skipped": "E7E6E6",
-    "not run": "E7E6E6",
-    "not executed": "FFEB9C",
+# (fill, text colour): Excel's own Good / Bad / Neutral cell styles, grey for "not executed here",
+# violet for a file that could not be collected.
+_GOOD = ("C6EFCE", "006100")
+_BAD = ("FFC7CE", "9C0006")
+_NEUTRAL = ("FFEB9C", "9C5700")
+_GREY = ("E7E6E6", "595959")
+_VIOLET = ("E4C1F9", "5B2C83")
+STATUS_LOOK = {
+    "passed": _GOOD,
+    "failed": _BAD,
+    "broken": _NEUTRAL,
+    "skipped": _GREY,
+    "not run": _GREY,
+    "error": _VIOLET,
 }
-WIDTHS = {"Requirement ID": 16, "Requirement": 48, "Case title": 40, "History": 30, "Evidence": 36, "Verdict": 15}
+VERDICT_LOOK = {
+    "covered": _GOOD,
+    "failing": _BAD,
+    "not executed": _NEUTRAL,
+    "collection error": _NEUTRAL,
+    "uncovered": ("FF9999", "9C0006"),  # stronger than failing: nothing even tries to cover it
+}
+STRONG_VERDICTS = frozenset({"failing", "uncovered"})  # bold, so they stand out in a long sheet
+HEADER_FILL = "1F3864"
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
+PERCENT_FORMAT = "0.0%"
+WIDTHS = {
+    "Requirement ID": 16,
+    "Requirement": 48,
+    "Source": 15,
+    "Stage": 17,
+    "Priority": 8,
+    "Roles": 14,
+    "Case": 22,
+    "Case title": 40,
+    "Scenario": 16,
+    "Theme": 8,
+    "History": 30,
+    "Latest run": 17,
+    "Evidence": 36,
+    "Verdict": 16,
+}
+COHORT_WIDTH = 11
+LINE_HEIGHT = 15.0  # points, one line of 11 pt Calibri
+MAX_LINES = 20
+A3 = 8  # the page setup's paper size code
+COVERAGE_RULE = (
+    "A requirement is covered when at least one case tracing to it was executed",
+    "and passed in every cohort where it was executed, taking for each case and",
+    "cohort the latest run that reached it.",
+)
 
 
-class _Styles:
-    """One style object per look, shared by every cell that has it."""
-
-    def __init__(self) -> None:
-        self.fills = {k: PatternFill("solid", start_color=v, end_color=v) for k, v in STATUS_FILL.items()}
-        self.header_fill = PatternFill("solid", start_color="1F3864", end_color="1F3864")
-        self.header_font = Font(bold=True, color="FFFFFF")
-        self.bold = Font(bold=True)
-        self.link = Font(color="0563C1", underline="single")
-        self.wrap = Alignment(wrap_text=True, vertical="top")
-        self.top = Alignment(vertical="top")
+def _look(name: str) -> str:
+    return f"RTTM {name}"
 
 
-def _cell(ws: Worksheet, value: Any, **style: Any) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    for key, val in style.items():
-        setattr(cell, key, val)
-    return cell
+def _register_styles(book: Workbook) -> None:
+    """One named style per look (see the module docstring)."""
+    # Excel's default vertical alignment (bottom) throughout: top-aligning a tall row's text would
+    # mean styling every plain cell too, which costs as much again as all the colours.
+    plain = Alignment()
+    wrap = Alignment(wrap_text=True)
+    centre = Alignment(horizontal="center")
+
+    def add(name: str, **kw: Any) -> None:
+        kw.setdefault("alignment", plain)
+        kw.setdefault("font", font())
+        book.add_named_style(NamedStyle(name=_look(name), **kw))
+
+    def font(**kw: Any) -> Font:
+        """The workbook's body font, named: a nameless font is a serif one in LibreOffice."""
+        return Font(name="Calibri", family=2, scheme="minor", **{"size": 11, **kw})
+
+    def fill(rgb: str) -> PatternFill:
+        return PatternFill("solid", start_color=rgb, end_color=rgb)
+
+    for status, (bg, fg) in STATUS_LOOK.items():
+        add(f"status {status}", fill=fill(bg), font=font(color=fg), alignment=centre)
+    for verdict, (bg, fg) in VERDICT_LOOK.items():
+        add(f"verdict {verdict}", fill=fill(bg), font=font(color=fg, bold=verdict in STRONG_VERDICTS))
+    add(
+        "header",
+        fill=fill(HEADER_FILL),
+        font=font(bold=True, color="FFFFFF"),
+        alignment=Alignment(wrap_text=True, vertical="center"),
+    )
+    add("wrap", alignment=wrap)
+    add("absent", font=font(color="8C8C8C"), alignment=centre)  # the case is not collected in that cohort
+    add("date", number_format=DATE_FORMAT)
+    add("link", font=font(color="0563C1", underline="single"))
+    add("label", font=font(bold=True))
+    add("title", font=font(bold=True, size=14))
+    add("heading", font=font(bold=True, size=12))
+    add("percent", number_format=PERCENT_FORMAT)
+    for name, (bg, fg) in (("good", _GOOD), ("bad", _BAD), ("neutral", _NEUTRAL)):
+        add(f"percent {name}", number_format=PERCENT_FORMAT, fill=fill(bg), font=font(color=fg, bold=True))
 
 
-def _when(text: str | None) -> dt.datetime | str:
+class _Sheet:
+    """A write-only sheet and the looks of its cells: each look's style array is taken once from a
+    cell styled through the public API, then copied into every cell that has that look."""
+
+    def __init__(self, book: Workbook, title: str) -> None:
+        self.ws = book.create_sheet(title)
+        self._arrays: dict[str, Any] = {}
+
+    def cell(self, value: Any, look: str) -> WriteOnlyCell:
+        array = self._arrays.get(look)
+        if array is None:
+            template = WriteOnlyCell(self.ws)
+            template.style = _look(look)
+            array = self._arrays[look] = template._style
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell._style = copy(array)
+        return cell
+
+    def time(self, text: str | None) -> Any:
+        stamp = when(text)
+        if stamp is None:
+            return text or None  # an unparseable time is still shown, as text
+        return self.cell(stamp, "date")
+
+    def link(self, target: str | None) -> Any:
+        if not target:
+            return None
+        href = link_target(target)
+        if href is None:
+            return target
+        cell = self.cell(target, "link")
+        cell.hyperlink = href
+        return cell
+
+    def header(self, names: list[str]) -> None:
+        self.ws.append([self.cell(n, "header") for n in names])
+
+    def widths(self, widths: list[float]) -> None:
+        for i, width in enumerate(widths, start=1):
+            self.ws.column_dimensions[get_column_letter(i)].width = width
+
+
+def when(text: str | None) -> dt.datetime | None:
+    """An ISO time as the naive UTC datetime Excel can sort and filter (it has no time zones)."""
     if not text:
-        return ""
+        return None
     try:
         stamp = dt.datetime.fromisoformat(text)
     except ValueError:
-        return text
-    return stamp.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)  # Excel has no time zones: UTC
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp.replace(microsecond=0)
 
 
-def _header(ws: Worksheet, names: list[str], st: _Styles) -> None:
-    ws.append([_cell(ws, n, font=st.header_font, fill=st.header_fill, alignment=st.wrap) for n in names])
+def _number(text: str) -> int | str:
+    """Theme numbers as numbers, so filters sort 2 before 10; any other theme as text."""
+    return int(text) if text.isdigit() and len(text) < 10 else text
 
 
-def _matrix(book: Workbook, rttm: Rttm, st: _Styles) -> None:
-    ws = book.create_sheet("RTTM")
+def _lines(text: str, width: float) -> int:
+    """About how many lines ``text`` wraps to in a column ``width`` characters wide (a tenth more for
+    the words that do not fit at a line's end): a row gets its height from its longest text, since
+    a written file is not re-measured when opened (LibreOffice shows it clipped)."""
+    per_line = max(1, int(width))
+    return sum(max(1, math.ceil(len(part) * 1.1 / per_line)) for part in text.split("\n"))
+
+
+def _fit_to_width(ws: Any, landscape: bool) -> None:
+    """Printed one page wide, as many pages down as it takes."""
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm) -> tuple[list[Any], int]:
+    """The values of ``render_tabular.columns``, typed and styled, and how many lines the row needs."""
+    req = row.requirement
+    cell = sheet.cell
+    history = history_text(row, rttm.cohorts)
+    lines = 1
+
+    def text(value: str, column: str) -> Any:
+        """Wrapped only when it needs more than a line: most cells then stay plain, which is cheaper."""
+        nonlocal lines
+        if not value:
+            return None
+        need = _lines(value, WIDTHS[column])
+        if need == 1:
+            return value
+        lines = max(lines, need)
+        return cell(value, "wrap")
+
+    out: list[Any] = [
+        req.id,
+        text(req.title, "Requirement"),
+        req.source,
+        req.stage or "any",
+        req.priority,
+        ", ".join(req.roles) or "all",
+        row.case,
+        text(row.case_title, "Case title"),
+        row.scenario or None,
+        _number(row.theme) if row.theme else None,
+    ]
+    for cohort in rttm.cohorts:
+        found = row.cells.get(cohort)
+        if row.case is None:
+            out.append(None)  # uncovered: no case, so no cohort to speak of
+        elif found is None:
+            out.append(cell(NOT_COLLECTED, "absent"))  # the case is not collected in that cohort
+        else:
+            status = found.latest.status
+            out.append(cell(status, f"status {status}") if status in STATUS_LOOK else status)
+    out += [
+        text(history, "History"),
+        sheet.time(row.latest_run),
+        sheet.link(row.evidence),
+        cell(row.verdict, f"verdict {row.verdict}") if row.verdict in VERDICT_LOOK else row.verdict,
+    ]
+    return out, lines
+
+
+def _matrix(book: Workbook, rttm: Rttm) -> None:
+    sheet = _Sheet(book, "RTTM")
+    ws = sheet.ws
     names = columns(rttm)
-    for i, name in enumerate(names, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = WIDTHS.get(name, 12 if name in rttm.cohorts else 18)
-    ws.freeze_panes = "C2"  # header and the requirement id stay in view
+    sheet.widths([COHORT_WIDTH if n in rttm.cohorts else WIDTHS.get(n, COHORT_WIDTH) for n in names])
+    ws.freeze_panes = "C2"  # the header row, and each row's requirement id and title, stay in view
     ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{len(rttm.rows) + 1}"
-    _header(ws, names, st)
-    status_cols = set(range(len(FIXED_COLUMNS), len(FIXED_COLUMNS) + len(rttm.cohorts)))
-    latest_col = len(FIXED_COLUMNS) + len(rttm.cohorts) + TAIL_COLUMNS.index("Latest run")
-    evidence_col = latest_col + 1
-    verdict_col = len(names) - 1
-    for row in rttm.rows:
-        values = flat_row(row, rttm)
-        cells = []
-        for i, value in enumerate(values):
-            if i in status_cols or i == verdict_col:
-                fill = st.fills.get(str(value))
-                cell = _cell(ws, value, fill=fill) if fill else value
-                if i == verdict_col and value in ("uncovered", "failing"):
-                    cell.font = st.bold
-            elif i == latest_col:
-                cell = _cell(ws, _when(value), number_format="yyyy-mm-dd hh:mm")
-            elif i == evidence_col and value:
-                cell = _cell(ws, value, font=st.link)
-                cell.hyperlink = (
-                    value if "://" in value else Path(value).as_uri() if Path(value).is_absolute() else None
-                )
-            elif i in (1, 7):
-                cell = _cell(ws, value, alignment=st.wrap)
-            else:  # plain values: a styled cell costs several times a plain one in openpyxl
-                cell = value
-            cells.append(cell)
-        ws.append(cells)
+    ws.print_title_rows = "1:1"
+    _fit_to_width(ws, landscape=True)
+    ws.page_setup.paperSize = A3  # the matrix is wide: on A4 it prints too small to read
+    sheet.header(names)
+    for number, row in enumerate(rttm.rows, start=2):
+        values, lines = _matrix_row(sheet, row, rttm)
+        if lines > 1:  # set before the row is written: write-only rows are final once appended
+            ws.row_dimensions[number].height = min(lines, MAX_LINES) * LINE_HEIGHT
+        ws.append(values)
 
 
-def _summary(book: Workbook, rttm: Rttm, st: _Styles) -> None:
-    ws = book.create_sheet("Summary")
-    ws.column_dimensions["A"].width = 28
-    for col in "BCD":
-        ws.column_dimensions[col].width = 16
+def _summary(book: Workbook, rttm: Rttm) -> None:
+    sheet = _Sheet(book, "Summary")
+    ws, cell = sheet.ws, sheet.cell
+    sheet.widths([30, 16, 16, 16])
+    _fit_to_width(ws, landscape=False)
     facts = summary(rttm)
     title = "Requirements-to-Test Traceability Matrix" + (f" — cycle {rttm.cycle}" if rttm.cycle else "")
-    ws.append([_cell(ws, title, font=Font(bold=True, size=14))])
+    ws.append([cell(title, "title")])
     ws.append([])
-    rows: list[tuple[str, Any, str | None]] = [
-        ("Cycle", rttm.cycle or "every run in the store", None),
-        ("Generated (UTC)", _when(rttm.generated), "yyyy-mm-dd hh:mm"),
-    ]
+    rows: list[tuple[str, Any]] = [("Cycle", rttm.cycle or "every run in the store")]
     if rttm.participant or rttm.roles:
-        rows.append(("Qualification for", rttm.participant or "", None))
-        rows.append(("Roles", ", ".join(rttm.roles), None))
+        rows.append(("Qualification for", rttm.participant or "(roles only)"))
+        rows.append(("Roles", ", ".join(rttm.roles) or "all"))
     rows += [
-        ("Cohorts", ", ".join(rttm.cohorts) or "—", None),
-        ("Runs", len(rttm.runs), None),
-        ("Requirements", facts["requirements"], None),
-        ("Covered", facts["covered"], None),
-        ("Coverage", facts["coverage"] if facts["coverage"] is not None else "n/a", "0.0%"),
+        ("Generated (UTC)", sheet.time(rttm.generated)),
+        ("Cohorts", ", ".join(rttm.cohorts) or "—"),
+        ("Runs", len(rttm.runs)),
+        ("Requirements", facts["requirements"]),
+        ("Covered", facts["covered"]),
+        ("Coverage", cell(facts["coverage"], "percent") if facts["coverage"] is not None else "n/a"),
     ]
-    rows += [(f"  {verdict}", facts["by_verdict"][verdict], None) for verdict in VERDICTS]
-    for label, value, fmt in rows:
-        ws.append([_cell(ws, label, font=st.bold), _cell(ws, value, number_format=fmt) if fmt else _cell(ws, value)])
+    for verdict in VERDICTS:
+        count = facts["by_verdict"][verdict]
+        rows.append((f"  {verdict}", cell(count, f"verdict {verdict}") if count else count))
+    for label, value in rows:
+        ws.append([cell(label, "label"), value])
     for key, heading in (("stage", "Coverage by stage"), ("theme", "Coverage by theme")):
         ws.append([])
-        ws.append([_cell(ws, heading, font=Font(bold=True, size=12))])
-        _header(ws, [key.capitalize(), "Covered", "Requirements", "Coverage"], st)
-        for name, covered, total in rttm.coverage(key):
-            ratio = covered / total if total else 0
-            fill = st.fills["covered" if ratio == 1 else "failing" if ratio < 0.5 else "broken"]
-            ws.append([name, covered, total, _cell(ws, ratio, number_format="0.0%", fill=fill)])
+        ws.append([cell(heading, "heading")])
+        sheet.header([key.capitalize(), "Covered", "Requirements", "Coverage"])
+        for name, covered, total in coverage(rttm, key):
+            ratio = covered / total if total else 0.0
+            tone = "good" if ratio == 1 else "bad" if ratio < 0.5 else "neutral"
+            ws.append([name, covered, total, cell(ratio, f"percent {tone}")])
     ws.append([])
-    ws.append([_cell(ws, "A requirement is covered when at least one case tracing to it was executed and passed in "
-                         "every cohort where it was executed, in the latest run that reached it.")])  # fmt: skip
+    for line in COVERAGE_RULE:  # short lines: a long one is cut off at the printed page's edge
+        ws.append([line])
 
 
-def _runs(book: Workbook, rttm: Rttm, st: _Styles) -> None:
-    ws = book.create_sheet("Runs")
-    names = ["#", "Run", "Started (UTC)", "Finished (UTC)", "State", "Sprint", "Environment", "IR", "Results"]
-    names.append("Evidence")
-    for i, width in enumerate((5, 14, 18, 18, 12, 8, 14, 8, 9, 50), start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A2"
-    _header(ws, names, st)
+def _run_row(sheet: _Sheet, n: int, r: RunSummary) -> list[Any]:
+    return [
+        n,
+        r.run_id,
+        sheet.time(r.started),
+        sheet.time(r.finished),
+        sheet.cell(r.state, "status failed") if r.state == "interrupted" else r.state,
+        r.sprint,
+        r.environment,
+        r.ir,
+        r.results,
+        sheet.link(r.evidence),
+    ]
+
+
+def _runs(book: Workbook, rttm: Rttm) -> None:
+    sheet = _Sheet(book, "Runs")
+    sheet.widths([5, 22, 17, 17, 12, 8, 14, 8, 9, 50])
+    sheet.ws.freeze_panes = "A2"
+    _fit_to_width(sheet.ws, landscape=True)
+    sheet.header(["#", "Run", "Started (UTC)", "Finished (UTC)", "State", "Sprint", "Environment", "IR", "Results",
+                  "Evidence"])  # fmt: skip
     for n, r in enumerate(rttm.runs, start=1):
-        state_fill = st.fills["failed"] if r.state == "interrupted" else None
-        ws.append(
-            [
-                n,
-                r.run_id,
-                _cell(ws, _when(r.started), number_format="yyyy-mm-dd hh:mm:ss"),
-                _cell(ws, _when(r.finished), number_format="yyyy-mm-dd hh:mm:ss"),
-                _cell(ws, r.state, fill=state_fill) if state_fill else r.state,
-                r.sprint or "",
-                r.environment or "",
-                r.ir or "",
-                r.results,
-                r.evidence or "",
-            ]
-        )
+        sheet.ws.append(_run_row(sheet, n, r))
 
 
-def _unknown(book: Workbook, rttm: Rttm, st: _Styles) -> None:
+def _unknown(book: Workbook, rttm: Rttm) -> None:
     if not rttm.unknown_requirements:
         return
-    ws = book.create_sheet("Unknown requirements")
-    ws.column_dimensions["A"].width = 20
-    ws.column_dimensions["B"].width = 30
-    _header(ws, ["Requirement ID", "Referenced by case"], st)
+    sheet = _Sheet(book, "Unknown requirements")
+    sheet.widths([20, 30])
+    sheet.ws.freeze_panes = "A2"
+    sheet.header(["Requirement ID", "Referenced by case"])
     for rid, case in rttm.unknown_requirements:
-        ws.append([rid, case])
+        sheet.ws.append([rid, case])
 
 
 def write_xlsx(rttm: Rttm, path: Path) -> Path:
+    """Summary first (what a reviewer opens the workbook for), then the matrix, the runs, the unknown ids."""
     book = Workbook(write_only=True)
-    st = _Styles()
-    _summary(book, rttm, st)
-    _matrix(book, rttm, st)
-    _runs(book, rttm, st)
-    _unknown(book, rttm, st)
+    _register_styles(book)
+    _summary(book, rttm)
+    _matrix(book, rttm)
+    _runs(book, rttm)
+    _unknown(book, rttm)
     book.save(path)
     return path
