@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from mhhs_sit.cliutil import guarded
 from mhhs_sit.errors import ConfigError, render_problems
-from mhhs_sit.requirements import FIELDS, Requirement, load_requirements
+from mhhs_sit.file_schemas import ROLES
+from mhhs_sit.loader import suggest
+from mhhs_sit.model import STAGES
+from mhhs_sit.requirements import FIELDS, Catalogue, Requirement, read_catalogue
 
 DEFAULT = Path("test_data/requirements")
 
@@ -25,43 +30,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.set_defaults(func=guarded(cmd_check, lambda _: "mhhs-sit requirements check"))
     ls = sub.add_parser("list", help="the requirements, optionally for some roles or a stage")
     ls.add_argument("path", nargs="?", default=str(DEFAULT), help=f"file or directory (default: {DEFAULT})")
-    ls.add_argument("--roles", action="append", metavar="ROLE", help="only requirements applying to these roles")
-    ls.add_argument("--stage", help="only requirements of this stage (or of any stage)")
+    ls.add_argument(
+        "--roles", action="append", metavar="ROLE", help="only requirements applying to these roles (e.g. LDSO)"
+    )
+    ls.add_argument("--stage", help="only requirements of this stage (or of any stage), e.g. sit-functional")
     ls.set_defaults(func=guarded(cmd_list, lambda _: "mhhs-sit requirements list"))
     im = sub.add_parser(
         "import",
         help="convert an RTTM workbook (.xlsx) or CSV into the catalogue's CSV form",
         description="Find the requirements table in a workbook (a header row naming e.g. 'Requirement ID', "
-        "'Requirement', 'Test Stage', 'Priority', 'Role', below any title block) and write our CSV.",
+        "'Requirement', 'Test Stage', 'Priority', 'Role', below any title block) and write our CSV. Rows with "
+        "a problem are reported with their row (and sheet) and left out; the exit code is then 1.",
     )
     im.add_argument("source", help="an .xlsx RTTM template or a CSV")
+    im.add_argument("--sheet", metavar="NAME", help="read only this worksheet (default: every sheet with a table)")
     im.add_argument("--out", required=True, help="the CSV to write, e.g. test_data/requirements/imported.csv")
     im.set_defaults(func=guarded(cmd_import, lambda _: "mhhs-sit requirements import"))
 
 
-def _load(path: str) -> tuple[dict[str, Requirement], list]:
+def _read(path: str, sheet: str | None = None) -> Catalogue:
     target = Path(path)
     if not target.exists():
         raise ConfigError(f"{target}: no such file or directory")
-    return load_requirements(target, Path.cwd())
+    return read_catalogue(target, Path.cwd(), sheet=sheet)
+
+
+def _summary(found: Iterable[Requirement]) -> str:
+    by_source = Counter(r.source for r in found)
+    return ", ".join(f"{n} {source}" for source, n in sorted(by_source.items()))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    found, problems = _load(args.path)
-    if problems:
-        print(render_problems(problems))
+    catalogue = _read(args.path)
+    if catalogue.problems:
+        print(render_problems(catalogue.problems))
         return 1
-    print(f"OK: {len(found)} requirements in {args.path}")
+    found = catalogue.requirements
+    print(f"OK: {len(found)} requirements in {args.path} ({_summary(found.values()) or 'none'})")
     return 0
 
 
+def _wanted_roles(values: list[str] | None) -> frozenset[str]:
+    roles = frozenset(r.strip().upper() for v in values or [] for r in v.split(",") if r.strip())
+    unknown = sorted(roles - set(ROLES))
+    if unknown:
+        role = unknown[0]
+        raise ConfigError(f"--roles: unknown role {role!r}{suggest(role, ROLES)}; role codes are {', '.join(ROLES)}")
+    return roles
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    found, problems = _load(args.path)
-    if problems:
-        print(render_problems(problems))
+    roles = _wanted_roles(args.roles)
+    if args.stage and args.stage not in STAGES:
+        known = ", ".join(STAGES)
+        raise ConfigError(f"--stage: unknown stage {args.stage!r}{suggest(args.stage, STAGES)}; one of {known}")
+    catalogue = _read(args.path)
+    if catalogue.problems:
+        print(render_problems(catalogue.problems))
         return 1
-    roles = frozenset(r.strip().upper() for v in args.roles or [] for r in v.split(",") if r.strip())
-    for req in found.values():
+    for req in catalogue.requirements.values():
         if roles and not req.applies_to(roles):
             continue
         if args.stage and req.stage not in ("", args.stage):
@@ -71,19 +98,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    source = Path(args.source)
-    found, problems = _load(str(source))
-    if problems:
-        print(render_problems(problems))
-        print(f"not imported: fix the {len(problems)} problem(s) above in {source}")
-        return 1
-    out = Path(args.out)
+def write_csv(requirements: Iterable[Requirement], out: Path) -> None:
+    """The catalogue's CSV form: the header names the fields; roles are space separated."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(FIELDS)
-        for r in found.values():
+        for r in requirements:
             writer.writerow([r.id, r.title, r.source, r.stage, r.priority or "", " ".join(r.roles)])
-    print(f"imported {len(found)} requirements from {source} into {out}")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    source = Path(args.source)
+    catalogue = _read(str(source), args.sheet)
+    kept = [r for r in catalogue.requirements.values() if r.id not in catalogue.flawed]
+    out = Path(args.out)
+    if kept:
+        write_csv(kept, out)
+    problems = catalogue.problems
+    if problems:
+        print(render_problems(problems))
+    print(f"imported {len(kept)} requirements from {source} into {out}" if kept else f"nothing imported from {source}")
+    if problems:
+        print(f"not imported: the rows with the {len(problems)} problem(s) above; fix them in {source}, import again")
+        return 1
     return 0
