@@ -18,7 +18,7 @@ import pytest
 
 from mhhs_sit import __version__
 from mhhs_sit.errors import MhhsSitError
-from mhhs_sit.results import CASE_META, RunResults, git_commit
+from mhhs_sit.results import CASE_META, RunResults, failing_step, git_commit
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
 
 
@@ -77,7 +77,7 @@ class ResultsRecorder:
         where = Path(results).parent if results else Path(alluredir) if alluredir else None
         return str(where.resolve()) if where else None
 
-    def _store_trouble(self, exc: Exception) -> None:
+    def _store_trouble(self, exc: Exception | str) -> None:
         """Results are never lost to a store problem: say it once, carry on with results.json."""
         self._store_failed = True
         self._store = None
@@ -99,7 +99,8 @@ class ResultsRecorder:
         if self._open_store() is None:
             return
         record = dict(self.results.items[nodeid])
-        record["failing_step"] = _failing_step(record.get("steps"))
+        step = failing_step(record.get("steps"))
+        record["failing_step"] = step.text() if step else None
         self._announced.add(nodeid)
         self._writer.submit(record)
 
@@ -166,10 +167,3 @@ class ResultsRecorder:
             **run,
         )
 
-
-def _failing_step(steps: Any) -> str | None:
-    for s in steps if isinstance(steps, list) else ():
-        if isinstance(s, dict) and s.get("status") in ("failed", "broken"):
-            where = f" ({s['location']})" if s.get("location") else ""
-            return f"step {s.get('n')} {s.get('kind', '')}: {s.get('title', '')}{where}"[:1000]
-    return None

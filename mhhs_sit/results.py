@@ -50,6 +50,44 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+def parse_utc(text: str | None) -> dt.datetime | None:
+    """An ISO time, in UTC when it names a zone (naive when it does not); None if it is not one."""
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.astimezone(dt.UTC) if when.tzinfo is not None else when
+
+
+@dataclass(frozen=True)
+class FailingStep:
+    number: int
+    title: str
+    kind: str
+    location: str
+    detail: str
+
+    def text(self) -> str:
+        where = f" ({self.location})" if self.location else ""
+        return f"step {self.number} {self.kind}: {self.title}{where}"
+
+
+def failing_step(steps: Any) -> FailingStep | None:
+    """The first failed or broken step of a case's recorded steps."""
+    for s in steps if isinstance(steps, list) else ():
+        if isinstance(s, dict) and s.get("status") in ("failed", "broken"):
+            return FailingStep(
+                number=int(s.get("n") or 0),
+                title=str(s.get("title") or ""),
+                kind=str(s.get("kind") or ""),
+                location=str(s.get("location") or ""),
+                detail=str(s.get("detail") or ""),
+            )
+    return None
+
+
 def git_commit(root: Path) -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)

@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import platform
-import queue
 import threading
 import time
 import uuid
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from mhhs_sit.background import BatchWorker
 from mhhs_sit.evidence.allure_results import SEVERITY, STATUS, stable_id
 from mhhs_sit.evidence.redact import redact
 
@@ -117,42 +117,35 @@ def install(config: pytest.Config) -> Path | None:
 _HOST = platform.node()
 
 
+Job = tuple[Path, Any, bool]  # where, what, compact JSON
+
+
+def _write_jobs(jobs: list[Job]) -> list[str]:
+    problems = []
+    for path, payload, compact in jobs:
+        try:
+            if compact:
+                text = json.dumps(payload, separators=(",", ":"), default=str)
+            else:
+                text = json.dumps(payload, ensure_ascii=False, default=str)
+            _write(path, text)
+        except Exception as exc:  # reported at close: a lost evidence file must not pass unnoticed
+            problems.append(f"{path.name}: {exc}")
+    return problems
+
+
 class ResultWriter:
     """Writes result files on one background thread; ``close`` waits for every file to land."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Path, Any, bool] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self.errors: list[str] = []
+        self._worker: BatchWorker[Job] = BatchWorker(_write_jobs, name="mhhs-allure-writer")
 
     def submit(self, path: Path, payload: Any, *, compact: bool = False) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._drain, name="mhhs-allure-writer", daemon=True)
-                self._thread.start()
-        self._queue.put((path, payload, compact))
-
-    def _drain(self) -> None:
-        while (job := self._queue.get()) is not None:
-            path, payload, compact = job
-            try:
-                if compact:
-                    text = json.dumps(payload, separators=(",", ":"), default=str)
-                else:
-                    text = json.dumps(payload, ensure_ascii=False, default=str)
-                _write(path, text)
-            except Exception as exc:  # reported at close: a lost evidence file must not pass unnoticed
-                self.errors.append(f"{path.name}: {exc}")
+        self._worker.submit((path, payload, compact))
 
     def close(self) -> list[str]:
         """Wait for the queued files; the problems met writing them (empty when all landed)."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join()
-        return self.errors
+        return self._worker.close()
 
 
 def write_case_result(

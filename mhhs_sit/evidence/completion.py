@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from mhhs_sit import __version__
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.model import STAGES
-from mhhs_sit.results import utc_now
+from mhhs_sit.results import FailingStep, failing_step, parse_utc, utc_now
 
 if TYPE_CHECKING:
     from mhhs_sit.evidence.criteria import CriteriaSet, Outcome
@@ -67,19 +67,6 @@ class RunInfo:
     git_commit: str | None = None
     framework_version: str | None = None
     results: int = 0
-
-
-@dataclass(frozen=True)
-class FailingStep:
-    number: int
-    title: str
-    kind: str
-    location: str
-    detail: str
-
-    def text(self) -> str:
-        where = f" ({self.location})" if self.location else ""
-        return f"step {self.number} {self.kind}: {self.title}{where}"
 
 
 @dataclass(frozen=True)
@@ -177,23 +164,10 @@ def _case(raw: dict[str, Any], run_id: str) -> CaseResult:
         requirements=tuple(sorted({str(r) for r in raw.get("requirements") or ()})),
         category=_opt(raw.get("category")) if raw["status"] in ("failed", "broken") else None,
         message=str(raw.get("message") or ""),
-        failing_step=_failing_step(raw.get("steps")),
+        failing_step=failing_step(raw.get("steps")),
         location=str(raw.get("location") or ""),
         duration_s=float(duration) if isinstance(duration, int | float) else None,
     )
-
-
-def _failing_step(steps: Any) -> FailingStep | None:
-    for s in steps if isinstance(steps, list) else ():
-        if isinstance(s, dict) and s.get("status") in ("failed", "broken"):
-            return FailingStep(
-                number=int(s.get("n") or 0),
-                title=str(s.get("title") or ""),
-                kind=str(s.get("kind") or ""),
-                location=str(s.get("location") or ""),
-                detail=str(s.get("detail") or ""),
-            )
-    return None
 
 
 @dataclass(frozen=True)
@@ -249,13 +223,13 @@ def natural_key(text: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
-def _stage_order(stage: str) -> tuple[int, str]:
+def stage_order(stage: str) -> tuple[int, str]:
     order = list(STAGES)
     return (order.index(stage), "") if stage in order else (len(order), stage)
 
 
 def _result_order(r: CaseResult) -> tuple[Any, ...]:
-    return _stage_order(r.stage), natural_key(r.theme), natural_key(r.case), natural_key(r.cohort)
+    return stage_order(r.stage), natural_key(r.theme), natural_key(r.case), natural_key(r.cohort)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,12 +389,9 @@ def pct(rate: float | None) -> str:
 
 
 def _stamp(text: str) -> str:
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
+    when = parse_utc(text)
+    if when is None:
         return text
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.UTC)
     return when.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if when.tzinfo else "")
 
 

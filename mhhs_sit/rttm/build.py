@@ -17,14 +17,13 @@ from typing import Any
 import yaml
 
 from mhhs_sit.errors import Problem
-from mhhs_sit.evidence.completion import natural_key
+from mhhs_sit.evidence.completion import EXECUTED, natural_key
 from mhhs_sit.model import Cohort, Scenario
 from mhhs_sit.requirements import Requirement
 from mhhs_sit.results import utc_now
 from mhhs_sit.rttm.model import Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.store.cycle import History, collection_errors, histories
 
-EXECUTED = frozenset({"passed", "failed", "broken"})
 _ROW_RANK = {"covered": 0, "failing": 1, "collection error": 2, "not executed": 3}
 
 

@@ -79,16 +79,25 @@ class Rttm:
     unknown_requirements: tuple[tuple[str, str], ...] = ()  # (id, case) referenced but not catalogued
 
     def coverage(self, key: str) -> list[tuple[str, int, int]]:
-        """(group, covered, total requirements) by ``stage`` or ``theme``; a requirement counts in
-        every group one of its rows falls in (its own stage for ``stage``; uncovered ones under
-        "(none)" for ``theme``)."""
+        """(group, covered, total requirements) by ``stage`` or ``theme``, in reading order (stages
+        in test-stage order, themes 2 before 10, "(none)" last). A requirement counts in every group
+        one of its rows falls in: its own stage for ``stage``; uncovered ones under "(none)" for
+        ``theme``."""
+        from mhhs_sit.evidence.completion import natural_key, stage_order
+
         groups: dict[str, set[str]] = {}
         for row in self.rows:
             name = (row.requirement.stage or row.stage or "(any)") if key == "stage" else (row.theme or "(none)")
             groups.setdefault(name, set()).add(row.requirement.id)
+
+        def rank(name: str) -> tuple[object, ...]:
+            if key == "stage":
+                return (stage_order(name), natural_key(name))
+            return (name.startswith("("), natural_key(name))
+
         return [
             (name, sum(1 for r in ids if self.requirement_verdicts.get(r) == "covered"), len(ids))
-            for name, ids in sorted(groups.items())
+            for name, ids in sorted(groups.items(), key=lambda kv: rank(kv[0]))
         ]
 
     @property

@@ -5,7 +5,6 @@ inside an evidence pack; the verdict filter above the matrix is plain CSS (radio
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -13,8 +12,9 @@ from urllib.parse import urlsplit
 from mhhs_sit import __version__
 from mhhs_sit.evidence.completion import REPORT_CSS, pct
 from mhhs_sit.model import STAGES
+from mhhs_sit.results import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
-from mhhs_sit.rttm.render_tabular import coverage, link_target, summary
+from mhhs_sit.rttm.render_tabular import link_target, summary
 
 VERDICT_NOTES = {
     "failing": "a covering case was executed and did not pass in every cohort where it ran",
@@ -72,14 +72,9 @@ def _chip(word: str, title: str = "") -> str:
 
 def _stamp(text: str | None, seconds: bool = False) -> str:
     """An ISO time as ``2026-11-09 15:40`` UTC; anything unparseable as given."""
-    if not text:
-        return ""
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.UTC)
+    when = parse_utc(text)
+    if when is None:
+        return text or ""
     return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
@@ -219,7 +214,7 @@ def _filters(rttm: Rttm, by_verdict: dict[str, int]) -> tuple[str, str]:
 
 def _coverage_table(rttm: Rttm, key: str) -> str:
     body = []
-    for name, covered, total in coverage(rttm, key):
+    for name, covered, total in rttm.coverage(key):
         ratio = covered / total if total else 0.0
         tone = "covered" if ratio == 1 else "failing" if ratio < 0.5 else "not-executed"
         label = _stage(name) if key == "stage" and name in STAGES else name

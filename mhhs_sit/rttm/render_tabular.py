@@ -44,8 +44,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mhhs_sit.evidence.completion import natural_key
-from mhhs_sit.model import STAGES
 from mhhs_sit.rttm.model import VERDICTS, Cell, Row, Rttm
 
 SCHEMA = 1
@@ -125,19 +123,6 @@ def write_csv(rttm: Rttm, path: Path) -> Path:
     return path
 
 
-def coverage(rttm: Rttm, key: str) -> list[tuple[str, int, int]]:
-    """``Rttm.coverage`` in reading order: stages in test-stage order, themes 2 before 10."""
-    order = list(STAGES)
-
-    def rank(group: tuple[str, int, int]) -> tuple[Any, ...]:
-        name = group[0]
-        if key == "stage":
-            return (order.index(name) if name in order else len(order), natural_key(name))
-        return (name.startswith("("), natural_key(name))  # "(none)" last
-
-    return sorted(rttm.coverage(key), key=rank)
-
-
 def summary(rttm: Rttm) -> dict[str, Any]:
     """The headline figures every format shows: coverage overall, per verdict, by stage and theme."""
     total = len(rttm.requirement_verdicts)
@@ -148,7 +133,7 @@ def summary(rttm: Rttm) -> dict[str, Any]:
     def groups(key: str) -> list[dict[str, Any]]:
         return [
             {key: name, "covered": covered, "requirements": n, "coverage": round(covered / n, 4) if n else None}
-            for name, covered, n in coverage(rttm, key)
+            for name, covered, n in rttm.coverage(key)
         ]
 
     return {

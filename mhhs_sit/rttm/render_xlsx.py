@@ -22,8 +22,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
 from openpyxl.utils import get_column_letter
 
+from mhhs_sit.results import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Row, Rttm, RunSummary
-from mhhs_sit.rttm.render_tabular import NOT_COLLECTED, columns, coverage, history_text, link_target, summary
+from mhhs_sit.rttm.render_tabular import NOT_COLLECTED, columns, history_text, link_target, summary
 
 # (fill, text colour): Excel's own Good / Bad / Neutral cell styles, grey for "not executed here",
 # violet for a file that could not be collected.
@@ -168,15 +169,8 @@ class _Sheet:
 
 def when(text: str | None) -> dt.datetime | None:
     """An ISO time as the naive UTC datetime Excel can sort and filter (it has no time zones)."""
-    if not text:
-        return None
-    try:
-        stamp = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
-    return stamp.replace(microsecond=0)
+    stamp = parse_utc(text)
+    return None if stamp is None else stamp.replace(tzinfo=None, microsecond=0)
 
 
 def _number(text: str) -> int | str:
@@ -296,7 +290,7 @@ def _summary(book: Workbook, rttm: Rttm) -> None:
         ws.append([])
         ws.append([cell(heading, "heading")])
         sheet.header([key.capitalize(), "Covered", "Requirements", "Coverage"])
-        for name, covered, total in coverage(rttm, key):
+        for name, covered, total in rttm.coverage(key):
             ratio = covered / total if total else 0.0
             tone = "good" if ratio == 1 else "bad" if ratio < 0.5 else "neutral"
             ws.append([name, covered, total, cell(ratio, f"percent {tone}")])

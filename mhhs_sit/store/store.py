@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from mhhs_sit.errors import ConfigError
@@ -263,9 +263,6 @@ class ResultsStore:
                     d[key] = value
             out.append(d)
         return out
-
-    def connection(self) -> Connection:
-        return self.engine.connect()
 
 
 _EXISTING = select(results.c.nodeid).where(

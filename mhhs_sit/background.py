@@ -1,0 +1,80 @@
+"""Work handed to one background thread in batches, so the run's own thread never waits on disk
+or database. Both evidence files and the results store go through it."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+_STOP = object()
+
+
+class BatchWorker(Generic[T]):
+    """Calls ``handle(batch)`` on a background thread with what has queued up.
+
+    ``linger_s`` > 0 waits that long after the first item for more, so a handler with a fixed cost
+    per call (a database transaction) pays it once per batch. ``handle`` returns the problems it
+    met (text); after the first, ``stop_on_problem`` drops the rest. ``close`` waits for every
+    queued item and returns every problem, so nothing is lost without being said.
+    """
+
+    def __init__(
+        self,
+        handle: Callable[[list[T]], list[str]],
+        *,
+        name: str,
+        linger_s: float = 0.0,
+        batch: int = 500,
+        stop_on_problem: bool = False,
+    ):
+        self._handle = handle
+        self._name = name
+        self._linger_s = linger_s
+        self._batch = batch
+        self._stop_on_problem = stop_on_problem
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.problems: list[str] = []
+
+    def submit(self, item: T) -> None:
+        if self._stop_on_problem and self.problems:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._drain, name=self._name, daemon=True)
+                self._thread.start()
+        self._queue.put(item)
+
+    def _drain(self) -> None:
+        done = False
+        while not done:
+            first = self._queue.get()
+            done = first is _STOP
+            batch: list[T] = [] if done else [first]  # type: ignore[list-item]
+            deadline = time.monotonic() + self._linger_s
+            while not done and len(batch) < self._batch:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                done = item is _STOP
+                if not done:
+                    batch.append(item)  # type: ignore[arg-type]
+            if batch and not (self._stop_on_problem and self.problems):
+                try:
+                    self.problems += self._handle(batch)
+                except Exception as exc:  # a handler's own failure is a problem to report, not a dead thread
+                    self.problems.append(f"{type(exc).__name__}: {exc}")
+
+    def close(self) -> list[str]:
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(_STOP)
+            thread.join()
+        return self.problems
