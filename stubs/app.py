@@ -1,44 +1,37 @@
-"""HTTP surface of the simulator: the DIP's own paths plus ``/_sim/*`` for tests and evidence."""
+"""HTTP surface of the simulator: the DIP's own paths, plus ``/_sim/*`` (control.py) for tests.
+
+DIP paths follow the official API v2.1.0: send, webhook configuration, replay, requeue, status
+messages and their webhook, and the debugging ``/validate/{IF}/{EventCode}`` endpoint. Every
+refusal is journalled, so a test or a reviewer can see what a participant's system got wrong.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mhhs_sit.envelope import dip_timestamp
+from mhhs_sit.envelope import field
+from mhhs_stubs.answers import error, standard, standard_item
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
-from mhhs_stubs.dip import INTERFACE_RE, Refusal, SimulatedDip
+from mhhs_stubs.control import control_routes
+from mhhs_stubs.delivery import Subscription, replayed
+from mhhs_stubs.dip import INTERFACE_RE, RESPONSE_TEXT, Refusal, SimulatedDip
+from mhhs_stubs.journal import Entry
 from mhhs_stubs.responders import ParticipantSimulators
 
 DIP_ID_RE = re.compile(r"^[0-9A-Za-z]{10}$")
-
-
-def _standard(items: list[dict[str, Any]], status: int, **extra: Any) -> JSONResponse:
-    return JSONResponse({"messageArray": items, "timestamp": dip_timestamp(), **extra}, status_code=status)
-
-
-def _error(status: int, code: str, text: str, help: str) -> JSONResponse:
-    item = {
-        "transactionID": None,
-        "senderUniqueReference": None,
-        "correlationID": None,
-        "sentTimestamp": None,
-        "senderID": None,
-        "recipientID": "DIP",
-        "DIPConnectionProviderID": None,
-        "message": f"{code} - {text}",
-        "help": help,
-        "serviceTicketURL": None,
-    }
-    return _standard([item], status)
+LOOPBACK_URL = re.compile(r"^https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)", re.IGNORECASE)
+STATUS_CHANNEL = "STATUS"
+REPLAY_REQUIRED = ("datetimeFrom", "datetimeTo", "eventCode", "MPAN", "version")
 
 
 class SimulatorApp:
@@ -49,9 +42,12 @@ class SimulatorApp:
             routes=[
                 Route("/dip-channel/{interface_id}", self.send, methods=["POST"]),
                 Route("/dip-channel/{interface_id}/pubconfig/{recipient}", self.pubconfig, methods=["POST", "DELETE"]),
-                Route("/_sim/health", self.health, methods=["GET"]),
-                Route("/_sim/messages", self.messages, methods=["GET"]),
-                Route("/_sim/idle", self.idle, methods=["POST"]),
+                Route("/dip-channel/{interface_id}/replay/{recipient}", self.replay, methods=["POST"]),
+                Route("/dip-channel/{interface_id}/requeue/{recipient}", self.requeue, methods=["POST"]),
+                Route("/statusmessage", self.status_message, methods=["POST"]),
+                Route("/statusmessage/config/{recipient}", self.status_config, methods=["POST", "DELETE"]),
+                Route("/validate/{interface_id}/{event_code}", self.validate, methods=["POST"]),
+                *control_routes(self),
             ],
             lifespan=self._lifespan,
         )
@@ -64,39 +60,58 @@ class SimulatorApp:
         finally:
             await self.dip.stop()
 
+    # -- shared request handling ---------------------------------------------------------
+
     def _caller(self, request: Request) -> SimParticipant | None:
         key = request.headers.get("x-api-key")
         return self.dip.config.by_key(key) if key else None
 
+    def _unauthorised(self, path_id: str) -> JSONResponse:
+        self.dip.journal.add("refused", path_id, None, note="401: missing or unknown X-API-Key")
+        return error(401, "MSG1000", "Unauthorised", "missing or unknown X-API-Key")
+
     async def _json(self, request: Request) -> tuple[Any, JSONResponse | None]:
         body = await request.body()
-        if len(body) > self.dip.config.max_body_bytes:
-            return None, _error(
-                413,
-                "MSG1000",
-                "Processing failed",
-                f"body of {len(body)} bytes exceeds {self.dip.config.max_body_bytes}",
-            )
+        limit = self.dip.config.max_body_bytes
+        if len(body) > limit:
+            return None, error(413, "MSG1000", "Processing failed", f"body of {len(body)} bytes exceeds {limit}")
         ctype = request.headers.get("content-type", "")
-        if "json" not in ctype:
-            return None, _error(
+        if "json" not in ctype.lower():
+            return None, error(
                 415, "MSG1000", "Processing failed", f"Content-Type must be application/json, not {ctype or 'missing'}"
             )
         try:
             return json.loads(body), None
         except ValueError as exc:
-            return None, _error(400, "MSG1001", "Schema Failure", f"body is not valid JSON: {exc}")
+            return None, error(400, "MSG1001", "Schema Failure", f"body is not valid JSON: {exc}")
 
-    async def send(self, request: Request) -> JSONResponse:
+    def _known_interface(self, interface_id: str) -> bool:
+        if not INTERFACE_RE.match(interface_id):
+            return False
+        if self.dip.catalogue is None:
+            return True
+        try:
+            self.dip.catalogue.interface(interface_id)
+        except KeyError:
+            return False
+        return True
+
+    def _own_recipient(self, caller: SimParticipant, recipient: str, what: str) -> JSONResponse | None:
+        if recipient == caller.dip_id:
+            return None
+        self.dip.journal.add("refused", what, caller.dip_id, note=f"403: {caller.dip_id} acted for {recipient}")
+        return error(403, "MSG1009", RESPONSE_TEXT["MSG1009"], f"{caller.dip_id} may not {what} for {recipient}")
+
+    # -- send ------------------------------------------------------------------------------
+
+    async def send(self, request: Request) -> Response:
         interface_id = request.path_params["interface_id"].upper()
         caller = self._caller(request)
         if caller is None:
-            self.dip.journal.add("refused", interface_id, None, note="401: missing or unknown X-API-Key")
-            return _error(401, "MSG1000", "Unauthorised", "missing or unknown X-API-Key")
-        known = self.dip.catalogue is None or _known(self.dip, interface_id)
-        if not INTERFACE_RE.match(interface_id) or not known:
+            return self._unauthorised(interface_id)
+        if not self._known_interface(interface_id):
             self.dip.journal.add("refused", interface_id, caller.dip_id, note="unknown interface")
-            return _error(404, "MSG1002", "Interface ID Invalid", f"no DIP channel {interface_id}")
+            return error(404, "MSG1002", RESPONSE_TEXT["MSG1002"], f"no DIP channel {interface_id}")
         batch, problem = await self._json(request)
         if problem is not None:
             self.dip.journal.add("refused", interface_id, caller.dip_id, note=problem.body.decode()[:500])
@@ -104,8 +119,7 @@ class SimulatorApp:
         refusals = self.dip.check_batch(interface_id, batch, caller)
         if refusals:
             return self._refuse(interface_id, batch, caller, refusals)
-        items = self.dip.accept(interface_id, batch, caller)
-        return _standard(items, 201)
+        return standard(self.dip.accept(interface_id, batch, caller), 201)
 
     def _refuse(self, interface_id: str, batch: Any, caller: SimParticipant, refusals: list[Refusal]) -> JSONResponse:
         """The whole batch is refused; one response item per message, listing every violation."""
@@ -116,80 +130,264 @@ class SimulatorApp:
         for index, found in sorted(by_index.items()):
             item = batch[index] if isinstance(batch, list) and 0 <= index < len(batch) else None
             payload = item.get("payload") if isinstance(item, dict) else None
-            code = found[0].code
             help_text = "; ".join(f"{r.pointer}: {r.help}" if r.pointer else r.help for r in found)
             items.append(
-                self.dip.standard_item(payload if isinstance(payload, dict) else {}, caller, code, help=help_text)
+                self.dip.standard_item(
+                    payload if isinstance(payload, dict) else {}, caller, found[0].code, help=help_text
+                )
             )
         violations = [
             {"index": r.index, "code": r.code, "pointer": r.pointer, "keyword": r.keyword, "message": r.help}
             for r in refusals
         ]
         self.dip.journal.add("refused", interface_id, caller.dip_id, payload=batch, response={"violations": violations})
-        return _standard(items, 400, violations=violations)
+        return standard(items, 400, violations=violations)
 
-    async def pubconfig(self, request: Request) -> JSONResponse:
+    # -- webhooks ----------------------------------------------------------------------------
+
+    async def pubconfig(self, request: Request) -> Response:
+        interface_id = request.path_params["interface_id"].upper()
+        return await self._configure(request, interface_id, f"configure the {interface_id} webhook")
+
+    async def status_config(self, request: Request) -> Response:
+        return await self._configure(request, STATUS_CHANNEL, "configure the status-message webhook")
+
+    async def _configure(self, request: Request, channel: str, what: str) -> Response:
+        recipient = request.path_params["recipient"]
+        caller = self._caller(request)
+        if caller is None:
+            return self._unauthorised(channel)
+        denied = self._own_recipient(caller, recipient, what)
+        if denied is not None:
+            return denied
+        if channel != STATUS_CHANNEL and not self._known_interface(channel):
+            return error(404, "MSG1002", RESPONSE_TEXT["MSG1002"], f"no DIP channel {channel}")
+        if request.method == "DELETE":
+            self.dip.delivery.unsubscribe(channel, recipient)
+            return Response(status_code=204)
+        config, problem = await self._json(request)
+        if problem is not None:
+            return problem
+        config = config if isinstance(config, Mapping) else {}
+        nested = config.get("config") if isinstance(config.get("config"), Mapping) else {}
+        url = config.get("callbackURL") or nested.get("callbackURL")
+        if not isinstance(url, str) or not re.match(r"^https?://", url, re.IGNORECASE):
+            return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "callbackURL must be an http(s) URL")
+        if not self.dip.config.allow_remote_webhooks and not LOOPBACK_URL.match(url):
+            self.dip.journal.add("refused", channel, caller.dip_id, note=f"non-loopback webhook {url}")
+            return error(
+                400,
+                "MSG1001",
+                RESPONSE_TEXT["MSG1001"],
+                f"callbackURL {url} is not on loopback: in the local environment webhooks must be "
+                "http(s)://127.0.0.1:PORT/... (nothing leaves this machine)",
+            )
+        max_messages = config.get("maxMessageCount", nested.get("maxMessageCount", 100))
+        if not isinstance(max_messages, (int, float)) or isinstance(max_messages, bool) or max_messages < 1:
+            return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "maxMessageCount must be a number >= 1")
+        self.dip.delivery.subscribe(Subscription(channel, recipient, url, int(max_messages)))
+        return standard([standard_item("MSG0000", "Success", senderID=recipient)], 201)
+
+    # -- replay / requeue -------------------------------------------------------------------
+
+    async def _replay_selection(
+        self, request: Request, action: str
+    ) -> tuple[list[Entry], str, SimParticipant | None, Response | None]:
         interface_id = request.path_params["interface_id"].upper()
         recipient = request.path_params["recipient"]
         caller = self._caller(request)
         if caller is None:
-            return _error(401, "MSG1000", "Unauthorised", "missing or unknown X-API-Key")
-        if recipient != caller.dip_id:
-            return _error(
-                403, "MSG1009", "Sender DIP ID Invalid", f"{caller.dip_id} may not configure the webhook of {recipient}"
+            return [], recipient, None, self._unauthorised(interface_id)
+        denied = self._own_recipient(caller, recipient, f"{action} {interface_id}")
+        if denied is not None:
+            return [], recipient, caller, denied
+        if not self._known_interface(interface_id):
+            return (
+                [],
+                recipient,
+                caller,
+                error(404, "MSG1002", RESPONSE_TEXT["MSG1002"], f"no DIP channel {interface_id}"),
             )
-        if request.method == "DELETE":
-            self.dip.webhooks.pop((interface_id, recipient), None)
-            return _standard([], 200)
-        config, problem = await self._json(request)
+        body, problem = await self._json(request)
+        if problem is not None:
+            return [], recipient, caller, problem
+        problems = message_request_problems(body)
+        if problems:
+            return [], recipient, caller, error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "; ".join(problems))
+        return select_published(self.dip.journal, interface_id, recipient, body), recipient, caller, None
+
+    async def replay(self, request: Request) -> Response:
+        entries, recipient, _caller, problem = await self._replay_selection(request, "replay")
         if problem is not None:
             return problem
-        url = (config or {}).get("callbackURL") or ((config or {}).get("config") or {}).get("callbackURL")
-        if not isinstance(url, str) or not re.match(r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/", url):
-            return _error(
+        out = [{"payload": replayed(e.payload)} for e in entries]
+        self.dip.journal.add(
+            "event", request.path_params["interface_id"].upper(), recipient, note=f"replay: {len(out)} message(s)"
+        )
+        return JSONResponse(out, status_code=200)
+
+    async def requeue(self, request: Request) -> Response:
+        entries, recipient, _caller, problem = await self._replay_selection(request, "requeue")
+        if problem is not None:
+            return problem
+        interface_id = request.path_params["interface_id"].upper()
+        if (interface_id, recipient) not in self.dip.delivery.subscriptions:
+            return error(
                 400,
-                "MSG1001",
-                "Schema Failure",
-                "callbackURL must be an http(s) URL on loopback (127.0.0.1) in the local environment",
+                "MSG1000",
+                RESPONSE_TEXT["MSG1000"],
+                f"{recipient} has no webhook for {interface_id}: configure one (pubconfig) before requeueing",
             )
-        self.dip.webhooks[(interface_id, recipient)] = url
-        return _standard([], 201)
+        items = []
+        for e in entries:
+            self.dip.delivery.requeue(e, recipient, e.payload)
+            items.append(standard_item("MSG0000", "Success", transactionID=e.transaction_id, senderID=e.sender))
+        self.dip.journal.add("event", interface_id, recipient, note=f"requeue: {len(items)} message(s)")
+        return standard(items, 200)
 
-    async def health(self, request: Request) -> JSONResponse:
-        return JSONResponse(
-            {
-                "status": "ok",
-                "participants": len(self.dip.config.participants),
-                "journal": len(self.dip.journal),
-                "evicted": self.dip.journal.evicted,
-            }
-        )
+    # -- status messages ----------------------------------------------------------------------
 
-    async def messages(self, request: Request) -> JSONResponse:
-        q = request.query_params
-        entries = self.dip.journal.query(
-            correlation_id=q.get("correlation_id"),
-            mpan=q.get("mpan"),
-            interface_id=q.get("interface"),
-            participant=q.get("participant"),
-            kind=q.get("kind"),
-            limit=int(q.get("limit", 1000)),
-        )
-        return JSONResponse(
-            {"count": len(entries), "evicted": self.dip.journal.evicted, "messages": [e.as_dict() for e in entries]}
-        )
+    async def status_message(self, request: Request) -> Response:
+        caller = self._caller(request)
+        if caller is None:
+            return self._unauthorised(STATUS_CHANNEL)
+        body, problem = await self._json(request)
+        if problem is not None:
+            return problem
+        problems = status_problems(body)
+        if problems:
+            self.dip.journal.add("refused", STATUS_CHANNEL, caller.dip_id, payload=body, note="; ".join(problems))
+            return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "; ".join(problems))
+        results = []
+        for item in body:
+            original = self.dip.journal.by_transaction(str(item.get("transactionID") or ""))
+            target = original.sender if original is not None else item.get("recipientID")
+            entry = self.dip.journal.add(
+                "status",
+                STATUS_CHANNEL,
+                caller.dip_id,
+                transaction_id=item.get("transactionID"),
+                correlation_id=item.get("correlationID"),
+                payload=item,
+            )
+            if isinstance(target, str) and target in self.dip.config.participants and target != caller.dip_id:
+                self.dip.delivery.publish(entry, target, {}, element=dict(item, senderID=caller.dip_id))
+            results.append(
+                standard_item("MSG0000", "Success", transactionID=item.get("transactionID"), senderID=caller.dip_id)
+            )
+        return standard(results, 201)
 
-    async def idle(self, request: Request) -> JSONResponse:
-        done = await self.dip.idle(float(request.query_params.get("timeout", 5)))
-        return JSONResponse({"idle": done})
+    # -- validation endpoint -------------------------------------------------------------------
+
+    async def validate(self, request: Request) -> Response:
+        interface_id = request.path_params["interface_id"].upper()
+        event_code = request.path_params["event_code"]
+        if not self._known_interface(interface_id):
+            return PlainTextResponse(f"Unknown interface {interface_id}", status_code=400)
+        batch, problem = await self._json(request)
+        if problem is not None:
+            return PlainTextResponse(json.loads(problem.body)["messageArray"][0]["help"], status_code=400)
+        if not isinstance(batch, list) or not batch:
+            return PlainTextResponse('the body must be a non-empty JSON array of {"payload": {...}}', status_code=400)
+        lines = []
+        version = self.dip.config.version or (self.dip.catalogue.default_version if self.dip.catalogue else "")
+        for i, item in enumerate(batch):
+            payload = item.get("payload") if isinstance(item, dict) else None
+            if not isinstance(payload, dict):
+                lines.append(f"/{i}/payload: required")
+                continue
+            declared = str(field(payload, "S0", "eventCode") or "").strip("[]")
+            if declared.lower() != event_code.strip("[]").lower():
+                lines.append(
+                    f"/{i}/payload/CommonBlock/S0/eventCode: is [{declared}], this endpoint validates [{event_code}]"
+                )
+            from mhhs_sit.payloads import schema_violations
+
+            for v in schema_violations(payload, interface_id, version, self.dip.config.dip_spec):
+                lines.append(f"/{i}/payload{v.pointer}: {v.message}")
+        if lines:
+            return PlainTextResponse("\n".join(lines), status_code=400)
+        return PlainTextResponse("Message OK", status_code=201)
 
 
-def _known(dip: SimulatedDip, interface_id: str) -> bool:
+def message_request_problems(body: Any) -> list[str]:
+    """``MessageRequest`` as the spec defines it; every problem named."""
+    if not isinstance(body, Mapping):
+        return ["the body must be a MessageRequest object"]
+    problems = [f"{k}: required (may be null)" for k in REPLAY_REQUIRED if k not in body]
+    for k in ("datetimeFrom", "datetimeTo"):
+        v = body.get(k)
+        if v is not None and (not isinstance(v, str) or len(v) != 25 or _parse_time(v) is None):
+            problems.append(f"{k}: a 25-character date-time like 2022-03-21T19:05:00+00:00")
+    ids = body.get("transactionIDs")
+    if ids is not None and (
+        not isinstance(ids, list) or not 1 <= len(ids) <= 100 or not all(isinstance(t, str) for t in ids)
+    ):
+        problems.append("transactionIDs: 1 to 100 DIP transaction ids")
+    unknown = sorted(set(body) - {*REPLAY_REQUIRED, "transactionIDs"})
+    problems += [f"{k}: not a MessageRequest field" for k in unknown]
+    return problems
+
+
+def select_published(journal: Any, interface_id: str, recipient: str, request: Mapping[str, Any]) -> list[Entry]:
+    """Messages published on ``interface_id`` to ``recipient`` that a MessageRequest selects."""
+    start = _parse_time(request.get("datetimeFrom"))
+    end = _parse_time(request.get("datetimeTo"))
+    event = str(request.get("eventCode") or "").strip("[]").lower()
+    mpan = request.get("MPAN")
+    version = request.get("version")
+    ids = set(request.get("transactionIDs") or ())
+    out = []
+    for e in journal:
+        if e.kind != "accepted" or e.interface_id.upper() != interface_id:
+            continue
+        if not any(d.recipient == recipient and d.channel != "simulated" for d in e.deliveries):
+            continue
+        if (start is not None and e.at < start) or (end is not None and e.at > end):
+            continue
+        if event and (e.event_code or "").strip("[]").lower() != event:
+            continue
+        if mpan and e.mpan != mpan:
+            continue
+        if version and field(e.payload, "S0", "schemaVersion") != version:
+            continue
+        if ids and e.transaction_id not in ids:
+            continue
+        out.append(e)
+    return out
+
+
+def status_problems(body: Any) -> list[str]:
+    if not isinstance(body, list) or not body:
+        return ["the body must be a non-empty StandardResponseArray"]
+    required = (
+        "transactionID",
+        "senderUniqueReference",
+        "correlationID",
+        "sentTimestamp",
+        "senderID",
+        "recipientID",
+        "DIPConnectionProviderID",
+        "message",
+        "help",
+        "serviceTicketURL",
+    )
+    problems = []
+    for i, item in enumerate(body):
+        if not isinstance(item, Mapping):
+            problems.append(f"/{i}: must be a StandardResponseBodyType object")
+            continue
+        problems += [f"/{i}/{k}: required (may be null)" for k in required if k not in item]
+    return problems
+
+
+def _parse_time(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
     try:
-        dip.catalogue.interface(interface_id)
-    except KeyError:
-        return False
-    return True
+        return dt.datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
 
 
 def create_app(config: SimulatorConfig) -> Starlette:

@@ -22,9 +22,13 @@ class SimParticipant:
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
+    """Push retries; the local environments shorten these so a dead-letter test takes seconds."""
+
     attempts: int = 4
-    backoff: float = 0.05  # seconds, doubled per attempt
-    timeout: float = 5.0
+    backoff: float = 0.05  # seconds before the second attempt
+    factor: float = 2.0  # backoff multiplier per further attempt
+    max_backoff: float = 5.0
+    timeout: float = 5.0  # per attempt
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class SimulatorConfig:
     responder_delay: float = 0.0  # seconds a simulated participant takes to answer
     max_body_bytes: int = 5 * 1024 * 1024
     journal_limit: int = 100_000
+    allow_remote_webhooks: bool = False  # local environments keep every push on loopback
 
     @property
     def api_keys(self) -> dict[str, str]:

@@ -17,15 +17,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from mhhs_sit.envelope import dip_timestamp, field
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
+from mhhs_stubs.delivery import DeliveryEngine
 from mhhs_stubs.journal import Delivery, Entry, Journal
+from mhhs_stubs.routing import Route, Router
 
 INTERFACE_RE = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$", re.IGNORECASE)
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
-NO_RETRY = frozenset({400, 401, 403, 404, 405, 406, 413, 505})
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,13 @@ RESPONSE_TEXT = {
     "MSG1007": "Sender Timestamp Invalid",
     "MSG1009": "Sender DIP ID Invalid",
     "MSG1010": "Sender Role Invalid",
+    "MSG1011": "Connection Provider ID Invalid",
+    "MSG1012": "Sender Correlation ID Invalid",
+    "MSG1030": "Msg Addressing / Routing Error",
+    "MSG1031": "Primary Recipient(s) DIP Participant ID Invalid",
+    "MSG1032": "Primary Recipient(s) DIP Role ID Invalid",
+    "MSG1037": "Cannot Resolve Secondary Recipient(s) for Missing MPAN",
+    "MSG1038": "Cannot Resolve Secondary Recipient(s) for MPAN/Party/Event Combination",
 }
 
 
@@ -66,25 +72,24 @@ class SimulatedDip:
     def __init__(self, config: SimulatorConfig):
         self.config = config
         self.journal = Journal(config.journal_limit)
-        self.webhooks: dict[tuple[str, str], str] = {}  # (interface, dip_id) -> callback URL
         self._surs: set[str] = set()
         self._chains: dict[str, str] = {}  # any correlation id seen -> initial correlation id
         self._tx = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._http: httpx.AsyncClient | None = None
         self.responder: Responder | None = None
         self.catalogue = _catalogue()
+        self.router = Router(config.participants, self.catalogue)
+        self.delivery = DeliveryEngine(config.delivery, self.journal)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=self.config.delivery.timeout)
+        await self.delivery.start()
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        if self._http is not None:
-            await self._http.aclose()
+        await self.delivery.stop()
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -92,9 +97,9 @@ class SimulatedDip:
         task.add_done_callback(self._tasks.discard)
 
     async def idle(self, timeout: float = 5.0) -> bool:
-        """Wait until no delivery or simulated answer is in flight (for tests and shutdown)."""
+        """Wait until no push or simulated answer is in flight (for tests and shutdown)."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while self._tasks:
+        while self._tasks or self.delivery.busy():
             if asyncio.get_running_loop().time() > deadline:
                 return False
             await asyncio.sleep(0.01)
@@ -217,6 +222,9 @@ class SimulatedDip:
                     "format",
                 )
             )
+        if not out:
+            for problem in self.router.route(interface_id, payload, caller, i).problems:
+                out.append(Refusal(i, problem.code, problem.text, problem.help, problem.pointer, "routing"))
         if self.catalogue is not None and (self.config.version or self.config.dip_spec):
             from mhhs_sit.payloads import schema_violations
 
@@ -227,6 +235,9 @@ class SimulatedDip:
                 )
         return out
 
+    def route_of(self, interface_id: str, payload: Mapping[str, Any], caller: SimParticipant, index: int = 0) -> Route:
+        return self.router.route(interface_id, payload, caller, index)
+
     def accept(
         self, interface_id: str, batch: Sequence[Mapping[str, Any]], caller: SimParticipant
     ) -> list[dict[str, Any]]:
@@ -235,7 +246,7 @@ class SimulatedDip:
         now = dt.datetime.now(dt.UTC)
         for item in batch:
             payload = item["payload"]
-            common = payload["CommonBlock"]
+            common = _ci(payload, "CommonBlock")
             sur = field(payload, "S1", "senderUniqueReference")
             self._surs.add(sur)
             corr = field(payload, "S1", "senderCorrelationID")
@@ -243,11 +254,13 @@ class SimulatedDip:
             tx = f"T-{interface_id}-{caller.dip_id}-{caller.role}-{now:%Y%m%d}-{next(self._tx):010d}"
             initial = initial or corr or tx
             self._chains.setdefault(corr or tx, initial)
-            a0 = dict(_ci(common, "A0") or {})
-            primary = list(a0.get("primaryRecipients") or [])
-            recipients = self.route(interface_id, primary, caller)
-            egress_common = {k: v for k, v in common.items() if k not in ("D0", "A0")}
-            egress_common["A0"] = {"primaryRecipients": primary, "secondaryRecipients": [], "always": []}
+            route = self.router.route(interface_id, payload, caller)
+            egress_common = {k: v for k, v in common.items() if k.upper() not in ("D0", "A0")}
+            egress_common["A0"] = {
+                "primaryRecipients": list(route.primary),
+                "secondaryRecipients": list(route.secondary),
+                "always": list(route.always),
+            }
             egress_common["D0"] = {
                 "transactionID": tx,
                 "transactionTimestamp": dip_timestamp(now),
@@ -258,7 +271,7 @@ class SimulatedDip:
                 "replayIndicator": False,
                 "serviceTicketURL": None,
             }
-            egress = {"CommonBlock": egress_common, "CustomBlock": payload.get("CustomBlock", {})}
+            egress = {"CommonBlock": egress_common, "CustomBlock": _ci(payload, "CustomBlock") or {}}
             entry = self.journal.add(
                 "accepted",
                 interface_id,
@@ -266,29 +279,15 @@ class SimulatedDip:
                 transaction_id=tx,
                 correlation_id=initial,
                 mpan=field(payload, "M0", "MPANCore"),
+                event_code=field(payload, "S0", "eventCode"),
                 payload=egress,
+                route=route.as_dict(),
             )
-            for dip_id in recipients:
-                self._deliver(entry, interface_id, dip_id, egress)
+            self.router.learn(interface_id, payload, caller, route)
+            for dip_id in route.recipients:
+                self._deliver(entry, dip_id, egress)
             results.append(self.standard_item(payload, caller, "MSG0000", tx=tx))
         return results
-
-    def route(self, interface_id: str, primary: Sequence[str], caller: SimParticipant) -> list[str]:
-        """Primary recipients that exist; without any, every participant whose role receives it."""
-        known = [d for d in primary if d in self.config.participants]
-        if known or primary:
-            return list(dict.fromkeys(known))
-        roles: frozenset[str] = frozenset()
-        if self.catalogue is not None:
-            try:
-                roles = frozenset(self.catalogue.interface(interface_id).recipients)
-            except KeyError:
-                roles = frozenset()
-        return [
-            p.dip_id
-            for p in self.config.participants.values()
-            if p.role in roles and p.cohort == caller.cohort and p.dip_id != caller.dip_id
-        ]
 
     def standard_item(
         self,
@@ -314,19 +313,14 @@ class SimulatedDip:
 
     # -- delivery --------------------------------------------------------------------------
 
-    def _deliver(self, entry: Entry, interface_id: str, dip_id: str, egress: dict[str, Any]) -> None:
+    def _deliver(self, entry: Entry, dip_id: str, egress: dict[str, Any]) -> None:
         participant = self.config.participants[dip_id]
-        url = self.webhooks.get((interface_id.upper(), dip_id))
         if participant.simulated and self.responder is not None:
-            d = Delivery(dip_id, "simulated", status="delivered")
-            entry.deliveries.append(d)
+            entry.deliveries.append(Delivery(dip_id, "simulated", status="delivered", done_at=entry.at))
             self.spawn(self._answer(participant, egress))
-        if url:
-            d = Delivery(dip_id, "webhook")
-            entry.deliveries.append(d)
-            self.spawn(self._push(d, url, egress))
-        elif not participant.simulated:
-            entry.deliveries.append(Delivery(dip_id, "none", status="no-webhook"))
+            if (entry.interface_id.upper(), dip_id) not in self.delivery.subscriptions:
+                return
+        self.delivery.publish(entry, dip_id, egress)
 
     async def _answer(self, participant: SimParticipant, egress: dict[str, Any]) -> None:
         if self.config.responder_delay:
@@ -341,40 +335,6 @@ class SimulatedDip:
                 participant.dip_id,
                 note=f"participant simulator error: {type(exc).__name__}: {exc}",
             )
-
-    async def _push(self, d: Delivery, url: str, egress: dict[str, Any]) -> None:
-        policy = self.config.delivery
-        assert self._http is not None
-        for attempt in range(1, policy.attempts + 1):
-            started = asyncio.get_running_loop().time()
-            record: dict[str, Any] = {"attempt": attempt, "at": dip_timestamp()}
-            try:
-                r = await self._http.post(url, json=[{"payload": egress}])
-                record["status"] = r.status_code
-            except httpx.HTTPError as exc:
-                record["error"] = f"{type(exc).__name__}: {exc}"[:200]
-                r = None
-            record["ms"] = round((asyncio.get_running_loop().time() - started) * 1000, 2)
-            d.attempts.append(record)
-            if r is not None and r.status_code < 300:
-                d.status = "delivered"
-                return
-            if r is not None and r.status_code in NO_RETRY:
-                d.status = "failed"
-                return
-            if attempt < policy.attempts:
-                delay = policy.backoff * 2 ** (attempt - 1)
-                if r is not None and r.status_code == 429:
-                    delay = max(delay, _retry_after(r))
-                await asyncio.sleep(delay)
-        d.status = "dead-letter"
-
-
-def _retry_after(r: httpx.Response) -> float:
-    try:
-        return min(float(r.headers.get("Retry-After", "0")), 30.0)
-    except ValueError:
-        return 0.0
 
 
 def _ci(mapping: Mapping[str, Any], key: str) -> Any:

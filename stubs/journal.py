@@ -1,14 +1,17 @@
-"""Every message the simulator accepted, refused or delivered, queryable for evidence.
+"""Every message the simulator accepted, refused or delivered, queryable for evidence and tests.
 
 Bounded: when full, the oldest entries go and the eviction count says so (never silently).
+Tests wait on it without polling: ``wait_for`` parks until a change (a new entry or a delivery
+status moving) and re-checks only then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,31 +19,51 @@ from typing import Any
 @dataclass
 class Delivery:
     recipient: str
-    channel: str  # "webhook" | "simulated" | "none"
-    status: str = "pending"  # pending | delivered | failed | dead-letter | no-webhook
+    channel: str  # "webhook" | "inbox" | "simulated" | "none"
+    # queued | in-flight | retrying | delivered | failed | dead-letter | dropped | leased | no-webhook
+    status: str = "queued"
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    url: str | None = None
+    note: str = ""
+    queued_at: float = field(default_factory=time.time)
+    done_at: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"recipient": self.recipient, "channel": self.channel, "status": self.status, "attempts": self.attempts}
+        out: dict[str, Any] = {
+            "recipient": self.recipient,
+            "channel": self.channel,
+            "status": self.status,
+            "attempts": self.attempts,
+            "queuedAt": round(self.queued_at, 6),
+        }
+        if self.done_at is not None:
+            out["doneAt"] = round(self.done_at, 6)
+        if self.url:
+            out["url"] = self.url
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @dataclass
 class Entry:
     seq: int
-    kind: str  # accepted | refused | event
+    kind: str  # accepted | refused | event | fault | status
     at: float
     interface_id: str
     sender: str | None
     transaction_id: str | None = None
     correlation_id: str | None = None
     mpan: str | None = None
+    event_code: str | None = None
     payload: Any = None
     response: Any = None
     deliveries: list[Delivery] = field(default_factory=list)
+    route: dict[str, Any] | None = None
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "seq": self.seq,
             "kind": self.kind,
             "at": round(self.at, 6),
@@ -49,27 +72,95 @@ class Entry:
             "transactionID": self.transaction_id,
             "correlationID": self.correlation_id,
             "MPAN": self.mpan,
+            "eventCode": self.event_code,
             "payload": self.payload,
             "response": self.response,
             "deliveries": [d.as_dict() for d in self.deliveries],
-            **({"note": self.note} if self.note else {}),
         }
+        if self.route is not None:
+            out["route"] = self.route
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Query:
+    """One filter for both listing and waiting; every field optional."""
+
+    correlation_id: str | None = None
+    mpan: str | None = None
+    interface_id: str | None = None
+    participant: str | None = None  # sender or recipient
+    recipient: str | None = None
+    event_code: str | None = None
+    transaction_id: str | None = None
+    kind: str | None = None
+    since: float | None = None
+    until: float | None = None
+    after_seq: int = 0
+
+    def matches(self, e: Entry) -> bool:
+        if e.seq <= self.after_seq:
+            return False
+        if self.kind and e.kind != self.kind:
+            return False
+        if self.correlation_id and self.correlation_id not in (e.correlation_id, _sender_corr(e)):
+            return False
+        if self.mpan and e.mpan != self.mpan:
+            return False
+        if self.interface_id and e.interface_id.upper() != self.interface_id.upper():
+            return False
+        if self.event_code and (e.event_code or "").strip("[]").lower() != self.event_code.strip("[]").lower():
+            return False
+        if self.transaction_id and e.transaction_id != self.transaction_id:
+            return False
+        if (
+            self.participant
+            and self.participant != e.sender
+            and all(d.recipient != self.participant for d in e.deliveries)
+        ):
+            return False
+        if self.recipient and all(d.recipient != self.recipient for d in e.deliveries):
+            return False
+        return not ((self.since is not None and e.at < self.since) or (self.until is not None and e.at > self.until))
 
 
 class Journal:
     def __init__(self, limit: int = 100_000):
         self._entries: deque[Entry] = deque()
+        self._by_tx: dict[str, Entry] = {}
         self._limit = limit
         self._seq = itertools.count(1)
         self.evicted = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    @property
+    def limit(self) -> int:
+        return self._limit
 
     def add(self, kind: str, interface_id: str, sender: str | None, **kw: Any) -> Entry:
         entry = Entry(next(self._seq), kind, time.time(), interface_id, sender, **kw)
         self._entries.append(entry)
+        if entry.transaction_id and kind == "accepted":
+            self._by_tx[entry.transaction_id] = entry
         while len(self._entries) > self._limit:
-            self._entries.popleft()
+            old = self._entries.popleft()
+            if old.transaction_id and self._by_tx.get(old.transaction_id) is old:
+                del self._by_tx[old.transaction_id]
             self.evicted += 1
+        self.changed()
         return entry
+
+    def changed(self) -> None:
+        """Wake every waiter; each re-checks its own condition."""
+        waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    def by_transaction(self, transaction_id: str) -> Entry | None:
+        return self._by_tx.get(transaction_id)
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(list(self._entries))
@@ -77,36 +168,49 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def query(
-        self,
-        *,
-        correlation_id: str | None = None,
-        mpan: str | None = None,
-        interface_id: str | None = None,
-        participant: str | None = None,
-        kind: str | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int = 1000,
-    ) -> list[Entry]:
+    @property
+    def last_seq(self) -> int:
+        return self._entries[-1].seq if self._entries else 0
+
+    def query(self, q: Query | None = None, *, limit: int = 1000, **filters: Any) -> list[Entry]:
+        q = q or Query(**filters)
         out = []
         for e in self._entries:
-            if correlation_id and correlation_id not in (e.correlation_id, _sender_corr(e)):
-                continue
-            if mpan and e.mpan != mpan:
-                continue
-            if interface_id and e.interface_id.upper() != interface_id.upper():
-                continue
-            if participant and participant != e.sender and all(d.recipient != participant for d in e.deliveries):
-                continue
-            if kind and e.kind != kind:
-                continue
-            if (since is not None and e.at < since) or (until is not None and e.at > until):
-                continue
-            out.append(e)
-            if len(out) >= limit:
-                break
+            if q.matches(e):
+                out.append(e)
+                if len(out) >= limit:
+                    break
         return out
+
+    def _first_after(self, after_seq: int, predicate: Callable[[Entry], bool]) -> Entry | None:
+        """Scan only the entries newer than ``after_seq`` (from the right: the usual case is few)."""
+        newer = []
+        for e in reversed(self._entries):
+            if e.seq <= after_seq:
+                break
+            newer.append(e)
+        for e in reversed(newer):
+            if predicate(e):
+                return e
+        return None
+
+    async def wait_for(self, predicate: Callable[[Entry], bool], *, after_seq: int, timeout: float) -> Entry | None:
+        """The first entry after ``after_seq`` for which ``predicate`` holds, waiting up to ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = self._first_after(after_seq, predicate)
+            if found is not None:
+                return found
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, timeout=remaining)
+            except TimeoutError:
+                return None
 
 
 def _sender_corr(e: Entry) -> str | None:

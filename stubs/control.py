@@ -1,0 +1,305 @@
+"""The simulator's own API under ``/_sim``: journal, blocking wait, deliveries, routing, inboxes.
+
+This is what makes the simulator better to test against than a mock server: a test can ask who
+would receive a message before sending it, wait for a message to reach a role without polling,
+read every delivery attempt, pull messages with acknowledgement, and seed MPAN appointments.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mhhs_stubs.answers import problem
+from mhhs_stubs.journal import Entry, Query
+from mhhs_stubs.routing import parse_seed
+
+if TYPE_CHECKING:
+    from mhhs_stubs.app import SimulatorApp
+
+MAX_WAIT_S = 120.0
+DELIVERY_STATUSES = (
+    "queued",
+    "in-flight",
+    "retrying",
+    "delivered",
+    "failed",
+    "dead-letter",
+    "dropped",
+    "leased",
+    "no-webhook",
+)
+
+
+def control_routes(sim: SimulatorApp) -> list[Route]:
+    api = ControlApi(sim)
+    return [
+        Route("/_sim/health", api.health, methods=["GET"]),
+        Route("/_sim/messages", api.messages, methods=["GET"]),
+        Route("/_sim/messages/{transaction_id}", api.message, methods=["GET"]),
+        Route("/_sim/wait", api.wait, methods=["GET"]),
+        Route("/_sim/deliveries", api.deliveries, methods=["GET"]),
+        Route("/_sim/route/{interface_id}", api.route, methods=["POST"]),
+        Route("/_sim/appointments", api.seed_appointments, methods=["POST"]),
+        Route("/_sim/appointments/{mpan}", api.appointments, methods=["GET"]),
+        Route("/_sim/inbox/{dip_id}", api.pull, methods=["GET"]),
+        Route("/_sim/inbox/{dip_id}/ack", api.ack, methods=["POST"]),
+        Route("/_sim/idle", api.idle, methods=["POST"]),
+    ]
+
+
+class BadQuery(ValueError):
+    pass
+
+
+def _number(request: Request, name: str, default: float, *, low: float = 0.0, high: float | None = None) -> float:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadQuery(f"query parameter {name}={raw!r} must be a number") from None
+    if value < low or (high is not None and value > high):
+        raise BadQuery(
+            f"query parameter {name}={raw} must be between {low:g} and {high if high is not None else 'any'}"
+        )
+    return value
+
+
+def _query(request: Request) -> Query:
+    q = request.query_params
+    known = {
+        "correlation_id", "mpan", "interface", "participant", "recipient", "event", "transaction_id",
+        "kind", "since", "until", "after", "limit", "timeout", "status", "role",
+    }  # fmt: skip
+    unknown = sorted(set(q) - known)
+    if unknown:
+        raise BadQuery(f"unknown query parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    since = _number(request, "since", -1.0, low=-1.0)
+    until = _number(request, "until", -1.0, low=-1.0)
+    return Query(
+        correlation_id=q.get("correlation_id"),
+        mpan=q.get("mpan"),
+        interface_id=q.get("interface"),
+        participant=q.get("participant"),
+        recipient=q.get("recipient"),
+        event_code=q.get("event"),
+        transaction_id=q.get("transaction_id"),
+        kind=q.get("kind"),
+        since=None if since < 0 else since,
+        until=None if until < 0 else until,
+        after_seq=int(_number(request, "after", 0)),
+    )
+
+
+def _guard(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except BadQuery as exc:
+            return problem(400, str(exc))
+
+    return wrapped
+
+
+class ControlApi:
+    def __init__(self, sim: SimulatorApp):
+        self.sim = sim
+        self.dip = sim.dip
+        for name in ("health", "messages", "message", "wait", "deliveries", "route", "seed_appointments",
+                     "appointments", "pull", "ack", "idle"):  # fmt: skip
+            setattr(self, name, _guard(getattr(self, name)))
+
+    async def health(self, request: Request) -> Response:
+        journal = self.dip.journal
+        return JSONResponse(
+            {
+                "status": "ok",
+                "participants": len(self.dip.config.participants),
+                "journal": len(journal),
+                "journalLimit": journal.limit,
+                "evicted": journal.evicted,
+                "lastSeq": journal.last_seq,
+                "inFlight": self.dip.delivery.in_flight,
+            }
+        )
+
+    async def messages(self, request: Request) -> Response:
+        q = _query(request)
+        limit = int(_number(request, "limit", 1000, low=1, high=100_000))
+        entries = self.dip.journal.query(q, limit=limit)
+        return JSONResponse(
+            {
+                "count": len(entries),
+                "evicted": self.dip.journal.evicted,
+                "lastSeq": self.dip.journal.last_seq,
+                "messages": [e.as_dict() for e in entries],
+            }
+        )
+
+    async def message(self, request: Request) -> Response:
+        tx = request.path_params["transaction_id"]
+        entry = self.dip.journal.by_transaction(tx)
+        if entry is None:
+            evicted = f" ({self.dip.journal.evicted} older entries were evicted)" if self.dip.journal.evicted else ""
+            return problem(404, f"no accepted message with transactionID {tx}{evicted}")
+        return JSONResponse(entry.as_dict())
+
+    async def wait(self, request: Request) -> Response:
+        """Block until a message matching the query reaches the recipient (or role), or time out.
+
+        "Reaches" means delivered: pushed and answered 2xx, answered by a participant simulator,
+        or acknowledged from the inbox. Without ``recipient``/``role`` the first match is enough.
+        """
+        q = _query(request)
+        timeout = _number(request, "timeout", 10.0, high=MAX_WAIT_S)
+        recipient = request.query_params.get("recipient")
+        role = request.query_params.get("role")
+        wanted_status = request.query_params.get("status", "delivered")
+        if wanted_status not in DELIVERY_STATUSES:
+            raise BadQuery(f"status={wanted_status!r}; one of {', '.join(DELIVERY_STATUSES)}")
+        parties = self.dip.config.participants
+        if recipient and recipient not in parties:
+            raise BadQuery(f"recipient {recipient} is not a participant of this environment")
+        base = Query(**{**q.__dict__, "recipient": None})
+
+        def reached(e: Entry) -> bool:
+            if not base.matches(e):
+                return False
+            if not recipient and not role:
+                return True
+            for d in e.deliveries:
+                p = parties.get(d.recipient)
+                if recipient and d.recipient != recipient:
+                    continue
+                if role and (p is None or p.role != role):
+                    continue
+                if d.status == wanted_status:
+                    return True
+            return False
+
+        loop_start = self.dip.journal.last_seq
+        found = await self.dip.journal.wait_for(reached, after_seq=q.after_seq, timeout=timeout)
+        if found is None:
+            return JSONResponse(
+                {
+                    "found": False,
+                    "waitedSeconds": timeout,
+                    "lastSeq": self.dip.journal.last_seq,
+                    "seqAtStart": loop_start,
+                }
+            )
+        return JSONResponse({"found": True, "message": found.as_dict(), "lastSeq": self.dip.journal.last_seq})
+
+    async def deliveries(self, request: Request) -> Response:
+        q = _query(request)
+        status = request.query_params.get("status")
+        if status is not None and status not in DELIVERY_STATUSES:
+            raise BadQuery(f"status={status!r}; one of {', '.join(DELIVERY_STATUSES)}")
+        recipient = request.query_params.get("recipient")
+        limit = int(_number(request, "limit", 1000, low=1, high=100_000))
+        rows = []
+        for e in self.dip.journal.query(Query(**{**q.__dict__, "recipient": None}), limit=10**9):
+            for d in e.deliveries:
+                if (status and d.status != status) or (recipient and d.recipient != recipient):
+                    continue
+                rows.append({"transactionID": e.transaction_id, "interface": e.interface_id, **d.as_dict()})
+                if len(rows) >= limit:
+                    break
+            if len(rows) >= limit:
+                break
+        counts: dict[str, int] = {}
+        for e in self.dip.journal:
+            for d in e.deliveries:
+                counts[d.status] = counts.get(d.status, 0) + 1
+        return JSONResponse({"count": len(rows), "totals": counts, "deliveries": rows})
+
+    async def route(self, request: Request) -> Response:
+        """Dry run: who would receive these messages, and would the DIP refuse any of them?"""
+        interface_id = request.path_params["interface_id"].upper()
+        caller = self.sim._caller(request)
+        if caller is None:
+            return problem(401, "send X-API-Key of the participant that would send the message")
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:
+            return problem(400, f"body is not valid JSON: {exc}")
+        batch = body if isinstance(body, list) else [body]
+        out = []
+        for i, item in enumerate(batch):
+            payload = item.get("payload", item) if isinstance(item, dict) else None
+            if not isinstance(payload, dict):
+                return problem(400, f"/{i}: give a message (or {{'payload': message}})")
+            route = self.dip.route_of(interface_id, payload, caller, i)
+            refusals = self.dip.check_batch(interface_id, [{"payload": payload}], caller)
+            out.append(
+                {
+                    **route.as_dict(),
+                    "wouldAccept": not refusals,
+                    "refusals": [
+                        {"code": r.code, "pointer": r.pointer.replace("/0/", f"/{i}/", 1), "message": r.help}
+                        for r in refusals
+                    ],
+                }
+            )
+        return JSONResponse({"routes": out})
+
+    async def seed_appointments(self, request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:
+            return problem(400, f"body is not valid JSON: {exc}")
+        seeds, problems = parse_seed(body)
+        for mpan, parties in seeds.items():
+            problems += [f"{mpan} {p}" for p in self.dip.router.seed(mpan, parties)]
+        if problems:
+            return problem(400, "some appointments were not recorded", problems=problems)
+        return JSONResponse({"appointed": {m: self.dip.router.appointments.of(m) for m in seeds}}, status_code=201)
+
+    async def appointments(self, request: Request) -> Response:
+        mpan = request.path_params["mpan"]
+        return JSONResponse({"MPAN": mpan, "appointed": self.dip.router.appointments.of(mpan)})
+
+    async def pull(self, request: Request) -> Response:
+        dip_id = request.path_params["dip_id"]
+        caller = self.sim._caller(request)
+        if caller is None or caller.dip_id != dip_id:
+            return problem(401 if caller is None else 403, f"pulling {dip_id}'s inbox needs {dip_id}'s X-API-Key")
+        limit = int(_number(request, "limit", 100, low=1, high=10_000))
+        wait = _number(request, "wait", 0.0, high=MAX_WAIT_S)
+        lease = _number(request, "lease", 30.0, low=0.1, high=3600)
+        got = await self.dip.delivery.pull(
+            dip_id, interface_id=request.query_params.get("interface"), limit=limit, wait=wait, lease=lease
+        )
+        return JSONResponse(
+            {
+                "count": len(got),
+                "waiting": self.dip.delivery.inbox_size(dip_id),
+                "messages": [{"interface": p.entry.interface_id, **{"payload": p.egress}} for p in got],
+            }
+        )
+
+    async def ack(self, request: Request) -> Response:
+        dip_id = request.path_params["dip_id"]
+        caller = self.sim._caller(request)
+        if caller is None or caller.dip_id != dip_id:
+            return problem(401 if caller is None else 403, f"acknowledging {dip_id}'s inbox needs its X-API-Key")
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:
+            return problem(400, f"body is not valid JSON: {exc}")
+        ids = body.get("transactionIDs") if isinstance(body, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(t, str) for t in ids):
+            return problem(400, 'give {"transactionIDs": ["T-...", ...]}')
+        acked, unknown = self.dip.delivery.ack(dip_id, ids)
+        return JSONResponse({"acknowledged": acked, "unknown": unknown}, status_code=200)
+
+    async def idle(self, request: Request) -> Response:
+        done = await self.dip.idle(_number(request, "timeout", 5.0, high=MAX_WAIT_S))
+        return JSONResponse({"idle": done})

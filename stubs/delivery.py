@@ -1,0 +1,412 @@
+"""The delivery engine: every accepted message reaches each recipient, or the journal says why not.
+
+Mock servers deliver webhooks fire-and-forget. The DIP does not, and neither does this: each
+recipient endpoint has an ordered queue drained by one worker, which pushes what is waiting as
+one ``DIPMessageEgressArray`` (up to the webhook's ``maxMessageCount``; under light load that is
+one message, sent at once, so batching never adds latency), retries 408/429/5xx, timeouts and
+refused connections with exponential backoff (``Retry-After`` honoured), journals every attempt,
+and dead-letters after the last. 400/401/403/404/405/406/413/505 are not retried, as the DIP
+spec annotates its callbacks. A recipient with no webhook gets an inbox to pull from, with
+acknowledgement. Outbound faults (drop, duplicate, delay, reorder, fail the first N tries,
+recipient down) are applied here, from the fault plan, and journalled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import email.utils
+import json
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from mhhs_sit.envelope import dip_timestamp
+from mhhs_stubs.config import DeliveryPolicy
+from mhhs_stubs.journal import Delivery, Entry, Journal
+
+NO_RETRY = frozenset({400, 401, 403, 404, 405, 406, 413, 505})
+MAX_RETRY_AFTER_S = 30.0
+
+
+class OutboundFaults(Protocol):
+    """What the engine asks the fault plan before each push attempt of one message."""
+
+    def outbound(
+        self, interface_id: str, recipient: str, transaction_id: str, sur: str | None, attempt: int
+    ) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Subscription:
+    interface_id: str
+    dip_id: str
+    url: str
+    max_messages: int = 100
+
+
+@dataclass
+class Pending:
+    delivery: Delivery
+    egress: dict[str, Any]
+    entry: Entry
+    not_before: float = 0.0
+    decided: bool = False  # outbound faults for the first attempt already drawn
+    first_action: Any = None
+    leased_until: float = 0.0  # inbox: invisible to other pulls until then
+    element: Any = None  # what goes into the pushed array; default {"payload": egress}
+
+    def body_element(self) -> Any:
+        return {"payload": self.egress} if self.element is None else self.element
+
+
+@dataclass
+class _Endpoint:
+    key: tuple[str, str]  # (dip_id, url)
+    max_messages: int
+    queue: deque[Pending] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+Signer = Callable[[str, str, bytes], Mapping[str, str]]
+
+
+class DeliveryEngine:
+    def __init__(
+        self,
+        policy: DeliveryPolicy,
+        journal: Journal,
+        *,
+        sign: Signer | None = None,
+        faults: OutboundFaults | None = None,
+        seed: int = 0,
+    ):
+        self.policy = policy
+        self.journal = journal
+        self.sign = sign
+        self.faults = faults
+        self.subscriptions: dict[tuple[str, str], Subscription] = {}  # (interface, dip_id)
+        self._endpoints: dict[tuple[str, str], _Endpoint] = {}
+        self._inbox: dict[str, deque[Pending]] = {}
+        self._inbox_wake: dict[str, asyncio.Event] = {}
+        self._http: httpx.AsyncClient | None = None
+        self._rng = random.Random(seed)
+        self.in_flight = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._http = httpx.AsyncClient(
+            timeout=self.policy.timeout,
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            trust_env=False,
+        )
+
+    async def stop(self) -> None:
+        for ep in self._endpoints.values():
+            if ep.task is not None:
+                ep.task.cancel()
+        if self._http is not None:
+            await self._http.aclose()
+
+    def busy(self) -> bool:
+        """A push is queued or in flight (inbox messages wait for their recipient, not for us)."""
+        return self.in_flight > 0 or any(ep.queue for ep in self._endpoints.values())
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def subscribe(self, sub: Subscription) -> None:
+        self.subscriptions[(sub.interface_id.upper(), sub.dip_id)] = sub
+
+    def unsubscribe(self, interface_id: str, dip_id: str) -> bool:
+        return self.subscriptions.pop((interface_id.upper(), dip_id), None) is not None
+
+    # -- publishing -----------------------------------------------------------------------
+
+    def publish(
+        self, entry: Entry, dip_id: str, egress: dict[str, Any], *, note: str = "", element: Any = None
+    ) -> Delivery:
+        """Queue ``egress`` for ``dip_id``: its webhook for the channel, else its inbox."""
+        sub = self.subscriptions.get((entry.interface_id.upper(), dip_id))
+        if sub is None:
+            d = Delivery(dip_id, "inbox", status="queued", note=note)
+            entry.deliveries.append(d)
+            self._inbox.setdefault(dip_id, deque()).append(Pending(d, egress, entry, element=element))
+            self._inbox_event(dip_id).set()
+            self.journal.changed()
+            return d
+        d = Delivery(dip_id, "webhook", status="queued", url=sub.url, note=note)
+        entry.deliveries.append(d)
+        self._enqueue(sub, Pending(d, egress, entry, element=element))
+        return d
+
+    def _enqueue(self, sub: Subscription, pending: Pending) -> None:
+        key = (sub.dip_id, sub.url)
+        ep = self._endpoints.get(key)
+        if ep is None or ep.task is None or ep.task.done():
+            ep = ep or _Endpoint(key, max(1, sub.max_messages))
+            self._endpoints[key] = ep
+            ep.task = asyncio.ensure_future(self._drain(ep))
+        ep.max_messages = max(1, sub.max_messages)
+        ep.queue.append(pending)
+        ep.wake.set()
+
+    # -- the worker -----------------------------------------------------------------------
+
+    async def _drain(self, ep: _Endpoint) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not ep.queue:
+                ep.wake.clear()
+                await ep.wake.wait()
+                continue
+            batch, wait_s = self._take(ep, loop.time())
+            if not batch:
+                ep.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ep.wake.wait(), timeout=max(wait_s, 0.001))
+                continue
+            self.in_flight += 1
+            try:
+                await self._push(ep.key[1], batch)
+            except Exception as exc:  # a defect here must be visible and must not stop the queue
+                for p in batch:
+                    p.delivery.status = "dead-letter"
+                    p.delivery.note = f"simulator error while pushing: {type(exc).__name__}: {exc}"[:300]
+            finally:
+                self.in_flight -= 1
+                self.journal.changed()
+
+    def _take(self, ep: _Endpoint, now: float) -> tuple[list[Pending], float]:
+        """Up to ``max_messages`` ready messages, in order; held (delayed) ones stay queued."""
+        batch: list[Pending] = []
+        held: list[Pending] = []
+        wait_s = 3600.0
+        while ep.queue and len(batch) < ep.max_messages:
+            p = ep.queue.popleft()
+            if not p.decided:
+                p.decided = True
+                if not self._prepare(ep, p, now):
+                    continue
+            if p.not_before > now:
+                held.append(p)
+                wait_s = min(wait_s, p.not_before - now)
+                continue
+            batch.append(p)
+        ep.queue.extendleft(reversed(held))
+        return batch, wait_s
+
+    def _prepare(self, ep: _Endpoint, p: Pending, now: float) -> bool:
+        """Draw the first attempt's outbound faults; False when the message is dropped."""
+        action = self._fault(p, 1)
+        p.first_action = action
+        if action is None:
+            return True
+        if getattr(action, "drop", False):
+            p.delivery.status = "dropped"
+            p.delivery.note = "dropped by an injected fault"
+            return False
+        for _ in range(int(getattr(action, "duplicates", 0) or 0)):
+            twin = Delivery(p.delivery.recipient, "webhook", status="queued", url=p.delivery.url, note="duplicate")
+            p.entry.deliveries.append(twin)
+            ep.queue.append(Pending(twin, p.egress, p.entry, decided=True, element=p.element))
+        delay = float(getattr(action, "delay_s", 0.0) or 0.0)
+        window = float(getattr(action, "reorder_window_s", 0.0) or 0.0)
+        if window:
+            delay += self._rng.uniform(0.0, window)
+        if delay:
+            p.not_before = now + delay
+        return True
+
+    def _fault(self, p: Pending, attempt: int) -> Any:
+        if self.faults is None:
+            return None
+        d = p.entry
+        sur = None
+        with contextlib.suppress(KeyError, TypeError):
+            sur = p.egress["CommonBlock"]["S1"]["senderUniqueReference"]
+        return self.faults.outbound(d.interface_id, p.delivery.recipient, d.transaction_id or "", sur, attempt)
+
+    async def _push(self, url: str, batch: list[Pending]) -> None:
+        policy = self.policy
+        loop = asyncio.get_running_loop()
+        body = json.dumps([p.body_element() for p in batch], separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.sign is not None:
+            headers.update(self.sign("POST", url, body))
+        for p in batch:
+            p.delivery.status = "in-flight"
+        for attempt in range(1, policy.attempts + 1):
+            started = loop.time()
+            record: dict[str, Any] = {"attempt": attempt, "at": dip_timestamp(), "batch": len(batch)}
+            status, retry_after, _error = await self._attempt(url, body, headers, batch, attempt, record)
+            record["ms"] = round((loop.time() - started) * 1000, 2)
+            for p in batch:
+                p.delivery.attempts.append(record)
+            if status is not None and status < 300:
+                done = time.time()
+                for p in batch:
+                    p.delivery.status = "delivered"
+                    p.delivery.done_at = done
+                return
+            if status is not None and status in NO_RETRY:
+                for p in batch:
+                    p.delivery.status = "failed"
+                    p.delivery.note = f"the recipient answered {status}: not retried (DIP callback rules)"
+                return
+            if attempt < policy.attempts:
+                delay = min(policy.backoff * policy.factor ** (attempt - 1), policy.max_backoff)
+                if retry_after is not None:
+                    delay = max(delay, retry_after)
+                for p in batch:
+                    p.delivery.status = "retrying"
+                self.journal.changed()
+                await asyncio.sleep(delay)
+        for p in batch:
+            p.delivery.status = "dead-letter"
+            p.delivery.note = f"dead-lettered after {policy.attempts} attempts"
+            p.delivery.done_at = time.time()
+        self.journal.add(
+            "event",
+            batch[0].entry.interface_id,
+            None,
+            note=f"dead letter: {len(batch)} message(s) to {batch[0].delivery.recipient} at {url} "
+            f"after {policy.attempts} attempts",
+            transaction_id=batch[0].entry.transaction_id,
+        )
+
+    async def _attempt(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        batch: list[Pending],
+        attempt: int,
+        record: dict[str, Any],
+    ) -> tuple[int | None, float | None, str | None]:
+        """One POST, or the failure an injected fault stands in for; (status, retry-after, error)."""
+        now = time.time()
+        for p in batch:
+            action = p.first_action if attempt == 1 else self._fault(p, attempt)
+            if action is None:
+                continue
+            down_until = float(getattr(action, "down_until", 0.0) or 0.0)
+            if down_until > now or getattr(action, "connection_error", False):
+                record["error"] = "ConnectError: connection refused (injected fault)"
+                record["fault"] = getattr(action, "fault_id", True)
+                return None, None, record["error"]
+            fail_status = getattr(action, "fail_status", None)
+            if fail_status:
+                record["status"] = int(fail_status)
+                record["fault"] = getattr(action, "fault_id", True)
+                retry_after = getattr(action, "retry_after_s", None)
+                return int(fail_status), retry_after, None
+        assert self._http is not None
+        try:
+            r = await self._http.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"[:200] or type(exc).__name__
+            return None, None, record["error"]
+        record["status"] = r.status_code
+        return r.status_code, _retry_after(r.headers.get("Retry-After")), None
+
+    # -- pull inbox -----------------------------------------------------------------------
+
+    def _inbox_event(self, dip_id: str) -> asyncio.Event:
+        ev = self._inbox_wake.get(dip_id)
+        if ev is None:
+            ev = self._inbox_wake[dip_id] = asyncio.Event()
+        return ev
+
+    async def pull(
+        self, dip_id: str, *, interface_id: str | None = None, limit: int = 100, wait: float = 0.0, lease: float = 30.0
+    ) -> list[Pending]:
+        """Messages waiting for ``dip_id``, leased for ``lease`` seconds until acknowledged."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, wait)
+        while True:
+            now = time.time()
+            out = []
+            for p in self._inbox.get(dip_id, ()):
+                if len(out) >= limit:
+                    break
+                if p.leased_until > now:
+                    continue
+                if interface_id and p.entry.interface_id.upper() != interface_id.upper():
+                    continue
+                p.leased_until = now + lease
+                p.delivery.status = "leased"
+                out.append(p)
+            remaining = deadline - loop.time()
+            if out or remaining <= 0:
+                return out
+            ev = self._inbox_event(dip_id)
+            ev.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ev.wait(), timeout=min(remaining, 1.0))
+
+    def ack(self, dip_id: str, transaction_ids: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Acknowledge pulled messages; returns (acknowledged, unknown) transaction ids."""
+        wanted = set(transaction_ids)
+        box = self._inbox.get(dip_id, deque())
+        keep: deque[Pending] = deque()
+        acked: list[str] = []
+        done = time.time()
+        for p in box:
+            tx = p.entry.transaction_id or ""
+            if tx in wanted:
+                p.delivery.status = "delivered"
+                p.delivery.done_at = done
+                p.delivery.note = "acknowledged by the recipient (pull)"
+                acked.append(tx)
+            else:
+                keep.append(p)
+        self._inbox[dip_id] = keep
+        self.journal.changed()
+        return acked, sorted(wanted - set(acked))
+
+    def inbox_size(self, dip_id: str) -> int:
+        return len(self._inbox.get(dip_id, ()))
+
+    # -- replay and requeue -----------------------------------------------------------------
+
+    def requeue(self, entry: Entry, dip_id: str, egress: dict[str, Any]) -> Delivery | None:
+        """Push a message again to the recipient's current webhook, marked as a replay."""
+        sub = self.subscriptions.get((entry.interface_id.upper(), dip_id))
+        if sub is None:
+            return None
+        d = Delivery(dip_id, "webhook", status="queued", url=sub.url, note="requeued")
+        entry.deliveries.append(d)
+        self._enqueue(sub, Pending(d, replayed(egress), entry))
+        return d
+
+
+def replayed(egress: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a publication with ``D0.replayIndicator`` set, as the DIP marks replays."""
+    out = copy.deepcopy(dict(egress))
+    d0 = out.get("CommonBlock", {}).get("D0")
+    if isinstance(d0, dict):
+        d0["replayIndicator"] = True
+    return out
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date), capped."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)

@@ -1,0 +1,275 @@
+"""Who receives an accepted message: primary, secondary (by MPAN) and always recipients.
+
+The catalogue says per interface how the DIP routes it (``role``: the recipients the sender
+names; ``mpan``: the parties appointed to the message's MPAN; ``always``: fixed roles). The
+simulator learns MPAN appointments the way the DIP's lookup would see them: from what the
+registration service publishes (who it notifies of an appointment is who is appointed), from the
+distributor named in block M0, and from explicit seeds for test data. When nothing resolves a
+message that needs the lookup, the batch is refused with ``MSG1037`` (no MPAN) or ``MSG1038``
+(no party for the MPAN), as the real DIP answers.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mhhs_sit.envelope import field as common_field
+from mhhs_stubs.config import SimParticipant
+
+# Registration-service publications that tell their recipients they are (now) appointed to
+# the MPAN, and those that tell a party it is no longer appointed. Modelled on the catalogue's
+# process names (IF-001 change of supplier, IF-036 appointment, IF-037 de-appointment).
+APPOINTING = frozenset({"IF-001", "IF-002", "IF-036"})
+DE_APPOINTING = frozenset({"IF-037"})
+# Within those messages, DIP IDs in fields named like this name the incoming / outgoing party.
+INCOMING_FIELD = re.compile(r"(incoming|new).*dipid$", re.IGNORECASE)
+OUTGOING_FIELD = re.compile(r"(outgoing|old|previous).*dipid$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RouteProblem:
+    code: str  # MSG1031 ... MSG1038
+    text: str
+    help: str
+    pointer: str
+
+
+@dataclass(frozen=True)
+class Route:
+    primary: tuple[str, ...] = ()
+    secondary: tuple[str, ...] = ()
+    always: tuple[str, ...] = ()
+    problems: tuple[RouteProblem, ...] = ()
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.primary, *self.secondary, *self.always)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "primaryRecipients": list(self.primary),
+            "secondaryRecipients": list(self.secondary),
+            "always": list(self.always),
+            "recipients": list(self.recipients),
+            "problems": [p.__dict__ for p in self.problems],
+        }
+
+
+@dataclass
+class Appointments:
+    """MPAN -> role -> DIP ID of the party currently appointed; thread-safe for the control API."""
+
+    by_mpan: dict[str, dict[str, str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def appoint(self, mpan: str, role: str, dip_id: str) -> None:
+        with self._lock:
+            self.by_mpan.setdefault(mpan, {})[role] = dip_id
+
+    def remove(self, mpan: str, role: str, dip_id: str) -> None:
+        with self._lock:
+            parties = self.by_mpan.get(mpan, {})
+            if parties.get(role) == dip_id:
+                del parties[role]
+
+    def of(self, mpan: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self.by_mpan.get(mpan, {}))
+
+    def __len__(self) -> int:
+        return len(self.by_mpan)
+
+
+class Router:
+    def __init__(self, participants: Mapping[str, SimParticipant], catalogue: Any):
+        self.participants = participants
+        self.catalogue = catalogue
+        self.appointments = Appointments()
+        self._by_role: dict[str, list[SimParticipant]] = {}
+        for p in participants.values():
+            self._by_role.setdefault(p.role, []).append(p)
+
+    def _interface(self, interface_id: str) -> Any:
+        if self.catalogue is None:
+            return None
+        try:
+            return self.catalogue.interface(interface_id)
+        except KeyError:
+            return None
+
+    def route(self, interface_id: str, payload: Mapping[str, Any], caller: SimParticipant, index: int = 0) -> Route:
+        """Resolve the recipients of one message; ``problems`` non-empty means refuse the batch."""
+        spec = self._interface(interface_id)
+        a0 = _ci(_ci(payload, "CommonBlock") or {}, "A0") or {}
+        named = a0.get("primaryRecipients") if isinstance(a0, Mapping) else None
+        named = [d for d in (named or []) if d]
+        problems: list[RouteProblem] = []
+        pointer = f"/{index}/payload/CommonBlock/A0/primaryRecipients"
+        receiving = frozenset(spec.recipients) if spec is not None else None
+        primary: list[str] = []
+        for i, dip_id in enumerate(named):
+            party = self.participants.get(dip_id) if isinstance(dip_id, str) else None
+            if party is None:
+                problems.append(
+                    RouteProblem(
+                        "MSG1031",
+                        "Primary Recipient(s) DIP Participant ID Invalid",
+                        f"primary recipient {dip_id!r} is not a DIP participant in this environment",
+                        f"{pointer}/{i}",
+                    )
+                )
+            elif receiving is not None and party.role not in receiving:
+                problems.append(
+                    RouteProblem(
+                        "MSG1032",
+                        "Primary Recipient(s) DIP Role ID Invalid",
+                        f"{dip_id} is a {party.role}; {interface_id} goes to {', '.join(sorted(receiving))}",
+                        f"{pointer}/{i}",
+                    )
+                )
+            else:
+                primary.append(dip_id)
+        if spec is None:
+            return Route(tuple(dict.fromkeys(primary)), problems=tuple(problems))
+        always = self._always(spec, caller)
+        secondary: list[str] = []
+        if "mpan" in spec.routing:
+            mpan = common_field(payload, "M0", "MPANCore")
+            appointed = self.appointments.of(mpan) if isinstance(mpan, str) else {}
+            distributor = common_field(payload, "M0", "distributorDIPID")
+            if isinstance(distributor, str) and "LDSO" not in appointed:
+                party = self.participants.get(distributor)
+                if party is not None and party.role in ("LDSO", "UMSO"):
+                    appointed[party.role] = distributor
+            for role in sorted(spec.recipients - spec.always):
+                dip_id = appointed.get(role)
+                if dip_id and dip_id != caller.dip_id and dip_id not in primary:
+                    secondary.append(dip_id)
+            if not primary and not secondary and not always and not problems:
+                if not isinstance(mpan, str) or not mpan:
+                    problems.append(
+                        RouteProblem(
+                            "MSG1037",
+                            "Cannot Resolve Secondary Recipient(s) for Missing MPAN",
+                            f"{interface_id} is routed by MPAN and names no recipient, but M0.MPANCore is missing",
+                            f"/{index}/payload/CommonBlock/M0/MPANCore",
+                        )
+                    )
+                else:
+                    problems.append(
+                        RouteProblem(
+                            "MSG1038",
+                            "Cannot Resolve Secondary Recipient(s) for MPAN/Party/Event Combination",
+                            f"no party in a receiving role ({', '.join(sorted(spec.recipients))}) is appointed to "
+                            f"MPAN {mpan}; appoint one first (registration) or name primaryRecipients",
+                            f"/{index}/payload/CommonBlock/M0/MPANCore",
+                        )
+                    )
+        elif not primary and "role" in spec.routing and not named:
+            # Role routing with no named recipient: every subscriber holding a receiving role
+            # in the sender's cohort (the catalogue's reading of role routing).
+            secondary = [
+                p.dip_id
+                for role in sorted(spec.recipients - spec.always)
+                for p in self._by_role.get(role, [])
+                if p.cohort == caller.cohort and p.dip_id != caller.dip_id
+            ]
+        return Route(tuple(dict.fromkeys(primary)), tuple(secondary), tuple(always), tuple(problems))
+
+    def _always(self, spec: Any, caller: SimParticipant) -> list[str]:
+        out: list[str] = []
+        for role in sorted(spec.always):
+            parties = self._by_role.get(role, [])
+            own = [p for p in parties if p.cohort == caller.cohort]
+            out += [p.dip_id for p in (own or parties) if p.dip_id != caller.dip_id]
+        return out
+
+    def learn(self, interface_id: str, payload: Mapping[str, Any], sender: SimParticipant, route: Route) -> None:
+        """Update appointments from a registration-service publication that was just accepted."""
+        mpan = common_field(payload, "M0", "MPANCore")
+        if not isinstance(mpan, str) or not mpan:
+            return
+        distributor = common_field(payload, "M0", "distributorDIPID")
+        party = self.participants.get(distributor) if isinstance(distributor, str) else None
+        if party is not None and party.role in ("LDSO", "UMSO") and party.role not in self.appointments.of(mpan):
+            self.appointments.appoint(mpan, party.role, party.dip_id)
+        if sender.role != "REGS":
+            return
+        iid = interface_id.upper()
+        custom = _ci(payload, "CustomBlock") or {}
+        if iid in APPOINTING:
+            for dip_id in (*route.primary, *route.secondary):
+                self._appoint(mpan, dip_id)
+            for dip_id in _dip_ids(custom, INCOMING_FIELD):
+                self._appoint(mpan, dip_id)
+        elif iid in DE_APPOINTING:
+            for dip_id in _dip_ids(custom, OUTGOING_FIELD):
+                p = self.participants.get(dip_id)
+                if p is not None:
+                    self.appointments.remove(mpan, p.role, dip_id)
+
+    def _appoint(self, mpan: str, dip_id: str) -> None:
+        p = self.participants.get(dip_id)
+        if p is not None and p.role not in ("REGS",):
+            self.appointments.appoint(mpan, p.role, dip_id)
+
+    def seed(self, mpan: str, parties: Mapping[str, str]) -> list[str]:
+        """Appoint parties by role for test data; returns problems (unknown DIP ID, wrong role)."""
+        problems = []
+        for role, dip_id in parties.items():
+            p = self.participants.get(dip_id)
+            if p is None:
+                problems.append(f"{role}: {dip_id!r} is not a participant of this environment")
+            elif p.role != role:
+                problems.append(f"{role}: {dip_id} is a {p.role}, not a {role}")
+            else:
+                self.appointments.appoint(mpan, role, dip_id)
+        return problems
+
+
+def _dip_ids(block: Any, pattern: re.Pattern[str]) -> Iterable[str]:
+    if isinstance(block, Mapping):
+        for k, v in block.items():
+            if isinstance(v, str) and isinstance(k, str) and pattern.search(k):
+                yield v
+            elif isinstance(v, (Mapping, list)):
+                yield from _dip_ids(v, pattern)
+    elif isinstance(block, list):
+        for v in block:
+            yield from _dip_ids(v, pattern)
+
+
+def _ci(mapping: Any, key: str) -> Any:
+    if not isinstance(mapping, Mapping):
+        return None
+    if key in mapping:
+        return mapping[key]
+    low = key.lower()
+    for k, v in mapping.items():
+        if isinstance(k, str) and k.lower() == low:
+            return v
+    return None
+
+
+def parse_seed(data: Any) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """``{MPAN: {ROLE: DIP_ID}}`` from a control-API body, with every problem named."""
+    problems: list[str] = []
+    out: dict[str, dict[str, str]] = {}
+    if not isinstance(data, Mapping):
+        return {}, ['the body must be {"MPAN": {"ROLE": "DIP ID", ...}, ...}']
+    for mpan, parties in data.items():
+        if not (isinstance(mpan, str) and re.fullmatch(r"\d{13}", mpan)):
+            problems.append(f"{mpan!r}: an MPAN core is 13 digits")
+            continue
+        if not isinstance(parties, Mapping) or not all(isinstance(v, str) for v in parties.values()):
+            problems.append(f"{mpan}: give {{ROLE: DIP ID}} pairs")
+            continue
+        out[mpan] = dict(parties)
+    return out, problems
+
+
+__all__: Sequence[str] = ("Appointments", "Route", "RouteProblem", "Router", "parse_seed")
