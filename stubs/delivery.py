@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
+import aiohttp
 
 from mhhs_sit.envelope import dip_timestamp
 from mhhs_stubs.config import DeliveryPolicy
@@ -96,17 +96,16 @@ class DeliveryEngine:
         self._endpoints: dict[tuple[str, str], _Endpoint] = {}
         self._inbox: dict[str, deque[Pending]] = {}
         self._inbox_wake: dict[str, asyncio.Event] = {}
-        self._http: httpx.AsyncClient | None = None
+        self._http: aiohttp.ClientSession | None = None
         self._rng = random.Random(seed)
         self.in_flight = 0
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._http = httpx.AsyncClient(
-            timeout=self.policy.timeout,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-            trust_env=False,
+        self._http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.policy.timeout),
+            connector=aiohttp.TCPConnector(limit=256),
         )
 
     async def stop(self) -> None:
@@ -114,7 +113,7 @@ class DeliveryEngine:
             if ep.task is not None:
                 ep.task.cancel()
         if self._http is not None:
-            await self._http.aclose()
+            await self._http.close()
 
     def busy(self) -> bool:
         """A push is queued or in flight (inbox messages wait for their recipient, not for us)."""
@@ -299,7 +298,7 @@ class DeliveryEngine:
                 continue
             down_until = float(getattr(action, "down_until", 0.0) or 0.0)
             if down_until > now or getattr(action, "connection_error", False):
-                record["error"] = "ConnectError: connection refused (injected fault)"
+                record["error"] = "connection refused: recipient down (injected fault)"
                 record["fault"] = getattr(action, "fault_id", True)
                 return None, None, record["error"]
             fail_status = getattr(action, "fail_status", None)
@@ -310,12 +309,14 @@ class DeliveryEngine:
                 return int(fail_status), retry_after, None
         assert self._http is not None
         try:
-            r = await self._http.post(url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            record["error"] = f"{type(exc).__name__}: {exc}"[:200] or type(exc).__name__
+            async with self._http.post(url, data=body, headers=headers) as r:
+                await r.read()
+                status, retry = r.status, r.headers.get("Retry-After")
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            record["error"] = _describe(exc, self.policy.timeout)
             return None, None, record["error"]
-        record["status"] = r.status_code
-        return r.status_code, _retry_after(r.headers.get("Retry-After")), None
+        record["status"] = status
+        return status, _retry_after(retry), None
 
     # -- pull inbox -----------------------------------------------------------------------
 
@@ -395,6 +396,19 @@ def replayed(egress: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(d0, dict):
         d0["replayIndicator"] = True
     return out
+
+
+def _describe(exc: BaseException, timeout: float) -> str:
+    """A journal line a tester can act on, whatever the client library calls the failure."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"connection refused: {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error})"[:200]
+    if isinstance(exc, TimeoutError):
+        return f"timeout: no answer within {timeout:g} s"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "disconnected: the recipient closed the connection without answering"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"truncated: the recipient's answer was cut short ({exc})"[:200]
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 def _retry_after(value: str | None) -> float | None:

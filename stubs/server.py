@@ -57,7 +57,14 @@ class EmbeddedSimulator:
         return self
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve())
+        # uvicorn picks uvloop only in uvicorn.run(); serving from our own thread, pick it here.
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - optional speed-up (not on Windows)
+            asyncio.run(self._server.serve())
+        else:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(self._server.serve())
 
     def stop(self) -> None:
         if self._thread is None:

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Throughput and latency of the DIP simulator: accepted, validated, routed and delivered.
+
+Three processes on loopback: the simulator (schema validation on, for the catalogue version of
+the local environment's IR), a webhook sink that timestamps every message it receives, and a
+load generator with C concurrent keep-alive connections, each sending one message per request
+(the worst case for the simulator; batches would be faster). Every message is counted end to
+end: the sink must see each accepted message exactly once. In the same run, the same load
+generator measures the raw loopback HTTP floor against a server that answers 201 at once.
+Prints figures; asserts nothing.
+
+    python bench/bench_simulator.py [--n 6000] [--concurrency 32] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SUP, REGS = "2300000101", "2200000101"
+B071 = {
+    "proposedDataServiceDIPID": "1400000101",
+    "proposedDataServiceMPID": "SDSA",
+    "proposedDataServiceDIPEffectiveFromDate": "2026-01-01T00:00:00+00:00",
+    "contractReferenceDataService": "C-1",
+    "appointmentScenario": "CSP",
+    "supplierNominatedMDRDIPID": None,
+    "supplierNominatedMDRMPID": None,
+    "supplierNominatedMDREffectiveFromDate": None,
+    "supplierProposedConsentGranularity": "H",
+    "supplierProposedDomesticIndicator": True,
+    "traditionalFallBackReadFrequency": None,
+}
+OK_BODY = b'{"messageArray":[{"message":"RCP0000 - Success"}],"timestamp":"2026-01-01T00:00:00+00:00"}'
+OK_RESPONSE = (
+    b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: "
+    + str(len(OK_BODY)).encode()
+    + b"\r\n\r\n"
+    + OK_BODY
+)
+
+
+# -- minimal HTTP/1.1 over asyncio streams (both ends of the floor and the sink) ----------
+
+
+async def read_message(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """(start line, body) of one HTTP/1.1 message with Content-Length."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    start, _, rest = head.partition(b"\r\n")
+    length = 0
+    for line in rest.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    body = await reader.readexactly(length) if length else b""
+    return start, body
+
+
+def serve(port_out: Any, record: bool, ready: Any, stop: Any, results: Any) -> None:
+    """A webhook sink (record=True: timestamps each message) or a raw 201 floor server."""
+    arrivals: dict[str, float] = {}
+    counts = {"requests": 0, "messages": 0, "duplicates": 0}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                _, body = await read_message(reader)
+                counts["requests"] += 1
+                if record:
+                    now = time.monotonic()
+                    for m in json.loads(body):
+                        sur = m["payload"]["CommonBlock"]["S1"]["senderUniqueReference"]
+                        counts["messages"] += 1
+                        if sur in arrivals:
+                            counts["duplicates"] += 1
+                        else:
+                            arrivals[sur] = now
+                writer.write(OK_RESPONSE)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port_out.value = server.sockets[0].getsockname()[1]
+        ready.set()
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        server.close()
+        results.put({"arrivals": arrivals, **counts})
+
+    asyncio.run(main())
+
+
+async def load(port: int, path: str, bodies: list[tuple[str, bytes]], headers: bytes, concurrency: int) -> Any:
+    """Send every body on ``concurrency`` keep-alive connections; (sur, sent-at, status) each."""
+    out: list[tuple[str, float, int]] = []
+    it = iter(bodies)
+
+    async def conn() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for sur, body in it:
+            sent = time.monotonic()
+            writer.write(
+                b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers
+                + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )  # fmt: skip
+            start, _ = await read_message(reader)
+            out.append((sur, sent, int(start.split()[1])))
+        writer.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(conn() for _ in range(concurrency)))
+    return out, started, time.monotonic()
+
+
+# -- the simulator process -----------------------------------------------------------------
+
+
+def run_simulator(port_out: Any, keys: dict[str, str], version: str, ready: Any, stop: Any) -> None:
+    sys.path.insert(0, str(REPO))
+    from mhhs_sit.loader import load_cohorts
+    from mhhs_stubs import EmbeddedSimulator, SimParticipant, config_from_cohorts
+
+    cohorts, _ = load_cohorts(REPO / "cohorts")
+    config = config_from_cohorts(cohorts.values(), version=version, keys=keys)
+    # The registration service is played from outside here, so every message is pushed to a webhook.
+    parts = dict(config.participants)
+    regs = parts[REGS]
+    parts[REGS] = SimParticipant(regs.dip_id, regs.role, regs.mpid, regs.api_key, False, regs.cohort, regs.name)
+    from dataclasses import replace
+
+    config = replace(config, participants=parts)
+    sim = EmbeddedSimulator(config).start()
+    import os
+
+    if os.environ.get("BENCH_PID_FILE"):
+        Path(os.environ["BENCH_PID_FILE"]).write_text(str(os.getpid()))
+    port_out.value = sim.port
+    ready.set()
+    stop.wait()
+    sim.stop()
+
+
+def build_bodies(n: int) -> list[tuple[str, bytes]]:
+    from mhhs_sit.envelope import ReferenceSource, Sender, build_message
+
+    refs = ReferenceSource("bench")
+    out = []
+    for i in range(n):
+        m = build_message(
+            interface_id="IF-031", event="DSApp", sender=Sender(SUP, "SUP"), environment_tag="DEV", refs=refs,
+            custom={"B071": B071}, recipients=[REGS], mpan=f"{1000000000000 + i * 10:013d}",
+            distributor_dip_id="2500000101",
+        )  # fmt: skip
+        out.append((m["CommonBlock"]["S1"]["senderUniqueReference"], json.dumps([{"payload": m}]).encode()))
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def one_run(n: int, concurrency: int, version: str) -> dict[str, float]:
+    ctx = mp.get_context("spawn")
+    keys = {SUP: "bench-sup-key-000000000000000000", REGS: "bench-regs-key-00000000000000000"}
+    bodies = build_bodies(n)
+
+    # the raw loopback floor, same load generator, same concurrency
+    f_port, f_ready, f_stop, f_res = ctx.Value("i", 0), ctx.Event(), ctx.Event(), ctx.Queue()
+    floor_proc = ctx.Process(target=serve, args=(f_port, False, f_ready, f_stop, f_res))
+    floor_proc.start()
+    f_ready.wait(10)
+    floor, f0, f1 = asyncio.run(load(f_port.value, "/x", bodies, b"Content-Type: application/json\r\n", concurrency))
+    f_stop.set()
+    f_res.get(timeout=10)
+    floor_proc.join(10)
+
+    s_port, s_ready, s_stop, s_res = ctx.Value("i", 0), ctx.Event(), ctx.Event(), ctx.Queue()
+    sink = ctx.Process(target=serve, args=(s_port, True, s_ready, s_stop, s_res))
+    sink.start()
+    d_port, d_ready, d_stop = ctx.Value("i", 0), ctx.Event(), ctx.Event()
+    t_start = time.monotonic()
+    sim = ctx.Process(target=run_simulator, args=(d_port, keys, version, d_ready, d_stop))
+    sim.start()
+    s_ready.wait(10)
+    d_ready.wait(60)
+    import requests
+
+    base = f"http://127.0.0.1:{d_port.value}"
+    r = requests.post(
+        f"{base}/dip-channel/IF-031/pubconfig/{REGS}",
+        json={"callbackURL": f"http://127.0.0.1:{s_port.value}/hook", "maxMessageCount": 100},
+        headers={"X-API-Key": keys[REGS]},
+        timeout=10,
+    )
+    r.raise_for_status()
+    startup = time.monotonic() - t_start
+    headers = b"Content-Type: application/json\r\nX-API-Key: " + keys[SUP].encode() + b"\r\n"
+    sent, l0, l1 = asyncio.run(load(d_port.value, "/dip-channel/IF-031", bodies, headers, concurrency))
+    accepted = {sur: t for sur, t, status in sent if status == 201}
+    requests.post(f"{base}/_sim/idle", params={"timeout": 60}, timeout=70)
+    totals = requests.get(f"{base}/_sim/deliveries", params={"limit": 1}, timeout=30).json()["totals"]
+    s_stop.set()
+    got = s_res.get(timeout=30)
+    sink.join(10)
+    d_stop.set()
+    sim.join(10)
+    arrivals = got["arrivals"]
+    latencies = [(arrivals[s] - t) * 1000 for s, t in accepted.items() if s in arrivals]
+    last = max(arrivals.values()) if arrivals else l1
+    return {
+        "n": n,
+        "accepted": len(accepted),
+        "refused": len(sent) - len(accepted),
+        "delivered": len(latencies),
+        "lost": len(accepted) - len(latencies),
+        "duplicates": got["duplicates"],
+        "pushes": got["requests"],
+        "send_rate": len(accepted) / (l1 - l0),
+        "end_to_end_rate": len(latencies) / (last - l0),
+        "p50_ms": pct(latencies, 50) if latencies else float("nan"),
+        "p99_ms": pct(latencies, 99) if latencies else float("nan"),
+        "max_ms": max(latencies) if latencies else float("nan"),
+        "floor_rate": len(floor) / (f1 - f0),
+        "startup_s": startup,
+        "journal_delivered": totals.get("delivered", 0),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=6000, help="messages per run (default 6000)")
+    ap.add_argument("--concurrency", type=int, default=32, help="concurrent senders (default 32)")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--version", default=None, help="catalogue version to validate against (default: local IR's)")
+    args = ap.parse_args()
+    sys.path.insert(0, str(REPO))
+    from mhhs_sit.catalogue import load_catalogue
+
+    version = args.version or load_catalogue().resolve_version("IR8.2")
+    print(f"simulator benchmark: {args.n} IF-031 messages, {args.concurrency} senders, validation {version}")
+    runs = [one_run(args.n, args.concurrency, version) for _ in range(args.repeat)]
+    for r in runs:
+        print(
+            f"  accepted {r['accepted']}/{r['n']} refused {r['refused']} delivered {r['delivered']} "
+            f"lost {r['lost']} duplicates {r['duplicates']} (journal: {r['journal_delivered']} delivered, "
+            f"{r['pushes']} pushes)"
+        )
+        print(
+            f"  send→accept {r['send_rate']:.0f} msg/s; send→delivered {r['end_to_end_rate']:.0f} msg/s; "
+            f"latency send→delivery p50 {r['p50_ms']:.1f} ms p99 {r['p99_ms']:.1f} ms max {r['max_ms']:.1f} ms"
+        )
+        print(
+            f"  raw loopback HTTP floor (same client): {r['floor_rate']:.0f} req/s → simulator end to end is "
+            f"{r['end_to_end_rate'] / r['floor_rate']:.2f}x the floor; simulator process start to ready "
+            f"{r['startup_s']:.2f} s"
+        )
+    if len(runs) > 1:
+        med = statistics.median(r["end_to_end_rate"] for r in runs)
+        p99 = statistics.median(r["p99_ms"] for r in runs)
+        print(f"median of {len(runs)}: {med:.0f} msg/s end to end, p99 {p99:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
