@@ -8,6 +8,19 @@ from starlette.responses import JSONResponse
 
 from mhhs_sit.envelope import dip_timestamp
 
+STANDARD_FIELDS = (
+    "transactionID",
+    "senderUniqueReference",
+    "correlationID",
+    "sentTimestamp",
+    "senderID",
+    "recipientID",
+    "DIPConnectionProviderID",
+    "message",
+    "help",
+    "serviceTicketURL",
+)
+
 
 def standard(items: list[dict[str, Any]], status: int, **extra: Any) -> JSONResponse:
     return JSONResponse({"messageArray": items, "timestamp": dip_timestamp(), **extra}, status_code=status)

@@ -20,12 +20,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mhhs_sit.envelope import field
-from mhhs_stubs.answers import error, standard, standard_item
+from mhhs_stubs.answers import STANDARD_FIELDS, error, standard, standard_item
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
+from mhhs_stubs.conformance import Conformance, ConformanceMiddleware
 from mhhs_stubs.control import control_routes
 from mhhs_stubs.delivery import Subscription, replayed
 from mhhs_stubs.dip import INTERFACE_RE, RESPONSE_TEXT, Refusal, SimulatedDip
 from mhhs_stubs.journal import Entry
+from mhhs_stubs.openapi import build_document
 from mhhs_stubs.responders import ParticipantSimulators
 
 DIP_ID_RE = re.compile(r"^[0-9A-Za-z]{10}$")
@@ -38,6 +40,8 @@ class SimulatorApp:
     def __init__(self, config: SimulatorConfig):
         self.dip = SimulatedDip(config)
         self.participants = ParticipantSimulators(self.dip)
+        self.document = build_document(_version())
+        self.defects: list[str] = []
         self.app = Starlette(
             routes=[
                 Route("/dip-channel/{interface_id}", self.send, methods=["POST"]),
@@ -48,9 +52,23 @@ class SimulatorApp:
                 Route("/statusmessage/config/{recipient}", self.status_config, methods=["POST", "DELETE"]),
                 Route("/validate/{interface_id}/{event_code}", self.validate, methods=["POST"]),
                 *control_routes(self),
+                Route("/openapi.json", self.openapi, methods=["GET"]),
             ],
             lifespan=self._lifespan,
+            exception_handlers={404: _not_found, 405: _not_allowed},
         )
+        if config.check_responses:
+            self.app.add_middleware(
+                ConformanceMiddleware, conformance=Conformance(self.document), on_defect=self._defect
+            )
+
+    def _defect(self, problems: list[str]) -> None:
+        self.defects += problems
+        for p in problems:
+            self.dip.journal.add("event", "-", None, note=f"SIMULATOR DEFECT: response does not conform: {p}")
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(self.document)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -360,24 +378,12 @@ def select_published(journal: Any, interface_id: str, recipient: str, request: M
 def status_problems(body: Any) -> list[str]:
     if not isinstance(body, list) or not body:
         return ["the body must be a non-empty StandardResponseArray"]
-    required = (
-        "transactionID",
-        "senderUniqueReference",
-        "correlationID",
-        "sentTimestamp",
-        "senderID",
-        "recipientID",
-        "DIPConnectionProviderID",
-        "message",
-        "help",
-        "serviceTicketURL",
-    )
     problems = []
     for i, item in enumerate(body):
         if not isinstance(item, Mapping):
             problems.append(f"/{i}: must be a StandardResponseBodyType object")
             continue
-        problems += [f"/{i}/{k}: required (may be null)" for k in required if k not in item]
+        problems += [f"/{i}/{k}: required (may be null)" for k in STANDARD_FIELDS if k not in item]
     return problems
 
 
@@ -388,6 +394,20 @@ def _parse_time(value: Any) -> float | None:
         return dt.datetime.fromisoformat(value).timestamp()
     except ValueError:
         return None
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error(404, "MSG1002", RESPONSE_TEXT["MSG1002"], f"no such path: {request.url.path} (see /openapi.json)")
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return error(405, "MSG1000", RESPONSE_TEXT["MSG1000"], f"{request.method} is not allowed on {request.url.path}")
+
+
+def _version() -> str:
+    from mhhs_sit import __version__
+
+    return __version__
 
 
 def create_app(config: SimulatorConfig) -> Starlette:

@@ -42,6 +42,7 @@ class SimulatorConfig:
     max_body_bytes: int = 5 * 1024 * 1024
     journal_limit: int = 100_000
     allow_remote_webhooks: bool = False  # local environments keep every push on loopback
+    check_responses: bool = False  # hold every response to /openapi.json (the framework's tests do)
 
     @property
     def api_keys(self) -> dict[str, str]:

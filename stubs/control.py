@@ -127,6 +127,7 @@ class ControlApi:
                 "evicted": journal.evicted,
                 "lastSeq": journal.last_seq,
                 "inFlight": self.dip.delivery.in_flight,
+                "defects": len(self.sim.defects),
             }
         )
 

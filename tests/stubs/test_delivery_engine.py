@@ -25,8 +25,9 @@ def sim():
     cohorts, problems = load_cohorts(REPO / "cohorts")
     assert not problems
     policy = DeliveryPolicy(attempts=3, backoff=0.05, factor=2.0, max_backoff=1.0, timeout=2.0)
-    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), delivery=policy)) as s:
+    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), delivery=policy, check_responses=True)) as s:
         yield s
+        assert s.sim.defects == []  # every answer matched /openapi.json
 
 
 @pytest.fixture

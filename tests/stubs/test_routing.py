@@ -20,8 +20,9 @@ REFS = ReferenceSource("r")
 def sim():
     cohorts, problems = load_cohorts(REPO / "cohorts")
     assert not problems
-    with EmbeddedSimulator(config_from_cohorts(cohorts.values())) as s:
+    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), check_responses=True)) as s:
         yield s
+        assert s.sim.defects == []  # every answer matched /openapi.json
 
 
 def post(sim, interface, message, dip_id):

@@ -1,0 +1,443 @@
+"""The simulator's own OpenAPI document: the DIP surface it serves and its ``/_sim`` control API.
+
+It describes what the simulator actually answers, so a participant can point a client generator
+at ``/openapi.json``; ``conformance.py`` holds every response to it (the tests switch that on), so
+the document cannot drift from the code unnoticed. The message payload schemas themselves are
+the official DIP spec's; here a payload is an object with ``CommonBlock`` and ``CustomBlock``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mhhs_stubs.answers import STANDARD_FIELDS
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _text(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
+STANDARD_ERRORS = {
+    "400": "Bad request: the whole batch is refused, every problem listed",
+    "401": "Unauthorised: missing or unknown X-API-Key, or a missing/invalid signature",
+    "403": "Forbidden: acting for another participant",
+    "404": "Unknown channel or path",
+    "405": "Method not allowed",
+    "413": "Payload too large",
+    "415": "Content-Type is not application/json",
+    "429": "Too many requests (an injected fault; Retry-After says when to retry)",
+    "500": "Internal error (an injected fault)",
+    "502": "Bad gateway (an injected fault)",
+    "503": "Service unavailable (an injected fault)",
+    "504": "Gateway timeout (an injected fault)",
+}
+
+
+def _standard_errors(*codes: str) -> dict[str, Any]:
+    return {c: _json(_ref("StandardResponse"), STANDARD_ERRORS[c]) for c in codes}
+
+
+DIP_ERRORS = ("400", "401", "403", "404", "405", "413", "415", "429", "500", "502", "503", "504")
+CONTROL_ERRORS = {
+    "400": _json(_ref("Problem"), "A bad query or body, with what to fix"),
+    "404": _json(_ref("StandardResponse"), "Unknown path"),
+    "405": _json(_ref("StandardResponse"), "Method not allowed"),
+}
+SIGNATURE_HEADERS = [
+    {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": text}
+    for name, text in (
+        ("X-API-Key", "the participant's API key (required on every DIP path)"),
+        ("X-DIP-Signature", "base64 RSA-SHA256 signature over METHOD;lower(url);date;content-hash"),
+        ("X-DIP-Signature-Date", "ISO-8601 UTC signing time with milliseconds"),
+        ("X-DIP-Content-Hash", "base64 SHA-256 of the body"),
+        ("X-DIP-Signature-Certificate", "base64 PEM of the signing certificate"),
+    )
+]
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "IF-nnn or REP-nnn"}
+RECIPIENT = {"name": "recipient-id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _dip(summary: str, body: dict[str, Any] | None, ok: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "tags": ["DIP"],
+        "parameters": [*params, *SIGNATURE_HEADERS],
+        "responses": {**ok, **_standard_errors(*DIP_ERRORS)},
+    }
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def _control(summary: str, ok: dict[str, Any], *params: dict[str, Any], body: Any = None) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": ["Simulator control"], "responses": {**CONTROL_ERRORS, **ok}}
+    if params:
+        op["parameters"] = list(params)
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op
+
+
+def _query(name: str, description: str, type_: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": type_}, "description": description}
+
+
+JOURNAL_QUERY = [
+    _query("correlation_id", "initial or sender correlation id"),
+    _query("mpan", "MPAN core"),
+    _query("interface", "IF-nnn"),
+    _query("participant", "DIP ID as sender or recipient"),
+    _query("recipient", "DIP ID as recipient"),
+    _query("event", "event code, with or without brackets"),
+    _query("transaction_id", "DIP transaction id"),
+    _query("kind", "accepted | refused | event | fault | status"),
+    _query("since", "epoch seconds", "number"),
+    _query("until", "epoch seconds", "number"),
+    _query("after", "only entries with a larger seq", "integer"),
+    _query("limit", "at most this many", "integer"),
+]
+
+COMPONENTS: dict[str, Any] = {
+    "StandardResponseBodyType": {
+        "type": "object",
+        "required": list(STANDARD_FIELDS),
+        "properties": {
+            **{k: NULLABLE_STRING for k in STANDARD_FIELDS if k != "message"},
+            "message": {"type": "string", "pattern": "^[A-Z]{3}[0-9]{4}( - .*)?$"},
+        },
+    },
+    "StandardResponse": {
+        "type": "object",
+        "required": ["messageArray", "timestamp"],
+        "properties": {
+            "messageArray": {"type": "array", "items": _ref("StandardResponseBodyType")},
+            "timestamp": {"type": "string", "minLength": 25, "maxLength": 25},
+            "violations": {"type": "array", "items": _ref("Violation")},
+        },
+    },
+    "Violation": {
+        "type": "object",
+        "required": ["index", "code", "pointer", "keyword", "message"],
+        "properties": {
+            "index": {"type": "integer", "minimum": 0},
+            "code": {"type": "string"},
+            "pointer": {"type": "string"},
+            "keyword": {"type": "string"},
+            "message": {"type": "string"},
+        },
+    },
+    "Payload": {
+        "type": "object",
+        "required": ["CommonBlock"],
+        "properties": {"CommonBlock": {"type": "object"}, "CustomBlock": {"type": "object"}},
+        "description": "IF-nnn-Payload of the official DIP spec",
+    },
+    "DIPMessageArray": {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "object", "required": ["payload"], "properties": {"payload": _ref("Payload")}},
+    },
+    "DIPMessageEgressArray": {
+        "type": "array",
+        "items": {"type": "object", "required": ["payload"], "properties": {"payload": _ref("Payload")}},
+    },
+    "WebhookConfig": {
+        "type": "object",
+        "properties": {
+            "callbackURL": {"type": "string", "format": "uri"},
+            "maxMessageCount": {"type": "number", "minimum": 1},
+            "maxPayloadSize": {"type": "number"},
+        },
+    },
+    "MessageRequest": {
+        "type": "object",
+        "required": ["datetimeFrom", "datetimeTo", "eventCode", "MPAN", "version"],
+        "properties": {
+            "datetimeFrom": NULLABLE_STRING,
+            "datetimeTo": NULLABLE_STRING,
+            "eventCode": NULLABLE_STRING,
+            "MPAN": NULLABLE_STRING,
+            "transactionIDs": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string"}},
+            "version": NULLABLE_STRING,
+        },
+    },
+    "Problem": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Delivery": {
+        "type": "object",
+        "required": ["recipient", "channel", "status", "attempts", "queuedAt"],
+        "properties": {
+            "recipient": {"type": "string"},
+            "channel": {"enum": ["webhook", "inbox", "simulated", "none"]},
+            "status": {
+                "enum": [
+                    "queued",
+                    "in-flight",
+                    "retrying",
+                    "delivered",
+                    "failed",
+                    "dead-letter",
+                    "dropped",
+                    "leased",
+                    "no-webhook",
+                ]
+            },
+            "attempts": {"type": "array", "items": {"type": "object"}},
+            "queuedAt": {"type": "number"},
+            "doneAt": {"type": "number"},
+            "url": {"type": "string"},
+            "note": {"type": "string"},
+        },
+    },
+    "JournalEntry": {
+        "type": "object",
+        "required": ["seq", "kind", "at", "interface", "sender", "transactionID", "deliveries"],
+        "properties": {
+            "seq": {"type": "integer"},
+            "kind": {"enum": ["accepted", "refused", "event", "fault", "status"]},
+            "at": {"type": "number"},
+            "interface": {"type": "string"},
+            "sender": NULLABLE_STRING,
+            "transactionID": NULLABLE_STRING,
+            "correlationID": NULLABLE_STRING,
+            "MPAN": NULLABLE_STRING,
+            "eventCode": NULLABLE_STRING,
+            "deliveries": {"type": "array", "items": _ref("Delivery")},
+            "route": _ref("Route"),
+            "note": {"type": "string"},
+        },
+    },
+    "Route": {
+        "type": "object",
+        "required": ["primaryRecipients", "secondaryRecipients", "always", "recipients", "problems"],
+        "properties": {
+            "primaryRecipients": {"type": "array", "items": {"type": "string"}},
+            "secondaryRecipients": {"type": "array", "items": {"type": "string"}},
+            "always": {"type": "array", "items": {"type": "string"}},
+            "recipients": {"type": "array", "items": {"type": "string"}},
+            "problems": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}
+
+LIST = {
+    "type": "object",
+    "required": ["count", "evicted", "lastSeq", "messages"],
+    "properties": {
+        "count": {"type": "integer"},
+        "evicted": {"type": "integer"},
+        "lastSeq": {"type": "integer"},
+        "messages": {"type": "array", "items": _ref("JournalEntry")},
+    },
+}
+
+
+def build_document(version: str) -> dict[str, Any]:
+    p = {
+        "/dip-channel/{id}": {
+            "post": _dip(
+                "Send a batch of messages: all accepted (201) or all refused (400)",
+                _ref("DIPMessageArray"),
+                {"201": _json(_ref("StandardResponse"), "Messages created")},
+                ID,
+            )
+        },
+        "/dip-channel/{id}/pubconfig/{recipient-id}": {
+            "post": _dip(
+                "Configure the recipient's webhook for the channel (loopback only in local environments)",
+                _ref("WebhookConfig"),
+                {"201": _json(_ref("StandardResponse"), "Publication configured")},
+                ID,
+                RECIPIENT,
+            ),
+            "delete": _dip("Delete the webhook", None, {"204": {"description": "No content"}}, ID, RECIPIENT),
+        },
+        "/dip-channel/{id}/replay/{recipient-id}": {
+            "post": _dip(
+                "Messages published to the recipient that the request selects, marked replayIndicator",
+                _ref("MessageRequest"),
+                {"200": _json(_ref("DIPMessageEgressArray"), "Replayed messages")},
+                ID,
+                RECIPIENT,
+            )
+        },
+        "/dip-channel/{id}/requeue/{recipient-id}": {
+            "post": _dip(
+                "Push the selected messages to the recipient's webhook again",
+                _ref("MessageRequest"),
+                {"200": _json(_ref("StandardResponse"), "Messages requeued")},
+                ID,
+                RECIPIENT,
+            )
+        },
+        "/statusmessage": {
+            "post": _dip(
+                "Status messages about received transactions, pushed to the original sender",
+                {"type": "array", "minItems": 1, "items": _ref("StandardResponseBodyType")},
+                {"201": _json(_ref("StandardResponse"), "Created")},
+            )
+        },
+        "/statusmessage/config/{recipient-id}": {
+            "post": _dip(
+                "Configure the status-message webhook",
+                _ref("WebhookConfig"),
+                {"201": _json(_ref("StandardResponse"), "Configured")},
+                RECIPIENT,
+            ),
+            "delete": _dip("Delete it", None, {"204": {"description": "No content"}}, RECIPIENT),
+        },
+        "/validate/{id}/{eventCode}": {
+            "post": {
+                "summary": "Validate messages of one interface and event (debugging only; nothing is sent)",
+                "tags": ["DIP"],
+                "parameters": [ID, {"name": "eventCode", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DIPMessageArray")}}},
+                "responses": {
+                    "201": _text("Message OK"),
+                    "400": _text("One line per violation: JSON pointer and what is wrong"),
+                    **_standard_errors("404", "405", "413", "429", "500", "502", "503", "504"),
+                },
+            }
+        },
+        "/_sim/health": {
+            "get": _control(
+                "Liveness, journal size and evictions",
+                {"200": _json({"type": "object", "required": ["status", "journal", "evicted", "lastSeq"]}, "Health")},
+            )
+        },
+        "/_sim/messages": {
+            "get": _control("Query the journal", {"200": _json(LIST, "Matching entries")}, *JOURNAL_QUERY)
+        },
+        "/_sim/messages/{transactionID}": {
+            "get": {
+                **_control(
+                    "One accepted message with its route and every delivery attempt",
+                    {"200": _json(_ref("JournalEntry"), "The entry"), "404": _json(_ref("Problem"), "Unknown")},
+                    {"name": "transactionID", "in": "path", "required": True, "schema": {"type": "string"}},
+                ),
+            }
+        },
+        "/_sim/wait": {
+            "get": _control(
+                "Block until a matching message reaches the recipient or role (no polling)",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["found", "lastSeq"],
+                            "properties": {"found": {"type": "boolean"}, "message": _ref("JournalEntry")},
+                        },
+                        "found: true with the message, or false after the timeout",
+                    )
+                },
+                *JOURNAL_QUERY,
+                _query("role", "recipient role"),
+                _query("status", "delivery status to wait for (default delivered)"),
+                _query("timeout", "seconds, at most 120", "number"),
+            )
+        },
+        "/_sim/deliveries": {
+            "get": _control(
+                "Delivery status per message per recipient; totals by status",
+                {
+                    "200": _json(
+                        {"type": "object", "required": ["count", "totals", "deliveries"]}, "Deliveries and totals"
+                    )
+                },
+                *JOURNAL_QUERY,
+                _query("status", "delivery status"),
+            )
+        },
+        "/_sim/route/{id}": {
+            "post": _control(
+                "Dry run: who would receive these messages, and would the DIP refuse them",
+                {
+                    "200": _json(
+                        {"type": "object", "required": ["routes"], "properties": {"routes": {"type": "array"}}},
+                        "One route per message",
+                    ),
+                    "401": _json(_ref("Problem"), "X-API-Key of the sender needed"),
+                },
+                ID,
+                body={"oneOf": [_ref("DIPMessageArray"), _ref("Payload")]},
+            )
+        },
+        "/_sim/appointments": {
+            "post": _control(
+                "Seed MPAN appointments {MPAN: {ROLE: DIP ID}} for secondary routing",
+                {"201": _json({"type": "object", "required": ["appointed"]}, "Recorded")},
+                body={"type": "object"},
+            )
+        },
+        "/_sim/appointments/{mpan}": {
+            "get": _control(
+                "Parties appointed to the MPAN, by role",
+                {"200": _json({"type": "object", "required": ["MPAN", "appointed"]}, "Appointments")},
+                {"name": "mpan", "in": "path", "required": True, "schema": {"type": "string"}},
+            )
+        },
+        "/_sim/inbox/{dip_id}": {
+            "get": _control(
+                "Pull waiting messages (leased until acknowledged); wait= long-polls",
+                {
+                    "200": _json({"type": "object", "required": ["count", "waiting", "messages"]}, "Messages"),
+                    "401": _json(_ref("Problem"), "X-API-Key needed"),
+                    "403": _json(_ref("Problem"), "Another participant's inbox"),
+                },
+                {"name": "dip_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                _query("interface", "IF-nnn"),
+                _query("limit", "at most this many", "integer"),
+                _query("wait", "seconds to wait for a first message", "number"),
+                _query("lease", "seconds until an unacknowledged message is offered again", "number"),
+            )
+        },
+        "/_sim/inbox/{dip_id}/ack": {
+            "post": _control(
+                "Acknowledge pulled messages by transaction id",
+                {
+                    "200": _json({"type": "object", "required": ["acknowledged", "unknown"]}, "Result"),
+                    "401": _json(_ref("Problem"), "X-API-Key needed"),
+                    "403": _json(_ref("Problem"), "Another participant's inbox"),
+                },
+                {"name": "dip_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                body={"type": "object", "required": ["transactionIDs"]},
+            )
+        },
+        "/_sim/idle": {
+            "post": _control(
+                "Wait until no push or simulated answer is in flight",
+                {"200": _json({"type": "object", "required": ["idle"]}, "idle: true, or false on timeout")},
+                _query("timeout", "seconds", "number"),
+            )
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "tags": ["Simulator control"],
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mhhs-sit DIP simulator",
+            "version": version,
+            "description": "The DIP surface (official DIP API v2.1.0 paths) and the simulator's control API.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": p,
+        "components": {
+            "schemas": COMPONENTS,
+            "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+        },
+    }
