@@ -137,8 +137,13 @@ def run_simulator(port_out: Any, keys: dict[str, str], version: str, ready: Any,
     from dataclasses import replace
 
     config = replace(config, participants=parts)
-    sim = EmbeddedSimulator(config).start()
     import os
+
+    if os.environ.get("BENCH_NO_GC"):
+        import gc
+
+        gc.disable()
+    sim = EmbeddedSimulator(config).start()
 
     if os.environ.get("BENCH_PID_FILE"):
         Path(os.environ["BENCH_PID_FILE"]).write_text(str(os.getpid()))

@@ -161,13 +161,15 @@ def block_path(path: str) -> str:
     return path
 
 
-def field(message: Mapping[str, Any], block: str, name: str) -> Any:
-    """A common-block field, tolerant of the case differences the DIP ignores."""
+def field(message: Any, block: str, name: str) -> Any:
+    """A common-block field, tolerant of the case differences the DIP ignores (None if absent or malformed)."""
     common = _get_ci(message, "CommonBlock") or {}
     return _get_ci(_get_ci(common, block) or {}, name)
 
 
-def _get_ci(mapping: Mapping[str, Any], key: str) -> Any:
+def _get_ci(mapping: Any, key: str) -> Any:
+    if not isinstance(mapping, Mapping):
+        return None
     if key in mapping:
         return mapping[key]
     low = key.lower()

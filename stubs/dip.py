@@ -298,11 +298,15 @@ class SimulatedDip:
         tx: str | None = None,
         help: str = "",
     ) -> dict[str, Any]:
+        def echo(name: str) -> str | None:  # echo what the sender sent, only where it is text
+            value = field(payload, "S1", name)
+            return value if isinstance(value, str) else None
+
         return {
             "transactionID": tx,
-            "senderUniqueReference": field(payload, "S1", "senderUniqueReference") if payload else None,
-            "correlationID": field(payload, "S1", "senderCorrelationID") if payload else None,
-            "sentTimestamp": field(payload, "S1", "senderTimestamp") if payload else None,
+            "senderUniqueReference": echo("senderUniqueReference"),
+            "correlationID": echo("senderCorrelationID"),
+            "sentTimestamp": echo("senderTimestamp"),
             "senderID": caller.dip_id if caller else None,
             "recipientID": "DIP",
             "DIPConnectionProviderID": None,

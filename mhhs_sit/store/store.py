@@ -157,7 +157,10 @@ class ResultsStore:
         if not records:
             return
         stamp = now()
-        rows = [_row(run_id, r, stamp) for r in records]
+        # A case can settle twice in one batch (failed call, then a teardown error): each record
+        # is the item's whole state so far, so the last one wins; two inserts would collide.
+        latest = {r["nodeid"]: r for r in records}
+        rows = [_row(run_id, r, stamp) for r in latest.values()]
         with self._guard("record results"), self.engine.begin() as conn:
             nodeids = [r["nodeid"] for r in rows]
             existing = set()

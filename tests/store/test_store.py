@@ -134,3 +134,17 @@ def test_the_default_store_path_is_created(tmp_path):
     store = ResultsStore.open("deep/dir/s.sqlite", tmp_path)
     store.close()
     assert Path(tmp_path / "deep" / "dir" / "s.sqlite").is_file()
+
+
+def test_a_case_settled_twice_in_one_batch_is_one_row_with_its_last_state(store_url, tmp_path):
+    """A failed call then a teardown error, committed together: no collision, nothing lost."""
+    store = ResultsStore.open(store_url, tmp_path)
+    store.begin_run("r1", cycle="C9")
+    first = item("C-01-001-TC01", "C1", "failed", message="call failed")
+    store.record_many(
+        "r1", [first, {**first, "status": "broken", "message": "teardown error"}, item("D", "C1", "passed")]
+    )
+    rows = {r["case_id"]: r for r in store.results("C9")}
+    assert (rows["C-01-001-TC01"]["status"], rows["C-01-001-TC01"]["message"]) == ("broken", "teardown error")
+    assert rows["D"]["status"] == "passed"
+    store.close()
