@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from mhhs_sit.model import Cohort
 
@@ -37,6 +38,8 @@ class SimulatorConfig:
     responder_delay: float = 0.0  # seconds a simulated participant takes to answer
     max_body_bytes: int = 5 * 1024 * 1024
     journal_limit: int = 100_000
+    faults: tuple[Mapping[str, Any], ...] = ()  # fault specs active from the start (mhhs_stubs.faults)
+    fault_seed: int | str = 0
 
     @property
     def api_keys(self) -> dict[str, str]:
