@@ -64,6 +64,10 @@ class FaultSpecError(ValueError):
         where = ".".join(str(f) for f in self.field)
         super().__init__(f"{where}: {message}" if where else message)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The body of a 400 answer to ``POST /_sim/faults``."""
+        return {"error": str(self), "field": ".".join(str(f) for f in self.field), "message": self.message}
+
 
 @dataclass(frozen=True)
 class InboundAction:
