@@ -92,6 +92,9 @@ class FaultMiddleware:
         if action.latency_s > 0:
             await asyncio.sleep(action.latency_s)
         if action.reset:
+            # Read the whole request first: a client still sending when the RST arrives has the
+            # reset swallowed by its send (urllib3 does so) and then reads only an EOF.
+            await _read_body(receive)
             if not await reset_connection(send):
                 await _broken_promise(send)
             return
