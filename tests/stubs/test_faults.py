@@ -395,7 +395,7 @@ def sur(m: dict[str, Any]) -> str:
 class Served:
     """The simulator behind the fault middleware, served by a real uvicorn on loopback."""
 
-    def __init__(self) -> None:
+    def __init__(self, http: str = "h11") -> None:
         cohorts, problems = load_cohorts(REPO / "cohorts")
         assert not problems
         self.config = config_from_cohorts(cohorts.values(), version="1.8.2")
@@ -406,7 +406,7 @@ class Served:
         self.url = f"http://127.0.0.1:{self.port}"
         # log_config=None: uvicorn's loggers propagate, so a test sees any error it logs
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False,
-                                lifespan="on")  # fmt: skip
+                                lifespan="on", http=http)  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
 
@@ -432,9 +432,12 @@ class Served:
         return DipClient(self.url, api_key_for=self.config.api_keys.get, backoff=0.01, **kw)
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
-    with Served() as s:
+@pytest.fixture(scope="module", params=["h11", "httptools"])
+def served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    """Both of uvicorn's HTTP implementations: resets and truncation reach into the connection."""
+    if request.param == "httptools":
+        pytest.importorskip("httptools", reason="uvicorn uses httptools only when it is installed")
+    with Served(request.param) as s:
         yield s
 
 
