@@ -363,6 +363,17 @@ def _until(value: Any) -> float:
     return moment.timestamp()
 
 
+def _jsonable(value: Any) -> Any:
+    """The spec as given, with YAML's timestamps as ISO text, so ``GET /_sim/faults`` can show it."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
 def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Fault:
     """A spec mapping -> ``Fault``; ``FaultSpecError`` naming the field and the valid values."""
     if not isinstance(spec, Mapping):
@@ -403,6 +414,8 @@ def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Faul
         ends_at = now + _duration(spec, "for_seconds", positive=True)
     elif "until" in spec:
         ends_at = _until(spec["until"])
+        if ends_at <= now:
+            raise FaultSpecError(["until"], f"{_jsonable(spec['until'])} is already past")
     if kind == "down" and ends_at is None:
         raise FaultSpecError(["for_seconds"], "a down fault needs its window: 'for_seconds' or 'until'")
     tag = spec.get("tag")
@@ -414,7 +427,7 @@ def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Faul
         side=side,
         scope=scope,
         params=_kind_params(spec, kind),
-        spec=dict(spec),
+        spec=_jsonable(dict(spec)),
         count=count,
         probability=probability,
         after=after,

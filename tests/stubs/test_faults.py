@@ -278,6 +278,7 @@ def test_a_recipient_is_down_for_its_window():
         ({"kind": "down"}, ("for_seconds",), "needs its window"),
         ({"kind": "reset", "until": "2026-11-23T16:00:00"}, ("until",), "time zone"),
         ({"kind": "reset", "for_seconds": 1, "until": 5}, ("until",), "not both"),
+        ({"kind": "reset", "until": "1970-01-01T00:00:05Z"}, ("until",), "already past"),
         ({"kind": "reorder"}, ("window",), "is required"),
         ({"kind": "fail_first", "error": "timeout"}, ("error",), "must be 'connection'"),
         ({"kind": "duplicate", "copies": True}, ("copies",), "whole number"),
@@ -333,14 +334,18 @@ def test_environment_file_faults_reach_the_simulator_config(tmp_path):
             median: 20ms
             p99: 300ms
             scope: {interface: IF-031}
+          - kind: down
+            until: 2099-01-01T00:00:00Z
+            scope: {recipient: "1400000101"}
     """)  # fmt: skip
     env, problems = load_environment("flaky", tmp_path / "environments")
     assert problems == [] and env is not None
-    assert env.fault_seed == 7 and [f["kind"] for f in env.faults] == ["status", "latency"]
+    assert json.loads(json.dumps(plan_from_config(env).list()))[2]["spec"]["until"] == "2099-01-01T00:00:00+00:00"
+    assert env.fault_seed == 7 and [f["kind"] for f in env.faults] == ["status", "latency", "down"]
     cohorts, _ = load_cohorts(REPO / "cohorts")
     config = config_from_cohorts(cohorts.values(), faults=env.faults, fault_seed=env.fault_seed)
     plan = plan_from_config(config)
-    assert plan.seed == 7 and [f["kind"] for f in plan.list()] == ["status", "latency"]
+    assert plan.seed == 7 and [f["kind"] for f in plan.list()] == ["status", "latency", "down"]
 
 
 def test_a_bad_fault_in_an_environment_file_is_located_by_file_line_and_path(tmp_path):
