@@ -468,20 +468,32 @@ class FaultPlan:
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
         with self._lock:
-            fault_id = spec.get("id") if isinstance(spec, Mapping) else None
+            fault_id = self._given_id(spec)
             if fault_id is None:
                 fault_id = f"f{next(self._ids)}"
                 while fault_id in self._faults:
                     fault_id = f"f{next(self._ids)}"
-            elif not isinstance(fault_id, str) or not re.match(r"^[A-Za-z0-9_.:-]{1,64}$", fault_id):
-                raise FaultSpecError(["id"], f"must be 1-64 letters, digits or _ . : -, not {fault_id!r}")
-            elif fault_id in self._faults:
-                raise FaultSpecError(["id"], f"a fault with id {fault_id!r} is already active")
             fault = parse_spec(spec, fault_id=fault_id, seed=self.seed, now=self.clock())
             self._faults[fault.id] = fault
             self._refresh()
         self._emit(fault, {"event": "added"})
         return fault
+
+    def check(self, spec: Any, *, taken: Iterable[str] = ()) -> None:
+        """Raise the ``FaultSpecError`` that ``add`` would, adding nothing (ids in ``taken`` count as active)."""
+        with self._lock:
+            fault_id = self._given_id(spec, taken)
+            parse_spec(spec, fault_id=fault_id or "-", seed=self.seed, now=self.clock())
+
+    def _given_id(self, spec: Any, taken: Iterable[str] = ()) -> str | None:
+        fault_id = spec.get("id") if isinstance(spec, Mapping) else None
+        if fault_id is None:
+            return None
+        if not isinstance(fault_id, str) or not re.match(r"^[A-Za-z0-9_.:-]{1,64}$", fault_id):
+            raise FaultSpecError(["id"], f"must be 1-64 letters, digits or _ . : -, not {fault_id!r}")
+        if fault_id in self._faults or fault_id in taken:
+            raise FaultSpecError(["id"], f"a fault with id {fault_id!r} is already active")
+        return fault_id
 
     def remove(self, fault_id: str) -> bool:
         with self._lock:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import pytest
 import requests
 import uvicorn
@@ -23,6 +24,7 @@ from mhhs_sit.envelope import ReferenceSource, Sender, build_message
 from mhhs_sit.loader import load_cohorts, load_environment
 from mhhs_stubs import SimulatorApp, config_from_cohorts
 from mhhs_stubs.fault_middleware import FaultMiddleware
+from mhhs_stubs.fault_routes import OPENAPI_PATHS, routes
 from mhhs_stubs.faults import FaultPlan, FaultSpecError, OutboundAction, journal_sink, plan_from_config
 from mhhs_stubs.journal import Journal
 from mhhs_stubs.server import free_port
@@ -406,6 +408,7 @@ class Served:
         self.config = config_from_cohorts(cohorts.values(), version="1.8.2")
         self.sim = SimulatorApp(self.config)
         self.plan = FaultPlan(11, journal_sink(self.sim.dip.journal))
+        self.sim.app.router.routes.extend(routes(self.plan))  # until app.py serves them itself
         app = FaultMiddleware(self.sim.app, self.plan, sender_of=self.config.by_key)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -594,3 +597,52 @@ def test_the_dip_client_recovers_and_the_message_is_accepted_once(wire, spec):
     r = requests.get(f"{wire.url}/_sim/messages", params={"kind": "accepted", "limit": 100000}, timeout=5)
     accepted = [e["payload"]["CommonBlock"]["S1"]["senderUniqueReference"] for e in r.json()["messages"]]
     assert accepted.count(sur(m)) == 1
+
+
+# --------------------------------------------------------------------------- the control API
+
+
+def conforms(response: Any, path: str, method: str) -> Any:
+    """The answer matches what OPENAPI_PATHS says of it (status and body schema)."""
+    documented = OPENAPI_PATHS[path][method.lower()]["responses"]
+    assert str(response.status_code) in documented, response.status_code
+    schema = documented[str(response.status_code)]["content"]["application/json"]["schema"]
+    jsonschema.validate(response.json(), schema)
+    return response.json()
+
+
+def test_faults_are_added_listed_and_removed_through_the_control_api(wire):
+    url = f"{wire.url}/_sim/faults"
+    spec = {"id": "api-reset", "kind": "reset", "count": 1, "scope": {"interface": "IF-031"}, "tag": "TC-api"}
+    added = conforms(requests.post(url, json=spec, timeout=5), "/_sim/faults", "POST")
+    assert added["id"] == "api-reset" and added["scope"] == {"interface": ["IF-031"]} and added["remaining"] == 1
+    with pytest.raises(requests.ConnectionError):
+        wire.post([{"payload": message()}])  # the fault acts on the DIP path ...
+    assert wire.plan.get("api-reset") is None  # ... and its count is used up
+    requests.post(url, json={"kind": "drop", "tag": "TC-api"}, timeout=5).raise_for_status()
+    requests.post(url, json={"id": "keep", "kind": "drop", "tag": "TC-other"}, timeout=5).raise_for_status()
+    listed = conforms(requests.get(url, params={"tag": "TC-api"}, timeout=5), "/_sim/faults", "GET")
+    assert listed["count"] == 1 and listed["faults"][0]["kind"] == "drop"
+    cleared = conforms(requests.delete(url, params={"tag": "TC-api"}, timeout=5), "/_sim/faults", "DELETE")
+    assert cleared["removed"] == [listed["faults"][0]["id"]]
+    one = f"{url}/keep"
+    assert conforms(requests.delete(one, timeout=5), "/_sim/faults/{fault_id}", "DELETE") == {"removed": ["keep"]}
+    gone = conforms(requests.delete(one, timeout=5), "/_sim/faults/{fault_id}", "DELETE")
+    assert gone["error"] == "no active fault 'keep'"
+    assert requests.get(url, timeout=5).json() == {"count": 0, "faults": []}
+
+
+def test_the_control_api_names_the_wrong_field_and_adds_nothing_from_a_bad_list(wire):
+    url = f"{wire.url}/_sim/faults"
+    bad = conforms(requests.post(url, json={"kind": "drop", "scope": {"interface": "31"}}, timeout=5),
+                   "/_sim/faults", "POST")  # fmt: skip
+    assert bad["field"] == "scope.interface" and "not an interface id" in bad["message"]
+    batch = [{"id": "a", "kind": "drop"}, {"kind": "status", "status": 200}, {"id": "a", "kind": "reset"}]
+    bad = conforms(requests.post(url, json=batch, timeout=5), "/_sim/faults", "POST")
+    assert bad["field"] == "[1].status" and bad["error"].startswith("[1] status: must be an HTTP status")
+    bad = conforms(requests.post(url, json=[batch[0], batch[2]], timeout=5), "/_sim/faults", "POST")
+    assert bad["field"] == "[1].id" and "already active" in bad["message"]
+    not_json = requests.post(url, data=b"{kind", headers={"Content-Type": "application/json"}, timeout=5)
+    assert conforms(not_json, "/_sim/faults", "POST")["error"].startswith("body is not JSON")
+    assert wire.plan.list() == []
+    assert conforms(requests.post(url, json=batch[:2][:1], timeout=5), "/_sim/faults", "POST")["faults"][0]["id"] == "a"
