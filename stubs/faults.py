@@ -454,6 +454,7 @@ class FaultPlan:
         self.has_inbound = False  # cheap checks for the hot path
         self.has_outbound = False
         self.inbound_needs_body = False
+        self._next_end = math.inf  # the earliest end of a time window: no sweep is needed before it
 
     @classmethod
     def from_specs(
@@ -521,6 +522,8 @@ class FaultPlan:
     def sweep(self) -> list[str]:
         """End faults whose time window is over (also done before every decision)."""
         now = self.clock()
+        if now < self._next_end:
+            return []
         return self._drop(lambda f: f.ends_at is not None and now >= f.ends_at, "window-ended")
 
     # -- decisions -----------------------------------------------------------------
@@ -719,6 +722,7 @@ class FaultPlan:
         self.has_inbound = any(f.side == "inbound" for f in faults)
         self.has_outbound = any(f.side == "outbound" for f in faults)
         self.inbound_needs_body = any(f.side == "inbound" and f.scope.message for f in faults)
+        self._next_end = min((f.ends_at for f in faults if f.ends_at is not None), default=math.inf)
 
     def _emit(self, fault: Fault, detail: dict[str, Any]) -> None:
         if self.on_event is None:
