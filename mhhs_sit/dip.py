@@ -179,9 +179,11 @@ class DipClient:
                 ambiguous = True
             except requests.ConnectionError as exc:
                 last_error = f"cannot connect: {_reason(exc)}"
-                ambiguous = ambiguous or attempt > 1
+                # "Connection aborted": the request went out and the connection broke (e.g. a reset)
+                ambiguous = ambiguous or attempt > 1 or "Connection aborted" in str(exc)
             except requests.RequestException as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
+                ambiguous = True  # e.g. a truncated answer: the request was received, maybe accepted
             else:
                 exchange.status = r.status_code
                 exchange.response_body = _body(r)

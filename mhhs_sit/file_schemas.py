@@ -254,5 +254,8 @@ ENVIRONMENT: dict[str, Any] = {
             "properties": {"listen": {"type": "string"}, "public_url": {"type": "string"}},
         },
         "variables": {"type": "object"},
+        # simulator faults on demand; each item is checked by mhhs_stubs.faults (see docs/simulator.md)
+        "faults": {"type": "array", "items": {"type": "object"}},
+        "fault_seed": {"type": ["integer", "string"]},
     },
 }

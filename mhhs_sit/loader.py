@@ -865,6 +865,7 @@ def load_environment(
     webhook = data.get("webhook") or {}
     listen = expanded(["webhook", "listen"], webhook.get("listen")) or "127.0.0.1:0"
     public_url = expanded(["webhook", "public_url"], webhook.get("public_url"))
+    problems += _fault_problems(doc, data.get("faults") or [], data.get("fault_seed", 0))
     if problems:
         return None, problems
     line, col = doc.line_of(data)
@@ -886,4 +887,15 @@ def load_environment(
         webhook_public_url=public_url,
         location=Location(doc.file, line, col),
         variables=dict(data.get("variables") or {}),
+        faults=tuple(data.get("faults") or ()),
+        fault_seed=data.get("fault_seed", 0),
     ), []
+
+
+def _fault_problems(doc: YamlDoc, faults: list[Any], seed: int | str) -> list[Problem]:
+    """Each simulator fault spec checked by the simulator's own parser, located in the file."""
+    if not faults:
+        return []
+    from mhhs_stubs.faults import validate_specs  # only when faults are declared: it loads the simulator
+
+    return [doc.problem(["faults", i, *exc.field], exc.message) for i, exc in validate_specs(faults, seed)]

@@ -204,6 +204,8 @@ class Environment:
     webhook_public_url: str | None  # how the DIP reaches that receiver, if not the listen address
     location: Location
     variables: Mapping[str, Any] = field(default_factory=dict)
+    faults: tuple[Mapping[str, Any], ...] = ()  # simulator fault specs (mhhs_stubs.faults)
+    fault_seed: int | str = 0
 
     @property
     def is_local(self) -> bool:

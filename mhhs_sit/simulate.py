@@ -41,7 +41,12 @@ def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_
         except ImportError:  # pragma: no cover
             version = None
     config = config_from_cohorts(
-        cohorts.values(), environment_tag=environment.environment_tag, version=version, dip_spec=dip_spec
+        cohorts.values(),
+        environment_tag=environment.environment_tag,
+        version=version,
+        dip_spec=dip_spec,
+        faults=environment.faults,
+        fault_seed=environment.fault_seed,
     )
     sim = EmbeddedSimulator(config).start()
     return LocalStubs(sim.url, config.api_keys, sim)

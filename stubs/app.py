@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from mhhs_sit.envelope import field
 from mhhs_stubs.answers import STANDARD_FIELDS, error, standard, standard_item
@@ -26,6 +27,9 @@ from mhhs_stubs.conformance import Conformance, ConformanceMiddleware
 from mhhs_stubs.control import control_routes
 from mhhs_stubs.delivery import Subscription, replayed
 from mhhs_stubs.dip import INTERFACE_RE, RESPONSE_TEXT, Refusal, SimulatedDip
+from mhhs_stubs.fault_middleware import FaultMiddleware
+from mhhs_stubs.fault_routes import OPENAPI_PATHS as FAULT_PATHS
+from mhhs_stubs.fault_routes import routes as fault_routes
 from mhhs_stubs.journal import Entry
 from mhhs_stubs.openapi import build_document
 from mhhs_stubs.responders import ParticipantSimulators
@@ -40,9 +44,9 @@ class SimulatorApp:
     def __init__(self, config: SimulatorConfig):
         self.dip = SimulatedDip(config)
         self.participants = ParticipantSimulators(self.dip)
-        self.document = build_document(_version())
+        self.document = build_document(_version(), extra_paths=FAULT_PATHS)
         self.defects: list[str] = []
-        self.app = Starlette(
+        self.starlette = Starlette(
             routes=[
                 Route("/dip-channel/{interface_id}", self.send, methods=["POST"]),
                 Route("/dip-channel/{interface_id}/pubconfig/{recipient}", self.pubconfig, methods=["POST", "DELETE"]),
@@ -52,15 +56,19 @@ class SimulatorApp:
                 Route("/statusmessage/config/{recipient}", self.status_config, methods=["POST", "DELETE"]),
                 Route("/validate/{interface_id}/{event_code}", self.validate, methods=["POST"]),
                 *control_routes(self),
+                *fault_routes(self.dip.faults),
                 Route("/openapi.json", self.openapi, methods=["GET"]),
             ],
             lifespan=self._lifespan,
             exception_handlers={404: _not_found, 405: _not_allowed},
         )
         if config.check_responses:
-            self.app.add_middleware(
+            self.starlette.add_middleware(
                 ConformanceMiddleware, conformance=Conformance(self.document), on_defect=self._defect
             )
+        # Outside Starlette, so a reset reaches uvicorn's own transport; faulted answers are
+        # deliberate and never reach the conformance check.
+        self.app: ASGIApp = FaultMiddleware(self.starlette, self.dip.faults, sender_of=config.by_key)
 
     def _defect(self, problems: list[str]) -> None:
         self.defects += problems
@@ -410,5 +418,5 @@ def _version() -> str:
     return __version__
 
 
-def create_app(config: SimulatorConfig) -> Starlette:
+def create_app(config: SimulatorConfig) -> ASGIApp:
     return SimulatorApp(config).app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from mhhs_sit.model import Cohort
 
@@ -43,6 +44,8 @@ class SimulatorConfig:
     journal_limit: int = 100_000
     allow_remote_webhooks: bool = False  # local environments keep every push on loopback
     check_responses: bool = False  # hold every response to /openapi.json (the framework's tests do)
+    faults: tuple[Mapping[str, Any], ...] = ()  # fault specs active from the start (mhhs_stubs.faults)
+    fault_seed: int | str = 0
 
     @property
     def api_keys(self) -> dict[str, str]:

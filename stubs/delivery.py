@@ -18,7 +18,6 @@ import contextlib
 import copy
 import email.utils
 import json
-import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -36,10 +35,17 @@ MAX_RETRY_AFTER_S = 30.0
 
 
 class OutboundFaults(Protocol):
-    """What the engine asks the fault plan before each push attempt of one message."""
+    """What the engine asks the fault plan (``faults.FaultPlan``) before each push attempt."""
 
     def outbound(
-        self, interface_id: str, recipient: str, transaction_id: str, sur: str | None, attempt: int
+        self,
+        interface_id: str,
+        recipient: str,
+        transaction_id: str | None,
+        sur: str | None,
+        attempt: int = 1,
+        *,
+        sender: str | None = None,
     ) -> Any: ...
 
 
@@ -86,7 +92,6 @@ class DeliveryEngine:
         *,
         sign: Signer | None = None,
         faults: OutboundFaults | None = None,
-        seed: int = 0,
     ):
         self.policy = policy
         self.journal = journal
@@ -97,7 +102,6 @@ class DeliveryEngine:
         self._inbox: dict[str, deque[Pending]] = {}
         self._inbox_wake: dict[str, asyncio.Event] = {}
         self._http: aiohttp.ClientSession | None = None
-        self._rng = random.Random(seed)
         self.in_flight = 0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -216,10 +220,7 @@ class DeliveryEngine:
             twin = Delivery(p.delivery.recipient, "webhook", status="queued", url=p.delivery.url, note="duplicate")
             p.entry.deliveries.append(twin)
             ep.queue.append(Pending(twin, p.egress, p.entry, decided=True, element=p.element))
-        delay = float(getattr(action, "delay_s", 0.0) or 0.0)
-        window = float(getattr(action, "reorder_window_s", 0.0) or 0.0)
-        if window:
-            delay += self._rng.uniform(0.0, window)
+        delay = float(getattr(action, "delay_s", 0.0) or 0.0)  # reorder holds are included
         if delay:
             p.not_before = now + delay
         return True
@@ -231,7 +232,9 @@ class DeliveryEngine:
         sur = None
         with contextlib.suppress(KeyError, TypeError):
             sur = p.egress["CommonBlock"]["S1"]["senderUniqueReference"]
-        return self.faults.outbound(d.interface_id, p.delivery.recipient, d.transaction_id or "", sur, attempt)
+        return self.faults.outbound(
+            d.interface_id, p.delivery.recipient, d.transaction_id, sur, attempt, sender=d.sender
+        )
 
     async def _push(self, url: str, batch: list[Pending]) -> None:
         policy = self.policy
@@ -299,12 +302,12 @@ class DeliveryEngine:
             down_until = float(getattr(action, "down_until", 0.0) or 0.0)
             if down_until > now or getattr(action, "connection_error", False):
                 record["error"] = "connection refused: recipient down (injected fault)"
-                record["fault"] = getattr(action, "fault_id", True)
+                record["fault"] = ", ".join(getattr(action, "faults", ())) or True
                 return None, None, record["error"]
             fail_status = getattr(action, "fail_status", None)
             if fail_status:
                 record["status"] = int(fail_status)
-                record["fault"] = getattr(action, "fault_id", True)
+                record["fault"] = ", ".join(getattr(action, "faults", ())) or True
                 retry_after = getattr(action, "retry_after_s", None)
                 return int(fail_status), retry_after, None
         assert self._http is not None

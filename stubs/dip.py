@@ -20,6 +20,7 @@ from typing import Any
 from mhhs_sit.envelope import dip_timestamp, field
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.delivery import DeliveryEngine
+from mhhs_stubs.faults import journal_sink, plan_from_config
 from mhhs_stubs.journal import Delivery, Entry, Journal
 from mhhs_stubs.routing import Route, Router
 
@@ -79,7 +80,8 @@ class SimulatedDip:
         self.responder: Responder | None = None
         self.catalogue = _catalogue()
         self.router = Router(config.participants, self.catalogue)
-        self.delivery = DeliveryEngine(config.delivery, self.journal)
+        self.faults = plan_from_config(config, journal_sink(self.journal))
+        self.delivery = DeliveryEngine(config.delivery, self.journal, faults=self.faults)
 
     # -- lifecycle ---------------------------------------------------------------------
 

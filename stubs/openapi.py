@@ -241,7 +241,7 @@ LIST = {
 }
 
 
-def build_document(version: str) -> dict[str, Any]:
+def build_document(version: str, extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
     p = {
         "/dip-channel/{id}": {
             "post": _dip(
@@ -435,7 +435,7 @@ def build_document(version: str) -> dict[str, Any]:
             "description": "The DIP surface (official DIP API v2.1.0 paths) and the simulator's control API.",
         },
         "servers": [{"url": "/"}],
-        "paths": p,
+        "paths": {**p, **(extra_paths or {})},
         "components": {
             "schemas": COMPONENTS,
             "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},

@@ -29,7 +29,7 @@ def test_every_route_is_in_the_document(sim):
     doc = requests.get(f"{sim.url}/openapi.json", timeout=5).json()
     assert doc["openapi"].startswith("3.1")
     documented = {(path, method.upper()) for path, item in doc["paths"].items() for method in item}
-    for route in sim.sim.app.routes:
+    for route in sim.sim.starlette.routes:
         assert isinstance(route, Route)
         template = route.path.replace("{interface_id}", "{id}").replace("{recipient}", "{recipient-id}")
         template = template.replace("{event_code}", "{eventCode}").replace("{transaction_id}", "{transactionID}")

@@ -1,0 +1,147 @@
+"""The control API for faults: ``/_sim/faults``, ready for the simulator app's route list.
+
+``routes(plan)`` gives the Starlette routes; ``OPENAPI_PATHS`` describes them for the
+simulator's ``/openapi.json``. Errors name the field of the spec that is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mhhs_stubs.faults import FaultPlan, FaultSpecError
+
+
+def routes(plan: FaultPlan) -> list[Route]:
+    async def add(request: Request) -> JSONResponse:
+        try:
+            spec = json.loads(await request.body())
+        except ValueError as exc:
+            return JSONResponse({"error": f"body is not JSON: {exc}", "field": "", "message": str(exc)}, 400)
+        specs = spec if isinstance(spec, list) else [spec]
+        taken: list[str] = []
+        for i, one in enumerate(specs):  # all or nothing: check every spec before adding any
+            try:
+                plan.check(one, taken=taken)
+            except FaultSpecError as exc:
+                problem = exc.as_dict()
+                if isinstance(spec, list):
+                    problem["field"] = f"[{i}]" + (f".{problem['field']}" if problem["field"] else "")
+                    problem["error"] = f"[{i}] {problem['error']}"
+                return JSONResponse(problem, 400)
+            if isinstance(one, dict) and isinstance(one.get("id"), str):
+                taken.append(one["id"])
+        added = [plan.add(one).as_dict() for one in specs]
+        return JSONResponse({"faults": added} if isinstance(spec, list) else added[0], 201)
+
+    async def listing(request: Request) -> JSONResponse:
+        tag = request.query_params.get("tag")
+        faults = [f for f in plan.list() if tag is None or f["tag"] == tag]
+        return JSONResponse({"count": len(faults), "faults": faults})
+
+    async def clear(request: Request) -> JSONResponse:
+        tag = request.query_params.get("tag")
+        return JSONResponse({"removed": plan.clear(tag) if tag is not None else plan.clear_all()})
+
+    async def remove(request: Request) -> JSONResponse:
+        fault_id = request.path_params["fault_id"]
+        if not plan.remove(fault_id):
+            return JSONResponse({"error": f"no active fault {fault_id!r}", "field": "id", "message": "not found"}, 404)
+        return JSONResponse({"removed": [fault_id]})
+
+    return [
+        Route("/_sim/faults", add, methods=["POST"]),
+        Route("/_sim/faults", listing, methods=["GET"]),
+        Route("/_sim/faults", clear, methods=["DELETE"]),
+        Route("/_sim/faults/{fault_id}", remove, methods=["DELETE"]),
+    ]
+
+
+_PROBLEM = {
+    "type": "object",
+    "required": ["error", "field", "message"],
+    "properties": {"error": {"type": "string"}, "field": {"type": "string"}, "message": {"type": "string"}},
+}
+_FAULT = {
+    "type": "object",
+    "required": ["id", "kind", "side", "scope", "spec", "matched", "applied"],
+    "properties": {
+        "id": {"type": "string"},
+        "kind": {"type": "string"},
+        "side": {"type": "string", "enum": ["inbound", "outbound"]},
+        "scope": {"type": "object"},
+        "params": {"type": "object"},
+        "count": {"type": ["integer", "null"]},
+        "probability": {"type": ["number", "null"]},
+        "after": {"type": "integer"},
+        "tag": {"type": ["string", "null"]},
+        "added_at": {"type": "number"},
+        "ends_at": {"type": ["number", "null"]},
+        "matched": {"type": "integer"},
+        "applied": {"type": "integer"},
+        "remaining": {"type": ["integer", "null"]},
+        "spec": {"type": "object", "description": "the spec as given (docs/simulator.md#faults)"},
+    },
+}
+_ADDED = {
+    "oneOf": [
+        _FAULT,
+        {"type": "object", "required": ["faults"], "properties": {"faults": {"type": "array", "items": _FAULT}}},
+    ]
+}
+_JSON = "application/json"
+_REMOVED = {"type": "object", "properties": {"removed": {"type": "array", "items": {"type": "string"}}}}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/_sim/faults": {
+        "post": {
+            "summary": "Add a fault (or a list of faults, all or none)",
+            "requestBody": {"required": True, "content": {_JSON: {"schema": {"type": ["object", "array"]}}}},
+            "responses": {
+                "201": {
+                    "description": "added",
+                    "content": {_JSON: {"schema": _ADDED}},
+                },
+                "400": {"description": "a spec is wrong", "content": {_JSON: {"schema": _PROBLEM}}},
+            },
+        },
+        "get": {
+            "summary": "The active faults",
+            "parameters": [{"name": "tag", "in": "query", "required": False, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {
+                    "description": "active faults",
+                    "content": {
+                        _JSON: {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "count": {"type": "integer"},
+                                    "faults": {"type": "array", "items": _FAULT},
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        },
+        "delete": {
+            "summary": "End the faults of a tag (all faults without one)",
+            "parameters": [{"name": "tag", "in": "query", "required": False, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ended", "content": {_JSON: {"schema": _REMOVED}}}},
+        },
+    },
+    "/_sim/faults/{fault_id}": {
+        "delete": {
+            "summary": "End one fault",
+            "parameters": [{"name": "fault_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "ended", "content": {_JSON: {"schema": _REMOVED}}},
+                "404": {"description": "no such active fault", "content": {_JSON: {"schema": _PROBLEM}}},
+            },
+        }
+    },
+}
