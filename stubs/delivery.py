@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import copy
 import email.utils
+import itertools
 import json
 import time
 from collections import deque
@@ -62,7 +63,9 @@ class Pending:
     delivery: Delivery
     egress: dict[str, Any]
     entry: Entry
-    not_before: float = 0.0
+    ready_at: float = 0.0  # loop time from which it may be pushed (later when a fault holds it)
+    seq: int = 0  # arrival order, kept among messages that are not held
+    held: bool = False  # a fault delayed it: it goes in release order, not arrival order
     decided: bool = False  # outbound faults for the first attempt already drawn
     first_action: Any = None
     leased_until: float = 0.0  # inbox: invisible to other pulls until then
@@ -77,6 +80,7 @@ class _Endpoint:
     key: tuple[str, str]  # (dip_id, url)
     max_messages: int
     queue: deque[Pending] = field(default_factory=deque)
+    holding: bool = False  # some queued message is held by a fault (delay, reorder)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -103,6 +107,7 @@ class DeliveryEngine:
         self._inbox_wake: dict[str, asyncio.Event] = {}
         self._http: aiohttp.ClientSession | None = None
         self.in_flight = 0
+        self._seq = itertools.count()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -158,6 +163,8 @@ class DeliveryEngine:
             self._endpoints[key] = ep
             ep.task = asyncio.ensure_future(self._drain(ep))
         ep.max_messages = max(1, sub.max_messages)
+        pending.ready_at = asyncio.get_running_loop().time()
+        pending.seq = next(self._seq)
         ep.queue.append(pending)
         ep.wake.set()
 
@@ -188,26 +195,43 @@ class DeliveryEngine:
                 self.journal.changed()
 
     def _take(self, ep: _Endpoint, now: float) -> tuple[list[Pending], float]:
-        """Up to ``max_messages`` ready messages, in order; held (delayed) ones stay queued."""
-        batch: list[Pending] = []
-        held: list[Pending] = []
-        wait_s = 3600.0
-        while ep.queue and len(batch) < ep.max_messages:
-            p = ep.queue.popleft()
-            if not p.decided:
-                p.decided = True
-                if not self._prepare(ep, p, now):
+        """Up to ``max_messages`` messages in the order they became ready; held ones stay queued.
+
+        Without held (delayed or reordered) messages that is simply the head of the queue; with
+        them, the whole queue is looked at so a message whose hold ended first goes first.
+        """
+        if not ep.holding:
+            batch: list[Pending] = []
+            while ep.queue and len(batch) < ep.max_messages:
+                p = ep.queue.popleft()
+                if not p.decided and not self._prepare(ep, p, now):
                     continue
-            if p.not_before > now:
-                held.append(p)
-                wait_s = min(wait_s, p.not_before - now)
+                if p.ready_at > now:
+                    ep.queue.appendleft(p)
+                    ep.holding = True
+                    break
+                batch.append(p)
+            if not ep.holding:
+                return batch, 3600.0
+            ep.queue.extendleft(reversed(batch))
+        items = list(ep.queue)
+        ep.queue.clear()
+        ready: list[Pending] = []
+        waiting: list[Pending] = []
+        for p in items:
+            if not p.decided and not self._prepare(ep, p, now):
                 continue
-            batch.append(p)
-        ep.queue.extendleft(reversed(held))
-        return batch, wait_s
+            (ready if p.ready_at <= now else waiting).append(p)
+        ready.sort(key=lambda p: (p.ready_at, p.seq))
+        batch = ready[: ep.max_messages]
+        rest = sorted(ready[ep.max_messages :] + waiting, key=lambda p: p.seq)
+        ep.queue.extend(rest)
+        ep.holding = any(p.held for p in rest)  # released ones still go in release order
+        return batch, min((p.ready_at - now for p in waiting), default=3600.0)
 
     def _prepare(self, ep: _Endpoint, p: Pending, now: float) -> bool:
         """Draw the first attempt's outbound faults; False when the message is dropped."""
+        p.decided = True
         action = self._fault(p, 1)
         p.first_action = action
         if action is None:
@@ -219,10 +243,13 @@ class DeliveryEngine:
         for _ in range(int(getattr(action, "duplicates", 0) or 0)):
             twin = Delivery(p.delivery.recipient, "webhook", status="queued", url=p.delivery.url, note="duplicate")
             p.entry.deliveries.append(twin)
-            ep.queue.append(Pending(twin, p.egress, p.entry, decided=True, element=p.element))
+            copy_ = Pending(twin, p.egress, p.entry, decided=True, element=p.element, ready_at=now)
+            copy_.seq = next(self._seq)
+            ep.queue.append(copy_)
         delay = float(getattr(action, "delay_s", 0.0) or 0.0)  # reorder holds are included
         if delay:
-            p.not_before = now + delay
+            p.ready_at = now + delay
+            p.held = True
         return True
 
     def _fault(self, p: Pending, attempt: int) -> Any:
