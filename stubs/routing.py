@@ -106,9 +106,14 @@ class Router:
         spec = self._interface(interface_id)
         a0 = _ci(_ci(payload, "CommonBlock") or {}, "A0") or {}
         named = a0.get("primaryRecipients") if isinstance(a0, Mapping) else None
-        named = [d for d in (named or []) if d]
         problems: list[RouteProblem] = []
         pointer = f"/{index}/payload/CommonBlock/A0/primaryRecipients"
+        if named is not None and not isinstance(named, list):
+            problems.append(
+                RouteProblem("MSG1030", "Msg Addressing / Routing Error", "must be a list of DIP IDs", pointer)
+            )
+            named = []
+        named = [d for d in (named or []) if d]
         receiving = frozenset(spec.recipients) if spec is not None else None
         primary: list[str] = []
         for i, dip_id in enumerate(named):
