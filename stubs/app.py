@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mhhs_sit.envelope import dip_timestamp
+from mhhs_stubs.auth import Authenticator, AuthRefusal, peer_certificate
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.dip import INTERFACE_RE, Refusal, SimulatedDip
 from mhhs_stubs.responders import ParticipantSimulators
@@ -45,6 +46,7 @@ class SimulatorApp:
     def __init__(self, config: SimulatorConfig):
         self.dip = SimulatedDip(config)
         self.participants = ParticipantSimulators(self.dip)
+        self.auth = Authenticator(config)
         self.app = Starlette(
             routes=[
                 Route("/dip-channel/{interface_id}", self.send, methods=["POST"]),
@@ -64,9 +66,12 @@ class SimulatorApp:
         finally:
             await self.dip.stop()
 
-    def _caller(self, request: Request) -> SimParticipant | None:
-        key = request.headers.get("x-api-key")
-        return self.dip.config.by_key(key) if key else None
+    async def _caller(self, request: Request) -> SimParticipant | AuthRefusal:
+        """API key, signature (over the raw body, so it is read first) and TLS client certificate."""
+        body = await request.body()
+        return self.auth.authenticate(
+            request.method, str(request.url), request.headers, body, peer_certificate(request.scope)
+        )
 
     async def _json(self, request: Request) -> tuple[Any, JSONResponse | None]:
         body = await request.body()
@@ -89,10 +94,10 @@ class SimulatorApp:
 
     async def send(self, request: Request) -> JSONResponse:
         interface_id = request.path_params["interface_id"].upper()
-        caller = self._caller(request)
-        if caller is None:
-            self.dip.journal.add("refused", interface_id, None, note="401: missing or unknown X-API-Key")
-            return _error(401, "MSG1000", "Unauthorised", "missing or unknown X-API-Key")
+        caller = await self._caller(request)
+        if isinstance(caller, AuthRefusal):
+            self.dip.journal.add("refused", interface_id, caller.claimed, note=caller.note)
+            return _error(caller.status, caller.code, caller.text, caller.help)
         known = self.dip.catalogue is None or _known(self.dip, interface_id)
         if not INTERFACE_RE.match(interface_id) or not known:
             self.dip.journal.add("refused", interface_id, caller.dip_id, note="unknown interface")
@@ -131,9 +136,9 @@ class SimulatorApp:
     async def pubconfig(self, request: Request) -> JSONResponse:
         interface_id = request.path_params["interface_id"].upper()
         recipient = request.path_params["recipient"]
-        caller = self._caller(request)
-        if caller is None:
-            return _error(401, "MSG1000", "Unauthorised", "missing or unknown X-API-Key")
+        caller = await self._caller(request)
+        if isinstance(caller, AuthRefusal):
+            return _error(caller.status, caller.code, caller.text, caller.help)
         if recipient != caller.dip_id:
             return _error(
                 403, "MSG1009", "Sender DIP ID Invalid", f"{caller.dip_id} may not configure the webhook of {recipient}"
