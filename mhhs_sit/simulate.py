@@ -6,6 +6,8 @@ loopback port. Under xdist the controller starts it and the workers share that o
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +21,12 @@ class LocalStubs:
     url: str
     api_keys: Mapping[str, str]
     handle: Any  # EmbeddedSimulator
+    credentials_dir: str | None = None  # ca.pem and each driven participant's <DIP ID>.pem/.key (0600)
 
     def stop(self) -> None:
         self.handle.stop()
+        if self.credentials_dir:
+            shutil.rmtree(self.credentials_dir, ignore_errors=True)
 
 
 def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_spec: str | None = None) -> LocalStubs:
@@ -40,8 +45,20 @@ def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_
             version = load_catalogue().resolve_version(environment.ir)
         except ImportError:  # pragma: no cover
             version = None
+    # The framework's DIP client signs every request, so the simulator insists on it, as the DIP does.
     config = config_from_cohorts(
-        cohorts.values(), environment_tag=environment.environment_tag, version=version, dip_spec=dip_spec
+        cohorts.values(),
+        environment_tag=environment.environment_tag,
+        version=version,
+        dip_spec=dip_spec,
+        signing="required",
     )
     sim = EmbeddedSimulator(config).start()
-    return LocalStubs(sim.url, config.api_keys, sim)
+    credentials = tempfile.mkdtemp(prefix="mhhs-sit-credentials-")
+    try:
+        sim.write_credentials(credentials)
+    except BaseException:
+        sim.stop()
+        shutil.rmtree(credentials, ignore_errors=True)
+        raise
+    return LocalStubs(sim.url, config.api_keys, sim, credentials)
