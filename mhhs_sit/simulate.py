@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,12 +54,16 @@ def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_
         dip_spec=dip_spec,
         signing="required",
     )
-    sim = EmbeddedSimulator(config).start()
+    sim = EmbeddedSimulator(config)
     credentials = tempfile.mkdtemp(prefix="mhhs-sit-credentials-")
-    try:
-        sim.write_credentials(credentials)
-    except BaseException:
-        sim.stop()
-        shutil.rmtree(credentials, ignore_errors=True)
-        raise
+    # RSA key generation (~50 ms a key) releases the GIL: it overlaps the server's start.
+    with ThreadPoolExecutor(1, thread_name_prefix="mhhs-credentials") as pool:
+        written = pool.submit(sim.write_credentials, credentials)
+        try:
+            sim.start()
+            written.result()
+        except BaseException:
+            sim.stop()
+            shutil.rmtree(credentials, ignore_errors=True)
+            raise
     return LocalStubs(sim.url, config.api_keys, sim, credentials)

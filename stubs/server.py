@@ -100,14 +100,15 @@ class EmbeddedSimulator:
     def url(self) -> str:
         return f"{'https' if self.config.tls else 'http'}://{self.host}:{self.port}"
 
-    def write_credentials(self, directory: str | Path, dip_ids: list[str] | None = None) -> Path:
+    def write_credentials(self, directory: str | Path, dip_ids: list[str] | None = None, *, dip: bool = True) -> Path:
         """The CA, server and DIP certificates and the participants' keys, for a system under test.
 
-        ``dip_ids`` defaults to every participant the simulator does not play itself.
+        ``dip_ids`` defaults to every participant the simulator does not play itself; ``dip``
+        false leaves out the DIP's signing certificate (only a receiver verifying deliveries needs it).
         """
         if dip_ids is None:
             dip_ids = [p.dip_id for p in self.config.participants.values() if not p.simulated]
-        return self.config.credentials.write(directory, dip_ids)
+        return self.config.credentials.write(directory, dip_ids, dip=dip)
 
     def start(self, timeout: float = 10.0) -> EmbeddedSimulator:
         self._server.config.install_signal_handlers = False  # type: ignore[attr-defined]

@@ -17,7 +17,8 @@ import datetime as dt
 import ipaddress
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,10 +198,10 @@ class Credentials:
 
     def dip_signer(self) -> Signer:
         """The DIP's signer, built once (it signs every delivery)."""
-        with self._lock:
-            if self._dip_signer is None:
-                self._dip_signer = self.dip().signer()
-            return self._dip_signer
+        signer = self._dip_signer
+        if signer is None:
+            signer = self._dip_signer = self.dip().signer()  # the same key either way: _get settles races
+        return signer
 
     def registered(self, dip_id: str) -> Credential | None:
         """The participant's credential if it exists; never generates one (a stranger's request must not cost 80 ms)."""
@@ -210,17 +211,21 @@ class Credentials:
             return self.participant(dip_id)
         return made
 
-    def _get(self, name: str, make: object) -> Credential:
+    def _get(self, name: str, make: Callable[[], Credential]) -> Credential:
         with self._lock:
-            if name not in self._made:
-                self._made[name] = make()  # type: ignore[operator]
-            return self._made[name]
+            made = self._made.get(name)
+        if made is not None:
+            return made
+        fresh = make()  # outside the lock: RSA generation releases the GIL, so keys are made in parallel
+        with self._lock:
+            return self._made.setdefault(name, fresh)  # a racing thread's key wins for everyone
 
-    def write(self, directory: str | os.PathLike[str], dip_ids: Iterable[str]) -> Path:
+    def write(self, directory: str | os.PathLike[str], dip_ids: Iterable[str], *, dip: bool = True) -> Path:
         """Write the CA, the server and DIP certificates and each participant's key/cert for a system under test.
 
         Layout: ``ca.pem``, ``server.pem``/``server.key``, ``dip.pem`` (the DIP's signing
-        certificate), ``<DIP ID>.pem``/``<DIP ID>.key``. Keys are 0600, the directory 0700.
+        certificate, unless ``dip`` is false), ``<DIP ID>.pem``/``<DIP ID>.key``. Keys are 0600,
+        the directory 0700.
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
@@ -229,9 +234,12 @@ class Credentials:
         server = self.server()
         _write(out / "server.pem", server.cert_pem, 0o644)
         _write(out / "server.key", server.key_pem, 0o600)
-        _write(out / "dip.pem", self.dip().cert_pem, 0o644)
-        for dip_id in dip_ids:
-            cred = self.participant(dip_id)
+        names = list(dip_ids)
+        with ThreadPoolExecutor(2, thread_name_prefix="mhhs-keys") as pool:
+            made = list(pool.map(self.participant, names))
+            if dip:
+                _write(out / "dip.pem", self.dip().cert_pem, 0o644)
+        for dip_id, cred in zip(names, made, strict=True):
             _write(out / f"{dip_id}.pem", cred.cert_pem, 0o644)
             _write(out / f"{dip_id}.key", cred.key_pem, 0o600)
         return out
