@@ -261,3 +261,32 @@ def test_dip_client_signs_and_uses_mtls_and_keeps_secrets_out_of_evidence(tls_si
     assert keys[SUP1] not in evidence
     assert ex.request_headers["X-API-Key"] == "***" and ex.request_headers[SIGNATURE] == "***"
     assert ex.request_headers[CONTENT_HASH] and ex.request_headers[SIGNATURE_DATE].endswith("Z")
+
+
+# -- the DIP's signature on webhook deliveries ---------------------------------------------------
+
+
+def test_a_receiver_given_the_dips_certificate_checks_each_delivery(sim):
+    from mhhs_sit.receiver import Receiver
+    from mhhs_stubs.auth import dip_callback_headers
+
+    receiver = Receiver(dip_certificate=sim.config.credentials.dip().cert)
+    try:
+        url = receiver.callback_url(SUP1, "IF-032")
+        body = json.dumps([{"payload": {"n": 1}}]).encode()
+        signed = dip_callback_headers(sim.config, "POST", url, body)
+        h = {"Content-Type": "application/json", **signed}
+        assert requests.post(url, data=body, headers=h, timeout=5).status_code == 201
+        altered = requests.post(url, data=body.replace(b"1", b"2"), headers=h, timeout=5)
+        assert altered.status_code == 401
+        assert altered.json()["messageArray"][0]["message"].startswith("RCP9999 - Message Signature Invalid")
+        unsigned = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=5)
+        assert unsigned.status_code == 401
+        # a participant's signature is not the DIP's
+        participant = signer(sim, SUP1).headers("POST", url, body)
+        assert requests.post(url, data=body, headers={**h, **participant}, timeout=5).status_code == 401
+        assert receiver.inbox.next_seq == 1  # only the good delivery reached the inbox
+        assert receiver.inbox.wait_for(lambda item: True, since=0, timeout=1).payload == {"n": 1}
+        assert len(receiver.refused) == 3
+    finally:
+        receiver.close()
