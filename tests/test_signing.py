@@ -149,3 +149,59 @@ def test_an_expired_certificate_is_reported(alice):
 def test_signer_needs_an_rsa_key(ca):
     with pytest.raises(TypeError, match="RSA"):
         Signer(ca.key, ca.cert_pem)  # the CA's key is EC
+
+
+def _runtime(tmp_path, auth: str, **kw):
+    from mhhs_sit.loader import load_environment
+    from mhhs_sit.runtime import Runtime
+
+    (tmp_path / "real.yaml").write_text(
+        "environment: real\nenvironment_tag: SIT\nstubs: none\ndip_url: https://dip.test\n" + auth
+    )
+    env, problems = load_environment("real", tmp_path, tmp_path)
+    assert not problems, problems
+    return Runtime(environment=env, dip_url="https://dip.test", cohorts={}, run_id="r1", **kw)
+
+
+def test_on_a_real_dip_the_runtime_signs_with_the_client_certificate(tmp_path, alice):
+    (tmp_path / "c.pem").write_bytes(alice.cert_pem)
+    (tmp_path / "c.key").write_bytes(alice.key_pem)
+    runtime = _runtime(tmp_path, f"auth: {{client_cert: {tmp_path / 'c.pem'}, client_key: {tmp_path / 'c.key'}}}\n")
+    h = runtime.signer_for("2300000101").headers("POST", URL, BODY)
+    assert verify("POST", URL, h, BODY, alice.cert).ok
+    assert _runtime(tmp_path, "").signer_for("2300000101") is None  # no certificate: nothing to sign with
+
+
+def test_with_the_local_simulator_the_runtime_uses_each_participants_own_key(tmp_path, alice, mallory, ca):
+    from mhhs_stubs.tls import Credentials
+
+    creds = Credentials(ca=ca)
+    for cred in (alice, mallory):  # participants bringing their own key files
+        (tmp_path / f"{cred.name}.k").write_bytes(cred.key_pem)
+        (tmp_path / f"{cred.name}.c").write_bytes(cred.cert_pem)
+        creds.use_files(cred.name, str(tmp_path / f"{cred.name}.k"), str(tmp_path / f"{cred.name}.c"))
+    creds.write(tmp_path / "run", ["2300000101", "2300000202"], dip=False)
+    runtime = _runtime(tmp_path, "", credentials_dir=str(tmp_path / "run"))
+    for cred in (alice, mallory):
+        h = runtime.signer_for(cred.name).headers("POST", URL, BODY)
+        assert verify("POST", URL, h, BODY, cred.cert).ok
+    assert runtime.cert_for("2300000101") == (
+        str(tmp_path / "run/2300000101.pem"),
+        str(tmp_path / "run/2300000101.key"),
+    )
+    assert runtime.cert_for("9999999999") is None and runtime.signer_for("9999999999") is None
+
+
+def test_own_key_files_are_checked(tmp_path, alice, mallory, ca):
+    from mhhs_sit.errors import ConfigError
+    from mhhs_stubs.tls import load_credential
+
+    (tmp_path / "a.key").write_bytes(alice.key_pem)
+    (tmp_path / "m.pem").write_bytes(mallory.cert_pem)
+    (tmp_path / "ec.key").write_bytes(ca.server().key_pem)
+    with pytest.raises(ConfigError, match=r"m\.pem does not certify the key in .*a\.key"):
+        load_credential("2300000101", tmp_path / "a.key", tmp_path / "m.pem")
+    with pytest.raises(ConfigError, match="need an RSA key"):
+        load_credential("2300000101", tmp_path / "ec.key", tmp_path / "m.pem")
+    with pytest.raises(ConfigError, match="cannot read the credentials of 2300000101"):
+        load_credential("2300000101", tmp_path / "missing.key", tmp_path / "m.pem")
