@@ -9,6 +9,7 @@ ambiguous failure can never deliver twice, and that refusal then means "already 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -61,7 +62,7 @@ def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
         if k.lower() in SECRET_HEADERS:
             v = "***"
         elif k.lower() == SIGNATURE_CERTIFICATE.lower() and len(v) > 40:
-            v = f"{v[:24]}…({len(v)} chars)"
+            v = f"sha256:{hashlib.sha256(v.encode()).hexdigest()[:16]} ({len(v)} chars)"  # tells certificates apart
         out[k] = v
     return out
 
@@ -197,10 +198,9 @@ class DipClient:
                 sent_headers.update(signer.headers(method, url, payload or b""))
                 exchange.request_headers = public_headers(sent_headers)
             try:
-                r = self.session.request(
-                    method, url, data=payload, headers=sent_headers, params=params, timeout=to,
-                    **({"cert": client_cert} if client_cert else {}),
-                )  # fmt: skip
+                r = self.session.request(  # cert None: the session's own (if any)
+                    method, url, data=payload, headers=sent_headers, params=params, timeout=to, cert=client_cert
+                )
             except requests.Timeout as exc:
                 last_error = f"timed out after {to[1]:g}s ({type(exc).__name__})"
                 ambiguous = True

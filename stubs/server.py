@@ -46,7 +46,7 @@ class PeerCertProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
             "tls_version": None,
             "cipher_suite": None,
         }
-        inner = self.app
+        inner: Any = self.app  # type: ignore[has-type]
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
             scope.setdefault("extensions", {})["tls"] = tls

@@ -155,7 +155,8 @@ def load_credential(name: str, key_file: str | os.PathLike[str], cert_file: str 
         raise ConfigError(f"{cert_file}: not a PEM certificate ({exc})") from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigError(f"{key_file}: DIP signatures need an RSA key, not {type(key).__name__}")
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+    certified = cert.public_key()
+    if not isinstance(certified, rsa.RSAPublicKey) or certified.public_numbers() != key.public_key().public_numbers():
         raise ConfigError(f"{cert_file} does not certify the key in {key_file}")
     return Credential(name, key, cert)
 
