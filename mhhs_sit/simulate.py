@@ -30,7 +30,10 @@ class LocalStubs:
             shutil.rmtree(self.credentials_dir, ignore_errors=True)
 
 
-def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_spec: str | None = None) -> LocalStubs:
+def start_stubs(
+    environment: Environment, cohorts: Mapping[str, Cohort], *, dip_spec: str | None = None, tls: bool = False
+) -> LocalStubs:
+    """The embedded simulator, requiring signed requests; ``tls``: HTTPS with client certificates."""
     if environment.stubs != "embedded":
         raise ConfigError(
             f"environment '{environment.name}' has stubs: {environment.stubs}; only "
@@ -53,6 +56,7 @@ def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_
         version=version,
         dip_spec=dip_spec,
         signing="required",
+        tls=tls,
     )
     sim = EmbeddedSimulator(config)
     credentials = tempfile.mkdtemp(prefix="mhhs-sit-credentials-")

@@ -54,6 +54,15 @@ class PeerCertProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
 
         self.app = app
 
+    def shutdown(self) -> None:
+        """Close idle connections at once: a TLS close waits for the peer's close_notify, which a
+        client that has already gone (requests closes without one) never sends, so the server's
+        shutdown would hang until the 30 s SSL shutdown timeout."""
+        idle = self.cycle is None or self.cycle.response_complete
+        super().shutdown()
+        if idle:
+            self.transport.abort()
+
 
 class EmbeddedSimulator:
     """uvicorn in a daemon thread with its own event loop; ``url`` is ready when start returns.

@@ -6,6 +6,8 @@ same request with the right credentials is shown to pass, so no refusal passes b
 
 import datetime as dt
 import json
+import os
+import time
 from dataclasses import replace
 
 import pytest
@@ -290,3 +292,37 @@ def test_a_receiver_given_the_dips_certificate_checks_each_delivery(sim):
         assert len(receiver.refused) == 3
     finally:
         receiver.close()
+
+
+def test_the_embedded_environment_runs_signed_over_mutual_tls(tmp_path):
+    """What ``mhhs-sit run`` builds: start_stubs, then the runtime's client, as a worker would."""
+    from mhhs_sit.loader import load_environment
+    from mhhs_sit.runtime import Runtime
+    from mhhs_sit.simulate import start_stubs
+
+    cohorts, _ = load_cohorts(REPO / "cohorts")
+    env, problems = load_environment("local", REPO / "environments", REPO)
+    assert not problems
+    stubs = start_stubs(env, cohorts, tls=True)
+    try:
+        assert stubs.url.startswith("https://")
+        runtime = Runtime(env, stubs.url, cohorts, "r1", issued_keys=stubs.api_keys,
+                          credentials_dir=stubs.credentials_dir)  # fmt: skip
+        try:
+            ex = runtime.client.send("IF-031", [json.loads(batch())[0]["payload"]], dip_id=SUP1)
+            assert ex.status == 201, ex.response_body
+        finally:
+            runtime.close()
+        unsigned = requests.post(
+            stubs.url + "/dip-channel/IF-031", data=batch(), timeout=5,
+            headers={"X-API-Key": stubs.api_keys[SUP1], "Content-Type": "application/json"},
+            verify=f"{stubs.credentials_dir}/ca.pem",
+            cert=(f"{stubs.credentials_dir}/{SUP1}.pem", f"{stubs.credentials_dir}/{SUP1}.key"),
+        )  # fmt: skip
+        assert unsigned.status_code == 401  # the embedded environment requires signatures
+    finally:
+        started = time.monotonic()
+        stubs.stop()
+    # a TLS connection the client dropped without close_notify must not hold up the stop (it took 10 s)
+    assert time.monotonic() - started < 3
+    assert not os.path.exists(stubs.credentials_dir)  # keys do not outlive the run
