@@ -9,6 +9,7 @@ ambiguous failure can never deliver twice, and that refusal then means "already 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 
 from mhhs_sit.errors import EnvironmentBroken
+from mhhs_sit.signing import SIGNATURE_CERTIFICATE, Signer
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -54,7 +56,15 @@ SECRET_HEADERS = frozenset({"x-api-key", "authorization", "x-dip-signature", "co
 
 
 def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: ("***" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+    """Headers fit for evidence: secrets masked, the (public but long) signing certificate shortened."""
+    out = {}
+    for k, v in headers.items():
+        if k.lower() in SECRET_HEADERS:
+            v = "***"
+        elif k.lower() == SIGNATURE_CERTIFICATE.lower() and len(v) > 40:
+            v = f"sha256:{hashlib.sha256(v.encode()).hexdigest()[:16]} ({len(v)} chars)"  # tells certificates apart
+        out[k] = v
+    return out
 
 
 def _body(response: requests.Response) -> Any:
@@ -89,9 +99,15 @@ class DipClient:
         cert: tuple[str, str] | None = None,
         verify: bool | str = True,
         session: requests.Session | None = None,
+        signer_for: Callable[[str], Signer | None] | None = None,
+        cert_for: Callable[[str], tuple[str, str] | None] | None = None,
     ):
+        """``signer_for(dip_id)`` signs every request sent as that DIP ID (X-DIP-* headers);
+        ``cert_for(dip_id)`` is its TLS client certificate, when participants have their own."""
         self.base_url = base_url.rstrip("/")
         self.api_key_for = api_key_for
+        self.signer_for = signer_for
+        self.cert_for = cert_for
         self.timeout = (connect_timeout, read_timeout)
         self.retries = retries
         self.backoff = backoff
@@ -159,6 +175,12 @@ class DipClient:
             sent_headers.setdefault("Content-Type", "application/json")
         elif data is not None:
             payload = data.encode()
+        signer = self.signer_for(dip_id) if dip_id and self.signer_for else None
+        client_cert = self.cert_for(dip_id) if dip_id and self.cert_for else None
+        if signer is not None and params:
+            # the signature covers the full URL as sent, query string included
+            url = requests.Request(method, url, params=params).prepare().url or url
+            params = None
         idempotent = (
             method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or duplicate_means_done or "/pubconfig/" in url
         )
@@ -172,8 +194,13 @@ class DipClient:
         ambiguous = False
         for attempt in range(1, attempts + 1):
             exchange.attempts = attempt
+            if signer is not None:  # signed afresh per attempt: a re-sent old signature reads as a replay
+                sent_headers.update(signer.headers(method, url, payload or b""))
+                exchange.request_headers = public_headers(sent_headers)
             try:
-                r = self.session.request(method, url, data=payload, headers=sent_headers, params=params, timeout=to)
+                r = self.session.request(  # cert None: the session's own (if any)
+                    method, url, data=payload, headers=sent_headers, params=params, timeout=to, cert=client_cert
+                )
             except requests.Timeout as exc:
                 last_error = f"timed out after {to[1]:g}s ({type(exc).__name__})"
                 ambiguous = True

@@ -409,3 +409,4 @@ def pytest_configure_node(node: Any) -> None:
     if stubs is not None:
         node.workerinput["mhhs_dip_url"] = stubs.url
         node.workerinput["mhhs_api_keys"] = dict(stubs.api_keys)
+        node.workerinput["mhhs_credentials_dir"] = stubs.credentials_dir

@@ -4,6 +4,10 @@ The DIP pushes ``DIPMessageEgressArray`` bodies to ``/hook/{dip_id}/{interface}`
 lands in an inbox that ``expect`` steps wait on with a condition variable, so nothing polls.
 Because the inbox holds everything received since the receiver started, a message that arrives
 before the ``expect`` step begins is still found: the subscription exists before the trigger.
+
+Given the DIP's signing certificate (``dip_certificate``), the receiver checks each delivery's
+``X-DIP-*`` signature as a participant's webhook must, and refuses a bad one with 401
+``RCP9999 - Message Signature Invalid`` (the message never reaches the inbox). Off by default.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from mhhs_sit.envelope import dip_timestamp
+from mhhs_sit.signing import DEFAULT_MAX_SKEW_S, Trusted, verify
 
 
 @dataclass
@@ -93,6 +98,14 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if len(parts) != 3 or parts[0] != "hook":
             return self._answer(404, "RCP1000", "unknown webhook path; expected /hook/{dip_id}/{interface}")
+        if self.server.trusted is not None:
+            result = verify(
+                "POST", self.server.base_url + self.path, dict(self.headers), raw, self.server.trusted,
+                self.server.max_skew,
+            )  # fmt: skip
+            if not result.ok:
+                self.server.refused.append(str(result))
+                return self._answer(401, "RCP9999", f"Message Signature Invalid: {result}"[:500])
         try:
             body = json.loads(raw or b"null")
         except ValueError:
@@ -120,22 +133,41 @@ class _ReceiverServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     inbox: Inbox
+    base_url: str = ""
+    trusted: Trusted | None = None
+    max_skew: float = DEFAULT_MAX_SKEW_S
+    refused: list[str]
 
 
 class Receiver:
     """A webhook server on ``host:port`` (port 0 = any free port) with its inbox."""
 
-    def __init__(self, listen: str = "127.0.0.1:0", public_url: str | None = None):
+    def __init__(
+        self,
+        listen: str = "127.0.0.1:0",
+        public_url: str | None = None,
+        *,
+        dip_certificate: Trusted | None = None,
+        max_skew: float = DEFAULT_MAX_SKEW_S,
+    ):
         host, _, port = listen.rpartition(":")
         self.inbox = Inbox()
         self._server = _ReceiverServer((host or "127.0.0.1", int(port or 0)), _Handler)
         self._server.inbox = self.inbox
+        self._server.trusted = dip_certificate
+        self._server.max_skew = max_skew
+        self._server.refused = []  # why each refused delivery was refused, for a test to show
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="mhhs-webhook", daemon=True
         )
         self._thread.start()
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = (public_url or f"http://{bound_host}:{bound_port}").rstrip("/")
+        self._server.base_url = self.base_url
+
+    @property
+    def refused(self) -> list[str]:
+        return list(self._server.refused)
 
     def callback_url(self, dip_id: str, interface_id: str) -> str:
         return f"{self.base_url}/hook/{dip_id}/{interface_id}"

@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mhhs_sit.dip import DipClient
@@ -18,6 +19,7 @@ from mhhs_sit.envelope import ReferenceSource
 from mhhs_sit.errors import ConfigError, EnvironmentBroken
 from mhhs_sit.model import Cohort, Environment
 from mhhs_sit.receiver import Receiver
+from mhhs_sit.signing import Signer
 
 
 @dataclass
@@ -32,6 +34,8 @@ class Runtime:
     issued_keys: Mapping[str, str] = field(default_factory=dict)  # dip_id -> key, local simulator only
     version: str | None = None  # catalogue version messages are checked against
     dip_spec: str | None = None  # or an official DIP spec, when one is given
+    credentials_dir: str | None = None  # local simulator: the run's ca.pem and <DIP ID>.pem/.key
+    _signers: dict[str, Signer | None] = field(default_factory=dict)
     _client: DipClient | None = None
     _receiver: Receiver | None = None
     _webhooks: set[tuple[str, str]] = field(default_factory=set)
@@ -62,6 +66,34 @@ class Runtime:
             )
         return value
 
+    def signer_for(self, dip_id: str) -> Signer | None:
+        """Who signs requests sent as ``dip_id``: its key from the local simulator's credentials, or,
+        on a real DIP, the client certificate and key (the DIP issues one "Signing/mTLS" certificate)."""
+        with self._lock:
+            if dip_id not in self._signers:
+                self._signers[dip_id] = self._load_signer(dip_id)
+            return self._signers[dip_id]
+
+    def _load_signer(self, dip_id: str) -> Signer | None:
+        files = self.cert_for(dip_id)
+        if files is None:
+            auth = self.environment.auth
+            if not (auth.client_cert and auth.client_key):
+                return None
+            files = (_path_setting(auth.client_cert), _path_setting(auth.client_key))
+        cert, key = files
+        try:
+            return Signer.from_pem(Path(key).read_bytes(), Path(cert).read_bytes())
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(f"cannot sign requests as {dip_id} with {key} and {cert}: {exc}") from exc
+
+    def cert_for(self, dip_id: str) -> tuple[str, str] | None:
+        """The participant's own TLS client certificate in the local simulator's credentials."""
+        if not self.credentials_dir:
+            return None
+        cert, key = Path(self.credentials_dir, f"{dip_id}.pem"), Path(self.credentials_dir, f"{dip_id}.key")
+        return (str(cert), str(key)) if cert.is_file() and key.is_file() else None
+
     def _participant(self, dip_id: str) -> Any:
         for cohort in self.cohorts.values():
             for p in cohort.participants.values():
@@ -79,6 +111,8 @@ class Runtime:
             if env.auth.client_cert and env.auth.client_key:
                 cert = (_path_setting(env.auth.client_cert), _path_setting(env.auth.client_key))
             verify: bool | str = _path_setting(env.auth.ca_bundle) if env.auth.ca_bundle else True
+            if self.credentials_dir and Path(self.credentials_dir, "ca.pem").is_file():
+                verify = str(Path(self.credentials_dir, "ca.pem"))  # the simulator's throwaway CA
             self._client = DipClient(
                 self.dip_url,
                 api_key_for=self.api_key_for,
@@ -87,6 +121,8 @@ class Runtime:
                 retries=env.retries,
                 cert=cert,
                 verify=verify,
+                signer_for=self.signer_for,
+                cert_for=self.cert_for,
             )
         return self._client
 

@@ -195,14 +195,16 @@ class SessionState:
             env = self.environment
             assert env is not None
             winput: Mapping[str, Any] = getattr(self.config, "workerinput", {})
+            credentials: str | None = None
             if "mhhs_dip_url" in winput:
                 url, keys = winput["mhhs_dip_url"], dict(winput.get("mhhs_api_keys") or {})
+                credentials = winput.get("mhhs_credentials_dir")
             elif env.dip_url:
                 url, keys = env.dip_url, {}
             else:
                 stubs = self.ensure_stubs()
                 assert stubs is not None
-                url, keys = stubs.url, dict(stubs.api_keys)
+                url, keys, credentials = stubs.url, dict(stubs.api_keys), stubs.credentials_dir
             worker = str(winput.get("workerid", "gw0"))
             self.runtime_ = Runtime(
                 environment=env,
@@ -216,6 +218,7 @@ class SessionState:
                 issued_keys=keys,
                 version=self.version,
                 dip_spec=self.dip_spec,
+                credentials_dir=credentials,
             )
         return self.runtime_
 

@@ -6,7 +6,10 @@ loopback port. Under xdist the controller starts it and the workers share that o
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +22,18 @@ class LocalStubs:
     url: str
     api_keys: Mapping[str, str]
     handle: Any  # EmbeddedSimulator
+    credentials_dir: str | None = None  # ca.pem and each driven participant's <DIP ID>.pem/.key (0600)
 
     def stop(self) -> None:
         self.handle.stop()
+        if self.credentials_dir:
+            shutil.rmtree(self.credentials_dir, ignore_errors=True)
 
 
-def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_spec: str | None = None) -> LocalStubs:
+def start_stubs(
+    environment: Environment, cohorts: Mapping[str, Cohort], *, dip_spec: str | None = None, tls: bool = False
+) -> LocalStubs:
+    """The embedded simulator, requiring signed requests; ``tls``: HTTPS with client certificates."""
     if environment.stubs != "embedded":
         raise ConfigError(
             f"environment '{environment.name}' has stubs: {environment.stubs}; only "
@@ -40,6 +49,7 @@ def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_
             version = load_catalogue().resolve_version(environment.ir)
         except ImportError:  # pragma: no cover
             version = None
+    # The framework's DIP client signs every request, so the simulator insists on it, as the DIP does.
     config = config_from_cohorts(
         cohorts.values(),
         environment_tag=environment.environment_tag,
@@ -47,6 +57,19 @@ def start_stubs(environment: Environment, cohorts: Mapping[str, Cohort], *, dip_
         dip_spec=dip_spec,
         faults=environment.faults,
         fault_seed=environment.fault_seed,
+        signing="required",
+        tls=tls,
     )
-    sim = EmbeddedSimulator(config).start()
-    return LocalStubs(sim.url, config.api_keys, sim)
+    sim = EmbeddedSimulator(config)
+    credentials = tempfile.mkdtemp(prefix="mhhs-sit-credentials-")
+    # RSA key generation (~50 ms a key) releases the GIL: it overlaps the server's start.
+    with ThreadPoolExecutor(1, thread_name_prefix="mhhs-credentials") as pool:
+        written = pool.submit(sim.write_credentials, credentials)
+        try:
+            sim.start()
+            written.result()
+        except BaseException:
+            sim.stop()
+            shutil.rmtree(credentials, ignore_errors=True)
+            raise
+    return LocalStubs(sim.url, config.api_keys, sim, credentials)

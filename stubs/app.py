@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 
 from mhhs_sit.envelope import field
 from mhhs_stubs.answers import STANDARD_FIELDS, error, standard, standard_item
+from mhhs_stubs.auth import Authenticator, AuthRefusal, peer_certificate
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.conformance import Conformance, ConformanceMiddleware
 from mhhs_stubs.control import control_routes
@@ -44,6 +45,7 @@ class SimulatorApp:
     def __init__(self, config: SimulatorConfig):
         self.dip = SimulatedDip(config)
         self.participants = ParticipantSimulators(self.dip)
+        self.auth = Authenticator(config)
         self.document = build_document(_version(), extra_paths=FAULT_PATHS)
         self.defects: list[str] = []
         self.starlette = Starlette(
@@ -88,13 +90,20 @@ class SimulatorApp:
 
     # -- shared request handling ---------------------------------------------------------
 
-    def _caller(self, request: Request) -> SimParticipant | None:
-        key = request.headers.get("x-api-key")
-        return self.dip.config.by_key(key) if key else None
+    async def _caller(self, request: Request) -> SimParticipant | AuthRefusal:
+        """API key, signature (over the raw body, so it is read first) and TLS client certificate."""
+        body = await request.body()
+        return self.auth.authenticate(
+            request.method, str(request.url), request.headers, body, peer_certificate(request.scope)
+        )
 
-    def _unauthorised(self, path_id: str) -> JSONResponse:
-        self.dip.journal.add("refused", path_id, None, note="401: missing or unknown X-API-Key")
-        return error(401, "MSG1000", "Unauthorised", "missing or unknown X-API-Key")
+    async def _authenticate(self, request: Request, channel: str) -> tuple[SimParticipant | None, Response | None]:
+        """The caller, or the refusal to answer with (journalled)."""
+        caller = await self._caller(request)
+        if isinstance(caller, AuthRefusal):
+            self.dip.journal.add("refused", channel, caller.claimed, note=caller.note)
+            return None, error(caller.status, caller.code, caller.text, caller.help)
+        return caller, None
 
     async def _json(self, request: Request) -> tuple[Any, JSONResponse | None]:
         body = await request.body()
@@ -132,9 +141,9 @@ class SimulatorApp:
 
     async def send(self, request: Request) -> Response:
         interface_id = request.path_params["interface_id"].upper()
-        caller = self._caller(request)
+        caller, refusal = await self._authenticate(request, interface_id)
         if caller is None:
-            return self._unauthorised(interface_id)
+            return refusal  # type: ignore[return-value]
         if not self._known_interface(interface_id):
             self.dip.journal.add("refused", interface_id, caller.dip_id, note="unknown interface")
             return error(404, "MSG1002", RESPONSE_TEXT["MSG1002"], f"no DIP channel {interface_id}")
@@ -180,9 +189,9 @@ class SimulatorApp:
 
     async def _configure(self, request: Request, channel: str, what: str) -> Response:
         recipient = request.path_params["recipient"]
-        caller = self._caller(request)
+        caller, refusal = await self._authenticate(request, channel)
         if caller is None:
-            return self._unauthorised(channel)
+            return refusal  # type: ignore[return-value]
         denied = self._own_recipient(caller, recipient, what)
         if denied is not None:
             return denied
@@ -221,9 +230,9 @@ class SimulatorApp:
     ) -> tuple[list[Entry], str, SimParticipant | None, Response | None]:
         interface_id = request.path_params["interface_id"].upper()
         recipient = request.path_params["recipient"]
-        caller = self._caller(request)
+        caller, refusal = await self._authenticate(request, interface_id)
         if caller is None:
-            return [], recipient, None, self._unauthorised(interface_id)
+            return [], recipient, None, refusal
         denied = self._own_recipient(caller, recipient, f"{action} {interface_id}")
         if denied is not None:
             return [], recipient, caller, denied
@@ -274,9 +283,9 @@ class SimulatorApp:
     # -- status messages ----------------------------------------------------------------------
 
     async def status_message(self, request: Request) -> Response:
-        caller = self._caller(request)
+        caller, refusal = await self._authenticate(request, STATUS_CHANNEL)
         if caller is None:
-            return self._unauthorised(STATUS_CHANNEL)
+            return refusal  # type: ignore[return-value]
         body, problem = await self._json(request)
         if problem is not None:
             return problem

@@ -5,9 +5,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from mhhs_sit.model import Cohort
+from mhhs_stubs.tls import Credentials
+
+Signing = Literal["required", "optional", "off"]
+SIGNING_MODES = ("required", "optional", "off")
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,9 @@ class SimParticipant:
     simulated: bool  # answered by a participant simulator inside the simulator
     cohort: str
     name: str = ""
+    # The participant's own signing/mTLS key and certificate (PEM files); None: generated per run.
+    key_file: str | None = None
+    cert_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,21 @@ class SimulatorConfig:
     check_responses: bool = False  # hold every response to /openapi.json (the framework's tests do)
     faults: tuple[Mapping[str, Any], ...] = ()  # fault specs active from the start (mhhs_stubs.faults)
     fault_seed: int | str = 0
+    # Authentication (docs/simulator.md#authentication). "required": every request carries valid
+    # X-DIP-* signature headers, as on the real DIP; "optional": unsigned requests pass on the API
+    # key alone, signed ones are verified in full; "off": signature headers are ignored.
+    signing: Signing = "optional"
+    signature_max_skew: float = 300.0  # seconds X-DIP-Signature-Date may be old (or ahead)
+    tls: bool = False  # HTTPS with the run's CA (EmbeddedSimulator); plain HTTP on loopback is faster
+    mtls: bool = True  # with tls: a client certificate from the run's CA is required
+    credentials: Credentials = field(default_factory=Credentials, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.signing not in SIGNING_MODES:
+            raise ValueError(f"signing must be one of {', '.join(SIGNING_MODES)}, not {self.signing!r}")
+        for p in self.participants.values():
+            if p.key_file and p.cert_file:
+                self.credentials.use_files(p.dip_id, p.key_file, p.cert_file)
 
     @property
     def api_keys(self) -> dict[str, str]:
@@ -64,16 +86,22 @@ def config_from_cohorts(
     environment_tag: str = "DEV",
     version: str | None = None,
     keys: Mapping[str, str] | None = None,
+    credential_files: Mapping[str, tuple[str, str]] | None = None,
     **kwargs: object,
 ) -> SimulatorConfig:
-    """One participant per DIP ID across cohorts; API keys are fresh per run unless given."""
+    """One participant per DIP ID across cohorts; API keys, CA and keys are fresh per run unless given.
+
+    ``credential_files`` maps a DIP ID to its own ``(key_file, cert_file)`` PEM files.
+    """
+    files = dict(credential_files or {})
     participants: dict[str, SimParticipant] = {}
     for cohort in cohorts:
         for role, p in cohort.participants.items():
             if p.dip_id in participants:
                 continue
             key = (keys or {}).get(p.dip_id) or secrets.token_urlsafe(24)
+            key_file, cert_file = files.get(p.dip_id, (None, None))
             participants[p.dip_id] = SimParticipant(
-                p.dip_id, role, p.mpid, key, role in cohort.simulated, cohort.id, p.name
+                p.dip_id, role, p.mpid, key, role in cohort.simulated, cohort.id, p.name, key_file, cert_file
             )
     return SimulatorConfig(participants, environment_tag, version, **kwargs)  # type: ignore[arg-type]

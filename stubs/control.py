@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mhhs_stubs.answers import problem
+from mhhs_stubs.config import SimParticipant
 from mhhs_stubs.journal import Entry, Query
 from mhhs_stubs.routing import parse_seed
 
@@ -224,9 +225,9 @@ class ControlApi:
     async def route(self, request: Request) -> Response:
         """Dry run: who would receive these messages, and would the DIP refuse any of them?"""
         interface_id = request.path_params["interface_id"].upper()
-        caller = self.sim._caller(request)
-        if caller is None:
-            return problem(401, "send X-API-Key of the participant that would send the message")
+        caller = await self.sim._caller(request)
+        if not isinstance(caller, SimParticipant):
+            return problem(401, f"send the X-API-Key of the participant that would send the message ({caller.help})")
         try:
             body = json.loads(await request.body())
         except ValueError as exc:
@@ -269,7 +270,7 @@ class ControlApi:
 
     async def pull(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]
-        caller = self.sim._caller(request)
+        caller = self.sim.dip.config.by_key(request.headers.get("x-api-key", "")) or None
         if caller is None or caller.dip_id != dip_id:
             return problem(401 if caller is None else 403, f"pulling {dip_id}'s inbox needs {dip_id}'s X-API-Key")
         limit = int(_number(request, "limit", 100, low=1, high=10_000))
@@ -288,7 +289,7 @@ class ControlApi:
 
     async def ack(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]
-        caller = self.sim._caller(request)
+        caller = self.sim.dip.config.by_key(request.headers.get("x-api-key", "")) or None
         if caller is None or caller.dip_id != dip_id:
             return problem(401 if caller is None else 403, f"acknowledging {dip_id}'s inbox needs its X-API-Key")
         try:

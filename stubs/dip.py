@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mhhs_sit.envelope import dip_timestamp, field
+from mhhs_stubs.auth import dip_callback_headers
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.delivery import DeliveryEngine
 from mhhs_stubs.faults import journal_sink, plan_from_config
@@ -81,7 +82,13 @@ class SimulatedDip:
         self.catalogue = _catalogue()
         self.router = Router(config.participants, self.catalogue)
         self.faults = plan_from_config(config, journal_sink(self.journal))
-        self.delivery = DeliveryEngine(config.delivery, self.journal, faults=self.faults)
+        self.delivery = DeliveryEngine(config.delivery, self.journal, faults=self.faults, sign=self._sign_callback)
+
+    def _sign_callback(self, method: str, url: str, body: bytes) -> dict[str, str]:
+        """Deliveries carry the DIP's X-DIP-* signature headers, as the real DIP's callbacks do."""
+        if self.config.signing == "off":
+            return {}
+        return dip_callback_headers(self.config, method, url, body)
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+import tempfile
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from mhhs_sit.errors import EnvironmentBroken
 from mhhs_stubs.app import SimulatorApp
@@ -20,14 +25,72 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+class PeerCertProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+    """uvicorn's HTTP protocol, adding the ASGI TLS extension so the app sees the client certificate.
+
+    uvicorn does not fill ``scope["extensions"]["tls"]``; the handshake is over when
+    ``connection_made`` runs, so the peer certificate is read once per connection here.
+    """
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if not der:
+            return
+        tls = {
+            "server_cert": None,
+            "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)],
+            "client_cert_name": None,
+            "client_cert_error": None,
+            "tls_version": None,
+            "cipher_suite": None,
+        }
+        inner: Any = self.app  # type: ignore[has-type]
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            scope.setdefault("extensions", {})["tls"] = tls
+            await inner(scope, receive, send)
+
+        self.app = app
+
+    def shutdown(self) -> None:
+        """Close idle connections at once: a TLS close waits for the peer's close_notify, which a
+        client that has already gone (requests closes without one) never sends, so the server's
+        shutdown would hang until the 30 s SSL shutdown timeout."""
+        idle = self.cycle is None or self.cycle.response_complete
+        super().shutdown()
+        if idle:
+            self.transport.abort()
+
+
 class EmbeddedSimulator:
-    """uvicorn in a daemon thread with its own event loop; ``url`` is ready when start returns."""
+    """uvicorn in a daemon thread with its own event loop; ``url`` is ready when start returns.
+
+    With ``config.tls`` it serves HTTPS with a server certificate from the run's CA and, with
+    ``config.mtls``, requires a client certificate from that CA (the files are in
+    ``credentials_dir``: ``ca.pem`` for the client's ``verify``, ``<DIP ID>.pem/.key``).
+    """
 
     def __init__(self, config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0):
         self.config = config
         self.host = host
         self.port = port or free_port(host)
         self.sim = SimulatorApp(config)
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.credentials_dir: Path | None = None
+        tls: dict[str, Any] = {}
+        if config.tls:
+            self._tmp = tempfile.TemporaryDirectory(prefix="mhhs-sim-tls-")
+            self.credentials_dir = Path(self._tmp.name)
+            config.credentials.write(self.credentials_dir, [])
+            tls = {
+                "ssl_certfile": str(self.credentials_dir / "server.pem"),
+                "ssl_keyfile": str(self.credentials_dir / "server.key"),
+                "ssl_ca_certs": str(self.credentials_dir / "ca.pem"),
+                "ssl_cert_reqs": ssl.CERT_REQUIRED if config.mtls else ssl.CERT_NONE,
+                "http": PeerCertProtocol,
+            }
         self._server = uvicorn.Server(
             uvicorn.Config(
                 self.sim.app,
@@ -37,13 +100,24 @@ class EmbeddedSimulator:
                 access_log=False,
                 lifespan="on",
                 timeout_keep_alive=30,
+                **tls,
             )
         )
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.config.tls else 'http'}://{self.host}:{self.port}"
+
+    def write_credentials(self, directory: str | Path, dip_ids: list[str] | None = None, *, dip: bool = True) -> Path:
+        """The CA, server and DIP certificates and the participants' keys, for a system under test.
+
+        ``dip_ids`` defaults to every participant the simulator does not play itself; ``dip``
+        false leaves out the DIP's signing certificate (only a receiver verifying deliveries needs it).
+        """
+        if dip_ids is None:
+            dip_ids = [p.dip_id for p in self.config.participants.values() if not p.simulated]
+        return self.config.credentials.write(directory, dip_ids, dip=dip)
 
     def start(self, timeout: float = 10.0) -> EmbeddedSimulator:
         self._server.config.install_signal_handlers = False  # type: ignore[attr-defined]
@@ -72,6 +146,9 @@ class EmbeddedSimulator:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._thread = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
     def __enter__(self) -> EmbeddedSimulator:
         return self.start()

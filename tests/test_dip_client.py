@@ -77,3 +77,57 @@ def test_webhook_refusal_is_broken_with_the_reason():
     responses.post(f"{BASE}/dip-channel/IF-032/pubconfig/2300000101", json=standard("MSG1009"), status=403)
     with pytest.raises(EnvironmentBroken, match="refused the webhook for IF-032"):
         client().configure_webhook("IF-032", "2300000101", "http://127.0.0.1:1/hook")
+
+
+# -- signing ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def credential():
+    from mhhs_stubs.tls import RunCA
+
+    return RunCA().participant("2300000101")
+
+
+@responses.activate
+def test_every_request_is_signed_verifiably_and_evidence_keeps_no_secret(credential):
+    from mhhs_sit.signing import SIGNATURE, Signer, verify
+
+    responses.post(f"{BASE}/dip-channel/IF-031", status=503)
+    responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG0000"), status=201)
+    ex = client(signer_for=lambda dip_id: Signer(credential.key, credential.cert_pem)).send(
+        "IF-031", [{"CommonBlock": {}}], dip_id="2300000101"
+    )
+    assert ex.status == 201 and len(responses.calls) == 2
+    for call in responses.calls:  # each attempt carries its own, valid signature
+        req = call.request
+        result = verify(req.method, req.url, req.headers, req.body, credential.cert)
+        assert result.ok, str(result)
+    evidence = json.dumps(ex.as_dict())
+    for call in responses.calls:
+        assert call.request.headers[SIGNATURE] not in evidence
+    assert "key-2300000101" not in evidence
+    assert ex.request_headers[SIGNATURE] == "***"
+    assert len(ex.request_headers["X-DIP-Signature-Certificate"]) < 60  # shortened, not the whole PEM
+
+
+@responses.activate
+def test_the_signature_covers_the_query_string_and_an_empty_body(credential):
+    from mhhs_sit.signing import CONTENT_HASH, Signer, content_hash, verify
+
+    responses.get(f"{BASE}/q", json={}, status=200)
+    client(signer_for=lambda dip_id: Signer(credential.key, credential.cert_pem)).request(
+        "GET", "/q", dip_id="2300000101", params={"a": "B c"}
+    )
+    req = responses.calls[0].request
+    assert req.url == f"{BASE}/q?a=B+c"
+    assert req.headers[CONTENT_HASH] == content_hash(b"")
+    assert verify("GET", req.url, req.headers, b"", credential.cert).ok
+    assert not verify("GET", f"{BASE}/q", req.headers, b"", credential.cert).ok
+
+
+@responses.activate
+def test_no_signer_means_no_signature_headers():
+    responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG0000"), status=201)
+    client(signer_for=lambda dip_id: None).send("IF-031", [{}], dip_id="2300000101")
+    assert not any(h.lower().startswith("x-dip-") for h in responses.calls[0].request.headers)

@@ -97,7 +97,7 @@ def test_fail_first_then_succeed(sim, hook):
 
 
 def test_fail_first_beyond_the_attempts_ends_in_a_dead_letter(sim, hook):
-    sink, path = hook
+    sink, _ = hook
     fault(sim, kind="fail_first", tries=9, error="connection", count=1)
     (tx,) = send(sim, advisory())
     d = status_of(sim, tx)
@@ -106,8 +106,8 @@ def test_fail_first_beyond_the_attempts_ends_in_a_dead_letter(sim, hook):
     assert sink.calls == []
 
 
-def test_a_recipient_down_for_a_window_gets_its_messages_after(sim, hook):
-    sink, path = hook
+@pytest.mark.usefixtures("hook")
+def test_a_recipient_down_for_a_window_gets_its_messages_after(sim):
     fault(sim, kind="down", for_seconds=0.3)
     (tx,) = send(sim, advisory())
     d = status_of(sim, tx)

@@ -1,0 +1,162 @@
+"""Who is calling: API key, request signature and TLS client certificate, checked as the DIP checks them.
+
+Refusals (docs/simulator.md#authentication):
+
+* 401 ``MSG1000 - Unauthorised``: no ``X-API-Key``, or one this run never issued.
+* 401 ``MSG1000 - Message Signature Invalid``: signature headers missing (when signing is
+  required), malformed, content hash mismatch, forged signature, a certificate not issued by the
+  run's CA, expired, or a signature date outside the allowed skew (stale or replayed).
+* 403 ``MSG1000 - Forbidden``: valid credentials, but not the API key's participant's: a signing
+  certificate or a TLS client certificate of another DIP ID.
+
+The DIP has no ``MSG`` code for signatures; ``RCP9999 Message Signature Invalid`` is the code a
+*recipient* gives the DIP, so ingress uses ``MSG1000`` with the RCP9999 wording and a help text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from mhhs_sit.signing import (
+    SIGNATURE_HEADERS,
+    ProblemKind,
+    SignatureProblem,
+    is_issued_by,
+    verify,
+)
+from mhhs_stubs.config import SimParticipant, SimulatorConfig
+from mhhs_stubs.tls import dip_id_of
+
+SIGNATURE_INVALID = "Message Signature Invalid"
+
+
+@dataclass(frozen=True)
+class AuthRefusal:
+    status: int  # 401 or 403
+    code: str  # MSG1000
+    text: str
+    help: str  # a sentence a tester can act on
+    kind: str  # api-key-missing, api-key-unknown, client-certificate-not-owner, or a signing ProblemKind
+    claimed: str | None = None  # the DIP ID the API key belongs to, when it is known
+
+    @property
+    def note(self) -> str:
+        return f"{self.status} {self.kind}: {self.help}"
+
+
+class Authenticator:
+    """Identifies the caller of a DIP endpoint from the request (the body must already be read)."""
+
+    def __init__(self, config: SimulatorConfig):
+        self.config = config
+        self.credentials = config.credentials
+
+    def authenticate(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        peer_cert: x509.Certificate | None = None,
+    ) -> SimParticipant | AuthRefusal:
+        key = headers.get("x-api-key") or headers.get("X-API-Key")
+        if not key:
+            return AuthRefusal(
+                401, "MSG1000", "Unauthorised",
+                "missing X-API-Key header: send the API key issued to your DIP ID for this run",
+                "api-key-missing",
+            )  # fmt: skip
+        caller = self.config.by_key(key)
+        if caller is None:
+            return AuthRefusal(
+                401, "MSG1000", "Unauthorised",
+                "X-API-Key is not one this simulator issued: keys are fresh per run, take yours from this "
+                "run's credentials",
+                "api-key-unknown",
+            )  # fmt: skip
+        if peer_cert is not None:
+            owner = self._owner(peer_cert)
+            if owner != caller.dip_id:
+                return AuthRefusal(
+                    403, "MSG1000", "Forbidden",
+                    f"the TLS client certificate is {owner or 'no participant'}'s but the X-API-Key is "
+                    f"{caller.dip_id}'s: connect with the certificate issued to {caller.dip_id}",
+                    "client-certificate-not-owner", caller.dip_id,
+                )  # fmt: skip
+        if self.config.signing == "off":
+            return caller
+        lower = {k.lower() for k in headers}
+        if self.config.signing == "optional" and not any(h.lower() in lower for h in SIGNATURE_HEADERS):
+            return caller
+        result = verify(
+            method, url, headers, body, lambda cert: self._trust(cert, caller), self.config.signature_max_skew
+        )
+        if result.ok:
+            return caller
+        not_owner = [p for p in result.problems if p.kind is ProblemKind.CERTIFICATE_NOT_OWNER]
+        status, first = (403, not_owner[0]) if not_owner else (401, result.problems[0])
+        return AuthRefusal(
+            status, "MSG1000", "Forbidden" if status == 403 else SIGNATURE_INVALID,
+            "; ".join(p.detail for p in result.problems), str(first.kind), caller.dip_id,
+        )  # fmt: skip
+
+    def _trust(self, cert: x509.Certificate, caller: SimParticipant) -> SignatureProblem | None:
+        """The caller's registered signing certificate is trusted; another participant's is named as such."""
+        registered = self.credentials.registered(caller.dip_id)
+        fingerprint = cert.fingerprint(hashes.SHA256())
+        if registered is not None and registered.cert.fingerprint(hashes.SHA256()) == fingerprint:
+            return None
+        owner = self._owner(cert)
+        if owner is not None:
+            return SignatureProblem(
+                ProblemKind.CERTIFICATE_NOT_OWNER,
+                f"the request is signed with {owner}'s certificate but the X-API-Key is {caller.dip_id}'s: "
+                f"sign with the key and certificate issued to {caller.dip_id}",
+            )
+        return SignatureProblem(
+            ProblemKind.CERTIFICATE_UNTRUSTED,
+            f"the signing certificate is not {caller.dip_id}'s registered certificate nor issued by this run's CA",
+        )
+
+    def _owner(self, cert: x509.Certificate) -> str | None:
+        """The DIP ID a trusted certificate belongs to (issued by the run's CA, or a participant's own file)."""
+        fingerprint = cert.fingerprint(hashes.SHA256())
+        for p in self.config.participants.values():
+            if p.key_file:
+                own = self.credentials.registered(p.dip_id)
+                if own is not None and own.cert.fingerprint(hashes.SHA256()) == fingerprint:
+                    return p.dip_id
+        if is_issued_by(cert, self.credentials.ca.cert):
+            return dip_id_of(cert)
+        return None
+
+
+_PEER_CACHE: dict[str, x509.Certificate] = {}
+_PEER_LOCK = threading.Lock()
+
+
+def peer_certificate(scope: Mapping[str, Any]) -> x509.Certificate | None:
+    """The TLS client certificate from the ASGI TLS extension (``stubs.server`` puts it there)."""
+    tls = (scope.get("extensions") or {}).get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    if not chain:
+        return None
+    pem = chain[0]
+    with _PEER_LOCK:
+        cert = _PEER_CACHE.get(pem)
+        if cert is None:
+            if len(_PEER_CACHE) > 256:
+                _PEER_CACHE.clear()
+            cert = _PEER_CACHE[pem] = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    return cert
+
+
+def dip_callback_headers(config: SimulatorConfig, method: str, url: str, body: bytes) -> dict[str, str]:
+    """The DIP's signature headers for a webhook delivery (the receiver verifies them with ``dip.pem``)."""
+    return config.credentials.dip_signer().headers(method, url, body)
