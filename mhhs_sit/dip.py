@@ -23,6 +23,7 @@ from mhhs_sit.errors import EnvironmentBroken
 from mhhs_sit.signing import SIGNATURE_CERTIFICATE, Signer
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAYBE_PROCESSED = frozenset({500, 502, 504})
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Exchange:
     elapsed_ms: float = 0.0
     attempts: int = 1
     note: str = ""
+    recovered: bool = False  # accepted by an earlier attempt whose answer was lost (MSG1006 on the retry)
     request_headers: dict[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
 
@@ -216,8 +218,16 @@ class DipClient:
                 exchange.response_body = _body(r)
                 exchange.response_headers = dict(r.headers)
                 if r.status_code in RETRY_STATUSES and attempt < attempts:
-                    ambiguous = True
+                    # 408, 429 and 503 say the request was not processed; after a 500, 502 or
+                    # 504 it may have been.
+                    ambiguous = ambiguous or r.status_code in MAYBE_PROCESSED
                     time.sleep(_retry_after(r) or self.backoff * 2 ** (attempt - 1))
+                    continue
+                if duplicate_means_done and not r.content and attempt < attempts:
+                    # No StandardResponse at all: the outcome is unknown, so ask again (same body).
+                    ambiguous = True
+                    last_error = f"HTTP {r.status_code} with an empty body"
+                    time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
                 if duplicate_means_done and ambiguous and response_code(exchange.response_body) == "MSG1006":
                     exchange.note = (
@@ -225,6 +235,7 @@ class DipClient:
                         "duplicate senderUniqueReference (MSG1006)"
                     )
                     exchange.status = 201
+                    exchange.recovered = True
                 break
             if attempt < attempts:
                 time.sleep(self.backoff * 2 ** (attempt - 1))

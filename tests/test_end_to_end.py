@@ -88,3 +88,50 @@ def test_two_workers_keep_each_cohort_on_one_worker(pytester):
             workers.setdefault(m.group(2), set()).add(m.group(1))
     assert set(workers) == {"C1", "C2"}
     assert all(len(w) == 1 for w in workers.values()), workers
+
+
+def test_the_example_cycle_passes_against_a_misbehaving_simulator(pytester):
+    """Every inbound fault kind once, a failing and a late delivery: an idempotent framework that
+    retries passes the same cycle, and its evidence shows the retries (environments/local-flaky.yaml
+    has the seeded-probability version of this)."""
+    copy_project(pytester.path)
+    write(
+        pytester.path,
+        "environments/local-faults.yaml",
+        """
+environment: local-faults
+environment_tag: DEV
+ir: IR8.2
+stubs: embedded
+timeouts: {connect: 2s, read: 10s, expect: 15s}
+retries: 3
+faults:
+  - {kind: latency, seconds: 50ms, count: 3}
+  - {kind: status, status: 503, retry_after: 0.05, count: 1, after: 1}
+  - {kind: reset, count: 1, after: 3}
+  - {kind: truncated, count: 1, after: 5}
+  - {kind: empty, count: 1, after: 7}
+  - {kind: fail_first, tries: 2, count: 1}
+  - {kind: delay, seconds: 300ms, count: 2}
+""",
+    )
+    result = run(pytester, "-q", "--mhhs-env", "local-faults", "--alluredir=out/allure")
+    result.assert_outcomes(passed=12)
+    exchanges = [x for f in (pytester.path / "out" / "allure").glob("*-attachment.json") for x in _exchanges(f)]
+    retried = [x for x in exchanges if x.get("attempts", 1) > 1]
+    assert len(retried) >= 3, [x.get("note") for x in exchanges]  # the 503, the reset, the lost answer
+    assert any("accepted by an earlier attempt" in x.get("note", "") for x in retried)
+
+
+def _exchanges(path):
+    """Every recorded HTTP exchange in an Allure attachment (they nest under steps)."""
+    found, todo = [], [json.loads(path.read_text())]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if "attempts" in node and "method" in node:
+                found.append(node)
+            todo += node.values()
+        elif isinstance(node, list):
+            todo += node
+    return found
