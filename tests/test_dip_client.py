@@ -33,13 +33,31 @@ def test_send_posts_a_dip_message_array_with_the_participants_key():
 
 @responses.activate
 def test_retry_resends_the_same_body_and_reads_msg1006_as_accepted_earlier():
-    responses.post(f"{BASE}/dip-channel/IF-031", status=503)
+    responses.post(f"{BASE}/dip-channel/IF-031", status=502)  # a gateway error: maybe processed
     responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG1006"), status=400)
     ex = client().send("IF-031", [{"CommonBlock": {"S1": {"x": 1}}}], dip_id="2300000101")
     bodies = [c.request.body for c in responses.calls]
     assert len(bodies) == 2 and bodies[0] == bodies[1]
     assert ex.status == 201 and "accepted by an earlier attempt" in ex.note
     assert ex.attempts == 2
+
+
+@responses.activate
+def test_after_a_503_a_duplicate_refusal_is_a_real_duplicate():
+    """503 (and 408, 429) say the request was not processed: MSG1006 then means the reference was
+    already used by another message, and the client must not call that an acceptance."""
+    responses.post(f"{BASE}/dip-channel/IF-031", status=503)
+    responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG1006"), status=400)
+    ex = client().send("IF-031", [{"CommonBlock": {"S1": {"x": 1}}}], dip_id="2300000101")
+    assert ex.status == 400 and not ex.recovered and ex.attempts == 2
+
+
+@responses.activate
+def test_an_empty_answer_to_a_send_is_asked_again():
+    responses.post(f"{BASE}/dip-channel/IF-031", body=b"", status=201)
+    responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG1006"), status=400)
+    ex = client().send("IF-031", [{"CommonBlock": {"S1": {"x": 1}}}], dip_id="2300000101")
+    assert ex.attempts == 2 and ex.recovered and ex.status == 201
 
 
 @responses.activate
