@@ -257,5 +257,17 @@ ENVIRONMENT: dict[str, Any] = {
         # simulator faults on demand; each item is checked by mhhs_stubs.faults (see docs/simulator.md)
         "faults": {"type": "array", "items": {"type": "object"}},
         "fault_seed": {"type": ["integer", "string"]},
+        # the simulator's push retries (local environments shorten them so a dead letter takes seconds)
+        "delivery": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "attempts": {"type": "integer", "minimum": 1, "maximum": 50},
+                "backoff": DURATION,
+                "factor": {"type": "number", "minimum": 1},
+                "max_backoff": DURATION,
+                "timeout": DURATION,
+            },
+        },
     },
 }

@@ -889,6 +889,10 @@ def load_environment(
         variables=dict(data.get("variables") or {}),
         faults=tuple(data.get("faults") or ()),
         fault_seed=data.get("fault_seed", 0),
+        delivery={
+            k: (parse_duration(v) if k in ("backoff", "max_backoff", "timeout") else v)
+            for k, v in (data.get("delivery") or {}).items()
+        },
     ), []
 
 

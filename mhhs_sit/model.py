@@ -206,6 +206,7 @@ class Environment:
     variables: Mapping[str, Any] = field(default_factory=dict)
     faults: tuple[Mapping[str, Any], ...] = ()  # simulator fault specs (mhhs_stubs.faults)
     fault_seed: int | str = 0
+    delivery: Mapping[str, float] = field(default_factory=dict)  # simulator push retries (DeliveryPolicy)
 
     @property
     def is_local(self) -> bool:

@@ -39,7 +39,7 @@ def start_stubs(
             f"environment '{environment.name}' has stubs: {environment.stubs}; only "
             "'embedded' (in-process) and 'none' (a real DIP at dip_url) are available"
         )
-    from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+    from mhhs_stubs import DeliveryPolicy, EmbeddedSimulator, config_from_cohorts
 
     version = None
     if environment.ir:
@@ -57,6 +57,7 @@ def start_stubs(
         dip_spec=dip_spec,
         faults=environment.faults,
         fault_seed=environment.fault_seed,
+        delivery=DeliveryPolicy(**environment.delivery),
         signing="required",
         tls=tls,
     )

@@ -635,3 +635,14 @@ def test_pytest_never_shows_a_traceback(pytester: pytest.Pytester) -> None:
     result = collect(pytester, {X: scenario("theme: 1\n", "theme: 1\ntags: 5\n")})
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert_no_traceback(result.stdout.str())
+
+
+def test_delivery_retries_are_read_and_checked(tmp_path: Path) -> None:
+    good = ENVIRONMENT + "delivery: {attempts: 3, backoff: 20ms, factor: 1.5, max_backoff: 1s, timeout: 2s}\n"
+    project(tmp_path, {LOCAL: good})
+    env, problems = load_environment("local", tmp_path / "environments", tmp_path, environ={})
+    assert problems == [] and env is not None
+    assert env.delivery == {"attempts": 3, "backoff": 0.02, "factor": 1.5, "max_backoff": 1.0, "timeout": 2.0}
+    bad = ENVIRONMENT + "delivery: {attempts: 0, backof: 1s}\n"
+    block = report(tmp_path, {LOCAL: bad})
+    assert "[delivery.attempts]" in block and "[delivery.backof]" in block
