@@ -30,6 +30,7 @@ from mhhs_stubs.dip import SimulatedDip
 from mhhs_stubs.registry import mpan_view
 
 RULES_DIR = Path(__file__).parent / "rules"
+MEMORY_LIMIT = 200_000  # remembered keys across all simulated participants; the oldest go first
 
 FILE_KEYS = frozenset({"role", "roles", "rules", "otherwise"})
 RULE_KEYS = frozenset({"name", "when", "lookup", "recall", "remember", "forget", "send", "note", "continue"})
@@ -243,10 +244,14 @@ def message_view(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class ParticipantSimulators:
-    def __init__(self, dip: SimulatedDip, rules: Mapping[str, list[Rule]] | None = None):
+    def __init__(
+        self, dip: SimulatedDip, rules: Mapping[str, list[Rule]] | None = None, memory_limit: int = MEMORY_LIMIT
+    ):
         self.dip = dip
         self.rules = rules if rules is not None else load_rules()
-        self.memory: dict[tuple[str, str], Any] = {}
+        self.memory: dict[tuple[str, str], Any] = {}  # insertion order = age, for eviction
+        self.memory_limit = memory_limit
+        self.forgotten = 0  # keys evicted because the memory was full (journalled, never silent)
         self.refs = ReferenceSource("sim")
         dip.responder = self.handle
 
@@ -344,7 +349,9 @@ class ParticipantSimulators:
             old = self.memory.get((me.dip_id, key))
             if merge and isinstance(old, dict) and isinstance(value, dict):
                 value = {**old, **value}
+            self.memory.pop((me.dip_id, key), None)  # re-insert: the newest state is the youngest
             self.memory[(me.dip_id, key)] = value
+        self._bound_memory(me)
         if note or rule.fallback:
             prefix = f"REJECTED ({context['reason']}): " if rule.fallback else ""
             self.dip.journal.add(
@@ -357,6 +364,18 @@ class ParticipantSimulators:
         for action in actions:
             self._send(me, egress, action, rule)
         return True
+
+    def _bound_memory(self, me: SimParticipant) -> None:
+        while len(self.memory) > self.memory_limit:
+            (dip_id, key), _ = next(iter(self.memory.items()))
+            del self.memory[(dip_id, key)]
+            self.forgotten += 1
+            if self.forgotten == 1 or self.forgotten % 10_000 == 0:
+                self.dip.journal.add(
+                    "event", "-", dip_id,
+                    note=f"participant simulator memory full ({self.memory_limit} keys): {self.forgotten} "
+                    f"oldest key(s) forgotten so far, e.g. {key}",
+                )  # fmt: skip
 
     def _send(self, me: SimParticipant, incoming: Mapping[str, Any], action: Mapping[str, Any], rule: Rule) -> None:
         interface_id = action["interface"]

@@ -18,6 +18,7 @@ from mhhs_sit.receiver import Receiver
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.registry import mpan_status
 from mhhs_stubs.responders import RULES_DIR, load_rules
+from tests.helpers import REPO
 
 # C41: the framework plays the supplier; everyone else it needs is simulated.
 # C42: a second supplier (the losing one) and a second set of simulated services.
@@ -286,10 +287,11 @@ def test_change_of_supplier_is_answered_by_registration_services_and_ldso_over_w
         ]  # no second IF-001: the switch was notified once
         regs = sim.sim.participants
         register = regs.recall(REGS, f"REG:{mpan}")
-        assert {k: register[k] for k in ("supplier_dip_id", "ms_dip_id", "ds_dip_id")} == {
+        assert {k: register[k] for k in ("supplier_dip_id", "ms_dip_id", "ds_dip_id", "ldso_dip_id")} == {
             "supplier_dip_id": SUP,
             "ms_dip_id": MSS,
             "ds_dip_id": SDS,
+            "ldso_dip_id": LDSO,
         }
         # the LDSO learnt the registration from the notifications it received
         assert regs.recall(LDSO, f"REG:{mpan}") == {
@@ -578,6 +580,19 @@ def test_vas_and_ecs_record_publications(sim):
     send(sim, ISD_W, "ISD", "IF-047", "ISD", {}, mpan=None, to=[VAS_W, ECS_W])
     assert any("ISD received" in n for n in notes(sim, VAS_W))
     assert any("ISD received" in n for n in notes(sim, ECS_W))
+
+
+def test_simulator_memory_is_bounded_and_an_eviction_is_journalled(pool):
+    cohorts, problems = load_cohorts(REPO / "cohorts")
+    assert not problems
+    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), version="1.8.2")) as small:
+        small.sim.participants.memory_limit = 2
+        c1_sup, c1_regs, c1_sds = "2300000101", "2200000101", "1400000101"
+        for _ in range(3):  # each appointment leaves REGS's register entry and a pending request
+            send(small, c1_sup, "SUP", "IF-031", "DSApp", {"B071": b071(c1_sds, "SDSA", "CSP")}, mpan=pool.draw("mpan"),
+                 to=[c1_regs])  # fmt: skip
+        full = [n for n in notes(small, c1_regs) + notes(small, c1_sds) if "memory full (2 keys)" in n]
+        assert full and small.sim.participants.forgotten > 0 and len(small.sim.participants.memory) <= 2
 
 
 # ---- rule files are validated when loaded -------------------------------------------------------------
