@@ -108,14 +108,24 @@ SDS_W, ISD_W, LSS_W, MDS_W, VAS_W, ECS_W = (
 MIDNIGHT = "2026-01-01T00:00:00+00:00"
 
 
-@pytest.fixture(scope="module", params=["1.8.2", "2.1.0"])
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "dip-api-spec"
+
+
+@pytest.fixture(scope="module", params=["1.8.2", "2.1.0", "official-spec"])
 def sim(request, tmp_path_factory):
+    """The simulator validating against a catalogue version, or against the official DIP spec."""
+    spec: dict[str, str] = {}
+    if request.param == "official-spec":
+        if not (SPEC / "SubmitEvents-unresolved.yaml").is_file():
+            pytest.skip(f"the official DIP spec is not at {SPEC}")
+        spec = {"dip_spec": str(SPEC)}
     directory = tmp_path_factory.mktemp("cohorts")
     for name, text in COHORTS.items():
         (directory / f"{name}.yaml").write_text(textwrap.dedent(text).lstrip())
     cohorts, problems = load_cohorts(directory)
     assert not problems, problems
-    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), version=request.param)) as s:
+    version = "2.1.0" if spec else request.param
+    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), version=version, **spec)) as s:
         yield s
 
 
@@ -517,7 +527,9 @@ def test_simulated_supplier_records_a_refusal_and_journals_what_it_cannot_answer
     assert sim.sim.participants.recall(SUP_Z, f"OUTCOME:{mpan}:MSAppInitialResp")["responseCode"] == "R"
     assert any(f"appointment refused at once for {mpan}" in n for n in notes(sim, SUP_Z))
     # IF-004 comms hub information: no supplier rule, and no interface a supplier answers with
-    send(sim, MSS_Z, "MSS", "IF-004", "CommsHubInfo", {}, mpan=mpan, to=[SUP_Z])
+    hub = {"commsHubActivity": "5", "commsHubSerialNumber": "CH-1", "commsHubGUID": "00-00-00-00-00-00-00-01",
+           "GPFGasGUID": None, "commsHubInstallationDate": MIDNIGHT, "commsHubFWVersion": None}  # fmt: skip
+    send(sim, MSS_Z, "MSS", "IF-004", "CommsHubInfo", {"B093": hub}, mpan=mpan, to=[SUP_Z])
     assert any(n.startswith("UNANSWERED: no SUP rule covers IF-004 [CommsHubInfo]") for n in notes(sim, SUP_Z))
 
 
