@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from mhhs_sit.catalogue import load_catalogue
 from mhhs_sit.data import CohortPool
 from mhhs_sit.envelope import ReferenceSource, Sender, build_message
 from mhhs_sit.errors import DefinitionError
@@ -17,7 +18,7 @@ from mhhs_sit.loader import load_cohorts
 from mhhs_sit.receiver import Receiver
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.registry import mpan_status
-from mhhs_stubs.responders import RULES_DIR, load_rules
+from mhhs_stubs.responders import RULES_DIR, ParticipantSimulators, load_rules
 from tests.helpers import REPO
 
 # C41: the framework plays the supplier; everyone else it needs is simulated.
@@ -526,11 +527,38 @@ def test_simulated_supplier_records_a_refusal_and_journals_what_it_cannot_answer
     assert [s[0] for s in chain(sim, refusal)] == ["IF-032"]  # a supplier has nothing to answer with
     assert sim.sim.participants.recall(SUP_Z, f"OUTCOME:{mpan}:MSAppInitialResp")["responseCode"] == "R"
     assert any(f"appointment refused at once for {mpan}" in n for n in notes(sim, SUP_Z))
-    # IF-004 comms hub information: no supplier rule, and no interface a supplier answers with
+    # IF-004 comms hub information: recorded; a supplier has no interface to answer it with
     hub = {"commsHubActivity": "5", "commsHubSerialNumber": "CH-1", "commsHubGUID": "00-00-00-00-00-00-00-01",
            "GPFGasGUID": None, "commsHubInstallationDate": MIDNIGHT, "commsHubFWVersion": None}  # fmt: skip
-    send(sim, MSS_Z, "MSS", "IF-004", "CommsHubInfo", {"B093": hub}, mpan=mpan, to=[SUP_Z])
-    assert any(n.startswith("UNANSWERED: no SUP rule covers IF-004 [CommsHubInfo]") for n in notes(sim, SUP_Z))
+    info = send(sim, MSS_Z, "MSS", "IF-004", "CommsHubInfo", {"B093": hub}, mpan=mpan, to=[SUP_Z])
+    assert [s[0] for s in chain(sim, info)] == ["IF-004"]
+    assert any("CommsHubInfo received" in n for n in notes(sim, SUP_Z))
+
+
+def test_a_message_no_rule_covers_and_no_response_exists_for_is_journalled_not_dropped(pool, tmp_path):
+    """A test team's own rules (here: REGS knowing only DSApp) still never swallow a message."""
+    (tmp_path / "regs.yaml").write_text(
+        "role: REGS\nrules:\n  - when: {interface: IF-031, event: DSApp}\n    note: data service request\n"
+    )
+    cohorts, problems = load_cohorts(REPO / "cohorts")
+    assert not problems
+    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), version="1.8.2")) as small:
+        ParticipantSimulators(small.sim.dip, rules=load_rules(tmp_path))
+        mpan = pool.draw("mpan")
+        m = send(small, "2300000101", "SUP", "IF-031", "MSApp", {"B070": b070("1200000101", "MSSA", "CSP")},
+                 mpan=mpan, to=["2200000101"])  # fmt: skip
+        assert [s[0] for s in chain(small, m)] == ["IF-031"]
+        [note] = notes(small, "2200000101")
+        assert note.startswith("UNANSWERED: no REGS rule covers IF-031 [MSApp] and IF-031 has no response REGS sends")
+
+
+def test_every_interface_a_simulated_role_receives_is_covered_by_a_rule():
+    catalogue = load_catalogue()
+    rules = load_rules(RULES_DIR)
+    for role, role_rules in rules.items():
+        covered = {i for rule in role_rules for i in rule.interfaces}
+        received = {i.id for i in catalogue.interfaces if role in i.recipients}
+        assert received <= covered, (role, sorted(received - covered))
 
 
 # ---- LDSO ---------------------------------------------------------------------------------------------
