@@ -316,6 +316,25 @@ def test_change_of_supplier_is_answered_by_registration_services_and_ldso_over_w
         receiver.close()
 
 
+def test_a_second_switch_names_the_supplier_on_record_and_de_appoints_its_metering_service(sim, pool):
+    mpan = pool.draw("mpan")
+    first = {"CSSRegistrationID": f"CSS-A-{mpan}"}
+    send(sim, SUP, "SUP", "IF-031", "MSApp", {"B013": first, "B070": b070(MSS, "MSSX")}, mpan=mpan, to=[REGS])
+    journal(sim)  # waits until the simulators are idle
+    assert sim.sim.participants.recall(MSS, f"APPT:{mpan}") is not None
+    second = {"CSSRegistrationID": f"CSS-B-{mpan}"}
+    m = send(sim, SUP_Y, "SUP", "IF-031", "MSApp", {"B013": second, "B070": b070(MSS_Y, "MSSY")}, mpan=mpan, to=[REGS])
+    b003 = sent(sim, m, "IF-001", "ChangeOfSupplier")[0]["CustomBlock"]["B003"]
+    assert (b003["outgoingSupplierDIPID"], b003["outgoingSupplierMPID"]) == (SUP, "SUPX")  # from the register
+    [deapp] = sent(sim, m, "IF-037", "MSDeApp")
+    assert deapp["CommonBlock"]["A0"]["primaryRecipients"] == [MSS, SUP_Y]
+    assert deapp["CustomBlock"]["B008"]["deAppointedMeteringServiceDIPID"] == MSS
+    assert deapp["CustomBlock"]["B008"]["deAppointmentReasonCode"] == "CSUPP"
+    assert sim.sim.participants.recall(MSS, f"APPT:{mpan}") is None
+    assert sim.sim.participants.recall(MSS_Y, f"APPT:{mpan}")["supplier_dip_id"] == SUP_Y
+    assert sim.sim.participants.recall(REGS, f"REG:{mpan}")["supplier_dip_id"] == SUP_Y
+
+
 def test_regs_refuses_a_switch_without_or_with_someone_elses_css_id(sim, pool):
     mpan = pool.draw("mpan")
     no_css = send(sim, SUP, "SUP", "IF-031", "MSApp", {"B070": b070(MSS, "MSSX")}, mpan=mpan, to=[REGS])
