@@ -378,6 +378,14 @@ def test_regs_de_appoints_the_replaced_data_service_and_refuses_csp_of_the_curre
     again = send(sim, SUP, "SUP", "IF-031", "DSApp", {"B071": b071(SDS_Y, "SDSY", "CSP")}, mpan=mpan, to=[REGS])
     [outcome] = sent(sim, again, "IF-035")
     assert outcome["CustomBlock"]["B007"]["proposedAppointmentResponseCode"].startswith("REG1026")
+    # USP updates the current appointment only: the old data service is refused, the current one accepted
+    old = send(sim, SUP, "SUP", "IF-031", "DSApp", {"B071": b071(SDS, "SDSX", "USP")}, mpan=mpan, to=[REGS])
+    assert r0_texts(sent(sim, old, "IF-032")[0])[0].startswith("REG1025")
+    current = send(sim, SUP, "SUP", "IF-031", "DSApp", {"B071": b071(SDS_Y, "SDSY", "USP")}, mpan=mpan, to=[REGS])
+    assert sent(sim, current, "IF-035")[0]["CommonBlock"]["S0"]["eventCode"] == "[DSAppAccepted]"
+    fresh = send(sim, SUP, "SUP", "IF-031", "MSApp", {"B070": b070(MSS, "MSSX", "USP")}, mpan=pool.draw("mpan"),
+                 to=[REGS])  # fmt: skip
+    assert r0_texts(sent(sim, fresh, "IF-032")[0])[0].startswith("REG1025")
 
 
 def test_regs_supplier_updates_follow_the_register(sim, pool):
