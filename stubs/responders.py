@@ -15,6 +15,7 @@ participant's messages; an invalid reply is journalled as a SIMULATOR DEFECT nam
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 from mhhs_sit import templating
 from mhhs_sit.envelope import ReferenceSource, Sender, build_message, field
 from mhhs_sit.errors import DefinitionError, Problem, StepDefinitionError
-from mhhs_sit.matchers import mismatches
+from mhhs_sit.matchers import OPERATOR_NAMES, mismatches
 from mhhs_sit.yamlsrc import YamlDoc, load_yaml
 from mhhs_stubs.config import SimParticipant
 from mhhs_stubs.dip import SimulatedDip
@@ -150,6 +151,11 @@ def _build_rule(
     for key in ("where", "given"):
         if on.get(key) is not None and not isinstance(on[key], dict):
             bad(["when", key], f"'{key}' must be a mapping of field path -> expectation")
+        for path_text, expected in (on.get(key) or {}).items() if isinstance(on.get(key), dict) else ():
+            typo = _operator_typo(expected)
+            if typo:
+                bad(["when", key, path_text], f"unknown matcher operator '{typo}' "
+                    f"(known: {', '.join(sorted(OPERATOR_NAMES))})", key=False)  # fmt: skip
     lookup = raw.get("lookup")
     if lookup is not None and not (isinstance(lookup, dict) and all(isinstance(v, str) for v in lookup.values())):
         bad(["lookup"], "'lookup' must map a name to a memory key template, e.g. {reg: 'REG:{{ mpan.core }}'}")
@@ -226,6 +232,17 @@ def _check_send(
     if isinstance(event, str) and "{{" not in event and event not in spec.all_event_codes():
         problems.append(doc.problem([*path, "event"], f"{spec.id} has no event code '{event}' "
                                     f"(known: {', '.join(spec.all_event_codes())})"))  # fmt: skip
+
+
+def _operator_typo(expected: Any) -> str | None:
+    """A key like ``startwith`` in ``{startwith: X}``: meant as an operator, would compare as a literal."""
+    if not isinstance(expected, dict) or not expected:
+        return None
+    keys = [k for k in expected if isinstance(k, str)]
+    if len(keys) != len(expected) or not all(re.fullmatch(r"[a-z_]+", k) for k in keys):
+        return None  # a literal block such as {responseCode: A} (DIP field names are camelCase)
+    unknown = [k for k in keys if k not in OPERATOR_NAMES]
+    return unknown[0] if unknown else None
 
 
 def _interface(catalogue: Any, interface_id: str) -> Any:

@@ -703,6 +703,11 @@ def load_bad(tmp_path: Path, text: str) -> str:
         ),
         ("role: SDS\nrules:\n  - when: {interface: IF-033, if: x}\n", ":3:", "unknown key 'if' under 'when'"),
         ("roles: [SDS, UMSDS]\nrules:\n  - when: {interface: IF-027}\n", ":3:", "role UMSDS never receives IF-027"),
+        (
+            "role: SDS\nrules:\n  - when:\n      interface: IF-033\n      where: {B071.x: {startwith: R}}\n",
+            ":5:",
+            "unknown matcher operator 'startwith'",
+        ),
     ],
     ids=[
         "rule key",
@@ -717,6 +722,7 @@ def load_bad(tmp_path: Path, text: str) -> str:
         "send key",
         "when key",
         "family member",
+        "operator",
     ],
 )
 def test_rule_file_errors_name_file_and_line(tmp_path, text, where, message):
