@@ -61,7 +61,9 @@ COHORTS = {
           ADS:   {mpid: ADSZ, dip_id: "1600004303"}
           UMSDS: {mpid: UMDZ, dip_id: "1700004303"}
           LDSO:  {mpid: YELG, dip_id: "2500004303", distributor: "23"}
-        simulated: [SUP, MSA, UMSO, SDS, ADS, UMSDS, LDSO]
+          EES:   {mpid: EESZ, dip_id: "3600004303"}
+          DCC:   {mpid: DCCZ, dip_id: "3700004303"}
+        simulated: [SUP, MSA, UMSO, SDS, ADS, UMSDS, LDSO, EES, DCC]
     """,
     "C44": """
         cohort: C44
@@ -73,7 +75,8 @@ COHORTS = {
           MDS: {mpid: MDSW, dip_id: "3100004404"}
           VAS: {mpid: VASW, dip_id: "3400004404"}
           ECS: {mpid: ECSW, dip_id: "3500004404"}
-        simulated: [LSS, MDS, VAS, ECS]
+          MDR: {mpid: MDRW, dip_id: "3800004404"}
+        simulated: [LSS, MDS, VAS, ECS, MDR]
     """,
 }
 
@@ -643,6 +646,41 @@ def test_mds_rejects_consumption_for_an_unknown_mpan_and_lss_shapes_it(sim, pool
     assert rejected["CustomBlock"]["B900"] == consumption()["B900"]
 
 
+def test_mdr_accepts_a_start_naming_it_and_refuses_one_naming_another(sim, pool):
+    mdr = "3800004404"
+
+    def start(named: str):
+        custom = {
+            "B019": {"assignedMDRDIPID": named, "assignedMDRMPID": "MDRW", "assignedMDREffectiveFromDate": MIDNIGHT},
+            "B078": {"energyDirection": "I"},
+            "B025": {"energisationStatus": "E", "energisationStatusEffectiveFromDate": MIDNIGHT},
+            "B068": {"consentGranularity": "H", "consentGranularityEffectiveFromDate": MIDNIGHT},
+        }
+        return send(sim, SDS_W, "SDS", "IF-061", "MDRStart", custom, mpan=pool.draw("mpan"), to=[mdr])
+
+    ok = start(mdr)
+    [resp] = sent(sim, ok, "IF-062", "MDRStartResponse")
+    assert resp["CommonBlock"]["R0"]["responseCode"] == "A" and resp["CommonBlock"]["S1"]["senderDIPID"] == mdr
+    assert resp["CustomBlock"] == ok["CustomBlock"]
+    bad = start("3899999999")
+    assert r0_texts(sent(sim, bad, "IF-062")[0]) == ["RCP1064 - MDR provided not valid"]
+    mpan = ok["CommonBlock"]["M0"]["MPANCore"]
+    assert sim.sim.participants.recall(mdr, f"MDR:{mpan}")["sds_dip_id"] == SDS_W
+    stop = {"B083": {"assignedMDRDIPID": mdr, "assignedMDRMPID": "MDRW", "assignedMDREffectiveToDate": MIDNIGHT}}
+    send(sim, SDS_W, "SDS", "IF-063", "MDRStop", stop, mpan=mpan, to=[mdr])
+    assert any(f"retrieval stopped for {mpan}" in n for n in notes(sim, mdr))
+    assert sim.sim.participants.recall(mdr, f"MDR:{mpan}") is None
+
+
+def test_ees_and_dcc_record_what_they_receive(sim, pool):
+    mpan = pool.draw("mpan")
+    b023 = SITE["B023"]
+    send(sim, REGS_Z, "REGS", "IF-043", "ConnectionTypeChange", {"B023": b023}, mpan=mpan, to=["3700004303"])
+    send(sim, REGS_Z, "REGS", "IF-018", "EnergyDirection", {"B023": b023}, mpan=mpan, to=["3600004303"])
+    assert any("ConnectionTypeChange received" in n for n in notes(sim, "3700004303"))
+    assert any("EnergyDirection received" in n for n in notes(sim, "3600004303"))
+
+
 def test_vas_and_ecs_record_publications(sim):
     send(sim, ISD_W, "ISD", "IF-047", "ISD", {}, mpan=None, to=[VAS_W, ECS_W])
     assert any("ISD received" in n for n in notes(sim, VAS_W))
@@ -732,9 +770,8 @@ def test_rule_file_errors_name_file_and_line(tmp_path, text, where, message):
 
 def test_the_shipped_rule_files_load_and_cover_every_role_a_cohort_can_lack():
     rules = load_rules(RULES_DIR)
-    assert {"REGS", "SUP", "MSS", "MSA", "UMSO", "SDS", "ADS", "UMSDS", "LDSO", "LSS", "MDS", "VAS", "ECS"} <= set(
-        rules
-    )
+    every = {"REGS", "SUP", "MSS", "MSA", "UMSO", "SDS", "ADS", "UMSDS", "LDSO", "LSS", "MDS", "VAS", "ECS"}
+    assert every | {"MDR", "EES", "DCC"} <= set(rules)
     for role, role_rules in rules.items():
         fallback_seen = False
         for rule in role_rules:  # otherwise-rules come after every ordinary rule of the role
