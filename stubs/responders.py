@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,21 @@ def _catalogue() -> Any:
 
 
 def load_rules(directory: Path = RULES_DIR, catalogue: Any = None) -> dict[str, list[Rule]]:
-    """Rules by role code (``otherwise`` rules after the others); DefinitionError with file:line."""
-    catalogue = catalogue if catalogue is not None else _catalogue()
+    """Rules by role code (``otherwise`` rules after the others); DefinitionError with file:line.
+
+    Parsed once per process while the files are unchanged (every simulator start needs them)."""
+    if catalogue is None:
+        files = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(directory.glob("*.yaml")))
+        return {role: list(rules) for role, rules in _load_unchanged(directory.resolve(), files).items()}
+    return _load_rules(directory, catalogue)
+
+
+@lru_cache(maxsize=8)
+def _load_unchanged(directory: Path, files: tuple[tuple[str, int, int], ...]) -> dict[str, list[Rule]]:
+    return _load_rules(directory, _catalogue())
+
+
+def _load_rules(directory: Path, catalogue: Any) -> dict[str, list[Rule]]:
     rules: dict[str, list[Rule]] = {}
     fallbacks: dict[str, list[Rule]] = {}
     problems: list[Problem] = []
