@@ -20,9 +20,9 @@ def run(pytester, *args):
 def test_the_example_cycle_passes_and_writes_results(pytester):
     copy_project(pytester.path)
     result = run(pytester, "-q", "--mhhs-results", "out/results.json")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=16)  # 12 + SITFT-04-001 (4 cases, C1)
     data = json.loads((pytester.path / "out" / "results.json").read_text())
-    assert len(data["cases"]) == 12
+    assert len(data["cases"]) == 16
     tc01 = next(c for c in data["cases"] if c["case"] == "SITFT-03-001-TC01")
     assert [s["status"] for s in tc01["steps"]] == ["passed"] * 5
     assert re.fullmatch(r"\d{13}", tc01["data"]["mpan"])
@@ -80,7 +80,7 @@ def test_an_unreachable_dip_is_broken_not_failed(pytester, project):
 def test_two_workers_keep_each_cohort_on_one_worker(pytester):
     copy_project(pytester.path)
     result = run(pytester, "-n", "2", "-v")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=16)  # 12 + SITFT-04-001 (4 cases, C1)
     workers: dict[str, set[str]] = {}
     for line in result.outlines:
         m = re.match(r"\[(gw\d)\].*PASSED .*\[(C\d)\]", line)

@@ -124,9 +124,9 @@ def test_the_registration_simulator_answers_and_the_journal_shows_the_route(sim)
         cb = receiver.callback_url("2300000101", "IF-032")
         requests.post(f"{sim.url}/dip-channel/IF-032/pubconfig/2300000101", json={"callbackURL": cb}, headers=key,
                       timeout=5).raise_for_status()  # fmt: skip
-        m = message(mpan="1000000000029")
+        m = message(mpan="1000000000012")
         assert post(sim, [{"payload": m}]).status_code == 201
-        got = receiver.inbox.wait_for(lambda i: i.payload["CommonBlock"]["M0"]["MPANCore"] == "1000000000029",
+        got = receiver.inbox.wait_for(lambda i: i.payload["CommonBlock"]["M0"]["MPANCore"] == "1000000000012",
                                       since=0, timeout=5)  # fmt: skip
         assert got is not None and got.payload["CommonBlock"]["D0"]["publicationID"] == "PUB-032"
         corr = m["CommonBlock"]["S1"]["senderCorrelationID"]
