@@ -186,11 +186,15 @@ class Router:
         return Route(tuple(dict.fromkeys(primary)), tuple(secondary), tuple(always), tuple(problems))
 
     def _always(self, spec: Any, caller: SimParticipant) -> list[str]:
+        """The sender's cohort's parties in the always roles: cohorts are separate markets here,
+        so tests of one cohort never receive another's traffic (they run side by side)."""
         out: list[str] = []
         for role in sorted(spec.always):
-            parties = self._by_role.get(role, [])
-            own = [p for p in parties if p.cohort == caller.cohort]
-            out += [p.dip_id for p in (own or parties) if p.dip_id != caller.dip_id]
+            out += [
+                p.dip_id
+                for p in self._by_role.get(role, [])
+                if p.cohort == caller.cohort and p.dip_id != caller.dip_id
+            ]
         return out
 
     def learn(self, interface_id: str, payload: Mapping[str, Any], sender: SimParticipant, route: Route) -> None:

@@ -116,7 +116,7 @@ faults:
 """,
     )
     result = run(pytester, "-q", "--mhhs-env", "local-faults", "--alluredir=out/allure")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=16)
     exchanges = [x for f in (pytester.path / "out" / "allure").glob("*-attachment.json") for x in _exchanges(f)]
     retried = [x for x in exchanges if x.get("attempts", 1) > 1]
     assert len(retried) >= 3, [x.get("note") for x in exchanges]  # the 503, the reset, the lost answer

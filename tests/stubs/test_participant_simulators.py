@@ -373,7 +373,9 @@ def test_regs_de_appoints_the_replaced_data_service_and_refuses_csp_of_the_curre
     second = send(sim, SUP, "SUP", "IF-031", "DSApp", {"B071": b071(SDS_Y, "SDSY", "CSP")}, mpan=mpan, to=[REGS])
     steps = chain(sim, second)
     deapp = [s for s in steps if s[0] == "IF-037"]
-    assert deapp == [("IF-037", "DSDeApp", REGS, [SDS, SUP])]
+    # REGS names the replaced service and the supplier; the DIP adds the MPAN's LDSO (secondary
+    # routing) and the MDS (IF-037's always role).
+    assert deapp == [("IF-037", "DSDeApp", REGS, [SDS, SUP, LDSO, MDS])]
     b009 = sent(sim, second, "IF-037")[0]["CustomBlock"]["B009"]
     assert b009["deAppointedDataServiceDIPID"] == SDS and b009["deAppointmentReasonCode"] == "CSERV"
     assert sim.sim.participants.recall(SDS, f"APPT:{mpan}") is None  # the old data service forgot the MPAN

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from mhhs_sit.data.checkdigit import check_digit
 from mhhs_sit.envelope import ReferenceSource, Sender, build_message
 from mhhs_sit.loader import load_cohorts
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
@@ -23,6 +24,12 @@ def sim():
     with EmbeddedSimulator(config_from_cohorts(cohorts.values(), check_responses=True)) as s:
         yield s
         assert s.sim.defects == []  # every answer matched /openapi.json
+
+
+def core(n: int) -> str:
+    """A valid MPAN core (the simulated registration service refuses bad check digits)."""
+    first12 = f"11{n:010d}"
+    return first12 + str(check_digit(first12))
 
 
 def post(sim, interface, message, dip_id):
@@ -60,7 +67,7 @@ def appoint_through_registration(sim, mpan):
 
 
 def test_secondary_recipients_follow_the_appointments_registration_published(sim):
-    mpan = "1100000000019"
+    mpan = core(1)
     before = requests.get(f"{sim.url}/_sim/appointments/{mpan}", timeout=5).json()["appointed"]
     assert "SDS" not in before and "SUP" not in before
     active = appoint_through_registration(sim, mpan)
@@ -79,7 +86,7 @@ def test_secondary_recipients_follow_the_appointments_registration_published(sim
 
 
 def test_a_de_appointment_removes_the_party_from_secondary_routing(sim):
-    mpan = "1100000000027"
+    mpan = core(2)
     r = requests.post(f"{sim.url}/_sim/appointments", json={mpan: {"SUP": SUP, "SDS": SDS}}, timeout=5)
     assert r.status_code == 201
     deappoint = build_message(
@@ -94,21 +101,21 @@ def test_a_de_appointment_removes_the_party_from_secondary_routing(sim):
 def test_unresolvable_secondary_routing_is_refused_with_the_dip_codes(sim):
     no_mpan = post(sim, "IF-021", consumption(None), SDS)
     assert no_mpan.status_code == 400 and code(no_mpan) == "MSG1037"
-    unknown = post(sim, "IF-021", consumption("1100000000035"), SDS)
+    unknown = post(sim, "IF-021", consumption(core(3)), SDS)
     assert unknown.status_code == 400 and code(unknown) == "MSG1038"
-    assert "1100000000035" in unknown.json()["messageArray"][0]["help"]
+    assert core(3) in unknown.json()["messageArray"][0]["help"]
 
 
 def test_primary_recipients_must_exist_and_receive_the_interface(sim):
-    ghost = post(sim, "IF-021", consumption("1100000000043", recipients=["9999999999"]), SDS)
+    ghost = post(sim, "IF-021", consumption(core(4), recipients=["9999999999"]), SDS)
     assert ghost.status_code == 400 and code(ghost) == "MSG1031"
-    wrong_role = post(sim, "IF-021", consumption("1100000000043", recipients=[REGS]), SDS)
+    wrong_role = post(sim, "IF-021", consumption(core(4), recipients=[REGS]), SDS)
     assert wrong_role.status_code == 400 and code(wrong_role) == "MSG1032"
     assert "REGS" in wrong_role.json()["messageArray"][0]["help"]
 
 
 def test_a_dry_run_says_who_would_receive_without_accepting_anything(sim):
-    mpan = "1100000000051"
+    mpan = core(5)
     requests.post(f"{sim.url}/_sim/appointments", json={mpan: {"SUP": SUP, "LDSO": LDSO}}, timeout=5)
     message = consumption(mpan)
     before = requests.get(f"{sim.url}/_sim/health", timeout=5).json()["lastSeq"]
@@ -128,7 +135,7 @@ def test_a_dry_run_says_who_would_receive_without_accepting_anything(sim):
 def test_bad_appointment_seeds_are_refused_with_every_problem_named(sim):
     r = requests.post(
         f"{sim.url}/_sim/appointments",
-        json={"123": {"SUP": SUP}, "1100000000069": {"SUP": SDS, "LDSO": "0000000000"}},
+        json={"123": {"SUP": SUP}, core(6): {"SUP": SDS, "LDSO": "0000000000"}},
         timeout=5,
     )
     assert r.status_code == 400
