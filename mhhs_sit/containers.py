@@ -1,0 +1,453 @@
+"""The simulator in a container (``stubs: container``), started and stopped through testcontainers.
+
+No image registry is assumed: the image is built from ``stubs/Dockerfile`` on a base made from
+Debian's packages (``.ci/docker-base``), with this project's wheels built on the host and
+installed offline. Wheels and image are cached by content hash, so only a change to the source,
+the dependencies or the base image builds anything. The container uses host networking and
+binds 127.0.0.1 only; its config (with the run's credentials) is mounted read-only from a
+per-run 0600 file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from mhhs_sit.errors import EnvironmentBroken
+from mhhs_stubs.config import SimulatorConfig
+from mhhs_stubs.config_file import READY, write_config
+
+log = logging.getLogger(__name__)
+
+BASE_IMAGE = "local/debian-python:bookworm"
+IMAGE_REPO = "mhhs-sit/simulator"
+LABEL = "mhhs-sit.simulator"  # on every image and container we make, with the owner's pid on containers
+EMBEDDED_HINT = "use the embedded simulator instead: --env local (pytest --mhhs-env local)"
+CONTAINER_PYTHON = "3.11"  # Debian bookworm's python3, what the image installs wheels into
+SOURCES = ("pyproject.toml", "README.md", "mhhs_sit", "stubs")
+
+
+class NoDockerEngine(EnvironmentBroken):
+    """No Docker engine answered; the message says where it was looked for."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mhhs-sit" / "containers"
+
+
+def project_root() -> Path:
+    """The source tree the image is built from (an editable install or a checkout)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").is_file() or not (root / "stubs" / "Dockerfile").is_file():
+        raise EnvironmentBroken(
+            f"stubs: container builds the simulator image from the mhhs-sit source tree, and {root} is not one "
+            f"(install with pip install -e from a checkout); {EMBEDDED_HINT}"
+        )
+    return root
+
+
+# -- the engine --------------------------------------------------------------------------------
+
+
+def _engine_address() -> str:
+    from testcontainers.core.docker_client import get_docker_host
+
+    return get_docker_host() or "unix:///var/run/docker.sock"
+
+
+def _how_looked_for() -> str:
+    if os.environ.get("DOCKER_HOST"):
+        return "from DOCKER_HOST"
+    return "DOCKER_HOST is unset, so the docker context or the default socket"
+
+
+def _reason(exc: BaseException) -> str:
+    """The root cause of a docker-py connection error, in a few words."""
+    seen: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in seen:
+        seen.append(e)
+        e = e.__cause__ or e.__context__
+    text = " ".join(str(x) for x in seen)
+    for probe, words in (
+        ("FileNotFoundError", "no such socket"),
+        ("No such file or directory", "no such socket"),
+        ("Connection refused", "connection refused"),
+        ("Permission denied", "permission denied (is this user in the docker group?)"),
+        ("timed out", "timed out"),
+        ("Name or service not known", "unknown host"),
+    ):
+        if probe in text or any(type(x).__name__ == probe for x in seen):
+            return words
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+def docker_client() -> Any:
+    """The testcontainers Docker client, or one clear line saying no engine is there."""
+    try:
+        from docker.errors import DockerException
+        from testcontainers.core.docker_client import DockerClient
+    except ImportError as exc:  # pragma: no cover - testcontainers is a dependency
+        raise NoDockerEngine(
+            f"no Docker engine: the testcontainers package is missing ({exc}); {EMBEDDED_HINT}"
+        ) from None
+    try:
+        return DockerClient()
+    except DockerException as exc:
+        raise NoDockerEngine(
+            f"no Docker engine reachable at {_engine_address()} ({_how_looked_for()}): {_reason(exc)}; {EMBEDDED_HINT}"
+        ) from None
+
+
+def _base_image_id(client: Any) -> str:
+    from docker.errors import ImageNotFound
+
+    try:
+        return str(client.client.images.get(BASE_IMAGE).id)
+    except ImageNotFound:
+        raise EnvironmentBroken(
+            f"the simulator image's base {BASE_IMAGE} is missing from the Docker engine: build it once with "
+            f"'sudo .ci/docker-base' (debootstrap + docker import, about a minute); {EMBEDDED_HINT}"
+        ) from None
+
+
+# -- wheels ------------------------------------------------------------------------------------
+
+
+def _digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def _source_files(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for name in SOURCES:
+        path = root / name
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")
+            )
+    return files
+
+
+def source_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in _source_files(root):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _dependencies(root: Path) -> list[str]:
+    with (root / "pyproject.toml").open("rb") as fh:
+        return list(tomllib.load(fh)["project"].get("dependencies", []))
+
+
+def _pip(args: list[str], what: str) -> None:
+    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise EnvironmentBroken(f"building {what} for the simulator image failed (pip exit {done.returncode}): {tail}")
+
+
+def _cached(directory: Path, build: Any) -> Path:
+    """``directory`` filled by ``build(tmp)``, or as left by an earlier complete build."""
+    if directory.is_dir():
+        return directory
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        build(tmp)
+        try:
+            tmp.rename(directory)  # atomic: a half-built wheelhouse is never reused
+        except OSError:  # another process finished first
+            if not directory.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory
+
+
+def dependency_wheels(root: Path, cache: Path) -> Path:
+    """Wheels of the project's dependencies, for the image's Python; rebuilt when pyproject changes."""
+    deps = _dependencies(root)
+    host_matches = (
+        sys.version_info[:2] == tuple(int(x) for x in CONTAINER_PYTHON.split(".")) and sys.platform == "linux"
+    )
+    key = _digest(json.dumps(deps), CONTAINER_PYTHON, platform.machine(), str(host_matches))
+
+    def build(out: Path) -> None:
+        reqs = out / "requirements.txt"
+        reqs.write_text("\n".join(deps) + "\n")
+        if host_matches:
+            _pip(["wheel", "-q", "-w", str(out), "-r", str(reqs)], "the dependency wheelhouse")
+        else:  # another Python on the host: fetch ready-made wheels for the image's
+            _pip(
+                ["download", "-q", "--only-binary=:all:", "--python-version", CONTAINER_PYTHON,
+                 "--platform", f"manylinux_2_36_{platform.machine()}", "-d", str(out), "-r", str(reqs)],
+                "the dependency wheelhouse",
+            )  # fmt: skip
+        reqs.unlink()
+
+    return _cached(cache / f"deps-{key}", build)
+
+
+def project_wheel(root: Path, cache: Path) -> Path:
+    """This project's own wheel, rebuilt when any source file changes; built from a copy of the
+    sources so the checkout gets no build/ or egg-info."""
+
+    def build(out: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="mhhs-sit-src-") as src:
+            for path in _source_files(root):
+                target = Path(src) / path.relative_to(root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+            _pip(["wheel", "-q", "--no-deps", "-w", str(out), src], "the mhhs-sit wheel")
+
+    return _cached(cache / f"project-{source_digest(root)}", build)
+
+
+# -- the image ---------------------------------------------------------------------------------
+
+
+def simulator_image(client: Any, *, root: Path | None = None, cache: Path | None = None) -> str:
+    """The tag of an image that runs this source tree's simulator, building it only if needed."""
+    root = root or project_root()
+    cache = cache or cache_dir()
+    base = _base_image_id(client)
+    dockerfile = (root / "stubs" / "Dockerfile").read_bytes()
+    deps = dependency_wheels(root, cache)
+    own = project_wheel(root, cache)
+    tag = f"{IMAGE_REPO}:{_digest(dockerfile, base, deps.name, own.name)}"
+    from docker.errors import BuildError, ImageNotFound
+
+    with contextlib.suppress(ImageNotFound):
+        client.client.images.get(tag)
+        return tag
+    with tempfile.TemporaryDirectory(prefix="mhhs-sit-image-") as ctx:
+        wheels = Path(ctx) / "wheels"
+        wheels.mkdir()
+        for whl in [*deps.glob("*.whl"), *own.glob("*.whl")]:
+            try:
+                os.link(whl, wheels / whl.name)
+            except OSError:
+                shutil.copy2(whl, wheels / whl.name)
+        (Path(ctx) / "Dockerfile").write_bytes(dockerfile)
+        started = time.monotonic()
+        try:
+            # the build steps need no network (offline pip); host mode because dockerd may run with --bridge=none
+            client.client.images.build(
+                path=ctx, tag=tag, network_mode="host", rm=True, forcerm=True, labels={LABEL: "image"}
+            )
+        except BuildError as exc:
+            lines = [str(x.get("stream") or x.get("error") or "").strip() for x in exc.build_log]
+            tail = " | ".join([x for x in lines if x][-3:])
+            raise EnvironmentBroken(f"building the simulator image {tag} failed: {exc.msg}: {tail}") from None
+    log.info("built %s in %.1f s", tag, time.monotonic() - started)
+    _remove_older_images(client, keep=tag)
+    return tag
+
+
+def _remove_older_images(client: Any, keep: str) -> None:
+    """Earlier builds of the simulator image (older sources) are of no further use."""
+    from docker.errors import APIError
+
+    for image in client.client.images.list(name=IMAGE_REPO):
+        if keep not in image.tags:
+            with contextlib.suppress(APIError):  # still used by a running container: keep it
+                client.client.images.remove(image.id)
+
+
+# -- the container -----------------------------------------------------------------------------
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _reap_orphans(client: Any) -> None:
+    """Containers left by an mhhs-sit process that died (no Ryuk to remove them here)."""
+    from docker.errors import APIError
+
+    for c in client.client.containers.list(all=True, filters={"label": LABEL}):
+        pid = c.labels.get(LABEL, "")
+        host = c.labels.get(f"{LABEL}.host", "")
+        if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(APIError):
+            c.remove(force=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _no_ryuk_unless_present(client: Any) -> None:
+    """testcontainers' Ryuk reaper must be pulled from a registry; where it is not already
+    there, do without it (containers are removed by ``stop()`` and by ``_reap_orphans``)."""
+    from docker.errors import ImageNotFound
+    from testcontainers.core.config import testcontainers_config as tc
+
+    if tc.ryuk_disabled:
+        return
+    try:
+        client.client.images.get(tc.ryuk_image)
+    except ImageNotFound:
+        log.info("%s is not available locally: containers are removed by mhhs-sit itself", tc.ryuk_image)
+        tc.ryuk_disabled = True
+
+
+def _container_config(config: SimulatorConfig) -> tuple[SimulatorConfig, dict[str, str]]:
+    """The config as the container sees it: host paths it names are mounted read-only."""
+    mounts: dict[str, str] = {}
+    if config.dip_spec:
+        spec = Path(config.dip_spec).resolve()
+        directory = spec if spec.is_dir() else spec.parent
+        mounts[str(directory)] = "/dip-spec"
+        inside = "/dip-spec" if spec.is_dir() else f"/dip-spec/{spec.name}"
+        config = dataclasses.replace(config, dip_spec=inside)
+    return config, mounts
+
+
+class ContainerSimulator:
+    """The simulator in a container: ``url`` once ``start`` returns, removed by ``stop``."""
+
+    def __init__(self, config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0):
+        self.config = config
+        self.host = host
+        self.port = port or _free_port(host)
+        self.container: Any = None
+        self.image: str | None = None
+        self._rundir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ContainerSimulator:
+        client = docker_client()
+        self.image = simulator_image(client)
+        _reap_orphans(client)
+        _no_ryuk_unless_present(client)
+        from testcontainers.core.container import DockerContainer
+
+        inside, mounts = _container_config(self.config)
+        self._rundir = Path(tempfile.mkdtemp(prefix="mhhs-stubs-"))  # 0700
+        write_config(inside, self._rundir / "sim.json")
+        container = (
+            DockerContainer(self.image)
+            .with_env("PORT", str(self.port))
+            .with_volume_mapping(str(self._rundir), "/config", "ro")
+            .with_kwargs(
+                network_mode="host",
+                labels={LABEL: str(os.getpid()), f"{LABEL}.host": socket.gethostname()},
+            )
+        )
+        if self.host != "127.0.0.1":
+            container.with_command(
+                ["sh", "-c", f'exec /opt/mhhs/bin/python -m mhhs_stubs --config /config/sim.json '
+                 f'--host {self.host} --port "$PORT"']
+            )  # fmt: skip
+        for source, target in mounts.items():
+            container.with_volume_mapping(source, target, "ro")
+        self.container = container  # so that stop() removes it even when start() fails half-way
+        try:
+            container.start()
+            self._wait(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait(self, timeout: float) -> None:
+        """Until the ready line is logged and ``/_sim/health`` answers 200."""
+        deadline = time.monotonic() + timeout
+        wrapped = self.container.get_wrapped_container()
+        while True:
+            out = wrapped.logs(stdout=True, stderr=False).decode(errors="replace")
+            if READY in out:
+                break
+            wrapped.reload()
+            if wrapped.status in ("exited", "dead"):
+                raise EnvironmentBroken(
+                    f"the simulator container exited before it was ready: {self._log_tail()}"
+                )  # fmt: skip
+            if time.monotonic() > deadline:
+                raise EnvironmentBroken(
+                    f"the simulator container was not ready within {timeout:.0f} s: {self._log_tail()}"
+                )
+            time.sleep(0.05)
+        while True:
+            try:
+                if requests.get(f"{self.url}/_sim/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise EnvironmentBroken(
+                    f"the simulator container logged ready but {self.url}/_sim/health did not answer"
+                )
+            time.sleep(0.05)
+
+    def _log_tail(self) -> str:
+        with contextlib.suppress(Exception):
+            text = self.container.get_wrapped_container().logs().decode(errors="replace").strip()
+            return " | ".join(text.splitlines()[-5:]) or "(no output)"
+        return "(no logs)"
+
+    def logs(self) -> str:
+        if self.container is None:
+            return ""
+        return str(self.container.get_wrapped_container().logs().decode(errors="replace"))
+
+    def stop(self) -> None:
+        container, self.container = self.container, None
+        try:
+            if container is not None:
+                with contextlib.suppress(Exception):  # already gone: nothing left to stop
+                    container.stop()
+        finally:
+            if self._rundir is not None:
+                shutil.rmtree(self._rundir, ignore_errors=True)
+                self._rundir = None
+
+    def __enter__(self) -> ContainerSimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_container(config: SimulatorConfig, *, host: str = "127.0.0.1", port: int = 0) -> ContainerSimulator:
+    return ContainerSimulator(config, host=host, port=port).start()
