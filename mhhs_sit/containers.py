@@ -74,7 +74,7 @@ def _engine_address() -> str:
 def _how_looked_for() -> str:
     if os.environ.get("DOCKER_HOST"):
         return "from DOCKER_HOST"
-    return "DOCKER_HOST is unset, so the docker context or the default socket"
+    return "DOCKER_HOST unset: the current docker context, else the default socket"
 
 
 def _reason(exc: BaseException) -> str:
