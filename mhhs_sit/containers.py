@@ -47,6 +47,10 @@ class NoDockerEngine(EnvironmentBroken):
     """No Docker engine answered; the message says where it was looked for."""
 
 
+class PortTaken(EnvironmentBroken):
+    """The simulator's port was taken between choosing it and binding it."""
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mhhs-sit" / "containers"
 
@@ -191,13 +195,25 @@ def _cached(directory: Path, build: Any) -> Path:
     return directory
 
 
+def _host_matches() -> bool:
+    """Wheels built by this Python install in the image's (same minor version, Linux)."""
+    return sys.version_info[:2] == tuple(int(x) for x in CONTAINER_PYTHON.split(".")) and sys.platform == "linux"
+
+
+def dependency_key(root: Path) -> str:
+    return "deps-" + _digest(
+        json.dumps(_dependencies(root)), CONTAINER_PYTHON, platform.machine(), str(_host_matches())
+    )
+
+
+def project_key(root: Path) -> str:
+    return f"project-{source_digest(root)}"
+
+
 def dependency_wheels(root: Path, cache: Path) -> Path:
     """Wheels of the project's dependencies, for the image's Python; rebuilt when pyproject changes."""
     deps = _dependencies(root)
-    host_matches = (
-        sys.version_info[:2] == tuple(int(x) for x in CONTAINER_PYTHON.split(".")) and sys.platform == "linux"
-    )
-    key = _digest(json.dumps(deps), CONTAINER_PYTHON, platform.machine(), str(host_matches))
+    host_matches = _host_matches()
 
     def build(out: Path) -> None:
         reqs = out / "requirements.txt"
@@ -212,7 +228,7 @@ def dependency_wheels(root: Path, cache: Path) -> Path:
             )  # fmt: skip
         reqs.unlink()
 
-    return _cached(cache / f"deps-{key}", build)
+    return _cached(cache / dependency_key(root), build)
 
 
 def project_wheel(root: Path, cache: Path) -> Path:
@@ -227,7 +243,7 @@ def project_wheel(root: Path, cache: Path) -> Path:
                 shutil.copy2(path, target)
             _pip(["wheel", "-q", "--no-deps", "-w", str(out), src], "the mhhs-sit wheel")
 
-    return _cached(cache / f"project-{source_digest(root)}", build)
+    return _cached(cache / project_key(root), build)
 
 
 # -- the image ---------------------------------------------------------------------------------
@@ -239,14 +255,15 @@ def simulator_image(client: Any, *, root: Path | None = None, cache: Path | None
     cache = cache or cache_dir()
     base = _base_image_id(client)
     dockerfile = (root / "stubs" / "Dockerfile").read_bytes()
-    deps = dependency_wheels(root, cache)
-    own = project_wheel(root, cache)
-    tag = f"{IMAGE_REPO}:{_digest(dockerfile, base, deps.name, own.name)}"
+    # named by what goes into it, so an image already built is found without building any wheel
+    tag = f"{IMAGE_REPO}:{_digest(dockerfile, base, dependency_key(root), project_key(root))}"
     from docker.errors import BuildError, ImageNotFound
 
     with contextlib.suppress(ImageNotFound):
         client.client.images.get(tag)
         return tag
+    deps = dependency_wheels(root, cache)
+    own = project_wheel(root, cache)
     with tempfile.TemporaryDirectory(prefix="mhhs-sit-image-") as ctx:
         wheels = Path(ctx) / "wheels"
         wheels.mkdir()
@@ -346,7 +363,8 @@ class ContainerSimulator:
     def __init__(self, config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0):
         self.config = config
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port
+        self._fixed_port = bool(port)
         self.container: Any = None
         self.image: str | None = None
         self._rundir: Path | None = None
@@ -355,40 +373,49 @@ class ContainerSimulator:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> ContainerSimulator:
-        client = docker_client()
-        self.image = simulator_image(client)
-        _reap_orphans(client)
-        _no_ryuk_unless_present(client)
+    def start(self, timeout: float = 60.0, attempts: int = 3) -> ContainerSimulator:
+        try:
+            client = docker_client()
+            self.image = simulator_image(client)
+            _reap_orphans(client)
+            _no_ryuk_unless_present(client)
+            inside, mounts = _container_config(self.config)
+            self._rundir = Path(tempfile.mkdtemp(prefix="mhhs-stubs-"))  # 0700
+            write_config(inside, self._rundir / "sim.json")
+            for attempt in range(1, attempts + 1):
+                if not self._fixed_port:  # chosen now: one chosen before an image build may be taken by then
+                    self.port = _free_port(self.host)
+                try:
+                    self._run(mounts, timeout)
+                    return self
+                except PortTaken:
+                    self._remove_container()
+                    if self._fixed_port or attempt == attempts:
+                        raise
+        except BaseException:
+            self.stop()
+            raise
+        return self  # pragma: no cover - the loop returns or raises
+
+    def _run(self, mounts: dict[str, str], timeout: float) -> None:
         from testcontainers.core.container import DockerContainer
 
-        inside, mounts = _container_config(self.config)
-        self._rundir = Path(tempfile.mkdtemp(prefix="mhhs-stubs-"))  # 0700
-        write_config(inside, self._rundir / "sim.json")
+        assert self.image is not None and self._rundir is not None
         container = (
             DockerContainer(self.image)
             .with_env("PORT", str(self.port))
+            .with_env("HOST", self.host)
             .with_volume_mapping(str(self._rundir), "/config", "ro")
             .with_kwargs(
                 network_mode="host",
                 labels={LABEL: str(os.getpid()), f"{LABEL}.host": socket.gethostname()},
             )
         )
-        if self.host != "127.0.0.1":
-            container.with_command(
-                ["sh", "-c", f'exec /opt/mhhs/bin/python -m mhhs_stubs --config /config/sim.json '
-                 f'--host {self.host} --port "$PORT"']
-            )  # fmt: skip
         for source, target in mounts.items():
             container.with_volume_mapping(source, target, "ro")
         self.container = container  # so that stop() removes it even when start() fails half-way
-        try:
-            container.start()
-            self._wait(timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        container.start()
+        self._wait(timeout)
 
     def _wait(self, timeout: float) -> None:
         """Until the ready line is logged and ``/_sim/health`` answers 200."""
@@ -400,6 +427,8 @@ class ContainerSimulator:
                 break
             wrapped.reload()
             if wrapped.status in ("exited", "dead"):
+                if "address already in use" in self._log_tail():
+                    raise PortTaken(f"port {self.port} on {self.host} is in use: {self._log_tail()}")
                 raise EnvironmentBroken(
                     f"the simulator container exited before it was ready: {self._log_tail()}"
                 )  # fmt: skip
@@ -431,12 +460,15 @@ class ContainerSimulator:
             return ""
         return str(self.container.get_wrapped_container().logs().decode(errors="replace"))
 
-    def stop(self) -> None:
+    def _remove_container(self) -> None:
         container, self.container = self.container, None
+        if container is not None:
+            with contextlib.suppress(Exception):  # already gone: nothing left to stop
+                container.stop()
+
+    def stop(self) -> None:
         try:
-            if container is not None:
-                with contextlib.suppress(Exception):  # already gone: nothing left to stop
-                    container.stop()
+            self._remove_container()
         finally:
             if self._rundir is not None:
                 shutil.rmtree(self._rundir, ignore_errors=True)
