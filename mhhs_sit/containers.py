@@ -285,17 +285,28 @@ def simulator_image(client: Any, *, root: Path | None = None, cache: Path | None
             raise EnvironmentBroken(f"building the simulator image {tag} failed: {exc.msg}: {tail}") from None
     log.info("built %s in %.1f s", tag, time.monotonic() - started)
     _remove_older_images(client, keep=tag)
+    _prune_wheels(cache, keep=own)
     return tag
 
 
-def _remove_older_images(client: Any, keep: str) -> None:
-    """Earlier builds of the simulator image (older sources) are of no further use."""
+def _remove_older_images(client: Any, keep: str, spare: int = 2) -> None:
+    """Builds of older sources are of no further use; the newest few are spared for other checkouts."""
     from docker.errors import APIError
 
-    for image in client.client.images.list(name=IMAGE_REPO):
-        if keep not in image.tags:
-            with contextlib.suppress(APIError):  # still used by a running container: keep it
-                client.client.images.remove(image.id)
+    images = sorted(client.client.images.list(name=IMAGE_REPO), key=lambda i: i.attrs.get("Created", ""), reverse=True)
+    older = [i for i in images if keep not in i.tags][spare:]
+    for image in older:
+        with contextlib.suppress(APIError):  # still used by a container: keep it
+            client.client.images.remove(image.id, force=False)
+
+
+def _prune_wheels(cache: Path, keep: Path, spare: int = 2) -> None:
+    """Project wheels of older sources, but the newest few (other checkouts may use them)."""
+    older = sorted((p for p in cache.glob("project-*") if p != keep), key=lambda p: p.stat().st_mtime, reverse=True)[
+        spare:
+    ]
+    for path in older:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 # -- the container -----------------------------------------------------------------------------
@@ -376,8 +387,8 @@ class ContainerSimulator:
     def start(self, timeout: float = 60.0, attempts: int = 3) -> ContainerSimulator:
         try:
             client = docker_client()
-            self.image = simulator_image(client)
             _reap_orphans(client)
+            self.image = simulator_image(client)
             _no_ryuk_unless_present(client)
             inside, mounts = _container_config(self.config)
             self._rundir = Path(tempfile.mkdtemp(prefix="mhhs-stubs-"))  # 0700
@@ -475,7 +486,7 @@ class ContainerSimulator:
                 self._rundir = None
 
     def __enter__(self) -> ContainerSimulator:
-        return self.start()
+        return self if self.container is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

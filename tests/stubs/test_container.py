@@ -15,7 +15,14 @@ import sys
 import pytest
 import requests
 
-from mhhs_sit.containers import LABEL, NoDockerEngine, docker_client, simulator_image, start_container
+from mhhs_sit.containers import (
+    LABEL,
+    ContainerSimulator,
+    NoDockerEngine,
+    docker_client,
+    simulator_image,
+    start_container,
+)
 from mhhs_sit.errors import EnvironmentBroken
 from mhhs_sit.loader import load_cohorts
 from mhhs_stubs import config_from_cohorts
@@ -69,7 +76,7 @@ def test_no_engine_is_one_clear_line_naming_the_embedded_alternative(config, mon
 
 def test_the_container_accepts_a_message_and_journals_it(engine, config):
     client, image = engine
-    with start_container(config) as sim:
+    with ContainerSimulator(config) as sim:
         assert sim.image == image
         container_id = sim.container.get_wrapped_container().id
         ours = {c.id: c for c in client.client.containers.list(filters={"label": LABEL})}
@@ -89,6 +96,7 @@ def test_the_container_accepts_a_message_and_journals_it(engine, config):
         # the config (with the keys) is mounted read-only, not baked into the image
         assert key not in json.dumps(client.client.images.get(image).attrs)
     assert container_id not in [c.id for c in client.client.containers.list(all=True)]
+    assert not client.client.containers.list(all=True, filters={"label": f"{LABEL}={os.getpid()}"})  # none leaked
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{sim.url}/_sim/health", timeout=2)
 
