@@ -227,9 +227,13 @@ def dependency_wheels(root: Path, cache: Path) -> Path:
         if host_matches:
             _pip(["wheel", "-q", "-w", str(out), "-r", str(reqs)], "the dependency wheelhouse")
         else:  # another Python on the host: fetch ready-made wheels for the image's
+            # pip matches --platform tags exactly: name every glibc up to bookworm's 2.36
+            platforms = [
+                f"--platform=manylinux_2_{v}_{platform.machine()}" for v in (36, 35, 34, 31, 28, 27, 24, 17, 12, 5)
+            ]
             _pip(
-                ["download", "-q", "--only-binary=:all:", "--python-version", CONTAINER_PYTHON,
-                 "--platform", f"manylinux_2_36_{platform.machine()}", "-d", str(out), "-r", str(reqs)],
+                ["download", "-q", "--only-binary=:all:", "--python-version", CONTAINER_PYTHON, *platforms,
+                 "-d", str(out), "-r", str(reqs)],
                 "the dependency wheelhouse",
             )  # fmt: skip
 
