@@ -43,10 +43,10 @@ def engine():
     """The engine, with the simulator image built (once per source tree: later runs reuse it)."""
     try:
         client = docker_client()
-        image = simulator_image(client)
+        return client, simulator_image(client)
     except EnvironmentBroken as exc:  # NoDockerEngine, or the base image is missing
-        _unavailable(str(exc))
-    return client, image
+        why = str(exc)
+    _unavailable(why)
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +115,14 @@ def test_the_example_cycle_passes_in_a_container_as_it_does_embedded(engine, pyt
     in_container = _outcomes(pytester, "local-containers")
     assert set(in_container.values()) == {"passed"} and len(in_container) == 12
     assert in_container == _outcomes(pytester, "local")
+
+
+def test_a_missing_base_image_says_how_to_build_it(engine, monkeypatch):
+    client, _ = engine
+    monkeypatch.setattr("mhhs_sit.containers.BASE_IMAGE", "local/debian-python:no-such-tag")
+    with pytest.raises(EnvironmentBroken) as caught:
+        simulator_image(client)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("the simulator image's base local/debian-python:no-such-tag is missing")
+    assert "'sudo .ci/docker-base'" in message and "--env local" in message
