@@ -159,7 +159,10 @@ def _union(args: tuple[Any, ...], data: Any, where: str) -> Any:
 
 def _dataclass(cls: type, data: Any, where: str) -> Any:
     _expect(data, dict, where)
-    hints = typing.get_type_hints(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+    except NameError as exc:  # an annotation naming a type imported only for type checkers
+        raise ConfigError(f"{where}: the fields of {cls.__name__} cannot be read back: {exc}") from None
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
