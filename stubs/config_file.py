@@ -146,7 +146,11 @@ def _union(args: tuple[Any, ...], data: Any, where: str) -> Any:
     options = [a for a in args if a is not type(None)]
     if isinstance(data, dict) and len(options) > 1:  # pick the dataclass whose fields the object names
         for a in options:
-            if dataclasses.is_dataclass(a) and set(data) <= {f.name for f in dataclasses.fields(a)}:
+            if (
+                isinstance(a, type)
+                and dataclasses.is_dataclass(a)
+                and set(data) <= {f.name for f in dataclasses.fields(a)}
+            ):
                 return _dataclass(a, data, where)
     errors = []
     for a in options:
