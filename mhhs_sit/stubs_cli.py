@@ -161,8 +161,7 @@ def credentials(sim: Any, env: Environment, cohorts: list[Cohort]) -> dict[str, 
     """What a system under test needs, with every field the simulator config carries."""
     from mhhs_stubs.config_file import to_jsonable
 
-    config = sim.config
-    whole = to_jsonable(config)
+    whole = to_jsonable(sim.config)
     participants = sorted(whole.pop("participants").values(), key=lambda p: (p["cohort"], p["role"], p["dip_id"]))
     return {
         "url": sim.url,
@@ -176,14 +175,6 @@ def credentials(sim: Any, env: Environment, cohorts: list[Cohort]) -> dict[str, 
         "participants": participants,
         "simulator": whole,
     }
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        os.fchmod(fh.fileno(), 0o600)
-        fh.write(text)
 
 
 def _table(participants: list[dict[str, Any]]) -> list[str]:
@@ -202,6 +193,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         cohorts, _values(args.cohort), _values(args.only, upper=True), _values(args.except_, upper=True)
     )
     from mhhs_sit.simulate import simulator_config, start_simulator
+    from mhhs_stubs.config_file import write_private
 
     if args.ir:
         env = dataclasses.replace(env, ir=args.ir)
@@ -211,12 +203,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     tmp = None if args.credentials else Path(tempfile.mkdtemp(prefix="mhhs-stubs-"))
-    path = Path(args.credentials).resolve() if args.credentials else tmp / "credentials.json"  # type: ignore[operator]
+    path = tmp / "credentials.json" if tmp else Path(args.credentials).resolve()
     sim = None
     try:
         sim = start_simulator(env.stubs, config, host=args.host, port=args.port)
         creds = credentials(sim, env, chosen)
-        _write_private(path, json.dumps(creds, indent=1))
+        write_private(path, json.dumps(creds, indent=1))
         simulated = [p for p in creds["participants"] if p["simulated"]]
         outside = [p for p in creds["participants"] if not p["simulated"]]
         kind = f"in a container ({sim.image})" if env.stubs == "container" else "in this process"

@@ -196,14 +196,19 @@ def loads(text: str, source: str = "config") -> SimulatorConfig:
     return typing.cast(SimulatorConfig, from_jsonable(SimulatorConfig, doc.get("config"), source))
 
 
-def write_config(config: SimulatorConfig, path: Path) -> Path:
-    """Write ``config`` readable by its owner only: it holds every participant's credentials."""
+def write_private(path: Path, text: str) -> Path:
+    """``text`` in a file only its owner can read, also when the file was there with wider rights."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        os.fchmod(fh.fileno(), 0o600)  # also when the file already existed with wider rights
-        fh.write(dumps(config))
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(text)
     return path
+
+
+def write_config(config: SimulatorConfig, path: Path) -> Path:
+    """Write ``config`` readable by its owner only: it holds every participant's credentials."""
+    return write_private(path, dumps(config))
 
 
 def read_config(path: Path) -> SimulatorConfig:
