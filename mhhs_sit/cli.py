@@ -336,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.evidence.completion_cli",
         "mhhs_sit.rttm.cli",
         "mhhs_sit.requirements_cli",
+        "mhhs_sit.stubs_cli",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register

@@ -231,7 +231,7 @@ ENVIRONMENT: dict[str, Any] = {
         "dip_url": {"type": "string"},
         "environment_tag": {"type": "string", "enum": ["PRD", "SITB", "SIT", "UIT", "DEV"]},
         "ir": {"type": ["string", "number"]},
-        "stubs": {"type": "string", "enum": ["embedded", "none"]},
+        "stubs": {"type": "string", "enum": ["embedded", "container", "none"]},
         "auth": {
             "type": "object",
             "additionalProperties": False,

@@ -60,14 +60,18 @@ class SimulatorConfig:
     signature_max_skew: float = 300.0  # seconds X-DIP-Signature-Date may be old (or ahead)
     tls: bool = False  # HTTPS with the run's CA (EmbeddedSimulator); plain HTTP on loopback is faster
     mtls: bool = True  # with tls: a client certificate from the run's CA is required
-    credentials: Credentials = field(default_factory=Credentials, repr=False, compare=False)
+    # Keys made during the run; never written to a config file (a process gets key files instead).
+    credentials: Credentials = field(
+        default_factory=Credentials, repr=False, compare=False, metadata={"runtime": True}
+    )
 
     def __post_init__(self) -> None:
         if self.signing not in SIGNING_MODES:
             raise ValueError(f"signing must be one of {', '.join(SIGNING_MODES)}, not {self.signing!r}")
         for p in self.participants.values():
-            if p.key_file and p.cert_file:
-                self.credentials.use_files(p.dip_id, p.key_file, p.cert_file)
+            key_file, cert_file = getattr(p, "key_file", None), getattr(p, "cert_file", None)
+            if key_file and cert_file:
+                self.credentials.use_files(p.dip_id, key_file, cert_file)
 
     @property
     def api_keys(self) -> dict[str, str]:
