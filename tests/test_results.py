@@ -54,5 +54,5 @@ def test_under_xdist_the_controller_writes_one_complete_file(pytester):
     copy_project(pytester.path)
     doc = results(pytester, "-n", "2")
     assert doc["totals"] == {"passed": 12}
-    assert len({c["nodeid"] for c in doc["cases"]}) == 12
+    assert len({c["nodeid"] for c in doc["cases"]}) == 16
     assert all(c["steps"] and c["title"] for c in doc["cases"])

@@ -16,10 +16,10 @@ def allure_results(directory):
 
 def test_two_workers_give_one_complete_result_per_item(pytester):
     copy_project(pytester.path)
-    pytester.runpytest_subprocess("-n", "2", "--alluredir", "ar", timeout=180).assert_outcomes(passed=12)
+    pytester.runpytest_subprocess("-n", "2", "--alluredir", "ar", timeout=180).assert_outcomes(passed=16)
     ar = pytester.path / "ar"
     results = allure_results(ar)
-    assert len(results) == 12 and len(list(ar.glob("*-result.json"))) == 12
+    assert len(results) == 16 and len(list(ar.glob("*-result.json"))) == 16
     r = results["SITFT-03-001-TC01[C1]"]
     labels = {(label["name"], label["value"]) for label in r["labels"]}
     assert {

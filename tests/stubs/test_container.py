@@ -105,7 +105,7 @@ def _outcomes(pytester, env: str) -> dict[str, str]:
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-q", "--mhhs-env", env, "--mhhs-results", f"out-{env}.json", timeout=300
     )
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=16)
     cases = json.loads((pytester.path / f"out-{env}.json").read_text())["cases"]
     return {f"{c['case']}[{c['cohort']}]": c["status"] for c in cases}
 
@@ -113,7 +113,7 @@ def _outcomes(pytester, env: str) -> dict[str, str]:
 def test_the_example_cycle_passes_in_a_container_as_it_does_embedded(engine, pytester):
     copy_project(pytester.path)
     in_container = _outcomes(pytester, "local-containers")
-    assert set(in_container.values()) == {"passed"} and len(in_container) == 12
+    assert set(in_container.values()) == {"passed"} and len(in_container) == 16
     assert in_container == _outcomes(pytester, "local")
 
 
