@@ -53,6 +53,6 @@ def test_skipped_and_broken_cases_carry_their_reason_and_category(pytester):
 def test_under_xdist_the_controller_writes_one_complete_file(pytester):
     copy_project(pytester.path)
     doc = results(pytester, "-n", "2")
-    assert doc["totals"] == {"passed": 12}
+    assert doc["totals"] == {"passed": 16}
     assert len({c["nodeid"] for c in doc["cases"]}) == 16
     assert all(c["steps"] and c["title"] for c in doc["cases"])

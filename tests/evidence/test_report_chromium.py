@@ -83,5 +83,5 @@ def test_the_single_file_report_opens_from_disk(run_dir):
     assert main(["report", str(run_dir)]) == 0
     index = run_dir / "report" / "index.html"
     page = rendered_text(index.as_uri())
-    for shown in ("MHHS SIT evidence", "Total 12", "Passed 12", "environment local", "ir IR8.2", "SIT Functional 12"):
+    for shown in ("MHHS SIT evidence", "Total 16", "Passed 16", "environment local", "ir IR8.2", "SIT Functional 16"):
         assert shown in page, f"{shown!r} is not shown on the overview"

@@ -90,7 +90,7 @@ def test_a_run_killed_mid_way_leaves_a_store_the_next_run_reads(pytester):
         proc.wait()
 
     recorded = counts(db)
-    assert sum(recorded.values()) == 16 and recorded["passed"] >= 3 and recorded.get("not run", 0) >= 1
+    assert sum(recorded.values()) == 12 and recorded["passed"] >= 3 and recorded.get("not run", 0) >= 1
     assert set(recorded) <= {"passed", "not run"}  # nothing half-written, nothing claimed that did not happen
 
     rerun = pytester.runpytest_subprocess("--cycle", "K", "--cohort", "C1", "--rerun", "not-run", timeout=180)
