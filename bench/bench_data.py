@@ -60,9 +60,7 @@ def rss_child(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         parser = argparse.ArgumentParser()
         register(parser.add_subparsers())
-        args = parser.parse_args(
-            ["data", "generate", "--cohort", "C3", "--count", str(count), "--out", f"{tmp}/x.csv"]
-        )
+        args = parser.parse_args(["data", "generate", "--cohort", "C3", "--count", str(count), "--out", f"{tmp}/x.csv"])
         args.func(args)
     print(peak_rss_mib())
 

@@ -18,13 +18,17 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+WARM_UP = 300  # messages sent before each measured run
 SUP, REGS = "2300000101", "2200000101"
 B071 = {
     "proposedDataServiceDIPID": "1400000101",
@@ -83,7 +87,7 @@ def serve(port_out: Any, record: bool, ready: Any, stop: Any, results: Any) -> N
                         else:
                             arrivals[sur] = now
                 writer.write(OK_RESPONSE)
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             writer.close()
 
     async def main() -> None:
@@ -98,15 +102,28 @@ def serve(port_out: Any, record: bool, ready: Any, stop: Any, results: Any) -> N
     asyncio.run(main())
 
 
-async def load(port: int, path: str, bodies: list[tuple[str, bytes]], headers: bytes, concurrency: int) -> Any:
-    """Send every body on ``concurrency`` keep-alive connections; (sur, sent-at, status) each."""
+async def load(
+    port: int, path: str, bodies: list[tuple[str, bytes]], headers: bytes, concurrency: int, rate: float = 0.0
+) -> Any:
+    """Send every body on ``concurrency`` keep-alive connections; (sur, sent-at, status) each.
+
+    ``rate`` > 0 paces the senders together to that many messages per second (open loop): each
+    message has a due time, and its latency counts from then, so a slow server cannot hide its
+    delay by slowing the senders down (coordinated omission).
+    """
     out: list[tuple[str, float, int]] = []
-    it = iter(bodies)
+    it = iter(enumerate(bodies))
+    started = time.monotonic()
 
     async def conn() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        for sur, body in it:
+        for i, (sur, body) in it:
             sent = time.monotonic()
+            if rate:
+                due = started + i / rate
+                if due > sent:
+                    await asyncio.sleep(due - sent)
+                sent = due
             writer.write(
                 b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers
                 + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
@@ -115,7 +132,6 @@ async def load(port: int, path: str, bodies: list[tuple[str, bytes]], headers: b
             out.append((sur, sent, int(start.split()[1])))
         writer.close()
 
-    started = time.monotonic()
     await asyncio.gather(*(conn() for _ in range(concurrency)))
     return out, started, time.monotonic()
 
@@ -123,40 +139,42 @@ async def load(port: int, path: str, bodies: list[tuple[str, bytes]], headers: b
 # -- the simulator process -----------------------------------------------------------------
 
 
-def run_simulator(port_out: Any, keys: dict[str, str], version: str, ready: Any, stop: Any) -> None:
+def bench_config(keys: dict[str, str], version: str) -> Any:
+    """The cohorts' config, with the registration service played from outside: every message is
+    pushed to a webhook (none is answered inside the simulator)."""
     sys.path.insert(0, str(REPO))
+    from dataclasses import replace
+
     from mhhs_sit.loader import load_cohorts
-    from mhhs_stubs import EmbeddedSimulator, SimParticipant, config_from_cohorts
+    from mhhs_stubs import config_from_cohorts
 
     cohorts, _ = load_cohorts(REPO / "cohorts")
     config = config_from_cohorts(cohorts.values(), version=version, keys=keys)
-    # The registration service is played from outside here, so every message is pushed to a webhook.
     parts = dict(config.participants)
-    regs = parts[REGS]
-    parts[REGS] = SimParticipant(regs.dip_id, regs.role, regs.mpid, regs.api_key, False, regs.cohort, regs.name)
-    from dataclasses import replace
-
-    config = replace(config, participants=parts)
-    import os
-
-    if os.environ.get("BENCH_NO_GC"):
-        import gc
-
-        gc.disable()
-    sim = EmbeddedSimulator(config).start()
-
-    if os.environ.get("BENCH_PID_FILE"):
-        Path(os.environ["BENCH_PID_FILE"]).write_text(str(os.getpid()))
-    port_out.value = sim.port
-    ready.set()
-    stop.wait()
-    sim.stop()
+    parts[REGS] = replace(parts[REGS], simulated=False)
+    return replace(config, participants=parts)
 
 
-def build_bodies(n: int) -> list[tuple[str, bytes]]:
+def start_standalone(config: Any, workdir: Path) -> tuple[subprocess.Popen[str], str]:
+    """``python -m mhhs_stubs`` (what ``mhhs-sit stubs up`` and the container run) and its URL."""
+    from mhhs_stubs.config_file import READY, write_config
+
+    path = write_config(config, workdir / "sim.json")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mhhs_stubs", "--config", str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith(READY):
+        proc.kill()
+        raise SystemExit(f"the simulator did not start: {line!r}")
+    return proc, line.split()[1]
+
+
+def build_bodies(n: int, prefix: str = "bench") -> list[tuple[str, bytes]]:
     from mhhs_sit.envelope import ReferenceSource, Sender, build_message
 
-    refs = ReferenceSource("bench")
+    refs = ReferenceSource(prefix)
     out = []
     for i in range(n):
         m = build_message(
@@ -173,33 +191,32 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-def one_run(n: int, concurrency: int, version: str) -> dict[str, float]:
+def one_run(n: int, concurrency: int, version: str, rate: float = 0.0) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     keys = {SUP: "bench-sup-key-000000000000000000", REGS: "bench-regs-key-00000000000000000"}
+    warm = build_bodies(WARM_UP, prefix="warm")
     bodies = build_bodies(n)
 
     # the raw loopback floor, same load generator, same concurrency
     f_port, f_ready, f_stop, f_res = ctx.Value("i", 0), ctx.Event(), ctx.Event(), ctx.Queue()
-    floor_proc = ctx.Process(target=serve, args=(f_port, False, f_ready, f_stop, f_res))
+    floor_proc = ctx.Process(target=serve, args=(f_port, False, f_ready, f_stop, f_res), daemon=True)
     floor_proc.start()
     f_ready.wait(10)
+    asyncio.run(load(f_port.value, "/x", warm, b"Content-Type: application/json\r\n", concurrency))
     floor, f0, f1 = asyncio.run(load(f_port.value, "/x", bodies, b"Content-Type: application/json\r\n", concurrency))
     f_stop.set()
     f_res.get(timeout=10)
     floor_proc.join(10)
 
     s_port, s_ready, s_stop, s_res = ctx.Value("i", 0), ctx.Event(), ctx.Event(), ctx.Queue()
-    sink = ctx.Process(target=serve, args=(s_port, True, s_ready, s_stop, s_res))
+    sink = ctx.Process(target=serve, args=(s_port, True, s_ready, s_stop, s_res), daemon=True)
     sink.start()
-    d_port, d_ready, d_stop = ctx.Value("i", 0), ctx.Event(), ctx.Event()
     t_start = time.monotonic()
-    sim = ctx.Process(target=run_simulator, args=(d_port, keys, version, d_ready, d_stop))
-    sim.start()
+    workdir = Path(tempfile.mkdtemp(prefix="mhhs-bench-"))
+    sim, base = start_standalone(bench_config(keys, version), workdir)
     s_ready.wait(10)
-    d_ready.wait(60)
     import requests
 
-    base = f"http://127.0.0.1:{d_port.value}"
     r = requests.post(
         f"{base}/dip-channel/IF-031/pubconfig/{REGS}",
         json={"callbackURL": f"http://127.0.0.1:{s_port.value}/hook", "maxMessageCount": 100},
@@ -209,15 +226,20 @@ def one_run(n: int, concurrency: int, version: str) -> dict[str, float]:
     r.raise_for_status()
     startup = time.monotonic() - t_start
     headers = b"Content-Type: application/json\r\nX-API-Key: " + keys[SUP].encode() + b"\r\n"
-    sent, l0, l1 = asyncio.run(load(d_port.value, "/dip-channel/IF-031", bodies, headers, concurrency))
+    port = int(base.rsplit(":", 1)[1])
+    # Not measured: the first messages compile the interface's schema and open the push connection.
+    asyncio.run(load(port, "/dip-channel/IF-031", warm, headers, concurrency))
+    requests.post(f"{base}/_sim/idle", params={"timeout": 60}, timeout=70)
+    sent, l0, l1 = asyncio.run(load(port, "/dip-channel/IF-031", bodies, headers, concurrency, rate))
     accepted = {sur: t for sur, t, status in sent if status == 201}
     requests.post(f"{base}/_sim/idle", params={"timeout": 60}, timeout=70)
     totals = requests.get(f"{base}/_sim/deliveries", params={"limit": 1}, timeout=30).json()["totals"]
     s_stop.set()
     got = s_res.get(timeout=30)
     sink.join(10)
-    d_stop.set()
-    sim.join(10)
+    sim.terminate()
+    sim.wait(10)
+    shutil.rmtree(workdir, ignore_errors=True)
     arrivals = got["arrivals"]
     latencies = [(arrivals[s] - t) * 1000 for s, t in accepted.items() if s in arrivals]
     last = max(arrivals.values()) if arrivals else l1
@@ -227,7 +249,7 @@ def one_run(n: int, concurrency: int, version: str) -> dict[str, float]:
         "refused": len(sent) - len(accepted),
         "delivered": len(latencies),
         "lost": len(accepted) - len(latencies),
-        "duplicates": got["duplicates"],
+        "duplicates": got["duplicates"],  # of the measured and the warm-up messages
         "pushes": got["requests"],
         "send_rate": len(accepted) / (l1 - l0),
         "end_to_end_rate": len(latencies) / (last - l0),
@@ -245,6 +267,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=6000, help="messages per run (default 6000)")
     ap.add_argument("--concurrency", type=int, default=32, help="concurrent senders (default 32)")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=1500.0,
+        help="paced run at this many msg/s for the latency figures (0: saturation only; default 1500)",
+    )
     ap.add_argument("--version", default=None, help="catalogue version to validate against (default: local IR's)")
     args = ap.parse_args()
     sys.path.insert(0, str(REPO))
@@ -252,7 +280,18 @@ def main() -> None:
 
     version = args.version or load_catalogue().resolve_version("IR8.2")
     print(f"simulator benchmark: {args.n} IF-031 messages, {args.concurrency} senders, validation {version}")
-    runs = [one_run(args.n, args.concurrency, version) for _ in range(args.repeat)]
+    report(
+        "saturation (senders as fast as answers come back)",
+        [one_run(args.n, args.concurrency, version) for _ in range(args.repeat)],
+    )
+    if args.rate:
+        report(f"paced at {args.rate:g} msg/s (latency from each message's due time)", [
+            one_run(args.n, args.concurrency, version, args.rate) for _ in range(args.repeat)
+        ])  # fmt: skip
+
+
+def report(title: str, runs: list[dict[str, float]]) -> None:
+    print(title)
     for r in runs:
         print(
             f"  accepted {r['accepted']}/{r['n']} refused {r['refused']} delivered {r['delivered']} "
@@ -270,8 +309,9 @@ def main() -> None:
         )
     if len(runs) > 1:
         med = statistics.median(r["end_to_end_rate"] for r in runs)
+        p50 = statistics.median(r["p50_ms"] for r in runs)
         p99 = statistics.median(r["p99_ms"] for r in runs)
-        print(f"median of {len(runs)}: {med:.0f} msg/s end to end, p99 {p99:.1f} ms")
+        print(f"  median of {len(runs)}: {med:.0f} msg/s end to end, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ wait for exactly that; SIGTERM and SIGINT stop it cleanly with exit code 0.
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 import threading
@@ -15,6 +16,21 @@ from pathlib import Path
 
 from mhhs_sit.errors import MhhsSitError
 from mhhs_stubs.config_file import READY, read_config
+
+GC_EVERY_S = 20.0
+
+
+def _collect_now_and_then(stop: threading.Event) -> None:
+    """Full collections on a clock, each followed by a freeze, instead of whenever the journal has
+    grown by a quarter: a full pass over a large journal stalls every request for 100 ms or more
+    (the p99 under load), while a pass over 20 s of new objects is short. Journal entries need
+    no cycle collection (eviction frees them by reference count), so freezing them is safe."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 1_000_000)  # young generations as usual; the full pass is ours
+    while not stop.wait(GC_EVERY_S):
+        gc.collect()
+        gc.freeze()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MhhsSitError as exc:
         print(f"mhhs_stubs: {exc}", file=sys.stderr, flush=True)
         return 1
+    threading.Thread(target=_collect_now_and_then, args=(stop,), name="mhhs-gc", daemon=True).start()
     print(f"{READY} {sim.url}", flush=True)
     try:
         while not stop.wait(3600):

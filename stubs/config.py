@@ -61,9 +61,7 @@ class SimulatorConfig:
     tls: bool = False  # HTTPS with the run's CA (EmbeddedSimulator); plain HTTP on loopback is faster
     mtls: bool = True  # with tls: a client certificate from the run's CA is required
     # Keys made during the run; never written to a config file (a process gets key files instead).
-    credentials: Credentials = field(
-        default_factory=Credentials, repr=False, compare=False, metadata={"runtime": True}
-    )
+    credentials: Credentials = field(default_factory=Credentials, repr=False, compare=False, metadata={"runtime": True})
 
     def __post_init__(self) -> None:
         if self.signing not in SIGNING_MODES:

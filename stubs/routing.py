@@ -191,9 +191,7 @@ class Router:
         out: list[str] = []
         for role in sorted(spec.always):
             out += [
-                p.dip_id
-                for p in self._by_role.get(role, [])
-                if p.cohort == caller.cohort and p.dip_id != caller.dip_id
+                p.dip_id for p in self._by_role.get(role, []) if p.cohort == caller.cohort and p.dip_id != caller.dip_id
             ]
         return out
 
