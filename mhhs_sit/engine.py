@@ -6,6 +6,7 @@ step's status, timings, the HTTP exchanges and, for ``expect``, every message co
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -67,6 +68,7 @@ class CaseRun:
         self.last_received: dict[str, Any] | None = None
         self.variables: dict[str, Any] = {}
         self.current: StepRecord | None = None
+        self.cleanups: list[Callable[[], None]] = []  # run when the case ends, however it ends
 
     @property
     def claim(self) -> str:
@@ -112,6 +114,14 @@ class CaseRun:
             self.inbox_start = rt.receiver.inbox.next_seq
 
     def run(self) -> CaseRecord:
+        try:
+            return self._run()
+        finally:
+            for cleanup in reversed(self.cleanups):
+                with contextlib.suppress(Exception):  # the outcome stands; a failed cleanup must not replace it
+                    cleanup()
+
+    def _run(self) -> CaseRecord:
         from mhhs_sit.steps import RUNNERS
 
         rec = self.record

@@ -144,6 +144,8 @@ STEP = {
         "http": HTTP,
         "assert": ASSERT,
         "wait": DURATION,
+        # a simulator fault for this case (docs/simulator.md#faults); checked by mhhs_stubs.faults
+        "fault": {"type": "object", "required": ["kind"]},
     },
 }
 

@@ -291,6 +291,8 @@ def _check_step(
     if kind == "http" and isinstance(body, dict):
         for part in ("json", "headers"):
             problems += _check_paths(doc, _dict(body.get("expect")).get(part), [*path, "http", "expect", part], part)
+    if kind == "fault" and isinstance(body, dict):
+        problems += _fault_step_problems(doc, body, [*path, "fault"])
     if kind == "assert" and isinstance(body, list):
         for i, check in enumerate(body):
             if isinstance(check, dict):
@@ -894,6 +896,19 @@ def load_environment(
             for k, v in (data.get("delivery") or {}).items()
         },
     ), []
+
+
+def _fault_step_problems(doc: YamlDoc, spec: dict[str, Any], path: list[PathPart]) -> list[Problem]:
+    """A fault step's spec, checked now unless templates fill it in at run time."""
+    if "{{" in repr(spec):
+        return []
+    problems = []
+    if "tag" in spec:
+        problems.append(doc.problem([*path, "tag"], "a fault step's tag is the case itself; leave 'tag' out", key=True))
+    from mhhs_stubs.faults import validate_specs
+
+    rest = {k: v for k, v in spec.items() if k != "tag"}
+    return problems + [doc.problem([*path, *exc.field], exc.message) for _, exc in validate_specs([rest])]
 
 
 def _fault_problems(doc: YamlDoc, faults: list[Any], seed: int | str) -> list[Problem]:

@@ -16,7 +16,7 @@ STAGES: Mapping[str, str] = {
     "qualification": "Qualification Testing",
 }
 
-STEP_KINDS = ("send", "expect", "http", "assert", "wait", "save")
+STEP_KINDS = ("send", "expect", "http", "assert", "wait", "fault", "save")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,9 @@ def describe_step(kind: str, spec: Any) -> str:
         return f"{spec.get('at')} receives {spec.get('interface')} [{spec.get('event', '*')}]"
     if kind == "http":
         return f"{spec.get('method', 'GET')} {spec.get('url')}"
+    if kind == "fault":
+        scope = ", ".join(f"{k} {v}" for k, v in (spec.get("scope") or {}).items())
+        return f"simulator fault: {spec.get('kind')}" + (f" ({scope})" if scope else "")
     return kind
 
 

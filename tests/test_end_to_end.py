@@ -135,3 +135,56 @@ def _exchanges(path):
         elif isinstance(node, list):
             todo += node
     return found
+
+
+def _with_fault_first(scenario: str, fault: str) -> str:
+    return scenario.replace("    steps:\n", f"    steps:\n      - fault: {fault}\n", 1)
+
+
+def test_a_fault_step_applies_to_its_case_only(pytester, project):
+    """A 503 the case asked for is retried through; its faults are gone when the case ends."""
+    faulty = _with_fault_first(
+        appointment_scenario(
+            "T-10-001",
+            """
+        - http:
+            url: /_sim/messages
+            params: {kind: fault}
+            expect: {status: 200}
+          save: {faults: json.count}
+        - assert:
+            - {value: "{{ faults }}", ge: 2}
+    """,
+        ),
+        "{kind: status, status: 503, retry_after: 0.05, count: 1, scope: {interface: IF-031}}",
+    )
+    lingering = _with_fault_first(appointment_scenario("T-10-002"), "{kind: latency, seconds: 1ms}")
+    write(project, "test_themes/a_faults.yaml", faulty)
+    write(project, "test_themes/b_faults.yaml", lingering)
+    write(
+        project,
+        "test_themes/c_after.yaml",
+        appointment_scenario(
+            "T-10-003",
+            """
+        - http:
+            url: /_sim/faults
+            expect: {status: 200, json: {count: 0}}
+    """,
+        ),
+    )
+    result = run(pytester, "-q", "--cohort", "C1", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+
+
+def test_a_bad_fault_step_is_a_definition_error_at_its_line(pytester, project):
+    write(
+        project,
+        "test_themes/bad_fault.yaml",
+        _with_fault_first(appointment_scenario("T-10-004"), "{kind: status, status: 404, tag: mine}"),
+    )
+    result = run(pytester, "-q", "--cohort", "C1")
+    out = result.stdout.str()
+    assert "test_themes/bad_fault.yaml:" in out and "[cases[0].steps[0].fault.status]" in out
+    assert "[cases[0].steps[0].fault.tag]" in out or "leave 'tag' out" in out
+    assert "Traceback" not in out

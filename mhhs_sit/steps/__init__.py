@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mhhs_sit.engine import StepRunner
-from mhhs_sit.steps import basic, expect, http, send
+from mhhs_sit.steps import basic, expect, fault, http, send
 
 RUNNERS: dict[str, StepRunner] = {
     "send": send.run,
@@ -12,4 +12,5 @@ RUNNERS: dict[str, StepRunner] = {
     "assert": basic.run_assert,
     "wait": basic.run_wait,
     "save": basic.run_save,
+    "fault": fault.run,
 }
