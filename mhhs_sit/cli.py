@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mhhs_sit import __version__
-from mhhs_sit.errors import MhhsSitError, Problem, render_problems
+from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem, render_problems
 from mhhs_sit.loader import (
     environment_file_problems,
     find_environment,
@@ -70,6 +70,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems += environment_file_problems(
         Path(args.environments), root, skip=find_environment(args.env, Path(args.environments))
     )
+    if env is not None and env.is_local:
+        problems += simulator_rule_problems()
     if problems:
         print(render_problems(problems), file=sys.stdout)
         return 1
@@ -98,6 +100,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for o in orphans:
             print(f"  {o}")
     return 0
+
+
+def simulator_rule_problems(directory: Path | None = None) -> list[Problem]:
+    """The participant simulators' rule files (stubs/rules), which a local environment runs."""
+    from mhhs_stubs.responders import RULES_DIR, load_rules
+
+    try:
+        load_rules(directory or RULES_DIR)
+    except DefinitionError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _resolve_version(wanted: str | None) -> tuple[str | None, list[Problem]]:

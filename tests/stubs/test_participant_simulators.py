@@ -787,3 +787,18 @@ def test_every_message_the_simulators_sent_was_accepted_by_the_dips_own_checks(s
     assert len({e["sender"] for e in accepted}) >= 12  # most simulated roles did send something
     assert journal(sim, kind="refused") == []  # a simulator's invalid message is journalled as refused
     assert [e["note"] for e in journal(sim, kind="event") if "DEFECT" in e["note"]] == []
+
+
+def test_validate_checks_the_simulator_rule_files(tmp_path):
+    """`mhhs-sit validate` of a local environment reports a broken rule file at its line."""
+    from mhhs_sit.cli import simulator_rule_problems
+    from mhhs_stubs.responders import RULES_DIR
+
+    assert simulator_rule_problems() == []  # the shipped rules
+    for f in RULES_DIR.glob("*.yaml"):
+        (tmp_path / f.name).write_text(f.read_text())
+    broken = sorted(tmp_path.glob("*.yaml"))[0]
+    broken.write_text(broken.read_text() + "\n  - name: typo\n    wen: {interface: IF-031}\n")
+    problems = simulator_rule_problems(tmp_path)
+    assert problems and all(p.file.endswith(broken.name) for p in problems)
+    assert any(p.line > 0 for p in problems)
