@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,8 +47,21 @@ CUSTOM_BLOCK_RE = re.compile(r"^B\d{3}", re.IGNORECASE)
 
 def dip_timestamp(moment: dt.datetime | None = None) -> str:
     """The DIP's DateTime: exactly 25 characters, seconds precision, numeric offset."""
-    moment = moment or dt.datetime.now(dt.UTC)
+    if moment is None:
+        return _now_stamp()
     return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+
+_last_stamp: tuple[int, str] = (0, "")
+
+
+def _now_stamp() -> str:
+    """The current second's stamp, formatted once per second (the simulator stamps every message)."""
+    global _last_stamp
+    second = int(time.time())
+    if _last_stamp[0] != second:
+        _last_stamp = (second, dt.datetime.fromtimestamp(second, dt.UTC).isoformat())
+    return _last_stamp[1]
 
 
 def schema_version(interface_id: str) -> str:

@@ -269,6 +269,8 @@ class DeliveryEngine:
         body = json.dumps([p.body_element() for p in batch], separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.sign is not None:
+            # Signed in line: handing the ~0.8 ms RSA signature to a thread starved the delivery
+            # worker behind the request handlers (send-to-delivery p50 went from 35 to 580 ms).
             headers.update(self.sign("POST", url, body))
         for p in batch:
             p.delivery.status = "in-flight"

@@ -253,6 +253,7 @@ class SimulatedDip:
         """Stamp, journal and route each message; deliveries run in the background."""
         results = []
         now = dt.datetime.now(dt.UTC)
+        stamp = dip_timestamp(now)
         for item in batch:
             payload = item["payload"]
             common = _ci(payload, "CommonBlock")
@@ -272,7 +273,7 @@ class SimulatedDip:
             }
             egress_common["D0"] = {
                 "transactionID": tx,
-                "transactionTimestamp": dip_timestamp(now),
+                "transactionTimestamp": stamp,
                 "publicationID": "PUB-" + interface_id.split("-", 1)[1]
                 if interface_id.upper().startswith("IF-")
                 else interface_id,
