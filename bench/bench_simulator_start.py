@@ -134,7 +134,7 @@ def main() -> int:
     env, env_problems = load_environment("local", REPO / "environments")
     if problems or env_problems or env is None:
         raise SystemExit(f"definitions have problems: {problems + env_problems}")
-    config = simulator_config(env, cohorts.values())
+    config = simulator_config(env, cohorts.values(), signing="optional")  # as `stubs up`: API key alone
     print(f"{len(config.participants)} participants, validation against catalogue {config.version}; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")  # fmt: skip
 
