@@ -102,7 +102,7 @@ class DipClient:
         verify: bool | str = True,
         session: requests.Session | None = None,
         signer_for: Callable[[str], Signer | None] | None = None,
-        cert_for: Callable[[str], tuple[str, str] | None] | None = None,
+        cert_for: Callable[[str | None], tuple[str, str] | None] | None = None,
     ):
         """``signer_for(dip_id)`` signs every request sent as that DIP ID (X-DIP-* headers);
         ``cert_for(dip_id)`` is its TLS client certificate, when participants have their own."""
@@ -178,7 +178,7 @@ class DipClient:
         elif data is not None:
             payload = data.encode()
         signer = self.signer_for(dip_id) if dip_id and self.signer_for else None
-        client_cert = self.cert_for(dip_id) if dip_id and self.cert_for else None
+        client_cert = self.cert_for(dip_id) if self.cert_for else None  # None: the runtime picks one
         if signer is not None and params:
             # the signature covers the full URL as sent, query string included
             url = requests.Request(method, url, params=params).prepare().url or url

@@ -259,6 +259,8 @@ ENVIRONMENT: dict[str, Any] = {
         # simulator faults on demand; each item is checked by mhhs_stubs.faults (see docs/simulator.md)
         "faults": {"type": "array", "items": {"type": "object"}},
         "fault_seed": {"type": ["integer", "string"]},
+        # local simulator over HTTPS with the run's client certificates (mutual TLS), as the real DIP
+        "tls": {"type": "boolean"},
         # the simulator's push retries (local environments shorten them so a dead letter takes seconds)
         "delivery": {
             "type": "object",

@@ -895,6 +895,7 @@ def load_environment(
             k: (parse_duration(v) if k in ("backoff", "max_backoff", "timeout") else v)
             for k, v in (data.get("delivery") or {}).items()
         },
+        tls=bool(data.get("tls", False)),
     ), []
 
 

@@ -210,6 +210,7 @@ class Environment:
     faults: tuple[Mapping[str, Any], ...] = ()  # simulator fault specs (mhhs_stubs.faults)
     fault_seed: int | str = 0
     delivery: Mapping[str, float] = field(default_factory=dict)  # simulator push retries (DeliveryPolicy)
+    tls: bool = False  # local simulator over HTTPS with client certificates (mutual TLS), as the DIP
 
     @property
     def is_local(self) -> bool:

@@ -87,10 +87,19 @@ class Runtime:
         except (OSError, ValueError, TypeError) as exc:
             raise ConfigError(f"cannot sign requests as {dip_id} with {key} and {cert}: {exc}") from exc
 
-    def cert_for(self, dip_id: str) -> tuple[str, str] | None:
-        """The participant's own TLS client certificate in the local simulator's credentials."""
+    def cert_for(self, dip_id: str | None) -> tuple[str, str] | None:
+        """The participant's own TLS client certificate in the local simulator's credentials.
+
+        Without a participant (the simulator's control API, as an ``http`` step calls it), any
+        driven participant's certificate opens the connection: over mutual TLS nothing connects
+        without one, and the control API does not act as anybody."""
         if not self.credentials_dir:
             return None
+        if dip_id is None:
+            keys = sorted(Path(self.credentials_dir).glob("*.key"))
+            dip_id = next((k.stem for k in keys if k.stem not in ("server", "dip")), None)
+            if dip_id is None:
+                return None
         cert, key = Path(self.credentials_dir, f"{dip_id}.pem"), Path(self.credentials_dir, f"{dip_id}.key")
         return (str(cert), str(key)) if cert.is_file() and key.is_file() else None
 

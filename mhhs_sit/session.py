@@ -183,7 +183,7 @@ class SessionState:
         if self.stub_error is not None:  # failed once: say so for every case, don't retry
             raise self.stub_error
         try:
-            self.stubs = start_stubs(env, self.cohorts, dip_spec=self.dip_spec)
+            self.stubs = start_stubs(env, self.cohorts, dip_spec=self.dip_spec, tls=env.tls)
         except MhhsSitError as exc:
             self.stub_error = exc
             raise

@@ -188,3 +188,13 @@ def test_a_bad_fault_step_is_a_definition_error_at_its_line(pytester, project):
     assert "test_themes/bad_fault.yaml:" in out and "[cases[0].steps[0].fault.status]" in out
     assert "[cases[0].steps[0].fault.tag]" in out or "leave 'tag' out" in out
     assert "Traceback" not in out
+
+
+def test_the_example_cycle_passes_over_mutual_tls(pytester):
+    """environments/local-mtls.yaml: HTTPS with the run's client certificates, every request signed."""
+    copy_project(pytester.path)
+    result = run(pytester, "-q", "--mhhs-env", "local-mtls", "--alluredir=out/allure")
+    result.assert_outcomes(passed=16)
+    urls = {x["url"].split("/dip-channel")[0] for f in (pytester.path / "out" / "allure").glob("*-attachment.json")
+            for x in _exchanges(f) if "/dip-channel/" in x["url"]}  # fmt: skip
+    assert urls and all(u.startswith("https://127.0.0.1:") for u in urls)
