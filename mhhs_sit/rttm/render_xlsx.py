@@ -1,26 +1,23 @@
 """The RTTM as a real workbook: the matrix (header frozen, filters on, statuses coloured), a summary
 with coverage by stage and theme, the cycle's runs, and any requirement ids the catalogue lacks.
 
-Written in openpyxl's write-only mode. Every look a cell can have is registered once as a named
-style (so a user can restyle, say, every failed cell at once in Excel); each cell then gets a copy
-of that look's style array (``cell._style``, openpyxl's internal index tuple, copied the way the
-common copy-a-cell's-style idiom does). Assigning a ``Font``/``PatternFill`` or a style name per
-cell instead makes openpyxl hash style objects into the workbook's tables on every assignment,
-several times the cost; for thousands of rows that was most of the time.
+Written with XlsxWriter: each look a cell can have is one format, made once per workbook. (The
+workbook was first written with openpyxl, whose per-cell work made the RTTM of 100,000 results
+take over 5 s; XlsxWriter writes the same workbook several times faster. Excel named styles, which
+openpyxl could add, are the one thing given up.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from copy import copy
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill
-from openpyxl.utils import get_column_letter
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.url import Url
+from xlsxwriter.worksheet import Worksheet
 
 from mhhs_sit.results import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Row, Rttm, RunSummary
@@ -72,6 +69,7 @@ COHORT_WIDTH = 11
 LINE_HEIGHT = 15.0  # points, one line of 11 pt Calibri
 MAX_LINES = 20
 A3 = 8  # the page setup's paper size code
+MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks a sheet: later evidence is plain text
 COVERAGE_RULE = (
     "A requirement is covered when at least one case tracing to it was executed",
     "and passed in every cohort where it was executed, taking for each case and",
@@ -79,92 +77,113 @@ COVERAGE_RULE = (
 )
 
 
-def _look(name: str) -> str:
-    return f"RTTM {name}"
+Cell = tuple[Any, str | None]  # a value and the name of its look (None: plain)
 
 
-def _register_styles(book: Workbook) -> None:
-    """One named style per look (see the module docstring)."""
-    # Excel's default vertical alignment (bottom) throughout: top-aligning a tall row's text would
-    # mean styling every plain cell too, which costs as much again as all the colours.
-    plain = Alignment()
-    wrap = Alignment(wrap_text=True)
-    centre = Alignment(horizontal="center")
+def _formats(book: xlsxwriter.Workbook) -> dict[str, Format]:
+    """One format per look, made once."""
+    looks: dict[str, dict[str, Any]] = {}
 
     def add(name: str, **kw: Any) -> None:
-        kw.setdefault("alignment", plain)
-        kw.setdefault("font", font())
-        book.add_named_style(NamedStyle(name=_look(name), **kw))
+        looks[name] = {"font_name": "Calibri", "font_size": 11, **kw}
 
-    def font(**kw: Any) -> Font:
-        """The workbook's body font, named: a nameless font is a serif one in LibreOffice."""
-        return Font(name="Calibri", family=2, scheme="minor", **{"size": 11, **kw})
-
-    def fill(rgb: str) -> PatternFill:
-        return PatternFill("solid", start_color=rgb, end_color=rgb)
+    def colours(bg: str, fg: str) -> dict[str, Any]:
+        return {"pattern": 1, "bg_color": f"#{bg}", "font_color": f"#{fg}"}
 
     for status, (bg, fg) in STATUS_LOOK.items():
-        add(f"status {status}", fill=fill(bg), font=font(color=fg), alignment=centre)
+        add(f"status {status}", align="center", **colours(bg, fg))
     for verdict, (bg, fg) in VERDICT_LOOK.items():
-        add(f"verdict {verdict}", fill=fill(bg), font=font(color=fg, bold=verdict in STRONG_VERDICTS))
-    add(
-        "header",
-        fill=fill(HEADER_FILL),
-        font=font(bold=True, color="FFFFFF"),
-        alignment=Alignment(wrap_text=True, vertical="center"),
-    )
-    add("wrap", alignment=wrap)
-    add("absent", font=font(color="8C8C8C"), alignment=centre)  # the case is not collected in that cohort
-    add("date", number_format=DATE_FORMAT)
-    add("link", font=font(color="0563C1", underline="single"))
-    add("label", font=font(bold=True))
-    add("title", font=font(bold=True, size=14))
-    add("heading", font=font(bold=True, size=12))
-    add("percent", number_format=PERCENT_FORMAT)
+        add(f"verdict {verdict}", bold=verdict in STRONG_VERDICTS, **colours(bg, fg))
+    add("header", bold=True, font_color="#FFFFFF", pattern=1, bg_color=f"#{HEADER_FILL}", text_wrap=True,
+        valign="vcenter")  # fmt: skip
+    add("wrap", text_wrap=True)
+    add("absent", font_color="#8C8C8C", align="center")  # the case is not collected in that cohort
+    add("date", num_format=DATE_FORMAT)
+    add("link", font_color="#0563C1", underline=1)
+    add("label", bold=True)
+    add("title", bold=True, font_size=14)
+    add("heading", bold=True, font_size=12)
+    add("percent", num_format=PERCENT_FORMAT)
     for name, (bg, fg) in (("good", _GOOD), ("bad", _BAD), ("neutral", _NEUTRAL)):
-        add(f"percent {name}", number_format=PERCENT_FORMAT, fill=fill(bg), font=font(color=fg, bold=True))
+        add(f"percent {name}", num_format=PERCENT_FORMAT, bold=True, **colours(bg, fg))
+    return {name: book.add_format(kw) for name, kw in looks.items()}
 
 
 class _Sheet:
-    """A write-only sheet and the looks of its cells: each look's style array is taken once from a
-    cell styled through the public API, then copied into every cell that has that look."""
+    """A worksheet written row by row; cells are plain values or (value, look) pairs."""
 
-    def __init__(self, book: Workbook, title: str) -> None:
-        self.ws = book.create_sheet(title)
-        self._arrays: dict[str, Any] = {}
+    def __init__(self, book: xlsxwriter.Workbook, title: str, formats: dict[str, Format]) -> None:
+        self.ws: Worksheet = book.add_worksheet(title)
+        self.formats = formats
+        self.row = 0
+        self.links = 0
 
-    def cell(self, value: Any, look: str) -> WriteOnlyCell:
-        array = self._arrays.get(look)
-        if array is None:
-            template = WriteOnlyCell(self.ws)
-            template.style = _look(look)
-            array = self._arrays[look] = template._style
-        cell = WriteOnlyCell(self.ws, value=value)
-        cell._style = copy(array)
-        return cell
+    @staticmethod
+    def cell(value: Any, look: str) -> Cell:
+        return (value, look)
 
     def time(self, text: str | None) -> Any:
         stamp = when(text)
         if stamp is None:
             return text or None  # an unparseable time is still shown, as text
-        return self.cell(stamp, "date")
+        return (stamp, "date")
 
     def link(self, target: str | None) -> Any:
         if not target:
             return None
         href = link_target(target)
-        if href is None:
+        if href is None or self.links >= MAX_LINKS:
             return target
-        cell = self.cell(target, "link")
-        cell.hyperlink = href
-        return cell
+        self.links += 1
+        return (_Link(href, target), "link")
+
+    def append(self, values: list[Any]) -> None:
+        ws, formats, r = self.ws, self.formats, self.row
+        for c, value in enumerate(values):
+            look = None
+            if isinstance(value, tuple):
+                value, look = value
+            fmt = formats[look] if look else None
+            if value is None:
+                if fmt is not None:
+                    ws.write_blank(r, c, None, fmt)
+            elif isinstance(value, _Link):
+                ws.write_url(r, c, _url(value.href, value.text), fmt, string=value.text)
+            elif isinstance(value, dt.datetime):
+                ws.write_datetime(r, c, value, fmt)
+            elif isinstance(value, str):
+                ws.write_string(r, c, value, fmt)
+            elif isinstance(value, bool | int | float):
+                ws.write_number(r, c, value, fmt)
+            else:
+                ws.write(r, c, value, fmt)
+        self.row += 1
 
     def header(self, names: list[str]) -> None:
-        self.ws.append([self.cell(n, "header") for n in names])
+        self.append([(n, "header") for n in names])
 
     def widths(self, widths: list[float]) -> None:
-        for i, width in enumerate(widths, start=1):
-            self.ws.column_dimensions[get_column_letter(i)].width = width
+        for i, width in enumerate(widths):
+            self.ws.set_column(i, i, width)
+
+
+def _url(href: str, text: str) -> Any:
+    """A hyperlink XlsxWriter writes as given: it turns every ``file:`` URI into a Windows path
+    (``/srv/x`` became the relative ``srv\\x``), so a POSIX file link is passed as a plain URL."""
+    if not href.startswith("file:///") or href[8:10].endswith(":"):
+        return href
+    url = Url("https://placeholder")  # parsed as a URL, then pointed at the file URI unchanged
+    url._link = url._relationship_link = href  # the URI from Path.as_uri() is already escaped
+    url._text = text
+    return url
+
+
+class _Link:
+    __slots__ = ("href", "text")
+
+    def __init__(self, href: str, text: str) -> None:
+        self.href = href
+        self.text = text
 
 
 def when(text: str | None) -> dt.datetime | None:
@@ -186,12 +205,13 @@ def _lines(text: str, width: float) -> int:
     return sum(max(1, math.ceil(len(part) * 1.1 / per_line)) for part in text.split("\n"))
 
 
-def _fit_to_width(ws: Any, landscape: bool) -> None:
+def _fit_to_width(ws: Worksheet, landscape: bool) -> None:
     """Printed one page wide, as many pages down as it takes."""
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
 
 
 def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm) -> tuple[list[Any], int]:
@@ -242,29 +262,29 @@ def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm) -> tuple[list[Any], int]:
     return out, lines
 
 
-def _matrix(book: Workbook, rttm: Rttm) -> None:
-    sheet = _Sheet(book, "RTTM")
+def _matrix(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) -> None:
+    sheet = _Sheet(book, "RTTM", formats)
     ws = sheet.ws
     names = columns(rttm)
     sheet.widths([COHORT_WIDTH if n in rttm.cohorts else WIDTHS.get(n, COHORT_WIDTH) for n in names])
-    ws.freeze_panes = "C2"  # the header row, and each row's requirement id and title, stay in view
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{len(rttm.rows) + 1}"
-    ws.print_title_rows = "1:1"
+    ws.freeze_panes(1, 2)  # C2: the header row, and each row's requirement id and title, stay in view
+    ws.autofilter(0, 0, len(rttm.rows), len(names) - 1)
+    ws.repeat_rows(0)
     _fit_to_width(ws, landscape=True)
-    ws.page_setup.paperSize = A3  # the matrix is wide: on A4 it prints too small to read
+    ws.set_paper(A3)  # the matrix is wide: on A4 it prints too small to read
     sheet.header(names)
-    for number, row in enumerate(rttm.rows, start=2):
+    for row in rttm.rows:
         values, lines = _matrix_row(sheet, row, rttm)
-        if lines > 1:  # set before the row is written: write-only rows are final once appended
-            ws.row_dimensions[number].height = min(lines, MAX_LINES) * LINE_HEIGHT
-        ws.append(values)
+        if lines > 1:
+            ws.set_row(sheet.row, min(lines, MAX_LINES) * LINE_HEIGHT)
+        sheet.append(values)
 
 
-def _summary(book: Workbook, rttm: Rttm) -> None:
-    sheet = _Sheet(book, "Summary")
-    ws, cell = sheet.ws, sheet.cell
+def _summary(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) -> None:
+    sheet = _Sheet(book, "Summary", formats)
+    ws, cell = sheet, sheet.cell
     sheet.widths([30, 16, 16, 16])
-    _fit_to_width(ws, landscape=False)
+    _fit_to_width(sheet.ws, landscape=False)
     facts = summary(rttm)
     title = "Requirements-to-Test Traceability Matrix" + (f" — cycle {rttm.cycle}" if rttm.cycle else "")
     ws.append([cell(title, "title")])
@@ -314,35 +334,35 @@ def _run_row(sheet: _Sheet, n: int, r: RunSummary) -> list[Any]:
     ]
 
 
-def _runs(book: Workbook, rttm: Rttm) -> None:
-    sheet = _Sheet(book, "Runs")
+def _runs(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) -> None:
+    sheet = _Sheet(book, "Runs", formats)
     sheet.widths([5, 22, 17, 17, 12, 8, 14, 8, 9, 50])
-    sheet.ws.freeze_panes = "A2"
+    sheet.ws.freeze_panes(1, 0)
     _fit_to_width(sheet.ws, landscape=True)
     sheet.header(["#", "Run", "Started (UTC)", "Finished (UTC)", "State", "Sprint", "Environment", "IR", "Results",
                   "Evidence"])  # fmt: skip
     for n, r in enumerate(rttm.runs, start=1):
-        sheet.ws.append(_run_row(sheet, n, r))
+        sheet.append(_run_row(sheet, n, r))
 
 
-def _unknown(book: Workbook, rttm: Rttm) -> None:
+def _unknown(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) -> None:
     if not rttm.unknown_requirements:
         return
-    sheet = _Sheet(book, "Unknown requirements")
+    sheet = _Sheet(book, "Unknown requirements", formats)
     sheet.widths([20, 30])
-    sheet.ws.freeze_panes = "A2"
+    sheet.ws.freeze_panes(1, 0)
     sheet.header(["Requirement ID", "Referenced by case"])
     for rid, case in rttm.unknown_requirements:
-        sheet.ws.append([rid, case])
+        sheet.append([rid, case])
 
 
 def write_xlsx(rttm: Rttm, path: Path) -> Path:
     """Summary first (what a reviewer opens the workbook for), then the matrix, the runs, the unknown ids."""
-    book = Workbook(write_only=True)
-    _register_styles(book)
-    _summary(book, rttm)
-    _matrix(book, rttm)
-    _runs(book, rttm)
-    _unknown(book, rttm)
-    book.save(path)
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_urls": False})
+    formats = _formats(book)
+    _summary(book, rttm, formats)
+    _matrix(book, rttm, formats)
+    _runs(book, rttm, formats)
+    _unknown(book, rttm, formats)
+    book.close()
     return path
