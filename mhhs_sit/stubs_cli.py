@@ -83,6 +83,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="write the credentials here and keep them (default: a new temporary directory, removed on exit)",
     )
+    up.add_argument(
+        "--tls",
+        action="store_true",
+        help="HTTPS with mutual TLS, as the real DIP: clients present <DIP ID>.pem/.key from the keys "
+        "directory and trust ca.pem (default: the environment's tls setting, else plain HTTP on loopback)",
+    )
     up.add_argument("--ir", metavar="VERSION", help="validate messages against this interface spec version")
     up.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec")
     up.add_argument("--cohorts", default="cohorts", metavar="DIR", help="cohort files (default: cohorts)")
@@ -200,7 +206,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     dip_spec = str(Path(args.dip_spec).resolve()) if args.dip_spec else None
     # A system under test may sign as on the real DIP (then every signature is checked) or send
     # with its X-API-Key alone while it is being built.
-    config = simulator_config(env, chosen, dip_spec=dip_spec, signing="optional")
+    tls = bool(args.tls or env.tls)
+    if tls and env.stubs == "container":
+        raise ConfigError("--tls: mutual TLS is available for the embedded simulator only; use --env local")
+    config = simulator_config(env, chosen, dip_spec=dip_spec, signing="optional", tls=tls)
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -190,3 +190,18 @@ def test_help_says_what_it_does():
     )
     for words in ("--only ROLE", "--except ROLE", "--cohort ID", "until Ctrl-C", "credentials file", "X-API-Key"):
         assert words in done.stdout
+
+
+def test_tls_serves_https_with_client_certificates_from_the_keys_directory():
+    with stubs_up("--tls", "--cohort", "C1") as up:
+        assert up.url.startswith("https://127.0.0.1:")
+        keys = Path(up.creds()["keys"]["directory"])
+        sup = up.participant("SUP")
+        ca, cert = str(keys / "ca.pem"), (str(keys / f"{sup['dip_id']}.pem"), str(keys / f"{sup['dip_id']}.key"))
+        ok = requests.post(f"{up.url}/dip-channel/IF-031", json=[{"payload": appointment()}],
+                           headers={"X-API-Key": sup["api_key"]}, verify=ca, cert=cert, timeout=5)  # fmt: skip
+        assert ok.status_code == 201, ok.text
+        with pytest.raises(requests.ConnectionError):  # no client certificate: refused in (or after) the handshake
+            requests.get(f"{up.url}/_sim/health", verify=ca, timeout=5)
+        code, _ = up.interrupt()
+    assert code == 0
