@@ -30,19 +30,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 WARM_UP = 300  # messages sent before each measured run
 SUP, REGS = "2300000101", "2200000101"
-B071 = {
-    "proposedDataServiceDIPID": "1400000101",
-    "proposedDataServiceMPID": "SDSA",
-    "proposedDataServiceDIPEffectiveFromDate": "2026-01-01T00:00:00+00:00",
-    "contractReferenceDataService": "C-1",
-    "appointmentScenario": "CSP",
-    "supplierNominatedMDRDIPID": None,
-    "supplierNominatedMDRMPID": None,
-    "supplierNominatedMDREffectiveFromDate": None,
-    "supplierProposedConsentGranularity": "H",
-    "supplierProposedDomesticIndicator": True,
-    "traditionalFallBackReadFrequency": None,
-}
 OK_BODY = b'{"messageArray":[{"message":"RCP0000 - Success"}],"timestamp":"2026-01-01T00:00:00+00:00"}'
 OK_RESPONSE = (
     b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: "
@@ -172,16 +159,13 @@ def start_standalone(config: Any, workdir: Path) -> tuple[subprocess.Popen[str],
 
 
 def build_bodies(n: int, prefix: str = "bench") -> list[tuple[str, bytes]]:
-    from mhhs_sit.envelope import ReferenceSource, Sender, build_message
+    from mhhs_sit.envelope import ReferenceSource
+    from tests.stubs.messages import appointment
 
     refs = ReferenceSource(prefix)
     out = []
     for i in range(n):
-        m = build_message(
-            interface_id="IF-031", event="DSApp", sender=Sender(SUP, "SUP"), environment_tag="DEV", refs=refs,
-            custom={"B071": B071}, recipients=[REGS], mpan=f"{1000000000000 + i * 10:013d}",
-            distributor_dip_id="2500000101",
-        )  # fmt: skip
+        m = appointment(f"{1000000000000 + i * 10:013d}", refs)  # the tests' IF-031 (C1's SUP to REGS)
         out.append((m["CommonBlock"]["S1"]["senderUniqueReference"], json.dumps([{"payload": m}]).encode()))
     return out
 

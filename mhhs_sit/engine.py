@@ -68,7 +68,8 @@ class CaseRun:
         self.last_received: dict[str, Any] | None = None
         self.variables: dict[str, Any] = {}
         self.current: StepRecord | None = None
-        self.cleanups: list[Callable[[], None]] = []  # run when the case ends, however it ends
+        # run when the case ends, however it ends; by name, so a step registers its cleanup once
+        self.cleanups: dict[str, Callable[[], None]] = {}
 
     @property
     def claim(self) -> str:
@@ -117,7 +118,7 @@ class CaseRun:
         try:
             return self._run()
         finally:
-            for cleanup in reversed(self.cleanups):
+            for cleanup in reversed(self.cleanups.values()):
                 with contextlib.suppress(Exception):  # the outcome stands; a failed cleanup must not replace it
                     cleanup()
 

@@ -177,11 +177,13 @@ def block_path(path: str) -> str:
 
 def field(message: Any, block: str, name: str) -> Any:
     """A common-block field, tolerant of the case differences the DIP ignores (None if absent or malformed)."""
-    common = _get_ci(message, "CommonBlock") or {}
-    return _get_ci(_get_ci(common, block) or {}, name)
+    common = get_ci(message, "CommonBlock") or {}
+    return get_ci(get_ci(common, block) or {}, name)
 
 
-def _get_ci(mapping: Any, key: str) -> Any:
+def get_ci(mapping: Any, key: str) -> Any:
+    """``mapping[key]`` with the key matched case-insensitively, as the DIP matches field names;
+    None when absent or when ``mapping`` is not a mapping at all (malformed input)."""
     if not isinstance(mapping, Mapping):
         return None
     if key in mapping:

@@ -7,6 +7,7 @@ records.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Mapping
@@ -87,6 +88,12 @@ class Runtime:
         except (OSError, ValueError, TypeError) as exc:
             raise ConfigError(f"cannot sign requests as {dip_id} with {key} and {cert}: {exc}") from exc
 
+    @functools.cached_property
+    def _any_driven_dip_id(self) -> str | None:
+        """A participant whose key the run wrote (the directory is fixed for the run: read once)."""
+        keys = sorted(Path(self.credentials_dir or ".").glob("*.key"))
+        return next((k.stem for k in keys if k.stem not in ("server", "dip")), None)
+
     def cert_for(self, dip_id: str | None) -> tuple[str, str] | None:
         """The participant's own TLS client certificate in the local simulator's credentials.
 
@@ -96,8 +103,7 @@ class Runtime:
         if not self.credentials_dir:
             return None
         if dip_id is None:
-            keys = sorted(Path(self.credentials_dir).glob("*.key"))
-            dip_id = next((k.stem for k in keys if k.stem not in ("server", "dip")), None)
+            dip_id = self._any_driven_dip_id
             if dip_id is None:
                 return None
         cert, key = Path(self.credentials_dir, f"{dip_id}.pem"), Path(self.credentials_dir, f"{dip_id}.key")

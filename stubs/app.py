@@ -21,6 +21,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mhhs_sit.envelope import field
+from mhhs_sit.payloads import schema_violations
+from mhhs_stubs import routing
 from mhhs_stubs.answers import STANDARD_FIELDS, error, standard, standard_item
 from mhhs_stubs.auth import Authenticator, AuthRefusal, peer_certificate
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
@@ -151,10 +153,11 @@ class SimulatorApp:
         if problem is not None:
             self.dip.journal.add("refused", interface_id, caller.dip_id, note=problem.body.decode()[:500])
             return problem
-        refusals = self.dip.check_batch(interface_id, batch, caller)
+        routes: dict[int, routing.Route] = {}
+        refusals = self.dip.check_batch(interface_id, batch, caller, routes)
         if refusals:
             return self._refuse(interface_id, batch, caller, refusals)
-        return standard(self.dip.accept(interface_id, batch, caller), 201)
+        return standard(self.dip.accept(interface_id, batch, caller, routes), 201)
 
     def _refuse(self, interface_id: str, batch: Any, caller: SimParticipant, refusals: list[Refusal]) -> JSONResponse:
         """The whole batch is refused; one response item per message, listing every violation."""
@@ -336,8 +339,6 @@ class SimulatorApp:
                 lines.append(
                     f"/{i}/payload/CommonBlock/S0/eventCode: is [{declared}], this endpoint validates [{event_code}]"
                 )
-            from mhhs_sit.payloads import schema_violations
-
             for v in schema_violations(payload, interface_id, version, self.dip.config.dip_spec):
                 lines.append(f"/{i}/payload{v.pointer}: {v.message}")
         if lines:

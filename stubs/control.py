@@ -7,6 +7,7 @@ read every delivery attempt, pull messages with acknowledgement, and seed MPAN a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,24 +18,13 @@ from starlette.routing import Route
 
 from mhhs_stubs.answers import problem
 from mhhs_stubs.config import SimParticipant
-from mhhs_stubs.journal import Entry, Query
+from mhhs_stubs.journal import DELIVERY_STATUSES, Entry, Query
 from mhhs_stubs.routing import parse_seed
 
 if TYPE_CHECKING:
     from mhhs_stubs.app import SimulatorApp
 
 MAX_WAIT_S = 120.0
-DELIVERY_STATUSES = (
-    "queued",
-    "in-flight",
-    "retrying",
-    "delivered",
-    "failed",
-    "dead-letter",
-    "dropped",
-    "leased",
-    "no-webhook",
-)
 
 
 def control_routes(sim: SimulatorApp) -> list[Route]:
@@ -169,7 +159,7 @@ class ControlApi:
         parties = self.dip.config.participants
         if recipient and recipient not in parties:
             raise BadQuery(f"recipient {recipient} is not a participant of this environment")
-        base = Query(**{**q.__dict__, "recipient": None})
+        base = dataclasses.replace(q, recipient=None)
 
         def reached(e: Entry) -> bool:
             if not base.matches(e):
@@ -207,7 +197,7 @@ class ControlApi:
         recipient = request.query_params.get("recipient")
         limit = int(_number(request, "limit", 1000, low=1, high=100_000))
         rows = []
-        for e in self.dip.journal.query(Query(**{**q.__dict__, "recipient": None}), limit=10**9):
+        for e in self.dip.journal.query(dataclasses.replace(q, recipient=None), limit=10**9):
             for d in e.deliveries:
                 if (status and d.status != status) or (recipient and d.recipient != recipient):
                     continue

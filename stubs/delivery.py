@@ -23,31 +23,17 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 
 from mhhs_sit.envelope import dip_timestamp
 from mhhs_stubs.config import DeliveryPolicy
+from mhhs_stubs.faults import FaultPlan, OutboundAction
 from mhhs_stubs.journal import Delivery, Entry, Journal
 
 NO_RETRY = frozenset({400, 401, 403, 404, 405, 406, 413, 505})
 MAX_RETRY_AFTER_S = 30.0
-
-
-class OutboundFaults(Protocol):
-    """What the engine asks the fault plan (``faults.FaultPlan``) before each push attempt."""
-
-    def outbound(
-        self,
-        interface_id: str,
-        recipient: str,
-        transaction_id: str | None,
-        sur: str | None,
-        attempt: int = 1,
-        *,
-        sender: str | None = None,
-    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +53,7 @@ class Pending:
     seq: int = 0  # arrival order, kept among messages that are not held
     held: bool = False  # a fault delayed it: it goes in release order, not arrival order
     decided: bool = False  # outbound faults for the first attempt already drawn
-    first_action: Any = None
+    first_action: OutboundAction | None = None
     leased_until: float = 0.0  # inbox: invisible to other pulls until then
     element: Any = None  # what goes into the pushed array; default {"payload": egress}
 
@@ -95,7 +81,7 @@ class DeliveryEngine:
         journal: Journal,
         *,
         sign: Signer | None = None,
-        faults: OutboundFaults | None = None,
+        faults: FaultPlan | None = None,
     ):
         self.policy = policy
         self.journal = journal
@@ -236,23 +222,23 @@ class DeliveryEngine:
         p.first_action = action
         if action is None:
             return True
-        if getattr(action, "drop", False):
+        if action.drop:
             p.delivery.status = "dropped"
             p.delivery.note = "dropped by an injected fault"
             return False
-        for _ in range(int(getattr(action, "duplicates", 0) or 0)):
+        for _ in range(action.duplicates):
             twin = Delivery(p.delivery.recipient, "webhook", status="queued", url=p.delivery.url, note="duplicate")
             p.entry.deliveries.append(twin)
             copy_ = Pending(twin, p.egress, p.entry, decided=True, element=p.element, ready_at=now)
             copy_.seq = next(self._seq)
             ep.queue.append(copy_)
-        delay = float(getattr(action, "delay_s", 0.0) or 0.0)  # reorder holds are included
+        delay = action.delay_s  # reorder holds are included
         if delay:
             p.ready_at = now + delay
             p.held = True
         return True
 
-    def _fault(self, p: Pending, attempt: int) -> Any:
+    def _fault(self, p: Pending, attempt: int) -> OutboundAction | None:
         if self.faults is None:
             return None
         d = p.entry
@@ -328,17 +314,15 @@ class DeliveryEngine:
             action = p.first_action if attempt == 1 else self._fault(p, attempt)
             if action is None:
                 continue
-            down_until = float(getattr(action, "down_until", 0.0) or 0.0)
-            if down_until > now or getattr(action, "connection_error", False):
+            fault = ", ".join(action.faults) or True
+            if (action.down_until or 0.0) > now or action.connection_error:
                 record["error"] = "connection refused: recipient down (injected fault)"
-                record["fault"] = ", ".join(getattr(action, "faults", ())) or True
+                record["fault"] = fault
                 return None, None, record["error"]
-            fail_status = getattr(action, "fail_status", None)
-            if fail_status:
-                record["status"] = int(fail_status)
-                record["fault"] = ", ".join(getattr(action, "faults", ())) or True
-                retry_after = getattr(action, "retry_after_s", None)
-                return int(fail_status), retry_after, None
+            if action.fail_status:
+                record["status"] = action.fail_status
+                record["fault"] = fault
+                return action.fail_status, action.retry_after_s, None
         assert self._http is not None
         try:
             async with self._http.post(url, data=body, headers=headers) as r:

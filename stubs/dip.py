@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mhhs_sit.envelope import dip_timestamp, field
+from mhhs_sit.envelope import dip_timestamp, field, get_ci
+from mhhs_sit.payloads import schema_violations
+from mhhs_stubs import answers
 from mhhs_stubs.auth import dip_callback_headers
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.delivery import DeliveryEngine
@@ -116,8 +118,11 @@ class SimulatedDip:
 
     # -- ingress -----------------------------------------------------------------------
 
-    def check_batch(self, interface_id: str, batch: Any, caller: SimParticipant) -> list[Refusal]:
-        """Every reason to refuse the batch; empty means accept all of it."""
+    def check_batch(
+        self, interface_id: str, batch: Any, caller: SimParticipant, routes: dict[int, Route] | None = None
+    ) -> list[Refusal]:
+        """Every reason to refuse the batch; empty means accept all of it. ``routes`` collects each
+        message's route as it is checked, so ``accept`` need not resolve it again."""
         refusals: list[Refusal] = []
         if not isinstance(batch, list) or not batch:
             return [
@@ -133,7 +138,7 @@ class SimulatedDip:
         in_batch: set[str] = set()
         for i, item in enumerate(batch):
             payload = item.get("payload") if isinstance(item, dict) else None
-            if not isinstance(payload, dict) or not isinstance(_ci(payload, "CommonBlock"), dict):
+            if not isinstance(payload, dict) or not isinstance(get_ci(payload, "CommonBlock"), dict):
                 refusals.append(
                     Refusal(
                         i,
@@ -145,11 +150,17 @@ class SimulatedDip:
                     )
                 )
                 continue
-            refusals += self._check_message(i, interface_id, payload, caller, in_batch)
+            refusals += self._check_message(i, interface_id, payload, caller, in_batch, routes)
         return refusals
 
     def _check_message(
-        self, i: int, interface_id: str, payload: dict[str, Any], caller: SimParticipant, in_batch: set[str]
+        self,
+        i: int,
+        interface_id: str,
+        payload: dict[str, Any],
+        caller: SimParticipant,
+        in_batch: set[str],
+        routes: dict[int, Route] | None,
     ) -> list[Refusal]:
         out: list[Refusal] = []
         declared = field(payload, "S0", "interfaceID")
@@ -232,11 +243,12 @@ class SimulatedDip:
                 )
             )
         if not out:
-            for problem in self.router.route(interface_id, payload, caller, i).problems:
+            route = self.router.route(interface_id, payload, caller, i)
+            if routes is not None:
+                routes[i] = route
+            for problem in route.problems:
                 out.append(Refusal(i, problem.code, problem.text, problem.help, problem.pointer, "routing"))
         if self.catalogue is not None and (self.config.version or self.config.dip_spec):
-            from mhhs_sit.payloads import schema_violations
-
             found = schema_violations(payload, interface_id, self.config.version or "", self.config.dip_spec)
             for v in found:
                 out.append(
@@ -248,15 +260,20 @@ class SimulatedDip:
         return self.router.route(interface_id, payload, caller, index)
 
     def accept(
-        self, interface_id: str, batch: Sequence[Mapping[str, Any]], caller: SimParticipant
+        self,
+        interface_id: str,
+        batch: Sequence[Mapping[str, Any]],
+        caller: SimParticipant,
+        routes: Mapping[int, Route] | None = None,
     ) -> list[dict[str, Any]]:
-        """Stamp, journal and route each message; deliveries run in the background."""
+        """Stamp, journal and route each message (``routes``: as ``check_batch`` found them);
+        deliveries run in the background."""
         results = []
         now = dt.datetime.now(dt.UTC)
         stamp = dip_timestamp(now)
-        for item in batch:
+        for i, item in enumerate(batch):
             payload = item["payload"]
-            common = _ci(payload, "CommonBlock")
+            common = get_ci(payload, "CommonBlock")
             sur = field(payload, "S1", "senderUniqueReference")
             self._surs.add(sur)
             corr = field(payload, "S1", "senderCorrelationID")
@@ -264,7 +281,7 @@ class SimulatedDip:
             tx = f"T-{interface_id}-{caller.dip_id}-{caller.role}-{now:%Y%m%d}-{next(self._tx):010d}"
             initial = initial or corr or tx
             self._chains.setdefault(corr or tx, initial)
-            route = self.router.route(interface_id, payload, caller)
+            route = (routes or {}).get(i) or self.router.route(interface_id, payload, caller)
             egress_common = {k: v for k, v in common.items() if k.upper() not in ("D0", "A0")}
             egress_common["A0"] = {
                 "primaryRecipients": list(route.primary),
@@ -281,7 +298,7 @@ class SimulatedDip:
                 "replayIndicator": False,
                 "serviceTicketURL": None,
             }
-            egress = {"CommonBlock": egress_common, "CustomBlock": _ci(payload, "CustomBlock") or {}}
+            egress = {"CommonBlock": egress_common, "CustomBlock": get_ci(payload, "CustomBlock") or {}}
             entry = self.journal.add(
                 "accepted",
                 interface_id,
@@ -312,18 +329,16 @@ class SimulatedDip:
             value = field(payload, "S1", name)
             return value if isinstance(value, str) else None
 
-        return {
-            "transactionID": tx,
-            "senderUniqueReference": echo("senderUniqueReference"),
-            "correlationID": echo("senderCorrelationID"),
-            "sentTimestamp": echo("senderTimestamp"),
-            "senderID": caller.dip_id if caller else None,
-            "recipientID": "DIP",
-            "DIPConnectionProviderID": None,
-            "message": f"{code} - {RESPONSE_TEXT.get(code, '')}".rstrip(" -"),
-            "help": help or None,
-            "serviceTicketURL": None,
-        }
+        return answers.standard_item(
+            code,
+            RESPONSE_TEXT.get(code, ""),
+            help or None,
+            transactionID=tx,
+            senderUniqueReference=echo("senderUniqueReference"),
+            correlationID=echo("senderCorrelationID"),
+            sentTimestamp=echo("senderTimestamp"),
+            senderID=caller.dip_id if caller else None,
+        )
 
     # -- delivery --------------------------------------------------------------------------
 
@@ -349,12 +364,3 @@ class SimulatedDip:
                 participant.dip_id,
                 note=f"participant simulator error: {type(exc).__name__}: {exc}",
             )
-
-
-def _ci(mapping: Mapping[str, Any], key: str) -> Any:
-    if key in mapping:
-        return mapping[key]
-    for k, v in mapping.items():
-        if isinstance(k, str) and k.lower() == key.lower():
-            return v
-    return None

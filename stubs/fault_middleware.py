@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from mhhs_sit.envelope import dip_timestamp
+from mhhs_stubs.answers import standard_item
 from mhhs_stubs.faults import FaultPlan, InboundAction
 
 Scope = MutableMapping[str, Any]
@@ -173,19 +174,12 @@ async def _broken_promise(send: Send) -> None:
 async def _status_response(send: Send, action: InboundAction) -> None:
     status = action.status or 503
     text = REASONS.get(status, "Processing failed")
-    item = {
-        "transactionID": None,
-        "senderUniqueReference": None,
-        "correlationID": None,
-        "sentTimestamp": None,
-        "senderID": None,
-        "recipientID": "DIP",
-        "DIPConnectionProviderID": None,
-        "message": f"MSG1000 - {text}",
-        "help": f"HTTP {status} injected by simulator fault {', '.join(action.faults)}; the message was not "
+    item = standard_item(
+        "MSG1000",
+        text,
+        f"HTTP {status} injected by simulator fault {', '.join(action.faults)}; the message was not "
         "accepted, send it again",
-        "serviceTicketURL": None,
-    }
+    )
     body = json.dumps({"messageArray": [item], "timestamp": dip_timestamp()}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if action.retry_after_s is not None:

@@ -15,13 +15,26 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+DELIVERY_STATUSES = (
+    "queued",
+    "in-flight",
+    "retrying",
+    "delivered",
+    "failed",
+    "dead-letter",
+    "dropped",
+    "leased",
+    "no-webhook",
+)
+CHANNELS = ("webhook", "inbox", "simulated", "none")
+KINDS = ("accepted", "refused", "event", "fault", "status")
+
 
 @dataclass
 class Delivery:
     recipient: str
-    channel: str  # "webhook" | "inbox" | "simulated" | "none"
-    # queued | in-flight | retrying | delivered | failed | dead-letter | dropped | leased | no-webhook
-    status: str = "queued"
+    channel: str  # one of CHANNELS
+    status: str = "queued"  # one of DELIVERY_STATUSES
     attempts: list[dict[str, Any]] = field(default_factory=list)
     url: str | None = None
     note: str = ""
@@ -48,7 +61,7 @@ class Delivery:
 @dataclass
 class Entry:
     seq: int
-    kind: str  # accepted | refused | event | fault | status
+    kind: str  # one of KINDS
     at: float
     interface_id: str
     sender: str | None

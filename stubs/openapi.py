@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from mhhs_stubs.answers import STANDARD_FIELDS
+from mhhs_stubs.journal import CHANNELS, DELIVERY_STATUSES, KINDS
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 
@@ -177,20 +178,8 @@ COMPONENTS: dict[str, Any] = {
         "required": ["recipient", "channel", "status", "attempts", "queuedAt"],
         "properties": {
             "recipient": {"type": "string"},
-            "channel": {"enum": ["webhook", "inbox", "simulated", "none"]},
-            "status": {
-                "enum": [
-                    "queued",
-                    "in-flight",
-                    "retrying",
-                    "delivered",
-                    "failed",
-                    "dead-letter",
-                    "dropped",
-                    "leased",
-                    "no-webhook",
-                ]
-            },
+            "channel": {"enum": list(CHANNELS)},
+            "status": {"enum": list(DELIVERY_STATUSES)},
             "attempts": {"type": "array", "items": {"type": "object"}},
             "queuedAt": {"type": "number"},
             "doneAt": {"type": "number"},
@@ -203,7 +192,7 @@ COMPONENTS: dict[str, Any] = {
         "required": ["seq", "kind", "at", "interface", "sender", "transactionID", "deliveries"],
         "properties": {
             "seq": {"type": "integer"},
-            "kind": {"enum": ["accepted", "refused", "event", "fault", "status"]},
+            "kind": {"enum": list(KINDS)},
             "at": {"type": "number"},
             "interface": {"type": "string"},
             "sender": NULLABLE_STRING,

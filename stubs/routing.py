@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mhhs_sit.envelope import field as common_field
+from mhhs_sit.envelope import get_ci
 from mhhs_stubs.config import SimParticipant
 
 # Registration-service publications that tell their recipients they are (now) appointed to
@@ -104,7 +105,7 @@ class Router:
     def route(self, interface_id: str, payload: Mapping[str, Any], caller: SimParticipant, index: int = 0) -> Route:
         """Resolve the recipients of one message; ``problems`` non-empty means refuse the batch."""
         spec = self._interface(interface_id)
-        a0 = _ci(_ci(payload, "CommonBlock") or {}, "A0") or {}
+        a0 = get_ci(get_ci(payload, "CommonBlock") or {}, "A0") or {}
         named = a0.get("primaryRecipients") if isinstance(a0, Mapping) else None
         problems: list[RouteProblem] = []
         pointer = f"/{index}/payload/CommonBlock/A0/primaryRecipients"
@@ -207,7 +208,7 @@ class Router:
         if sender.role != "REGS":
             return
         iid = interface_id.upper()
-        custom = _ci(payload, "CustomBlock") or {}
+        custom = get_ci(payload, "CustomBlock") or {}
         if iid in APPOINTING:
             for dip_id in (*route.primary, *route.secondary):
                 self._appoint(mpan, dip_id)
@@ -248,18 +249,6 @@ def _dip_ids(block: Any, pattern: re.Pattern[str]) -> Iterable[str]:
     elif isinstance(block, list):
         for v in block:
             yield from _dip_ids(v, pattern)
-
-
-def _ci(mapping: Any, key: str) -> Any:
-    if not isinstance(mapping, Mapping):
-        return None
-    if key in mapping:
-        return mapping[key]
-    low = key.lower()
-    for k, v in mapping.items():
-        if isinstance(k, str) and k.lower() == low:
-            return v
-    return None
 
 
 def parse_seed(data: Any) -> tuple[dict[str, dict[str, str]], list[str]]:

@@ -10,20 +10,7 @@ from mhhs_sit.loader import load_cohorts
 from mhhs_sit.receiver import Receiver
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from tests.helpers import REPO
-
-B071 = {
-    "proposedDataServiceDIPID": "1400000101",
-    "proposedDataServiceMPID": "SDSA",
-    "proposedDataServiceDIPEffectiveFromDate": "2026-01-01T00:00:00+00:00",
-    "contractReferenceDataService": "C-1",
-    "appointmentScenario": "CSP",
-    "supplierNominatedMDRDIPID": None,
-    "supplierNominatedMDRMPID": None,
-    "supplierNominatedMDREffectiveFromDate": None,
-    "supplierProposedConsentGranularity": "H",
-    "supplierProposedDomesticIndicator": True,
-    "traditionalFallBackReadFrequency": None,
-}
+from tests.stubs.messages import B071
 
 
 @pytest.fixture(scope="module")

@@ -33,10 +33,7 @@ def run(run: CaseRun, step: Step) -> dict[str, Any]:
         raise StepDefinitionError(f"the simulator refused the fault: {problem.get('error', exchange.response_body)}")
     if exchange.status != 201:
         raise EnvironmentBroken(f"the simulator did not add the fault: HTTP {exchange.status}")
-    if not any(getattr(c, "__name__", "") == "_clear_faults" for c in run.cleanups):
-
-        def _clear_faults() -> None:
-            client.request("DELETE", "/_sim/faults", params={"tag": run.claim})
-
-        run.cleanups.append(_clear_faults)
+    run.cleanups.setdefault(
+        "simulator faults", lambda: client.request("DELETE", "/_sim/faults", params={"tag": run.claim})
+    )
     return exchange.response_body if isinstance(exchange.response_body, dict) else {}

@@ -20,21 +20,10 @@ from mhhs_sit.signing import CONTENT_HASH, SIGNATURE, SIGNATURE_CERTIFICATE, SIG
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.tls import RunCA
 from tests.helpers import REPO
+from tests.stubs.messages import b071
 
 SUP1, SUP2, SDS1 = "2300000101", "2300000202", "1400000101"
-B071 = {
-    "proposedDataServiceDIPID": SDS1,
-    "proposedDataServiceMPID": "SDSA",
-    "proposedDataServiceDIPEffectiveFromDate": "2026-01-01T00:00:00+00:00",
-    "contractReferenceDataService": "C-1",
-    "appointmentScenario": "CSP",
-    "supplierNominatedMDRDIPID": None,
-    "supplierNominatedMDRMPID": None,
-    "supplierNominatedMDREffectiveFromDate": None,
-    "supplierProposedConsentGranularity": "H",
-    "supplierProposedDomesticIndicator": True,
-    "traditionalFallBackReadFrequency": None,
-}
+B071 = b071(SDS1)
 REFS = ReferenceSource()
 
 

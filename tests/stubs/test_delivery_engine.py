@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -14,6 +15,7 @@ from mhhs_sit.envelope import ReferenceSource, Sender, build_message
 from mhhs_sit.loader import load_cohorts
 from mhhs_stubs import DeliveryPolicy, EmbeddedSimulator, config_from_cohorts
 from tests.helpers import REPO
+from tests.stubs.messages import appointment
 from tests.stubs.webhook_sink import WebhookSink
 
 SUP2, SDS2 = "2300000202", "1400000202"  # cohort C2: both played from outside (not simulated)
@@ -69,6 +71,16 @@ def subscribe(sim, url, interface="IF-024", dip_id=SDS2, **extra):
     assert r.status_code == 201, r.text
 
 
+@contextmanager
+def subscribed(sim, url, interface="IF-024", dip_id=SDS2, **extra):
+    """The recipient's webhook for the duration of a ``with`` block."""
+    subscribe(sim, url, interface, dip_id, **extra)
+    try:
+        yield
+    finally:
+        unsubscribe(sim, interface, dip_id)
+
+
 def unsubscribe(sim, interface="IF-024", dip_id=SDS2):
     r = requests.delete(f"{sim.url}/dip-channel/{interface}/pubconfig/{dip_id}", headers=key(sim, dip_id), timeout=5)
     assert r.status_code == 204
@@ -87,12 +99,9 @@ def status_of(sim, tx, timeout=10.0, until=("delivered", "failed", "dead-letter"
 def test_a_flaky_webhook_gets_the_message_after_retries(sim, sink):
     path = "/flaky"
     sink.script[path] = [(503, {}, 0.0), (500, {}, 0.0)]
-    subscribe(sim, sink.url + path)
-    try:
+    with subscribed(sim, sink.url + path):
         (tx,) = send(sim, advisory())
         d = status_of(sim, tx)
-    finally:
-        unsubscribe(sim)
     assert d["status"] == "delivered"
     assert [a.get("status") for a in d["attempts"]] == [503, 500, 201]
     assert [m["CommonBlock"]["D0"]["transactionID"] for m in sink.delivered(path)] == [tx]
@@ -101,12 +110,9 @@ def test_a_flaky_webhook_gets_the_message_after_retries(sim, sink):
 def test_retry_after_is_honoured(sim, sink):
     path = "/busy"
     sink.script[path] = [(429, {"Retry-After": "1"}, 0.0)]
-    subscribe(sim, sink.url + path)
-    try:
+    with subscribed(sim, sink.url + path):
         (tx,) = send(sim, advisory())
         d = status_of(sim, tx)
-    finally:
-        unsubscribe(sim)
     calls = sink.wait_calls(path, 2)
     assert d["status"] == "delivered" and [c["status"] for c in calls] == [429, 201]
     assert calls[1]["at"] - calls[0]["at"] >= 0.9  # the 0.05 s backoff gave way to Retry-After: 1
@@ -115,12 +121,9 @@ def test_retry_after_is_honoured(sim, sink):
 def test_a_dead_webhook_ends_in_a_dead_letter(sim, sink):
     path = "/down"
     sink.script[path] = [(500, {}, 0.0)] * 5
-    subscribe(sim, sink.url + path)
-    try:
+    with subscribed(sim, sink.url + path):
         (tx,) = send(sim, advisory())
         d = status_of(sim, tx)
-    finally:
-        unsubscribe(sim)
     assert d["status"] == "dead-letter" and len(d["attempts"]) == 3
     dead = requests.get(f"{sim.url}/_sim/deliveries", params={"status": "dead-letter"}, timeout=5).json()
     assert tx in [row["transactionID"] for row in dead["deliveries"]]
@@ -134,12 +137,9 @@ def test_refused_connections_are_retried_then_dead_lettered(sim):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    subscribe(sim, f"http://127.0.0.1:{port}/nobody")
-    try:
+    with subscribed(sim, f"http://127.0.0.1:{port}/nobody"):
         (tx,) = send(sim, advisory())
         d = status_of(sim, tx)
-    finally:
-        unsubscribe(sim)
     assert d["status"] == "dead-letter"
     assert all(a["error"].startswith("connection refused: 127.0.0.1") for a in d["attempts"])
 
@@ -147,27 +147,21 @@ def test_refused_connections_are_retried_then_dead_lettered(sim):
 def test_a_4xx_from_the_recipient_is_not_retried(sim, sink):
     path = "/reject"
     sink.script[path] = [(400, {}, 0.0)]
-    subscribe(sim, sink.url + path)
-    try:
+    with subscribed(sim, sink.url + path):
         (tx,) = send(sim, advisory())
         d = status_of(sim, tx)
-    finally:
-        unsubscribe(sim)
     assert d["status"] == "failed" and len(d["attempts"]) == 1
 
 
 def test_messages_queued_behind_a_slow_push_go_together_and_in_order(sim, sink):
     path = "/slow"
     sink.script[path] = [(201, {}, 0.5)]  # the first push takes 0.5 s; the rest queue meanwhile
-    subscribe(sim, sink.url + path, maxMessageCount=5)
-    try:
+    with subscribed(sim, sink.url + path, maxMessageCount=5):
         first = send(sim, advisory())
         time.sleep(0.1)
         rest = send(sim, *[advisory() for _ in range(7)])
         for tx in first + rest:
             assert status_of(sim, tx)["status"] == "delivered"
-    finally:
-        unsubscribe(sim)
     calls = sink.wait_calls(path, 3)
     assert [len(c["body"]) for c in calls] == [1, 5, 2]  # maxMessageCount is respected
     assert [m["CommonBlock"]["D0"]["transactionID"] for m in sink.delivered(path)] == first + rest
@@ -212,12 +206,9 @@ def test_a_long_poll_pull_returns_as_soon_as_a_message_arrives(sim):
 
 
 def test_replay_returns_published_messages_marked_as_replays(sim, sink):
-    subscribe(sim, sink.url + "/replay")
-    try:
+    with subscribed(sim, sink.url + "/replay"):
         _tx_a, tx_b = send(sim, advisory(mpan="1000000000033"), advisory(mpan="1000000000044"))
         assert status_of(sim, tx_b)["status"] == "delivered"
-    finally:
-        unsubscribe(sim)
     body = {"datetimeFrom": None, "datetimeTo": None, "eventCode": "[SupplierAdvisory]", "MPAN": "1000000000044",
             "version": None}  # fmt: skip
     r = requests.post(f"{sim.url}/dip-channel/IF-024/replay/{SDS2}", json=body, headers=key(sim, SDS2), timeout=5)
@@ -238,8 +229,7 @@ def test_replay_returns_published_messages_marked_as_replays(sim, sink):
 
 def test_requeue_pushes_selected_messages_again(sim, sink):
     path = "/requeue"
-    subscribe(sim, sink.url + path)
-    try:
+    with subscribed(sim, sink.url + path):
         (tx,) = send(sim, advisory(mpan="1000000000055"))
         assert status_of(sim, tx)["status"] == "delivered"
         body = {"datetimeFrom": None, "datetimeTo": None, "eventCode": None, "MPAN": None, "version": None,
@@ -247,8 +237,6 @@ def test_requeue_pushes_selected_messages_again(sim, sink):
         r = requests.post(f"{sim.url}/dip-channel/IF-024/requeue/{SDS2}", json=body, headers=key(sim, SDS2), timeout=5)
         assert r.status_code == 200 and len(r.json()["messageArray"]) == 1
         sink.wait_calls(path, 2)
-    finally:
-        unsubscribe(sim)
     pushed = [m for m in sink.delivered(path) if m["CommonBlock"]["D0"]["transactionID"] == tx]
     assert [m["CommonBlock"]["D0"]["replayIndicator"] for m in pushed] == [False, True]
 
@@ -281,7 +269,6 @@ def test_a_status_message_reaches_the_original_sender(sim, sink):
 def test_the_blocking_wait_returns_when_the_message_reaches_the_recipient(sim, sink):
     path = "/wait"
     sink.script[path] = [(503, {}, 0.0)]
-    subscribe(sim, sink.url + path)
     mpan = "1000000000077"
     result = {}
 
@@ -290,14 +277,12 @@ def test_the_blocking_wait_returns_when_the_message_reaches_the_recipient(sim, s
             f"{sim.url}/_sim/wait", params={"mpan": mpan, "recipient": SDS2, "timeout": 10}, timeout=15
         ).json()
 
-    try:
+    with subscribed(sim, sink.url + path):
         t = threading.Thread(target=wait)
         t.start()
         time.sleep(0.2)
         (tx,) = send(sim, advisory(mpan=mpan))
         t.join(12)
-    finally:
-        unsubscribe(sim)
     assert result["r"]["found"] is True
     message = result["r"]["message"]
     assert message["transactionID"] == tx
@@ -326,8 +311,6 @@ def test_a_webhook_off_loopback_is_refused_in_the_local_environment(sim):
 
 
 def test_the_validate_endpoint_answers_in_plain_text(sim):
-    from tests.test_simulator import message as appointment
-
     good = appointment()
     r = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": good}], timeout=5)
     assert (r.status_code, r.text) == (201, "Message OK")

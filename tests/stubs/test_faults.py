@@ -28,6 +28,7 @@ from mhhs_stubs.faults import FaultPlan, FaultSpecError, OutboundAction, journal
 from mhhs_stubs.journal import Journal
 from mhhs_stubs.server import free_port
 from tests.helpers import REPO, write
+from tests.stubs.messages import b071
 
 SUP, OTHER_SUP, SDS = "2300000101", "2300000202", "1400000101"
 
@@ -372,19 +373,7 @@ def test_a_bad_fault_in_an_environment_file_is_located_by_file_line_and_path(tmp
 
 # --------------------------------------------------------------------------- over the wire
 
-B071 = {
-    "proposedDataServiceDIPID": SDS,
-    "proposedDataServiceMPID": "SDSA",
-    "proposedDataServiceDIPEffectiveFromDate": "2026-01-01T00:00:00+00:00",
-    "contractReferenceDataService": "C-1",
-    "appointmentScenario": "CSP",
-    "supplierNominatedMDRDIPID": None,
-    "supplierNominatedMDRMPID": None,
-    "supplierNominatedMDREffectiveFromDate": None,
-    "supplierProposedConsentGranularity": "H",
-    "supplierProposedDomesticIndicator": True,
-    "traditionalFallBackReadFrequency": None,
-}
+B071 = b071(SDS)
 REFS = ReferenceSource()
 
 

@@ -20,6 +20,7 @@ from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.registry import mpan_status
 from mhhs_stubs.responders import RULES_DIR, ParticipantSimulators, load_rules
 from tests.helpers import REPO
+from tests.stubs import messages
 
 # C41: the framework plays the supplier; everyone else it needs is simulated.
 # C42: a second supplier (the losing one) and a second set of simulated services.
@@ -109,7 +110,7 @@ SDS_W, ISD_W, LSS_W, MDS_W, VAS_W, ECS_W = (
     "3400004404",
     "3500004404",
 )
-MIDNIGHT = "2026-01-01T00:00:00+00:00"
+MIDNIGHT = messages.MIDNIGHT
 
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "dip-api-spec"
@@ -207,19 +208,7 @@ def b070(ms: str, mpid: str, scenario: str = "COS", contract: str = "MS-1") -> d
 
 
 def b071(ds: str, mpid: str, scenario: str = "COS", contract: str = "DS-1") -> dict:
-    return {
-        "proposedDataServiceDIPID": ds,
-        "proposedDataServiceMPID": mpid,
-        "proposedDataServiceDIPEffectiveFromDate": MIDNIGHT,
-        "contractReferenceDataService": contract,
-        "appointmentScenario": scenario,
-        "supplierNominatedMDRDIPID": None,
-        "supplierNominatedMDRMPID": None,
-        "supplierNominatedMDREffectiveFromDate": None,
-        "supplierProposedConsentGranularity": "H",
-        "supplierProposedDomesticIndicator": True,
-        "traditionalFallBackReadFrequency": None,
-    }
+    return messages.b071(ds, mpid, scenario, contract)
 
 
 SITE = {
