@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mhhs_sit import __version__
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem, render_problems
+from mhhs_sit.gcpause import paused_gc
 from mhhs_sit.loader import (
     environment_file_problems,
     find_environment,
@@ -220,6 +221,7 @@ def _after_run(out: Path, args: argparse.Namespace) -> list[str]:
     return made
 
 
+@paused_gc()
 def _run_rttm(out: Path, args: argparse.Namespace) -> list[str]:
     """The cycle's RTTM beside the run's results, when there is a catalogue and a store."""
     from mhhs_sit.rttm.cli import open_store, rttm_for

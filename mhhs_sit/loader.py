@@ -15,12 +15,11 @@ import pickle
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
 
 from mhhs_sit import file_schemas, templating
 from mhhs_sit.durations import parse_duration
@@ -40,24 +39,31 @@ from mhhs_sit.model import (
 )
 from mhhs_sit.yamlsrc import PathPart, YamlDoc, format_path, load_yaml, parse_yaml
 
-_VALIDATORS = {
-    name: jsonschema.Draft202012Validator(schema)
-    for name, schema in (
-        ("scenario", file_schemas.SCENARIO),
-        ("cohort", file_schemas.COHORT),
-        ("environment", file_schemas.ENVIRONMENT),
-    )
+if TYPE_CHECKING:
+    import jsonschema
+
+_SCHEMAS = {
+    "scenario": file_schemas.SCENARIO,
+    "cohort": file_schemas.COHORT,
+    "environment": file_schemas.ENVIRONMENT,
 }
-# Compiled once: the fast check answers "is this file valid?"; only an invalid file pays for
-# jsonschema's full list of errors.
-_FAST = {
-    name: fastjsonschema.compile(schema)
-    for name, schema in (
-        ("scenario", file_schemas.SCENARIO),
-        ("cohort", file_schemas.COHORT),
-        ("environment", file_schemas.ENVIRONMENT),
-    )
-}
+
+
+# Each made on first use, once: the fast check answers "is this file valid?"; only an invalid file
+# pays for jsonschema's full list of errors (and for importing it). Compiling all of them when this
+# module was imported cost every command a tenth of a second, ``--help`` included.
+@cache
+def _fast_check(kind: str) -> Any:
+    return fastjsonschema.compile(_SCHEMAS[kind])
+
+
+@cache
+def _full_validator(kind: str) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(_SCHEMAS[kind])
+
+
 ACTION_KINDS = tuple(k for k in STEP_KINDS if k != "save")
 
 
@@ -142,12 +148,14 @@ def explain(error: jsonschema.ValidationError) -> list[tuple[list[PathPart], str
 
 def schema_problems(doc: YamlDoc, kind: str) -> list[Problem]:
     try:
-        _FAST[kind](doc.data)
+        _fast_check(kind)(doc.data)
         return []
     except fastjsonschema.JsonSchemaException:
         pass
+    import jsonschema
+
     problems = []
-    for error in _VALIDATORS[kind].iter_errors(doc.data):
+    for error in _full_validator(kind).iter_errors(doc.data):
         if error.validator == "propertyNames":
             # report the offending key itself rather than the mapping
             bad = [k for k in error.instance if not jsonschema.Draft202012Validator(error.validator_value).is_valid(k)]
@@ -503,6 +511,7 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
 
 
 _CACHE: dict[tuple[str, float, int, str, str], tuple[Scenario | None, list[Problem]]] = {}
+DEFAULT_CACHE_DIR = ".mhhs-sit-cache"  # parsed scenario files, under the project root (pytest's mhhs_cache)
 
 
 def _spec_stamp(dip_spec: str | None) -> str:
@@ -649,13 +658,20 @@ def _at_key(display: str, source: Path | None, path: list[PathPart], message: st
 
 
 def load_scenarios(
-    paths: Iterable[Path], root: Path | None = None, *, version: str | None = None, dip_spec: str | None = None
+    paths: Iterable[Path],
+    root: Path | None = None,
+    *,
+    version: str | None = None,
+    dip_spec: str | None = None,
+    cache_dir: Path | None = None,
 ) -> tuple[list[Scenario], list[Problem]]:
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
     ids = IdRegistry()
     for f in scenario_files(paths):
-        sc, pr = load_scenario_file(f, display=_display(f, root), version=version, dip_spec=dip_spec)
+        sc, pr = load_scenario_file(
+            f, display=_display(f, root), version=version, dip_spec=dip_spec, cache_dir=cache_dir
+        )
         problems += pr
         if sc:
             scenarios.append(sc)

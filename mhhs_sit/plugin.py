@@ -12,7 +12,7 @@ import pytest
 from mhhs_sit import __version__
 from mhhs_sit.engine import outcome_of
 from mhhs_sit.items import STATE_KEY, CaseItem, ScenarioFile, state_of
-from mhhs_sit.loader import is_scenario_file
+from mhhs_sit.loader import DEFAULT_CACHE_DIR, is_scenario_file
 from mhhs_sit.recorder import ResultsRecorder
 from mhhs_sit.results import BROKEN, CASE_RUN, category_of
 from mhhs_sit.session import SessionState
@@ -120,7 +120,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("mhhs_cohorts", "directory of cohort files", default="cohorts")
     parser.addini("mhhs_requirements", "requirements catalogue (directory or file)", default="test_data/requirements")
     parser.addini("mhhs_environments", "directory of environment files", default="environments")
-    parser.addini("mhhs_cache", "directory for parsed scenario files (empty: no disk cache)", default=".mhhs-sit-cache")
+    parser.addini("mhhs_cache", "directory for parsed scenario files (empty: no disk cache)", default=DEFAULT_CACHE_DIR)
     parser.addini("mhhs_scenarios", "directories whose YAML files are scenarios", type="args", default=["test_themes"])
 
 

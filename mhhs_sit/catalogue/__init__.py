@@ -10,7 +10,8 @@ spec version with interim-release aliases; an official DIP spec can be loaded fr
     >>> cat.validate(message, version="IR8.2")       # -> list of Violation
 """
 
-from mhhs_sit.catalogue.catalogue import Catalogue, load_catalogue
+from typing import TYPE_CHECKING, Any
+
 from mhhs_sit.catalogue.model import (
     Change,
     Interface,
@@ -19,6 +20,9 @@ from mhhs_sit.catalogue.model import (
     Version,
     Violation,
 )
+
+if TYPE_CHECKING:
+    from mhhs_sit.catalogue.catalogue import Catalogue, load_catalogue
 
 __all__ = [
     "Catalogue",
@@ -30,3 +34,13 @@ __all__ = [
     "Violation",
     "load_catalogue",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The catalogue (and jsonschema with it) is imported when first asked for, not by every module
+    # that only needs the model or a helper of this package: ``mhhs-sit --help`` need not pay for it.
+    if name in ("Catalogue", "load_catalogue"):
+        from mhhs_sit.catalogue import catalogue
+
+        return getattr(catalogue, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

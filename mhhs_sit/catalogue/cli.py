@@ -9,14 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mhhs_sit.catalogue.catalogue import Catalogue, load_catalogue
 from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
-from mhhs_sit.catalogue.violations import expected_form
 from mhhs_sit.cliutil import guarded
 from mhhs_sit.impact import affected
+
+if TYPE_CHECKING:
+    from mhhs_sit.catalogue.catalogue import Catalogue
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -72,6 +73,8 @@ def _guarded(handler: Handler) -> Handler:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Every interface with its senders, recipients, number of event codes and versions."""
+    from mhhs_sit.catalogue.catalogue import load_catalogue  # with jsonschema: only when a command runs
+
     cat = load_catalogue()
     print(f"Catalogue versions: {_versions_line(cat)}\n")
     rows = []
@@ -102,6 +105,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """One interface: names, roles, routing, event codes per version, fields of its messages."""
+    from mhhs_sit.catalogue.catalogue import load_catalogue  # with jsonschema: only when a command runs
+
     cat = load_catalogue()
     interface = cat.interface(args.interface)
     version = cat.resolve_version(args.version) if args.version else interface.versions[-1]
@@ -164,6 +169,8 @@ def _print_fields(schema: dict[str, Any], indent: str) -> None:
         if "properties" in node:
             kind = "list of objects" if items is not None else "object"
         else:
+            from mhhs_sit.catalogue.violations import expected_form
+
             kind = ("list of " if items is not None else "") + expected_form(node)
         extra = "  [modelled]" if sub.get("x-source") == "modelled" else ""
         print(f"{indent}{name}{star:<2}{'':<{max(0, 48 - len(indent) - len(name))}}{kind}{extra}")
@@ -176,6 +183,8 @@ def _print_fields(schema: dict[str, Any], indent: str) -> None:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """What changed between two versions, grouped where many interfaces share a change."""
+    from mhhs_sit.catalogue.catalogue import load_catalogue  # with jsonschema: only when a command runs
+
     cat = load_catalogue()
     a, b = cat.resolve_version(args.a), cat.resolve_version(args.b)
     changes = cat.diff(a, b)

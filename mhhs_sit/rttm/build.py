@@ -18,6 +18,7 @@ import yaml
 
 from mhhs_sit.errors import Problem
 from mhhs_sit.evidence.completion import EXECUTED, natural_key
+from mhhs_sit.gcpause import paused_gc
 from mhhs_sit.model import Cohort, Scenario
 from mhhs_sit.requirements import Requirement
 from mhhs_sit.results import utc_now
@@ -90,20 +91,30 @@ def _ids(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+# The result columns the matrix reads from the store (see ``ResultsStore.results``): the outcome,
+# and what shows a case the scenarios no longer define.
+STORE_FIELDS = (
+    "recorded", "category", "message", "title", "scenario", "stage", "theme", "priority", "location", "requirements",
+)  # fmt: skip
+
+
 def _outcome(row: Mapping[str, Any]) -> Outcome:
     return Outcome(
-        run_id=str(row["run_id"]),
-        finished=str(row.get("recorded") or row.get("run_finished") or row.get("run_started") or ""),
-        status=str(row["status"]),
-        sprint=row.get("sprint"),
-        category=row.get("category"),
-        message=str(row.get("message") or ""),
-        evidence=row.get("evidence"),
+        str(row["run_id"]),
+        str(row.get("recorded") or row.get("run_finished") or row.get("run_started") or ""),
+        str(row["status"]),
+        row.get("sprint"),
+        row.get("category"),
+        str(row.get("message") or ""),
+        row.get("evidence"),
     )
 
 
 def _cell(h: History) -> Cell:
-    return Cell(latest=_outcome(h.latest), history=tuple(_outcome(r) for r in h.outcomes))
+    """Each outcome made once: the deciding one is one of the history's, not a copy."""
+    history = tuple(map(_outcome, h.outcomes))
+    latest = next((o for o in reversed(history) if o.status != "not run"), history[-1])
+    return Cell(latest=latest, history=history)
 
 
 def _row_verdict(info: CaseInfo, cells: Mapping[str, Cell]) -> str:
@@ -121,6 +132,7 @@ def _requirement_verdict(verdicts: Sequence[str]) -> str:
     return min(verdicts, key=lambda v: _ROW_RANK[v])
 
 
+@paused_gc()
 def build_rttm(
     requirements: Mapping[str, Requirement],
     cases: Mapping[str, CaseInfo],

@@ -10,6 +10,7 @@ from typing import Any
 
 from mhhs_sit.cliutil import guarded
 from mhhs_sit.errors import ConfigError, render_problems
+from mhhs_sit.gcpause import paused_gc
 from mhhs_sit.rttm.model import Rttm
 from mhhs_sit.rttm.render import FORMATS
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
@@ -101,7 +102,7 @@ def rttm_for(
     root: Path | None = None,
 ) -> tuple[Rttm, list[str]]:
     """The RTTM of a cycle, and warnings a user should read (unreadable scenario files...)."""
-    from mhhs_sit.loader import load_cohorts, load_environment, load_scenarios
+    from mhhs_sit.loader import DEFAULT_CACHE_DIR, load_cohorts, load_environment, load_scenarios
     from mhhs_sit.requirements import load_requirements
     from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
 
@@ -118,7 +119,9 @@ def rttm_for(
     cohorts, _ = load_cohorts(cohorts_dir, root)
     env_name = next((r["environment"] for r in reversed(runs) if r.get("environment")), None) or "local"
     env, _ = load_environment(env_name, environments, root, environ=os.environ)
-    scenario_list, scenario_problems = load_scenarios([scenarios], root) if scenarios.exists() else ([], [])
+    scenario_list, scenario_problems = (
+        load_scenarios([scenarios], root, cache_dir=root / DEFAULT_CACHE_DIR) if scenarios.exists() else ([], [])
+    )  # the cache a run keeps: unchanged files are not parsed and checked again
     infos = case_infos(scenario_list, cohorts, local=env.is_local if env else True)
     warnings = []
     for file, reason in problem_files(scenario_problems).items():
@@ -131,12 +134,12 @@ def rttm_for(
         label, found_roles, found_cohorts = found
         roles = sorted(set(roles or []) | found_roles)
         only_cohorts = sorted(set(only_cohorts or []) | found_cohorts)
-    from mhhs_sit.rttm.build import build_rttm
+    from mhhs_sit.rttm.build import STORE_FIELDS, build_rttm
 
     rttm = build_rttm(
         catalogue,
         infos,
-        store.results(cycle),
+        store.results(cycle, fields=STORE_FIELDS),
         cycle=cycle,
         runs=runs,
         roles=roles or (),
@@ -170,6 +173,7 @@ def _participant(cohorts: dict[str, Any], wanted: str) -> tuple[str, set[str], s
     return f"{', '.join(sorted(names))} as {', '.join(sorted(roles))}", roles, in_cohorts
 
 
+@paused_gc()  # read, build and render as one: no collector pass over the cycle between them
 def cmd_rttm(args: argparse.Namespace) -> int:
     from mhhs_sit.rttm.render import write
 
@@ -231,7 +235,7 @@ def cmd_cycle(args: argparse.Namespace) -> int:
                 print(f"{name:<16} {c['runs']:>4} runs  {c['first'][:16]} → {c['last'][:16]}  sprints: {sprints}")
             return 0
         runs = store.runs(args.cycle)
-        rows = store.results(args.cycle)
+        rows = store.results(args.cycle, fields=())
     finally:
         store.close()
     if not runs:

@@ -8,6 +8,7 @@ per case × cohort wins, as in the completion report); rendered to xlsx, csv, js
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mhhs_sit.requirements import Requirement
 
@@ -15,9 +16,9 @@ from mhhs_sit.requirements import Requirement
 VERDICTS = ("failing", "collection error", "not executed", "uncovered", "covered")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """One result of a case in one cohort, in one run."""
+class Outcome(NamedTuple):
+    """One result of a case in one cohort, in one run. (A named tuple: a cycle's RTTM makes one per
+    recorded result, 100,000 of them, and a frozen dataclass costs several times more to make.)"""
 
     run_id: str
     finished: str  # ISO 8601 UTC time the run finished (or was last seen)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from mhhs_sit.errors import ConfigError
+from mhhs_sit.gcpause import paused_gc
 from mhhs_sit.rttm.model import Rttm
 
 FORMATS = ("xlsx", "csv", "json", "html")
 
 
+@paused_gc()
 def write(rttm: Rttm, fmt: str, path: Path) -> Path:
     from mhhs_sit.rttm import render_html, render_tabular, render_xlsx
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from mhhs_sit import __version__
@@ -14,7 +15,7 @@ from mhhs_sit.evidence.completion import REPORT_CSS, pct
 from mhhs_sit.model import STAGES
 from mhhs_sit.results import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
-from mhhs_sit.rttm.render_tabular import link_target, summary
+from mhhs_sit.rttm.render_tabular import PerCase, link_target, summary
 
 VERDICT_NOTES = {
     "failing": "a covering case was executed and did not pass in every cohort where it ran",
@@ -70,12 +71,14 @@ def _chip(word: str, title: str = "") -> str:
     return f'<span class="chip {_tone(word)}"{tip}>{_e(word)}</span>'
 
 
+@lru_cache(maxsize=4096)  # outcomes recorded together share their time: made once each
 def _stamp(text: str | None, seconds: bool = False) -> str:
     """An ISO time as ``2026-11-09 15:40`` UTC; anything unparseable as given."""
     when = parse_utc(text)
     if when is None:
         return text or ""
-    return when.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    # isoformat, not strftime: a cycle's matrix formats one time per outcome, and strftime is slow
+    return when.replace(tzinfo=None).isoformat(" ", "seconds" if seconds else "minutes")
 
 
 def _plural(n: int, noun: str) -> str:
@@ -157,7 +160,14 @@ def _requirement_cell(row: Row, verdict: str, span: int) -> str:
     )
 
 
-def _row_html(row: Row, rttm: Rttm, first: str) -> str:
+def _case_cells(row: Row, rttm: Rttm) -> str:
+    """The case's cohort statuses and history: the same in each row of a case."""
+    cells = [_status_cell(row.cells.get(cohort)) for cohort in rttm.cohorts]
+    cells.append(f'<td class="history">{_history(row, rttm.cohorts)}</td>')
+    return "".join(cells)
+
+
+def _row_html(row: Row, rttm: Rttm, first: str, case_cells: PerCase[str]) -> str:
     cells = [first]
     if row.case is None:
         cells.append(f'<td colspan="{len(rttm.cohorts) + 3}" class="none">no case traces to this requirement</td>')
@@ -168,8 +178,7 @@ def _row_html(row: Row, rttm: Rttm, first: str) -> str:
             + (f'<span class="small">{_e(where)}</span>' if where else "")
             + "</td>"
         )
-        cells += [_status_cell(row.cells.get(cohort)) for cohort in rttm.cohorts]
-        cells.append(f'<td class="history">{_history(row, rttm.cohorts)}</td>')
+        cells.append(case_cells(row))
         cells.append(f'<td><span class="mono">{_e(_stamp(row.latest_run))}</span><br>{_link(row.evidence)}</td>')
     cells.append(f"<td>{_chip(row.verdict)}</td>")
     return f'<tr class="row-{_tone(row.verdict)}">' + "".join(cells) + "</tr>"
@@ -183,12 +192,13 @@ def _matrix(rttm: Rttm) -> str:
             groups[-1].append(row)
         else:
             groups.append([row])
+    case_cells = PerCase(lambda row: _case_cells(row, rttm))
     bodies = []
     for rows in groups:
         req_id = rows[0].requirement.id
         verdict = rttm.requirement_verdicts.get(req_id, rows[0].verdict)
         first = _requirement_cell(rows[0], verdict, len(rows))
-        trs = [_row_html(row, rttm, first if i == 0 else "") for i, row in enumerate(rows)]
+        trs = [_row_html(row, rttm, first if i == 0 else "", case_cells) for i, row in enumerate(rows)]
         bodies.append(f'<tbody class="req-{_tone(verdict)}">\n' + "\n".join(trs) + "\n</tbody>")
     head = ["Requirement", "Case", *rttm.cohorts, "History", "Latest run (UTC) / evidence", "Case verdict"]
     thead = "".join(f"<th>{_e(h)}</th>" for h in head)

@@ -41,12 +41,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from mhhs_sit.rttm.model import VERDICTS, Cell, Row, Rttm
 
 SCHEMA = 1
+T = TypeVar("T")
 FIXED_COLUMNS = (
     "Requirement ID",
     "Requirement",
@@ -79,6 +81,27 @@ def history_text(row: Row, cohorts: tuple[str, ...]) -> str:
     return "; ".join(parts)
 
 
+class PerCase(Generic[T]):
+    """``make(row)`` once per case: a case covering several requirements has one row per
+    requirement, all sharing its cells, and what is made from them is the same for each."""
+
+    def __init__(self, make: Callable[[Row], T]) -> None:
+        self.make = make
+        self.made: dict[int, tuple[dict[str, Cell], T]] = {}
+
+    def __call__(self, row: Row) -> T:
+        found = self.made.get(id(row.cells))
+        if found is not None and found[0] is row.cells:
+            return found[1]
+        value = self.make(row)
+        self.made[id(row.cells)] = (row.cells, value)  # the cells kept alive, so their id stays theirs
+        return value
+
+
+def history_texts(rttm: Rttm) -> PerCase[str]:
+    return PerCase(lambda row: history_text(row, rttm.cohorts))
+
+
 def status_of(cell: Cell | None) -> str:
     return NOT_COLLECTED if cell is None else cell.latest.status
 
@@ -92,7 +115,7 @@ def link_target(target: str) -> str | None:
     return path.as_uri() if path.is_absolute() else None
 
 
-def flat_row(row: Row, rttm: Rttm) -> list[Any]:
+def flat_row(row: Row, rttm: Rttm, history: PerCase[str] | None = None) -> list[Any]:
     """One CSV row, in ``columns`` order; an uncovered requirement has blank case and cohort cells."""
     req = row.requirement
     return [
@@ -107,7 +130,7 @@ def flat_row(row: Row, rttm: Rttm) -> list[Any]:
         row.scenario,
         row.theme,
         *(status_of(row.cells.get(c)) if row.case else "" for c in rttm.cohorts),
-        history_text(row, rttm.cohorts),
+        (history or history_texts(rttm))(row),
         row.latest_run or "",
         row.evidence or "",
         row.verdict,
@@ -119,7 +142,8 @@ def write_csv(rttm: Rttm, path: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(columns(rttm))
-        out.writerows(flat_row(row, rttm) for row in rttm.rows)
+        history = history_texts(rttm)
+        out.writerows(flat_row(row, rttm, history) for row in rttm.rows)
     return path
 
 

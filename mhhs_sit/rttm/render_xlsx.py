@@ -21,7 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from mhhs_sit.results import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Row, Rttm, RunSummary
-from mhhs_sit.rttm.render_tabular import NOT_COLLECTED, columns, history_text, link_target, summary
+from mhhs_sit.rttm.render_tabular import NOT_COLLECTED, PerCase, columns, history_texts, link_target, summary
 
 # (fill, text colour): Excel's own Good / Bad / Neutral cell styles, grey for "not executed here",
 # violet for a file that could not be collected.
@@ -117,16 +117,19 @@ class _Sheet:
         self.formats = formats
         self.row = 0
         self.links = 0
+        self.times: dict[str | None, Any] = {}  # a cycle's rows share a handful of run times
 
     @staticmethod
     def cell(value: Any, look: str) -> Cell:
         return (value, look)
 
     def time(self, text: str | None) -> Any:
-        stamp = when(text)
-        if stamp is None:
-            return text or None  # an unparseable time is still shown, as text
-        return (stamp, "date")
+        found = self.times.get(text)
+        if found is None:
+            serial = excel_serial(when(text))
+            # an unparseable time is still shown, as text
+            found = self.times[text] = (text or None) if serial is None else (serial, "date")
+        return found
 
     def link(self, target: str | None) -> Any:
         if not target:
@@ -192,6 +195,18 @@ def when(text: str | None) -> dt.datetime | None:
     return None if stamp is None else stamp.replace(tzinfo=None, microsecond=0)
 
 
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Excel's 1900 date system, for any date after 1900-02-28
+
+
+def excel_serial(stamp: dt.datetime | None) -> float | None:
+    """The number Excel stores for a date and time, written with a date format: the same cell
+    XlsxWriter's ``write_datetime`` makes, at a fraction of its cost per cell."""
+    if stamp is None:
+        return None
+    delta = stamp - _EXCEL_EPOCH
+    return delta.days + delta.seconds / 86_400
+
+
 def _number(text: str) -> int | str:
     """Theme numbers as numbers, so filters sort 2 before 10; any other theme as text."""
     return int(text) if text.isdigit() and len(text) < 10 else text
@@ -214,11 +229,11 @@ def _fit_to_width(ws: Worksheet, landscape: bool) -> None:
     ws.fit_to_pages(1, 0)
 
 
-def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm) -> tuple[list[Any], int]:
+def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm, histories: PerCase[str]) -> tuple[list[Any], int]:
     """The values of ``render_tabular.columns``, typed and styled, and how many lines the row needs."""
     req = row.requirement
     cell = sheet.cell
-    history = history_text(row, rttm.cohorts)
+    history = histories(row)
     lines = 1
 
     def text(value: str, column: str) -> Any:
@@ -273,8 +288,9 @@ def _matrix(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) -
     _fit_to_width(ws, landscape=True)
     ws.set_paper(A3)  # the matrix is wide: on A4 it prints too small to read
     sheet.header(names)
+    histories = history_texts(rttm)
     for row in rttm.rows:
-        values, lines = _matrix_row(sheet, row, rttm)
+        values, lines = _matrix_row(sheet, row, rttm, histories)
         if lines > 1:
             ws.set_row(sheet.row, min(lines, MAX_LINES) * LINE_HEIGHT)
         sheet.append(values)

@@ -50,14 +50,17 @@ def histories(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], History]:
 
 def collection_errors(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The latest run's collection error per file, dropped once a later run collected that file."""
-    errors: dict[str, dict[str, Any]] = {}
+    rows = list(rows)
+    errors = {row["nodeid"]: row for row in rows if row["status"] == "error"}
+    if not errors:  # the usual case: no need to look at every row's file
+        return {}
+    files = {nodeid.split("::", 1)[0] for nodeid in errors}
     collected_after: dict[str, str] = {}
     for row in rows:
-        if row["status"] == "error":
-            errors[row["nodeid"]] = row
-        else:
+        if row["status"] != "error":
             file = row["nodeid"].split("::", 1)[0]
-            collected_after[file] = row["run_started"]
+            if file in files:
+                collected_after[file] = row["run_started"]
     return {f: e for f, e in errors.items() if collected_after.get(f, "") <= e["run_started"]}
 
 

@@ -36,6 +36,6 @@ def cycle_statuses(spec: str, root: Path, cycle: str, *, exclude_run: str | None
 
     store = ResultsStore.open(spec, root)
     try:
-        return latest_statuses(store.results(cycle, exclude_run=exclude_run))
+        return latest_statuses(store.results(cycle, exclude_run=exclude_run, fields=()))
     finally:
         store.close()

@@ -148,3 +148,27 @@ def test_a_case_settled_twice_in_one_batch_is_one_row_with_its_last_state(store_
     assert (rows["C-01-001-TC01"]["status"], rows["C-01-001-TC01"]["message"]) == ("broken", "teardown error")
     assert rows["D"]["status"] == "passed"
     store.close()
+
+
+def test_results_read_only_the_fields_asked_for_in_run_order(store_url, tmp_path, monkeypatch):
+    import mhhs_sit.store.store as store_module
+
+    monkeypatch.setattr(store_module, "RUNS_PER_QUERY", 2)  # three runs: read in two queries, merged in order
+    store = ResultsStore.open(store_url, tmp_path)
+    for run, status in (("z-first", "failed"), ("a-second", "broken"), ("m-third", "passed")):
+        store.begin_run(run, cycle="C2", sprint=run[0], evidence=f"/ev/{run}")
+        store.record(run, item("A-01-001-TC01", "C1", status, title="t", requirements=["BP003"], duration_s=1.5))
+        store.finish_run(run, "finished")
+    rows = store.results("C2", fields=["requirements"])
+    assert [r["run_id"] for r in rows] == ["z-first", "a-second", "m-third"]  # started order, not id order
+    assert [r["status"] for r in rows] == ["failed", "broken", "passed"]
+    assert rows[0]["requirements"] == ["BP003"] and rows[0]["sprint"] == "z" and rows[0]["evidence"] == "/ev/z-first"
+    assert "title" not in rows[0] and "duration_s" not in rows[0]  # not asked for, not read
+    assert set(rows[0]) >= {"run_id", "nodeid", "case_id", "cohort", "status", "run_started", "run_finished"}
+    full = store.results("C2")[0]  # by default every column but the drawn test data
+    assert (full["title"], full["duration_s"], "data" in full) == ("t", 1.5, False)
+    assert {k: full[k] for k in rows[0]} == rows[0]
+    assert [r["status"] for r in store.results("C2", exclude_run="a-second", fields=())] == ["failed", "passed"]
+    with pytest.raises(ValueError, match="not result columns: colour"):
+        store.results("C2", fields=["colour"])
+    store.close()
