@@ -281,7 +281,7 @@ def _allure_result(item: CaseItem, report: pytest.TestReport, call: pytest.CallI
         call.excinfo,
         state.allure_dir,
         writer=state.allure_writer,
-        secrets=state.secrets(),
+        scrub=state.scrubber(),
         personal=state.personal_fields,
     )
 

@@ -48,6 +48,7 @@ class SessionState:
     stub_error: MhhsSitError | None = None
     version: str | None = None  # canonical catalogue version (e.g. 1.8.2 for IR8.2)
     secrets_: list[str] | None = None
+    scrubber_: Any = None
     allure_dir: Path | None = None  # where case results go when --alluredir is given
     allure_writer: Any = None  # the evidence.allure_writer.ResultWriter writing them
     requirements: dict[str, Any] = field(default_factory=dict)  # the catalogue: id -> Requirement
@@ -79,6 +80,14 @@ class SessionState:
             issued = self.runtime_.issued_keys.values() if self.runtime_ is not None else ()
             self.secrets_ = secret_values(issued)
         return self.secrets_
+
+    def scrubber(self) -> Any:
+        """The ``evidence.redact.Scrubber`` of ``secrets``, made once."""
+        if self.scrubber_ is None:
+            from mhhs_sit.evidence.redact import Scrubber
+
+            self.scrubber_ = Scrubber(self.secrets())
+        return self.scrubber_
 
     @property
     def personal_fields(self) -> frozenset[str] | None:

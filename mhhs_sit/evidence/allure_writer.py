@@ -4,30 +4,32 @@ allure-pytest's per-item machinery (a scheduled result, hooks around setup, call
 label hook per marker, a streamed JSON dump) cost a third of the run time on our ~6 ms cases, so
 ``bench/`` showed evidence far above its 10% budget. Cases therefore bypass the allure-pytest
 listener (``ListenerFilter`` hands it every other item unchanged) and ``write_case_result`` writes
-the same Allure 2 result format directly: one ``json.dumps`` and one write for the result, one for
-the attachment of every exchange and poll. The serialising and writing happen on a background
-thread (``ResultWriter``): on a disk, creating files costs more than the case itself, and the case
-thread spends most of its time waiting on the network anyway.
+the same Allure 2 result format directly: one ``json.dumps`` for the result, one for the
+attachment of every exchange and poll. The files are created by a separate writer process
+(``ResultWriter`` and ``file_sink``): on a disk, creating files costs more than the case itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mhhs_sit.background import BatchWorker
+from mhhs_sit.evidence import file_sink
 from mhhs_sit.evidence.allure_results import SEVERITY, STATUS, stable_id
-from mhhs_sit.evidence.redact import redact
+from mhhs_sit.evidence.redact import Scrubber, redact
 
 
 def _is_case(item: Any) -> bool:
@@ -117,35 +119,80 @@ def install(config: pytest.Config) -> Path | None:
 _HOST = platform.node()
 
 
-Job = tuple[Path, Any, bool]  # where, what, compact JSON
+Job = tuple[Path, bytes]  # where, what
+
+
+def _encode_result(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+def _encode_compact(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), default=str)
 
 
 def _write_jobs(jobs: list[Job]) -> list[str]:
     problems = []
-    for path, payload, compact in jobs:
+    for path, blob in jobs:
         try:
-            if compact:
-                text = json.dumps(payload, separators=(",", ":"), default=str)
-            else:
-                text = json.dumps(payload, ensure_ascii=False, default=str)
-            _write(path, text)
+            _write(path, blob)
         except Exception as exc:  # reported at close: a lost evidence file must not pass unnoticed
             problems.append(f"{path.name}: {exc}")
     return problems
 
 
 class ResultWriter:
-    """Writes result files on one background thread; ``close`` waits for every file to land."""
+    """Hands result files to a writer process (``file_sink``); ``close`` waits for every file to land.
+
+    The test process only encodes each file and writes it into a pipe. Creating the files from a
+    thread of the test process instead (three calls a file, each giving up and winning back the
+    interpreter lock from the thread running the cases, and the file system's own work on the same
+    cores) made evidence cost 8-17 % of a run of 1,000 fast cases: bench/bench_http_vs_tavern.py.
+    Should the process not start or die, files are written from a background thread instead, and
+    that is said at close.
+    """
 
     def __init__(self) -> None:
-        self._worker: BatchWorker[Job] = BatchWorker(_write_jobs, name="mhhs-allure-writer")
+        self.problems: list[str] = []
+        self._lock = threading.Lock()
+        self._fallback: BatchWorker[Job] | None = None
+        self._sink: file_sink.SinkProcess | None = None
+        self._closed = False
+        if sys.executable:
+            try:
+                self._sink = file_sink.SinkProcess()
+            except OSError as exc:
+                self.problems.append(f"evidence writer process did not start ({exc}); files written in-process")
 
-    def submit(self, path: Path, payload: Any, *, compact: bool = False) -> None:
-        self._worker.submit((path, payload, compact))
+    def submit(self, path: Path | str, payload: Any, *, compact: bool = False) -> None:
+        """One JSON file (compact: no spaces)."""
+        try:
+            text = (_encode_compact if compact else _encode_result)(payload)
+        except Exception as exc:  # e.g. a circular value: said at close, the run goes on
+            with self._lock:
+                self.problems.append(f"{os.path.basename(path)}: {exc}")
+            return
+        self.submit_files([(path, text.encode("utf-8"))])
+
+    def submit_files(self, files: Sequence[tuple[Path | str, bytes]]) -> None:
+        """Files whose bytes are ready, in one write to the writer process."""
+        with self._lock:
+            if self._sink is not None and self._sink.send(files):
+                return
+            if self._fallback is None:
+                self._fallback = BatchWorker(_write_jobs, name="mhhs-allure-writer")
+            for path, blob in files:
+                self._fallback.submit((Path(path), blob))
 
     def close(self) -> list[str]:
         """Wait for the queued files; the problems met writing them (empty when all landed)."""
-        return self._worker.close()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                if self._sink is not None:
+                    self.problems += self._sink.close()
+                if self._fallback is not None:
+                    self.problems += self._fallback.close()
+            return self.problems
 
 
 def write_case_result(
@@ -155,9 +202,10 @@ def write_case_result(
     report_dir: Path,
     *,
     writer: ResultWriter,
-    secrets: Iterable[str] = (),
+    scrub: Scrubber | None = None,
     personal: frozenset[str] | None = None,
 ) -> None:
+    """The case's result file and its attachment of messages and polls, secrets masked in both."""
     from allure_pytest.utils import allure_full_name, allure_package, allure_title_path, format_allure_link
 
     sc, case, cohort = item.scenario, item.case, item.cohort
@@ -166,7 +214,8 @@ def write_case_result(
     now_ms = int(time.time() * 1000)
     identity = stable_id(case.id, cohort_id)
     full_name = allure_full_name(item)
-    test_id = __import__("hashlib").md5(identity.encode()).hexdigest()
+    test_id = hashlib.md5(identity.encode()).hexdigest()
+    result_id = str(uuid.uuid4())  # the attachment is named after it too: one random id a case
     if report.skipped:
         status = "skipped"
     elif report.passed:
@@ -197,7 +246,7 @@ def write_case_result(
         ("package", allure_package(item)),
     ]
     result: dict[str, Any] = {
-        "uuid": str(uuid.uuid4()),
+        "uuid": result_id,
         "historyId": test_id,
         "testCaseId": test_id,
         "fullName": full_name,
@@ -219,6 +268,8 @@ def write_case_result(
     if status != "passed":
         message = excinfo.exconly() if excinfo is not None else _skip_message(report)
         result["statusDetails"] = {"message": message, "trace": report.longreprtext}
+    files: list[tuple[str, bytes]] = []
+    base = os.fspath(report_dir)
     if record is not None:
         result["steps"] = [_step(s) for s in record.steps]
         body: dict[str, Any] = {
@@ -230,13 +281,18 @@ def write_case_result(
                 if s.exchanges or s.polls
             ],
         }
-        secrets = list(secrets)
-        if secrets or personal is not None:
-            body = redact(body, secrets=secrets, personal=personal)
-        source = f"{uuid.uuid4()}-attachment.json"
-        writer.submit(report_dir / source, body, compact=True)
+        if personal is not None:
+            body = redact(body, personal=personal)
+        source = f"{result_id}-attachment.json"
+        files.append((os.path.join(base, source), _scrubbed(body, _encode_compact, scrub)))
         result["attachments"] = [{"name": "messages and polls", "source": source, "type": "application/json"}]
-    writer.submit(report_dir / f"{result['uuid']}-result.json", result)
+    files.append((os.path.join(base, f"{result_id}-result.json"), _scrubbed(result, _encode_result, scrub)))
+    writer.submit_files(files)
+
+
+def _scrubbed(data: Any, encode: Callable[[Any], str], scrub: Scrubber | None) -> bytes:
+    text = encode(data)
+    return (scrub(text, data, encode) if scrub else text).encode("utf-8")
 
 
 def _step(s: Any) -> dict[str, Any]:
@@ -267,13 +323,7 @@ def _skip_message(report: pytest.TestReport) -> str:
     return str(longrepr)
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, blob: bytes) -> None:
     """One create and one write: every name is a fresh uuid, so there is nothing to replace, and a
     temporary name plus rename doubled the file-system work that dominates evidence cost on disk."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        data = memoryview(text.encode("utf-8"))
-        while data:
-            data = data[os.write(fd, data) :]
-    finally:
-        os.close(fd)
+    file_sink.write_file(os.fspath(path), blob)

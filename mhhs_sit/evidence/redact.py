@@ -1,14 +1,16 @@
 """Keeping secrets out of evidence, and personal data out of evidence that leaves the team.
 
 Secrets are masked wherever their value appears (headers are masked at the source, in the DIP
-client); personal-data fields are masked by name, case-insensitively, when asked for.
+client): in encoded evidence files by ``Scrubber``, one pass over the text; personal-data fields
+are masked by name, case-insensitively, when asked for (``redact``, on the data).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MASK = "***"
@@ -56,3 +58,37 @@ def redact(value: Any, *, secrets: Iterable[str] = (), personal: frozenset[str] 
     if isinstance(value, list | tuple):
         return [redact(v, secrets=secrets, personal=personal) for v in value]
     return value
+
+
+class Scrubber:
+    """Masks secrets in JSON text as it is written, in one pass over it.
+
+    A secret is looked for as JSON writes it inside a string (escaped, with and without
+    ``ensure_ascii``), so a secret with a quote, a backslash or a non-ASCII letter is found too. If
+    a mask ever left the text unreadable as JSON (a match starting inside an escape sequence), the
+    file's data is masked with ``redact`` and encoded again instead. Masking the text rather than a
+    copy of the data costs nothing when no secret is in it: the usual case, for every case's files.
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets = [s for s in secrets if s]
+        forms = {json.dumps(s, ensure_ascii=ascii_only)[1:-1] for s in self.secrets for ascii_only in (True, False)}
+        ordered = sorted(forms, key=len, reverse=True)  # longest first: a secret inside another masked whole
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def __call__(self, text: str, data: Any, encode: Callable[[Any], str]) -> str:
+        """``text`` (``encode(data)``) with every secret masked; ``data`` and ``encode`` are the
+        fallback for the rare mask that would break the JSON."""
+        if self._pattern is None:
+            return text
+        masked, found = self._pattern.subn(MASK, text)
+        if not found:
+            return text
+        try:
+            json.loads(masked)
+            return masked
+        except ValueError:
+            return encode(redact(data, secrets=self.secrets))

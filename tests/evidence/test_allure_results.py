@@ -87,10 +87,16 @@ def test_secrets_never_reach_evidence_and_personal_data_can_be_masked(pytester, 
     )
     text += "      - expect: {at: SUP, interface: IF-036, event: DSAppActive}\n"
     write(pytester.path, "test_themes/p.yaml", text)
+    # a failure whose message, saved value and step detail carry the secret: the result file, not
+    # only the attachment, must be masked
+    failing = appointment_scenario("P-00-002", f'      - assert:\n          - {{value: "{secret}", eq: "other"}}\n')
+    write(pytester.path, "test_themes/q.yaml", failing)
     result = pytester.runpytest_subprocess(
         "--cohort", "C1", "--alluredir", "ar", "--mhhs-redact-personal", "--mhhs-results", "r.json", timeout=180
     )
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=1, failed=1)
+    failed = allure_results(pytester.path / "ar")["P-00-002-TC01[C1]"]
+    assert failed["status"] == "failed" and "***" in json.dumps(failed)
     leaked = [p.name for p in (pytester.path / "ar").iterdir() if secret in p.read_text()]
     assert leaked == []
     attachment = next((pytester.path / "ar").glob("*-attachment.json")).read_text()
