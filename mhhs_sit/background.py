@@ -17,7 +17,8 @@ class BatchWorker(Generic[T]):
     """Calls ``handle(batch)`` on a background thread with what has queued up.
 
     ``linger_s`` > 0 waits that long after the first item for more, so a handler with a fixed cost
-    per call (a database transaction) pays it once per batch. ``handle`` returns the problems it
+    per call (a database transaction) pays it once per batch; the thread sleeps meanwhile rather
+    than waking for each item. ``handle`` returns the problems it
     met (text); after the first, ``stop_on_problem`` drops the rest. ``close`` waits for every
     queued item and returns every problem, so nothing is lost without being said.
     """
@@ -56,10 +57,13 @@ class BatchWorker(Generic[T]):
             first = self._queue.get()
             done = first is _STOP
             batch: list[T] = [] if done else [first]  # type: ignore[list-item]
-            deadline = time.monotonic() + self._linger_s
+            if not done and self._linger_s > 0:
+                # sleep, then take what came: waking for each item as it arrives would take the
+                # interpreter lock from the run's thread once per item (measured: ~1 ms a case)
+                time.sleep(self._linger_s)
             while not done and len(batch) < self._batch:
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 done = item is _STOP
