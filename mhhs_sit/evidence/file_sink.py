@@ -23,9 +23,12 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 
 HEADER = struct.Struct("<II")
+READ_BYTES = 1024 * 1024
+PAUSE_S = 0.1  # between drains of the pipe; also the most close() waits beyond the last file
 CLOSE_TIMEOUT_S = 300.0  # at the end the sink writes what is still queued: thousands of files on a slow disk
 # Files sent but perhaps not yet written are kept this far back (bytes), to be written here should the
 # sink die: more than the pipe can hold (64 KiB by default on Linux) plus what the sink has read ahead.
@@ -44,26 +47,57 @@ def write_file(path: str, data: bytes) -> None:
 
 
 def main() -> int:
-    read = sys.stdin.buffer.read
+    fd = sys.stdin.fileno()
+    pending = bytearray()
     while True:
-        head = read(HEADER.size)
-        if not head:
-            return 0
-        if len(head) < HEADER.size:
-            sys.stderr.write("input ended inside a frame header\n")
-            return 1
-        path_len, data_len = HEADER.unpack(head)
-        raw_path = read(path_len)
-        data = read(data_len)
-        if len(raw_path) < path_len or len(data) < data_len:
-            sys.stderr.write(f"{raw_path.decode('utf-8', 'replace')}: input ended inside the file's content\n")
-            return 1
-        path = raw_path.decode("utf-8", "surrogateescape")
+        chunk = os.read(fd, READ_BYTES)  # what has queued, up to 1 MiB; blocks only when nothing has
+        if not chunk:
+            break
+        pending += chunk
+        used = _write_frames(pending)
+        del pending[:used]
+        # Let the next files queue up, then create them together: on the CI machine a file created
+        # on its own, after the process sat idle, cost 5-10 times the system time of one created in
+        # a burst (0.25-0.45 ms against 0.05 ms).
+        time.sleep(PAUSE_S)
+    if pending:
+        sys.stderr.write(f"input ended inside a frame ({len(pending)} bytes of it)\n")
+        return 1
+    return 0
+
+
+def _write_frames(buffer: bytearray) -> int:
+    """Writes every complete frame at the start of ``buffer``; the number of bytes they took."""
+    at, size = 0, len(buffer)
+    while size - at >= HEADER.size:
+        path_len, data_len = HEADER.unpack_from(buffer, at)
+        end = at + HEADER.size + path_len + data_len
+        if end > size:
+            break
+        start = at + HEADER.size
+        path = bytes(buffer[start : start + path_len]).decode("utf-8", "surrogateescape")
         try:
-            write_file(path, data)
+            write_file(path, bytes(buffer[start + path_len : end]))
         except OSError as exc:
             sys.stderr.write(f"{os.path.basename(path)}: {exc}\n")
             sys.stderr.flush()
+        at = end
+    return at
+
+
+PIPE_BYTES = 1024 * 1024  # Linux's default ceiling for a pipe an unprivileged process may ask for
+
+
+def _widen(pipe: object) -> None:
+    """A 1 MiB pipe instead of 64 KiB: about 350 cases' files. When the disk stalls the sink for a
+    moment (a journal commit, writeback), the test process carries on instead of waiting on a full
+    pipe. Where the size cannot be changed, the default stands."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[attr-defined]
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
 
 
 class SinkProcess:
@@ -87,6 +121,7 @@ class SinkProcess:
             stderr=self._errors,
             bufsize=0,  # each file goes into the pipe at once: nothing waits in this process's buffers
         )
+        _widen(self._process.stdin)
 
     @property
     def pid(self) -> int | None:
