@@ -45,7 +45,7 @@ class ResultsRecorder:
         if self._store is not None or self._store_failed:
             return self._store
         spec = store_spec(self.config)
-        if spec is None:
+        if spec is None or self.config.option.collectonly:  # listing cases is not a run of them
             self._store_failed = True
             return None
         from mhhs_sit.store.store import ResultsStore

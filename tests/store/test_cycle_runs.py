@@ -48,6 +48,8 @@ def test_fail_fix_pass_rerun_selects_exactly_what_the_cycle_needs(pytester):
     assert "no tests ran" in third.stdout.str() or "6 deselected" in third.stdout.str()
     fourth = pytester.runpytest_subprocess("--cycle", "C2", "--rerun", "not-run", timeout=180)
     fourth.assert_outcomes(passed=3, deselected=3)  # cohort C2 never ran in this cycle
+    listed = pytester.runpytest_subprocess("--cycle", "C2", "--collect-only", timeout=180)
+    listed.stdout.fnmatch_lines(["*6 tests collected*"])  # listing the cases is not a run of them
 
     other = pytester.runpytest_subprocess("--cycle", "C3", "--rerun", "not-run", "--cohort", "C1", timeout=180)
     other.assert_outcomes(passed=3, deselected=3)  # another cycle has its own history
