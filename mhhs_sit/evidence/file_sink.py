@@ -131,7 +131,7 @@ class SinkProcess:
         """All of ``files`` in one write. False once the sink is gone: the caller writes them itself."""
         if self._process is None:
             return False
-        parts = []
+        parts: list[bytes] = []
         for path, blob in files:
             raw_path = os.fsencode(path)
             parts += (HEADER.pack(len(raw_path), len(blob)), raw_path, blob)

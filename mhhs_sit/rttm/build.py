@@ -182,14 +182,14 @@ def build_rttm(
         for cohort in info.cohorts:
             if wanted_cohorts and cohort not in wanted_cohorts:
                 continue
-            h = hist.get((info.case, cohort))
-            cells[cohort] = _cell(h) if h else Cell(Outcome(run_id="", finished="", status="not run"), ())
+            found = hist.get((info.case, cohort))
+            cells[cohort] = _cell(found) if found else Cell(Outcome(run_id="", finished="", status="not run"), ())
         verdict = _row_verdict(info, cells)
-        for req in info.requirements:
-            if req not in requirements:
-                unknown.add((req, info.case))
+        for rid in info.requirements:
+            if rid not in requirements:
+                unknown.add((rid, info.case))
                 continue
-            by_requirement.setdefault(req, []).append((info, cells, verdict))
+            by_requirement.setdefault(rid, []).append((info, cells, verdict))
 
     rows: list[Row] = []
     verdicts: dict[str, str] = {}
@@ -204,7 +204,7 @@ def build_rttm(
             continue
         for info, cells, verdict in covering:
             executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED]
-            last = max(executed, key=lambda o: o.finished) if executed else None
+            newest = max(executed, key=lambda o: o.finished) if executed else None
             rows.append(
                 Row(
                     requirement=req,
@@ -217,8 +217,8 @@ def build_rttm(
                     location=info.location,
                     cells=cells,
                     verdict=verdict,
-                    latest_run=last.finished if last else None,
-                    evidence=last.evidence if last else None,
+                    latest_run=newest.finished if newest else None,
+                    evidence=newest.evidence if newest else None,
                 )
             )
     return Rttm(

@@ -164,7 +164,7 @@ class ResultsStore:
         rows = [_row(run_id, r, stamp) for r in latest.values()]
         with self._guard("record results"), self.engine.begin() as conn:
             nodeids = [r["nodeid"] for r in rows]
-            existing = set()
+            existing: set[str] = set()
             for start in range(0, len(nodeids), 500):
                 chunk = nodeids[start : start + 500]
                 existing.update(conn.execute(_EXISTING, {"k_run": run_id, "k_nodes": chunk}).scalars())
@@ -211,7 +211,8 @@ class ResultsStore:
             query = query.where(runs.c.cycle == cycle)
         with self._guard("read runs"), self.engine.connect() as conn:
             found = [dict(r._mapping) for r in conn.execute(query)]
-            counts = dict(conn.execute(select(results.c.run_id, func.count()).group_by(results.c.run_id)).all())
+            per_run = select(results.c.run_id, func.count()).group_by(results.c.run_id)
+            counts: dict[str, int] = dict(conn.execute(per_run).all())  # type: ignore[arg-type]
         for r in found:
             r["cohorts"] = json.loads(r["cohorts"]) if r.get("cohorts") else []
             r["state"] = run_state(r)
