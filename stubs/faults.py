@@ -565,9 +565,7 @@ class FaultPlan:
                 else:
                     terminal = {"truncate_to": fault.params.get("keep_bytes", -1)}
                     detail = {"truncated": True, "when": "after processing"}
-                fired.append((fault, detail))
-                if fault.exhausted:
-                    ended.append(self._faults.pop(fault.id))
+                self._take(fault, detail, fired, ended)
             if ended:
                 self._refresh()
         if not fired:
@@ -575,10 +573,7 @@ class FaultPlan:
         context: dict[str, Any] = {"interface": interface_id, "sender": sender, "method": method, "path": path}
         if references:
             context["message"] = list(references)[:10]
-        for fault, detail in fired:
-            self._emit(fault, {"event": "applied", **context, **detail})
-        for fault in ended:
-            self._emit(fault, {"event": "expired", "reason": "count-used"})
+        self._report(fired, ended, context)
         return InboundAction(latency_s=latency, faults=tuple(f.id for f, _ in fired), **terminal)
 
     def outbound(
@@ -622,9 +617,7 @@ class FaultPlan:
                         act[name] = max(value, act.get(name, 0.0))
                     elif name in _OUTBOUND_FIELDS and name not in act:
                         act[name] = value
-                fired.append((fault, detail))
-                if fault.exhausted:
-                    ended.append(self._faults.pop(fault.id))
+                self._take(fault, detail, fired, ended)
             if ended:
                 self._refresh()
         if not fired:
@@ -637,14 +630,27 @@ class FaultPlan:
             "message": sur,
             "attempt": attempt,
         }
-        for fault, detail in fired:
-            self._emit(fault, {"event": "applied", **context, **detail})
-        for fault in ended:
-            self._emit(fault, {"event": "expired", "reason": "count-used"})
+        self._report(fired, ended, context)
         act["delay_s"] = round(act["delay_s"], 6)
         return OutboundAction(faults=tuple(f.id for f, _ in fired), **act)
 
     # -- internals -----------------------------------------------------------------
+
+    def _take(
+        self, fault: Fault, detail: dict[str, Any], fired: list[tuple[Fault, dict[str, Any]]], ended: list[Fault]
+    ) -> None:
+        """A fault that fired; one whose count is used up leaves the plan (under the lock)."""
+        fired.append((fault, detail))
+        if fault.exhausted:
+            ended.append(self._faults.pop(fault.id))
+
+    def _report(
+        self, fired: list[tuple[Fault, dict[str, Any]]], ended: list[Fault], context: dict[str, Any]
+    ) -> None:
+        for fault, detail in fired:
+            self._emit(fault, {"event": "applied", **context, **detail})
+        for fault in ended:
+            self._emit(fault, {"event": "expired", "reason": "count-used"})
 
     def _decide(self, fault: Fault) -> bool:
         """One matching event: skip the first ``after``, then the seeded coin, then count it."""

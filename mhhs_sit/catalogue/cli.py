@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mhhs_sit import catalogue as interface_catalogue  # its load_catalogue (and jsonschema) resolved on first use
 from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
 from mhhs_sit.cliutil import guarded
@@ -73,9 +74,7 @@ def _guarded(handler: Handler) -> Handler:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Every interface with its senders, recipients, number of event codes and versions."""
-    from mhhs_sit.catalogue.catalogue import load_catalogue  # with jsonschema: only when a command runs
-
-    cat = load_catalogue()
+    cat = interface_catalogue.load_catalogue()
     print(f"Catalogue versions: {_versions_line(cat)}\n")
     rows = []
     for i in cat.interfaces:
@@ -105,9 +104,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """One interface: names, roles, routing, event codes per version, fields of its messages."""
-    from mhhs_sit.catalogue.catalogue import load_catalogue  # with jsonschema: only when a command runs
-
-    cat = load_catalogue()
+    cat = interface_catalogue.load_catalogue()
     interface = cat.interface(args.interface)
     version = cat.resolve_version(args.version) if args.version else interface.versions[-1]
     print(f"{interface.id}  {interface.name}")
@@ -183,9 +180,7 @@ def _print_fields(schema: dict[str, Any], indent: str) -> None:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """What changed between two versions, grouped where many interfaces share a change."""
-    from mhhs_sit.catalogue.catalogue import load_catalogue  # with jsonschema: only when a command runs
-
-    cat = load_catalogue()
+    cat = interface_catalogue.load_catalogue()
     a, b = cat.resolve_version(args.a), cat.resolve_version(args.b)
     changes = cat.diff(a, b)
     if args.interface:

@@ -140,7 +140,7 @@ def _write_jobs(jobs: list[Job]) -> list[str]:
     problems = []
     for path, blob in jobs:
         try:
-            _write(path, blob)
+            file_sink.write_file(os.fspath(path), blob)
         except Exception as exc:  # reported at close: a lost evidence file must not pass unnoticed
             problems.append(f"{path.name}: {exc}")
     return problems
@@ -162,12 +162,17 @@ class ResultWriter:
         self._lock = threading.Lock()
         self._fallback: BatchWorker[Job] | None = None
         self._sink: file_sink.SinkProcess | None = None
+        self._sink_started = False  # on the first file: an xdist controller writes none, so starts none
         self._closed = False
-        if sys.executable:
-            try:
-                self._sink = file_sink.SinkProcess()
-            except OSError as exc:
-                self.problems.append(f"evidence writer process did not start ({exc}); files written in-process")
+
+    def _start_sink(self) -> None:
+        self._sink_started = True
+        if not sys.executable:
+            return
+        try:
+            self._sink = file_sink.SinkProcess()
+        except OSError as exc:
+            self.problems.append(f"evidence writer process did not start ({exc}); files written in-process")
 
     def submit(self, path: Path | str, payload: Any) -> None:
         """One JSON file."""
@@ -182,6 +187,8 @@ class ResultWriter:
     def submit_files(self, files: Sequence[tuple[Path | str, bytes]]) -> None:
         """Files whose bytes are ready, in one write to the writer process."""
         with self._lock:
+            if not self._sink_started:
+                self._start_sink()
             if self._sink is not None and self._sink.send(files):
                 return
             if self._fallback is None:
@@ -329,9 +336,3 @@ def _skip_message(report: pytest.TestReport) -> str:
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return f"Skipped: {str(longrepr[2]).removeprefix('Skipped: ')}"
     return str(longrepr)
-
-
-def _write(path: Path, blob: bytes) -> None:
-    """One create and one write: every name is a fresh uuid, so there is nothing to replace, and a
-    temporary name plus rename doubled the file-system work that dominates evidence cost on disk."""
-    file_sink.write_file(os.fspath(path), blob)

@@ -19,7 +19,6 @@ import hashlib
 import html
 import json
 import os
-import re
 import urllib.parse
 import zipfile
 import zlib
@@ -31,14 +30,12 @@ from typing import Any
 
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.evidence.manifest import MANIFEST_NAME, FileDiff, FileEntry, Manifest, compare, digest
+from mhhs_sit.evidence.redact import json_forms, secret_variables
 from mhhs_sit.evidence.signing import SignatureCheck, Signer, check
 
 RESULTS = "results.json"
 EVIDENCE_DIRS = ("allure-results", "report")
 EVIDENCE_FILES = ("results.json", "junit.xml", "completion-report.*", "rttm.*")
-# The same names redact.py masks at the source; this is the last check before evidence leaves.
-SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
-MIN_SECRET_LENGTH = 8
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: the pack's bytes never depend on a clock
 
 
@@ -66,12 +63,6 @@ def default_out(run_dir: Path) -> Path:
     """``RUN_DIR.evidence.zip`` beside the run directory (never inside it)."""
     run_dir = Path(run_dir).resolve()
     return run_dir.with_name(run_dir.name + ".evidence.zip")
-
-
-def secret_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment variables whose names look secret and whose values are long enough to matter."""
-    env = os.environ if environ is None else environ
-    return {k: v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET_LENGTH}
 
 
 def collect(run_dir: Path) -> tuple[list[tuple[str, Path]], list[Skipped]]:
@@ -111,8 +102,7 @@ def _forms(value: str) -> set[bytes]:
     """How a value can appear in a file: as is, JSON-escaped, HTML/XML-escaped, URL-encoded."""
     forms = {
         value,
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
+        *json_forms(value),
         html.escape(value, quote=True),
         urllib.parse.quote(value, safe=""),
         urllib.parse.quote_plus(value, safe=""),
@@ -135,6 +125,7 @@ def pack(
     files, skipped = collect(run_dir)
     out = Path(out) if out is not None else default_out(run_dir)
     top = run_dir.resolve().name or "run"
+    # the names redact.py masks at the source: the pack is the last check before evidence leaves
     secrets = {name: _forms(value) for name, value in secret_variables(environ).items()}
     if signer is not None:
         secrets.update({name: _forms(value) for name, value in signer.secrets().items()})

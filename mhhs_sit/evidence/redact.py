@@ -29,14 +29,25 @@ DEFAULT_PERSONAL_FIELDS = frozenset(
     }
 )
 SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+MIN_SECRET_LENGTH = 8
+
+
+def secret_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment variables whose names look secret and whose values are long enough to matter."""
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET_LENGTH}
 
 
 def secret_values(extra: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> list[str]:
     """Values that must never be written: given ones plus secret-looking environment variables."""
-    env = os.environ if environ is None else environ
-    found = {v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= 8}
-    found.update(v for v in extra if v and len(v) >= 8)
+    found = set(secret_variables(environ).values())
+    found.update(v for v in extra if v and len(v) >= MIN_SECRET_LENGTH)
     return sorted(found, key=len, reverse=True)  # longest first, so a secret inside another is masked whole
+
+
+def json_forms(value: str) -> set[str]:
+    """How ``value`` appears inside a JSON string, escaped with and without ``ensure_ascii``."""
+    return {json.dumps(value, ensure_ascii=ascii_only)[1:-1] for ascii_only in (True, False)}
 
 
 def redact(value: Any, *, secrets: Iterable[str] = (), personal: frozenset[str] | None = None) -> Any:
@@ -72,7 +83,7 @@ class Scrubber:
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self.secrets = [s for s in secrets if s]
-        forms = {json.dumps(s, ensure_ascii=ascii_only)[1:-1] for s in self.secrets for ascii_only in (True, False)}
+        forms = {form for secret in self.secrets for form in json_forms(secret)}
         ordered = sorted(forms, key=len, reverse=True)  # longest first: a secret inside another masked whole
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 

@@ -152,8 +152,6 @@ class _Sheet:
                     ws.write_blank(r, c, None, fmt)
             elif isinstance(value, _Link):
                 ws.write_url(r, c, _url(value.href, value.text), fmt, string=value.text)
-            elif isinstance(value, dt.datetime):
-                ws.write_datetime(r, c, value, fmt)
             elif isinstance(value, str):
                 ws.write_string(r, c, value, fmt)
             elif isinstance(value, bool | int | float):

@@ -53,9 +53,9 @@ def _zombie(pid: int) -> bool:
 
 def test_a_writer_process_that_dies_hands_over_and_says_so(tmp_path):
     writer = ResultWriter()
-    assert writer._sink is not None
     for n in range(50):
         writer.submit(tmp_path / f"{n}-result.json", {"n": n})
+    assert writer._sink is not None  # started with the first file
     os.kill(writer._sink.pid, signal.SIGKILL)
     assert wait_for(lambda: _zombie(writer._sink.pid))
     for n in range(50, 100):
