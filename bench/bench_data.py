@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 
+from mhhs_sit.cli.data import register
 from mhhs_sit.data import is_valid_mpan_core
 from mhhs_sit.data.addresses import address_book
-from mhhs_sit.data.cli import register
 from mhhs_sit.data.distributors import DNO_IDS
 from mhhs_sit.data.filecheck import check_file
 from mhhs_sit.data.generate import iter_core_chunks, iter_record_chunks, write_csv, write_jsonl

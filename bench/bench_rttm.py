@@ -36,8 +36,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mhhs_sit.gcpause import paused_gc  # noqa: E402
-from mhhs_sit.requirements import SOURCES, Requirement  # noqa: E402
+from mhhs_sit.core.gcpause import paused_gc  # noqa: E402
+from mhhs_sit.definitions.requirements import SOURCES, Requirement  # noqa: E402
 from mhhs_sit.rttm.build import STORE_FIELDS, CaseInfo, build_rttm  # noqa: E402
 from mhhs_sit.rttm.render import FORMATS, write  # noqa: E402
 from mhhs_sit.store.store import ResultsStore  # noqa: E402
@@ -153,7 +153,7 @@ def write_project(
 
 def cli_seconds(root: Path, store: str, fmt: str) -> float:
     """One ``mhhs-sit rttm`` in a fresh process, timed from start to exit."""
-    command = [sys.executable, "-c", "from mhhs_sit.cli import main; raise SystemExit(main())"]
+    command = [sys.executable, "-c", "from mhhs_sit.cli.app import main; raise SystemExit(main())"]
     command += ["rttm", "--cycle", "BENCH", "--format", fmt, "--store", store, "--out", str(root / "out")]
     t0 = time.perf_counter()
     done = subprocess.run(command, cwd=root, capture_output=True, text=True)
@@ -194,7 +194,8 @@ def main() -> None:
     recorded = fill_store(store, cases, args.runs, rng)
     fill_s = time.perf_counter() - t0
 
-    with paused_gc():  # as the command does (see mhhs_sit.rttm.cli.cmd_rttm)
+    with paused_gc():  # as the command does (see mhhs_sit.cli.rttm.cmd_rttm)
+
         def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             return store.runs("BENCH"), store.results("BENCH", fields=STORE_FIELDS)
 

@@ -132,7 +132,7 @@ def bench_config(keys: dict[str, str], version: str) -> Any:
     sys.path.insert(0, str(REPO))
     from dataclasses import replace
 
-    from mhhs_sit.loader import load_cohorts
+    from mhhs_sit.definitions.loader import load_cohorts
     from mhhs_stubs import config_from_cohorts
 
     cohorts, _ = load_cohorts(REPO / "cohorts")
@@ -159,7 +159,7 @@ def start_standalone(config: Any, workdir: Path) -> tuple[subprocess.Popen[str],
 
 
 def build_bodies(n: int, prefix: str = "bench") -> list[tuple[str, bytes]]:
-    from mhhs_sit.envelope import ReferenceSource
+    from mhhs_sit.dip.envelope import ReferenceSource
     from tests.stubs.messages import appointment
 
     refs = ReferenceSource(prefix)

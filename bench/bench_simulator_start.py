@@ -28,9 +28,9 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mhhs_sit.envelope import ReferenceSource, Sender, build_message  # noqa: E402
-from mhhs_sit.loader import load_cohorts, load_environment  # noqa: E402
-from mhhs_sit.simulate import simulator_config  # noqa: E402
+from mhhs_sit.definitions.loader import load_cohorts, load_environment  # noqa: E402
+from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message  # noqa: E402
+from mhhs_sit.execution.local_stubs import simulator_config  # noqa: E402
 from mhhs_stubs import EmbeddedSimulator  # noqa: E402
 from mhhs_stubs.config import SimulatorConfig  # noqa: E402
 from mhhs_stubs.config_file import write_config  # noqa: E402
@@ -97,7 +97,7 @@ def standalone(config: SimulatorConfig, config_file: Path) -> tuple[float, float
 
 
 def container(config: SimulatorConfig) -> tuple[float, float]:
-    from mhhs_sit.containers import ContainerSimulator
+    from mhhs_sit.execution.containers import ContainerSimulator
 
     t0 = time.perf_counter()
     sim = ContainerSimulator(config).start()
@@ -147,8 +147,8 @@ def main() -> int:
 
     if args.no_container:
         return 0
-    from mhhs_sit.containers import docker_client, simulator_image
     from mhhs_sit.errors import EnvironmentBroken
+    from mhhs_sit.execution.containers import docker_client, simulator_image
 
     try:
         t0 = time.perf_counter()

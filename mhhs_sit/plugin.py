@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from mhhs_sit import __version__
-from mhhs_sit.engine import outcome_of
-from mhhs_sit.items import STATE_KEY, CaseItem, ScenarioFile, state_of
-from mhhs_sit.loader import DEFAULT_CACHE_DIR, is_scenario_file
-from mhhs_sit.recorder import ResultsRecorder
-from mhhs_sit.results import BROKEN, CASE_RUN, category_of
-from mhhs_sit.session import SessionState
+from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
+from mhhs_sit.collection.recorder import ResultsRecorder
+from mhhs_sit.collection.session import SessionState
+from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, is_scenario_file
+from mhhs_sit.execution.case import outcome_of
+from mhhs_sit.results.run import BROKEN, CASE_RUN, category_of
 from mhhs_sit.store import DEFAULT_STORE
 from mhhs_sit.store import ENV_VAR as STORE_ENV_VAR
 
@@ -147,8 +147,8 @@ def _prepare_rerun(config: pytest.Config, state: SessionState) -> None:
     values = config.getoption("mhhs_rerun", None)
     if not values:
         return
+    from mhhs_sit.collection.recorder import store_spec
     from mhhs_sit.errors import MhhsSitError
-    from mhhs_sit.recorder import store_spec
     from mhhs_sit.store.rerun import cycle_statuses, parse_rerun
 
     try:
@@ -350,7 +350,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state.environment is None:
         return
     from mhhs_sit.evidence.allure_results import write_run_files
-    from mhhs_sit.results import git_commit
+    from mhhs_sit.results.run import git_commit
 
     env = state.environment
     write_run_files(
@@ -383,7 +383,7 @@ def pytest_handlecrashitem(crashitem: str, report: Any, sched: Any) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    from mhhs_sit.scheduling import cohort_groups, make_scheduler
+    from mhhs_sit.collection.scheduling import cohort_groups, make_scheduler
 
     state = state_of(config)
     state.load()

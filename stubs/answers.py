@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from mhhs_sit.envelope import dip_timestamp
+from mhhs_sit.dip.envelope import dip_timestamp
 
 STANDARD_FIELDS = (
     "transactionID",

@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mhhs_sit.envelope import field
-from mhhs_sit.payloads import schema_violations
+from mhhs_sit.definitions.payloads import schema_violations
+from mhhs_sit.dip.envelope import field
 from mhhs_stubs import routing
 from mhhs_stubs.answers import STANDARD_FIELDS, error, standard, standard_item
 from mhhs_stubs.auth import Authenticator, AuthRefusal, peer_certificate

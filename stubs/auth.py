@@ -23,7 +23,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from mhhs_sit.signing import (
+from mhhs_sit.dip.signing import (
     SIGNATURE_HEADERS,
     ProblemKind,
     SignatureProblem,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mhhs_sit.model import Cohort
+from mhhs_sit.definitions.model import Cohort
 from mhhs_stubs.tls import Credentials
 
 Signing = Literal["required", "optional", "off"]

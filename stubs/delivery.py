@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from mhhs_sit.envelope import dip_timestamp
+from mhhs_sit.dip.envelope import dip_timestamp
 from mhhs_stubs.config import DeliveryPolicy
 from mhhs_stubs.faults import FaultPlan, OutboundAction
 from mhhs_stubs.journal import Delivery, Entry, Journal

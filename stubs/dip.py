@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mhhs_sit.envelope import dip_timestamp, field, get_ci
-from mhhs_sit.payloads import schema_violations
+from mhhs_sit.definitions.payloads import schema_violations
+from mhhs_sit.dip.envelope import dip_timestamp, field, get_ci
 from mhhs_stubs import answers
 from mhhs_stubs.auth import dip_callback_headers
 from mhhs_stubs.config import SimParticipant, SimulatorConfig

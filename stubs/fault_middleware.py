@@ -31,7 +31,7 @@ import struct
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from mhhs_sit.envelope import dip_timestamp
+from mhhs_sit.dip.envelope import dip_timestamp
 from mhhs_stubs.answers import standard_item
 from mhhs_stubs.faults import FaultPlan, InboundAction
 

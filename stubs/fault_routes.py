@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mhhs_stubs.faults import FaultPlan, FaultSpecError
+from mhhs_sit.definitions.faults import FaultSpecError
+from mhhs_stubs.faults import FaultPlan
 
 
 def routes(plan: FaultPlan) -> list[Route]:

@@ -13,60 +13,22 @@ switch-off is reported to ``on_event`` (wired to the journal by the app).
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
-import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
-from mhhs_sit.durations import parse_duration
-
-INBOUND_KINDS = ("latency", "status", "reset", "empty", "truncated")
-OUTBOUND_KINDS = ("drop", "duplicate", "reorder", "delay", "fail_first", "down")
-KINDS = INBOUND_KINDS + OUTBOUND_KINDS
-# Message-level outbound kinds act once per delivery (attempt 1); attempt-level ones on every attempt.
-ATTEMPT_KINDS = ("fail_first", "down")
-SCOPE_KEYS = ("interface", "sender", "recipient", "message", "method", "path")
-COMMON_KEYS = ("id", "kind", "side", "scope", "count", "probability", "after", "for_seconds", "until", "tag", "note")
-DISTRIBUTION_KEYS = ("seconds", "min", "max", "median", "p99")
-KIND_KEYS: dict[str, tuple[str, ...]] = {
-    "latency": DISTRIBUTION_KEYS,
-    "status": ("status", "retry_after"),
-    "reset": (),
-    "empty": ("status",),
-    "truncated": ("keep_bytes",),
-    "drop": (),
-    "duplicate": ("copies",),
-    "reorder": ("window",),
-    "delay": DISTRIBUTION_KEYS,
-    "fail_first": ("tries", "status", "retry_after", "error"),
-    "down": (),
-}
-Z99 = 2.3263478740408408  # the standard normal's 99th percentile
-DIP_ID_RE = re.compile(r"^[0-9A-Za-z]{10}$")
-INTERFACE_RE = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$")
+from mhhs_sit.definitions.faults import (
+    ATTEMPT_KINDS,
+    Fault,
+    given_id,
+    parse_spec,
+)
 
 EventSink = Callable[["Fault", dict[str, Any]], None]
-
-
-class FaultSpecError(ValueError):
-    """A fault spec is wrong; ``field`` is the path inside the spec (e.g. ``("scope", "interface")``)."""
-
-    def __init__(self, field: Sequence[str | int], message: str):
-        self.field = tuple(field)
-        self.message = message
-        where = ".".join(str(f) for f in self.field)
-        super().__init__(f"{where}: {message}" if where else message)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The body of a 400 answer to ``POST /_sim/faults``."""
-        return {"error": str(self), "field": ".".join(str(f) for f in self.field), "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -106,336 +68,7 @@ class OutboundAction:
 _OUTBOUND_FIELDS = frozenset(OutboundAction.__dataclass_fields__)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Which traffic a fault applies to; every given field must match (an empty scope matches all)."""
-
-    interface: frozenset[str] = frozenset()
-    sender: frozenset[str] = frozenset()
-    recipient: frozenset[str] = frozenset()
-    message: frozenset[str] = frozenset()  # senderUniqueReference or DIP transactionID
-    method: frozenset[str] = frozenset()
-    path: tuple[str, ...] = ()  # path prefixes (inbound only)
-
-    def matches(
-        self,
-        *,
-        interface: str | None = None,
-        sender: str | None = None,
-        recipient: str | None = None,
-        messages: Iterable[str | None] = (),
-        method: str | None = None,
-        path: str | None = None,
-    ) -> bool:
-        if self.interface and (interface or "").upper() not in self.interface:
-            return False
-        if self.sender and sender not in self.sender:
-            return False
-        if self.recipient and recipient not in self.recipient:
-            return False
-        if self.message and not any(m in self.message for m in messages if m):
-            return False
-        if self.method and (method or "").upper() not in self.method:
-            return False
-        return not (self.path and not (path and path.startswith(self.path)))
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key in SCOPE_KEYS:
-            value = getattr(self, key)
-            if value:
-                out[key] = sorted(value)
-        return out
-
-
-@dataclass
-class Fault:
-    """One active fault: its spec, parsed, and how often it has matched and been applied."""
-
-    id: str
-    kind: str
-    side: str
-    scope: Scope
-    params: dict[str, Any]
-    spec: dict[str, Any]
-    count: int | None = None
-    probability: float | None = None
-    after: int = 0
-    added_at: float = 0.0
-    ends_at: float | None = None  # epoch seconds
-    tag: str | None = None
-    rng: random.Random = field(default_factory=random.Random, repr=False)
-    matched: int = 0
-    applied: int = 0
-    # fail_first: deliveries chosen on their first attempt, failing until ``tries`` is reached
-    failing: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
-    reorder_window_end: float | None = None
-
-    @property
-    def exhausted(self) -> bool:
-        return self.count is not None and self.applied >= self.count and not self.failing
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "side": self.side,
-            "scope": self.scope.as_dict(),
-            "params": self.params,
-            "count": self.count,
-            "probability": self.probability,
-            "after": self.after,
-            "tag": self.tag,
-            "added_at": round(self.added_at, 6),
-            "ends_at": round(self.ends_at, 6) if self.ends_at is not None else None,
-            "matched": self.matched,
-            "applied": self.applied,
-            "remaining": None if self.count is None else max(0, self.count - self.applied),
-            "spec": self.spec,
-        }
-
-    def sample(self, params: Mapping[str, float]) -> float:
-        """A delay in seconds from a fixed, uniform or long-tailed (lognormal) distribution."""
-        if "seconds" in params:
-            return float(params["seconds"])
-        if "median" in params:
-            mu = math.log(params["median"])
-            sigma = math.log(params["p99"] / params["median"]) / Z99
-            value = self.rng.lognormvariate(mu, sigma)
-            return min(value, params.get("max", params["p99"] * 10))
-        return self.rng.uniform(params["min"], params["max"])
-
-
 # --------------------------------------------------------------------------- parsing
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
-
-
-def _duration(spec: Mapping[str, Any], key: str, *, positive: bool = False) -> float:
-    try:
-        value = parse_duration(spec[key])
-    except ValueError as exc:
-        raise FaultSpecError([key], str(exc)) from None
-    if positive and value <= 0:
-        raise FaultSpecError([key], f"must be more than 0, not {spec[key]!r}")
-    return value
-
-
-def _int(spec: Mapping[str, Any], key: str, *, minimum: int, maximum: int | None = None) -> int:
-    value = spec[key]
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-    if not ok or (maximum is not None and value > maximum):
-        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
-        raise FaultSpecError([key], f"must be a whole number {bounds}, not {value!r}")
-    return int(value)
-
-
-def _status(spec: Mapping[str, Any], *, allow_4xx: bool = False) -> int:
-    value = spec["status"]
-    ok = isinstance(value, int) and not isinstance(value, bool)
-    ok = ok and (500 <= value <= 599 or value == 429 or (allow_4xx and 400 <= value <= 499))
-    if not ok:
-        valid = "400-599" if allow_4xx else "500-599 or 429"
-        raise FaultSpecError(["status"], f"must be an HTTP status {valid}, not {value!r}")
-    return int(value)
-
-
-def _strings(value: Any, key: str, check: Callable[[str], str | None] | None = None) -> frozenset[str]:
-    items = value if isinstance(value, list) else [value]
-    out = set()
-    for i, item in enumerate(items):
-        where = ["scope", key] + ([i] if isinstance(value, list) else [])
-        if not isinstance(item, str) or not item:
-            raise FaultSpecError(where, f"must be text or a list of text, not {item!r}")
-        if check is not None:
-            problem = check(item)
-            if problem:
-                raise FaultSpecError(where, problem)
-        out.add(item)
-    return frozenset(out)
-
-
-def _interface(value: str) -> str | None:
-    return None if INTERFACE_RE.match(value.upper()) else f"{value!r} is not an interface id such as IF-031"
-
-
-def _dip_id(value: str) -> str | None:
-    return None if DIP_ID_RE.match(value) else f"{value!r} is not a DIP ID (10 letters or digits)"
-
-
-def parse_scope(value: Any) -> Scope:
-    if value is None:
-        return Scope()
-    if not isinstance(value, Mapping):
-        raise FaultSpecError(["scope"], f"must be a mapping with any of: {', '.join(SCOPE_KEYS)}")
-    for key in value:
-        if key not in SCOPE_KEYS:
-            raise FaultSpecError(
-                ["scope", key], f"unknown scope key{_suggest(key, SCOPE_KEYS)}; valid: {', '.join(SCOPE_KEYS)}"
-            )
-    kw: dict[str, Any] = {}
-    if "interface" in value:
-        kw["interface"] = frozenset(v.upper() for v in _strings(value["interface"], "interface", _interface))
-    for key in ("sender", "recipient"):
-        if key in value:
-            kw[key] = _strings(value[key], key, _dip_id)
-    if "message" in value:
-        kw["message"] = _strings(value["message"], "message")
-    if "method" in value:
-        kw["method"] = frozenset(v.upper() for v in _strings(value["method"], "method"))
-    if "path" in value:
-        paths = _strings(value["path"], "path", lambda p: None if p.startswith("/") else f"{p!r} must start with /")
-        kw["path"] = tuple(sorted(paths))
-    return Scope(**kw)
-
-
-def _distribution(spec: Mapping[str, Any], kind: str) -> dict[str, float]:
-    given = [k for k in DISTRIBUTION_KEYS if k in spec]
-    shapes = ("'seconds' (fixed), 'min' and 'max' (uniform) or 'median' and 'p99' (long-tailed, "
-              "optionally capped by 'max')")  # fmt: skip
-    if given == ["seconds"]:
-        return {"seconds": _duration(spec, "seconds")}
-    if set(given) == {"min", "max"}:
-        low, high = _duration(spec, "min"), _duration(spec, "max")
-        if high < low:
-            raise FaultSpecError(["max"], f"must not be less than min ({spec['min']!r})")
-        return {"min": low, "max": high}
-    if set(given) in ({"median", "p99"}, {"median", "p99", "max"}):
-        median, p99 = _duration(spec, "median", positive=True), _duration(spec, "p99", positive=True)
-        if p99 <= median:
-            raise FaultSpecError(["p99"], f"must be more than median ({spec['median']!r}) for a long tail")
-        out = {"median": median, "p99": p99}
-        if "max" in spec:
-            out["max"] = _duration(spec, "max", positive=True)
-        return out
-    field_ = [given[0]] if given else ["seconds"]
-    raise FaultSpecError(field_, f"{kind} needs {shapes}; got {', '.join(given) or 'none of these'}")
-
-
-def _kind_params(spec: Mapping[str, Any], kind: str) -> dict[str, Any]:
-    if kind in ("latency", "delay"):
-        return _distribution(spec, kind)
-    params: dict[str, Any] = {}
-    if kind == "status":
-        if "status" not in spec:
-            raise FaultSpecError(["status"], "is required for a status fault (500-599 or 429)")
-        params["status"] = _status(spec)
-    if kind == "empty" and "status" in spec:
-        params["status"] = _int(spec, "status", minimum=200, maximum=299)
-    if kind == "truncated" and "keep_bytes" in spec:
-        params["keep_bytes"] = _int(spec, "keep_bytes", minimum=0)
-    if kind == "duplicate":
-        params["copies"] = _int(spec, "copies", minimum=1, maximum=100) if "copies" in spec else 1
-    if kind == "reorder":
-        if "window" not in spec:
-            raise FaultSpecError(["window"], "is required for reorder (a duration such as 500ms)")
-        params["window"] = _duration(spec, "window", positive=True)
-    if kind == "fail_first":
-        params["tries"] = _int(spec, "tries", minimum=1, maximum=100) if "tries" in spec else 1
-        if "error" in spec:
-            if spec["error"] != "connection":
-                raise FaultSpecError(["error"], f"must be 'connection', not {spec['error']!r}")
-            if "status" in spec:
-                raise FaultSpecError(["error"], "give either 'status' or 'error: connection', not both")
-            params["error"] = "connection"
-        else:
-            params["status"] = _status(spec, allow_4xx=True) if "status" in spec else 503
-    if kind in ("status", "fail_first") and "retry_after" in spec:
-        params["retry_after"] = _duration(spec, "retry_after")
-    return params
-
-
-def _until(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            raise FaultSpecError(["until"], f"{value!r} is not a time; write e.g. 2026-11-23T16:00:00Z") from None
-    if moment.tzinfo is None:
-        raise FaultSpecError(["until"], f"{value!r} needs a time zone, e.g. 2026-11-23T16:00:00Z")
-    return moment.timestamp()
-
-
-def _jsonable(value: Any) -> Any:
-    """The spec as given, with YAML's timestamps as ISO text, so ``GET /_sim/faults`` can show it."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Fault:
-    """A spec mapping -> ``Fault``; ``FaultSpecError`` naming the field and the valid values."""
-    if not isinstance(spec, Mapping):
-        raise FaultSpecError([], f"a fault must be a mapping with at least 'kind', not {type(spec).__name__}")
-    kind = spec.get("kind")
-    if kind not in KINDS:
-        where = ["kind"]
-        hint = _suggest(str(kind), KINDS) if kind is not None else ""
-        what = "is required" if kind is None else f"{kind!r} is not a fault kind{hint}"
-        raise FaultSpecError(where, f"{what}; valid: {', '.join(KINDS)}")
-    allowed = COMMON_KEYS + KIND_KEYS[kind]
-    for key in spec:
-        if key not in allowed:
-            raise FaultSpecError(
-                [key], f"unknown key for a {kind} fault{_suggest(key, allowed)}; valid: {', '.join(allowed)}"
-            )
-    side = "inbound" if kind in INBOUND_KINDS else "outbound"
-    if "side" in spec and spec["side"] != side:
-        raise FaultSpecError(["side"], f"a {kind} fault is {side}, not {spec['side']!r}")
-    scope = parse_scope(spec.get("scope"))
-    if side == "inbound" and scope.recipient:
-        raise FaultSpecError(["scope", "recipient"], "inbound faults are scoped by sender; recipient is outbound only")
-    if side == "outbound" and (scope.method or scope.path):
-        key = "method" if scope.method else "path"
-        raise FaultSpecError(["scope", key], "method and path scope inbound faults only")
-    count = _int(spec, "count", minimum=1) if "count" in spec else None
-    after = _int(spec, "after", minimum=0) if "after" in spec else 0
-    probability = None
-    if "probability" in spec:
-        p = spec["probability"]
-        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
-            raise FaultSpecError(["probability"], f"must be a number more than 0 and at most 1, not {p!r}")
-        probability = float(p)
-    if "for_seconds" in spec and "until" in spec:
-        raise FaultSpecError(["until"], "give either 'for_seconds' or 'until', not both")
-    ends_at = None
-    if "for_seconds" in spec:
-        ends_at = now + _duration(spec, "for_seconds", positive=True)
-    elif "until" in spec:
-        ends_at = _until(spec["until"])
-        if ends_at <= now:
-            raise FaultSpecError(["until"], f"{_jsonable(spec['until'])} is already past")
-    if kind == "down" and ends_at is None:
-        raise FaultSpecError(["for_seconds"], "a down fault needs its window: 'for_seconds' or 'until'")
-    tag = spec.get("tag")
-    if tag is not None and (not isinstance(tag, str) or not tag):
-        raise FaultSpecError(["tag"], f"must be text, not {tag!r}")
-    return Fault(
-        id=fault_id,
-        kind=kind,
-        side=side,
-        scope=scope,
-        params=_kind_params(spec, kind),
-        spec=_jsonable(dict(spec)),
-        count=count,
-        probability=probability,
-        after=after,
-        added_at=now,
-        ends_at=ends_at,
-        tag=tag,
-        rng=random.Random(f"{seed}:{fault_id}"),  # str seeds are stable across processes
-    )
 
 
 # --------------------------------------------------------------------------- the plan
@@ -487,14 +120,7 @@ class FaultPlan:
             parse_spec(spec, fault_id=fault_id or "-", seed=self.seed, now=self.clock())
 
     def _given_id(self, spec: Any, taken: Iterable[str] = ()) -> str | None:
-        fault_id = spec.get("id") if isinstance(spec, Mapping) else None
-        if fault_id is None:
-            return None
-        if not isinstance(fault_id, str) or not re.match(r"^[A-Za-z0-9_.:-]{1,64}$", fault_id):
-            raise FaultSpecError(["id"], f"must be 1-64 letters, digits or _ . : -, not {fault_id!r}")
-        if fault_id in self._faults or fault_id in taken:
-            raise FaultSpecError(["id"], f"a fault with id {fault_id!r} is already active")
-        return fault_id
+        return given_id(spec, [*self._faults, *taken])
 
     def remove(self, fault_id: str) -> bool:
         with self._lock:
@@ -644,9 +270,7 @@ class FaultPlan:
         if fault.exhausted:
             ended.append(self._faults.pop(fault.id))
 
-    def _report(
-        self, fired: list[tuple[Fault, dict[str, Any]]], ended: list[Fault], context: dict[str, Any]
-    ) -> None:
+    def _report(self, fired: list[tuple[Fault, dict[str, Any]]], ended: list[Fault], context: dict[str, Any]) -> None:
         for fault, detail in fired:
             self._emit(fault, {"event": "applied", **context, **detail})
         for fault in ended:
@@ -740,18 +364,6 @@ class FaultPlan:
 
 
 # --------------------------------------------------------------------------- wiring helpers
-
-
-def validate_specs(specs: Sequence[Any], seed: int | str = 0) -> list[tuple[int, FaultSpecError]]:
-    """Every problem in a list of specs (index, error), e.g. an environment file's ``faults:``."""
-    plan = FaultPlan(seed)
-    problems = []
-    for i, spec in enumerate(specs):
-        try:
-            plan.add(spec)
-        except FaultSpecError as exc:
-            problems.append((i, exc))
-    return problems
 
 
 def journal_sink(journal: Any) -> EventSink:

@@ -22,11 +22,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from mhhs_sit import templating
-from mhhs_sit.envelope import ReferenceSource, Sender, build_message, field
+from mhhs_sit.core.yamlsrc import YamlDoc, load_yaml
+from mhhs_sit.definitions import templating
+from mhhs_sit.definitions.matchers import OPERATOR_NAMES, mismatches
+from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message, field
 from mhhs_sit.errors import DefinitionError, Problem, StepDefinitionError
-from mhhs_sit.matchers import OPERATOR_NAMES, mismatches
-from mhhs_sit.yamlsrc import YamlDoc, load_yaml
 from mhhs_stubs.config import SimParticipant
 from mhhs_stubs.dip import SimulatedDip
 from mhhs_stubs.registry import mpan_view

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mhhs_sit.envelope import field as common_field
-from mhhs_sit.envelope import get_ci
+from mhhs_sit.dip.envelope import field as common_field
+from mhhs_sit.dip.envelope import get_ci
 from mhhs_stubs.config import SimParticipant
 
 # Registration-service publications that tell their recipients they are (now) appointed to

@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from mhhs_sit.dip.signing import Signer, subject_cn
 from mhhs_sit.errors import ConfigError
-from mhhs_sit.signing import Signer, subject_cn
 
 DIP_SIGNER_ID = "DIP"  # the name of the DIP's own signing credential (webhook deliveries)
 VALIDITY = dt.timedelta(days=2)

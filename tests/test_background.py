@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from mhhs_sit.background import BatchWorker
+from mhhs_sit.core.background import BatchWorker
 
 
 def test_items_arriving_within_the_linger_go_in_one_batch_and_close_delivers_the_rest():

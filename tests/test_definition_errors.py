@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mhhs_sit import cli
+from mhhs_sit.cli import app as cli
+from mhhs_sit.definitions.loader import load_cohorts, load_environment, load_scenarios
 from mhhs_sit.errors import Problem, render_problems
-from mhhs_sit.loader import load_cohorts, load_environment, load_scenarios
 
 pytest_plugins = ["pytester"]
 

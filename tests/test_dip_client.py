@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from mhhs_sit.dip import DipClient, response_code
+from mhhs_sit.dip.client import DipClient, response_code
 from mhhs_sit.errors import EnvironmentBroken
 
 BASE = "http://dip.test"
@@ -109,7 +109,7 @@ def credential():
 
 @responses.activate
 def test_every_request_is_signed_verifiably_and_evidence_keeps_no_secret(credential):
-    from mhhs_sit.signing import SIGNATURE, Signer, verify
+    from mhhs_sit.dip.signing import SIGNATURE, Signer, verify
 
     responses.post(f"{BASE}/dip-channel/IF-031", status=503)
     responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG0000"), status=201)
@@ -131,7 +131,7 @@ def test_every_request_is_signed_verifiably_and_evidence_keeps_no_secret(credent
 
 @responses.activate
 def test_the_signature_covers_the_query_string_and_an_empty_body(credential):
-    from mhhs_sit.signing import CONTENT_HASH, Signer, content_hash, verify
+    from mhhs_sit.dip.signing import CONTENT_HASH, Signer, content_hash, verify
 
     responses.get(f"{BASE}/q", json={}, status=200)
     client(signer_for=lambda dip_id: Signer(credential.key, credential.cert_pem)).request(

@@ -1,7 +1,7 @@
 import datetime as dt
 import re
 
-from mhhs_sit.envelope import ReferenceSource, Sender, build_message, dip_timestamp
+from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message, dip_timestamp
 
 SUR = re.compile(r"^S-((IF|REP)-)?\d{3,4}-[0-9a-fA-F]{10}-[A-Z]{3,5}-\d{8}-[a-zA-Z0-9]+$")  # DT-995
 

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from mhhs_sit.gcpause import paused_gc
+from mhhs_sit.core.gcpause import paused_gc
 
 
 def test_nested_pauses_resume_only_at_the_outermost():

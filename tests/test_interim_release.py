@@ -3,9 +3,9 @@
 import pytest
 
 from mhhs_sit.catalogue import load_catalogue
-from mhhs_sit.cli import main
-from mhhs_sit.impact import affected
-from mhhs_sit.loader import load_scenarios
+from mhhs_sit.cli.app import main
+from mhhs_sit.definitions.impact import affected
+from mhhs_sit.definitions.loader import load_scenarios
 from tests.helpers import appointment_scenario, copy_project, write
 
 
@@ -104,7 +104,7 @@ def test_the_ci_recipe_commands_work(project):
     import subprocess
     import sys
 
-    cli = [sys.executable, "-m", "mhhs_sit.cli"]
+    cli = [sys.executable, "-m", "mhhs_sit.cli.app"]
     assert subprocess.run([*cli, "validate", "--ir", "IR8.2"], capture_output=True).returncode == 0
     run = subprocess.run(
         [*cli, "run", "-m", "smoke", "--ir", "IR8.2", "--out", "results", "--no-subdir"],

@@ -1,6 +1,6 @@
 import pytest
 
-from mhhs_sit.matchers import MISSING, mismatch, mismatches, resolve
+from mhhs_sit.definitions.matchers import MISSING, mismatch, mismatches, resolve
 
 MESSAGE = {
     "CommonBlock": {"S1": {"senderDIPID": "2300000101"}, "M0": {"MPANCore": "1000000000011"}},

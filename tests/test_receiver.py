@@ -4,8 +4,8 @@ import time
 import pytest
 import requests
 
+from mhhs_sit.dip.receiver import Receiver
 from mhhs_sit.errors import ScenarioFailure
-from mhhs_sit.receiver import Receiver
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from mhhs_sit import cli
+from mhhs_sit.cli import app as cli
+from mhhs_sit.definitions.requirements import catalogue_fingerprint, load_requirements
 from mhhs_sit.errors import Problem
-from mhhs_sit.requirements import catalogue_fingerprint, load_requirements
 from tests.helpers import REPO, appointment_scenario, copy_project, write
 
 HEADER = ["Requirement ID", "Requirement Description", "Requirement Type", "Test Stage", "MoSCoW", "Market Role"]

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from mhhs_sit.signing import (
+from mhhs_sit.dip.signing import (
     CONTENT_HASH,
     SIGNATURE,
     SIGNATURE_CERTIFICATE,
@@ -152,8 +152,8 @@ def test_signer_needs_an_rsa_key(ca):
 
 
 def _runtime(tmp_path, auth: str, **kw):
-    from mhhs_sit.loader import load_environment
-    from mhhs_sit.runtime import Runtime
+    from mhhs_sit.definitions.loader import load_environment
+    from mhhs_sit.execution.runtime import Runtime
 
     (tmp_path / "real.yaml").write_text(
         "environment: real\nenvironment_tag: SIT\nstubs: none\ndip_url: https://dip.test\n" + auth

@@ -5,9 +5,9 @@ import time
 import pytest
 import requests
 
-from mhhs_sit.envelope import ReferenceSource, Sender, build_message
-from mhhs_sit.loader import load_cohorts
-from mhhs_sit.receiver import Receiver
+from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
+from mhhs_sit.dip.receiver import Receiver
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from tests.helpers import REPO
 from tests.stubs.messages import B071

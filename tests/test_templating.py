@@ -1,6 +1,6 @@
 import pytest
 
-from mhhs_sit import templating
+from mhhs_sit.definitions import templating
 from mhhs_sit.errors import StepDefinitionError
 
 

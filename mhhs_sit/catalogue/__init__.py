@@ -22,7 +22,8 @@ from mhhs_sit.catalogue.model import (
 )
 
 if TYPE_CHECKING:
-    from mhhs_sit.catalogue.catalogue import Catalogue, load_catalogue
+    from mhhs_sit.catalogue.catalogue import Catalogue
+    from mhhs_sit.catalogue.loader import load_catalogue
 
 __all__ = [
     "Catalogue",
@@ -39,8 +40,12 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The catalogue (and jsonschema with it) is imported when first asked for, not by every module
     # that only needs the model or a helper of this package: ``mhhs-sit --help`` need not pay for it.
-    if name in ("Catalogue", "load_catalogue"):
-        from mhhs_sit.catalogue import catalogue
+    if name == "Catalogue":
+        from mhhs_sit.catalogue.catalogue import Catalogue
 
-        return getattr(catalogue, name)
+        return Catalogue
+    if name == "load_catalogue":
+        from mhhs_sit.catalogue.loader import load_catalogue
+
+        return load_catalogue
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

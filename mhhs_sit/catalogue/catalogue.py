@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +94,7 @@ class Catalogue:
 
     def interface(self, interface_id: str) -> Interface:
         """The interface ``IF-031`` (``if-31`` and ``PUB-031`` work too)."""
-        found = self._interfaces.get(interface_id) or self._interfaces.get(
-            normal_interface_id(interface_id)
-        )
+        found = self._interfaces.get(interface_id) or self._interfaces.get(normal_interface_id(interface_id))
         if found is None:
             raise UnknownInterfaceError(str(interface_id), self._interfaces)
         return found
@@ -110,9 +107,7 @@ class Catalogue:
         interface = self.interface(interface_id)
         code = event_code.strip("[]")
         if code not in interface.event_codes(canonical):
-            raise KeyError(
-                f"{interface.id} has no event code {code!r} in catalogue version {canonical}"
-            )
+            raise KeyError(f"{interface.id} has no event code {code!r} in catalogue version {canonical}")
         return message_schema(self._states[canonical].store, self._envelopes[interface.id], code)
 
     def validate(
@@ -142,11 +137,7 @@ class Catalogue:
             known = self._interfaces.get(iid)
             also = f" (it exists in {', '.join(known.versions)})" if known else ""
             label = self.version(canonical).label
-            return [
-                Violation(
-                    where, "enum", f"{iid} is not an interface of catalogue version {label}{also}."
-                )
-            ]
+            return [Violation(where, "enum", f"{iid} is not an interface of catalogue version {label}{also}.")]
         return self._validator(canonical, iid).validate(payload, exact_names=exact_names)
 
     def _validator(self, version: str, interface_id: str) -> InterfaceValidator:
@@ -159,9 +150,7 @@ class Catalogue:
                     state = self._states[version]
                     spec = self._envelopes[interface_id]
                     events = [
-                        EventSchema(
-                            (bracketed(code),), message_schema(state.store, spec, code), code
-                        )
+                        EventSchema((bracketed(code),), message_schema(state.store, spec, code), code)
                         for code in state.events[interface_id]
                     ]
                     label = f"{interface_id} in catalogue version {self.version(version).label}"
@@ -190,17 +179,5 @@ class Catalogue:
 def _s0(payload: Any, name: str, exact_names: bool) -> Any:
     node = payload
     for key in ("CommonBlock", "S0", name):
-        node = (
-            (node.get(key) if isinstance(node, dict) else None)
-            if exact_names
-            else lookup(node, key)
-        )
+        node = (node.get(key) if isinstance(node, dict) else None) if exact_names else lookup(node, key)
     return node
-
-
-@cache
-def load_catalogue() -> Catalogue:
-    """The project's own catalogue (loaded once per process)."""
-    from mhhs_sit.catalogue.loader import DATA_DIR, load_directory
-
-    return load_directory(DATA_DIR)

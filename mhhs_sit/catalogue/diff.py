@@ -63,9 +63,7 @@ def diff_states(
 ) -> list[Change]:
     """The changes from state ``a`` to state ``b``; ``chain`` holds the recorded changes between."""
     renames = {
-        (op.at, op.field, op.to) if forward else (op.at, op.to, op.field)
-        for op in chain
-        if op.op == "rename-field"
+        (op.at, op.field, op.to) if forward else (op.at, op.to, op.field) for op in chain if op.op == "rename-field"
     }
     out: list[Change] = []
     for iid, interface in interfaces.items():
@@ -119,9 +117,7 @@ def _event_change(iid: str, code: str, kind: str, chain: tuple[ChangeOp, ...]) -
     return _change(iid, code, kind, "/CommonBlock/S0/eventCode", before, after, text, op)
 
 
-def _collapse(
-    iid: str, per_event: dict[str, list[_Found]], chain: tuple[ChangeOp, ...]
-) -> list[Change]:
+def _collapse(iid: str, per_event: dict[str, list[_Found]], chain: tuple[ChangeOp, ...]) -> list[Change]:
     """One change per difference; event_code None when every event code shares it."""
     out: list[Change] = []
     everywhere: dict[tuple[Any, ...], _Found] = {}
@@ -155,9 +151,7 @@ def _walk(
     if changed:
         before = {k: a.get(k) for k in changed}
         after = {k: b.get(k) for k in changed}
-        out.append(
-            _Found("constraint-changed", path, before, after, location, keywords=tuple(changed))
-        )
+        out.append(_Found("constraint-changed", path, before, after, location, keywords=tuple(changed)))
     props_a, props_b = a.get("properties") or {}, b.get("properties") or {}
     req_a, req_b = set(a.get("required", ())), set(b.get("required", ()))
     only_a = [k for k in props_a if k not in props_b]
@@ -169,15 +163,9 @@ def _walk(
             out.append(_Found("field-renamed", (*path, new), old, new, location, field=new))
             _walk(props_a[old], props_b[new], (*path, new), _child(location, new), renames, out)
     for name in only_a:
-        out.append(
-            _Found(
-                "field-removed", (*path, name), _presence(name, req_a), None, location, field=name
-            )
-        )
+        out.append(_Found("field-removed", (*path, name), _presence(name, req_a), None, location, field=name))
     for name in only_b:
-        out.append(
-            _Found("field-added", (*path, name), None, _presence(name, req_b), location, field=name)
-        )
+        out.append(_Found("field-added", (*path, name), None, _presence(name, req_b), location, field=name))
     for name in props_a:
         if name not in props_b:
             continue
@@ -226,9 +214,7 @@ def _presence(name: str, required: set[str]) -> str:
 def _explain(iid: str, code: str | None, found: _Found, chain: tuple[ChangeOp, ...]) -> Change:
     where = display(found.path)
     if found.kind == "constraint-changed":
-        bits = [
-            f"{k} {_show(found.before.get(k))} -> {_show(found.after.get(k))}" for k in found.before
-        ]
+        bits = [f"{k} {_show(found.before.get(k))} -> {_show(found.after.get(k))}" for k in found.before]
         text = f"{where}: {'; '.join(bits)}"
         op = _find(
             chain,
@@ -238,9 +224,7 @@ def _explain(iid: str, code: str | None, found: _Found, chain: tuple[ChangeOp, .
         text = f"{display(found.path[:-1])}.{found.before} is renamed {found.after}"
         op = _find(
             chain,
-            lambda o: (
-                o.op == "rename-field" and o.at == found.location and found.field in (o.field, o.to)
-            ),
+            lambda o: o.op == "rename-field" and o.at == found.location and found.field in (o.field, o.to),
         )
     else:
         verbs = {
@@ -253,8 +237,7 @@ def _explain(iid: str, code: str | None, found: _Found, chain: tuple[ChangeOp, .
         op = _find(
             chain,
             lambda o: (
-                o.at == found.location
-                and (o.field == found.field or (o.op == "set" and o.keyword == "required"))
+                o.at == found.location and (o.field == found.field or (o.op == "set" and o.keyword == "required"))
             ),
         )
     return _change(iid, code, found.kind, pointer(found.path), found.before, found.after, text, op)

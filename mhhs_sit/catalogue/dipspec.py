@@ -24,8 +24,8 @@ from mhhs_sit.catalogue.model import MISSING_INTERFACE_ID, Violation
 from mhhs_sit.catalogue.openapi import Inliner
 from mhhs_sit.catalogue.specfiles import RefError, SpecFiles
 from mhhs_sit.catalogue.validation import EventSchema, InterfaceValidator
+from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
 from mhhs_sit.errors import ConfigError, DefinitionError, Problem
-from mhhs_sit.yamlsrc import PathPart, YamlDoc, load_yaml
 
 _PAYLOAD = re.compile(r"^((?:IF|REP)-\d{3}[A-Z]?)-Payload$")
 _EXAMPLE = re.compile(r"^((?:IF|REP)-\d{3}[A-Z]?)(?![0-9A-Z])", re.IGNORECASE)
@@ -78,9 +78,7 @@ class DipSpec:
             self._events[match.group(1)] = self._branches(inliner, name, parts)
         problems = [*files.problems, *inliner.problems]
         if not self._events:
-            problems.append(
-                doc.problem(list(MESSAGE_SCHEMA), "no IF-nnn-Payload schemas found under this path")
-            )
+            problems.append(doc.problem(list(MESSAGE_SCHEMA), "no IF-nnn-Payload schemas found under this path"))
         if problems:
             raise DefinitionError(problems)
         self._validators: dict[str, InterfaceValidator] = {}
@@ -92,18 +90,14 @@ class DipSpec:
 
     def event_codes(self, interface_id: str) -> tuple[str, ...]:
         """The event codes (in brackets, as S0 carries them) the spec allows for an interface."""
-        return tuple(
-            dict.fromkeys(c for e in self._events[self._known(interface_id)] for c in e.codes)
-        )
+        return tuple(dict.fromkeys(c for e in self._events[self._known(interface_id)] for c in e.codes))
 
     def schema(self, interface_id: str) -> dict[str, Any]:
         """The interface's payload schema, converted and self-contained (``oneOf`` event codes)."""
         events = self._events[self._known(interface_id)]
         return events[0].schema if len(events) == 1 else {"oneOf": [e.schema for e in events]}
 
-    def validate(
-        self, payload: Any, interface_id: str | None = None, *, exact_names: bool = False
-    ) -> list[Violation]:
+    def validate(self, payload: Any, interface_id: str | None = None, *, exact_names: bool = False) -> list[Violation]:
         """Every way ``payload`` breaks the spec's schema for its interface and event code."""
         if interface_id is None:
             found = lookup(lookup(lookup(payload, "CommonBlock"), "S0"), "interfaceID")
@@ -203,9 +197,7 @@ class DipSpec:
             return []
         branches = node.get("oneOf") if isinstance(node, dict) else None
         out = []
-        if isinstance(branches, list) and all(
-            isinstance(b, dict) and "$ref" in b for b in branches
-        ):
+        if isinstance(branches, list) and all(isinstance(b, dict) and "$ref" in b for b in branches):
             for i, branch in enumerate(branches):
                 try:
                     target = self._files.resolve(branch["$ref"], name)
@@ -219,9 +211,7 @@ class DipSpec:
             out.append(_event_schema(inliner.schema(name, parts), parts[-1]))
         return out
 
-    def _messages(
-        self, doc: YamlDoc, name: str, parts: tuple[PathPart, ...], label: str
-    ) -> list[SpecExample]:
+    def _messages(self, doc: YamlDoc, name: str, parts: tuple[PathPart, ...], label: str) -> list[SpecExample]:
         value = _dig(doc.data, (*parts, "value"))
         items = value if isinstance(value, list) else [value]
         out = []
@@ -279,9 +269,7 @@ def _root_file(directory: Path) -> str:
 
 
 def _event_schema(schema: Any, name: str) -> EventSchema:
-    codes = _dig(
-        schema, ("properties", "CommonBlock", "properties", "S0", "properties", "eventCode", "enum")
-    )
+    codes = _dig(schema, ("properties", "CommonBlock", "properties", "S0", "properties", "eventCode", "enum"))
     codes = tuple(c for c in codes if isinstance(c, str)) if isinstance(codes, list) else ()
     return EventSchema(codes, schema if isinstance(schema, dict) else {}, name)
 
@@ -297,9 +285,7 @@ def _dig(data: Any, path: tuple[PathPart, ...]) -> Any:
     return data
 
 
-def _example_refs(
-    data: Any, path: tuple[PathPart, ...] = ()
-) -> list[tuple[tuple[PathPart, ...], str]]:
+def _example_refs(data: Any, path: tuple[PathPart, ...] = ()) -> list[tuple[tuple[PathPart, ...], str]]:
     """``(path, $ref)`` of every entry of every ``examples`` mapping in the document."""
     out: list[tuple[tuple[PathPart, ...], str]] = []
     if isinstance(data, dict):

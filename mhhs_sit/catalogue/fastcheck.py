@@ -195,8 +195,7 @@ class _Compiler:
         if kind == "integer":
             if self.integer_floats:
                 return lambda x: (
-                    (isinstance(x, int) and not isinstance(x, bool))
-                    or (isinstance(x, float) and x.is_integer())
+                    (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())
                 )
             return lambda x: isinstance(x, int) and not isinstance(x, bool)
         raise _Unsupported

@@ -12,6 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,8 @@ from mhhs_sit.catalogue.model import Interface, Role, Version
 from mhhs_sit.catalogue.schemacheck import check_schema
 from mhhs_sit.catalogue.schemastore import REF_SIBLINGS, SchemaStore, iter_refs, ref_location
 from mhhs_sit.catalogue.versions import VersionTable
+from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
 from mhhs_sit.errors import DefinitionError, Problem
-from mhhs_sit.yamlsrc import PathPart, YamlDoc, load_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -50,6 +51,12 @@ INTERFACE_KEYS = (
 )
 VERSION_KEYS = ("name", "aliases", "released", "source", "summary", "changes")
 OP_COMMON_KEYS = ("op", "source", "reference", "why")
+
+
+@cache
+def load_catalogue() -> Catalogue:
+    """The project's own catalogue (loaded once per process)."""
+    return load_directory(DATA_DIR)
 
 
 def load_directory(directory: Path) -> Catalogue:
@@ -89,14 +96,10 @@ class _Reader:
             self.problems.append(Problem(str(path), 0, 0, "", "the file is empty"))
         return doc if doc.data is not None and not doc.problems else None
 
-    def _report(
-        self, doc: YamlDoc, path: Sequence[PathPart], message: str, *, key: bool = False
-    ) -> None:
+    def _report(self, doc: YamlDoc, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
         self.problems.append(doc.problem(path, message, key=key))
 
-    def _mapping(
-        self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str
-    ) -> dict[str, Any]:
+    def _mapping(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> dict[str, Any]:
         if isinstance(value, dict):
             return value
         self._report(doc, path, f"{what} must be a mapping, not {_kind(value)}")
@@ -126,9 +129,7 @@ class _Reader:
         for key in mapping:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = (
-                    f"; did you mean {close[0]}?" if close else f"; allowed: {', '.join(allowed)}"
-                )
+                hint = f"; did you mean {close[0]}?" if close else f"; allowed: {', '.join(allowed)}"
                 self._report(doc, [*path, key], f"unknown key {key!r}{hint}", key=True)
 
     # -- the files ------------------------------------------------------------------------------
@@ -139,9 +140,7 @@ class _Reader:
         interfaces_doc = self._load("interfaces.yaml")
         types_doc = self._load("types.yaml")
         blocks_doc = self._load("blocks.yaml")
-        custom_files = [
-            p for p in sorted(self.directory.glob("*.yaml")) if INTERFACE_ID.match(p.stem)
-        ]
+        custom_files = [p for p in sorted(self.directory.glob("*.yaml")) if INTERFACE_ID.match(p.stem)]
         custom_docs = {p.stem: doc for p in custom_files if (doc := self._load(p.name)) is not None}
         if None in (versions_doc, roles_doc, interfaces_doc, types_doc, blocks_doc):
             return None
@@ -159,9 +158,7 @@ class _Reader:
             *((d, "custom") for d in custom_docs.values()),
         ):
             self._check_refs(doc, names, namespace)
-        entries = self._interfaces(
-            interfaces_doc, roles, set(blocks), {p.stem for p in custom_files}
-        )
+        entries = self._interfaces(interfaces_doc, roles, set(blocks), {p.stem for p in custom_files})
         if self.problems or not versions:
             return None
         states = self._materialise(versions_doc, versions, ops, store, entries)
@@ -187,14 +184,10 @@ class _Reader:
             entry = self._mapping(doc, [code], value, f"role {code}")
             self._unknown_keys(doc, [code], entry, ("name", "evidence"))
             if not re.fullmatch(r"[A-Z]{3,5}", str(code)):
-                self._report(
-                    doc, [code], f"role code {code!r} must be 3 to 5 capital letters", key=True
-                )
+                self._report(doc, [code], f"role code {code!r} must be 3 to 5 capital letters", key=True)
             evidence = entry.get("evidence")
             if evidence not in ("published", "third-party", "modelled"):
-                self._report(
-                    doc, [code, "evidence"], "evidence must be published, third-party or modelled"
-                )
+                self._report(doc, [code, "evidence"], "evidence must be published, third-party or modelled")
             roles[str(code)] = Role(str(code), str(entry.get("name", code)), str(evidence))
         return roles
 
@@ -255,8 +248,7 @@ class _Reader:
             self._report(
                 doc,
                 ["default"],
-                f"default {default!r} is not one of the versions "
-                f"({', '.join(v.name for v in versions)})",
+                f"default {default!r} is not one of the versions ({', '.join(v.name for v in versions)})",
             )
         return versions, str(default), ops
 
@@ -264,9 +256,7 @@ class _Reader:
         entry = self._mapping(doc, path, raw, "a change")
         kind = entry.get("op")
         if kind not in OP_KEYS:
-            self._report(
-                doc, [*path, "op"], f"op must be one of {', '.join(OP_KEYS)}, not {kind!r}"
-            )
+            self._report(doc, [*path, "op"], f"op must be one of {', '.join(OP_KEYS)}, not {kind!r}")
             return None
         optional = {"before", "required"} if kind in ("set", "add-field", "remove-field") else set()
         self._unknown_keys(doc, path, entry, (*OP_COMMON_KEYS, *OP_KEYS[kind], *optional))
@@ -342,17 +332,13 @@ class _Reader:
         defaults = self._mapping(doc, ["defaults"], top.get("defaults", {}), "defaults")
         self._unknown_keys(doc, ["defaults"], defaults, INTERFACE_KEYS)
         entries: list[_Entry] = []
-        for iid, raw in self._mapping(
-            doc, ["interfaces"], top.get("interfaces"), "interfaces"
-        ).items():
+        for iid, raw in self._mapping(doc, ["interfaces"], top.get("interfaces"), "interfaces").items():
             path: tuple[PathPart, ...] = ("interfaces", iid)
             entry = self._mapping(doc, path, raw, f"interface {iid}")
             self._unknown_keys(doc, path, entry, INTERFACE_KEYS)
             values = {**defaults, **entry}
             if not INTERFACE_ID.match(str(iid)):
-                self._report(
-                    doc, path, f"interface id {iid!r} must look like IF-031 or REP-002A", key=True
-                )
+                self._report(doc, path, f"interface id {iid!r} must look like IF-031 or REP-002A", key=True)
             self._check_interface(doc, path, str(iid), values, roles, blocks, custom_files)
             entries.append(_Entry(str(iid), values, path))
         return entries
@@ -383,9 +369,7 @@ class _Reader:
             self._report(doc, path, f"{iid} needs senders and recipients")
         routing = self._texts(doc, [*path, "routing"], values.get("routing", []), "routing")
         if not routing or any(r not in ROUTINGS for r in routing):
-            self._report(
-                doc, [*path, "routing"], f"routing must list some of {', '.join(ROUTINGS)}"
-            )
+            self._report(doc, [*path, "routing"], f"routing must list some of {', '.join(ROUTINGS)}")
         if bool(values.get("always")) != ("always" in routing):
             self._report(
                 doc,
@@ -434,9 +418,7 @@ class _Reader:
         entries: list[_Entry],
     ) -> dict[str, VersionState]:
         """Each version's state, the newest from the files and older ones by undoing changes."""
-        newest = VersionState(
-            store, {e.id: list(e.values["events"]) for e in entries}, [e.id for e in entries]
-        )
+        newest = VersionState(store, {e.id: list(e.values["events"]) for e in entries}, [e.id for e in entries])
         states = {versions[-1].name: newest}
         state = newest
         for version in reversed(versions[1:]):
@@ -448,9 +430,7 @@ class _Reader:
                 try:
                     undo(state, op)
                 except UndoError as exc:
-                    self._report(
-                        doc, op.yaml_path, f"this change does not fit the catalogue: {exc}"
-                    )
+                    self._report(doc, op.yaml_path, f"this change does not fit the catalogue: {exc}")
             states[_previous(versions, version.name)] = state
         return {v.name: states[v.name] for v in versions}
 
@@ -531,6 +511,4 @@ def _at(data: Any, path: Sequence[PathPart]) -> Any:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(
-        type(value), type(value).__name__
-    )
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)

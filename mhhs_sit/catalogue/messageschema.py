@@ -46,9 +46,7 @@ def message_schema(store: SchemaStore, spec: EnvelopeSpec, event_code: str) -> d
         custom = store.fragment(f"custom/{spec.interface_id}/{event_code}")
     else:
         custom = {"type": "object", "x-detail": "envelope-only"}
-    required = (
-        ["CommonBlock", "CustomBlock"] if spec.custom_block == "required" else ["CommonBlock"]
-    )
+    required = ["CommonBlock", "CustomBlock"] if spec.custom_block == "required" else ["CommonBlock"]
     return {
         "type": "object",
         "additionalProperties": False,

@@ -14,15 +14,13 @@ from typing import Any
 
 from mhhs_sit.catalogue.schemastore import allow_null
 from mhhs_sit.catalogue.specfiles import MissingFile, RefError, SpecFiles
+from mhhs_sit.core.yamlsrc import PathPart
 from mhhs_sit.errors import Problem
-from mhhs_sit.yamlsrc import PathPart
 
 _SCHEMA_MAPS = ("properties", "patternProperties")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 _SCHEMA_VALUES = ("items", "additionalProperties", "not")
-_OPENAPI_ONLY = frozenset(
-    {"nullable", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated"}
-)
+_OPENAPI_ONLY = frozenset({"nullable", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated"})
 
 
 class Inliner:
@@ -42,9 +40,7 @@ class Inliner:
             if count > 1:
                 first = out[index]
                 more = f" ({count - 1} more references to {relative} are not listed)"
-                out[index] = Problem(
-                    first.file, first.line, first.column, first.path, first.message + more
-                )
+                out[index] = Problem(first.file, first.line, first.column, first.path, first.message + more)
         return out
 
     def add(self, problem: Problem) -> None:
@@ -78,9 +74,7 @@ class Inliner:
         self._memo[key] = converted
         return converted
 
-    def _convert(
-        self, node: Any, name: str, path: tuple[PathPart, ...], stack: tuple[Any, ...]
-    ) -> Any:
+    def _convert(self, node: Any, name: str, path: tuple[PathPart, ...], stack: tuple[Any, ...]) -> Any:
         if not isinstance(node, dict):
             return node
         if "$ref" in node:
@@ -98,23 +92,15 @@ class Inliner:
                 self._problem(name, ref_path, str(exc))
                 return {}
             target = self._target(target_file, target_parts, stack, name, ref_path)
-            return (
-                allow_null(target)
-                if node.get("nullable") is True and isinstance(target, dict)
-                else target
-            )
+            return allow_null(target) if node.get("nullable") is True and isinstance(target, dict) else target
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key in _OPENAPI_ONLY:
                 continue
             if key in _SCHEMA_MAPS and isinstance(value, dict):
-                out[key] = {
-                    k: self._convert(v, name, (*path, key, k), stack) for k, v in value.items()
-                }
+                out[key] = {k: self._convert(v, name, (*path, key, k), stack) for k, v in value.items()}
             elif key in _SCHEMA_LISTS and isinstance(value, list):
-                out[key] = [
-                    self._convert(v, name, (*path, key, i), stack) for i, v in enumerate(value)
-                ]
+                out[key] = [self._convert(v, name, (*path, key, i), stack) for i, v in enumerate(value)]
             elif key in _SCHEMA_VALUES and isinstance(value, dict):
                 out[key] = self._convert(value, name, (*path, key), stack)
             else:

@@ -94,11 +94,7 @@ def check_schema(schema: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
         else:
             yield from _special(key, value, where)
     required, props = schema.get("required"), schema.get("properties")
-    if (
-        schema.get("additionalProperties") is False
-        and isinstance(required, list)
-        and isinstance(props, dict)
-    ):
+    if schema.get("additionalProperties") is False and isinstance(required, list) and isinstance(props, dict):
         for i, name in enumerate(required):
             if name not in props:
                 yield (*path, "required", i), f"required field {name!r} is not among the properties"

@@ -36,9 +36,7 @@ class SchemaStore:
     _inlined: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def copy(self) -> SchemaStore:
-        return SchemaStore(
-            copy.deepcopy(self.types), copy.deepcopy(self.blocks), copy.deepcopy(self.custom)
-        )
+        return SchemaStore(copy.deepcopy(self.types), copy.deepcopy(self.blocks), copy.deepcopy(self.custom))
 
     def _root(self) -> dict[str, Any]:
         return {"types": self.types, "blocks": self.blocks, "custom": self.custom}
@@ -80,9 +78,7 @@ def ref_location(ref: str) -> str:
     return location
 
 
-def iter_refs(
-    schema: Any, path: tuple[str | int, ...] = ()
-) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+def iter_refs(schema: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
     """Every ``$ref`` value in ``schema`` with the path to the mapping that holds it."""
     if isinstance(schema, dict):
         if "$ref" in schema:

@@ -15,12 +15,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
+from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
 from mhhs_sit.errors import Problem
-from mhhs_sit.yamlsrc import PathPart, YamlDoc, load_yaml
 
-RAW_GITHUB = re.compile(
-    r"^https?://raw\.githubusercontent\.com/[^/]+/[^/]+/[^/]+/(?P<path>[^#?]+)$"
-)
+RAW_GITHUB = re.compile(r"^https?://raw\.githubusercontent\.com/[^/]+/[^/]+/[^/]+/(?P<path>[^#?]+)$")
 
 
 class RefError(LookupError):
@@ -48,12 +46,8 @@ class SpecFiles:
         if name not in self._docs:
             path = self.directory / name
             doc = load_yaml(path, display=str(path))
-            if (
-                doc.data is None
-            ):  # duplicate keys are the spec's own business; unreadable YAML is not
-                self.problems.extend(
-                    doc.problems or [Problem(str(path), 0, 0, "", "the file is empty")]
-                )
+            if doc.data is None:  # duplicate keys are the spec's own business; unreadable YAML is not
+                self.problems.extend(doc.problems or [Problem(str(path), 0, 0, "", "the file is empty")])
             self._docs[name] = None if doc.data is None else doc
         return self._docs[name]
 
@@ -80,9 +74,7 @@ class SpecFiles:
             else:
                 name = str(PurePosixPath(base).parent / target).removeprefix("./")
                 name = self._local(name, ref)
-        parts = tuple(
-            unquote(p).replace("~1", "/").replace("~0", "~") for p in fragment.split("/")[1:]
-        )
+        parts = tuple(unquote(p).replace("~1", "/").replace("~0", "~") for p in fragment.split("/")[1:])
         return name, parts
 
     def _local(self, relative: str, ref: str) -> str:

@@ -86,8 +86,7 @@ class InterfaceValidator:
                 Violation(
                     "",
                     "type",
-                    "The message is not a JSON object; expected "
-                    '{"CommonBlock": {...}, "CustomBlock": {...}}.',
+                    'The message is not a JSON object; expected {"CommonBlock": {...}, "CustomBlock": {...}}.',
                 )
             ]
         code = _event_code(payload, exact_names)
@@ -155,6 +154,4 @@ def _has_open_objects(schema: Any) -> bool:
         return False
     if schema.get("properties") and schema.get("additionalProperties", True) is not False:
         return True
-    return any(
-        _has_open_objects(v) for k, v in schema.items() if k not in ("enum", "const", "example")
-    )
+    return any(_has_open_objects(v) for k, v in schema.items() if k not in ("enum", "const", "example"))

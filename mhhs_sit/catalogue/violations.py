@@ -116,11 +116,7 @@ def _convert(error: ValidationError, payload: Any) -> list[Violation]:
             for v in _convert(best, payload)
         ]
     parts = sender_path(payload, path)
-    return [
-        Violation(
-            pointer(parts), keyword, _sentence(keyword, display(parts), instance, schema, error)
-        )
-    ]
+    return [Violation(pointer(parts), keyword, _sentence(keyword, display(parts), instance, schema, error))]
 
 
 def _unexpected(parts: list[Any], allowed: list[str]) -> str:
@@ -138,17 +134,11 @@ def _unexpected(parts: list[Any], allowed: list[str]) -> str:
     return text + "."
 
 
-def _sentence(
-    keyword: str, field: str, value: Any, schema: dict[str, Any], error: ValidationError
-) -> str:
+def _sentence(keyword: str, field: str, value: Any, schema: dict[str, Any], error: ValidationError) -> str:
     hint = _hint(schema)
     shown = _show(value)
     if keyword == "type":
-        kinds = (
-            error.validator_value
-            if isinstance(error.validator_value, list)
-            else [error.validator_value]
-        )
+        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         wanted = " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kinds)
         return f"{field} is {shown}; expected {wanted}{hint}."
     if keyword == "enum":
@@ -159,9 +149,7 @@ def _sentence(
         if schema.get("x-expected"):
             what = schema["x-expected"]
             return f"{field} is {shown}, which is not {what} (pattern {error.validator_value})."
-        return (
-            f"{field} is {shown}, which does not match the pattern {error.validator_value}{hint}."
-        )
+        return f"{field} is {shown}, which does not match the pattern {error.validator_value}{hint}."
     if keyword in ("minLength", "maxLength"):
         length = _length_phrase(schema, "minLength", "maxLength", "character")
         return f"{field} is {shown} ({len(value)} characters); expected {length}{hint}."

@@ -64,15 +64,11 @@ def mpan_core_problem(core: object) -> str | None:
         return f"MPAN core {core!r} contains {bad!r}; it must contain digits only"
     if core[:2] not in DISTRIBUTORS:
         return (
-            f"MPAN core {core!r} starts with distributor id {core[:2]!r}, which is not a known "
-            f"distributor id (10-38)"
+            f"MPAN core {core!r} starts with distributor id {core[:2]!r}, which is not a known distributor id (10-38)"
         )
     expected = (sum(map(mul, WEIGHTS, core.encode())) - _ASCII_ZERO) % 11 % 10
     if ord(core[12]) - 48 != expected:
-        return (
-            f"MPAN core {core!r} ends in check digit {core[12]} but its first 12 digits "
-            f"give {expected}"
-        )
+        return f"MPAN core {core!r} ends in check digit {core[12]} but its first 12 digits give {expected}"
     return None
 
 

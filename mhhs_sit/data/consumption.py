@@ -53,12 +53,9 @@ def shape(segment: str, direction: str, domestic: bool, hour: float, winter: flo
         return (0.35 + 0.65 * _plateau(hour, 7, 19)) * (0.9 + 0.2 * winter)
     if not domestic:
         return (0.15 + 0.6 * _plateau(hour, 8, 18)) * (0.85 + 0.3 * winter)
-    return (
-        0.08
-        + 0.12 * _bump(hour, 7.5, 1.0)
-        + 0.35 * _bump(hour, 18.5, 1.8)
-        + 0.06 * _bump(hour, 13.0, 2.5)
-    ) * (0.8 + 0.4 * winter)
+    return (0.08 + 0.12 * _bump(hour, 7.5, 1.0) + 0.35 * _bump(hour, 18.5, 1.8) + 0.06 * _bump(hour, 13.0, 2.5)) * (
+        0.8 + 0.4 * winter
+    )
 
 
 def _scale(segment: str, direction: str, domestic: bool, z: int) -> float:

@@ -49,9 +49,7 @@ def _dno(id_: str, mpid: str, name: str, *groups: str) -> Distributor:
     return Distributor(id_, mpid, name, groups, True)
 
 
-def _idno(
-    id_: str, mpid: str, name: str, groups: tuple[str, ...] = _ALL, ended: str | None = None
-) -> Distributor:
+def _idno(id_: str, mpid: str, name: str, groups: tuple[str, ...] = _ALL, ended: str | None = None) -> Distributor:
     return Distributor(id_, mpid, name, groups, False, ended)
 
 

@@ -83,9 +83,7 @@ def _rendered_rows(stream: Stream, render: Render[_T]) -> Iterator[list[_T]]:
             per_block = []
             for b, r in zip(blocks, rows, strict=True):
                 p, h = r.prefix, r.high
-                per_block.append(
-                    [render(b, p + t, h, lo) for lo, t in zip(r.lows, r.tails, strict=True)]
-                )
+                per_block.append([render(b, p + t, h, lo) for lo, t in zip(r.lows, r.tails, strict=True)])
             if n == 1:
                 yield per_block[0]
                 continue
@@ -109,9 +107,7 @@ def iter_rendered(stream: Stream, count: int, render: Render[_T]) -> Iterator[li
     return _take(_rendered_rows(stream, render), count)
 
 
-def iter_record_chunks(
-    stream: Stream, count: int, maker: RowMaker
-) -> Iterator[list[tuple[str, ...]]]:
+def iter_record_chunks(stream: Stream, count: int, maker: RowMaker) -> Iterator[list[tuple[str, ...]]]:
     """This worker's first ``count`` metering-point rows (``CSV_COLUMNS`` order), in chunks."""
     return iter_rendered(stream, count, maker.row)
 

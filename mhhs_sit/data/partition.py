@@ -90,8 +90,7 @@ def cohort_index_for(cohort_id: str, explicit: int | None = None) -> int:
         )
     if explicit not in EXPLICIT_COHORT_SLOTS:
         raise ConfigError(
-            f"cohort {cohort_id} has data slot {explicit}; slots for cohorts other than MVC and "
-            f"C1-C49 must be in 50-99"
+            f"cohort {cohort_id} has data slot {explicit}; slots for cohorts other than MVC and C1-C49 must be in 50-99"
         )
     return explicit
 
@@ -126,15 +125,9 @@ def check_distributor(distributor_id: object) -> str:
     """A distributor id under which new synthetic MPANs may be issued."""
     dist = DISTRIBUTORS.get(distributor_id) if isinstance(distributor_id, str) else None
     if dist is None:
-        raise ConfigError(
-            f"unknown distributor id {distributor_id!r}; known ids are 10-38 "
-            f"(10-23 are the DNO areas)"
-        )
+        raise ConfigError(f"unknown distributor id {distributor_id!r}; known ids are 10-38 (10-23 are the DNO areas)")
     if dist.ended:
-        raise ConfigError(
-            f"distributor {dist.id} ({dist.mpid}) stopped issuing MPANs on {dist.ended}; "
-            f"choose another"
-        )
+        raise ConfigError(f"distributor {dist.id} ({dist.mpid}) stopped issuing MPANs on {dist.ended}; choose another")
     return dist.id
 
 

@@ -52,9 +52,7 @@ _ITEM_CRITERIA: Mapping[str, tuple] = MappingProxyType(
 DRAW_KINDS: Mapping[str, Mapping[str, tuple]] = MappingProxyType(
     {
         "mpan": _ITEM_CRITERIA,
-        "full_mpan": MappingProxyType(
-            {**_ITEM_CRITERIA, "meter_timeswitch_code": (), "line_loss_factor_class": ()}
-        ),
+        "full_mpan": MappingProxyType({**_ITEM_CRITERIA, "meter_timeswitch_code": (), "line_loss_factor_class": ()}),
         "metering_point": _ITEM_CRITERIA,
         "consumption": MappingProxyType(
             {
@@ -91,9 +89,7 @@ def _check_criteria(kind: str, criteria: Mapping[str, object]) -> None:
         raise ConfigError(f"unknown data kind {kind!r}; kinds are {', '.join(DRAW_KINDS)}")
     for name, value in criteria.items():
         if name not in allowed:
-            raise ConfigError(
-                f"{kind} has no criterion {name!r}; its criteria are {', '.join(allowed)}"
-            )
+            raise ConfigError(f"{kind} has no criterion {name!r}; its criteria are {', '.join(allowed)}")
         values = allowed[name]
         if values and not any(value is v or (type(value) is type(v) and value == v)
                               for v in values):  # fmt: skip
@@ -179,9 +175,7 @@ class CohortPool:
         entry: dict[str, object] = {
             "cohort": self.cohort_id,
             "kind": kind,
-            "criteria": {
-                k: v.isoformat() if isinstance(v, date) else v for k, v in criteria.items()
-            },
+            "criteria": {k: v.isoformat() if isinstance(v, date) else v for k, v in criteria.items()},
             "value": copy.deepcopy(value),
         }
         if point is not None and point is not value:
@@ -219,10 +213,7 @@ class CohortPool:
         registered = bool(criteria.get("registered", True))
         wanted = {k: v for k, v in criteria.items() if k in _COLUMN}
         self._feasible(wanted)
-        tests = [
-            (_COLUMN[k], ("true" if v else "false") if isinstance(v, bool) else v)
-            for k, v in wanted.items()
-        ]
+        tests = [(_COLUMN[k], ("true" if v else "false") if isinstance(v, bool) else v) for k, v in wanted.items()]
         stream = self._streams[registered]
         used = self._used[registered]
         key = (registered, tuple(sorted(tests)))

@@ -21,9 +21,7 @@ from mhhs_sit.data.points import CSV_COLUMNS, MTC_CHOICES, PROFILE_TABLE, PROFIL
 
 EFFECTIVE_FROM_START = date(2019, 1, 1)
 EFFECTIVE_FROM_DAYS = 2048  # 2019-01-01 to 2024-08-09: eleven bits of each item's noise
-_DATES = tuple(
-    (EFFECTIVE_FROM_START + timedelta(days=n)).isoformat() for n in range(EFFECTIVE_FROM_DAYS)
-)
+_DATES = tuple((EFFECTIVE_FROM_START + timedelta(days=n)).isoformat() for n in range(EFFECTIVE_FROM_DAYS))
 _MAKERS = "ABEFGHKLMPS"
 _LETTERS = "ABCDEFGHJKLMNPRSTUWZ"
 
@@ -88,13 +86,8 @@ class RowMaker:
         self._places = book.places
         self._parties = parties
         self._street_csv = tuple(f"{_csv(a)},{_csv(b)}," for a, b in book.streets)
-        self._street_json = tuple(
-            '"address":{"lines":' + _JSON([x for x in (a, b) if x]) for a, b in book.streets
-        )
-        self._place_csv = {
-            g: tuple(f"{_csv(t)},{_csv(p)}," for t, p in places)
-            for g, places in book.places.items()
-        }
+        self._street_json = tuple('"address":{"lines":' + _JSON([x for x in (a, b) if x]) for a, b in book.streets)
+        self._place_csv = {g: tuple(f"{_csv(t)},{_csv(p)}," for t, p in places) for g, places in book.places.items()}
         self._place_json = {
             g: tuple(f',"town":{_JSON(t)},"postcode":{_JSON(p)}}},' for t, p in places)
             for g, places in book.places.items()
@@ -118,9 +111,7 @@ class RowMaker:
             "".join(f'"{k}":{_json_value(k, v)},' for k, v in zip(_ROW_KEYS, row, strict=True)),
             parties,
             "".join(f"{v}," for v in parties),
-            "".join(
-                f'"{k}":{_json_value(k, v)},' for k, v in zip(_PARTY_KEYS, parties, strict=True)
-            ),
+            "".join(f'"{k}":{_json_value(k, v)},' for k, v in zip(_PARTY_KEYS, parties, strict=True)),
         )
 
     def _kinds_of(self, distributor_id: str) -> tuple[_Kind, ...]:
@@ -130,10 +121,7 @@ class RowMaker:
             dist = DISTRIBUTORS[distributor_id]
             groups = dist.gsp_groups[:1] if dist.is_dno else dist.gsp_groups
             kinds = tuple(
-                self._make_kind(dist, g, p, m)
-                for g in groups
-                for p in range(len(PROFILES))
-                for m in range(2)
+                self._make_kind(dist, g, p, m) for g in groups for p in range(len(PROFILES)) for m in range(2)
             )
             self._kinds[distributor_id] = kinds
         return kinds
@@ -152,9 +140,7 @@ class RowMaker:
         day = c >> 23
         kinds = self._kinds.get(b.distributor_id) or self._kinds_of(b.distributor_id)
         groups = len(kinds) // _KINDS_PER_GROUP
-        kind = kinds[
-            (serial % groups * _PROFILE_COUNT + PROFILE_TABLE[a & 1023]) * 2 + (serial >> 4 & 1)
-        ]
+        kind = kinds[(serial % groups * _PROFILE_COUNT + PROFILE_TABLE[a & 1023]) * 2 + (serial >> 4 & 1)]
         segment = kind.segment
         if segment == "smart":
             meter = _YY[day] + _MAKERS[serial % 11] + _D3[serial // 10000] + _D4[serial % 10000]

@@ -80,11 +80,7 @@ def make_stream(
 ) -> Stream:
     """Validate the arguments and build the stream (blocks are cached per process)."""
     check_seed(seed)
-    if (
-        isinstance(cohort_index, bool)
-        or not isinstance(cohort_index, int)
-        or not 0 <= cohort_index < COHORT_SLOTS
-    ):
+    if isinstance(cohort_index, bool) or not isinstance(cohort_index, int) or not 0 <= cohort_index < COHORT_SLOTS:
         raise ConfigError(f"a cohort slot must be an integer 0-99, not {cohort_index!r}")
     if isinstance(distributor_ids, str):
         raise ConfigError("distributor ids must be a list of two-digit strings, not one string")
@@ -95,9 +91,7 @@ def make_stream(
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{name} must be an integer, not {value!r}")
     if workers < 1 or not 0 <= worker < workers:
-        raise ConfigError(
-            f"worker must be in 0..workers-1 and workers >= 1 (got {worker}/{workers})"
-        )
+        raise ConfigError(f"worker must be in 0..workers-1 and workers >= 1 (got {worker}/{workers})")
     rows = REGISTERED_ROWS if registered else UNREGISTERED_ROWS
     blocks = tuple(block(d, cohort_index, seed) for d in ids)
     return Stream(blocks, rows, worker, workers)

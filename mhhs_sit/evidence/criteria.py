@@ -13,18 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml, parse_yaml
+from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.errors import DefinitionError, Problem
-from mhhs_sit.evidence.completion import (
-    CATEGORIES,
-    STATUSES,
-    CaseResult,
-    Coverage,
-    coverage,
-    pct,
-    tally,
-)
-from mhhs_sit.model import STAGES
-from mhhs_sit.yamlsrc import PathPart, YamlDoc, load_yaml, parse_yaml
+from mhhs_sit.evidence.outcomes import CATEGORIES, STATUSES, CaseResult, Coverage, coverage, pct, tally
 
 BUILTIN = "built-in default criteria"
 DEFAULT_TEXT = """\

@@ -16,12 +16,12 @@ from typing import Any
 
 import yaml
 
+from mhhs_sit.core.gcpause import paused_gc
+from mhhs_sit.definitions.model import Cohort, Scenario
+from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.errors import Problem
-from mhhs_sit.evidence.completion import EXECUTED, natural_key
-from mhhs_sit.gcpause import paused_gc
-from mhhs_sit.model import Cohort, Scenario
-from mhhs_sit.requirements import Requirement
-from mhhs_sit.results import utc_now
+from mhhs_sit.evidence.outcomes import EXECUTED, natural_key
+from mhhs_sit.results.run import utc_now
 from mhhs_sit.rttm.model import Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.store.cycle import History, collection_errors, histories
 

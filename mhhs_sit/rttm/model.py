@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mhhs_sit.requirements import Requirement
+from mhhs_sit.definitions.requirements import Requirement
 
 # Row and requirement verdicts, in the order a reviewer should look at them.
 VERDICTS = ("failing", "collection error", "not executed", "uncovered", "covered")
@@ -84,7 +84,7 @@ class Rttm:
         in test-stage order, themes 2 before 10, "(none)" last). A requirement counts in every group
         one of its rows falls in: its own stage for ``stage``; uncovered ones under "(none)" for
         ``theme``."""
-        from mhhs_sit.evidence.completion import natural_key, stage_order
+        from mhhs_sit.evidence.outcomes import natural_key, stage_order
 
         groups: dict[str, set[str]] = {}
         for row in self.rows:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import ConfigError
-from mhhs_sit.gcpause import paused_gc
 from mhhs_sit.rttm.model import Rttm
 
 FORMATS = ("xlsx", "csv", "json", "html")

@@ -11,9 +11,10 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from mhhs_sit import __version__
-from mhhs_sit.evidence.completion import REPORT_CSS, pct
-from mhhs_sit.model import STAGES
-from mhhs_sit.results import parse_utc
+from mhhs_sit.definitions.model import STAGES
+from mhhs_sit.evidence.completion_render import REPORT_CSS
+from mhhs_sit.evidence.outcomes import pct
+from mhhs_sit.results.run import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.rttm.render_tabular import PerCase, link_target, summary
 

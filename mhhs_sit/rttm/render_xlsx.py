@@ -19,7 +19,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.url import Url
 from xlsxwriter.worksheet import Worksheet
 
-from mhhs_sit.results import parse_utc
+from mhhs_sit.results.run import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Row, Rttm, RunSummary
 from mhhs_sit.rttm.render_tabular import NOT_COLLECTED, PerCase, columns, history_texts, link_target, summary
 

@@ -22,8 +22,8 @@ from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, se
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import ConfigError
-from mhhs_sit.gcpause import paused_gc
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
 from mhhs_sit.store.schema import SCHEMA_VERSION, meta, metadata, results, runs
 

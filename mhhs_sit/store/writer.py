@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mhhs_sit.background import BatchWorker
+from mhhs_sit.core.background import BatchWorker
 from mhhs_sit.errors import MhhsSitError
 
 LINGER_S = 0.2  # the most a killed run can leave unrecorded (those items then read "not run")

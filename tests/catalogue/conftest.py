@@ -45,9 +45,7 @@ B071 = {
 }
 
 
-def message(
-    interface_id: str, event: str, custom: dict[str, Any], *, schema_version: str = "011"
-) -> dict[str, Any]:
+def message(interface_id: str, event: str, custom: dict[str, Any], *, schema_version: str = "011") -> dict[str, Any]:
     """A message with valid common blocks (S0, S1, A0, M0) and the given custom block."""
     common = copy.deepcopy(COMMON)
     common["S1"]["senderUniqueReference"] = f"S-{interface_id}-2300000001-SUP-20240101-0001"
@@ -108,9 +106,7 @@ def consumption() -> dict[str, Any]:
 def spec_dir() -> Path:
     """The copy of the official DIP spec v2.1.0 next to the repository (skipped when absent)."""
     if not (SPEC_DIR / "SubmitEvents-unresolved.yaml").is_file():
-        pytest.skip(
-            f"the official DIP spec is not at {SPEC_DIR.resolve()} (../shared/dip-api-spec)"
-        )
+        pytest.skip(f"the official DIP spec is not at {SPEC_DIR.resolve()} (../shared/dip-api-spec)")
     return SPEC_DIR
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mhhs_sit.catalogue.cli import register
+from mhhs_sit.cli.catalogue import register
 
 
 def run(*argv: str) -> int:
@@ -38,8 +38,7 @@ def test_show_gives_roles_routing_event_codes_per_version_and_fields(
     assert out.startswith("IF-003  Notification of Migration and De-Appointment (Migration)\n")
     assert "  routing         always mpan\n" in out
     assert (
-        "  1.8.0 (IR8)     [ReverseMigNotification] [MSDeAppRM] [DSDeAppRM] "
-        "[DSDeAppUpdateRM] [MSDeAppUpdateRM]" in out
+        "  1.8.0 (IR8)     [ReverseMigNotification] [MSDeAppRM] [DSDeAppRM] [DSDeAppUpdateRM] [MSDeAppUpdateRM]" in out
     )
     assert "  2.1.0           [ReverseMigNotification] [MSDeAppRM] [DSDeAppRM]\n" in out
     assert "(not modelled: any object is accepted)" in out
@@ -65,10 +64,7 @@ def test_diff_names_the_interfaces_and_fields_that_changed(
     assert "IF-031, IF-032, IF-033 and 3 more" in renamed
     assert "CustomBlock.B013.CSSRegistrationRequestID is renamed CSSRegistrationID" in renamed
     assert any(line.startswith("event-removed") and "[MSDeAppUpdateRM]" in line for line in lines)
-    assert any(
-        line.startswith("interface-added") and "IF-051 EES Refresh is added" in line
-        for line in lines
-    )
+    assert any(line.startswith("interface-added") and "IF-051 EES Refresh is added" in line for line in lines)
     assert any("maxLength 1 -> 2" in line for line in lines)
 
 
@@ -84,10 +80,7 @@ def test_an_unknown_version_exits_2_listing_the_known_ones(
 ) -> None:
     assert run("diff", "IR8", "IR9") == 2
     err = capsys.readouterr().err
-    assert (
-        err == "error: unknown catalogue version 'IR9'; "
-        "known versions: 1.8.0 (IR8), 1.8.2 (IR8.2), 2.1.0\n"
-    )
+    assert err == "error: unknown catalogue version 'IR9'; known versions: 1.8.0 (IR8), 1.8.2 (IR8.2), 2.1.0\n"
 
 
 def test_an_unknown_interface_exits_2_with_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,23 +88,17 @@ def test_an_unknown_interface_exits_2_with_a_suggestion(capsys: pytest.CaptureFi
     assert "did you mean" in capsys.readouterr().err
 
 
-def test_lint_lists_each_contradiction_and_exits_1(
-    spec_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_lint_lists_each_contradiction_and_exits_1(spec_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("lint", "--dip-spec", str(spec_dir)) == 1
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("DIP spec 2.1.0 (")
     header = next(line for line in lines if line.startswith("WHERE"))
     assert header.split() == ["WHERE", "EXAMPLE", "INTERFACE", "PATH", "REASON"]
-    ssc = [
-        line for line in lines if "/CustomBlock/B032/SSC" in line and line.split()[1] == "IF-002"
-    ]
+    ssc = [line for line in lines if "/CustomBlock/B032/SSC" in line and line.split()[1] == "IF-002"]
     assert ssc and ssc[0].startswith("Examples-unresolved.yaml:215")
     assert any(
-        "IF-021" in line
-        and "/CommonBlock/S1/senderRoleID" in line
-        and "lacks the required field" in line
+        "IF-021" in line and "/CommonBlock/S1/senderRoleID" in line and "lacks the required field" in line
         for line in lines
     )
     assert lines[-1] == "9 of 11 examples contradict their schemas (37 violations)."

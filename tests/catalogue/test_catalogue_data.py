@@ -42,18 +42,14 @@ def test_versions_are_canonical_oldest_first_with_the_newest_as_default(cat: Cat
         ("2.1", "2.1.0"),
     ],
 )
-def test_a_version_is_named_by_interim_release_or_spec_version(
-    cat: Catalogue, name: str, canonical: str
-) -> None:
+def test_a_version_is_named_by_interim_release_or_spec_version(cat: Catalogue, name: str, canonical: str) -> None:
     assert cat.resolve_version(name) == canonical
 
 
 def test_an_unknown_version_is_refused_with_the_known_ones_listed(cat: Catalogue) -> None:
     with pytest.raises(ConfigError) as caught:
         cat.resolve_version("IR9")
-    assert str(caught.value) == (
-        "unknown catalogue version 'IR9'; known versions: 1.8.0 (IR8), 1.8.2 (IR8.2), 2.1.0"
-    )
+    assert str(caught.value) == ("unknown catalogue version 'IR9'; known versions: 1.8.0 (IR8), 1.8.2 (IR8.2), 2.1.0")
 
 
 @pytest.mark.parametrize(

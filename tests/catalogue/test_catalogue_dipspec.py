@@ -85,9 +85,7 @@ def test_field_names_are_matched_case_insensitively(spec: DipSpec, ds_app: dict[
     assert "/CommonBlock/S1/SENDERTIMESTAMP" in [v.pointer for v in strict]
 
 
-def test_faults_are_reported_against_the_event_codes_own_schema(
-    spec: DipSpec, ds_app: dict[str, Any]
-) -> None:
+def test_faults_are_reported_against_the_event_codes_own_schema(spec: DipSpec, ds_app: dict[str, Any]) -> None:
     ds_app["CommonBlock"]["M0"]["MPANCore"] = "123"
     ds_app["CustomBlock"]["B071"]["appointmentScenario"] = "XYZ"
     found = spec.validate(ds_app)
@@ -97,8 +95,7 @@ def test_faults_are_reported_against_the_event_codes_own_schema(
         ("/CustomBlock/B071/appointmentScenario", "enum"),
     ]
     assert found[0].message == (
-        "CommonBlock.M0.MPANCore is '123' (3 characters); "
-        "expected exactly 13 characters (e.g. '2000056535971')."
+        "CommonBlock.M0.MPANCore is '123' (3 characters); expected exactly 13 characters (e.g. '2000056535971')."
     )
 
 
@@ -142,10 +139,7 @@ def test_lint_finds_every_example_that_contradicts_its_schema(spec: DipSpec) -> 
     assert [v.keyword for v in role] == ["required"]
     code = by_name["IF-003-MSDeAppRM"].violations
     assert [(v.pointer, v.keyword) for v in code] == [("/CommonBlock/S0/eventCode", "enum")]
-    assert (
-        by_name["IF-002"].file.endswith("Examples-unresolved.yaml")
-        and by_name["IF-002"].line == 215
-    )
+    assert by_name["IF-002"].file.endswith("Examples-unresolved.yaml") and by_name["IF-002"].line == 215
 
 
 def test_a_reference_to_nothing_is_reported_at_its_file_and_line(spec_copy: Path) -> None:
@@ -153,9 +147,7 @@ def test_a_reference_to_nothing_is_reported_at_its_file_and_line(spec_copy: Path
     text = module.read_text(encoding="utf-8")
     broken = "RealCommonBlocks-unresolved.yaml#/components/schemas/B071'"
     line = text[: text.index(broken)].count("\n") + 1
-    module.write_text(
-        text.replace(broken, "RealCommonBlocks-unresolved.yaml#/components/schemas/B07l'", 1)
-    )
+    module.write_text(text.replace(broken, "RealCommonBlocks-unresolved.yaml#/components/schemas/B07l'", 1))
     with pytest.raises(DefinitionError) as caught:
         load_dip_spec(spec_copy)
     problem = caught.value.problems[0]
@@ -172,9 +164,7 @@ def test_a_reference_to_a_missing_file_names_the_file(spec_copy: Path) -> None:
         load_dip_spec(spec_copy)
     (problem,) = caught.value.problems  # reported once, not at each of its 248 references
     assert "maps to DataTypes-unresolved.yaml, which is not in" in problem.message
-    assert problem.message.endswith(
-        "(247 more references to DataTypes-unresolved.yaml are not listed)"
-    )
+    assert problem.message.endswith("(247 more references to DataTypes-unresolved.yaml are not listed)")
     assert Path(problem.file).name == "DataCatalogue-unresolved.yaml" and problem.line > 0
 
 

@@ -47,13 +47,9 @@ from mhhs_sit.catalogue.fastcheck import compile_check
     ],
 )
 @pytest.mark.parametrize("dialect", [Draft202012Validator, Draft4Validator])
-def test_tricky_cases_agree_with_jsonschema(
-    dialect: Any, schema: dict[str, Any], instance: Any
-) -> None:
+def test_tricky_cases_agree_with_jsonschema(dialect: Any, schema: dict[str, Any], instance: Any) -> None:
     if dialect is Draft4Validator and "exclusiveMaximum" in schema:
-        assert (
-            compile_check(schema, dialect) is None
-        )  # draft 4 reads it as a flag: left to jsonschema
+        assert compile_check(schema, dialect) is None  # draft 4 reads it as a flag: left to jsonschema
         return
     check = compile_check(schema, dialect)
     assert check is not None
@@ -142,14 +138,10 @@ def test_random_faults_in_catalogue_messages_get_the_same_verdict(
             (ds_app, "IF-031", "DSApp"),
             (consumption, "IF-021", "ActivePower"),
         ):
-            invalid = _agree(
-                cat.schema(iid, event, version=version), Draft202012Validator, payload, 7
-            )
+            invalid = _agree(cat.schema(iid, event, version=version), Draft202012Validator, payload, 7)
             assert invalid > 200  # the mutations do find faults
 
 
-def test_random_faults_in_official_spec_messages_get_the_same_verdict(
-    spec_dir: Path, ds_app: dict[str, Any]
-) -> None:
+def test_random_faults_in_official_spec_messages_get_the_same_verdict(spec_dir: Path, ds_app: dict[str, Any]) -> None:
     branch = load_dip_spec(spec_dir).schema("IF-031")["oneOf"][1]
     assert _agree(branch, Draft4Validator, ds_app, 11) > 200

@@ -30,14 +30,10 @@ def test_the_shipped_catalogue_loads_from_its_directory(data_copy: Edit, tmp_pat
 
 
 def test_a_yaml_syntax_error_gives_file_and_line(data_copy: Edit) -> None:
-    directory = data_copy(
-        "IF-031.yaml", lambda t: t.replace("required: [B071]", "required: [B071", 1)
-    )
+    directory = data_copy("IF-031.yaml", lambda t: t.replace("required: [B071]", "required: [B071", 1))
     (problem,) = problems(directory)
     assert problem.file.endswith("IF-031.yaml")
-    assert (
-        problem.line == line_of(directory, "IF-031.yaml", "required: [B071") + 1
-    )  # where the parser gives up
+    assert problem.line == line_of(directory, "IF-031.yaml", "required: [B071") + 1  # where the parser gives up
     assert "YAML syntax" in problem.message
     assert f"IF-031.yaml:{problem.line}:" in problem.render()
 
@@ -62,24 +58,17 @@ def test_a_schema_with_a_wrong_type_name_is_located(data_copy: Edit) -> None:
 def test_a_misspelt_schema_keyword_is_not_silently_ignored(data_copy: Edit) -> None:
     directory = data_copy(
         "types.yaml",
-        lambda t: t.replace(
-            "  minLength: 10\n  maxLength: 10", "  minLength: 10\n  maxLenght: 10", 1
-        ),
+        lambda t: t.replace("  minLength: 10\n  maxLength: 10", "  minLength: 10\n  maxLenght: 10", 1),
     )
     (problem,) = problems(directory)
     assert problem.line == line_of(directory, "types.yaml", "maxLenght")
-    assert (
-        problem.message
-        == "types/DIPID: unknown schema keyword 'maxLenght'; did you mean maxLength?"
-    )
+    assert problem.message == "types/DIPID: unknown schema keyword 'maxLenght'; did you mean maxLength?"
 
 
 def test_a_reference_to_nothing_is_located_with_a_suggestion(data_copy: Edit) -> None:
     directory = data_copy(
         "blocks.yaml",
-        lambda t: t.replace(
-            "{$ref: '#/types/CSSRegistrationID'}", "{$ref: '#/types/CSSRegistrationId'}"
-        ),
+        lambda t: t.replace("{$ref: '#/types/CSSRegistrationID'}", "{$ref: '#/types/CSSRegistrationId'}"),
     )
     (problem,) = problems(directory)
     assert problem.line == line_of(directory, "blocks.yaml", "CSSRegistrationId")
@@ -109,9 +98,7 @@ def test_unknown_roles_and_keys_in_the_interface_table(data_copy: Edit) -> None:
 def test_a_recorded_change_that_does_not_fit_is_located_in_versions_yaml(data_copy: Edit) -> None:
     directory = data_copy(
         "versions.yaml",
-        lambda t: t.replace(
-            "        before: 1\n        after: 2", "        before: 1\n        after: 3"
-        ),
+        lambda t: t.replace("        before: 1\n        after: 2", "        before: 1\n        after: 3"),
     )
     (problem,) = problems(directory)
     assert problem.file.endswith("versions.yaml")
@@ -122,9 +109,7 @@ def test_a_recorded_change_that_does_not_fit_is_located_in_versions_yaml(data_co
 def test_a_version_name_must_be_quoted_text(data_copy: Edit) -> None:
     directory = data_copy("versions.yaml", lambda t: t.replace("  - name: 1.8.2", "  - name: 1.8"))
     messages = [p.message for p in problems(directory)]
-    assert (
-        "the version name must be a non-empty string, not float (quote it, e.g. '1.8')" in messages
-    )
+    assert "the version name must be a non-empty string, not float (quote it, e.g. '1.8')" in messages
 
 
 def test_a_custom_block_for_every_event_code(data_copy: Edit) -> None:

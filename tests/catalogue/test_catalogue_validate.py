@@ -14,16 +14,12 @@ def pointers(violations: list[Violation]) -> list[str]:
     return [v.pointer for v in violations]
 
 
-def test_a_valid_appointment_request_validates_clean(
-    cat: Catalogue, ds_app: dict[str, Any]
-) -> None:
+def test_a_valid_appointment_request_validates_clean(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     assert cat.validate(ds_app, version="2.1.0") == []
     assert cat.validate(ds_app, version="IR8.2", interface_id="IF-031") == []
 
 
-def test_three_faults_give_three_violations_at_the_faulty_fields(
-    cat: Catalogue, ds_app: dict[str, Any]
-) -> None:
+def test_three_faults_give_three_violations_at_the_faulty_fields(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     s1 = ds_app["CommonBlock"]["S1"]
     s1["senderTimestamp"] = "2024-01-01T10:00:00Z"  # a Z instead of +00:00
     del s1["senderRoleID"]
@@ -46,22 +42,16 @@ def test_three_faults_give_three_violations_at_the_faulty_fields(
     )
 
 
-def test_an_unexpected_field_is_named_with_a_suggestion(
-    cat: Catalogue, ds_app: dict[str, Any]
-) -> None:
+def test_an_unexpected_field_is_named_with_a_suggestion(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     ds_app["CommonBlock"]["M0"]["gspGroupID"] = ds_app["CommonBlock"]["M0"].pop("GSPGroupID")
     ds_app["CommonBlock"]["M0"]["GSPGroupId"] = "_L"  # both spellings: the second cannot be renamed
     found = cat.validate(ds_app, version="2.1.0")
     assert pointers(found) == ["/CommonBlock/M0/GSPGroupId"]
     assert found[0].keyword == "additionalProperties"
-    assert found[0].message == (
-        "CommonBlock.M0.GSPGroupId is not a field of CommonBlock.M0; did you mean GSPGroupID?"
-    )
+    assert found[0].message == ("CommonBlock.M0.GSPGroupId is not a field of CommonBlock.M0; did you mean GSPGroupID?")
 
 
-def test_field_names_match_case_insensitively_as_on_the_dip(
-    cat: Catalogue, ds_app: dict[str, Any]
-) -> None:
+def test_field_names_match_case_insensitively_as_on_the_dip(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     text = json.dumps(ds_app)
     for right, wrong in (
         ("interfaceID", "interfaceId"),
@@ -78,18 +68,12 @@ def test_field_names_match_case_insensitively_as_on_the_dip(
 
 def test_violations_use_the_senders_spelling(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     ds_app["CustomBlock"]["b071"] = ds_app["CustomBlock"].pop("B071")
-    ds_app["CustomBlock"]["b071"]["AppointmentScenario"] = ds_app["CustomBlock"]["b071"].pop(
-        "appointmentScenario"
-    )
+    ds_app["CustomBlock"]["b071"]["AppointmentScenario"] = ds_app["CustomBlock"]["b071"].pop("appointmentScenario")
     ds_app["CustomBlock"]["b071"]["AppointmentScenario"] = "NOPE"
-    assert pointers(cat.validate(ds_app, version="2.1.0")) == [
-        "/CustomBlock/b071/AppointmentScenario"
-    ]
+    assert pointers(cat.validate(ds_app, version="2.1.0")) == ["/CustomBlock/b071/AppointmentScenario"]
 
 
-def test_nullable_fields_accept_null_and_others_do_not(
-    cat: Catalogue, ds_app: dict[str, Any]
-) -> None:
+def test_nullable_fields_accept_null_and_others_do_not(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     ds_app["CommonBlock"]["S1"]["subText"] = None
     assert cat.validate(ds_app, version="2.1.0") == []
     ds_app["CommonBlock"]["S1"]["senderDIPID"] = None
@@ -107,9 +91,7 @@ def test_an_event_code_of_another_interface_is_reported_with_the_allowed_ones(
     assert "expected one of [MSApp], [DSApp]" in found.message
 
 
-def test_the_interface_comes_from_the_argument_or_from_s0(
-    cat: Catalogue, ds_app: dict[str, Any]
-) -> None:
+def test_the_interface_comes_from_the_argument_or_from_s0(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     wrong = cat.validate(ds_app, version="2.1.0", interface_id="IF-032")
     assert "/CommonBlock/S0/interfaceID" in pointers(wrong)
     del ds_app["CommonBlock"]["S0"]["interfaceID"]
@@ -119,21 +101,14 @@ def test_the_interface_comes_from_the_argument_or_from_s0(
     assert unknown.message == "IF-999 is not an interface of catalogue version 2.1.0."
 
 
-def test_an_interface_missing_from_the_version_is_a_violation(
-    make_message: Any, cat: Catalogue
-) -> None:
+def test_an_interface_missing_from_the_version_is_a_violation(make_message: Any, cat: Catalogue) -> None:
     ees = make_message("IF-051", "EESRefresh", {}, schema_version="001")
     assert cat.validate(ees, version="2.1.0") == []
     (found,) = cat.validate(ees, version="IR8.2")
-    assert (
-        found.message
-        == "IF-051 is not an interface of catalogue version 1.8.2 (IR8.2) (it exists in 2.1.0)."
-    )
+    assert found.message == "IF-051 is not an interface of catalogue version 1.8.2 (IR8.2) (it exists in 2.1.0)."
 
 
-def test_an_envelope_only_interface_checks_the_common_blocks(
-    make_message: Any, cat: Catalogue
-) -> None:
+def test_an_envelope_only_interface_checks_the_common_blocks(make_message: Any, cat: Catalogue) -> None:
     gain = make_message("IF-002", "GainMPANInfo", {"anything": {"goes": 1}})
     assert cat.validate(gain, version="2.1.0") == []
     gain["CommonBlock"]["M0"]["GSPGroupID"] = "_I"
@@ -177,9 +152,7 @@ def test_a_payload_that_is_not_an_object_is_one_violation(cat: Catalogue) -> Non
 
 def test_the_message_schema_is_available_for_generators(cat: Catalogue) -> None:
     schema = cat.schema("IF-031", "[DSApp]", version="IR8.2")
-    assert schema["properties"]["CommonBlock"]["properties"]["S0"]["properties"]["eventCode"][
-        "enum"
-    ] == ["[DSApp]"]
+    assert schema["properties"]["CommonBlock"]["properties"]["S0"]["properties"]["eventCode"]["enum"] == ["[DSApp]"]
     assert "$ref" not in json.dumps(schema)
 
 

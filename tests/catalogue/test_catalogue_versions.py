@@ -25,9 +25,7 @@ def test_a_field_added(cat: Catalogue, ds_app: dict[str, Any]) -> None:
         "required",
         "modelled",
     )
-    old = copy.deepcopy(
-        ds_app
-    )  # an IR8 message: the CSS id had its old name and the field was absent
+    old = copy.deepcopy(ds_app)  # an IR8 message: the CSS id had its old name and the field was absent
     old["CustomBlock"]["B013"] = {"CSSRegistrationRequestID": "a1b2c3"}
     del old["CustomBlock"]["B071"]["traditionalFallBackReadFrequency"]
     assert cat.validate(old, version="IR8") == []
@@ -65,9 +63,7 @@ def test_a_field_renamed(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     old["CustomBlock"]["B013"] = {"CSSRegistrationRequestID": "a1b2c3"}
     old["CustomBlock"]["B071"].pop("traditionalFallBackReadFrequency")
     assert cat.validate(old, version="IR8") == []
-    assert "/CustomBlock/B013/CSSRegistrationRequestID" in [
-        v.pointer for v in cat.validate(old, version="2.1.0")
-    ]
+    assert "/CustomBlock/B013/CSSRegistrationRequestID" in [v.pointer for v in cat.validate(old, version="2.1.0")]
 
 
 def test_an_event_code_removed(make_message: Any, cat: Catalogue) -> None:
@@ -83,9 +79,7 @@ def test_an_event_code_removed(make_message: Any, cat: Catalogue) -> None:
     assert (found.pointer, found.keyword) == ("/CommonBlock/S0/eventCode", "enum")
 
 
-def test_a_role_code_widened_from_one_character_to_two(
-    cat: Catalogue, ds_app: dict[str, Any]
-) -> None:
+def test_a_role_code_widened_from_one_character_to_two(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     widened = [c for c in kinds(cat.diff("IR8", "IR8.2"), "IF-031")["constraint-changed"]]
     assert [(c.event_code, c.path, c.before, c.after) for c in widened] == [
         (
@@ -125,17 +119,13 @@ def test_s0_elements_became_required_everywhere(cat: Catalogue, ds_app: dict[str
     ]
     assert all(c.event_code is None and "DIN-1068" in c.description for c in required)
     del ds_app["CommonBlock"]["S0"]["schemaVersion"]
-    assert [v.pointer for v in cat.validate(ds_app, version="2.1.0")] == [
-        "/CommonBlock/S0/schemaVersion"
-    ]
+    assert [v.pointer for v in cat.validate(ds_app, version="2.1.0")] == ["/CommonBlock/S0/schemaVersion"]
 
 
 def test_a_format_added_and_an_interface_added(cat: Catalogue, ds_app: dict[str, Any]) -> None:
     changes = cat.diff("IR8.2", "2.1.0")
     sur = kinds(changes, "IF-031")["constraint-changed"]
-    assert [(c.path, c.before) for c in sur] == [
-        ("/CommonBlock/S1/senderUniqueReference", {"pattern": None})
-    ]
+    assert [(c.path, c.before) for c in sur] == [("/CommonBlock/S1/senderUniqueReference", {"pattern": None})]
     (added,) = kinds(changes, "IF-051")["interface-added"]
     assert (added.event_code, added.after, added.source) == (None, "EES Refresh", "published")
     ds_app["CommonBlock"]["S1"]["senderUniqueReference"] = "my-own-reference-42"

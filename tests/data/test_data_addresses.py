@@ -46,9 +46,7 @@ def test_profile_weights_give_the_documented_mix() -> None:
     assert sum(p.weight for p in PROFILES) == 1000 and len(PROFILE_TABLE) == 1024
     rows = [
         r
-        for chunk in iter_record_chunks(
-            make_stream(3, ["10", "24"], 0), 40_000, RowMaker(address_book(0), Parties())
-        )
+        for chunk in iter_record_chunks(make_stream(3, ["10", "24"], 0), 40_000, RowMaker(address_book(0), Parties()))
         for r in chunk
     ]
     segments = Counter(r[4] for r in rows)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from mhhs_sit.cli.data import register
 from mhhs_sit.data import is_valid_mpan_core
 from mhhs_sit.data.addresses import address_book
-from mhhs_sit.data.cli import register
 from mhhs_sit.data.filecheck import check_string
 from mhhs_sit.data.generate import iter_record_chunks
 from mhhs_sit.data.points import CSV_COLUMNS, Parties, row_dict
@@ -68,18 +68,14 @@ def test_csv_json_and_rows_are_one_record_three_ways(tmp_path: Path) -> None:
     maker = RowMaker(address_book(3), Parties("SUPA", {"SDS": "SDSA", "ADS": "ADSA"}))
     rows = [r for c in iter_record_chunks(make_stream(3, ["12", "24"], 3), 3000, maker) for r in c]
     assert [tuple(r) for r in list(csv.reader(csv_file.open(newline="")))[1:]] == rows
-    assert [json.loads(line) for line in json_file.read_text().splitlines()] == [
-        row_dict(r) for r in rows
-    ]
+    assert [json.loads(line) for line in json_file.read_text().splitlines()] == [row_dict(r) for r in rows]
     assert run("data", "check", str(json_file)) == 0
 
 
 def test_workers_write_disjoint_files_that_make_up_the_whole(tmp_path: Path) -> None:
     whole = generate(tmp_path, "all.csv", count=900).read_text().splitlines()[1:]
     parts = [
-        generate(tmp_path, f"w{w}.csv", "--worker", str(w), "--workers", "3", count=300)
-        .read_text()
-        .splitlines()[1:]
+        generate(tmp_path, f"w{w}.csv", "--worker", str(w), "--workers", "3", count=300).read_text().splitlines()[1:]
         for w in range(3)
     ]
     for w, part in enumerate(parts):
@@ -134,9 +130,7 @@ def edit(path: Path, line: int, old: str, new: str) -> None:
     path.write_text("".join(lines))
 
 
-def test_check_reports_each_bad_row_by_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_reports_each_bad_row_by_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = generate(tmp_path, "bad.csv", "--distributor", "12", count=20)
     lines = out.read_text().splitlines(keepends=True)
     mpan5 = lines[4].split(",")[0]
@@ -199,9 +193,7 @@ def test_check_hand_written_files(content: str, expected: list[str]) -> None:
     assert sorted(p.render().removeprefix("f.csv:") for p in report.problems) == sorted(expected)
 
 
-def test_check_reads_standard_input(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_reads_standard_input(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO('{"mpan": "2000056535971"}\n'))
     assert run("data", "check", "-") == 0
     assert capsys.readouterr().out.strip() == "<stdin>: 1 row, all valid"

@@ -100,9 +100,7 @@ configs = st.tuples(
 
 @settings(max_examples=60, deadline=None)
 @given(configs, configs, st.lists(st.sampled_from(LIVE), min_size=1, max_size=3, unique=True))
-def test_different_cohorts_seeds_streams_or_workers_never_share_a_core(
-    a: tuple, b: tuple, dists: list[str]
-) -> None:
+def test_different_cohorts_seeds_streams_or_workers_never_share_a_core(a: tuple, b: tuple, dists: list[str]) -> None:
     (slot_a, seed_a, reg_a, workers_a), worker_a = a
     (slot_b, seed_b, reg_b, workers_b), worker_b = b
     same_stream = (slot_a, seed_a, reg_a) == (slot_b, seed_b, reg_b)
@@ -122,9 +120,7 @@ def test_different_cohorts_seeds_streams_or_workers_never_share_a_core(
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 5), st.integers(0, 5000), st.lists(st.sampled_from(LIVE), min_size=1,
        max_size=4, unique=True))  # fmt: skip
-def test_workers_split_what_generate_writes_for_the_whole_cohort(
-    workers: int, count: int, dists: list[str]
-) -> None:
+def test_workers_split_what_generate_writes_for_the_whole_cohort(workers: int, count: int, dists: list[str]) -> None:
     whole = list(iter_cores(make_stream(3, dists, 7), count))
     streams = [make_stream(3, dists, 7, worker=w, workers=workers) for w in range(workers)]
     shares = [list(iter_cores(s, len(whole[w::workers]))) for w, s in enumerate(streams)]

@@ -103,9 +103,7 @@ def test_workers_never_share_and_together_draw_the_generated_file() -> None:
     assert not set(draws[0]) & set(draws[1]) and not set(draws[1]) & set(draws[2])
     written = [
         row[0]
-        for chunk in iter_record_chunks(
-            make_stream(3, ["12", "19"], 0), 1200, RowMaker(address_book(0), Parties())
-        )
+        for chunk in iter_record_chunks(make_stream(3, ["12", "19"], 0), 1200, RowMaker(address_book(0), Parties()))
         for row in chunk
     ]
     for w in range(3):

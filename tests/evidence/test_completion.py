@@ -15,22 +15,13 @@ from typing import Any
 
 import pytest
 
+from mhhs_sit.cli.completion import register
+from mhhs_sit.core.yamlsrc import parse_yaml
 from mhhs_sit.errors import ConfigError, DefinitionError
-from mhhs_sit.evidence.completion import (
-    build_report,
-    combine,
-    coverage,
-    load_cycle,
-    load_run,
-    md_escape,
-    render_html,
-    render_markdown,
-    tally,
-    tally_by,
-)
-from mhhs_sit.evidence.completion_cli import register
+from mhhs_sit.evidence.completion import build_report
+from mhhs_sit.evidence.completion_render import md_escape, render_html, render_markdown
 from mhhs_sit.evidence.criteria import BUILTIN, CriteriaSet, load_criteria
-from mhhs_sit.yamlsrc import parse_yaml
+from mhhs_sit.evidence.outcomes import combine, coverage, load_cycle, load_run, tally, tally_by
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -638,7 +629,7 @@ def test_the_example_cycle_meets_the_default_exit_criteria(tmp_path, capsys):
     (project / "pytest.ini").write_text("[pytest]\naddopts = -p no:faker -p no:anyio -p no:hypothesispytest\n")
     out = tmp_path / "out"
     run = subprocess.run(
-        [sys.executable, "-m", "mhhs_sit.cli", "run", "--out", str(out), "--no-subdir"],
+        [sys.executable, "-m", "mhhs_sit.cli.app", "run", "--out", str(out), "--no-subdir"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -660,7 +651,7 @@ def test_the_example_cycle_meets_the_default_exit_criteria(tmp_path, capsys):
 
 
 def test_a_later_run_that_did_not_reach_a_case_keeps_the_earlier_outcome(tmp_path):
-    from mhhs_sit.evidence.completion import combine, load_run
+    from mhhs_sit.evidence.outcomes import combine, load_run
 
     def run(name, finished, status):
         doc = {"run_id": name, "started": finished, "finished": finished, "environment": "local", "cases": [

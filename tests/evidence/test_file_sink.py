@@ -69,7 +69,7 @@ def test_a_writer_process_that_dies_hands_over_and_says_so(tmp_path):
 
 def test_two_files_of_a_case_go_in_one_write_and_land_byte_for_byte(tmp_path):
     writer = ResultWriter()
-    blobs = {tmp_path / "a-attachment.json": b'{"x":"\\u00e9"}', tmp_path / "a-result.json": "{\"é\":1}".encode()}
+    blobs = {tmp_path / "a-attachment.json": b'{"x":"\\u00e9"}', tmp_path / "a-result.json": '{"é":1}'.encode()}
     writer.submit_files(list(blobs.items()))
     assert writer.close() == []
     assert {p: p.read_bytes() for p in blobs} == blobs

@@ -10,8 +10,8 @@ import zipfile
 
 import pytest
 
+from mhhs_sit.cli.evidence import register
 from mhhs_sit.errors import ConfigError
-from mhhs_sit.evidence.cli import register
 from mhhs_sit.evidence.manifest import MANIFEST_NAME, canonical_json
 from mhhs_sit.evidence.pack import pack
 from mhhs_sit.evidence.signing import HmacSigner

@@ -48,14 +48,14 @@ def rendered_text(url):
 def run_dir(tmp_path_factory):
     need(find_allure(), "Allure (mhhs-sit report --install)")
     project = copy_project(tmp_path_factory.mktemp("project"))
-    done = subprocess.run([sys.executable, "-m", "mhhs_sit.cli", "run", "--out", "run", "--no-subdir"],
+    done = subprocess.run([sys.executable, "-m", "mhhs_sit.cli.app", "run", "--out", "run", "--no-subdir"],
                           cwd=project, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:]
     return project / "run"
 
 
 def test_the_report_shows_cases_labels_steps_and_attachments(run_dir):
-    from mhhs_sit.cli import main
+    from mhhs_sit.cli.app import main
 
     assert main(["report", str(run_dir), "--multi-file", "--out", str(run_dir / "served")]) == 0
     site = run_dir / "served"
@@ -78,7 +78,7 @@ def test_the_report_shows_cases_labels_steps_and_attachments(run_dir):
 
 
 def test_the_single_file_report_opens_from_disk(run_dir):
-    from mhhs_sit.cli import main
+    from mhhs_sit.cli.app import main
 
     assert main(["report", str(run_dir)]) == 0
     index = run_dir / "report" / "index.html"

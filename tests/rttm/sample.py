@@ -3,7 +3,7 @@ unknown requirement ids, the qualification variant, and a large matrix for scale
 
 from __future__ import annotations
 
-from mhhs_sit.requirements import Requirement
+from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.rttm.model import Cell, Outcome, Row, Rttm, RunSummary
 
 COHORTS = ("C1", "C2", "C3")

@@ -7,7 +7,7 @@ import sys
 
 from openpyxl import Workbook
 
-from mhhs_sit.requirements import load_requirements
+from mhhs_sit.definitions.requirements import load_requirements
 from tests.helpers import write
 
 
@@ -79,7 +79,7 @@ def test_an_rttm_workbook_imports_below_its_title_block(tmp_path):
 
 def test_import_command_writes_a_csv_that_loads_the_same(tmp_path):
     rttm_workbook(tmp_path / "in.xlsx")
-    run = [sys.executable, "-m", "mhhs_sit.cli", "requirements", "import", "in.xlsx", "--out", "req/imported.csv"]
+    run = [sys.executable, "-m", "mhhs_sit.cli.app", "requirements", "import", "in.xlsx", "--out", "req/imported.csv"]
     bad = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "in.xlsx:8" in bad.stdout and "not imported" in bad.stdout
     book_rows = tmp_path / "in.xlsx"

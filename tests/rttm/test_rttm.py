@@ -28,7 +28,7 @@ requirements:
 
 def cli(cwd, *args):
     return subprocess.run(
-        [sys.executable, "-m", "mhhs_sit.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "mhhs_sit.cli.app", *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
 
 

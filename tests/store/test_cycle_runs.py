@@ -55,7 +55,7 @@ def test_fail_fix_pass_rerun_selects_exactly_what_the_cycle_needs(pytester):
     other.assert_outcomes(passed=3, deselected=3)  # another cycle has its own history
 
     shown = subprocess.run(
-        [sys.executable, "-m", "mhhs_sit.cli", "cycle", "--cycle", "C2"],
+        [sys.executable, "-m", "mhhs_sit.cli.app", "cycle", "--cycle", "C2"],
         cwd=pytester.path,
         capture_output=True,
         text=True,

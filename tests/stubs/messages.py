@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mhhs_sit.envelope import ReferenceSource, Sender, build_message
+from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 
 MIDNIGHT = "2026-01-01T00:00:00+00:00"
 

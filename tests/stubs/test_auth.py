@@ -13,10 +13,10 @@ from dataclasses import replace
 import pytest
 import requests
 
-from mhhs_sit.dip import DipClient
-from mhhs_sit.envelope import ReferenceSource, Sender, build_message
-from mhhs_sit.loader import load_cohorts
-from mhhs_sit.signing import CONTENT_HASH, SIGNATURE, SIGNATURE_CERTIFICATE, SIGNATURE_DATE, Signer
+from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.dip.client import DipClient
+from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
+from mhhs_sit.dip.signing import CONTENT_HASH, SIGNATURE, SIGNATURE_CERTIFICATE, SIGNATURE_DATE, Signer
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.tls import RunCA
 from tests.helpers import REPO
@@ -258,7 +258,7 @@ def test_dip_client_signs_and_uses_mtls_and_keeps_secrets_out_of_evidence(tls_si
 
 
 def test_a_receiver_given_the_dips_certificate_checks_each_delivery(sim):
-    from mhhs_sit.receiver import Receiver
+    from mhhs_sit.dip.receiver import Receiver
     from mhhs_stubs.auth import dip_callback_headers
 
     receiver = Receiver(dip_certificate=sim.config.credentials.dip().cert)
@@ -285,9 +285,9 @@ def test_a_receiver_given_the_dips_certificate_checks_each_delivery(sim):
 
 def test_the_embedded_environment_runs_signed_over_mutual_tls(tmp_path):
     """What ``mhhs-sit run`` builds: start_stubs, then the runtime's client, as a worker would."""
-    from mhhs_sit.loader import load_environment
-    from mhhs_sit.runtime import Runtime
-    from mhhs_sit.simulate import start_stubs
+    from mhhs_sit.definitions.loader import load_environment
+    from mhhs_sit.execution.local_stubs import start_stubs
+    from mhhs_sit.execution.runtime import Runtime
 
     cohorts, _ = load_cohorts(REPO / "cohorts")
     env, problems = load_environment("local", REPO / "environments", REPO)

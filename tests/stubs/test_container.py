@@ -15,7 +15,9 @@ import sys
 import pytest
 import requests
 
-from mhhs_sit.containers import (
+from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.errors import EnvironmentBroken
+from mhhs_sit.execution.containers import (
     LABEL,
     ContainerSimulator,
     NoDockerEngine,
@@ -23,8 +25,6 @@ from mhhs_sit.containers import (
     simulator_image,
     start_container,
 )
-from mhhs_sit.errors import EnvironmentBroken
-from mhhs_sit.loader import load_cohorts
 from mhhs_stubs import config_from_cohorts
 from tests.helpers import REPO, copy_project
 from tests.stubs.messages import appointment
@@ -67,7 +67,7 @@ def test_no_engine_is_one_clear_line_naming_the_embedded_alternative(config, mon
     assert message.endswith("use the embedded simulator instead: --env local (pytest --mhhs-env local)")
 
     done = subprocess.run(
-        [sys.executable, "-m", "mhhs_sit.cli", "stubs", "up", "--env", "local-containers"],
+        [sys.executable, "-m", "mhhs_sit.cli.app", "stubs", "up", "--env", "local-containers"],
         cwd=REPO, capture_output=True, text=True, timeout=60, env={**os.environ, "DOCKER_HOST": f"unix://{socket}"},
     )  # fmt: skip
     assert done.returncode == 2 and done.stdout == ""
@@ -119,7 +119,7 @@ def test_the_example_cycle_passes_in_a_container_as_it_does_embedded(engine, pyt
 
 def test_a_missing_base_image_says_how_to_build_it(engine, monkeypatch):
     client, _ = engine
-    monkeypatch.setattr("mhhs_sit.containers.BASE_IMAGE", "local/debian-python:no-such-tag")
+    monkeypatch.setattr("mhhs_sit.execution.containers.BASE_IMAGE", "local/debian-python:no-such-tag")
     with pytest.raises(EnvironmentBroken) as caught:
         simulator_image(client)
     message = str(caught.value)

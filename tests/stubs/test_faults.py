@@ -19,12 +19,13 @@ import pytest
 import requests
 import uvicorn
 
-from mhhs_sit.dip import DipClient
-from mhhs_sit.envelope import ReferenceSource, Sender, build_message
-from mhhs_sit.loader import load_cohorts, load_environment
+from mhhs_sit.definitions.faults import FaultSpecError
+from mhhs_sit.definitions.loader import load_cohorts, load_environment
+from mhhs_sit.dip.client import DipClient
+from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import SimulatorApp, config_from_cohorts
 from mhhs_stubs.fault_routes import OPENAPI_PATHS
-from mhhs_stubs.faults import FaultPlan, FaultSpecError, OutboundAction, journal_sink, plan_from_config
+from mhhs_stubs.faults import FaultPlan, OutboundAction, journal_sink, plan_from_config
 from mhhs_stubs.journal import Journal
 from mhhs_stubs.server import free_port
 from tests.helpers import REPO, write

@@ -12,10 +12,10 @@ import requests
 
 from mhhs_sit.catalogue import load_catalogue
 from mhhs_sit.data import CohortPool
-from mhhs_sit.envelope import ReferenceSource, Sender, build_message
+from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
+from mhhs_sit.dip.receiver import Receiver
 from mhhs_sit.errors import DefinitionError
-from mhhs_sit.loader import load_cohorts
-from mhhs_sit.receiver import Receiver
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.registry import mpan_status
 from mhhs_stubs.responders import RULES_DIR, ParticipantSimulators, load_rules
@@ -780,7 +780,7 @@ def test_every_message_the_simulators_sent_was_accepted_by_the_dips_own_checks(s
 
 def test_validate_checks_the_simulator_rule_files(tmp_path):
     """`mhhs-sit validate` of a local environment reports a broken rule file at its line."""
-    from mhhs_sit.cli import simulator_rule_problems
+    from mhhs_sit.cli.app import simulator_rule_problems
     from mhhs_stubs.responders import RULES_DIR
 
     assert simulator_rule_problems() == []  # the shipped rules

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mhhs_sit.cli import main
+from mhhs_sit.cli.app import main
 from tests.helpers import REPO
 from tests.stubs.messages import appointment
 
@@ -64,7 +64,7 @@ class Running:
 def stubs_up(*args: str, port: int | None = None) -> Iterator[Running]:
     """``mhhs-sit stubs up`` in a subprocess, returned once it has printed how to stop it."""
     port = port or free_port()
-    cmd = [sys.executable, "-m", "mhhs_sit.cli", "stubs", "up", "--port", str(port), *args]
+    cmd = [sys.executable, "-m", "mhhs_sit.cli.app", "stubs", "up", "--port", str(port), *args]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: queue.Queue[str | None] = queue.Queue()
@@ -186,7 +186,7 @@ def test_bad_options_get_one_clear_line_and_exit_code_2(args, expected, capsys, 
 
 def test_help_says_what_it_does():
     done = subprocess.run(
-        [sys.executable, "-m", "mhhs_sit.cli", "stubs", "up", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "mhhs_sit.cli.app", "stubs", "up", "--help"], capture_output=True, text=True, check=True
     )
     for words in ("--only ROLE", "--except ROLE", "--cohort ID", "until Ctrl-C", "credentials file", "X-API-Key"):
         assert words in done.stdout

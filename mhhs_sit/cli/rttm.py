@@ -1,0 +1,255 @@
+"""``mhhs-sit rttm`` (the traceability matrix of a cycle) and ``mhhs-sit cycle`` (its history)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mhhs_sit.cli.common import guarded
+from mhhs_sit.core.gcpause import paused_gc
+from mhhs_sit.errors import ConfigError, render_problems
+from mhhs_sit.rttm.model import Rttm
+from mhhs_sit.rttm.render import FORMATS
+from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
+
+_RTTM_EPILOG = """\
+One row per requirement × covering case, and a row for every requirement no case covers; a status
+column per cohort (the latest outcome in the cycle: a later run that did not reach a case does not
+erase an earlier outcome), the case's history, the latest run and its evidence, and a verdict:
+covered, failing, not executed, collection error or uncovered.
+
+Qualification variant: --participant MPID (or --roles LDSO) keeps only the requirements that
+apply to that participant's roles, and only the cohorts it is in.
+
+exit status: 0 written, 1 the requirements catalogue has problems, 2 unusable store or options
+"""
+
+
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        metavar="PATH|URL",
+        help=f"results store: SQLite file or postgresql:// URL (default: ${ENV_VAR} or {DEFAULT_STORE})",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "rttm",
+        help="the Requirements-to-Test Traceability Matrix of a cycle (xlsx, csv, json, html)",
+        description="Trace every requirement to the cases that cover it and their latest status per "
+        "cohort across the runs of a cycle.",
+        epilog=_RTTM_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--cycle", help="the cycle (as given to a run's --cycle); default: every run in the store")
+    p.add_argument("--format", default="xlsx", help=f"comma-separated: {', '.join(FORMATS)} (default: xlsx)")
+    p.add_argument("--out", metavar="PATH", help="output directory, or a file name for one format (default: results/)")
+    p.add_argument("--participant", metavar="MPID|DIP_ID|NAME", help="qualification RTTM for one participant")
+    p.add_argument("--roles", action="append", metavar="ROLE", help="only requirements for these roles (repeatable)")
+    p.add_argument("--cohort", action="append", metavar="COHORT", help="only these cohorts' columns (repeatable)")
+    _definition_options(p)
+    _store_option(p)
+    p.set_defaults(func=guarded(cmd_rttm, lambda _: "mhhs-sit rttm"))
+
+    p = subparsers.add_parser(
+        "cycle",
+        help="a cycle's runs and the latest status of each case × cohort, with its history",
+        description="Without --cycle: the cycles in the store. With --cycle: its runs, then every case × "
+        "cohort with its deciding status and history (oldest first).",
+    )
+    p.add_argument("--cycle", help="the cycle to show")
+    p.add_argument("--status", action="append", help="only cases whose latest status is one of these (repeatable)")
+    _store_option(p)
+    p.set_defaults(func=guarded(cmd_cycle, lambda _: "mhhs-sit cycle"))
+
+
+def _definition_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--requirements", default="test_data/requirements", metavar="PATH", help="requirements catalogue")
+    p.add_argument("--scenarios", default="test_themes", metavar="DIR", help="scenario files (default: test_themes)")
+    p.add_argument("--cohorts", default="cohorts", metavar="DIR", help="cohort files (default: cohorts)")
+    p.add_argument("--environments", default="environments", metavar="DIR", help="environment files")
+
+
+def open_store(spec: str | None) -> Any:
+    from mhhs_sit.store.store import ResultsStore
+
+    return ResultsStore.open(spec or os.environ.get(ENV_VAR) or DEFAULT_STORE, Path.cwd())
+
+
+def _formats(text: str) -> list[str]:
+    wanted = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in wanted if f not in FORMATS]
+    if bad or not wanted:
+        raise ConfigError(f"--format {text}: use one or more of {', '.join(FORMATS)}")
+    return list(dict.fromkeys(wanted))
+
+
+def rttm_for(
+    store: Any,
+    cycle: str | None,
+    *,
+    requirements: Path,
+    scenarios: Path,
+    cohorts_dir: Path,
+    environments: Path,
+    roles: list[str] | None = None,
+    participant: str | None = None,
+    only_cohorts: list[str] | None = None,
+    root: Path | None = None,
+) -> tuple[Rttm, list[str]]:
+    """The RTTM of a cycle, and warnings a user should read (unreadable scenario files...)."""
+    from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, load_cohorts, load_environment, load_scenarios
+    from mhhs_sit.definitions.requirements import load_requirements
+    from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
+
+    root = root or Path.cwd()
+    catalogue, problems = load_requirements(requirements, root)
+    if problems:
+        raise RequirementsProblems(problems)
+    if not catalogue:
+        raise ConfigError(f"no requirements catalogue at {requirements}: an RTTM needs one (see test_data/README.md)")
+    runs = store.runs(cycle)
+    if cycle is not None and not runs:
+        known = ", ".join(sorted(str(c["cycle"]) for c in store.cycles() if c["cycle"])) or "none"
+        raise ConfigError(f"no run of cycle {cycle!r} in results store {store.shown} (cycles there: {known})")
+    cohorts, _ = load_cohorts(cohorts_dir, root)
+    env_name = next((r["environment"] for r in reversed(runs) if r.get("environment")), None) or "local"
+    env, _ = load_environment(env_name, environments, root, environ=os.environ)
+    scenario_list, scenario_problems = (
+        load_scenarios([scenarios], root, cache_dir=root / DEFAULT_CACHE_DIR) if scenarios.exists() else ([], [])
+    )  # the cache a run keeps: unchanged files are not parsed and checked again
+    infos = case_infos(scenario_list, cohorts, local=env.is_local if env else True)
+    warnings = []
+    for file, reason in problem_files(scenario_problems).items():
+        warnings.append(f"cannot read {file}; its cases show as 'collection error': {reason}")
+        for info in unreadable_cases(root / file, file, reason):
+            infos.setdefault(info.case, info)
+    label = None
+    if participant:
+        found = _participant(cohorts, participant)
+        label, found_roles, found_cohorts = found
+        roles = sorted(set(roles or []) | found_roles)
+        only_cohorts = sorted(set(only_cohorts or []) | found_cohorts)
+    from mhhs_sit.rttm.build import STORE_FIELDS, build_rttm
+
+    rttm = build_rttm(
+        catalogue,
+        infos,
+        store.results(cycle, fields=STORE_FIELDS),
+        cycle=cycle,
+        runs=runs,
+        roles=roles or (),
+        participant=label,
+        only_cohorts=only_cohorts or (),
+    )
+    for req, case in rttm.unknown_requirements:
+        warnings.append(f"case {case} references {req}, which is not in the requirements catalogue")
+    return rttm, warnings
+
+
+class RequirementsProblems(ConfigError):
+    def __init__(self, problems: list[Any]):
+        super().__init__(render_problems(problems))
+        self.problems = problems
+
+
+def _participant(cohorts: dict[str, Any], wanted: str) -> tuple[str, set[str], set[str]]:
+    roles: set[str] = set()
+    in_cohorts: set[str] = set()
+    names = set()
+    for cid, cohort in cohorts.items():
+        for role, p in cohort.participants.items():
+            if wanted.lower() in {p.mpid.lower(), p.dip_id.lower(), (p.name or "").lower()}:
+                roles.add(role)
+                in_cohorts.add(cid)
+                names.add(f"{p.name or p.mpid} ({p.mpid})")
+    if not roles:
+        known = sorted({p.mpid for c in cohorts.values() for p in c.participants.values()})
+        raise ConfigError(f"--participant {wanted}: in no cohort file (MPIDs there: {', '.join(known) or 'none'})")
+    return f"{', '.join(sorted(names))} as {', '.join(sorted(roles))}", roles, in_cohorts
+
+
+@paused_gc()  # read, build and render as one: no collector pass over the cycle between them
+def cmd_rttm(args: argparse.Namespace) -> int:
+    from mhhs_sit.rttm.render import write
+
+    formats = _formats(args.format)
+    store = open_store(args.store)
+    try:
+        rttm, warnings = rttm_for(
+            store,
+            args.cycle,
+            requirements=Path(args.requirements),
+            scenarios=Path(args.scenarios),
+            cohorts_dir=Path(args.cohorts),
+            environments=Path(args.environments),
+            roles=_split(args.roles),
+            participant=args.participant,
+            only_cohorts=_split(args.cohort),
+        )
+    except RequirementsProblems as exc:
+        print(render_problems(exc.problems))
+        return 1
+    finally:
+        store.close()
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    out = Path(args.out or "results")
+    stem = "rttm-" + (args.cycle or "all") + (f"-{args.participant}" if args.participant else "")
+    for fmt in formats:
+        single = len(formats) == 1 and out.suffix.lower() == f".{fmt}"
+        path = out if single else out / f"{_safe(stem)}.{fmt}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"wrote {write(rttm, fmt, path)}")
+    total = len(rttm.requirement_verdicts)
+    pct = f"{100 * rttm.covered / total:.1f}%" if total else "n/a"
+    print(f"{total} requirements, {rttm.covered} covered ({pct}), {len(rttm.rows)} rows, {len(rttm.runs)} runs")
+    return 0
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def cmd_cycle(args: argparse.Namespace) -> int:
+    from mhhs_sit.evidence.outcomes import natural_key
+    from mhhs_sit.store.cycle import histories
+
+    store = open_store(args.store)
+    try:
+        if not args.cycle:
+            cycles = store.cycles()
+            if not cycles:
+                print(f"no runs in results store {store.shown}")
+            for c in cycles:
+                sprints = ", ".join(sorted(c["sprints"], key=natural_key)) or "—"
+                name = c["cycle"] or "(no cycle)"
+                print(f"{name:<16} {c['runs']:>4} runs  {c['first'][:16]} → {c['last'][:16]}  sprints: {sprints}")
+            return 0
+        runs = store.runs(args.cycle)
+        rows = store.results(args.cycle, fields=())
+    finally:
+        store.close()
+    if not runs:
+        raise ConfigError(f"no run of cycle {args.cycle!r} in the results store")
+    print(f"cycle {args.cycle}: {len(runs)} runs")
+    for i, r in enumerate(runs, 1):
+        sprint = f" sprint {r['sprint']}" if r.get("sprint") else ""
+        print(f"  #{i} {r['run_id']} {r['started'][:19]} {r['state']}{sprint} ({r['results']} results)")
+    number = {r["run_id"]: i for i, r in enumerate(runs, 1)}
+    wanted = {s.replace("-", " ") for s in _split(args.status)}
+    print()
+    for (case, cohort), h in sorted(histories(rows).items(), key=lambda kv: (natural_key(kv[0][0]), kv[0][1])):
+        if wanted and h.status not in wanted:
+            continue
+        trail = " → ".join(f"{o['status']} (#{number.get(o['run_id'], '?')})" for o in h.outcomes)
+        print(f"  {h.status.upper():<8} {case}[{cohort}]  {trail}")
+    return 0

@@ -1,0 +1,257 @@
+"""``mhhs-sit stubs up``: the DIP simulator standalone, in the foreground, for a system under test.
+
+The roles a cohort does not simulate are played from outside: by the participant's own system
+(an LDSO qualifying its system, say), which gets credentials from the file this writes and
+registers its webhooks with the simulator as it would with the real DIP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mhhs_sit.cli.common import guarded
+from mhhs_sit.definitions.loader import find_environment, load_cohorts, load_environment, suggest
+from mhhs_sit.definitions.model import Cohort, Environment
+from mhhs_sit.definitions.schemas import ROLES
+from mhhs_sit.errors import ConfigError, render_problems
+
+WEBHOOK_HOWTO = 'POST {url}/dip-channel/<IF-nnn>/pubconfig/<DIP ID> {{"callbackURL": "http://127.0.0.1:<port>/..."}}'
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "stubs",
+        help="run the local DIP simulator standalone for a system under test",
+        description="The local DIP simulator and participant simulators outside a test run.",
+    )
+    sub = p.add_subparsers(dest="stubs_command", metavar="ACTION", required=True)
+    up = sub.add_parser(
+        "up",
+        help="run the simulator in the foreground until Ctrl-C",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Run the DIP simulator with the participants of some cohorts, in the foreground until Ctrl-C.\n\n"
+            "Simulated roles are answered by the simulator. Every other role of those cohorts is expected from\n"
+            "outside: a system under test that sends with its participant's X-API-Key and registers its\n"
+            "webhooks (pubconfig) as with the real DIP. Prints the base URL and writes a credentials file\n"
+            "(mode 0600) with every participant's DIP ID, role, MPID and API key."
+        ),
+        epilog="examples:\n"
+        "  mhhs-sit stubs up                           every cohort, simulated as its cohort file says\n"
+        "  mhhs-sit stubs up --cohort C1 --except SUP  cohort C1, everything simulated but the supplier\n"
+        "  mhhs-sit stubs up --cohort C1 --only REGS   cohort C1, only the registration service simulated\n"
+        "  mhhs-sit stubs up --env local-containers    the simulator in a container (needs a Docker engine)",
+    )
+    up.add_argument("--env", default="local", metavar="NAME", help="a local environment (default: local)")
+    up.add_argument(
+        "--cohort",
+        action="append",
+        metavar="ID",
+        help="only these cohorts (repeatable or comma separated; default: every cohort)",
+    )
+    up.add_argument(
+        "--only",
+        action="append",
+        metavar="ROLE",
+        help="simulate only these roles; the cohorts' other roles are under test (repeatable or comma separated)",
+    )
+    up.add_argument(
+        "--except",
+        dest="except_",
+        action="append",
+        metavar="ROLE",
+        help="simulate every role but these, which are under test (repeatable or comma separated); "
+        "without --only or --except, the cohort files' 'simulated' lists decide",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    up.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
+    up.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help="write the credentials here and keep them (default: a new temporary directory, removed on exit)",
+    )
+    up.add_argument(
+        "--tls",
+        action="store_true",
+        help="HTTPS with mutual TLS, as the real DIP: clients present <DIP ID>.pem/.key from the keys "
+        "directory and trust ca.pem (default: the environment's tls setting, else plain HTTP on loopback)",
+    )
+    up.add_argument("--ir", metavar="VERSION", help="validate messages against this interface spec version")
+    up.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec")
+    up.add_argument("--cohorts", default="cohorts", metavar="DIR", help="cohort files (default: cohorts)")
+    up.add_argument(
+        "--environments", default="environments", metavar="DIR", help="environment files (default: environments)"
+    )
+    up.set_defaults(func=guarded(cmd_up, lambda _: "mhhs-sit stubs up"))
+
+
+def _values(values: Iterable[str] | None, *, upper: bool = False) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        for part in v.split(","):
+            part = part.strip().upper() if upper else part.strip()
+            if part and part not in out:
+                out.append(part)
+    return out
+
+
+def _environment(args: argparse.Namespace, root: Path) -> Environment:
+    directory = Path(args.environments)
+    found = find_environment(args.env, directory)
+    if found is None:
+        known = sorted(p.stem for p in directory.glob("*.y*ml"))
+        raise ConfigError(
+            f"--env: unknown environment {args.env!r}{suggest(args.env, known)}; "
+            f"environments in {directory}: {', '.join(known) or 'none'}"
+        )
+    with contextlib.suppress(OSError, yaml.YAMLError, AttributeError):  # a broken file: the loader says why
+        if yaml.safe_load(found.read_text(encoding="utf-8")).get("stubs") == "none":
+            raise ConfigError(
+                f"--env: environment {args.env!r} is a real DIP (stubs: none); stubs up runs a local simulator: "
+                "use an environment with stubs: embedded or container, e.g. --env local"
+            )
+    env, problems = load_environment(args.env, directory, root, environ=os.environ)
+    if problems or env is None:
+        raise ConfigError(render_problems(problems))
+    return env
+
+
+def select_cohorts(
+    cohorts: Mapping[str, Cohort], wanted: list[str], only: list[str], except_: list[str]
+) -> list[Cohort]:
+    """The cohorts asked for, each with its ``simulated`` set as --only/--except say."""
+    if only and except_:
+        raise ConfigError(
+            "--only and --except cannot be used together: --only names the roles to simulate, "
+            "--except the roles under test"
+        )
+    unknown = [c for c in wanted if c not in cohorts]
+    if unknown:
+        raise ConfigError(
+            f"--cohort: unknown cohort {unknown[0]!r}{suggest(unknown[0], cohorts)}; cohorts are {', '.join(cohorts)}"
+        )
+    chosen = [cohorts[c] for c in wanted] if wanted else list(cohorts.values())
+    if not chosen:
+        raise ConfigError("--cohort: no cohort files found")
+    option, roles = ("--only", only) if only else ("--except", except_)
+    present = sorted(set().union(*(c.roles for c in chosen)))
+    for role in roles:
+        if role not in ROLES:
+            raise ConfigError(
+                f"{option}: unknown role {role!r}{suggest(role, ROLES)}; role codes are {', '.join(ROLES)}"
+            )
+        if role not in present:
+            names = ", ".join(c.id for c in chosen)
+            raise ConfigError(f"{option}: no {role} in cohort(s) {names}; their roles are {', '.join(present)}")
+    if only:
+        return [dataclasses.replace(c, simulated=c.roles & frozenset(only)) for c in chosen]
+    if except_:
+        return [dataclasses.replace(c, simulated=c.roles - frozenset(except_)) for c in chosen]
+    return chosen
+
+
+def credentials(sim: Any, env: Environment, cohorts: list[Cohort]) -> dict[str, Any]:
+    """What a system under test needs, with every field the simulator config carries."""
+    from mhhs_stubs.config_file import to_jsonable
+
+    whole = to_jsonable(sim.config)
+    participants = sorted(whole.pop("participants").values(), key=lambda p: (p["cohort"], p["role"], p["dip_id"]))
+    return {
+        "url": sim.url,
+        "environment": env.name,
+        "stubs": env.stubs,
+        "pid": os.getpid(),
+        "cohorts": [c.id for c in cohorts],
+        "simulated_roles": {c.id: sorted(c.simulated) for c in cohorts},
+        "external_roles": {c.id: sorted(c.roles - c.simulated) for c in cohorts},
+        "register_webhooks": WEBHOOK_HOWTO.format(url=sim.url),
+        "participants": participants,
+        "simulator": whole,
+    }
+
+
+def _table(participants: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"  {p['cohort']:<4} {p['role']:<5} {p['dip_id']}  {p['mpid']:<5} {p.get('name', '')}" for p in participants
+    ]
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    root = Path.cwd()
+    env = _environment(args, root)
+    cohorts, problems = load_cohorts(Path(args.cohorts), root)
+    if problems:
+        raise ConfigError(render_problems(problems))
+    chosen = select_cohorts(
+        cohorts, _values(args.cohort), _values(args.only, upper=True), _values(args.except_, upper=True)
+    )
+    from mhhs_sit.execution.local_stubs import driven_key_files, simulator_config, start_simulator
+    from mhhs_stubs.config_file import write_private
+
+    if args.ir:
+        env = dataclasses.replace(env, ir=args.ir)
+    dip_spec = str(Path(args.dip_spec).resolve()) if args.dip_spec else None
+    # A system under test may sign as on the real DIP (then every signature is checked) or send
+    # with its X-API-Key alone while it is being built.
+    tls = bool(args.tls or env.tls)
+    if tls and env.stubs == "container":
+        raise ConfigError("--tls: mutual TLS is available for the embedded simulator only; use --env local")
+    config = simulator_config(env, chosen, dip_spec=dip_spec, signing="optional", tls=tls)
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    tmp = None if args.credentials else Path(tempfile.mkdtemp(prefix="mhhs-stubs-"))
+    path = tmp / "credentials.json" if tmp else Path(args.credentials).resolve()
+    sim = None
+    keys = path.parent / "keys"
+    try:
+        outside_ids = [p.dip_id for p in config.participants.values() if not p.simulated]
+        config.credentials.write(keys, outside_ids)
+        started = driven_key_files(config, keys) if env.stubs == "container" else config
+        sim = start_simulator(env.stubs, started, host=args.host, port=args.port)
+        creds = credentials(sim, env, chosen)
+        creds["keys"] = {
+            "directory": str(keys),
+            "ca": str(keys / "ca.pem"),
+            "signing": "sign with <DIP ID>.key and send <DIP ID>.pem as X-DIP-Signature-Certificate "
+            "(optional here; a signature that is sent is checked)",
+        }
+        write_private(path, json.dumps(creds, indent=1))
+        simulated = [p for p in creds["participants"] if p["simulated"]]
+        outside = [p for p in creds["participants"] if not p["simulated"]]
+        kind = f"in a container ({sim.image})" if env.stubs == "container" else "in this process"
+        print(f"DIP simulator {kind}, environment '{env.name}', cohorts {', '.join(creds['cohorts'])}")
+        print(f"url: {sim.url}")
+        keep = "kept after exit" if args.credentials else "removed on exit"
+        print(f"credentials: {path} (DIP ID, role, MPID and X-API-Key of every participant; mode 0600, {keep})")
+        print(f"signing keys: {keys} (<DIP ID>.key/.pem per participant from outside, ca.pem; {keep})")
+        print("simulated (answered by the simulator):")
+        print("\n".join(_table(simulated)) or "  none")
+        print("expected from outside (systems under test: send with the participant's X-API-Key; register webhooks")
+        print(f"with {creds['register_webhooks']}):")
+        print("\n".join(_table(outside)) or "  none: every participant is simulated")
+        print(f"stop: Ctrl-C (or kill -INT {os.getpid()})", flush=True)
+        while not stop.wait(3600):
+            pass
+        print("stopping the simulator", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if sim is not None:
+            sim.stop()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)  # keys/ too; with --credentials both are kept
+    return 0

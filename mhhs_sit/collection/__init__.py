@@ -1,0 +1,1 @@
+"""pytest collection: scenario files become one item per case and cohort; per-session state and scheduling."""

@@ -1,0 +1,176 @@
+"""pytest collectors: one scenario file -> one item per test case and eligible cohort."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from mhhs_sit.collection.session import SessionState
+from mhhs_sit.definitions.loader import load_scenario_file
+from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
+from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
+from mhhs_sit.execution.case import CaseRun
+from mhhs_sit.execution.engine import run_case
+from mhhs_sit.results.run import CASE_META
+
+STATE_KEY = pytest.StashKey[SessionState]()
+NO_COHORT = "no-eligible-cohort"
+
+
+def state_of(config: pytest.Config) -> SessionState:
+    return config.stash[STATE_KEY]
+
+
+def item_name(case_id: str, cohort_id: str) -> str:
+    return f"{case_id}[{cohort_id}]"
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        state = state_of(self.config)
+        display = (
+            self.path.relative_to(self.config.rootpath).as_posix()
+            if self.path.is_relative_to(self.config.rootpath)
+            else str(self.path)
+        )
+        state.load()
+        scenario, problems = load_scenario_file(
+            self.path, display=display, cache_dir=state.cache_dir, version=state.version, dip_spec=state.dip_spec
+        )
+        problems = list(problems)
+        if scenario is not None:
+            problems += state.ids.add(scenario, self.path)
+            if state.requirements:
+                from mhhs_sit.definitions.requirements import unknown_references
+
+                problems += unknown_references(scenario, state.requirements, self.path)
+        definition = state.definition_error()
+        if definition is not None:
+            # Cohort/environment problems block every file: shown in full once, then by reference.
+            if state.reported:
+                problems.append(Problem("cohorts/environments", 0, 0, "", "invalid (see the first error above)"))
+            else:
+                problems += definition.problems
+                state.reported = True
+        if problems or scenario is None:
+            raise DefinitionError(problems)
+        local = state.environment is not None and state.environment.is_local
+        for case in scenario.cases:
+            reasons = {c.id: c.ineligibility(scenario, case, local=local) for c in state.cohorts.values()}
+            eligible = [c for c in state.cohorts.values() if reasons[c.id] is None]
+            if not eligible:
+                item = CaseItem.from_parent(
+                    self, name=item_name(case.id, NO_COHORT), scenario=scenario, case=case, cohort=None
+                )
+                why = "; ".join(f"{cid}: {r}" for cid, r in sorted(reasons.items())) or "no cohorts defined"
+                item.add_marker(pytest.mark.skip(reason=f"no eligible cohort ({why})"))
+                yield item
+            for cohort in sorted(eligible, key=lambda c: c.id):
+                yield CaseItem.from_parent(
+                    self, name=item_name(case.id, cohort.id), scenario=scenario, case=case, cohort=cohort
+                )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, MhhsSitError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+
+class CaseItem(pytest.Item):
+    """One test case for one cohort."""
+
+    is_mhhs_case = True  # how evidence writers tell our items from other tests without importing this module
+
+    def __init__(self, *, scenario: Scenario, case: TestCase, cohort: Cohort | None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.case = case
+        self.cohort = cohort
+        self.record: Any = None
+        for tag in case.tags:
+            if tag not in _registered(self.config):
+                self.config.addinivalue_line("markers", f"{tag}: scenario tag (mhhs-sit)")
+                _registered(self.config).add(tag)
+            self.add_marker(getattr(pytest.mark, tag))
+        self.extra_keyword_matches.update({scenario.id, case.id, scenario.stage, f"theme{scenario.theme}"})
+        self.user_properties.append((CASE_META, json.dumps(self.describe())))
+        if cohort is not None:
+            self.extra_keyword_matches.add(cohort.id)
+
+    def describe(self) -> dict[str, Any]:
+        """What this item is, for results and reports (known before it runs)."""
+        sc, case = self.scenario, self.case
+        return {
+            "case": case.id,
+            "cohort": self.cohort_id,
+            "title": case.title,
+            "priority": case.priority,
+            "tags": list(case.tags),
+            "scenario": sc.id,
+            "scenario_title": sc.title,
+            "stage": sc.stage,
+            "theme": sc.theme,
+            "requirements": sorted(set(sc.requirements) | set(case.requirements)),
+            "location": str(case.location),
+            "participants": {r: p.dip_id for r, p in self.cohort.participants.items()} if self.cohort else {},
+        }
+
+    def run_summary(self) -> dict[str, Any]:
+        """What happened when it ran: steps, timings, test data drawn."""
+        record = self.record
+        if record is None:
+            return {}
+        return {
+            "started": record.started,
+            "stopped": record.stopped,
+            "data": record.data_drawn,
+            "steps": [
+                {
+                    "n": s.number,
+                    "title": s.title,
+                    "kind": s.kind,
+                    "status": s.status,
+                    "ms": round(s.duration_ms, 1),
+                    "location": s.location,
+                    "detail": s.detail,
+                }
+                for s in record.steps
+            ],
+        }
+
+    @property
+    def cohort_id(self) -> str:
+        return self.cohort.id if self.cohort else NO_COHORT
+
+    def runtest(self) -> None:
+        assert self.cohort is not None
+        state = state_of(self.config)
+        runtime = state.runtime()
+        run = CaseRun(runtime, self.scenario, self.case, self.cohort)
+        try:
+            run_case(run)
+        finally:
+            self.record = run.record
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if not isinstance(excinfo.value, MhhsSitError | AssertionError):
+            return super().repr_failure(excinfo)  # type: ignore[return-value]
+        if self.record is None:
+            outcome = "FAILED" if isinstance(excinfo.value, AssertionError) else "BROKEN"
+            return f"{self.name} {outcome} before it started: {excinfo.value}"
+        from mhhs_sit.execution.failure_text import case_failure_text
+
+        return case_failure_text(self, excinfo.value)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, self.case.location.line - 1, f"{self.name}: {self.case.title}"
+
+
+def _registered(config: pytest.Config) -> set[str]:
+    key = "_mhhs_registered_markers"
+    if not hasattr(config, key):
+        setattr(config, key, set())
+    return getattr(config, key)  # type: ignore[no-any-return]

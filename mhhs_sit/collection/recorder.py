@@ -1,0 +1,168 @@
+"""Gathers every item's outcome into ``RunResults``, the results store and ``results.json``.
+
+Registered only where reports are shown (the controller under xdist), so results are written
+once; a session that ends early still writes, with the cases it never reached as *not run*. The
+store is written as the run goes (each outcome committed when it arrives), so a run killed
+half-way leaves a consistent store; ``results.json`` is written at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mhhs_sit import __version__
+from mhhs_sit.errors import MhhsSitError
+from mhhs_sit.results.run import CASE_META, RunResults, failing_step, git_commit
+from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
+
+
+def store_spec(config: pytest.Config) -> str | None:
+    """Where the store is (option, then environment variable, then ini); None when switched off."""
+    spec = config.getoption("mhhs_store", None) or os.environ.get(ENV_VAR) or config.getini("mhhs_store")
+    spec = str(spec or DEFAULT_STORE).strip()
+    return None if spec.lower() in ("none", "off", "") else spec
+
+
+class ResultsRecorder:
+    def __init__(self, config: pytest.Config, state: Any):
+        self.config = config
+        self.state = state
+        self.results = RunResults(state.run_id)
+        self._store: Any = None  # opened when the first scenario item shows up
+        self._store_failed = False
+        self._announced: set[str] = set()
+        self._writer: Any = None  # store.writer.StoreWriter: outcomes committed off the run's thread
+
+    # -- the store ------------------------------------------------------------------------------
+
+    def _open_store(self) -> Any:
+        if self._store is not None or self._store_failed:
+            return self._store
+        spec = store_spec(self.config)
+        if spec is None or self.config.option.collectonly:  # listing cases is not a run of them
+            self._store_failed = True
+            return None
+        from mhhs_sit.store.store import ResultsStore
+
+        try:
+            store = ResultsStore.open(spec, Path(self.config.rootpath))
+            store.close_abandoned_runs()
+            store.begin_run(
+                self.state.run_id,
+                cycle=self.config.getoption("mhhs_cycle", None),
+                sprint=self.config.getoption("mhhs_sprint", None),
+                framework_version=__version__,
+                seed=self.state.seed,
+                evidence=self._evidence(),
+                command=shlex.join(str(a) for a in self.config.invocation_params.args),
+            )
+        except MhhsSitError as exc:
+            self._store_trouble(exc)
+            return None
+        from mhhs_sit.store.writer import StoreWriter
+
+        self._store = store
+        self._writer = StoreWriter(store, self.state.run_id)
+        return store
+
+    def _evidence(self) -> str | None:
+        results = self.config.getoption("mhhs_results", None)
+        alluredir = self.config.getoption("allure_report_dir", None)
+        where = Path(results).parent if results else Path(alluredir) if alluredir else None
+        return str(where.resolve()) if where else None
+
+    def _store_trouble(self, exc: Exception | str) -> None:
+        """Results are never lost to a store problem: say it once, carry on with results.json."""
+        self._store_failed = True
+        self._store = None
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.write_line(f"mhhs-sit: results store not written: {exc}", yellow=True)
+
+    def _announce(self, nodeids: list[str]) -> None:
+        fresh = [n for n in nodeids if n not in self._announced and n in self.results.items]
+        if not fresh or self._open_store() is None:
+            return
+        self._announced.update(fresh)
+        try:
+            self._store.add_items(self.state.run_id, [self.results.items[n] for n in fresh])
+        except MhhsSitError as exc:
+            self._store_trouble(exc)
+
+    def _store_record(self, nodeid: str) -> None:
+        if self._open_store() is None:
+            return
+        record = dict(self.results.items[nodeid])
+        step = failing_step(record.get("steps"))
+        record["failing_step"] = step.text() if step else None
+        self._announced.add(nodeid)
+        self._writer.submit(record)
+
+    # -- pytest hooks -----------------------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        ids = []
+        for item in items:
+            meta = dict(item.user_properties).get(CASE_META)
+            if meta is not None:
+                self.results.expect(item.nodeid, json.loads(meta))
+                ids.append(item.nodeid)
+        self._announce(ids)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        scenario_ids = [n for n in ids if ".yaml::" in n or ".yml::" in n]
+        for nodeid in scenario_ids:
+            self.results.expect(nodeid)
+        self._announce(scenario_ids)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A scenario file that could not be read: recorded, so the RTTM can say so."""
+        if report.failed and report.nodeid.endswith((".yaml", ".yml")):
+            self.results.collection_error(report.nodeid, str(report.longreprtext))
+            self._store_record(report.nodeid)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        changed = self.results.add(report)
+        if changed and report.nodeid in self.results.items:
+            self._store_record(report.nodeid)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        state = self.state
+        env = state.environment
+        run: dict[str, Any] = {
+            "environment": env.name if env else None,
+            "environment_tag": env.environment_tag if env else None,
+            "ir": env.ir if env else None,
+            "spec_version": state.version,
+            "cohorts": sorted(state.cohorts),
+            "git_commit": git_commit(Path(self.config.rootpath)),
+            "exit_status": int(session.exitstatus),
+        }
+        if self._writer is not None and (problem := self._writer.close()) is not None:
+            self._store_trouble(problem)
+        if self._store is not None:
+            interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+            try:
+                self._store.finish_run(state.run_id, "interrupted" if interrupted else "finished", **run)
+                self._store.close()
+            except MhhsSitError as exc:
+                self._store_trouble(exc)
+        path = self.config.getoption("mhhs_results")
+        if not path or not self.results.items:
+            return
+        self.results.write(
+            Path(path),
+            seed=state.seed,
+            dip_spec=state.dip_spec,
+            cycle=self.config.getoption("mhhs_cycle", None),
+            sprint=self.config.getoption("mhhs_sprint", None),
+            **run,
+        )

@@ -1,0 +1,1 @@
+"""Files a test team writes -> validated, typed models: scenarios, cohorts, environments, requirements."""

@@ -1,0 +1,152 @@
+"""Paths into JSON values and the checks that compare them, shared by every step kind.
+
+A path is ``a.b[0].c``; for messages ``S1.senderDIPID`` is short for
+``CommonBlock.S1.senderDIPID``. An expectation is either a plain value (equality) or a mapping of
+one or more operators: ``{matches: "^CI-"}``, ``{in: [A, R]}``, ``{exists: false}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from mhhs_sit.dip.envelope import block_path
+
+_MISSING = object()
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
+PATH_RE = re.compile(r"^[^.\[\]\s]+(\.[^.\[\]\s]+|\[-?\d+\])*$")
+
+
+@lru_cache(maxsize=8192)
+def split_path(path: str) -> tuple[str | int, ...]:
+    if not PATH_RE.match(path):
+        raise ValueError(f"'{path}' is not a path such as 'S1.senderDIPID' or 'json.items[0].id'")
+    return tuple(int(m.group(2)) if m.group(2) is not None else m.group(1) for m in _SEGMENT.finditer(path))
+
+
+def resolve(value: Any, path: str, *, blocks: bool = False) -> Any:
+    """The value at ``path`` or ``MISSING``; JSON field names match case-insensitively."""
+    if blocks:
+        path = block_path(path)
+    for part in split_path(path):
+        if isinstance(part, int):
+            if isinstance(value, list) and -len(value) <= part < len(value):
+                value = value[part]
+                continue
+            return _MISSING
+        if isinstance(value, Mapping):
+            if part in value:
+                value = value[part]
+                continue
+            low = part.lower()
+            for k, v in value.items():
+                if isinstance(k, str) and k.lower() == low:
+                    value = v
+                    break
+            else:
+                return _MISSING
+            continue
+        return _MISSING
+    return value
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING
+
+
+MISSING = _MISSING
+
+
+def _regex(actual: Any, pattern: Any) -> bool:
+    return isinstance(actual, str) and re.search(str(pattern), actual) is not None
+
+
+def _number(x: Any) -> float:
+    return float(x)
+
+
+OPERATORS: Mapping[str, tuple[Callable[[Any, Any], bool], str]] = {
+    "eq": (lambda a, e: a == e, "equal to {e!r}"),
+    "ne": (lambda a, e: a != e, "different from {e!r}"),
+    "in": (lambda a, e: a in e, "one of {e!r}"),
+    "not_in": (lambda a, e: a not in e, "none of {e!r}"),
+    "contains": (lambda a, e: e in a, "containing {e!r}"),
+    "startswith": (lambda a, e: isinstance(a, str) and a.startswith(str(e)), "starting with {e!r}"),
+    "matches": (_regex, "matching /{e}/"),
+    "gt": (lambda a, e: _number(a) > _number(e), "greater than {e!r}"),
+    "ge": (lambda a, e: _number(a) >= _number(e), "at least {e!r}"),
+    "lt": (lambda a, e: _number(a) < _number(e), "less than {e!r}"),
+    "le": (lambda a, e: _number(a) <= _number(e), "at most {e!r}"),
+    "length": (lambda a, e: len(a) == int(e), "of length {e}"),
+    "type": (
+        lambda a, e: (
+            type(a).__name__
+            == {
+                "string": "str",
+                "integer": "int",
+                "number": "float",
+                "boolean": "bool",
+                "object": "dict",
+                "array": "list",
+                "null": "NoneType",
+            }.get(str(e), str(e))
+            or (e == "number" and isinstance(a, int) and not isinstance(a, bool))
+        ),
+        "of JSON type {e}",
+    ),
+}
+OPERATOR_NAMES = frozenset(OPERATORS) | {"exists"}
+
+
+def is_operator_mapping(expected: Any) -> bool:
+    return isinstance(expected, Mapping) and bool(expected) and set(expected) <= OPERATOR_NAMES
+
+
+def mismatch(label: str, actual: Any, expected: Any) -> str | None:
+    """None when ``actual`` satisfies ``expected``; otherwise a sentence saying how it differs."""
+    if is_operator_mapping(expected):
+        for op, arg in expected.items():
+            if op == "exists":
+                if bool(arg) == is_missing(actual):
+                    state = "is missing" if is_missing(actual) else f"is present ({actual!r})"
+                    return f"{label} {state}, expected it {'present' if arg else 'absent'}"
+                continue
+            if is_missing(actual):
+                return f"{label} is missing, expected a value {OPERATORS[op][1].format(e=arg)}"
+            test, text = OPERATORS[op]
+            try:
+                ok = test(actual, arg)
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                return f"{label} is {actual!r}, expected a value {text.format(e=arg)}"
+        return None
+    if is_missing(actual):
+        return f"{label} is missing, expected {expected!r}"
+    if (actual == expected and type(actual) is type(expected)) or _same_scalar(actual, expected):
+        return None
+    hint = ""
+    if str(actual) == str(expected):
+        hint = f" (same text, but {type(actual).__name__} vs {type(expected).__name__}: quote the YAML value)"
+    return f"{label} is {actual!r}, expected {expected!r}{hint}"
+
+
+def _same_scalar(actual: Any, expected: Any) -> bool:
+    # int 1 vs float 1.0 are equal in JSON; bool is not a number.
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return actual is expected
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return actual == expected
+    return isinstance(actual, dict | list) and actual == expected
+
+
+def mismatches(value: Any, checks: Mapping[str, Any], *, blocks: bool = False) -> list[str]:
+    """Every failed check of ``checks`` (path -> expectation) against ``value``."""
+    out = []
+    for path, expected in checks.items():
+        problem = mismatch(path, resolve(value, path, blocks=blocks), expected)
+        if problem:
+            out.append(problem)
+    return out

@@ -1,0 +1,144 @@
+"""Scenario messages checked against the interface catalogue for one spec version.
+
+At collection, every ``send`` step is checked with what is known before it runs: the interface
+exists in that version, the role may send it, the event belongs to it, and the literal parts of
+the CustomBlock satisfy the schema (a missing required field, a wrong type, a renamed field).
+Values produced by templates are only known when the step runs; ``check_message`` checks the
+built message then. The CommonBlock is the framework's to fill, so only the CustomBlock is
+checked at collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mhhs_sit.core.yamlsrc import PathPart, YamlDoc
+from mhhs_sit.definitions.model import Scenario
+from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message, unbracketed
+from mhhs_sit.errors import Problem
+
+_REFS = ReferenceSource("chk")
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and "{{" in value
+
+
+def expects_refusal(spec: Mapping[str, Any]) -> bool:
+    """A negative test sends an invalid message on purpose and expects the DIP to refuse it."""
+    response = spec.get("response")
+    status = response.get("status") if isinstance(response, Mapping) else None
+    return (isinstance(status, int) and status >= 400) or bool(spec.get("common"))
+
+
+def _step_path(path: str) -> list[PathPart]:
+    out: list[PathPart] = []
+    for part in path.replace("[", ".[").split("."):
+        if part.startswith("["):
+            out.append(int(part[1:-1]))
+        elif part:
+            out.append(part)
+    return out
+
+
+def _within_template(custom: Any, parts: list[str]) -> bool:
+    """True when the pointer runs into a value that a template will produce at run time."""
+    node = custom
+    for part in parts:
+        if _templated(node):
+            return True
+        if isinstance(node, Mapping):
+            match = next((k for k in node if str(k).lower() == part.lower()), None)
+            if match is None:
+                return False
+            node = node[match]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return _templated(node)
+
+
+def schema_violations(message: Mapping[str, Any], interface_id: str, version: str, dip_spec: str | None) -> list[Any]:
+    """Violations against an official DIP spec when one is given, else the project's catalogue."""
+    if dip_spec:
+        from mhhs_sit.catalogue.dipspec import load_dip_spec
+
+        return list(load_dip_spec(dip_spec).validate(dict(message), interface_id))
+    from mhhs_sit.catalogue import load_catalogue
+
+    return list(load_catalogue().validate(dict(message), version=version, interface_id=interface_id))
+
+
+def payload_problems(scenario: Scenario, doc: YamlDoc, version: str, dip_spec: str | None = None) -> list[Problem]:
+    from mhhs_sit.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    problems: list[Problem] = []
+    for case in scenario.cases:
+        for step in case.steps:
+            if step.kind != "send" or not isinstance(step.spec, Mapping):
+                continue
+            problems += _send_problems(cat, doc, [*_step_path(step.path), "send"], step.spec, version, dip_spec)
+    return problems
+
+
+def _send_problems(
+    cat: Any, doc: YamlDoc, base: list[PathPart], spec: Mapping[str, Any], version: str, dip_spec: str | None
+) -> list[Problem]:
+    iid, event, role = spec.get("interface"), spec.get("event"), spec.get("as")
+    if not all(isinstance(x, str) and not _templated(x) for x in (iid, event, role)):
+        return []
+    try:
+        iface = cat.interface(iid)
+    except KeyError as exc:
+        return [doc.problem([*base, "interface"], str(getattr(exc, "text", exc)))]
+    if version not in iface.versions:
+        known = ", ".join(iface.versions) or "none"
+        return [
+            doc.problem([*base, "interface"], f"{iid} does not exist in spec version {version} (it is in: {known})")
+        ]
+    problems = []
+    if role not in iface.senders and not spec.get("sender_role"):
+        problems.append(
+            doc.problem([*base, "as"], f"{role} may not send {iid}; its senders are {', '.join(sorted(iface.senders))}")
+        )
+    events = iface.event_codes(version)
+    if unbracketed(event) not in events:
+        problems.append(
+            doc.problem(
+                [*base, "event"],
+                f"[{unbracketed(event)}] is not an event code of {iid} in spec version {version}; "
+                f"its event codes are: {', '.join(events)}",
+            )
+        )
+    if problems or expects_refusal(spec):
+        return problems
+    custom = spec.get("custom") if isinstance(spec.get("custom"), Mapping) else {}
+    message = build_message(
+        interface_id=iid,
+        event=event,
+        sender=Sender("0000000000", role),
+        environment_tag="DEV",
+        refs=_REFS,
+        custom=custom,
+        mpan="0000000000000",
+        distributor_dip_id="0000000000",
+        gsp_group="_A",
+    )
+    against = f"the DIP spec at {dip_spec}" if dip_spec else f"spec version {version}"
+    for v in schema_violations(message, iid, version, dip_spec):
+        parts = [p for p in v.pointer.split("/") if p]
+        if not parts or parts[0] != "CustomBlock" or _within_template(custom, parts[1:]):
+            continue
+        path: list[PathPart] = [*base, "custom", *(int(p) if p.isdigit() else p for p in parts[1:])]
+        problems.append(doc.problem(path, f"under {against}: {v.message}"))
+    return problems
+
+
+def check_message(
+    message: Mapping[str, Any], interface_id: str, version: str, dip_spec: str | None = None
+) -> list[str]:
+    """Every schema violation of a built message, as sentences with their JSON pointer."""
+    return [str(v) for v in schema_violations(message, interface_id, version, dip_spec)]

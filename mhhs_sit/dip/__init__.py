@@ -1,0 +1,1 @@
+"""The DIP as both sides speak it: message envelopes, request signing, the client and the webhook receiver."""

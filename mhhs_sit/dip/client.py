@@ -1,0 +1,271 @@
+"""The DIP client: what a participant's system does to talk to the DIP, on ``requests``.
+
+One session per worker (connection reuse matters: a new TCP connection per message costs more
+than the message). Every call has a timeout. Only idempotent operations are retried: webhook
+configuration, queries, and message sends, which are made idempotent by re-sending the *same*
+body: the DIP refuses a repeated ``senderUniqueReference`` with ``MSG1006``, so a retry after an
+ambiguous failure can never deliver twice, and that refusal then means "already accepted".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from mhhs_sit.dip.signing import SIGNATURE_CERTIFICATE, Signer
+from mhhs_sit.errors import EnvironmentBroken
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAYBE_PROCESSED = frozenset({500, 502, 504})
+
+
+@dataclass
+class Exchange:
+    """One HTTP request and its answer, kept for evidence (secrets are not recorded)."""
+
+    method: str
+    url: str
+    request_body: Any
+    status: int | None = None
+    response_body: Any = None
+    elapsed_ms: float = 0.0
+    attempts: int = 1
+    note: str = ""
+    recovered: bool = False  # accepted by an earlier attempt whose answer was lost (MSG1006 on the retry)
+    request_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "request": {"headers": self.request_headers, "body": self.request_body},
+            "response": {"status": self.status, "headers": self.response_headers, "body": self.response_body},
+            "elapsed_ms": round(self.elapsed_ms, 2),
+            "attempts": self.attempts,
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+SECRET_HEADERS = frozenset({"x-api-key", "authorization", "x-dip-signature", "cookie"})
+
+
+def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers fit for evidence: secrets masked, the (public but long) signing certificate shortened."""
+    out = {}
+    for k, v in headers.items():
+        if k.lower() in SECRET_HEADERS:
+            v = "***"
+        elif k.lower() == SIGNATURE_CERTIFICATE.lower() and len(v) > 40:
+            v = f"sha256:{hashlib.sha256(v.encode()).hexdigest()[:16]} ({len(v)} chars)"  # tells certificates apart
+        out[k] = v
+    return out
+
+
+def _body(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def response_code(body: Any) -> str | None:
+    """``MSG1001`` from a StandardResponse body, if there is one."""
+    if isinstance(body, Mapping):
+        items = body.get("messageArray") or []
+        if items and isinstance(items[0], Mapping):
+            message = str(items[0].get("message") or "")
+            return message.split(" ", 1)[0] or None
+    return None
+
+
+class DipClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key_for: Callable[[str], str | None],
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retries: int = 2,
+        backoff: float = 0.2,
+        cert: tuple[str, str] | None = None,
+        verify: bool | str = True,
+        session: requests.Session | None = None,
+        signer_for: Callable[[str], Signer | None] | None = None,
+        cert_for: Callable[[str | None], tuple[str, str] | None] | None = None,
+    ):
+        """``signer_for(dip_id)`` signs every request sent as that DIP ID (X-DIP-* headers);
+        ``cert_for(dip_id)`` is its TLS client certificate, when participants have their own."""
+        self.base_url = base_url.rstrip("/")
+        self.api_key_for = api_key_for
+        self.signer_for = signer_for
+        self.cert_for = cert_for
+        self.timeout = (connect_timeout, read_timeout)
+        self.retries = retries
+        self.backoff = backoff
+        self.session = session or requests.Session()
+        if _is_loopback(self.base_url):
+            # requests re-reads proxy and CA variables from the environment on every request
+            # (~1 ms each); a loopback DIP never goes through a proxy, so skip that.
+            self.session.trust_env = False
+        if cert:
+            self.session.cert = cert
+        self.session.verify = verify
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- the DIP API ---------------------------------------------------------------
+
+    def send(self, interface_id: str, messages: Sequence[Mapping[str, Any]], *, dip_id: str) -> Exchange:
+        """POST a batch to ``/dip-channel/{IF}``; the same body is re-sent on a retry."""
+        body = [{"payload": m} for m in messages]
+        return self._call("POST", f"/dip-channel/{interface_id}", dip_id=dip_id, body=body, duplicate_means_done=True)
+
+    def configure_webhook(self, interface_id: str, recipient_dip_id: str, callback_url: str) -> Exchange:
+        body = {"callbackURL": callback_url, "maxMessageCount": 100, "maxPayloadSize": 1048576}
+        exchange = self._call(
+            "POST", f"/dip-channel/{interface_id}/pubconfig/{recipient_dip_id}", dip_id=recipient_dip_id, body=body
+        )
+        if exchange.status is None or exchange.status >= 300:
+            raise EnvironmentBroken(
+                f"the DIP refused the webhook for {interface_id} to {recipient_dip_id}: "
+                f"HTTP {exchange.status} {json.dumps(exchange.response_body)[:300]}"
+            )
+        return exchange
+
+    def request(self, method: str, url: str, *, dip_id: str | None = None, **kwargs: Any) -> Exchange:
+        """Any other HTTP call (the ``http`` step): no retries unless the method is safe."""
+        absolute = url if url.startswith(("http://", "https://")) else self.base_url + url
+        return self._call(method, absolute, dip_id=dip_id, absolute=True, **kwargs)
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        dip_id: str | None,
+        body: Any = None,
+        absolute: bool = False,
+        duplicate_means_done: bool = False,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        data: str | None = None,
+        timeout: float | None = None,
+    ) -> Exchange:
+        url = path if absolute else self.base_url + path
+        sent_headers: dict[str, str] = {"Accept": "application/json", **(headers or {})}
+        if dip_id:
+            key = self.api_key_for(dip_id)
+            if key:
+                sent_headers["X-API-Key"] = key
+        payload: bytes | None = None
+        if body is not None:
+            payload = json.dumps(body, separators=(",", ":")).encode()
+            sent_headers.setdefault("Content-Type", "application/json")
+        elif data is not None:
+            payload = data.encode()
+        signer = self.signer_for(dip_id) if dip_id and self.signer_for else None
+        client_cert = self.cert_for(dip_id) if self.cert_for else None  # None: the runtime picks one
+        if signer is not None and params:
+            # the signature covers the full URL as sent, query string included
+            url = requests.Request(method, url, params=params).prepare().url or url
+            params = None
+        idempotent = (
+            method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or duplicate_means_done or "/pubconfig/" in url
+        )
+        attempts = 1 + (self.retries if idempotent else 0)
+        exchange = Exchange(
+            method, url, body if body is not None else data, request_headers=public_headers(sent_headers)
+        )
+        to = (self.timeout[0], timeout) if timeout else self.timeout
+        start = time.perf_counter()
+        last_error = ""
+        ambiguous = False
+        for attempt in range(1, attempts + 1):
+            exchange.attempts = attempt
+            if signer is not None:  # signed afresh per attempt: a re-sent old signature reads as a replay
+                sent_headers.update(signer.headers(method, url, payload or b""))
+                exchange.request_headers = public_headers(sent_headers)
+            try:
+                r = self.session.request(  # cert None: the session's own (if any)
+                    method, url, data=payload, headers=sent_headers, params=params, timeout=to, cert=client_cert
+                )
+            except requests.Timeout as exc:
+                last_error = f"timed out after {to[1]:g}s ({type(exc).__name__})"
+                ambiguous = True
+            except requests.ConnectionError as exc:
+                last_error = f"cannot connect: {_reason(exc)}"
+                # "Connection aborted": the request went out and the connection broke (e.g. a reset)
+                ambiguous = ambiguous or attempt > 1 or "Connection aborted" in str(exc)
+            except requests.RequestException as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                ambiguous = True  # e.g. a truncated answer: the request was received, maybe accepted
+            else:
+                exchange.status = r.status_code
+                exchange.response_body = _body(r)
+                exchange.response_headers = dict(r.headers)
+                if r.status_code in RETRY_STATUSES and attempt < attempts:
+                    # 408, 429 and 503 say the request was not processed; after a 500, 502 or
+                    # 504 it may have been.
+                    ambiguous = ambiguous or r.status_code in MAYBE_PROCESSED
+                    time.sleep(_retry_after(r) or self.backoff * 2 ** (attempt - 1))
+                    continue
+                if duplicate_means_done and not r.content and attempt < attempts:
+                    # No StandardResponse at all: the outcome is unknown, so ask again (same body).
+                    ambiguous = True
+                    last_error = f"HTTP {r.status_code} with an empty body"
+                    time.sleep(self.backoff * 2 ** (attempt - 1))
+                    continue
+                if duplicate_means_done and ambiguous and response_code(exchange.response_body) == "MSG1006":
+                    exchange.note = (
+                        "accepted by an earlier attempt: the retry was refused as a "
+                        "duplicate senderUniqueReference (MSG1006)"
+                    )
+                    exchange.status = 201
+                    exchange.recovered = True
+                break
+            if attempt < attempts:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+        exchange.elapsed_ms = (time.perf_counter() - start) * 1000
+        if exchange.status is None:
+            raise EnvironmentBroken(
+                f"{method} {url}: {last_error} (after {exchange.attempts} "
+                f"attempt{'s' if exchange.attempts > 1 else ''})"
+            )
+        return exchange
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _retry_after(r: requests.Response) -> float | None:
+    value = r.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return min(float(value), 30.0)
+    except ValueError:
+        return None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "reset by peer"):
+        if marker in text:
+            return marker
+    return text[:200]

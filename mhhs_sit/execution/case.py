@@ -1,0 +1,89 @@
+"""One case for one cohort while it runs: its variables, its cleanups and the record of every step.
+
+The record (``CaseRecord``/``StepRecord``) is what evidence and reports are built from: each
+step's status, timings, the HTTP exchanges and, for ``expect``, every message considered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mhhs_sit.definitions import templating
+from mhhs_sit.definitions.model import Cohort, Scenario, Step, TestCase
+from mhhs_sit.errors import EnvironmentBroken
+from mhhs_sit.execution.runtime import Runtime
+
+
+@dataclass
+class StepRecord:
+    number: int
+    title: str
+    kind: str
+    location: str
+    status: str = "pending"  # passed | failed | broken | skipped
+    started: float = 0.0
+    stopped: float = 0.0
+    detail: str = ""
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+    polls: list[dict[str, Any]] = field(default_factory=list)
+    saved: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_ms(self) -> float:
+        return max(0.0, (self.stopped - self.started) * 1000)
+
+
+@dataclass
+class CaseRecord:
+    case_id: str
+    cohort_id: str
+    started: float = 0.0
+    stopped: float = 0.0
+    status: str = "pending"
+    data_drawn: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+def outcome_of(exc: BaseException) -> str:
+    if isinstance(exc, AssertionError):
+        return "failed"
+    return "broken"
+
+
+class CaseRun:
+    """The state of one case while it runs; step modules read and write it."""
+
+    def __init__(self, runtime: Runtime, scenario: Scenario, case: TestCase, cohort: Cohort):
+        self.runtime = runtime
+        self.scenario = scenario
+        self.case = case
+        self.cohort = cohort
+        self.record = CaseRecord(case.id, cohort.id)
+        self.inbox_start = 0
+        self.last_received: dict[str, Any] | None = None
+        self.variables: dict[str, Any] = {}
+        self.current: StepRecord | None = None
+        # run when the case ends, however it ends; by name, so a step registers its cleanup once
+        self.cleanups: dict[str, Callable[[], None]] = {}
+
+    @property
+    def claim(self) -> str:
+        return f"{self.case.id}[{self.cohort.id}]"
+
+    def render(self, value: Any) -> Any:
+        context = dict(self.variables)
+        context["uuid"] = str(uuid.uuid4())
+        return templating.render(value, context)
+
+
+StepRunner = Callable[[CaseRun, Step], Any]
+
+
+def broken_if_server_error(status: int | None, expected: Any, what: str, body: Any) -> None:
+    """5xx means the environment failed, unless the test expects exactly that status."""
+    wanted = expected if isinstance(expected, list) else [expected]
+    if status is not None and status >= 500 and status not in wanted:
+        raise EnvironmentBroken(f"{what} answered HTTP {status}: {str(body)[:300]}")
