@@ -26,14 +26,20 @@ import tempfile
 import time
 import tomllib
 import venv
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import requests
 
 from mhhs_sit.errors import EnvironmentBroken
 from mhhs_stubs.config import SimulatorConfig
 from mhhs_stubs.config_file import READY, write_config
+
+if TYPE_CHECKING:
+    from docker.errors import BuildError
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.docker_client import DockerClient
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +110,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
-def docker_client() -> Any:
+def docker_client() -> DockerClient:
     """The testcontainers Docker client, or one clear line saying no engine is there."""
     try:
         from docker.errors import DockerException
@@ -121,7 +127,7 @@ def docker_client() -> Any:
         ) from None
 
 
-def _base_image_id(client: Any) -> str:
+def _base_image_id(client: DockerClient) -> str:
     from docker.errors import ImageNotFound
 
     try:
@@ -179,7 +185,7 @@ def _pip(args: list[str], what: str, python: str = sys.executable) -> None:
         raise EnvironmentBroken(f"building {what} for the simulator image failed (pip exit {done.returncode}): {tail}")
 
 
-def _cached(directory: Path, build: Any) -> Path:
+def _cached(directory: Path, build: Callable[[Path], object]) -> Path:
     """``directory`` filled by ``build(tmp)``, or as left by an earlier complete build."""
     if directory.is_dir():
         return directory
@@ -275,7 +281,7 @@ def _build_python(root: Path, cache: Path) -> str:
 # -- the image ---------------------------------------------------------------------------------
 
 
-def simulator_image(client: Any, *, root: Path | None = None, cache: Path | None = None) -> str:
+def simulator_image(client: DockerClient, *, root: Path | None = None, cache: Path | None = None) -> str:
     """The tag of an image that runs this source tree's simulator, building it only if needed."""
     root = root or project_root()
     cache = cache or cache_dir()
@@ -314,7 +320,7 @@ def simulator_image(client: Any, *, root: Path | None = None, cache: Path | None
     return tag
 
 
-def _build_error(exc: Any) -> str:
+def _build_error(exc: BuildError) -> str:
     """The build's own error lines, without colour codes or Docker's step bookkeeping."""
     lines = []
     for entry in exc.build_log:
@@ -325,7 +331,7 @@ def _build_error(exc: Any) -> str:
     return " | ".join(dict.fromkeys(lines[-4:])) or str(exc.msg)
 
 
-def _remove_older_images(client: Any, keep: str, spare: int = 2) -> None:
+def _remove_older_images(client: DockerClient, keep: str, spare: int = 2) -> None:
     """Builds of older sources are of no further use; the newest few are spared for other checkouts."""
     from docker.errors import APIError
 
@@ -354,7 +360,7 @@ def _free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
-def _reap_orphans(client: Any) -> None:
+def _reap_orphans(client: DockerClient) -> None:
     """Containers left by an mhhs-sit process that died (no Ryuk to remove them here)."""
     from docker.errors import APIError
 
@@ -377,7 +383,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _no_ryuk_unless_present(client: Any) -> None:
+def _no_ryuk_unless_present(client: DockerClient) -> None:
     """testcontainers' Ryuk reaper must be pulled from a registry; where it is not already
     there, do without it (containers are removed by ``stop()`` and by ``_reap_orphans``)."""
     from docker.errors import ImageNotFound
@@ -404,8 +410,8 @@ def _container_config(config: SimulatorConfig) -> tuple[SimulatorConfig, dict[st
     for p in config.participants.values():  # participants' own key files: mounted where they are
         for named in (p.key_file, p.cert_file):
             if named:
-                directory = str(Path(named).resolve().parent)
-                mounts[directory] = directory
+                folder = str(Path(named).resolve().parent)
+                mounts[folder] = folder
     return config, mounts
 
 
@@ -417,7 +423,7 @@ class ContainerSimulator:
         self.host = host
         self.port = port
         self._fixed_port = bool(port)
-        self.container: Any = None
+        self.container: DockerContainer | None = None
         self.image: str | None = None
         self._rundir: Path | None = None
 
@@ -472,6 +478,7 @@ class ContainerSimulator:
     def _wait(self, timeout: float) -> None:
         """Until the ready line is logged and ``/_sim/health`` answers 200."""
         deadline = time.monotonic() + timeout
+        assert self.container is not None  # start() sets it before waiting
         wrapped = self.container.get_wrapped_container()
         while True:
             out = wrapped.logs(stdout=True, stderr=False).decode(errors="replace")
@@ -503,6 +510,7 @@ class ContainerSimulator:
 
     def _log_tail(self) -> str:
         with contextlib.suppress(Exception):
+            assert self.container is not None
             text = self.container.get_wrapped_container().logs().decode(errors="replace").strip()
             return " | ".join(text.splitlines()[-5:]) or "(no output)"
         return "(no logs)"

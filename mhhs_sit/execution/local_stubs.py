@@ -16,22 +16,31 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.errors import ConfigError
 
 if TYPE_CHECKING:
-    from mhhs_stubs.config import SimulatorConfig
+    from mhhs_stubs.config import DeliveryPolicy, SimulatorConfig
 
 LOCAL_KINDS = ("embedded", "container")
+
+
+class RunningSimulator(Protocol):
+    """What the session needs of a started simulator, embedded or in a container."""
+
+    @property
+    def url(self) -> str: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass
 class LocalStubs:
     url: str
     api_keys: Mapping[str, str]
-    handle: Any  # EmbeddedSimulator or ContainerSimulator: both have ``url``, ``config`` and ``stop()``
+    handle: RunningSimulator
     credentials_dir: str | None = None  # ca.pem and each driven participant's <DIP ID>.pem/.key (0600)
 
     def stop(self) -> None:
@@ -72,13 +81,25 @@ def simulator_config(
         dip_spec=dip_spec,
         faults=environment.faults,
         fault_seed=environment.fault_seed,
-        delivery=DeliveryPolicy(**environment.delivery),
+        delivery=_delivery_policy(DeliveryPolicy(), environment.delivery),
         signing=signing,
         tls=tls,
     )
 
 
-def start_simulator(kind: str, config: SimulatorConfig, *, host: str = "127.0.0.1", port: int = 0) -> Any:
+def _delivery_policy(default: DeliveryPolicy, values: Mapping[str, float]) -> DeliveryPolicy:
+    """The environment's push retries over the simulator's defaults (the file schema checked the names)."""
+    return dataclasses.replace(
+        default,
+        attempts=int(values.get("attempts", default.attempts)),
+        backoff=values.get("backoff", default.backoff),
+        factor=values.get("factor", default.factor),
+        max_backoff=values.get("max_backoff", default.max_backoff),
+        timeout=values.get("timeout", default.timeout),
+    )
+
+
+def start_simulator(kind: str, config: SimulatorConfig, *, host: str = "127.0.0.1", port: int = 0) -> RunningSimulator:
     """A started simulator of ``kind`` (embedded or container); the caller stops it."""
     if kind == "container":
         from mhhs_sit.execution.containers import start_container

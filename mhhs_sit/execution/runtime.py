@@ -13,14 +13,17 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from mhhs_sit.definitions.model import Cohort, Environment
+from mhhs_sit.definitions.model import Cohort, Environment, Participant
 from mhhs_sit.dip.client import DipClient
 from mhhs_sit.dip.envelope import ReferenceSource
 from mhhs_sit.dip.receiver import Receiver
 from mhhs_sit.dip.signing import Signer
 from mhhs_sit.errors import ConfigError, EnvironmentBroken
+
+if TYPE_CHECKING:
+    from mhhs_sit.data import CohortPool
 
 
 @dataclass
@@ -40,7 +43,7 @@ class Runtime:
     _client: DipClient | None = None
     _receiver: Receiver | None = None
     _webhooks: set[tuple[str, str]] = field(default_factory=set)
-    _pools: dict[str, Any] = field(default_factory=dict)
+    _pools: dict[str, CohortPool] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     refs: ReferenceSource = field(default_factory=ReferenceSource)
 
@@ -109,7 +112,7 @@ class Runtime:
         cert, key = Path(self.credentials_dir, f"{dip_id}.pem"), Path(self.credentials_dir, f"{dip_id}.key")
         return (str(cert), str(key)) if cert.is_file() and key.is_file() else None
 
-    def _participant(self, dip_id: str) -> Any:
+    def _participant(self, dip_id: str) -> Participant | None:
         for cohort in self.cohorts.values():
             for p in cohort.participants.values():
                 if p.dip_id == dip_id:
@@ -161,7 +164,7 @@ class Runtime:
         self.client.configure_webhook(interface_id, dip_id, self.receiver.callback_url(dip_id, interface_id))
         self._webhooks.add(key)
 
-    def pool(self, cohort: Cohort) -> Any:
+    def pool(self, cohort: Cohort) -> CohortPool:
         """The cohort's test-data pool for this worker (disjoint from every other worker's)."""
         if cohort.id not in self._pools:
             from mhhs_sit.data import CohortPool
