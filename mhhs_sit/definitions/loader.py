@@ -532,7 +532,8 @@ def _loader_fingerprint() -> bytes:
 
     for module in (file_schemas, templating, payloads, sys.modules[__name__]):
         h.update(Path(str(module.__file__)).read_bytes())
-    catalogue_data = Path(str(payloads.__file__)).parent / "catalogue" / "data"
+    from mhhs_sit.catalogue.loader import DATA_DIR as catalogue_data
+
     for f in sorted(catalogue_data.glob("*.yaml")):
         h.update(f.read_bytes())
     kinds = _draw_kinds()

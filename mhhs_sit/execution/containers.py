@@ -65,7 +65,7 @@ def cache_dir() -> Path:
 
 def project_root() -> Path:
     """The source tree the image is built from (an editable install or a checkout)."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # mhhs_sit/execution/containers.py
     if not (root / "pyproject.toml").is_file() or not (root / "stubs" / "Dockerfile").is_file():
         raise EnvironmentBroken(
             f"stubs: container builds the simulator image from the mhhs-sit source tree, and {root} is not one "

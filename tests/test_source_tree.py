@@ -1,0 +1,19 @@
+"""Paths the framework finds from its own files: they move when modules move, so they are pinned here."""
+
+from pathlib import Path
+
+import mhhs_sit
+from mhhs_sit.catalogue.loader import DATA_DIR
+from mhhs_sit.execution.containers import project_root
+
+CHECKOUT = Path(mhhs_sit.__file__).resolve().parents[1]
+
+
+def test_the_container_image_is_built_from_this_checkout() -> None:
+    assert project_root() == CHECKOUT
+    assert (project_root() / "stubs" / "Dockerfile").is_file()
+
+
+def test_the_catalogue_data_is_found() -> None:
+    assert DATA_DIR == CHECKOUT / "mhhs_sit" / "catalogue" / "data"
+    assert (DATA_DIR / "interfaces.yaml").is_file()
