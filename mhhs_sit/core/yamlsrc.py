@@ -117,19 +117,25 @@ class YamlDoc:
 
 def _child(node: yaml.Node | None, part: PathPart) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
-        for k, v in reversed(node.value):  # the last occurrence wins, as YAML does
-            if k.value == part or (isinstance(part, int) and k.value == str(part)):
-                return v
-        for k, v in node.value:  # keys brought in by a merge key (<<: *anchor)
-            if k.value == "<<":
-                merged = v.value if isinstance(v, yaml.SequenceNode) else [v]
-                for m in merged:
-                    found = _child(m, part)
-                    if found is not None:
-                        return found
-        return None
+        return _mapping_child(node, part)
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-        return node.value[part] if 0 <= part < len(node.value) else None
+        items: list[yaml.Node] = node.value
+        return items[part] if 0 <= part < len(items) else None
+    return None
+
+
+def _mapping_child(node: yaml.MappingNode, part: PathPart) -> yaml.Node | None:
+    pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
+    for k, v in reversed(pairs):  # the last occurrence wins, as YAML does
+        if k.value == part or (isinstance(part, int) and k.value == str(part)):
+            return v
+    for k, v in pairs:  # keys brought in by a merge key (<<: *anchor)
+        if k.value == "<<":
+            merged: list[yaml.Node] = v.value if isinstance(v, yaml.SequenceNode) else [v]
+            for m in merged:
+                found = _child(m, part)
+                if found is not None:
+                    return found
     return None
 
 

@@ -141,7 +141,7 @@ def row_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
                     yield "full_mpan", f"full_mpan's {name} {value!r} differs from {rec[name]!r}"
 
 
-def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict]]:
+def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.reader(text)
     header = next(reader, None)
     if header is None:
@@ -169,7 +169,7 @@ def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[t
         yield start, rec
 
 
-def _flatten(obj: dict) -> tuple[dict[str, str], list[tuple[str, str]]]:
+def _flatten(obj: dict[str, object]) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """A JSON record as the strings a CSV row would hold, plus shape problems."""
     flat: dict[str, str] = {}
     problems: list[tuple[str, str]] = []
@@ -204,7 +204,7 @@ def _flatten(obj: dict) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return flat, problems
 
 
-def _jsonl_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict]]:
+def _jsonl_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict[str, str]]]:
     for line, raw in enumerate(text, start=1):
         if not raw.strip():
             continue

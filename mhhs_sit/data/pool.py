@@ -36,7 +36,7 @@ from mhhs_sit.data.sequence import Stream, make_stream
 from mhhs_sit.errors import ConfigError
 
 _BOOL = (True, False)
-_ITEM_CRITERIA: Mapping[str, tuple] = MappingProxyType(
+_ITEM_CRITERIA: Mapping[str, tuple[object, ...]] = MappingProxyType(
     {
         "distributor": tuple(DISTRIBUTORS),
         "gsp_group": tuple(GSP_GROUPS),
@@ -49,7 +49,7 @@ _ITEM_CRITERIA: Mapping[str, tuple] = MappingProxyType(
     }
 )
 
-DRAW_KINDS: Mapping[str, Mapping[str, tuple]] = MappingProxyType(
+DRAW_KINDS: Mapping[str, Mapping[str, tuple[object, ...]]] = MappingProxyType(
     {
         "mpan": _ITEM_CRITERIA,
         "full_mpan": MappingProxyType({**_ITEM_CRITERIA, "meter_timeswitch_code": (), "line_loss_factor_class": ()}),
@@ -130,9 +130,9 @@ class CohortPool:
         self._parties = Parties(supplier_mpid, MappingProxyType(dict(agent_mpids or {})))
         self._maker: RowMaker | None = None
         self._used: dict[bool, set[int]] = {True: set(), False: set()}
-        self._cursors: dict[tuple, int] = {}
-        self._drawn: list[dict] = []
-        self._points: dict[str, dict] = {}  # mpan -> metering point drawn
+        self._cursors: dict[tuple[bool, tuple[tuple[int, object], ...]], int] = {}
+        self._drawn: list[dict[str, object]] = []
+        self._points: dict[str, dict[str, object]] = {}  # mpan -> metering point drawn
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -142,7 +142,7 @@ class CohortPool:
         )
 
     @property
-    def drawn(self) -> list[dict]:
+    def drawn(self) -> list[dict[str, object]]:
         """Every item drawn so far, in order, as JSON-serialisable dicts (for evidence)."""
         with self._lock:
             return copy.deepcopy(self._drawn)
@@ -170,7 +170,7 @@ class CohortPool:
             return value
 
     def _entry(self, kind: str, criteria: Mapping[str, object], value: object,
-               point: dict | None = None) -> dict:  # fmt: skip
+               point: Mapping[str, object] | None = None) -> dict[str, object]:  # fmt: skip
         """An evidence record: a copy, so a caller editing what it drew cannot change it."""
         entry: dict[str, object] = {
             "cohort": self.cohort_id,
@@ -209,7 +209,7 @@ class CohortPool:
                     f"{wanted['gsp_group']} for distributor(s) {', '.join(d.id for d in dists)}"
                 )
 
-    def _next_point(self, criteria: Mapping[str, object]) -> dict:
+    def _next_point(self, criteria: Mapping[str, object]) -> dict[str, object]:
         registered = bool(criteria.get("registered", True))
         wanted = {k: v for k, v in criteria.items() if k in _COLUMN}
         self._feasible(wanted)
@@ -248,7 +248,7 @@ class CohortPool:
             raise ConfigError(f"line_loss_factor_class {llfc!r} must be three of A-Z and 0-9")
         return f"{point['profile_class']}{mtc}{llfc}{point['mpan']}"
 
-    def locate(self, mpan: str) -> dict | None:
+    def locate(self, mpan: str) -> dict[str, object] | None:
         """The metering point this cohort issues under ``mpan`` (either stream), or None."""
         for b in self._streams[True].blocks:
             where = b.locate(mpan)
@@ -257,7 +257,7 @@ class CohortPool:
                 return row_dict(self._rows().row(b, core, high, low))
         return None
 
-    def _consumption(self, criteria: Mapping[str, object]) -> dict:
+    def _consumption(self, criteria: Mapping[str, object]) -> dict[str, object]:
         if "date" not in criteria:
             raise ConfigError("consumption needs a date: {draw: consumption, date: 2024-06-10}")
         day = parse_day(criteria["date"])

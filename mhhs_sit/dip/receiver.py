@@ -162,6 +162,8 @@ class Receiver:
         )
         self._thread.start()
         bound_host, bound_port = self._server.server_address[:2]
+        if isinstance(bound_host, bytes):
+            bound_host = bound_host.decode()
         self.base_url = (public_url or f"http://{bound_host}:{bound_port}").rstrip("/")
         self._server.base_url = self.base_url
 
