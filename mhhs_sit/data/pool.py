@@ -19,7 +19,7 @@ from types import MappingProxyType
 from mhhs_sit.data.addresses import address_book
 from mhhs_sit.data.checkdigit import mpan_core_problem
 from mhhs_sit.data.consumption import consumption_series
-from mhhs_sit.data.distributors import DISTRIBUTORS, GSP_GROUPS
+from mhhs_sit.data.distributors import DISTRIBUTORS, GSP_GROUPS, Distributor
 from mhhs_sit.data.partition import cohort_index_for
 from mhhs_sit.data.periods import BASES, parse_day
 from mhhs_sit.data.points import (
@@ -81,6 +81,14 @@ _PROFILE_FIELDS = ("segment", "direction", "connection_type", "domestic", "profi
 _MTC = re.compile(r"(?!000)\d{3}")
 _LLFC = re.compile(r"[A-Z0-9]{3}")
 MAX_SCAN = 1_000_000  # items examined for one draw before giving up
+
+
+def _check_profile(wanted: Mapping[str, object]) -> None:
+    """Refuse a mix of categorical attributes that no metering point profile has."""
+    asked = [f for f in _PROFILE_FIELDS if f in wanted]
+    if not any(all(getattr(p, f) == wanted[f] for f in asked) for p in PROFILES):
+        shown = ", ".join(f"{f}={wanted[f]!r}" for f in asked)
+        raise ConfigError(f"no metering point can have {shown}")
 
 
 def _check_criteria(kind: str, criteria: Mapping[str, object]) -> None:
@@ -189,18 +197,8 @@ class CohortPool:
 
     def _feasible(self, wanted: Mapping[str, object]) -> None:
         """Refuse criteria no item can meet, instead of scanning the whole pool."""
-        if not any(all(getattr(p, f) == wanted[f] for f in _PROFILE_FIELDS if f in wanted)
-                   for p in PROFILES):  # fmt: skip
-            shown = ", ".join(f"{f}={wanted[f]!r}" for f in _PROFILE_FIELDS if f in wanted)
-            raise ConfigError(f"no metering point can have {shown}")
-        dists = [DISTRIBUTORS[d] for d in self.distributor_ids]
-        if "distributor" in wanted:
-            if wanted["distributor"] not in self.distributor_ids:
-                raise ConfigError(
-                    f"cohort {self.cohort_id} has no data for distributor "
-                    f"{wanted['distributor']}; it has {', '.join(self.distributor_ids)}"
-                )
-            dists = [DISTRIBUTORS[str(wanted["distributor"])]]
+        _check_profile(wanted)
+        dists = self._distributors(wanted)
         if "gsp_group" in wanted:
             served = {g for d in dists for g in (d.gsp_groups[:1] if d.is_dno else d.gsp_groups)}
             if wanted["gsp_group"] not in served:
@@ -208,6 +206,17 @@ class CohortPool:
                     f"cohort {self.cohort_id} has no metering points in GSP group "
                     f"{wanted['gsp_group']} for distributor(s) {', '.join(d.id for d in dists)}"
                 )
+
+    def _distributors(self, wanted: Mapping[str, object]) -> list[Distributor]:
+        """The cohort's distributors the criteria allow; ConfigError when they name one it lacks."""
+        if "distributor" not in wanted:
+            return [DISTRIBUTORS[d] for d in self.distributor_ids]
+        if wanted["distributor"] not in self.distributor_ids:
+            raise ConfigError(
+                f"cohort {self.cohort_id} has no data for distributor "
+                f"{wanted['distributor']}; it has {', '.join(self.distributor_ids)}"
+            )
+        return [DISTRIBUTORS[str(wanted["distributor"])]]
 
     def _next_point(self, criteria: Mapping[str, object]) -> dict[str, object]:
         registered = bool(criteria.get("registered", True))
