@@ -112,7 +112,7 @@ def _event_change(iid: str, code: str, kind: str, chain: tuple[ChangeOp, ...]) -
 def _collapse(iid: str, per_event: dict[str, list[_Found]], chain: tuple[ChangeOp, ...]) -> list[Change]:
     """One change per difference; event_code None when every event code shares it."""
     out: list[Change] = []
-    everywhere: dict[tuple[Any, ...], _Found] = {}
+    everywhere: dict[tuple[object, ...], _Found] = {}
     codes = list(per_event)
     if codes:
         shared = set.intersection(*({f.key() for f in per_event[c]} for c in codes))
@@ -150,7 +150,7 @@ class _Walker:
         for key in ("anyOf", "oneOf", "allOf"):
             self._alternatives(key, a.get(key) or [], b.get(key) or [], path, location)
 
-    def _constraints(self, a: dict[str, Any], b: dict[str, Any], path: tuple[str, ...], location: str) -> None:
+    def _constraints(self, a: dict[str, object], b: dict[str, object], path: tuple[str, ...], location: str) -> None:
         changed = [k for k in CONSTRAINTS if a.get(k) != b.get(k)]
         if changed:
             before = {k: a.get(k) for k in changed}
@@ -174,8 +174,8 @@ class _Walker:
 
     def _renamed(
         self,
-        props_a: dict[str, Any],
-        props_b: dict[str, Any],
+        props_a: dict[str, object],
+        props_b: dict[str, object],
         only_a: list[str],
         only_b: list[str],
         path: tuple[str, ...],
@@ -252,8 +252,8 @@ def _change(
     code: str | None,
     kind: str,
     path: str,
-    before: Any,
-    after: Any,
+    before: object,
+    after: object,
     text: str,
     op: ChangeOp | None,
 ) -> Change:
@@ -266,5 +266,5 @@ def _find(chain: tuple[ChangeOp, ...], test: Any) -> ChangeOp | None:
     return next((op for op in chain if test(op)), None)
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     return "(none)" if value is None else f"'{value}'" if isinstance(value, str) else str(value)

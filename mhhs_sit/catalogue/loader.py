@@ -99,20 +99,20 @@ class _Reader:
     def _report(self, doc: YamlDoc, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
         self.problems.append(doc.problem(path, message, key=key))
 
-    def _mapping(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> dict[str, Any]:
+    def _mapping(self, doc: YamlDoc, path: Sequence[PathPart], value: object, what: str) -> dict[str, object]:
         if isinstance(value, dict):
             return value
         self._report(doc, path, f"{what} must be a mapping, not {_kind(value)}")
         return {}
 
-    def _text(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> str | None:
+    def _text(self, doc: YamlDoc, path: Sequence[PathPart], value: object, what: str) -> str | None:
         if isinstance(value, str) and value.strip():
             return value
         hint = " (quote it, e.g. '1.8')" if isinstance(value, int | float) else ""
         self._report(doc, path, f"{what} must be a non-empty string, not {_kind(value)}{hint}")
         return None
 
-    def _texts(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> list[str]:
+    def _texts(self, doc: YamlDoc, path: Sequence[PathPart], value: object, what: str) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             self._report(doc, path, f"{what} must be a list of strings")
             return []
@@ -122,7 +122,7 @@ class _Reader:
         self,
         doc: YamlDoc,
         path: Sequence[PathPart],
-        mapping: dict[str, Any],
+        mapping: dict[str, object],
         allowed: Iterable[str],
     ) -> None:
         allowed = list(allowed)
@@ -252,7 +252,7 @@ class _Reader:
         parsed = (self._op(doc, [*path, "changes", j], op, version) for j, op in enumerate(changes))
         return [op for op in parsed if op is not None]
 
-    def _op(self, doc: YamlDoc, path: list[PathPart], raw: Any, version: str) -> ChangeOp | None:
+    def _op(self, doc: YamlDoc, path: list[PathPart], raw: object, version: str) -> ChangeOp | None:
         entry = self._mapping(doc, path, raw, "a change")
         kind = entry.get("op")
         if kind not in OP_KEYS:
@@ -286,7 +286,7 @@ class _Reader:
         values["required"] = bool(entry.get("required", False))
         return ChangeOp(**values)
 
-    def _fragments(self, doc: YamlDoc, namespace: str) -> dict[str, Any]:
+    def _fragments(self, doc: YamlDoc, namespace: str) -> dict[str, object]:
         """Schemas by name, each checked against the vocabulary the catalogue may use."""
         fragments = self._mapping(doc, [], doc.data, doc.file)
         for name, schema in fragments.items():
@@ -348,7 +348,7 @@ class _Reader:
         doc: YamlDoc,
         path: tuple[PathPart, ...],
         iid: str,
-        values: dict[str, Any],
+        values: dict[str, object],
         roles: dict[str, Role],
         blocks: set[str],
         custom_files: set[str],
@@ -362,7 +362,7 @@ class _Reader:
         self._check_detail(doc, path, iid, values, custom_files)
 
     def _check_parties(
-        self, doc: YamlDoc, path: tuple[PathPart, ...], iid: str, values: dict[str, Any], roles: dict[str, Role]
+        self, doc: YamlDoc, path: tuple[PathPart, ...], iid: str, values: dict[str, object], roles: dict[str, Role]
     ) -> None:
         """Senders, recipients and fixed recipients: known role codes, and some of each."""
         for key in ("senders", "recipients", "always"):
@@ -391,7 +391,9 @@ class _Reader:
         if not set(values.get("always", [])) <= set(values.get("recipients", [])):
             self._report(doc, [*path, "always"], "`always` roles must also be recipients")
 
-    def _check_blocks(self, doc: YamlDoc, path: tuple[PathPart, ...], values: dict[str, Any], blocks: set[str]) -> None:
+    def _check_blocks(
+        self, doc: YamlDoc, path: tuple[PathPart, ...], values: dict[str, object], blocks: set[str]
+    ) -> None:
         for key in ("common", "optional"):
             for i, block in enumerate(self._texts(doc, [*path, key], values.get(key, []), key)):
                 if block not in blocks or block == "S0":
@@ -401,7 +403,7 @@ class _Reader:
                         f"{block!r} is not a common block in blocks.yaml (S0 is implied)",
                     )
 
-    def _check_events(self, doc: YamlDoc, path: tuple[PathPart, ...], values: dict[str, Any]) -> None:
+    def _check_events(self, doc: YamlDoc, path: tuple[PathPart, ...], values: dict[str, object]) -> None:
         events = self._texts(doc, [*path, "events"], values.get("events"), "events")
         for i, code in enumerate(events):
             if not EVENT_CODE.match(code):
@@ -412,7 +414,7 @@ class _Reader:
                 )
 
     def _check_detail(
-        self, doc: YamlDoc, path: tuple[PathPart, ...], iid: str, values: dict[str, Any], custom_files: set[str]
+        self, doc: YamlDoc, path: tuple[PathPart, ...], iid: str, values: dict[str, object], custom_files: set[str]
     ) -> None:
         """The custom block, the evidence and the detail, and the custom file a full detail needs."""
         if values.get("custom_block") not in ("required", "optional"):
@@ -529,7 +531,7 @@ def _at(data: Any, path: Sequence[PathPart]) -> Any:
     return data
 
 
-def _kind(value: Any) -> str:
+def _kind(value: object) -> str:
     if value is None:
         return "nothing"
     return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)

@@ -42,12 +42,12 @@ class _TrackingLoader(_Base):  # type: ignore[valid-type,misc]
     def __init__(self, stream: str):
         super().__init__(stream)
         self.positions: dict[int, tuple[int, int]] = {}
-        self.duplicates: list[tuple[Any, int, int, int]] = []  # key, line, col, first line
+        self.duplicates: list[tuple[object, int, int, int]] = []  # key, line, col, first line
 
-    def construct_tracked_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
-        data: dict[Any, Any] = {}
+    def construct_tracked_map(self, node: yaml.MappingNode) -> Iterator[dict[object, object]]:
+        data: dict[object, object] = {}
         yield data
-        seen: dict[Any, int] = {}
+        seen: dict[object, int] = {}
         for key_node, _ in node.value:  # before merge keys are flattened into the node
             key = key_node.value
             if key in seen and key != "<<":
@@ -83,7 +83,7 @@ class YamlDoc:
                 self._root = None
         return self._root
 
-    def line_of(self, value: Any) -> tuple[int, int]:
+    def line_of(self, value: object) -> tuple[int, int]:
         """Where a mapping of this document starts (cheap: recorded while parsing)."""
         return self.positions.get(id(value), (0, 0))
 

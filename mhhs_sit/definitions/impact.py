@@ -34,7 +34,7 @@ def _uses(step: Step, interface_id: str, event: str | None) -> bool:
     return written is None or "{{" in str(written) or unbracketed(str(written)) == unbracketed(event)
 
 
-def _writes(custom: Any, parts: Sequence[str]) -> bool:
+def _writes(custom: object, parts: Sequence[str]) -> bool:
     node = custom
     for part in parts:
         if isinstance(node, str) and "{{" in node:

@@ -32,9 +32,9 @@ class Exchange:
 
     method: str
     url: str
-    request_body: Any
+    request_body: object
     status: int | None = None
-    response_body: Any = None
+    response_body: object = None
     elapsed_ms: float = 0.0
     attempts: int = 1
     note: str = ""
@@ -42,7 +42,7 @@ class Exchange:
     request_headers: dict[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "method": self.method,
             "url": self.url,
@@ -69,7 +69,7 @@ def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _body(response: requests.Response) -> Any:
+def _body(response: requests.Response) -> object:
     if not response.content:
         return None
     try:
@@ -78,7 +78,7 @@ def _body(response: requests.Response) -> Any:
         return response.text
 
 
-def response_code(body: Any) -> str | None:
+def response_code(body: object) -> str | None:
     """``MSG1001`` from a StandardResponse body, if there is one."""
     if isinstance(body, Mapping):
         items = body.get("messageArray") or []
@@ -127,7 +127,7 @@ class DipClient:
 
     # -- the DIP API ---------------------------------------------------------------
 
-    def send(self, interface_id: str, messages: Sequence[Mapping[str, Any]], *, dip_id: str) -> Exchange:
+    def send(self, interface_id: str, messages: Sequence[Mapping[str, object]], *, dip_id: str) -> Exchange:
         """POST a batch to ``/dip-channel/{IF}``; the same body is re-sent on a retry."""
         body = [{"payload": m} for m in messages]
         return self._call("POST", f"/dip-channel/{interface_id}", dip_id=dip_id, body=body, duplicate_means_done=True)
@@ -157,11 +157,11 @@ class DipClient:
         path: str,
         *,
         dip_id: str | None,
-        body: Any = None,
+        body: object = None,
         absolute: bool = False,
         duplicate_means_done: bool = False,
         headers: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, object] | None = None,
         data: str | None = None,
         timeout: float | None = None,
     ) -> Exchange:
@@ -186,7 +186,7 @@ class DipClient:
         )
         return self._exchange(out, body if body is not None else data)
 
-    def _exchange(self, out: _Outgoing, request_body: Any) -> Exchange:
+    def _exchange(self, out: _Outgoing, request_body: object) -> Exchange:
         """Send ``out`` with its retries; EnvironmentBroken when no attempt got an answer."""
         exchange = Exchange(out.method, out.url, request_body, request_headers=public_headers(out.headers))
         start = time.perf_counter()
@@ -308,7 +308,7 @@ class _Failure:
             self.ambiguous = True  # e.g. a truncated answer: the request was received, maybe accepted
 
 
-def _payload(body: Any, data: str | None) -> bytes | None:
+def _payload(body: object, data: str | None) -> bytes | None:
     """The bytes sent: a JSON body compactly encoded, else the raw text, else nothing."""
     if body is not None:
         return json.dumps(body, separators=(",", ":")).encode()
