@@ -107,22 +107,7 @@ def is_operator_mapping(expected: object) -> bool:
 def mismatch(label: str, actual: Any, expected: Any) -> str | None:
     """None when ``actual`` satisfies ``expected``; otherwise a sentence saying how it differs."""
     if is_operator_mapping(expected):
-        for op, arg in expected.items():
-            if op == "exists":
-                if bool(arg) == is_missing(actual):
-                    state = "is missing" if is_missing(actual) else f"is present ({actual!r})"
-                    return f"{label} {state}, expected it {'present' if arg else 'absent'}"
-                continue
-            if is_missing(actual):
-                return f"{label} is missing, expected a value {OPERATORS[op][1].format(e=arg)}"
-            test, text = OPERATORS[op]
-            try:
-                ok = test(actual, arg)
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                return f"{label} is {actual!r}, expected a value {text.format(e=arg)}"
-        return None
+        return next(filter(None, (_operator_mismatch(label, actual, op, arg) for op, arg in expected.items())), None)
     if is_missing(actual):
         return f"{label} is missing, expected {expected!r}"
     if (actual == expected and type(actual) is type(expected)) or _same_scalar(actual, expected):
@@ -131,6 +116,23 @@ def mismatch(label: str, actual: Any, expected: Any) -> str | None:
     if str(actual) == str(expected):
         hint = f" (same text, but {type(actual).__name__} vs {type(expected).__name__}: quote the YAML value)"
     return f"{label} is {actual!r}, expected {expected!r}{hint}"
+
+
+def _operator_mismatch(label: str, actual: object, op: str, arg: object) -> str | None:
+    """None when ``actual`` passes the operator ``op`` with ``arg``; otherwise how it fails."""
+    if op == "exists":
+        if bool(arg) != is_missing(actual):
+            return None
+        state = "is missing" if is_missing(actual) else f"is present ({actual!r})"
+        return f"{label} {state}, expected it {'present' if arg else 'absent'}"
+    test, text = OPERATORS[op]
+    if is_missing(actual):
+        return f"{label} is missing, expected a value {text.format(e=arg)}"
+    try:
+        ok = test(actual, arg)
+    except (TypeError, ValueError):
+        ok = False
+    return None if ok else f"{label} is {actual!r}, expected a value {text.format(e=arg)}"
 
 
 def _same_scalar(actual: object, expected: object) -> bool:
