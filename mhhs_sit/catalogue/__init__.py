@@ -10,7 +10,7 @@ spec version with interim-release aliases; an official DIP spec can be loaded fr
     >>> cat.validate(message, version="IR8.2")       # -> list of Violation
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mhhs_sit.catalogue.model import (
     Change,
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # The catalogue (and jsonschema with it) is imported when first asked for, not by every module
     # that only needs the model or a helper of this package: ``mhhs-sit --help`` need not pay for it.
     if name == "Catalogue":

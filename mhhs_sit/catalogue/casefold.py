@@ -29,7 +29,7 @@ class NameIndex:
         self.items: NameIndex | None = None
 
 
-def build_index(schema: Any) -> NameIndex | None:
+def build_index(schema: object) -> NameIndex | None:
     """The name index of ``schema``; None when nothing below it has named properties."""
     return _build([schema], {})
 
@@ -42,13 +42,13 @@ def _branches(schema: Any) -> Iterable[dict[str, Any]]:
                 yield from _branches(sub)
 
 
-def _build(schemas: list[Any], memo: dict[tuple[int, ...], NameIndex | None]) -> NameIndex | None:
+def _build(schemas: list[object], memo: dict[tuple[int, ...], NameIndex | None]) -> NameIndex | None:
     key = tuple(id(s) for s in schemas)
     if key in memo:
         return memo[key]
     memo[key] = None  # guards against self-reference while building
-    grouped: dict[str, tuple[str, list[Any]]] = {}
-    items: list[Any] = []
+    grouped: dict[str, tuple[str, list[object]]] = {}
+    items: list[object] = []
     for schema in schemas:
         for branch in _branches(schema):
             for name, sub in (branch.get("properties") or {}).items():
@@ -64,7 +64,7 @@ def _build(schemas: list[Any], memo: dict[tuple[int, ...], NameIndex | None]) ->
     return result
 
 
-def normalise(value: Any, index: NameIndex | None) -> Any:
+def normalise(value: object, index: NameIndex | None) -> object:
     """``value`` with keys renamed to the schema's spelling; unchanged objects are reused."""
     if index is None:
         return value
@@ -72,7 +72,7 @@ def normalise(value: Any, index: NameIndex | None) -> Any:
         if not index.props:
             return value
         changed = False
-        out: dict[Any, Any] = {}
+        out: dict[object, object] = {}
         for key, item in value.items():
             entry = index.props.get(key.lower()) if isinstance(key, str) else None
             new_key = key
@@ -92,7 +92,7 @@ def normalise(value: Any, index: NameIndex | None) -> Any:
     return value
 
 
-def lookup(mapping: Any, name: str) -> Any:
+def lookup(mapping: object, name: str) -> object:
     """``mapping[name]``, matching the key case-insensitively; None when absent."""
     if not isinstance(mapping, Mapping):
         return None
@@ -107,7 +107,7 @@ def lookup(mapping: Any, name: str) -> Any:
 
 def sender_path(payload: Any, path: Iterable[Any]) -> list[Any]:
     """``path`` (in the schema's spelling) rewritten with the keys as the sender spelt them."""
-    out: list[Any] = []
+    out: list[object] = []
     node = payload
     for part in path:
         if isinstance(node, Mapping) and isinstance(part, str) and part not in node:

@@ -112,7 +112,7 @@ class Catalogue:
 
     def validate(
         self,
-        payload: Any,
+        payload: object,
         *,
         version: str,
         interface_id: str | None = None,
@@ -176,7 +176,7 @@ class Catalogue:
         )
 
 
-def _s0(payload: Any, name: str, exact_names: bool) -> Any:
+def _s0(payload: object, name: str, exact_names: bool) -> object:
     node = payload
     for key in ("CommonBlock", "S0", name):
         node = (node.get(key) if isinstance(node, dict) else None) if exact_names else lookup(node, key)

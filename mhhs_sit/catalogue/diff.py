@@ -9,7 +9,7 @@ addition. A difference found in every event code of an interface is reported onc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,41 +69,33 @@ def diff_states(
     for iid, interface in interfaces.items():
         in_a, in_b = iid in a.events, iid in b.events
         if in_a != in_b:
-            op = _find(chain, lambda o, iid=iid: o.op == "add-interface" and o.interface == iid)
-            kind = "interface-added" if in_b else "interface-removed"
-            text = f"{iid} {interface.name} is {'added' if in_b else 'removed'}"
-            out.append(
-                _change(
-                    iid,
-                    None,
-                    kind,
-                    "",
-                    None if in_b else interface.name,
-                    interface.name if in_b else None,
-                    text,
-                    op,
+            out.append(_interface_change(iid, interface.name, added=in_b, chain=chain))
+        elif in_a:
+            out.extend(_event_changes(iid, a.events[iid], b.events[iid], chain))
+            per_event = {
+                code: _Walker(renames, []).differences(
+                    message_schema(a.store, envelopes[iid], code), message_schema(b.store, envelopes[iid], code)
                 )
-            )
-            continue
-        if not in_a:
-            continue
-        codes_a, codes_b = a.events[iid], b.events[iid]
-        for code in codes_a:
-            if code not in codes_b:
-                out.append(_event_change(iid, code, "event-removed", chain))
-        for code in codes_b:
-            if code not in codes_a:
-                out.append(_event_change(iid, code, "event-added", chain))
-        common = [c for c in codes_a if c in codes_b]
-        per_event: dict[str, list[_Found]] = {}
-        for code in common:
-            found: list[_Found] = []
-            schema_a = message_schema(a.store, envelopes[iid], code)
-            schema_b = message_schema(b.store, envelopes[iid], code)
-            _walk(schema_a, schema_b, (), "", renames, found)
-            per_event[code] = found
-        out.extend(_collapse(iid, per_event, chain))
+                for code in a.events[iid]
+                if code in b.events[iid]
+            }
+            out.extend(_collapse(iid, per_event, chain))
     return out
+
+
+def _interface_change(iid: str, name: str, *, added: bool, chain: tuple[ChangeOp, ...]) -> Change:
+    op = _find(chain, lambda o: o.op == "add-interface" and o.interface == iid)
+    kind = "interface-added" if added else "interface-removed"
+    text = f"{iid} {name} is {'added' if added else 'removed'}"
+    before, after = (None, name) if added else (name, None)
+    return _change(iid, None, kind, "", before, after, text, op)
+
+
+def _event_changes(
+    iid: str, codes_a: Sequence[str], codes_b: Sequence[str], chain: tuple[ChangeOp, ...]
+) -> list[Change]:
+    removed = [_event_change(iid, code, "event-removed", chain) for code in codes_a if code not in codes_b]
+    return removed + [_event_change(iid, code, "event-added", chain) for code in codes_b if code not in codes_a]
 
 
 def _event_change(iid: str, code: str, kind: str, chain: tuple[ChangeOp, ...]) -> Change:
@@ -120,7 +112,7 @@ def _event_change(iid: str, code: str, kind: str, chain: tuple[ChangeOp, ...]) -
 def _collapse(iid: str, per_event: dict[str, list[_Found]], chain: tuple[ChangeOp, ...]) -> list[Change]:
     """One change per difference; event_code None when every event code shares it."""
     out: list[Change] = []
-    everywhere: dict[tuple[Any, ...], _Found] = {}
+    everywhere: dict[tuple[object, ...], _Found] = {}
     codes = list(per_event)
     if codes:
         shared = set.intersection(*({f.key() for f in per_event[c]} for c in codes))
@@ -134,73 +126,85 @@ def _collapse(iid: str, per_event: dict[str, list[_Found]], chain: tuple[ChangeO
     return out
 
 
-def _walk(
-    a: Any,
-    b: Any,
-    path: tuple[str, ...],
-    location: str,
-    renames: set[tuple[str, str, str]],
-    out: list[_Found],
-) -> None:
-    if not isinstance(a, dict) or not isinstance(b, dict):
-        if a != b:
-            out.append(_Found("constraint-changed", path, {"schema": a}, {"schema": b}, location))
-        return
-    location = a.get("x-from") or b.get("x-from") or location
-    changed = [k for k in CONSTRAINTS if a.get(k) != b.get(k)]
-    if changed:
-        before = {k: a.get(k) for k in changed}
-        after = {k: b.get(k) for k in changed}
-        out.append(_Found("constraint-changed", path, before, after, location, keywords=tuple(changed)))
-    props_a, props_b = a.get("properties") or {}, b.get("properties") or {}
-    req_a, req_b = set(a.get("required", ())), set(b.get("required", ()))
-    only_a = [k for k in props_a if k not in props_b]
-    only_b = [k for k in props_b if k not in props_a]
-    for at, old, new in sorted(renames):
-        if at == location and old in only_a and new in only_b:
-            only_a.remove(old)
-            only_b.remove(new)
-            out.append(_Found("field-renamed", (*path, new), old, new, location, field=new))
-            _walk(props_a[old], props_b[new], (*path, new), _child(location, new), renames, out)
-    for name in only_a:
-        out.append(_Found("field-removed", (*path, name), _presence(name, req_a), None, location, field=name))
-    for name in only_b:
-        out.append(_Found("field-added", (*path, name), None, _presence(name, req_b), location, field=name))
-    for name in props_a:
-        if name not in props_b:
-            continue
-        if (name in req_a) != (name in req_b):
-            kind = "field-required" if name in req_b else "field-optional"
-            out.append(
-                _Found(
-                    kind,
-                    (*path, name),
-                    _presence(name, req_a),
-                    _presence(name, req_b),
-                    location,
-                    field=name,
-                    keywords=("required",),
-                )
-            )
-        _walk(props_a[name], props_b[name], (*path, name), _child(location, name), renames, out)
-    if isinstance(a.get("items"), dict) and isinstance(b.get("items"), dict):
-        _walk(a["items"], b["items"], (*path, "*"), f"{location}/items", renames, out)
-    for key in ("anyOf", "oneOf", "allOf"):
-        subs_a, subs_b = a.get(key) or [], b.get(key) or []
-        if len(subs_a) == len(subs_b):
-            for sub_a, sub_b in zip(subs_a, subs_b, strict=True):
-                _walk(sub_a, sub_b, path, location, renames, out)
-        else:
-            out.append(
-                _Found(
-                    "constraint-changed",
-                    path,
-                    {key: len(subs_a)},
-                    {key: len(subs_b)},
-                    location,
-                    keywords=(key,),
-                )
-            )
+@dataclass
+class _Walker:
+    """Walks two schemas side by side, noting every difference in ``out``."""
+
+    renames: set[tuple[str, str, str]]
+    out: list[_Found]
+
+    def differences(self, a: object, b: object) -> list[_Found]:
+        self.walk(a, b, (), "")
+        return self.out
+
+    def walk(self, a: object, b: object, path: tuple[str, ...], location: str) -> None:
+        if not isinstance(a, dict) or not isinstance(b, dict):
+            if a != b:
+                self.out.append(_Found("constraint-changed", path, {"schema": a}, {"schema": b}, location))
+            return
+        location = a.get("x-from") or b.get("x-from") or location
+        self._constraints(a, b, path, location)
+        self._properties(a, b, path, location)
+        if isinstance(a.get("items"), dict) and isinstance(b.get("items"), dict):
+            self.walk(a["items"], b["items"], (*path, "*"), f"{location}/items")
+        for key in ("anyOf", "oneOf", "allOf"):
+            self._alternatives(key, a.get(key) or [], b.get(key) or [], path, location)
+
+    def _constraints(self, a: dict[str, object], b: dict[str, object], path: tuple[str, ...], location: str) -> None:
+        changed = [k for k in CONSTRAINTS if a.get(k) != b.get(k)]
+        if changed:
+            before = {k: a.get(k) for k in changed}
+            after = {k: b.get(k) for k in changed}
+            self.out.append(_Found("constraint-changed", path, before, after, location, keywords=tuple(changed)))
+
+    def _properties(self, a: dict[str, Any], b: dict[str, Any], path: tuple[str, ...], location: str) -> None:
+        props_a, props_b = a.get("properties") or {}, b.get("properties") or {}
+        req_a, req_b = set(a.get("required", ())), set(b.get("required", ()))
+        only_a = [k for k in props_a if k not in props_b]
+        only_b = [k for k in props_b if k not in props_a]
+        self._renamed(props_a, props_b, only_a, only_b, path, location)
+        for name in only_a:
+            self.out.append(_Found("field-removed", (*path, name), _presence(name, req_a), None, location, field=name))
+        for name in only_b:
+            self.out.append(_Found("field-added", (*path, name), None, _presence(name, req_b), location, field=name))
+        for name in props_a:
+            if name in props_b:
+                self._requiredness(name, req_a, req_b, path, location)
+                self.walk(props_a[name], props_b[name], (*path, name), _child(location, name))
+
+    def _renamed(
+        self,
+        props_a: dict[str, object],
+        props_b: dict[str, object],
+        only_a: list[str],
+        only_b: list[str],
+        path: tuple[str, ...],
+        location: str,
+    ) -> None:
+        """Recorded renames at ``location``: taken out of ``only_a``/``only_b`` and walked as one field."""
+        for at, old, new in sorted(self.renames):
+            if at == location and old in only_a and new in only_b:
+                only_a.remove(old)
+                only_b.remove(new)
+                self.out.append(_Found("field-renamed", (*path, new), old, new, location, field=new))
+                self.walk(props_a[old], props_b[new], (*path, new), _child(location, new))
+
+    def _requiredness(self, name: str, req_a: set[str], req_b: set[str], path: tuple[str, ...], location: str) -> None:
+        if (name in req_a) == (name in req_b):
+            return
+        kind = "field-required" if name in req_b else "field-optional"
+        before, after = _presence(name, req_a), _presence(name, req_b)
+        self.out.append(_Found(kind, (*path, name), before, after, location, field=name, keywords=("required",)))
+
+    def _alternatives(
+        self, key: str, subs_a: list[object], subs_b: list[object], path: tuple[str, ...], location: str
+    ) -> None:
+        if len(subs_a) != len(subs_b):
+            before, after = {key: len(subs_a)}, {key: len(subs_b)}
+            self.out.append(_Found("constraint-changed", path, before, after, location, keywords=(key,)))
+            return
+        for sub_a, sub_b in zip(subs_a, subs_b, strict=True):
+            self.walk(sub_a, sub_b, path, location)
 
 
 def _child(location: str, name: str) -> str:
@@ -248,8 +252,8 @@ def _change(
     code: str | None,
     kind: str,
     path: str,
-    before: Any,
-    after: Any,
+    before: object,
+    after: object,
     text: str,
     op: ChangeOp | None,
 ) -> Change:
@@ -262,5 +266,5 @@ def _find(chain: tuple[ChangeOp, ...], test: Any) -> ChangeOp | None:
     return next((op for op in chain if test(op)), None)
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     return "(none)" if value is None else f"'{value}'" if isinstance(value, str) else str(value)

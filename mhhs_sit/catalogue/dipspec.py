@@ -38,7 +38,7 @@ class SpecExample:
 
     name: str  # e.g. "IF-021", or "IF-021[1]" for the second message of a multi-message example
     interface_id: str
-    payload: Any
+    payload: object
     file: str
     line: int
 
@@ -92,12 +92,14 @@ class DipSpec:
         """The event codes (in brackets, as S0 carries them) the spec allows for an interface."""
         return tuple(dict.fromkeys(c for e in self._events[self._known(interface_id)] for c in e.codes))
 
-    def schema(self, interface_id: str) -> dict[str, Any]:
+    def schema(self, interface_id: str) -> dict[str, object]:
         """The interface's payload schema, converted and self-contained (``oneOf`` event codes)."""
         events = self._events[self._known(interface_id)]
         return events[0].schema if len(events) == 1 else {"oneOf": [e.schema for e in events]}
 
-    def validate(self, payload: Any, interface_id: str | None = None, *, exact_names: bool = False) -> list[Violation]:
+    def validate(
+        self, payload: object, interface_id: str | None = None, *, exact_names: bool = False
+    ) -> list[Violation]:
         """Every way ``payload`` breaks the spec's schema for its interface and event code."""
         if interface_id is None:
             found = lookup(lookup(lookup(payload, "CommonBlock"), "S0"), "interfaceID")
@@ -268,7 +270,7 @@ def _root_file(directory: Path) -> str:
     return candidates[0]
 
 
-def _event_schema(schema: Any, name: str) -> EventSchema:
+def _event_schema(schema: object, name: str) -> EventSchema:
     codes = _dig(schema, ("properties", "CommonBlock", "properties", "S0", "properties", "eventCode", "enum"))
     codes = tuple(c for c in codes if isinstance(c, str)) if isinstance(codes, list) else ()
     return EventSchema(codes, schema if isinstance(schema, dict) else {}, name)
@@ -285,7 +287,7 @@ def _dig(data: Any, path: tuple[PathPart, ...]) -> Any:
     return data
 
 
-def _example_refs(data: Any, path: tuple[PathPart, ...] = ()) -> list[tuple[tuple[PathPart, ...], str]]:
+def _example_refs(data: object, path: tuple[PathPart, ...] = ()) -> list[tuple[tuple[PathPart, ...], str]]:
     """``(path, $ref)`` of every entry of every ``examples`` mapping in the document."""
     out: list[tuple[tuple[PathPart, ...], str]] = []
     if isinstance(data, dict):

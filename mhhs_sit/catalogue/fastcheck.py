@@ -20,7 +20,7 @@ from typing import Any
 
 from jsonschema.protocols import Validator
 
-Check = Callable[[Any], bool]
+Check = Callable[[object], bool]
 
 _IMPLEMENTED = frozenset(
     {
@@ -54,7 +54,7 @@ class _Unsupported(Exception):
     pass
 
 
-def compile_check(schema: Any, validator_class: type[Validator]) -> Check | None:
+def compile_check(schema: object, validator_class: type[Validator]) -> Check | None:
     """A fast exact validity check for ``schema`` under ``validator_class``, or None."""
     known = frozenset(validator_class.VALIDATORS)
     integer_floats = validator_class.TYPE_CHECKER.is_type(1.0, "integer")
@@ -65,11 +65,11 @@ def compile_check(schema: Any, validator_class: type[Validator]) -> Check | None
         return None
 
 
-def _is_number(x: Any) -> bool:
+def _is_number(x: object) -> bool:
     return isinstance(x, numbers.Number) and not isinstance(x, bool)
 
 
-def _scalar_key(value: Any) -> tuple[str, Any]:
+def _scalar_key(value: object) -> tuple[str, object]:
     """Equality key mirroring jsonschema's ``equal`` for scalars (1 == 1.0, true != 1)."""
     if isinstance(value, bool):
         return ("bool", value)
@@ -82,7 +82,7 @@ def _scalar_key(value: Any) -> tuple[str, Any]:
     raise _Unsupported
 
 
-def _true(x: Any) -> bool:
+def _true(x: object) -> bool:
     return True
 
 
@@ -97,7 +97,7 @@ def _all(checks: list[Check]) -> Check:
         return lambda x: first(x) and second(x)
     frozen = tuple(checks)
 
-    def every(x: Any) -> bool:
+    def every(x: object) -> bool:
         for check in frozen:  # noqa: SIM110 - all(<generator>) costs a generator per call
             if not check(x):
                 return False
@@ -139,7 +139,7 @@ class _Compiler:
         self.integer_floats = integer_floats
         self.draft4 = draft4
 
-    def compile(self, schema: Any) -> Check:
+    def compile(self, schema: object) -> Check:
         if schema is True:
             return _true
         if schema is False:
@@ -209,14 +209,14 @@ class _Compiler:
         low = low or 0
         high = float("inf") if high is None else high
 
-        def string(x: Any) -> bool:
+        def string(x: object) -> bool:
             if not isinstance(x, str):
                 return True
             return low <= len(x) <= high and (search is None or search(x) is not None)
 
         return string
 
-    def _number(self, schema: dict[str, Any]) -> Check | None:
+    def _number(self, schema: dict[str, object]) -> Check | None:
         out: list[Check] = []
         for keyword in ("exclusiveMinimum", "exclusiveMaximum"):
             if keyword in schema and isinstance(schema[keyword], bool):
@@ -240,7 +240,7 @@ class _Compiler:
         if not required and not props and not closed and extra_check is None:
             return None
 
-        def members(x: Any) -> bool:
+        def members(x: object) -> bool:
             if not isinstance(x, dict):
                 return True
             for key in required:
@@ -268,7 +268,7 @@ class _Compiler:
         if item is None and "minItems" not in schema and "maxItems" not in schema:
             return None
 
-        def array(x: Any) -> bool:
+        def array(x: object) -> bool:
             if not isinstance(x, list):
                 return True
             if not low <= len(x) <= high:
@@ -316,7 +316,7 @@ def _string_leaf(schema: dict[str, Any]) -> Check | None:
     high = schema.get("maxLength", float("inf"))
     search = re.compile(schema["pattern"]).search if "pattern" in schema else None
 
-    def leaf(x: Any) -> bool:
+    def leaf(x: object) -> bool:
         if not isinstance(x, str):
             return x is None and null_ok
         if not low <= len(x) <= high:
@@ -328,7 +328,7 @@ def _string_leaf(schema: dict[str, Any]) -> Check | None:
     return leaf
 
 
-def _enum(values: list[Any]) -> Check:
+def _enum(values: list[object]) -> Check:
     """Membership mirroring jsonschema's ``equal``: strings by value, true apart from 1."""
     texts = frozenset(v for v in values if isinstance(v, str))
     others = frozenset(_scalar_key(v) for v in values if not isinstance(v, str))
@@ -337,7 +337,7 @@ def _enum(values: list[Any]) -> Check:
     return lambda x: (x in texts) if isinstance(x, str) else (_key_or_none(x) in others)
 
 
-def _key_or_none(value: Any) -> tuple[str, Any] | None:
+def _key_or_none(value: object) -> tuple[str, object] | None:
     try:
         return _scalar_key(value)
     except _Unsupported:

@@ -15,7 +15,7 @@ from typing import Any
 
 from mhhs_sit.catalogue.schemastore import SchemaLocationError, SchemaStore
 
-_MISSING: Any = object()
+_MISSING: object = object()
 
 # op -> the keys it needs besides op/source/reference/why
 OP_KEYS: dict[str, tuple[str, ...]] = {
@@ -46,10 +46,10 @@ class ChangeOp:
     field: str = ""  # add-field / remove-field: the field; rename-field: the old name
     to: str = ""  # rename-field: the new name
     keyword: str = ""
-    before: Any = dataclasses.field(default=_MISSING, compare=False)
-    after: Any = dataclasses.field(default=_MISSING, compare=False)
+    before: object = dataclasses.field(default=_MISSING, compare=False)
+    after: object = dataclasses.field(default=_MISSING, compare=False)
     required: bool = False
-    schema: Any = dataclasses.field(default=None, compare=False)
+    schema: object = dataclasses.field(default=None, compare=False)
     interface: str = ""
     event: str = ""
     yaml_path: tuple[str | int, ...] = dataclasses.field(default=(), compare=False, repr=False)

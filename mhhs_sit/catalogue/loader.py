@@ -99,20 +99,20 @@ class _Reader:
     def _report(self, doc: YamlDoc, path: Sequence[PathPart], message: str, *, key: bool = False) -> None:
         self.problems.append(doc.problem(path, message, key=key))
 
-    def _mapping(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> dict[str, Any]:
+    def _mapping(self, doc: YamlDoc, path: Sequence[PathPart], value: object, what: str) -> dict[str, object]:
         if isinstance(value, dict):
             return value
         self._report(doc, path, f"{what} must be a mapping, not {_kind(value)}")
         return {}
 
-    def _text(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> str | None:
+    def _text(self, doc: YamlDoc, path: Sequence[PathPart], value: object, what: str) -> str | None:
         if isinstance(value, str) and value.strip():
             return value
         hint = " (quote it, e.g. '1.8')" if isinstance(value, int | float) else ""
         self._report(doc, path, f"{what} must be a non-empty string, not {_kind(value)}{hint}")
         return None
 
-    def _texts(self, doc: YamlDoc, path: Sequence[PathPart], value: Any, what: str) -> list[str]:
+    def _texts(self, doc: YamlDoc, path: Sequence[PathPart], value: object, what: str) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             self._report(doc, path, f"{what} must be a list of strings")
             return []
@@ -122,7 +122,7 @@ class _Reader:
         self,
         doc: YamlDoc,
         path: Sequence[PathPart],
-        mapping: dict[str, Any],
+        mapping: dict[str, object],
         allowed: Iterable[str],
     ) -> None:
         allowed = list(allowed)
@@ -204,45 +204,10 @@ class _Reader:
         for i, item in enumerate(raw):
             path: list[PathPart] = ["versions", i]
             entry = self._mapping(doc, path, item, "a version")
-            self._unknown_keys(doc, path, entry, VERSION_KEYS)
-            name = self._text(doc, [*path, "name"], entry.get("name"), "the version name")
-            aliases = self._texts(doc, [*path, "aliases"], entry.get("aliases", []), "aliases")
-            source = entry.get("source")
-            if source not in SOURCES:
-                self._report(doc, [*path, "source"], "source must be published or modelled")
-            if name is None:
-                continue
-            for label in (name, *aliases):
-                if label.lower() in seen:
-                    self._report(
-                        doc,
-                        [*path, "name"],
-                        f"{label!r} already names version {seen[label.lower()]}",
-                    )
-                seen[label.lower()] = name
-            versions.append(
-                Version(
-                    name,
-                    tuple(aliases),
-                    str(entry.get("released", "")),
-                    source or "modelled",
-                    " ".join(str(entry.get("summary", "")).split()),
-                )
-            )
-            changes = entry.get("changes", [])
-            if i == 0 and changes:
-                self._report(
-                    doc,
-                    [*path, "changes"],
-                    "the oldest version cannot list changes (there is nothing before it)",
-                )
-            if not isinstance(changes, list):
-                self._report(doc, [*path, "changes"], "changes must be a list")
-                continue
-            for j, op in enumerate(changes):
-                parsed = self._op(doc, [*path, "changes", j], op, name)
-                if parsed is not None:
-                    ops.append(parsed)
+            version = self._version(doc, path, entry, seen)
+            if version is not None:
+                versions.append(version)
+                ops.extend(self._changes(doc, path, entry.get("changes", []), version.name, oldest=i == 0))
         default = top.get("default", versions[-1].name if versions else "")
         if versions and default not in [v.name for v in versions]:
             self._report(
@@ -252,7 +217,42 @@ class _Reader:
             )
         return versions, str(default), ops
 
-    def _op(self, doc: YamlDoc, path: list[PathPart], raw: Any, version: str) -> ChangeOp | None:
+    def _version(
+        self, doc: YamlDoc, path: list[PathPart], entry: dict[str, Any], seen: dict[str, str]
+    ) -> Version | None:
+        """One entry of ``versions``; ``seen`` maps every name and alias so far (lower case) to its version."""
+        self._unknown_keys(doc, path, entry, VERSION_KEYS)
+        name = self._text(doc, [*path, "name"], entry.get("name"), "the version name")
+        aliases = self._texts(doc, [*path, "aliases"], entry.get("aliases", []), "aliases")
+        source = entry.get("source")
+        if source not in SOURCES:
+            self._report(doc, [*path, "source"], "source must be published or modelled")
+        if name is None:
+            return None
+        for label in (name, *aliases):
+            if label.lower() in seen:
+                self._report(doc, [*path, "name"], f"{label!r} already names version {seen[label.lower()]}")
+            seen[label.lower()] = name
+        summary = " ".join(str(entry.get("summary", "")).split())
+        return Version(name, tuple(aliases), str(entry.get("released", "")), source or "modelled", summary)
+
+    def _changes(
+        self, doc: YamlDoc, path: list[PathPart], changes: object, version: str, *, oldest: bool
+    ) -> list[ChangeOp]:
+        """The changes a version lists (the oldest can list none)."""
+        if oldest and changes:
+            self._report(
+                doc,
+                [*path, "changes"],
+                "the oldest version cannot list changes (there is nothing before it)",
+            )
+        if not isinstance(changes, list):
+            self._report(doc, [*path, "changes"], "changes must be a list")
+            return []
+        parsed = (self._op(doc, [*path, "changes", j], op, version) for j, op in enumerate(changes))
+        return [op for op in parsed if op is not None]
+
+    def _op(self, doc: YamlDoc, path: list[PathPart], raw: object, version: str) -> ChangeOp | None:
         entry = self._mapping(doc, path, raw, "a change")
         kind = entry.get("op")
         if kind not in OP_KEYS:
@@ -286,7 +286,7 @@ class _Reader:
         values["required"] = bool(entry.get("required", False))
         return ChangeOp(**values)
 
-    def _fragments(self, doc: YamlDoc, namespace: str) -> dict[str, Any]:
+    def _fragments(self, doc: YamlDoc, namespace: str) -> dict[str, object]:
         """Schemas by name, each checked against the vocabulary the catalogue may use."""
         fragments = self._mapping(doc, [], doc.data, doc.file)
         for name, schema in fragments.items():
@@ -348,13 +348,23 @@ class _Reader:
         doc: YamlDoc,
         path: tuple[PathPart, ...],
         iid: str,
-        values: dict[str, Any],
+        values: dict[str, object],
         roles: dict[str, Role],
         blocks: set[str],
         custom_files: set[str],
     ) -> None:
         for key in ("name", "catalogue_name", "process", "schema_version"):
             self._text(doc, [*path, key], values.get(key), key)
+        self._check_parties(doc, path, iid, values, roles)
+        self._check_routing(doc, path, values)
+        self._check_blocks(doc, path, values, blocks)
+        self._check_events(doc, path, values)
+        self._check_detail(doc, path, iid, values, custom_files)
+
+    def _check_parties(
+        self, doc: YamlDoc, path: tuple[PathPart, ...], iid: str, values: dict[str, object], roles: dict[str, Role]
+    ) -> None:
+        """Senders, recipients and fixed recipients: known role codes, and some of each."""
         for key in ("senders", "recipients", "always"):
             for i, code in enumerate(self._texts(doc, [*path, key], values.get(key, []), key)):
                 if code not in roles:
@@ -367,6 +377,8 @@ class _Reader:
                     )
         if not values.get("senders") or not values.get("recipients"):
             self._report(doc, path, f"{iid} needs senders and recipients")
+
+    def _check_routing(self, doc: YamlDoc, path: tuple[PathPart, ...], values: dict[str, Any]) -> None:
         routing = self._texts(doc, [*path, "routing"], values.get("routing", []), "routing")
         if not routing or any(r not in ROUTINGS for r in routing):
             self._report(doc, [*path, "routing"], f"routing must list some of {', '.join(ROUTINGS)}")
@@ -378,6 +390,10 @@ class _Reader:
             )
         if not set(values.get("always", [])) <= set(values.get("recipients", [])):
             self._report(doc, [*path, "always"], "`always` roles must also be recipients")
+
+    def _check_blocks(
+        self, doc: YamlDoc, path: tuple[PathPart, ...], values: dict[str, object], blocks: set[str]
+    ) -> None:
         for key in ("common", "optional"):
             for i, block in enumerate(self._texts(doc, [*path, key], values.get(key, []), key)):
                 if block not in blocks or block == "S0":
@@ -386,6 +402,8 @@ class _Reader:
                         [*path, key, i],
                         f"{block!r} is not a common block in blocks.yaml (S0 is implied)",
                     )
+
+    def _check_events(self, doc: YamlDoc, path: tuple[PathPart, ...], values: dict[str, object]) -> None:
         events = self._texts(doc, [*path, "events"], values.get("events"), "events")
         for i, code in enumerate(events):
             if not EVENT_CODE.match(code):
@@ -394,6 +412,11 @@ class _Reader:
                     [*path, "events", i],
                     f"event code {code!r} must be written without brackets, like DSApp",
                 )
+
+    def _check_detail(
+        self, doc: YamlDoc, path: tuple[PathPart, ...], iid: str, values: dict[str, object], custom_files: set[str]
+    ) -> None:
+        """The custom block, the evidence and the detail, and the custom file a full detail needs."""
         if values.get("custom_block") not in ("required", "optional"):
             self._report(doc, [*path, "custom_block"], "custom_block must be required or optional")
         if values.get("source") not in SOURCES:
@@ -508,7 +531,7 @@ def _at(data: Any, path: Sequence[PathPart]) -> Any:
     return data
 
 
-def _kind(value: Any) -> str:
+def _kind(value: object) -> str:
     if value is None:
         return "nothing"
     return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(type(value), type(value).__name__)

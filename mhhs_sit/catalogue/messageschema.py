@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from mhhs_sit.catalogue.schemastore import SchemaStore
 
@@ -32,14 +32,14 @@ def bracketed(event_code: str) -> str:
     return f"[{event_code}]"
 
 
-def message_schema(store: SchemaStore, spec: EnvelopeSpec, event_code: str) -> dict[str, Any]:
+def message_schema(store: SchemaStore, spec: EnvelopeSpec, event_code: str) -> dict[str, object]:
     """The self-contained schema for messages of ``spec`` with ``event_code`` (no brackets)."""
     s0 = copy.deepcopy(store.fragment("blocks/S0"))
     props = s0["properties"]
     props["interfaceID"] = {**props["interfaceID"], "enum": [spec.interface_id]}
     props["schemaVersion"] = {**props["schemaVersion"], "enum": [spec.schema_version]}
     props["eventCode"] = {**props["eventCode"], "enum": [bracketed(event_code)]}
-    common: dict[str, Any] = {"S0": s0}
+    common: dict[str, object] = {"S0": s0}
     for block in (*spec.common_required, *spec.common_optional):
         common[block] = store.fragment(f"blocks/{block}")
     if spec.detail == "full":

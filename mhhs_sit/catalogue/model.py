@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from mhhs_sit.errors import MhhsSitError
 
@@ -132,8 +132,8 @@ class Change:
     event_code: str | None
     kind: ChangeKind
     path: str
-    before: Any
-    after: Any
+    before: object
+    after: object
     description: str
     source: str = ""  # "published", "modelled" or "" when no recorded change explains it
 

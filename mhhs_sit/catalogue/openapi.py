@@ -30,7 +30,7 @@ class Inliner:
         self.files = files
         self._problems: list[Problem] = []
         self._missing: dict[str, list[int]] = {}  # missing file -> [index of first problem, count]
-        self._memo: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._memo: dict[tuple[str, tuple[str, ...]], object] = {}
 
     @property
     def problems(self) -> list[Problem]:
@@ -47,7 +47,7 @@ class Inliner:
         """Record a problem found while walking the spec around the schemas."""
         self._problems.append(problem)
 
-    def schema(self, name: str, parts: tuple[str, ...]) -> Any:
+    def schema(self, name: str, parts: tuple[str, ...]) -> object:
         """The converted schema at ``#/parts`` of file ``name``."""
         return self._target(name, parts, (), name, ())
 
@@ -58,7 +58,7 @@ class Inliner:
         stack: tuple[tuple[str, tuple[str, ...]], ...],
         ref_file: str,
         ref_path: tuple[PathPart, ...],
-    ) -> Any:
+    ) -> object:
         key = (name, parts)
         if key in self._memo:
             return self._memo[key]
@@ -93,7 +93,7 @@ class Inliner:
                 return {}
             target = self._target(target_file, target_parts, stack, name, ref_path)
             return allow_null(target) if node.get("nullable") is True and isinstance(target, dict) else target
-        out: dict[str, Any] = {}
+        out: dict[str, object] = {}
         for key, value in node.items():
             if key in _OPENAPI_ONLY:
                 continue

@@ -11,30 +11,30 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TypeGuard
 
 TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
 Path = tuple[str | int, ...]
 
 
-def _count(value: Any) -> bool:
+def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _number(value: Any) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _text(value: Any) -> bool:
+def _text(value: object) -> bool:
     return isinstance(value, str)
 
 
-def _anything(value: Any) -> bool:
+def _anything(value: object) -> bool:
     return True
 
 
-_SCALARS: dict[str, tuple[Callable[[Any], bool], str]] = {
+_SCALARS: dict[str, tuple[Callable[[object], bool], str]] = {
     "minLength": (_count, "a whole number of 0 or more"),
     "maxLength": (_count, "a whole number of 0 or more"),
     "minItems": (_count, "a whole number of 0 or more"),
@@ -60,7 +60,7 @@ KEYWORDS = (
 )  # fmt: skip
 
 
-def check_schema(schema: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
+def check_schema(schema: object, path: Path = ()) -> Iterator[tuple[Path, str]]:
     """``(path, message)`` for everything wrong in ``schema``; nothing when it is sound."""
     if isinstance(schema, bool):
         return
@@ -68,68 +68,102 @@ def check_schema(schema: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
         yield path, f"a schema must be a mapping (or true/false), not {type(schema).__name__}"
         return
     for key, value in schema.items():
-        where = (*path, key)
-        if not isinstance(key, str):
-            yield where, f"keyword {key!r} must be text"
-        elif key.startswith("x-"):
-            continue  # the project's annotations: x-expected, x-source, x-note…
-        elif key in _SCALARS:
-            valid, wanted = _SCALARS[key]
-            if not valid(value):
-                yield where, f"{key} must be {wanted}, not {value!r}"
-        elif key in _SCHEMA_LISTS:
-            if not isinstance(value, list) or not value:
-                yield where, f"{key} must be a non-empty list of schemas"
-            else:
-                for i, sub in enumerate(value):
-                    yield from check_schema(sub, (*where, i))
-        elif key in ("items", "not", "additionalProperties"):
-            yield from check_schema(value, where)
-        elif key == "properties":
-            if not isinstance(value, dict):
-                yield where, "properties must map field names to schemas"
-            else:
-                for name, sub in value.items():
-                    yield from check_schema(sub, (*where, name))
-        else:
-            yield from _special(key, value, where)
+        yield from _keyword_problems(key, value, (*path, key))
+    yield from _consistency_problems(schema, path)
+
+
+def _keyword_problems(key: object, value: object, where: Path) -> Iterator[tuple[Path, str]]:
+    if not isinstance(key, str):
+        yield where, f"keyword {key!r} must be text"
+    elif key.startswith("x-"):
+        return  # the project's annotations: x-expected, x-source, x-note…
+    elif key in _SCALARS:
+        valid, wanted = _SCALARS[key]
+        if not valid(value):
+            yield where, f"{key} must be {wanted}, not {value!r}"
+    else:
+        yield from _STRUCTURED.get(key, _unknown)(key, value, where)
+
+
+def _consistency_problems(schema: Mapping[object, object], path: Path) -> Iterator[tuple[Path, str]]:
+    """Keywords that contradict each other: a closed object requiring an absent field, min > max."""
     required, props = schema.get("required"), schema.get("properties")
     if schema.get("additionalProperties") is False and isinstance(required, list) and isinstance(props, dict):
         for i, name in enumerate(required):
             if name not in props:
                 yield (*path, "required", i), f"required field {name!r} is not among the properties"
     for low, high in (("minLength", "maxLength"), ("minItems", "maxItems"), ("minimum", "maximum")):
-        if _number(schema.get(low)) and _number(schema.get(high)) and schema[low] > schema[high]:
-            yield (*path, low), f"{low} {schema[low]} is more than {high} {schema[high]}"
+        least, most = schema.get(low), schema.get(high)
+        if _number(least) and _number(most) and least > most:
+            yield (*path, low), f"{low} {least} is more than {high} {most}"
 
 
-def _special(key: str, value: Any, where: Path) -> Iterator[tuple[Path, str]]:
-    if key == "type":
-        kinds = [value] if isinstance(value, str) else value
-        if not isinstance(kinds, list) or not kinds:
-            yield where, "type must be a type name or a list of them"
-            return
-        for i, kind in enumerate(kinds):
-            if kind not in TYPES:
-                at = where if isinstance(value, str) else (*where, i)
-                yield at, f"{kind!r} is not one of {', '.join(TYPES)}"
-    elif key == "enum":
-        if not isinstance(value, list) or not value:
-            yield where, "enum must be a non-empty list of the allowed values"
-    elif key == "pattern":
-        if not isinstance(value, str):
-            yield where, "pattern must be a regular expression in quotes"
-        else:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                yield where, f"pattern is not a valid regular expression: {exc}"
-    elif key == "required":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            yield where, "required must be a list of field names"
-        elif len(set(value)) != len(value):
-            yield where, "required lists a field twice"
-    else:
-        close = difflib.get_close_matches(key, KEYWORDS, n=1)
-        hint = f"; did you mean {close[0]}?" if close else " (annotations must start with x-)"
-        yield where, f"unknown schema keyword {key!r}{hint}"
+def _schema_list(key: str, value: object, where: Path) -> Iterator[tuple[Path, str]]:
+    if not isinstance(value, list) or not value:
+        yield where, f"{key} must be a non-empty list of schemas"
+        return
+    for i, sub in enumerate(value):
+        yield from check_schema(sub, (*where, i))
+
+
+def _subschema(key: str, value: object, where: Path) -> Iterator[tuple[Path, str]]:
+    return check_schema(value, where)
+
+
+def _properties(key: str, value: object, where: Path) -> Iterator[tuple[Path, str]]:
+    if not isinstance(value, dict):
+        yield where, "properties must map field names to schemas"
+        return
+    for name, sub in value.items():
+        yield from check_schema(sub, (*where, name))
+
+
+def _type(key: str, value: object, where: Path) -> Iterator[tuple[Path, str]]:
+    kinds = [value] if isinstance(value, str) else value
+    if not isinstance(kinds, list) or not kinds:
+        yield where, "type must be a type name or a list of them"
+        return
+    for i, kind in enumerate(kinds):
+        if kind not in TYPES:
+            at = where if isinstance(value, str) else (*where, i)
+            yield at, f"{kind!r} is not one of {', '.join(TYPES)}"
+
+
+def _enum(key: str, value: object, where: Path) -> Iterator[tuple[Path, str]]:
+    if not isinstance(value, list) or not value:
+        yield where, "enum must be a non-empty list of the allowed values"
+
+
+def _pattern(key: str, value: object, where: Path) -> Iterator[tuple[Path, str]]:
+    if not isinstance(value, str):
+        yield where, "pattern must be a regular expression in quotes"
+        return
+    try:
+        re.compile(value)
+    except re.error as exc:
+        yield where, f"pattern is not a valid regular expression: {exc}"
+
+
+def _required(key: str, value: object, where: Path) -> Iterator[tuple[Path, str]]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        yield where, "required must be a list of field names"
+    elif len(set(value)) != len(value):
+        yield where, "required lists a field twice"
+
+
+def _unknown(key: str, value: object, where: Path) -> Iterator[tuple[Path, str]]:
+    close = difflib.get_close_matches(key, KEYWORDS, n=1)
+    hint = f"; did you mean {close[0]}?" if close else " (annotations must start with x-)"
+    yield where, f"unknown schema keyword {key!r}{hint}"
+
+
+_KeywordCheck = Callable[[str, object, Path], Iterator[tuple[Path, str]]]
+_STRUCTURED: dict[str, _KeywordCheck] = {
+    **dict.fromkeys(_SCHEMA_LISTS, _schema_list),
+    **dict.fromkeys(("items", "not", "additionalProperties"), _subschema),
+    "properties": _properties,
+    "type": _type,
+    "enum": _enum,
+    "pattern": _pattern,
+    "required": _required,
+}

@@ -30,27 +30,27 @@ class SchemaLocationError(LookupError):
 class SchemaStore:
     """Mutable while a version is being materialised; treated as read-only afterwards."""
 
-    types: dict[str, Any]
-    blocks: dict[str, Any]
-    custom: dict[str, dict[str, Any]]  # interface id -> event code -> custom block schema
-    _inlined: dict[str, Any] = field(default_factory=dict, repr=False)
+    types: dict[str, object]
+    blocks: dict[str, object]
+    custom: dict[str, dict[str, object]]  # interface id -> event code -> custom block schema
+    _inlined: dict[str, object] = field(default_factory=dict, repr=False)
 
     def copy(self) -> SchemaStore:
         return SchemaStore(copy.deepcopy(self.types), copy.deepcopy(self.blocks), copy.deepcopy(self.custom))
 
-    def _root(self) -> dict[str, Any]:
+    def _root(self) -> dict[str, object]:
         return {"types": self.types, "blocks": self.blocks, "custom": self.custom}
 
-    def locate(self, at: str) -> Any:
+    def locate(self, at: str) -> object:
         """The schema object at ``at`` (``namespace/name[/key...]``)."""
-        node: Any = self._root()
+        node: object = self._root()
         for part in _split(at):
             if not isinstance(node, dict) or part not in node:
                 raise SchemaLocationError(at)
             node = node[part]
         return node
 
-    def inline(self, schema: Any) -> Any:
+    def inline(self, schema: object) -> object:
         """A copy of ``schema`` with every ``$ref`` replaced by its (inlined) target."""
         return _inline(self, schema, ())
 
@@ -110,7 +110,7 @@ def _split(location: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in location.strip("/").split("/")]
 
 
-def _inline(store: SchemaStore, schema: Any, stack: tuple[str, ...]) -> Any:
+def _inline(store: SchemaStore, schema: object, stack: tuple[str, ...]) -> object:
     if isinstance(schema, list):
         return [_inline(store, item, stack) for item in schema]
     if not isinstance(schema, dict):

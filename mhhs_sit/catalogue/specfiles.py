@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 from urllib.parse import unquote
 
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
@@ -90,12 +89,12 @@ class SpecFiles:
             relative,
         )
 
-    def node(self, name: str, parts: tuple[PathPart, ...]) -> Any:
+    def node(self, name: str, parts: tuple[PathPart, ...]) -> object:
         """The value at ``parts`` in file ``name``; a RefError naming what is missing."""
         doc = self.doc(name)
         if doc is None:
             raise RefError(f"{name} cannot be read")
-        value: Any = doc.data
+        value: object = doc.data
         for i, part in enumerate(parts):
             if isinstance(value, dict) and part in value:
                 value = value[part]

@@ -29,7 +29,7 @@ class EventSchema:
     """A message schema and the S0.eventCode values (in brackets) it is for."""
 
     codes: tuple[str, ...]
-    schema: dict[str, Any]
+    schema: dict[str, object]
     name: str = ""  # e.g. "IF-020-RelatedCreate", to name schemas in messages
 
 
@@ -54,7 +54,7 @@ class _Compiled:
                     self._indexed = True
         return self._index
 
-    def run(self, payload: Any, exact_names: bool) -> list[Violation]:
+    def run(self, payload: object, exact_names: bool) -> list[Violation]:
         instance = payload
         normalised = False
         if not exact_names and self.open_objects:
@@ -79,7 +79,7 @@ class InterfaceValidator:
         self._fallback = _Compiled(EventSchema((), _loosen(events[0].schema)), validator_class)
         self.codes = tuple(dict.fromkeys(c for e in events for c in e.codes))
 
-    def validate(self, payload: Any, *, exact_names: bool = False) -> list[Violation]:
+    def validate(self, payload: object, *, exact_names: bool = False) -> list[Violation]:
         """Every violation of ``payload``; an empty list when it is valid."""
         if not isinstance(payload, dict):
             return [
@@ -117,8 +117,8 @@ class InterfaceValidator:
         return min((found for _, found in results), key=len)
 
 
-def _event_code(payload: dict[str, Any], exact_names: bool) -> Any:
-    node: Any = payload
+def _event_code(payload: dict[str, object], exact_names: bool) -> object:
+    node: object = payload
     for name in EVENT_PATH:
         exact = node.get(name) if isinstance(node, dict) else None
         node = exact if exact_names else lookup(node, name)
@@ -142,7 +142,7 @@ def _loosen(schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _has_open_objects(schema: Any) -> bool:
+def _has_open_objects(schema: object) -> bool:
     """Whether any object schema names properties but admits others (see :func:`_Compiled.run`).
 
     Only then can a message valid as sent become invalid once its field names are matched to

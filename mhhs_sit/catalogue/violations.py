@@ -28,7 +28,7 @@ _TYPE_NAMES = {
 }
 
 
-def to_violations(errors: Iterable[ValidationError], payload: Any) -> list[Violation]:
+def to_violations(errors: Iterable[ValidationError], payload: object) -> list[Violation]:
     """Every violation behind ``errors``, one per faulty field, deduplicated and sorted."""
     seen: dict[tuple[str, str], Violation] = {}
     for error in errors:
@@ -37,12 +37,12 @@ def to_violations(errors: Iterable[ValidationError], payload: Any) -> list[Viola
     return sorted(seen.values())
 
 
-def pointer(parts: Sequence[Any]) -> str:
+def pointer(parts: Sequence[object]) -> str:
     """A JSON pointer (RFC 6901) for ``parts``."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def display(parts: Sequence[Any]) -> str:
+def display(parts: Sequence[object]) -> str:
     """``CommonBlock.S1.senderTimestamp``; list indexes as ``[0]``."""
     out = ""
     for part in parts:
@@ -50,7 +50,7 @@ def display(parts: Sequence[Any]) -> str:
     return out or "the message"
 
 
-def expected_form(schema: Any) -> str:
+def expected_form(schema: object) -> str:
     """What a value should look like, in words, from a (sub)schema: ours say it in x-expected."""
     if not isinstance(schema, dict):
         return ""
@@ -77,7 +77,7 @@ def expected_form(schema: Any) -> str:
     return ", ".join(bits)
 
 
-def _convert(error: ValidationError, payload: Any) -> list[Violation]:
+def _convert(error: ValidationError, payload: object) -> list[Violation]:
     path = list(error.absolute_path)
     keyword = str(error.validator)
     instance = error.instance
@@ -119,7 +119,7 @@ def _convert(error: ValidationError, payload: Any) -> list[Violation]:
     return [Violation(pointer(parts), keyword, _sentence(keyword, display(parts), instance, schema, error))]
 
 
-def _unexpected(parts: list[Any], allowed: list[str]) -> str:
+def _unexpected(parts: list[object], allowed: list[str]) -> str:
     name = str(parts[-1])
     parent = display(parts[:-1]) if len(parts) > 1 else "the message"
     text = f"{display(parts)} is not a field of {parent}"
@@ -166,7 +166,7 @@ def _sentence(keyword: str, field: str, value: Any, schema: dict[str, Any], erro
     return f"{field}: {error.message}."
 
 
-def _hint(schema: dict[str, Any]) -> str:
+def _hint(schema: dict[str, object]) -> str:
     """A short reminder of the expected form: ours say it in x-expected, the spec by example."""
     if schema.get("x-expected"):
         return f" ({schema['x-expected']})"
@@ -175,7 +175,7 @@ def _hint(schema: dict[str, Any]) -> str:
     return ""
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -190,13 +190,13 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _choices(values: Sequence[Any]) -> str:
+def _choices(values: Sequence[object]) -> str:
     shown = [("null" if v is None else repr(v)) for v in values[:12]]
     more = f" (and {len(values) - 12} more)" if len(values) > 12 else ""
     return ", ".join(shown) + more
 
 
-def _length_phrase(schema: dict[str, Any], low_key: str, high_key: str, unit: str) -> str:
+def _length_phrase(schema: dict[str, object], low_key: str, high_key: str, unit: str) -> str:
     low, high = schema.get(low_key), schema.get(high_key)
     if low is not None and low == high:
         return f"exactly {low} {unit}{'s' if low != 1 else ''}"
@@ -209,7 +209,7 @@ def _length_phrase(schema: dict[str, Any], low_key: str, high_key: str, unit: st
     return ""
 
 
-def _range_phrase(schema: dict[str, Any]) -> str:
+def _range_phrase(schema: dict[str, object]) -> str:
     bits = []
     if "minimum" in schema:
         bits.append(f"at least {schema['minimum']}")

@@ -42,12 +42,12 @@ class _TrackingLoader(_Base):  # type: ignore[valid-type,misc]
     def __init__(self, stream: str):
         super().__init__(stream)
         self.positions: dict[int, tuple[int, int]] = {}
-        self.duplicates: list[tuple[Any, int, int, int]] = []  # key, line, col, first line
+        self.duplicates: list[tuple[object, int, int, int]] = []  # key, line, col, first line
 
-    def construct_tracked_map(self, node: yaml.MappingNode) -> Iterator[dict[Any, Any]]:
-        data: dict[Any, Any] = {}
+    def construct_tracked_map(self, node: yaml.MappingNode) -> Iterator[dict[object, object]]:
+        data: dict[object, object] = {}
         yield data
-        seen: dict[Any, int] = {}
+        seen: dict[object, int] = {}
         for key_node, _ in node.value:  # before merge keys are flattened into the node
             key = key_node.value
             if key in seen and key != "<<":
@@ -83,7 +83,7 @@ class YamlDoc:
                 self._root = None
         return self._root
 
-    def line_of(self, value: Any) -> tuple[int, int]:
+    def line_of(self, value: object) -> tuple[int, int]:
         """Where a mapping of this document starts (cheap: recorded while parsing)."""
         return self.positions.get(id(value), (0, 0))
 
@@ -117,19 +117,25 @@ class YamlDoc:
 
 def _child(node: yaml.Node | None, part: PathPart) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
-        for k, v in reversed(node.value):  # the last occurrence wins, as YAML does
-            if k.value == part or (isinstance(part, int) and k.value == str(part)):
-                return v
-        for k, v in node.value:  # keys brought in by a merge key (<<: *anchor)
-            if k.value == "<<":
-                merged = v.value if isinstance(v, yaml.SequenceNode) else [v]
-                for m in merged:
-                    found = _child(m, part)
-                    if found is not None:
-                        return found
-        return None
+        return _mapping_child(node, part)
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-        return node.value[part] if 0 <= part < len(node.value) else None
+        items: list[yaml.Node] = node.value
+        return items[part] if 0 <= part < len(items) else None
+    return None
+
+
+def _mapping_child(node: yaml.MappingNode, part: PathPart) -> yaml.Node | None:
+    pairs: list[tuple[yaml.Node, yaml.Node]] = node.value
+    for k, v in reversed(pairs):  # the last occurrence wins, as YAML does
+        if k.value == part or (isinstance(part, int) and k.value == str(part)):
+            return v
+    for k, v in pairs:  # keys brought in by a merge key (<<: *anchor)
+        if k.value == "<<":
+            merged: list[yaml.Node] = v.value if isinstance(v, yaml.SequenceNode) else [v]
+            for m in merged:
+                found = _child(m, part)
+                if found is not None:
+                    return found
     return None
 
 

@@ -45,7 +45,8 @@ def check_value(first12: str) -> int:
     if not isinstance(first12, str) or len(first12) != 12 or not _digits_only(first12):
         raise ValueError(f"expected the first 12 digits of an MPAN core, got {first12!r}")
     # Weighting the ASCII codes in C and removing 48 x the weights once is 4x faster than int().
-    return (sum(map(mul, WEIGHTS, first12.encode())) - _ASCII_ZERO) % 11
+    weighted: int = sum(map(mul, WEIGHTS, first12.encode()))
+    return (weighted - _ASCII_ZERO) % 11
 
 
 def check_digit(first12: str) -> int:

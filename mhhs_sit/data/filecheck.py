@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import TextIO
@@ -67,45 +67,65 @@ def _is_date(text: str) -> bool:
 
 def row_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
     """(column, reason) for everything wrong with one record of strings."""
-    mpan = rec.get("mpan", "")
-    problem = mpan_core_problem(mpan)
+    for check in _ROW_CHECKS:
+        yield from check(rec)
+
+
+def _identity_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """The MPAN core and the columns with a fixed vocabulary."""
+    problem = mpan_core_problem(rec.get("mpan", ""))
     if problem:
         yield "mpan", problem
     for name, allowed in _ENUMS.items():
         if name in rec and rec[name] not in allowed:
             yield name, f"{name} {rec[name]!r} is not one of {', '.join(allowed)}"
+
+
+def _distributor_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """The distributor columns against the MPAN's distributor and the GSP groups it serves."""
+    mpan = rec.get("mpan", "")
     did = rec.get("distributor_id")
     dist = DISTRIBUTORS.get(did) if did is not None else DISTRIBUTORS.get(mpan[:2])
     if did is not None and did != mpan[:2]:
         yield "distributor_id", f"distributor_id {did!r} does not match the MPAN's {mpan[:2]!r}"
-    if dist is not None:
-        mpid = rec.get("distributor_mpid")
-        if mpid is not None and mpid != dist.mpid:
-            yield "distributor_mpid", f"distributor {dist.id} is {dist.mpid}, not {mpid!r}"
-        gsp = rec.get("gsp_group")
-        if gsp in GSP_GROUPS and gsp not in dist.gsp_groups:
-            yield "gsp_group", f"distributor {dist.id} ({dist.mpid}) does not serve {gsp}"
+    if dist is None:
+        return
+    mpid = rec.get("distributor_mpid")
+    if mpid is not None and mpid != dist.mpid:
+        yield "distributor_mpid", f"distributor {dist.id} is {dist.mpid}, not {mpid!r}"
+    gsp = rec.get("gsp_group")
+    if gsp in GSP_GROUPS and gsp not in dist.gsp_groups:
+        yield "gsp_group", f"distributor {dist.id} ({dist.mpid}) does not serve {gsp}"
+
+
+def _segment_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """Columns the market segment constrains: connection type, direction, meter, agents' roles."""
     segment = rec.get("segment")
-    if segment in _CONNECTIONS:
-        ct = rec.get("connection_type")
-        if ct in CONNECTION_TYPES and ct not in _CONNECTIONS[segment]:
-            yield "connection_type", f"a {segment} metering point cannot have connection type {ct}"
-        if segment == "unmetered" and rec.get("direction") == "export":
-            yield "direction", "an unmetered supply cannot export"
-        serial = rec.get("meter_serial")
-        if serial is not None and (segment == "unmetered") != (serial == ""):
-            yield (
-                "meter_serial",
-                (
-                    f"an unmetered supply has no meter serial, got {serial!r}"
-                    if serial
-                    else f"a {segment} metering point needs a meter serial"
-                ),
-            )
-        for kind, role in zip(("metering", "data"), AGENT_ROLES[segment], strict=True):
-            given = rec.get(f"{kind}_service_role")
-            if given is not None and given != role:
-                yield f"{kind}_service_role", f"a {segment} point's {kind} service is {role}"
+    if segment not in _CONNECTIONS:
+        return
+    ct = rec.get("connection_type")
+    if ct in CONNECTION_TYPES and ct not in _CONNECTIONS[segment]:
+        yield "connection_type", f"a {segment} metering point cannot have connection type {ct}"
+    if segment == "unmetered" and rec.get("direction") == "export":
+        yield "direction", "an unmetered supply cannot export"
+    serial = rec.get("meter_serial")
+    if serial is not None and (segment == "unmetered") != (serial == ""):
+        yield (
+            "meter_serial",
+            (
+                f"an unmetered supply has no meter serial, got {serial!r}"
+                if serial
+                else f"a {segment} metering point needs a meter serial"
+            ),
+        )
+    for kind, role in zip(("metering", "data"), AGENT_ROLES[segment], strict=True):
+        given = rec.get(f"{kind}_service_role")
+        if given is not None and given != role:
+            yield f"{kind}_service_role", f"a {segment} point's {kind} service is {role}"
+
+
+def _format_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """Columns with a fixed shape: serial, MPIDs, codes, postcode, address, date."""
     serial = rec.get("meter_serial")
     if serial and not _SERIAL.fullmatch(serial):
         yield "meter_serial", f"meter serial {serial!r} must be 1-10 of A-Z and 0-9"
@@ -113,35 +133,52 @@ def row_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
         value = rec.get(name)
         if value and not MPID.fullmatch(value):
             yield name, f"{name} {value!r} must be 4 capital letters"
-    if "meter_timeswitch_code" in rec and not _MTC.fullmatch(rec["meter_timeswitch_code"]):
-        yield "meter_timeswitch_code", "meter_timeswitch_code must be three digits, 001-999"
-    if "line_loss_factor_class" in rec and not _LLFC.fullmatch(rec["line_loss_factor_class"]):
-        yield "line_loss_factor_class", "line_loss_factor_class must be three of A-Z and 0-9"
-    if "postcode" in rec and not POSTCODE.fullmatch(rec["postcode"]):
-        yield "postcode", f"postcode {rec['postcode']!r} is not a UK postcode like SW1A 2AA"
+    for name, pattern, reason in _SHAPES:
+        if name in rec and not pattern.fullmatch(rec[name]):
+            yield name, reason.format(rec[name])
     for name in ("address_line_1", "town"):
         if name in rec and not rec[name].strip():
             yield name, f"{name} is empty"
     if "effective_from" in rec and not _is_date(rec["effective_from"]):
         yield "effective_from", f"effective_from {rec['effective_from']!r} is not YYYY-MM-DD"
-    if "full_mpan" in rec:
-        full = rec["full_mpan"]
-        problem = full_mpan_problem(full)
-        if problem:
-            yield "full_mpan", problem
-        else:
-            top = {
-                "mpan": full[8:],
-                "profile_class": full[:2],
-                "meter_timeswitch_code": full[2:5],
-                "line_loss_factor_class": full[5:8],
-            }
-            for name, value in top.items():
-                if name in rec and rec[name] != value:
-                    yield "full_mpan", f"full_mpan's {name} {value!r} differs from {rec[name]!r}"
 
 
-def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict]]:
+def _full_mpan_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """The full MPAN's own check, then its parts against the columns that repeat them."""
+    if "full_mpan" not in rec:
+        return
+    full = rec["full_mpan"]
+    problem = full_mpan_problem(full)
+    if problem:
+        yield "full_mpan", problem
+        return
+    top = {
+        "mpan": full[8:],
+        "profile_class": full[:2],
+        "meter_timeswitch_code": full[2:5],
+        "line_loss_factor_class": full[5:8],
+    }
+    for name, value in top.items():
+        if name in rec and rec[name] != value:
+            yield "full_mpan", f"full_mpan's {name} {value!r} differs from {rec[name]!r}"
+
+
+_ROW_CHECKS: tuple[Callable[[dict[str, str]], Iterator[tuple[str, str]]], ...] = (
+    _identity_problems,
+    _distributor_problems,
+    _segment_problems,
+    _format_problems,
+    _full_mpan_problems,
+)
+# (column, pattern, reason with {} for the value) for columns checked by their shape alone.
+_SHAPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("meter_timeswitch_code", _MTC, "meter_timeswitch_code must be three digits, 001-999"),
+    ("line_loss_factor_class", _LLFC, "line_loss_factor_class must be three of A-Z and 0-9"),
+    ("postcode", POSTCODE, "postcode {!r} is not a UK postcode like SW1A 2AA"),
+)
+
+
+def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.reader(text)
     header = next(reader, None)
     if header is None:
@@ -169,28 +206,13 @@ def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[t
         yield start, rec
 
 
-def _flatten(obj: dict) -> tuple[dict[str, str], list[tuple[str, str]]]:
+def _flatten(obj: dict[str, object]) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """A JSON record as the strings a CSV row would hold, plus shape problems."""
     flat: dict[str, str] = {}
     problems: list[tuple[str, str]] = []
     for key, value in obj.items():
         if key == "address":
-            if not isinstance(value, dict):
-                problems.append(("address", "address must be an object {lines, town, postcode}"))
-                continue
-            lines = value.get("lines", [])
-            if not (isinstance(lines, list) and 1 <= len(lines) <= 2
-                    and all(isinstance(x, str) for x in lines)):  # fmt: skip
-                problems.append(("address.lines", "address lines must be a list of 1-2 strings"))
-                lines = []
-            flat["address_line_1"] = lines[0] if lines else ""
-            flat["address_line_2"] = lines[1] if len(lines) > 1 else ""
-            for sub in ("town", "postcode"):
-                text = value.get(sub)
-                flat[sub] = text if isinstance(text, str) else ""
-            extra = set(value) - {"lines", "town", "postcode"}
-            if extra:
-                problems.append(("address", f"unknown address keys {sorted(extra)}"))
+            problems.extend(_flatten_address(value, flat))
         elif key not in KNOWN:
             problems.append((key, f"unknown key {key!r}"))
         elif isinstance(value, bool):
@@ -204,7 +226,26 @@ def _flatten(obj: dict) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return flat, problems
 
 
-def _jsonl_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict]]:
+def _flatten_address(value: object, flat: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """The address object as its CSV columns in ``flat``; yields what is wrong with its shape."""
+    if not isinstance(value, dict):
+        yield "address", "address must be an object {lines, town, postcode}"
+        return
+    lines = value.get("lines", [])
+    if not (isinstance(lines, list) and 1 <= len(lines) <= 2 and all(isinstance(x, str) for x in lines)):
+        yield "address.lines", "address lines must be a list of 1-2 strings"
+        lines = []
+    flat["address_line_1"] = lines[0] if lines else ""
+    flat["address_line_2"] = lines[1] if len(lines) > 1 else ""
+    for sub in ("town", "postcode"):
+        text = value.get(sub)
+        flat[sub] = text if isinstance(text, str) else ""
+    extra = set(value) - {"lines", "town", "postcode"}
+    if extra:
+        yield "address", f"unknown address keys {sorted(extra)}"
+
+
+def _jsonl_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict[str, str]]]:
     for line, raw in enumerate(text, start=1):
         if not raw.strip():
             continue

@@ -8,7 +8,7 @@ precomputed with the row's suffixes), which is what makes millions per second po
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TextIO, TypeVar
+from typing import TextIO, TypeVar, cast
 
 from mhhs_sit.data.partition import ROW_ITEMS, Block
 from mhhs_sit.data.points import CSV_COLUMNS
@@ -32,7 +32,7 @@ def check_count(stream: Stream, count: int) -> None:
         )
 
 
-def _take(chunks: Iterator[list], count: int) -> Iterator[list]:
+def _take(chunks: Iterator[list[_T]], count: int) -> Iterator[list[_T]]:
     left = count
     for chunk in chunks:
         if left <= 0:
@@ -87,7 +87,8 @@ def _rendered_rows(stream: Stream, render: Render[_T]) -> Iterator[list[_T]]:
             if n == 1:
                 yield per_block[0]
                 continue
-            chunk: list = [None] * (ROW_ITEMS * n)
+            # Placeholders, every one replaced by the interleaving slices below.
+            chunk = cast("list[_T]", [None] * (ROW_ITEMS * n))
             for d, items in enumerate(per_block):
                 chunk[d::n] = items
             yield chunk

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from mhhs_sit.data.addresses import address_book
 from mhhs_sit.data.checkdigit import mpan_core_problem
 from mhhs_sit.data.consumption import consumption_series
-from mhhs_sit.data.distributors import DISTRIBUTORS, GSP_GROUPS
+from mhhs_sit.data.distributors import DISTRIBUTORS, GSP_GROUPS, Distributor
 from mhhs_sit.data.partition import cohort_index_for
 from mhhs_sit.data.periods import BASES, parse_day
 from mhhs_sit.data.points import (
@@ -36,7 +36,7 @@ from mhhs_sit.data.sequence import Stream, make_stream
 from mhhs_sit.errors import ConfigError
 
 _BOOL = (True, False)
-_ITEM_CRITERIA: Mapping[str, tuple] = MappingProxyType(
+_ITEM_CRITERIA: Mapping[str, tuple[object, ...]] = MappingProxyType(
     {
         "distributor": tuple(DISTRIBUTORS),
         "gsp_group": tuple(GSP_GROUPS),
@@ -49,7 +49,7 @@ _ITEM_CRITERIA: Mapping[str, tuple] = MappingProxyType(
     }
 )
 
-DRAW_KINDS: Mapping[str, Mapping[str, tuple]] = MappingProxyType(
+DRAW_KINDS: Mapping[str, Mapping[str, tuple[object, ...]]] = MappingProxyType(
     {
         "mpan": _ITEM_CRITERIA,
         "full_mpan": MappingProxyType({**_ITEM_CRITERIA, "meter_timeswitch_code": (), "line_loss_factor_class": ()}),
@@ -81,6 +81,14 @@ _PROFILE_FIELDS = ("segment", "direction", "connection_type", "domestic", "profi
 _MTC = re.compile(r"(?!000)\d{3}")
 _LLFC = re.compile(r"[A-Z0-9]{3}")
 MAX_SCAN = 1_000_000  # items examined for one draw before giving up
+
+
+def _check_profile(wanted: Mapping[str, object]) -> None:
+    """Refuse a mix of categorical attributes that no metering point profile has."""
+    asked = [f for f in _PROFILE_FIELDS if f in wanted]
+    if not any(all(getattr(p, f) == wanted[f] for f in asked) for p in PROFILES):
+        shown = ", ".join(f"{f}={wanted[f]!r}" for f in asked)
+        raise ConfigError(f"no metering point can have {shown}")
 
 
 def _check_criteria(kind: str, criteria: Mapping[str, object]) -> None:
@@ -130,9 +138,9 @@ class CohortPool:
         self._parties = Parties(supplier_mpid, MappingProxyType(dict(agent_mpids or {})))
         self._maker: RowMaker | None = None
         self._used: dict[bool, set[int]] = {True: set(), False: set()}
-        self._cursors: dict[tuple, int] = {}
-        self._drawn: list[dict] = []
-        self._points: dict[str, dict] = {}  # mpan -> metering point drawn
+        self._cursors: dict[tuple[bool, tuple[tuple[int, object], ...]], int] = {}
+        self._drawn: list[dict[str, object]] = []
+        self._points: dict[str, dict[str, object]] = {}  # mpan -> metering point drawn
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -142,7 +150,7 @@ class CohortPool:
         )
 
     @property
-    def drawn(self) -> list[dict]:
+    def drawn(self) -> list[dict[str, object]]:
         """Every item drawn so far, in order, as JSON-serialisable dicts (for evidence)."""
         with self._lock:
             return copy.deepcopy(self._drawn)
@@ -170,7 +178,7 @@ class CohortPool:
             return value
 
     def _entry(self, kind: str, criteria: Mapping[str, object], value: object,
-               point: dict | None = None) -> dict:  # fmt: skip
+               point: Mapping[str, object] | None = None) -> dict[str, object]:  # fmt: skip
         """An evidence record: a copy, so a caller editing what it drew cannot change it."""
         entry: dict[str, object] = {
             "cohort": self.cohort_id,
@@ -189,18 +197,8 @@ class CohortPool:
 
     def _feasible(self, wanted: Mapping[str, object]) -> None:
         """Refuse criteria no item can meet, instead of scanning the whole pool."""
-        if not any(all(getattr(p, f) == wanted[f] for f in _PROFILE_FIELDS if f in wanted)
-                   for p in PROFILES):  # fmt: skip
-            shown = ", ".join(f"{f}={wanted[f]!r}" for f in _PROFILE_FIELDS if f in wanted)
-            raise ConfigError(f"no metering point can have {shown}")
-        dists = [DISTRIBUTORS[d] for d in self.distributor_ids]
-        if "distributor" in wanted:
-            if wanted["distributor"] not in self.distributor_ids:
-                raise ConfigError(
-                    f"cohort {self.cohort_id} has no data for distributor "
-                    f"{wanted['distributor']}; it has {', '.join(self.distributor_ids)}"
-                )
-            dists = [DISTRIBUTORS[str(wanted["distributor"])]]
+        _check_profile(wanted)
+        dists = self._distributors(wanted)
         if "gsp_group" in wanted:
             served = {g for d in dists for g in (d.gsp_groups[:1] if d.is_dno else d.gsp_groups)}
             if wanted["gsp_group"] not in served:
@@ -209,7 +207,18 @@ class CohortPool:
                     f"{wanted['gsp_group']} for distributor(s) {', '.join(d.id for d in dists)}"
                 )
 
-    def _next_point(self, criteria: Mapping[str, object]) -> dict:
+    def _distributors(self, wanted: Mapping[str, object]) -> list[Distributor]:
+        """The cohort's distributors the criteria allow; ConfigError when they name one it lacks."""
+        if "distributor" not in wanted:
+            return [DISTRIBUTORS[d] for d in self.distributor_ids]
+        if wanted["distributor"] not in self.distributor_ids:
+            raise ConfigError(
+                f"cohort {self.cohort_id} has no data for distributor "
+                f"{wanted['distributor']}; it has {', '.join(self.distributor_ids)}"
+            )
+        return [DISTRIBUTORS[str(wanted["distributor"])]]
+
+    def _next_point(self, criteria: Mapping[str, object]) -> dict[str, object]:
         registered = bool(criteria.get("registered", True))
         wanted = {k: v for k, v in criteria.items() if k in _COLUMN}
         self._feasible(wanted)
@@ -248,7 +257,7 @@ class CohortPool:
             raise ConfigError(f"line_loss_factor_class {llfc!r} must be three of A-Z and 0-9")
         return f"{point['profile_class']}{mtc}{llfc}{point['mpan']}"
 
-    def locate(self, mpan: str) -> dict | None:
+    def locate(self, mpan: str) -> dict[str, object] | None:
         """The metering point this cohort issues under ``mpan`` (either stream), or None."""
         for b in self._streams[True].blocks:
             where = b.locate(mpan)
@@ -257,7 +266,7 @@ class CohortPool:
                 return row_dict(self._rows().row(b, core, high, low))
         return None
 
-    def _consumption(self, criteria: Mapping[str, object]) -> dict:
+    def _consumption(self, criteria: Mapping[str, object]) -> dict[str, object]:
         if "date" not in criteria:
             raise ConfigError("consumption needs a date: {draw: consumption, date: 2024-06-10}")
         day = parse_day(criteria["date"])

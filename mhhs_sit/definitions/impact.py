@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from mhhs_sit.catalogue.model import Change
 from mhhs_sit.definitions.model import Scenario, Step
 from mhhs_sit.dip.envelope import unbracketed
 
@@ -34,7 +35,7 @@ def _uses(step: Step, interface_id: str, event: str | None) -> bool:
     return written is None or "{{" in str(written) or unbracketed(str(written)) == unbracketed(event)
 
 
-def _writes(custom: Any, parts: Sequence[str]) -> bool:
+def _writes(custom: object, parts: Sequence[str]) -> bool:
     node = custom
     for part in parts:
         if isinstance(node, str) and "{{" in node:
@@ -53,25 +54,24 @@ def _reads(spec: Mapping[str, Any], save: Mapping[str, str], field: str) -> bool
     return any(field.lower() in t.lower() for t in texts)
 
 
-def affected(change: Any, scenarios: Iterable[Scenario]) -> list[str]:
+def affected(change: Change, scenarios: Iterable[Scenario]) -> list[str]:
     """Ids of the cases ``change`` (a ``catalogue.Change``) affects, in file order."""
     parts = [p for p in str(change.path).split("/") if p]
     if change.kind not in ANY_USE and (not parts or parts[0] != "CustomBlock"):
         return []
-    out: list[str] = []
-    for sc in scenarios:
-        for case in sc.cases:
-            for step in case.steps:
-                if not _uses(step, change.interface_id, change.event_code):
-                    continue
-                spec = step.spec
-                hit = (
-                    change.kind in ANY_USE
-                    or (step.kind == "send" and change.kind in EVERY_SEND)
-                    or (step.kind == "send" and _writes(spec.get("custom") or {}, parts[1:]))
-                    or (step.kind == "expect" and _reads(spec, step.save, parts[-1]))
-                )
-                if hit:
-                    out.append(case.id)
-                    break
-    return out
+    return [
+        case.id for sc in scenarios for case in sc.cases if any(_step_hit(step, change, parts) for step in case.steps)
+    ]
+
+
+def _step_hit(step: Step, change: Change, parts: list[str]) -> bool:
+    """Whether ``step`` uses what ``change`` changes: its interface and event, and the part changed."""
+    if not _uses(step, change.interface_id, change.event_code):
+        return False
+    spec = step.spec
+    return bool(
+        change.kind in ANY_USE
+        or (step.kind == "send" and change.kind in EVERY_SEND)
+        or (step.kind == "send" and _writes(spec.get("custom") or {}, parts[1:]))
+        or (step.kind == "expect" and _reads(spec, step.save, parts[-1]))
+    )

@@ -26,7 +26,7 @@ def split_path(path: str) -> tuple[str | int, ...]:
     return tuple(int(m.group(2)) if m.group(2) is not None else m.group(1) for m in _SEGMENT.finditer(path))
 
 
-def resolve(value: Any, path: str, *, blocks: bool = False) -> Any:
+def resolve(value: object, path: str, *, blocks: bool = False) -> object:
     """The value at ``path`` or ``MISSING``; JSON field names match case-insensitively."""
     if blocks:
         path = block_path(path)
@@ -52,14 +52,14 @@ def resolve(value: Any, path: str, *, blocks: bool = False) -> Any:
     return value
 
 
-def is_missing(value: Any) -> bool:
+def is_missing(value: object) -> bool:
     return value is _MISSING
 
 
 MISSING = _MISSING
 
 
-def _regex(actual: Any, pattern: Any) -> bool:
+def _regex(actual: object, pattern: object) -> bool:
     return isinstance(actual, str) and re.search(str(pattern), actual) is not None
 
 
@@ -100,29 +100,14 @@ OPERATORS: Mapping[str, tuple[Callable[[Any, Any], bool], str]] = {
 OPERATOR_NAMES = frozenset(OPERATORS) | {"exists"}
 
 
-def is_operator_mapping(expected: Any) -> bool:
+def is_operator_mapping(expected: object) -> bool:
     return isinstance(expected, Mapping) and bool(expected) and set(expected) <= OPERATOR_NAMES
 
 
 def mismatch(label: str, actual: Any, expected: Any) -> str | None:
     """None when ``actual`` satisfies ``expected``; otherwise a sentence saying how it differs."""
     if is_operator_mapping(expected):
-        for op, arg in expected.items():
-            if op == "exists":
-                if bool(arg) == is_missing(actual):
-                    state = "is missing" if is_missing(actual) else f"is present ({actual!r})"
-                    return f"{label} {state}, expected it {'present' if arg else 'absent'}"
-                continue
-            if is_missing(actual):
-                return f"{label} is missing, expected a value {OPERATORS[op][1].format(e=arg)}"
-            test, text = OPERATORS[op]
-            try:
-                ok = test(actual, arg)
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                return f"{label} is {actual!r}, expected a value {text.format(e=arg)}"
-        return None
+        return next(filter(None, (_operator_mismatch(label, actual, op, arg) for op, arg in expected.items())), None)
     if is_missing(actual):
         return f"{label} is missing, expected {expected!r}"
     if (actual == expected and type(actual) is type(expected)) or _same_scalar(actual, expected):
@@ -133,7 +118,24 @@ def mismatch(label: str, actual: Any, expected: Any) -> str | None:
     return f"{label} is {actual!r}, expected {expected!r}{hint}"
 
 
-def _same_scalar(actual: Any, expected: Any) -> bool:
+def _operator_mismatch(label: str, actual: object, op: str, arg: object) -> str | None:
+    """None when ``actual`` passes the operator ``op`` with ``arg``; otherwise how it fails."""
+    if op == "exists":
+        if bool(arg) != is_missing(actual):
+            return None
+        state = "is missing" if is_missing(actual) else f"is present ({actual!r})"
+        return f"{label} {state}, expected it {'present' if arg else 'absent'}"
+    test, text = OPERATORS[op]
+    if is_missing(actual):
+        return f"{label} is missing, expected a value {text.format(e=arg)}"
+    try:
+        ok = test(actual, arg)
+    except (TypeError, ValueError):
+        ok = False
+    return None if ok else f"{label} is {actual!r}, expected a value {text.format(e=arg)}"
+
+
+def _same_scalar(actual: object, expected: object) -> bool:
     # int 1 vs float 1.0 are equal in JSON; bool is not a number.
     if isinstance(actual, bool) or isinstance(expected, bool):
         return actual is expected
@@ -142,7 +144,7 @@ def _same_scalar(actual: Any, expected: Any) -> bool:
     return isinstance(actual, dict | list) and actual == expected
 
 
-def mismatches(value: Any, checks: Mapping[str, Any], *, blocks: bool = False) -> list[str]:
+def mismatches(value: object, checks: Mapping[str, object], *, blocks: bool = False) -> list[str]:
     """Every failed check of ``checks`` (path -> expectation) against ``value``."""
     out = []
     for path, expected in checks.items():

@@ -68,7 +68,7 @@ class Row:
     """One requirement's raw fields and where they were read (``sheet`` only for workbooks)."""
 
     line: int
-    fields: dict[str, Any]
+    fields: dict[str, object]
     sheet: str = ""
 
 
@@ -192,7 +192,7 @@ def _read_yaml(file: Path, display: str, problems: list[Problem]) -> list[Row]:
     return rows
 
 
-def _field_of(heading: Any) -> str | None:
+def _field_of(heading: object) -> str | None:
     text = " ".join(str(heading or "").replace("\n", " ").split()).lower().rstrip(":*")
     for name, options in HEADINGS.items():
         if text in options:
@@ -200,7 +200,7 @@ def _field_of(heading: Any) -> str | None:
     return None
 
 
-def _columns(cells: Sequence[Any]) -> dict[int, str]:
+def _columns(cells: Sequence[object]) -> dict[int, str]:
     """Column index -> field, for every cell of a row that is a known heading."""
     columns: dict[int, str] = {}
     for index, heading in enumerate(cells):
@@ -222,7 +222,7 @@ class _Table:
     near: tuple[int, list[str]] | None = None
 
 
-def _table(numbered: Iterable[tuple[int, Sequence[Any]]], sheet: str = "") -> _Table:
+def _table(numbered: Iterable[tuple[int, Sequence[object]]], sheet: str = "") -> _Table:
     """Find the header (below any title block) and read the rows under it, skipping blank ones."""
     table = _Table()
     columns: dict[int, str] = {}
@@ -337,7 +337,7 @@ def _chosen_sheets(sheets: list[Any], wanted: str | None, display: str, problems
     return chosen[:1]
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -354,7 +354,7 @@ def _priority(text: str) -> int | None:
     return int(digits) if digits.isdigit() and 1 <= int(digits) <= 4 else None
 
 
-def _role_names(value: Any) -> tuple[str, ...]:
+def _role_names(value: object) -> tuple[str, ...]:
     names = [_text(r) for r in value] if isinstance(value, list) else [_text(value)]
     split = [n for name in names for part in name.replace(";", ",").replace("/", ",").split(",") for n in part.split()]
     return tuple(dict.fromkeys(n.upper() for n in split if n and n.lower() != "all"))

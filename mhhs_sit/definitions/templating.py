@@ -23,12 +23,12 @@ _PATH_PART = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_\-]*)|\[(-?\d+)\]")
 _FILTER = re.compile(r"^([a-z_]+)(?:\((.*)\))?$")
 
 
-def _plus_days(value: Any, days: str) -> str:
+def _plus_days(value: object, days: str) -> str:
     base = dt.date.fromisoformat(str(value)[:10])
     return (base + dt.timedelta(days=int(days))).isoformat()
 
 
-FILTERS: Mapping[str, Callable[..., Any]] = {
+FILTERS: Mapping[str, Callable[..., object]] = {
     "upper": lambda v: str(v).upper(),
     "lower": lambda v: str(v).lower(),
     "str": str,
@@ -40,7 +40,7 @@ FILTERS: Mapping[str, Callable[..., Any]] = {
 }
 
 
-def _literal(text: str) -> Any:
+def _literal(text: str) -> object:
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
@@ -57,7 +57,7 @@ class Expression:
     path: tuple[str | int, ...]
     filters: tuple[tuple[str, tuple[str, ...]], ...]
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
+    def evaluate(self, context: Mapping[str, object]) -> object:
         if self.root not in context:
             known = ", ".join(sorted(context)) or "none"
             raise StepDefinitionError(
@@ -83,7 +83,7 @@ class Expression:
         return value
 
 
-def _step_into(value: Any, part: str | int, walked: str, source: str) -> Any:
+def _step_into(value: object, part: str | int, walked: str, source: str) -> object:
     if isinstance(part, int):
         if isinstance(value, list | tuple) and -len(value) <= part < len(value):
             return value[part]
@@ -164,7 +164,7 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
-def expressions(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def expressions(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Every ``{{ }}`` source text inside ``value`` with the YAML path where it sits."""
     if isinstance(value, str):
         for m in _EXPR.finditer(value):
@@ -180,7 +180,7 @@ def expressions(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[
             yield from expressions(v, (*path, i))
 
 
-def builtins(now: dt.datetime | None = None) -> dict[str, Any]:
+def builtins(now: dt.datetime | None = None) -> dict[str, object]:
     """Values every template can use; ``now`` is the DIP's 25-character timestamp."""
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     today = moment.date()

@@ -32,9 +32,9 @@ class Exchange:
 
     method: str
     url: str
-    request_body: Any
+    request_body: object
     status: int | None = None
-    response_body: Any = None
+    response_body: object = None
     elapsed_ms: float = 0.0
     attempts: int = 1
     note: str = ""
@@ -42,7 +42,7 @@ class Exchange:
     request_headers: dict[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "method": self.method,
             "url": self.url,
@@ -69,7 +69,7 @@ def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _body(response: requests.Response) -> Any:
+def _body(response: requests.Response) -> object:
     if not response.content:
         return None
     try:
@@ -78,7 +78,7 @@ def _body(response: requests.Response) -> Any:
         return response.text
 
 
-def response_code(body: Any) -> str | None:
+def response_code(body: object) -> str | None:
     """``MSG1001`` from a StandardResponse body, if there is one."""
     if isinstance(body, Mapping):
         items = body.get("messageArray") or []
@@ -127,7 +127,7 @@ class DipClient:
 
     # -- the DIP API ---------------------------------------------------------------
 
-    def send(self, interface_id: str, messages: Sequence[Mapping[str, Any]], *, dip_id: str) -> Exchange:
+    def send(self, interface_id: str, messages: Sequence[Mapping[str, object]], *, dip_id: str) -> Exchange:
         """POST a batch to ``/dip-channel/{IF}``; the same body is re-sent on a retry."""
         body = [{"payload": m} for m in messages]
         return self._call("POST", f"/dip-channel/{interface_id}", dip_id=dip_id, body=body, duplicate_means_done=True)
@@ -157,95 +157,162 @@ class DipClient:
         path: str,
         *,
         dip_id: str | None,
-        body: Any = None,
+        body: object = None,
         absolute: bool = False,
         duplicate_means_done: bool = False,
         headers: Mapping[str, str] | None = None,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, object] | None = None,
         data: str | None = None,
         timeout: float | None = None,
     ) -> Exchange:
         url = path if absolute else self.base_url + path
-        sent_headers: dict[str, str] = {"Accept": "application/json", **(headers or {})}
-        if dip_id:
-            key = self.api_key_for(dip_id)
-            if key:
-                sent_headers["X-API-Key"] = key
-        payload: bytes | None = None
-        if body is not None:
-            payload = json.dumps(body, separators=(",", ":")).encode()
-            sent_headers.setdefault("Content-Type", "application/json")
-        elif data is not None:
-            payload = data.encode()
         signer = self.signer_for(dip_id) if dip_id and self.signer_for else None
-        client_cert = self.cert_for(dip_id) if self.cert_for else None  # None: the runtime picks one
         if signer is not None and params:
             # the signature covers the full URL as sent, query string included
             url = requests.Request(method, url, params=params).prepare().url or url
             params = None
-        idempotent = (
-            method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or duplicate_means_done or "/pubconfig/" in url
+        idempotent = method in _SAFE_METHODS or duplicate_means_done or "/pubconfig/" in url
+        out = _Outgoing(
+            method,
+            url,
+            self._headers(dip_id, headers, json_body=body is not None),
+            _payload(body, data),
+            params,
+            (self.timeout[0], timeout) if timeout else self.timeout,
+            self.cert_for(dip_id) if self.cert_for else None,  # None: the runtime picks one
+            signer,
+            1 + (self.retries if idempotent else 0),
+            duplicate_means_done,
         )
-        attempts = 1 + (self.retries if idempotent else 0)
-        exchange = Exchange(
-            method, url, body if body is not None else data, request_headers=public_headers(sent_headers)
-        )
-        to = (self.timeout[0], timeout) if timeout else self.timeout
+        return self._exchange(out, body if body is not None else data)
+
+    def _exchange(self, out: _Outgoing, request_body: object) -> Exchange:
+        """Send ``out`` with its retries; EnvironmentBroken when no attempt got an answer."""
+        exchange = Exchange(out.method, out.url, request_body, request_headers=public_headers(out.headers))
         start = time.perf_counter()
-        last_error = ""
-        ambiguous = False
-        for attempt in range(1, attempts + 1):
-            exchange.attempts = attempt
-            if signer is not None:  # signed afresh per attempt: a re-sent old signature reads as a replay
-                sent_headers.update(signer.headers(method, url, payload or b""))
-                exchange.request_headers = public_headers(sent_headers)
-            try:
-                r = self.session.request(  # cert None: the session's own (if any)
-                    method, url, data=payload, headers=sent_headers, params=params, timeout=to, cert=client_cert
-                )
-            except requests.Timeout as exc:
-                last_error = f"timed out after {to[1]:g}s ({type(exc).__name__})"
-                ambiguous = True
-            except requests.ConnectionError as exc:
-                last_error = f"cannot connect: {_reason(exc)}"
-                # "Connection aborted": the request went out and the connection broke (e.g. a reset)
-                ambiguous = ambiguous or attempt > 1 or "Connection aborted" in str(exc)
-            except requests.RequestException as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
-                ambiguous = True  # e.g. a truncated answer: the request was received, maybe accepted
-            else:
-                exchange.status = r.status_code
-                exchange.response_body = _body(r)
-                exchange.response_headers = dict(r.headers)
-                if r.status_code in RETRY_STATUSES and attempt < attempts:
-                    # 408, 429 and 503 say the request was not processed; after a 500, 502 or
-                    # 504 it may have been.
-                    ambiguous = ambiguous or r.status_code in MAYBE_PROCESSED
-                    time.sleep(_retry_after(r) or self.backoff * 2 ** (attempt - 1))
-                    continue
-                if duplicate_means_done and not r.content and attempt < attempts:
-                    # No StandardResponse at all: the outcome is unknown, so ask again (same body).
-                    ambiguous = True
-                    last_error = f"HTTP {r.status_code} with an empty body"
-                    time.sleep(self.backoff * 2 ** (attempt - 1))
-                    continue
-                if duplicate_means_done and ambiguous and response_code(exchange.response_body) == "MSG1006":
-                    exchange.note = (
-                        "accepted by an earlier attempt: the retry was refused as a "
-                        "duplicate senderUniqueReference (MSG1006)"
-                    )
-                    exchange.status = 201
-                    exchange.recovered = True
-                break
-            if attempt < attempts:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+        failure = self._send(out, exchange)
         exchange.elapsed_ms = (time.perf_counter() - start) * 1000
         if exchange.status is None:
             raise EnvironmentBroken(
-                f"{method} {url}: {last_error} (after {exchange.attempts} "
+                f"{out.method} {out.url}: {failure.last_error} (after {exchange.attempts} "
                 f"attempt{'s' if exchange.attempts > 1 else ''})"
             )
         return exchange
+
+    def _headers(self, dip_id: str | None, extra: Mapping[str, str] | None, *, json_body: bool) -> dict[str, str]:
+        """The request's headers before signing: the caller's, the sender's API key, the body's type."""
+        sent: dict[str, str] = {"Accept": "application/json", **(extra or {})}
+        key = self.api_key_for(dip_id) if dip_id else None
+        if key:
+            sent["X-API-Key"] = key
+        if json_body:
+            sent.setdefault("Content-Type", "application/json")
+        return sent
+
+    def _send(self, out: _Outgoing, exchange: Exchange) -> _Failure:
+        """Every attempt ``out`` is allowed, until one is final; the answer lands in ``exchange``."""
+        failure = _Failure()
+        for attempt in range(1, out.attempts + 1):
+            exchange.attempts = attempt
+            if out.signer is not None:  # signed afresh per attempt: a re-sent old signature reads as a replay
+                out.headers.update(out.signer.headers(out.method, out.url, out.payload or b""))
+                exchange.request_headers = public_headers(out.headers)
+            pause = self._attempt(out, exchange, failure, attempt)
+            if pause is None or attempt == out.attempts:
+                break
+            time.sleep(pause)
+        return failure
+
+    def _attempt(self, out: _Outgoing, exchange: Exchange, failure: _Failure, attempt: int) -> float | None:
+        """One attempt: the pause before the next one, or None when its answer is final."""
+        try:
+            r = self.session.request(  # cert None: the session's own (if any)
+                out.method,
+                out.url,
+                data=out.payload,
+                headers=out.headers,
+                params=out.params,
+                timeout=out.timeout,
+                cert=out.cert,
+            )
+        except requests.RequestException as exc:
+            failure.note(exc, out.timeout[1], retried=attempt > 1)
+            return self._backoff(attempt)
+        return self._answer(r, out, exchange, failure, attempt)
+
+    def _backoff(self, attempt: int) -> float:
+        return self.backoff * 2.0 ** (attempt - 1)
+
+    def _answer(
+        self, r: requests.Response, out: _Outgoing, exchange: Exchange, failure: _Failure, attempt: int
+    ) -> float | None:
+        """Record an answer; the pause before asking again when it is not final, else None."""
+        exchange.status = r.status_code
+        exchange.response_body = _body(r)
+        exchange.response_headers = dict(r.headers)
+        more = attempt < out.attempts
+        if r.status_code in RETRY_STATUSES and more:
+            # 408, 429 and 503 say the request was not processed; after a 500, 502 or 504 it may have been.
+            failure.ambiguous = failure.ambiguous or r.status_code in MAYBE_PROCESSED
+            return _retry_after(r) or self._backoff(attempt)
+        if out.duplicate_means_done and not r.content and more:
+            # No StandardResponse at all: the outcome is unknown, so ask again (same body).
+            failure.ambiguous = True
+            failure.last_error = f"HTTP {r.status_code} with an empty body"
+            return self._backoff(attempt)
+        if out.duplicate_means_done and failure.ambiguous and response_code(exchange.response_body) == "MSG1006":
+            exchange.note = (
+                "accepted by an earlier attempt: the retry was refused as a duplicate senderUniqueReference (MSG1006)"
+            )
+            exchange.status = 201
+            exchange.recovered = True
+        return None
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+@dataclass
+class _Outgoing:
+    """One call as it goes on the wire, the same on every attempt (bar a fresh signature)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    payload: bytes | None
+    params: Mapping[str, Any] | None
+    timeout: tuple[float, float | None]
+    cert: tuple[str, str] | None
+    signer: Signer | None
+    attempts: int
+    duplicate_means_done: bool
+
+
+@dataclass
+class _Failure:
+    """What the attempts so far say: the last error, and whether the DIP may have acted on one."""
+
+    last_error: str = ""
+    ambiguous: bool = False
+
+    def note(self, exc: requests.RequestException, read_timeout: float | None, *, retried: bool) -> None:
+        if isinstance(exc, requests.Timeout):
+            self.last_error = f"timed out after {read_timeout:g}s ({type(exc).__name__})"
+            self.ambiguous = True
+        elif isinstance(exc, requests.ConnectionError):
+            self.last_error = f"cannot connect: {_reason(exc)}"
+            # "Connection aborted": the request went out and the connection broke (e.g. a reset)
+            self.ambiguous = self.ambiguous or retried or "Connection aborted" in str(exc)
+        else:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self.ambiguous = True  # e.g. a truncated answer: the request was received, maybe accepted
+
+
+def _payload(body: object, data: str | None) -> bytes | None:
+    """The bytes sent: a JSON body compactly encoded, else the raw text, else nothing."""
+    if body is not None:
+        return json.dumps(body, separators=(",", ":")).encode()
+    return data.encode() if data is not None else None
 
 
 def _is_loopback(url: str) -> bool:

@@ -120,7 +120,7 @@ def build_message(
     sender: Sender,
     environment_tag: str,
     refs: ReferenceSource,
-    custom: Mapping[str, Any] | None = None,
+    custom: Mapping[str, object] | None = None,
     recipients: Iterable[str] = (),
     mpan: str | None = None,
     distributor_dip_id: str | None = None,
@@ -128,11 +128,11 @@ def build_message(
     correlation_id: str | None = None,
     sub_text: str | None = None,
     now: dt.datetime | None = None,
-    extra_common: Mapping[str, Any] | None = None,
+    extra_common: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
     """One ``payload`` object: ``{"CommonBlock": {...}, "CustomBlock": {...}}``."""
     moment = now or dt.datetime.now(dt.UTC)
-    common: dict[str, Any] = {
+    common: dict[str, object] = {
         "S0": {
             "interfaceID": interface_id,
             "schemaVersion": schema_version(interface_id),

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 from mhhs_sit.dip.envelope import dip_timestamp
 from mhhs_sit.dip.signing import DEFAULT_MAX_SKEW_S, Trusted, verify
@@ -29,7 +28,7 @@ class Received:
     seq: int
     dip_id: str
     interface_id: str
-    payload: dict[str, Any]
+    payload: dict[str, object]
     received_at: float  # time.time()
     headers: dict[str, str] = field(default_factory=dict)
     claimed_by: str | None = None  # the case that consumed it
@@ -40,7 +39,7 @@ class Inbox:
         self._items: list[Received] = []
         self._cond = threading.Condition()
 
-    def add(self, dip_id: str, interface_id: str, payloads: list[dict[str, Any]], headers: dict[str, str]) -> None:
+    def add(self, dip_id: str, interface_id: str, payloads: list[dict[str, object]], headers: dict[str, str]) -> None:
         with self._cond:
             for p in payloads:
                 self._items.append(Received(len(self._items), dip_id, interface_id, p, time.time(), headers))
@@ -89,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _ReceiverServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
+    def log_message(self, format: str, *args: object) -> None:  # keep pytest output clean
         pass
 
     def do_POST(self) -> None:
@@ -162,6 +161,8 @@ class Receiver:
         )
         self._thread.start()
         bound_host, bound_port = self._server.server_address[:2]
+        if isinstance(bound_host, bytes):
+            bound_host = bound_host.decode()
         self.base_url = (public_url or f"http://{bound_host}:{bound_port}").rstrip("/")
         self._server.base_url = self.base_url
 

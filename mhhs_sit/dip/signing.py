@@ -238,44 +238,9 @@ def verify(
     problems = result.problems
     sent_hash = lower[CONTENT_HASH.lower()]
     timestamp = lower[SIGNATURE_DATE.lower()]
-    actual = content_hash(body)
-    if sent_hash != actual:
-        problems.append(
-            SignatureProblem(
-                ProblemKind.CONTENT_HASH_MISMATCH,
-                f"{CONTENT_HASH} is {sent_hash[:60]!r} but the body received hashes to {actual!r}: "
-                "hash the exact bytes sent, after serialising the JSON",
-            )
-        )
     current = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    try:
-        signed_at = parse_signature_date(timestamp)
-    except ValueError as exc:
-        problems.append(
-            SignatureProblem(
-                ProblemKind.MALFORMED_HEADER,
-                f"{SIGNATURE_DATE} {timestamp[:40]!r} is not an ISO-8601 UTC time such as "
-                f"2026-11-23T15:04:05.123Z ({exc})",
-            )
-        )
-    else:
-        age = (current - signed_at).total_seconds()
-        if age > max_skew_s:
-            problems.append(
-                SignatureProblem(
-                    ProblemKind.DATE_TOO_OLD,
-                    f"{SIGNATURE_DATE} {timestamp} is {age:.0f}s old (limit {max_skew_s:g}s): sign each request "
-                    "when it is sent; a re-sent old signature is treated as a replay",
-                )
-            )
-        elif -age > max_skew_s:
-            problems.append(
-                SignatureProblem(
-                    ProblemKind.DATE_IN_FUTURE,
-                    f"{SIGNATURE_DATE} {timestamp} is {-age:.0f}s in the future (limit {max_skew_s:g}s): "
-                    "check the sender's clock",
-                )
-            )
+    problems.extend(_hash_problems(sent_hash, body))
+    problems.extend(_date_problems(timestamp, current, max_skew_s))
     try:
         cert = certificate_from_header(lower[SIGNATURE_CERTIFICATE.lower()])
     except ValueError as exc:
@@ -287,6 +252,67 @@ def verify(
         )
         return result
     result.certificate = cert
+    problems.extend(_certificate_problems(cert, current, trusted))
+    if not _signature_verifies(cert, lower[SIGNATURE.lower()], string_to_sign(method, url, timestamp, sent_hash)):
+        problems.append(
+            SignatureProblem(
+                ProblemKind.SIGNATURE_INVALID,
+                f"{SIGNATURE} does not verify with the certificate's key over "
+                f"'{method.upper()};{url.lower()};{timestamp};<content hash>': sign with the certificate's "
+                "private key, over the full URL as sent, lower-cased",
+            )
+        )
+    return result
+
+
+def _hash_problems(sent_hash: str, body: bytes) -> list[SignatureProblem]:
+    actual = content_hash(body)
+    if sent_hash == actual:
+        return []
+    return [
+        SignatureProblem(
+            ProblemKind.CONTENT_HASH_MISMATCH,
+            f"{CONTENT_HASH} is {sent_hash[:60]!r} but the body received hashes to {actual!r}: "
+            "hash the exact bytes sent, after serialising the JSON",
+        )
+    ]
+
+
+def _date_problems(timestamp: str, current: dt.datetime, max_skew_s: float) -> list[SignatureProblem]:
+    """The signature date: well-formed, and neither older nor further ahead than the allowed skew."""
+    try:
+        signed_at = parse_signature_date(timestamp)
+    except ValueError as exc:
+        return [
+            SignatureProblem(
+                ProblemKind.MALFORMED_HEADER,
+                f"{SIGNATURE_DATE} {timestamp[:40]!r} is not an ISO-8601 UTC time such as "
+                f"2026-11-23T15:04:05.123Z ({exc})",
+            )
+        ]
+    age = (current - signed_at).total_seconds()
+    if age > max_skew_s:
+        return [
+            SignatureProblem(
+                ProblemKind.DATE_TOO_OLD,
+                f"{SIGNATURE_DATE} {timestamp} is {age:.0f}s old (limit {max_skew_s:g}s): sign each request "
+                "when it is sent; a re-sent old signature is treated as a replay",
+            )
+        ]
+    if -age > max_skew_s:
+        return [
+            SignatureProblem(
+                ProblemKind.DATE_IN_FUTURE,
+                f"{SIGNATURE_DATE} {timestamp} is {-age:.0f}s in the future (limit {max_skew_s:g}s): "
+                "check the sender's clock",
+            )
+        ]
+    return []
+
+
+def _certificate_problems(cert: x509.Certificate, current: dt.datetime, trusted: Trusted) -> list[SignatureProblem]:
+    """The signing certificate: valid now, and one the receiver trusts."""
+    problems: list[SignatureProblem] = []
     if not (cert.not_valid_before_utc <= current <= cert.not_valid_after_utc):
         problems.append(
             SignatureProblem(
@@ -298,25 +324,19 @@ def verify(
     trust_problem = _trust(trusted)(cert)
     if trust_problem is not None:
         problems.append(trust_problem)
+    return problems
+
+
+def _signature_verifies(cert: x509.Certificate, signature_header: str, signed_text: str) -> bool:
     public_key = cert.public_key()
     try:
-        signature = base64.b64decode(lower[SIGNATURE.lower()].strip(), validate=True)
+        signature = base64.b64decode(signature_header.strip(), validate=True)
         if not isinstance(public_key, rsa.RSAPublicKey):
             raise InvalidSignature("the certificate's key is not RSA")
-        public_key.verify(
-            signature, string_to_sign(method, url, timestamp, sent_hash).encode("utf-8"), padding.PKCS1v15(),
-            hashes.SHA256(),
-        )  # fmt: skip
+        public_key.verify(signature, signed_text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, ValueError):
-        problems.append(
-            SignatureProblem(
-                ProblemKind.SIGNATURE_INVALID,
-                f"{SIGNATURE} does not verify with the certificate's key over "
-                f"'{method.upper()};{url.lower()};{timestamp};<content hash>': sign with the certificate's "
-                "private key, over the full URL as sent, lower-cased",
-            )
-        )
-    return result
+        return False
+    return True
 
 
 def _trust(trusted: Trusted) -> CertificateCheck:
