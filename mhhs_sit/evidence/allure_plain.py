@@ -180,30 +180,38 @@ def _setting(attribute: str, value: str) -> Callable[[object], object]:
     return decorate
 
 
+def _labels(item: pytest.Item) -> list[tuple[str, str]]:
+    """Suites from the node id (directories, module, classes), then the labels and tags of its marks."""
+    directories, module, classes, _ = node_path(item.nodeid)
+    suites = [("parentSuite", ".".join(directories)), ("suite", module), ("subSuite", " > ".join(classes))]
+    labels = [(name, value) for name, value in suites if value]
+    labels += [(m.kwargs["label_type"], str(v)) for m in item.iter_markers(LABEL_MARK) for v in m.args]
+    labels += [("tag", m.name) for m in item.iter_markers() if not (m.args or m.kwargs or m.name.startswith("allure"))]
+    return [*labels, *process_labels(item.nodeid)]
+
+
+def _links(item: pytest.Item) -> list[Json]:
+    return [
+        {"type": m.kwargs["link_type"], "url": m.args[0], "name": m.kwargs["name"]}
+        for m in item.iter_markers(LINK_MARK)
+    ]
+
+
 def start_result(item: pytest.Item) -> TestRun:
     """A plain test's result as it starts: names, identity, the labels and links of its marks."""
     nodeid = item.nodeid
-    directories, module, classes, _ = node_path(nodeid)
     function = getattr(item, "obj", None)
-    labels = [("parentSuite", ".".join(directories)), ("suite", module), ("subSuite", " > ".join(classes))]
-    labels = [(name, value) for name, value in labels if value]
-    labels += [(m.kwargs["label_type"], str(v)) for m in item.iter_markers(LABEL_MARK) for v in m.args]
-    labels += [("tag", m.name) for m in item.iter_markers() if not (m.args or m.kwargs or m.name.startswith("allure"))]
-    history = md5_hex(nodeid)
     result: Json = {
         "uuid": str(uuid.uuid4()),
-        "historyId": history,
+        "historyId": md5_hex(nodeid),
         "testCaseId": md5_hex(full_name_of(nodeid)),
         "fullName": full_name_of(nodeid),
         "name": getattr(function, TITLE_ATTRIBUTE, None) or item.name,
         "status": "passed",
         "stage": "running",
         "start": _now_ms(),
-        "labels": [{"name": n, "value": v} for n, v in [*labels, *process_labels(nodeid)]],
-        "links": [
-            {"type": m.kwargs["link_type"], "url": m.args[0], "name": m.kwargs["name"]}
-            for m in item.iter_markers(LINK_MARK)
-        ],
+        "labels": [{"name": n, "value": v} for n, v in _labels(item)],
+        "links": _links(item),
         "titlePath": title_path_of(nodeid),
     }
     description = getattr(function, DESCRIPTION_ATTRIBUTE, None) or getattr(function, "__doc__", None)

@@ -102,7 +102,9 @@ class AllurePlugin:
         self.writer.close()
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
         if is_case(item):
             return (yield)
         self._api.current = allure_plain.start_result(item)
