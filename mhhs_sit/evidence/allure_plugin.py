@@ -68,6 +68,8 @@ def register(config: pytest.Config, masking: Callable[[], Masking], run_facts: R
     controller = not hasattr(config, "workerinput")
     if controller and (config.getoption("mhhs_clean_alluredir") or config.getoption("clean_alluredir", False)):
         shutil.rmtree(report_dir, ignore_errors=True)
+    config.addinivalue_line("markers", f"{allure_plain.LABEL_MARK}: an Allure label (@allure.label and kin)")
+    config.addinivalue_line("markers", f"{allure_plain.LINK_MARK}: an Allure link (@allure.link and kin)")
     plugin = AllurePlugin(Path(report_dir).resolve(), masking, run_facts if controller else None)
     config.pluginmanager.register(plugin, PLUGIN_NAME)
 
