@@ -33,30 +33,33 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _entries(holder: Json, key: str) -> list[object]:
+    """``holder[key]``, the list of steps, attachments, labels ... made on first use."""
+    entries = holder.setdefault(key, [])
+    assert isinstance(entries, list)
+    return entries
+
+
 @dataclass
-class TestRun:
+class PlainRun:
     """What a plain test has produced so far: its result and the steps still open."""
 
     result: Json
     open_steps: list[Json] = field(default_factory=list)
 
+    def _innermost(self) -> Json:
+        return self.open_steps[-1] if self.open_steps else self.result
+
     def children(self) -> list[object]:
-        """Where a new step or attachment goes: the innermost open step, else the test."""
-        holder = self.open_steps[-1] if self.open_steps else self.result
-        steps = holder.setdefault("steps", [])
-        assert isinstance(steps, list)
-        return steps
+        """Where a new step goes: into the innermost open step, else the test."""
+        return _entries(self._innermost(), "steps")
 
     def attachments(self) -> list[object]:
-        holder = self.open_steps[-1] if self.open_steps else self.result
-        found = holder.setdefault("attachments", [])
-        assert isinstance(found, list)
-        return found
+        """Where a new attachment goes: the innermost open step's, else the test's."""
+        return _entries(self._innermost(), "attachments")
 
     def add(self, key: str, entry: Json) -> None:
-        entries = self.result.setdefault(key, [])
-        assert isinstance(entries, list)
-        entries.append(entry)
+        _entries(self.result, key).append(entry)
 
 
 def _extension(attachment_type: object, extension: str | None) -> tuple[str | None, str]:
@@ -72,7 +75,7 @@ class AllureApi:
     def __init__(self, report_dir: Path, submit: Submit) -> None:
         self._dir = os.fspath(report_dir)
         self._submit = submit
-        self.current: TestRun | None = None
+        self.current: PlainRun | None = None
 
     # decorators: kept as pytest marks and function attributes, read when the test's result is made
     @allure_commons.hookimpl
@@ -197,7 +200,7 @@ def _links(item: pytest.Item) -> list[Json]:
     ]
 
 
-def start_result(item: pytest.Item) -> TestRun:
+def start_result(item: pytest.Item) -> PlainRun:
     """A plain test's result as it starts: names, identity, the labels and links of its marks."""
     nodeid = item.nodeid
     function = getattr(item, "obj", None)
@@ -217,10 +220,10 @@ def start_result(item: pytest.Item) -> TestRun:
     description = getattr(function, DESCRIPTION_ATTRIBUTE, None) or getattr(function, "__doc__", None)
     if description:
         result["description"] = description
-    return TestRun(result)
+    return PlainRun(result)
 
 
-def record_phase(run: TestRun, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> None:
+def record_phase(run: PlainRun, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> None:
     """Fold one phase (setup, call, teardown) into the result: the first phase that did not pass says why."""
     if run.result["status"] != "passed" or report.passed:
         return
@@ -231,6 +234,6 @@ def record_phase(run: TestRun, report: pytest.TestReport, excinfo: pytest.Except
     run.result["statusDetails"] = status_message(report, excinfo)
 
 
-def finish_result(run: TestRun) -> Json:
+def finish_result(run: PlainRun) -> Json:
     run.result.update(stage="finished", stop=_now_ms())
     return run.result
