@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +13,17 @@ from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_o
 from mhhs_sit.collection.recorder import ResultsRecorder
 from mhhs_sit.collection.session import SessionState
 from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, is_scenario_file
+from mhhs_sit.evidence import allure_plugin
+from mhhs_sit.evidence.allure_case import Masking
 from mhhs_sit.execution.case import outcome_of
 from mhhs_sit.results.run import BROKEN, CASE_RUN, category_of
 from mhhs_sit.store import DEFAULT_STORE
 from mhhs_sit.store import ENV_VAR as STORE_ENV_VAR
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     group = parser.getgroup("mhhs-sit", "MHHS SIT scenarios")
+    allure_plugin.declare_options(parser, pluginmanager)
     group.addoption(
         "--mhhs-env",
         dest="mhhs_env",
@@ -70,13 +72,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="mask personal-data fields (addresses, postcodes, meter serials; ini: mhhs_personal_fields) "
         "in evidence, for evidence that leaves the team",
-    )
-    group.addoption(
-        "--mhhs-clean-alluredir",
-        dest="mhhs_clean_alluredir",
-        action="store_true",
-        help="empty --alluredir before the run, in the controller only (allure's own --clean-alluredir "
-        "loses results under xdist when a worker restarts)",
     )
     group.addoption(
         "--mhhs-seed",
@@ -136,9 +131,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _prepare_rerun(config, state)
     if not hasattr(config, "workerinput"):  # reports are gathered where they are shown
         config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
-        alluredir = config.getoption("allure_report_dir", None)
-        if alluredir and config.getoption("mhhs_clean_alluredir"):
-            shutil.rmtree(alluredir, ignore_errors=True)
+    allure_plugin.register(config, lambda: Masking(state.scrubber(), state.personal_fields), lambda: _run_facts(state))
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
 
 
@@ -255,8 +248,6 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    if isinstance(item, CaseItem):
-        _allure_result(item, report, call)
     if isinstance(item, CaseItem) and call.when == "call":
         run: dict[str, Any] = item.run_summary()
         if call.excinfo is not None:
@@ -267,23 +258,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             run["message"] = str(exc)[:2000]
         report.user_properties.append((CASE_RUN, json.dumps(run, default=str)))
     return report
-
-
-def _allure_result(item: CaseItem, report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
-    state = state_of(item.config)
-    if state.allure_dir is None or not (call.when == "call" or (call.when == "setup" and report.skipped)):
-        return
-    from mhhs_sit.evidence.allure_writer import write_case_result
-
-    write_case_result(
-        item,
-        report,
-        call.excinfo,
-        state.allure_dir,
-        writer=state.allure_writer,
-        scrub=state.scrubber(),
-        personal=state.personal_fields,
-    )
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
@@ -321,61 +295,25 @@ def _first_reason(text: str) -> str:
 # -- evidence ----------------------------------------------------------------------------------
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if session.config.getoption("allure_report_dir", None):
-        from mhhs_sit.evidence.allure_results import speed_up_file_logger
-        from mhhs_sit.evidence.allure_writer import ResultWriter, install
-
-        speed_up_file_logger()
-        state = state_of(session.config)
-        state.allure_dir = install(session.config)
-        state.allure_writer = ResultWriter()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
-    if STATE_KEY in config.stash and state_of(config).allure_writer is not None:
-        problems = state_of(config).allure_writer.close()  # every case's file lands before the run ends
-        terminal = config.pluginmanager.get_plugin("terminalreporter")
-        for problem in problems:
-            if terminal is not None:
-                terminal.write_line(f"mhhs-sit: an Allure result was not written: {problem}", red=True)
-        if problems:
-            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-    alluredir = config.getoption("allure_report_dir", None)
-    if not alluredir or hasattr(config, "workerinput") or STATE_KEY not in config.stash:
-        return
-    state = state_of(config)
-    if state.environment is None:
-        return
-    from mhhs_sit.evidence.allure_results import write_run_files
+def _run_facts(state: SessionState) -> dict[str, object] | None:
+    """What Allure's environment file says of the run (None before any scenario was loaded)."""
+    env = state.environment
+    if env is None:
+        return None
     from mhhs_sit.results.run import git_commit
 
-    env = state.environment
-    write_run_files(
-        Path(alluredir),
-        {
-            "environment": env.name,
-            "environment.tag": env.environment_tag,
-            "ir": env.ir,
-            "spec.version": state.version,
-            "dip.spec": state.dip_spec,
-            "cohorts": ", ".join(sorted(state.cohorts)),
-            "run.id": state.run_id,
-            "data.seed": state.seed,
-            "git.commit": git_commit(Path(config.rootpath)),
-            "framework.version": __version__,
-        },
-    )
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_handlecrashitem(crashitem: str, report: Any, sched: Any) -> None:
-    """A dead worker writes no result: the controller writes a broken one with the case's identity."""
-    from mhhs_sit.evidence.allure_results import crashed_result
-
-    crashed_result(crashitem, str(getattr(report, "longrepr", "")))
+    return {
+        "environment": env.name,
+        "environment.tag": env.environment_tag,
+        "ir": env.ir,
+        "spec.version": state.version,
+        "dip.spec": state.dip_spec,
+        "cohorts": ", ".join(sorted(state.cohorts)),
+        "run.id": state.run_id,
+        "data.seed": state.seed,
+        "git.commit": git_commit(Path(state.config.rootpath)),
+        "framework.version": __version__,
+    }
 
 
 # -- xdist ------------------------------------------------------------------------------------

@@ -49,8 +49,6 @@ class SessionState:
     version: str | None = None  # canonical catalogue version (e.g. 1.8.2 for IR8.2)
     secrets_: list[str] | None = None
     scrubber_: Any = None
-    allure_dir: Path | None = None  # where case results go when --alluredir is given
-    allure_writer: Any = None  # the evidence.allure_writer.ResultWriter writing them
     requirements: dict[str, Any] = field(default_factory=dict)  # the catalogue: id -> Requirement
     rerun: frozenset[str] = frozenset()  # --rerun: the statuses to re-run
     rerun_latest: dict[str, str] | None = None  # --rerun: CASE[COHORT] -> latest status in the cycle
@@ -232,8 +230,6 @@ class SessionState:
         return self.runtime_
 
     def close(self) -> None:
-        if self.allure_writer is not None:
-            self.allure_writer.close()
         if self.runtime_ is not None:
             self.runtime_.close()
             self.runtime_ = None

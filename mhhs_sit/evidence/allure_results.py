@@ -1,17 +1,20 @@
 """Allure run files, crash results and the shared vocabulary of mhhs-sit's Allure evidence.
 
-Case results themselves are written by ``allure_writer``. A crashed xdist worker leaves no result
-unless the controller writes one (``crashed_result``), with the case's own identity.
+Everything here follows Allure's documented result format (no allure-pytest, no allure-commons
+internals): the names of a test as pytest's node id gives them, the run's environment and
+categories files, and the result the controller writes for an item whose xdist worker crashed
+(``crashed_result``) with the case's own identity, since the dead worker wrote none.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 SEVERITY = {1: "critical", 2: "normal", 3: "minor", 4: "trivial"}
 STATUS = {"passed": "passed", "failed": "failed", "broken": "broken", "skipped": "skipped", "pending": "skipped"}
@@ -35,7 +38,7 @@ def stable_id(case_id: str, cohort_id: str) -> str:
     return f"{case_id}[{cohort_id}]"
 
 
-def write_run_files(alluredir: Path, run: Mapping[str, Any]) -> None:
+def write_run_files(alluredir: Path, run: Mapping[str, object]) -> None:
     """environment.properties, categories.json and executor.json (from CI variables when present)."""
     alluredir.mkdir(parents=True, exist_ok=True)
     lines = [f"{k}={v}" for k, v in run.items() if v not in (None, "", [])]
@@ -46,7 +49,7 @@ def write_run_files(alluredir: Path, run: Mapping[str, Any]) -> None:
         (alluredir / "executor.json").write_text(json.dumps(executor, indent=2), encoding="utf-8")
 
 
-def _executor(env: Mapping[str, str]) -> dict[str, Any] | None:
+def _executor(env: Mapping[str, str]) -> dict[str, str | None] | None:
     if env.get("GITHUB_ACTIONS"):
         base = f"{env.get('GITHUB_SERVER_URL', '')}/{env.get('GITHUB_REPOSITORY', '')}"
         return {
@@ -83,54 +86,52 @@ def _executor(env: Mapping[str, str]) -> dict[str, Any] | None:
     return None
 
 
-def crashed_result(nodeid: str, longrepr: str) -> None:
+def node_path(nodeid: str) -> tuple[list[str], str, list[str], str]:
+    """A pytest node id's directories, module, classes and test name (parameters stripped)."""
+    file_part, *rest = nodeid.split("::")
+    *directories, file_name = file_part.split("/")
+    test = rest[-1] if rest else ""
+    return directories, file_name.rsplit(".", 1)[0], rest[:-1], test.split("[", 1)[0]
+
+
+def package_of(nodeid: str) -> str:
+    """``tests.evidence.test_x``: Allure's package label, the dotted module path."""
+    directories, module, _, _ = node_path(nodeid)
+    return ".".join(part for part in [*directories, module] if part)
+
+
+def full_name_of(nodeid: str) -> str:
+    """``package.Class#test``: Allure's full name of a test, parameters left out."""
+    _, _, classes, test = node_path(nodeid)
+    return package_of(nodeid) + "".join(f".{c}" for c in classes) + f"#{test}"
+
+
+def title_path_of(nodeid: str) -> list[str]:
+    """The file's path segments and the classes: where the report files the test."""
+    file_part, *rest = nodeid.split("::")
+    return [segment for segment in [*file_part.split("/"), *rest[:-1]] if segment]
+
+
+def md5_hex(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def crashed_result(nodeid: str, longrepr: str, now_ms: int) -> dict[str, object]:
     """A broken result for an item whose xdist worker died, with the item's own identity."""
-    import allure_commons
-    from allure_commons.model2 import Label, Status, StatusDetails, TestResult
-    from allure_commons.utils import md5, now, uuid4
-
-    path, _, name = nodeid.partition("::")
+    _, _, name = nodeid.partition("::")
     case_id, _, cohort = name.rstrip("]").partition("[")
-    stem = Path(path)
-    package = ".".join([*stem.parent.parts, stem.stem])
-    identity = md5(stable_id(case_id, cohort))
-    result = TestResult(
-        uuid=uuid4(),
-        name=name,
-        fullName=f"{package}#{name}",
-        historyId=identity,
-        testCaseId=identity,
-        status=Status.BROKEN,
-        start=now(),
-        stop=now(),
-        statusDetails=StatusDetails(message=f"xdist worker crashed while running {nodeid}", trace=longrepr[:20000]),
-        labels=[Label("framework", "pytest"), Label("cohort", cohort), Label("case", case_id)],
-    )
-    allure_commons.plugin_manager.hook.report_result(result=result)
-
-
-def speed_up_file_logger() -> None:
-    """Write each Allure result with one ``json.dumps`` and one write.
-
-    allure-commons streams ``json.dump`` into the file (hundreds of small writes per result), which
-    was most of the evidence overhead measured in ``bench/``. Same files, same content; the
-    logger instance is patched rather than replaced so allure-pytest's own clean-up still works.
-    """
-    import uuid
-
-    import allure_commons
-    from allure_commons.logger import AllureFileLogger
-    from attr import asdict
-
-    def report_item(self: AllureFileLogger, item: Any) -> None:
-        filename = item.file_pattern.format(prefix=uuid.uuid4())
-        data = asdict(item, filter=lambda _, v: v or v is False)
-        indent = 4 if os.environ.get("ALLURE_INDENT_OUTPUT") else None
-        blob = json.dumps(data, indent=indent, ensure_ascii=False).encode("utf-8")
-        tmp = self._report_dir / f"{filename}.tmp"
-        tmp.write_bytes(blob)
-        os.replace(tmp, self._report_dir / filename)
-
-    for plugin in allure_commons.plugin_manager.get_plugins():
-        if isinstance(plugin, AllureFileLogger) and "_report_item" not in vars(plugin):
-            plugin._report_item = report_item.__get__(plugin)  # type: ignore[method-assign]
+    identity = md5_hex(stable_id(case_id, cohort))
+    labels = {"framework": "pytest", "cohort": cohort, "case": case_id}
+    return {
+        "uuid": str(uuid.uuid4()),
+        "name": name,
+        "fullName": f"{package_of(nodeid)}#{name}",
+        "historyId": identity,
+        "testCaseId": identity,
+        "status": "broken",
+        "stage": "finished",
+        "start": now_ms,
+        "stop": now_ms,
+        "statusDetails": {"message": f"xdist worker crashed while running {nodeid}", "trace": longrepr[:20000]},
+        "labels": [{"name": key, "value": value} for key, value in labels.items()],
+    }

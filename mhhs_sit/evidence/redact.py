@@ -11,7 +11,6 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 MASK = "***"
 DEFAULT_PERSONAL_FIELDS = frozenset(
@@ -50,7 +49,7 @@ def json_forms(value: str) -> set[str]:
     return {json.dumps(value, ensure_ascii=ascii_only)[1:-1] for ascii_only in (True, False)}
 
 
-def redact(value: Any, *, secrets: Iterable[str] = (), personal: frozenset[str] | None = None) -> Any:
+def redact(value: object, *, secrets: Iterable[str] = (), personal: frozenset[str] | None = None) -> object:
     """A copy of a JSON value with secrets masked and (when given) personal-data fields masked."""
     secrets = list(secrets)
     if isinstance(value, str):
@@ -59,16 +58,16 @@ def redact(value: Any, *, secrets: Iterable[str] = (), personal: frozenset[str] 
                 value = value.replace(secret, MASK)
         return value
     if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if personal is not None and str(k).lower() in personal and v is not None:
-                out[k] = MASK
-            else:
-                out[k] = redact(v, secrets=secrets, personal=personal)
-        return out
+        return {k: _redact_field(k, v, secrets, personal) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v, secrets=secrets, personal=personal) for v in value]
     return value
+
+
+def _redact_field(name: object, value: object, secrets: list[str], personal: frozenset[str] | None) -> object:
+    if personal is not None and str(name).lower() in personal and value is not None:
+        return MASK
+    return redact(value, secrets=secrets, personal=personal)
 
 
 class Scrubber:
@@ -90,7 +89,7 @@ class Scrubber:
     def __bool__(self) -> bool:
         return self._pattern is not None
 
-    def __call__(self, text: str, data: Any, encode: Callable[[Any], str]) -> str:
+    def __call__(self, text: str, data: object, encode: Callable[[object], str]) -> str:
         """``text`` (``encode(data)``) with every secret masked; ``data`` and ``encode`` are the
         fallback for the rare mask that would break the JSON."""
         if self._pattern is None:

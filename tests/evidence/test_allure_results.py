@@ -147,3 +147,54 @@ def test_background_writer_lands_every_file_and_reports_what_it_could_not_write(
     assert not list(tmp_path.glob("*.tmp"))
     assert len(problems) == 1 and problems[0].startswith("x-result.json:")
     assert writer.close() == problems  # closing twice is harmless
+
+
+PLAIN_TESTS = """
+import allure
+import pytest
+
+
+@pytest.fixture
+def broken_fixture():
+    raise RuntimeError("no database")
+
+
+@allure.title("a titled test")
+@allure.feature("billing")
+@allure.link("https://example.org/BP003", name="BP003")
+def test_steps_and_attachments():
+    with allure.step("outer"):
+        with allure.step("inner"):
+            allure.attach("hello", name="greeting", attachment_type=allure.attachment_type.TEXT)
+
+
+def test_assertion_fails():
+    assert 1 == 2
+
+
+def test_fixture_breaks(broken_fixture):
+    pass
+"""
+
+
+def test_plain_tests_use_allure_commons_public_api_and_clean_alluredir(pytester):
+    (pytester.path / "ar").mkdir()
+    (pytester.path / "ar" / "old-result.json").write_text("{}")
+    pytester.makepyfile(test_plain=PLAIN_TESTS)
+    result = pytester.runpytest_subprocess("--alluredir=ar", "--clean-alluredir", "--strict-markers", timeout=180)
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    ar = pytester.path / "ar"
+    assert not (ar / "old-result.json").exists()
+    results = {r["fullName"].split("#")[1]: r for r in (json.loads(p.read_text()) for p in ar.glob("*-result.json"))}
+    assert set(results) == {"test_steps_and_attachments", "test_assertion_fails", "test_fixture_breaks"}
+    titled = results["test_steps_and_attachments"]
+    assert titled["name"] == "a titled test" and titled["status"] == "passed"
+    assert {"name": "feature", "value": "billing"} in titled["labels"]
+    assert {"type": "link", "url": "https://example.org/BP003", "name": "BP003"} in titled["links"]
+    inner = titled["steps"][0]["steps"][0]
+    assert (titled["steps"][0]["name"], inner["name"], inner["status"]) == ("outer", "inner", "passed")
+    attachment = inner["attachments"][0]
+    assert attachment["type"] == "text/plain" and (ar / attachment["source"]).read_text() == "hello"
+    assert results["test_assertion_fails"]["status"] == "failed"
+    broken = results["test_fixture_breaks"]
+    assert broken["status"] == "broken" and "no database" in broken["statusDetails"]["message"]
