@@ -12,8 +12,6 @@ from mhhs_sit.collection.session import SessionState
 from mhhs_sit.definitions.loader import load_scenario_file
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
-from mhhs_sit.execution.case import CaseRun
-from mhhs_sit.execution.engine import run_case
 from mhhs_sit.results.run import CASE_META
 
 STATE_KEY = pytest.StashKey[SessionState]()
@@ -147,6 +145,9 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         assert self.cohort is not None
+        from mhhs_sit.execution.case import CaseRun  # the DIP client (requests, cryptography) when a case runs
+        from mhhs_sit.execution.engine import run_case
+
         state = state_of(self.config)
         runtime = state.runtime()
         run = CaseRun(runtime, self.scenario, self.case, self.cohort)
