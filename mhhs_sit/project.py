@@ -138,10 +138,15 @@ class Project:
         def ini(name: str) -> object:
             setting = _BY_NAME[name]
             if name in given:
-                return given[name]
+                value = given[name]
+                return [value] if setting.type == "args" and isinstance(value, str) else value
             return _as_setting(setting, found[name]) if name in found else setting.default
 
         return cls(root, ini, env=env, ir=ir, dip_spec=dip_spec)
+
+    def for_environment(self, name: str) -> Project:
+        """The same project and settings with another environment (a run's, say)."""
+        return Project(self.root, self._ini, env=name, ir=self.ir, dip_spec=self._dip_spec_option)
 
     # -- settings -----------------------------------------------------------------------------
 
