@@ -16,6 +16,8 @@ from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
 from mhhs_sit.cli.common import guarded
 from mhhs_sit.definitions.impact import affected
+from mhhs_sit.definitions.model import Scenario
+from mhhs_sit.project import Project
 
 if TYPE_CHECKING:
     from mhhs_sit.catalogue.catalogue import Catalogue
@@ -51,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--scenarios",
         metavar="PATH",
         action="append",
-        help="scenario files or directories whose affected cases are listed (default: test_themes)",
+        help="scenario files or directories whose affected cases are listed (default: ini mhhs_scenarios)",
     )
     diff.set_defaults(func=_guarded(cmd_diff))
 
@@ -205,13 +207,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scenarios(paths: list[str] | None) -> list[Any]:
+def _scenarios(paths: list[str] | None) -> list[Scenario]:
     from pathlib import Path
 
     from mhhs_sit.definitions.loader import load_scenarios
 
-    chosen = [Path(p) for p in paths or ["test_themes"]]
-    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], Path.cwd())
+    project = Project.discover()
+    chosen = [Path(p) for p in paths] if paths else project.scenario_dirs
+    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], project.root)
     return scenarios
 
 
