@@ -79,7 +79,8 @@ def pytest_args(args: argparse.Namespace, project: Project, out: Path) -> list[s
     ]
     if args.dip_spec:
         argv.append(f"--dip-spec={args.dip_spec}")  # with '=': pytest would take a separate path for a test path
-    return argv + args.pytest_args
+    passed: list[str] = args.pytest_args
+    return argv + passed
 
 
 def _after_run(out: Path, args: argparse.Namespace, project: Project) -> list[str]:

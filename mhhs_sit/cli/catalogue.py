@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 Handler = Callable[[argparse.Namespace], int]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``catalogue`` command and its sub-commands to the main parser."""
     parser = subparsers.add_parser(
         "catalogue",
@@ -229,7 +229,7 @@ def _grouped(changes: Sequence[Change]) -> list[tuple[str, str, str, str, list[C
     groups: dict[tuple[str, str, str, str], list[str]] = {}
     members: dict[tuple[str, str, str, str], list[Change]] = {}
     for c in changes:
-        key = (c.kind, c.path, c.description, c.source)
+        key: tuple[str, str, str, str] = (c.kind, c.path, c.description, c.source)
         label = c.interface_id + (
             f" {bracketed(c.event_code)}" if c.event_code and c.kind not in ("event-added", "event-removed") else ""
         )

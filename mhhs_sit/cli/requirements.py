@@ -19,7 +19,7 @@ from mhhs_sit.project import Project
 DEFAULT = "the ini setting mhhs_requirements, else test_data/requirements"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "requirements",
         help="check, list or import the requirements catalogue (test_data/requirements)",

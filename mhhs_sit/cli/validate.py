@@ -18,7 +18,7 @@ from mhhs_sit.errors import Problem, render_problems
 from mhhs_sit.project import Project
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "validate",
         help="check scenario, cohort and environment files; exit 1 on any problem",
