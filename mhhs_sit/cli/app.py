@@ -73,14 +73,19 @@ def pytest_args(args: argparse.Namespace, project: Project, out: Path) -> list[s
         f"--alluredir={out / 'allure-results'}",
         f"--mhhs-results={out / 'results.json'}",
     ]
-    argv += [arg for flag, name in _REPEATED for value in getattr(args, name) or [] for arg in (flag, value)]
+    argv += _passed_options(args)
+    passed: list[str] = args.pytest_args
+    return argv + passed
+
+
+def _passed_options(args: argparse.Namespace) -> list[str]:
+    """The options ``mhhs-sit run`` hands to the plugin as they are; --dip-spec with '=', so pytest
+    does not take a separate path for a test path."""
+    argv = [arg for flag, name in _REPEATED for value in getattr(args, name) or [] for arg in (flag, value)]
     argv += [
         arg for flag, name in _SINGLE if getattr(args, name) is not None for arg in (flag, str(getattr(args, name)))
     ]
-    if args.dip_spec:
-        argv.append(f"--dip-spec={args.dip_spec}")  # with '=': pytest would take a separate path for a test path
-    passed: list[str] = args.pytest_args
-    return argv + passed
+    return argv + ([f"--dip-spec={args.dip_spec}"] if args.dip_spec else [])
 
 
 def _after_run(out: Path, args: argparse.Namespace, project: Project) -> list[str]:

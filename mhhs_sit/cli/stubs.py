@@ -139,6 +139,17 @@ def select_cohorts(
             "--only and --except cannot be used together: --only names the roles to simulate, "
             "--except the roles under test"
         )
+    chosen = _chosen(cohorts, wanted)
+    if only:
+        _check_roles("--only", only, chosen)
+        return [dataclasses.replace(c, simulated=c.roles & frozenset(only)) for c in chosen]
+    if except_:
+        _check_roles("--except", except_, chosen)
+        return [dataclasses.replace(c, simulated=c.roles - frozenset(except_)) for c in chosen]
+    return chosen
+
+
+def _chosen(cohorts: Mapping[str, Cohort], wanted: list[str]) -> list[Cohort]:
     unknown = [c for c in wanted if c not in cohorts]
     if unknown:
         raise ConfigError(
@@ -147,7 +158,11 @@ def select_cohorts(
     chosen = [cohorts[c] for c in wanted] if wanted else list(cohorts.values())
     if not chosen:
         raise ConfigError("--cohort: no cohort files found")
-    option, roles = ("--only", only) if only else ("--except", except_)
+    return chosen
+
+
+def _check_roles(option: str, roles: list[str], chosen: list[Cohort]) -> None:
+    """Every role is a role code, and one that the chosen cohorts have."""
     present = sorted(set().union(*(c.roles for c in chosen)))
     for role in roles:
         if role not in ROLES:
@@ -157,11 +172,6 @@ def select_cohorts(
         if role not in present:
             names = ", ".join(c.id for c in chosen)
             raise ConfigError(f"{option}: no {role} in cohort(s) {names}; their roles are {', '.join(present)}")
-    if only:
-        return [dataclasses.replace(c, simulated=c.roles & frozenset(only)) for c in chosen]
-    if except_:
-        return [dataclasses.replace(c, simulated=c.roles - frozenset(except_)) for c in chosen]
-    return chosen
 
 
 def credentials(sim: Any, env: Environment, cohorts: list[Cohort]) -> dict[str, Any]:

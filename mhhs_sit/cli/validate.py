@@ -63,32 +63,39 @@ def _environment_files(project: Project) -> list[Problem]:
     return environment_file_problems(directory, project.root, skip=find_environment(project.env_name, directory))
 
 
-def _print_summary(project: Project, scenarios: list[Scenario]) -> None:
-    env = project.environment[0]
-    cohorts = project.cohorts[0]
+def _runnable(project: Project, scenarios: list[Scenario]) -> dict[str, int]:
+    """Each case (named with its location) -> how many cohorts can run it."""
+    env, cohorts = project.environment[0], project.cohorts[0].values()
     local = env is not None and env.is_local
-    dip_spec, version = project.dip_spec[0], project.version[0]
-    against = f"the DIP spec at {dip_spec}" if dip_spec else f"spec version {version}"
-    runnable = {
-        f"{case.id} ({case.location})": sum(
-            1 for c in cohorts.values() if c.ineligibility(sc, case, local=local) is None
-        )
+    return {
+        f"{case.id} ({case.location})": sum(1 for c in cohorts if c.ineligibility(sc, case, local=local) is None)
         for sc in scenarios
         for case in sc.cases
     }
-    catalogue, where = project.requirements[0], shown(project, project.path("mhhs_requirements"))
-    checked = (
-        f"{len(catalogue)} requirements checked against {where}"
-        if catalogue
-        else (f"requirements not checked: no catalogue at {where}")
-    )
+
+
+def _print_summary(project: Project, scenarios: list[Scenario]) -> None:
+    env, cohorts = project.environment[0], project.cohorts[0]
+    runnable = _runnable(project, scenarios)
     print(
         f"OK: {len(scenarios)} scenarios, {len(runnable)} cases, {len(cohorts)} cohorts, "
         f"{sum(runnable.values())} runnable items in environment '{env.name if env else project.env_name}', "
-        f"messages checked against {against}; {checked}"
+        f"messages checked against {_spec(project)}; {_requirements_checked(project)}"
     )
     orphans = [case for case, n in runnable.items() if n == 0]
     if orphans:
         print(f"note: {len(orphans)} case(s) have no eligible cohort and will be reported as skipped:")
         for orphan in orphans:
             print(f"  {orphan}")
+
+
+def _spec(project: Project) -> str:
+    dip_spec = project.dip_spec[0]
+    return f"the DIP spec at {dip_spec}" if dip_spec else f"spec version {project.version[0]}"
+
+
+def _requirements_checked(project: Project) -> str:
+    catalogue, where = project.requirements[0], shown(project, project.path("mhhs_requirements"))
+    if catalogue:
+        return f"{len(catalogue)} requirements checked against {where}"
+    return f"requirements not checked: no catalogue at {where}"
