@@ -90,6 +90,11 @@ def _wanted_roles(values: list[str] | None) -> frozenset[str]:
     return roles
 
 
+def _listed(req: Requirement, roles: frozenset[str], stage: str | None) -> bool:
+    """Whether ``req`` applies to one of ``roles`` (if any) and to ``stage`` (if given)."""
+    return (not roles or req.applies_to(roles)) and (not stage or req.stage in ("", stage))
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     roles = _wanted_roles(args.roles)
     if args.stage and args.stage not in STAGES:
@@ -100,9 +105,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(render_problems(catalogue.problems))
         return 1
     for req in catalogue.requirements.values():
-        if roles and not req.applies_to(roles):
-            continue
-        if args.stage and req.stage not in ("", args.stage):
+        if not _listed(req, roles, args.stage):
             continue
         who = ",".join(req.roles) or "all"
         print(f"{req.id:<14} P{req.priority or '-'} {req.stage or 'any':<19} {who:<22} {req.title}")
