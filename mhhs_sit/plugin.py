@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,7 +16,7 @@ from mhhs_sit.collection.recorder import ResultsRecorder
 from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import deselect
 from mhhs_sit.collection.session import SessionState
-from mhhs_sit.collection.workers import WorkerInput, simulator_input
+from mhhs_sit.collection.workers import WorkerInput, WorkerNode, simulator_input
 from mhhs_sit.definitions.loader import is_scenario_file
 from mhhs_sit.results.run import BROKEN, CASE_RUN, category_of
 
@@ -101,12 +101,14 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if isinstance(item, CaseItem):
         _allure_result(item, report, call)
     if isinstance(item, CaseItem) and call.when == "call":
-        run: dict[str, Any] = item.run_summary()
+        run: dict[str, object] = item.run_summary()
         if call.excinfo is not None:
             from mhhs_sit.execution.case import outcome_of
 
@@ -136,13 +138,15 @@ def _allure_result(item: CaseItem, report: pytest.TestReport, call: pytest.CallI
     )
 
 
-def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
     if report.when == "call" and report.failed and BROKEN in report.user_properties:
         return "broken", "B", ("BROKEN", {"yellow": True})
     return None
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
     broken = terminalreporter.stats.get("broken", [])
     if broken:
         terminalreporter.section("BROKEN (environment problems, not product defects)", yellow=True)
@@ -221,7 +225,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_handlecrashitem(crashitem: str, report: Any, sched: Any) -> None:
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: object) -> None:
     """A dead worker writes no result: the controller writes a broken one with the case's identity."""
     from mhhs_sit.evidence.allure_results import crashed_result
 
@@ -232,7 +236,7 @@ def pytest_handlecrashitem(crashitem: str, report: Any, sched: Any) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from mhhs_sit.collection.scheduling import cohort_groups, make_scheduler
 
     state = state_of(config)
@@ -241,7 +245,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
+def pytest_configure_node(node: WorkerNode) -> None:
     """Hand every worker the run's identity and the one shared local simulator."""
     state = state_of(node.config)
     node.workerinput.update(_worker_input(state, node.config))

@@ -18,7 +18,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -28,6 +28,9 @@ from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError, render_problems
 from mhhs_sit.project import Project
+
+if TYPE_CHECKING:
+    from mhhs_stubs.config import SimulatorConfig
 
 WEBHOOK_HOWTO = 'POST {url}/dip-channel/<IF-nnn>/pubconfig/<DIP ID> {{"callbackURL": "http://127.0.0.1:<port>/..."}}'
 
@@ -206,7 +209,7 @@ class Plan:
 
     env: Environment
     cohorts: list[Cohort]
-    config: Any  # mhhs_stubs.config.SimConfig
+    config: SimulatorConfig
 
 
 def plan(args: argparse.Namespace) -> Plan:

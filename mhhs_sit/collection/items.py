@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,6 +14,9 @@ from mhhs_sit.definitions.loader import load_scenario_file
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
 from mhhs_sit.results.run import CASE_META
+
+if TYPE_CHECKING:
+    from mhhs_sit.execution.case import CaseRecord
 
 STATE_KEY = pytest.StashKey[SessionState]()
 NO_COHORT = "no-eligible-cohort"
@@ -87,7 +91,7 @@ class ScenarioFile(pytest.File):
                 self, name=item_name(case.id, cohort.id), scenario=scenario, case=case, cohort=cohort
             )
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None) -> str:
         if isinstance(excinfo.value, MhhsSitError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)  # type: ignore[return-value]
@@ -103,7 +107,7 @@ class CaseItem(pytest.Item):
         self.scenario = scenario
         self.case = case
         self.cohort = cohort
-        self.record: Any = None
+        self.record: CaseRecord | None = None
         for tag in case.tags:
             if tag not in _registered(self.config):
                 self.config.addinivalue_line("markers", f"{tag}: scenario tag (mhhs-sit)")
@@ -172,7 +176,7 @@ class CaseItem(pytest.Item):
         finally:
             self.record = run.record
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None) -> str:
         if not isinstance(excinfo.value, MhhsSitError | AssertionError):
             return super().repr_failure(excinfo)  # type: ignore[return-value]
         if self.record is None:
@@ -182,7 +186,7 @@ class CaseItem(pytest.Item):
 
         return case_failure_text(self, excinfo.value)
 
-    def reportinfo(self) -> tuple[Any, int, str]:
+    def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.case.location.line - 1, f"{self.name}: {self.case.title}"
 
 

@@ -23,6 +23,7 @@ from mhhs_sit.errors import DefinitionError, Problem
 from mhhs_sit.project import Project
 
 if TYPE_CHECKING:
+    from mhhs_sit.evidence.redact import Scrubber
     from mhhs_sit.execution.local_stubs import LocalStubs
     from mhhs_sit.execution.runtime import Runtime
 
@@ -54,14 +55,13 @@ class SessionState:
     simulator: SharedSimulator = field(default_factory=SharedSimulator)
     version: str | None = None  # canonical catalogue version (e.g. 1.8.2 for IR8.2)
     secrets_: list[str] | None = None
-    scrubber_: Any = None
+    scrubber_: Scrubber | None = None
     allure_dir: Path | None = None  # where case results go when --alluredir is given
     allure_writer: Any = None  # the evidence.allure_writer.ResultWriter writing them
     requirements: dict[str, Requirement] = field(default_factory=dict)  # the catalogue: id -> Requirement
     scenario_places: tuple[tuple[Path, ...], frozenset[Path]] | None = None
     dip_spec: str | None = None  # an official DIP spec to validate messages against instead
     runtime_: Runtime | None = None
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def create(cls, config: pytest.Config) -> SessionState:
@@ -84,7 +84,7 @@ class SessionState:
             self.secrets_ = secret_values(issued)
         return self.secrets_
 
-    def scrubber(self) -> Any:
+    def scrubber(self) -> Scrubber:
         """The ``evidence.redact.Scrubber`` of ``secrets``, made once."""
         if self.scrubber_ is None:
             from mhhs_sit.evidence.redact import Scrubber

@@ -8,7 +8,7 @@ of its own: every case is reported broken with the controller's reason.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict, cast
+from typing import TYPE_CHECKING, Protocol, TypedDict, cast
 
 import pytest
 
@@ -28,6 +28,13 @@ class WorkerInput(TypedDict, total=False):
     mhhs_api_keys: dict[str, str]
     mhhs_credentials_dir: str | None
     mhhs_stub_error: str
+
+
+class WorkerNode(Protocol):
+    """What the controller sees of a worker it configures (xdist's WorkerController)."""
+
+    config: pytest.Config
+    workerinput: dict[str, object]
 
 
 def worker_input(config: pytest.Config) -> WorkerInput | None:
