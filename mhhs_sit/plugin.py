@@ -13,10 +13,11 @@ from mhhs_sit import __version__
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
 from mhhs_sit.collection.options import add_options
 from mhhs_sit.collection.recorder import ResultsRecorder
+from mhhs_sit.collection.reporting import broken_summary, header_lines
 from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import deselect
 from mhhs_sit.collection.session import SessionState
-from mhhs_sit.collection.workers import WorkerInput, WorkerNode, simulator_input
+from mhhs_sit.collection.workers import WorkerNode
 from mhhs_sit.definitions.loader import is_scenario_file
 from mhhs_sit.results.run import BROKEN, CASE_RUN, category_of
 
@@ -48,25 +49,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         state_of(config).close()
 
 
-def _scenario_roots(config: pytest.Config) -> list[Path]:
-    return state_of(config).project.scenario_dirs
-
-
-def _scenario_places(config: pytest.Config) -> tuple[tuple[Path, ...], frozenset[Path]]:
-    """Scenario directories and files named on the command line, resolved once per session."""
-    state = state_of(config)
-    if state.scenario_places is None:
-        named = frozenset(Path(a.split("::")[0]).resolve() for a in config.args)
-        state.scenario_places = (tuple(_scenario_roots(config)), named)
-    return state.scenario_places
-
-
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if not is_scenario_file(file_path):
         return None
-    roots, named = _scenario_places(parent.config)
-    resolved = file_path.resolve()
-    if resolved in named or any(resolved.is_relative_to(root) for root in roots):
+    if state_of(parent.config).is_scenario(file_path):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
@@ -77,27 +63,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     state = state_of(config)
-    roots = _scenario_roots(config)
-    if not any(r.is_dir() for r in roots):
+    if not state.has_scenarios():
         return None
     state.load()
-    env = state.environment
-    env_text = f"{env.name} (tag {env.environment_tag}, IR {env.ir or 'unset'}, stubs {env.stubs})" if env else "?"
-    lines = [
-        f"mhhs-sit {__version__}: environment {env_text}, cohorts {', '.join(sorted(state.cohorts)) or 'none'}, "
-        f"run {state.run_id}, data seed {state.seed}"
-    ]
-    cycle = config.getoption("mhhs_cycle", None)
-    if cycle:
-        sprint = config.getoption("mhhs_sprint", None)
-        lines.append(f"cycle {cycle}" + (f", sprint {sprint}" if sprint else ""))
-    selection = state.selection
-    if selection.rerun_latest is not None:
-        lines.append(
-            f"re-running the cases whose latest status in cycle {cycle} is {' or '.join(sorted(selection.rerun))} "
-            f"({len(selection.rerun_latest)} case × cohort results known)"
-        )
-    return lines
+    return header_lines(state)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -121,6 +90,21 @@ def pytest_runtest_makereport(
     return report
 
 
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    if report.when == "call" and report.failed and BROKEN in report.user_properties:
+        return "broken", "B", ("BROKEN", {"yellow": True})
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
+    broken_summary(terminalreporter)
+
+
+# -- Allure evidence: the hooks that write Allure results, kept together ------------------------
+
+
 def _allure_result(item: CaseItem, report: pytest.TestReport, call: pytest.CallInfo[None]) -> None:
     state = state_of(item.config)
     if state.allure_dir is None or not (call.when == "call" or (call.when == "setup" and report.skipped)):
@@ -136,43 +120,6 @@ def _allure_result(item: CaseItem, report: pytest.TestReport, call: pytest.CallI
         scrub=state.scrubber(),
         personal=state.personal_fields,
     )
-
-
-def pytest_report_teststatus(
-    report: pytest.TestReport, config: pytest.Config
-) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
-    if report.when == "call" and report.failed and BROKEN in report.user_properties:
-        return "broken", "B", ("BROKEN", {"yellow": True})
-    return None
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
-    broken = terminalreporter.stats.get("broken", [])
-    if broken:
-        terminalreporter.section("BROKEN (environment problems, not product defects)", yellow=True)
-        for rep in broken:
-            terminalreporter.write_sep("_", rep.head_line or rep.nodeid, yellow=True)
-            terminalreporter.line(rep.longreprtext)
-        terminalreporter.write_sep("-", "broken summary", yellow=True)
-        for rep in broken:
-            reason = _first_reason(rep.longreprtext)
-            terminalreporter.line(f"BROKEN {rep.nodeid} - {reason}")
-
-
-def _first_reason(text: str) -> str:
-    """The first line that says why (the step's message), for the one-line summary."""
-    lines = text.splitlines()
-    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
-    if errors:  # a Python traceback: its last error line says what went wrong
-        return errors[-1][:160]
-    for line in lines[1:]:
-        stripped = line.strip()
-        if stripped and stripped[0] not in "✓✗!-?" and not stripped.startswith(("at ", "data:", "classified")):
-            return stripped.removeprefix("before the first step: ")[:160]
-    return lines[0][:160] if lines else ""
-
-
-# -- evidence ----------------------------------------------------------------------------------
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -248,17 +195,4 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 def pytest_configure_node(node: WorkerNode) -> None:
     """Hand every worker the run's identity and the one shared local simulator."""
     state = state_of(node.config)
-    node.workerinput.update(_worker_input(state, node.config))
-
-
-def _worker_input(state: SessionState, config: pytest.Config) -> WorkerInput:
-    handed: WorkerInput = {"mhhs_run_id": state.run_id, "mhhs_seed": state.seed}
-    if state.selection.rerun_latest is not None:
-        handed["mhhs_rerun_latest"] = state.selection.rerun_latest
-    if not any(r.is_dir() for r in _scenario_roots(config)):
-        return handed
-    try:
-        handed.update(simulator_input(state.ensure_stubs()))
-    except Exception as exc:  # each worker reports its cases broken with this reason
-        handed["mhhs_stub_error"] = str(exc)
-    return handed
+    node.workerinput.update(state.worker_input())

@@ -15,7 +15,7 @@ import pytest
 
 from mhhs_sit.collection.selection import Selection
 from mhhs_sit.collection.simulator import DipEndpoint, SharedSimulator, controller_endpoint
-from mhhs_sit.collection.workers import WorkerInput, worker_input, worker_slot
+from mhhs_sit.collection.workers import WorkerInput, simulator_input, worker_input, worker_slot
 from mhhs_sit.definitions.loader import IdRegistry
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.requirements import Requirement
@@ -141,12 +141,37 @@ class SessionState:
         self.load()
         return DefinitionError(self.problems) if self.problems else None
 
+    def is_scenario(self, path: Path) -> bool:
+        """Whether ``path`` is under a scenario directory (mhhs_scenarios) or named on the command line."""
+        if self.scenario_places is None:
+            named = frozenset(Path(a.split("::")[0]).resolve() for a in self.config.args)
+            self.scenario_places = (tuple(self.project.scenario_dirs), named)
+        roots, named = self.scenario_places
+        resolved = path.resolve()
+        return resolved in named or any(resolved.is_relative_to(root) for root in roots)
+
+    def has_scenarios(self) -> bool:
+        return any(d.is_dir() for d in self.project.scenario_dirs)
+
     # -- running --------------------------------------------------------------------------
 
     def ensure_stubs(self) -> LocalStubs | None:
         """Start the local simulator if the environment wants one (controller or serial run only)."""
         self.load()
         return self.simulator.ensure(self.environment, self.cohorts, self.dip_spec)
+
+    def worker_input(self) -> WorkerInput:
+        """What the controller hands a worker: the run's identity, the re-run and the one simulator."""
+        handed: WorkerInput = {"mhhs_run_id": self.run_id, "mhhs_seed": self.seed}
+        if self.selection.rerun_latest is not None:
+            handed["mhhs_rerun_latest"] = self.selection.rerun_latest
+        if not self.has_scenarios():
+            return handed
+        try:
+            handed.update(simulator_input(self.ensure_stubs()))
+        except Exception as exc:  # each worker reports its cases broken with this reason
+            handed["mhhs_stub_error"] = str(exc)
+        return handed
 
     def endpoint(self) -> DipEndpoint:
         """The DIP cases talk to: the controller's simulator, the environment's DIP, or our own simulator."""
