@@ -10,176 +10,85 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mhhs_sit import __version__
+from mhhs_sit.cli import validate
+from mhhs_sit.cli.common import project_of
 from mhhs_sit.core.gcpause import paused_gc
-from mhhs_sit.definitions.loader import (
-    environment_file_problems,
-    find_environment,
-    load_cohorts,
-    load_environment,
-    load_scenarios,
+from mhhs_sit.errors import MhhsSitError
+from mhhs_sit.project import Project, simulator_rule_problems
+
+__all__ = ["build_parser", "main", "simulator_rule_problems"]
+
+
+# pytest's fixed arguments for a cycle's run: the cache and start-up-costly plugins off; a scenario
+# file that cannot be read is reported (and recorded) while the others still run.
+_RUN_ARGS = (
+    "-p",
+    "no:cacheprovider",
+    "-rfE",
+    "--continue-on-collection-errors",
+    "-p",
+    "no:faker",
+    "-p",
+    "no:anyio",
+    "-p",
+    "no:hypothesispytest",
 )
-from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem, render_problems
-
-
-def _add_definition_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cohorts", default="cohorts", metavar="DIR", help="cohort files (default: cohorts)")
-    p.add_argument(
-        "--environments", default="environments", metavar="DIR", help="environment files (default: environments)"
-    )
-    p.add_argument("--env", default="local", metavar="NAME", help="environment to check against (default: local)")
-    p.add_argument("--ir", metavar="VERSION", help="interface spec version to validate against (e.g. IR8.2, 2.1.0)")
-    p.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec instead")
-    p.add_argument(
-        "--requirements",
-        default="test_data/requirements",
-        metavar="PATH",
-        help="requirements catalogue scenario requirement ids are checked against (default: test_data/requirements)",
-    )
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    """Every problem in every file, in one block; exit 1 if there is any."""
-    root = Path.cwd()
-    paths = [Path(p) for p in args.paths] or [Path("test_themes")]
-    missing = [p for p in paths if not p.exists()]
-    problems: list[Problem] = [Problem(str(p), 0, 0, "", "no such file or directory") for p in missing]
-    cohorts, cohort_problems = load_cohorts(Path(args.cohorts), root)
-    problems += cohort_problems
-    env, env_problems = load_environment(args.env, Path(args.environments), root, environ=os.environ)
-    problems += env_problems
-    version, version_problems = _resolve_version(args.ir or (env.ir if env else None))
-    problems += version_problems
-    dip_spec = args.dip_spec
-    if dip_spec:
-        from mhhs_sit.catalogue.dipspec import load_dip_spec
-
-        try:
-            load_dip_spec(dip_spec)
-        except MhhsSitError as exc:
-            problems.append(Problem("--dip-spec", 0, 0, "", str(exc)))
-            dip_spec = None
-    scenarios, found = load_scenarios([p for p in paths if p.exists()], root, version=version, dip_spec=dip_spec)
-    problems += found
-    from mhhs_sit.definitions.requirements import load_requirements, unknown_references
-
-    catalogue_path = Path(args.requirements)
-    catalogue, catalogue_problems = load_requirements(catalogue_path, root)
-    problems += catalogue_problems
-    if catalogue:
-        for sc in scenarios:
-            problems += unknown_references(sc, catalogue, root / sc.location.file)
-    problems += environment_file_problems(
-        Path(args.environments), root, skip=find_environment(args.env, Path(args.environments))
-    )
-    if env is not None and env.is_local:
-        problems += simulator_rule_problems()
-    if problems:
-        print(render_problems(problems), file=sys.stdout)
-        return 1
-    against = f"the DIP spec at {dip_spec}" if dip_spec else f"spec version {version}"
-    cases = sum(len(s.cases) for s in scenarios)
-    local = env is not None and env.is_local
-    items = 0
-    orphans = []
-    for sc in scenarios:
-        for case in sc.cases:
-            n = sum(1 for c in cohorts.values() if c.ineligibility(sc, case, local=local) is None)
-            items += n
-            if n == 0:
-                orphans.append(f"{case.id} ({case.location})")
-    checked = (
-        f"{len(catalogue)} requirements checked against {catalogue_path}"
-        if catalogue
-        else f"requirements not checked: no catalogue at {catalogue_path}"
-    )
-    print(
-        f"OK: {len(scenarios)} scenarios, {cases} cases, {len(cohorts)} cohorts, {items} runnable items "
-        f"in environment '{env.name if env else args.env}', messages checked against {against}; {checked}"
-    )
-    if orphans:
-        print(f"note: {len(orphans)} case(s) have no eligible cohort and will be reported as skipped:")
-        for o in orphans:
-            print(f"  {o}")
-    return 0
-
-
-def simulator_rule_problems(directory: Path | None = None) -> list[Problem]:
-    """The participant simulators' rule files (stubs/rules), which a local environment runs."""
-    from mhhs_stubs.responders import RULES_DIR, load_rules
-
-    try:
-        load_rules(directory or RULES_DIR)
-    except DefinitionError as exc:
-        return list(exc.problems)
-    return []
-
-
-def _resolve_version(wanted: str | None) -> tuple[str | None, list[Problem]]:
-    """The catalogue version to check payloads against (the latest when nothing says otherwise)."""
-    from mhhs_sit.catalogue import load_catalogue
-
-    cat = load_catalogue()
-    try:
-        return (cat.resolve_version(wanted) if wanted else cat.default_version), []
-    except MhhsSitError as exc:
-        return None, [Problem("--ir", 0, 0, "", str(exc))]
+# `mhhs-sit run` options handed to pytest as they are: (pytest flag, argument name); repeatable ones first.
+_REPEATED = (("--stage", "stage"), ("--theme", "theme"), ("--cohort", "cohort"), ("--rerun", "rerun"))
+_SINGLE = (
+    ("--mhhs-env", "env"),
+    ("--ir", "ir"),
+    ("--mhhs-seed", "seed"),
+    ("--cycle", "cycle"),
+    ("--sprint", "sprint"),
+    ("--mhhs-store", "store"),
+    ("-n", "workers"),
+    ("-m", "markers"),
+    ("-k", "keyword"),
+)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """A test cycle: pytest over the scenarios with results, JUnit XML and Allure results."""
     import pytest
 
+    project = project_of(args)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) / stamp if not args.no_subdir else Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    argv: list[str] = [
-        *(args.paths or ["test_themes"]),
-        "--mhhs-env",
-        args.env,
-        "-p",
-        "no:cacheprovider",
-        f"--junitxml={out / 'junit.xml'}",
-        f"--alluredir={out / 'allure-results'}",
-        f"--mhhs-results={out / 'results.json'}",
-        "-rfE",
-        # a scenario file that cannot be read is reported (and recorded); the others still run
-        "--continue-on-collection-errors",
-        "-p",
-        "no:faker",
-        "-p",
-        "no:anyio",
-        "-p",
-        "no:hypothesispytest",
-    ]
-    for opt, values in (("--stage", args.stage), ("--theme", args.theme), ("--cohort", args.cohort)):
-        for v in values or []:
-            argv += [opt, v]
-    if args.ir:
-        argv += ["--ir", args.ir]
-    if args.dip_spec:
-        argv += [f"--dip-spec={args.dip_spec}"]
-    if args.seed is not None:
-        argv += ["--mhhs-seed", str(args.seed)]
-    for opt, value in (("--cycle", args.cycle), ("--sprint", args.sprint), ("--mhhs-store", args.store)):
-        if value:
-            argv += [opt, value]
-    for status in args.rerun or []:
-        argv += ["--rerun", status]
-    if args.workers:
-        argv += ["-n", str(args.workers)]
-    if args.markers:
-        argv += ["-m", args.markers]
-    if args.keyword:
-        argv += ["-k", args.keyword]
-    argv += args.pytest_args
-    rc = int(pytest.main(argv))
+    rc = int(pytest.main(pytest_args(args, project, out)))
     made = [name for name in ("results.json", "junit.xml", "allure-results/") if (out / name.rstrip("/")).exists()]
-    made += _after_run(out, args)
+    made += _after_run(out, args, project)
     print(f"\nmhhs-sit: results in {out}/ ({', '.join(made) or 'nothing: see the errors above'})")
     return rc
 
 
-def _after_run(out: Path, args: argparse.Namespace) -> list[str]:
+def pytest_args(args: argparse.Namespace, project: Project, out: Path) -> list[str]:
+    """The pytest command line of ``mhhs-sit run``; unset options leave pytest to the ini settings."""
+    paths = args.paths or [os.path.relpath(d) for d in project.scenario_dirs]
+    argv = [
+        *paths,
+        *_RUN_ARGS,
+        f"--junitxml={out / 'junit.xml'}",
+        f"--alluredir={out / 'allure-results'}",
+        f"--mhhs-results={out / 'results.json'}",
+    ]
+    argv += _passed_options(args)
+    passed: list[str] = args.pytest_args
+    return argv + passed
+
+
+def _passed_options(args: argparse.Namespace) -> list[str]:
+    """The options ``mhhs-sit run`` hands to the plugin as they are; --dip-spec with '=', so pytest
+    does not take a separate path for a test path."""
+    argv = [arg for flag, name in _REPEATED for value in getattr(args, name) or [] for arg in (flag, value)]
+    argv += [
+        arg for flag, name in _SINGLE if getattr(args, name) is not None for arg in (flag, str(getattr(args, name)))
+    ]
+    return argv + ([f"--dip-spec={args.dip_spec}"] if args.dip_spec else [])
+
+
+def _after_run(out: Path, args: argparse.Namespace, project: Project) -> list[str]:
     """The reports a run ends with; a missing tool is said once, never fails the run."""
     made: list[str] = []
     if not (out / "results.json").is_file():
@@ -200,10 +109,10 @@ def _after_run(out: Path, args: argparse.Namespace) -> list[str]:
     except MhhsSitError as exc:
         print(f"mhhs-sit: no completion report: {exc}", file=sys.stderr)
 
-    made += _run_rttm(out, args)
+    made += _run_rttm(out, args, project)
 
     if args.report is not False:
-        tool = find_allure(Path.cwd())
+        tool = find_allure(project.root)
         if tool is None and args.report:
             try:
                 print("installing Allure 3 from the npm registry ...", flush=True)
@@ -223,25 +132,17 @@ def _after_run(out: Path, args: argparse.Namespace) -> list[str]:
 
 
 @paused_gc()
-def _run_rttm(out: Path, args: argparse.Namespace) -> list[str]:
+def _run_rttm(out: Path, args: argparse.Namespace, project: Project) -> list[str]:
     """The cycle's RTTM beside the run's results, when there is a catalogue and a store."""
     from mhhs_sit.cli.rttm import open_store, rttm_for
     from mhhs_sit.rttm.render import write
 
-    catalogue = Path("test_data/requirements")
-    if not catalogue.exists():
+    if not project.path("mhhs_requirements").exists():
         return []
     try:
-        store = open_store(args.store)
+        store = open_store(args.store, project)
         try:
-            rttm, warnings = rttm_for(
-                store,
-                args.cycle,
-                requirements=catalogue,
-                scenarios=Path("test_themes"),
-                cohorts_dir=Path("cohorts"),
-                environments=Path("environments"),
-            )
+            rttm, warnings = rttm_for(store, args.cycle, project=project)
         finally:
             store.close()
         for fmt in ("xlsx", "html"):
@@ -264,7 +165,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     source = Path(args.results)
     results = source / "allure-results" if (source / "allure-results").is_dir() else source
     out = Path(args.out) if args.out else (source if results != source else source.parent) / "report"
-    tool = find_allure(Path.cwd())
+    tool = find_allure(Project.discover().root)
     if tool is None and args.install:
         print("installing Allure 3 from the npm registry ...", flush=True)
         tool = install()
@@ -284,16 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mhhs-sit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser(
-        "validate",
-        help="check scenario, cohort and environment files; exit 1 on any problem",
-        description="Check every scenario, cohort and environment file and print every "
-        "problem with file:line:column and its YAML path.",
-    )
-    p.add_argument("paths", nargs="*", help="scenario files or directories (default: test_themes)")
-    _add_definition_options(p)
-    p.set_defaults(func=cmd_validate)
+    validate.register(sub)
 
     p = sub.add_parser(
         "run",
@@ -301,8 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run scenarios with pytest and write results.json, junit.xml and "
         "Allure results under --out. Extra pytest arguments go after --.",
     )
-    p.add_argument("paths", nargs="*", help="scenario files or directories (default: test_themes)")
-    p.add_argument("--env", default="local", help="environment name or file (default: local)")
+    p.add_argument("paths", nargs="*", help="scenario files or directories (default: ini mhhs_scenarios)")
+    p.add_argument("--env", help="environment name or file (default: ini mhhs_env, else local)")
     p.add_argument("--stage", action="append", help="only these stages (repeatable)")
     p.add_argument("--theme", action="append", help="only these themes (repeatable)")
     p.add_argument("--cohort", action="append", help="only these cohorts (repeatable)")

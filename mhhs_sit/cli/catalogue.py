@@ -16,14 +16,17 @@ from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
 from mhhs_sit.cli.common import guarded
 from mhhs_sit.definitions.impact import affected
+from mhhs_sit.definitions.model import Scenario
+from mhhs_sit.project import Project
 
 if TYPE_CHECKING:
     from mhhs_sit.catalogue.catalogue import Catalogue
+    from mhhs_sit.catalogue.model import Interface
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``catalogue`` command and its sub-commands to the main parser."""
     parser = subparsers.add_parser(
         "catalogue",
@@ -51,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--scenarios",
         metavar="PATH",
         action="append",
-        help="scenario files or directories whose affected cases are listed (default: test_themes)",
+        help="scenario files or directories whose affected cases are listed (default: ini mhhs_scenarios)",
     )
     diff.set_defaults(func=_guarded(cmd_diff))
 
@@ -107,6 +110,31 @@ def cmd_show(args: argparse.Namespace) -> int:
     cat = interface_catalogue.load_catalogue()
     interface = cat.interface(args.interface)
     version = cat.resolve_version(args.version) if args.version else interface.versions[-1]
+    _print_facts(interface)
+    print("\nEvent codes by version:")
+    for name in cat.versions:
+        codes = interface.event_codes(name)
+        listed = " ".join(bracketed(c) for c in codes) if codes else "(not in this version)"
+        print(f"  {cat.version(name).label:<16}{listed}")
+    codes = interface.event_codes(version)
+    if not codes:
+        print(f"\n{interface.id} is not in version {cat.version(version).label}.")
+        return 0
+    if args.event:
+        wanted = args.event.strip("[]")
+        if wanted not in codes:
+            print(
+                f"error: {interface.id} has no event code {bracketed(wanted)} in version "
+                f"{version}; it has {' '.join(bracketed(c) for c in codes)}",
+                file=sys.stderr,
+            )
+            return 2
+        codes = (wanted,)
+    _print_blocks(cat, interface.id, codes, version)
+    return 0
+
+
+def _print_facts(interface: Interface) -> None:
     print(f"{interface.id}  {interface.name}")
     facts = [
         ("publication", interface.publication_id),
@@ -124,33 +152,17 @@ def cmd_show(args: argparse.Namespace) -> int:
         facts.append(("notes", interface.notes))
     for label, value in facts:
         print(f"  {label:<16}{value}")
-    print("\nEvent codes by version:")
-    for name in cat.versions:
-        codes = interface.event_codes(name)
-        shown = " ".join(bracketed(c) for c in codes) if codes else "(not in this version)"
-        print(f"  {cat.version(name).label:<16}{shown}")
-    codes = interface.event_codes(version)
-    if not codes:
-        print(f"\n{interface.id} is not in version {cat.version(version).label}.")
-        return 0
-    if args.event:
-        wanted = args.event.strip("[]")
-        if wanted not in codes:
-            print(
-                f"error: {interface.id} has no event code {bracketed(wanted)} in version "
-                f"{version}; it has {' '.join(bracketed(c) for c in codes)}",
-                file=sys.stderr,
-            )
-            return 2
-        codes = (wanted,)
-    first = cat.schema(interface.id, codes[0], version=version)
+
+
+def _print_blocks(cat: Catalogue, interface_id: str, codes: Sequence[str], version: str) -> None:
+    """The common blocks once, then the custom block of each event code."""
+    first = cat.schema(interface_id, codes[0], version=version)
     print(f"\nCommon blocks in {cat.version(version).label} (* = required):")
     _print_fields(first["properties"]["CommonBlock"], "  ")
     for code in codes:
-        schema = cat.schema(interface.id, code, version=version)
+        schema = cat.schema(interface_id, code, version=version)
         print(f"\nCustomBlock of {bracketed(code)}:")
         _print_fields(schema["properties"]["CustomBlock"], "  ")
-    return 0
 
 
 def _print_fields(schema: dict[str, Any], indent: str) -> None:
@@ -161,18 +173,22 @@ def _print_fields(schema: dict[str, Any], indent: str) -> None:
     required = set(schema.get("required", ()))
     for name, sub in (schema.get("properties") or {}).items():
         star = "*" if name in required else " "
-        items = sub.get("items") if sub.get("type") == "array" and isinstance(sub.get("items"), dict) else None
-        node = items if items is not None else sub
-        if "properties" in node:
-            kind = "list of objects" if items is not None else "object"
-        else:
-            from mhhs_sit.catalogue.violations import expected_form
-
-            kind = ("list of " if items is not None else "") + expected_form(node)
+        node, kind = _field_kind(sub)
         extra = "  [modelled]" if sub.get("x-source") == "modelled" else ""
         print(f"{indent}{name}{star:<2}{'':<{max(0, 48 - len(indent) - len(name))}}{kind}{extra}")
         if "properties" in node:
             _print_fields(node, indent + "  ")
+
+
+def _field_kind(sub: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """(the schema of the field's value, or of a list's items; the expected form in words)."""
+    items = sub.get("items") if sub.get("type") == "array" and isinstance(sub.get("items"), dict) else None
+    node: dict[str, Any] = items if items is not None else sub
+    if "properties" in node:
+        return node, "list of objects" if items is not None else "object"
+    from mhhs_sit.catalogue.violations import expected_form
+
+    return node, ("list of " if items is not None else "") + expected_form(node)
 
 
 # -- diff --------------------------------------------------------------------------------------
@@ -194,7 +210,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if not changes:
         print("No differences.")
         return 0
-    scenarios = _scenarios(args.scenarios)
+    _print_affected(changes, _scenarios(args.scenarios))
+    return 0
+
+
+def _print_affected(changes: Sequence[Change], scenarios: list[Scenario]) -> None:
+    """The grouped changes with the cases each affects, then every affected case."""
     rows = []
     for kind, where, source, text, members in _grouped(changes):
         cases = sorted({case for c in members for case in affected(c, scenarios)})
@@ -202,16 +223,16 @@ def cmd_diff(args: argparse.Namespace) -> int:
     print(_table(["CHANGE", "INTERFACES", "SOURCE", "CASES AFFECTED", "DESCRIPTION"], rows, limits={1: 40, 3: 40}))
     hit = sorted({case for c in changes for case in affected(c, scenarios)})
     print(f"\n{len(hit)} of {sum(len(s.cases) for s in scenarios)} test cases affected: {', '.join(hit) or 'none'}")
-    return 0
 
 
-def _scenarios(paths: list[str] | None) -> list[Any]:
+def _scenarios(paths: list[str] | None) -> list[Scenario]:
     from pathlib import Path
 
     from mhhs_sit.definitions.loader import load_scenarios
 
-    chosen = [Path(p) for p in paths or ["test_themes"]]
-    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], Path.cwd())
+    project = Project.discover()
+    chosen = [Path(p) for p in paths] if paths else project.scenario_dirs
+    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], project.root)
     return scenarios
 
 
@@ -226,7 +247,7 @@ def _grouped(changes: Sequence[Change]) -> list[tuple[str, str, str, str, list[C
     groups: dict[tuple[str, str, str, str], list[str]] = {}
     members: dict[tuple[str, str, str, str], list[Change]] = {}
     for c in changes:
-        key = (c.kind, c.path, c.description, c.source)
+        key: tuple[str, str, str, str] = (c.kind, c.path, c.description, c.source)
         label = c.interface_id + (
             f" {bracketed(c.event_code)}" if c.event_code and c.kind not in ("event-added", "event-removed") else ""
         )

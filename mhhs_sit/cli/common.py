@@ -1,4 +1,5 @@
-"""What every ``mhhs-sit`` sub-command shares: framework errors become a message and exit code 2."""
+"""What every ``mhhs-sit`` sub-command shares: the project's definitions read as pytest reads
+them, and framework errors turned into a message and exit code 2."""
 
 from __future__ import annotations
 
@@ -6,10 +7,20 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from mhhs_sit.errors import MhhsSitError
+from mhhs_sit.project import Project
 
 Handler = Callable[[argparse.Namespace], int]
+
+# A command's option -> the ini setting it overrides (the same as the pytest plugin's).
+INI_OF_OPTION = {
+    "cohorts": "mhhs_cohorts",
+    "environments": "mhhs_environments",
+    "requirements": "mhhs_requirements",
+    "scenarios": "mhhs_scenarios",
+}
 
 
 def guarded(handler: Handler, prefix: Callable[[argparse.Namespace], str]) -> Handler:
@@ -24,3 +35,45 @@ def guarded(handler: Handler, prefix: Callable[[argparse.Namespace], str]) -> Ha
             return 2
 
     return run
+
+
+def add_definition_options(p: argparse.ArgumentParser) -> None:
+    """Where the definitions are and which environment and spec apply; unset: the ini settings."""
+    p.add_argument("--cohorts", metavar="DIR", help="cohort files (default: ini mhhs_cohorts, else cohorts)")
+    p.add_argument(
+        "--environments", metavar="DIR", help="environment files (default: ini mhhs_environments, else environments)"
+    )
+    p.add_argument("--env", metavar="NAME", help="environment to check against (default: ini mhhs_env, else local)")
+    p.add_argument("--ir", metavar="VERSION", help="interface spec version to validate against (e.g. IR8.2, 2.1.0)")
+    p.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec instead")
+    p.add_argument(
+        "--requirements",
+        metavar="PATH",
+        help="requirements catalogue scenario requirement ids are checked against "
+        "(default: ini mhhs_requirements, else test_data/requirements)",
+    )
+
+
+def project_of(args: argparse.Namespace) -> Project:
+    """The project the working directory is in, the command's options over its ini settings."""
+    overrides = {ini: _from_cwd(getattr(args, option, None)) for option, ini in INI_OF_OPTION.items()}
+    return Project.discover(
+        overrides=overrides,
+        env=getattr(args, "env", None),
+        ir=getattr(args, "ir", None),
+        dip_spec=getattr(args, "dip_spec", None),
+    )
+
+
+def _from_cwd(value: str | list[str] | None) -> str | list[str] | None:
+    """A path given on the command line is relative to the working directory, not the root."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(Path.cwd().resolve() / v) for v in value]
+    return str(Path.cwd().resolve() / value)
+
+
+def shown(project: Project, path: Path) -> str:
+    """``path`` as a tester reads it: relative to the project root when it is inside it."""
+    return path.relative_to(project.root).as_posix() if path.is_relative_to(project.root) else str(path)

@@ -29,7 +29,7 @@ examples:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``data`` with its ``generate`` and ``check`` subcommands."""
     data = subparsers.add_parser(
         "data",

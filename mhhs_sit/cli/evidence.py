@@ -57,7 +57,7 @@ exit status: 0 PASS, 1 FAIL, 2 not a usable pack or key.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``evidence`` command and its sub-commands to the main parser."""
     parser = subparsers.add_parser(
         "evidence",

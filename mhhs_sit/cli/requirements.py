@@ -8,17 +8,18 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from mhhs_sit.cli.common import guarded
+from mhhs_sit.cli.common import guarded, shown
 from mhhs_sit.definitions.loader import suggest
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.definitions.requirements import FIELDS, Catalogue, Requirement, read_catalogue
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError, render_problems
+from mhhs_sit.project import Project
 
-DEFAULT = Path("test_data/requirements")
+DEFAULT = "the ini setting mhhs_requirements, else test_data/requirements"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "requirements",
         help="check, list or import the requirements catalogue (test_data/requirements)",
@@ -26,10 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = p.add_subparsers(dest="requirements_command", metavar="ACTION", required=True)
     c = sub.add_parser("check", help="every problem in the catalogue with file:line; exit 1 if any")
-    c.add_argument("path", nargs="?", default=str(DEFAULT), help=f"file or directory (default: {DEFAULT})")
+    c.add_argument("path", nargs="?", help=f"file or directory (default: {DEFAULT})")
     c.set_defaults(func=guarded(cmd_check, lambda _: "mhhs-sit requirements check"))
     ls = sub.add_parser("list", help="the requirements, optionally for some roles or a stage")
-    ls.add_argument("path", nargs="?", default=str(DEFAULT), help=f"file or directory (default: {DEFAULT})")
+    ls.add_argument("path", nargs="?", help=f"file or directory (default: {DEFAULT})")
     ls.add_argument(
         "--roles", action="append", metavar="ROLE", help="only requirements applying to these roles (e.g. LDSO)"
     )
@@ -48,11 +49,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     im.set_defaults(func=guarded(cmd_import, lambda _: "mhhs-sit requirements import"))
 
 
-def _read(path: str, sheet: str | None = None) -> Catalogue:
-    target = Path(path)
+def _where(path: str | None) -> tuple[Path, Path, str]:
+    """(the catalogue, the root its problems are shown from, how it is named): ``path``, else
+    where the project's ini setting mhhs_requirements says."""
+    if path:
+        return Path(path), Path.cwd(), path
+    project = Project.discover()
+    target = project.path("mhhs_requirements")
+    return target, project.root, shown(project, target)
+
+
+def _read(path: str | None, sheet: str | None = None) -> Catalogue:
+    target, root, _ = _where(path)
     if not target.exists():
         raise ConfigError(f"{target}: no such file or directory")
-    return read_catalogue(target, Path.cwd(), sheet=sheet)
+    return read_catalogue(target, root, sheet=sheet)
 
 
 def _summary(found: Iterable[Requirement]) -> str:
@@ -66,7 +77,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(render_problems(catalogue.problems))
         return 1
     found = catalogue.requirements
-    print(f"OK: {len(found)} requirements in {args.path} ({_summary(found.values()) or 'none'})")
+    print(f"OK: {len(found)} requirements in {_where(args.path)[2]} ({_summary(found.values()) or 'none'})")
     return 0
 
 
@@ -79,6 +90,11 @@ def _wanted_roles(values: list[str] | None) -> frozenset[str]:
     return roles
 
 
+def _listed(req: Requirement, roles: frozenset[str], stage: str | None) -> bool:
+    """Whether ``req`` applies to one of ``roles`` (if any) and to ``stage`` (if given)."""
+    return (not roles or req.applies_to(roles)) and (not stage or req.stage in ("", stage))
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     roles = _wanted_roles(args.roles)
     if args.stage and args.stage not in STAGES:
@@ -89,9 +105,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(render_problems(catalogue.problems))
         return 1
     for req in catalogue.requirements.values():
-        if roles and not req.applies_to(roles):
-            continue
-        if args.stage and req.stage not in ("", args.stage):
+        if not _listed(req, roles, args.stage):
             continue
         who = ",".join(req.roles) or "all"
         print(f"{req.id:<14} P{req.priority or '-'} {req.stage or 'any':<19} {who:<22} {req.title}")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from mhhs_sit.cli.common import guarded
+from mhhs_sit.cli.common import guarded, project_of
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import ConfigError, render_problems
+from mhhs_sit.project import Project
 from mhhs_sit.rttm.model import Rttm
 from mhhs_sit.rttm.render import FORMATS
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
@@ -68,16 +68,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _definition_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--requirements", default="test_data/requirements", metavar="PATH", help="requirements catalogue")
-    p.add_argument("--scenarios", default="test_themes", metavar="DIR", help="scenario files (default: test_themes)")
-    p.add_argument("--cohorts", default="cohorts", metavar="DIR", help="cohort files (default: cohorts)")
-    p.add_argument("--environments", default="environments", metavar="DIR", help="environment files")
+    p.add_argument("--requirements", metavar="PATH", help="requirements catalogue (default: ini mhhs_requirements)")
+    p.add_argument("--scenarios", metavar="DIR", help="scenario files (default: ini mhhs_scenarios)")
+    p.add_argument("--cohorts", metavar="DIR", help="cohort files (default: ini mhhs_cohorts)")
+    p.add_argument("--environments", metavar="DIR", help="environment files (default: ini mhhs_environments)")
 
 
-def open_store(spec: str | None) -> Any:
+def open_store(spec: str | None, project: Project | None = None) -> Any:
     from mhhs_sit.store.store import ResultsStore
 
-    return ResultsStore.open(spec or os.environ.get(ENV_VAR) or DEFAULT_STORE, Path.cwd())
+    project = project or Project.discover()
+    found = project.store_spec(spec)
+    if found is None:
+        raise ConfigError("the results store is switched off ('none'): give --store PATH|URL")
+    return ResultsStore.open(found, project.root)
 
 
 def _formats(text: str) -> list[str]:
@@ -92,35 +96,32 @@ def rttm_for(
     store: Any,
     cycle: str | None,
     *,
-    requirements: Path,
-    scenarios: Path,
-    cohorts_dir: Path,
-    environments: Path,
+    project: Project,
     roles: list[str] | None = None,
     participant: str | None = None,
     only_cohorts: list[str] | None = None,
-    root: Path | None = None,
 ) -> tuple[Rttm, list[str]]:
     """The RTTM of a cycle, and warnings a user should read (unreadable scenario files...)."""
-    from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, load_cohorts, load_environment, load_scenarios
-    from mhhs_sit.definitions.requirements import load_requirements
+    from mhhs_sit.definitions.loader import load_scenarios
     from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
 
-    root = root or Path.cwd()
-    catalogue, problems = load_requirements(requirements, root)
+    root = project.root
+    catalogue, problems = project.requirements
     if problems:
         raise RequirementsProblems(problems)
     if not catalogue:
+        requirements = project.path("mhhs_requirements")
         raise ConfigError(f"no requirements catalogue at {requirements}: an RTTM needs one (see test_data/README.md)")
     runs = store.runs(cycle)
     if cycle is not None and not runs:
         known = ", ".join(sorted(str(c["cycle"]) for c in store.cycles() if c["cycle"])) or "none"
         raise ConfigError(f"no run of cycle {cycle!r} in results store {store.shown} (cycles there: {known})")
-    cohorts, _ = load_cohorts(cohorts_dir, root)
+    cohorts, _ = project.cohorts
     env_name = next((r["environment"] for r in reversed(runs) if r.get("environment")), None) or "local"
-    env, _ = load_environment(env_name, environments, root, environ=os.environ)
-    scenario_list, scenario_problems = (
-        load_scenarios([scenarios], root, cache_dir=root / DEFAULT_CACHE_DIR) if scenarios.exists() else ([], [])
+    env, _ = project.for_environment(env_name).environment
+    scenarios = [d for d in project.scenario_dirs if d.exists()]
+    scenario_list, scenario_problems = load_scenarios(
+        scenarios, root, cache_dir=project.cache_dir
     )  # the cache a run keeps: unchanged files are not parsed and checked again
     infos = case_infos(scenario_list, cohorts, local=env.is_local if env else True)
     warnings = []
@@ -178,15 +179,13 @@ def cmd_rttm(args: argparse.Namespace) -> int:
     from mhhs_sit.rttm.render import write
 
     formats = _formats(args.format)
-    store = open_store(args.store)
+    project = project_of(args)
+    store = open_store(args.store, project)
     try:
         rttm, warnings = rttm_for(
             store,
             args.cycle,
-            requirements=Path(args.requirements),
-            scenarios=Path(args.scenarios),
-            cohorts_dir=Path(args.cohorts),
-            environments=Path(args.environments),
+            project=project,
             roles=_split(args.roles),
             participant=args.participant,
             only_cohorts=_split(args.cohort),

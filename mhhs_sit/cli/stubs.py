@@ -18,20 +18,24 @@ import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mhhs_sit.cli.common import guarded
-from mhhs_sit.definitions.loader import find_environment, load_cohorts, load_environment, suggest
+from mhhs_sit.cli.common import guarded, project_of, shown
+from mhhs_sit.definitions.loader import find_environment, suggest
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError, render_problems
+from mhhs_sit.project import Project
+
+if TYPE_CHECKING:
+    from mhhs_stubs.config import SimulatorConfig
 
 WEBHOOK_HOWTO = 'POST {url}/dip-channel/<IF-nnn>/pubconfig/<DIP ID> {{"callbackURL": "http://127.0.0.1:<port>/..."}}'
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "stubs",
         help="run the local DIP simulator standalone for a system under test",
@@ -55,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "  mhhs-sit stubs up --cohort C1 --only REGS   cohort C1, only the registration service simulated\n"
         "  mhhs-sit stubs up --env local-containers    the simulator in a container (needs a Docker engine)",
     )
-    up.add_argument("--env", default="local", metavar="NAME", help="a local environment (default: local)")
+    up.add_argument("--env", metavar="NAME", help="a local environment (default: ini mhhs_env, else local)")
     up.add_argument(
         "--cohort",
         action="append",
@@ -91,9 +95,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     up.add_argument("--ir", metavar="VERSION", help="validate messages against this interface spec version")
     up.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec")
-    up.add_argument("--cohorts", default="cohorts", metavar="DIR", help="cohort files (default: cohorts)")
+    up.add_argument("--cohorts", metavar="DIR", help="cohort files (default: ini mhhs_cohorts, else cohorts)")
     up.add_argument(
-        "--environments", default="environments", metavar="DIR", help="environment files (default: environments)"
+        "--environments", metavar="DIR", help="environment files (default: ini mhhs_environments, else environments)"
     )
     up.set_defaults(func=guarded(cmd_up, lambda _: "mhhs-sit stubs up"))
 
@@ -108,22 +112,22 @@ def _values(values: Iterable[str] | None, *, upper: bool = False) -> list[str]:
     return out
 
 
-def _environment(args: argparse.Namespace, root: Path) -> Environment:
-    directory = Path(args.environments)
-    found = find_environment(args.env, directory)
+def _environment(project: Project) -> Environment:
+    directory, name = project.path("mhhs_environments"), project.env_name
+    found = find_environment(name, directory)
     if found is None:
         known = sorted(p.stem for p in directory.glob("*.y*ml"))
         raise ConfigError(
-            f"--env: unknown environment {args.env!r}{suggest(args.env, known)}; "
-            f"environments in {directory}: {', '.join(known) or 'none'}"
+            f"--env: unknown environment {name!r}{suggest(name, known)}; "
+            f"environments in {shown(project, directory)}: {', '.join(known) or 'none'}"
         )
     with contextlib.suppress(OSError, yaml.YAMLError, AttributeError):  # a broken file: the loader says why
         if yaml.safe_load(found.read_text(encoding="utf-8")).get("stubs") == "none":
             raise ConfigError(
-                f"--env: environment {args.env!r} is a real DIP (stubs: none); stubs up runs a local simulator: "
+                f"--env: environment {name!r} is a real DIP (stubs: none); stubs up runs a local simulator: "
                 "use an environment with stubs: embedded or container, e.g. --env local"
             )
-    env, problems = load_environment(args.env, directory, root, environ=os.environ)
+    env, problems = project.environment
     if problems or env is None:
         raise ConfigError(render_problems(problems))
     return env
@@ -138,6 +142,17 @@ def select_cohorts(
             "--only and --except cannot be used together: --only names the roles to simulate, "
             "--except the roles under test"
         )
+    chosen = _chosen(cohorts, wanted)
+    if only:
+        _check_roles("--only", only, chosen)
+        return [dataclasses.replace(c, simulated=c.roles & frozenset(only)) for c in chosen]
+    if except_:
+        _check_roles("--except", except_, chosen)
+        return [dataclasses.replace(c, simulated=c.roles - frozenset(except_)) for c in chosen]
+    return chosen
+
+
+def _chosen(cohorts: Mapping[str, Cohort], wanted: list[str]) -> list[Cohort]:
     unknown = [c for c in wanted if c not in cohorts]
     if unknown:
         raise ConfigError(
@@ -146,7 +161,11 @@ def select_cohorts(
     chosen = [cohorts[c] for c in wanted] if wanted else list(cohorts.values())
     if not chosen:
         raise ConfigError("--cohort: no cohort files found")
-    option, roles = ("--only", only) if only else ("--except", except_)
+    return chosen
+
+
+def _check_roles(option: str, roles: list[str], chosen: list[Cohort]) -> None:
+    """Every role is a role code, and one that the chosen cohorts have."""
     present = sorted(set().union(*(c.roles for c in chosen)))
     for role in roles:
         if role not in ROLES:
@@ -156,11 +175,6 @@ def select_cohorts(
         if role not in present:
             names = ", ".join(c.id for c in chosen)
             raise ConfigError(f"{option}: no {role} in cohort(s) {names}; their roles are {', '.join(present)}")
-    if only:
-        return [dataclasses.replace(c, simulated=c.roles & frozenset(only)) for c in chosen]
-    if except_:
-        return [dataclasses.replace(c, simulated=c.roles - frozenset(except_)) for c in chosen]
-    return chosen
 
 
 def credentials(sim: Any, env: Environment, cohorts: list[Cohort]) -> dict[str, Any]:
@@ -189,61 +203,46 @@ def _table(participants: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    root = Path.cwd()
-    env = _environment(args, root)
-    cohorts, problems = load_cohorts(Path(args.cohorts), root)
-    if problems:
-        raise ConfigError(render_problems(problems))
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What ``stubs up`` starts: the environment, the chosen cohorts and the simulator's config."""
+
+    env: Environment
+    cohorts: list[Cohort]
+    config: SimulatorConfig
+
+
+def plan(args: argparse.Namespace) -> Plan:
+    """The environment, cohorts and simulator configuration the options ask for."""
+    project = project_of(args)
+    env = _environment(project)
+    cohorts, problems = project.cohorts
+    dip_spec, spec_problems = project.dip_spec
+    if problems or spec_problems:
+        raise ConfigError(render_problems(problems + spec_problems))
     chosen = select_cohorts(
         cohorts, _values(args.cohort), _values(args.only, upper=True), _values(args.except_, upper=True)
     )
-    from mhhs_sit.execution.local_stubs import driven_key_files, simulator_config, start_simulator
-    from mhhs_stubs.config_file import write_private
-
-    if args.ir:
-        env = dataclasses.replace(env, ir=args.ir)
-    dip_spec = str(Path(args.dip_spec).resolve()) if args.dip_spec else None
     # A system under test may sign as on the real DIP (then every signature is checked) or send
     # with its X-API-Key alone while it is being built.
     tls = bool(args.tls or env.tls)
     if tls and env.stubs == "container":
         raise ConfigError("--tls: mutual TLS is available for the embedded simulator only; use --env local")
-    config = simulator_config(env, chosen, dip_spec=dip_spec, signing="optional", tls=tls)
+    from mhhs_sit.execution.local_stubs import simulator_config
 
+    return Plan(env, chosen, simulator_config(env, chosen, dip_spec=dip_spec, signing="optional", tls=tls))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    chosen = plan(args)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     tmp = None if args.credentials else Path(tempfile.mkdtemp(prefix="mhhs-stubs-"))
     path = tmp / "credentials.json" if tmp else Path(args.credentials).resolve()
     sim = None
-    keys = path.parent / "keys"
     try:
-        outside_ids = [p.dip_id for p in config.participants.values() if not p.simulated]
-        config.credentials.write(keys, outside_ids)
-        started = driven_key_files(config, keys) if env.stubs == "container" else config
-        sim = start_simulator(env.stubs, started, host=args.host, port=args.port)
-        creds = credentials(sim, env, chosen)
-        creds["keys"] = {
-            "directory": str(keys),
-            "ca": str(keys / "ca.pem"),
-            "signing": "sign with <DIP ID>.key and send <DIP ID>.pem as X-DIP-Signature-Certificate "
-            "(optional here; a signature that is sent is checked)",
-        }
-        write_private(path, json.dumps(creds, indent=1))
-        simulated = [p for p in creds["participants"] if p["simulated"]]
-        outside = [p for p in creds["participants"] if not p["simulated"]]
-        kind = f"in a container ({sim.image})" if env.stubs == "container" else "in this process"
-        print(f"DIP simulator {kind}, environment '{env.name}', cohorts {', '.join(creds['cohorts'])}")
-        print(f"url: {sim.url}")
-        keep = "kept after exit" if args.credentials else "removed on exit"
-        print(f"credentials: {path} (DIP ID, role, MPID and X-API-Key of every participant; mode 0600, {keep})")
-        print(f"signing keys: {keys} (<DIP ID>.key/.pem per participant from outside, ca.pem; {keep})")
-        print("simulated (answered by the simulator):")
-        print("\n".join(_table(simulated)) or "  none")
-        print("expected from outside (systems under test: send with the participant's X-API-Key; register webhooks")
-        print(f"with {creds['register_webhooks']}):")
-        print("\n".join(_table(outside)) or "  none: every participant is simulated")
-        print(f"stop: Ctrl-C (or kill -INT {os.getpid()})", flush=True)
+        sim = _start(chosen, path.parent / "keys", args)
+        _announce(sim, chosen, path, keep="kept after exit" if args.credentials else "removed on exit")
         while not stop.wait(3600):
             pass
         print("stopping the simulator", flush=True)
@@ -255,3 +254,41 @@ def cmd_up(args: argparse.Namespace) -> int:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)  # keys/ too; with --credentials both are kept
     return 0
+
+
+def _start(chosen: Plan, keys: Path, args: argparse.Namespace) -> Any:
+    """The simulator, with the outside participants' client keys written to ``keys``."""
+    from mhhs_sit.execution.local_stubs import driven_key_files, start_simulator
+
+    config = chosen.config
+    config.credentials.write(keys, [p.dip_id for p in config.participants.values() if not p.simulated])
+    started = driven_key_files(config, keys) if chosen.env.stubs == "container" else config
+    return start_simulator(chosen.env.stubs, started, host=args.host, port=args.port)
+
+
+def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
+    """Write the credentials file and say what runs where and what is expected from outside."""
+    from mhhs_stubs.config_file import write_private
+
+    env, keys = chosen.env, path.parent / "keys"
+    creds = credentials(sim, env, chosen.cohorts)
+    creds["keys"] = {
+        "directory": str(keys),
+        "ca": str(keys / "ca.pem"),
+        "signing": "sign with <DIP ID>.key and send <DIP ID>.pem as X-DIP-Signature-Certificate "
+        "(optional here; a signature that is sent is checked)",
+    }
+    write_private(path, json.dumps(creds, indent=1))
+    simulated = [p for p in creds["participants"] if p["simulated"]]
+    outside = [p for p in creds["participants"] if not p["simulated"]]
+    kind = f"in a container ({sim.image})" if env.stubs == "container" else "in this process"
+    print(f"DIP simulator {kind}, environment '{env.name}', cohorts {', '.join(creds['cohorts'])}")
+    print(f"url: {sim.url}")
+    print(f"credentials: {path} (DIP ID, role, MPID and X-API-Key of every participant; mode 0600, {keep})")
+    print(f"signing keys: {keys} (<DIP ID>.key/.pem per participant from outside, ca.pem; {keep})")
+    print("simulated (answered by the simulator):")
+    print("\n".join(_table(simulated)) or "  none")
+    print("expected from outside (systems under test: send with the participant's X-API-Key; register webhooks")
+    print(f"with {creds['register_webhooks']}):")
+    print("\n".join(_table(outside)) or "  none: every participant is simulated")
+    print(f"stop: Ctrl-C (or kill -INT {os.getpid()})", flush=True)

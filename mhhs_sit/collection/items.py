@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,9 +13,10 @@ from mhhs_sit.collection.session import SessionState
 from mhhs_sit.definitions.loader import load_scenario_file
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
-from mhhs_sit.execution.case import CaseRun
-from mhhs_sit.execution.engine import run_case
 from mhhs_sit.results.run import CASE_META
+
+if TYPE_CHECKING:
+    from mhhs_sit.execution.case import CaseRecord
 
 STATE_KEY = pytest.StashKey[SessionState]()
 NO_COHORT = "no-eligible-cohort"
@@ -30,50 +32,66 @@ def item_name(case_id: str, cohort_id: str) -> str:
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
+        scenario = self._scenario()
         state = state_of(self.config)
-        display = (
-            self.path.relative_to(self.config.rootpath).as_posix()
-            if self.path.is_relative_to(self.config.rootpath)
-            else str(self.path)
-        )
-        state.load()
-        scenario, problems = load_scenario_file(
-            self.path, display=display, cache_dir=state.cache_dir, version=state.version, dip_spec=state.dip_spec
-        )
-        problems = list(problems)
-        if scenario is not None:
-            problems += state.ids.add(scenario, self.path)
-            if state.requirements:
-                from mhhs_sit.definitions.requirements import unknown_references
-
-                problems += unknown_references(scenario, state.requirements, self.path)
-        definition = state.definition_error()
-        if definition is not None:
-            # Cohort/environment problems block every file: shown in full once, then by reference.
-            if state.reported:
-                problems.append(Problem("cohorts/environments", 0, 0, "", "invalid (see the first error above)"))
-            else:
-                problems += definition.problems
-                state.reported = True
-        if problems or scenario is None:
-            raise DefinitionError(problems)
         local = state.environment is not None and state.environment.is_local
         for case in scenario.cases:
-            reasons = {c.id: c.ineligibility(scenario, case, local=local) for c in state.cohorts.values()}
-            eligible = [c for c in state.cohorts.values() if reasons[c.id] is None]
-            if not eligible:
-                item = CaseItem.from_parent(
-                    self, name=item_name(case.id, NO_COHORT), scenario=scenario, case=case, cohort=None
-                )
-                why = "; ".join(f"{cid}: {r}" for cid, r in sorted(reasons.items())) or "no cohorts defined"
-                item.add_marker(pytest.mark.skip(reason=f"no eligible cohort ({why})"))
-                yield item
-            for cohort in sorted(eligible, key=lambda c: c.id):
-                yield CaseItem.from_parent(
-                    self, name=item_name(case.id, cohort.id), scenario=scenario, case=case, cohort=cohort
-                )
+            yield from self._case_items(scenario, case, state.cohorts, local=local)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def _scenario(self) -> Scenario:
+        """The file's scenario; raises every problem in it, and the definitions' problems once."""
+        state = state_of(self.config)
+        root = self.config.rootpath
+        display = self.path.relative_to(root).as_posix() if self.path.is_relative_to(root) else str(self.path)
+        state.load()
+        scenario, found = load_scenario_file(
+            self.path, display=display, cache_dir=state.cache_dir, version=state.version, dip_spec=state.dip_spec
+        )
+        problems = list(found)
+        if scenario is not None:
+            problems += state.ids.add(scenario, self.path) + self._unknown_requirements(scenario, state)
+        problems += self._definition_problems(state)
+        if problems or scenario is None:
+            raise DefinitionError(problems)
+        return scenario
+
+    def _unknown_requirements(self, scenario: Scenario, state: SessionState) -> list[Problem]:
+        if not state.requirements:
+            return []
+        from mhhs_sit.definitions.requirements import unknown_references
+
+        return unknown_references(scenario, state.requirements, self.path)
+
+    @staticmethod
+    def _definition_problems(state: SessionState) -> list[Problem]:
+        """Cohort/environment problems block every file: shown in full once, then by reference."""
+        definition = state.definition_error()
+        if definition is None:
+            return []
+        if state.reported:
+            return [Problem("cohorts/environments", 0, 0, "", "invalid (see the first error above)")]
+        state.reported = True
+        return list(definition.problems)
+
+    def _case_items(
+        self, scenario: Scenario, case: TestCase, cohorts: dict[str, Cohort], *, local: bool
+    ) -> Iterator[CaseItem]:
+        """One item per eligible cohort; a skipped one saying why when no cohort is eligible."""
+        reasons = {c.id: c.ineligibility(scenario, case, local=local) for c in cohorts.values()}
+        eligible = sorted((c for c in cohorts.values() if reasons[c.id] is None), key=lambda c: c.id)
+        if not eligible:
+            item = CaseItem.from_parent(
+                self, name=item_name(case.id, NO_COHORT), scenario=scenario, case=case, cohort=None
+            )
+            why = "; ".join(f"{cid}: {r}" for cid, r in sorted(reasons.items())) or "no cohorts defined"
+            item.add_marker(pytest.mark.skip(reason=f"no eligible cohort ({why})"))
+            yield item
+        for cohort in eligible:
+            yield CaseItem.from_parent(
+                self, name=item_name(case.id, cohort.id), scenario=scenario, case=case, cohort=cohort
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None) -> str:
         if isinstance(excinfo.value, MhhsSitError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)  # type: ignore[return-value]
@@ -89,7 +107,7 @@ class CaseItem(pytest.Item):
         self.scenario = scenario
         self.case = case
         self.cohort = cohort
-        self.record: Any = None
+        self.record: CaseRecord | None = None
         for tag in case.tags:
             if tag not in _registered(self.config):
                 self.config.addinivalue_line("markers", f"{tag}: scenario tag (mhhs-sit)")
@@ -147,6 +165,9 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         assert self.cohort is not None
+        from mhhs_sit.execution.case import CaseRun  # the DIP client (requests, cryptography) when a case runs
+        from mhhs_sit.execution.engine import run_case
+
         state = state_of(self.config)
         runtime = state.runtime()
         run = CaseRun(runtime, self.scenario, self.case, self.cohort)
@@ -155,7 +176,7 @@ class CaseItem(pytest.Item):
         finally:
             self.record = run.record
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None) -> str:
         if not isinstance(excinfo.value, MhhsSitError | AssertionError):
             return super().repr_failure(excinfo)  # type: ignore[return-value]
         if self.record is None:
@@ -165,7 +186,7 @@ class CaseItem(pytest.Item):
 
         return case_failure_text(self, excinfo.value)
 
-    def reportinfo(self) -> tuple[Any, int, str]:
+    def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.case.location.line - 1, f"{self.name}: {self.case.title}"
 
 

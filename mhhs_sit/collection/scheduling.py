@@ -59,7 +59,9 @@ def make_scheduler(config: Any, log: Any, groups: Mapping[str, str]) -> Any:
             # included, so the next worker runs it and crashes too, until xdist gives up. Mark
             # the item that was running as done first: it is reported once, as crashed.
             workload = self.assigned_work.get(node) or {}
-            crashed = next((nid for unit in workload.values() for nid, done in unit.items() if not done), None)
+            crashed: str | None = next(
+                (nid for unit in workload.values() for nid, done in unit.items() if not done), None
+            )
             if crashed is None:
                 return super().remove_node(node)  # type: ignore[no-any-return]
             for unit in workload.values():

@@ -1,4 +1,4 @@
-"""Per-process session state of the plugin: definitions, selection, stubs and the runtime.
+"""Per-process session state of the plugin: the project's definitions, selection, DIP and runtime.
 
 Loaded lazily on the first scenario file, so a pytest run without scenarios (the framework's own
 tests, say) never reads cohorts or environments.
@@ -7,34 +7,42 @@ tests, say) never reads cohorts or environments.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from mhhs_sit.definitions.loader import IdRegistry, load_cohorts, load_environment
+from mhhs_sit.collection.selection import Selection
+from mhhs_sit.collection.simulator import DipEndpoint, SharedSimulator, controller_endpoint
+from mhhs_sit.collection.workers import WorkerInput, simulator_input, worker_input, worker_slot
+from mhhs_sit.definitions.loader import IdRegistry
 from mhhs_sit.definitions.model import Cohort, Environment
-from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
-from mhhs_sit.execution.local_stubs import LocalStubs, start_stubs
-from mhhs_sit.execution.runtime import Runtime
+from mhhs_sit.definitions.requirements import Requirement
+from mhhs_sit.errors import DefinitionError, Problem
+from mhhs_sit.project import Project
+
+if TYPE_CHECKING:
+    from mhhs_sit.evidence.redact import Scrubber
+    from mhhs_sit.execution.local_stubs import LocalStubs
+    from mhhs_sit.execution.runtime import Runtime
 
 
-def split_csv(values: list[str] | None) -> list[str]:
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
-
-
-@dataclass
-class Selection:
-    stages: frozenset[str]
-    themes: frozenset[str]
-    cohorts: frozenset[str]
+def project_of(config: pytest.Config) -> Project:
+    """The project as pytest sees it: its root, its ini settings and the command line's choices."""
+    return Project(
+        Path(config.rootpath),
+        config.getini,
+        env=config.getoption("mhhs_env", None),
+        ir=config.getoption("mhhs_ir", None),
+        dip_spec=config.getoption("mhhs_dip_spec", None),
+    )
 
 
 @dataclass
 class SessionState:
     config: pytest.Config
+    project: Project
     run_id: str
     seed: int
     selection: Selection
@@ -44,31 +52,26 @@ class SessionState:
     cohorts: dict[str, Cohort] = field(default_factory=dict)
     environment: Environment | None = None
     ids: IdRegistry = field(default_factory=IdRegistry)
-    stubs: LocalStubs | None = None
-    stub_error: MhhsSitError | None = None
+    simulator: SharedSimulator = field(default_factory=SharedSimulator)
     version: str | None = None  # canonical catalogue version (e.g. 1.8.2 for IR8.2)
     secrets_: list[str] | None = None
-    scrubber_: Any = None
-    requirements: dict[str, Any] = field(default_factory=dict)  # the catalogue: id -> Requirement
-    rerun: frozenset[str] = frozenset()  # --rerun: the statuses to re-run
-    rerun_latest: dict[str, str] | None = None  # --rerun: CASE[COHORT] -> latest status in the cycle
+    scrubber_: Scrubber | None = None
+    requirements: dict[str, Requirement] = field(default_factory=dict)  # the catalogue: id -> Requirement
     scenario_places: tuple[tuple[Path, ...], frozenset[Path]] | None = None
     dip_spec: str | None = None  # an official DIP spec to validate messages against instead
     runtime_: Runtime | None = None
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def create(cls, config: pytest.Config) -> SessionState:
-        winput: Mapping[str, Any] = getattr(config, "workerinput", {})
+        winput: WorkerInput = worker_input(config) or {}
         seed_opt = config.getoption("mhhs_seed")
         seed = int(winput.get("mhhs_seed", seed_opt if seed_opt is not None else secrets.randbelow(100)))
         run_id = str(winput.get("mhhs_run_id") or f"r{secrets.token_hex(4)}")
-        selection = Selection(
-            frozenset(split_csv(config.getoption("mhhs_stage"))),
-            frozenset(split_csv(config.getoption("mhhs_theme"))),
-            frozenset(split_csv(config.getoption("mhhs_cohort"))),
-        )
-        return cls(config, run_id, seed, selection)
+        return cls(config, project_of(config), run_id, seed, Selection.from_options(config))
+
+    @property
+    def stubs(self) -> LocalStubs | None:
+        return self.simulator.stubs
 
     def secrets(self) -> list[str]:
         """Values never to be written to evidence (looked up once: the environment does not change)."""
@@ -79,7 +82,7 @@ class SessionState:
             self.secrets_ = secret_values(issued)
         return self.secrets_
 
-    def scrubber(self) -> Any:
+    def scrubber(self) -> Scrubber:
         """The ``evidence.redact.Scrubber`` of ``secrets``, made once."""
         if self.scrubber_ is None:
             from mhhs_sit.evidence.redact import Scrubber
@@ -94,138 +97,114 @@ class SessionState:
             return None
         from mhhs_sit.evidence.redact import DEFAULT_PERSONAL_FIELDS
 
-        listed = [str(f).lower() for f in self.config.getini("mhhs_personal_fields")]
+        listed = [str(f).lower() for f in self.project.setting("mhhs_personal_fields")]
         return frozenset(listed) if listed else DEFAULT_PERSONAL_FIELDS
 
     @property
     def cache_dir(self) -> Path | None:
-        """Parsed scenario files kept between sessions; ``mhhs_cache =`` (empty) turns it off."""
-        value = str(self.config.getini("mhhs_cache"))
-        if not value:
-            return None
-        path = Path(value)
-        return path if path.is_absolute() else self.root / path
+        return self.project.cache_dir
 
     @property
     def root(self) -> Path:
-        return Path(self.config.rootpath)
-
-    def _dir(self, ini: str) -> Path:
-        value = Path(str(self.config.getini(ini)))
-        return value if value.is_absolute() else self.root / value
+        return self.project.root
 
     def load(self) -> None:
         """Cohorts and environment, once; problems are kept for the first scenario file to show."""
         if self._loaded:
             return
         self._loaded = True
-        self.cohorts, problems = load_cohorts(self._dir("mhhs_cohorts"), self.root)
-        env_name = self.config.getoption("mhhs_env") or str(self.config.getini("mhhs_env"))
-        env, env_problems = load_environment(env_name, self._dir("mhhs_environments"), self.root)
-        problems += env_problems
-        if env is not None and self.config.getoption("mhhs_ir"):
-            from dataclasses import replace
+        project = self.project
+        self.cohorts = project.cohorts[0]
+        self.environment = project.environment[0]
+        self.version = project.version[0] if self.environment is not None else None
+        self.dip_spec = project.dip_spec[0]
+        self.requirements = project.requirements[0]
+        self.problems = self._definition_problems() + self._unknown_cohorts()
 
-            env = replace(env, ir=str(self.config.getoption("mhhs_ir")))
-        self.environment = env
-        if env is not None:
-            problems += self._resolve_version(env)
-        problems += self._load_dip_spec()
-        from mhhs_sit.definitions.requirements import load_requirements
+    def _definition_problems(self) -> list[Problem]:
+        project = self.project
+        found = project.cohorts[1] + project.environment[1]
+        if self.environment is not None:
+            found += project.version[1]
+        return found + project.dip_spec[1] + project.requirements[1]
 
-        self.requirements, req_problems = load_requirements(self._dir("mhhs_requirements"), self.root)
-        problems += req_problems
+    def _unknown_cohorts(self) -> list[Problem]:
         unknown = sorted(self.selection.cohorts - set(self.cohorts))
-        if unknown and self.cohorts:
-            problems.append(
-                Problem(
-                    "--cohort",
-                    0,
-                    0,
-                    "",
-                    f"unknown cohort {', '.join(unknown)}; known: {', '.join(sorted(self.cohorts))}",
-                )
-            )
-        self.problems = problems
-
-    def _resolve_version(self, env: Environment) -> list[Problem]:
-        """The catalogue version scenarios are checked against: --ir, else the environment's ir."""
-        from mhhs_sit.catalogue import load_catalogue
-
-        cat = load_catalogue()
-        wanted = self.config.getoption("mhhs_ir") or env.ir
-        try:
-            self.version = cat.resolve_version(str(wanted)) if wanted else cat.default_version
-        except MhhsSitError as exc:
-            where = "--ir" if self.config.getoption("mhhs_ir") else env.location.file
-            return [Problem(where, 0, 0, "" if where == "--ir" else "ir", str(exc))]
-        return []
-
-    def _load_dip_spec(self) -> list[Problem]:
-        value = self.config.getoption("mhhs_dip_spec") or str(self.config.getini("mhhs_dip_spec") or "")
-        if not value:
+        if not (unknown and self.cohorts):
             return []
-        path = Path(value) if Path(value).is_absolute() else Path.cwd() / value
-        try:
-            from mhhs_sit.catalogue.dipspec import load_dip_spec
-
-            load_dip_spec(path)
-        except MhhsSitError as exc:
-            return [Problem("--dip-spec", 0, 0, "", str(exc))]
-        self.dip_spec = str(path)
-        return []
+        known = ", ".join(sorted(self.cohorts))
+        return [Problem("--cohort", 0, 0, "", f"unknown cohort {', '.join(unknown)}; known: {known}")]
 
     def definition_error(self) -> DefinitionError | None:
         self.load()
         return DefinitionError(self.problems) if self.problems else None
+
+    def is_scenario(self, path: Path) -> bool:
+        """Whether ``path`` is under a scenario directory (mhhs_scenarios) or named on the command line."""
+        if self.scenario_places is None:
+            named = frozenset(Path(a.split("::")[0]).resolve() for a in self.config.args)
+            self.scenario_places = (tuple(self.project.scenario_dirs), named)
+        roots, named = self.scenario_places
+        resolved = path.resolve()
+        return resolved in named or any(resolved.is_relative_to(root) for root in roots)
+
+    def has_scenarios(self) -> bool:
+        return any(d.is_dir() for d in self.project.scenario_dirs)
 
     # -- running --------------------------------------------------------------------------
 
     def ensure_stubs(self) -> LocalStubs | None:
         """Start the local simulator if the environment wants one (controller or serial run only)."""
         self.load()
-        env = self.environment
-        if env is None or env.stubs == "none" or env.dip_url or self.stubs is not None:
-            return self.stubs
-        if self.stub_error is not None:  # failed once: say so for every case, don't retry
-            raise self.stub_error
+        return self.simulator.ensure(self.environment, self.cohorts, self.dip_spec)
+
+    def worker_input(self) -> WorkerInput:
+        """What the controller hands a worker: the run's identity, the re-run and the one simulator."""
+        handed: WorkerInput = {"mhhs_run_id": self.run_id, "mhhs_seed": self.seed}
+        if self.selection.rerun_latest is not None:
+            handed["mhhs_rerun_latest"] = self.selection.rerun_latest
+        if not self.has_scenarios():
+            return handed
         try:
-            self.stubs = start_stubs(env, self.cohorts, dip_spec=self.dip_spec, tls=env.tls)
-        except MhhsSitError as exc:
-            self.stub_error = exc
-            raise
-        return self.stubs
+            handed.update(simulator_input(self.ensure_stubs()))
+        except Exception as exc:  # each worker reports its cases broken with this reason
+            handed["mhhs_stub_error"] = str(exc)
+        return handed
+
+    def endpoint(self) -> DipEndpoint:
+        """The DIP cases talk to: the controller's simulator, the environment's DIP, or our own simulator."""
+        winput = worker_input(self.config)
+        handed = controller_endpoint(winput) if winput is not None else None
+        if handed is not None:
+            return handed
+        env = self.environment
+        if env is not None and env.dip_url:
+            return DipEndpoint(env.dip_url)
+        stubs = self.ensure_stubs()
+        assert stubs is not None
+        return DipEndpoint(stubs.url, dict(stubs.api_keys), stubs.credentials_dir)
 
     def runtime(self) -> Runtime:
         if self.runtime_ is None:
             self.load()
             env = self.environment
             assert env is not None
-            winput: Mapping[str, Any] = getattr(self.config, "workerinput", {})
-            credentials: str | None = None
-            if "mhhs_dip_url" in winput:
-                url, keys = winput["mhhs_dip_url"], dict(winput.get("mhhs_api_keys") or {})
-                credentials = winput.get("mhhs_credentials_dir")
-            elif env.dip_url:
-                url, keys = env.dip_url, {}
-            else:
-                stubs = self.ensure_stubs()
-                assert stubs is not None
-                url, keys, credentials = stubs.url, dict(stubs.api_keys), stubs.credentials_dir
-            worker = str(winput.get("workerid", "gw0"))
+            endpoint = self.endpoint()
+            worker, workers = worker_slot(worker_input(self.config) or {})
+            from mhhs_sit.execution.runtime import Runtime
+
             self.runtime_ = Runtime(
                 environment=env,
-                dip_url=url,
+                dip_url=endpoint.url,
                 cohorts=self.cohorts,
                 run_id=self.run_id,
                 seed=self.seed,
-                # A replacement for a crashed worker (gw2 of 2) takes the dead worker's data slot.
-                worker=(int(worker[2:]) if worker[2:].isdigit() else 0) % max(int(winput.get("workercount", 1)), 1),
-                workers=int(winput.get("workercount", 1)),
-                issued_keys=keys,
+                worker=worker,
+                workers=workers,
+                issued_keys=endpoint.api_keys,
                 version=self.version,
                 dip_spec=self.dip_spec,
-                credentials_dir=credentials,
+                credentials_dir=endpoint.credentials_dir,
             )
         return self.runtime_
 
@@ -233,6 +212,4 @@ class SessionState:
         if self.runtime_ is not None:
             self.runtime_.close()
             self.runtime_ = None
-        if self.stubs is not None:
-            self.stubs.stop()
-            self.stubs = None
+        self.simulator.stop()
