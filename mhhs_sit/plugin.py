@@ -14,8 +14,8 @@ from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_o
 from mhhs_sit.collection.recorder import ResultsRecorder
 from mhhs_sit.collection.session import SessionState
 from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, is_scenario_file
-from mhhs_sit.execution.case import outcome_of
-from mhhs_sit.results.run import BROKEN, CASE_RUN, category_of
+from mhhs_sit.results.outcome import Status, classify
+from mhhs_sit.results.run import BROKEN, CASE_RUN
 from mhhs_sit.store import DEFAULT_STORE
 from mhhs_sit.store import ENV_VAR as STORE_ENV_VAR
 
@@ -261,9 +261,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         run: dict[str, Any] = item.run_summary()
         if call.excinfo is not None:
             exc = call.excinfo.value
-            if outcome_of(exc) == "broken":
+            verdict = classify(exc)
+            if verdict.status is Status.BROKEN:
                 report.user_properties.append(BROKEN)
-            run["category"] = category_of(exc)
+            run["category"] = verdict.category.value
             run["message"] = str(exc)[:2000]
         report.user_properties.append((CASE_RUN, json.dumps(run, default=str)))
     return report

@@ -28,6 +28,7 @@ from mhhs_sit.evidence.outcomes import (
     tally,
     tally_by,
 )
+from mhhs_sit.results.outcome import UNSUCCESSFUL, Status
 from mhhs_sit.results.run import parse_utc, utc_now
 
 PASS_RATE_RULE = (
@@ -259,7 +260,7 @@ def _step_text(r: CaseResult) -> str:
 
 
 def _failures_section(results: Sequence[CaseResult]) -> Section:
-    failures = [r for r in results if r.status in ("failed", "broken")]
+    failures = [r for r in results if r.status in UNSUCCESSFUL]
     by_cat: dict[str, list[CaseResult]] = {}
     for r in failures:
         by_cat.setdefault(r.category or "uncategorised", []).append(r)
@@ -270,8 +271,8 @@ def _failures_section(results: Sequence[CaseResult]) -> Section:
         summary_rows.append(
             (
                 Cell(cat),
-                Cell(str(sum(r.status == "failed" for r in rs))),
-                Cell(str(sum(r.status == "broken" for r in rs))),
+                Cell(str(sum(r.status == Status.FAILED for r in rs))),
+                Cell(str(sum(r.status == Status.BROKEN for r in rs))),
                 Cell(str(len(rs)), "failed"),
                 Cell(str(len({r.case for r in rs}))),
             )
@@ -313,7 +314,7 @@ def _not_executed_section(results: Sequence[CaseResult]) -> Section:
             Cell(r.cohort, mono=True),
             Cell(r.status, _tone(r.status)),
             Cell(r.title),
-            Cell(r.message or ("the run ended before this case" if r.status == "not run" else "—")),
+            Cell(r.message or ("the run ended before this case" if r.status == Status.NOT_RUN else "—")),
             Cell(r.run_id, mono=True),
         )
         for r in results

@@ -17,6 +17,7 @@ from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml, parse_yaml
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.errors import DefinitionError, Problem
 from mhhs_sit.evidence.outcomes import CATEGORIES, STATUSES, CaseResult, Coverage, coverage, pct, tally
+from mhhs_sit.results.outcome import UNSUCCESSFUL, Status
 
 BUILTIN = "built-in default criteria"
 DEFAULT_TEXT = """\
@@ -84,7 +85,7 @@ class Criterion:
     def selects(self, r: CaseResult) -> bool:
         for key, values in self.where:
             if key == "tags":
-                if not set(r.tags) & set(values):  # type: ignore[arg-type]
+                if not set(r.tags) & set(values):
                     return False
             elif getattr(r, key) not in values:
                 return False
@@ -144,7 +145,7 @@ def _result_breach(r: CaseResult) -> Breach:
 
 
 def _all_passed(c: Criterion, scoped: list[CaseResult]) -> Outcome:
-    bad = [r for r in scoped if r.status != "passed"]
+    bad = [r for r in scoped if r.status != Status.PASSED]
     if not scoped:
         return Outcome(c, True, "no results in scope")
     return Outcome(c, not bad, f"{len(scoped) - len(bad)} of {len(scoped)} passed", tuple(map(_result_breach, bad)))
@@ -164,7 +165,7 @@ def _min_pass_rate(c: Criterion, scoped: list[CaseResult]) -> Outcome:
         return Outcome(c, False, f"nothing executed in scope (min {pct(c.min)})")
     met = t.passed >= c.min * t.executed - 1e-9
     measured = f"{pct(t.pass_rate)} ({t.passed} of {t.executed} executed; min {pct(c.min)})"
-    breaches = () if met else tuple(_result_breach(r) for r in scoped if r.status in ("failed", "broken"))
+    breaches = () if met else tuple(_result_breach(r) for r in scoped if r.status in UNSUCCESSFUL)
     return Outcome(c, met, measured, breaches)
 
 

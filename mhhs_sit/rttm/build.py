@@ -20,7 +20,8 @@ from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.definitions.model import Cohort, Scenario
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.errors import Problem
-from mhhs_sit.evidence.outcomes import EXECUTED, natural_key
+from mhhs_sit.evidence.outcomes import natural_key
+from mhhs_sit.results.outcome import EXECUTED, Status
 from mhhs_sit.results.run import utc_now
 from mhhs_sit.rttm.model import Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.store.cycle import History, collection_errors, histories
@@ -113,7 +114,7 @@ def _outcome(row: Mapping[str, Any]) -> Outcome:
 def _cell(h: History) -> Cell:
     """Each outcome made once: the deciding one is one of the history's, not a copy."""
     history = tuple(map(_outcome, h.outcomes))
-    latest = next((o for o in reversed(history) if o.status != "not run"), history[-1])
+    latest = next((o for o in reversed(history) if o.status != Status.NOT_RUN), history[-1])
     return Cell(latest=latest, history=history)
 
 
@@ -123,7 +124,7 @@ def _row_verdict(info: CaseInfo, cells: Mapping[str, Cell]) -> str:
     executed = [c.latest.status for c in cells.values() if c.latest.status in EXECUTED]
     if not executed:
         return "not executed"
-    return "covered" if all(s == "passed" for s in executed) else "failing"
+    return "covered" if all(s == Status.PASSED for s in executed) else "failing"
 
 
 def _requirement_verdict(verdicts: Sequence[str]) -> str:
@@ -183,7 +184,9 @@ def build_rttm(
             if wanted_cohorts and cohort not in wanted_cohorts:
                 continue
             found = hist.get((info.case, cohort))
-            cells[cohort] = _cell(found) if found else Cell(Outcome(run_id="", finished="", status="not run"), ())
+            cells[cohort] = (
+                _cell(found) if found else Cell(Outcome(run_id="", finished="", status=Status.NOT_RUN.value), ())
+            )
         verdict = _row_verdict(info, cells)
         for rid in info.requirements:
             if rid not in requirements:

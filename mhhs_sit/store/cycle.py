@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mhhs_sit.results.outcome import Status
+
 
 @dataclass
 class History:
@@ -20,10 +22,8 @@ class History:
 
     @property
     def latest(self) -> dict[str, Any]:
-        for row in reversed(self.outcomes):
-            if row["status"] != "not run":
-                return row
-        return self.outcomes[-1]
+        reached = (row for row in reversed(self.outcomes) if row["status"] != Status.NOT_RUN)
+        return next(reached, self.outcomes[-1])
 
     @property
     def status(self) -> str:
