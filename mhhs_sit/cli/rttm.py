@@ -36,7 +36,7 @@ def _store_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "rttm",
         help="the Requirements-to-Test Traceability Matrix of a cycle (xlsx, csv, json, html)",
