@@ -133,6 +133,10 @@ def _requirement_verdict(verdicts: Sequence[str]) -> str:
     return min(verdicts, key=lambda v: _ROW_RANK[v])
 
 
+_Covering = list[tuple[CaseInfo, dict[str, Cell], str]]  # a requirement's cases, their cells and verdicts
+_NEVER_RUN = Cell(Outcome(run_id="", finished="", status=Status.NOT_RUN.value), ())
+
+
 @paused_gc()
 def build_rttm(
     requirements: Mapping[str, Requirement],
@@ -148,52 +152,14 @@ def build_rttm(
     """The matrix. ``roles`` (with ``participant``) makes the qualification variant: only the
     requirements that apply to those roles; ``only_cohorts`` narrows the status columns."""
     hist = histories(store_rows)
-    cases = dict(cases)
-    for file, err in collection_errors(store_rows).items():
-        if not any(c.location.startswith(file) for c in cases.values() if c.error):
-            first = str(err.get("message") or "").splitlines()[:1]
-            cases.setdefault(file, CaseInfo(case=file, location=file, error=first[0] if first else "not collected"))
-    for (case_id, cohort), h in hist.items():  # cases the store knows and the scenarios no longer define
-        info = cases.get(case_id)
-        if info is None:
-            last = h.outcomes[-1]
-            info = cases[case_id] = CaseInfo(
-                case=case_id,
-                title=str(last.get("title") or ""),
-                scenario=str(last.get("scenario") or ""),
-                stage=str(last.get("stage") or ""),
-                theme=str(last.get("theme") or ""),
-                priority=last.get("priority"),
-                location=str(last.get("location") or ""),
-                requirements=tuple(last.get("requirements") or ()),
-            )
-        if cohort:
-            info.cohorts.add(cohort)
+    cases = _with_stored_cases(dict(cases), store_rows, hist)
     wanted_cohorts = set(only_cohorts)
     columns = sorted(
         {c for info in cases.values() for c in info.cohorts if not wanted_cohorts or c in wanted_cohorts},
         key=natural_key,
     )
     role_set = frozenset(roles)
-
-    by_requirement: dict[str, list[tuple[CaseInfo, dict[str, Cell], str]]] = {}
-    unknown: set[tuple[str, str]] = set()
-    for info in cases.values():
-        cells: dict[str, Cell] = {}
-        for cohort in info.cohorts:
-            if wanted_cohorts and cohort not in wanted_cohorts:
-                continue
-            found = hist.get((info.case, cohort))
-            cells[cohort] = (
-                _cell(found) if found else Cell(Outcome(run_id="", finished="", status=Status.NOT_RUN.value), ())
-            )
-        verdict = _row_verdict(info, cells)
-        for rid in info.requirements:
-            if rid not in requirements:
-                unknown.add((rid, info.case))
-                continue
-            by_requirement.setdefault(rid, []).append((info, cells, verdict))
-
+    by_requirement, unknown = _cases_by_requirement(requirements, cases, hist, wanted_cohorts)
     rows: list[Row] = []
     verdicts: dict[str, str] = {}
     for req_id in sorted(requirements, key=natural_key):
@@ -202,28 +168,7 @@ def build_rttm(
             continue
         covering = sorted(by_requirement.get(req_id, []), key=lambda t: natural_key(t[0].case))
         verdicts[req_id] = _requirement_verdict([v for _, _, v in covering])
-        if not covering:
-            rows.append(Row(requirement=req, case=None, stage=req.stage, verdict="uncovered"))
-            continue
-        for info, cells, verdict in covering:
-            executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED]
-            newest = max(executed, key=lambda o: o.finished) if executed else None
-            rows.append(
-                Row(
-                    requirement=req,
-                    case=info.case,
-                    case_title=info.title,
-                    scenario=info.scenario,
-                    stage=info.stage,
-                    theme=info.theme,
-                    priority=info.priority,
-                    location=info.location,
-                    cells=cells,
-                    verdict=verdict,
-                    latest_run=newest.finished if newest else None,
-                    evidence=newest.evidence if newest else None,
-                )
-            )
+        rows.extend(_requirement_rows(req, covering))
     return Rttm(
         cycle=cycle,
         generated=utc_now(),
@@ -234,6 +179,92 @@ def build_rttm(
         roles=tuple(sorted(role_set)),
         participant=participant,
         unknown_requirements=tuple(sorted(unknown, key=lambda t: (natural_key(t[0]), natural_key(t[1])))),
+    )
+
+
+def _with_stored_cases(
+    cases: dict[str, CaseInfo], store_rows: Sequence[dict[str, Any]], hist: Mapping[tuple[str, str], History]
+) -> dict[str, CaseInfo]:
+    """The defined cases, plus files the store saw fail to collect and cases only the store still knows."""
+    for file, err in collection_errors(store_rows).items():
+        if not any(c.location.startswith(file) for c in cases.values() if c.error):
+            first = str(err.get("message") or "").splitlines()[:1]
+            cases.setdefault(file, CaseInfo(case=file, location=file, error=first[0] if first else "not collected"))
+    for (case_id, cohort), h in hist.items():
+        info = cases.get(case_id)
+        if info is None:
+            info = cases[case_id] = _stored_case(case_id, h.outcomes[-1])
+        if cohort:
+            info.cohorts.add(cohort)
+    return cases
+
+
+def _stored_case(case_id: str, last: Mapping[str, Any]) -> CaseInfo:
+    """A case the store recorded and the scenarios no longer define, as its last result described it."""
+    return CaseInfo(
+        case=case_id,
+        title=str(last.get("title") or ""),
+        scenario=str(last.get("scenario") or ""),
+        stage=str(last.get("stage") or ""),
+        theme=str(last.get("theme") or ""),
+        priority=last.get("priority"),
+        location=str(last.get("location") or ""),
+        requirements=tuple(last.get("requirements") or ()),
+    )
+
+
+def _cases_by_requirement(
+    requirements: Mapping[str, Requirement],
+    cases: Mapping[str, CaseInfo],
+    hist: Mapping[tuple[str, str], History],
+    wanted_cohorts: set[str],
+) -> tuple[dict[str, _Covering], set[tuple[str, str]]]:
+    """Each requirement's covering cases; and (requirement, case) pairs naming no known requirement."""
+    by_requirement: dict[str, _Covering] = {}
+    unknown: set[tuple[str, str]] = set()
+    for info in cases.values():
+        cells = _case_cells(info, hist, wanted_cohorts)
+        verdict = _row_verdict(info, cells)
+        for rid in info.requirements:
+            if rid in requirements:
+                by_requirement.setdefault(rid, []).append((info, cells, verdict))
+            else:
+                unknown.add((rid, info.case))
+    return by_requirement, unknown
+
+
+def _case_cells(info: CaseInfo, hist: Mapping[tuple[str, str], History], wanted_cohorts: set[str]) -> dict[str, Cell]:
+    cells: dict[str, Cell] = {}
+    for cohort in info.cohorts:
+        if wanted_cohorts and cohort not in wanted_cohorts:
+            continue
+        found = hist.get((info.case, cohort))
+        cells[cohort] = _cell(found) if found else _NEVER_RUN
+    return cells
+
+
+def _requirement_rows(req: Requirement, covering: _Covering) -> list[Row]:
+    if not covering:
+        return [Row(requirement=req, case=None, stage=req.stage, verdict="uncovered")]
+    return [_case_row(req, info, cells, verdict) for info, cells, verdict in covering]
+
+
+def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict: str) -> Row:
+    executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED]
+    newest = max(executed, key=lambda o: o.finished) if executed else None
+    return Row(
+        requirement=req,
+        case=info.case,
+        case_title=info.title,
+        scenario=info.scenario,
+        stage=info.stage,
+        theme=info.theme,
+        priority=info.priority,
+        location=info.location,
+        cells=cells,
+        verdict=verdict,
+        latest_run=newest.finished if newest else None,
+        evidence=newest.evidence if newest else None,
     )
 
 
