@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mhhs_sit.cli.common import guarded
 from mhhs_sit.core.gcpause import paused_gc
@@ -14,6 +14,11 @@ from mhhs_sit.errors import ConfigError, render_problems
 from mhhs_sit.rttm.model import Rttm
 from mhhs_sit.rttm.render import FORMATS
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
+
+if TYPE_CHECKING:
+    from mhhs_sit.definitions.model import Cohort
+    from mhhs_sit.definitions.requirements import Requirement
+    from mhhs_sit.rttm.build import CaseInfo
 
 _RTTM_EPILOG = """\
 One row per requirement × covering case, and a row for every requirement no case covers; a status
@@ -102,32 +107,15 @@ def rttm_for(
     root: Path | None = None,
 ) -> tuple[Rttm, list[str]]:
     """The RTTM of a cycle, and warnings a user should read (unreadable scenario files...)."""
-    from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, load_cohorts, load_environment, load_scenarios
-    from mhhs_sit.definitions.requirements import load_requirements
-    from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
+    from mhhs_sit.definitions.loader import load_cohorts, load_environment
 
     root = root or Path.cwd()
-    catalogue, problems = load_requirements(requirements, root)
-    if problems:
-        raise RequirementsProblems(problems)
-    if not catalogue:
-        raise ConfigError(f"no requirements catalogue at {requirements}: an RTTM needs one (see test_data/README.md)")
-    runs = store.runs(cycle)
-    if cycle is not None and not runs:
-        known = ", ".join(sorted(str(c["cycle"]) for c in store.cycles() if c["cycle"])) or "none"
-        raise ConfigError(f"no run of cycle {cycle!r} in results store {store.shown} (cycles there: {known})")
+    catalogue = _catalogue(requirements, root)
+    runs = _cycle_runs(store, cycle)
     cohorts, _ = load_cohorts(cohorts_dir, root)
     env_name = next((r["environment"] for r in reversed(runs) if r.get("environment")), None) or "local"
     env, _ = load_environment(env_name, environments, root, environ=os.environ)
-    scenario_list, scenario_problems = (
-        load_scenarios([scenarios], root, cache_dir=root / DEFAULT_CACHE_DIR) if scenarios.exists() else ([], [])
-    )  # the cache a run keeps: unchanged files are not parsed and checked again
-    infos = case_infos(scenario_list, cohorts, local=env.is_local if env else True)
-    warnings = []
-    for file, reason in problem_files(scenario_problems).items():
-        warnings.append(f"cannot read {file}; its cases show as 'collection error': {reason}")
-        for info in unreadable_cases(root / file, file, reason):
-            infos.setdefault(info.case, info)
+    infos, warnings = _defined_cases(scenarios, cohorts, env.is_local if env else True, root)
     label = None
     if participant:
         found = _participant(cohorts, participant)
@@ -149,6 +137,44 @@ def rttm_for(
     for req, case in rttm.unknown_requirements:
         warnings.append(f"case {case} references {req}, which is not in the requirements catalogue")
     return rttm, warnings
+
+
+def _catalogue(requirements: Path, root: Path) -> dict[str, Requirement]:
+    from mhhs_sit.definitions.requirements import load_requirements
+
+    catalogue, problems = load_requirements(requirements, root)
+    if problems:
+        raise RequirementsProblems(problems)
+    if not catalogue:
+        raise ConfigError(f"no requirements catalogue at {requirements}: an RTTM needs one (see test_data/README.md)")
+    return catalogue
+
+
+def _cycle_runs(store: Any, cycle: str | None) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = store.runs(cycle)
+    if cycle is not None and not runs:
+        known = ", ".join(sorted(str(c["cycle"]) for c in store.cycles() if c["cycle"])) or "none"
+        raise ConfigError(f"no run of cycle {cycle!r} in results store {store.shown} (cycles there: {known})")
+    return runs
+
+
+def _defined_cases(
+    scenarios: Path, cohorts: dict[str, Cohort], local: bool, root: Path
+) -> tuple[dict[str, CaseInfo], list[str]]:
+    """The cases the scenarios define, the unreadable files' as collection errors, and a warning per such file."""
+    from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, load_scenarios
+    from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
+
+    scenario_list, scenario_problems = (
+        load_scenarios([scenarios], root, cache_dir=root / DEFAULT_CACHE_DIR) if scenarios.exists() else ([], [])
+    )  # the cache a run keeps: unchanged files are not parsed and checked again
+    infos = case_infos(scenario_list, cohorts, local=local)
+    warnings = []
+    for file, reason in problem_files(scenario_problems).items():
+        warnings.append(f"cannot read {file}; its cases show as 'collection error': {reason}")
+        for info in unreadable_cases(root / file, file, reason):
+            infos.setdefault(info.case, info)
+    return infos, warnings
 
 
 class RequirementsProblems(ConfigError):

@@ -249,36 +249,46 @@ def _unknown_keys(
             problems.append(doc.problem([*path, key], f"unknown key '{key}'{_suggest(key, allowed)}", key=True))
 
 
+def _check_text_keys(doc: YamlDoc, at: list[PathPart], raw: dict[Any, Any], problems: list[Problem]) -> None:
+    for key in ("id", "title", "rule"):
+        if key not in raw:
+            problems.append(doc.problem(at, f"criterion has no '{key}'"))
+        elif not isinstance(raw[key], str | int) or isinstance(raw[key], bool) or not str(raw[key]).strip():
+            problems.append(doc.problem([*at, key], f"'{key}' must be text"))
+
+
+def _check_rule_keys(doc: YamlDoc, at: list[PathPart], raw: dict[Any, Any], problems: list[Problem]) -> None:
+    """The criterion's keys against its rule's: unknown, not for this rule, or missing."""
+    rule = raw.get("rule")
+    spec = RULES.get(rule) if isinstance(rule, str) else None
+    if "rule" in raw and spec is None and isinstance(rule, str):
+        problems.append(doc.problem([*at, "rule"], f"unknown rule '{rule}'{_suggest(rule, RULES)}"))
+    if spec is None:
+        any_rule = (*COMMON_KEYS, *{k for s in RULES.values() for k in s.required + s.optional})
+        _unknown_keys(doc, at, raw, any_rule, problems)
+        return
+    allowed = (*COMMON_KEYS, *spec.required, *spec.optional)
+    for key in raw:
+        if key in allowed:
+            continue
+        if any(key in s.required + s.optional for s in RULES.values()):
+            problems.append(doc.problem([*at, key], f"'{key}' does not apply to rule {rule}", key=True))
+        else:
+            problems.append(doc.problem([*at, key], f"unknown key '{key}'{_suggest(key, allowed)}", key=True))
+    for key in spec.required:
+        if key not in raw:
+            problems.append(doc.problem(at, f"rule {rule} needs '{key}'"))
+
+
 def _criterion(doc: YamlDoc, i: int, raw: Any, problems: list[Problem]) -> Criterion | None:
     at: list[PathPart] = ["criteria", i]
     if not isinstance(raw, dict):
         problems.append(doc.problem(at, "each criterion must be a mapping with id, title and rule"))
         return None
     before = len(problems)
-    for key in ("id", "title", "rule"):
-        if key not in raw:
-            problems.append(doc.problem(at, f"criterion has no '{key}'"))
-        elif not isinstance(raw[key], str | int) or isinstance(raw[key], bool) or not str(raw[key]).strip():
-            problems.append(doc.problem([*at, key], f"'{key}' must be text"))
+    _check_text_keys(doc, at, raw, problems)
     rule = raw.get("rule")
-    spec = RULES.get(rule) if isinstance(rule, str) else None
-    if "rule" in raw and spec is None and isinstance(rule, str):
-        problems.append(doc.problem([*at, "rule"], f"unknown rule '{rule}'{_suggest(rule, RULES)}"))
-    if spec is not None:
-        allowed = (*COMMON_KEYS, *spec.required, *spec.optional)
-        for key in raw:
-            if key in allowed:
-                continue
-            if any(key in s.required + s.optional for s in RULES.values()):
-                problems.append(doc.problem([*at, key], f"'{key}' does not apply to rule {rule}", key=True))
-            else:
-                problems.append(doc.problem([*at, key], f"unknown key '{key}'{_suggest(key, allowed)}", key=True))
-        for key in spec.required:
-            if key not in raw:
-                problems.append(doc.problem(at, f"rule {rule} needs '{key}'"))
-    else:
-        _unknown_keys(doc, at, raw, (*COMMON_KEYS, *{k for s in RULES.values() for k in s.required + s.optional}),
-                      problems)  # fmt: skip
+    _check_rule_keys(doc, at, raw, problems)
     where = _where(doc, [*at, "where"], raw.get("where"), problems) if "where" in raw else ()
     max_ = _max(doc, [*at, "max"], raw["max"], problems) if "max" in raw else None
     min_ = _min(doc, [*at, "min"], raw["min"], problems) if "min" in raw else None
