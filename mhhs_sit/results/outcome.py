@@ -25,8 +25,9 @@ class Status(StrEnum):
     ERROR = "error"  # its scenario file could not be collected
 
 
-EXECUTED = (Status.PASSED, Status.FAILED, Status.BROKEN)
-UNSUCCESSFUL = (Status.FAILED, Status.BROKEN)
+# Plain strings, so a membership test on the RTTM's hot path is one hash look-up, not enum compares.
+EXECUTED = frozenset({Status.PASSED.value, Status.FAILED.value, Status.BROKEN.value})
+UNSUCCESSFUL = frozenset({Status.FAILED.value, Status.BROKEN.value})
 
 
 class Category(StrEnum):

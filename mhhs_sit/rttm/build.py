@@ -99,6 +99,9 @@ STORE_FIELDS = (
 )  # fmt: skip
 
 
+_NOT_RUN, _PASSED = Status.NOT_RUN.value, Status.PASSED.value  # plain str: compared once per result
+
+
 def _outcome(row: Mapping[str, Any]) -> Outcome:
     return Outcome(
         str(row["run_id"]),
@@ -114,7 +117,7 @@ def _outcome(row: Mapping[str, Any]) -> Outcome:
 def _cell(h: History) -> Cell:
     """Each outcome made once: the deciding one is one of the history's, not a copy."""
     history = tuple(map(_outcome, h.outcomes))
-    latest = next((o for o in reversed(history) if o.status != Status.NOT_RUN), history[-1])
+    latest = next((o for o in reversed(history) if o.status != _NOT_RUN), history[-1])
     return Cell(latest=latest, history=history)
 
 
@@ -124,7 +127,7 @@ def _row_verdict(info: CaseInfo, cells: Mapping[str, Cell]) -> str:
     executed = [c.latest.status for c in cells.values() if c.latest.status in EXECUTED]
     if not executed:
         return "not executed"
-    return "covered" if all(s == Status.PASSED for s in executed) else "failing"
+    return "covered" if all(s == _PASSED for s in executed) else "failing"
 
 
 def _requirement_verdict(verdicts: Sequence[str]) -> str:
@@ -134,7 +137,7 @@ def _requirement_verdict(verdicts: Sequence[str]) -> str:
 
 
 _Covering = list[tuple[CaseInfo, dict[str, Cell], str]]  # a requirement's cases, their cells and verdicts
-_NEVER_RUN = Cell(Outcome(run_id="", finished="", status=Status.NOT_RUN.value), ())
+_NEVER_RUN = Cell(Outcome(run_id="", finished="", status=_NOT_RUN), ())
 
 
 @paused_gc()

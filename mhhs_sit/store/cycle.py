@@ -13,6 +13,8 @@ from typing import Any
 
 from mhhs_sit.results.outcome import Status
 
+_NOT_RUN = Status.NOT_RUN.value  # plain str: compared once per case × cohort
+
 
 @dataclass
 class History:
@@ -22,7 +24,7 @@ class History:
 
     @property
     def latest(self) -> dict[str, Any]:
-        reached = (row for row in reversed(self.outcomes) if row["status"] != Status.NOT_RUN)
+        reached = (row for row in reversed(self.outcomes) if row["status"] != _NOT_RUN)
         return next(reached, self.outcomes[-1])
 
     @property
