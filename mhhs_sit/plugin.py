@@ -20,7 +20,8 @@ from mhhs_sit.collection.workers import WorkerNode
 from mhhs_sit.definitions.loader import is_scenario_file
 from mhhs_sit.evidence import allure_plugin
 from mhhs_sit.evidence.allure_case import Masking
-from mhhs_sit.results.run import BROKEN, CASE_RUN, category_of
+from mhhs_sit.results.outcome import Status, classify
+from mhhs_sit.results.run import BROKEN, CASE_RUN
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -77,12 +78,11 @@ def pytest_runtest_makereport(
     if isinstance(item, CaseItem) and call.when == "call":
         run: dict[str, object] = item.run_summary()
         if call.excinfo is not None:
-            from mhhs_sit.execution.case import outcome_of
-
             exc = call.excinfo.value
-            if outcome_of(exc) == "broken":
+            verdict = classify(exc)
+            if verdict.status is Status.BROKEN:
                 report.user_properties.append(BROKEN)
-            run["category"] = category_of(exc)
+            run["category"] = verdict.category.value
             run["message"] = str(exc)[:2000]
         report.user_properties.append((CASE_RUN, json.dumps(run, default=str)))
     return report

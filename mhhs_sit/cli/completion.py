@@ -27,7 +27,7 @@ exit status: 0 exit criteria met, 1 not met, 2 unusable results or criteria file
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "completion-report",
         help="the test completion report and exit-criteria verdict (HTML and Markdown)",

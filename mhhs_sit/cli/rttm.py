@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mhhs_sit.cli.common import guarded, project_of
 from mhhs_sit.core.gcpause import paused_gc
@@ -14,6 +14,11 @@ from mhhs_sit.project import Project
 from mhhs_sit.rttm.model import Rttm
 from mhhs_sit.rttm.render import FORMATS
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
+
+if TYPE_CHECKING:
+    from mhhs_sit.definitions.model import Cohort
+    from mhhs_sit.definitions.requirements import Requirement
+    from mhhs_sit.rttm.build import CaseInfo
 
 _RTTM_EPILOG = """\
 One row per requirement × covering case, and a row for every requirement no case covers; a status
@@ -36,7 +41,7 @@ def _store_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "rttm",
         help="the Requirements-to-Test Traceability Matrix of a cycle (xlsx, csv, json, html)",
@@ -102,33 +107,12 @@ def rttm_for(
     only_cohorts: list[str] | None = None,
 ) -> tuple[Rttm, list[str]]:
     """The RTTM of a cycle, and warnings a user should read (unreadable scenario files...)."""
-    from mhhs_sit.definitions.loader import load_scenarios
-    from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
-
-    root = project.root
-    catalogue, problems = project.requirements
-    if problems:
-        raise RequirementsProblems(problems)
-    if not catalogue:
-        requirements = project.path("mhhs_requirements")
-        raise ConfigError(f"no requirements catalogue at {requirements}: an RTTM needs one (see test_data/README.md)")
-    runs = store.runs(cycle)
-    if cycle is not None and not runs:
-        known = ", ".join(sorted(str(c["cycle"]) for c in store.cycles() if c["cycle"])) or "none"
-        raise ConfigError(f"no run of cycle {cycle!r} in results store {store.shown} (cycles there: {known})")
+    catalogue = _catalogue(project)
+    runs = _cycle_runs(store, cycle)
     cohorts, _ = project.cohorts
     env_name = next((r["environment"] for r in reversed(runs) if r.get("environment")), None) or "local"
     env, _ = project.for_environment(env_name).environment
-    scenarios = [d for d in project.scenario_dirs if d.exists()]
-    scenario_list, scenario_problems = load_scenarios(
-        scenarios, root, cache_dir=project.cache_dir
-    )  # the cache a run keeps: unchanged files are not parsed and checked again
-    infos = case_infos(scenario_list, cohorts, local=env.is_local if env else True)
-    warnings = []
-    for file, reason in problem_files(scenario_problems).items():
-        warnings.append(f"cannot read {file}; its cases show as 'collection error': {reason}")
-        for info in unreadable_cases(root / file, file, reason):
-            infos.setdefault(info.case, info)
+    infos, warnings = _defined_cases(project, cohorts, env.is_local if env else True)
     label = None
     if participant:
         found = _participant(cohorts, participant)
@@ -150,6 +134,43 @@ def rttm_for(
     for req, case in rttm.unknown_requirements:
         warnings.append(f"case {case} references {req}, which is not in the requirements catalogue")
     return rttm, warnings
+
+
+def _catalogue(project: Project) -> dict[str, Requirement]:
+    catalogue, problems = project.requirements
+    if problems:
+        raise RequirementsProblems(problems)
+    if not catalogue:
+        requirements = project.path("mhhs_requirements")
+        raise ConfigError(f"no requirements catalogue at {requirements}: an RTTM needs one (see test_data/README.md)")
+    return catalogue
+
+
+def _cycle_runs(store: Any, cycle: str | None) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = store.runs(cycle)
+    if cycle is not None and not runs:
+        known = ", ".join(sorted(str(c["cycle"]) for c in store.cycles() if c["cycle"])) or "none"
+        raise ConfigError(f"no run of cycle {cycle!r} in results store {store.shown} (cycles there: {known})")
+    return runs
+
+
+def _defined_cases(project: Project, cohorts: dict[str, Cohort], local: bool) -> tuple[dict[str, CaseInfo], list[str]]:
+    """The cases the scenarios define, the unreadable files' as collection errors, and a warning per such file."""
+    from mhhs_sit.definitions.loader import load_scenarios
+    from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
+
+    root = project.root
+    scenarios = [d for d in project.scenario_dirs if d.exists()]
+    scenario_list, scenario_problems = load_scenarios(
+        scenarios, root, cache_dir=project.cache_dir
+    )  # the cache a run keeps: unchanged files are not parsed and checked again
+    infos = case_infos(scenario_list, cohorts, local=local)
+    warnings = []
+    for file, reason in problem_files(scenario_problems).items():
+        warnings.append(f"cannot read {file}; its cases show as 'collection error': {reason}")
+        for info in unreadable_cases(root / file, file, reason):
+            infos.setdefault(info.case, info)
+    return infos, warnings
 
 
 class RequirementsProblems(ConfigError):

@@ -112,7 +112,7 @@ class ResultsRecorder:
         for item in items:
             meta = dict(item.user_properties).get(CASE_META)
             if meta is not None:
-                self.results.expect(item.nodeid, json.loads(meta))
+                self.results.expect(item.nodeid, json.loads(str(meta)))
                 ids.append(item.nodeid)
         self._announce(ids)
 

@@ -20,6 +20,7 @@ from mhhs_sit.evidence.outcomes import (
     STATUSES,
     CaseResult,
     Cycle,
+    RunInfo,
     Tally,
     _when,
     coverage,
@@ -28,6 +29,7 @@ from mhhs_sit.evidence.outcomes import (
     tally,
     tally_by,
 )
+from mhhs_sit.results.outcome import UNSUCCESSFUL, Status
 from mhhs_sit.results.run import parse_utc, utc_now
 
 PASS_RATE_RULE = (
@@ -124,22 +126,33 @@ def _distinct(values: Iterable[str | None]) -> list[str]:
 def identity(report: CompletionReport) -> list[tuple[str, str]]:
     """The header block: enough to tell which cycle, environment and build this report is about."""
     runs = report.cycle.runs
-    envs = _distinct(f"{r.environment} ({r.environment_tag})" if r.environment_tag else r.environment for r in runs)
-    starts = sorted((r.started for r in runs if r.started), key=_when)
-    ends = sorted((r.finished for r in runs if r.finished), key=_when)
-    period = f"{_stamp(starts[0])} – {_stamp(ends[-1])}" if starts and ends else "unknown"
+    cohorts = sorted(_distinct(c for r in runs for c in r.cohorts), key=natural_key)
     return [
-        ("Environment", ", ".join(envs) or "unknown"),
-        ("Interim release", ", ".join(_distinct(r.ir for r in runs)) or "unset"),
-        ("Interface spec version", ", ".join(_distinct(r.spec_version for r in runs)) or "unknown"),
+        ("Environment", _listed((_environment(r) for r in runs), "unknown")),
+        ("Interim release", _listed((r.ir for r in runs), "unset")),
+        ("Interface spec version", _listed((r.spec_version for r in runs), "unknown")),
         ("Runs", ", ".join(r.run_id for r in runs)),
-        ("Period", period),
-        ("Git commit", ", ".join(_distinct(r.git_commit for r in runs)) or "unknown"),
-        ("Cohorts", ", ".join(sorted(_distinct(c for r in runs for c in r.cohorts), key=natural_key)) or "none"),
-        ("Framework", ", ".join(_distinct(f"mhhs-sit {r.framework_version}" for r in runs if r.framework_version))),
+        ("Period", _period(runs)),
+        ("Git commit", _listed((r.git_commit for r in runs), "unknown")),
+        ("Cohorts", ", ".join(cohorts) or "none"),
+        ("Framework", _listed(f"mhhs-sit {r.framework_version}" for r in runs if r.framework_version)),
         ("Exit criteria", f"{report.criteria.title} ({report.criteria.source})"),
         ("Generated", f"{_stamp(report.generated)} by mhhs-sit {__version__}"),
     ]
+
+
+def _listed(values: Iterable[str | None], otherwise: str = "") -> str:
+    return ", ".join(_distinct(values)) or otherwise
+
+
+def _environment(run: RunInfo) -> str | None:
+    return f"{run.environment} ({run.environment_tag})" if run.environment_tag else run.environment
+
+
+def _period(runs: Sequence[RunInfo]) -> str:
+    starts = sorted((r.started for r in runs if r.started), key=_when)
+    ends = sorted((r.finished for r in runs if r.finished), key=_when)
+    return f"{_stamp(starts[0])} – {_stamp(ends[-1])}" if starts and ends else "unknown"
 
 
 def warnings(report: CompletionReport) -> list[str]:
@@ -259,7 +272,7 @@ def _step_text(r: CaseResult) -> str:
 
 
 def _failures_section(results: Sequence[CaseResult]) -> Section:
-    failures = [r for r in results if r.status in ("failed", "broken")]
+    failures = [r for r in results if r.status in UNSUCCESSFUL]
     by_cat: dict[str, list[CaseResult]] = {}
     for r in failures:
         by_cat.setdefault(r.category or "uncategorised", []).append(r)
@@ -270,8 +283,8 @@ def _failures_section(results: Sequence[CaseResult]) -> Section:
         summary_rows.append(
             (
                 Cell(cat),
-                Cell(str(sum(r.status == "failed" for r in rs))),
-                Cell(str(sum(r.status == "broken" for r in rs))),
+                Cell(str(sum(r.status == Status.FAILED for r in rs))),
+                Cell(str(sum(r.status == Status.BROKEN for r in rs))),
                 Cell(str(len(rs)), "failed"),
                 Cell(str(len({r.case for r in rs}))),
             )
@@ -313,7 +326,7 @@ def _not_executed_section(results: Sequence[CaseResult]) -> Section:
             Cell(r.cohort, mono=True),
             Cell(r.status, _tone(r.status)),
             Cell(r.title),
-            Cell(r.message or ("the run ended before this case" if r.status == "not run" else "—")),
+            Cell(r.message or ("the run ended before this case" if r.status == Status.NOT_RUN else "—")),
             Cell(r.run_id, mono=True),
         )
         for r in results

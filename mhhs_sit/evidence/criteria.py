@@ -17,6 +17,7 @@ from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml, parse_yaml
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.errors import DefinitionError, Problem
 from mhhs_sit.evidence.outcomes import CATEGORIES, STATUSES, CaseResult, Coverage, coverage, pct, tally
+from mhhs_sit.results.outcome import UNSUCCESSFUL, Status
 
 BUILTIN = "built-in default criteria"
 DEFAULT_TEXT = """\
@@ -84,7 +85,7 @@ class Criterion:
     def selects(self, r: CaseResult) -> bool:
         for key, values in self.where:
             if key == "tags":
-                if not set(r.tags) & set(values):  # type: ignore[arg-type]
+                if not set(r.tags) & set(values):
                     return False
             elif getattr(r, key) not in values:
                 return False
@@ -144,7 +145,7 @@ def _result_breach(r: CaseResult) -> Breach:
 
 
 def _all_passed(c: Criterion, scoped: list[CaseResult]) -> Outcome:
-    bad = [r for r in scoped if r.status != "passed"]
+    bad = [r for r in scoped if r.status != Status.PASSED]
     if not scoped:
         return Outcome(c, True, "no results in scope")
     return Outcome(c, not bad, f"{len(scoped) - len(bad)} of {len(scoped)} passed", tuple(map(_result_breach, bad)))
@@ -164,7 +165,7 @@ def _min_pass_rate(c: Criterion, scoped: list[CaseResult]) -> Outcome:
         return Outcome(c, False, f"nothing executed in scope (min {pct(c.min)})")
     met = t.passed >= c.min * t.executed - 1e-9
     measured = f"{pct(t.pass_rate)} ({t.passed} of {t.executed} executed; min {pct(c.min)})"
-    breaches = () if met else tuple(_result_breach(r) for r in scoped if r.status in ("failed", "broken"))
+    breaches = () if met else tuple(_result_breach(r) for r in scoped if r.status in UNSUCCESSFUL)
     return Outcome(c, met, measured, breaches)
 
 
@@ -248,36 +249,46 @@ def _unknown_keys(
             problems.append(doc.problem([*path, key], f"unknown key '{key}'{_suggest(key, allowed)}", key=True))
 
 
+def _check_text_keys(doc: YamlDoc, at: list[PathPart], raw: dict[Any, Any], problems: list[Problem]) -> None:
+    for key in ("id", "title", "rule"):
+        if key not in raw:
+            problems.append(doc.problem(at, f"criterion has no '{key}'"))
+        elif not isinstance(raw[key], str | int) or isinstance(raw[key], bool) or not str(raw[key]).strip():
+            problems.append(doc.problem([*at, key], f"'{key}' must be text"))
+
+
+def _check_rule_keys(doc: YamlDoc, at: list[PathPart], raw: dict[Any, Any], problems: list[Problem]) -> None:
+    """The criterion's keys against its rule's: unknown, not for this rule, or missing."""
+    rule = raw.get("rule")
+    spec = RULES.get(rule) if isinstance(rule, str) else None
+    if "rule" in raw and spec is None and isinstance(rule, str):
+        problems.append(doc.problem([*at, "rule"], f"unknown rule '{rule}'{_suggest(rule, RULES)}"))
+    if spec is None:
+        any_rule = (*COMMON_KEYS, *{k for s in RULES.values() for k in s.required + s.optional})
+        _unknown_keys(doc, at, raw, any_rule, problems)
+        return
+    allowed = (*COMMON_KEYS, *spec.required, *spec.optional)
+    for key in raw:
+        if key in allowed:
+            continue
+        if any(key in s.required + s.optional for s in RULES.values()):
+            problems.append(doc.problem([*at, key], f"'{key}' does not apply to rule {rule}", key=True))
+        else:
+            problems.append(doc.problem([*at, key], f"unknown key '{key}'{_suggest(key, allowed)}", key=True))
+    for key in spec.required:
+        if key not in raw:
+            problems.append(doc.problem(at, f"rule {rule} needs '{key}'"))
+
+
 def _criterion(doc: YamlDoc, i: int, raw: Any, problems: list[Problem]) -> Criterion | None:
     at: list[PathPart] = ["criteria", i]
     if not isinstance(raw, dict):
         problems.append(doc.problem(at, "each criterion must be a mapping with id, title and rule"))
         return None
     before = len(problems)
-    for key in ("id", "title", "rule"):
-        if key not in raw:
-            problems.append(doc.problem(at, f"criterion has no '{key}'"))
-        elif not isinstance(raw[key], str | int) or isinstance(raw[key], bool) or not str(raw[key]).strip():
-            problems.append(doc.problem([*at, key], f"'{key}' must be text"))
+    _check_text_keys(doc, at, raw, problems)
     rule = raw.get("rule")
-    spec = RULES.get(rule) if isinstance(rule, str) else None
-    if "rule" in raw and spec is None and isinstance(rule, str):
-        problems.append(doc.problem([*at, "rule"], f"unknown rule '{rule}'{_suggest(rule, RULES)}"))
-    if spec is not None:
-        allowed = (*COMMON_KEYS, *spec.required, *spec.optional)
-        for key in raw:
-            if key in allowed:
-                continue
-            if any(key in s.required + s.optional for s in RULES.values()):
-                problems.append(doc.problem([*at, key], f"'{key}' does not apply to rule {rule}", key=True))
-            else:
-                problems.append(doc.problem([*at, key], f"unknown key '{key}'{_suggest(key, allowed)}", key=True))
-        for key in spec.required:
-            if key not in raw:
-                problems.append(doc.problem(at, f"rule {rule} needs '{key}'"))
-    else:
-        _unknown_keys(doc, at, raw, (*COMMON_KEYS, *{k for s in RULES.values() for k in s.required + s.optional}),
-                      problems)  # fmt: skip
+    _check_rule_keys(doc, at, raw, problems)
     where = _where(doc, [*at, "where"], raw.get("where"), problems) if "where" in raw else ()
     max_ = _max(doc, [*at, "max"], raw["max"], problems) if "max" in raw else None
     min_ = _min(doc, [*at, "min"], raw["min"], problems) if "min" in raw else None

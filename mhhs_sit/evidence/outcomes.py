@@ -13,11 +13,11 @@ from typing import Any
 
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.errors import ConfigError
+from mhhs_sit.results.outcome import EXECUTED, UNSUCCESSFUL, Category, Status
 from mhhs_sit.results.run import FailingStep, failing_step
 
-STATUSES = ("passed", "failed", "broken", "skipped", "not run", "error")  # error: file not collected
-EXECUTED = ("passed", "failed", "broken")
-CATEGORIES = ("product defect", "environment issue", "test data issue", "test definition error", "framework error")
+STATUSES = tuple(s.value for s in Status)
+CATEGORIES = tuple(c.value for c in Category)
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _case(raw: dict[str, Any], run_id: str) -> CaseResult:
         stage=str(raw.get("stage") or ""),
         theme="" if raw.get("theme") is None else str(raw["theme"]),
         requirements=tuple(sorted({str(r) for r in raw.get("requirements") or ()})),
-        category=_opt(raw.get("category")) if raw["status"] in ("failed", "broken") else None,
+        category=_opt(raw.get("category")) if raw["status"] in UNSUCCESSFUL else None,
         message=str(raw.get("message") or ""),
         failing_step=failing_step(raw.get("steps")),
         location=str(raw.get("location") or ""),
@@ -163,7 +163,7 @@ def combine(runs: Sequence[tuple[RunInfo, Sequence[CaseResult]]]) -> Cycle:
     for i in order:
         for result in runs[i][1]:
             earlier = latest.get(result.key)
-            if earlier is not None and result.status == "not run" and earlier.status != "not run":
+            if earlier is not None and result.status == Status.NOT_RUN and earlier.status != Status.NOT_RUN:
                 continue
             superseded += earlier is not None
             latest[result.key] = result
@@ -242,7 +242,7 @@ def tally_by(results: Sequence[CaseResult], key: Callable[[CaseResult], str]) ->
 def case_covers(results: Iterable[CaseResult]) -> bool:
     """One case's results across cohorts: executed somewhere, and passed wherever executed."""
     executed = [r.status for r in results if r.executed]
-    return bool(executed) and all(s == "passed" for s in executed)
+    return bool(executed) and all(s == Status.PASSED for s in executed)
 
 
 @dataclass(frozen=True)

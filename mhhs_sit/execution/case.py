@@ -15,6 +15,7 @@ from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.model import Cohort, Scenario, Step, TestCase
 from mhhs_sit.errors import EnvironmentBroken
 from mhhs_sit.execution.runtime import Runtime
+from mhhs_sit.results.outcome import classify
 
 
 @dataclass
@@ -48,9 +49,7 @@ class CaseRecord:
 
 
 def outcome_of(exc: BaseException) -> str:
-    if isinstance(exc, AssertionError):
-        return "failed"
-    return "broken"
+    return classify(exc).status.value
 
 
 class CaseRun:

@@ -18,32 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from mhhs_sit import __version__
+from mhhs_sit.results.outcome import UNSUCCESSFUL, Category, Status
 
 CASE_META = "mhhs_case"  # user property: what the case is (set at collection)
 CASE_RUN = "mhhs_run"  # user property: what happened when it ran (set on the call report)
-BROKEN = ("mhhs_outcome", "broken")
+BROKEN = ("mhhs_outcome", Status.BROKEN.value)
 _NAME = re.compile(r"^(?P<case>.+)\[(?P<cohort>[^\[\]]+)\]$")
-
-CATEGORIES = {
-    "failed": "product defect",
-    "environment": "environment issue",
-    "data": "test data issue",
-    "definition": "test definition error",
-}
-
-
-def category_of(exc: BaseException) -> str | None:
-    from mhhs_sit.errors import ConfigError, EnvironmentBroken, StepDefinitionError, TestDataError
-
-    if isinstance(exc, AssertionError):
-        return CATEGORIES["failed"]
-    if isinstance(exc, TestDataError):
-        return CATEGORIES["data"]
-    if isinstance(exc, StepDefinitionError | ConfigError):
-        return CATEGORIES["definition"]
-    if isinstance(exc, EnvironmentBroken):
-        return CATEGORIES["environment"]
-    return "framework error"
 
 
 def utc_now() -> str:
@@ -77,7 +57,7 @@ class FailingStep:
 def failing_step(steps: Any) -> FailingStep | None:
     """The first failed or broken step of a case's recorded steps."""
     for s in steps if isinstance(steps, list) else ():
-        if isinstance(s, dict) and s.get("status") in ("failed", "broken"):
+        if isinstance(s, dict) and s.get("status") in UNSUCCESSFUL:
             return FailingStep(
                 number=int(s.get("n") or 0),
                 title=str(s.get("title") or ""),
@@ -104,7 +84,7 @@ class RunResults:
 
     def expect(self, nodeid: str, meta: dict[str, Any] | None = None) -> None:
         """A collected item: it is *not run* until a report says otherwise."""
-        record = self.items.setdefault(nodeid, {"nodeid": nodeid, "status": "not run"})
+        record = self.items.setdefault(nodeid, {"nodeid": nodeid, "status": Status.NOT_RUN.value})
         if meta:
             record.update(meta)
         elif "case" not in record:
@@ -119,8 +99,8 @@ class RunResults:
             "nodeid": nodeid,
             "case": nodeid,
             "cohort": "",
-            "status": "error",
-            "category": CATEGORIES["definition"],
+            "status": Status.ERROR.value,
+            "category": Category.TEST_DEFINITION.value,
             "message": "\n".join(lines[:40])[:4000] or "the file could not be collected",
             "location": nodeid,
         }
@@ -136,14 +116,14 @@ class RunResults:
             record.update(json.loads(props[CASE_RUN]))
         broken = props.get(BROKEN[0]) == BROKEN[1]
         if report.when == "setup" and report.skipped:
-            record["status"] = "skipped"
+            record["status"] = Status.SKIPPED.value
             record["message"] = _skip_reason(report)
         elif report.when == "call":
-            record["status"] = "broken" if broken else report.outcome
+            record["status"] = Status.BROKEN.value if broken else report.outcome
             record["duration_s"] = round(report.duration, 4)
         elif report.failed:  # an error in setup or teardown, or a crashed worker
-            record["status"] = "broken"
-            record.setdefault("category", CATEGORIES["environment"])
+            record["status"] = Status.BROKEN.value
+            record.setdefault("category", Category.ENVIRONMENT.value)
             record.setdefault("message", str(report.longreprtext).strip().splitlines()[-1:][0][:300]
                               if report.longreprtext else "error outside the case")  # fmt: skip
         else:

@@ -20,7 +20,8 @@ from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.definitions.model import Cohort, Scenario
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.errors import Problem
-from mhhs_sit.evidence.outcomes import EXECUTED, natural_key
+from mhhs_sit.evidence.outcomes import natural_key
+from mhhs_sit.results.outcome import EXECUTED, Status
 from mhhs_sit.results.run import utc_now
 from mhhs_sit.rttm.model import Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.store.cycle import History, collection_errors, histories
@@ -98,6 +99,9 @@ STORE_FIELDS = (
 )  # fmt: skip
 
 
+_NOT_RUN, _PASSED = Status.NOT_RUN.value, Status.PASSED.value  # plain str: compared once per result
+
+
 def _outcome(row: Mapping[str, Any]) -> Outcome:
     return Outcome(
         str(row["run_id"]),
@@ -113,7 +117,7 @@ def _outcome(row: Mapping[str, Any]) -> Outcome:
 def _cell(h: History) -> Cell:
     """Each outcome made once: the deciding one is one of the history's, not a copy."""
     history = tuple(map(_outcome, h.outcomes))
-    latest = next((o for o in reversed(history) if o.status != "not run"), history[-1])
+    latest = next((o for o in reversed(history) if o.status != _NOT_RUN), history[-1])
     return Cell(latest=latest, history=history)
 
 
@@ -123,13 +127,17 @@ def _row_verdict(info: CaseInfo, cells: Mapping[str, Cell]) -> str:
     executed = [c.latest.status for c in cells.values() if c.latest.status in EXECUTED]
     if not executed:
         return "not executed"
-    return "covered" if all(s == "passed" for s in executed) else "failing"
+    return "covered" if all(s == _PASSED for s in executed) else "failing"
 
 
 def _requirement_verdict(verdicts: Sequence[str]) -> str:
     if not verdicts:
         return "uncovered"
     return min(verdicts, key=lambda v: _ROW_RANK[v])
+
+
+_Covering = list[tuple[CaseInfo, dict[str, Cell], str]]  # a requirement's cases, their cells and verdicts
+_NEVER_RUN = Cell(Outcome(run_id="", finished="", status=_NOT_RUN), ())
 
 
 @paused_gc()
@@ -147,50 +155,14 @@ def build_rttm(
     """The matrix. ``roles`` (with ``participant``) makes the qualification variant: only the
     requirements that apply to those roles; ``only_cohorts`` narrows the status columns."""
     hist = histories(store_rows)
-    cases = dict(cases)
-    for file, err in collection_errors(store_rows).items():
-        if not any(c.location.startswith(file) for c in cases.values() if c.error):
-            first = str(err.get("message") or "").splitlines()[:1]
-            cases.setdefault(file, CaseInfo(case=file, location=file, error=first[0] if first else "not collected"))
-    for (case_id, cohort), h in hist.items():  # cases the store knows and the scenarios no longer define
-        info = cases.get(case_id)
-        if info is None:
-            last = h.outcomes[-1]
-            info = cases[case_id] = CaseInfo(
-                case=case_id,
-                title=str(last.get("title") or ""),
-                scenario=str(last.get("scenario") or ""),
-                stage=str(last.get("stage") or ""),
-                theme=str(last.get("theme") or ""),
-                priority=last.get("priority"),
-                location=str(last.get("location") or ""),
-                requirements=tuple(last.get("requirements") or ()),
-            )
-        if cohort:
-            info.cohorts.add(cohort)
+    cases = _with_stored_cases(dict(cases), store_rows, hist)
     wanted_cohorts = set(only_cohorts)
     columns = sorted(
         {c for info in cases.values() for c in info.cohorts if not wanted_cohorts or c in wanted_cohorts},
         key=natural_key,
     )
     role_set = frozenset(roles)
-
-    by_requirement: dict[str, list[tuple[CaseInfo, dict[str, Cell], str]]] = {}
-    unknown: set[tuple[str, str]] = set()
-    for info in cases.values():
-        cells: dict[str, Cell] = {}
-        for cohort in info.cohorts:
-            if wanted_cohorts and cohort not in wanted_cohorts:
-                continue
-            found = hist.get((info.case, cohort))
-            cells[cohort] = _cell(found) if found else Cell(Outcome(run_id="", finished="", status="not run"), ())
-        verdict = _row_verdict(info, cells)
-        for rid in info.requirements:
-            if rid not in requirements:
-                unknown.add((rid, info.case))
-                continue
-            by_requirement.setdefault(rid, []).append((info, cells, verdict))
-
+    by_requirement, unknown = _cases_by_requirement(requirements, cases, hist, wanted_cohorts)
     rows: list[Row] = []
     verdicts: dict[str, str] = {}
     for req_id in sorted(requirements, key=natural_key):
@@ -199,28 +171,7 @@ def build_rttm(
             continue
         covering = sorted(by_requirement.get(req_id, []), key=lambda t: natural_key(t[0].case))
         verdicts[req_id] = _requirement_verdict([v for _, _, v in covering])
-        if not covering:
-            rows.append(Row(requirement=req, case=None, stage=req.stage, verdict="uncovered"))
-            continue
-        for info, cells, verdict in covering:
-            executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED]
-            newest = max(executed, key=lambda o: o.finished) if executed else None
-            rows.append(
-                Row(
-                    requirement=req,
-                    case=info.case,
-                    case_title=info.title,
-                    scenario=info.scenario,
-                    stage=info.stage,
-                    theme=info.theme,
-                    priority=info.priority,
-                    location=info.location,
-                    cells=cells,
-                    verdict=verdict,
-                    latest_run=newest.finished if newest else None,
-                    evidence=newest.evidence if newest else None,
-                )
-            )
+        rows.extend(_requirement_rows(req, covering))
     return Rttm(
         cycle=cycle,
         generated=utc_now(),
@@ -231,6 +182,92 @@ def build_rttm(
         roles=tuple(sorted(role_set)),
         participant=participant,
         unknown_requirements=tuple(sorted(unknown, key=lambda t: (natural_key(t[0]), natural_key(t[1])))),
+    )
+
+
+def _with_stored_cases(
+    cases: dict[str, CaseInfo], store_rows: Sequence[dict[str, Any]], hist: Mapping[tuple[str, str], History]
+) -> dict[str, CaseInfo]:
+    """The defined cases, plus files the store saw fail to collect and cases only the store still knows."""
+    for file, err in collection_errors(store_rows).items():
+        if not any(c.location.startswith(file) for c in cases.values() if c.error):
+            first = str(err.get("message") or "").splitlines()[:1]
+            cases.setdefault(file, CaseInfo(case=file, location=file, error=first[0] if first else "not collected"))
+    for (case_id, cohort), h in hist.items():
+        info = cases.get(case_id)
+        if info is None:
+            info = cases[case_id] = _stored_case(case_id, h.outcomes[-1])
+        if cohort:
+            info.cohorts.add(cohort)
+    return cases
+
+
+def _stored_case(case_id: str, last: Mapping[str, Any]) -> CaseInfo:
+    """A case the store recorded and the scenarios no longer define, as its last result described it."""
+    return CaseInfo(
+        case=case_id,
+        title=str(last.get("title") or ""),
+        scenario=str(last.get("scenario") or ""),
+        stage=str(last.get("stage") or ""),
+        theme=str(last.get("theme") or ""),
+        priority=last.get("priority"),
+        location=str(last.get("location") or ""),
+        requirements=tuple(last.get("requirements") or ()),
+    )
+
+
+def _cases_by_requirement(
+    requirements: Mapping[str, Requirement],
+    cases: Mapping[str, CaseInfo],
+    hist: Mapping[tuple[str, str], History],
+    wanted_cohorts: set[str],
+) -> tuple[dict[str, _Covering], set[tuple[str, str]]]:
+    """Each requirement's covering cases; and (requirement, case) pairs naming no known requirement."""
+    by_requirement: dict[str, _Covering] = {}
+    unknown: set[tuple[str, str]] = set()
+    for info in cases.values():
+        cells = _case_cells(info, hist, wanted_cohorts)
+        verdict = _row_verdict(info, cells)
+        for rid in info.requirements:
+            if rid in requirements:
+                by_requirement.setdefault(rid, []).append((info, cells, verdict))
+            else:
+                unknown.add((rid, info.case))
+    return by_requirement, unknown
+
+
+def _case_cells(info: CaseInfo, hist: Mapping[tuple[str, str], History], wanted_cohorts: set[str]) -> dict[str, Cell]:
+    cells: dict[str, Cell] = {}
+    for cohort in info.cohorts:
+        if wanted_cohorts and cohort not in wanted_cohorts:
+            continue
+        found = hist.get((info.case, cohort))
+        cells[cohort] = _cell(found) if found else _NEVER_RUN
+    return cells
+
+
+def _requirement_rows(req: Requirement, covering: _Covering) -> list[Row]:
+    if not covering:
+        return [Row(requirement=req, case=None, stage=req.stage, verdict="uncovered")]
+    return [_case_row(req, info, cells, verdict) for info, cells, verdict in covering]
+
+
+def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict: str) -> Row:
+    executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED]
+    newest = max(executed, key=lambda o: o.finished) if executed else None
+    return Row(
+        requirement=req,
+        case=info.case,
+        case_title=info.title,
+        scenario=info.scenario,
+        stage=info.stage,
+        theme=info.theme,
+        priority=info.priority,
+        location=info.location,
+        cells=cells,
+        verdict=verdict,
+        latest_run=newest.finished if newest else None,
+        evidence=newest.evidence if newest else None,
     )
 
 

@@ -14,6 +14,7 @@ from mhhs_sit import __version__
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.evidence.completion_render import REPORT_CSS
 from mhhs_sit.evidence.outcomes import pct
+from mhhs_sit.results.outcome import UNSUCCESSFUL
 from mhhs_sit.results.run import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.rttm.render_tabular import PerCase, link_target, summary
@@ -126,7 +127,7 @@ def _status_cell(cell: Cell | None) -> str:
     if cell is None:
         return '<td class="none" title="not collected in this cohort">—</td>'
     o = cell.latest
-    extra = f'<span class="small">{_e(o.category)}</span>' if o.category and o.status in ("failed", "broken") else ""
+    extra = f'<span class="small">{_e(o.category)}</span>' if o.category and o.status in UNSUCCESSFUL else ""
     return f"<td>{_chip(o.status, _outcome_note(o))}{extra}</td>"
 
 

@@ -11,6 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mhhs_sit.results.outcome import Status
+
+_NOT_RUN = Status.NOT_RUN.value  # plain str: compared once per case × cohort
+
 
 @dataclass
 class History:
@@ -20,10 +24,8 @@ class History:
 
     @property
     def latest(self) -> dict[str, Any]:
-        for row in reversed(self.outcomes):
-            if row["status"] != "not run":
-                return row
-        return self.outcomes[-1]
+        reached = (row for row in reversed(self.outcomes) if row["status"] != _NOT_RUN)
+        return next(reached, self.outcomes[-1])
 
     @property
     def status(self) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import ConfigError
+from mhhs_sit.results.outcome import Status
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
 from mhhs_sit.store.schema import SCHEMA_VERSION, meta, metadata, results, runs
 
@@ -139,7 +140,7 @@ class ResultsStore:
     def add_items(self, run_id: str, records: Iterable[dict[str, Any]]) -> None:
         """Collected items, each *not run* until its outcome is recorded (one transaction)."""
         stamp = now()
-        rows = [_row(run_id, {**r, "status": r.get("status") or "not run"}, stamp) for r in records]
+        rows = [_row(run_id, {**r, "status": r.get("status") or Status.NOT_RUN.value}, stamp) for r in records]
         if not rows:
             return
         with self._guard("record the collected items"), self.engine.begin() as conn:
@@ -212,7 +213,7 @@ class ResultsStore:
         with self._guard("read runs"), self.engine.connect() as conn:
             found = [dict(r._mapping) for r in conn.execute(query)]
             per_run = select(results.c.run_id, func.count()).group_by(results.c.run_id)
-            counts: dict[str, int] = dict(conn.execute(per_run).all())  # type: ignore[arg-type]
+            counts = {str(run_id): int(n) for run_id, n in conn.execute(per_run)}
         for r in found:
             r["cohorts"] = json.loads(r["cohorts"]) if r.get("cohorts") else []
             r["state"] = run_state(r)
@@ -340,7 +341,7 @@ def _row(run_id: str, record: dict[str, Any], stamp: str) -> dict[str, Any]:
         row[key] = value
     row["case_id"] = row["case_id"] or record["nodeid"]
     row["cohort"] = row["cohort"] or ""
-    row["status"] = row["status"] or "not run"
+    row["status"] = row["status"] or Status.NOT_RUN.value
     return row
 
 
