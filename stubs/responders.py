@@ -139,8 +139,9 @@ def _build_rule(
     def bad(sub: Sequence[Any], message: str, key: bool = False) -> None:
         problems.append(doc.problem([*path, *sub], message, key=key))
 
-    on = raw.get("when") if isinstance(raw, dict) else None
-    wanted = on.get("interface") if isinstance(on, dict) else None
+    when = raw.get("when") if isinstance(raw, dict) else None
+    on: dict[str, Any] = when if isinstance(when, dict) else {}
+    wanted = on.get("interface")
     interfaces = [wanted] if isinstance(wanted, str) else wanted
     if not isinstance(interfaces, list) or not interfaces or not all(isinstance(i, str) for i in interfaces):
         bad([], "each rule needs 'when: {interface: IF-nnn}' (or a list of interfaces)")
@@ -195,14 +196,14 @@ def _build_rule(
     for j, action in enumerate(send):
         _check_send(doc, [*path, "send", j], action, roles, catalogue, problems)
     names = CONTEXT_NAMES | templating.BUILTIN_NAMES | set(lookup or {})
-    for sub, source in templating.expressions({k: v for k, v in raw.items() if k != "name"}):
+    for where, source in templating.expressions({k: v for k, v in raw.items() if k != "name"}):
         try:
             expr = templating.parse_expression(source)
         except ValueError as exc:
-            bad(list(sub), f"template error: {exc}")
+            bad(list(where), f"template error: {exc}")
             continue
         if expr.root not in names:
-            bad(list(sub), f"template '{{{{ {source} }}}}' names '{expr.root}', which rules do not define "
+            bad(list(where), f"template '{{{{ {source} }}}}' names '{expr.root}', which rules do not define "
                 f"(defined: {', '.join(sorted(names))})")  # fmt: skip
     if len(problems) > count:
         return None
