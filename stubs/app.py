@@ -151,7 +151,7 @@ class SimulatorApp:
             return error(404, "MSG1002", RESPONSE_TEXT["MSG1002"], f"no DIP channel {interface_id}")
         batch, problem = await self._json(request)
         if problem is not None:
-            self.dip.journal.add("refused", interface_id, caller.dip_id, note=problem.body.decode()[:500])
+            self.dip.journal.add("refused", interface_id, caller.dip_id, note=bytes(problem.body).decode()[:500])
             return problem
         routes: dict[int, routing.Route] = {}
         refusals = self.dip.check_batch(interface_id, batch, caller, routes)
@@ -207,7 +207,8 @@ class SimulatorApp:
         if problem is not None:
             return problem
         config = config if isinstance(config, Mapping) else {}
-        nested = config.get("config") if isinstance(config.get("config"), Mapping) else {}
+        nested_value = config.get("config")
+        nested = nested_value if isinstance(nested_value, Mapping) else {}
         url = config.get("callbackURL") or nested.get("callbackURL")
         if not isinstance(url, str) or not re.match(r"^https?://", url, re.IGNORECASE):
             return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "callbackURL must be an http(s) URL")
@@ -324,7 +325,7 @@ class SimulatorApp:
             return PlainTextResponse(f"Unknown interface {interface_id}", status_code=400)
         batch, problem = await self._json(request)
         if problem is not None:
-            return PlainTextResponse(json.loads(problem.body)["messageArray"][0]["help"], status_code=400)
+            return PlainTextResponse(json.loads(bytes(problem.body))["messageArray"][0]["help"], status_code=400)
         if not isinstance(batch, list) or not batch:
             return PlainTextResponse('the body must be a non-empty JSON array of {"payload": {...}}', status_code=400)
         lines = []

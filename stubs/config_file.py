@@ -62,65 +62,93 @@ def to_jsonable(value: Any, where: str = "config") -> Any:
 
 def from_jsonable(tp: Any, data: Any, where: str = "config") -> Any:
     """Rebuild a value of type ``tp`` (a type hint) from what ``to_jsonable`` wrote."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
     if tp is Any or tp is object:
         return data
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
     if origin is typing.Union or origin is types.UnionType:
         return _union(args, data, where)
     if origin is typing.Literal:
         if data not in args:
             raise ConfigError(f"{where}: {data!r} is not one of {', '.join(map(repr, args))}")
         return data
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+    if origin is None and isinstance(tp, type):
+        return _from_class(tp, data, where)
+    return _container(tp, origin or tp, args, data, where)
+
+
+# Values JSON holds as text or a number of seconds.
+_TEXT_READERS: dict[type, typing.Callable[[Any], Any]] = {
+    dt.datetime: dt.datetime.fromisoformat,
+    dt.date: dt.date.fromisoformat,
+    dt.timedelta: lambda seconds: dt.timedelta(seconds=seconds),
+}
+
+
+def _from_class(tp: type, data: Any, where: str) -> Any:
+    """A value of a plain class: a dataclass, enum, bytes, path, date or time, scalar, or bare container."""
+    if dataclasses.is_dataclass(tp):
         return _dataclass(tp, data, where)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+    if issubclass(tp, enum.Enum):
         return tp(data)
     if tp in (bytes, bytearray):
         if not (isinstance(data, dict) and set(data) == {_BYTES}):
             raise ConfigError(f"{where}: expected {{'{_BYTES}': <base64>}}, found {type(data).__name__}")
         return tp(base64.b64decode(data[_BYTES]))
-    if isinstance(tp, type) and issubclass(tp, PurePath):
+    if issubclass(tp, PurePath):
         return tp(data)
-    if tp is dt.datetime:
-        return dt.datetime.fromisoformat(data)
-    if tp is dt.date:
-        return dt.date.fromisoformat(data)
-    if tp is dt.timedelta:
-        return dt.timedelta(seconds=data)
+    reader = _TEXT_READERS.get(tp)
+    if reader is not None:
+        return reader(data)
+    if tp in (bool, int, float, str, type(None)):
+        return _scalar(tp, data, where)
+    return _container(tp, tp, (), data, where)
+
+
+def _scalar(tp: type, data: Any, where: str) -> Any:
     if tp is float and isinstance(data, int) and not isinstance(data, bool):
         return float(data)
-    if tp in (bool, int, float, str, type(None)):
-        if not isinstance(data, tp) or (tp is int and isinstance(data, bool)):
-            raise ConfigError(f"{where}: expected {tp.__name__}, found {type(data).__name__}")
-        return data
-    container = origin or tp
+    if not isinstance(data, tp) or (tp is int and isinstance(data, bool)):
+        raise ConfigError(f"{where}: expected {tp.__name__}, found {type(data).__name__}")
+    return data
+
+
+def _container(tp: Any, container: Any, args: tuple[Any, ...], data: Any, where: str) -> Any:
+    """A mapping or collection ``tp`` whose class (``container``) and item types (``args``) are given."""
     if isinstance(container, type) and issubclass(container, Mapping):
-        key_tp, value_tp = args or (str, Any)
-        _expect(data, dict, where)
-        built = {
-            from_jsonable(key_tp, _key(key_tp, k), f"{where}[{k!r}]"): from_jsonable(value_tp, v, f"{where}[{k!r}]")
-            for k, v in data.items()
-        }
-        return built if container in (dict, Mapping) or not isinstance(container, type) else _make(container, built)
+        return _mapping(container, args, data, where)
     if container in (list, tuple, set, frozenset) or (
         isinstance(container, type) and container.__module__ == "collections.abc"
     ):
-        _expect(data, list, where)
-        if container is tuple and len(args) == 2 and args[1] is Ellipsis:
-            return tuple(from_jsonable(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
-        if container is tuple and args:
-            if len(args) != len(data):
-                raise ConfigError(f"{where}: expected {len(args)} items, found {len(data)}")
-            return tuple(from_jsonable(t, v, f"{where}[{i}]") for i, (t, v) in enumerate(zip(args, data, strict=True)))
-        item_tp = args[0] if args else Any
-        items = [from_jsonable(item_tp, v, f"{where}[{i}]") for i, v in enumerate(data)]
-        if container in (set, frozenset, tuple):
-            return container(items)
-        if container.__name__ in ("Set", "MutableSet"):
-            return frozenset(items) if container.__name__ == "Set" else set(items)
-        return tuple(items) if container.__name__ == "Sequence" else items
+        return _collection(container, args, data, where)
     raise ConfigError(f"{where}: cannot read a value of type {tp!r} from a simulator config file")
+
+
+def _mapping(container: type, args: tuple[Any, ...], data: Any, where: str) -> Any:
+    key_tp, value_tp = args or (str, Any)
+    _expect(data, dict, where)
+    built = {
+        from_jsonable(key_tp, _key(key_tp, k), f"{where}[{k!r}]"): from_jsonable(value_tp, v, f"{where}[{k!r}]")
+        for k, v in data.items()
+    }
+    return built if container in (dict, Mapping) else _make(container, built)
+
+
+def _collection(container: type, args: tuple[Any, ...], data: Any, where: str) -> Any:
+    _expect(data, list, where)
+    if container is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return tuple(from_jsonable(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
+    if container is tuple and args:
+        if len(args) != len(data):
+            raise ConfigError(f"{where}: expected {len(args)} items, found {len(data)}")
+        return tuple(from_jsonable(t, v, f"{where}[{i}]") for i, (t, v) in enumerate(zip(args, data, strict=True)))
+    item_tp = args[0] if args else Any
+    items = [from_jsonable(item_tp, v, f"{where}[{i}]") for i, v in enumerate(data)]
+    if container in (set, frozenset, tuple):
+        return container(items)
+    if container.__name__ in ("Set", "MutableSet"):
+        return frozenset(items) if container.__name__ == "Set" else set(items)
+    return tuple(items) if container.__name__ == "Sequence" else items
 
 
 def _expect(data: Any, kind: type, where: str) -> None:

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jsonschema import Draft202012Validator
-
-Send = Callable[[dict[str, Any]], Any]
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class _Operation:
@@ -72,18 +71,18 @@ class Conformance:
 class ConformanceMiddleware:
     """ASGI middleware: passes every response through unchanged and checks it afterwards."""
 
-    def __init__(self, app: Any, conformance: Conformance, on_defect: Callable[[list[str]], None]):
+    def __init__(self, app: ASGIApp, conformance: Conformance, on_defect: Callable[[list[str]], None]):
         self.app = app
         self.conformance = conformance
         self.on_defect = on_defect
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         seen: dict[str, Any] = {"status": 0, "ctype": "", "body": bytearray()}
 
-        async def capture(message: dict[str, Any]) -> None:
+        async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
                 for k, v in message.get("headers", []):

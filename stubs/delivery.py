@@ -350,7 +350,7 @@ class DeliveryEngine:
         deadline = loop.time() + max(0.0, wait)
         while True:
             now = time.time()
-            out = []
+            out: list[Pending] = []
             for p in self._inbox.get(dip_id, ()):
                 if len(out) >= limit:
                     break

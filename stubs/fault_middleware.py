@@ -149,7 +149,7 @@ async def reset_connection(send: Send) -> bool:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()  # type: ignore[attr-defined]
+    transport.abort()
     await _until_disconnected(send)
     return True
 

@@ -228,6 +228,7 @@ class Journal:
 
 def _sender_corr(e: Entry) -> str | None:
     try:
-        return e.payload["CommonBlock"]["S1"]["senderCorrelationID"]
+        correlation = e.payload["CommonBlock"]["S1"]["senderCorrelationID"]
     except (KeyError, TypeError):
         return None
+    return correlation if isinstance(correlation, str) else None

@@ -16,7 +16,7 @@ participant's messages; an invalid reply is journalled as a SIMULATOR DEFECT nam
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -127,6 +127,18 @@ def _file_roles(doc: YamlDoc, catalogue: Any, problems: list[Problem]) -> list[s
     return roles
 
 
+@dataclass(frozen=True)
+class _RuleProblems:
+    """Where one rule sits in its file, so each check reports a problem at its own key."""
+
+    doc: YamlDoc
+    path: list[Any]
+    problems: list[Problem]
+
+    def bad(self, sub: Sequence[Any], message: str, key: bool = False) -> None:
+        self.problems.append(self.doc.problem([*self.path, *sub], message, key=key))
+
+
 def _build_rule(
     doc: YamlDoc,
     path: list[Any],
@@ -136,74 +148,29 @@ def _build_rule(
     problems: list[Problem],
     fallback: bool,
 ) -> Rule | None:
-    def bad(sub: Sequence[Any], message: str, key: bool = False) -> None:
-        problems.append(doc.problem([*path, *sub], message, key=key))
-
-    on = raw.get("when") if isinstance(raw, dict) else None
-    wanted = on.get("interface") if isinstance(on, dict) else None
+    report = _RuleProblems(doc, path, problems)
+    when = raw.get("when") if isinstance(raw, dict) else None
+    on: dict[str, Any] = when if isinstance(when, dict) else {}
+    wanted = on.get("interface")
     interfaces = [wanted] if isinstance(wanted, str) else wanted
     if not isinstance(interfaces, list) or not interfaces or not all(isinstance(i, str) for i in interfaces):
-        bad([], "each rule needs 'when: {interface: IF-nnn}' (or a list of interfaces)")
+        report.bad([], "each rule needs 'when: {interface: IF-nnn}' (or a list of interfaces)")
         return None
     count = len(problems)
     for key in sorted(set(raw) - RULE_KEYS, key=str):
-        bad([key], f"unknown rule key '{key}' (known: {', '.join(sorted(RULE_KEYS))})", key=True)
-    for key in sorted(set(on) - WHEN_KEYS, key=str):
-        bad(["when", key], f"unknown key '{key}' under 'when' (known: {', '.join(sorted(WHEN_KEYS))})", key=True)
-    for interface in interfaces:
-        spec = _interface(catalogue, interface)
-        if spec is None:
-            bad(["when", "interface"], f"unknown interface '{interface}'")
-            continue
-        for role in roles:
-            if role not in spec.recipients:
-                bad(["when", "interface"], f"role {role} never receives {spec.id} (recipients: "
-                    f"{', '.join(sorted(spec.recipients))})")  # fmt: skip
-        if on.get("event") and on["event"] not in spec.all_event_codes():
-            bad(["when", "event"], f"{spec.id} has no event code '{on['event']}' "
-                f"(known: {', '.join(spec.all_event_codes())})")  # fmt: skip
-    for key in ("where", "given"):
-        if on.get(key) is not None and not isinstance(on[key], dict):
-            bad(["when", key], f"'{key}' must be a mapping of field path -> expectation")
-        for path_text, expected in (on.get(key) or {}).items() if isinstance(on.get(key), dict) else ():
-            typo = _operator_typo(expected)
-            if typo:
-                bad(["when", key, path_text], f"unknown matcher operator '{typo}' "
-                    f"(known: {', '.join(sorted(OPERATOR_NAMES))})", key=False)  # fmt: skip
-    lookup = raw.get("lookup")
-    if lookup is not None and not (isinstance(lookup, dict) and all(isinstance(v, str) for v in lookup.values())):
-        bad(["lookup"], "'lookup' must map a name to a memory key template, e.g. {reg: 'REG:{{ mpan.core }}'}")
-        lookup = None
-    remember = raw.get("remember")
-    remembers = [] if remember is None else [remember] if isinstance(remember, dict) else remember
-    if not isinstance(remembers, list):
-        bad(["remember"], "'remember' must be {key, value} or a list of them")
-        remembers = []
-    for j, item in enumerate(remembers):
-        sub = ["remember", j] if isinstance(remember, list) else ["remember"]
-        if not isinstance(item, dict) or "key" not in item:
-            bad(sub, "each 'remember' needs a 'key' (and a 'value')")
-            continue
-        for key in sorted(set(item) - REMEMBER_KEYS, key=str):
-            bad([*sub, key], f"unknown key '{key}' under 'remember' (known: key, value, merge)", key=True)
+        report.bad([key], f"unknown rule key '{key}' (known: {', '.join(sorted(RULE_KEYS))})", key=True)
+    _check_when(report, on, interfaces, roles, catalogue)
+    lookup = _checked_lookup(report, raw.get("lookup"))
+    remembers = _checked_remembers(report, raw.get("remember"))
     forget = raw.get("forget")
     forgets = [] if forget is None else [forget] if isinstance(forget, str) else forget
     send = raw.get("send") or []
     if not isinstance(send, list):
-        bad(["send"], "'send' must be a list of messages")
+        report.bad(["send"], "'send' must be a list of messages")
         send = []
     for j, action in enumerate(send):
         _check_send(doc, [*path, "send", j], action, roles, catalogue, problems)
-    names = CONTEXT_NAMES | templating.BUILTIN_NAMES | set(lookup or {})
-    for sub, source in templating.expressions({k: v for k, v in raw.items() if k != "name"}):
-        try:
-            expr = templating.parse_expression(source)
-        except ValueError as exc:
-            bad(list(sub), f"template error: {exc}")
-            continue
-        if expr.root not in names:
-            bad(list(sub), f"template '{{{{ {source} }}}}' names '{expr.root}', which rules do not define "
-                f"(defined: {', '.join(sorted(names))})")  # fmt: skip
+    _check_templates(report, raw, CONTEXT_NAMES | templating.BUILTIN_NAMES | set(lookup or {}))
     if len(problems) > count:
         return None
     line, _ = doc.position(path)
@@ -223,6 +190,80 @@ def _build_rule(
         fallback=fallback,
         proceed=bool(raw.get("continue")),
     )
+
+
+def _check_when(
+    report: _RuleProblems, on: dict[str, Any], interfaces: list[str], roles: Sequence[str], catalogue: Any
+) -> None:
+    """'when': known keys, interfaces the roles receive, their event codes, and matcher operators."""
+    for key in sorted(set(on) - WHEN_KEYS, key=str):
+        report.bad(["when", key], f"unknown key '{key}' under 'when' (known: {', '.join(sorted(WHEN_KEYS))})", key=True)
+    for interface in interfaces:
+        _check_interface(report, on, interface, roles, catalogue)
+    for key in ("where", "given"):
+        expectations = on.get(key)
+        if expectations is not None and not isinstance(expectations, dict):
+            report.bad(["when", key], f"'{key}' must be a mapping of field path -> expectation")
+        for path_text, expected in expectations.items() if isinstance(expectations, dict) else ():
+            typo = _operator_typo(expected)
+            if typo:
+                report.bad(["when", key, path_text], f"unknown matcher operator '{typo}' "
+                           f"(known: {', '.join(sorted(OPERATOR_NAMES))})", key=False)  # fmt: skip
+
+
+def _check_interface(
+    report: _RuleProblems, on: dict[str, Any], interface: str, roles: Sequence[str], catalogue: Any
+) -> None:
+    spec = _interface(catalogue, interface)
+    if spec is None:
+        report.bad(["when", "interface"], f"unknown interface '{interface}'")
+        return
+    for role in roles:
+        if role not in spec.recipients:
+            report.bad(["when", "interface"], f"role {role} never receives {spec.id} (recipients: "
+                       f"{', '.join(sorted(spec.recipients))})")  # fmt: skip
+    if on.get("event") and on["event"] not in spec.all_event_codes():
+        report.bad(["when", "event"], f"{spec.id} has no event code '{on['event']}' "
+                   f"(known: {', '.join(spec.all_event_codes())})")  # fmt: skip
+
+
+def _checked_lookup(report: _RuleProblems, lookup: object) -> dict[str, str] | None:
+    """'lookup' maps names to memory key templates; anything else is reported and dropped."""
+    if lookup is None:
+        return None
+    if isinstance(lookup, dict) and all(isinstance(v, str) for v in lookup.values()):
+        return lookup
+    report.bad(["lookup"], "'lookup' must map a name to a memory key template, e.g. {reg: 'REG:{{ mpan.core }}'}")
+    return None
+
+
+def _checked_remembers(report: _RuleProblems, remember: object) -> list[Any]:
+    """'remember' as a list of {key, value[, merge]} (a single mapping counts as one)."""
+    remembers = [] if remember is None else [remember] if isinstance(remember, dict) else remember
+    if not isinstance(remembers, list):
+        report.bad(["remember"], "'remember' must be {key, value} or a list of them")
+        return []
+    for j, item in enumerate(remembers):
+        sub: list[Any] = ["remember", j] if isinstance(remember, list) else ["remember"]
+        if not isinstance(item, dict) or "key" not in item:
+            report.bad(sub, "each 'remember' needs a 'key' (and a 'value')")
+            continue
+        for key in sorted(set(item) - REMEMBER_KEYS, key=str):
+            report.bad([*sub, key], f"unknown key '{key}' under 'remember' (known: key, value, merge)", key=True)
+    return remembers
+
+
+def _check_templates(report: _RuleProblems, raw: dict[str, Any], names: Collection[str]) -> None:
+    """Every '{{ ... }}' in the rule parses and starts from a name rules define."""
+    for where, source in templating.expressions({k: v for k, v in raw.items() if k != "name"}):
+        try:
+            expr = templating.parse_expression(source)
+        except ValueError as exc:
+            report.bad(list(where), f"template error: {exc}")
+            continue
+        if expr.root not in names:
+            report.bad(list(where), f"template '{{{{ {source} }}}}' names '{expr.root}', which rules do not define "
+                       f"(defined: {', '.join(sorted(names))})")  # fmt: skip
 
 
 def _check_send(

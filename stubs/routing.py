@@ -105,16 +105,27 @@ class Router:
     def route(self, interface_id: str, payload: Mapping[str, Any], caller: SimParticipant, index: int = 0) -> Route:
         """Resolve the recipients of one message; ``problems`` non-empty means refuse the batch."""
         spec = self._interface(interface_id)
-        a0 = get_ci(get_ci(payload, "CommonBlock") or {}, "A0") or {}
-        named = a0.get("primaryRecipients") if isinstance(a0, Mapping) else None
         problems: list[RouteProblem] = []
         pointer = f"/{index}/payload/CommonBlock/A0/primaryRecipients"
-        if named is not None and not isinstance(named, list):
-            problems.append(
-                RouteProblem("MSG1030", "Msg Addressing / Routing Error", "must be a list of DIP IDs", pointer)
-            )
-            named = []
-        named = [d for d in (named or []) if d]
+        named = _named(payload, pointer, problems)
+        primary = self._primary(interface_id, spec, named, pointer, problems)
+        if spec is None:
+            return Route(tuple(dict.fromkeys(primary)), problems=tuple(problems))
+        always = self._always(spec, caller)
+        secondary: list[str] = []
+        if "mpan" in spec.routing:
+            mpan = common_field(payload, "M0", "MPANCore")
+            secondary = self._appointed(spec, payload, mpan, caller, primary)
+            if not primary and not secondary and not always and not problems:
+                problems.append(_unresolved(interface_id, spec, mpan, index))
+        elif not primary and "role" in spec.routing and not named:
+            secondary = self._role_holders(spec, caller)
+        return Route(tuple(dict.fromkeys(primary)), tuple(secondary), tuple(always), tuple(problems))
+
+    def _primary(
+        self, interface_id: str, spec: Any, named: list[Any], pointer: str, problems: list[RouteProblem]
+    ) -> list[str]:
+        """The named recipients that are participants in a receiving role; the others as problems."""
         receiving = frozenset(spec.recipients) if spec is not None else None
         primary: list[str] = []
         for i, dip_id in enumerate(named):
@@ -139,52 +150,34 @@ class Router:
                 )
             else:
                 primary.append(dip_id)
-        if spec is None:
-            return Route(tuple(dict.fromkeys(primary)), problems=tuple(problems))
-        always = self._always(spec, caller)
+        return primary
+
+    def _appointed(
+        self, spec: Any, payload: Mapping[str, Any], mpan: object, caller: SimParticipant, primary: list[str]
+    ) -> list[str]:
+        """MPAN routing: the parties appointed to the MPAN in the receiving roles, besides the named ones."""
+        appointed = self.appointments.of(mpan) if isinstance(mpan, str) else {}
+        distributor = common_field(payload, "M0", "distributorDIPID")
+        if isinstance(distributor, str) and "LDSO" not in appointed:
+            party = self.participants.get(distributor)
+            if party is not None and party.role in ("LDSO", "UMSO"):
+                appointed[party.role] = distributor
         secondary: list[str] = []
-        if "mpan" in spec.routing:
-            mpan = common_field(payload, "M0", "MPANCore")
-            appointed = self.appointments.of(mpan) if isinstance(mpan, str) else {}
-            distributor = common_field(payload, "M0", "distributorDIPID")
-            if isinstance(distributor, str) and "LDSO" not in appointed:
-                party = self.participants.get(distributor)
-                if party is not None and party.role in ("LDSO", "UMSO"):
-                    appointed[party.role] = distributor
-            for role in sorted(spec.recipients - spec.always):
-                dip_id = appointed.get(role)
-                if dip_id and dip_id != caller.dip_id and dip_id not in primary:
-                    secondary.append(dip_id)
-            if not primary and not secondary and not always and not problems:
-                if not isinstance(mpan, str) or not mpan:
-                    problems.append(
-                        RouteProblem(
-                            "MSG1037",
-                            "Cannot Resolve Secondary Recipient(s) for Missing MPAN",
-                            f"{interface_id} is routed by MPAN and names no recipient, but M0.MPANCore is missing",
-                            f"/{index}/payload/CommonBlock/M0/MPANCore",
-                        )
-                    )
-                else:
-                    problems.append(
-                        RouteProblem(
-                            "MSG1038",
-                            "Cannot Resolve Secondary Recipient(s) for MPAN/Party/Event Combination",
-                            f"no party in a receiving role ({', '.join(sorted(spec.recipients))}) is appointed to "
-                            f"MPAN {mpan}; appoint one first (registration) or name primaryRecipients",
-                            f"/{index}/payload/CommonBlock/M0/MPANCore",
-                        )
-                    )
-        elif not primary and "role" in spec.routing and not named:
-            # Role routing with no named recipient: every subscriber holding a receiving role
-            # in the sender's cohort (the catalogue's reading of role routing).
-            secondary = [
-                p.dip_id
-                for role in sorted(spec.recipients - spec.always)
-                for p in self._by_role.get(role, [])
-                if p.cohort == caller.cohort and p.dip_id != caller.dip_id
-            ]
-        return Route(tuple(dict.fromkeys(primary)), tuple(secondary), tuple(always), tuple(problems))
+        for role in sorted(spec.recipients - spec.always):
+            dip_id = appointed.get(role)
+            if dip_id and dip_id != caller.dip_id and dip_id not in primary:
+                secondary.append(dip_id)
+        return secondary
+
+    def _role_holders(self, spec: Any, caller: SimParticipant) -> list[str]:
+        """Role routing with no named recipient: every subscriber holding a receiving role
+        in the sender's cohort (the catalogue's reading of role routing)."""
+        return [
+            p.dip_id
+            for role in sorted(spec.recipients - spec.always)
+            for p in self._by_role.get(role, [])
+            if p.cohort == caller.cohort and p.dip_id != caller.dip_id
+        ]
 
     def _always(self, spec: Any, caller: SimParticipant) -> list[str]:
         """The sender's cohort's parties in the always roles: cohorts are separate markets here,
@@ -269,3 +262,32 @@ def parse_seed(data: Any) -> tuple[dict[str, dict[str, str]], list[str]]:
 
 
 __all__: Sequence[str] = ("Appointments", "Route", "RouteProblem", "Router", "parse_seed")
+
+
+def _unresolved(interface_id: str, spec: Any, mpan: object, index: int) -> RouteProblem:
+    """Why an MPAN-routed message that names no recipient reaches nobody."""
+    pointer = f"/{index}/payload/CommonBlock/M0/MPANCore"
+    if not isinstance(mpan, str) or not mpan:
+        return RouteProblem(
+            "MSG1037",
+            "Cannot Resolve Secondary Recipient(s) for Missing MPAN",
+            f"{interface_id} is routed by MPAN and names no recipient, but M0.MPANCore is missing",
+            pointer,
+        )
+    return RouteProblem(
+        "MSG1038",
+        "Cannot Resolve Secondary Recipient(s) for MPAN/Party/Event Combination",
+        f"no party in a receiving role ({', '.join(sorted(spec.recipients))}) is appointed to "
+        f"MPAN {mpan}; appoint one first (registration) or name primaryRecipients",
+        pointer,
+    )
+
+
+def _named(payload: Mapping[str, Any], pointer: str, problems: list[RouteProblem]) -> list[Any]:
+    """The message's A0.primaryRecipients (blank entries dropped); not a list is a problem."""
+    a0 = get_ci(get_ci(payload, "CommonBlock") or {}, "A0") or {}
+    named = a0.get("primaryRecipients") if isinstance(a0, Mapping) else None
+    if named is not None and not isinstance(named, list):
+        problems.append(RouteProblem("MSG1030", "Msg Addressing / Routing Error", "must be a list of DIP IDs", pointer))
+        named = []
+    return [d for d in (named or []) if d]

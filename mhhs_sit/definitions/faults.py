@@ -319,39 +319,51 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Fault:
-    """A spec mapping -> ``Fault``; ``FaultSpecError`` naming the field and the valid values."""
-    if not isinstance(spec, Mapping):
-        raise FaultSpecError([], f"a fault must be a mapping with at least 'kind', not {type(spec).__name__}")
+def _checked_kind(spec: Mapping[str, Any]) -> str:
+    """The spec's fault kind, once every key it gives is one that kind takes."""
     kind = spec.get("kind")
     if kind not in KINDS:
-        where = ["kind"]
         hint = _suggest(str(kind), KINDS) if kind is not None else ""
         what = "is required" if kind is None else f"{kind!r} is not a fault kind{hint}"
-        raise FaultSpecError(where, f"{what}; valid: {', '.join(KINDS)}")
+        raise FaultSpecError(["kind"], f"{what}; valid: {', '.join(KINDS)}")
     allowed = COMMON_KEYS + KIND_KEYS[kind]
     for key in spec:
         if key not in allowed:
             raise FaultSpecError(
                 [key], f"unknown key for a {kind} fault{_suggest(key, allowed)}; valid: {', '.join(allowed)}"
             )
+    return str(kind)
+
+
+def _checked_side(spec: Mapping[str, Any], kind: str) -> str:
     side = "inbound" if kind in INBOUND_KINDS else "outbound"
     if "side" in spec and spec["side"] != side:
         raise FaultSpecError(["side"], f"a {kind} fault is {side}, not {spec['side']!r}")
+    return side
+
+
+def _checked_scope(spec: Mapping[str, Any], side: str) -> Scope:
+    """The spec's scope, naming only what its side can be scoped by."""
     scope = parse_scope(spec.get("scope"))
     if side == "inbound" and scope.recipient:
         raise FaultSpecError(["scope", "recipient"], "inbound faults are scoped by sender; recipient is outbound only")
     if side == "outbound" and (scope.method or scope.path):
         key = "method" if scope.method else "path"
         raise FaultSpecError(["scope", key], "method and path scope inbound faults only")
-    count = _int(spec, "count", minimum=1) if "count" in spec else None
-    after = _int(spec, "after", minimum=0) if "after" in spec else 0
-    probability = None
-    if "probability" in spec:
-        p = spec["probability"]
-        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
-            raise FaultSpecError(["probability"], f"must be a number more than 0 and at most 1, not {p!r}")
-        probability = float(p)
+    return scope
+
+
+def _probability(spec: Mapping[str, Any]) -> float | None:
+    if "probability" not in spec:
+        return None
+    p = spec["probability"]
+    if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p <= 1:
+        raise FaultSpecError(["probability"], f"must be a number more than 0 and at most 1, not {p!r}")
+    return float(p)
+
+
+def _ends_at(spec: Mapping[str, Any], kind: str, now: float) -> float | None:
+    """When the fault's window closes ('for_seconds' or 'until'), None for no window."""
     if "for_seconds" in spec and "until" in spec:
         raise FaultSpecError(["until"], "give either 'for_seconds' or 'until', not both")
     ends_at = None
@@ -363,6 +375,20 @@ def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Faul
             raise FaultSpecError(["until"], f"{_jsonable(spec['until'])} is already past")
     if kind == "down" and ends_at is None:
         raise FaultSpecError(["for_seconds"], "a down fault needs its window: 'for_seconds' or 'until'")
+    return ends_at
+
+
+def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Fault:
+    """A spec mapping -> ``Fault``; ``FaultSpecError`` naming the field and the valid values."""
+    if not isinstance(spec, Mapping):
+        raise FaultSpecError([], f"a fault must be a mapping with at least 'kind', not {type(spec).__name__}")
+    kind = _checked_kind(spec)
+    side = _checked_side(spec, kind)
+    scope = _checked_scope(spec, side)
+    count = _int(spec, "count", minimum=1) if "count" in spec else None
+    after = _int(spec, "after", minimum=0) if "after" in spec else 0
+    probability = _probability(spec)
+    ends_at = _ends_at(spec, kind, now)
     tag = spec.get("tag")
     if tag is not None and (not isinstance(tag, str) or not tag):
         raise FaultSpecError(["tag"], f"must be text, not {tag!r}")
