@@ -11,13 +11,9 @@ from pathlib import Path
 
 from mhhs_sit import __version__
 from mhhs_sit.core.gcpause import paused_gc
-from mhhs_sit.definitions.loader import (
-    environment_file_problems,
-    find_environment,
-    load_cohorts,
-    load_environment,
-    load_scenarios,
-)
+from mhhs_sit.definitions.cohorts import load_cohorts
+from mhhs_sit.definitions.environments import environment_file_problems, find_environment, load_environment
+from mhhs_sit.definitions.loader import load_scenarios
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem, render_problems
 
 

@@ -102,7 +102,9 @@ def rttm_for(
     root: Path | None = None,
 ) -> tuple[Rttm, list[str]]:
     """The RTTM of a cycle, and warnings a user should read (unreadable scenario files...)."""
-    from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, load_cohorts, load_environment, load_scenarios
+    from mhhs_sit.definitions.cohorts import load_cohorts
+    from mhhs_sit.definitions.environments import load_environment
+    from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, load_scenarios
     from mhhs_sit.definitions.requirements import load_requirements
     from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
 

@@ -23,7 +23,9 @@ from typing import Any
 import yaml
 
 from mhhs_sit.cli.common import guarded
-from mhhs_sit.definitions.loader import find_environment, load_cohorts, load_environment, suggest
+from mhhs_sit.definitions.cohorts import load_cohorts
+from mhhs_sit.definitions.environments import find_environment, load_environment
+from mhhs_sit.definitions.loader import suggest
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError, render_problems

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from mhhs_sit.definitions.loader import IdRegistry, load_cohorts, load_environment
+from mhhs_sit.definitions.cohorts import load_cohorts
+from mhhs_sit.definitions.environments import load_environment
+from mhhs_sit.definitions.loader import IdRegistry
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
 from mhhs_sit.execution.local_stubs import LocalStubs, start_stubs
