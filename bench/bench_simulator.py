@@ -132,7 +132,7 @@ def bench_config(keys: dict[str, str], version: str) -> Any:
     sys.path.insert(0, str(REPO))
     from dataclasses import replace
 
-    from mhhs_sit.definitions.loader import load_cohorts
+    from mhhs_sit.definitions.cohorts import load_cohorts
     from mhhs_stubs import config_from_cohorts
 
     cohorts, _ = load_cohorts(REPO / "cohorts")

@@ -28,7 +28,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mhhs_sit.definitions.loader import load_cohorts, load_environment  # noqa: E402
+from mhhs_sit.definitions.cohorts import load_cohorts  # noqa: E402
+from mhhs_sit.definitions.environments import load_environment  # noqa: E402
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message  # noqa: E402
 from mhhs_sit.execution.local_stubs import simulator_config  # noqa: E402
 from mhhs_stubs import EmbeddedSimulator  # noqa: E402

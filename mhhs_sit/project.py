@@ -22,7 +22,9 @@ from typing import Literal
 
 import iniconfig
 
-from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR, load_cohorts, load_environment
+from mhhs_sit.definitions.cohorts import load_cohorts
+from mhhs_sit.definitions.environments import load_environment
+from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from mhhs_sit.cli import app as cli
-from mhhs_sit.definitions.loader import load_cohorts, load_environment, load_scenarios
+from mhhs_sit.definitions.cohorts import load_cohorts
+from mhhs_sit.definitions.environments import load_environment
+from mhhs_sit.definitions.loader import load_scenarios
 from mhhs_sit.errors import Problem, render_problems
 
 pytest_plugins = ["pytester"]

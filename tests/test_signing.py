@@ -152,7 +152,7 @@ def test_signer_needs_an_rsa_key(ca):
 
 
 def _runtime(tmp_path, auth: str, **kw):
-    from mhhs_sit.definitions.loader import load_environment
+    from mhhs_sit.definitions.environments import load_environment
     from mhhs_sit.execution.runtime import Runtime
 
     (tmp_path / "real.yaml").write_text(

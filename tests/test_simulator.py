@@ -5,7 +5,7 @@ import time
 import pytest
 import requests
 
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_sit.dip.receiver import Receiver
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts

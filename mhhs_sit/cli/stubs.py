@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mhhs_sit.cli.common import guarded, project_of, shown
-from mhhs_sit.definitions.loader import find_environment, suggest
+from mhhs_sit.definitions.environments import find_environment
+from mhhs_sit.definitions.loader import suggest
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError, render_problems

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
-from mhhs_sit.definitions.loader import environment_file_problems, find_environment, load_scenarios
+from mhhs_sit.definitions.environments import environment_file_problems, find_environment
+from mhhs_sit.definitions.loader import load_scenarios
 from mhhs_sit.definitions.model import Scenario
 from mhhs_sit.definitions.requirements import unknown_references
 from mhhs_sit.errors import Problem, render_problems

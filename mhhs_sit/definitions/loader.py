@@ -21,24 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
-from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, format_path, load_yaml, parse_yaml
 from mhhs_sit.definitions import schemas as file_schemas
 from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.matchers import OPERATOR_NAMES, PATH_RE, is_operator_mapping
 from mhhs_sit.definitions.model import (
     STEP_KINDS,
-    Auth,
-    Cohort,
-    Environment,
     Location,
-    Participant,
     Scenario,
     Step,
     TestCase,
-    Timeouts,
 )
-from mhhs_sit.errors import ConfigError, Problem
+from mhhs_sit.errors import Problem
 
 if TYPE_CHECKING:
     import jsonschema
@@ -672,7 +666,7 @@ def load_scenarios(
     ids = IdRegistry()
     for f in scenario_files(paths):
         sc, pr = load_scenario_file(
-            f, display=_display(f, root), version=version, dip_spec=dip_spec, cache_dir=cache_dir
+            f, display=display_path(f, root), version=version, dip_spec=dip_spec, cache_dir=cache_dir
         )
         problems += pr
         if sc:
@@ -681,7 +675,7 @@ def load_scenarios(
     return scenarios, problems
 
 
-def _display(path: Path, root: Path | None) -> str:
+def display_path(path: Path, root: Path | None) -> str:
     if root is not None:
         try:
             return str(path.resolve().relative_to(root.resolve()))
@@ -691,230 +685,6 @@ def _display(path: Path, root: Path | None) -> str:
 
 
 # --------------------------------------------------------------------------- cohorts
-
-
-def load_cohorts(directory: Path, root: Path | None = None) -> tuple[dict[str, Cohort], list[Problem]]:
-    cohorts: dict[str, Cohort] = {}
-    problems: list[Problem] = []
-    if not directory.is_dir():
-        return cohorts, [
-            Problem(
-                _display(directory, root),
-                0,
-                0,
-                "",
-                "cohorts directory not found; create it with one YAML file per cohort",
-            )
-        ]
-    where: dict[str, str] = {}
-    dip_owner: dict[str, tuple[str, str]] = {}
-    built: list[tuple[YamlDoc, Cohort]] = []
-    for f in scenario_files([directory]):
-        doc = load_yaml(f, display=_display(f, root))
-        problems += doc.problems
-        if not isinstance(doc.data, dict):
-            if not doc.problems:
-                problems.append(doc.problem([], "expected a mapping starting with 'cohort: <id>'"))
-            continue
-        file_problems = schema_problems(doc, "cohort")
-        problems += file_problems
-        if file_problems:
-            continue
-        data = doc.data
-        cid = data["cohort"]
-        if cid in where:
-            problems.append(doc.problem(["cohort"], f"cohort '{cid}' is also defined in {where[cid]}"))
-            continue
-        where[cid] = doc.file
-        participants = {
-            role: Participant(role, p["dip_id"], p["mpid"], p.get("name", ""), p.get("distributor"))
-            for role, p in data["participants"].items()
-        }
-        simulated = frozenset(data.get("simulated") or [])
-        for role in sorted(simulated - set(participants)):
-            idx = data["simulated"].index(role)
-            problems.append(
-                doc.problem(["simulated", idx], f"role '{role}' is simulated but has no participant in 'participants:'")
-            )
-        for role, p in participants.items():
-            owner = dip_owner.get(p.dip_id)
-            if owner and owner[1] != role:
-                problems.append(
-                    doc.problem(
-                        ["participants", role, "dip_id"],
-                        f"DIP ID {p.dip_id} is already {owner[1]} in cohort {owner[0]}; a DIP ID has exactly one role",
-                    )
-                )
-            dip_owner.setdefault(p.dip_id, (cid, role))
-        line, col = doc.line_of(data)
-        built.append(
-            (doc, Cohort(cid, str(data.get("title", cid)), participants, simulated, Location(doc.file, line, col)))
-        )
-    from mhhs_sit.data import cohort_index_for
-
-    slot_owner: dict[int, str] = {}
-    for doc, cohort in sorted(built, key=lambda b: b[1].id):
-        # Each cohort owns a slice of the MPAN space (C1..C49 and MVC by name, others by data_slot).
-        try:
-            slot = cohort_index_for(cohort.id, doc.data.get("data_slot"))
-        except ConfigError as exc:
-            problems.append(doc.problem(["data_slot"] if "data_slot" in doc.data else ["cohort"], str(exc)))
-            continue
-        if slot in slot_owner:
-            problems.append(
-                doc.problem(
-                    ["data_slot"],
-                    f"data slot {slot} is already used by cohort {slot_owner[slot]}; choose a free slot in 50-99",
-                )
-            )
-            continue
-        slot_owner[slot] = cohort.id
-        cohorts[cohort.id] = Cohort(
-            cohort.id, cohort.title, cohort.participants, cohort.simulated, cohort.location, slot
-        )
-    return cohorts, problems
-
-
-# --------------------------------------------------------------------------- environments
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def expand_env(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
-    """``${VAR}`` / ``${VAR:-default}`` from the process environment; returns missing names."""
-    missing: list[str] = []
-
-    def sub(m: re.Match[str]) -> str:
-        value = environ.get(m.group(1))
-        if value is None:
-            if m.group(2) is not None:
-                return m.group(2)
-            missing.append(m.group(1))
-            return ""
-        return value
-
-    return _VAR.sub(sub, text), missing
-
-
-def find_environment(name_or_path: str, directory: Path) -> Path | None:
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
-        return candidate
-    for suffix in (".yaml", ".yml"):
-        f = directory / f"{name_or_path}{suffix}"
-        if f.is_file():
-            return f
-    return None
-
-
-def environment_file_problems(directory: Path, root: Path | None = None, *, skip: Path | None = None) -> list[Problem]:
-    """YAML and structure of every environment file (variables are only expanded for the one used)."""
-    problems: list[Problem] = []
-    for f in scenario_files([directory]) if directory.is_dir() else []:
-        if skip is not None and f.resolve() == skip.resolve():
-            continue
-        doc = load_yaml(f, display=_display(f, root))
-        problems += doc.problems
-        if doc.data is not None and not doc.problems:
-            problems += schema_problems(doc, "environment")
-    return problems
-
-
-def known_environments(directory: Path) -> list[str]:
-    return sorted(f.stem for f in directory.glob("*.y*ml")) if directory.is_dir() else []
-
-
-def load_environment(
-    name_or_path: str,
-    directory: Path,
-    root: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> tuple[Environment | None, list[Problem]]:
-    environ = os.environ if environ is None else environ
-    f = find_environment(name_or_path, directory)
-    if f is None:
-        known = ", ".join(known_environments(directory)) or "none"
-        return None, [
-            Problem(
-                _display(directory, root),
-                0,
-                0,
-                "",
-                f"environment '{name_or_path}' not "
-                f"found (known: {known}); pass --mhhs-env NAME or a path to a YAML file",
-            )
-        ]
-    doc = load_yaml(f, display=_display(f, root))
-    problems = list(doc.problems)
-    if not isinstance(doc.data, dict):
-        if not problems:
-            problems.append(doc.problem([], "expected a mapping starting with 'environment: <name>'"))
-        return None, problems
-    problems += schema_problems(doc, "environment")
-    if problems:
-        return None, problems
-    data = doc.data
-
-    def expanded(path: list[PathPart], value: str | None) -> str | None:
-        if value is None:
-            return None
-        out, missing = expand_env(value, environ)
-        for var in missing:
-            problems.append(
-                doc.problem(
-                    path,
-                    f"environment variable {var} is not set; export it "
-                    f"(e.g. export {var}=...) before running against "
-                    f"'{data['environment']}'",
-                )
-            )
-        return out
-
-    dip_url = expanded(["dip_url"], data.get("dip_url"))
-    if data["stubs"] == "none" and not data.get("dip_url"):
-        problems.append(
-            doc.problem(
-                ["dip_url"] if "dip_url" in data else [],
-                "'dip_url' is required when 'stubs: none' (nothing is started)",
-            )
-        )
-    if dip_url and not re.match(r"^https?://", dip_url):
-        problems.append(doc.problem(["dip_url"], f"dip_url {dip_url!r} must start with http:// or https://"))
-    auth = data.get("auth") or {}
-    timeouts = data.get("timeouts") or {}
-    webhook = data.get("webhook") or {}
-    listen = expanded(["webhook", "listen"], webhook.get("listen")) or "127.0.0.1:0"
-    public_url = expanded(["webhook", "public_url"], webhook.get("public_url"))
-    problems += _fault_problems(doc, data.get("faults") or [], data.get("fault_seed", 0))
-    if problems:
-        return None, problems
-    line, col = doc.line_of(data)
-    return Environment(
-        name=data["environment"],
-        title=str(data.get("title", data["environment"])),
-        dip_url=dip_url.rstrip("/") if dip_url else None,
-        environment_tag=data["environment_tag"],
-        ir=str(data["ir"]) if data.get("ir") is not None else None,
-        stubs=data["stubs"],
-        auth=Auth(auth.get("api_key_env"), auth.get("client_cert"), auth.get("client_key"), auth.get("ca_bundle")),
-        timeouts=Timeouts(
-            connect=parse_duration(timeouts.get("connect", 5)),
-            read=parse_duration(timeouts.get("read", 30)),
-            expect=parse_duration(timeouts.get("expect", 30)),
-        ),
-        retries=int(data.get("retries", 2)),
-        webhook_listen=listen,
-        webhook_public_url=public_url,
-        location=Location(doc.file, line, col),
-        variables=dict(data.get("variables") or {}),
-        faults=tuple(data.get("faults") or ()),
-        fault_seed=data.get("fault_seed", 0),
-        delivery={
-            k: (parse_duration(v) if k in ("backoff", "max_backoff", "timeout") else v)
-            for k, v in (data.get("delivery") or {}).items()
-        },
-        tls=bool(data.get("tls", False)),
-    ), []
 
 
 def _fault_step_problems(doc: YamlDoc, spec: dict[str, Any], path: list[PathPart]) -> list[Problem]:
@@ -928,12 +698,3 @@ def _fault_step_problems(doc: YamlDoc, spec: dict[str, Any], path: list[PathPart
 
     rest = {k: v for k, v in spec.items() if k != "tag"}
     return problems + [doc.problem([*path, *exc.field], exc.message) for _, exc in validate_specs([rest])]
-
-
-def _fault_problems(doc: YamlDoc, faults: list[Any], seed: int | str) -> list[Problem]:
-    """Each simulator fault spec checked by the simulator's own parser, located in the file."""
-    if not faults:
-        return []
-    from mhhs_sit.definitions.faults import validate_specs
-
-    return [doc.problem(["faults", i, *exc.field], exc.message) for i, exc in validate_specs(faults, seed)]

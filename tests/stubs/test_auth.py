@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 import requests
 
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.client import DipClient
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_sit.dip.signing import CONTENT_HASH, SIGNATURE, SIGNATURE_CERTIFICATE, SIGNATURE_DATE, Signer
@@ -285,7 +285,7 @@ def test_a_receiver_given_the_dips_certificate_checks_each_delivery(sim):
 
 def test_the_embedded_environment_runs_signed_over_mutual_tls(tmp_path):
     """What ``mhhs-sit run`` builds: start_stubs, then the runtime's client, as a worker would."""
-    from mhhs_sit.definitions.loader import load_environment
+    from mhhs_sit.definitions.environments import load_environment
     from mhhs_sit.execution.local_stubs import start_stubs
     from mhhs_sit.execution.runtime import Runtime
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.errors import ConfigError
 from mhhs_stubs import SimParticipant, config_from_cohorts
 from mhhs_stubs.config_file import dumps, from_jsonable, loads, read_config, to_jsonable, write_config

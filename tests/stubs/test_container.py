@@ -15,7 +15,7 @@ import sys
 import pytest
 import requests
 
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.errors import EnvironmentBroken
 from mhhs_sit.execution.containers import (
     LABEL,

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import DeliveryPolicy, EmbeddedSimulator, config_from_cohorts
 from tests.helpers import REPO

@@ -19,8 +19,9 @@ import pytest
 import requests
 import uvicorn
 
+from mhhs_sit.definitions.cohorts import load_cohorts
+from mhhs_sit.definitions.environments import load_environment
 from mhhs_sit.definitions.faults import FaultSpecError
-from mhhs_sit.definitions.loader import load_cohorts, load_environment
 from mhhs_sit.dip.client import DipClient
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import SimulatorApp, config_from_cohorts

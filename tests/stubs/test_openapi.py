@@ -6,7 +6,7 @@ import pytest
 import requests
 from starlette.routing import Route
 
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.conformance import Conformance
 from mhhs_stubs.openapi import build_document

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_stubs import DeliveryPolicy, EmbeddedSimulator, config_from_cohorts
 from tests.helpers import REPO
 from tests.stubs.test_delivery_engine import SDS2, advisory, send, status_of, subscribe, unsubscribe

@@ -12,7 +12,7 @@ import requests
 
 from mhhs_sit.catalogue import load_catalogue
 from mhhs_sit.data import CohortPool
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_sit.dip.receiver import Receiver
 from mhhs_sit.errors import DefinitionError

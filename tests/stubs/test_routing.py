@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from mhhs_sit.data.checkdigit import check_digit
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from tests.helpers import REPO

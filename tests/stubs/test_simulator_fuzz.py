@@ -9,7 +9,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mhhs_sit.definitions.loader import load_cohorts
+from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from tests.helpers import REPO
 from tests.test_simulator import message as appointment
