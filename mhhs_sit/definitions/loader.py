@@ -124,7 +124,7 @@ def explain(error: jsonschema.ValidationError) -> list[tuple[list[PathPart], str
                 "number": "a number",
                 "boolean": "true/false",
                 "null": "empty",
-            }.get(n, n)
+            }.get(n, str(n))
             for n in names
         )
         return [(path, f"expected {want}, found {_type_name(value)} ({value!r})", False)]
@@ -438,7 +438,8 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
     scenario_tags = tuple(t for t in _list(data.get("tags")) if isinstance(t, str))
     cases: list[TestCase] = []
     seen_case_ids: dict[str, int] = {}
-    raw_cases = data.get("cases") if isinstance(data.get("cases"), list) else []
+    given_cases = data.get("cases")
+    raw_cases = given_cases if isinstance(given_cases, list) else []
     for ci, raw_case in enumerate(raw_cases):
         cpath: list[PathPart] = ["cases", ci]
         if not isinstance(raw_case, dict):
@@ -454,14 +455,16 @@ def build_scenario(doc: YamlDoc) -> tuple[Scenario | None, list[Problem]]:
                 )
             else:
                 seen_case_ids[case_id] = doc.line_of(raw_case)[0]
-        case_data = raw_case.get("data") if isinstance(raw_case.get("data"), dict) else {}
+        given_data = raw_case.get("data")
+        case_data = given_data if isinstance(given_data, dict) else {}
         problems += _check_data(doc, case_data, [*cpath, "data"])
         scope = set(templating.BUILTIN_NAMES) | set(case_data)
         # data values may use built-ins and the cohort/env, but not each other
         problems += _check_templates(doc, case_data, [*cpath, "data"], set(templating.BUILTIN_NAMES))
         steps: list[Step] = []
         state: dict[str, Any] = {}
-        raw_steps = raw_case.get("steps") if isinstance(raw_case.get("steps"), list) else []
+        given_steps = raw_case.get("steps")
+        raw_steps = given_steps if isinstance(given_steps, list) else []
         for si, raw_step in enumerate(raw_steps):
             step, step_problems = _check_step(doc, raw_step, [*cpath, "steps", si], scope, roles, state)
             problems += step_problems

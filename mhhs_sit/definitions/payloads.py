@@ -88,7 +88,9 @@ def _send_problems(
     cat: Any, doc: YamlDoc, base: list[PathPart], spec: Mapping[str, Any], version: str, dip_spec: str | None
 ) -> list[Problem]:
     iid, event, role = spec.get("interface"), spec.get("event"), spec.get("as")
-    if not all(isinstance(x, str) and not _templated(x) for x in (iid, event, role)):
+    if not (isinstance(iid, str) and isinstance(event, str) and isinstance(role, str)):
+        return []
+    if any(_templated(x) for x in (iid, event, role)):
         return []
     try:
         iface = cat.interface(iid)

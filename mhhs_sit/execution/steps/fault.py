@@ -33,7 +33,9 @@ def run(run: CaseRun, step: Step) -> dict[str, Any]:
         raise StepDefinitionError(f"the simulator refused the fault: {problem.get('error', exchange.response_body)}")
     if exchange.status != 201:
         raise EnvironmentBroken(f"the simulator did not add the fault: HTTP {exchange.status}")
-    run.cleanups.setdefault(
-        "simulator faults", lambda: client.request("DELETE", "/_sim/faults", params={"tag": run.claim})
-    )
+
+    def remove_faults() -> None:
+        client.request("DELETE", "/_sim/faults", params={"tag": run.claim})
+
+    run.cleanups.setdefault("simulator faults", remove_faults)
     return exchange.response_body if isinstance(exchange.response_body, dict) else {}
