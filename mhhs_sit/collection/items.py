@@ -13,6 +13,7 @@ from mhhs_sit.collection.session import SessionState
 from mhhs_sit.definitions.loader import load_scenario_file
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
+from mhhs_sit.results.outcome import classify
 from mhhs_sit.results.run import CASE_META
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ class CaseItem(pytest.Item):
         if not isinstance(excinfo.value, MhhsSitError | AssertionError):
             return super().repr_failure(excinfo)  # type: ignore[return-value]
         if self.record is None:
-            outcome = "FAILED" if isinstance(excinfo.value, AssertionError) else "BROKEN"
+            outcome = classify(excinfo.value).status.value.upper()
             return f"{self.name} {outcome} before it started: {excinfo.value}"
         from mhhs_sit.execution.failure_text import case_failure_text
 

@@ -9,7 +9,6 @@ half-way leaves a consistent store; ``results.json`` is written at the end.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,6 @@ import pytest
 from mhhs_sit import __version__
 from mhhs_sit.errors import MhhsSitError
 from mhhs_sit.results.run import CASE_META, RunResults, failing_step, git_commit
-from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
-
-
-def store_spec(config: pytest.Config) -> str | None:
-    """Where the store is (option, then environment variable, then ini); None when switched off."""
-    spec = config.getoption("mhhs_store", None) or os.environ.get(ENV_VAR) or config.getini("mhhs_store")
-    spec = str(spec or DEFAULT_STORE).strip()
-    return None if spec.lower() in ("none", "off", "") else spec
 
 
 class ResultsRecorder:
@@ -44,7 +35,7 @@ class ResultsRecorder:
     def _open_store(self) -> Any:
         if self._store is not None or self._store_failed:
             return self._store
-        spec = store_spec(self.config)
+        spec = self.state.project.store_spec(self.config.getoption("mhhs_store", None))
         if spec is None or self.config.option.collectonly:  # listing cases is not a run of them
             self._store_failed = True
             return None

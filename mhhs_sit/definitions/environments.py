@@ -14,6 +14,7 @@ from typing import Any
 
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
+from mhhs_sit.definitions.faults import validate_specs
 from mhhs_sit.definitions.loader import display_path, scenario_files, schema_problems
 from mhhs_sit.definitions.model import Auth, Environment, Location, Timeouts
 from mhhs_sit.errors import Problem
@@ -162,6 +163,4 @@ def _fault_problems(doc: YamlDoc, faults: list[Any], seed: int | str) -> list[Pr
     """Each simulator fault spec checked by the simulator's own parser, located in the file."""
     if not faults:
         return []
-    from mhhs_sit.definitions.faults import validate_specs
-
     return [doc.problem(["faults", i, *exc.field], exc.message) for i, exc in validate_specs(faults, seed)]

@@ -24,6 +24,7 @@ import fastjsonschema
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, format_path, load_yaml, parse_yaml
 from mhhs_sit.definitions import schemas as file_schemas
 from mhhs_sit.definitions import templating
+from mhhs_sit.definitions.faults import validate_specs
 from mhhs_sit.definitions.matchers import OPERATOR_NAMES, PATH_RE, is_operator_mapping
 from mhhs_sit.definitions.model import (
     STEP_KINDS,
@@ -697,7 +698,5 @@ def _fault_step_problems(doc: YamlDoc, spec: dict[str, Any], path: list[PathPart
     problems = []
     if "tag" in spec:
         problems.append(doc.problem([*path, "tag"], "a fault step's tag is the case itself; leave 'tag' out", key=True))
-    from mhhs_sit.definitions.faults import validate_specs
-
     rest = {k: v for k, v in spec.items() if k != "tag"}
     return problems + [doc.problem([*path, *exc.field], exc.message) for _, exc in validate_specs([rest])]
