@@ -17,7 +17,7 @@ from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import deselect
 from mhhs_sit.collection.session import SessionState
 from mhhs_sit.collection.workers import WorkerNode
-from mhhs_sit.definitions.loader import is_scenario_file
+from mhhs_sit.definitions.scenario_files import is_scenario_file
 from mhhs_sit.evidence import allure_plugin
 from mhhs_sit.evidence.allure_case import Masking
 from mhhs_sit.results.outcome import Status, classify

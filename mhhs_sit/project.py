@@ -24,9 +24,9 @@ import iniconfig
 
 from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.definitions.environments import load_environment
-from mhhs_sit.definitions.loader import DEFAULT_CACHE_DIR
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.requirements import Requirement
+from mhhs_sit.definitions.scenario_cache import DEFAULT_CACHE_DIR
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
 from mhhs_sit.store import DEFAULT_STORE
 from mhhs_sit.store import ENV_VAR as STORE_ENV_VAR

@@ -18,8 +18,9 @@ import pytest
 from mhhs_sit.cli import app as cli
 from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.definitions.environments import load_environment
-from mhhs_sit.definitions.loader import load_scenarios
+from mhhs_sit.definitions.scenario_files import load_scenarios
 from mhhs_sit.errors import Problem, render_problems
+from mhhs_sit.execution.steps import STEP_KINDS
 
 pytest_plugins = ["pytester"]
 
@@ -111,7 +112,7 @@ def project(root: Path, files: dict[str, str | None] | None = None) -> Path:
 
 def check(root: Path, env: str = "local", environ: dict[str, str] | None = None) -> list[Problem]:
     """What ``mhhs-sit validate`` checks: every scenario and cohort file and one environment."""
-    _, problems = load_scenarios([root / "test_themes"], root)
+    _, problems = load_scenarios([root / "test_themes"], STEP_KINDS, root)
     problems += load_cohorts(root / "cohorts", root)[1]
     problems += load_environment(env, root / "environments", root, environ=environ or {})[1]
     return problems

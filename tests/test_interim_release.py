@@ -5,7 +5,8 @@ import pytest
 from mhhs_sit.catalogue import load_catalogue
 from mhhs_sit.cli.app import main
 from mhhs_sit.definitions.impact import affected
-from mhhs_sit.definitions.loader import load_scenarios
+from mhhs_sit.definitions.scenario_files import load_scenarios
+from mhhs_sit.execution.steps import STEP_KINDS
 from tests.helpers import appointment_scenario, copy_project, write
 
 
@@ -83,7 +84,7 @@ def test_pytest_ir_option_checks_scenarios_at_collection(pytester):
 
 def test_diff_names_the_cases_each_change_affects(project, capsys):
     cat = load_catalogue()
-    scenarios, problems = load_scenarios([project / "test_themes"], project)
+    scenarios, problems = load_scenarios([project / "test_themes"], STEP_KINDS, project)
     assert not problems
     changes = cat.diff("1.8.0", "1.8.2")
     added = next(c for c in changes if c.kind == "field-added" and c.interface_id == "IF-031")

@@ -228,11 +228,12 @@ def _print_affected(changes: Sequence[Change], scenarios: list[Scenario]) -> Non
 def _scenarios(paths: list[str] | None) -> list[Scenario]:
     from pathlib import Path
 
-    from mhhs_sit.definitions.loader import load_scenarios
+    from mhhs_sit.definitions.scenario_files import load_scenarios
+    from mhhs_sit.execution.steps import STEP_KINDS
 
     project = Project.discover()
     chosen = [Path(p) for p in paths] if paths else project.scenario_dirs
-    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], project.root)
+    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], STEP_KINDS, project.root)
     return scenarios
 
 

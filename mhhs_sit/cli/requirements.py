@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mhhs_sit.cli.common import guarded, shown
-from mhhs_sit.definitions.loader import suggest
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.definitions.requirements import FIELDS, Catalogue, Requirement, read_catalogue
+from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError, render_problems
 from mhhs_sit.project import Project

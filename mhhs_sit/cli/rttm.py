@@ -156,13 +156,14 @@ def _cycle_runs(store: Any, cycle: str | None) -> list[dict[str, Any]]:
 
 def _defined_cases(project: Project, cohorts: dict[str, Cohort], local: bool) -> tuple[dict[str, CaseInfo], list[str]]:
     """The cases the scenarios define, the unreadable files' as collection errors, and a warning per such file."""
-    from mhhs_sit.definitions.loader import load_scenarios
+    from mhhs_sit.definitions.scenario_files import load_scenarios
+    from mhhs_sit.execution.steps import STEP_KINDS
     from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
 
     root = project.root
     scenarios = [d for d in project.scenario_dirs if d.exists()]
     scenario_list, scenario_problems = load_scenarios(
-        scenarios, root, cache_dir=project.cache_dir
+        scenarios, STEP_KINDS, root, cache_dir=project.cache_dir
     )  # the cache a run keeps: unchanged files are not parsed and checked again
     infos = case_infos(scenario_list, cohorts, local=local)
     warnings = []

@@ -24,8 +24,8 @@ import yaml
 
 from mhhs_sit.cli.common import guarded, project_of, shown
 from mhhs_sit.definitions.environments import find_environment
-from mhhs_sit.definitions.loader import suggest
 from mhhs_sit.definitions.model import Cohort, Environment
+from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError, render_problems
 from mhhs_sit.project import Project

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
 from mhhs_sit.definitions.environments import environment_file_problems, find_environment
-from mhhs_sit.definitions.loader import load_scenarios
 from mhhs_sit.definitions.model import Scenario
 from mhhs_sit.definitions.requirements import unknown_references
+from mhhs_sit.definitions.scenario_files import load_scenarios
 from mhhs_sit.errors import Problem, render_problems
+from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.project import Project
 
 
@@ -38,7 +39,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems = [Problem(str(p), 0, 0, "", "no such file or directory") for p in paths if not p.exists()]
     problems += project.cohorts[1] + project.environment[1] + project.version[1] + project.dip_spec[1]
     scenarios, found = load_scenarios(
-        [p for p in paths if p.exists()], project.root, version=project.version[0], dip_spec=project.dip_spec[0]
+        [p for p in paths if p.exists()],
+        STEP_KINDS,
+        project.root,
+        version=project.version[0],
+        dip_spec=project.dip_spec[0],
     )
     problems += found + _requirement_problems(project, scenarios) + _environment_files(project)
     env = project.environment[0]

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from mhhs_sit.collection.session import SessionState
-from mhhs_sit.definitions.loader import load_scenario_file
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
+from mhhs_sit.definitions.scenario_cache import load_scenario_file
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
+from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.results.outcome import classify
 from mhhs_sit.results.run import CASE_META
 
@@ -46,7 +47,7 @@ class ScenarioFile(pytest.File):
         display = self.path.relative_to(root).as_posix() if self.path.is_relative_to(root) else str(self.path)
         state.load()
         scenario, found = load_scenario_file(
-            self.path, display=display, cache_dir=state.cache_dir, version=state.version, dip_spec=state.dip_spec
+            self.path, STEP_KINDS, display, cache_dir=state.cache_dir, version=state.version, dip_spec=state.dip_spec
         )
         problems = list(found)
         if scenario is not None:

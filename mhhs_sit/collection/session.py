@@ -16,9 +16,9 @@ import pytest
 from mhhs_sit.collection.selection import Selection
 from mhhs_sit.collection.simulator import DipEndpoint, SharedSimulator, controller_endpoint
 from mhhs_sit.collection.workers import WorkerInput, simulator_input, worker_input, worker_slot
-from mhhs_sit.definitions.loader import IdRegistry
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.requirements import Requirement
+from mhhs_sit.definitions.scenario_files import IdRegistry
 from mhhs_sit.errors import DefinitionError, Problem
 from mhhs_sit.project import Project
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from mhhs_sit.core.yamlsrc import YamlDoc, load_yaml
-from mhhs_sit.definitions.loader import display_path, scenario_files, schema_problems
 from mhhs_sit.definitions.model import Cohort, Location, Participant
+from mhhs_sit.definitions.scenario_files import display_path, scenario_files
+from mhhs_sit.definitions.schema_check import schema_problems
 from mhhs_sit.errors import ConfigError, Problem
 
 

@@ -15,8 +15,9 @@ from typing import Any
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
 from mhhs_sit.definitions.faults import validate_specs
-from mhhs_sit.definitions.loader import display_path, scenario_files, schema_problems
 from mhhs_sit.definitions.model import Auth, Environment, Location, Timeouts
+from mhhs_sit.definitions.scenario_files import display_path, scenario_files
+from mhhs_sit.definitions.schema_check import schema_problems
 from mhhs_sit.errors import Problem
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -16,8 +16,6 @@ STAGES: Mapping[str, str] = {
     "qualification": "Qualification Testing",
 }
 
-STEP_KINDS = ("send", "expect", "http", "assert", "wait", "fault", "save")
-
 
 @dataclass(frozen=True)
 class Location:
@@ -33,45 +31,17 @@ class Location:
 class Step:
     """One action of a case. ``spec`` keeps the action's YAML body; templates render at run time."""
 
-    kind: str
+    kind: str  # the key of its kind in the step registry the loader was given
     spec: Any
     save: Mapping[str, str]
     name: str
     location: Location
     path: str  # YAML path, e.g. ``cases[0].steps[1]``
+    default_title: str = ""  # the kind's one-line title, for a step without ``name``
 
     @property
     def title(self) -> str:
-        if self.name:
-            return self.name
-        return describe_step(self.kind, self.spec)
-
-
-def describe_step(kind: str, spec: Any) -> str:
-    """A one-line title for a step that has no ``name``."""
-    if kind == "assert":
-        return _describe_checks(spec)
-    if not isinstance(spec, Mapping):
-        return f"{kind} {spec}"
-    if kind == "send":
-        return f"{spec.get('as')} sends {spec.get('interface')} [{spec.get('event')}]"
-    if kind == "expect":
-        return f"{spec.get('at')} receives {spec.get('interface')} [{spec.get('event', '*')}]"
-    if kind == "http":
-        return f"{spec.get('method', 'GET')} {spec.get('url')}"
-    if kind == "fault":
-        scope = ", ".join(f"{k} {v}" for k, v in (spec.get("scope") or {}).items())
-        return f"simulator fault: {spec.get('kind')}" + (f" ({scope})" if scope else "")
-    return kind
-
-
-def _describe_checks(checks: Any) -> str:
-    parts = []
-    for check in checks if isinstance(checks, list) else []:
-        if isinstance(check, Mapping):
-            ops = " and ".join(f"{op} {v!r}" for op, v in check.items() if op != "value")
-            parts.append(f"{check.get('value')} {ops}")
-    return "check " + "; ".join(parts) if parts else "assert"
+        return self.name or self.default_title or self.kind
 
 
 @dataclass(frozen=True)

@@ -11,35 +11,27 @@ checked at collection.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc
-from mhhs_sit.definitions.model import Scenario
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message, unbracketed
 from mhhs_sit.errors import Problem
+
+if TYPE_CHECKING:
+    from mhhs_sit.catalogue.model import Interface
 
 _REFS = ReferenceSource("chk")
 
 
-def _templated(value: Any) -> bool:
+def _templated(value: object) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
-def expects_refusal(spec: Mapping[str, Any]) -> bool:
+def expects_refusal(spec: Mapping[str, object]) -> bool:
     """A negative test sends an invalid message on purpose and expects the DIP to refuse it."""
     response = spec.get("response")
     status = response.get("status") if isinstance(response, Mapping) else None
     return (isinstance(status, int) and status >= 400) or bool(spec.get("common"))
-
-
-def _step_path(path: str) -> list[PathPart]:
-    out: list[PathPart] = []
-    for part in path.replace("[", ".[").split("."):
-        if part.startswith("["):
-            out.append(int(part[1:-1]))
-        elif part:
-            out.append(part)
-    return out
 
 
 def _within_template(custom: Any, parts: list[str]) -> bool:
@@ -71,29 +63,19 @@ def schema_violations(message: Mapping[str, Any], interface_id: str, version: st
     return list(load_catalogue().validate(dict(message), version=version, interface_id=interface_id))
 
 
-def payload_problems(scenario: Scenario, doc: YamlDoc, version: str, dip_spec: str | None = None) -> list[Problem]:
-    from mhhs_sit.catalogue import load_catalogue
-
-    cat = load_catalogue()
-    problems: list[Problem] = []
-    for case in scenario.cases:
-        for step in case.steps:
-            if step.kind != "send" or not isinstance(step.spec, Mapping):
-                continue
-            problems += _send_problems(cat, doc, [*_step_path(step.path), "send"], step.spec, version, dip_spec)
-    return problems
-
-
-def _send_problems(
-    cat: Any, doc: YamlDoc, base: list[PathPart], spec: Mapping[str, Any], version: str, dip_spec: str | None
+def send_problems(
+    doc: YamlDoc, base: list[PathPart], spec: Mapping[str, object], version: str, dip_spec: str | None
 ) -> list[Problem]:
+    """A ``send`` body's problems against the catalogue: interface, sender role, event, CustomBlock."""
     iid, event, role = spec.get("interface"), spec.get("event"), spec.get("as")
     if not (isinstance(iid, str) and isinstance(event, str) and isinstance(role, str)):
         return []
     if any(_templated(x) for x in (iid, event, role)):
         return []
+    from mhhs_sit.catalogue import load_catalogue
+
     try:
-        iface = cat.interface(iid)
+        iface = load_catalogue().interface(iid)
     except KeyError as exc:
         return [doc.problem([*base, "interface"], str(getattr(exc, "text", exc)))]
     if version not in iface.versions:
@@ -101,6 +83,16 @@ def _send_problems(
         return [
             doc.problem([*base, "interface"], f"{iid} does not exist in spec version {version} (it is in: {known})")
         ]
+    problems = _sender_and_event(doc, base, iface, spec, version)
+    if problems or expects_refusal(spec):
+        return problems
+    return _custom_block_problems(doc, base, spec, version, dip_spec)
+
+
+def _sender_and_event(
+    doc: YamlDoc, base: list[PathPart], iface: Interface, spec: Mapping[str, object], version: str
+) -> list[Problem]:
+    iid, event, role = iface.id, str(spec["event"]), str(spec["as"])
     problems = []
     if role not in iface.senders and not spec.get("sender_role"):
         problems.append(
@@ -115,13 +107,20 @@ def _send_problems(
                 f"its event codes are: {', '.join(events)}",
             )
         )
-    if problems or expects_refusal(spec):
-        return problems
-    custom = spec.get("custom") if isinstance(spec.get("custom"), Mapping) else {}
+    return problems
+
+
+def _custom_block_problems(
+    doc: YamlDoc, base: list[PathPart], spec: Mapping[str, object], version: str, dip_spec: str | None
+) -> list[Problem]:
+    """The literal parts of the CustomBlock against the schema (templated parts wait for the run)."""
+    iid = str(spec["interface"])
+    given = spec.get("custom")
+    custom: Mapping[str, object] = given if isinstance(given, Mapping) else {}
     message = build_message(
         interface_id=iid,
-        event=event,
-        sender=Sender("0000000000", role),
+        event=str(spec["event"]),
+        sender=Sender("0000000000", str(spec["as"])),
         environment_tag="DEV",
         refs=_REFS,
         custom=custom,
@@ -130,6 +129,7 @@ def _send_problems(
         gsp_group="_A",
     )
     against = f"the DIP spec at {dip_spec}" if dip_spec else f"spec version {version}"
+    problems = []
     for v in schema_violations(message, iid, version, dip_spec):
         parts = [p for p in v.pointer.split("/") if p]
         if not parts or parts[0] != "CustomBlock" or _within_template(custom, parts[1:]):

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mhhs_sit.core.yamlsrc import PathPart, load_yaml
-from mhhs_sit.definitions.loader import suggest
 from mhhs_sit.definitions.model import STAGES
+from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import Problem
 

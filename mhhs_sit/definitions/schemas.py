@@ -1,12 +1,14 @@
 """JSON Schemas of the files a test team writes: scenarios, cohorts and environments.
 
-The schemas catch structure (unknown keys, wrong types, missing fields); ``loader`` adds the
-checks that need context (duplicate ids, roles, template names). Keep messages in mind when
-editing: ``loader.explain`` turns each jsonschema error into a sentence.
+The schemas catch structure (unknown keys, wrong types, missing fields); ``loader`` and each step
+kind add the checks that need context (duplicate ids, roles, template names). A step's body is
+its kind's schema (``mhhs_sit/execution/steps/``). Keep messages in mind when editing:
+``schema_check.explain`` turns each jsonschema error into a sentence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 ROLES = (
@@ -42,114 +44,7 @@ NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}
 SAVE = {"type": "object", "propertyNames": NAME, "additionalProperties": {"type": "string"}}
 CHECKS = {"type": "object"}  # path -> expectation; checked by loader (paths, operators)
 
-SEND = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["as", "interface", "event"],
-    "properties": {
-        "as": ROLE,
-        "interface": INTERFACE,
-        "event": {"type": "string", "minLength": 1},
-        "mpan": {"type": "string"},
-        "custom": {"type": "object"},
-        "common": {"type": "object"},
-        "to": {"type": "array", "items": {"type": "string"}},
-        "correlation_id": {"type": "string"},
-        "reply_to": {"type": "string"},
-        "sub_text": {"type": "string"},
-        "gsp_group": {"type": "string"},
-        "distributor_dip_id": {"type": "string"},
-        "sender_dip_id": {"type": "string"},
-        "sender_role": {"type": "string"},
-        "response": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "status": {"type": "integer"},
-                "code": {"type": "string"},
-                "json": CHECKS,
-            },
-        },
-    },
-}
-
-EXPECT_FILTER = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "interface": INTERFACE,
-        "event": {"type": "string"},
-        "where": CHECKS,
-    },
-}
-
-EXPECT = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["at", "interface"],
-    "properties": {
-        "at": ROLE,
-        "interface": INTERFACE,
-        "event": {"type": "string"},
-        "within": DURATION,
-        "where": CHECKS,
-        "fail_if": EXPECT_FILTER,
-    },
-}
-
-HTTP = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["url"],
-    "properties": {
-        "method": {"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]},
-        "url": {"type": "string", "minLength": 1},
-        "headers": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
-        "params": {"type": "object"},
-        "json": {},
-        "body": {"type": "string"},
-        "timeout": DURATION,
-        "as": ROLE,
-        "expect": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "status": {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]},
-                "json": CHECKS,
-                "headers": CHECKS,
-                "body_contains": {"type": "string"},
-            },
-        },
-    },
-}
-
-ASSERT = {
-    "type": "array",
-    "minItems": 1,
-    "items": {
-        "type": "object",
-        "required": ["value"],
-        "minProperties": 2,
-        "properties": {"value": {}},
-    },
-}
-
-STEP = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string"},
-        "save": {},
-        "send": SEND,
-        "expect": EXPECT,
-        "http": HTTP,
-        "assert": ASSERT,
-        "wait": DURATION,
-        # a simulator fault for this case (docs/simulator.md#faults); checked by mhhs_stubs.faults
-        "fault": {"type": "object", "required": ["kind"]},
-    },
-}
-
-CASE = {
+CASE: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["id", "title", "steps"],
@@ -161,11 +56,11 @@ CASE = {
         "tags": {"type": "array", "items": NAME},
         "requirements": {"type": "array", "items": {"type": "string"}},
         "data": {"type": "object", "propertyNames": NAME},
-        "steps": {"type": "array", "minItems": 1, "items": STEP},
+        "steps": {"type": "array", "minItems": 1, "items": {"type": "object"}},  # see scenario_schema
     },
 }
 
-SCENARIO: dict[str, Any] = {
+_SCENARIO: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["scenario", "title", "stage", "theme", "roles", "cases"],
@@ -192,6 +87,17 @@ SCENARIO: dict[str, Any] = {
         "cases": {"type": "array", "minItems": 1, "items": CASE},
     },
 }
+
+
+def scenario_schema(step_bodies: Mapping[str, object]) -> dict[str, object]:
+    """The scenario file's schema, its steps' bodies as the kinds in the registry define them."""
+    step = {"type": "object", "properties": {"name": {"type": "string"}, "save": {}, **step_bodies}}
+    case = {**CASE, "properties": {**CASE["properties"], "steps": {"type": "array", "minItems": 1, "items": step}}}
+    return {
+        **_SCENARIO,
+        "properties": {**_SCENARIO["properties"], "cases": {"type": "array", "minItems": 1, "items": case}},
+    }
+
 
 PARTICIPANT = {
     "type": "object",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mhhs_sit.definitions import templating
-from mhhs_sit.definitions.model import Cohort, Scenario, Step, TestCase
+from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import EnvironmentBroken
 from mhhs_sit.execution.runtime import Runtime
 from mhhs_sit.results.outcome import classify
@@ -76,9 +76,6 @@ class CaseRun:
         context = dict(self.variables)
         context["uuid"] = str(uuid.uuid4())
         return templating.render(value, context)
-
-
-StepRunner = Callable[[CaseRun, Step], Any]
 
 
 def broken_if_server_error(status: int | None, expected: Any, what: str, body: Any) -> None:

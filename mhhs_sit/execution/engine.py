@@ -1,30 +1,35 @@
-"""Running one test case for one cohort: data, variables, subscriptions, then each step in order."""
+"""Running one test case for one cohort: data, variables, subscriptions, then each step in order.
+
+The engine knows no step kind by name: each step's kind (from ``STEP_KINDS``) subscribes before the
+case starts and then runs; its result is what the step's ``save:`` reads.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
 
 from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.matchers import is_missing, resolve
 from mhhs_sit.definitions.model import Step
+from mhhs_sit.definitions.steps import StepRegistry
 from mhhs_sit.errors import ConfigError, ScenarioFailure, TestDataError
 from mhhs_sit.execution.case import CaseRecord, CaseRun, StepRecord, outcome_of
-from mhhs_sit.execution.steps import RUNNERS
+from mhhs_sit.execution.steps import STEP_KINDS
+from mhhs_sit.execution.steps.base import RunnableStepKind
 
 
-def run_case(run: CaseRun) -> CaseRecord:
-    """Run every step; the case's cleanups run however it ends."""
+def run_case(run: CaseRun, kinds: StepRegistry[RunnableStepKind] = STEP_KINDS) -> CaseRecord:
+    """Run every step with the kinds the case was loaded with; its cleanups run however it ends."""
     try:
-        return _run(run)
+        return _run(run, kinds)
     finally:
         for cleanup in reversed(run.cleanups.values()):
             with contextlib.suppress(Exception):  # the outcome stands; a failed cleanup must not replace it
                 cleanup()
 
 
-def _prepare(run: CaseRun) -> None:
+def _prepare(run: CaseRun, kinds: StepRegistry[RunnableStepKind]) -> None:
     rt = run.runtime
     run.variables = {
         **templating.builtins(),
@@ -34,36 +39,31 @@ def _prepare(run: CaseRun) -> None:
         "run_id": rt.run_id,
     }
     for name, spec in run.case.data.items():
-        if isinstance(spec, dict) and "draw" in spec:
-            criteria = {k: run.render(v) for k, v in spec.items() if k != "draw"}
-            try:
-                value = rt.pool(run.cohort).draw(spec["draw"], **criteria)
-            except ConfigError as exc:
-                raise TestDataError(f"test data '{name}': {exc}") from exc
-            run.record.data_drawn[name] = value
-        else:
-            value = run.render(spec)
-        run.variables[name] = value
-    # Subscribe before anything is sent: webhooks for every role an expect step listens at.
-    needs_receiver = False
-    for step in run.case.steps:
-        if step.kind != "expect" or not isinstance(step.spec, dict):
-            continue
-        needs_receiver = True
-        role = step.spec.get("at")
-        participant = run.cohort.participants.get(role) if isinstance(role, str) else None
-        for interface in {step.spec.get("interface"), (step.spec.get("fail_if") or {}).get("interface")}:
-            if participant and isinstance(interface, str) and "{{" not in interface:
-                rt.ensure_webhook(interface, participant.dip_id)
-    if needs_receiver:
+        run.variables[name] = _data_value(run, name, spec)
+    # Subscribe before anything is sent, so no early answer is missed.
+    listening = [kinds[step.kind].subscribe(run, step) for step in run.case.steps]
+    if any(listening):
         run.inbox_start = rt.receiver.inbox.next_seq
 
 
-def _run(run: CaseRun) -> CaseRecord:
+def _data_value(run: CaseRun, name: str, spec: object) -> object:
+    """A case data entry: drawn from the cohort's pool (``draw:``) or a rendered value."""
+    if not (isinstance(spec, dict) and "draw" in spec):
+        return run.render(spec)
+    criteria = {str(k): run.render(v) for k, v in spec.items() if k != "draw"}
+    try:
+        value = run.runtime.pool(run.cohort).draw(str(spec["draw"]), **criteria)
+    except ConfigError as exc:
+        raise TestDataError(f"test data '{name}': {exc}") from exc
+    run.record.data_drawn[name] = value
+    return value
+
+
+def _run(run: CaseRun, kinds: StepRegistry[RunnableStepKind]) -> CaseRecord:
     rec = run.record
     rec.started = time.time()
     try:
-        _prepare(run)
+        _prepare(run, kinds)
     except BaseException as exc:
         rec.status = outcome_of(exc)
         rec.stopped = time.time()
@@ -74,8 +74,8 @@ def _run(run: CaseRun) -> CaseRecord:
         run.current = srec
         srec.started = time.time()
         try:
-            result = RUNNERS[step.kind](run, step)
-            _save(run, step, result, srec)
+            kind = kinds[step.kind]
+            _save(run, step, kind.run(run, step), srec, blocks=kind.saves_from == "message")
         except BaseException as exc:
             srec.stopped = time.time()
             srec.status = outcome_of(exc)
@@ -94,8 +94,7 @@ def _run(run: CaseRun) -> CaseRecord:
     return rec
 
 
-def _save(run: CaseRun, step: Step, result: Any, srec: StepRecord) -> None:
-    blocks = step.kind in ("send", "expect")
+def _save(run: CaseRun, step: Step, result: object, srec: StepRecord, *, blocks: bool) -> None:
     for name, path in step.save.items():
         value = resolve(result, path, blocks=blocks)
         if is_missing(value):

@@ -1,16 +1,15 @@
-"""One module per step kind; ``RUNNERS`` maps the YAML key to the function that runs it."""
+"""Every step kind the runner knows, one module each; the loader and the engine are handed ``STEP_KINDS``.
+
+A new kind is a module here (its schema, checks, title, subscriptions and run: see ``base``) and one
+line below; nothing else in the framework names a kind.
+"""
 
 from __future__ import annotations
 
-from mhhs_sit.execution.case import StepRunner
-from mhhs_sit.execution.steps import basic, expect, fault, http, send
+from mhhs_sit.definitions.steps import StepRegistry
+from mhhs_sit.execution.steps import assertion, expect, fault, http, save, send, wait
+from mhhs_sit.execution.steps.base import RunnableStepKind
 
-RUNNERS: dict[str, StepRunner] = {
-    "send": send.run,
-    "expect": expect.run,
-    "http": http.run,
-    "assert": basic.run_assert,
-    "wait": basic.run_wait,
-    "save": basic.run_save,
-    "fault": fault.run,
-}
+STEP_KINDS: StepRegistry[RunnableStepKind] = StepRegistry(
+    [send.KIND, expect.KIND, http.KIND, assertion.KIND, wait.KIND, fault.KIND, save.KIND]
+)

@@ -2,76 +2,199 @@
 
 The wait blocks on the receiver's inbox (no polling); every message that reaches the role while
 waiting is recorded with the reason it did or did not match, and ``fail_if`` ends the wait at
-once when a message the scenario forbids turns up.
+once when a message the scenario forbids turns up. Webhooks are registered before the case's
+first step, so nothing sent early is missed.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.definitions.matchers import mismatches
-from mhhs_sit.definitions.model import Step
+from mhhs_sit.definitions.model import Participant, Step
+from mhhs_sit.definitions.schemas import CHECKS, DURATION, INTERFACE, ROLE
+from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
+from mhhs_sit.definitions.steps import StepContext
 from mhhs_sit.dip.envelope import bracketed, field
 from mhhs_sit.dip.receiver import Received
-from mhhs_sit.errors import ScenarioFailure
+from mhhs_sit.errors import Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution.case import CaseRun
+from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text
+
+FILTER = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "interface": INTERFACE,
+        "event": {"type": "string"},
+        "where": CHECKS,
+    },
+}
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["at", "interface"],
+    "properties": {
+        "at": ROLE,
+        "interface": INTERFACE,
+        "event": {"type": "string"},
+        "within": DURATION,
+        "where": CHECKS,
+        "fail_if": FILTER,
+    },
+}
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    """Which messages count: an interface, optionally one event code and field checks."""
+
+    interface: str
+    event: str | None = None
+    where: Mapping[str, object] | None = None
+
+    def problems(self, item: Received) -> list[str]:
+        """Why ``item`` is not such a message (nothing when it is)."""
+        problems = []
+        if item.interface_id.upper() != self.interface.upper():
+            problems.append(f"interface {item.interface_id}, not {self.interface}")
+        event = field(item.payload, "S0", "eventCode")
+        if self.event and event != bracketed(self.event):
+            problems.append(f"event {event}, not {bracketed(self.event)}")
+        if not problems and self.where:
+            problems += mismatches(item.payload, self.where, blocks=True)
+        return problems
+
+    @property
+    def wanted(self) -> str:
+        return f"{self.interface} {bracketed(self.event)}" if self.event else self.interface
+
+
+@dataclass(frozen=True)
+class ExpectSpec:
+    """A rendered ``expect`` body."""
+
+    role: str
+    wanted: MessageFilter
+    within: float
+    fail_if: MessageFilter | None = None
+
+    @classmethod
+    def parse(cls, body: Mapping[str, object], default_within: float) -> ExpectSpec:
+        interface = text(body, "interface")
+        forbidden = mapping(body, "fail_if")
+        within = body.get("within", default_within)
+        if not isinstance(within, str | int | float):
+            raise StepDefinitionError(f"'within' must be a duration such as 30s, not {within!r}")
+        return cls(
+            role=text(body, "at"),
+            wanted=MessageFilter(interface, optional_text(body, "event"), mapping(body, "where")),
+            within=parse_duration(within),
+            fail_if=(
+                MessageFilter(
+                    optional_text(forbidden, "interface") or interface,
+                    optional_text(forbidden, "event"),
+                    mapping(forbidden, "where"),
+                )
+                if forbidden
+                else None
+            ),
+        )
+
+
+def _interfaces(body: object) -> set[str]:
+    """The literal interfaces an ``expect`` body listens for (templated ones wait for the run)."""
+    if not isinstance(body, Mapping):
+        return set()
+    forbidden = body.get("fail_if")
+    found = {body.get("interface"), forbidden.get("interface") if isinstance(forbidden, Mapping) else None}
+    return {i for i in found if isinstance(i, str) and "{{" not in i}
+
+
+class ExpectStep(RunnableBase):
+    key = "expect"
+    schema = SCHEMA
+    saves_from = "message"
+
+    def check(self, body: object, at: StepContext) -> list[Problem]:
+        if not isinstance(body, dict):
+            return []
+        problems = check_role(at, body, "at") + check_paths(at, body.get("where"), ["where"], "where")
+        return problems + check_paths(at, sub_mapping(body, "fail_if").get("where"), ["fail_if", "where"], "where")
+
+    def title(self, body: object) -> str:
+        if not isinstance(body, Mapping):
+            return f"expect {body}"
+        return f"{body.get('at')} receives {body.get('interface')} [{body.get('event', '*')}]"
+
+    def receives(self, body: object) -> bool:
+        return isinstance(body, Mapping)
+
+    def subscribe(self, run: CaseRun, step: Step) -> bool:
+        """Webhooks for the role this step listens at, registered before anything is sent."""
+        if not isinstance(step.spec, Mapping):
+            return False
+        role = step.spec.get("at")
+        participant = run.cohort.participants.get(role) if isinstance(role, str) else None
+        if participant is not None:
+            for interface in _interfaces(step.spec):
+                run.runtime.ensure_webhook(interface, participant.dip_id)
+        return True
+
+    def run(self, run: CaseRun, step: Step) -> dict[str, object]:
+        rt = run.runtime
+        spec = ExpectSpec.parse(rendered(run, step), parse_duration(rt.environment.timeouts.expect))
+        participant = run.cohort.participants[spec.role]
+        rt.ensure_webhook(spec.wanted.interface, participant.dip_id)
+        if spec.fail_if:
+            rt.ensure_webhook(spec.fail_if.interface, participant.dip_id)
+        wait = _Wait(run, spec, participant)
+        item = rt.receiver.inbox.wait_for(wait.considers, since=run.inbox_start, timeout=spec.within, claim=run.claim)
+        if item is None:
+            raise ScenarioFailure(wait.nothing_came())
+        run.last_received = item.payload
+        if run.current is not None:
+            run.current.exchanges.append(
+                {
+                    "received": {
+                        "at": spec.role,
+                        "dip_id": item.dip_id,
+                        "interface": item.interface_id,
+                        "payload": item.payload,
+                    },
+                }
+            )
+        return item.payload
 
 
 def _describe(item: Received) -> str:
     return f"{item.interface_id} {field(item.payload, 'S0', 'eventCode')}"
 
 
-def _filter_problems(
-    item: Received, dip_id: str, interface: str, event: str | None, where: dict[str, Any] | None
-) -> list[str]:
-    if item.dip_id != dip_id:
-        return ["for another participant"]
-    problems = []
-    if item.interface_id.upper() != interface.upper():
-        problems.append(f"interface {item.interface_id}, not {interface}")
-    if event and field(item.payload, "S0", "eventCode") != bracketed(event):
-        problems.append(f"event {field(item.payload, 'S0', 'eventCode')}, not {bracketed(event)}")
-    if not problems and where:
-        problems += mismatches(item.payload, where, blocks=True)
-    return problems
+class _Wait:
+    """One wait for a message: each arrival at the role recorded with why it did or did not match."""
 
+    def __init__(self, run: CaseRun, spec: ExpectSpec, participant: Participant):
+        self.spec = spec
+        self.participant = participant
+        self.polls = run.current.polls if run.current is not None else []
+        self.seen_elsewhere: list[str] = []
 
-def run(run: CaseRun, step: Step) -> dict[str, Any]:
-    spec = run.render(step.spec)
-    role = spec["at"]
-    participant = run.cohort.participants[role]
-    interface = spec["interface"]
-    rt = run.runtime
-    rt.ensure_webhook(interface, participant.dip_id)
-    fail_if = spec.get("fail_if")
-    if fail_if:
-        rt.ensure_webhook(fail_if.get("interface", interface), participant.dip_id)
-    within = parse_duration(spec.get("within", rt.environment.timeouts.expect))
-    polls = run.current.polls if run.current is not None else []
-    seen_elsewhere: list[str] = []
-
-    def predicate(item: Received) -> bool:
-        problems = _filter_problems(item, participant.dip_id, interface, spec.get("event"), spec.get("where"))
-        if problems == ["for another participant"]:
-            return False
-        if (
-            problems
-            and fail_if
-            and not _filter_problems(
-                item,
-                participant.dip_id,
-                fail_if.get("interface", interface),
-                fail_if.get("event"),
-                fail_if.get("where"),
-            )
-        ):
-            polls.append({"seq": item.seq, "message": _describe(item), "matched": False, "fail_if": True})
+    def considers(self, item: Received) -> bool:
+        if item.dip_id != self.participant.dip_id:
+            return False  # for another participant
+        problems = self.spec.wanted.problems(item)
+        forbidden = self.spec.fail_if
+        if problems and forbidden and not forbidden.problems(item):
+            self.polls.append({"seq": item.seq, "message": _describe(item), "matched": False, "fail_if": True})
             raise ScenarioFailure(
-                f"{role} received {_describe(item)}, which this step forbids (fail_if), while "
-                f"waiting for {interface} {bracketed(spec['event']) if spec.get('event') else ''}".rstrip()
+                f"{self.spec.role} received {_describe(item)}, which this step forbids (fail_if), while "
+                f"waiting for {self.spec.wanted.wanted}"
             )
-        polls.append(
+        self.polls.append(
             {
                 "seq": item.seq,
                 "at": round(item.received_at, 3),
@@ -81,31 +204,20 @@ def run(run: CaseRun, step: Step) -> dict[str, Any]:
             }
         )
         if problems:
-            seen_elsewhere.append(f"{_describe(item)} ({'; '.join(problems)})")
+            self.seen_elsewhere.append(f"{_describe(item)} ({'; '.join(problems)})")
         return not problems
 
-    item = rt.receiver.inbox.wait_for(predicate, since=run.inbox_start, timeout=within, claim=run.claim)
-    if item is None:
-        what = f"{interface} {bracketed(spec['event'])}" if spec.get("event") else interface
+    def nothing_came(self) -> str:
+        spec, role = self.spec, self.spec.role
         others = (
-            f"; it did receive: {', '.join(seen_elsewhere[:5])}"
-            if seen_elsewhere
+            f"; it did receive: {', '.join(self.seen_elsewhere[:5])}"
+            if self.seen_elsewhere
             else f"; nothing else reached {role} either"
         )
-        raise ScenarioFailure(
-            f"no {what} reached {role} ({participant.dip_id}) within {within:g}s"
-            f"{' matching ' + str(spec['where']) if spec.get('where') else ''}{others}"
+        where = f" matching {dict(spec.wanted.where)}" if spec.wanted.where else ""
+        return (
+            f"no {spec.wanted.wanted} reached {role} ({self.participant.dip_id}) within {spec.within:g}s{where}{others}"
         )
-    run.last_received = item.payload
-    if run.current is not None:
-        run.current.exchanges.append(
-            {
-                "received": {
-                    "at": role,
-                    "dip_id": item.dip_id,
-                    "interface": item.interface_id,
-                    "payload": item.payload,
-                },
-            }
-        )
-    return item.payload
+
+
+KIND = ExpectStep()

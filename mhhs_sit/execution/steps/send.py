@@ -3,123 +3,263 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
 
 from mhhs_sit.definitions.matchers import mismatches
 from mhhs_sit.definitions.model import Step
-from mhhs_sit.definitions.payloads import check_message, expects_refusal
-from mhhs_sit.dip.client import response_code
+from mhhs_sit.definitions.payloads import check_message, expects_refusal, send_problems
+from mhhs_sit.definitions.schemas import CHECKS, INTERFACE, ROLE
+from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
+from mhhs_sit.definitions.steps import SpecVersion, StepContext
+from mhhs_sit.dip.client import Exchange, response_code
 from mhhs_sit.dip.envelope import Sender, build_message, field
-from mhhs_sit.errors import ScenarioFailure, StepDefinitionError
+from mhhs_sit.errors import Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution import recipients as routing
 from mhhs_sit.execution.case import CaseRun, broken_if_server_error
+from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text, texts
 
-DEFAULT_RESPONSE = {"status": 201, "code": "MSG0000"}
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["as", "interface", "event"],
+    "properties": {
+        "as": ROLE,
+        "interface": INTERFACE,
+        "event": {"type": "string", "minLength": 1},
+        "mpan": {"type": "string"},
+        "custom": {"type": "object"},
+        "common": {"type": "object"},
+        "to": {"type": "array", "items": {"type": "string"}},
+        "correlation_id": {"type": "string"},
+        "reply_to": {"type": "string"},
+        "sub_text": {"type": "string"},
+        "gsp_group": {"type": "string"},
+        "distributor_dip_id": {"type": "string"},
+        "sender_dip_id": {"type": "string"},
+        "sender_role": {"type": "string"},
+        "response": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "integer"},
+                "code": {"type": "string"},
+                "json": CHECKS,
+            },
+        },
+    },
+}
 
 
-def deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ExpectedResponse:
+    """What the DIP must answer: by default 201 with MSG0000 (accepted)."""
+
+    status: int = 201
+    code: str | None = "MSG0000"
+    json: Mapping[str, object] | None = None
+
+    @classmethod
+    def parse(cls, body: Mapping[str, object] | None) -> ExpectedResponse:
+        if not body:
+            return cls()
+        status = body.get("status", 201)
+        if not isinstance(status, int):
+            raise StepDefinitionError(f"'response.status' must be a whole number, not {status!r}")
+        code = optional_text(body, "code") if "code" in body else cls.code
+        return cls(status, code, mapping(body, "json"))
+
+
+@dataclass(frozen=True)
+class SendSpec:
+    """A rendered ``send`` body."""
+
+    role: str
+    interface: str
+    event: str
+    response: ExpectedResponse
+    reply_to: str | Mapping[str, object] | None = None
+    mpan: str | None = None
+    custom: Mapping[str, object] | None = None
+    common: Mapping[str, object] | None = None
+    to: tuple[str, ...] | None = None
+    correlation_id: str | None = None
+    sub_text: str | None = None
+    gsp_group: str | None = None
+    distributor_dip_id: str | None = None
+    sender_dip_id: str | None = None
+    sender_role: str | None = None
+    refusal_expected: bool = False
+
+    @classmethod
+    def parse(cls, body: Mapping[str, object]) -> SendSpec:
+        reply_to = body.get("reply_to")
+        return cls(
+            role=text(body, "as"),
+            interface=text(body, "interface"),
+            event=text(body, "event"),
+            response=ExpectedResponse.parse(mapping(body, "response")),
+            reply_to=_reply_to(reply_to),
+            mpan=optional_text(body, "mpan"),
+            custom=mapping(body, "custom"),
+            common=mapping(body, "common"),
+            to=texts(body, "to"),
+            correlation_id=optional_text(body, "correlation_id"),
+            sub_text=optional_text(body, "sub_text"),
+            gsp_group=optional_text(body, "gsp_group"),
+            distributor_dip_id=optional_text(body, "distributor_dip_id"),
+            sender_dip_id=optional_text(body, "sender_dip_id"),
+            sender_role=optional_text(body, "sender_role"),
+            refusal_expected=expects_refusal(body),
+        )
+
+
+def _reply_to(value: object) -> str | Mapping[str, object] | None:
+    if value in (None, ""):
+        return None
+    if value == "previous":
+        return "previous"
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    raise StepDefinitionError(f"reply_to must be 'previous' or a saved message, not {value!r}")
+
+
+def deep_merge(base: dict[str, object], override: Mapping[str, object]) -> dict[str, object]:
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            deep_merge(base[key], value)
+        below = base.get(key)
+        if isinstance(value, Mapping) and isinstance(below, dict):
+            deep_merge(below, value)
         else:
             base[key] = value
     return base
 
 
-def _reply_target(run: CaseRun, reply_to: Any) -> Mapping[str, Any] | None:
-    if reply_to in (None, ""):
-        return None
-    if reply_to == "previous":
-        if run.last_received is None:
-            raise StepDefinitionError("'reply_to: previous' but no message has been received yet")
-        return run.last_received
-    if isinstance(reply_to, Mapping):
-        return reply_to
-    raise StepDefinitionError(f"reply_to must be 'previous' or a saved message, not {reply_to!r}")
+class SendStep(RunnableBase):
+    key = "send"
+    schema = SCHEMA
+    saves_from = "message"
+
+    def check(self, body: object, at: StepContext) -> list[Problem]:
+        if not isinstance(body, dict):
+            return []
+        problems = check_role(at, body, "as")
+        if body.get("reply_to") == "previous" and not at.received:
+            problems.append(at.problem(["reply_to"], "'reply_to: previous' needs an earlier expect step to reply to"))
+        problems += check_paths(at, sub_mapping(body, "response").get("json"), ["response", "json"], "response.json")
+        return problems
+
+    def title(self, body: object) -> str:
+        if not isinstance(body, Mapping):
+            return f"send {body}"
+        return f"{body.get('as')} sends {body.get('interface')} [{body.get('event')}]"
+
+    def acts_as(self, body: object) -> str | None:
+        role = body.get("as") if isinstance(body, Mapping) else None
+        return role if isinstance(role, str) else None
+
+    def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
+        if not isinstance(body, Mapping):
+            return []
+        return send_problems(at.doc, list(at.path), body, spec.version, spec.dip_spec)
+
+    def run(self, run: CaseRun, step: Step) -> dict[str, object]:
+        spec = SendSpec.parse(rendered(run, step))
+        message, dip_id = build(run, spec)
+        _check_built(run, spec, message)
+        exchange = run.runtime.client.send(spec.interface, [message], dip_id=dip_id)
+        if run.current is not None:
+            run.current.exchanges.append(exchange.as_dict())
+        status = _judge(spec, exchange)
+        return {**message, "response": exchange.response_body, "status": status}
 
 
-def build(run: CaseRun, spec: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+def build(run: CaseRun, spec: SendSpec) -> tuple[dict[str, object], str]:
     """The payload to send and the DIP ID whose credentials send it."""
     cohort = run.cohort
-    participant = cohort.participants[spec["as"]]
-    interface_id = spec["interface"]
-    replying = _reply_target(run, spec.get("reply_to"))
-    correlation = spec.get("correlation_id")
-    mpan = spec.get("mpan")
+    participant = cohort.participants[spec.role]
+    replying = _reply_target(run, spec.reply_to)
+    correlation, mpan = spec.correlation_id, spec.mpan
     if replying is not None:
         correlation = (
             correlation or field(replying, "D0", "initialCorrelationID") or field(replying, "S1", "senderCorrelationID")
         )
         mpan = mpan or field(replying, "M0", "MPANCore")
-    recipients = routing.primary_recipients(cohort, interface_id, spec.get("to"), sender_role=spec["as"])
     ldso = cohort.participants.get("LDSO")
-    sender = Sender(spec.get("sender_dip_id") or participant.dip_id, spec.get("sender_role") or participant.role)
     message = build_message(
-        interface_id=interface_id,
-        event=spec["event"],
-        sender=sender,
+        interface_id=spec.interface,
+        event=spec.event,
+        sender=Sender(spec.sender_dip_id or participant.dip_id, spec.sender_role or participant.role),
         environment_tag=run.runtime.environment.environment_tag,
         refs=run.runtime.refs,
-        custom=spec.get("custom"),
-        recipients=recipients,
+        custom=spec.custom,
+        recipients=routing.primary_recipients(cohort, spec.interface, spec.to, sender_role=spec.role),
         mpan=str(mpan) if mpan is not None else None,
-        distributor_dip_id=spec.get("distributor_dip_id") or (ldso.dip_id if ldso else None),
-        gsp_group=spec.get("gsp_group"),
+        distributor_dip_id=spec.distributor_dip_id or (ldso.dip_id if ldso else None),
+        gsp_group=spec.gsp_group,
         correlation_id=correlation,
-        sub_text=spec.get("sub_text") or f"mhhs-sit {run.claim} run {run.runtime.run_id}",
+        sub_text=spec.sub_text or f"mhhs-sit {run.claim} run {run.runtime.run_id}",
     )
-    if spec.get("common"):
-        deep_merge(message["CommonBlock"], spec["common"])
+    common = message["CommonBlock"]
+    if spec.common and isinstance(common, dict):
+        deep_merge(common, spec.common)
     return message, participant.dip_id
 
 
-def run(run: CaseRun, step: Step) -> dict[str, Any]:
-    spec = run.render(step.spec)
-    message, dip_id = build(run, spec)
-    version = run.runtime.version
-    if version and not expects_refusal(spec):
-        # Templates are only resolved now: check what they produced before the DIP sees it.
-        violations = check_message(message, spec["interface"], version, run.runtime.dip_spec)
-        if violations:
-            against = f"the DIP spec at {run.runtime.dip_spec}" if run.runtime.dip_spec else f"spec version {version}"
-            raise StepDefinitionError(f"the message this step builds breaks {against}: " + "; ".join(violations))
-    exchange = run.runtime.client.send(spec["interface"], [message], dip_id=dip_id)
-    if run.current is not None:
-        run.current.exchanges.append(exchange.as_dict())
-    expected = {**DEFAULT_RESPONSE, **(spec.get("response") or {})}
+def _reply_target(run: CaseRun, reply_to: str | Mapping[str, object] | None) -> Mapping[str, object] | None:
+    if reply_to is None or isinstance(reply_to, Mapping):
+        return reply_to
+    if run.last_received is None:
+        raise StepDefinitionError("'reply_to: previous' but no message has been received yet")
+    return run.last_received
+
+
+def _check_built(run: CaseRun, spec: SendSpec, message: Mapping[str, object]) -> None:
+    """Templates are only resolved now: check what they produced before the DIP sees it."""
+    version, dip_spec = run.runtime.version, run.runtime.dip_spec
+    if not version or spec.refusal_expected:
+        return
+    violations = check_message(message, spec.interface, version, dip_spec)
+    if violations:
+        against = f"the DIP spec at {dip_spec}" if dip_spec else f"spec version {version}"
+        raise StepDefinitionError(f"the message this step builds breaks {against}: " + "; ".join(violations))
+
+
+def _judge(spec: SendSpec, exchange: Exchange) -> int | None:
+    """The status the step saw, once the answer met what the step expects (else it fails)."""
+    expected = spec.response
     body = exchange.response_body
-    broken_if_server_error(exchange.status, expected["status"], f"the DIP ({spec['interface']})", body)
-    code = response_code(body)
-    status = exchange.status
-    if exchange.recovered and expected.get("code") == "MSG1006":
+    broken_if_server_error(exchange.status, expected.status, f"the DIP ({spec.interface})", body)
+    code, status = response_code(body), exchange.status
+    if exchange.recovered and expected.code == "MSG1006":
         status = 400  # the step wants the refusal, and MSG1006 is what the DIP answered
     elif exchange.recovered:
         # Accepted, though the answer that said so was lost and the retry met MSG1006: what an
         # idempotent participant must conclude (the DIP's journal shows the one acceptance).
         code = "MSG0000"
     failures = []
-    if status != expected["status"]:
-        failures.append(f"HTTP {status}, expected {expected['status']}")
-    if expected.get("code") and code != expected["code"]:
-        failures.append(f"response code {code}, expected {expected['code']}")
-    if expected.get("json"):
-        failures += mismatches(body, expected["json"])
+    if status != expected.status:
+        failures.append(f"HTTP {status}, expected {expected.status}")
+    if expected.code and code != expected.code:
+        failures.append(f"response code {code}, expected {expected.code}")
+    if expected.json:
+        failures += mismatches(body, expected.json)
     if failures:
-        detail = _describe(body)
         raise ScenarioFailure(
-            f"the DIP answered {spec['interface']} from {spec['as']} with {'; '.join(failures)}{detail}"
+            f"the DIP answered {spec.interface} from {spec.role} with {'; '.join(failures)}{_describe(body)}"
         )
-    return {**message, "response": body, "status": status}
+    return status
 
 
-def _describe(body: Any) -> str:
+def _describe(body: object) -> str:
     if isinstance(body, Mapping):
         items = body.get("messageArray") or []
         texts = [
             f"{i.get('message')}{': ' + str(i.get('help')) if i.get('help') else ''}"
-            for i in items
+            for i in (items if isinstance(items, list) else [])
             if isinstance(i, Mapping)
         ]
         if texts:
             return " — " + " | ".join(texts)[:1500]
     return f" — {str(body)[:300]}" if body else ""
+
+
+KIND = SendStep()

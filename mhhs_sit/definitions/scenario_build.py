@@ -1,0 +1,319 @@
+"""A parsed scenario file -> a validated ``Scenario``, with every problem located by file and line.
+
+Nothing here raises on bad input: ``build_scenario`` returns what it could build plus the list of
+problems, and callers decide. What a step's body means is its kind's business (the registry the
+caller hands in); this module knows the shape around it: one action per step, ``name``, ``save``,
+template names in scope, case data and ids.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, format_path
+from mhhs_sit.definitions import templating
+from mhhs_sit.definitions.matchers import PATH_RE
+from mhhs_sit.definitions.model import Location, Scenario, Step, TestCase
+from mhhs_sit.definitions.schema_check import FileSchema, suggest, type_name
+from mhhs_sit.definitions.schemas import scenario_schema
+from mhhs_sit.definitions.step_checks import check_templates
+from mhhs_sit.definitions.steps import STANDALONE_SAVE, SpecVersion, StepContext, StepKind, StepRegistry
+from mhhs_sit.errors import Problem
+
+DrawKinds = Mapping[str, Mapping[str, tuple[object, ...]]]  # kind -> criterion -> allowed values
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SCHEMAS: dict[int, FileSchema] = {}
+
+
+def _schema_of(kinds: StepRegistry[StepKind]) -> FileSchema:
+    """The scenario schema for this registry, compiled once per registry."""
+    found = _SCHEMAS.get(id(kinds))
+    if found is None:
+        found = _SCHEMAS[id(kinds)] = FileSchema(scenario_schema({k.key: k.schema for k in kinds}))
+    return found
+
+
+def _list(value: object) -> list[object]:
+    """A list from YAML, or nothing when the schema has already reported a wrong type."""
+    return value if isinstance(value, list) else []
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    return tuple(v for v in _list(value) if isinstance(v, str))
+
+
+def draw_kinds() -> DrawKinds:
+    from mhhs_sit.data import DRAW_KINDS
+
+    return DRAW_KINDS
+
+
+def build_scenario(
+    doc: YamlDoc, kinds: StepRegistry[StepKind], spec: SpecVersion | None = None
+) -> tuple[Scenario | None, list[Problem]]:
+    """The file's scenario, or None and every problem; ``spec`` adds the catalogue's checks."""
+    problems = list(doc.problems)
+    if doc.data is None:
+        if not problems:
+            problems.append(
+                Problem(doc.file, 0, 0, "", "the file is empty; a scenario file starts with 'scenario: <id>'")
+            )
+        return None, problems
+    if not isinstance(doc.data, dict):
+        problems.append(
+            doc.problem([], f"expected a mapping with 'scenario:', 'title:', 'cases:'…, found {type_name(doc.data)}")
+        )
+        return None, problems
+    builder = _Builder(doc, doc.data, kinds, spec)
+    problems += _schema_of(kinds).problems(doc)
+    scenario = builder.build()
+    problems += builder.problems
+    if problems:
+        return None, problems
+    if builder.catalogue:  # only once the file itself is right: they would repeat its mistakes
+        return None, builder.catalogue
+    return scenario, []
+
+
+@dataclass
+class _CaseState:
+    """What the steps of one case have established so far."""
+
+    scope: set[str]  # names a template may use: built-ins, case data, values saved earlier
+    received: bool = False  # an earlier step takes in a message
+    drives: set[str] = field(default_factory=set)  # roles the steps act as
+
+
+class _Builder:
+    def __init__(
+        self, doc: YamlDoc, data: dict[object, object], kinds: StepRegistry[StepKind], spec: SpecVersion | None
+    ):
+        self.doc, self.data, self.kinds, self.spec = doc, data, kinds, spec
+        self.roles = _texts(data.get("roles"))
+        self.tags = _texts(data.get("tags"))
+        self.problems: list[Problem] = []
+        self.catalogue: list[Problem] = []
+        self._case_lines: dict[str, int] = {}
+
+    def build(self) -> Scenario:
+        data = self.data
+        cases = [
+            case
+            for ci, raw in enumerate(_list(data.get("cases")))
+            if isinstance(raw, dict) and (case := self._case(["cases", ci], raw)) is not None
+        ]
+        return Scenario(
+            id=str(data.get("scenario")),
+            title=str(data.get("title")),
+            description=str(data.get("description", "")),
+            stage=str(data.get("stage")),
+            theme=str(data.get("theme")),
+            requirements=tuple(str(r) for r in _list(data.get("requirements"))),
+            tags=self.tags,
+            roles=self.roles,
+            cases=tuple(cases),
+            location=Location(self.doc.file, *self.doc.line_of(data)),
+        )
+
+    # -- cases ----------------------------------------------------------------------------
+
+    def _case(self, cpath: list[PathPart], raw: dict[object, object]) -> TestCase:
+        doc = self.doc
+        case_id = raw.get("id")
+        self._note_case_id(cpath, raw, case_id)
+        given = raw.get("data")
+        case_data = {str(k): v for k, v in given.items()} if isinstance(given, dict) else {}
+        self.problems += _data_problems(doc, case_data, [*cpath, "data"])
+        # data values may use built-ins and the cohort/env, but not each other
+        self.problems += check_templates(doc, case_data, [*cpath, "data"], templating.BUILTIN_NAMES)
+        state = _CaseState(scope=set(templating.BUILTIN_NAMES) | set(case_data))
+        steps = [
+            step
+            for si, raw_step in enumerate(_list(raw.get("steps")))
+            if (step := self._step(raw_step, [*cpath, "steps", si], state)) is not None
+        ]
+        priority = raw.get("priority", 2)
+        return TestCase(
+            id=str(case_id),
+            title=str(raw.get("title", "")),
+            priority=priority if isinstance(priority, int) else 2,
+            data=case_data,
+            steps=tuple(steps),
+            tags=tuple(dict.fromkeys([*self.tags, *_texts(raw.get("tags"))])),
+            requirements=tuple(str(r) for r in _list(raw.get("requirements"))),
+            location=Location(doc.file, *doc.line_of(raw)),
+            path=format_path(cpath),
+            drives=frozenset(state.drives),
+        )
+
+    def _note_case_id(self, cpath: list[PathPart], raw: dict[object, object], case_id: object) -> None:
+        if not isinstance(case_id, str):
+            return
+        if case_id in self._case_lines:
+            self.problems.append(
+                self.doc.problem(
+                    [*cpath, "id"],
+                    f"case id '{case_id}' is used twice in this file (also on line {self._case_lines[case_id]})",
+                )
+            )
+        else:
+            self._case_lines[case_id] = self.doc.line_of(raw)[0]
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _step(self, raw: object, path: list[PathPart], state: _CaseState) -> Step | None:
+        if not isinstance(raw, dict):
+            return None  # the schema already reported it
+        key = self._action_of(raw, path)
+        if key is None:
+            return None
+        kind = self.kinds[key]
+        body = raw.get(key)
+        at = StepContext(self.doc, (*path, key), self.roles, state.received)
+        # Templates in the action see the names saved *before* this step.
+        self.problems += check_templates(self.doc, body, [*path, key], state.scope) + kind.check(body, at)
+        if self.spec is not None:
+            self.catalogue += kind.catalogue_problems(body, at, self.spec)
+        state.received = state.received or kind.receives(body)
+        role = kind.acts_as(body)
+        if role is not None:
+            state.drives.add(role)
+        standalone = key == STANDALONE_SAVE
+        saves = self._saves(raw, path, standalone=standalone)
+        state.scope.update(str(name) for name in saves if self._save_name_ok(path, name))
+        line, col = self.doc.line_of(raw)
+        return Step(
+            kind=key,
+            spec=dict(saves) if standalone else body,
+            save={} if standalone else {str(k): str(v) for k, v in saves.items()},
+            name=str(raw.get("name") or ""),
+            location=Location(self.doc.file, line, col),
+            path=format_path(path),
+            default_title=kind.title(body),
+        )
+
+    def _action_of(self, raw: dict[object, object], path: list[PathPart]) -> str | None:
+        """The step's one action (a standalone ``save`` when it has none); problems otherwise."""
+        actions = [k for k in raw if isinstance(k, str) and k in self.kinds.actions]
+        known = (*self.kinds.keys, "name")
+        unknown = [k for k in raw if k not in known]
+        for key in unknown:
+            self.problems.append(
+                self.doc.problem(
+                    [*path, str(key)],
+                    f"unknown key '{key}' in a step{suggest(str(key), known)}; a step "
+                    f"has one action ({', '.join(self.kinds.actions)}) and may have 'name' and 'save'",
+                    key=True,
+                )
+            )
+        if len(actions) > 1:
+            self.problems.append(
+                self.doc.problem(
+                    path, f"this step has {len(actions)} actions ({', '.join(actions)}); give each its own step"
+                )
+            )
+        if actions:
+            return actions[0]
+        if STANDALONE_SAVE in raw and STANDALONE_SAVE in self.kinds:
+            return STANDALONE_SAVE
+        if not unknown:
+            self.problems.append(
+                self.doc.problem(path, f"this step does nothing: add one of {', '.join(self.kinds.actions)}")
+            )
+        return None
+
+    def _saves(self, raw: dict[object, object], path: list[PathPart], *, standalone: bool) -> dict[object, object]:
+        """``save:`` beside an action maps name -> path; a standalone ``save`` maps name -> value."""
+        given = raw.get(STANDALONE_SAVE)
+        if given is None and not standalone:
+            return {}
+        if not isinstance(given, dict):
+            what = "value" if standalone else "path"
+            self.problems.append(self.doc.problem([*path, "save"], f"'save' must be a mapping of name: {what}"))
+            return {}
+        if not standalone:
+            for name, target in given.items():
+                if not isinstance(target, str) or not PATH_RE.match(target):
+                    self.problems.append(
+                        self.doc.problem(
+                            [*path, "save", str(name)],
+                            f"save path {target!r} is not a path such as 'S1.senderCorrelationID' or 'json.id'",
+                        )
+                    )
+        return given
+
+    def _save_name_ok(self, path: list[PathPart], name: object) -> bool:
+        if not isinstance(name, str) or not _NAME.match(name):
+            self.problems.append(
+                self.doc.problem(
+                    [*path, "save", str(name)], f"cannot save as {name!r}: use letters, digits and _", key=True
+                )
+            )
+            return False
+        if name in templating.BUILTIN_NAMES:
+            self.problems.append(
+                self.doc.problem(
+                    [*path, "save", name], f"'{name}' is a built-in name; choose another name to save as", key=True
+                )
+            )
+            return False
+        return True
+
+
+# --------------------------------------------------------------------------- case data
+
+
+def _data_problems(doc: YamlDoc, data: Mapping[str, object], path: list[PathPart]) -> list[Problem]:
+    """``data:`` entries that draw from a cohort pool must name a known kind and criteria."""
+    kinds = draw_kinds()
+    return [
+        problem
+        for name, value in data.items()
+        if isinstance(value, dict) and "draw" in value
+        for problem in _draw_problems(doc, kinds, value, [*path, name])
+    ]
+
+
+def _draw_problems(doc: YamlDoc, kinds: DrawKinds, value: dict[object, object], path: list[PathPart]) -> list[Problem]:
+    kind = value["draw"]
+    if not isinstance(kind, str):
+        return [doc.problem([*path, "draw"], f"cannot draw {kind!r}: draw must name a kind of test data, such as mpan")]
+    if kind not in kinds:
+        return [
+            doc.problem(
+                [*path, "draw"], f"cannot draw {kind!r}{suggest(kind, kinds)}; kinds: {', '.join(sorted(kinds))}"
+            )
+        ]
+    allowed = kinds[kind]
+    return [
+        problem
+        for crit, crit_value in value.items()
+        if crit != "draw" and (problem := _criterion_problem(doc, kind, allowed, str(crit), crit_value, path))
+    ]
+
+
+def _criterion_problem(
+    doc: YamlDoc,
+    kind: str,
+    allowed: Mapping[str, Sequence[object]],
+    crit: str,
+    value: object,
+    path: list[PathPart],
+) -> Problem | None:
+    if crit not in allowed:
+        return doc.problem(
+            [*path, crit],
+            f"'{crit}' is not a criterion of {kind}{suggest(crit, allowed)}; criteria: "
+            f"{', '.join(sorted(allowed)) or 'none'}",
+            key=True,
+        )
+    choices = allowed[crit]
+    if not choices or (isinstance(value, str) and "{{" in value):
+        return None
+    if any(type(value) is type(a) and value == a for a in choices):
+        return None
+    return doc.problem(
+        [*path, crit], f"{value!r} is not a {crit} of {kind}; use one of: {', '.join(map(str, choices))}"
+    )

@@ -1,0 +1,107 @@
+"""Load-time checks several step kinds share: template names, check paths, operators, roles.
+
+Each returns problems located in the scenario file; none raises. A kind's own module decides which
+of them apply to which part of its body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+
+from mhhs_sit.core.yamlsrc import PathPart, YamlDoc
+from mhhs_sit.definitions import templating
+from mhhs_sit.definitions.matchers import OPERATOR_NAMES, PATH_RE, is_operator_mapping
+from mhhs_sit.definitions.schema_check import suggest
+from mhhs_sit.definitions.schemas import ROLES
+from mhhs_sit.definitions.steps import StepContext
+from mhhs_sit.errors import Problem
+
+
+def has_template(value: object) -> bool:
+    if isinstance(value, str):
+        return "{{" in value
+    try:  # one C-speed pass instead of a Python walk over every value
+        return "{{" in json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return True
+
+
+def check_templates(doc: YamlDoc, value: object, path: Sequence[PathPart], scope: Collection[str]) -> list[Problem]:
+    """Every ``{{ }}`` in ``value`` parses and names something in ``scope``."""
+    problems: list[Problem] = []
+    if not has_template(value):
+        return problems
+    for sub, source in templating.expressions(value):
+        try:
+            expr = templating.parse_expression(source)
+        except ValueError as exc:
+            problems.append(doc.problem([*path, *sub], str(exc)))
+            continue
+        if expr.root not in scope:
+            problems.append(
+                doc.problem(
+                    [*path, *sub],
+                    f"'{{{{ {source} }}}}' names '{expr.root}', which is neither case data, a value saved "
+                    f"by an earlier step nor a built-in{suggest(expr.root, scope)}",
+                )
+            )
+    return problems
+
+
+def unknown_operator(at: StepContext, sub: Sequence[PathPart], op: str) -> Problem:
+    return at.problem(
+        sub,
+        f"unknown check '{op}'{suggest(op, OPERATOR_NAMES)}; checks are: {', '.join(sorted(OPERATOR_NAMES))}",
+        key=True,
+    )
+
+
+def check_paths(at: StepContext, mapping: object, sub: Sequence[PathPart], what: str) -> list[Problem]:
+    """A ``where``/``json`` mapping: each key a path, each value a literal or known operators."""
+    problems: list[Problem] = []
+    if not isinstance(mapping, dict):
+        return problems
+    for key, expected in mapping.items():
+        if not isinstance(key, str) or not PATH_RE.match(key):
+            problems.append(
+                at.problem(
+                    [*sub, key],
+                    f"{what} key {key!r} is not a path such as 'M0.MPANCore' or 'json.items[0].id'",
+                    key=True,
+                )
+            )
+        typo = _operator_typo(expected)
+        if typo is not None:
+            problems.append(unknown_operator(at, [*sub, key, typo], typo))
+    return problems
+
+
+def _operator_typo(expected: object) -> str | None:
+    """The unknown operator in a mapping that means to be a check, not a literal to compare."""
+    if not isinstance(expected, dict) or not expected or is_operator_mapping(expected):
+        return None
+    unknown = [k for k in expected if k not in OPERATOR_NAMES]
+    if (unknown and any(k in OPERATOR_NAMES for k in expected)) or (
+        len(unknown) == 1 and suggest(unknown[0], OPERATOR_NAMES)
+    ):
+        return str(unknown[0])
+    return None
+
+
+def check_role(at: StepContext, body: Mapping[object, object], key: str) -> list[Problem]:
+    """The role a step acts as or listens at must be one of the scenario's roles."""
+    role = body.get(key)
+    if isinstance(role, str) and role in ROLES and role not in at.roles:
+        return [
+            at.problem(
+                [key], f"role '{role}' is not among the scenario's roles ({', '.join(at.roles)}); add it to 'roles:'"
+            )
+        ]
+    return []
+
+
+def sub_mapping(body: Mapping[object, object], key: str) -> Mapping[object, object]:
+    """A nested mapping of a step's body, or nothing when the schema has already reported its type."""
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}

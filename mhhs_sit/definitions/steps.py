@@ -1,0 +1,151 @@
+"""What a step kind is to the loader, and the registry of kinds it is handed.
+
+A kind lives in one module (the runner's are under ``mhhs_sit/execution/steps/``) that says, for
+its YAML key: the schema of its body, the checks that need context (file:line), its title in
+reports, the role it acts as and whether it receives messages, and how its message is checked
+against the catalogue. The loader knows no kind by name: it asks the registry it is given, so a
+new kind is one module and one line of registration, and nothing here imports the runner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Generic, Literal, Protocol, TypeVar
+
+from mhhs_sit.core.yamlsrc import PathPart, YamlDoc
+from mhhs_sit.errors import Problem
+
+SaveSource = Literal["message", "response"]
+"""Where a sibling ``save:`` path resolves: a DIP message (by block, ``S0.eventCode``) or a response."""
+
+STANDALONE_SAVE = "save"
+"""The one key that is both a step's sibling (``save:`` next to an action) and a kind of its own."""
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step's load-time checks can see: where its body is, and what the case has so far."""
+
+    doc: YamlDoc
+    path: tuple[PathPart, ...]  # the body, e.g. ``cases[0].steps[1].send``
+    roles: Sequence[str]  # the scenario's roles
+    received: bool  # an earlier step of the case receives a message
+
+    def problem(self, sub: Sequence[PathPart], message: str, *, key: bool = False) -> Problem:
+        return self.doc.problem([*self.path, *sub], message, key=key)
+
+
+@dataclass(frozen=True)
+class SpecVersion:
+    """The interface catalogue messages are checked against: a version, or an official DIP spec."""
+
+    version: str
+    dip_spec: str | None = None
+
+
+class StepKind(Protocol):
+    """The load-time half of a step kind (the runner adds how it subscribes and runs)."""
+
+    @property
+    def key(self) -> str:
+        """The YAML key that names the kind in a step."""
+        ...
+
+    @property
+    def schema(self) -> Mapping[str, object]:
+        """The JSON Schema of the step's body (structure only)."""
+        ...
+
+    @property
+    def saves_from(self) -> SaveSource: ...
+
+    def check(self, body: object, at: StepContext) -> list[Problem]:
+        """Problems the schema cannot see (roles, paths, operators), located under ``at``."""
+        ...
+
+    def title(self, body: object) -> str:
+        """A one-line title for a step that has no ``name``."""
+        ...
+
+    def acts_as(self, body: object) -> str | None:
+        """The role whose participant the step acts as (a case "drives" that role)."""
+        ...
+
+    def receives(self, body: object) -> bool:
+        """Whether the step takes in a message a later ``reply_to: previous`` can answer."""
+        ...
+
+    def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
+        """Problems of the message the step would send, against the catalogue (collection time)."""
+        ...
+
+
+class BaseStepKind:
+    """Defaults for a kind that acts as no role, receives nothing and sends no DIP message."""
+
+    key: str
+    schema: Mapping[str, object]
+    saves_from: SaveSource = "response"
+
+    def check(self, body: object, at: StepContext) -> list[Problem]:
+        return []
+
+    def title(self, body: object) -> str:
+        return f"{self.key} {body}" if isinstance(body, str | int | float) else self.key
+
+    def acts_as(self, body: object) -> str | None:
+        return None
+
+    def receives(self, body: object) -> bool:
+        return False
+
+    def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
+        return []
+
+
+K_co = TypeVar("K_co", bound=StepKind, covariant=True)
+
+
+class StepRegistry(Generic[K_co]):
+    """The kinds a project's scenarios may use, by YAML key; handed to the loader by its caller."""
+
+    def __init__(self, kinds: Iterable[K_co]):
+        self._kinds: dict[str, K_co] = {}
+        for kind in kinds:
+            if kind.key in self._kinds or kind.key == "name":
+                raise ValueError(f"step kind {kind.key!r} is registered twice (or shadows a step key)")
+            self._kinds[kind.key] = kind
+
+    def __getitem__(self, key: str) -> K_co:
+        return self._kinds[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._kinds
+
+    def __iter__(self) -> Iterator[K_co]:
+        return iter(self._kinds.values())
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self._kinds)
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """The kinds a step names as its one action (all but a standalone ``save``)."""
+        return tuple(k for k in self._kinds if k != STANDALONE_SAVE)
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """Changes whenever a kind's module changes, so a parse cache never hides a new check."""
+        h = hashlib.sha256()
+        for key, kind in sorted(self._kinds.items()):
+            h.update(key.encode())
+            source = getattr(sys.modules.get(type(kind).__module__), "__file__", None)
+            if source:
+                h.update(Path(source).read_bytes())
+        return h.digest()
