@@ -73,20 +73,14 @@ def load_environment(
     root: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> tuple[Environment | None, list[Problem]]:
-    environ = os.environ if environ is None else environ
+    """The named environment, or None and every problem in its file (unset variables included)."""
     f = find_environment(name_or_path, directory)
     if f is None:
         known = ", ".join(known_environments(directory)) or "none"
-        return None, [
-            Problem(
-                display_path(directory, root),
-                0,
-                0,
-                "",
-                f"environment '{name_or_path}' not "
-                f"found (known: {known}); pass --mhhs-env NAME or a path to a YAML file",
-            )
-        ]
+        message = (
+            f"environment '{name_or_path}' not found (known: {known}); pass --mhhs-env NAME or a path to a YAML file"
+        )
+        return None, [Problem(display_path(directory, root), 0, 0, "", message)]
     doc = load_yaml(f, display=display_path(f, root))
     problems = list(doc.problems)
     if not isinstance(doc.data, dict):
@@ -96,68 +90,88 @@ def load_environment(
     problems += schema_problems(doc, "environment")
     if problems:
         return None, problems
-    data = doc.data
+    reader = _Reader(doc, doc.data, os.environ if environ is None else environ)
+    environment = reader.environment()
+    return (None, reader.problems) if reader.problems else (environment, [])
 
-    def expanded(path: list[PathPart], value: str | None) -> str | None:
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+class _Reader:
+    """One schema-valid environment file read into an ``Environment``, its variables expanded."""
+
+    def __init__(self, doc: YamlDoc, data: dict[str, Any], environ: Mapping[str, str]):
+        self.doc, self.data, self.environ = doc, data, environ
+        self.problems: list[Problem] = []
+
+    def expanded(self, path: list[PathPart], value: str | None) -> str | None:
         if value is None:
             return None
-        out, missing = expand_env(value, environ)
+        out, missing = expand_env(value, self.environ)
         for var in missing:
-            problems.append(
-                doc.problem(
+            self.problems.append(
+                self.doc.problem(
                     path,
-                    f"environment variable {var} is not set; export it "
-                    f"(e.g. export {var}=...) before running against "
-                    f"'{data['environment']}'",
+                    f"environment variable {var} is not set; export it (e.g. export {var}=...) before running "
+                    f"against '{self.data['environment']}'",
                 )
             )
         return out
 
-    dip_url = expanded(["dip_url"], data.get("dip_url"))
-    if data["stubs"] == "none" and not data.get("dip_url"):
-        problems.append(
-            doc.problem(
-                ["dip_url"] if "dip_url" in data else [],
-                "'dip_url' is required when 'stubs: none' (nothing is started)",
-            )
+    def dip_url(self) -> str | None:
+        data, doc = self.data, self.doc
+        dip_url = self.expanded(["dip_url"], data.get("dip_url"))
+        if data["stubs"] == "none" and not data.get("dip_url"):
+            where: list[PathPart] = ["dip_url"] if "dip_url" in data else []
+            self.problems.append(doc.problem(where, "'dip_url' is required when 'stubs: none' (nothing is started)"))
+        if dip_url and not re.match(r"^https?://", dip_url):
+            self.problems.append(doc.problem(["dip_url"], f"dip_url {dip_url!r} must start with http:// or https://"))
+        return dip_url.rstrip("/") if dip_url else None
+
+    def environment(self) -> Environment:
+        data = self.data
+        dip_url = self.dip_url()
+        webhook = _mapping(data.get("webhook"))
+        listen = self.expanded(["webhook", "listen"], webhook.get("listen")) or "127.0.0.1:0"
+        public_url = self.expanded(["webhook", "public_url"], webhook.get("public_url"))
+        self.problems += _fault_problems(self.doc, data.get("faults") or [], data.get("fault_seed", 0))
+        auth = _mapping(data.get("auth"))
+        return Environment(
+            name=data["environment"],
+            title=str(data.get("title", data["environment"])),
+            dip_url=dip_url,
+            environment_tag=data["environment_tag"],
+            ir=str(data["ir"]) if data.get("ir") is not None else None,
+            stubs=data["stubs"],
+            auth=Auth(auth.get("api_key_env"), auth.get("client_cert"), auth.get("client_key"), auth.get("ca_bundle")),
+            timeouts=_timeouts(_mapping(data.get("timeouts"))),
+            retries=int(data.get("retries", 2)),
+            webhook_listen=listen,
+            webhook_public_url=public_url,
+            location=Location(self.doc.file, *self.doc.line_of(data)),
+            variables=dict(_mapping(data.get("variables"))),
+            faults=tuple(data.get("faults") or ()),
+            fault_seed=data.get("fault_seed", 0),
+            delivery=_delivery(_mapping(data.get("delivery"))),
+            tls=bool(data.get("tls", False)),
         )
-    if dip_url and not re.match(r"^https?://", dip_url):
-        problems.append(doc.problem(["dip_url"], f"dip_url {dip_url!r} must start with http:// or https://"))
-    auth = data.get("auth") or {}
-    timeouts = data.get("timeouts") or {}
-    webhook = data.get("webhook") or {}
-    listen = expanded(["webhook", "listen"], webhook.get("listen")) or "127.0.0.1:0"
-    public_url = expanded(["webhook", "public_url"], webhook.get("public_url"))
-    problems += _fault_problems(doc, data.get("faults") or [], data.get("fault_seed", 0))
-    if problems:
-        return None, problems
-    line, col = doc.line_of(data)
-    return Environment(
-        name=data["environment"],
-        title=str(data.get("title", data["environment"])),
-        dip_url=dip_url.rstrip("/") if dip_url else None,
-        environment_tag=data["environment_tag"],
-        ir=str(data["ir"]) if data.get("ir") is not None else None,
-        stubs=data["stubs"],
-        auth=Auth(auth.get("api_key_env"), auth.get("client_cert"), auth.get("client_key"), auth.get("ca_bundle")),
-        timeouts=Timeouts(
-            connect=parse_duration(timeouts.get("connect", 5)),
-            read=parse_duration(timeouts.get("read", 30)),
-            expect=parse_duration(timeouts.get("expect", 30)),
-        ),
-        retries=int(data.get("retries", 2)),
-        webhook_listen=listen,
-        webhook_public_url=public_url,
-        location=Location(doc.file, line, col),
-        variables=dict(data.get("variables") or {}),
-        faults=tuple(data.get("faults") or ()),
-        fault_seed=data.get("fault_seed", 0),
-        delivery={
-            k: (parse_duration(v) if k in ("backoff", "max_backoff", "timeout") else v)
-            for k, v in (data.get("delivery") or {}).items()
-        },
-        tls=bool(data.get("tls", False)),
-    ), []
+
+
+def _timeouts(given: Mapping[str, Any]) -> Timeouts:
+    return Timeouts(
+        connect=parse_duration(given.get("connect", 5)),
+        read=parse_duration(given.get("read", 30)),
+        expect=parse_duration(given.get("expect", 30)),
+    )
+
+
+def _delivery(given: Mapping[str, Any]) -> dict[str, float]:
+    """The simulator's push retries; durations read as seconds."""
+    return {
+        k: (parse_duration(v) if k in ("backoff", "max_backoff", "timeout") else float(v)) for k, v in given.items()
+    }
 
 
 def _fault_problems(doc: YamlDoc, faults: list[Any], seed: int | str) -> list[Problem]:

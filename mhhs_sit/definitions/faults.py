@@ -54,6 +54,11 @@ class FaultSpecError(ValueError):
         return {"error": str(self), "field": ".".join(str(f) for f in self.field), "message": self.message}
 
 
+def _admits(allowed: frozenset[str], value: str | None) -> bool:
+    """An empty scope field admits everything; a given one only its values."""
+    return not allowed or value in allowed
+
+
 @dataclass(frozen=True)
 class Scope:
     """Which traffic a fault applies to; every given field must match (an empty scope matches all)."""
@@ -75,17 +80,17 @@ class Scope:
         method: str | None = None,
         path: str | None = None,
     ) -> bool:
-        if self.interface and (interface or "").upper() not in self.interface:
-            return False
-        if self.sender and sender not in self.sender:
-            return False
-        if self.recipient and recipient not in self.recipient:
+        given = (
+            (self.interface, (interface or "").upper()),
+            (self.sender, sender),
+            (self.recipient, recipient),
+            (self.method, (method or "").upper()),
+        )
+        if not all(_admits(allowed, value) for allowed, value in given):
             return False
         if self.message and not any(m in self.message for m in messages if m):
             return False
-        if self.method and (method or "").upper() not in self.method:
-            return False
-        return not (self.path and not (path and path.startswith(self.path)))
+        return not self.path or bool(path and path.startswith(self.path))
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -211,6 +216,10 @@ def _dip_id(value: str) -> str | None:
     return None if DIP_ID_RE.match(value) else f"{value!r} is not a DIP ID (10 letters or digits)"
 
 
+def _absolute_path(path: str) -> str | None:
+    return None if path.startswith("/") else f"{path!r} must start with /"
+
+
 def parse_scope(value: Any) -> Scope:
     if value is None:
         return Scope()
@@ -221,19 +230,15 @@ def parse_scope(value: Any) -> Scope:
             raise FaultSpecError(
                 ["scope", key], f"unknown scope key{_suggest(key, SCOPE_KEYS)}; valid: {', '.join(SCOPE_KEYS)}"
             )
-    kw: dict[str, Any] = {}
-    if "interface" in value:
-        kw["interface"] = frozenset(v.upper() for v in _strings(value["interface"], "interface", _interface))
-    for key in ("sender", "recipient"):
-        if key in value:
-            kw[key] = _strings(value[key], key, _dip_id)
-    if "message" in value:
-        kw["message"] = _strings(value["message"], "message")
-    if "method" in value:
-        kw["method"] = frozenset(v.upper() for v in _strings(value["method"], "method"))
-    if "path" in value:
-        paths = _strings(value["path"], "path", lambda p: None if p.startswith("/") else f"{p!r} must start with /")
-        kw["path"] = tuple(sorted(paths))
+    readers: dict[str, Callable[[object], Any]] = {
+        "interface": lambda v: frozenset(i.upper() for i in _strings(v, "interface", _interface)),
+        "sender": lambda v: _strings(v, "sender", _dip_id),
+        "recipient": lambda v: _strings(v, "recipient", _dip_id),
+        "message": lambda v: _strings(v, "message"),
+        "method": lambda v: frozenset(m.upper() for m in _strings(v, "method")),
+        "path": lambda v: tuple(sorted(_strings(v, "path", _absolute_path))),
+    }
+    kw = {key: readers[key](value[key]) for key in SCOPE_KEYS if key in value}
     return Scope(**kw)
 
 
@@ -260,37 +265,63 @@ def _distribution(spec: Mapping[str, Any], kind: str) -> dict[str, float]:
     raise FaultSpecError(field_, f"{kind} needs {shapes}; got {', '.join(given) or 'none of these'}")
 
 
+def _status_params(spec: Mapping[str, Any]) -> dict[str, Any]:
+    if "status" not in spec:
+        raise FaultSpecError(["status"], "is required for a status fault (500-599 or 429)")
+    return {"status": _status(spec), **_retry_after(spec)}
+
+
+def _empty_params(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {"status": _int(spec, "status", minimum=200, maximum=299)} if "status" in spec else {}
+
+
+def _truncated_params(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {"keep_bytes": _int(spec, "keep_bytes", minimum=0)} if "keep_bytes" in spec else {}
+
+
+def _duplicate_params(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {"copies": _int(spec, "copies", minimum=1, maximum=100) if "copies" in spec else 1}
+
+
+def _reorder_params(spec: Mapping[str, Any]) -> dict[str, Any]:
+    if "window" not in spec:
+        raise FaultSpecError(["window"], "is required for reorder (a duration such as 500ms)")
+    return {"window": _duration(spec, "window", positive=True)}
+
+
+def _fail_first_params(spec: Mapping[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {"tries": _int(spec, "tries", minimum=1, maximum=100) if "tries" in spec else 1}
+    if "error" in spec:
+        if spec["error"] != "connection":
+            raise FaultSpecError(["error"], f"must be 'connection', not {spec['error']!r}")
+        if "status" in spec:
+            raise FaultSpecError(["error"], "give either 'status' or 'error: connection', not both")
+        params["error"] = "connection"
+    else:
+        params["status"] = _status(spec, allow_4xx=True) if "status" in spec else 503
+    return {**params, **_retry_after(spec)}
+
+
+def _retry_after(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {"retry_after": _duration(spec, "retry_after")} if "retry_after" in spec else {}
+
+
+_PARAMS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "status": _status_params,
+    "empty": _empty_params,
+    "truncated": _truncated_params,
+    "duplicate": _duplicate_params,
+    "reorder": _reorder_params,
+    "fail_first": _fail_first_params,
+}
+
+
 def _kind_params(spec: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """The parameters a kind of fault takes, read and checked (a kind may take none)."""
     if kind in ("latency", "delay"):
         return _distribution(spec, kind)
-    params: dict[str, Any] = {}
-    if kind == "status":
-        if "status" not in spec:
-            raise FaultSpecError(["status"], "is required for a status fault (500-599 or 429)")
-        params["status"] = _status(spec)
-    if kind == "empty" and "status" in spec:
-        params["status"] = _int(spec, "status", minimum=200, maximum=299)
-    if kind == "truncated" and "keep_bytes" in spec:
-        params["keep_bytes"] = _int(spec, "keep_bytes", minimum=0)
-    if kind == "duplicate":
-        params["copies"] = _int(spec, "copies", minimum=1, maximum=100) if "copies" in spec else 1
-    if kind == "reorder":
-        if "window" not in spec:
-            raise FaultSpecError(["window"], "is required for reorder (a duration such as 500ms)")
-        params["window"] = _duration(spec, "window", positive=True)
-    if kind == "fail_first":
-        params["tries"] = _int(spec, "tries", minimum=1, maximum=100) if "tries" in spec else 1
-        if "error" in spec:
-            if spec["error"] != "connection":
-                raise FaultSpecError(["error"], f"must be 'connection', not {spec['error']!r}")
-            if "status" in spec:
-                raise FaultSpecError(["error"], "give either 'status' or 'error: connection', not both")
-            params["error"] = "connection"
-        else:
-            params["status"] = _status(spec, allow_4xx=True) if "status" in spec else 503
-    if kind in ("status", "fail_first") and "retry_after" in spec:
-        params["retry_after"] = _duration(spec, "retry_after")
-    return params
+    reader = _PARAMS.get(kind)
+    return reader(spec) if reader else {}
 
 
 def _until(value: Any) -> float:

@@ -31,25 +31,22 @@ def resolve(value: object, path: str, *, blocks: bool = False) -> object:
     if blocks:
         path = block_path(path)
     for part in split_path(path):
-        if isinstance(part, int):
-            if isinstance(value, list) and -len(value) <= part < len(value):
-                value = value[part]
-                continue
-            return _MISSING
-        if isinstance(value, Mapping):
-            if part in value:
-                value = value[part]
-                continue
-            low = part.lower()
-            for k, v in value.items():
-                if isinstance(k, str) and k.lower() == low:
-                    value = v
-                    break
-            else:
-                return _MISSING
-            continue
-        return _MISSING
+        value = _child(value, part)
+        if value is _MISSING:
+            break
     return value
+
+
+def _child(value: object, part: str | int) -> object:
+    if isinstance(part, int):
+        in_range = isinstance(value, list) and -len(value) <= part < len(value)
+        return value[part] if in_range and isinstance(value, list) else _MISSING
+    if not isinstance(value, Mapping):
+        return _MISSING
+    if part in value:
+        return value[part]
+    low = part.lower()
+    return next((v for k, v in value.items() if isinstance(k, str) and k.lower() == low), _MISSING)
 
 
 def is_missing(value: object) -> bool:

@@ -11,12 +11,12 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mhhs_sit.core.yamlsrc import PathPart, load_yaml
+from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
@@ -173,23 +173,23 @@ def _read_yaml(file: Path, display: str, problems: list[Problem]) -> list[Row]:
     if not isinstance(items, list):
         problems.append(Problem(display, 1, 1, "requirements", "expected a 'requirements:' list of mappings"))
         return []
-    rows: list[Row] = []
-    for i, raw in enumerate(items):
-        if not isinstance(raw, dict):
-            problems.append(doc.problem(["requirements", i], "each requirement is a mapping with id, title, ..."))
-            continue
-        unknown = [k for k in raw if k not in FIELDS]
-        for key in unknown:
-            problems.append(
-                doc.problem(
-                    ["requirements", i, key],
-                    f"unknown field '{key}'{suggest(str(key), FIELDS)}; fields are {', '.join(FIELDS)}",
-                    key=True,
-                )
+    return [row for i, raw in enumerate(items) if (row := _yaml_row(doc, i, raw, problems)) is not None]
+
+
+def _yaml_row(doc: YamlDoc, i: int, raw: object, problems: list[Problem]) -> Row | None:
+    if not isinstance(raw, dict):
+        problems.append(doc.problem(["requirements", i], "each requirement is a mapping with id, title, ..."))
+        return None
+    for key in (k for k in raw if k not in FIELDS):
+        problems.append(
+            doc.problem(
+                ["requirements", i, key],
+                f"unknown field '{key}'{suggest(str(key), FIELDS)}; fields are {', '.join(FIELDS)}",
+                key=True,
             )
-        line, _ = doc.line_of(raw)
-        rows.append(Row(line, {k: v for k, v in raw.items() if k in FIELDS}))
-    return rows
+        )
+    line, _ = doc.line_of(raw)
+    return Row(line, {k: v for k, v in raw.items() if k in FIELDS})
 
 
 def _field_of(heading: object) -> str | None:
@@ -229,16 +229,23 @@ def _table(numbered: Iterable[tuple[int, Sequence[object]]], sheet: str = "") ->
     for number, cells in numbered:
         if table.rows is None:
             columns = _columns(cells)
-            if _is_header(columns):
-                table.rows = []
-            elif len(columns) >= 2 and table.near is None:
-                table.near = (number, list(columns.values()))
-            continue
-        if all(c is None or str(c).strip() == "" for c in cells) or _is_header(_columns(cells)):
-            continue  # blank, or the header repeated (exports repeat it on every printed page)
-        fields = {name: cells[i] if i < len(cells) else None for i, name in columns.items()}
-        table.rows.append(Row(number, fields, sheet))
+            _header_or_near(table, number, columns)
+        elif not _skipped(cells):
+            fields = {name: cells[i] if i < len(cells) else None for i, name in columns.items()}
+            table.rows.append(Row(number, fields, sheet))
     return table
+
+
+def _header_or_near(table: _Table, number: int, columns: dict[int, str]) -> None:
+    if _is_header(columns):
+        table.rows = []
+    elif len(columns) >= 2 and table.near is None:
+        table.near = (number, list(columns.values()))
+
+
+def _skipped(cells: Sequence[object]) -> bool:
+    """Blank, or the header repeated (exports repeat it on every printed page)."""
+    return all(c is None or str(c).strip() == "" for c in cells) or _is_header(_columns(cells))
 
 
 def _no_header(display: str, table: _Table, where: str) -> Problem:
@@ -360,6 +367,9 @@ def _role_names(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n.upper() for n in split if n and n.lower() != "all"))
 
 
+Complain = Callable[[str, str], None]  # (field, sentence): a bad field of the row being read
+
+
 def _requirement(row: Row, display: str, problems: list[Problem]) -> Requirement | None:
     """A requirement from one row; each bad field is a problem at the row, the rest is still read."""
     raw = row.fields
@@ -374,22 +384,10 @@ def _requirement(row: Row, display: str, problems: list[Problem]) -> Requirement
     if any(ch.isspace() for ch in rid):
         bad("id", f"requirement id {rid!r} contains spaces; ids are single tokens such as BP003 or IF-031")
         return None
-    source = _text(raw.get("source")).lower()
-    source = _SOURCE_ALIASES.get(source, source) or "other"
-    if source not in SOURCES:
-        bad("source", f"{rid}: unknown source {source!r}{suggest(source, SOURCES)}; one of {', '.join(SOURCES)}")
-    stage = "-".join(_text(raw.get("stage")).lower().replace("_", " ").split())
-    stage = _STAGE_ALIASES.get(stage, stage)
-    if stage and stage not in STAGES:
-        bad("stage", f"{rid}: unknown stage {stage!r}{suggest(stage, STAGES)}; one of {', '.join(STAGES)} or empty")
-    priority_text = _text(raw.get("priority"))
-    priority = _priority(priority_text) if priority_text else None
-    if priority_text and priority is None:
-        bad("priority", f"{rid}: priority {priority_text!r} is not 1-4 or Must/Should/Could/Won't")
-    roles = _role_names(raw.get("roles"))
-    for role in roles:
-        if role not in ROLES:
-            bad("roles", f"{rid}: unknown role {role!r}{suggest(role, ROLES)}; role codes are {', '.join(ROLES)}")
+    source = _source_of(rid, raw.get("source"), bad)  # in this order: the problems read left to right
+    stage = _stage_of(rid, raw.get("stage"), bad)
+    priority = _priority_of(rid, raw.get("priority"), bad)
+    roles = _roles_of(rid, raw.get("roles"), bad)
     return Requirement(
         id=rid,
         title=_text(raw.get("title")),
@@ -399,6 +397,38 @@ def _requirement(row: Row, display: str, problems: list[Problem]) -> Requirement
         roles=tuple(r for r in roles if r in ROLES),
         location=f"{display}:{row.line}" + (f" (sheet '{row.sheet}')" if row.sheet else ""),
     )
+
+
+def _source_of(rid: str, value: object, bad: Complain) -> str:
+    source = _text(value).lower()
+    source = _SOURCE_ALIASES.get(source, source) or "other"
+    if source not in SOURCES:
+        bad("source", f"{rid}: unknown source {source!r}{suggest(source, SOURCES)}; one of {', '.join(SOURCES)}")
+    return source
+
+
+def _stage_of(rid: str, value: object, bad: Complain) -> str:
+    stage = "-".join(_text(value).lower().replace("_", " ").split())
+    stage = _STAGE_ALIASES.get(stage, stage)
+    if stage and stage not in STAGES:
+        bad("stage", f"{rid}: unknown stage {stage!r}{suggest(stage, STAGES)}; one of {', '.join(STAGES)} or empty")
+    return stage
+
+
+def _priority_of(rid: str, value: object, bad: Complain) -> int | None:
+    text = _text(value)
+    priority = _priority(text) if text else None
+    if text and priority is None:
+        bad("priority", f"{rid}: priority {text!r} is not 1-4 or Must/Should/Could/Won't")
+    return priority
+
+
+def _roles_of(rid: str, value: object, bad: Complain) -> tuple[str, ...]:
+    roles = _role_names(value)
+    for role in roles:
+        if role not in ROLES:
+            bad("roles", f"{rid}: unknown role {role!r}{suggest(role, ROLES)}; role codes are {', '.join(ROLES)}")
+    return roles
 
 
 # -- scenarios' references ------------------------------------------------------------------------

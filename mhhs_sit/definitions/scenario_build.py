@@ -176,10 +176,7 @@ class _Builder:
         self.problems += check_templates(self.doc, body, [*path, key], state.scope) + kind.check(body, at)
         if self.spec is not None:
             self.catalogue += kind.catalogue_problems(body, at, self.spec)
-        state.received = state.received or kind.receives(body)
-        role = kind.acts_as(body)
-        if role is not None:
-            state.drives.add(role)
+        _note(state, kind, body)
         standalone = key == STANDALONE_SAVE
         saves = self._saves(raw, path, standalone=standalone)
         state.scope.update(str(name) for name in saves if self._save_name_ok(path, name))
@@ -197,17 +194,7 @@ class _Builder:
     def _action_of(self, raw: dict[object, object], path: list[PathPart]) -> str | None:
         """The step's one action (a standalone ``save`` when it has none); problems otherwise."""
         actions = [k for k in raw if isinstance(k, str) and k in self.kinds.actions]
-        known = (*self.kinds.keys, "name")
-        unknown = [k for k in raw if k not in known]
-        for key in unknown:
-            self.problems.append(
-                self.doc.problem(
-                    [*path, str(key)],
-                    f"unknown key '{key}' in a step{suggest(str(key), known)}; a step "
-                    f"has one action ({', '.join(self.kinds.actions)}) and may have 'name' and 'save'",
-                    key=True,
-                )
-            )
+        unknown = self._unknown_keys(raw, path)
         if len(actions) > 1:
             self.problems.append(
                 self.doc.problem(
@@ -223,6 +210,20 @@ class _Builder:
                 self.doc.problem(path, f"this step does nothing: add one of {', '.join(self.kinds.actions)}")
             )
         return None
+
+    def _unknown_keys(self, raw: dict[object, object], path: list[PathPart]) -> list[object]:
+        known = (*self.kinds.keys, "name")
+        unknown = [k for k in raw if k not in known]
+        for key in unknown:
+            self.problems.append(
+                self.doc.problem(
+                    [*path, str(key)],
+                    f"unknown key '{key}' in a step{suggest(str(key), known)}; a step "
+                    f"has one action ({', '.join(self.kinds.actions)}) and may have 'name' and 'save'",
+                    key=True,
+                )
+            )
+        return unknown
 
     def _saves(self, raw: dict[object, object], path: list[PathPart], *, standalone: bool) -> dict[object, object]:
         """``save:`` beside an action maps name -> path; a standalone ``save`` maps name -> value."""
@@ -260,6 +261,14 @@ class _Builder:
             )
             return False
         return True
+
+
+def _note(state: _CaseState, kind: StepKind, body: object) -> None:
+    """What a step establishes for the steps after it: a message to reply to, a role driven."""
+    state.received = state.received or kind.receives(body)
+    role = kind.acts_as(body)
+    if role is not None:
+        state.drives.add(role)
 
 
 # --------------------------------------------------------------------------- case data

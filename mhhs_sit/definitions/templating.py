@@ -103,6 +103,11 @@ def _step_into(value: object, part: str | int, walked: str, source: str) -> obje
 def parse_expression(source: str) -> Expression:
     """Parse ``path | filter(arg) | ...``; ValueError with a readable reason when malformed."""
     head, *filter_texts = (s.strip() for s in source.split("|"))
+    root, *rest = _path_parts(head, source)
+    return Expression(source, str(root), tuple(rest), tuple(_filter(text, source) for text in filter_texts))
+
+
+def _path_parts(head: str, source: str) -> list[str | int]:
     parts: list[str | int] = []
     pos = 0
     for m in _PATH_PART.finditer(head):
@@ -112,16 +117,15 @@ def parse_expression(source: str) -> Expression:
         pos = m.end()
     if not parts or pos != len(head) or not isinstance(parts[0], str):
         raise ValueError(f"'{{{{ {source} }}}}' is not a name or dotted path such as 'cohort.SUP.mpid'")
-    filters = []
-    for text in filter_texts:
-        fm = _FILTER.match(text)
-        if not fm or fm.group(1) not in FILTERS:
-            raise ValueError(f"'{{{{ {source} }}}}' uses unknown filter '{text}' (known: {', '.join(sorted(FILTERS))})")
-        args = tuple(a.strip() for a in fm.group(2).split(",")) if fm.group(2) else ()
-        filters.append((fm.group(1), args))
-    root = parts[0]
-    assert isinstance(root, str)
-    return Expression(source, root, tuple(parts[1:]), tuple(filters))
+    return parts
+
+
+def _filter(text: str, source: str) -> tuple[str, tuple[str, ...]]:
+    fm = _FILTER.match(text)
+    if not fm or fm.group(1) not in FILTERS:
+        raise ValueError(f"'{{{{ {source} }}}}' uses unknown filter '{text}' (known: {', '.join(sorted(FILTERS))})")
+    args = tuple(a.strip() for a in fm.group(2).split(",")) if fm.group(2) else ()
+    return fm.group(1), args
 
 
 @lru_cache(maxsize=65536)
@@ -144,24 +148,28 @@ def _split(text: str) -> tuple[tuple[str, Expression | None], ...] | None:
 def render(value: Any, context: Mapping[str, Any]) -> Any:
     """Render every template inside ``value`` (strings, mappings, lists, also mapping keys)."""
     if isinstance(value, str):
-        pieces = _split(value)
-        if pieces is None:
-            return value
-        if len(pieces) == 1 and pieces[0][1] is not None:
-            return pieces[0][1].evaluate(context)
-        out = []
-        for text, expr in pieces:
-            if expr is None:
-                out.append(text)
-            else:
-                v = expr.evaluate(context)
-                out.append(v if isinstance(v, str) else json.dumps(v) if isinstance(v, dict | list) else str(v))
-        return "".join(out)
+        return _render_text(value, context)
     if isinstance(value, Mapping):
         return {render(k, context): render(v, context) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [render(v, context) for v in value]
     return value
+
+
+def _render_text(value: str, context: Mapping[str, Any]) -> Any:
+    """A whole-value template keeps its value's type; templates inside text are written as text."""
+    pieces = _split(value)
+    if pieces is None:
+        return value
+    if len(pieces) == 1 and pieces[0][1] is not None:
+        return pieces[0][1].evaluate(context)
+    return "".join(text if expr is None else _as_text(expr.evaluate(context)) for text, expr in pieces)
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
 
 
 def expressions(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:

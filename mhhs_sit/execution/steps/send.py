@@ -176,13 +176,7 @@ def build(run: CaseRun, spec: SendSpec) -> tuple[dict[str, object], str]:
     """The payload to send and the DIP ID whose credentials send it."""
     cohort = run.cohort
     participant = cohort.participants[spec.role]
-    replying = _reply_target(run, spec.reply_to)
-    correlation, mpan = spec.correlation_id, spec.mpan
-    if replying is not None:
-        correlation = (
-            correlation or field(replying, "D0", "initialCorrelationID") or field(replying, "S1", "senderCorrelationID")
-        )
-        mpan = mpan or field(replying, "M0", "MPANCore")
+    correlation, mpan = _answering(_reply_target(run, spec.reply_to), spec)
     ldso = cohort.participants.get("LDSO")
     message = build_message(
         interface_id=spec.interface,
@@ -202,6 +196,18 @@ def build(run: CaseRun, spec: SendSpec) -> tuple[dict[str, object], str]:
     if spec.common and isinstance(common, dict):
         deep_merge(common, spec.common)
     return message, participant.dip_id
+
+
+def _answering(replying: Mapping[str, object] | None, spec: SendSpec) -> tuple[str | None, object]:
+    """The correlation id and MPAN: the step's own, else those of the message it replies to."""
+    if replying is None:
+        return spec.correlation_id, spec.mpan
+    correlation = (
+        spec.correlation_id
+        or field(replying, "D0", "initialCorrelationID")
+        or field(replying, "S1", "senderCorrelationID")
+    )
+    return (str(correlation) if correlation else None), spec.mpan or field(replying, "M0", "MPANCore")
 
 
 def _reply_target(run: CaseRun, reply_to: str | Mapping[str, object] | None) -> Mapping[str, object] | None:
