@@ -6,7 +6,8 @@ import pytest
 import requests
 import responses
 
-from mhhs_sit.dip.client import DipClient, response_code
+from mhhs_sit.dip.client import DipClient
+from mhhs_sit.dip.envelope import response_code
 from mhhs_sit.errors import EnvironmentBroken
 
 BASE = "http://dip.test"

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from mhhs_sit.dip.envelope import response_code
 from mhhs_sit.dip.signing import SIGNATURE_CERTIFICATE, Signer
 from mhhs_sit.errors import EnvironmentBroken
 
@@ -76,16 +77,6 @@ def _body(response: requests.Response) -> object:
         return response.json()
     except ValueError:
         return response.text
-
-
-def response_code(body: object) -> str | None:
-    """``MSG1001`` from a StandardResponse body, if there is one."""
-    if isinstance(body, Mapping):
-        items = body.get("messageArray") or []
-        if items and isinstance(items[0], Mapping):
-            message = str(items[0].get("message") or "")
-            return message.split(" ", 1)[0] or None
-    return None
 
 
 class DipClient:

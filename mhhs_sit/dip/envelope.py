@@ -193,3 +193,13 @@ def get_ci(mapping: Any, key: str) -> Any:
         if isinstance(k, str) and k.lower() == low:
             return v
     return None
+
+
+def response_code(body: object) -> str | None:
+    """``MSG1001`` from a StandardResponse body, if there is one."""
+    if isinstance(body, Mapping):
+        items = body.get("messageArray") or []
+        if items and isinstance(items[0], Mapping):
+            message = str(items[0].get("message") or "")
+            return message.split(" ", 1)[0] or None
+    return None

@@ -9,13 +9,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import EnvironmentBroken
-from mhhs_sit.execution.runtime import Runtime
 from mhhs_sit.results.outcome import classify
+
+if TYPE_CHECKING:  # the runtime brings the DIP client and requests: not needed to load or collect
+    from mhhs_sit.execution.runtime import Runtime
 
 
 @dataclass

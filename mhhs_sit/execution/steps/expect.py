@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.definitions.matchers import mismatches
@@ -18,10 +19,12 @@ from mhhs_sit.definitions.schemas import CHECKS, DURATION, INTERFACE, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
 from mhhs_sit.definitions.steps import StepContext
 from mhhs_sit.dip.envelope import bracketed, field
-from mhhs_sit.dip.receiver import Received
 from mhhs_sit.errors import Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution.case import CaseRun
 from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text
+
+if TYPE_CHECKING:
+    from mhhs_sit.dip.receiver import Received
 
 FILTER = {
     "type": "object",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.definitions.matchers import mismatches
@@ -11,10 +12,12 @@ from mhhs_sit.definitions.model import Step
 from mhhs_sit.definitions.schemas import CHECKS, DURATION, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, sub_mapping
 from mhhs_sit.definitions.steps import StepContext
-from mhhs_sit.dip.client import Exchange
 from mhhs_sit.errors import Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution.case import CaseRun, broken_if_server_error
 from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text
+
+if TYPE_CHECKING:
+    from mhhs_sit.dip.client import Exchange
 
 SCHEMA = {
     "type": "object",

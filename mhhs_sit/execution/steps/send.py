@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mhhs_sit.definitions.matchers import mismatches
 from mhhs_sit.definitions.model import Step
@@ -11,12 +12,14 @@ from mhhs_sit.definitions.payloads import check_message, expects_refusal, send_p
 from mhhs_sit.definitions.schemas import CHECKS, INTERFACE, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
 from mhhs_sit.definitions.steps import SpecVersion, StepContext
-from mhhs_sit.dip.client import Exchange, response_code
-from mhhs_sit.dip.envelope import Sender, build_message, field
+from mhhs_sit.dip.envelope import Sender, build_message, field, response_code
 from mhhs_sit.errors import Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution import recipients as routing
 from mhhs_sit.execution.case import CaseRun, broken_if_server_error
 from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text, texts
+
+if TYPE_CHECKING:
+    from mhhs_sit.dip.client import Exchange
 
 SCHEMA = {
     "type": "object",
