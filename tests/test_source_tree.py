@@ -17,3 +17,18 @@ def test_the_container_image_is_built_from_this_checkout() -> None:
 def test_the_catalogue_data_is_found() -> None:
     assert DATA_DIR == CHECKOUT / "mhhs_sit" / "catalogue" / "data"
     assert (DATA_DIR / "interfaces.yaml").is_file()
+
+
+def test_loading_the_plugin_and_the_step_kinds_leaves_the_network_stack_unloaded() -> None:
+    """pytest imports the plugin for every session, --help included: the DIP client, requests,
+    cryptography, the store's SQLAlchemy and jsonschema are loaded only when a run needs them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, mhhs_sit.plugin, mhhs_sit.execution.steps, mhhs_sit.definitions.scenario_files\n"
+        "print(sorted(m for m in ('requests', 'cryptography', 'sqlalchemy', 'jsonschema', 'mhhs_sit.dip.client')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
