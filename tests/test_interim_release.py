@@ -88,14 +88,14 @@ def test_diff_names_the_cases_each_change_affects(project, capsys):
     assert not problems
     changes = cat.diff("1.8.0", "1.8.2")
     added = next(c for c in changes if c.kind == "field-added" and c.interface_id == "IF-031")
-    assert affected(added, scenarios) == [f"SITFT-01-001-TC0{n}" for n in range(1, 5)] + [
+    assert affected(added, scenarios, STEP_KINDS) == [f"SITFT-01-001-TC0{n}" for n in range(1, 5)] + [
         f"SITFT-03-001-TC0{n}" for n in range(1, 5)
     ] + ["SITFT-04-001-TC01", "SITFT-04-001-TC02", "SITFT-04-001-TC04"]  # TC03 sends no B071
     common = next(c for c in changes if c.path.startswith("/CommonBlock"))
-    assert affected(common, scenarios) == []
+    assert affected(common, scenarios, STEP_KINDS) == []
     renamed = next(c for c in changes if c.kind == "field-renamed" and c.interface_id == "IF-031")
     # only the change-of-supplier cases carry the CSS registration id in B013 (TC03 leaves it out)
-    assert affected(renamed, scenarios) == ["SITFT-04-001-TC01", "SITFT-04-001-TC02", "SITFT-04-001-TC04"]
+    assert affected(renamed, scenarios, STEP_KINDS) == ["SITFT-04-001-TC01", "SITFT-04-001-TC02", "SITFT-04-001-TC04"]
     assert main(["catalogue", "diff", "IR8", "IR8.2", "--interface", "IF-031"]) == 0
     out = capsys.readouterr().out
     assert "11 of 12 test cases affected" in out and "CASES AFFECTED" in out

@@ -17,6 +17,7 @@ from mhhs_sit.catalogue.model import Change
 from mhhs_sit.cli.common import guarded
 from mhhs_sit.definitions.impact import affected
 from mhhs_sit.definitions.model import Scenario
+from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.project import Project
 
 if TYPE_CHECKING:
@@ -218,10 +219,10 @@ def _print_affected(changes: Sequence[Change], scenarios: list[Scenario]) -> Non
     """The grouped changes with the cases each affects, then every affected case."""
     rows = []
     for kind, where, source, text, members in _grouped(changes):
-        cases = sorted({case for c in members for case in affected(c, scenarios)})
+        cases = sorted({case for c in members for case in affected(c, scenarios, STEP_KINDS)})
         rows.append([kind, where, source or "-", _cases(cases), text])
     print(_table(["CHANGE", "INTERFACES", "SOURCE", "CASES AFFECTED", "DESCRIPTION"], rows, limits={1: 40, 3: 40}))
-    hit = sorted({case for c in changes for case in affected(c, scenarios)})
+    hit = sorted({case for c in changes for case in affected(c, scenarios, STEP_KINDS)})
     print(f"\n{len(hit)} of {sum(len(s.cases) for s in scenarios)} test cases affected: {', '.join(hit) or 'none'}")
 
 

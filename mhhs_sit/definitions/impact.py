@@ -15,27 +15,37 @@ where the change names one) and the change reaches what the case writes or reads
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from mhhs_sit.catalogue.model import Change
-from mhhs_sit.definitions.model import Scenario, Step
+from mhhs_sit.definitions.model import Scenario
+from mhhs_sit.definitions.steps import StepKind, StepRegistry
 from mhhs_sit.dip.envelope import unbracketed
 
 ANY_USE = ("interface-added", "interface-removed", "event-added", "event-removed")
 EVERY_SEND = ("field-added", "field-required")
 
 
-def _uses(step: Step, interface_id: str, event: str | None) -> bool:
-    spec = step.spec if isinstance(step.spec, Mapping) else {}
-    if step.kind not in ("send", "expect") or str(spec.get("interface", "")).upper() != interface_id:
+def uses(body: object, change: Change) -> bool:
+    """Whether a step body names the changed interface (and event, where the change names one)."""
+    spec = body if isinstance(body, Mapping) else {}
+    if str(spec.get("interface", "")).upper() != change.interface_id:
         return False
-    if event is None:
+    if change.event_code is None:
         return True
     written = spec.get("event")
-    return written is None or "{{" in str(written) or unbracketed(str(written)) == unbracketed(event)
+    return written is None or "{{" in str(written) or unbracketed(str(written)) == unbracketed(change.event_code)
 
 
-def _writes(custom: object, parts: Sequence[str]) -> bool:
+def custom_parts(change: Change) -> list[str] | None:
+    """The CustomBlock path a change reaches (``[]`` for a whole-interface change), None for others."""
+    parts = [p for p in str(change.path).split("/") if p]
+    if change.kind in ANY_USE:
+        return []
+    return parts[1:] if parts and parts[0] == "CustomBlock" else None
+
+
+def writes(custom: object, parts: Sequence[str]) -> bool:
+    """Whether a CustomBlock as a step gives it holds the changed field (a template may well)."""
     node = custom
     for part in parts:
         if isinstance(node, str) and "{{" in node:
@@ -49,29 +59,20 @@ def _writes(custom: object, parts: Sequence[str]) -> bool:
     return True
 
 
-def _reads(spec: Mapping[str, Any], save: Mapping[str, str], field: str) -> bool:
-    texts = [*map(str, (spec.get("where") or {})), *map(str, save.values())]
+def reads(body: Mapping[str, object], save: Mapping[str, str], field: str) -> bool:
+    """Whether a step's checks or saves read the changed field."""
+    where = body.get("where")
+    texts = [*map(str, where if isinstance(where, Mapping) else {}), *map(str, save.values())]
     return any(field.lower() in t.lower() for t in texts)
 
 
-def affected(change: Change, scenarios: Iterable[Scenario]) -> list[str]:
+def affected(change: Change, scenarios: Iterable[Scenario], kinds: StepRegistry[StepKind]) -> list[str]:
     """Ids of the cases ``change`` (a ``catalogue.Change``) affects, in file order."""
-    parts = [p for p in str(change.path).split("/") if p]
-    if change.kind not in ANY_USE and (not parts or parts[0] != "CustomBlock"):
+    if custom_parts(change) is None:
         return []
     return [
-        case.id for sc in scenarios for case in sc.cases if any(_step_hit(step, change, parts) for step in case.steps)
+        case.id
+        for sc in scenarios
+        for case in sc.cases
+        if any(kinds[step.kind].affected_by(step.spec, step.save, change) for step in case.steps if step.kind in kinds)
     ]
-
-
-def _step_hit(step: Step, change: Change, parts: list[str]) -> bool:
-    """Whether ``step`` uses what ``change`` changes: its interface and event, and the part changed."""
-    if not _uses(step, change.interface_id, change.event_code):
-        return False
-    spec = step.spec
-    return bool(
-        change.kind in ANY_USE
-        or (step.kind == "send" and change.kind in EVERY_SEND)
-        or (step.kind == "send" and _writes(spec.get("custom") or {}, parts[1:]))
-        or (step.kind == "expect" and _reads(spec, step.save, parts[-1]))
-    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 STAGES: Mapping[str, str] = {
     "pit": "PIT",
@@ -32,7 +31,7 @@ class Step:
     """One action of a case. ``spec`` keeps the action's YAML body; templates render at run time."""
 
     kind: str  # the key of its kind in the step registry the loader was given
-    spec: Any
+    spec: object
     save: Mapping[str, str]
     name: str
     location: Location
@@ -51,7 +50,7 @@ class TestCase:
     id: str
     title: str
     priority: int
-    data: Mapping[str, Any]
+    data: Mapping[str, object]
     steps: tuple[Step, ...]
     tags: tuple[str, ...]
     requirements: tuple[str, ...]
@@ -90,7 +89,7 @@ class Participant:
     name: str = ""
     distributor: str | None = None  # for LDSO / REGS: the 2-digit distributor id
 
-    def as_template_value(self) -> dict[str, Any]:
+    def as_template_value(self) -> dict[str, object]:
         return {
             "role": self.role,
             "dip_id": self.dip_id,
@@ -138,8 +137,8 @@ class Cohort:
     def participant(self, role: str) -> Participant:
         return self.participants[role]
 
-    def as_template_value(self) -> dict[str, Any]:
-        value: dict[str, Any] = {"id": self.id, "title": self.title}
+    def as_template_value(self) -> dict[str, object]:
+        value: dict[str, object] = {"id": self.id, "title": self.title}
         for role, p in self.participants.items():
             value[role] = p.as_template_value()
         return value
@@ -176,8 +175,8 @@ class Environment:
     webhook_listen: str  # host:port the framework's webhook receiver binds
     webhook_public_url: str | None  # how the DIP reaches that receiver, if not the listen address
     location: Location
-    variables: Mapping[str, Any] = field(default_factory=dict)
-    faults: tuple[Mapping[str, Any], ...] = ()  # simulator fault specs (mhhs_stubs.faults)
+    variables: Mapping[str, object] = field(default_factory=dict)
+    faults: tuple[Mapping[str, object], ...] = ()  # simulator fault specs (mhhs_stubs.faults)
     fault_seed: int | str = 0
     delivery: Mapping[str, float] = field(default_factory=dict)  # simulator push retries (DeliveryPolicy)
     tls: bool = False  # local simulator over HTTPS with client certificates (mutual TLS), as the DIP
@@ -186,7 +185,7 @@ class Environment:
     def is_local(self) -> bool:
         return self.stubs != "none"
 
-    def as_template_value(self) -> dict[str, Any]:
+    def as_template_value(self) -> dict[str, object]:
         return {
             "name": self.name,
             "tag": self.environment_tag,

@@ -15,10 +15,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc
 from mhhs_sit.errors import Problem
+
+if TYPE_CHECKING:
+    from mhhs_sit.catalogue.model import Change
 
 SaveSource = Literal["message", "response"]
 """Where a sibling ``save:`` path resolves: a DIP message (by block, ``S0.eventCode``) or a response."""
@@ -84,6 +87,10 @@ class StepKind(Protocol):
         """Problems of the message the step would send, against the catalogue (collection time)."""
         ...
 
+    def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
+        """Whether a catalogue change (an interim release) reaches what the step writes or reads."""
+        ...
+
 
 class BaseStepKind:
     """Defaults for a kind that acts as no role, receives nothing and sends no DIP message."""
@@ -106,6 +113,9 @@ class BaseStepKind:
 
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
         return []
+
+    def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
+        return False
 
 
 K_co = TypeVar("K_co", bound=StepKind, covariant=True)

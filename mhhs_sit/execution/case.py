@@ -7,7 +7,7 @@ step's status, timings, the HTTP exchanges and, for ``expect``, every message co
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,8 +64,8 @@ class CaseRun:
         self.cohort = cohort
         self.record = CaseRecord(case.id, cohort.id)
         self.inbox_start = 0
-        self.last_received: dict[str, Any] | None = None
-        self.variables: dict[str, Any] = {}
+        self.last_received: Mapping[str, object] | None = None
+        self.variables: dict[str, object] = {}
         self.current: StepRecord | None = None
         # run when the case ends, however it ends; by name, so a step registers its cleanup once
         self.cleanups: dict[str, Callable[[], None]] = {}
@@ -74,13 +74,13 @@ class CaseRun:
     def claim(self) -> str:
         return f"{self.case.id}[{self.cohort.id}]"
 
-    def render(self, value: Any) -> Any:
+    def render(self, value: object) -> object:
         context = dict(self.variables)
         context["uuid"] = str(uuid.uuid4())
         return templating.render(value, context)
 
 
-def broken_if_server_error(status: int | None, expected: Any, what: str, body: Any) -> None:
+def broken_if_server_error(status: int | None, expected: int | list[int], what: str, body: object) -> None:
     """5xx means the environment failed, unless the test expects exactly that status."""
     wanted = expected if isinstance(expected, list) else [expected]
     if status is not None and status >= 500 and status not in wanted:

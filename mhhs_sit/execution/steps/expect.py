@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mhhs_sit.core.durations import parse_duration
+from mhhs_sit.definitions.impact import ANY_USE, custom_parts, reads, uses
 from mhhs_sit.definitions.matchers import mismatches
 from mhhs_sit.definitions.model import Participant, Step
 from mhhs_sit.definitions.schemas import CHECKS, DURATION, INTERFACE, ROLE
@@ -24,6 +25,7 @@ from mhhs_sit.execution.case import CaseRun
 from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text
 
 if TYPE_CHECKING:
+    from mhhs_sit.catalogue.model import Change
     from mhhs_sit.dip.receiver import Received
 
 FILTER = {
@@ -135,6 +137,15 @@ class ExpectStep(RunnableBase):
 
     def receives(self, body: object) -> bool:
         return isinstance(body, Mapping)
+
+    def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
+        """Any use for a whole-interface change; else an expect whose where or save reads the field."""
+        parts = custom_parts(change)
+        if parts is None or not isinstance(body, Mapping) or not uses(body, change):
+            return False
+        if change.kind in ANY_USE:
+            return True
+        return bool(parts) and reads(body, save, parts[-1])
 
     def subscribe(self, run: CaseRun, step: Step) -> bool:
         """Webhooks for the role this step listens at, registered before anything is sent."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mhhs_sit.definitions.impact import ANY_USE, EVERY_SEND, custom_parts, uses, writes
 from mhhs_sit.definitions.matchers import mismatches
 from mhhs_sit.definitions.model import Step
 from mhhs_sit.definitions.payloads import check_message, expects_refusal, send_problems
@@ -19,6 +20,7 @@ from mhhs_sit.execution.case import CaseRun, broken_if_server_error
 from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text, texts
 
 if TYPE_CHECKING:
+    from mhhs_sit.catalogue.model import Change
     from mhhs_sit.dip.client import Exchange
 
 SCHEMA = {
@@ -163,6 +165,14 @@ class SendStep(RunnableBase):
         if not isinstance(body, Mapping):
             return []
         return send_problems(at.doc, list(at.path), body, spec.version, spec.dip_spec)
+
+    def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
+        """Any use for a whole-interface change; every send for a new or now required field; else
+        a send whose CustomBlock writes the changed field."""
+        parts = custom_parts(change)
+        if parts is None or not isinstance(body, Mapping) or not uses(body, change):
+            return False
+        return change.kind in ANY_USE or change.kind in EVERY_SEND or writes(body.get("custom") or {}, parts)
 
     def run(self, run: CaseRun, step: Step) -> dict[str, object]:
         spec = SendSpec.parse(rendered(run, step))
