@@ -22,6 +22,7 @@ from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.definitions.scenario_files import is_scenario_file
 from mhhs_sit.evidence import allure_plugin
 from mhhs_sit.evidence.allure_case import Masking
+from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.results.outcome import Status, classify
 from mhhs_sit.results.run import BROKEN, CASE_RUN
 
@@ -149,11 +150,12 @@ def _run_facts(state: SessionState) -> dict[str, object] | None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    from mhhs_sit.collection.scheduling import cohort_groups, make_scheduler
+    from mhhs_sit.collection.scheduling import CaseBindings, cohort_groups, make_scheduler
 
     state = state_of(config)
     state.load()
-    return make_scheduler(config, log, cohort_groups(state.cohorts))
+    bindings = CaseBindings(config.rootpath, state.scenario_at, STEP_KINDS)
+    return make_scheduler(config, log, cohort_groups(state.cohorts), bindings)
 
 
 @pytest.hookimpl(optionalhook=True)

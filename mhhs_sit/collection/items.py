@@ -11,9 +11,7 @@ import pytest
 
 from mhhs_sit.collection.session import SessionState
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
-from mhhs_sit.definitions.scenario_cache import load_scenario_file
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
-from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.results.outcome import classify
 from mhhs_sit.results.run import CASE_META
 
@@ -43,12 +41,7 @@ class ScenarioFile(pytest.File):
     def _scenario(self) -> Scenario:
         """The file's scenario; raises every problem in it, and the definitions' problems once."""
         state = state_of(self.config)
-        root = self.config.rootpath
-        display = self.path.relative_to(root).as_posix() if self.path.is_relative_to(root) else str(self.path)
-        state.load()
-        scenario, found = load_scenario_file(
-            self.path, STEP_KINDS, display, cache_dir=state.cache_dir, version=state.version, dip_spec=state.dip_spec
-        )
+        scenario, found = state.load_scenario(self.path)
         problems = list(found)
         if scenario is not None:
             problems += state.ids.add(scenario, self.path) + self._unknown_requirements(scenario, state)

@@ -1,19 +1,25 @@
-"""xdist scheduling by cohort: every case of a cohort runs on one worker.
+"""xdist scheduling by cohort: the cases of a cohort that share its state run on one worker.
 
 A cohort's participants have one webhook each per interface, pointing at the worker that runs
-the cohort, so splitting a cohort across workers would send its messages to the wrong inbox.
-Cohorts that share a participant's DIP ID are scheduled together for the same reason.
+the cohort, so splitting a cohort whose cases receive messages would send them to the wrong
+inbox; a simulator fault reaches the cohort's traffic whichever case added it. Cohorts that share
+a participant's DIP ID are scheduled together for the same reason. A cohort none of whose
+collected cases has such a step (its step kinds say: ``binds_cohort``) is spread over the
+workers in a few chunks, so ``-n 2`` is not slower than a serial run for it.
 ``--dist loadgroup`` is not used: with pytest 9.2 / xdist 3.8 it silently ignores groups
 (pytest-xdist #1386) and on older pytest it changes node ids, and with them Allure identities.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from mhhs_sit.definitions.model import Cohort
+from mhhs_sit.definitions.model import Cohort, Scenario
+from mhhs_sit.definitions.steps import StepKind, StepRegistry
 
 _COHORT = re.compile(r"\[([^\[\]]+)\]$")
 
@@ -47,12 +53,61 @@ def scope_of(nodeid: str, groups: Mapping[str, str]) -> str:
     return f"cohort:{groups.get(cohort, cohort)}"
 
 
-def make_scheduler(config: Any, log: Any, groups: Mapping[str, str]) -> Any:
+CHUNKS_PER_WORKER = 4  # enough units to balance, few enough that xdist's messages stay cheap
+
+
+def plan_scopes(
+    nodeids: Sequence[str], groups: Mapping[str, str], binds: Callable[[str], bool], workers: int
+) -> dict[str, str]:
+    """nodeid -> work unit: one per cohort group that any of its cases binds, else a few chunks."""
+    members: dict[str, list[str]] = {}
+    for nodeid in nodeids:
+        members.setdefault(scope_of(nodeid, groups), []).append(nodeid)
+    plan: dict[str, str] = {}
+    for scope, ids in members.items():
+        if not scope.startswith("cohort:") or any(binds(n) for n in ids):
+            plan.update(dict.fromkeys(ids, scope))
+            continue
+        size = max(1, math.ceil(len(ids) / (max(1, workers) * CHUNKS_PER_WORKER)))
+        plan.update({n: f"{scope}/{i // size}" for i, n in enumerate(ids)})
+    return plan
+
+
+class CaseBindings:
+    """Whether a collected case binds its cohort, read from its scenario file on the controller
+    (which does not collect under xdist); a file that cannot be read binds, to be safe."""
+
+    def __init__(self, root: Path, load: Callable[[Path], Scenario | None], kinds: StepRegistry[StepKind]):
+        self.root, self.load, self.kinds = root, load, kinds
+        self._files: dict[str, dict[str, bool]] = {}
+
+    def __call__(self, nodeid: str) -> bool:
+        file, _, name = nodeid.partition("::")
+        cases = self._files.get(file)
+        if cases is None:
+            cases = self._files[file] = self._read(file)
+        return cases.get(name.rsplit("[", 1)[0], True)
+
+    def _read(self, file: str) -> dict[str, bool]:
+        scenario = self.load(self.root / file)
+        if scenario is None:
+            return {}
+        return {
+            case.id: any(s.kind not in self.kinds or self.kinds[s.kind].binds_cohort(s.spec) for s in case.steps)
+            for case in scenario.cases
+        }
+
+
+def make_scheduler(config: Any, log: Any, groups: Mapping[str, str], binds: Callable[[str], bool]) -> Any:
     from xdist.scheduler import LoadScopeScheduling
 
     class CohortScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        plan: dict[str, str] | None = None
+
         def _split_scope(self, nodeid: str) -> str:
-            return scope_of(nodeid, groups)
+            if self.plan is None:  # the collection is complete when the first scope is asked for
+                self.plan = plan_scopes(self.collection or [nodeid], groups, binds, len(self.nodes))
+            return self.plan.get(nodeid) or scope_of(nodeid, groups)
 
         def remove_node(self, node: Any) -> str | None:
             # LoadScope puts a crashed worker's whole work unit back in the queue, crashing item

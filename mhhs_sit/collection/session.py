@@ -16,10 +16,12 @@ import pytest
 from mhhs_sit.collection.selection import Selection
 from mhhs_sit.collection.simulator import DipEndpoint, SharedSimulator, controller_endpoint
 from mhhs_sit.collection.workers import WorkerInput, simulator_input, worker_input, worker_slot
-from mhhs_sit.definitions.model import Cohort, Environment
+from mhhs_sit.definitions.model import Cohort, Environment, Scenario
 from mhhs_sit.definitions.requirements import Requirement
+from mhhs_sit.definitions.scenario_cache import load_scenario_file
 from mhhs_sit.definitions.scenario_files import IdRegistry
 from mhhs_sit.errors import DefinitionError, Problem
+from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.project import Project
 
 if TYPE_CHECKING:
@@ -138,6 +140,18 @@ class SessionState:
     def definition_error(self) -> DefinitionError | None:
         self.load()
         return DefinitionError(self.problems) if self.problems else None
+
+    def load_scenario(self, path: Path) -> tuple[Scenario | None, list[Problem]]:
+        """The scenario file as the collection reads it: checked once per change, then cached."""
+        self.load()
+        display = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
+        return load_scenario_file(
+            path, STEP_KINDS, display, cache_dir=self.cache_dir, version=self.version, dip_spec=self.dip_spec
+        )
+
+    def scenario_at(self, path: Path) -> Scenario | None:
+        """The scenario in ``path``, or None when it has problems (the collection reports them)."""
+        return self.load_scenario(path)[0]
 
     def is_scenario(self, path: Path) -> bool:
         """Whether ``path`` is under a scenario directory (mhhs_scenarios) or named on the command line."""

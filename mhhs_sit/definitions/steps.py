@@ -83,6 +83,11 @@ class StepKind(Protocol):
         """Whether the step takes in a message a later ``reply_to: previous`` can answer."""
         ...
 
+    def binds_cohort(self, body: object) -> bool:
+        """Whether the step relies on, or changes, what every case of the cohort shares (webhooks
+        that point at one worker, simulator faults): its case then runs on the cohort's one worker."""
+        ...
+
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
         """Problems of the message the step would send, against the catalogue (collection time)."""
         ...
@@ -109,6 +114,9 @@ class BaseStepKind:
         return None
 
     def receives(self, body: object) -> bool:
+        return False
+
+    def binds_cohort(self, body: object) -> bool:
         return False
 
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:

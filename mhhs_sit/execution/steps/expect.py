@@ -138,6 +138,9 @@ class ExpectStep(RunnableBase):
     def receives(self, body: object) -> bool:
         return isinstance(body, Mapping)
 
+    def binds_cohort(self, body: object) -> bool:
+        return True  # the role's webhooks point at the worker that runs the cohort
+
     def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
         """Any use for a whole-interface change; else an expect whose where or save reads the field."""
         parts = custom_parts(change)

@@ -42,6 +42,9 @@ class FaultStep(RunnableBase):
         scope = ", ".join(f"{k} {v}" for k, v in given.items()) if isinstance(given, Mapping) else ""
         return f"simulator fault: {body.get('kind')}" + (f" ({scope})" if scope else "")
 
+    def binds_cohort(self, body: object) -> bool:
+        return True  # the fault reaches the cohort's traffic, whichever case sent it
+
     def run(self, run: CaseRun, step: Step) -> object:
         environment = run.runtime.environment
         if environment.stubs not in LOCAL_STUBS:
