@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 DELIVERY_STATUSES = (
@@ -113,30 +114,37 @@ class Query:
     until: float | None = None
     after_seq: int = 0
 
+    @cached_property
+    def _tests(self) -> tuple[Callable[[Query, Entry], bool], ...]:
+        """The tests of the filters that are set (None and "" are not), found once per query."""
+        return tuple(test for name, test in _FILTER_TESTS if getattr(self, name) not in (None, ""))
+
     def matches(self, e: Entry) -> bool:
-        if e.seq <= self.after_seq:
-            return False
-        if self.kind and e.kind != self.kind:
-            return False
-        if self.correlation_id and self.correlation_id not in (e.correlation_id, _sender_corr(e)):
-            return False
-        if self.mpan and e.mpan != self.mpan:
-            return False
-        if self.interface_id and e.interface_id.upper() != self.interface_id.upper():
-            return False
-        if self.event_code and (e.event_code or "").strip("[]").lower() != self.event_code.strip("[]").lower():
-            return False
-        if self.transaction_id and e.transaction_id != self.transaction_id:
-            return False
-        if (
-            self.participant
-            and self.participant != e.sender
-            and all(d.recipient != self.participant for d in e.deliveries)
-        ):
-            return False
-        if self.recipient and all(d.recipient != self.recipient for d in e.deliveries):
-            return False
-        return not ((self.since is not None and e.at < self.since) or (self.until is not None and e.at > self.until))
+        return e.seq > self.after_seq and all(test(self, e) for test in self._tests)
+
+
+def _same_event_code(q: Query, e: Entry) -> bool:
+    """``[MSApp]`` and ``msapp`` name the same event."""
+    return (e.event_code or "").strip("[]").lower() == (q.event_code or "").strip("[]").lower()
+
+
+def _involves(q: Query, e: Entry) -> bool:
+    return q.participant == e.sender or any(d.recipient == q.participant for d in e.deliveries)
+
+
+# Each Query field with what an entry must satisfy when it is set.
+_FILTER_TESTS: tuple[tuple[str, Callable[[Query, Entry], bool]], ...] = (
+    ("kind", lambda q, e: e.kind == q.kind),
+    ("correlation_id", lambda q, e: q.correlation_id in (e.correlation_id, _sender_corr(e))),
+    ("mpan", lambda q, e: e.mpan == q.mpan),
+    ("interface_id", lambda q, e: e.interface_id.upper() == (q.interface_id or "").upper()),
+    ("event_code", _same_event_code),
+    ("transaction_id", lambda q, e: e.transaction_id == q.transaction_id),
+    ("participant", _involves),
+    ("recipient", lambda q, e: any(d.recipient == q.recipient for d in e.deliveries)),
+    ("since", lambda q, e: q.since is None or e.at >= q.since),
+    ("until", lambda q, e: q.until is None or e.at <= q.until),
+)
 
 
 class Journal:
