@@ -15,7 +15,7 @@ import itertools
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mhhs_sit.definitions.payloads import schema_violations
 from mhhs_sit.dip.envelope import dip_timestamp, field, get_ci
@@ -200,7 +200,7 @@ class SimulatedDip:
     # -- ingress -----------------------------------------------------------------------
 
     def check_batch(
-        self, interface_id: str, batch: Any, caller: SimParticipant, routes: dict[int, Route] | None = None
+        self, interface_id: str, batch: object, caller: SimParticipant, routes: dict[int, Route] | None = None
     ) -> list[Refusal]:
         """Every reason to refuse the batch; empty means accept all of it. ``routes`` collects each
         message's route as it is checked, so ``accept`` need not resolve it again."""
@@ -320,13 +320,15 @@ class SimulatedDip:
             "unique",
         )
 
-    def route_of(self, interface_id: str, payload: Mapping[str, Any], caller: SimParticipant, index: int = 0) -> Route:
+    def route_of(
+        self, interface_id: str, payload: Mapping[str, object], caller: SimParticipant, index: int = 0
+    ) -> Route:
         return self.router.route(interface_id, payload, caller, index)
 
     def accept(
         self,
         interface_id: str,
-        batch: Sequence[Mapping[str, Any]],
+        batch: Sequence[Mapping[str, object]],
         caller: SimParticipant,
         routes: Mapping[int, Route] | None = None,
     ) -> list[dict[str, object]]:
@@ -335,7 +337,7 @@ class SimulatedDip:
         results = []
         now = dt.datetime.now(dt.UTC)
         for i, item in enumerate(batch):
-            payload = item["payload"]
+            payload = cast(Mapping[str, object], item["payload"])  # check_batch found it an object
             self._surs.add(field(payload, "S1", "senderUniqueReference"))
             tx = f"T-{interface_id}-{caller.dip_id}-{caller.role}-{now:%Y%m%d}-{next(self._tx):010d}"
             initial = self._initial_correlation(field(payload, "S1", "senderCorrelationID"), tx)
@@ -366,7 +368,7 @@ class SimulatedDip:
 
     def standard_item(
         self,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, object],
         caller: SimParticipant | None,
         code: str,
         *,
