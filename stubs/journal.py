@@ -31,12 +31,15 @@ CHANNELS = ("webhook", "inbox", "simulated", "none")
 KINDS = ("accepted", "refused", "event", "fault", "status")
 
 
+AttemptRecord = dict[str, object]  # one push attempt: attempt, at, batch, ms, status or error, fault
+
+
 @dataclass
 class Delivery:
     recipient: str
     channel: str  # one of CHANNELS
     status: str = "queued"  # one of DELIVERY_STATUSES
-    attempts: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[AttemptRecord] = field(default_factory=list)
     url: str | None = None
     note: str = ""
     queued_at: float = field(default_factory=time.time)
