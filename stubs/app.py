@@ -273,7 +273,7 @@ class SimulatorApp:
         entries, recipient, _caller, problem = await self._replay_selection(request, "replay")
         if problem is not None:
             return problem
-        out = [{"payload": replayed(e.payload)} for e in entries]
+        out = [{"payload": replayed(e.egress)} for e in entries]
         self.dip.journal.add(
             "event", request.path_params["interface_id"].upper(), recipient, note=f"replay: {len(out)} message(s)"
         )
@@ -293,7 +293,7 @@ class SimulatorApp:
             )
         items = []
         for e in entries:
-            self.dip.delivery.requeue(e, recipient, e.payload)
+            self.dip.delivery.requeue(e, recipient, e.egress)
             items.append(standard_item("MSG0000", "Success", transactionID=e.transaction_id, senderID=e.sender))
         self.dip.journal.add("event", interface_id, recipient, note=f"requeue: {len(items)} message(s)")
         return standard(items, 200)

@@ -18,10 +18,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from starlette.types import Scope
 
 from mhhs_sit.dip.signing import (
     SIGNATURE_HEADERS,
@@ -164,7 +164,7 @@ _PEER_CACHE: dict[str, x509.Certificate] = {}
 _PEER_LOCK = threading.Lock()
 
 
-def peer_certificate(scope: Mapping[str, Any]) -> x509.Certificate | None:
+def peer_certificate(scope: Scope) -> x509.Certificate | None:
     """The TLS client certificate from the ASGI TLS extension (``stubs.server`` puts it there)."""
     tls = (scope.get("extensions") or {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []

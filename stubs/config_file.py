@@ -203,6 +203,10 @@ def _read_seconds(data: object, _: object) -> dt.timedelta:
     return dt.timedelta(seconds=typing.cast(float, _read_scalar(data, float)))
 
 
+def _read_as_is(data: object, _: object) -> object:
+    return data
+
+
 def _read_literal(data: object, tp: object) -> object:
     options = typing.get_args(tp)
     if data not in options:
@@ -329,6 +333,7 @@ _READERS: list[tuple[type, StructureHook]] = [
 ]
 for _kind, _read in _READERS:
     _reader.register_structure_hook(_kind, _read)
+_reader.register_structure_hook_func(lambda tp: tp is object, _read_as_is)  # as cattrs reads Any
 _reader.register_structure_hook_func(_is_literal, _read_literal)
 _reader.register_structure_hook_factory(_is_array, _read_array_factory)
 _reader.register_structure_hook_factory(is_mapping, _read_mapping_factory)

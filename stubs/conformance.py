@@ -11,10 +11,11 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from jsonschema import Draft202012Validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mhhs_stubs.json_types import JsonObject, JsonValue
 
 
 @dataclass(frozen=True)
@@ -47,17 +48,22 @@ class _Documented:
         ]
 
 
+def _members(value: JsonValue) -> JsonObject:
+    """An object of the document ({} where it has none): the document is ours, its shape known."""
+    return value if isinstance(value, Mapping) else {}
+
+
 class _Operation:
-    def __init__(self, doc: Mapping[str, Any], template: str, method: str, op: Mapping[str, Any]):
+    def __init__(self, doc: JsonObject, template: str, method: str, op: JsonObject):
         self.where = f"{method.upper()} {template}"
         self.responses: dict[str, _Documented] = {}
-        for status, answer in op.get("responses", {}).items():
-            content = answer.get("content") or {}
+        for status, answer in _members(op.get("responses")).items():
+            content = _members(_members(answer).get("content"))
             if not content:
                 self.responses[status] = _Documented("", None)
                 continue
             ctype, media = next(iter(content.items()))
-            root = {"allOf": [media.get("schema", {})], "components": doc.get("components", {})}
+            root = {"allOf": [_members(media).get("schema", {})], "components": doc.get("components", {})}
             self.responses[status] = _Documented(ctype, Draft202012Validator(root))
 
     def problems(self, status: int, ctype: str, body: bytes) -> list[str]:
@@ -68,12 +74,12 @@ class _Operation:
 
 
 class Conformance:
-    def __init__(self, doc: Mapping[str, Any]):
+    def __init__(self, doc: JsonObject):
         self._ops: list[tuple[re.Pattern[str], str, _Operation]] = []
-        for template, item in doc.get("paths", {}).items():
+        for template, item in _members(doc.get("paths")).items():
             pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
-            for method, op in item.items():
-                self._ops.append((pattern, method.upper(), _Operation(doc, template, method, op)))
+            for method, op in _members(item).items():
+                self._ops.append((pattern, method.upper(), _Operation(doc, template, method, _members(op))))
 
     def problems(self, method: str, path: str, status: int, ctype: str, body: bytes) -> list[str]:
         matching = [op for pattern, m, op in self._ops if pattern.match(path) and m == method.upper()]

@@ -15,7 +15,7 @@ import itertools
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from mhhs_sit.definitions.payloads import schema_violations
 from mhhs_sit.dip.envelope import dip_timestamp, field, get_ci
@@ -150,7 +150,7 @@ def _catalogue() -> Catalogue | None:
         return None
 
 
-Responder = Callable[[SimParticipant, dict[str, Any]], Awaitable[None]]
+Responder = Callable[[SimParticipant, dict[str, object]], Awaitable[None]]
 
 
 class SimulatedDip:
@@ -160,7 +160,7 @@ class SimulatedDip:
         self._surs: set[str] = set()
         self._chains: dict[object, object] = {}  # any correlation id seen -> initial correlation id
         self._tx = itertools.count(1)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self.responder: Responder | None = None
         self.catalogue = _catalogue()
         self.router = Router(config.participants, self.catalogue)
@@ -183,7 +183,7 @@ class SimulatedDip:
             task.cancel()
         await self.delivery.stop()
 
-    def spawn(self, coro: Awaitable[Any]) -> None:
+    def spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -374,7 +374,7 @@ class SimulatedDip:
         *,
         tx: str | None = None,
         help: str = "",
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         def echo(name: str) -> str | None:  # echo what the sender sent, only where it is text
             value = field(payload, "S1", name)
             return value if isinstance(value, str) else None
@@ -392,7 +392,7 @@ class SimulatedDip:
 
     # -- delivery --------------------------------------------------------------------------
 
-    def _deliver(self, entry: Entry, dip_id: str, egress: dict[str, Any]) -> None:
+    def _deliver(self, entry: Entry, dip_id: str, egress: dict[str, object]) -> None:
         participant = self.config.participants[dip_id]
         if participant.simulated and self.responder is not None:
             entry.deliveries.append(Delivery(dip_id, "simulated", status="delivered", done_at=entry.at))
@@ -401,7 +401,7 @@ class SimulatedDip:
                 return
         self.delivery.publish(entry, dip_id, egress)
 
-    async def _answer(self, participant: SimParticipant, egress: dict[str, Any]) -> None:
+    async def _answer(self, participant: SimParticipant, egress: dict[str, object]) -> None:
         if self.config.responder_delay:
             await asyncio.sleep(self.config.responder_delay)
         assert self.responder is not None

@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -45,8 +45,8 @@ class Delivery:
     queued_at: float = field(default_factory=time.time)
     done_at: float | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "recipient": self.recipient,
             "channel": self.channel,
             "status": self.status,
@@ -73,14 +73,19 @@ class Entry:
     correlation_id: str | None = None
     mpan: str | None = None
     event_code: str | None = None
-    payload: Any = None
-    response: Any = None
+    payload: object = None  # accepted: the message as published; refused: the request body
+    response: object = None
     deliveries: list[Delivery] = field(default_factory=list)
-    route: dict[str, Any] | None = None
+    route: dict[str, object] | None = None
     note: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        out = {
+    @property
+    def egress(self) -> Mapping[str, object]:
+        """The published message of an accepted entry (``{}`` for the others)."""
+        return self.payload if isinstance(self.payload, Mapping) else {}
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "seq": self.seq,
             "kind": self.kind,
             "at": round(self.at, 6),
@@ -163,6 +168,7 @@ class Journal:
     def limit(self) -> int:
         return self._limit
 
+    # Any here and in query: Entry's and Query's fields as keywords (a TypedDict would repeat them).
     def add(self, kind: str, interface_id: str, sender: str | None, **kw: Any) -> Entry:
         entry = Entry(next(self._seq), kind, time.time(), interface_id, sender, **kw)
         self._entries.append(entry)
@@ -238,8 +244,7 @@ class Journal:
 
 
 def _sender_corr(e: Entry) -> str | None:
-    try:
-        correlation = e.payload["CommonBlock"]["S1"]["senderCorrelationID"]
-    except (KeyError, TypeError):
-        return None
+    correlation: object = e.payload
+    for key in ("CommonBlock", "S1", "senderCorrelationID"):
+        correlation = correlation.get(key) if isinstance(correlation, Mapping) else None
     return correlation if isinstance(correlation, str) else None
