@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from starlette.responses import JSONResponse
 
@@ -22,13 +22,13 @@ STANDARD_FIELDS = (
 )
 
 
-def standard(items: list[dict[str, Any]], status: int, **extra: Any) -> JSONResponse:
+def standard(items: Sequence[Mapping[str, object]], status: int, **extra: object) -> JSONResponse:
     return JSONResponse({"messageArray": items, "timestamp": dip_timestamp(), **extra}, status_code=status)
 
 
-def standard_item(code: str, text: str, help: str | None = None, **fields: Any) -> dict[str, Any]:
+def standard_item(code: str, text: str, help: str | None = None, **fields: object) -> dict[str, object]:
     """One ``StandardResponseBodyType``: every key present, as the spec requires."""
-    item: dict[str, Any] = {
+    item: dict[str, object] = {
         "transactionID": None,
         "senderUniqueReference": None,
         "correlationID": None,
@@ -48,6 +48,6 @@ def error(status: int, code: str, text: str, help: str) -> JSONResponse:
     return standard([standard_item(code, text, help)], status)
 
 
-def problem(status: int, message: str, **extra: Any) -> JSONResponse:
+def problem(status: int, message: str, **extra: object) -> JSONResponse:
     """A control-API refusal: plain JSON naming what to fix (the DIP has no code for these)."""
     return JSONResponse({"error": message, **extra}, status_code=status)

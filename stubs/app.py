@@ -8,11 +8,11 @@ refusal is journalled, so a test or a reviewer can see what a participant's syst
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,6 +34,7 @@ from mhhs_stubs.fault_middleware import FaultMiddleware
 from mhhs_stubs.fault_routes import OPENAPI_PATHS as FAULT_PATHS
 from mhhs_stubs.fault_routes import routes as fault_routes
 from mhhs_stubs.journal import Entry
+from mhhs_stubs.message_request import message_request_problems, select_published
 from mhhs_stubs.openapi import build_document
 from mhhs_stubs.responders import ParticipantSimulators
 
@@ -41,7 +42,6 @@ DIP_ID_RE = re.compile(r"^[0-9A-Za-z]{10}$")
 LOOPBACK_URL = re.compile(r"^https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)", re.IGNORECASE)
 STATUS_CHANNEL = "STATUS"
 SEND_PATH = re.compile(r"^/dip-channel/([^/]+)$")
-REPLAY_REQUIRED = ("datetimeFrom", "datetimeTo", "eventCode", "MPAN", "version")
 
 
 class SimulatorApp:
@@ -107,7 +107,7 @@ class SimulatorApp:
             return None, error(caller.status, caller.code, caller.text, caller.help)
         return caller, None
 
-    async def _json(self, request: Request) -> tuple[Any, JSONResponse | None]:
+    async def _json(self, request: Request) -> tuple[object, JSONResponse | None]:
         body = await request.body()
         limit = self.dip.config.max_body_bytes
         if len(body) > limit:
@@ -157,9 +157,12 @@ class SimulatorApp:
         refusals = self.dip.check_batch(interface_id, batch, caller, routes)
         if refusals:
             return self._refuse(interface_id, batch, caller, refusals)
-        return standard(self.dip.accept(interface_id, batch, caller, routes), 201)
+        accepted = cast(list[Mapping[str, object]], batch)  # check_batch found it a list of {"payload": {...}}
+        return standard(self.dip.accept(interface_id, accepted, caller, routes), 201)
 
-    def _refuse(self, interface_id: str, batch: Any, caller: SimParticipant, refusals: list[Refusal]) -> JSONResponse:
+    def _refuse(
+        self, interface_id: str, batch: object, caller: SimParticipant, refusals: list[Refusal]
+    ) -> JSONResponse:
         """The whole batch is refused; one response item per message, listing every violation."""
         by_index: dict[int, list[Refusal]] = {}
         for r in refusals:
@@ -195,21 +198,32 @@ class SimulatorApp:
         caller, refusal = await self._authenticate(request, channel)
         if caller is None:
             return refusal  # type: ignore[return-value]
-        denied = self._own_recipient(caller, recipient, what)
+        denied = self._own_recipient(caller, recipient, what) or self._unknown_channel(channel)
         if denied is not None:
             return denied
-        if channel != STATUS_CHANNEL and not self._known_interface(channel):
-            return error(404, "MSG1002", RESPONSE_TEXT["MSG1002"], f"no DIP channel {channel}")
         if request.method == "DELETE":
             self.dip.delivery.unsubscribe(channel, recipient)
             return Response(status_code=204)
-        config, problem = await self._json(request)
+        body, problem = await self._json(request)
         if problem is not None:
             return problem
-        config = config if isinstance(config, Mapping) else {}
-        nested_value = config.get("config")
-        nested = nested_value if isinstance(nested_value, Mapping) else {}
-        url = config.get("callbackURL") or nested.get("callbackURL")
+        checked = self._checked_webhook(_WebhookRequest.of(body), channel, caller)
+        if isinstance(checked, Response):
+            return checked
+        url, max_messages = checked
+        self.dip.delivery.subscribe(Subscription(channel, recipient, url, max_messages))
+        return standard([standard_item("MSG0000", "Success", senderID=recipient)], 201)
+
+    def _unknown_channel(self, channel: str) -> JSONResponse | None:
+        if channel == STATUS_CHANNEL or self._known_interface(channel):
+            return None
+        return error(404, "MSG1002", RESPONSE_TEXT["MSG1002"], f"no DIP channel {channel}")
+
+    def _checked_webhook(
+        self, webhook: _WebhookRequest, channel: str, caller: SimParticipant
+    ) -> tuple[str, int] | JSONResponse:
+        """The URL must be http(s), on loopback unless remote webhooks are allowed; the batch size >= 1."""
+        url = webhook.url
         if not isinstance(url, str) or not re.match(r"^https?://", url, re.IGNORECASE):
             return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "callbackURL must be an http(s) URL")
         if not self.dip.config.allow_remote_webhooks and not LOOPBACK_URL.match(url):
@@ -221,11 +235,10 @@ class SimulatorApp:
                 f"callbackURL {url} is not on loopback: in the local environment webhooks must be "
                 "http(s)://127.0.0.1:PORT/... (nothing leaves this machine)",
             )
-        max_messages = config.get("maxMessageCount", nested.get("maxMessageCount", 100))
-        if not isinstance(max_messages, (int, float)) or isinstance(max_messages, bool) or max_messages < 1:
+        count = webhook.max_messages
+        if not isinstance(count, int | float) or isinstance(count, bool) or count < 1:
             return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "maxMessageCount must be a number >= 1")
-        self.dip.delivery.subscribe(Subscription(channel, recipient, url, int(max_messages)))
-        return standard([standard_item("MSG0000", "Success", senderID=recipient)], 201)
+        return url, int(count)
 
     # -- replay / requeue -------------------------------------------------------------------
 
@@ -253,13 +266,14 @@ class SimulatorApp:
         problems = message_request_problems(body)
         if problems:
             return [], recipient, caller, error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "; ".join(problems))
-        return select_published(self.dip.journal, interface_id, recipient, body), recipient, caller, None
+        selected = select_published(self.dip.journal, interface_id, recipient, cast(Mapping[str, object], body))
+        return selected, recipient, caller, None
 
     async def replay(self, request: Request) -> Response:
         entries, recipient, _caller, problem = await self._replay_selection(request, "replay")
         if problem is not None:
             return problem
-        out = [{"payload": replayed(e.payload)} for e in entries]
+        out = [{"payload": replayed(e.egress)} for e in entries]
         self.dip.journal.add(
             "event", request.path_params["interface_id"].upper(), recipient, note=f"replay: {len(out)} message(s)"
         )
@@ -279,7 +293,7 @@ class SimulatorApp:
             )
         items = []
         for e in entries:
-            self.dip.delivery.requeue(e, recipient, e.payload)
+            self.dip.delivery.requeue(e, recipient, e.egress)
             items.append(standard_item("MSG0000", "Success", transactionID=e.transaction_id, senderID=e.sender))
         self.dip.journal.add("event", interface_id, recipient, note=f"requeue: {len(items)} message(s)")
         return standard(items, 200)
@@ -298,7 +312,7 @@ class SimulatorApp:
             self.dip.journal.add("refused", STATUS_CHANNEL, caller.dip_id, payload=body, note="; ".join(problems))
             return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "; ".join(problems))
         results = []
-        for item in body:
+        for item in cast(list[Mapping[str, object]], body):  # status_problems found it so
             original = self.dip.journal.by_transaction(str(item.get("transactionID") or ""))
             target = original.sender if original is not None else item.get("recipientID")
             entry = self.dip.journal.add(
@@ -328,23 +342,48 @@ class SimulatorApp:
             return PlainTextResponse(json.loads(bytes(problem.body))["messageArray"][0]["help"], status_code=400)
         if not isinstance(batch, list) or not batch:
             return PlainTextResponse('the body must be a non-empty JSON array of {"payload": {...}}', status_code=400)
-        lines = []
         version = self.dip.config.version or (self.dip.catalogue.default_version if self.dip.catalogue else "")
-        for i, item in enumerate(batch):
-            payload = item.get("payload") if isinstance(item, dict) else None
-            if not isinstance(payload, dict):
-                lines.append(f"/{i}/payload: required")
-                continue
-            declared = str(field(payload, "S0", "eventCode") or "").strip("[]")
-            if declared.lower() != event_code.strip("[]").lower():
-                lines.append(
-                    f"/{i}/payload/CommonBlock/S0/eventCode: is [{declared}], this endpoint validates [{event_code}]"
-                )
-            for v in schema_violations(payload, interface_id, version, self.dip.config.dip_spec):
-                lines.append(f"/{i}/payload{v.pointer}: {v.message}")
+        lines = [
+            line
+            for i, item in enumerate(batch)
+            for line in self._validation_lines(i, item, interface_id, event_code, version)
+        ]
         if lines:
             return PlainTextResponse("\n".join(lines), status_code=400)
         return PlainTextResponse("Message OK", status_code=201)
+
+    def _validation_lines(self, i: int, item: object, interface_id: str, event_code: str, version: str) -> list[str]:
+        """What is wrong with item ``i`` of a batch sent to ``/validate``, one line per problem."""
+        payload = item.get("payload") if isinstance(item, dict) else None
+        if not isinstance(payload, dict):
+            return [f"/{i}/payload: required"]
+        lines = []
+        declared = str(field(payload, "S0", "eventCode") or "").strip("[]")
+        if declared.lower() != event_code.strip("[]").lower():
+            lines.append(
+                f"/{i}/payload/CommonBlock/S0/eventCode: is [{declared}], this endpoint validates [{event_code}]"
+            )
+        for v in schema_violations(payload, interface_id, version, self.dip.config.dip_spec):
+            lines.append(f"/{i}/payload{v.pointer}: {v.message}")
+        return lines
+
+
+@dataclass(frozen=True)
+class _WebhookRequest:
+    """A pubconfig body: the fields at the top or under ``config`` (both forms are in use)."""
+
+    url: object
+    max_messages: object
+
+    @classmethod
+    def of(cls, body: object) -> _WebhookRequest:
+        config = body if isinstance(body, Mapping) else {}
+        nested_value = config.get("config")
+        nested = nested_value if isinstance(nested_value, Mapping) else {}
+        return cls(
+            config.get("callbackURL") or nested.get("callbackURL"),
+            config.get("maxMessageCount", nested.get("maxMessageCount", 100)),
+        )
 
 
 class SendFastPath:
@@ -372,54 +411,7 @@ class SendFastPath:
         await response(scope, receive, send)
 
 
-def message_request_problems(body: Any) -> list[str]:
-    """``MessageRequest`` as the spec defines it; every problem named."""
-    if not isinstance(body, Mapping):
-        return ["the body must be a MessageRequest object"]
-    problems = [f"{k}: required (may be null)" for k in REPLAY_REQUIRED if k not in body]
-    for k in ("datetimeFrom", "datetimeTo"):
-        v = body.get(k)
-        if v is not None and (not isinstance(v, str) or len(v) != 25 or _parse_time(v) is None):
-            problems.append(f"{k}: a 25-character date-time like 2022-03-21T19:05:00+00:00")
-    ids = body.get("transactionIDs")
-    if ids is not None and (
-        not isinstance(ids, list) or not 1 <= len(ids) <= 100 or not all(isinstance(t, str) for t in ids)
-    ):
-        problems.append("transactionIDs: 1 to 100 DIP transaction ids")
-    unknown = sorted(set(body) - {*REPLAY_REQUIRED, "transactionIDs"})
-    problems += [f"{k}: not a MessageRequest field" for k in unknown]
-    return problems
-
-
-def select_published(journal: Any, interface_id: str, recipient: str, request: Mapping[str, Any]) -> list[Entry]:
-    """Messages published on ``interface_id`` to ``recipient`` that a MessageRequest selects."""
-    start = _parse_time(request.get("datetimeFrom"))
-    end = _parse_time(request.get("datetimeTo"))
-    event = str(request.get("eventCode") or "").strip("[]").lower()
-    mpan = request.get("MPAN")
-    version = request.get("version")
-    ids = set(request.get("transactionIDs") or ())
-    out = []
-    for e in journal:
-        if e.kind != "accepted" or e.interface_id.upper() != interface_id:
-            continue
-        if not any(d.recipient == recipient and d.channel != "simulated" for d in e.deliveries):
-            continue
-        if (start is not None and e.at < start) or (end is not None and e.at > end):
-            continue
-        if event and (e.event_code or "").strip("[]").lower() != event:
-            continue
-        if mpan and e.mpan != mpan:
-            continue
-        if version and field(e.payload, "S0", "schemaVersion") != version:
-            continue
-        if ids and e.transaction_id not in ids:
-            continue
-        out.append(e)
-    return out
-
-
-def status_problems(body: Any) -> list[str]:
+def status_problems(body: object) -> list[str]:
     if not isinstance(body, list) or not body:
         return ["the body must be a non-empty StandardResponseArray"]
     problems = []
@@ -429,15 +421,6 @@ def status_problems(body: Any) -> list[str]:
             continue
         problems += [f"/{i}/{k}: required (may be null)" for k in STANDARD_FIELDS if k not in item]
     return problems
-
-
-def _parse_time(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return dt.datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        return None
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

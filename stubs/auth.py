@@ -18,10 +18,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from starlette.types import Scope
 
 from mhhs_sit.dip.signing import (
     SIGNATURE_HEADERS,
@@ -65,7 +65,16 @@ class Authenticator:
         body: bytes,
         peer_cert: x509.Certificate | None = None,
     ) -> SimParticipant | AuthRefusal:
-        key = headers.get("x-api-key") or headers.get("X-API-Key")
+        """The API key names the caller; a TLS client certificate and a signature must then be its own."""
+        caller = self._key_owner(headers.get("x-api-key") or headers.get("X-API-Key"))
+        if isinstance(caller, AuthRefusal):
+            return caller
+        refusal = self._certificate_refusal(peer_cert, caller) or self._signature_refusal(
+            method, url, headers, body, caller
+        )
+        return refusal or caller
+
+    def _key_owner(self, key: str | None) -> SimParticipant | AuthRefusal:
         if not key:
             return AuthRefusal(
                 401, "MSG1000", "Unauthorised",
@@ -80,25 +89,39 @@ class Authenticator:
                 "run's credentials",
                 "api-key-unknown",
             )  # fmt: skip
-        if peer_cert is not None:
-            owner = self._owner(peer_cert)
-            if owner != caller.dip_id:
-                return AuthRefusal(
-                    403, "MSG1000", "Forbidden",
-                    f"the TLS client certificate is {owner or 'no participant'}'s but the X-API-Key is "
-                    f"{caller.dip_id}'s: connect with the certificate issued to {caller.dip_id}",
-                    "client-certificate-not-owner", caller.dip_id,
-                )  # fmt: skip
+        return caller
+
+    def _certificate_refusal(self, peer_cert: x509.Certificate | None, caller: SimParticipant) -> AuthRefusal | None:
+        """A TLS client certificate, when there is one, must be the API key's participant's."""
+        if peer_cert is None:
+            return None
+        owner = self._owner(peer_cert)
+        if owner == caller.dip_id:
+            return None
+        return AuthRefusal(
+            403, "MSG1000", "Forbidden",
+            f"the TLS client certificate is {owner or 'no participant'}'s but the X-API-Key is "
+            f"{caller.dip_id}'s: connect with the certificate issued to {caller.dip_id}",
+            "client-certificate-not-owner", caller.dip_id,
+        )  # fmt: skip
+
+    def _checks_signature(self, headers: Mapping[str, str]) -> bool:
+        """Signing "off": no request is checked; "optional": only one that carries signature headers."""
         if self.config.signing == "off":
-            return caller
+            return False
         lower = {k.lower() for k in headers}
-        if self.config.signing == "optional" and not any(h.lower() in lower for h in SIGNATURE_HEADERS):
-            return caller
+        return self.config.signing != "optional" or any(h.lower() in lower for h in SIGNATURE_HEADERS)
+
+    def _signature_refusal(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes, caller: SimParticipant
+    ) -> AuthRefusal | None:
+        if not self._checks_signature(headers):
+            return None
         result = verify(
             method, url, headers, body, lambda cert: self._trust(cert, caller), self.config.signature_max_skew
         )
         if result.ok:
-            return caller
+            return None
         not_owner = [p for p in result.problems if p.kind is ProblemKind.CERTIFICATE_NOT_OWNER]
         status, first = (403, not_owner[0]) if not_owner else (401, result.problems[0])
         return AuthRefusal(
@@ -141,7 +164,7 @@ _PEER_CACHE: dict[str, x509.Certificate] = {}
 _PEER_LOCK = threading.Lock()
 
 
-def peer_certificate(scope: Mapping[str, Any]) -> x509.Certificate | None:
+def peer_certificate(scope: Scope) -> x509.Certificate | None:
     """The TLS client certificate from the ASGI TLS extension (``stubs.server`` puts it there)."""
     tls = (scope.get("extensions") or {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []

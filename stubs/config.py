@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from mhhs_sit.definitions.model import Cohort
 from mhhs_stubs.tls import Credentials
@@ -51,7 +51,7 @@ class SimulatorConfig:
     journal_limit: int = 100_000
     allow_remote_webhooks: bool = False  # local environments keep every push on loopback
     check_responses: bool = False  # hold every response to /openapi.json (the framework's tests do)
-    faults: tuple[Mapping[str, Any], ...] = ()  # fault specs active from the start (mhhs_stubs.faults)
+    faults: tuple[Mapping[str, object], ...] = ()  # fault specs active from the start (mhhs_stubs.faults)
     fault_seed: int | str = 0
     # Authentication (docs/simulator.md#authentication). "required": every request carries valid
     # X-DIP-* signature headers, as on the real DIP; "optional": unsigned requests pass on the API

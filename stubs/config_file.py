@@ -1,9 +1,11 @@
 """The simulator's configuration as a JSON file, for a simulator in another process or a container.
 
-The (de)serialisation walks the dataclass fields and their type hints, so fields that are added
-to ``SimulatorConfig`` or the dataclasses inside it (credentials, TLS, delivery policy, faults)
-round-trip with no change here. The file may hold secrets (API keys, private keys): it is written
-with mode 0600 into a per-run directory, never into the repository.
+The (de)serialisation is cattrs, driven by the dataclass fields and their type hints, so fields
+that are added to ``SimulatorConfig`` or the dataclasses inside it (credentials, TLS, delivery
+policy, faults) round-trip with no change here. Only what JSON lacks is taught to it here: bytes,
+paths, dates, durations and sets, the strictness of a file written by a program (no "4" for 4), and
+errors that name the file and the field. The file may hold secrets (API keys, private keys): it is
+written with mode 0600 into a per-run directory, never into the repository.
 """
 
 from __future__ import annotations
@@ -16,9 +18,21 @@ import json
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, MutableSet, Sequence, Set
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.cols import is_mapping, list_structure_factory, mapping_structure_factory
+from cattrs.errors import (
+    CattrsError,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+    StructureHandlerNotFoundError,
+)
+from cattrs.gen import make_dict_structure_fn, override
 
 from mhhs_sit.errors import ConfigError
 from mhhs_stubs.config import SimulatorConfig
@@ -29,184 +43,337 @@ READY = "MHHS_STUBS_READY"
 
 _BYTES = "$bytes"  # {"$bytes": "<base64>"}: key material, certificates
 
+T = TypeVar("T")
+# cattrs' own hook signature: a hook is handed whatever the file holds and the type hint wanted.
+StructureHook = Callable[[Any, Any], object]
 
-def to_jsonable(value: Any, where: str = "config") -> Any:
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+class _Unwritable(Exception):
+    """A value JSON cannot hold; ``path`` grows as the error passes up through its containers."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.path = ""
+
+
+def _refuse(value: object) -> object:
+    raise _Unwritable(type(value).__name__)
+
+
+# Values are written by their runtime type, as cattrs does when it is given no type: a participant
+# given as a subclass keeps its added fields. Anything with no writer below is refused, not passed on.
+_writer = cattrs.Converter(unstructure_fallback_factory=lambda _: _refuse)
+
+
+def _write_within(part: str, value: object) -> object:
+    """``value`` written, with ``part`` (``.field``, ``[key]``) added to the path of an error."""
+    try:
+        return _writer.unstructure(value)
+    except _Unwritable as exc:
+        exc.path = part + exc.path
+        raise
+
+
+def _write_dataclass_factory(cls: type) -> Callable[[object], dict[str, object]]:
+    """The init fields; runtime state (keys made this run, ``metadata={"runtime": True}``) stays in memory."""
+    names = [f.name for f in dataclasses.fields(cls) if f.init and not f.metadata.get("runtime")]
+
+    def write(value: object) -> dict[str, object]:
+        return {name: _write_within(f".{name}", getattr(value, name)) for name in names}
+
+    return write
+
+
+def _write_mapping(value: Mapping[object, object]) -> dict[str, object]:
+    return {str(k): _write_within(f"[{k!r}]", v) for k, v in value.items()}
+
+
+def _write_set(value: Set[object]) -> list[object]:
+    return sorted((_write_within("[]", v) for v in value), key=json.dumps)  # stable file contents
+
+
+def _write_sequence(value: Sequence[object]) -> list[object]:
+    return [_write_within(f"[{i}]", v) for i, v in enumerate(value)]
+
+
+def _write_scalar(value: object) -> object:
+    """JSON's own values as they are; an enum (also one that is a str or int) as its value."""
+    return _writer.unstructure(value.value) if isinstance(value, enum.Enum) else value
+
+
+def _write_bytes(value: bytes | bytearray) -> dict[str, str]:
+    return {_BYTES: base64.b64encode(value).decode("ascii")}
+
+
+def _write_iso(value: dt.date | dt.time) -> str:
+    return value.isoformat()
+
+
+def _write_seconds(value: dt.timedelta) -> float:
+    return value.total_seconds()
+
+
+_WRITERS: list[tuple[type, Callable[[Any], object]]] = [
+    *((kind, _write_scalar) for kind in (type(None), bool, int, float, str, enum.Enum)),
+    (bytes, _write_bytes),
+    (bytearray, _write_bytes),
+    (PurePath, str),
+    (dt.date, _write_iso),  # and datetime
+    (dt.time, _write_iso),
+    (dt.timedelta, _write_seconds),
+    (Mapping, _write_mapping),
+    (set, _write_set),
+    (frozenset, _write_set),
+    (list, _write_sequence),
+    (tuple, _write_sequence),
+]
+for _kind, _write in _WRITERS:
+    _writer.register_unstructure_hook(_kind, _write)
+_writer.register_unstructure_hook_factory(dataclasses.is_dataclass, _write_dataclass_factory)
+
+
+# Any: the caller (mhhs-sit stubs credentials) reads the written document as the dict it is.
+def to_jsonable(value: object, where: str = "config") -> Any:
     """Plain JSON values for a dataclass tree; ``where`` names the field in errors."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_jsonable(getattr(value, f.name), f"{where}.{f.name}")
-            for f in dataclasses.fields(value)
-            if f.init and not f.metadata.get("runtime")  # runtime state (keys made this run) stays in memory
-        }
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value, where)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, bytes | bytearray):
-        return {_BYTES: base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v, f"{where}[{k!r}]") for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        items = [to_jsonable(v, f"{where}[]") for v in value]
-        return sorted(items, key=json.dumps)  # stable file contents
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    raise ConfigError(f"{where}: a {type(value).__name__} cannot be written to a simulator config file")
+    try:
+        return _writer.unstructure(value)
+    except _Unwritable as exc:
+        raise ConfigError(f"{where}{exc.path}: a {exc.kind} cannot be written to a simulator config file") from None
 
 
-def from_jsonable(tp: Any, data: Any, where: str = "config") -> Any:
-    """Rebuild a value of type ``tp`` (a type hint) from what ``to_jsonable`` wrote."""
-    if tp is Any or tp is object:
-        return data
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin is typing.Union or origin is types.UnionType:
-        return _union(args, data, where)
-    if origin is typing.Literal:
-        if data not in args:
-            raise ConfigError(f"{where}: {data!r} is not one of {', '.join(map(repr, args))}")
-        return data
-    if origin is None and isinstance(tp, type):
-        return _from_class(tp, data, where)
-    return _container(tp, origin or tp, args, data, where)
+# --- reading ---------------------------------------------------------------------------------
 
 
-# Values JSON holds as text or a number of seconds.
-_TEXT_READERS: dict[type, typing.Callable[[Any], Any]] = {
-    dt.datetime: dt.datetime.fromisoformat,
-    dt.date: dt.date.fromisoformat,
-    dt.timedelta: lambda seconds: dt.timedelta(seconds=seconds),
-}
+class _Unreadable(Exception):
+    """What is wrong with one value read from a file; the path to it is added when it is reported."""
 
 
-def _from_class(tp: type, data: Any, where: str) -> Any:
-    """A value of a plain class: a dataclass, enum, bytes, path, date or time, scalar, or bare container."""
-    if dataclasses.is_dataclass(tp):
-        return _dataclass(tp, data, where)
-    if issubclass(tp, enum.Enum):
-        return tp(data)
-    if tp in (bytes, bytearray):
-        if not (isinstance(data, dict) and set(data) == {_BYTES}):
-            raise ConfigError(f"{where}: expected {{'{_BYTES}': <base64>}}, found {type(data).__name__}")
-        return tp(base64.b64decode(data[_BYTES]))
-    if issubclass(tp, PurePath):
-        return tp(data)
-    reader = _TEXT_READERS.get(tp)
-    if reader is not None:
-        return reader(data)
-    if tp in (bool, int, float, str, type(None)):
-        return _scalar(tp, data, where)
-    return _container(tp, tp, (), data, where)
+def _found(data: object) -> str:
+    return type(data).__name__
 
 
-def _scalar(tp: type, data: Any, where: str) -> Any:
-    if tp is float and isinstance(data, int) and not isinstance(data, bool):
-        return float(data)
-    if not isinstance(data, tp) or (tp is int and isinstance(data, bool)):
-        raise ConfigError(f"{where}: expected {tp.__name__}, found {type(data).__name__}")
+def _expect_object(data: object) -> dict[str, object]:
+    if not isinstance(data, dict):
+        raise _Unreadable(f"expected a JSON object, found {data!r:.60}")
     return data
 
 
-def _container(tp: Any, container: Any, args: tuple[Any, ...], data: Any, where: str) -> Any:
-    """A mapping or collection ``tp`` whose class (``container``) and item types (``args``) are given."""
-    if isinstance(container, type) and issubclass(container, Mapping):
-        return _mapping(container, args, data, where)
-    if container in (list, tuple, set, frozenset) or (
-        isinstance(container, type) and container.__module__ == "collections.abc"
-    ):
-        return _collection(container, args, data, where)
-    raise ConfigError(f"{where}: cannot read a value of type {tp!r} from a simulator config file")
+def _expect_array(data: object) -> list[object]:
+    if not isinstance(data, list):
+        raise _Unreadable(f"expected a JSON array, found {data!r:.60}")
+    return data
 
 
-def _mapping(container: type, args: tuple[Any, ...], data: Any, where: str) -> Any:
-    key_tp, value_tp = args or (str, Any)
-    _expect(data, dict, where)
-    built = {
-        from_jsonable(key_tp, _key(key_tp, k), f"{where}[{k!r}]"): from_jsonable(value_tp, v, f"{where}[{k!r}]")
-        for k, v in data.items()
-    }
-    return built if container in (dict, Mapping) else _make(container, built)
+def _read_scalar(data: object, tp: type) -> object:
+    """JSON's own values, strictly: a file written by a program has no "4" for 4."""
+    if issubclass(tp, enum.Enum):  # also one that is a str or int, which dispatch finds as that first
+        return tp(data)
+    if tp is float and isinstance(data, int) and not isinstance(data, bool):
+        return float(data)
+    if not isinstance(data, tp) or (tp is int and isinstance(data, bool)):
+        raise _Unreadable(f"expected {tp.__name__}, found {_found(data)}")
+    return data
 
 
-def _collection(container: type, args: tuple[Any, ...], data: Any, where: str) -> Any:
-    _expect(data, list, where)
-    if container is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return tuple(from_jsonable(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
-    if container is tuple and args:
-        if len(args) != len(data):
-            raise ConfigError(f"{where}: expected {len(args)} items, found {len(data)}")
-        return tuple(from_jsonable(t, v, f"{where}[{i}]") for i, (t, v) in enumerate(zip(args, data, strict=True)))
-    item_tp = args[0] if args else Any
-    items = [from_jsonable(item_tp, v, f"{where}[{i}]") for i, v in enumerate(data)]
-    if container in (set, frozenset, tuple):
-        return container(items)
-    if container.__name__ in ("Set", "MutableSet"):
-        return frozenset(items) if container.__name__ == "Set" else set(items)
-    return tuple(items) if container.__name__ == "Sequence" else items
+def _read_text(data: object) -> str:
+    if not isinstance(data, str):
+        raise _Unreadable(f"expected str, found {_found(data)}")
+    return data
 
 
-def _expect(data: Any, kind: type, where: str) -> None:
-    if not isinstance(data, kind):
-        raise ConfigError(f"{where}: expected a JSON {'object' if kind is dict else 'array'}, found {data!r:.60}")
+def _read_bytes(data: object, tp: type[bytes | bytearray]) -> bytes | bytearray:
+    if not (isinstance(data, dict) and set(data) == {_BYTES}):
+        raise _Unreadable(f"expected {{'{_BYTES}': <base64>}}, found {_found(data)}")
+    return tp(base64.b64decode(data[_BYTES]))
 
 
-def _key(tp: Any, key: str) -> Any:
-    """JSON object keys are text; an int-keyed mapping gets its ints back."""
-    return int(key) if tp is int else key
+def _read_path(data: object, tp: type[PurePath]) -> PurePath:
+    return tp(_read_text(data))
 
 
-def _make(container: type, built: dict[Any, Any]) -> Any:
+def _read_iso(data: object, tp: type[dt.date | dt.time]) -> dt.date | dt.time:
+    return tp.fromisoformat(_read_text(data))
+
+
+def _read_seconds(data: object, _: object) -> dt.timedelta:
+    return dt.timedelta(seconds=typing.cast(float, _read_scalar(data, float)))
+
+
+def _read_as_is(data: object, _: object) -> object:
+    return data
+
+
+def _read_literal(data: object, tp: object) -> object:
+    options = typing.get_args(tp)
+    if data not in options:
+        raise _Unreadable(f"{data!r} is not one of {', '.join(map(repr, options))}")
+    return data
+
+
+# The class a JSON array becomes for each kind of collection hint (others: a list).
+_ARRAY_CLASSES: dict[object, Callable[[list[object]], object]] = {
+    tuple: tuple,
+    Sequence: tuple,
+    set: set,
+    MutableSet: set,
+    frozenset: frozenset,
+    Set: frozenset,
+}
+
+
+def _is_union(tp: object) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _is_literal(tp: object) -> bool:
+    return typing.get_origin(tp) is typing.Literal
+
+
+def _is_array(tp: object) -> bool:
+    """A list, tuple, set or ``collections.abc`` collection hint (mappings are read as objects)."""
+    container = typing.get_origin(tp) or tp
+    listed = container in (list, *_ARRAY_CLASSES) or getattr(container, "__module__", "") == "collections.abc"
+    return listed and not is_mapping(tp)
+
+
+def _read_dataclass_factory(cls: type, reader: cattrs.Converter) -> StructureHook:
     try:
-        return container(built)
-    except TypeError:
-        return built
-
-
-def _union(args: tuple[Any, ...], data: Any, where: str) -> Any:
-    if data is None and type(None) in args:
-        return None
-    options = [a for a in args if a is not type(None)]
-    if isinstance(data, dict) and len(options) > 1:  # pick the dataclass whose fields the object names
-        for a in options:
-            if (
-                isinstance(a, type)
-                and dataclasses.is_dataclass(a)
-                and set(data) <= {f.name for f in dataclasses.fields(a)}
-            ):
-                return _dataclass(a, data, where)
-    errors = []
-    for a in options:
-        try:
-            return from_jsonable(a, data, where)
-        except (ConfigError, TypeError, ValueError) as exc:
-            errors.append(str(exc))
-    raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {data!r:.60} fits none of {options}")
-
-
-def _dataclass(cls: type, data: Any, where: str) -> Any:
-    _expect(data, dict, where)
-    try:
-        hints = typing.get_type_hints(cls)
+        typing.get_type_hints(cls)
     except NameError as exc:  # an annotation naming a type imported only for type checkers
-        raise ConfigError(f"{where}: the fields of {cls.__name__} cannot be read back: {exc}") from None
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown field {unknown[0]!r} for {cls.__name__} (fields: {', '.join(fields)}); "
+        problem = f"the fields of {cls.__name__} cannot be read back: {exc}"
+
+        def unreadable(data: object, _: object) -> object:
+            raise _Unreadable(problem)
+
+        return unreadable
+    # Runtime state is not in a file (a key named so is an unknown field).
+    runtime = {f.name: override(omit=True) for f in dataclasses.fields(cls) if f.metadata.get("runtime")}
+    build: StructureHook = make_dict_structure_fn(cls, reader, **runtime)  # type: ignore[arg-type]
+    return lambda data, _: build(_expect_object(data), cls)
+
+
+def _read_mapping_factory(tp: object, reader: cattrs.Converter) -> StructureHook:
+    key_tp, value_tp = typing.get_args(tp) or (str, object)
+    if key_tp is not int:
+        build: StructureHook = mapping_structure_factory(typing.cast(type, tp), reader)
+        return lambda data, _: build(_expect_object(data), tp)
+    # JSON object keys are text: read with them (errors name the key as the file has it), then ints.
+    by_text: StructureHook = mapping_structure_factory(typing.cast(type, dict[str, value_tp]), reader)  # type: ignore[valid-type]
+
+    def read(data: object, _: object) -> dict[int, object]:
+        read_by_text = typing.cast(dict[str, object], by_text(_expect_object(data), dict))
+        return {int(k): v for k, v in read_by_text.items()}
+
+    return read
+
+
+def _read_array_factory(tp: object, reader: cattrs.Converter) -> StructureHook:
+    container, args = typing.get_origin(tp) or tp, typing.get_args(tp)
+    if container is tuple and args and args[-1] is not Ellipsis:
+        return _read_fixed_tuple(args, reader.gen_structure_hetero_tuple(tp))
+    items = list_structure_factory(typing.cast(type, list[args[0] if args else object]), reader)  # type: ignore[misc]
+    make = _ARRAY_CLASSES.get(container, list)
+    return lambda data, _: make(items(_expect_array(data), list))
+
+
+def _read_fixed_tuple(args: tuple[object, ...], build: StructureHook) -> StructureHook:
+    def read(data: object, tp: object) -> object:
+        if len(args) != len(items := _expect_array(data)):
+            raise _Unreadable(f"expected {len(args)} items, found {len(items)}")
+        return build(items, tp)
+
+    return read
+
+
+def _read_union_factory(tp: object, reader: cattrs.Converter) -> StructureHook:
+    """The first option the value fits; an object goes to the dataclass whose fields it names."""
+    args = typing.get_args(tp)
+    options = [a for a in args if a is not type(None)]
+    dataclasses_by_fields = [
+        (frozenset(f.name for f in dataclasses.fields(a)), a)
+        for a in options
+        if isinstance(a, type) and dataclasses.is_dataclass(a)
+    ]
+
+    def read(data: object, _: object) -> object:
+        if data is None and type(None) in args:
+            return None
+        if len(options) == 1:
+            return reader.structure(data, options[0])
+        if isinstance(data, dict):
+            for names, cls in dataclasses_by_fields:
+                if set(data) <= names:
+                    return reader.structure(data, cls)
+        for option in options:
+            try:
+                return reader.structure(data, option)
+            except (cattrs.BaseValidationError, _Unreadable, TypeError, ValueError):
+                continue
+        raise _Unreadable(f"{data!r:.60} fits none of {options}")
+
+    return read
+
+
+_reader = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
+# Classes go to cattrs' dispatch by class (it is asked first, and finds subclasses too); hints that
+# are not classes (unions, literals, generic collections) to its dispatch by predicate.
+_READERS: list[tuple[type, StructureHook]] = [
+    *((kind, _read_scalar) for kind in (bool, int, float, str, enum.Enum)),
+    (bytes, _read_bytes),
+    (bytearray, _read_bytes),
+    (PurePath, _read_path),
+    (Path, _read_path),  # cattrs has its own for Path
+    (dt.date, _read_iso),  # and datetime
+    (dt.time, _read_iso),
+    (dt.timedelta, _read_seconds),
+]
+for _kind, _read in _READERS:
+    _reader.register_structure_hook(_kind, _read)
+_reader.register_structure_hook_func(lambda tp: tp is object, _read_as_is)  # as cattrs reads Any
+_reader.register_structure_hook_func(_is_literal, _read_literal)
+_reader.register_structure_hook_factory(_is_array, _read_array_factory)
+_reader.register_structure_hook_factory(is_mapping, _read_mapping_factory)
+_reader.register_structure_hook_factory(dataclasses.is_dataclass, _read_dataclass_factory)
+_reader.register_structure_hook_factory(_is_union, _read_union_factory)
+
+
+def _first_problem(exc: BaseException, where: str) -> str:
+    """The sentence for the first thing wrong in cattrs' tree of errors, naming the field it is in.
+
+    A problem with an object itself (not an object, an unknown field) is reported before those of
+    its fields, and fields in their order, as a reader going down the file would meet them.
+    """
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        with_notes, without = exc.group_exceptions()
+        if without:
+            return _first_problem(without[0], where)
+        inner, note = with_notes[0]
+        if isinstance(note, IterableValidationNote):
+            return _first_problem(inner, f"{where}[{note.index!r}]")
+        if isinstance(inner, KeyError):
+            return f"{where}: required field {note.name!r} is missing"
+        return _first_problem(inner, f"{where}.{note.name}")
+    if isinstance(exc, ForbiddenExtraKeysError):
+        fields = ", ".join(f.name for f in dataclasses.fields(exc.cl) if f.init)
+        return (
+            f"{where}: unknown field {sorted(exc.extra_fields)[0]!r} for {exc.cl.__name__} (fields: {fields}); "
             "was the file written by another version of mhhs-sit?"
         )
-    values = {name: from_jsonable(hints[name], data[name], f"{where}.{name}") for name in fields if name in data}
+    if isinstance(exc, StructureHandlerNotFoundError):
+        return f"{where}: cannot read a value of type {exc.type_!r} from a simulator config file"
+    return f"{where}: {exc}"
+
+
+def from_jsonable(tp: type[T], data: object, where: str = "config") -> T:
+    """Rebuild a value of type ``tp`` from what ``to_jsonable`` wrote."""
     try:
-        return cls(**values)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        return _reader.structure(data, tp)
+    except (cattrs.BaseValidationError, CattrsError, _Unreadable, TypeError, ValueError) as exc:
+        raise ConfigError(_first_problem(exc, where)) from None
 
 
 def dumps(config: SimulatorConfig) -> str:
@@ -221,7 +388,7 @@ def loads(text: str, source: str = "config") -> SimulatorConfig:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise ConfigError(f"{source}: not a simulator config file (format {found!r}, expected {FORMAT!r})")
-    return typing.cast(SimulatorConfig, from_jsonable(SimulatorConfig, doc.get("config"), source))
+    return from_jsonable(SimulatorConfig, doc.get("config"), source)
 
 
 def write_private(path: Path, text: str) -> Path:

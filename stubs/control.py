@@ -8,8 +8,10 @@ read every delivery attempt, pull messages with acknowledgement, and seed MPAN a
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -196,21 +198,10 @@ class ControlApi:
             raise BadQuery(f"status={status!r}; one of {', '.join(DELIVERY_STATUSES)}")
         recipient = request.query_params.get("recipient")
         limit = int(_number(request, "limit", 1000, low=1, high=100_000))
-        rows = []
-        for e in self.dip.journal.query(dataclasses.replace(q, recipient=None), limit=10**9):
-            for d in e.deliveries:
-                if (status and d.status != status) or (recipient and d.recipient != recipient):
-                    continue
-                rows.append({"transactionID": e.transaction_id, "interface": e.interface_id, **d.as_dict()})
-                if len(rows) >= limit:
-                    break
-            if len(rows) >= limit:
-                break
-        counts: dict[str, int] = {}
-        for e in self.dip.journal:
-            for d in e.deliveries:
-                counts[d.status] = counts.get(d.status, 0) + 1
-        return JSONResponse({"count": len(rows), "totals": counts, "deliveries": rows})
+        entries = self.dip.journal.query(dataclasses.replace(q, recipient=None), limit=10**9)
+        rows = list(itertools.islice(_delivery_rows(entries, status, recipient), limit))
+        counts = Counter(d.status for e in self.dip.journal for d in e.deliveries)
+        return JSONResponse({"count": len(rows), "totals": dict(counts), "deliveries": rows})
 
     async def route(self, request: Request) -> Response:
         """Dry run: who would receive these messages, and would the DIP refuse any of them?"""
@@ -295,3 +286,12 @@ class ControlApi:
     async def idle(self, request: Request) -> Response:
         done = await self.dip.idle(_number(request, "timeout", 5.0, high=MAX_WAIT_S))
         return JSONResponse({"idle": done})
+
+
+def _delivery_rows(entries: Iterable[Entry], status: str | None, recipient: str | None) -> Iterator[dict[str, object]]:
+    """One row per delivery of the entries, with the given status and recipient (when given)."""
+    for e in entries:
+        for d in e.deliveries:
+            if (status and d.status != status) or (recipient and d.recipient != recipient):
+                continue
+            yield {"transactionID": e.transaction_id, "interface": e.interface_id, **d.as_dict()}

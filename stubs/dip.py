@@ -13,9 +13,9 @@ import asyncio
 import datetime as dt
 import itertools
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from mhhs_sit.definitions.payloads import schema_violations
 from mhhs_sit.dip.envelope import dip_timestamp, field, get_ci
@@ -26,6 +26,9 @@ from mhhs_stubs.delivery import DeliveryEngine
 from mhhs_stubs.faults import journal_sink, plan_from_config
 from mhhs_stubs.journal import Delivery, Entry, Journal
 from mhhs_stubs.routing import Route, Router
+
+if TYPE_CHECKING:
+    from mhhs_sit.catalogue import Catalogue
 
 INTERFACE_RE = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$", re.IGNORECASE)
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
@@ -60,7 +63,85 @@ RESPONSE_TEXT = {
 }
 
 
-def _catalogue() -> Any:
+@dataclass(frozen=True)
+class _EnvelopeProblem:
+    """What is wrong in one message's CommonBlock, before the message's index in the batch is known."""
+
+    code: str
+    help: str
+    where: str  # in the CommonBlock, e.g. "S1/senderDIPID"
+    keyword: str
+
+    def at(self, i: int) -> Refusal:
+        return Refusal(
+            i, self.code, RESPONSE_TEXT[self.code], self.help, f"/{i}/payload/CommonBlock/{self.where}", self.keyword
+        )
+
+
+def _wrong_channel(interface_id: str, payload: Mapping[str, object]) -> _EnvelopeProblem | None:
+    declared = field(payload, "S0", "interfaceID")
+    if str(declared).upper() == interface_id.upper():
+        return None
+    return _EnvelopeProblem(
+        "MSG1002",
+        f"S0.interfaceID is {declared!r} but the message was sent to the {interface_id} channel",
+        "S0/interfaceID",
+        "const",
+    )
+
+
+def _not_the_caller(payload: Mapping[str, object], caller: SimParticipant) -> _EnvelopeProblem | None:
+    sender = field(payload, "S1", "senderDIPID")
+    if sender == caller.dip_id:
+        return None
+    return _EnvelopeProblem(
+        "MSG1009",
+        f"S1.senderDIPID is {sender!r} but the credentials belong to {caller.dip_id}; "
+        "a participant may send only as itself",
+        "S1/senderDIPID",
+        "const",
+    )
+
+
+def _bad_timestamp(payload: Mapping[str, object]) -> _EnvelopeProblem | None:
+    ts = field(payload, "S1", "senderTimestamp")
+    if isinstance(ts, str) and TIMESTAMP_RE.match(ts):
+        return None
+    return _EnvelopeProblem(
+        "MSG1007",
+        f"S1.senderTimestamp {ts!r} must be exactly 25 characters like 2022-03-21T19:05:00+00:00",
+        "S1/senderTimestamp",
+        "format",
+    )
+
+
+def _egress(
+    interface_id: str, payload: Mapping[str, object], route: Route, *, tx: str, initial: object, stamp: str
+) -> dict[str, object]:
+    """The message as recipients get it: the sender's blocks with the DIP's A0 (addressing) and D0."""
+    common = get_ci(payload, "CommonBlock")
+    egress_common = {k: v for k, v in common.items() if k.upper() not in ("D0", "A0")}
+    egress_common["A0"] = {
+        "primaryRecipients": list(route.primary),
+        "secondaryRecipients": list(route.secondary),
+        "always": list(route.always),
+    }
+    egress_common["D0"] = {
+        "transactionID": tx,
+        "transactionTimestamp": stamp,
+        "publicationID": _publication_id(interface_id),
+        "initialCorrelationID": initial,
+        "replayIndicator": False,
+        "serviceTicketURL": None,
+    }
+    return {"CommonBlock": egress_common, "CustomBlock": get_ci(payload, "CustomBlock") or {}}
+
+
+def _publication_id(interface_id: str) -> str:
+    return "PUB-" + interface_id.split("-", 1)[1] if interface_id.upper().startswith("IF-") else interface_id
+
+
+def _catalogue() -> Catalogue | None:
     try:
         from mhhs_sit.catalogue import load_catalogue
 
@@ -69,7 +150,7 @@ def _catalogue() -> Any:
         return None
 
 
-Responder = Callable[[SimParticipant, dict[str, Any]], Awaitable[None]]
+Responder = Callable[[SimParticipant, dict[str, object]], Awaitable[None]]
 
 
 class SimulatedDip:
@@ -77,9 +158,9 @@ class SimulatedDip:
         self.config = config
         self.journal = Journal(config.journal_limit)
         self._surs: set[str] = set()
-        self._chains: dict[str, str] = {}  # any correlation id seen -> initial correlation id
+        self._chains: dict[object, object] = {}  # any correlation id seen -> initial correlation id
         self._tx = itertools.count(1)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self.responder: Responder | None = None
         self.catalogue = _catalogue()
         self.router = Router(config.participants, self.catalogue)
@@ -102,7 +183,7 @@ class SimulatedDip:
             task.cancel()
         await self.delivery.stop()
 
-    def spawn(self, coro: Awaitable[Any]) -> None:
+    def spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -119,7 +200,7 @@ class SimulatedDip:
     # -- ingress -----------------------------------------------------------------------
 
     def check_batch(
-        self, interface_id: str, batch: Any, caller: SimParticipant, routes: dict[int, Route] | None = None
+        self, interface_id: str, batch: object, caller: SimParticipant, routes: dict[int, Route] | None = None
     ) -> list[Refusal]:
         """Every reason to refuse the batch; empty means accept all of it. ``routes`` collects each
         message's route as it is checked, so ``accept`` need not resolve it again."""
@@ -157,148 +238,111 @@ class SimulatedDip:
         self,
         i: int,
         interface_id: str,
-        payload: dict[str, Any],
+        payload: Mapping[str, object],
         caller: SimParticipant,
         in_batch: set[str],
         routes: dict[int, Route] | None,
     ) -> list[Refusal]:
-        out: list[Refusal] = []
-        declared = field(payload, "S0", "interfaceID")
-        if str(declared).upper() != interface_id.upper():
-            out.append(
-                Refusal(
-                    i,
-                    "MSG1002",
-                    RESPONSE_TEXT["MSG1002"],
-                    f"S0.interfaceID is {declared!r} but the message was sent to the {interface_id} channel",
-                    f"/{i}/payload/CommonBlock/S0/interfaceID",
-                    "const",
-                )
-            )
-        sender = field(payload, "S1", "senderDIPID")
-        if sender != caller.dip_id:
-            out.append(
-                Refusal(
-                    i,
-                    "MSG1009",
-                    RESPONSE_TEXT["MSG1009"],
-                    f"S1.senderDIPID is {sender!r} but the credentials belong to {caller.dip_id}; "
-                    "a participant may send only as itself",
-                    f"/{i}/payload/CommonBlock/S1/senderDIPID",
-                    "const",
-                )
-            )
-        role = field(payload, "S1", "senderRoleID")
-        if role != caller.role:
-            out.append(
-                Refusal(
-                    i,
-                    "MSG1010",
-                    RESPONSE_TEXT["MSG1010"],
-                    f"S1.senderRoleID is {role!r} but {caller.dip_id} is registered as {caller.role}",
-                    f"/{i}/payload/CommonBlock/S1/senderRoleID",
-                    "const",
-                )
-            )
-        elif self.catalogue is not None:
-            try:
-                senders = self.catalogue.interface(interface_id).senders
-            except KeyError:
-                senders = None
-            if senders is not None and role not in senders:
-                out.append(
-                    Refusal(
-                        i,
-                        "MSG1010",
-                        RESPONSE_TEXT["MSG1010"],
-                        f"role {role} may not send {interface_id} (senders: {', '.join(sorted(senders))})",
-                        f"/{i}/payload/CommonBlock/S1/senderRoleID",
-                        "enum",
-                    )
-                )
-        sur = field(payload, "S1", "senderUniqueReference")
-        if isinstance(sur, str) and (sur in self._surs or sur in in_batch):
-            out.append(
-                Refusal(
-                    i,
-                    "MSG1006",
-                    RESPONSE_TEXT["MSG1006"],
-                    f"senderUniqueReference {sur} was already used; a retried send is never delivered twice",
-                    f"/{i}/payload/CommonBlock/S1/senderUniqueReference",
-                    "unique",
-                )
-            )
-        if isinstance(sur, str):
-            in_batch.add(sur)
-        ts = field(payload, "S1", "senderTimestamp")
-        if not isinstance(ts, str) or not TIMESTAMP_RE.match(ts):
-            out.append(
-                Refusal(
-                    i,
-                    "MSG1007",
-                    RESPONSE_TEXT["MSG1007"],
-                    f"S1.senderTimestamp {ts!r} must be exactly 25 characters like 2022-03-21T19:05:00+00:00",
-                    f"/{i}/payload/CommonBlock/S1/senderTimestamp",
-                    "format",
-                )
-            )
+        """The envelope's problems; the route's only when the envelope is sound; then the schema's."""
+        out = [problem.at(i) for problem in self._envelope_problems(interface_id, payload, caller, in_batch) if problem]
         if not out:
             route = self.router.route(interface_id, payload, caller, i)
             if routes is not None:
                 routes[i] = route
-            for problem in route.problems:
-                out.append(Refusal(i, problem.code, problem.text, problem.help, problem.pointer, "routing"))
-        if self.catalogue is not None and (self.config.version or self.config.dip_spec):
-            found = schema_violations(payload, interface_id, self.config.version or "", self.config.dip_spec)
-            for v in found:
-                out.append(
-                    Refusal(i, "MSG1001", RESPONSE_TEXT["MSG1001"], v.message, f"/{i}/payload{v.pointer}", v.keyword)
-                )
-        return out
+            out += [Refusal(i, p.code, p.text, p.help, p.pointer, "routing") for p in route.problems]
+        return out + self._schema_refusals(i, interface_id, payload)
 
-    def route_of(self, interface_id: str, payload: Mapping[str, Any], caller: SimParticipant, index: int = 0) -> Route:
+    def _schema_refusals(self, i: int, interface_id: str, payload: Mapping[str, object]) -> list[Refusal]:
+        """Against the configured catalogue version or official DIP spec; none when neither is set."""
+        if self.catalogue is None or not (self.config.version or self.config.dip_spec):
+            return []
+        found = schema_violations(payload, interface_id, self.config.version or "", self.config.dip_spec)
+        return [
+            Refusal(i, "MSG1001", RESPONSE_TEXT["MSG1001"], v.message, f"/{i}/payload{v.pointer}", v.keyword)
+            for v in found
+        ]
+
+    def _envelope_problems(
+        self, interface_id: str, payload: Mapping[str, object], caller: SimParticipant, in_batch: set[str]
+    ) -> list[_EnvelopeProblem | None]:
+        """Each check of S0/S1 the DIP makes, in the order it reports them."""
+        return [
+            _wrong_channel(interface_id, payload),
+            _not_the_caller(payload, caller),
+            self._wrong_role(interface_id, payload, caller),
+            self._reused_reference(payload, in_batch),
+            _bad_timestamp(payload),
+        ]
+
+    def _wrong_role(
+        self, interface_id: str, payload: Mapping[str, object], caller: SimParticipant
+    ) -> _EnvelopeProblem | None:
+        role = field(payload, "S1", "senderRoleID")
+        if role != caller.role:
+            return _EnvelopeProblem(
+                "MSG1010",
+                f"S1.senderRoleID is {role!r} but {caller.dip_id} is registered as {caller.role}",
+                "S1/senderRoleID",
+                "const",
+            )
+        senders = self._senders_of(interface_id)
+        if senders is not None and role not in senders:
+            return _EnvelopeProblem(
+                "MSG1010",
+                f"role {role} may not send {interface_id} (senders: {', '.join(sorted(senders))})",
+                "S1/senderRoleID",
+                "enum",
+            )
+        return None
+
+    def _senders_of(self, interface_id: str) -> Collection[str] | None:
+        """The roles the catalogue lets send ``interface_id``; None: not known, anyone may."""
+        if self.catalogue is None:
+            return None
+        try:
+            return self.catalogue.interface(interface_id).senders
+        except KeyError:
+            return None
+
+    def _reused_reference(self, payload: Mapping[str, object], in_batch: set[str]) -> _EnvelopeProblem | None:
+        """A senderUniqueReference seen before, in this batch or an accepted one (it is noted either way)."""
+        sur = field(payload, "S1", "senderUniqueReference")
+        if not isinstance(sur, str):
+            return None
+        reused = sur in self._surs or sur in in_batch
+        in_batch.add(sur)
+        if not reused:
+            return None
+        return _EnvelopeProblem(
+            "MSG1006",
+            f"senderUniqueReference {sur} was already used; a retried send is never delivered twice",
+            "S1/senderUniqueReference",
+            "unique",
+        )
+
+    def route_of(
+        self, interface_id: str, payload: Mapping[str, object], caller: SimParticipant, index: int = 0
+    ) -> Route:
         return self.router.route(interface_id, payload, caller, index)
 
     def accept(
         self,
         interface_id: str,
-        batch: Sequence[Mapping[str, Any]],
+        batch: Sequence[Mapping[str, object]],
         caller: SimParticipant,
         routes: Mapping[int, Route] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[dict[str, object]]:
         """Stamp, journal and route each message (``routes``: as ``check_batch`` found them);
         deliveries run in the background."""
         results = []
         now = dt.datetime.now(dt.UTC)
-        stamp = dip_timestamp(now)
         for i, item in enumerate(batch):
-            payload = item["payload"]
-            common = get_ci(payload, "CommonBlock")
-            sur = field(payload, "S1", "senderUniqueReference")
-            self._surs.add(sur)
-            corr = field(payload, "S1", "senderCorrelationID")
-            initial = self._chains.get(corr) if corr else None
+            payload = cast(Mapping[str, object], item["payload"])  # check_batch found it an object
+            self._surs.add(field(payload, "S1", "senderUniqueReference"))
             tx = f"T-{interface_id}-{caller.dip_id}-{caller.role}-{now:%Y%m%d}-{next(self._tx):010d}"
-            initial = initial or corr or tx
-            self._chains.setdefault(corr or tx, initial)
+            initial = self._initial_correlation(field(payload, "S1", "senderCorrelationID"), tx)
             route = (routes or {}).get(i) or self.router.route(interface_id, payload, caller)
-            egress_common = {k: v for k, v in common.items() if k.upper() not in ("D0", "A0")}
-            egress_common["A0"] = {
-                "primaryRecipients": list(route.primary),
-                "secondaryRecipients": list(route.secondary),
-                "always": list(route.always),
-            }
-            egress_common["D0"] = {
-                "transactionID": tx,
-                "transactionTimestamp": stamp,
-                "publicationID": "PUB-" + interface_id.split("-", 1)[1]
-                if interface_id.upper().startswith("IF-")
-                else interface_id,
-                "initialCorrelationID": initial,
-                "replayIndicator": False,
-                "serviceTicketURL": None,
-            }
-            egress = {"CommonBlock": egress_common, "CustomBlock": get_ci(payload, "CustomBlock") or {}}
+            egress = _egress(interface_id, payload, route, tx=tx, initial=initial, stamp=dip_timestamp(now))
             entry = self.journal.add(
                 "accepted",
                 interface_id,
@@ -316,15 +360,21 @@ class SimulatedDip:
             results.append(self.standard_item(payload, caller, "MSG0000", tx=tx))
         return results
 
+    def _initial_correlation(self, correlation_id: object, tx: str) -> object:
+        """The correlation id that opened this message's chain (its own, or the transaction's if it has none)."""
+        initial = (self._chains.get(correlation_id) if correlation_id else None) or correlation_id or tx
+        self._chains.setdefault(correlation_id or tx, initial)
+        return initial
+
     def standard_item(
         self,
-        payload: Mapping[str, Any],
+        payload: Mapping[str, object],
         caller: SimParticipant | None,
         code: str,
         *,
         tx: str | None = None,
         help: str = "",
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         def echo(name: str) -> str | None:  # echo what the sender sent, only where it is text
             value = field(payload, "S1", name)
             return value if isinstance(value, str) else None
@@ -342,7 +392,7 @@ class SimulatedDip:
 
     # -- delivery --------------------------------------------------------------------------
 
-    def _deliver(self, entry: Entry, dip_id: str, egress: dict[str, Any]) -> None:
+    def _deliver(self, entry: Entry, dip_id: str, egress: dict[str, object]) -> None:
         participant = self.config.participants[dip_id]
         if participant.simulated and self.responder is not None:
             entry.deliveries.append(Delivery(dip_id, "simulated", status="delivered", done_at=entry.at))
@@ -351,7 +401,7 @@ class SimulatedDip:
                 return
         self.delivery.publish(entry, dip_id, egress)
 
-    async def _answer(self, participant: SimParticipant, egress: dict[str, Any]) -> None:
+    async def _answer(self, participant: SimParticipant, egress: dict[str, object]) -> None:
         if self.config.responder_delay:
             await asyncio.sleep(self.config.responder_delay)
         assert self.responder is not None

@@ -28,18 +28,13 @@ import json
 import re
 import socket
 import struct
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mhhs_sit.dip.envelope import dip_timestamp
 from mhhs_stubs.answers import standard_item
 from mhhs_stubs.faults import FaultPlan, InboundAction
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DIP_PATH_RE = re.compile(r"^/(dip-channel/|statusmessage|validate/)")
 INTERFACE_IN_PATH_RE = re.compile(r"^/(?:dip-channel|validate)/([^/]+)")
@@ -59,7 +54,7 @@ def interface_of(path: str) -> str | None:
 class FaultMiddleware:
     """Wraps the simulator's ASGI app; asks the plan once per DIP request (nothing when no inbound fault)."""
 
-    def __init__(self, app: ASGIApp, plan: FaultPlan, sender_of: Callable[[str], Any] | None = None):
+    def __init__(self, app: ASGIApp, plan: FaultPlan, sender_of: Callable[[str], object] | None = None):
         self.app = app
         self.plan = plan
         self.sender_of = sender_of  # X-API-Key -> DIP ID (or anything with .dip_id), for sender scopes
@@ -87,7 +82,8 @@ class FaultMiddleware:
         if key is None:
             return None
         found = self.sender_of(key.decode("latin-1"))
-        return getattr(found, "dip_id", found) if found is not None else None
+        dip_id = getattr(found, "dip_id", found)
+        return dip_id if isinstance(dip_id, str) else None
 
     async def _apply(self, action: InboundAction, scope: Scope, receive: Receive, send: Send) -> None:
         if action.latency_s > 0:
@@ -121,7 +117,7 @@ class FaultMiddleware:
 # --------------------------------------------------------------------------- the connection
 
 
-def _cycle_of(send: Send) -> Any:
+def _cycle_of(send: Send) -> object:
     return getattr(send, "__self__", None)
 
 
@@ -200,17 +196,19 @@ def _length(headers: list[tuple[bytes, bytes]], length: int) -> list[tuple[bytes
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Run the app to completion and keep its answer, to be damaged before it is sent."""
-    start: dict[str, Any] = {"status": 500, "headers": []}
+    status = 500
+    headers: list[tuple[bytes, bytes]] = []
     chunks: list[bytes] = []
 
     async def capture(message: Message) -> None:
+        nonlocal status, headers
         if message["type"] == "http.response.start":
-            start["status"], start["headers"] = message["status"], list(message.get("headers", []))
+            status, headers = message["status"], list(message.get("headers", []))
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
     await app(scope, receive, capture)
-    return start["status"], start["headers"], b"".join(chunks)
+    return status, headers, b"".join(chunks)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -7,7 +7,6 @@ simulator's ``/openapi.json``. Errors name the field of the spec that is wrong.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -15,6 +14,7 @@ from starlette.routing import Route
 
 from mhhs_sit.definitions.faults import FaultSpecError
 from mhhs_stubs.faults import FaultPlan
+from mhhs_stubs.json_types import JsonObject
 
 
 def routes(plan: FaultPlan) -> list[Route]:
@@ -62,12 +62,12 @@ def routes(plan: FaultPlan) -> list[Route]:
     ]
 
 
-_PROBLEM = {
+_PROBLEM: JsonObject = {
     "type": "object",
     "required": ["error", "field", "message"],
     "properties": {"error": {"type": "string"}, "field": {"type": "string"}, "message": {"type": "string"}},
 }
-_FAULT = {
+_FAULT: JsonObject = {
     "type": "object",
     "required": ["id", "kind", "side", "scope", "spec", "matched", "applied"],
     "properties": {
@@ -88,15 +88,15 @@ _FAULT = {
         "spec": {"type": "object", "description": "the spec as given (docs/simulator.md#faults)"},
     },
 }
-_ADDED = {
+_ADDED: JsonObject = {
     "oneOf": [
         _FAULT,
         {"type": "object", "required": ["faults"], "properties": {"faults": {"type": "array", "items": _FAULT}}},
     ]
 }
 _JSON = "application/json"
-_REMOVED = {"type": "object", "properties": {"removed": {"type": "array", "items": {"type": "string"}}}}
-OPENAPI_PATHS: dict[str, Any] = {
+_REMOVED: JsonObject = {"type": "object", "properties": {"removed": {"type": "array", "items": {"type": "string"}}}}
+OPENAPI_PATHS: JsonObject = {
     "/_sim/faults": {
         "post": {
             "summary": "Add a fault (or a list of faults, all or none)",

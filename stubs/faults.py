@@ -18,8 +18,8 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from mhhs_sit.definitions.faults import (
     ATTEMPT_KINDS,
@@ -28,7 +28,10 @@ from mhhs_sit.definitions.faults import (
     parse_spec,
 )
 
-EventSink = Callable[["Fault", dict[str, Any]], None]
+if TYPE_CHECKING:
+    from mhhs_stubs.journal import Journal
+
+EventSink = Callable[["Fault", dict[str, object]], None]
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,80 @@ class OutboundAction:
     down_until: float | None = None  # epoch seconds: the recipient is unreachable until then
     faults: tuple[str, ...] = ()
 
+    def combined(self, later: OutboundAction) -> OutboundAction:
+        """Several faults on one attempt: holds and copies add up, the latest recovery counts, and
+        of the rest the first fault's wins."""
+        return OutboundAction(
+            drop=self.drop or later.drop,
+            duplicates=self.duplicates + later.duplicates,
+            delay_s=self.delay_s + later.delay_s,
+            reorder_window_s=max(later.reorder_window_s, self.reorder_window_s),
+            fail_status=self.fail_status if self.fail_status is not None else later.fail_status,
+            retry_after_s=self.retry_after_s if self.retry_after_s is not None else later.retry_after_s,
+            connection_error=self.connection_error or later.connection_error,
+            down_until=self.down_until if later.down_until is None else max(later.down_until, self.down_until or 0),
+            faults=self.faults,
+        )
 
-_OUTBOUND_FIELDS = frozenset(OutboundAction.__dataclass_fields__)
+
+Detail = dict[str, object]  # what is reported about one fault event (journalled as the fault entry's response)
+Effect = tuple[OutboundAction, Detail]
 
 
 # --------------------------------------------------------------------------- parsing
 
 
 # --------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class _Firings:
+    """The faults that fired on one event, and those that used up their count doing so."""
+
+    fired: list[tuple[Fault, Detail]] = field(default_factory=list)
+    ended: list[Fault] = field(default_factory=list)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(f.id for f, _ in self.fired)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One delivery attempt as outbound faults see it."""
+
+    interface_id: str
+    recipient: str
+    transaction_id: str | None
+    sur: str | None
+    attempt: int
+    sender: str | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The message and recipient a fail_first fault follows from try to try."""
+        return (self.transaction_id or self.sur or "", self.recipient)
+
+    def in_scope(self, fault: Fault) -> bool:
+        """Kinds that act per attempt are asked on every try, the others on the first only."""
+        if fault.kind not in ATTEMPT_KINDS and self.attempt != 1:
+            return False
+        return fault.scope.matches(
+            interface=self.interface_id,
+            sender=self.sender,
+            recipient=self.recipient,
+            messages=(self.transaction_id, self.sur),
+        )
+
+    def context(self) -> Detail:
+        return {
+            "interface": self.interface_id,
+            "sender": self.sender,
+            "recipient": self.recipient,
+            "transactionID": self.transaction_id,
+            "message": self.sur,
+            "attempt": self.attempt,
+        }
 
 
 class FaultPlan:
@@ -91,7 +160,7 @@ class FaultPlan:
 
     @classmethod
     def from_specs(
-        cls, specs: Iterable[Mapping[str, Any]], seed: int | str = 0, on_event: EventSink | None = None
+        cls, specs: Iterable[Mapping[str, object]], seed: int | str = 0, on_event: EventSink | None = None
     ) -> FaultPlan:
         plan = cls(seed, on_event)
         for spec in specs:
@@ -100,7 +169,7 @@ class FaultPlan:
 
     # -- management ----------------------------------------------------------------
 
-    def add(self, spec: Mapping[str, Any]) -> Fault:
+    def add(self, spec: Mapping[str, object]) -> Fault:
         with self._lock:
             fault_id = self._given_id(spec)
             if fault_id is None:
@@ -113,13 +182,13 @@ class FaultPlan:
         self._emit(fault, {"event": "added"})
         return fault
 
-    def check(self, spec: Any, *, taken: Iterable[str] = ()) -> None:
+    def check(self, spec: object, *, taken: Iterable[str] = ()) -> None:
         """Raise the ``FaultSpecError`` that ``add`` would, adding nothing (ids in ``taken`` count as active)."""
         with self._lock:
             fault_id = self._given_id(spec, taken)
             parse_spec(spec, fault_id=fault_id or "-", seed=self.seed, now=self.clock())
 
-    def _given_id(self, spec: Any, taken: Iterable[str] = ()) -> str | None:
+    def _given_id(self, spec: object, taken: Iterable[str] = ()) -> str | None:
         return given_id(spec, [*self._faults, *taken])
 
     def remove(self, fault_id: str) -> bool:
@@ -162,45 +231,38 @@ class FaultPlan:
         if not self.has_inbound:
             return None
         self.sweep()
-        fired: list[tuple[Fault, dict[str, Any]]] = []
-        ended: list[Fault] = []
-        latency = 0.0
-        terminal: dict[str, Any] = {}
         with self._lock:
-            for fault in list(self._faults.values()):
-                if fault.side != "inbound" or (terminal and fault.kind != "latency"):
-                    continue
-                if not fault.scope.matches(
-                    interface=interface_id, sender=sender, messages=references, method=method, path=path
-                ):
-                    continue
-                if not self._decide(fault):
-                    continue
-                detail: dict[str, Any] = {}
-                if fault.kind == "latency":
-                    detail["latency_s"] = round(fault.sample(fault.params), 6)
-                    latency += detail["latency_s"]
-                elif fault.kind == "status":
-                    terminal = {"status": fault.params["status"], "retry_after_s": fault.params.get("retry_after")}
-                    detail = {k: v for k, v in terminal.items() if v is not None}
-                elif fault.kind == "reset":
-                    terminal = detail = {"reset": True}
-                elif fault.kind == "empty":
-                    terminal = {"empty": True, "empty_status": fault.params.get("status")}
-                    detail = {"empty": True, "when": "after processing"}
-                else:
-                    terminal = {"truncate_to": fault.params.get("keep_bytes", -1)}
-                    detail = {"truncated": True, "when": "after processing"}
-                self._take(fault, detail, fired, ended)
-            if ended:
-                self._refresh()
-        if not fired:
+            action, firings = self._fire_inbound(method, path, interface_id, sender, references)
+        if not firings.fired:
             return None
-        context: dict[str, Any] = {"interface": interface_id, "sender": sender, "method": method, "path": path}
+        context: Detail = {"interface": interface_id, "sender": sender, "method": method, "path": path}
         if references:
             context["message"] = list(references)[:10]
-        self._report(fired, ended, context)
-        return InboundAction(latency_s=latency, faults=tuple(f.id for f, _ in fired), **terminal)
+        self._report(firings, context)
+        return replace(action, faults=firings.ids)
+
+    def _fire_inbound(
+        self, method: str, path: str, interface_id: str | None, sender: str | None, references: Sequence[str]
+    ) -> tuple[InboundAction, _Firings]:
+        """Latencies add up; the first fault that ends the request (a status, reset, empty or cut
+        answer) is the only one: after it, only latency faults are still asked (under the lock)."""
+        firings = _Firings()
+        latency = 0.0
+        terminal: InboundAction | None = None
+        for fault in list(self._faults.values()):
+            if fault.side != "inbound" or (terminal and fault.kind != "latency"):
+                continue
+            in_scope = fault.scope.matches(
+                interface=interface_id, sender=sender, messages=references, method=method, path=path
+            )
+            if not in_scope or not self._decide(fault):  # the scope first: deciding counts the match
+                continue
+            effect, detail = _INBOUND_EFFECTS.get(fault.kind, _inbound_truncate)(fault)
+            latency += effect.latency_s
+            terminal = terminal or (effect if fault.kind != "latency" else None)
+            self._take(fault, detail, firings)
+        self._end(firings)
+        return replace(terminal or InboundAction(), latency_s=latency), firings
 
     def outbound(
         self,
@@ -216,64 +278,44 @@ class FaultPlan:
         if not self.has_outbound:
             return None
         self.sweep()
-        now = self.clock()
-        key = (transaction_id or sur or "", recipient)
-        fired: list[tuple[Fault, dict[str, Any]]] = []
-        ended: list[Fault] = []
-        act: dict[str, Any] = {"delay_s": 0.0, "duplicates": 0}
+        this_try = _Attempt(interface_id, recipient, transaction_id, sur, attempt, sender)
         with self._lock:
-            for fault in list(self._faults.values()):
-                if fault.side != "outbound":
-                    continue
-                if fault.kind not in ATTEMPT_KINDS and attempt != 1:
-                    continue
-                if not fault.scope.matches(
-                    interface=interface_id, sender=sender, recipient=recipient, messages=(transaction_id, sur)
-                ):
-                    continue
-                detail = self._outbound_detail(fault, key, attempt, now)
-                if detail is None:
-                    continue
-                for name, value in detail.items():
-                    if name in ("delay_s", "duplicates"):
-                        act[name] += value
-                    elif name == "down_until":
-                        act[name] = max(value, act.get(name) or 0)
-                    elif name == "reorder_window_s":
-                        act[name] = max(value, act.get(name, 0.0))
-                    elif name in _OUTBOUND_FIELDS and name not in act:
-                        act[name] = value
-                self._take(fault, detail, fired, ended)
-            if ended:
-                self._refresh()
-        if not fired:
+            action, firings = self._fire_outbound(this_try, self.clock())
+        if not firings.fired:
             return None
-        context = {
-            "interface": interface_id,
-            "sender": sender,
-            "recipient": recipient,
-            "transactionID": transaction_id,
-            "message": sur,
-            "attempt": attempt,
-        }
-        self._report(fired, ended, context)
-        act["delay_s"] = round(act["delay_s"], 6)
-        return OutboundAction(faults=tuple(f.id for f, _ in fired), **act)
+        self._report(firings, this_try.context())
+        return replace(action, delay_s=round(action.delay_s, 6), faults=firings.ids)
+
+    def _fire_outbound(self, this_try: _Attempt, now: float) -> tuple[OutboundAction, _Firings]:
+        """Every fault in scope of the attempt, their actions combined (under the lock)."""
+        firings = _Firings()
+        action = OutboundAction()
+        for fault in list(self._faults.values()):
+            if fault.side != "outbound" or not this_try.in_scope(fault):
+                continue
+            outcome = self._outbound_effect(fault, this_try.key, this_try.attempt, now)
+            if outcome is not None:
+                action = action.combined(outcome[0])
+                self._take(fault, outcome[1], firings)
+        self._end(firings)
+        return action, firings
 
     # -- internals -----------------------------------------------------------------
 
-    def _take(
-        self, fault: Fault, detail: dict[str, Any], fired: list[tuple[Fault, dict[str, Any]]], ended: list[Fault]
-    ) -> None:
+    def _take(self, fault: Fault, detail: Detail, firings: _Firings) -> None:
         """A fault that fired; one whose count is used up leaves the plan (under the lock)."""
-        fired.append((fault, detail))
+        firings.fired.append((fault, detail))
         if fault.exhausted:
-            ended.append(self._faults.pop(fault.id))
+            firings.ended.append(self._faults.pop(fault.id))
 
-    def _report(self, fired: list[tuple[Fault, dict[str, Any]]], ended: list[Fault], context: dict[str, Any]) -> None:
-        for fault, detail in fired:
+    def _end(self, firings: _Firings) -> None:
+        if firings.ended:
+            self._refresh()
+
+    def _report(self, firings: _Firings, context: Detail) -> None:
+        for fault, detail in firings.fired:
             self._emit(fault, {"event": "applied", **context, **detail})
-        for fault in ended:
+        for fault in firings.ended:
             self._emit(fault, {"event": "expired", "reason": "count-used"})
 
     def _decide(self, fault: Fault) -> bool:
@@ -288,45 +330,37 @@ class FaultPlan:
         fault.applied += 1
         return True
 
-    def _outbound_detail(self, fault: Fault, key: tuple[str, str], attempt: int, now: float) -> dict[str, Any] | None:
-        kind = fault.kind
-        if kind == "fail_first":
-            tries = fault.params["tries"]
-            if attempt == 1:
-                if not self._decide(fault):
-                    return None
-                if tries > 1:
-                    fault.failing[key] = tries
-            elif key in fault.failing:
-                if attempt >= fault.failing[key]:
-                    del fault.failing[key]  # the last failing try: the next one succeeds
-                if attempt > tries:
-                    return None
-            else:
-                return None
-            if "error" in fault.params:
-                return {"connection_error": True, "try": attempt, "of": tries}
-            detail: dict[str, Any] = {"fail_status": fault.params["status"], "try": attempt, "of": tries}
-            if "retry_after" in fault.params:
-                detail["retry_after_s"] = fault.params["retry_after"]
-            return detail
+    def _outbound_effect(self, fault: Fault, key: tuple[str, str], attempt: int, now: float) -> Effect | None:
+        if fault.kind == "fail_first":
+            return self._fail_first(fault, key, attempt)
         if not self._decide(fault):
             return None
-        if kind == "drop":
-            return {"drop": True}
-        if kind == "duplicate":
-            return {"duplicates": fault.params["copies"]}
-        if kind == "delay":
-            return {"delay_s": round(fault.sample(fault.params), 6)}
-        if kind == "reorder":
-            # Deliveries inside one window are released in reverse order of arrival: one arriving
-            # at a, in a window ending at e, is held 2(e - a) s. Deterministic and needs no buffer.
-            window = fault.params["window"]
-            if fault.reorder_window_end is None or now >= fault.reorder_window_end:
-                fault.reorder_window_end = now + window
-            hold = 2 * (fault.reorder_window_end - now)
-            return {"delay_s": round(hold, 6), "reorder_window_s": window}
-        return {"connection_error": True, "down_until": fault.ends_at}  # down
+        return _OUTBOUND_EFFECTS.get(fault.kind, _outbound_down)(fault, now)
+
+    def _fail_first(self, fault: Fault, key: tuple[str, str], attempt: int) -> Effect | None:
+        """Deliveries chosen on their first attempt fail until their ``tries`` are used up."""
+        tries = fault.params["tries"]
+        if not self._fails_this_try(fault, key, attempt, tries):
+            return None
+        if "error" in fault.params:
+            return OutboundAction(connection_error=True), {"connection_error": True, "try": attempt, "of": tries}
+        detail: Detail = {"fail_status": fault.params["status"], "try": attempt, "of": tries}
+        if "retry_after" in fault.params:
+            detail["retry_after_s"] = fault.params["retry_after"]
+        return OutboundAction(fail_status=fault.params["status"], retry_after_s=fault.params.get("retry_after")), detail
+
+    def _fails_this_try(self, fault: Fault, key: tuple[str, str], attempt: int, tries: int) -> bool:
+        if attempt == 1:
+            if not self._decide(fault):
+                return False
+            if tries > 1:
+                fault.failing[key] = tries
+            return True
+        if key not in fault.failing:
+            return False
+        if attempt >= fault.failing[key]:
+            del fault.failing[key]  # the last failing try: the next one succeeds
+        return attempt <= tries
 
     def _drop(self, which: Callable[[Fault], bool], reason: str) -> list[str]:
         with self._lock:
@@ -336,7 +370,7 @@ class FaultPlan:
             if gone:
                 self._refresh()
         for f in gone:
-            detail: dict[str, Any] = {"event": "expired", "reason": reason}
+            detail: Detail = {"event": "expired", "reason": reason}
             if reason == "window-ended" and f.ends_at is not None:
                 detail["ended_at"] = round(f.ends_at, 6)
             self._emit(f, detail)
@@ -349,31 +383,112 @@ class FaultPlan:
         self.inbound_needs_body = any(f.side == "inbound" and f.scope.message for f in faults)
         self._next_end = min((f.ends_at for f in faults if f.ends_at is not None), default=math.inf)
 
-    def _emit(self, fault: Fault, detail: dict[str, Any]) -> None:
+    def _emit(self, fault: Fault, detail: Detail) -> None:
         if self.on_event is None:
             return
         event = {"fault": fault.id, "kind": fault.kind, "side": fault.side, "tag": fault.tag, **detail}
         self.on_event(fault, event)
 
     # last in the class: after it, ``list`` in an annotation here would name this method
-    def list(self) -> list[dict[str, Any]]:
+    def list(self) -> list[dict[str, object]]:
         """The active faults, as ``GET /_sim/faults`` shows them."""
         self.sweep()
         with self._lock:
             return [f.as_dict() for f in self._faults.values()]
 
 
+# --------------------------------------------------------------------------- what each kind does
+# Each kind of fault, once it fires, gives the action it contributes and the detail that is reported.
+
+
+def _inbound_latency(fault: Fault) -> tuple[InboundAction, Detail]:
+    latency = round(fault.sample(fault.params), 6)
+    return InboundAction(latency_s=latency), {"latency_s": latency}
+
+
+def _inbound_status(fault: Fault) -> tuple[InboundAction, Detail]:
+    status, retry_after = fault.params["status"], fault.params.get("retry_after")
+    detail: Detail = {k: v for k, v in {"status": status, "retry_after_s": retry_after}.items() if v is not None}
+    return InboundAction(status=status, retry_after_s=retry_after), detail
+
+
+def _inbound_reset(fault: Fault) -> tuple[InboundAction, Detail]:
+    return InboundAction(reset=True), {"reset": True}
+
+
+def _inbound_empty(fault: Fault) -> tuple[InboundAction, Detail]:
+    return InboundAction(empty=True, empty_status=fault.params.get("status")), {
+        "empty": True,
+        "when": "after processing",
+    }
+
+
+def _inbound_truncate(fault: Fault) -> tuple[InboundAction, Detail]:
+    return InboundAction(truncate_to=fault.params.get("keep_bytes", -1)), {
+        "truncated": True,
+        "when": "after processing",
+    }
+
+
+_INBOUND_EFFECTS: dict[str, Callable[[Fault], tuple[InboundAction, Detail]]] = {
+    "latency": _inbound_latency,
+    "status": _inbound_status,
+    "reset": _inbound_reset,
+    "empty": _inbound_empty,
+}  # and truncate
+
+
+def _outbound_drop(fault: Fault, now: float) -> Effect:
+    return OutboundAction(drop=True), {"drop": True}
+
+
+def _outbound_duplicate(fault: Fault, now: float) -> Effect:
+    copies = fault.params["copies"]
+    return OutboundAction(duplicates=copies), {"duplicates": copies}
+
+
+def _outbound_delay(fault: Fault, now: float) -> Effect:
+    delay = round(fault.sample(fault.params), 6)
+    return OutboundAction(delay_s=delay), {"delay_s": delay}
+
+
+def _outbound_reorder(fault: Fault, now: float) -> Effect:
+    """Deliveries inside one window are released in reverse order of arrival: one arriving at a,
+    in a window ending at e, is held 2(e - a) s. Deterministic and needs no buffer."""
+    window = fault.params["window"]
+    if fault.reorder_window_end is None or now >= fault.reorder_window_end:
+        fault.reorder_window_end = now + window
+    hold = round(2 * (fault.reorder_window_end - now), 6)
+    return OutboundAction(delay_s=hold, reorder_window_s=window), {"delay_s": hold, "reorder_window_s": window}
+
+
+def _outbound_down(fault: Fault, now: float) -> Effect:
+    return OutboundAction(connection_error=True, down_until=fault.ends_at), {
+        "connection_error": True,
+        "down_until": fault.ends_at,
+    }
+
+
+_OUTBOUND_EFFECTS: dict[str, Callable[[Fault, float], Effect]] = {
+    "drop": _outbound_drop,
+    "duplicate": _outbound_duplicate,
+    "delay": _outbound_delay,
+    "reorder": _outbound_reorder,
+}  # and down; fail_first counts tries (FaultPlan._fail_first)
+
+
 # --------------------------------------------------------------------------- wiring helpers
 
 
-def journal_sink(journal: Any) -> EventSink:
+def journal_sink(journal: Journal) -> EventSink:
     """An ``on_event`` that records each fault event as a ``fault`` entry of the simulator's journal."""
 
-    def sink(fault: Fault, event: dict[str, Any]) -> None:
+    def sink(fault: Fault, event: Detail) -> None:
+        interface, sender = event.get("interface"), event.get("sender")
         journal.add(
             "fault",
-            event.get("interface") or "",
-            event.get("sender"),
+            interface if isinstance(interface, str) else "",
+            sender if isinstance(sender, str) else None,
             transaction_id=event.get("transactionID"),
             response=event,
             note=f"fault {fault.id} ({fault.kind}) {event['event']}",
@@ -382,6 +497,6 @@ def journal_sink(journal: Any) -> EventSink:
     return sink
 
 
-def plan_from_config(config: Any, on_event: EventSink | None = None) -> FaultPlan:
+def plan_from_config(config: object, on_event: EventSink | None = None) -> FaultPlan:
     """The plan a simulator starts with: the environment file's faults, with its seed."""
     return FaultPlan.from_specs(getattr(config, "faults", ()), getattr(config, "fault_seed", 0), on_event)

@@ -11,8 +11,9 @@ import asyncio
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 DELIVERY_STATUSES = (
@@ -30,19 +31,22 @@ CHANNELS = ("webhook", "inbox", "simulated", "none")
 KINDS = ("accepted", "refused", "event", "fault", "status")
 
 
+AttemptRecord = dict[str, object]  # one push attempt: attempt, at, batch, ms, status or error, fault
+
+
 @dataclass
 class Delivery:
     recipient: str
     channel: str  # one of CHANNELS
     status: str = "queued"  # one of DELIVERY_STATUSES
-    attempts: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[AttemptRecord] = field(default_factory=list)
     url: str | None = None
     note: str = ""
     queued_at: float = field(default_factory=time.time)
     done_at: float | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "recipient": self.recipient,
             "channel": self.channel,
             "status": self.status,
@@ -69,14 +73,19 @@ class Entry:
     correlation_id: str | None = None
     mpan: str | None = None
     event_code: str | None = None
-    payload: Any = None
-    response: Any = None
+    payload: object = None  # accepted: the message as published; refused: the request body
+    response: object = None
     deliveries: list[Delivery] = field(default_factory=list)
-    route: dict[str, Any] | None = None
+    route: dict[str, object] | None = None
     note: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        out = {
+    @property
+    def egress(self) -> Mapping[str, object]:
+        """The published message of an accepted entry (``{}`` for the others)."""
+        return self.payload if isinstance(self.payload, Mapping) else {}
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "seq": self.seq,
             "kind": self.kind,
             "at": round(self.at, 6),
@@ -113,30 +122,37 @@ class Query:
     until: float | None = None
     after_seq: int = 0
 
+    @cached_property
+    def _tests(self) -> tuple[Callable[[Query, Entry], bool], ...]:
+        """The tests of the filters that are set (None and "" are not), found once per query."""
+        return tuple(test for name, test in _FILTER_TESTS if getattr(self, name) not in (None, ""))
+
     def matches(self, e: Entry) -> bool:
-        if e.seq <= self.after_seq:
-            return False
-        if self.kind and e.kind != self.kind:
-            return False
-        if self.correlation_id and self.correlation_id not in (e.correlation_id, _sender_corr(e)):
-            return False
-        if self.mpan and e.mpan != self.mpan:
-            return False
-        if self.interface_id and e.interface_id.upper() != self.interface_id.upper():
-            return False
-        if self.event_code and (e.event_code or "").strip("[]").lower() != self.event_code.strip("[]").lower():
-            return False
-        if self.transaction_id and e.transaction_id != self.transaction_id:
-            return False
-        if (
-            self.participant
-            and self.participant != e.sender
-            and all(d.recipient != self.participant for d in e.deliveries)
-        ):
-            return False
-        if self.recipient and all(d.recipient != self.recipient for d in e.deliveries):
-            return False
-        return not ((self.since is not None and e.at < self.since) or (self.until is not None and e.at > self.until))
+        return e.seq > self.after_seq and all(test(self, e) for test in self._tests)
+
+
+def _same_event_code(q: Query, e: Entry) -> bool:
+    """``[MSApp]`` and ``msapp`` name the same event."""
+    return (e.event_code or "").strip("[]").lower() == (q.event_code or "").strip("[]").lower()
+
+
+def _involves(q: Query, e: Entry) -> bool:
+    return q.participant == e.sender or any(d.recipient == q.participant for d in e.deliveries)
+
+
+# Each Query field with what an entry must satisfy when it is set.
+_FILTER_TESTS: tuple[tuple[str, Callable[[Query, Entry], bool]], ...] = (
+    ("kind", lambda q, e: e.kind == q.kind),
+    ("correlation_id", lambda q, e: q.correlation_id in (e.correlation_id, _sender_corr(e))),
+    ("mpan", lambda q, e: e.mpan == q.mpan),
+    ("interface_id", lambda q, e: e.interface_id.upper() == (q.interface_id or "").upper()),
+    ("event_code", _same_event_code),
+    ("transaction_id", lambda q, e: e.transaction_id == q.transaction_id),
+    ("participant", _involves),
+    ("recipient", lambda q, e: any(d.recipient == q.recipient for d in e.deliveries)),
+    ("since", lambda q, e: q.since is None or e.at >= q.since),
+    ("until", lambda q, e: q.until is None or e.at <= q.until),
+)
 
 
 class Journal:
@@ -152,6 +168,7 @@ class Journal:
     def limit(self) -> int:
         return self._limit
 
+    # Any here and in query: Entry's and Query's fields as keywords (a TypedDict would repeat them).
     def add(self, kind: str, interface_id: str, sender: str | None, **kw: Any) -> Entry:
         entry = Entry(next(self._seq), kind, time.time(), interface_id, sender, **kw)
         self._entries.append(entry)
@@ -227,8 +244,7 @@ class Journal:
 
 
 def _sender_corr(e: Entry) -> str | None:
-    try:
-        correlation = e.payload["CommonBlock"]["S1"]["senderCorrelationID"]
-    except (KeyError, TypeError):
-        return None
+    correlation: object = e.payload
+    for key in ("CommonBlock", "S1", "senderCorrelationID"):
+        correlation = correlation.get(key) if isinstance(correlation, Mapping) else None
     return correlation if isinstance(correlation, str) else None

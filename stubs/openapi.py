@@ -8,10 +8,9 @@ the official DIP spec's; here a payload is an object with ``CommonBlock`` and ``
 
 from __future__ import annotations
 
-from typing import Any
-
 from mhhs_stubs.answers import STANDARD_FIELDS
 from mhhs_stubs.journal import CHANNELS, DELIVERY_STATUSES, KINDS
+from mhhs_stubs.json_types import JsonObject, JsonValue
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 
@@ -20,11 +19,11 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+def _json(schema: JsonObject, description: str) -> JsonObject:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _text(description: str) -> dict[str, Any]:
+def _text(description: str) -> JsonObject:
     return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
@@ -44,7 +43,7 @@ STANDARD_ERRORS = {
 }
 
 
-def _standard_errors(*codes: str) -> dict[str, Any]:
+def _standard_errors(*codes: str) -> JsonObject:
     return {c: _json(_ref("StandardResponse"), STANDARD_ERRORS[c]) for c in codes}
 
 
@@ -54,7 +53,7 @@ CONTROL_ERRORS = {
     "404": _json(_ref("StandardResponse"), "Unknown path"),
     "405": _json(_ref("StandardResponse"), "Method not allowed"),
 }
-SIGNATURE_HEADERS = [
+SIGNATURE_HEADERS: list[JsonObject] = [
     {"name": name, "in": "header", "required": False, "schema": {"type": "string"}, "description": text}
     for name, text in (
         ("X-API-Key", "the participant's API key (required on every DIP path)"),
@@ -64,12 +63,18 @@ SIGNATURE_HEADERS = [
         ("X-DIP-Signature-Certificate", "base64 PEM of the signing certificate"),
     )
 ]
-ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "IF-nnn or REP-nnn"}
-RECIPIENT = {"name": "recipient-id", "in": "path", "required": True, "schema": {"type": "string"}}
+ID: JsonObject = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "IF-nnn or REP-nnn",
+}
+RECIPIENT: JsonObject = {"name": "recipient-id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
-def _dip(summary: str, body: dict[str, Any] | None, ok: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
-    op: dict[str, Any] = {
+def _dip(summary: str, body: JsonObject | None, ok: JsonObject, *params: JsonObject) -> JsonObject:
+    op: dict[str, JsonValue] = {
         "summary": summary,
         "tags": ["DIP"],
         "parameters": [*params, *SIGNATURE_HEADERS],
@@ -80,8 +85,12 @@ def _dip(summary: str, body: dict[str, Any] | None, ok: dict[str, Any], *params:
     return op
 
 
-def _control(summary: str, ok: dict[str, Any], *params: dict[str, Any], body: Any = None) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "tags": ["Simulator control"], "responses": {**CONTROL_ERRORS, **ok}}
+def _control(summary: str, ok: JsonObject, *params: JsonObject, body: JsonObject | None = None) -> JsonObject:
+    op: dict[str, JsonValue] = {
+        "summary": summary,
+        "tags": ["Simulator control"],
+        "responses": {**CONTROL_ERRORS, **ok},
+    }
     if params:
         op["parameters"] = list(params)
     if body is not None:
@@ -89,7 +98,7 @@ def _control(summary: str, ok: dict[str, Any], *params: dict[str, Any], body: An
     return op
 
 
-def _query(name: str, description: str, type_: str = "string") -> dict[str, Any]:
+def _query(name: str, description: str, type_: str = "string") -> JsonObject:
     return {"name": name, "in": "query", "required": False, "schema": {"type": type_}, "description": description}
 
 
@@ -108,7 +117,7 @@ JOURNAL_QUERY = [
     _query("limit", "at most this many", "integer"),
 ]
 
-COMPONENTS: dict[str, Any] = {
+COMPONENTS: JsonObject = {
     "StandardResponseBodyType": {
         "type": "object",
         "required": list(STANDARD_FIELDS),
@@ -218,7 +227,7 @@ COMPONENTS: dict[str, Any] = {
     },
 }
 
-LIST = {
+LIST: JsonObject = {
     "type": "object",
     "required": ["count", "evicted", "lastSeq", "messages"],
     "properties": {
@@ -230,8 +239,8 @@ LIST = {
 }
 
 
-def build_document(version: str, extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
-    p = {
+def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonObject:
+    p: dict[str, JsonValue] = {
         "/dip-channel/{id}": {
             "post": _dip(
                 "Send a batch of messages: all accepted (201) or all refused (400)",

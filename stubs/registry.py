@@ -10,14 +10,13 @@ the pool never issues (``foreign``) is taken as known: the simulator has no regi
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 from mhhs_sit.data import describe_core, mpan_core_problem
 from mhhs_sit.data.partition import REGISTERED_ROWS, block
 
 
 @lru_cache(maxsize=4096)
-def mpan_status(core: Any) -> str:
+def mpan_status(core: object) -> str:
     """``invalid``, ``unregistered``, ``registered`` or ``foreign`` (valid, not from the pool)."""
     if not isinstance(core, str) or mpan_core_problem(core) is not None:
         return "invalid"
@@ -30,7 +29,7 @@ def mpan_status(core: Any) -> str:
     return "registered" if where[0] in REGISTERED_ROWS else "unregistered"
 
 
-def mpan_view(core: Any) -> dict[str, Any]:
+def mpan_view(core: object) -> dict[str, object]:
     """``mpan.*`` as rules see it: the core, its status and whether the register knows it."""
     status = mpan_status(core) if core is not None else "absent"
     return {"core": core, "status": status, "known": status in ("registered", "foreign")}

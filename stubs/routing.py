@@ -15,11 +15,14 @@ import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mhhs_sit.dip.envelope import field as common_field
 from mhhs_sit.dip.envelope import get_ci
 from mhhs_stubs.config import SimParticipant
+
+if TYPE_CHECKING:
+    from mhhs_sit.catalogue import Catalogue, Interface
 
 # Registration-service publications that tell their recipients they are (now) appointed to
 # the MPAN, and those that tell a party it is no longer appointed. Modelled on the catalogue's
@@ -50,7 +53,7 @@ class Route:
     def recipients(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*self.primary, *self.secondary, *self.always)))
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "primaryRecipients": list(self.primary),
             "secondaryRecipients": list(self.secondary),
@@ -86,7 +89,7 @@ class Appointments:
 
 
 class Router:
-    def __init__(self, participants: Mapping[str, SimParticipant], catalogue: Any):
+    def __init__(self, participants: Mapping[str, SimParticipant], catalogue: Catalogue | None):
         self.participants = participants
         self.catalogue = catalogue
         self.appointments = Appointments()
@@ -94,7 +97,7 @@ class Router:
         for p in participants.values():
             self._by_role.setdefault(p.role, []).append(p)
 
-    def _interface(self, interface_id: str) -> Any:
+    def _interface(self, interface_id: str) -> Interface | None:
         if self.catalogue is None:
             return None
         try:
@@ -102,7 +105,7 @@ class Router:
         except KeyError:
             return None
 
-    def route(self, interface_id: str, payload: Mapping[str, Any], caller: SimParticipant, index: int = 0) -> Route:
+    def route(self, interface_id: str, payload: Mapping[str, object], caller: SimParticipant, index: int = 0) -> Route:
         """Resolve the recipients of one message; ``problems`` non-empty means refuse the batch."""
         spec = self._interface(interface_id)
         problems: list[RouteProblem] = []
@@ -123,14 +126,14 @@ class Router:
         return Route(tuple(dict.fromkeys(primary)), tuple(secondary), tuple(always), tuple(problems))
 
     def _primary(
-        self, interface_id: str, spec: Any, named: list[Any], pointer: str, problems: list[RouteProblem]
+        self, interface_id: str, spec: Interface | None, named: list[object], pointer: str, problems: list[RouteProblem]
     ) -> list[str]:
         """The named recipients that are participants in a receiving role; the others as problems."""
         receiving = frozenset(spec.recipients) if spec is not None else None
         primary: list[str] = []
         for i, dip_id in enumerate(named):
             party = self.participants.get(dip_id) if isinstance(dip_id, str) else None
-            if party is None:
+            if party is None or not isinstance(dip_id, str):
                 problems.append(
                     RouteProblem(
                         "MSG1031",
@@ -153,7 +156,7 @@ class Router:
         return primary
 
     def _appointed(
-        self, spec: Any, payload: Mapping[str, Any], mpan: object, caller: SimParticipant, primary: list[str]
+        self, spec: Interface, payload: Mapping[str, object], mpan: object, caller: SimParticipant, primary: list[str]
     ) -> list[str]:
         """MPAN routing: the parties appointed to the MPAN in the receiving roles, besides the named ones."""
         appointed = self.appointments.of(mpan) if isinstance(mpan, str) else {}
@@ -169,7 +172,7 @@ class Router:
                 secondary.append(dip_id)
         return secondary
 
-    def _role_holders(self, spec: Any, caller: SimParticipant) -> list[str]:
+    def _role_holders(self, spec: Interface, caller: SimParticipant) -> list[str]:
         """Role routing with no named recipient: every subscriber holding a receiving role
         in the sender's cohort (the catalogue's reading of role routing)."""
         return [
@@ -179,7 +182,7 @@ class Router:
             if p.cohort == caller.cohort and p.dip_id != caller.dip_id
         ]
 
-    def _always(self, spec: Any, caller: SimParticipant) -> list[str]:
+    def _always(self, spec: Interface, caller: SimParticipant) -> list[str]:
         """The sender's cohort's parties in the always roles: cohorts are separate markets here,
         so tests of one cohort never receive another's traffic (they run side by side)."""
         out: list[str] = []
@@ -189,29 +192,33 @@ class Router:
             ]
         return out
 
-    def learn(self, interface_id: str, payload: Mapping[str, Any], sender: SimParticipant, route: Route) -> None:
-        """Update appointments from a registration-service publication that was just accepted."""
+    def learn(self, interface_id: str, payload: Mapping[str, object], sender: SimParticipant, route: Route) -> None:
+        """Update appointments from a message that was just accepted: its distributor, and what a
+        registration-service publication says about who is (no longer) appointed."""
         mpan = common_field(payload, "M0", "MPANCore")
         if not isinstance(mpan, str) or not mpan:
             return
-        distributor = common_field(payload, "M0", "distributorDIPID")
+        self._learn_distributor(mpan, common_field(payload, "M0", "distributorDIPID"))
+        if sender.role != "REGS":
+            return
+        custom = get_ci(payload, "CustomBlock") or {}
+        if interface_id.upper() in APPOINTING:
+            for dip_id in (*route.primary, *route.secondary, *_dip_ids(custom, INCOMING_FIELD)):
+                self._appoint(mpan, dip_id)
+        elif interface_id.upper() in DE_APPOINTING:
+            for dip_id in _dip_ids(custom, OUTGOING_FIELD):
+                self._de_appoint(mpan, dip_id)
+
+    def _learn_distributor(self, mpan: str, distributor: object) -> None:
+        """M0 names the MPAN's distributor: appointed unless one is known already."""
         party = self.participants.get(distributor) if isinstance(distributor, str) else None
         if party is not None and party.role in ("LDSO", "UMSO") and party.role not in self.appointments.of(mpan):
             self.appointments.appoint(mpan, party.role, party.dip_id)
-        if sender.role != "REGS":
-            return
-        iid = interface_id.upper()
-        custom = get_ci(payload, "CustomBlock") or {}
-        if iid in APPOINTING:
-            for dip_id in (*route.primary, *route.secondary):
-                self._appoint(mpan, dip_id)
-            for dip_id in _dip_ids(custom, INCOMING_FIELD):
-                self._appoint(mpan, dip_id)
-        elif iid in DE_APPOINTING:
-            for dip_id in _dip_ids(custom, OUTGOING_FIELD):
-                p = self.participants.get(dip_id)
-                if p is not None:
-                    self.appointments.remove(mpan, p.role, dip_id)
+
+    def _de_appoint(self, mpan: str, dip_id: str) -> None:
+        p = self.participants.get(dip_id)
+        if p is not None:
+            self.appointments.remove(mpan, p.role, dip_id)
 
     def _appoint(self, mpan: str, dip_id: str) -> None:
         p = self.participants.get(dip_id)
@@ -232,7 +239,7 @@ class Router:
         return problems
 
 
-def _dip_ids(block: Any, pattern: re.Pattern[str]) -> Iterable[str]:
+def _dip_ids(block: object, pattern: re.Pattern[str]) -> Iterable[str]:
     if isinstance(block, Mapping):
         for k, v in block.items():
             if isinstance(v, str) and isinstance(k, str) and pattern.search(k):
@@ -244,7 +251,7 @@ def _dip_ids(block: Any, pattern: re.Pattern[str]) -> Iterable[str]:
             yield from _dip_ids(v, pattern)
 
 
-def parse_seed(data: Any) -> tuple[dict[str, dict[str, str]], list[str]]:
+def parse_seed(data: object) -> tuple[dict[str, dict[str, str]], list[str]]:
     """``{MPAN: {ROLE: DIP_ID}}`` from a control-API body, with every problem named."""
     problems: list[str] = []
     out: dict[str, dict[str, str]] = {}
@@ -264,7 +271,7 @@ def parse_seed(data: Any) -> tuple[dict[str, dict[str, str]], list[str]]:
 __all__: Sequence[str] = ("Appointments", "Route", "RouteProblem", "Router", "parse_seed")
 
 
-def _unresolved(interface_id: str, spec: Any, mpan: object, index: int) -> RouteProblem:
+def _unresolved(interface_id: str, spec: Interface, mpan: object, index: int) -> RouteProblem:
     """Why an MPAN-routed message that names no recipient reaches nobody."""
     pointer = f"/{index}/payload/CommonBlock/M0/MPANCore"
     if not isinstance(mpan, str) or not mpan:
@@ -283,7 +290,7 @@ def _unresolved(interface_id: str, spec: Any, mpan: object, index: int) -> Route
     )
 
 
-def _named(payload: Mapping[str, Any], pointer: str, problems: list[RouteProblem]) -> list[Any]:
+def _named(payload: Mapping[str, object], pointer: str, problems: list[RouteProblem]) -> list[object]:
     """The message's A0.primaryRecipients (blank entries dropped); not a list is a problem."""
     a0 = get_ci(get_ci(payload, "CommonBlock") or {}, "A0") or {}
     named = a0.get("primaryRecipients") if isinstance(a0, Mapping) else None

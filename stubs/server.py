@@ -9,9 +9,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from mhhs_sit.errors import EnvironmentBroken
@@ -32,7 +33,7 @@ class PeerCertProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
     ``connection_made`` runs, so the peer certificate is read once per connection here.
     """
 
-    def connection_made(self, transport: Any) -> None:
+    def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
@@ -46,9 +47,9 @@ class PeerCertProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
             "tls_version": None,
             "cipher_suite": None,
         }
-        inner: Any = self.app  # type: ignore[has-type]
+        inner: ASGIApp = self.app  # type: ignore[has-type]
 
-        async def app(scope: Any, receive: Any, send: Any) -> None:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
             scope.setdefault("extensions", {})["tls"] = tls
             await inner(scope, receive, send)
 
@@ -62,6 +63,16 @@ class PeerCertProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         super().shutdown()
         if idle:
             self.transport.abort()
+
+
+class _TlsOptions(TypedDict, total=False):
+    """uvicorn's options for HTTPS (and mutual TLS) with the run's certificates."""
+
+    ssl_certfile: str
+    ssl_keyfile: str
+    ssl_ca_certs: str
+    ssl_cert_reqs: int
+    http: type[PeerCertProtocol]
 
 
 class EmbeddedSimulator:
@@ -79,7 +90,7 @@ class EmbeddedSimulator:
         self.sim = SimulatorApp(config)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.credentials_dir: Path | None = None
-        tls: dict[str, Any] = {}
+        tls: _TlsOptions = {}
         if config.tls:
             self._tmp = tempfile.TemporaryDirectory(prefix="mhhs-sim-tls-")
             self.credentials_dir = Path(self._tmp.name)
