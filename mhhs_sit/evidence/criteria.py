@@ -16,7 +16,7 @@ from typing import Any
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml, parse_yaml
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.errors import DefinitionError, Problem
-from mhhs_sit.evidence.outcomes import CATEGORIES, STATUSES, CaseResult, Coverage, coverage, pct, tally
+from mhhs_sit.evidence.outcomes import CATEGORIES, STATUSES, Coverage, CycleResult, coverage, pct, tally
 from mhhs_sit.results.outcome import UNSUCCESSFUL, Status
 
 BUILTIN = "built-in default criteria"
@@ -82,7 +82,7 @@ class Criterion:
     requirements: tuple[str, ...] = ()
     description: str = ""
 
-    def selects(self, r: CaseResult) -> bool:
+    def selects(self, r: CycleResult) -> bool:
         for key, values in self.where:
             if key == "tags":
                 if not set(r.tags) & set(values):
@@ -134,31 +134,31 @@ class Outcome:
 # Evaluation
 
 
-def evaluate(criteria: CriteriaSet, results: Sequence[CaseResult]) -> tuple[Outcome, ...]:
+def evaluate(criteria: CriteriaSet, results: Sequence[CycleResult]) -> tuple[Outcome, ...]:
     return tuple(_EVALUATORS[c.rule](c, [r for r in results if c.selects(r)]) for c in criteria.criteria)
 
 
-def _result_breach(r: CaseResult) -> Breach:
+def _result_breach(r: CycleResult) -> Breach:
     first_line = (r.message.strip().splitlines() or [""])[0]
     note = "; ".join(p for p in (r.category or "", first_line[:160]) if p)
     return Breach(r.case, r.cohort, r.status, note)
 
 
-def _all_passed(c: Criterion, scoped: list[CaseResult]) -> Outcome:
+def _all_passed(c: Criterion, scoped: list[CycleResult]) -> Outcome:
     bad = [r for r in scoped if r.status != Status.PASSED]
     if not scoped:
         return Outcome(c, True, "no results in scope")
     return Outcome(c, not bad, f"{len(scoped) - len(bad)} of {len(scoped)} passed", tuple(map(_result_breach, bad)))
 
 
-def _max_count(c: Criterion, scoped: list[CaseResult]) -> Outcome:
+def _max_count(c: Criterion, scoped: list[CycleResult]) -> Outcome:
     assert c.max is not None
     met = len(scoped) <= c.max
     breaches = () if met else tuple(map(_result_breach, scoped))
     return Outcome(c, met, f"{len(scoped)} found (max {c.max})", breaches)
 
 
-def _min_pass_rate(c: Criterion, scoped: list[CaseResult]) -> Outcome:
+def _min_pass_rate(c: Criterion, scoped: list[CycleResult]) -> Outcome:
     assert c.min is not None
     t = tally(scoped)
     if t.pass_rate is None:  # undefined: an exit gate must not pass on nothing executed
@@ -169,7 +169,7 @@ def _min_pass_rate(c: Criterion, scoped: list[CaseResult]) -> Outcome:
     return Outcome(c, met, measured, breaches)
 
 
-def _requirements_covered(c: Criterion, scoped: list[CaseResult]) -> Outcome:
+def _requirements_covered(c: Criterion, scoped: list[CycleResult]) -> Outcome:
     cov = coverage(scoped, c.requirements)
     covered = sum(x.covered for x in cov)
     wanted = 1.0 if c.min is None else c.min
@@ -186,7 +186,7 @@ def _coverage_breach(x: Coverage) -> Breach:
     return Breach(x.requirement, "", x.state, cases)
 
 
-_EVALUATORS: dict[str, Callable[[Criterion, list[CaseResult]], Outcome]] = {
+_EVALUATORS: dict[str, Callable[[Criterion, list[CycleResult]], Outcome]] = {
     "all_passed": _all_passed,
     "max_count": _max_count,
     "min_pass_rate": _min_pass_rate,
