@@ -227,7 +227,7 @@ def _criteria_section(report: CompletionReport) -> Section:
 
 def _tally_table(first: str, groups: list[tuple[str, Tally]], total: Tally | None = None) -> Table:
     # the error column (files not collected) only when there is one, not as a column of zeros
-    statuses = [s for s in STATUSES if s != "error" or any(t.error for _, t in groups)]
+    statuses = [s for s in STATUSES if s != Status.ERROR or any(t.error for _, t in groups)]
     rows = [_tally_row(name, t, statuses) for name, t in groups]
     if total is not None:
         rows.append(_tally_row("Total", total, statuses, "total"))
@@ -239,7 +239,7 @@ def _tally_table(first: str, groups: list[tuple[str, Tally]], total: Tally | Non
 
 
 def _tally_row(name: str, t: Tally, statuses: Sequence[str], tone: str = "") -> tuple[Cell, ...]:
-    counts = [Cell(str(t.count(s)), _tone(s) if t.count(s) and s != "passed" else "") for s in statuses]
+    counts = [Cell(str(t.count(s)), _tone(s) if t.count(s) and s != Status.PASSED else "") for s in statuses]
     rate_tone = "" if t.pass_rate is None else "ok" if t.pass_rate == 1 else "bad"
     return (Cell(name, tone), Cell(str(t.total)), *counts, Cell(pct(t.pass_rate), rate_tone))
 

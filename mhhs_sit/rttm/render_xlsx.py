@@ -19,6 +19,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.url import Url
 from xlsxwriter.worksheet import Worksheet
 
+from mhhs_sit.results.outcome import Status
 from mhhs_sit.results.run import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Row, Rttm, RunSummary
 from mhhs_sit.rttm.render_tabular import NOT_COLLECTED, PerCase, columns, history_texts, link_target, summary
@@ -31,12 +32,12 @@ _NEUTRAL = ("FFEB9C", "9C5700")
 _GREY = ("E7E6E6", "595959")
 _VIOLET = ("E4C1F9", "5B2C83")
 STATUS_LOOK = {
-    "passed": _GOOD,
-    "failed": _BAD,
-    "broken": _NEUTRAL,
-    "skipped": _GREY,
-    "not run": _GREY,
-    "error": _VIOLET,
+    Status.PASSED: _GOOD,
+    Status.FAILED: _BAD,
+    Status.BROKEN: _NEUTRAL,
+    Status.SKIPPED: _GREY,
+    Status.NOT_RUN: _GREY,
+    Status.ERROR: _VIOLET,
 }
 VERDICT_LOOK = {
     "covered": _GOOD,
