@@ -14,6 +14,7 @@ from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.results.model import CaseResult, StepResult
 from mhhs_sit.results.outcome import EXECUTED, UNSUCCESSFUL, Category, Status
+from mhhs_sit.results.run import RunFacts
 
 STATUSES = tuple(s.value for s in Status)
 CATEGORIES = tuple(c.value for c in Category)
@@ -114,17 +115,18 @@ def load_run(path: Path) -> tuple[RunInfo, tuple[CycleResult, ...]]:
     doc, raw_cases = _document(path)
     run_id = str(doc.get("run_id") or path.parent.name or path.name)
     cases = tuple(CycleResult(_case(path, i, raw), run_id) for i, raw in enumerate(raw_cases))
+    facts = RunFacts.from_json(doc)
     info = RunInfo(
         path=str(path),
         run_id=run_id,
         started=str(doc.get("started") or ""),
         finished=str(doc.get("finished") or doc.get("started") or ""),
-        environment=_opt(doc.get("environment")),
-        environment_tag=_opt(doc.get("environment_tag")),
-        ir=_opt(doc.get("ir")),
-        spec_version=_opt(doc.get("spec_version")),
-        cohorts=_strings(doc.get("cohorts")),
-        git_commit=_opt(doc.get("git_commit")),
+        environment=facts.environment,
+        environment_tag=facts.environment_tag,
+        ir=facts.ir,
+        spec_version=facts.spec_version,
+        cohorts=facts.cohorts or (),
+        git_commit=facts.git_commit,
         framework_version=_opt(doc.get("framework_version")),
         results=len(cases),
     )
@@ -159,10 +161,6 @@ def _case(path: Path, i: int, raw: object) -> CaseResult:
 
 def _opt(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def _strings(value: object) -> tuple[str, ...]:
-    return tuple(str(c) for c in value) if isinstance(value, list | tuple) else ()
 
 
 @dataclass(frozen=True)

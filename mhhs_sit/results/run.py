@@ -86,6 +86,24 @@ class RunFacts:
             "exit_status": self.exit_status,
         }
 
+    @classmethod
+    def from_json(cls, doc: Mapping[str, object]) -> RunFacts:
+        """Read back from ``results.json``'s header: an empty text is not known."""
+        cohorts, exit_status = doc.get("cohorts"), doc.get("exit_status")
+        return cls(
+            environment=_known(doc.get("environment")),
+            environment_tag=_known(doc.get("environment_tag")),
+            ir=_known(doc.get("ir")),
+            spec_version=_known(doc.get("spec_version")),
+            cohorts=tuple(str(c) for c in cohorts) if isinstance(cohorts, list | tuple) else None,
+            git_commit=_known(doc.get("git_commit")),
+            exit_status=exit_status if isinstance(exit_status, int) else None,
+        )
+
+
+def _known(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
 
 @dataclass(frozen=True, slots=True)
 class RunLabels:
