@@ -116,12 +116,7 @@ def rttm_for(
     env_name = next((r.environment for r in reversed(runs) if r.environment), None) or "local"
     env, _ = project.for_environment(env_name).environment
     infos, warnings = _defined_cases(project, cohorts, env.is_local if env else True)
-    label = None
-    if participant:
-        found = _participant(cohorts, participant)
-        label, found_roles, found_cohorts = found
-        roles = sorted(set(roles or []) | found_roles)
-        only_cohorts = sorted(set(only_cohorts or []) | found_cohorts)
+    label, roles, only_cohorts = _scope(cohorts, participant, roles or [], only_cohorts or [])
     from mhhs_sit.rttm.build import STORE_FIELDS, build_rttm
 
     rttm = build_rttm(
@@ -130,13 +125,23 @@ def rttm_for(
         store.results(cycle, fields=STORE_FIELDS),
         cycle=cycle,
         runs=runs,
-        roles=roles or (),
+        roles=roles,
         participant=label,
-        only_cohorts=only_cohorts or (),
+        only_cohorts=only_cohorts,
     )
     for req, case in rttm.unknown_requirements:
         warnings.append(f"case {case} references {req}, which is not in the requirements catalogue")
     return rttm, warnings
+
+
+def _scope(
+    cohorts: dict[str, Cohort], participant: str | None, roles: list[str], only_cohorts: list[str]
+) -> tuple[str | None, list[str], list[str]]:
+    """The participant's label, and the roles and cohorts it adds to those asked for (none without one)."""
+    if not participant:
+        return None, roles, only_cohorts
+    label, found_roles, found_cohorts = _participant(cohorts, participant)
+    return label, sorted(set(roles) | found_roles), sorted(set(only_cohorts) | found_cohorts)
 
 
 def _catalogue(project: Project) -> dict[str, Requirement]:

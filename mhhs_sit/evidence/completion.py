@@ -126,7 +126,6 @@ def _distinct(values: Iterable[str | None]) -> list[str]:
 def identity(report: CompletionReport) -> list[tuple[str, str]]:
     """The header block: enough to tell which cycle, environment and build this report is about."""
     runs = report.cycle.runs
-    cohorts = sorted(_distinct(c for r in runs for c in r.cohorts), key=natural_key)
     return [
         ("Environment", _listed((_environment(r) for r in runs), "unknown")),
         ("Interim release", _listed((r.ir for r in runs), "unset")),
@@ -134,11 +133,15 @@ def identity(report: CompletionReport) -> list[tuple[str, str]]:
         ("Runs", ", ".join(r.run_id for r in runs)),
         ("Period", _period(runs)),
         ("Git commit", _listed((r.git_commit for r in runs), "unknown")),
-        ("Cohorts", ", ".join(cohorts) or "none"),
-        ("Framework", _listed(f"mhhs-sit {r.framework_version}" for r in runs if r.framework_version)),
+        ("Cohorts", _cohorts(runs)),
+        ("Framework", _listed(f"mhhs-sit {r.framework_version}" if r.framework_version else None for r in runs)),
         ("Exit criteria", f"{report.criteria.title} ({report.criteria.source})"),
         ("Generated", f"{_stamp(report.generated)} by mhhs-sit {__version__}"),
     ]
+
+
+def _cohorts(runs: Sequence[RunInfo]) -> str:
+    return ", ".join(sorted(_distinct(c for r in runs for c in r.cohorts), key=natural_key)) or "none"
 
 
 def _listed(values: Iterable[str | None], otherwise: str = "") -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,23 +286,28 @@ def coverage(results: Iterable[CycleResult], required: Iterable[str] = ()) -> tu
     for r in results:
         for req in r.requirements:
             by_req.setdefault(req, {}).setdefault(r.case, []).append(r)
-    out = []
-    for req in sorted(by_req, key=natural_key):
-        cases = by_req[req]
-        if not cases:
-            state = "not referenced"
-        elif any(case_covers(rs) for rs in cases.values()):
-            state = "covered"
-        elif any(r.executed for rs in cases.values() for r in rs):
-            state = "failing"
-        else:
-            state = "not executed"
-        detail = tuple(
-            (case, tuple((r.cohort, r.status) for r in sorted(rs, key=lambda r: natural_key(r.cohort))))
-            for case, rs in sorted(cases.items(), key=lambda kv: natural_key(kv[0]))
-        )
-        out.append(Coverage(req, state, detail))
-    return tuple(out)
+    return tuple(
+        Coverage(req, _coverage_state(by_req[req]), _coverage_detail(by_req[req]))
+        for req in sorted(by_req, key=natural_key)
+    )
+
+
+def _coverage_state(cases: Mapping[str, list[CycleResult]]) -> str:
+    """The coverage rule, over one requirement's cases (case -> its results across cohorts)."""
+    if not cases:
+        return "not referenced"
+    if any(case_covers(rs) for rs in cases.values()):
+        return "covered"
+    if any(r.executed for rs in cases.values() for r in rs):
+        return "failing"
+    return "not executed"
+
+
+def _coverage_detail(cases: Mapping[str, list[CycleResult]]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    return tuple(
+        (case, tuple((r.cohort, r.status.value) for r in sorted(rs, key=lambda r: natural_key(r.cohort))))
+        for case, rs in sorted(cases.items(), key=lambda kv: natural_key(kv[0]))
+    )
 
 
 def pct(rate: float | None) -> str:

@@ -70,22 +70,25 @@ def unreadable_cases(file: Path, display: str, reason: str) -> list[CaseInfo]:
     if not isinstance(doc, dict):
         return [CaseInfo(case=display, location=display, error=reason)]
     common = _ids(doc.get("requirements"))
-    found = []
-    for raw in doc.get("cases") or []:
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str | int):
-            found.append(
-                CaseInfo(
-                    case=str(raw["id"]),
-                    title=str(raw.get("title") or ""),
-                    scenario=str(doc.get("scenario") or ""),
-                    stage=str(doc.get("stage") or ""),
-                    theme=str(doc.get("theme") or ""),
-                    location=display,
-                    requirements=tuple(sorted(set(common) | set(_ids(raw.get("requirements"))))),
-                    error=reason,
-                )
-            )
+    readable = (raw for raw in doc.get("cases") or [] if isinstance(raw, dict) and isinstance(raw.get("id"), str | int))
+    found = [_readable_case(doc, raw, common, display, reason) for raw in readable]
     return found or [CaseInfo(case=display, location=display, requirements=tuple(common), error=reason)]
+
+
+def _readable_case(
+    doc: dict[object, object], raw: dict[object, object], common: list[str], display: str, reason: str
+) -> CaseInfo:
+    """One case of an unreadable file, as far as its YAML says: its id, title and requirements."""
+    return CaseInfo(
+        case=str(raw["id"]),
+        title=str(raw.get("title") or ""),
+        scenario=str(doc.get("scenario") or ""),
+        stage=str(doc.get("stage") or ""),
+        theme=str(doc.get("theme") or ""),
+        location=display,
+        requirements=tuple(sorted(set(common) | set(_ids(raw.get("requirements"))))),
+        error=reason,
+    )
 
 
 def _ids(value: object) -> list[str]:

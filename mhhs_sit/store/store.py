@@ -34,7 +34,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import ConfigError
@@ -74,7 +76,7 @@ def display_url(url: str) -> str:
         return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL: readers never block the writer, and a killed writer loses nothing it committed.
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -84,7 +86,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
-def _pg_session(dbapi_connection: Any, _record: Any) -> None:
+def _pg_session(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # A commit per outcome need not wait for the server's disk flush: our process dying loses
     # nothing committed; only a crash of the database server itself could lose the last instant.
     cur = dbapi_connection.cursor()
