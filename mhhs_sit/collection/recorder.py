@@ -111,7 +111,7 @@ class ResultsRecorder:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
-        scenario_ids = [n for n in ids if ".yaml::" in n or ".yml::" in n]
+        scenario_ids = [n for n in ids if _is_scenario(n)]
         for nodeid in scenario_ids:
             self.results.expect(nodeid)
         self._announce(scenario_ids)
@@ -124,7 +124,7 @@ class ResultsRecorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         changed = self.results.add(report)
-        if changed and report.nodeid in self.results.items:
+        if changed and report.nodeid in self.results.items and _is_scenario(report.nodeid):
             self._store_record(report.nodeid)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -164,3 +164,8 @@ class ResultsRecorder:
             self._store.close()
         except MhhsSitError as exc:
             self._store_trouble(exc)
+
+
+def _is_scenario(nodeid: str) -> bool:
+    """An item of a scenario file: only these go to the store (a session of plain tests opens none)."""
+    return ".yaml::" in nodeid or ".yml::" in nodeid
