@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 
@@ -38,14 +38,17 @@ sys.path.insert(0, str(REPO))
 
 from mhhs_sit.core.gcpause import paused_gc  # noqa: E402
 from mhhs_sit.definitions.requirements import SOURCES, Requirement  # noqa: E402
+from mhhs_sit.results.model import CaseKey, CaseMeta, CaseResult  # noqa: E402
+from mhhs_sit.results.outcome import Status  # noqa: E402
 from mhhs_sit.rttm.build import STORE_FIELDS, CaseInfo, build_rttm  # noqa: E402
 from mhhs_sit.rttm.render import FORMATS, write  # noqa: E402
+from mhhs_sit.store.rows import StoredResult, StoredRun  # noqa: E402
 from mhhs_sit.store.store import ResultsStore  # noqa: E402
 
 T = TypeVar("T")
 STAGES = ("sit-functional", "sit-migration", "sit-non-functional", "sit-operational")
 ROLES = ("SUP", "LDSO", "REGS", "SDS", "ADS", "MSS", "UMSO")
-STATUSES = ("passed",) * 14 + ("failed", "broken", "skipped", "not run")
+STATUSES = (Status.PASSED,) * 14 + (Status.FAILED, Status.BROKEN, Status.SKIPPED, Status.NOT_RUN)
 
 
 def make_catalogue(n: int, rng: random.Random) -> dict[str, Requirement]:
@@ -92,15 +95,13 @@ def fill_store(store: ResultsStore, cases: dict[str, CaseInfo], runs: int, rng: 
         for info in cases.values():
             for cohort in sorted(info.cohorts):
                 batch.append(
-                    {
-                        "nodeid": f"{info.location.split(':')[0]}::{info.case}[{cohort}]",
-                        "case": info.case,
-                        "cohort": cohort,
-                        "status": rng.choice(STATUSES),
-                        "title": info.title,
-                        "requirements": list(info.requirements),
-                        "duration_s": 0.01,
-                    }
+                    CaseResult(
+                        f"{info.location.split(':')[0]}::{info.case}[{cohort}]",
+                        rng.choice(STATUSES),
+                        key=CaseKey(info.case, cohort),
+                        about=CaseMeta(title=info.title, requirements=info.requirements),
+                        duration_s=0.01,
+                    )
                 )
         for start in range(0, len(batch), 5000):
             store.record_many(run_id, batch[start : start + 5000])
@@ -196,7 +197,7 @@ def main() -> None:
 
     with paused_gc():  # as the command does (see mhhs_sit.cli.rttm.cmd_rttm)
 
-        def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        def read() -> tuple[list[StoredRun], list[StoredResult]]:
             return store.runs("BENCH"), store.results("BENCH", fields=STORE_FIELDS)
 
         read_s, (runs, rows) = median_of(args.repeat, read)

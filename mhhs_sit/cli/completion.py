@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mhhs_sit.cli.common import guarded
 from mhhs_sit.errors import ConfigError
-from mhhs_sit.evidence.completion import build_report
+from mhhs_sit.evidence.completion import CompletionReport, build_report
 from mhhs_sit.evidence.completion_render import render_html, render_markdown
 from mhhs_sit.evidence.criteria import BUILTIN, load_criteria
 from mhhs_sit.evidence.outcomes import load_cycle
@@ -56,7 +56,19 @@ def _run(args: argparse.Namespace) -> int:
     paths = [_results_path(Path(p)) for p in args.results]
     criteria = load_criteria(criteria_path(args.criteria))
     report = build_report(load_cycle(paths), criteria)
-    out = Path(args.out) if args.out else paths[0].parent
+    written = _write(report, formats, Path(args.out) if args.out else paths[0].parent)
+    print(report.summary())
+    for o in report.outcomes:
+        print(f"  {'PASS' if o.met else 'FAIL'} {o.criterion.id} {o.criterion.title}: {o.measured}")
+    if criteria.source == BUILTIN:
+        print(f"  (criteria: {BUILTIN}; no {DEFAULT_CRITERIA} here and no --criteria)")
+    for target in written:
+        print(f"completion report: {target}")
+    return 0 if report.met else 1
+
+
+def _write(report: CompletionReport, formats: list[str], out: Path) -> list[Path]:
+    """Each asked-for rendering in ``out``; ``ConfigError`` if it cannot be written."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = []
@@ -66,14 +78,7 @@ def _run(args: argparse.Namespace) -> int:
             written.append(target)
     except OSError as exc:
         raise ConfigError(f"cannot write the report in {out}: {exc}") from None
-    print(report.summary())
-    for o in report.outcomes:
-        print(f"  {'PASS' if o.met else 'FAIL'} {o.criterion.id} {o.criterion.title}: {o.measured}")
-    if criteria.source == BUILTIN:
-        print(f"  (criteria: {BUILTIN}; no {DEFAULT_CRITERIA} here and no --criteria)")
-    for target in written:
-        print(f"completion report: {target}")
-    return 0 if report.met else 1
+    return written
 
 
 def _formats(text: str) -> list[str]:

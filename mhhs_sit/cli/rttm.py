@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mhhs_sit.cli.common import guarded, project_of
 from mhhs_sit.core.gcpause import paused_gc
-from mhhs_sit.errors import ConfigError, render_problems
+from mhhs_sit.errors import ConfigError, Problem, render_problems
 from mhhs_sit.project import Project
 from mhhs_sit.rttm.model import Rttm
 from mhhs_sit.rttm.render import FORMATS
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from mhhs_sit.definitions.model import Cohort
     from mhhs_sit.definitions.requirements import Requirement
     from mhhs_sit.rttm.build import CaseInfo
+    from mhhs_sit.store.rows import StoredResult, StoredRun
+    from mhhs_sit.store.store import ResultsStore
 
 _RTTM_EPILOG = """\
 One row per requirement × covering case, and a row for every requirement no case covers; a status
@@ -79,7 +82,7 @@ def _definition_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--environments", metavar="DIR", help="environment files (default: ini mhhs_environments)")
 
 
-def open_store(spec: str | None, project: Project | None = None) -> Any:
+def open_store(spec: str | None, project: Project | None = None) -> ResultsStore:
     from mhhs_sit.store.store import ResultsStore
 
     project = project or Project.discover()
@@ -98,7 +101,7 @@ def _formats(text: str) -> list[str]:
 
 
 def rttm_for(
-    store: Any,
+    store: ResultsStore,
     cycle: str | None,
     *,
     project: Project,
@@ -110,15 +113,10 @@ def rttm_for(
     catalogue = _catalogue(project)
     runs = _cycle_runs(store, cycle)
     cohorts, _ = project.cohorts
-    env_name = next((r["environment"] for r in reversed(runs) if r.get("environment")), None) or "local"
+    env_name = next((r.environment for r in reversed(runs) if r.environment), None) or "local"
     env, _ = project.for_environment(env_name).environment
     infos, warnings = _defined_cases(project, cohorts, env.is_local if env else True)
-    label = None
-    if participant:
-        found = _participant(cohorts, participant)
-        label, found_roles, found_cohorts = found
-        roles = sorted(set(roles or []) | found_roles)
-        only_cohorts = sorted(set(only_cohorts or []) | found_cohorts)
+    label, roles, only_cohorts = _scope(cohorts, participant, roles or [], only_cohorts or [])
     from mhhs_sit.rttm.build import STORE_FIELDS, build_rttm
 
     rttm = build_rttm(
@@ -127,13 +125,23 @@ def rttm_for(
         store.results(cycle, fields=STORE_FIELDS),
         cycle=cycle,
         runs=runs,
-        roles=roles or (),
+        roles=roles,
         participant=label,
-        only_cohorts=only_cohorts or (),
+        only_cohorts=only_cohorts,
     )
     for req, case in rttm.unknown_requirements:
         warnings.append(f"case {case} references {req}, which is not in the requirements catalogue")
     return rttm, warnings
+
+
+def _scope(
+    cohorts: dict[str, Cohort], participant: str | None, roles: list[str], only_cohorts: list[str]
+) -> tuple[str | None, list[str], list[str]]:
+    """The participant's label, and the roles and cohorts it adds to those asked for (none without one)."""
+    if not participant:
+        return None, roles, only_cohorts
+    label, found_roles, found_cohorts = _participant(cohorts, participant)
+    return label, sorted(set(roles) | found_roles), sorted(set(only_cohorts) | found_cohorts)
 
 
 def _catalogue(project: Project) -> dict[str, Requirement]:
@@ -146,10 +154,10 @@ def _catalogue(project: Project) -> dict[str, Requirement]:
     return catalogue
 
 
-def _cycle_runs(store: Any, cycle: str | None) -> list[dict[str, Any]]:
-    runs: list[dict[str, Any]] = store.runs(cycle)
+def _cycle_runs(store: ResultsStore, cycle: str | None) -> list[StoredRun]:
+    runs = store.runs(cycle)
     if cycle is not None and not runs:
-        known = ", ".join(sorted(str(c["cycle"]) for c in store.cycles() if c["cycle"])) or "none"
+        known = ", ".join(sorted(c.cycle for c in store.cycles() if c.cycle)) or "none"
         raise ConfigError(f"no run of cycle {cycle!r} in results store {store.shown} (cycles there: {known})")
     return runs
 
@@ -175,12 +183,12 @@ def _defined_cases(project: Project, cohorts: dict[str, Cohort], local: bool) ->
 
 
 class RequirementsProblems(ConfigError):
-    def __init__(self, problems: list[Any]):
+    def __init__(self, problems: list[Problem]):
         super().__init__(render_problems(problems))
         self.problems = problems
 
 
-def _participant(cohorts: dict[str, Any], wanted: str) -> tuple[str, set[str], set[str]]:
+def _participant(cohorts: dict[str, Cohort], wanted: str) -> tuple[str, set[str], set[str]]:
     roles: set[str] = set()
     in_cohorts: set[str] = set()
     names = set()
@@ -241,19 +249,10 @@ def _safe(name: str) -> str:
 
 
 def cmd_cycle(args: argparse.Namespace) -> int:
-    from mhhs_sit.evidence.outcomes import natural_key
-    from mhhs_sit.store.cycle import histories
-
     store = open_store(args.store)
     try:
         if not args.cycle:
-            cycles = store.cycles()
-            if not cycles:
-                print(f"no runs in results store {store.shown}")
-            for c in cycles:
-                sprints = ", ".join(sorted(c["sprints"], key=natural_key)) or "—"
-                name = c["cycle"] or "(no cycle)"
-                print(f"{name:<16} {c['runs']:>4} runs  {c['first'][:16]} → {c['last'][:16]}  sprints: {sprints}")
+            _print_cycles(store)
             return 0
         runs = store.runs(args.cycle)
         rows = store.results(args.cycle, fields=())
@@ -261,16 +260,39 @@ def cmd_cycle(args: argparse.Namespace) -> int:
         store.close()
     if not runs:
         raise ConfigError(f"no run of cycle {args.cycle!r} in the results store")
-    print(f"cycle {args.cycle}: {len(runs)} runs")
+    _print_runs(args.cycle, runs)
+    _print_histories(runs, rows, {s.replace("-", " ") for s in _split(args.status)})
+    return 0
+
+
+def _print_cycles(store: ResultsStore) -> None:
+    from mhhs_sit.evidence.outcomes import natural_key
+
+    cycles = store.cycles()
+    if not cycles:
+        print(f"no runs in results store {store.shown}")
+    for c in cycles:
+        sprints = ", ".join(sorted(c.sprints, key=natural_key)) or "—"
+        name = c.cycle or "(no cycle)"
+        print(f"{name:<16} {c.runs:>4} runs  {c.first[:16]} → {c.last[:16]}  sprints: {sprints}")
+
+
+def _print_runs(cycle: str, runs: Sequence[StoredRun]) -> None:
+    print(f"cycle {cycle}: {len(runs)} runs")
     for i, r in enumerate(runs, 1):
-        sprint = f" sprint {r['sprint']}" if r.get("sprint") else ""
-        print(f"  #{i} {r['run_id']} {r['started'][:19]} {r['state']}{sprint} ({r['results']} results)")
-    number = {r["run_id"]: i for i, r in enumerate(runs, 1)}
-    wanted = {s.replace("-", " ") for s in _split(args.status)}
+        sprint = f" sprint {r.sprint}" if r.sprint else ""
+        print(f"  #{i} {r.run_id} {r.started[:19]} {r.state}{sprint} ({r.results} results)")
+
+
+def _print_histories(runs: Sequence[StoredRun], rows: Sequence[StoredResult], wanted: set[str]) -> None:
+    """Every case × cohort with its deciding status and each run's outcome (only ``wanted`` statuses, if any)."""
+    from mhhs_sit.evidence.outcomes import natural_key
+    from mhhs_sit.store.cycle import histories
+
+    number = {r.run_id: i for i, r in enumerate(runs, 1)}
     print()
-    for (case, cohort), h in sorted(histories(rows).items(), key=lambda kv: (natural_key(kv[0][0]), kv[0][1])):
+    for h in sorted(histories(rows).values(), key=lambda h: (natural_key(h.key.case), h.key.cohort)):
         if wanted and h.status not in wanted:
             continue
-        trail = " → ".join(f"{o['status']} (#{number.get(o['run_id'], '?')})" for o in h.outcomes)
-        print(f"  {h.status.upper():<8} {case}[{cohort}]  {trail}")
-    return 0
+        trail = " → ".join(f"{o.status} (#{number.get(o.run_id, '?')})" for o in h.outcomes)
+        print(f"  {h.status.upper():<8} {h.key.claim}  {trail}")

@@ -12,6 +12,7 @@ import pytest
 from mhhs_sit.collection.session import SessionState
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
+from mhhs_sit.results.model import Json
 from mhhs_sit.results.outcome import classify
 from mhhs_sit.results.run import CASE_META
 
@@ -131,28 +132,9 @@ class CaseItem(pytest.Item):
             "participants": {r: p.dip_id for r, p in self.cohort.participants.items()} if self.cohort else {},
         }
 
-    def run_summary(self) -> dict[str, Any]:
-        """What happened when it ran: steps, timings, test data drawn."""
-        record = self.record
-        if record is None:
-            return {}
-        return {
-            "started": record.started,
-            "stopped": record.stopped,
-            "data": record.data_drawn,
-            "steps": [
-                {
-                    "n": s.number,
-                    "title": s.title,
-                    "kind": s.kind,
-                    "status": s.status,
-                    "ms": round(s.duration_ms, 1),
-                    "location": s.location,
-                    "detail": s.detail,
-                }
-                for s in record.steps
-            ],
-        }
+    def run_summary(self) -> Json:
+        """What happened when it ran (steps, timings, test data drawn), in the results model's JSON form."""
+        return {} if self.record is None else self.record.execution().to_json()
 
     @property
     def cohort_id(self) -> str:

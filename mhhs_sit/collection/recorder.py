@@ -8,31 +8,35 @@ half-way leaves a consistent store; ``results.json`` is written at the end.
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from mhhs_sit import __version__
 from mhhs_sit.errors import MhhsSitError
-from mhhs_sit.results.run import CASE_META, RunResults, failing_step, git_commit
+from mhhs_sit.results.run import CASE_META, RunFacts, RunLabels, RunResults, described, git_commit
+
+if TYPE_CHECKING:
+    from mhhs_sit.collection.session import SessionState
+    from mhhs_sit.store.store import ResultsStore
+    from mhhs_sit.store.writer import StoreWriter
 
 
 class ResultsRecorder:
-    def __init__(self, config: pytest.Config, state: Any):
+    def __init__(self, config: pytest.Config, state: SessionState):
         self.config = config
         self.state = state
         self.results = RunResults(state.run_id)
-        self._store: Any = None  # opened when the first scenario item shows up
+        self._store: ResultsStore | None = None  # opened when the first scenario item shows up
         self._store_failed = False
         self._announced: set[str] = set()
-        self._writer: Any = None  # store.writer.StoreWriter: outcomes committed off the run's thread
+        self._writer: StoreWriter | None = None  # outcomes committed off the run's thread
 
     # -- the store ------------------------------------------------------------------------------
 
-    def _open_store(self) -> Any:
+    def _open_store(self) -> ResultsStore | None:
         if self._store is not None or self._store_failed:
             return self._store
         spec = self.state.project.store_spec(self.config.getoption("mhhs_store", None))
@@ -78,22 +82,20 @@ class ResultsRecorder:
 
     def _announce(self, nodeids: list[str]) -> None:
         fresh = [n for n in nodeids if n not in self._announced and n in self.results.items]
-        if not fresh or self._open_store() is None:
+        store = self._open_store() if fresh else None
+        if store is None:
             return
         self._announced.update(fresh)
         try:
-            self._store.add_items(self.state.run_id, [self.results.items[n] for n in fresh])
+            store.add_items(self.state.run_id, [self.results.items[n] for n in fresh])
         except MhhsSitError as exc:
             self._store_trouble(exc)
 
     def _store_record(self, nodeid: str) -> None:
-        if self._open_store() is None:
+        if self._open_store() is None or self._writer is None:
             return
-        record = dict(self.results.items[nodeid])
-        step = failing_step(record.get("steps"))
-        record["failing_step"] = step.text() if step else None
         self._announced.add(nodeid)
-        self._writer.submit(record)
+        self._writer.submit(self.results.items[nodeid])  # frozen: handed over as it is
 
     # -- pytest hooks -----------------------------------------------------------------------------
 
@@ -103,13 +105,13 @@ class ResultsRecorder:
         for item in items:
             meta = dict(item.user_properties).get(CASE_META)
             if meta is not None:
-                self.results.expect(item.nodeid, json.loads(str(meta)))
+                self.results.expect(item.nodeid, described(str(meta)))
                 ids.append(item.nodeid)
         self._announce(ids)
 
     @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        scenario_ids = [n for n in ids if ".yaml::" in n or ".yml::" in n]
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        scenario_ids = [n for n in ids if _is_scenario(n)]
         for nodeid in scenario_ids:
             self.results.expect(nodeid)
         self._announce(scenario_ids)
@@ -122,38 +124,48 @@ class ResultsRecorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         changed = self.results.add(report)
-        if changed and report.nodeid in self.results.items:
+        if changed and report.nodeid in self.results.items and _is_scenario(report.nodeid):
             self._store_record(report.nodeid)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        state = self.state
-        env = state.environment
-        run: dict[str, Any] = {
-            "environment": env.name if env else None,
-            "environment_tag": env.environment_tag if env else None,
-            "ir": env.ir if env else None,
-            "spec_version": state.version,
-            "cohorts": sorted(state.cohorts),
-            "git_commit": git_commit(Path(self.config.rootpath)),
-            "exit_status": int(session.exitstatus),
-        }
+        facts = self._facts(session)
         if self._writer is not None and (problem := self._writer.close()) is not None:
             self._store_trouble(problem)
         if self._store is not None:
-            interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
-            try:
-                self._store.finish_run(state.run_id, "interrupted" if interrupted else "finished", **run)
-                self._store.close()
-            except MhhsSitError as exc:
-                self._store_trouble(exc)
+            self._close_store(facts, interrupted=session.exitstatus == pytest.ExitCode.INTERRUPTED)
         path = self.config.getoption("mhhs_results")
-        if not path or not self.results.items:
-            return
-        self.results.write(
-            Path(path),
-            seed=state.seed,
-            dip_spec=state.dip_spec,
+        if path and self.results.items:
+            self.results.write(Path(path), facts, self._labels())
+
+    def _facts(self, session: pytest.Session) -> RunFacts:
+        env = self.state.environment
+        return RunFacts(
+            environment=env.name if env else None,
+            environment_tag=env.environment_tag if env else None,
+            ir=env.ir if env else None,
+            spec_version=self.state.version,
+            cohorts=tuple(sorted(self.state.cohorts)),
+            git_commit=git_commit(Path(self.config.rootpath)),
+            exit_status=int(session.exitstatus),
+        )
+
+    def _labels(self) -> RunLabels:
+        return RunLabels(
+            seed=self.state.seed,
+            dip_spec=self.state.dip_spec,
             cycle=self.config.getoption("mhhs_cycle", None),
             sprint=self.config.getoption("mhhs_sprint", None),
-            **run,
         )
+
+    def _close_store(self, facts: RunFacts, *, interrupted: bool) -> None:
+        assert self._store is not None
+        try:
+            self._store.finish_run(self.state.run_id, "interrupted" if interrupted else "finished", facts)
+            self._store.close()
+        except MhhsSitError as exc:
+            self._store_trouble(exc)
+
+
+def _is_scenario(nodeid: str) -> bool:
+    """An item of a scenario file: only these go to the store (a session of plain tests opens none)."""
+    return ".yaml::" in nodeid or ".yml::" in nodeid

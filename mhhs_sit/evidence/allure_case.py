@@ -33,6 +33,7 @@ from mhhs_sit.evidence.allure_results import (
 from mhhs_sit.evidence.allure_writer import encoded
 from mhhs_sit.evidence.redact import Scrubber, redact
 from mhhs_sit.execution.case import CaseRecord, StepRecord
+from mhhs_sit.results.outcome import Status, classify
 
 HOST = platform.node()
 Json = dict[str, object]
@@ -65,14 +66,12 @@ class Masking:
 
 
 def outcome(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
-    """Allure's status: an assertion that failed is the product's failure, any other error broken."""
+    """Allure's status, which spells ours: the exception that ended the item is classified by the one rule."""
     if report.skipped:
-        return "skipped"
+        return Status.SKIPPED.value
     if report.passed:
-        return "passed"
-    if excinfo is not None and isinstance(excinfo.value, AssertionError):
-        return "failed"
-    return "broken"
+        return Status.PASSED.value
+    return classify(excinfo.value).status.value if excinfo is not None else Status.BROKEN.value
 
 
 def status_message(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> Json:
@@ -187,7 +186,7 @@ def case_files(
     result_id = str(uuid.uuid4())  # the attachment is named after it too: one random id a case
     status = outcome(report, excinfo)
     result = case_result(item, status, result_id)
-    if status != "passed":
+    if status != Status.PASSED:
         result["statusDetails"] = status_message(report, excinfo)
     files: list[tuple[str, bytes]] = []
     base = os.fspath(report_dir)

@@ -21,6 +21,7 @@ import pytest
 
 from mhhs_sit.evidence.allure_case import Json, outcome, process_labels, status_message
 from mhhs_sit.evidence.allure_results import full_name_of, md5_hex, node_path, title_path_of
+from mhhs_sit.results.outcome import Status, classify
 
 LABEL_MARK = "allure_label"
 LINK_MARK = "allure_link"
@@ -149,9 +150,9 @@ class AllureApi:
         step = self.current.open_steps.pop()
         step.update(stage="finished", stop=_now_ms())
         if exc_val is None:
-            step["status"] = "passed"
+            step["status"] = Status.PASSED.value
         else:
-            step["status"] = "failed" if isinstance(exc_val, AssertionError) else "broken"
+            step["status"] = classify(exc_val).status.value
             step["statusDetails"] = {"message": f"{type(exc_val).__name__}: {exc_val}"}
 
     # allure.attach
@@ -210,7 +211,7 @@ def start_result(item: pytest.Item) -> PlainRun:
         "testCaseId": md5_hex(full_name_of(nodeid)),
         "fullName": full_name_of(nodeid),
         "name": getattr(function, TITLE_ATTRIBUTE, None) or item.name,
-        "status": "passed",
+        "status": Status.PASSED.value,
         "stage": "running",
         "start": _now_ms(),
         "labels": [{"name": n, "value": v} for n, v in _labels(item)],
@@ -225,11 +226,11 @@ def start_result(item: pytest.Item) -> PlainRun:
 
 def record_phase(run: PlainRun, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> None:
     """Fold one phase (setup, call, teardown) into the result: the first phase that did not pass says why."""
-    if run.result["status"] != "passed" or report.passed:
+    if run.result["status"] != Status.PASSED or report.passed:
         return
     status = outcome(report, excinfo)
-    if report.when != "call" and status == "failed":
-        status = "broken"  # an assertion in a fixture is the test's setup that broke, not the product
+    if report.when != "call" and status == Status.FAILED:
+        status = Status.BROKEN.value  # an assertion in a fixture is the test's setup that broke, not the product
     run.result["status"] = status
     run.result["statusDetails"] = status_message(report, excinfo)
 

@@ -18,8 +18,8 @@ from mhhs_sit.evidence.criteria import CriteriaSet, Outcome, evaluate
 from mhhs_sit.evidence.outcomes import (
     CATEGORIES,
     STATUSES,
-    CaseResult,
     Cycle,
+    CycleResult,
     RunInfo,
     Tally,
     _when,
@@ -126,7 +126,6 @@ def _distinct(values: Iterable[str | None]) -> list[str]:
 def identity(report: CompletionReport) -> list[tuple[str, str]]:
     """The header block: enough to tell which cycle, environment and build this report is about."""
     runs = report.cycle.runs
-    cohorts = sorted(_distinct(c for r in runs for c in r.cohorts), key=natural_key)
     return [
         ("Environment", _listed((_environment(r) for r in runs), "unknown")),
         ("Interim release", _listed((r.ir for r in runs), "unset")),
@@ -134,11 +133,15 @@ def identity(report: CompletionReport) -> list[tuple[str, str]]:
         ("Runs", ", ".join(r.run_id for r in runs)),
         ("Period", _period(runs)),
         ("Git commit", _listed((r.git_commit for r in runs), "unknown")),
-        ("Cohorts", ", ".join(cohorts) or "none"),
-        ("Framework", _listed(f"mhhs-sit {r.framework_version}" for r in runs if r.framework_version)),
+        ("Cohorts", _cohorts(runs)),
+        ("Framework", _listed(f"mhhs-sit {r.framework_version}" if r.framework_version else None for r in runs)),
         ("Exit criteria", f"{report.criteria.title} ({report.criteria.source})"),
         ("Generated", f"{_stamp(report.generated)} by mhhs-sit {__version__}"),
     ]
+
+
+def _cohorts(runs: Sequence[RunInfo]) -> str:
+    return ", ".join(sorted(_distinct(c for r in runs for c in r.cohorts), key=natural_key)) or "none"
 
 
 def _listed(values: Iterable[str | None], otherwise: str = "") -> str:
@@ -227,7 +230,7 @@ def _criteria_section(report: CompletionReport) -> Section:
 
 def _tally_table(first: str, groups: list[tuple[str, Tally]], total: Tally | None = None) -> Table:
     # the error column (files not collected) only when there is one, not as a column of zeros
-    statuses = [s for s in STATUSES if s != "error" or any(t.error for _, t in groups)]
+    statuses = [s for s in STATUSES if s != Status.ERROR or any(t.error for _, t in groups)]
     rows = [_tally_row(name, t, statuses) for name, t in groups]
     if total is not None:
         rows.append(_tally_row("Total", total, statuses, "total"))
@@ -239,12 +242,12 @@ def _tally_table(first: str, groups: list[tuple[str, Tally]], total: Tally | Non
 
 
 def _tally_row(name: str, t: Tally, statuses: Sequence[str], tone: str = "") -> tuple[Cell, ...]:
-    counts = [Cell(str(t.count(s)), _tone(s) if t.count(s) and s != "passed" else "") for s in statuses]
+    counts = [Cell(str(t.count(s)), _tone(s) if t.count(s) and s != Status.PASSED else "") for s in statuses]
     rate_tone = "" if t.pass_rate is None else "ok" if t.pass_rate == 1 else "bad"
     return (Cell(name, tone), Cell(str(t.total)), *counts, Cell(pct(t.pass_rate), rate_tone))
 
 
-def _totals_section(results: Sequence[CaseResult]) -> Section:
+def _totals_section(results: Sequence[CycleResult]) -> Section:
     total = tally(results)
     return Section(
         "Totals",
@@ -262,7 +265,7 @@ def _sorted(groups: list[tuple[str, Tally]]) -> list[tuple[str, Tally]]:
     return sorted(groups, key=lambda g: natural_key(g[0]))
 
 
-def _step_text(r: CaseResult) -> str:
+def _step_text(r: CycleResult) -> str:
     s = r.failing_step
     if s is None:
         return "before the first step"
@@ -271,55 +274,66 @@ def _step_text(r: CaseResult) -> str:
     return s.text()
 
 
-def _failures_section(results: Sequence[CaseResult]) -> Section:
-    failures = [r for r in results if r.status in UNSUCCESSFUL]
-    by_cat: dict[str, list[CaseResult]] = {}
-    for r in failures:
-        by_cat.setdefault(r.category or "uncategorised", []).append(r)
-    order = [c for c in CATEGORIES if c in by_cat] + sorted(c for c in by_cat if c not in CATEGORIES)
-    summary_rows = []
-    for cat in order:
-        rs = by_cat[cat]
-        summary_rows.append(
-            (
-                Cell(cat),
-                Cell(str(sum(r.status == Status.FAILED for r in rs))),
-                Cell(str(sum(r.status == Status.BROKEN for r in rs))),
-                Cell(str(len(rs)), "failed"),
-                Cell(str(len({r.case for r in rs}))),
-            )
+_UNCATEGORISED = "uncategorised"  # a failed or broken result that names no category (a hand-written file)
+
+
+def _by_category(results: Sequence[CycleResult]) -> list[tuple[str, list[CycleResult]]]:
+    """The failed and broken results per category, in the categories' order (uncategorised last)."""
+    by_cat: dict[str, list[CycleResult]] = {}
+    for r in results:
+        if r.status in UNSUCCESSFUL:
+            by_cat.setdefault(r.category or _UNCATEGORISED, []).append(r)
+    return [(c, by_cat[c]) for c in (*CATEGORIES, _UNCATEGORISED) if c in by_cat]
+
+
+def _category_summary(groups: list[tuple[str, list[CycleResult]]]) -> Table:
+    rows = tuple(
+        (
+            Cell(cat),
+            Cell(str(sum(r.status == Status.FAILED for r in rs))),
+            Cell(str(sum(r.status == Status.BROKEN for r in rs))),
+            Cell(str(len(rs)), "failed"),
+            Cell(str(len({r.case for r in rs}))),
         )
-    summary = Table(
+        for cat, rs in groups
+    )
+    return Table(
         ("Category", "Failed", "Broken", "Results", "Distinct cases"),
-        tuple(summary_rows),
+        rows,
         frozenset({1, 2, 3, 4}),
         empty="No failed or broken results.",
     )
-    tables: list[tuple[str, Table]] = [("", summary)]
-    for cat in order:
-        rows = tuple(
-            (
-                Cell(r.case, mono=True),
-                Cell(r.cohort, mono=True),
-                Cell(r.status, _tone(r.status)),
-                Cell(f"P{r.priority}" if r.priority else "—"),
-                Cell(r.title),
-                Cell(r.message or "—"),
-                Cell(_step_text(r)),
-                Cell(r.run_id, mono=True),
-            )
-            for r in by_cat[cat]
+
+
+def _category_table(cat: str, rs: list[CycleResult]) -> tuple[str, Table]:
+    rows = tuple(
+        (
+            Cell(r.case, mono=True),
+            Cell(r.cohort, mono=True),
+            Cell(r.status, _tone(r.status)),
+            Cell(f"P{r.priority}" if r.priority else "—"),
+            Cell(r.title),
+            Cell(r.message or "—"),
+            Cell(_step_text(r)),
+            Cell(r.run_id, mono=True),
         )
-        headers = ("Case", "Cohort", "Status", "Priority", "Title", "Message", "Failing step", "Run")
-        tables.append((f"{cat.capitalize()} ({len(rows)})", Table(headers, rows)))
+        for r in rs
+    )
+    headers = ("Case", "Cohort", "Status", "Priority", "Title", "Message", "Failing step", "Run")
+    return f"{cat.capitalize()} ({len(rows)})", Table(headers, rows)
+
+
+def _failures_section(results: Sequence[CycleResult]) -> Section:
+    groups = _by_category(results)
+    tables = (("", _category_summary(groups)), *(_category_table(cat, rs) for cat, rs in groups))
     intro = (
         "Failed = the product did not behave as the scenario expects; broken = the case could not be judged "
         "(environment, test data, definition or framework). Each failed or broken result carries its category."
     )
-    return Section("Failures by category", "failures", (intro,), tuple(tables))
+    return Section("Failures by category", "failures", (intro,), tables)
 
 
-def _not_executed_section(results: Sequence[CaseResult]) -> Section:
+def _not_executed_section(results: Sequence[CycleResult]) -> Section:
     rows = tuple(
         (
             Cell(r.case, mono=True),
@@ -343,7 +357,7 @@ def _not_executed_section(results: Sequence[CaseResult]) -> Section:
 _COVERAGE_TONE = {"covered": "ok", "failing": "bad", "not executed": "not-run", "not referenced": "bad"}
 
 
-def _coverage_section(results: Sequence[CaseResult]) -> Section:
+def _coverage_section(results: Sequence[CycleResult]) -> Section:
     cov = coverage(results)
     rows = tuple(
         (
@@ -403,7 +417,7 @@ def _method_section(report: CompletionReport) -> Section:
     )
 
 
-def _all_results_section(results: Sequence[CaseResult]) -> Section:
+def _all_results_section(results: Sequence[CycleResult]) -> Section:
     rows = tuple(
         (
             Cell(r.case, mono=True),

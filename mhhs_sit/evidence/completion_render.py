@@ -9,6 +9,7 @@ from mhhs_sit import __version__
 from mhhs_sit.evidence.completion import (
     Cell,
     CompletionReport,
+    Section,
     Table,
     _stamp,
     identity,
@@ -78,6 +79,17 @@ def _html_table(table: Table) -> str:
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
+def _html_section(s: Section) -> str:
+    part = [f'<section id="{s.anchor}">', f"<h2>{_e(s.title)}</h2>"]
+    part += [f"<p>{_e(p)}</p>" for p in s.paragraphs]
+    for sub, table in s.tables:
+        if sub:
+            part.append(f"<h3>{_e(sub)}</h3>")
+        part.append(_html_table(table))
+    part.append("</section>")
+    return "\n".join(part)
+
+
 def render_html(report: CompletionReport) -> str:
     secs = sections(report)
     verdict_cls = "met" if report.met else "not-met"
@@ -89,16 +101,7 @@ def render_html(report: CompletionReport) -> str:
     )
     warn = "".join(f'<p class="warning">{_e(w)}</p>' for w in warnings(report))
     nav = " ".join(f'<a href="#{s.anchor}">{_e(s.title)}</a>' for s in secs)
-    body = []
-    for s in secs:
-        part = [f'<section id="{s.anchor}">', f"<h2>{_e(s.title)}</h2>"]
-        part += [f"<p>{_e(p)}</p>" for p in s.paragraphs]
-        for sub, table in s.tables:
-            if sub:
-                part.append(f"<h3>{_e(sub)}</h3>")
-            part.append(_html_table(table))
-        part.append("</section>")
-        body.append("\n".join(part))
+    body = [_html_section(s) for s in secs]
     env = next((v for k, v in identity(report) if k == "Environment"), "")
     title = f"MHHS completion report — {env} — {report.verdict}"
     return f"""<!DOCTYPE html>

@@ -11,14 +11,14 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml, parse_yaml
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.errors import DefinitionError, Problem
-from mhhs_sit.evidence.outcomes import CATEGORIES, STATUSES, CaseResult, Coverage, coverage, pct, tally
+from mhhs_sit.evidence.outcomes import CATEGORIES, STATUSES, Coverage, CycleResult, coverage, pct, tally
 from mhhs_sit.results.outcome import UNSUCCESSFUL, Status
 
+Raw = dict[object, object]  # a mapping as the YAML file holds it, before it is checked
 BUILTIN = "built-in default criteria"
 DEFAULT_TEXT = """\
 title: Default exit criteria
@@ -82,7 +82,7 @@ class Criterion:
     requirements: tuple[str, ...] = ()
     description: str = ""
 
-    def selects(self, r: CaseResult) -> bool:
+    def selects(self, r: CycleResult) -> bool:
         for key, values in self.where:
             if key == "tags":
                 if not set(r.tags) & set(values):
@@ -134,31 +134,31 @@ class Outcome:
 # Evaluation
 
 
-def evaluate(criteria: CriteriaSet, results: Sequence[CaseResult]) -> tuple[Outcome, ...]:
+def evaluate(criteria: CriteriaSet, results: Sequence[CycleResult]) -> tuple[Outcome, ...]:
     return tuple(_EVALUATORS[c.rule](c, [r for r in results if c.selects(r)]) for c in criteria.criteria)
 
 
-def _result_breach(r: CaseResult) -> Breach:
+def _result_breach(r: CycleResult) -> Breach:
     first_line = (r.message.strip().splitlines() or [""])[0]
     note = "; ".join(p for p in (r.category or "", first_line[:160]) if p)
     return Breach(r.case, r.cohort, r.status, note)
 
 
-def _all_passed(c: Criterion, scoped: list[CaseResult]) -> Outcome:
+def _all_passed(c: Criterion, scoped: list[CycleResult]) -> Outcome:
     bad = [r for r in scoped if r.status != Status.PASSED]
     if not scoped:
         return Outcome(c, True, "no results in scope")
     return Outcome(c, not bad, f"{len(scoped) - len(bad)} of {len(scoped)} passed", tuple(map(_result_breach, bad)))
 
 
-def _max_count(c: Criterion, scoped: list[CaseResult]) -> Outcome:
+def _max_count(c: Criterion, scoped: list[CycleResult]) -> Outcome:
     assert c.max is not None
     met = len(scoped) <= c.max
     breaches = () if met else tuple(map(_result_breach, scoped))
     return Outcome(c, met, f"{len(scoped)} found (max {c.max})", breaches)
 
 
-def _min_pass_rate(c: Criterion, scoped: list[CaseResult]) -> Outcome:
+def _min_pass_rate(c: Criterion, scoped: list[CycleResult]) -> Outcome:
     assert c.min is not None
     t = tally(scoped)
     if t.pass_rate is None:  # undefined: an exit gate must not pass on nothing executed
@@ -169,7 +169,7 @@ def _min_pass_rate(c: Criterion, scoped: list[CaseResult]) -> Outcome:
     return Outcome(c, met, measured, breaches)
 
 
-def _requirements_covered(c: Criterion, scoped: list[CaseResult]) -> Outcome:
+def _requirements_covered(c: Criterion, scoped: list[CycleResult]) -> Outcome:
     cov = coverage(scoped, c.requirements)
     covered = sum(x.covered for x in cov)
     wanted = 1.0 if c.min is None else c.min
@@ -186,7 +186,7 @@ def _coverage_breach(x: Coverage) -> Breach:
     return Breach(x.requirement, "", x.state, cases)
 
 
-_EVALUATORS: dict[str, Callable[[Criterion, list[CaseResult]], Outcome]] = {
+_EVALUATORS: dict[str, Callable[[Criterion, list[CycleResult]], Outcome]] = {
     "all_passed": _all_passed,
     "max_count": _max_count,
     "min_pass_rate": _min_pass_rate,
@@ -216,11 +216,19 @@ def criteria_from(doc: YamlDoc) -> CriteriaSet:
     title = data.get("title", "Exit criteria")
     if not isinstance(title, str) or not title.strip():
         problems.append(doc.problem(["title"], "title must be text"))
-    criteria: list[Criterion] = []
-    seen: dict[str, int] = {}
     if not data["criteria"]:
         problems.append(doc.problem(["criteria"], "no criteria: an exit verdict needs at least one"))
-    for i, raw in enumerate(data["criteria"]):
+    criteria = _criteria(doc, data["criteria"], problems)
+    if problems:
+        raise DefinitionError(problems)
+    return CriteriaSet(str(title).strip(), doc.file, criteria)
+
+
+def _criteria(doc: YamlDoc, listed: list[object], problems: list[Problem]) -> tuple[Criterion, ...]:
+    """Each valid criterion of the list; a problem for each invalid one and each id used twice."""
+    criteria: list[Criterion] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(listed):
         crit = _criterion(doc, i, raw, problems)
         if crit is None:
             continue
@@ -230,26 +238,24 @@ def criteria_from(doc: YamlDoc) -> CriteriaSet:
             )
         seen.setdefault(crit.id, i)
         criteria.append(crit)
-    if problems:
-        raise DefinitionError(problems)
-    return CriteriaSet(str(title).strip(), doc.file, tuple(criteria))
+    return tuple(criteria)
 
 
-def _suggest(word: Any, choices: Iterable[str]) -> str:
+def _suggest(word: object, choices: Iterable[str]) -> str:
     choices = list(choices)
     match = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else f" (expected one of: {', '.join(choices)})"
 
 
 def _unknown_keys(
-    doc: YamlDoc, path: list[PathPart], raw: dict[Any, Any], allowed: Sequence[str], problems: list[Problem]
+    doc: YamlDoc, path: list[PathPart], raw: Raw, allowed: Sequence[str], problems: list[Problem]
 ) -> None:
     for key in raw:
         if key not in allowed:
-            problems.append(doc.problem([*path, key], f"unknown key '{key}'{_suggest(key, allowed)}", key=True))
+            problems.append(doc.problem([*path, _part(key)], f"unknown key '{key}'{_suggest(key, allowed)}", key=True))
 
 
-def _check_text_keys(doc: YamlDoc, at: list[PathPart], raw: dict[Any, Any], problems: list[Problem]) -> None:
+def _check_text_keys(doc: YamlDoc, at: list[PathPart], raw: Raw, problems: list[Problem]) -> None:
     for key in ("id", "title", "rule"):
         if key not in raw:
             problems.append(doc.problem(at, f"criterion has no '{key}'"))
@@ -257,30 +263,37 @@ def _check_text_keys(doc: YamlDoc, at: list[PathPart], raw: dict[Any, Any], prob
             problems.append(doc.problem([*at, key], f"'{key}' must be text"))
 
 
-def _check_rule_keys(doc: YamlDoc, at: list[PathPart], raw: dict[Any, Any], problems: list[Problem]) -> None:
+_RULE_KEYS = frozenset(k for s in RULES.values() for k in s.required + s.optional)  # a key some rule takes
+_ANY_RULE_KEYS = (*COMMON_KEYS, *_RULE_KEYS)
+
+
+def _check_rule_keys(doc: YamlDoc, at: list[PathPart], raw: Raw, problems: list[Problem]) -> None:
     """The criterion's keys against its rule's: unknown, not for this rule, or missing."""
     rule = raw.get("rule")
     spec = RULES.get(rule) if isinstance(rule, str) else None
-    if "rule" in raw and spec is None and isinstance(rule, str):
-        problems.append(doc.problem([*at, "rule"], f"unknown rule '{rule}'{_suggest(rule, RULES)}"))
-    if spec is None:
-        any_rule = (*COMMON_KEYS, *{k for s in RULES.values() for k in s.required + s.optional})
-        _unknown_keys(doc, at, raw, any_rule, problems)
+    if spec is None:  # no rule, or one that does not exist: only keys no rule takes are wrong
+        if isinstance(rule, str):
+            problems.append(doc.problem([*at, "rule"], f"unknown rule '{rule}'{_suggest(rule, RULES)}"))
+        _unknown_keys(doc, at, raw, _ANY_RULE_KEYS, problems)
         return
     allowed = (*COMMON_KEYS, *spec.required, *spec.optional)
-    for key in raw:
-        if key in allowed:
-            continue
-        if any(key in s.required + s.optional for s in RULES.values()):
-            problems.append(doc.problem([*at, key], f"'{key}' does not apply to rule {rule}", key=True))
-        else:
-            problems.append(doc.problem([*at, key], f"unknown key '{key}'{_suggest(key, allowed)}", key=True))
-    for key in spec.required:
-        if key not in raw:
-            problems.append(doc.problem(at, f"rule {rule} needs '{key}'"))
+    problems.extend(_misplaced(doc, at, key, str(rule), allowed) for key in raw if key not in allowed)
+    problems.extend(doc.problem(at, f"rule {rule} needs '{key}'") for key in spec.required if key not in raw)
 
 
-def _criterion(doc: YamlDoc, i: int, raw: Any, problems: list[Problem]) -> Criterion | None:
+def _part(key: object) -> PathPart:
+    """A mapping's key as a path to it (YAML keys are mostly text, sometimes numbers)."""
+    return key if isinstance(key, str | int) else str(key)
+
+
+def _misplaced(doc: YamlDoc, at: list[PathPart], key: object, rule: str, allowed: Sequence[str]) -> Problem:
+    """A key the criterion's rule does not take: another rule's, or no rule's at all."""
+    if key in _RULE_KEYS:
+        return doc.problem([*at, _part(key)], f"'{key}' does not apply to rule {rule}", key=True)
+    return doc.problem([*at, _part(key)], f"unknown key '{key}'{_suggest(key, allowed)}", key=True)
+
+
+def _criterion(doc: YamlDoc, i: int, raw: object, problems: list[Problem]) -> Criterion | None:
     at: list[PathPart] = ["criteria", i]
     if not isinstance(raw, dict):
         problems.append(doc.problem(at, "each criterion must be a mapping with id, title and rule"))
@@ -310,14 +323,14 @@ def _criterion(doc: YamlDoc, i: int, raw: Any, problems: list[Problem]) -> Crite
     )
 
 
-def _max(doc: YamlDoc, at: list[PathPart], value: Any, problems: list[Problem]) -> int | None:
+def _max(doc: YamlDoc, at: list[PathPart], value: object, problems: list[Problem]) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         problems.append(doc.problem(at, f"max must be a whole number, 0 or more (got {value!r})"))
         return None
     return value
 
 
-def _min(doc: YamlDoc, at: list[PathPart], value: Any, problems: list[Problem]) -> float | None:
+def _min(doc: YamlDoc, at: list[PathPart], value: object, problems: list[Problem]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         problems.append(doc.problem(at, f"min must be a fraction between 0 and 1, e.g. 0.95 (got {value!r})"))
         return None
@@ -330,7 +343,7 @@ def _min(doc: YamlDoc, at: list[PathPart], value: Any, problems: list[Problem]) 
     return float(value)
 
 
-def _requirements(doc: YamlDoc, at: list[PathPart], value: Any, problems: list[Problem]) -> tuple[str, ...]:
+def _requirements(doc: YamlDoc, at: list[PathPart], value: object, problems: list[Problem]) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         problems.append(doc.problem(at, "requirements must be a list of requirement ids"))
         return ()
@@ -338,43 +351,49 @@ def _requirements(doc: YamlDoc, at: list[PathPart], value: Any, problems: list[P
 
 
 def _where(
-    doc: YamlDoc, at: list[PathPart], raw: Any, problems: list[Problem]
-) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    doc: YamlDoc, at: list[PathPart], raw: object, problems: list[Problem]
+) -> tuple[tuple[str, tuple[str | int, ...]], ...]:
     if not isinstance(raw, dict) or not raw:
         problems.append(doc.problem(at, f"where must be a mapping of {', '.join(WHERE_KEYS)} to a value or a list"))
         return ()
     _unknown_keys(doc, at, raw, WHERE_KEYS, problems)
-    out = []
-    for key in WHERE_KEYS:
-        if key not in raw:
-            continue
-        values = raw[key] if isinstance(raw[key], list) else [raw[key]]
-        if not values:
-            problems.append(doc.problem([*at, key], f"{key}: an empty list matches nothing"))
-            continue
-        clean = [v for j, v in enumerate(values) if _where_value_ok(doc, [*at, key], key, v, j, raw, problems)]
-        if len(clean) == len(values):
-            out.append((key, tuple(v if key == "priority" else str(v) for v in clean)))
-    return tuple(out)
+    found = (_where_entry(doc, [*at, key], key, raw[key], problems) for key in WHERE_KEYS if key in raw)
+    return tuple(entry for entry in found if entry is not None)
+
+
+def _where_entry(
+    doc: YamlDoc, at: list[PathPart], key: str, given: object, problems: list[Problem]
+) -> tuple[str, tuple[str | int, ...]] | None:
+    """One ``where`` key's values (a value or a list), or None when any of them is wrong."""
+    values = given if isinstance(given, list) else [given]
+    if not values:
+        problems.append(doc.problem(at, f"{key}: an empty list matches nothing"))
+        return None
+    listed = isinstance(given, list)
+    clean = [v for j, v in enumerate(values) if _where_value_ok(doc, [*at, j] if listed else at, key, v, problems)]
+    if len(clean) != len(values):
+        return None
+    return key, tuple(v if key == "priority" and isinstance(v, int) else str(v) for v in clean)
 
 
 _CHOICES: dict[str, Sequence[str]] = {"stage": tuple(STAGES), "status": STATUSES, "category": CATEGORIES}
 
 
-def _where_value_ok(
-    doc: YamlDoc, at: list[PathPart], key: str, value: Any, j: int, raw: dict[str, Any], problems: list[Problem]
-) -> bool:
-    where = [*at, j] if isinstance(raw[key], list) else at
+def _where_value_ok(doc: YamlDoc, where: list[PathPart], key: str, value: object, problems: list[Problem]) -> bool:
     if key == "priority":
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
-            problems.append(doc.problem(where, f"priority must be 1 (highest) to 4 (got {value!r})"))
-            return False
-        return True
+        return _priority_ok(doc, where, value, problems)
     if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
         problems.append(doc.problem(where, f"{key} must be text (got {value!r})"))
         return False
     choices = _CHOICES.get(key)
     if choices is not None and value not in choices:
         problems.append(doc.problem(where, f"unknown {key} '{value}'{_suggest(value, choices)}"))
+        return False
+    return True
+
+
+def _priority_ok(doc: YamlDoc, where: list[PathPart], value: object, problems: list[Problem]) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
+        problems.append(doc.problem(where, f"priority must be 1 (highest) to 4 (got {value!r})"))
         return False
     return True

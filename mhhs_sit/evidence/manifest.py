@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from mhhs_sit.errors import ConfigError
 
@@ -44,12 +44,12 @@ class Manifest:
     """The manifest as packed; ``signature`` is ``None`` for an unsigned pack."""
 
     created: str
-    run: Mapping[str, Any]
+    run: Mapping[str, object]
     files: tuple[FileEntry, ...]
     signature: Mapping[str, str] | None = None
     format: str = FORMAT
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "format": self.format,
             "created": self.created,
@@ -75,7 +75,7 @@ class Manifest:
         return cls.from_dict(doc), signed_bytes(doc)
 
     @classmethod
-    def from_dict(cls, doc: Any) -> Manifest:
+    def from_dict(cls, doc: object) -> Manifest:
         if not isinstance(doc, dict):
             raise ConfigError(f"{MANIFEST_NAME} must hold a JSON object")
         if doc.get("format") != FORMAT:
@@ -95,7 +95,7 @@ class Manifest:
         return cls(created=doc["created"], run=doc["run"], files=_entries(doc["files"]), signature=signature)
 
 
-def _entries(files: Any) -> tuple[FileEntry, ...]:
+def _entries(files: object) -> tuple[FileEntry, ...]:
     if not isinstance(files, list):
         raise ConfigError(f"{MANIFEST_NAME}: 'files' must be a list")
     out: list[FileEntry] = []
@@ -115,7 +115,7 @@ def _entries(files: Any) -> tuple[FileEntry, ...]:
     return tuple(out)
 
 
-def canonical_json(obj: Any) -> bytes:
+def canonical_json(obj: object) -> bytes:
     try:
         text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     except ValueError as exc:  # NaN or Infinity: no canonical form
@@ -123,7 +123,7 @@ def canonical_json(obj: Any) -> bytes:
     return text.encode("ascii")
 
 
-def signed_bytes(doc: Mapping[str, Any]) -> bytes:
+def signed_bytes(doc: Mapping[str, object]) -> bytes:
     """The bytes a signature covers: the manifest minus ``signature``, as canonical JSON."""
     return canonical_json({k: v for k, v in doc.items() if k != "signature"})
 

@@ -6,15 +6,15 @@ import datetime as dt
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.errors import ConfigError
+from mhhs_sit.results.model import CaseResult, StepResult
 from mhhs_sit.results.outcome import EXECUTED, UNSUCCESSFUL, Category, Status
-from mhhs_sit.results.run import FailingStep, failing_step
+from mhhs_sit.results.run import RunFacts
 
 STATUSES = tuple(s.value for s in Status)
 CATEGORIES = tuple(c.value for c in Category)
@@ -38,40 +38,103 @@ class RunInfo:
     results: int = 0
 
 
-@dataclass(frozen=True)
-class CaseResult:
-    """One case in one cohort, as the deciding run recorded it."""
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    """One case in one cohort as a run recorded it: the shared ``CaseResult`` and the run it came from.
 
-    case: str
-    cohort: str
-    status: str
+    Read through the report's vocabulary (``case``, ``title``, ``category``...), which the exit
+    criteria's ``where`` keys name too."""
+
+    result: CaseResult
     run_id: str
-    nodeid: str = ""
-    title: str = ""
-    priority: int | None = None
-    tags: tuple[str, ...] = ()
-    scenario: str = ""
-    scenario_title: str = ""
-    stage: str = ""
-    theme: str = ""
-    requirements: tuple[str, ...] = ()
-    category: str | None = None
-    message: str = ""
-    failing_step: FailingStep | None = None
-    location: str = ""
-    duration_s: float | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         return self.case, self.cohort
 
     @property
+    def case(self) -> str:
+        return self.result.case_id
+
+    @property
+    def cohort(self) -> str:
+        return self.result.cohort
+
+    @property
+    def status(self) -> Status:
+        return self.result.status
+
+    @property
     def executed(self) -> bool:
-        return self.status in EXECUTED
+        return self.result.status in EXECUTED
+
+    @property
+    def nodeid(self) -> str:
+        return self.result.nodeid
+
+    @property
+    def title(self) -> str:
+        return self.result.meta.title
+
+    @property
+    def priority(self) -> int | None:
+        return self.result.meta.priority
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.result.meta.tags
+
+    @property
+    def stage(self) -> str:
+        return self.result.meta.stage
+
+    @property
+    def theme(self) -> str:
+        return self.result.meta.theme
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        return self.result.meta.requirements
+
+    @property
+    def category(self) -> Category | None:
+        """Only a failed or broken result has one (a file's own category is not a case's)."""
+        return self.result.category if self.result.status in UNSUCCESSFUL else None
+
+    @property
+    def message(self) -> str:
+        return self.result.message or ""
+
+    @property
+    def failing_step(self) -> StepResult | None:
+        return self.result.failing_step()
 
 
-def load_run(path: Path) -> tuple[RunInfo, tuple[CaseResult, ...]]:
+def load_run(path: Path) -> tuple[RunInfo, tuple[CycleResult, ...]]:
     """Read one ``results.json``; anything that is not one is a ``ConfigError`` naming the file."""
+    doc, raw_cases = _document(path)
+    run_id = str(doc.get("run_id") or path.parent.name or path.name)
+    cases = tuple(CycleResult(_case(path, i, raw), run_id) for i, raw in enumerate(raw_cases))
+    facts = RunFacts.from_json(doc)
+    info = RunInfo(
+        path=str(path),
+        run_id=run_id,
+        started=str(doc.get("started") or ""),
+        finished=str(doc.get("finished") or doc.get("started") or ""),
+        environment=facts.environment,
+        environment_tag=facts.environment_tag,
+        ir=facts.ir,
+        spec_version=facts.spec_version,
+        cohorts=facts.cohorts or (),
+        git_commit=facts.git_commit,
+        framework_version=_opt(doc.get("framework_version")),
+        results=len(cases),
+    )
+    return info, cases
+
+
+def _document(path: Path) -> tuple[dict[str, object], list[object]]:
+    """The file's object and its ``cases`` list."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -80,63 +143,24 @@ def load_run(path: Path) -> tuple[RunInfo, tuple[CaseResult, ...]]:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
+    cases = doc.get("cases") if isinstance(doc, dict) else None
+    if not isinstance(cases, list):
         raise ConfigError(f"{path}: not a results.json written by `mhhs-sit run` (no 'cases' list)")
-    run_id = str(doc.get("run_id") or path.parent.name or path.name)
-    cases = []
-    for i, raw in enumerate(doc["cases"]):
-        if not isinstance(raw, dict) or "status" not in raw or not (raw.get("case") or raw.get("nodeid")):
-            raise ConfigError(f"{path}: cases[{i}] has no case id or status")
-        if raw["status"] not in STATUSES:
-            raise ConfigError(
-                f"{path}: cases[{i}] ({raw.get('nodeid') or raw.get('case')}) has unknown status "
-                f"{raw['status']!r}; expected one of {', '.join(STATUSES)}"
-            )
-        cases.append(_case(raw, run_id))
-    info = RunInfo(
-        path=str(path),
-        run_id=run_id,
-        started=str(doc.get("started") or ""),
-        finished=str(doc.get("finished") or doc.get("started") or ""),
-        environment=_opt(doc.get("environment")),
-        environment_tag=_opt(doc.get("environment_tag")),
-        ir=_opt(doc.get("ir")),
-        spec_version=_opt(doc.get("spec_version")),
-        cohorts=tuple(str(c) for c in doc.get("cohorts") or ()),
-        git_commit=_opt(doc.get("git_commit")),
-        framework_version=_opt(doc.get("framework_version")),
-        results=len(cases),
-    )
-    return info, tuple(cases)
+    return doc, cases
 
 
-def _opt(value: Any) -> str | None:
+def _case(path: Path, i: int, raw: object) -> CaseResult:
+    """One entry of the ``cases`` list, read by the results model; its problem named by file and index."""
+    if not isinstance(raw, dict) or "status" not in raw or not (raw.get("case") or raw.get("nodeid")):
+        raise ConfigError(f"{path}: cases[{i}] has no case id or status")
+    try:
+        return CaseResult.from_json(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: cases[{i}] ({raw.get('nodeid') or raw.get('case')}) has {exc}") from None
+
+
+def _opt(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def _case(raw: dict[str, Any], run_id: str) -> CaseResult:
-    priority = raw.get("priority")
-    duration = raw.get("duration_s")
-    return CaseResult(
-        case=str(raw.get("case") or raw["nodeid"]),
-        cohort=str(raw.get("cohort") or ""),
-        status=raw["status"],
-        run_id=run_id,
-        nodeid=str(raw.get("nodeid") or ""),
-        title=str(raw.get("title") or ""),
-        priority=priority if isinstance(priority, int) and not isinstance(priority, bool) else None,
-        tags=tuple(str(t) for t in raw.get("tags") or ()),
-        scenario=str(raw.get("scenario") or ""),
-        scenario_title=str(raw.get("scenario_title") or ""),
-        stage=str(raw.get("stage") or ""),
-        theme="" if raw.get("theme") is None else str(raw["theme"]),
-        requirements=tuple(sorted({str(r) for r in raw.get("requirements") or ()})),
-        category=_opt(raw.get("category")) if raw["status"] in UNSUCCESSFUL else None,
-        message=str(raw.get("message") or ""),
-        failing_step=failing_step(raw.get("steps")),
-        location=str(raw.get("location") or ""),
-        duration_s=float(duration) if isinstance(duration, int | float) else None,
-    )
 
 
 @dataclass(frozen=True)
@@ -144,21 +168,21 @@ class Cycle:
     """The runs combined, oldest first, and the one deciding result per case and cohort."""
 
     runs: tuple[RunInfo, ...]
-    results: tuple[CaseResult, ...]
+    results: tuple[CycleResult, ...]
     superseded: int  # earlier results replaced by a later run's
 
     def used_from(self, run_id: str) -> int:
         return sum(1 for r in self.results if r.run_id == run_id)
 
 
-def combine(runs: Sequence[tuple[RunInfo, Sequence[CaseResult]]]) -> Cycle:
+def combine(runs: Sequence[tuple[RunInfo, Sequence[CycleResult]]]) -> Cycle:
     """Latest outcome wins per case × cohort, so a re-run that passes closes the earlier failure.
 
     A later run that did not reach a case (``not run``: stopped by ``-x``, interrupted) does not
     erase the outcome an earlier run recorded for it.
     """
     order = sorted(range(len(runs)), key=lambda i: (_when(runs[i][0].finished), i))
-    latest: dict[tuple[str, str], CaseResult] = {}
+    latest: dict[tuple[str, str], CycleResult] = {}
     superseded = 0
     for i in order:
         for result in runs[i][1]:
@@ -188,7 +212,7 @@ def _when(stamp: str) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
-def natural_key(text: str) -> tuple[Any, ...]:
+def natural_key(text: str) -> tuple[int | str, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
@@ -197,7 +221,7 @@ def stage_order(stage: str) -> tuple[int, str]:
     return (order.index(stage), "") if stage in order else (len(order), stage)
 
 
-def _result_order(r: CaseResult) -> tuple[Any, ...]:
+def _result_order(r: CycleResult) -> tuple[object, ...]:
     return stage_order(r.stage), natural_key(r.theme), natural_key(r.case), natural_key(r.cohort)
 
 
@@ -227,19 +251,19 @@ class Tally:
         return int(getattr(self, status.replace(" ", "_")))
 
 
-def tally(results: Iterable[CaseResult]) -> Tally:
-    counts = Counter(r.status for r in results)
+def tally(results: Iterable[CycleResult]) -> Tally:
+    counts = Counter(r.status.value for r in results)
     return Tally(*(counts.get(s, 0) for s in STATUSES))
 
 
-def tally_by(results: Sequence[CaseResult], key: Callable[[CaseResult], str]) -> list[tuple[str, Tally]]:
-    groups: dict[str, list[CaseResult]] = {}
+def tally_by(results: Sequence[CycleResult], key: Callable[[CycleResult], str]) -> list[tuple[str, Tally]]:
+    groups: dict[str, list[CycleResult]] = {}
     for r in results:
         groups.setdefault(key(r), []).append(r)
     return [(k, tally(v)) for k, v in groups.items()]  # results are already in report order
 
 
-def case_covers(results: Iterable[CaseResult]) -> bool:
+def case_covers(results: Iterable[CycleResult]) -> bool:
     """One case's results across cohorts: executed somewhere, and passed wherever executed."""
     executed = [r.status for r in results if r.executed]
     return bool(executed) and all(s == Status.PASSED for s in executed)
@@ -256,29 +280,34 @@ class Coverage:
         return self.state == "covered"
 
 
-def coverage(results: Iterable[CaseResult], required: Iterable[str] = ()) -> tuple[Coverage, ...]:
+def coverage(results: Iterable[CycleResult], required: Iterable[str] = ()) -> tuple[Coverage, ...]:
     """Every requirement the results reference (plus ``required``), with the coverage rule applied."""
-    by_req: dict[str, dict[str, list[CaseResult]]] = {r: {} for r in required}
+    by_req: dict[str, dict[str, list[CycleResult]]] = {r: {} for r in required}
     for r in results:
         for req in r.requirements:
             by_req.setdefault(req, {}).setdefault(r.case, []).append(r)
-    out = []
-    for req in sorted(by_req, key=natural_key):
-        cases = by_req[req]
-        if not cases:
-            state = "not referenced"
-        elif any(case_covers(rs) for rs in cases.values()):
-            state = "covered"
-        elif any(r.executed for rs in cases.values() for r in rs):
-            state = "failing"
-        else:
-            state = "not executed"
-        detail = tuple(
-            (case, tuple((r.cohort, r.status) for r in sorted(rs, key=lambda r: natural_key(r.cohort))))
-            for case, rs in sorted(cases.items(), key=lambda kv: natural_key(kv[0]))
-        )
-        out.append(Coverage(req, state, detail))
-    return tuple(out)
+    return tuple(
+        Coverage(req, _coverage_state(by_req[req]), _coverage_detail(by_req[req]))
+        for req in sorted(by_req, key=natural_key)
+    )
+
+
+def _coverage_state(cases: Mapping[str, list[CycleResult]]) -> str:
+    """The coverage rule, over one requirement's cases (case -> its results across cohorts)."""
+    if not cases:
+        return "not referenced"
+    if any(case_covers(rs) for rs in cases.values()):
+        return "covered"
+    if any(r.executed for rs in cases.values() for r in rs):
+        return "failing"
+    return "not executed"
+
+
+def _coverage_detail(cases: Mapping[str, list[CycleResult]]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    return tuple(
+        (case, tuple((r.cohort, r.status.value) for r in sorted(rs, key=lambda r: natural_key(r.cohort))))
+        for case, rs in sorted(cases.items(), key=lambda kv: natural_key(kv[0]))
+    )
 
 
 def pct(rate: float | None) -> str:

@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
 
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.evidence.manifest import MANIFEST_NAME, FileDiff, FileEntry, Manifest, compare, digest
@@ -125,27 +124,13 @@ def pack(
     files, skipped = collect(run_dir)
     out = Path(out) if out is not None else default_out(run_dir)
     top = run_dir.resolve().name or "run"
-    # the names redact.py masks at the source: the pack is the last check before evidence leaves
-    secrets = {name: _forms(value) for name, value in secret_variables(environ).items()}
-    if signer is not None:
-        secrets.update({name: _forms(value) for name, value in signer.secrets().items()})
-
+    secrets = _secrets(environ, signer)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
-    entries: list[FileEntry] = []
-    leaks: list[Leak] = []
     try:
         with zipfile.ZipFile(tmp, "w") as zf:
-            for rel, path in files:
-                data = path.read_bytes()
-                leaks += [Leak(rel, name) for name, forms in secrets.items() if any(f in data for f in forms)]
-                if leaks:
-                    continue  # keep scanning, to name every leak at once, but pack nothing more
-                entries.append(FileEntry(f"{top}/{rel}", hashlib.sha256(data).hexdigest(), len(data)))
-                _add(zf, f"{top}/{rel}", data)
-            if leaks:
-                raise ConfigError(_leak_message(run_dir, leaks))
-            manifest = Manifest(created=_created(run, run_dir), run=run, files=tuple(entries))
+            entries = _add_files(zf, run_dir, top, files, secrets)
+            manifest = Manifest(created=_created(run, run_dir), run=run, files=entries)
             if signer is not None:
                 manifest = replace(manifest, signature=signer.sign(manifest.signed_bytes()))
             _add(zf, MANIFEST_NAME, manifest.to_json())
@@ -157,7 +142,33 @@ def pack(
     return PackResult(out, manifest, sha, tuple(skipped))
 
 
-def _run_metadata(run_dir: Path) -> dict[str, Any]:
+def _secrets(environ: Mapping[str, str] | None, signer: Signer | None) -> dict[str, set[bytes]]:
+    """The names redact.py masks at the source, and the signer's: the pack is the last check before evidence leaves."""
+    secrets = {name: _forms(value) for name, value in secret_variables(environ).items()}
+    if signer is not None:
+        secrets.update({name: _forms(value) for name, value in signer.secrets().items()})
+    return secrets
+
+
+def _add_files(
+    zf: zipfile.ZipFile, run_dir: Path, top: str, files: Sequence[tuple[str, Path]], secrets: Mapping[str, set[bytes]]
+) -> tuple[FileEntry, ...]:
+    """Each file into the archive, under ``top``; ``ConfigError`` naming every leak when any file holds a secret."""
+    entries: list[FileEntry] = []
+    leaks: list[Leak] = []
+    for rel, path in files:
+        data = path.read_bytes()
+        leaks += [Leak(rel, name) for name, forms in secrets.items() if any(f in data for f in forms)]
+        if leaks:
+            continue  # keep scanning, to name every leak at once, but pack nothing more
+        entries.append(FileEntry(f"{top}/{rel}", hashlib.sha256(data).hexdigest(), len(data)))
+        _add(zf, f"{top}/{rel}", data)
+    if leaks:
+        raise ConfigError(_leak_message(run_dir, leaks))
+    return tuple(entries)
+
+
+def _run_metadata(run_dir: Path) -> dict[str, object]:
     path = run_dir / RESULTS
     if not path.is_file():
         raise ConfigError(
@@ -173,7 +184,7 @@ def _run_metadata(run_dir: Path) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "cases"}
 
 
-def _created(run: Mapping[str, Any], run_dir: Path) -> str:
+def _created(run: Mapping[str, object], run_dir: Path) -> str:
     """When the evidence was produced: the run's end (or start), so re-packing gives the same bytes."""
     for key in ("finished", "started"):
         if isinstance(run.get(key), str) and run[key]:
@@ -238,6 +249,12 @@ def _read_zip(path: Path, zf: zipfile.ZipFile) -> Contents:
         manifest = zf.read(MANIFEST_NAME)
     except (zipfile.BadZipFile, zlib.error) as exc:
         raise ConfigError(f"{MANIFEST_NAME} in {path} cannot be read: {exc}") from None
+    duplicates = tuple(sorted({n for n in names if names.count(n) > 1}))
+    return Contents(manifest, _zip_digests(zf, infos), duplicates)
+
+
+def _zip_digests(zf: zipfile.ZipFile, infos: Sequence[zipfile.ZipInfo]) -> dict[str, tuple[str, int]]:
+    """Each member's digest and size but the manifest's (the first of a name held twice)."""
     found: dict[str, tuple[str, int]] = {}
     for info in infos:
         if info.filename == MANIFEST_NAME or info.filename in found:
@@ -247,8 +264,7 @@ def _read_zip(path: Path, zf: zipfile.ZipFile) -> Contents:
                 found[info.filename] = digest(f)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # bytes edited inside the archive
             found[info.filename] = (f"unreadable ({exc})", -1)
-    duplicates = tuple(sorted({n for n in names if names.count(n) > 1}))
-    return Contents(manifest, found, duplicates)
+    return found
 
 
 def _read_dir(path: Path) -> Contents:

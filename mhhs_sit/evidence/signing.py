@@ -20,9 +20,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol
 
 from mhhs_sit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 HMAC_SHA256 = "hmac-sha256"
 ED25519 = "ed25519"
@@ -76,7 +80,8 @@ def hmac_key_from_env(var: str, environ: Mapping[str, str] | None = None) -> byt
     return key
 
 
-def _crypto() -> Any:
+def _crypto() -> tuple[ModuleType, ModuleType]:
+    """cryptography's serialization and ed25519 modules, imported only when a pack is signed or checked."""
     try:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -87,7 +92,7 @@ def _crypto() -> Any:
 
 @dataclass(frozen=True)
 class Ed25519Signer:
-    private_key: Any = field(repr=False)  # cryptography's Ed25519PrivateKey
+    private_key: Ed25519PrivateKey = field(repr=False)
 
     @classmethod
     def from_file(cls, path: Path) -> Ed25519Signer:

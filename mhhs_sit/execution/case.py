@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import EnvironmentBroken
-from mhhs_sit.results.outcome import classify
+from mhhs_sit.results.model import STATUS_BY_VALUE, CaseKey, CaseMeta, CaseResult, Execution, StepResult
+from mhhs_sit.results.outcome import Status, classify
 
 if TYPE_CHECKING:  # the runtime brings the DIP client and requests: not needed to load or collect
     from mhhs_sit.execution.runtime import Runtime
@@ -38,6 +39,18 @@ class StepRecord:
     def duration_ms(self) -> float:
         return max(0.0, (self.stopped - self.started) * 1000)
 
+    def freeze(self) -> StepResult:
+        """The step as it ended, for results and reports (its exchanges stay with the evidence)."""
+        return StepResult(
+            self.number,
+            self.title,
+            self.kind,
+            _ended(self.status),
+            round(self.duration_ms, 1),
+            self.location,
+            self.detail,
+        )
+
 
 @dataclass
 class CaseRecord:
@@ -48,6 +61,25 @@ class CaseRecord:
     status: str = "pending"
     data_drawn: dict[str, Any] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
+
+    def execution(self) -> Execution:
+        """What happened, frozen: timings, the test data drawn and every step."""
+        return Execution(self.started, self.stopped, dict(self.data_drawn), tuple(s.freeze() for s in self.steps))
+
+    def freeze(self, nodeid: str, about: CaseMeta | None = None) -> CaseResult:
+        """The one seam from the run-time record to the results model: the case as it ended."""
+        return CaseResult(
+            nodeid,
+            _ended(self.status),
+            key=CaseKey(self.case_id, self.cohort_id),
+            about=about,
+            execution=self.execution(),
+        )
+
+
+def _ended(status: str) -> Status:
+    """A record's status as a Status; one still pending (frozen before its case ended) was not run to an end."""
+    return STATUS_BY_VALUE.get(status, Status.NOT_RUN)
 
 
 def outcome_of(exc: BaseException) -> str:

@@ -12,18 +12,24 @@ import datetime as dt
 import json
 import re
 import subprocess
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mhhs_sit import __version__
-from mhhs_sit.results.outcome import UNSUCCESSFUL, Category, Status
+from mhhs_sit.results.model import CaseKey, CaseMeta, CaseResult, Execution, Json, category_of, status_of, totals
+from mhhs_sit.results.outcome import Category, Status
+
+if TYPE_CHECKING:
+    import pytest
 
 CASE_META = "mhhs_case"  # user property: what the case is (set at collection)
 CASE_RUN = "mhhs_run"  # user property: what happened when it ran (set on the call report)
 BROKEN = ("mhhs_outcome", Status.BROKEN.value)
 _NAME = re.compile(r"^(?P<case>.+)\[(?P<cohort>[^\[\]]+)\]$")
+
+Described = tuple[CaseKey, CaseMeta]  # an item's CASE_META: which case in which cohort, and what it is
 
 
 def utc_now() -> str:
@@ -41,33 +47,6 @@ def parse_utc(text: str | None) -> dt.datetime | None:
     return when.astimezone(dt.UTC) if when.tzinfo is not None else when
 
 
-@dataclass(frozen=True)
-class FailingStep:
-    number: int
-    title: str
-    kind: str
-    location: str
-    detail: str
-
-    def text(self) -> str:
-        where = f" ({self.location})" if self.location else ""
-        return f"step {self.number} {self.kind}: {self.title}{where}"
-
-
-def failing_step(steps: Any) -> FailingStep | None:
-    """The first failed or broken step of a case's recorded steps."""
-    for s in steps if isinstance(steps, list) else ():
-        if isinstance(s, dict) and s.get("status") in UNSUCCESSFUL:
-            return FailingStep(
-                number=int(s.get("n") or 0),
-                title=str(s.get("title") or ""),
-                kind=str(s.get("kind") or ""),
-                location=str(s.get("location") or ""),
-                detail=str(s.get("detail") or ""),
-            )
-    return None
-
-
 def git_commit(root: Path) -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
@@ -76,80 +55,168 @@ def git_commit(root: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def described(text: str) -> Described:
+    """An item's CASE_META property (``CaseItem.describe`` as JSON), read back."""
+    raw = json.loads(text)
+    about = CaseMeta.from_json(raw)
+    return CaseKey(str(raw["case"]), str(raw["cohort"])), about if about is not None else CaseMeta()
+
+
+@dataclass(frozen=True, slots=True)
+class RunFacts:
+    """What a run was, known when it ends: ``results.json``'s header and the store's run row say the same.
+    ``None``: not known (the store keeps what the run's start said)."""
+
+    environment: str | None = None
+    environment_tag: str | None = None
+    ir: str | None = None
+    spec_version: str | None = None
+    cohorts: tuple[str, ...] | None = None
+    git_commit: str | None = None
+    exit_status: int | None = None
+
+    def to_json(self) -> Json:
+        return {
+            "environment": self.environment,
+            "environment_tag": self.environment_tag,
+            "ir": self.ir,
+            "spec_version": self.spec_version,
+            "cohorts": None if self.cohorts is None else list(self.cohorts),
+            "git_commit": self.git_commit,
+            "exit_status": self.exit_status,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, object]) -> RunFacts:
+        """Read back from ``results.json``'s header: an empty text is not known."""
+        cohorts, exit_status = doc.get("cohorts"), doc.get("exit_status")
+        return cls(
+            environment=_known(doc.get("environment")),
+            environment_tag=_known(doc.get("environment_tag")),
+            ir=_known(doc.get("ir")),
+            spec_version=_known(doc.get("spec_version")),
+            cohorts=tuple(str(c) for c in cohorts) if isinstance(cohorts, list | tuple) else None,
+            git_commit=_known(doc.get("git_commit")),
+            exit_status=exit_status if isinstance(exit_status, int) else None,
+        )
+
+
+def _known(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RunLabels:
+    """How a run was started: its seed, the DIP spec it checked against, its cycle and sprint."""
+
+    seed: int | None = None
+    dip_spec: str | None = None
+    cycle: str | None = None
+    sprint: str | None = None
+
+
 @dataclass
 class RunResults:
     run_id: str
     started: str = field(default_factory=utc_now)
-    items: dict[str, dict[str, Any]] = field(default_factory=dict)  # nodeid -> record
+    items: dict[str, CaseResult] = field(default_factory=dict)  # nodeid -> its result so far
 
-    def expect(self, nodeid: str, meta: dict[str, Any] | None = None) -> None:
+    def expect(self, nodeid: str, about: Described | None = None) -> None:
         """A collected item: it is *not run* until a report says otherwise."""
-        record = self.items.setdefault(nodeid, {"nodeid": nodeid, "status": Status.NOT_RUN.value})
-        if meta:
-            record.update(meta)
-        elif "case" not in record:
+        result = self.items.get(nodeid) or CaseResult(nodeid, Status.NOT_RUN)
+        if about is not None:
+            result = replace(result, key=about[0], about=about[1])
+        elif result.key is None:
             m = _NAME.match(nodeid.split("::")[-1])
             if m:
-                record.update(case=m.group("case"), cohort=m.group("cohort"))
+                result = replace(result, key=CaseKey(m.group("case"), m.group("cohort")))
+        self.items[nodeid] = result
 
     def collection_error(self, nodeid: str, text: str) -> None:
         """A scenario file that could not be collected: its cases cannot be listed, the file can."""
         lines = [line for line in text.strip().splitlines() if line.strip()]
-        self.items[nodeid] = {
-            "nodeid": nodeid,
-            "case": nodeid,
-            "cohort": "",
-            "status": Status.ERROR.value,
-            "category": Category.TEST_DEFINITION.value,
-            "message": "\n".join(lines[:40])[:4000] or "the file could not be collected",
-            "location": nodeid,
-        }
+        self.items[nodeid] = CaseResult(
+            nodeid,
+            Status.ERROR,
+            key=CaseKey(nodeid, ""),
+            category=Category.TEST_DEFINITION,
+            message="\n".join(lines[:40])[:4000] or "the file could not be collected",
+            location=nodeid,
+        )
 
-    def add(self, report: Any) -> bool:
+    def add(self, report: pytest.TestReport) -> bool:
         """Take one report; True when it settled the item's outcome (worth recording at once)."""
-        props = dict(getattr(report, "user_properties", []) or [])
-        if CASE_META not in props and "::" not in report.nodeid:
+        props = dict(report.user_properties)
+        meta = props.get(CASE_META)
+        if meta is None and "::" not in report.nodeid:
             return False
-        self.expect(report.nodeid, json.loads(props[CASE_META]) if CASE_META in props else None)
-        record = self.items[report.nodeid]
+        self.expect(report.nodeid, described(str(meta)) if meta is not None else None)
+        result = self.items[report.nodeid]
         if CASE_RUN in props:
-            record.update(json.loads(props[CASE_RUN]))
-        broken = props.get(BROKEN[0]) == BROKEN[1]
-        if report.when == "setup" and report.skipped:
-            record["status"] = Status.SKIPPED.value
-            record["message"] = _skip_reason(report)
-        elif report.when == "call":
-            record["status"] = Status.BROKEN.value if broken else report.outcome
-            record["duration_s"] = round(report.duration, 4)
-        elif report.failed:  # an error in setup or teardown, or a crashed worker
-            record["status"] = Status.BROKEN.value
-            record.setdefault("category", Category.ENVIRONMENT.value)
-            record.setdefault("message", str(report.longreprtext).strip().splitlines()[-1:][0][:300]
-                              if report.longreprtext else "error outside the case")  # fmt: skip
-        else:
+            result = self.items[report.nodeid] = _with_run(result, json.loads(str(props[CASE_RUN])))
+        settled = _settled(result, report, broken=props.get(BROKEN[0]) == BROKEN[1])
+        if settled is None:
             return False
+        self.items[report.nodeid] = settled
         return True
 
-    def document(self, **run: Any) -> dict[str, Any]:
-        cases = sorted(self.items.values(), key=lambda r: r["nodeid"])
+    def document(self, facts: RunFacts, labels: RunLabels) -> Json:
+        results = sorted(self.items.values(), key=lambda r: r.nodeid)
+        cases: list[object] = [r.to_json() for r in results]
         return {
             "run_id": self.run_id,
             "framework_version": __version__,
             "started": self.started,
             "finished": utc_now(),
-            **run,
-            "totals": dict(Counter(c["status"] for c in cases)),
+            "seed": labels.seed,
+            "dip_spec": labels.dip_spec,
+            "cycle": labels.cycle,
+            "sprint": labels.sprint,
+            **facts.to_json(),
+            "totals": totals(results),
             "cases": cases,
         }
 
-    def write(self, path: Path, **run: Any) -> None:
+    def write(self, path: Path, facts: RunFacts, labels: RunLabels) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.document(**run), indent=2, default=str))
+        tmp.write_text(json.dumps(self.document(facts, labels), indent=2, default=str))
         tmp.replace(path)
 
 
-def _skip_reason(report: Any) -> str:
+def _with_run(result: CaseResult, run: Mapping[str, object]) -> CaseResult:
+    """The CASE_RUN property merged in: what a key it has says, and nothing else changes."""
+    return replace(
+        result,
+        execution=Execution.from_json(run) or result.execution,
+        category=category_of(run["category"]) if "category" in run else result.category,
+        message=str(run["message"]) if run.get("message") is not None else result.message,
+    )
+
+
+def _settled(result: CaseResult, report: pytest.TestReport, *, broken: bool) -> CaseResult | None:
+    """The result once this report is taken; None when the report settles nothing."""
+    if report.when == "setup" and report.skipped:
+        return replace(result, status=Status.SKIPPED, message=_skip_reason(report))
+    if report.when == "call":
+        status = Status.BROKEN if broken else status_of(report.outcome)
+        return replace(result, status=status, duration_s=round(report.duration, 4))
+    if report.failed:  # an error in setup or teardown, or a crashed worker
+        return replace(
+            result,
+            status=Status.BROKEN,
+            category=result.category or Category.ENVIRONMENT,
+            message=_error_line(report) if result.message is None else result.message,
+        )
+    return None
+
+
+def _error_line(report: pytest.TestReport) -> str:
+    text = str(report.longreprtext)
+    return text.strip().splitlines()[-1:][0][:300] if text else "error outside the case"
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return str(longrepr[2]).removeprefix("Skipped: ")

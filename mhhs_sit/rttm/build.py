@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -25,6 +24,7 @@ from mhhs_sit.results.outcome import EXECUTED, Status
 from mhhs_sit.results.run import utc_now
 from mhhs_sit.rttm.model import Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.store.cycle import History, collection_errors, histories
+from mhhs_sit.store.rows import StoredResult, StoredRun
 
 _ROW_RANK = {"covered": 0, "failing": 1, "collection error": 2, "not executed": 3}
 
@@ -70,25 +70,28 @@ def unreadable_cases(file: Path, display: str, reason: str) -> list[CaseInfo]:
     if not isinstance(doc, dict):
         return [CaseInfo(case=display, location=display, error=reason)]
     common = _ids(doc.get("requirements"))
-    found = []
-    for raw in doc.get("cases") or []:
-        if isinstance(raw, dict) and isinstance(raw.get("id"), str | int):
-            found.append(
-                CaseInfo(
-                    case=str(raw["id"]),
-                    title=str(raw.get("title") or ""),
-                    scenario=str(doc.get("scenario") or ""),
-                    stage=str(doc.get("stage") or ""),
-                    theme=str(doc.get("theme") or ""),
-                    location=display,
-                    requirements=tuple(sorted(set(common) | set(_ids(raw.get("requirements"))))),
-                    error=reason,
-                )
-            )
+    readable = (raw for raw in doc.get("cases") or [] if isinstance(raw, dict) and isinstance(raw.get("id"), str | int))
+    found = [_readable_case(doc, raw, common, display, reason) for raw in readable]
     return found or [CaseInfo(case=display, location=display, requirements=tuple(common), error=reason)]
 
 
-def _ids(value: Any) -> list[str]:
+def _readable_case(
+    doc: dict[object, object], raw: dict[object, object], common: list[str], display: str, reason: str
+) -> CaseInfo:
+    """One case of an unreadable file, as far as its YAML says: its id, title and requirements."""
+    return CaseInfo(
+        case=str(raw["id"]),
+        title=str(raw.get("title") or ""),
+        scenario=str(doc.get("scenario") or ""),
+        stage=str(doc.get("stage") or ""),
+        theme=str(doc.get("theme") or ""),
+        location=display,
+        requirements=tuple(sorted(set(common) | set(_ids(raw.get("requirements"))))),
+        error=reason,
+    )
+
+
+def _ids(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
@@ -102,15 +105,16 @@ STORE_FIELDS = (
 _NOT_RUN, _PASSED = Status.NOT_RUN.value, Status.PASSED.value  # plain str: compared once per result
 
 
-def _outcome(row: Mapping[str, Any]) -> Outcome:
+def _outcome(row: StoredResult) -> Outcome:
+    run = row.run
     return Outcome(
-        str(row["run_id"]),
-        str(row.get("recorded") or row.get("run_finished") or row.get("run_started") or ""),
-        str(row["status"]),
-        row.get("sprint"),
-        row.get("category"),
-        str(row.get("message") or ""),
-        row.get("evidence"),
+        row.run_id,
+        row.recorded or run.finished or run.started,
+        row.status,
+        run.sprint,
+        row.category,
+        row.message or "",
+        run.evidence,
     )
 
 
@@ -137,17 +141,17 @@ def _requirement_verdict(verdicts: Sequence[str]) -> str:
 
 
 _Covering = list[tuple[CaseInfo, dict[str, Cell], str]]  # a requirement's cases, their cells and verdicts
-_NEVER_RUN = Cell(Outcome(run_id="", finished="", status=_NOT_RUN), ())
+_NEVER_RUN = Cell(Outcome(run_id="", finished="", status=Status.NOT_RUN), ())
 
 
 @paused_gc()
 def build_rttm(
     requirements: Mapping[str, Requirement],
     cases: Mapping[str, CaseInfo],
-    store_rows: Sequence[dict[str, Any]],
+    store_rows: Sequence[StoredResult],
     *,
     cycle: str | None = None,
-    runs: Sequence[dict[str, Any]] = (),
+    runs: Sequence[StoredRun] = (),
     roles: Iterable[str] = (),
     participant: str | None = None,
     only_cohorts: Iterable[str] = (),
@@ -186,12 +190,12 @@ def build_rttm(
 
 
 def _with_stored_cases(
-    cases: dict[str, CaseInfo], store_rows: Sequence[dict[str, Any]], hist: Mapping[tuple[str, str], History]
+    cases: dict[str, CaseInfo], store_rows: Sequence[StoredResult], hist: Mapping[tuple[str, str], History]
 ) -> dict[str, CaseInfo]:
     """The defined cases, plus files the store saw fail to collect and cases only the store still knows."""
     for file, err in collection_errors(store_rows).items():
         if not any(c.location.startswith(file) for c in cases.values() if c.error):
-            first = str(err.get("message") or "").splitlines()[:1]
+            first = (err.message or "").splitlines()[:1]
             cases.setdefault(file, CaseInfo(case=file, location=file, error=first[0] if first else "not collected"))
     for (case_id, cohort), h in hist.items():
         info = cases.get(case_id)
@@ -202,17 +206,17 @@ def _with_stored_cases(
     return cases
 
 
-def _stored_case(case_id: str, last: Mapping[str, Any]) -> CaseInfo:
+def _stored_case(case_id: str, last: StoredResult) -> CaseInfo:
     """A case the store recorded and the scenarios no longer define, as its last result described it."""
     return CaseInfo(
         case=case_id,
-        title=str(last.get("title") or ""),
-        scenario=str(last.get("scenario") or ""),
-        stage=str(last.get("stage") or ""),
-        theme=str(last.get("theme") or ""),
-        priority=last.get("priority"),
-        location=str(last.get("location") or ""),
-        requirements=tuple(last.get("requirements") or ()),
+        title=last.title or "",
+        scenario=last.scenario or "",
+        stage=last.stage or "",
+        theme=last.theme or "",
+        priority=last.priority,
+        location=last.location or "",
+        requirements=last.requirements or (),
     )
 
 
@@ -271,18 +275,9 @@ def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict:
     )
 
 
-def _run_summary(r: Mapping[str, Any]) -> RunSummary:
+def _run_summary(r: StoredRun) -> RunSummary:
     return RunSummary(
-        run_id=str(r["run_id"]),
-        started=str(r["started"]),
-        finished=r.get("finished"),
-        state=str(r["state"]),
-        cycle=r.get("cycle"),
-        sprint=r.get("sprint"),
-        environment=r.get("environment"),
-        ir=r.get("ir"),
-        evidence=r.get("evidence"),
-        results=int(r.get("results") or 0),
+        r.run_id, r.started, r.finished, r.state, r.cycle, r.sprint, r.environment, r.ir, r.evidence, r.results
     )
 
 

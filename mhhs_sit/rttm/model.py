@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from mhhs_sit.definitions.requirements import Requirement
+from mhhs_sit.results.outcome import Category, Status
 
 # Row and requirement verdicts, in the order a reviewer should look at them.
 VERDICTS = ("failing", "collection error", "not executed", "uncovered", "covered")
@@ -22,9 +23,9 @@ class Outcome(NamedTuple):
 
     run_id: str
     finished: str  # ISO 8601 UTC time the run finished (or was last seen)
-    status: str  # passed | failed | broken | skipped | not run | error
+    status: Status  # str-valued: compares and renders as its spelling
     sprint: str | None = None
-    category: str | None = None
+    category: Category | None = None
     message: str = ""
     evidence: str | None = None  # where the run's evidence is (directory or report path/URL)
 

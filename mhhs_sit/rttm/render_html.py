@@ -17,7 +17,7 @@ from mhhs_sit.evidence.outcomes import pct
 from mhhs_sit.results.outcome import UNSUCCESSFUL
 from mhhs_sit.results.run import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
-from mhhs_sit.rttm.render_tabular import PerCase, link_target, summary
+from mhhs_sit.rttm.render_tabular import Headline, PerCase, headline, link_target
 
 VERDICT_NOTES = {
     "failing": "a covering case was executed and did not pass in every cohort where it ran",
@@ -275,39 +275,49 @@ def _unknown(rttm: Rttm) -> str:
     )
 
 
-def render_html(rttm: Rttm) -> str:
-    """The whole page; every value from the model is escaped."""
-    facts = summary(rttm)
-    by = facts["by_verdict"]
+def _heading(rttm: Rttm) -> str:
     scope = f"cycle {rttm.cycle}" if rttm.cycle else "every run in the store"
-    who = ""
-    if rttm.participant:
-        who = f"qualification of {rttm.participant}"
+    who = f"qualification of {rttm.participant}" if rttm.participant else ""
     if rttm.roles:
         who += (" · " if who else "") + f"roles {', '.join(rttm.roles)}"
-    heading = " — ".join(x for x in (scope, who) if x)
+    return " — ".join(x for x in (scope, who) if x)
+
+
+def _tiles(h: Headline) -> str:
+    by = h.by_verdict
     not_run = by["not executed"] + by["collection error"]
     tiles = [
-        (facts["requirements"], "Requirements", "in scope", ""),
-        (facts["covered"], "Covered", f"of {facts['requirements']}", "passed" if facts["covered"] else ""),
-        (pct(facts["coverage"]), "Coverage", "", "ok" if facts["coverage"] == 1 else "bad"),
+        (h.requirements, "Requirements", "in scope", ""),
+        (h.covered, "Covered", f"of {h.requirements}", "passed" if h.covered else ""),
+        (pct(h.coverage), "Coverage", "", "ok" if h.coverage == 1 else "bad"),
         (by["failing"], "Failing", "", "failed" if by["failing"] else ""),
         (by["uncovered"], "Uncovered", "no case traces to them", "bad" if by["uncovered"] else ""),
         (not_run, "Not executed", _plural(by["collection error"], "collection error"), "broken" if not_run else ""),
     ]
-    tile_html = "\n".join(
+    return "\n".join(
         f'<div class="tile {tone}"><span class="n">{_e(n)}</span><span class="l">{_e(label)}</span>'
         f'<span class="note">{_e(note)}</span></div>'
         for n, label, note, tone in tiles
     )
-    inputs, filter_css = _filters(rttm, by)
+
+
+def _unknown_note(rttm: Rttm) -> str:
+    if not rttm.unknown_requirements:
+        return ""
+    return (
+        f'<p class="warning">{_plural(len(rttm.unknown_requirements), "reference")} to requirements the '
+        'catalogue does not have: see <a href="#unknown">Unknown requirements</a>.</p>'
+    )
+
+
+def render_html(rttm: Rttm) -> str:
+    """The whole page; every value from the model is escaped."""
+    h = headline(rttm)
+    heading = _heading(rttm)
+    tile_html = _tiles(h)
+    inputs, filter_css = _filters(rttm, h.by_verdict)
     legend = "".join(f"<div><dt>{_chip(v)}</dt> <dd>{_e(VERDICT_NOTES[v])}</dd></div>" for v in VERDICTS)
-    unknown_note = ""
-    if rttm.unknown_requirements:
-        unknown_note = (
-            f'<p class="warning">{_plural(len(rttm.unknown_requirements), "reference")} to requirements the '
-            'catalogue does not have: see <a href="#unknown">Unknown requirements</a>.</p>'
-        )
+    unknown_note = _unknown_note(rttm)
     runs = _plural(len(rttm.runs), "run")
     subtitle = f"Cohorts {', '.join(rttm.cohorts) or 'none'} · {runs} · generated {_stamp(rttm.generated)} UTC"
     nav = ["<a href='#coverage'>Coverage</a>", "<a href='#matrix'>Matrix</a>", "<a href='#runs'>Runs</a>"]

@@ -42,8 +42,9 @@ import csv
 import dataclasses
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from mhhs_sit.rttm.model import VERDICTS, Cell, Row, Rttm
 
@@ -115,7 +116,7 @@ def link_target(target: str) -> str | None:
     return path.as_uri() if path.is_absolute() else None
 
 
-def flat_row(row: Row, rttm: Rttm, history: PerCase[str] | None = None) -> list[Any]:
+def flat_row(row: Row, rttm: Rttm, history: PerCase[str] | None = None) -> list[object]:
     """One CSV row, in ``columns`` order; an uncovered requirement has blank case and cohort cells."""
     req = row.requirement
     return [
@@ -147,32 +148,47 @@ def write_csv(rttm: Rttm, path: Path) -> Path:
     return path
 
 
-def summary(rttm: Rttm) -> dict[str, Any]:
-    """The headline figures every format shows: coverage overall, per verdict, by stage and theme."""
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The figures every format leads with: requirements in scope, how many are covered, and per verdict."""
+
+    requirements: int
+    covered: int
+    coverage: float | None  # covered / requirements, 4 places; None when there is none
+    by_verdict: dict[str, int]  # every verdict, in VERDICTS order
+
+
+def headline(rttm: Rttm) -> Headline:
     total = len(rttm.requirement_verdicts)
     by_verdict = dict.fromkeys(VERDICTS, 0)
     for verdict in rttm.requirement_verdicts.values():
         by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
+    return Headline(total, rttm.covered, round(rttm.covered / total, 4) if total else None, by_verdict)
 
-    def groups(key: str) -> list[dict[str, Any]]:
+
+def summary(rttm: Rttm) -> dict[str, object]:
+    """The headline figures as the JSON document holds them, with coverage by stage and theme."""
+    h = headline(rttm)
+
+    def groups(key: str) -> list[dict[str, object]]:
         return [
             {key: name, "covered": covered, "requirements": n, "coverage": round(covered / n, 4) if n else None}
             for name, covered, n in rttm.coverage(key)
         ]
 
     return {
-        "requirements": total,
-        "covered": rttm.covered,
-        "coverage": round(rttm.covered / total, 4) if total else None,
-        "by_verdict": by_verdict,
+        "requirements": h.requirements,
+        "covered": h.covered,
+        "coverage": h.coverage,
+        "by_verdict": h.by_verdict,
         "by_stage": groups("stage"),
         "by_theme": groups("theme"),
     }
 
 
-def _cohorts(row: Row, order: tuple[str, ...]) -> dict[str, Any]:
+def _cohorts(row: Row, order: tuple[str, ...]) -> dict[str, object]:
     names = [c for c in order if c in row.cells] + sorted(c for c in row.cells if c not in order)
-    out = {}
+    out: dict[str, object] = {}
     for cohort in names:
         cell = row.cells[cohort]
         out[cohort] = {
@@ -189,9 +205,10 @@ def _cohorts(row: Row, order: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def to_json(rttm: Rttm) -> dict[str, Any]:
+def to_json(rttm: Rttm) -> dict[str, object]:
     """The document described in the module docstring: requirements grouped, each with its cases."""
-    requirements: dict[str, dict[str, Any]] = {}
+    requirements: dict[str, dict[str, object]] = {}
+    cases: dict[str, list[object]] = {}  # each requirement's "cases" list
     for row in rttm.rows:
         req = row.requirement
         entry = requirements.get(req.id)
@@ -204,11 +221,11 @@ def to_json(rttm: Rttm) -> dict[str, Any]:
                 "priority": req.priority,
                 "roles": list(req.roles),
                 "verdict": rttm.requirement_verdicts.get(req.id, row.verdict),
-                "cases": [],
+                "cases": cases.setdefault(req.id, []),
             }
         if row.case is None:
             continue
-        entry["cases"].append(
+        cases[req.id].append(
             {
                 "case": row.case,
                 "title": row.case_title,

@@ -12,16 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Any
 
 import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.url import Url
 from xlsxwriter.worksheet import Worksheet
 
+from mhhs_sit.results.outcome import Status
 from mhhs_sit.results.run import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Row, Rttm, RunSummary
-from mhhs_sit.rttm.render_tabular import NOT_COLLECTED, PerCase, columns, history_texts, link_target, summary
+from mhhs_sit.rttm.render_tabular import (
+    NOT_COLLECTED,
+    Headline,
+    PerCase,
+    columns,
+    headline,
+    history_texts,
+    link_target,
+)
 
 # (fill, text colour): Excel's own Good / Bad / Neutral cell styles, grey for "not executed here",
 # violet for a file that could not be collected.
@@ -31,12 +39,12 @@ _NEUTRAL = ("FFEB9C", "9C5700")
 _GREY = ("E7E6E6", "595959")
 _VIOLET = ("E4C1F9", "5B2C83")
 STATUS_LOOK = {
-    "passed": _GOOD,
-    "failed": _BAD,
-    "broken": _NEUTRAL,
-    "skipped": _GREY,
-    "not run": _GREY,
-    "error": _VIOLET,
+    Status.PASSED: _GOOD,
+    Status.FAILED: _BAD,
+    Status.BROKEN: _NEUTRAL,
+    Status.SKIPPED: _GREY,
+    Status.NOT_RUN: _GREY,
+    Status.ERROR: _VIOLET,
 }
 VERDICT_LOOK = {
     "covered": _GOOD,
@@ -77,17 +85,17 @@ COVERAGE_RULE = (
 )
 
 
-Cell = tuple[Any, str | None]  # a value and the name of its look (None: plain)
+Cell = tuple[object, str | None]  # a value and the name of its look (None: plain)
 
 
 def _formats(book: xlsxwriter.Workbook) -> dict[str, Format]:
     """One format per look, made once."""
-    looks: dict[str, dict[str, Any]] = {}
+    looks: dict[str, dict[str, object]] = {}
 
-    def add(name: str, **kw: Any) -> None:
+    def add(name: str, **kw: object) -> None:
         looks[name] = {"font_name": "Calibri", "font_size": 11, **kw}
 
-    def colours(bg: str, fg: str) -> dict[str, Any]:
+    def colours(bg: str, fg: str) -> dict[str, object]:
         return {"pattern": 1, "bg_color": f"#{bg}", "font_color": f"#{fg}"}
 
     for status, (bg, fg) in STATUS_LOOK.items():
@@ -117,13 +125,13 @@ class _Sheet:
         self.formats = formats
         self.row = 0
         self.links = 0
-        self.times: dict[str | None, Any] = {}  # a cycle's rows share a handful of run times
+        self.times: dict[str | None, object] = {}  # a cycle's rows share a handful of run times
 
     @staticmethod
-    def cell(value: Any, look: str) -> Cell:
+    def cell(value: object, look: str) -> Cell:
         return (value, look)
 
-    def time(self, text: str | None) -> Any:
+    def time(self, text: str | None) -> object:
         found = self.times.get(text)
         if found is None:
             serial = excel_serial(when(text))
@@ -131,7 +139,7 @@ class _Sheet:
             found = self.times[text] = (text or None) if serial is None else (serial, "date")
         return found
 
-    def link(self, target: str | None) -> Any:
+    def link(self, target: str | None) -> object:
         if not target:
             return None
         href = link_target(target)
@@ -140,7 +148,7 @@ class _Sheet:
         self.links += 1
         return (_Link(href, target), "link")
 
-    def append(self, values: list[Any]) -> None:
+    def append(self, values: list[object]) -> None:
         ws, formats, r = self.ws, self.formats, self.row
         for c, value in enumerate(values):
             look = None
@@ -168,7 +176,7 @@ class _Sheet:
             self.ws.set_column(i, i, width)
 
 
-def _url(href: str, text: str) -> Any:
+def _url(href: str, text: str) -> object:
     """A hyperlink XlsxWriter writes as given: it turns every ``file:`` URI into a Windows path
     (``/srv/x`` became the relative ``srv\\x``), so a POSIX file link is passed as a plain URL."""
     if not href.startswith("file:///") or href[8:10].endswith(":"):
@@ -227,14 +235,14 @@ def _fit_to_width(ws: Worksheet, landscape: bool) -> None:
     ws.fit_to_pages(1, 0)
 
 
-def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm, histories: PerCase[str]) -> tuple[list[Any], int]:
+def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm, histories: PerCase[str]) -> tuple[list[object], int]:
     """The values of ``render_tabular.columns``, typed and styled, and how many lines the row needs."""
     req = row.requirement
     cell = sheet.cell
     history = histories(row)
     lines = 1
 
-    def text(value: str, column: str) -> Any:
+    def text(value: str, column: str) -> object:
         """Wrapped only when it needs more than a line: most cells then stay plain, which is cheaper."""
         nonlocal lines
         if not value:
@@ -245,7 +253,7 @@ def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm, histories: PerCase[str]) ->
         lines = max(lines, need)
         return cell(value, "wrap")
 
-    out: list[Any] = [
+    out: list[object] = [
         req.id,
         text(req.title, "Requirement"),
         req.source,
@@ -299,26 +307,10 @@ def _summary(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) 
     ws, cell = sheet, sheet.cell
     sheet.widths([30, 16, 16, 16])
     _fit_to_width(sheet.ws, landscape=False)
-    facts = summary(rttm)
     title = "Requirements-to-Test Traceability Matrix" + (f" — cycle {rttm.cycle}" if rttm.cycle else "")
     ws.append([cell(title, "title")])
     ws.append([])
-    rows: list[tuple[str, Any]] = [("Cycle", rttm.cycle or "every run in the store")]
-    if rttm.participant or rttm.roles:
-        rows.append(("Qualification for", rttm.participant or "(roles only)"))
-        rows.append(("Roles", ", ".join(rttm.roles) or "all"))
-    rows += [
-        ("Generated (UTC)", sheet.time(rttm.generated)),
-        ("Cohorts", ", ".join(rttm.cohorts) or "—"),
-        ("Runs", len(rttm.runs)),
-        ("Requirements", facts["requirements"]),
-        ("Covered", facts["covered"]),
-        ("Coverage", cell(facts["coverage"], "percent") if facts["coverage"] is not None else "n/a"),
-    ]
-    for verdict in VERDICTS:
-        count = facts["by_verdict"][verdict]
-        rows.append((f"  {verdict}", cell(count, f"verdict {verdict}") if count else count))
-    for label, value in rows:
+    for label, value in _summary_facts(sheet, rttm, headline(rttm)):
         ws.append([cell(label, "label"), value])
     for key, heading in (("stage", "Coverage by stage"), ("theme", "Coverage by theme")):
         ws.append([])
@@ -333,7 +325,28 @@ def _summary(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) 
         ws.append([line])
 
 
-def _run_row(sheet: _Sheet, n: int, r: RunSummary) -> list[Any]:
+def _summary_facts(sheet: _Sheet, rttm: Rttm, h: Headline) -> list[tuple[str, object]]:
+    """The summary sheet's label and value rows: the scope, then the headline figures per verdict."""
+    cell = sheet.cell
+    rows: list[tuple[str, object]] = [("Cycle", rttm.cycle or "every run in the store")]
+    if rttm.participant or rttm.roles:
+        rows.append(("Qualification for", rttm.participant or "(roles only)"))
+        rows.append(("Roles", ", ".join(rttm.roles) or "all"))
+    rows += [
+        ("Generated (UTC)", sheet.time(rttm.generated)),
+        ("Cohorts", ", ".join(rttm.cohorts) or "—"),
+        ("Runs", len(rttm.runs)),
+        ("Requirements", h.requirements),
+        ("Covered", h.covered),
+        ("Coverage", cell(h.coverage, "percent") if h.coverage is not None else "n/a"),
+    ]
+    for verdict in VERDICTS:
+        count = h.by_verdict[verdict]
+        rows.append((f"  {verdict}", cell(count, f"verdict {verdict}") if count else count))
+    return rows
+
+
+def _run_row(sheet: _Sheet, n: int, r: RunSummary) -> list[object]:
     return [
         n,
         r.run_id,

@@ -5,10 +5,8 @@ from mhhs_sit.results.outcome import Status
 # Kept here, free of SQLAlchemy, so the plugin can name them without importing a database layer.
 DEFAULT_STORE = "results/mhhs-sit.sqlite"
 ENV_VAR = "MHHS_SIT_STORE"
+# ``--rerun`` spellings ("not-run") -> the statuses they select, as plain strings (handed to xdist workers)
 RERUN_STATUSES = {
-    "failed": Status.FAILED.value,
-    "broken": Status.BROKEN.value,
-    "not-run": Status.NOT_RUN.value,
-    "skipped": Status.SKIPPED.value,
-    "error": Status.ERROR.value,
+    s.value.replace(" ", "-"): s.value
+    for s in (Status.FAILED, Status.BROKEN, Status.NOT_RUN, Status.SKIPPED, Status.ERROR)
 }

@@ -36,6 +36,7 @@ def cycle_statuses(spec: str, root: Path, cycle: str, *, exclude_run: str | None
 
     store = ResultsStore.open(spec, root)
     try:
-        return latest_statuses(store.results(cycle, exclude_run=exclude_run, fields=()))
+        latest = latest_statuses(store.results(cycle, exclude_run=exclude_run, fields=()))
     finally:
         store.close()
+    return {claim: status.value for claim, status in latest.items()}  # plain str: workers receive them

@@ -13,19 +13,37 @@ import datetime as dt
 import json
 import os
 import platform
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    RowMapping,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import ConfigError
-from mhhs_sit.results.outcome import Status
+from mhhs_sit.results.model import CATEGORY_BY_VALUE, STATUS_BY_VALUE, CaseMeta, CaseResult
+from mhhs_sit.results.run import RunFacts
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
+from mhhs_sit.store.rows import CycleSpan, RunLabel, StoredResult, StoredRun
 from mhhs_sit.store.schema import SCHEMA_VERSION, meta, metadata, results, runs
 
 __all__ = ["DEFAULT_STORE", "ENV_VAR", "ResultsStore"]
@@ -58,7 +76,7 @@ def display_url(url: str) -> str:
         return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL: readers never block the writer, and a killed writer loses nothing it committed.
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -68,7 +86,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
-def _pg_session(dbapi_connection: Any, _record: Any) -> None:
+def _pg_session(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # A commit per outcome need not wait for the server's disk flush: our process dying loses
     # nothing committed; only a crash of the database server itself could lose the last instant.
     cur = dbapi_connection.cursor()
@@ -129,46 +147,57 @@ class ResultsStore:
 
     # -- writing (the controller only) --------------------------------------------------------
 
-    def begin_run(self, run_id: str, **fields: Any) -> None:
-        values = {"state": "running", "started": now(), "host": HOST, "pid": os.getpid(), **fields}
-        values["heartbeat"] = values["started"]
-        if isinstance(values.get("cohorts"), list | tuple):
-            values["cohorts"] = json.dumps(list(values["cohorts"]))
-        with self._guard("record the run"), self.engine.begin() as conn:
-            conn.execute(insert(runs).values(run_id=run_id, **values))
-
-    def add_items(self, run_id: str, records: Iterable[dict[str, Any]]) -> None:
-        """Collected items, each *not run* until its outcome is recorded (one transaction)."""
+    def begin_run(
+        self,
+        run_id: str,
+        *,
+        cycle: str | None = None,
+        sprint: str | None = None,
+        framework_version: str | None = None,
+        seed: int | None = None,
+        evidence: str | None = None,
+        command: str | None = None,
+        cohorts: Sequence[str] | None = None,
+        pid: int | None = None,
+    ) -> None:
         stamp = now()
-        rows = [_row(run_id, {**r, "status": r.get("status") or Status.NOT_RUN.value}, stamp) for r in records]
+        values = {
+            "run_id": run_id, "state": "running", "started": stamp, "heartbeat": stamp, "host": HOST,
+            "pid": os.getpid() if pid is None else pid, "cycle": cycle, "sprint": sprint,
+            "framework_version": framework_version, "seed": seed, "evidence": evidence, "command": command,
+            "cohorts": None if cohorts is None else json.dumps(list(cohorts)),
+        }  # fmt: skip
+        with self._guard("record the run"), self.engine.begin() as conn:
+            conn.execute(insert(runs).values(values))
+
+    def add_items(self, run_id: str, items: Iterable[CaseResult]) -> None:
+        """Collected items, each as it stands (*not run* until its outcome is recorded), in one transaction."""
+        stamp = now()
+        rows = [_row(run_id, r, stamp) for r in items]
         if not rows:
             return
         with self._guard("record the collected items"), self.engine.begin() as conn:
             conn.execute(insert(results), rows)
 
-    def record(self, run_id: str, record: dict[str, Any]) -> None:
+    def record(self, run_id: str, result: CaseResult) -> None:
         """One item's outcome, committed at once."""
-        self.record_many(run_id, [record])
+        self.record_many(run_id, [result])
 
-    def record_many(self, run_id: str, records: Sequence[dict[str, Any]]) -> None:
+    def record_many(self, run_id: str, outcomes: Sequence[CaseResult]) -> None:
         """Outcomes in one transaction: announced items updated, others inserted.
 
-        What a record does not say (None) keeps what the announcement said. The statements are
+        What a result does not say (None) keeps what the announcement said. The statements are
         built once (module level): building them per outcome cost more than the case itself.
         """
-        if not records:
+        if not outcomes:
             return
         stamp = now()
-        # A case can settle twice in one batch (failed call, then a teardown error): each record
+        # A case can settle twice in one batch (failed call, then a teardown error): each result
         # is the item's whole state so far, so the last one wins; two inserts would collide.
-        latest = {r["nodeid"]: r for r in records}
+        latest = {r.nodeid: r for r in outcomes}
         rows = [_row(run_id, r, stamp) for r in latest.values()]
         with self._guard("record results"), self.engine.begin() as conn:
-            nodeids = [r["nodeid"] for r in rows]
-            existing: set[str] = set()
-            for start in range(0, len(nodeids), 500):
-                chunk = nodeids[start : start + 500]
-                existing.update(conn.execute(_EXISTING, {"k_run": run_id, "k_nodes": chunk}).scalars())
+            existing = _existing(conn, run_id, list(latest))
             updates = [_update_params(r) for r in rows if r["nodeid"] in existing]
             inserts = [r for r in rows if r["nodeid"] not in existing]
             if updates:
@@ -177,15 +206,15 @@ class ResultsStore:
                 conn.execute(insert(results), inserts)
             conn.execute(_HEARTBEAT, {"k_run": run_id, "v_heartbeat": stamp})
 
-    def finish_run(self, run_id: str, state: str, **fields: Any) -> None:
-        if isinstance(fields.get("cohorts"), list | tuple):
-            fields["cohorts"] = json.dumps(list(fields["cohorts"]))
+    def finish_run(self, run_id: str, state: str, facts: RunFacts | None = None) -> None:
+        said = {} if facts is None else {k: v for k, v in facts.to_json().items() if v is not None}
+        values = {**said, "cohorts": json.dumps(said["cohorts"])} if "cohorts" in said else said
         stamp = now()
         with self._guard("close the run"), self.engine.begin() as conn:
             conn.execute(
                 update(runs)
                 .where(runs.c.run_id == run_id)
-                .values(state=state, finished=stamp, heartbeat=stamp, **fields)
+                .values(state=state, finished=stamp, heartbeat=stamp, **values)
             )
 
     def close_abandoned_runs(self) -> list[str]:
@@ -205,30 +234,26 @@ class ResultsStore:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def runs(self, cycle: str | None = None) -> list[dict[str, Any]]:
+    def runs(self, cycle: str | None = None) -> list[StoredRun]:
         """Runs oldest first, with the state a reader should believe (see ``run_state``)."""
         query = select(runs).order_by(runs.c.started, runs.c.run_id)
         if cycle is not None:
             query = query.where(runs.c.cycle == cycle)
         with self._guard("read runs"), self.engine.connect() as conn:
-            found = [dict(r._mapping) for r in conn.execute(query)]
+            found = [r._mapping for r in conn.execute(query)]
             per_run = select(results.c.run_id, func.count()).group_by(results.c.run_id)
             counts = {str(run_id): int(n) for run_id, n in conn.execute(per_run)}
-        for r in found:
-            r["cohorts"] = json.loads(r["cohorts"]) if r.get("cohorts") else []
-            r["state"] = run_state(r)
-            r["results"] = counts.get(r["run_id"], 0)
-        return found
+        return [_stored_run(r, counts.get(r["run_id"], 0)) for r in found]
 
-    def cycles(self) -> list[dict[str, Any]]:
-        by: dict[str | None, dict[str, Any]] = {}
+    def cycles(self) -> list[CycleSpan]:
+        """Each cycle's runs, first and last start and sprints, in the order the cycles first ran."""
+        by: dict[str | None, list[StoredRun]] = {}
         for r in self.runs():
-            c = by.setdefault(r["cycle"], {"cycle": r["cycle"], "runs": 0, "first": r["started"], "sprints": set()})
-            c["runs"] += 1
-            c["last"] = r["started"]
-            if r["sprint"]:
-                c["sprints"].add(r["sprint"])
-        return list(by.values())
+            by.setdefault(r.cycle, []).append(r)
+        return [
+            CycleSpan(cycle, len(rs), rs[0].started, rs[-1].started, frozenset(r.sprint for r in rs if r.sprint))
+            for cycle, rs in by.items()
+        ]
 
     @paused_gc()
     def results(
@@ -238,12 +263,13 @@ class ResultsStore:
         exclude_run: str | None = None,
         run_ids: Sequence[str] | None = None,
         fields: Iterable[str] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredResult]:
         """Every recorded item of the cycle's runs, oldest run first, with its run's labels.
 
         ``fields`` names the result columns wanted (``run_id``, ``nodeid``, ``case_id``, ``cohort``
-        and ``status`` always come): reading 100,000 results, each column left out saves time. The
-        runs are read first and their labels added here, so the database neither joins nor sorts.
+        and ``status`` always come; the others read as None): reading 100,000 results, each column
+        left out saves time. The runs are read first and their labels shared by their results, so
+        the database neither joins nor sorts.
         """
         query = select(*_RUN_LABELS).order_by(runs.c.started, runs.c.run_id)
         if cycle is not None:
@@ -253,59 +279,82 @@ class ResultsStore:
         if run_ids is not None:
             query = query.where(runs.c.run_id.in_(list(run_ids)))
         cols = _result_columns(fields)
-        keys = [c.name for c in cols]
         with self._guard("read results"), self.engine.connect() as conn:
-            labels = {r[0]: dict(zip(_RUN_LABEL_KEYS, r, strict=True)) for r in conn.execute(query)}
+            labels = {r[0]: RunLabel._make(r) for r in conn.execute(query)}
             order = {run_id: n for n, run_id in enumerate(labels)}
             wanted = list(labels)
-            rows: list[Any] = []
+            rows: list[Row[Any]] = []
             for start in range(0, len(wanted), RUNS_PER_QUERY):
                 chunk = wanted[start : start + RUNS_PER_QUERY]
                 rows += conn.execute(select(*cols).where(results.c.run_id.in_(chunk))).all()
         rows.sort(key=lambda r: order[r[0]])  # stable: within a run, the database's order
-        decode = [(i, k) for i, k in enumerate(keys) if k in _JSON_FIELDS]
-        out = []
-        cache: dict[str, Any] = {}  # many rows share the same tags and requirements
-        for r in rows:
-            d = dict(zip(keys, r, strict=True))
-            d.update(labels[r[0]])
-            for i, key in decode:
-                raw = r[i]
-                if raw:
-                    value = cache.get(raw)
-                    if value is None:
-                        value = cache[raw] = json.loads(raw)
-                    d[key] = value
-            out.append(d)
-        return out
+        return _stored_results(rows, labels, [i for i, c in enumerate(cols) if c.name in _JSON_FIELDS])
 
 
-# What each result row carries of its run (``run_id`` first: the rows are matched on it).
+# What each result carries of its run (``run_id`` first: the rows are matched on it).
 _RUN_LABELS = (
     runs.c.run_id,
-    runs.c.started.label("run_started"),
-    runs.c.finished.label("run_finished"),
-    runs.c.heartbeat.label("run_heartbeat"),
+    runs.c.started,
+    runs.c.finished,
+    runs.c.heartbeat,
     runs.c.cycle,
     runs.c.sprint,
     runs.c.evidence,
     runs.c.environment,
 )
-_RUN_LABEL_KEYS = tuple(c.name for c in _RUN_LABELS)
 _ALWAYS_READ = ("run_id", "nodeid", "case_id", "cohort", "status")
+_STATUS, _CATEGORY = 4, 14  # their places in a result row (the table's column order)
 RUNS_PER_QUERY = 500  # run ids bound in one IN (...): well under every database's parameter limit
 
 
-def _result_columns(fields: Iterable[str] | None) -> list[Any]:
-    """The result columns to read, ``run_id`` first; by default all but the drawn test data (which
-    is for evidence, not history)."""
-    if fields is None:
-        return [c for c in results.columns if c.name != "data"]
-    wanted = set(fields)
+def _result_columns(fields: Iterable[str] | None) -> list[ColumnElement[Any]]:
+    """Every result column, ``run_id`` first, in the table's order; a column not wanted reads as NULL.
+    By default all but the drawn test data (which is for evidence, not history)."""
+    wanted = {c.name for c in results.columns if c.name != "data"} if fields is None else set(fields)
     unknown = wanted - set(results.columns.keys())
     if unknown:
         raise ValueError(f"not result columns: {', '.join(sorted(unknown))}")
-    return [c for c in results.columns if c.name in _ALWAYS_READ or c.name in wanted]
+    return [c if c.name in _ALWAYS_READ or c.name in wanted else null().label(c.name) for c in results.columns]
+
+
+def _stored_results(
+    rows: Sequence[Row[Any]], labels: Mapping[str, RunLabel], decode: Sequence[int]
+) -> list[StoredResult]:
+    """Database rows as StoredResults: status and category as enums, JSON lists as tuples, the run's label."""
+    status, category = STATUS_BY_VALUE, CATEGORY_BY_VALUE
+    make = StoredResult._make
+    cache: dict[str, object] = {}  # many rows share the same tags and requirements
+    out = []
+    for r in rows:
+        values = list(r)
+        values[_STATUS] = status[values[_STATUS]]
+        if values[_CATEGORY] is not None:
+            values[_CATEGORY] = category.get(values[_CATEGORY])
+        for i in decode:
+            raw = values[i]
+            if raw:
+                value = cache.get(raw)
+                if value is None:
+                    value = cache[raw] = _decoded(raw)
+                values[i] = value
+        values.append(labels[values[0]])
+        out.append(make(values))
+    return out
+
+
+def _decoded(raw: str) -> object:
+    value = json.loads(raw)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _existing(conn: Connection, run_id: str, nodeids: Sequence[str]) -> set[str]:
+    """Which of these items the run already holds (announced at collection)."""
+    found: set[str] = set()
+    for start in range(0, len(nodeids), 500):
+        found.update(
+            conn.execute(_EXISTING, {"k_run": run_id, "k_nodes": list(nodeids[start : start + 500])}).scalars()
+        )
+    return found
 
 
 _EXISTING = select(results.c.nodeid).where(
@@ -319,30 +368,53 @@ _UPDATE = (
 _HEARTBEAT = update(runs).where(runs.c.run_id == bindparam("k_run")).values(heartbeat=bindparam("v_heartbeat"))
 
 
-def _update_params(row: dict[str, Any]) -> dict[str, Any]:
+def _update_params(row: Mapping[str, object]) -> dict[str, object]:
     params = {f"v_{name}": row.get(name) for name in RESULT_FIELDS}
     params["k_run"], params["k_node"] = row["run_id"], row["nodeid"]
     return params
 
 
-def _row(run_id: str, record: dict[str, Any], stamp: str) -> dict[str, Any]:
-    row: dict[str, Any] = {"run_id": run_id, "nodeid": record["nodeid"], "recorded": stamp}
-    for key in RESULT_FIELDS:
-        if key == "recorded":
-            continue
-        source = "case" if key == "case_id" else key
-        value = record.get(source)
-        if key in _JSON_FIELDS and value is not None:
-            value = json.dumps(value, default=str, separators=(",", ":"))
-        elif key == "theme" and value is not None:
-            value = str(value)
-        elif key == "message" and value is not None:
-            value = str(value)[:4000]
-        row[key] = value
-    row["case_id"] = row["case_id"] or record["nodeid"]
-    row["cohort"] = row["cohort"] or ""
-    row["status"] = row["status"] or Status.NOT_RUN.value
-    return row
+_NOT_DESCRIBED: dict[str, object] = dict.fromkeys(
+    ("title", "scenario", "scenario_title", "stage", "theme", "priority", "tags", "requirements", "location")
+)
+
+
+def _row(run_id: str, result: CaseResult, stamp: str) -> dict[str, object]:
+    """The ``mhhs_results`` row of a result: what it does not say is None (kept by an update)."""
+    step = result.failing_step()
+    execution = result.execution
+    return {
+        "run_id": run_id,
+        "nodeid": result.nodeid,
+        "case_id": result.case_id,
+        "cohort": result.cohort,
+        "status": result.status.value,
+        **(_NOT_DESCRIBED if result.about is None else _described(result.about)),
+        "location": result.about.location if result.about is not None else result.location,
+        "category": None if result.category is None else result.category.value,
+        "message": None if result.message is None else result.message[:4000],
+        "failing_step": None if step is None else step.text(),
+        "duration_s": result.duration_s,
+        "recorded": stamp,
+        "data": None if execution is None else _json(execution.data),
+    }
+
+
+def _described(about: CaseMeta) -> dict[str, object]:
+    return {
+        "title": about.title,
+        "scenario": about.scenario,
+        "scenario_title": about.scenario_title,
+        "stage": about.stage,
+        "theme": about.theme,
+        "priority": about.priority,
+        "tags": _json(about.tags),
+        "requirements": _json(about.requirements),
+    }
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, default=str, separators=(",", ":"))
 
 
 def _alive(pid: int | None) -> bool:
@@ -357,8 +429,21 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def run_state(run: dict[str, Any]) -> str:
+def _stored_run(row: RowMapping, results_count: int) -> StoredRun:
+    cohorts = row["cohorts"]
+    return StoredRun(
+        run_id=row["run_id"], cycle=row["cycle"], sprint=row["sprint"],
+        state=run_state(row["state"], row["host"], row["pid"]), started=row["started"], finished=row["finished"],
+        heartbeat=row["heartbeat"], environment=row["environment"], environment_tag=row["environment_tag"],
+        ir=row["ir"], spec_version=row["spec_version"], cohorts=tuple(json.loads(cohorts)) if cohorts else (),
+        git_commit=row["git_commit"], framework_version=row["framework_version"], seed=row["seed"],
+        host=row["host"], pid=row["pid"], evidence=row["evidence"], exit_status=row["exit_status"],
+        command=row["command"], results=results_count,
+    )  # fmt: skip
+
+
+def run_state(state: str, host: str | None, pid: int | None) -> str:
     """``running`` only while its process lives (when that can be checked from here)."""
-    if run["state"] == "running" and run.get("host") == HOST and not _alive(run.get("pid")):
+    if state == "running" and host == HOST and not _alive(pid):
         return "interrupted"
-    return str(run["state"])
+    return state

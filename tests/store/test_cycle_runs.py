@@ -101,3 +101,18 @@ def test_a_run_killed_mid_way_leaves_a_store_the_next_run_reads(pytester):
     with sqlite3.connect(db) as conn:
         states = [s for (s,) in conn.execute("select state from mhhs_runs order by started")]
     assert states == ["interrupted", "finished"]  # the next run closed the killed one
+
+
+def test_a_session_of_plain_tests_leaves_no_store(pytester):
+    """Only scenario items are a cycle's outcomes: the framework's own tests never write into results/."""
+    copy_project(pytester.path, themes=False)
+    plain = "import pytest\n\ndef test_a():\n    pass\n\n"
+    plain += "@pytest.mark.parametrize('x', [1])\ndef test_b(x):\n    assert x\n"  # named like a case: test_b[1]
+    write(pytester.path, "test_plain.py", plain)
+    pytester.runpytest_subprocess("test_plain.py", "--mhhs-results", "r.json", timeout=180).assert_outcomes(passed=2)
+    assert not (pytester.path / "results").exists()
+    write(pytester.path, "test_themes/a.yaml", slow_scenario("A-01-001", 1))
+    pytester.runpytest_subprocess("test_plain.py", "test_themes", "--cohort", "C1", timeout=180).assert_outcomes(
+        passed=3
+    )
+    assert counts(pytester.path / "results" / "mhhs-sit.sqlite") == {"passed": 1}  # the scenario's case, not the tests

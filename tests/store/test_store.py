@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -9,12 +10,17 @@ from pathlib import Path
 import pytest
 
 from mhhs_sit.errors import ConfigError
+from mhhs_sit.results.model import CaseResult
+from mhhs_sit.results.run import RunFacts
 from mhhs_sit.store.cycle import collection_errors, histories, latest_statuses
 from mhhs_sit.store.store import ResultsStore, display_url, resolve_url
 
 
 def item(case, cohort, status="not run", **extra):
-    return {"nodeid": f"t/{case[:6]}.yaml::{case}[{cohort}]", "case": case, "cohort": cohort, "status": status, **extra}
+    """A result as results.json spells it, read by the results model (the store's input)."""
+    return CaseResult.from_json(
+        {"nodeid": f"t/{case[:6]}.yaml::{case}[{cohort}]", "case": case, "cohort": cohort, "status": status, **extra}
+    )
 
 
 def test_urls_from_what_users_write(tmp_path):
@@ -31,22 +37,23 @@ def test_a_run_is_announced_then_settled_item_by_item(store_url, tmp_path):
     store.add_items("r1", [item("A-01-001-TC01", "C1", title="t", requirements=["BP003"]), item("A-01-001-TC01", "C2")])
     store.record("r1", item("A-01-001-TC01", "C1", "failed", category="product defect", message="x" * 9000))
     store.record("r1", item("B-01-001-TC01", "C1", "passed", duration_s=0.5))  # never announced: inserted
-    store.finish_run("r1", "finished", exit_status=1, environment="local")
+    store.finish_run("r1", "finished", RunFacts(exit_status=1, environment="local"))
     [run] = store.runs("C2")
-    assert (run["state"], run["sprint"], run["cohorts"], run["results"], run["exit_status"]) == (
+    assert (run.state, run.sprint, run.cohorts, run.results, run.exit_status, run.environment) == (
         "finished",
         "4",
-        ["C1", "C2"],
+        ("C1", "C2"),
         3,
         1,
+        "local",
     )
-    rows = {(r["case_id"], r["cohort"]): r for r in store.results("C2")}
-    assert rows[("A-01-001-TC01", "C1")]["status"] == "failed"
-    assert rows[("A-01-001-TC01", "C1")]["requirements"] == ["BP003"]  # kept from the announcement
-    assert len(rows[("A-01-001-TC01", "C1")]["message"]) == 4000
-    assert rows[("A-01-001-TC01", "C2")]["status"] == "not run"
-    assert rows[("B-01-001-TC01", "C1")]["duration_s"] == 0.5
-    assert rows[("B-01-001-TC01", "C1")]["evidence"] == "/ev/r1"
+    rows = {(r.case_id, r.cohort): r for r in store.results("C2")}
+    assert rows[("A-01-001-TC01", "C1")].status == "failed"
+    assert rows[("A-01-001-TC01", "C1")].requirements == ("BP003",)  # kept from the announcement
+    assert len(rows[("A-01-001-TC01", "C1")].message) == 4000
+    assert rows[("A-01-001-TC01", "C2")].status == "not run"
+    assert rows[("B-01-001-TC01", "C1")].duration_s == 0.5
+    assert rows[("B-01-001-TC01", "C1")].run.evidence == "/ev/r1"
     assert store.results("other") == [] and store.runs("other") == []
     store.close()
 
@@ -61,8 +68,8 @@ def test_latest_outcome_wins_but_not_run_never_erases(store_url, tmp_path):
     store.record("r4", item("A-01-001-TC01", "C1", "broken"))
     rows = store.results("C2")
     h = histories(rows)[("A-01-001-TC01", "C1")]
-    assert [o["status"] for o in h.outcomes] == ["failed", "passed", "not run"]
-    assert h.status == "passed" and h.latest["run_id"] == "r2"
+    assert [o.status for o in h.outcomes] == ["failed", "passed", "not run"]
+    assert h.status == "passed" and h.latest.run_id == "r2"
     assert latest_statuses(rows) == {"A-01-001-TC01[C1]": "passed"}
     assert latest_statuses(store.results("C2", exclude_run="r2")) == {"A-01-001-TC01[C1]": "failed"}
     assert latest_statuses(store.results(None)) == {"A-01-001-TC01[C1]": "broken"}  # every run: r4 is latest
@@ -71,13 +78,15 @@ def test_latest_outcome_wins_but_not_run_never_erases(store_url, tmp_path):
 
 def test_a_collection_error_stands_until_a_later_run_collects_the_file(store_url, tmp_path):
     store = ResultsStore.open(store_url, tmp_path)
-    error = {"nodeid": "t/bad.yaml", "case": "t/bad.yaml", "cohort": "", "status": "error", "message": "x:3: bad"}
+    error = CaseResult.from_json(
+        {"nodeid": "t/bad.yaml", "case": "t/bad.yaml", "cohort": "", "status": "error", "message": "x:3: bad"}
+    )
     store.begin_run("r1", cycle="C")
     store.record("r1", error)
     assert set(collection_errors(store.results("C"))) == {"t/bad.yaml"}
     assert histories(store.results("C")) == {}  # not a case × cohort
     store.begin_run("r2", cycle="C")
-    store.record("r2", {**item("BAD-TC01", "C1", "passed"), "nodeid": "t/bad.yaml::BAD-TC01[C1]"})
+    store.record("r2", dataclasses.replace(item("BAD-TC01", "C1", "passed"), nodeid="t/bad.yaml::BAD-TC01[C1]"))
     assert collection_errors(store.results("C")) == {}
     store.close()
 
@@ -89,11 +98,11 @@ def test_a_run_whose_process_died_reads_as_interrupted_and_is_closed_by_the_next
     store.begin_run("gone", cycle="C", pid=dead.pid)
     store.record("gone", item("A-01-001-TC01", "C1", "passed"))
     store.begin_run("alive", cycle="C")
-    states = {r["run_id"]: r["state"] for r in store.runs("C")}
+    states = {r.run_id: r.state for r in store.runs("C")}
     assert states == {"gone": "interrupted", "alive": "running"}
     assert store.close_abandoned_runs() == ["gone"]
-    [gone] = [r for r in store.runs("C") if r["run_id"] == "gone"]
-    assert gone["state"] == "interrupted" and gone["finished"] == gone["heartbeat"]
+    [gone] = [r for r in store.runs("C") if r.run_id == "gone"]
+    assert gone.state == "interrupted" and gone.finished == gone.heartbeat
     store.close()
 
 
@@ -102,7 +111,7 @@ def test_two_stores_on_one_database_see_each_others_runs(store_url, tmp_path):
     first.begin_run("r1", cycle="C")
     second.begin_run("r2", cycle="C")
     first.record("r1", item("A-01-001-TC01", "C1", "passed"))
-    assert [r["run_id"] for r in second.runs("C")] == ["r1", "r2"]
+    assert [r.run_id for r in second.runs("C")] == ["r1", "r2"]
     first.close()
     second.close()
 
@@ -142,11 +151,11 @@ def test_a_case_settled_twice_in_one_batch_is_one_row_with_its_last_state(store_
     store.begin_run("r1", cycle="C9")
     first = item("C-01-001-TC01", "C1", "failed", message="call failed")
     store.record_many(
-        "r1", [first, {**first, "status": "broken", "message": "teardown error"}, item("D", "C1", "passed")]
+        "r1", [first, item("C-01-001-TC01", "C1", "broken", message="teardown error"), item("D", "C1", "passed")]
     )
-    rows = {r["case_id"]: r for r in store.results("C9")}
-    assert (rows["C-01-001-TC01"]["status"], rows["C-01-001-TC01"]["message"]) == ("broken", "teardown error")
-    assert rows["D"]["status"] == "passed"
+    rows = {r.case_id: r for r in store.results("C9")}
+    assert (rows["C-01-001-TC01"].status, rows["C-01-001-TC01"].message) == ("broken", "teardown error")
+    assert rows["D"].status == "passed"
     store.close()
 
 
@@ -160,15 +169,17 @@ def test_results_read_only_the_fields_asked_for_in_run_order(store_url, tmp_path
         store.record(run, item("A-01-001-TC01", "C1", status, title="t", requirements=["BP003"], duration_s=1.5))
         store.finish_run(run, "finished")
     rows = store.results("C2", fields=["requirements"])
-    assert [r["run_id"] for r in rows] == ["z-first", "a-second", "m-third"]  # started order, not id order
-    assert [r["status"] for r in rows] == ["failed", "broken", "passed"]
-    assert rows[0]["requirements"] == ["BP003"] and rows[0]["sprint"] == "z" and rows[0]["evidence"] == "/ev/z-first"
-    assert "title" not in rows[0] and "duration_s" not in rows[0]  # not asked for, not read
-    assert set(rows[0]) >= {"run_id", "nodeid", "case_id", "cohort", "status", "run_started", "run_finished"}
+    assert [r.run_id for r in rows] == ["z-first", "a-second", "m-third"]  # started order, not id order
+    assert [r.status for r in rows] == ["failed", "broken", "passed"]
+    assert rows[0].requirements == ("BP003",) and rows[0].run.sprint == "z" and rows[0].run.evidence == "/ev/z-first"
+    assert rows[0].title is None and rows[0].duration_s is None  # not asked for, not read
+    assert all((r.nodeid, r.case_id, r.cohort, r.run.started, r.run.finished) for r in rows)  # always read
     full = store.results("C2")[0]  # by default every column but the drawn test data
-    assert (full["title"], full["duration_s"], "data" in full) == ("t", 1.5, False)
-    assert {k: full[k] for k in rows[0]} == rows[0]
-    assert [r["status"] for r in store.results("C2", exclude_run="a-second", fields=())] == ["failed", "passed"]
+    assert (full.title, full.duration_s, full.data) == ("t", 1.5, None)
+    assert {k: getattr(full, k) for k, v in rows[0]._asdict().items() if v is not None} == {
+        k: v for k, v in rows[0]._asdict().items() if v is not None
+    }  # what the narrow read read, the full read read the same
+    assert [r.status for r in store.results("C2", exclude_run="a-second", fields=())] == ["failed", "passed"]
     with pytest.raises(ValueError, match="not result columns: colour"):
         store.results("C2", fields=["colour"])
     store.close()
