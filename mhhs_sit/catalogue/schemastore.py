@@ -77,17 +77,19 @@ def ref_location(ref: object) -> str:
     return location
 
 
-def iter_refs(schema: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], object]]:
-    """Every ``$ref`` value in ``schema`` with the path to the mapping that holds it."""
+def ref_holders(
+    schema: object, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], dict[str, object]]]:
+    """Every mapping in ``schema`` that holds a ``$ref``, with the path to it."""
     if isinstance(schema, dict):
         if "$ref" in schema:
-            yield path, schema["$ref"]
+            yield path, schema
         for key, value in schema.items():
             if key != "$ref":
-                yield from iter_refs(value, (*path, key))
+                yield from ref_holders(value, (*path, key))
     elif isinstance(schema, list):
         for index, value in enumerate(schema):
-            yield from iter_refs(value, (*path, index))
+            yield from ref_holders(value, (*path, index))
 
 
 def allow_null(schema: Mapping[str, object]) -> dict[str, object]:
