@@ -67,7 +67,7 @@ class YamlDoc:
     """One parsed YAML file: its data, where its mappings start, and its problems."""
 
     file: str
-    data: Any
+    data: Any  # whatever the file holds: each loader above narrows it as it checks the structure
     text: str | None = None
     positions: dict[int, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
