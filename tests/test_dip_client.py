@@ -150,3 +150,33 @@ def test_no_signer_means_no_signature_headers():
     responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG0000"), status=201)
     client(signer_for=lambda dip_id: None).send("IF-031", [{}], dip_id="2300000101")
     assert not any(h.lower().startswith("x-dip-") for h in responses.calls[0].request.headers)
+
+
+@responses.activate
+def test_a_request_carries_what_the_session_would_add_under_the_calls_own_headers():
+    """The client prepares requests itself; the session's headers, params, cookies and hooks still
+    apply as ``Session.request`` applies them."""
+    responses.get(f"{BASE}/q", json={}, status=200)
+    session = requests.Session()
+    session.headers.update({"X-Team": "sit", "accept": "text/plain", "User-Agent": None})
+    session.params = {"env": "a", "tag": "session"}
+    session.cookies.set("sid", "42")
+    seen = []
+    session.hooks["response"].append(lambda r, **kw: seen.append(r.status_code))
+    ex = client(session=session).request("GET", "/q", headers={"X-Case": "1"}, params={"tag": "call"})
+    req = responses.calls[0].request
+    assert req.url == f"{BASE}/q?env=a&tag=call"
+    assert req.headers["X-Team"] == "sit" and req.headers["X-Case"] == "1"
+    assert req.headers["Accept"] == "application/json"  # the call's, whatever the spelling
+    assert "User-Agent" not in req.headers  # a header the session sets to None is not sent
+    assert req.headers["Cookie"] == "sid=42"
+    assert seen == [200] and ex.status == 200
+
+
+@responses.activate
+def test_the_same_url_prepared_again_is_the_same_url():
+    responses.get(f"{BASE}/a%20b/é", json={}, status=200)
+    first = client().request("GET", "/a b/é")
+    second = client().request("GET", "/a b/é")
+    assert first.status == second.status == 200
+    assert responses.calls[0].request.url == responses.calls[1].request.url == f"{BASE}/a%20b/%C3%A9"

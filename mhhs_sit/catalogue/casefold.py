@@ -14,7 +14,6 @@ Schemas must be self-contained (no ``$ref``): both catalogues inline theirs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 _COMBINATORS = ("allOf", "anyOf", "oneOf")
 
@@ -34,7 +33,7 @@ def build_index(schema: object) -> NameIndex | None:
     return _build([schema], {})
 
 
-def _branches(schema: Any) -> Iterable[dict[str, Any]]:
+def _branches(schema: object) -> Iterable[dict[str, object]]:
     if isinstance(schema, dict):
         yield schema
         for key in _COMBINATORS:
@@ -47,14 +46,7 @@ def _build(schemas: list[object], memo: dict[tuple[int, ...], NameIndex | None])
     if key in memo:
         return memo[key]
     memo[key] = None  # guards against self-reference while building
-    grouped: dict[str, tuple[str, list[object]]] = {}
-    items: list[object] = []
-    for schema in schemas:
-        for branch in _branches(schema):
-            for name, sub in (branch.get("properties") or {}).items():
-                grouped.setdefault(name.lower(), (name, []))[1].append(sub)
-            if isinstance(branch.get("items"), dict):
-                items.append(branch["items"])
+    grouped, items = _gather(schemas)
     index = NameIndex()
     for lower, (name, subs) in grouped.items():
         index.props[lower] = (name, _build(subs, memo))
@@ -64,32 +56,60 @@ def _build(schemas: list[object], memo: dict[tuple[int, ...], NameIndex | None])
     return result
 
 
+def _gather(schemas: list[object]) -> tuple[dict[str, tuple[str, list[object]]], list[object]]:
+    """Across every branch of ``schemas``: the subschemas of each property (by lower-case name,
+    first spelling kept) and the schemas of their items."""
+    grouped: dict[str, tuple[str, list[object]]] = {}
+    items: list[object] = []
+    for schema in schemas:
+        for branch in _branches(schema):
+            for name, sub in _properties(branch).items():
+                grouped.setdefault(name.lower(), (name, []))[1].append(sub)
+            if isinstance(branch.get("items"), dict):
+                items.append(branch["items"])
+    return grouped, items
+
+
+def _properties(branch: dict[str, object]) -> dict[str, object]:
+    props = branch.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
 def normalise(value: object, index: NameIndex | None) -> object:
     """``value`` with keys renamed to the schema's spelling; unchanged objects are reused."""
     if index is None:
         return value
     if isinstance(value, dict):
-        if not index.props:
-            return value
-        changed = False
-        out: dict[object, object] = {}
-        for key, item in value.items():
-            entry = index.props.get(key.lower()) if isinstance(key, str) else None
-            new_key = key
-            if entry is not None and key != entry[0]:
-                if entry[0] in value or entry[0] in out:
-                    entry = None  # the schema's spelling is already taken
-                else:
-                    new_key = entry[0]
-                    changed = True
-            new_item = normalise(item, entry[1]) if entry is not None else item
-            changed = changed or new_item is not item
-            out[new_key] = new_item
-        return out if changed else value
+        return _normalise_object(value, index) if index.props else value
     if isinstance(value, list) and index.items is not None:
         new = [normalise(item, index.items) for item in value]
         return new if any(a is not b for a, b in zip(new, value, strict=True)) else value
     return value
+
+
+def _normalise_object(value: dict[object, object], index: NameIndex) -> dict[object, object]:
+    changed = False
+    out: dict[object, object] = {}
+    for key, item in value.items():
+        entry = _entry(key, value, out, index)
+        new_key = key if entry is None else entry[0]
+        new_item = normalise(item, entry[1]) if entry is not None else item
+        changed = changed or new_key != key or new_item is not item
+        out[new_key] = new_item
+    return out if changed else value
+
+
+def _entry(
+    key: object, value: dict[object, object], out: dict[object, object], index: NameIndex
+) -> tuple[object, NameIndex | None] | None:
+    """The schema's spelling of ``key`` and the index below it; None when the schema has no such
+    property, or when its spelling is already taken by another key of the object."""
+    entry = index.props.get(key.lower()) if isinstance(key, str) else None
+    if entry is None or key == entry[0]:
+        return entry
+    if entry[0] in value or entry[0] in out:
+        return None
+    return entry
 
 
 def lookup(mapping: object, name: str) -> object:
@@ -105,7 +125,7 @@ def lookup(mapping: object, name: str) -> object:
     return None
 
 
-def sender_path(payload: Any, path: Iterable[Any]) -> list[Any]:
+def sender_path(payload: object, path: Iterable[object]) -> list[object]:
     """``path`` (in the schema's spelling) rewritten with the keys as the sender spelt them."""
     out: list[object] = []
     node = payload
@@ -114,8 +134,14 @@ def sender_path(payload: Any, path: Iterable[Any]) -> list[Any]:
             lower = part.lower()
             part = next((k for k in node if isinstance(k, str) and k.lower() == lower), part)
         out.append(part)
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            node = None
+        node = _child(node, part)
     return out
+
+
+def _child(node: object, part: object) -> object:
+    """``node[part]``, or None when ``part`` leads nowhere (only mappings matter for spelling)."""
+    if isinstance(node, Mapping):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and -len(node) <= part < len(node):
+        return node[part]
+    return None

@@ -101,7 +101,7 @@ class Catalogue:
 
     # -- schemas and validation ---------------------------------------------------------------
 
-    def schema(self, interface_id: str, event_code: str, *, version: str) -> dict[str, Any]:
+    def schema(self, interface_id: str, event_code: str, *, version: str) -> dict[str, Any]:  # Any: read by the CLI
         """The self-contained JSON Schema (2020-12) for messages of one interface and event code."""
         canonical = self.resolve_version(version)
         interface = self.interface(interface_id)

@@ -9,9 +9,8 @@ addition. A difference found in every event code of an interface is reported onc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from mhhs_sit.catalogue.history import ChangeOp, VersionState
 from mhhs_sit.catalogue.messageschema import EnvelopeSpec, bracketed, message_schema
@@ -42,8 +41,8 @@ class _Found:
 
     kind: str
     path: tuple[str, ...]
-    before: Any
-    after: Any
+    before: object  # for a changed constraint, the changed keywords' values (so for after)
+    after: object
     location: str  # schema location of the object (field changes) or the field (constraints)
     field: str = ""
     keywords: tuple[str, ...] = ()
@@ -138,17 +137,19 @@ class _Walker:
         return self.out
 
     def walk(self, a: object, b: object, path: tuple[str, ...], location: str) -> None:
-        if not isinstance(a, dict) or not isinstance(b, dict):
-            if a != b:
-                self.out.append(_Found("constraint-changed", path, {"schema": a}, {"schema": b}, location))
-            return
-        location = a.get("x-from") or b.get("x-from") or location
+        if isinstance(a, dict) and isinstance(b, dict):
+            self._objects(a, b, path, a.get("x-from") or b.get("x-from") or location)
+        elif a != b:
+            self.out.append(_Found("constraint-changed", path, {"schema": a}, {"schema": b}, location))
+
+    def _objects(self, a: dict[str, object], b: dict[str, object], path: tuple[str, ...], location: str) -> None:
+        """Two schema objects: their constraints, fields, items and alternatives."""
         self._constraints(a, b, path, location)
         self._properties(a, b, path, location)
         if isinstance(a.get("items"), dict) and isinstance(b.get("items"), dict):
             self.walk(a["items"], b["items"], (*path, "*"), f"{location}/items")
         for key in ("anyOf", "oneOf", "allOf"):
-            self._alternatives(key, a.get(key) or [], b.get(key) or [], path, location)
+            self._alternatives(key, _list(a.get(key)), _list(b.get(key)), path, location)
 
     def _constraints(self, a: dict[str, object], b: dict[str, object], path: tuple[str, ...], location: str) -> None:
         changed = [k for k in CONSTRAINTS if a.get(k) != b.get(k)]
@@ -157,9 +158,9 @@ class _Walker:
             after = {k: b.get(k) for k in changed}
             self.out.append(_Found("constraint-changed", path, before, after, location, keywords=tuple(changed)))
 
-    def _properties(self, a: dict[str, Any], b: dict[str, Any], path: tuple[str, ...], location: str) -> None:
-        props_a, props_b = a.get("properties") or {}, b.get("properties") or {}
-        req_a, req_b = set(a.get("required", ())), set(b.get("required", ()))
+    def _properties(self, a: dict[str, object], b: dict[str, object], path: tuple[str, ...], location: str) -> None:
+        props_a, props_b = _fields(a), _fields(b)
+        req_a, req_b = _required(a), _required(b)
         only_a = [k for k in props_a if k not in props_b]
         only_b = [k for k in props_b if k not in props_a]
         self._renamed(props_a, props_b, only_a, only_b, path, location)
@@ -167,6 +168,18 @@ class _Walker:
             self.out.append(_Found("field-removed", (*path, name), _presence(name, req_a), None, location, field=name))
         for name in only_b:
             self.out.append(_Found("field-added", (*path, name), None, _presence(name, req_b), location, field=name))
+        self._common_fields(props_a, props_b, req_a, req_b, path, location)
+
+    def _common_fields(
+        self,
+        props_a: dict[str, object],
+        props_b: dict[str, object],
+        req_a: set[str],
+        req_b: set[str],
+        path: tuple[str, ...],
+        location: str,
+    ) -> None:
+        """The fields both have: whether each is required, and its schema."""
         for name in props_a:
             if name in props_b:
                 self._requiredness(name, req_a, req_b, path, location)
@@ -207,6 +220,20 @@ class _Walker:
             self.walk(sub_a, sub_b, path, location)
 
 
+def _fields(schema: dict[str, object]) -> dict[str, object]:
+    props = schema.get("properties")
+    return props if isinstance(props, dict) else {}
+
+
+def _required(schema: dict[str, object]) -> set[str]:
+    required = schema.get("required", ())
+    return {str(r) for r in required} if isinstance(required, list | tuple) else set()
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
 def _child(location: str, name: str) -> str:
     return f"{location}/properties/{name}" if location else name
 
@@ -216,35 +243,50 @@ def _presence(name: str, required: set[str]) -> str:
 
 
 def _explain(iid: str, code: str | None, found: _Found, chain: tuple[ChangeOp, ...]) -> Change:
-    where = display(found.path)
-    if found.kind == "constraint-changed":
-        bits = [f"{k} {_show(found.before.get(k))} -> {_show(found.after.get(k))}" for k in found.before]
-        text = f"{where}: {'; '.join(bits)}"
-        op = _find(
-            chain,
-            lambda o: o.op == "set" and o.at == found.location and o.keyword in found.keywords,
-        )
-    elif found.kind == "field-renamed":
-        text = f"{display(found.path[:-1])}.{found.before} is renamed {found.after}"
-        op = _find(
-            chain,
-            lambda o: o.op == "rename-field" and o.at == found.location and found.field in (o.field, o.to),
-        )
-    else:
-        verbs = {
-            "field-added": f"is added ({found.after})",
-            "field-removed": f"is removed (it was {found.before})",
-            "field-required": "becomes required",
-            "field-optional": "becomes optional",
-        }
-        text = f"{where} {verbs[found.kind]}"
-        op = _find(
-            chain,
-            lambda o: (
-                o.at == found.location and (o.field == found.field or (o.op == "set" and o.keyword == "required"))
-            ),
-        )
+    explain = _EXPLAIN.get(found.kind, _field_change)
+    text, op = explain(found, chain)
     return _change(iid, code, found.kind, pointer(found.path), found.before, found.after, text, op)
+
+
+def _constraint_change(found: _Found, chain: tuple[ChangeOp, ...]) -> tuple[str, ChangeOp | None]:
+    before, after = _mapping(found.before), _mapping(found.after)
+    bits = [f"{k} {_show(before.get(k))} -> {_show(after.get(k))}" for k in before]
+    text = f"{display(found.path)}: {'; '.join(bits)}"
+    return text, _find(chain, lambda o: o.op == "set" and o.at == found.location and o.keyword in found.keywords)
+
+
+def _rename(found: _Found, chain: tuple[ChangeOp, ...]) -> tuple[str, ChangeOp | None]:
+    text = f"{display(found.path[:-1])}.{found.before} is renamed {found.after}"
+    op = _find(
+        chain,
+        lambda o: o.op == "rename-field" and o.at == found.location and found.field in (o.field, o.to),
+    )
+    return text, op
+
+
+def _field_change(found: _Found, chain: tuple[ChangeOp, ...]) -> tuple[str, ChangeOp | None]:
+    verbs = {
+        "field-added": f"is added ({found.after})",
+        "field-removed": f"is removed (it was {found.before})",
+        "field-required": "becomes required",
+        "field-optional": "becomes optional",
+    }
+    text = f"{display(found.path)} {verbs[found.kind]}"
+    op = _find(
+        chain,
+        lambda o: o.at == found.location and (o.field == found.field or (o.op == "set" and o.keyword == "required")),
+    )
+    return text, op
+
+
+_EXPLAIN: dict[str, Callable[[_Found, tuple[ChangeOp, ...]], tuple[str, ChangeOp | None]]] = {
+    "constraint-changed": _constraint_change,
+    "field-renamed": _rename,
+}
+
+
+def _mapping(value: object) -> dict[object, object]:
+    return value if isinstance(value, dict) else {}
 
 
 def _change(
@@ -262,7 +304,7 @@ def _change(
     return Change(iid, code, kind, path, before, after, text, op.source if op else "")  # type: ignore[arg-type]
 
 
-def _find(chain: tuple[ChangeOp, ...], test: Any) -> ChangeOp | None:
+def _find(chain: tuple[ChangeOp, ...], test: Callable[[ChangeOp], bool]) -> ChangeOp | None:
     return next((op for op in chain if test(op)), None)
 
 

@@ -14,7 +14,6 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from jsonschema import Draft4Validator
 
@@ -219,11 +218,7 @@ class DipSpec:
         out = []
         for i, item in enumerate(items):
             payload = lookup(item, "payload") if lookup(item, "payload") is not None else item
-            match = _EXAMPLE.match(label)
-            iid = normal_interface_id(match.group(1)) if match else None
-            if iid is None:
-                claimed = lookup(lookup(lookup(payload, "CommonBlock"), "S0"), "interfaceID")
-                iid = normal_interface_id(claimed) if isinstance(claimed, str) else None
+            iid = _example_interface(label, payload)
             if iid is None or iid not in self._events:
                 continue
             where = [*parts, "value", i] if isinstance(value, list) else [*parts, "value"]
@@ -231,6 +226,15 @@ class DipSpec:
             shown = f"{label}[{i}]" if isinstance(value, list) and len(value) > 1 else label
             out.append(SpecExample(shown, iid, payload, doc.file, line))
         return out
+
+
+def _example_interface(label: str, payload: object) -> str | None:
+    """The interface an example is of: its name says so, else its S0.interfaceID."""
+    match = _EXAMPLE.match(label)
+    if match:
+        return normal_interface_id(match.group(1))
+    claimed = lookup(lookup(lookup(payload, "CommonBlock"), "S0"), "interfaceID")
+    return normal_interface_id(claimed) if isinstance(claimed, str) else None
 
 
 def load_dip_spec(path: str | Path) -> DipSpec:
@@ -276,11 +280,14 @@ def _event_schema(schema: object, name: str) -> EventSchema:
     return EventSchema(codes, schema if isinstance(schema, dict) else {}, name)
 
 
-def _dig(data: Any, path: tuple[PathPart, ...]) -> Any:
+def _dig(data: object, path: tuple[PathPart, ...]) -> object:
+    """The value at ``path`` in a parsed document; None where the path leads nowhere."""
     for part in path:
-        in_dict = isinstance(data, dict) and part in data
-        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
-        if in_dict or in_list:
+        if isinstance(data, dict):
+            if part not in data:
+                return None
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
             data = data[part]
         else:
             return None

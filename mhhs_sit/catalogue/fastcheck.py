@@ -16,11 +16,13 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TypeGuard
 
 from jsonschema.protocols import Validator
 
 Check = Callable[[object], bool]
+Schema = dict[str, object]
+_Real = int | float  # what a JSON number is; other numbers.Number types compare the same way
 
 _IMPLEMENTED = frozenset(
     {
@@ -65,7 +67,7 @@ def compile_check(schema: object, validator_class: type[Validator]) -> Check | N
         return None
 
 
-def _is_number(x: object) -> bool:
+def _is_number(x: object) -> TypeGuard[_Real]:
     return isinstance(x, numbers.Number) and not isinstance(x, bool)
 
 
@@ -120,7 +122,7 @@ def _negated(check: Check) -> Check:
     return lambda x: not check(x)
 
 
-_BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
+_BOUNDS: dict[str, Callable[[_Real, _Real], bool]] = {
     "minimum": lambda x, n: x >= n,
     "maximum": lambda x, n: x <= n,
     "exclusiveMinimum": lambda x, n: x > n,
@@ -128,9 +130,66 @@ _BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _bound(holds: Callable[[Any, Any], bool], limit: Any) -> Check:
+def _bound(holds: Callable[[_Real, _Real], bool], limit: object) -> Check:
     """A numeric keyword: it constrains numbers only (booleans are not numbers)."""
+    if not _is_number(limit):
+        raise _Unsupported
     return lambda x: not _is_number(x) or holds(x, limit)
+
+
+def _limit(schema: Schema, keyword: str, default: float) -> float:
+    """A length or count keyword's value; ``default`` when it is absent."""
+    value = schema.get(keyword)
+    if value is None:
+        return default
+    if not _is_number(value):
+        raise _Unsupported
+    return value
+
+
+def _search(schema: Schema) -> Callable[[str], object] | None:
+    """The ``pattern`` keyword as a compiled search, None when there is none."""
+    if "pattern" not in schema:
+        return None
+    pattern = schema["pattern"]
+    if not isinstance(pattern, str):
+        raise _Unsupported
+    return re.compile(pattern).search
+
+
+def _schemas(value: object) -> list[object]:
+    """The subschemas of a combinator (a list), or unsupported."""
+    if not isinstance(value, list):
+        raise _Unsupported
+    return value
+
+
+def _kinds(kind: object) -> list[object]:
+    """The ``type`` keyword as a list of type names."""
+    if isinstance(kind, str):
+        return [kind]
+    if not isinstance(kind, list):
+        raise _Unsupported
+    return kind
+
+
+def _is_integer(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_integral(x: object) -> bool:
+    """An integer, where the dialect counts 1.0 as one."""
+    return (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())
+
+
+_TYPES: dict[str, Check] = {
+    "string": lambda x: isinstance(x, str),
+    "object": lambda x: isinstance(x, dict),
+    "array": lambda x: isinstance(x, list),
+    "boolean": lambda x: isinstance(x, bool),
+    "null": lambda x: x is None,
+    "number": _is_number,
+}
 
 
 class _Compiler:
@@ -146,12 +205,7 @@ class _Compiler:
             return lambda x: False
         if not isinstance(schema, dict):
             raise _Unsupported
-        if self.draft4 and ("exclusiveMinimum" in schema or "exclusiveMaximum" in schema):
-            raise _Unsupported  # draft 4 reads them as flags of minimum/maximum
-        # Keywords the dialect does not know are ignored, exactly as jsonschema ignores them.
-        schema = {k: v for k, v in schema.items() if k in self.known}
-        if any(keyword not in _IMPLEMENTED for keyword in schema):
-            raise _Unsupported
+        schema = self._known(schema)
         leaf = _string_leaf(schema)
         if leaf is not None:
             return leaf
@@ -159,7 +213,7 @@ class _Compiler:
         if "type" in schema:
             checks.append(self._type(schema["type"]))
         if "enum" in schema:
-            checks.append(_enum(schema["enum"]))
+            checks.append(_enum(_schemas(schema["enum"])))
         if "const" in schema:
             checks.append(_enum([schema["const"]]))
         for part in (self._string, self._number, self._object, self._array):
@@ -169,9 +223,18 @@ class _Compiler:
         checks.extend(self._combinators(schema))
         return _all(checks)
 
-    def _type(self, kind: Any) -> Check:
-        kinds = [kind] if isinstance(kind, str) else list(kind)
-        preds = [self._one_type(k) for k in kinds]
+    def _known(self, schema: Schema) -> Schema:
+        """The keywords of ``schema`` the dialect knows (jsonschema ignores the others), all of
+        which must be implemented here."""
+        if self.draft4 and ("exclusiveMinimum" in schema or "exclusiveMaximum" in schema):
+            raise _Unsupported  # draft 4 reads them as flags of minimum/maximum
+        known = {k: v for k, v in schema.items() if k in self.known}
+        if any(keyword not in _IMPLEMENTED for keyword in known):
+            raise _Unsupported
+        return known
+
+    def _type(self, kind: object) -> Check:
+        preds = [self._one_type(k) for k in _kinds(kind)]
         if len(preds) == 1:
             return preds[0]
         if len(preds) == 2:
@@ -179,35 +242,20 @@ class _Compiler:
             return lambda x: first(x) or second(x)
         return _any(preds)
 
-    def _one_type(self, kind: str) -> Check:
-        if kind == "string":
-            return lambda x: isinstance(x, str)
-        if kind == "object":
-            return lambda x: isinstance(x, dict)
-        if kind == "array":
-            return lambda x: isinstance(x, list)
-        if kind == "boolean":
-            return lambda x: isinstance(x, bool)
-        if kind == "null":
-            return lambda x: x is None
-        if kind == "number":
-            return _is_number
+    def _one_type(self, kind: object) -> Check:
         if kind == "integer":
-            if self.integer_floats:
-                return lambda x: (
-                    (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())
-                )
-            return lambda x: isinstance(x, int) and not isinstance(x, bool)
-        raise _Unsupported
+            return _is_integral if self.integer_floats else _is_integer
+        check = _TYPES.get(kind) if isinstance(kind, str) else None
+        if check is None:
+            raise _Unsupported
+        return check
 
-    def _string(self, schema: dict[str, Any]) -> Check | None:
-        low = schema.get("minLength")
-        high = schema.get("maxLength")
-        search = re.compile(schema["pattern"]).search if "pattern" in schema else None
-        if low is None and high is None and search is None:
+    def _string(self, schema: Schema) -> Check | None:
+        search = _search(schema)
+        if "minLength" not in schema and "maxLength" not in schema and search is None:
             return None
-        low = low or 0
-        high = float("inf") if high is None else high
+        low = _limit(schema, "minLength", 0)
+        high = _limit(schema, "maxLength", float("inf"))
 
         def string(x: object) -> bool:
             if not isinstance(x, str):
@@ -216,7 +264,7 @@ class _Compiler:
 
         return string
 
-    def _number(self, schema: dict[str, object]) -> Check | None:
+    def _number(self, schema: Schema) -> Check | None:
         out: list[Check] = []
         for keyword in ("exclusiveMinimum", "exclusiveMaximum"):
             if keyword in schema and isinstance(schema[keyword], bool):
@@ -231,9 +279,12 @@ class _Compiler:
             out.append(_bound(lambda x, m: not x % m, m))
         return _all(out) if out else None
 
-    def _object(self, schema: dict[str, Any]) -> Check | None:
-        required = tuple(schema.get("required", ()))
-        props = {k: self.compile(v) for k, v in schema.get("properties", {}).items()}
+    def _object(self, schema: Schema) -> Check | None:
+        required = tuple(_schemas(schema.get("required", [])))
+        properties = schema.get("properties", {})
+        if not isinstance(properties, dict):
+            raise _Unsupported
+        props = {k: self.compile(v) for k, v in properties.items()}
         extra = schema.get("additionalProperties", True)
         closed = extra is False
         extra_check = None if extra is True or closed else self.compile(extra)
@@ -257,14 +308,14 @@ class _Compiler:
 
         return members
 
-    def _array(self, schema: dict[str, Any]) -> Check | None:
+    def _array(self, schema: Schema) -> Check | None:
         item = None
         if "items" in schema:
             if not isinstance(schema["items"], dict | bool):
                 raise _Unsupported  # draft 4 tuple form
             item = self.compile(schema["items"])
-        low = schema.get("minItems", 0)
-        high = schema.get("maxItems", float("inf"))
+        low = _limit(schema, "minItems", 0)
+        high = _limit(schema, "maxItems", float("inf"))
         if item is None and "minItems" not in schema and "maxItems" not in schema:
             return None
 
@@ -281,40 +332,37 @@ class _Compiler:
 
         return array
 
-    def _combinators(self, schema: dict[str, Any]) -> list[Check]:
+    def _combinators(self, schema: Schema) -> list[Check]:
         out: list[Check] = []
-        if "allOf" in schema:
-            out.append(_all([self.compile(s) for s in schema["allOf"]]))
-        if "anyOf" in schema:
-            out.append(_any([self.compile(s) for s in schema["anyOf"]]))
-        if "oneOf" in schema:
-            out.append(_exactly_one([self.compile(s) for s in schema["oneOf"]]))
+        for keyword, combine in _COMBINE.items():
+            if keyword in schema:
+                out.append(combine([self.compile(s) for s in _schemas(schema[keyword])]))
         if "not" in schema:
             out.append(_negated(self.compile(schema["not"])))
         return out
 
 
+_COMBINE: dict[str, Callable[[list[Check]], Check]] = {"allOf": _all, "anyOf": _any, "oneOf": _exactly_one}
 _LEAF_KEYWORDS = frozenset({"type", "minLength", "maxLength", "pattern", "enum", "format"})
 
 
-def _string_leaf(schema: dict[str, Any]) -> Check | None:
+def _string_leaf(schema: Schema) -> Check | None:
     """One closure for the commonest field: a (nullable) string with length, pattern or enum.
 
     Messages carry hundreds of such fields (an IF-021 day has 240), so folding the type,
     length, pattern and enum tests into a single call halves the cost of the check.
     """
-    kind = schema.get("type")
-    kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else set()
-    if not schema.keys() <= _LEAF_KEYWORDS or kinds not in ({"string"}, {"string", "null"}):
+    kinds = _leaf_kinds(schema)
+    if kinds is None:
         return None
     enum = schema.get("enum")
-    if enum is not None and not all(v is None or isinstance(v, str) for v in enum):
+    if enum is not None and not _text_enum(enum):
         return None
     texts = None if enum is None else frozenset(v for v in enum if v is not None)
     null_ok = "null" in kinds and (enum is None or None in enum)
-    low = schema.get("minLength") or 0
-    high = schema.get("maxLength", float("inf"))
-    search = re.compile(schema["pattern"]).search if "pattern" in schema else None
+    low = _limit(schema, "minLength", 0)
+    high = _limit(schema, "maxLength", float("inf"))
+    search = _search(schema)
 
     def leaf(x: object) -> bool:
         if not isinstance(x, str):
@@ -326,6 +374,20 @@ def _string_leaf(schema: dict[str, Any]) -> Check | None:
         return search is None or search(x) is not None
 
     return leaf
+
+
+def _text_enum(enum: object) -> TypeGuard[list[str | None]]:
+    """An enumeration of strings (and maybe null), which the string leaf can test itself."""
+    return isinstance(enum, list) and all(v is None or isinstance(v, str) for v in enum)
+
+
+def _leaf_kinds(schema: Schema) -> set[object] | None:
+    """The types of a schema that is a string leaf (``string``, maybe with ``null``), else None."""
+    if not schema.keys() <= _LEAF_KEYWORDS:
+        return None
+    kind = schema.get("type")
+    kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else set()
+    return kinds if kinds in ({"string"}, {"string", "null"}) else None
 
 
 def _enum(values: list[object]) -> Check:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from mhhs_sit.catalogue.schemastore import SchemaLocationError, SchemaStore
 
-_MISSING: object = object()
+MISSING: object = object()  # a change's ``before``/``after`` when its entry gives none
 
 # op -> the keys it needs besides op/source/reference/why
 OP_KEYS: dict[str, tuple[str, ...]] = {
@@ -46,8 +45,8 @@ class ChangeOp:
     field: str = ""  # add-field / remove-field: the field; rename-field: the old name
     to: str = ""  # rename-field: the new name
     keyword: str = ""
-    before: object = dataclasses.field(default=_MISSING, compare=False)
-    after: object = dataclasses.field(default=_MISSING, compare=False)
+    before: object = dataclasses.field(default=MISSING, compare=False)
+    after: object = dataclasses.field(default=MISSING, compare=False)
     required: bool = False
     schema: object = dataclasses.field(default=None, compare=False)
     interface: str = ""
@@ -56,7 +55,7 @@ class ChangeOp:
 
     @property
     def has_before(self) -> bool:
-        return self.before is not _MISSING
+        return self.before is not MISSING
 
     def note(self) -> str:
         """``(DIN-988, published)``-style attribution for descriptions."""
@@ -86,46 +85,52 @@ def undo(state: VersionState, op: ChangeOp) -> None:
         raise UndoError(f"'at: {exc.args[0]}' names no schema in the catalogue") from None
 
 
-def _object(state: VersionState, op: ChangeOp) -> dict[str, Any]:
+def _object(state: VersionState, op: ChangeOp) -> tuple[dict[str, object], dict[str, object]]:
+    """The object schema ``op`` changes, and its properties."""
     target = state.store.locate(op.at)
     if not isinstance(target, dict) or not isinstance(target.get("properties"), dict):
         raise UndoError(f"'at: {op.at}' is not an object schema with properties")
-    return target
+    return target, target["properties"]
+
+
+def _required(target: dict[str, object]) -> list[object]:
+    """The object's required fields (none when it lists none)."""
+    required = target.get("required", [])
+    return required if isinstance(required, list) else []
 
 
 def _undo_add_field(state: VersionState, op: ChangeOp) -> None:
-    target = _object(state, op)
-    if op.field not in target["properties"]:
+    target, props = _object(state, op)
+    if op.field not in props:
         raise UndoError(f"{op.at} has no field {op.field!r} for this version to have added")
-    del target["properties"][op.field]
-    if op.field in target.get("required", []):
-        target["required"] = [r for r in target["required"] if r != op.field]
+    del props[op.field]
+    if op.field in _required(target):
+        target["required"] = [r for r in _required(target) if r != op.field]
 
 
 def _undo_remove_field(state: VersionState, op: ChangeOp) -> None:
-    target = _object(state, op)
-    if op.field in target["properties"]:
+    target, props = _object(state, op)
+    if op.field in props:
         raise UndoError(f"{op.at} still has field {op.field!r}, which this version removed")
-    target["properties"][op.field] = copy.deepcopy(op.schema)
+    props[op.field] = copy.deepcopy(op.schema)
     if op.required:
-        target["required"] = [*target.get("required", []), op.field]
+        target["required"] = [*_required(target), op.field]
 
 
 def _undo_rename_field(state: VersionState, op: ChangeOp) -> None:
-    target = _object(state, op)
-    props = target["properties"]
+    target, props = _object(state, op)
     if op.to not in props or op.field in props:
         raise UndoError(f"{op.at} must have {op.to!r} and not {op.field!r} for this rename")
     target["properties"] = {(op.field if k == op.to else k): v for k, v in props.items()}
     if "required" in target:
-        target["required"] = [op.field if r == op.to else r for r in target["required"]]
+        target["required"] = [op.field if r == op.to else r for r in _required(target)]
 
 
 def _undo_set(state: VersionState, op: ChangeOp) -> None:
     target = state.store.locate(op.at)
     if not isinstance(target, dict):
         raise UndoError(f"'at: {op.at}' is not a schema object")
-    if target.get(op.keyword, _MISSING) != op.after:
+    if target.get(op.keyword, MISSING) != op.after:
         raise UndoError(
             f"{op.at} has {op.keyword} = {target.get(op.keyword, '(absent)')!r}, "
             f"not the {op.after!r} this version is said to set"

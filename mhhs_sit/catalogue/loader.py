@@ -14,20 +14,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from mhhs_sit.catalogue.catalogue import Catalogue
-from mhhs_sit.catalogue.history import OP_KEYS, ChangeOp, UndoError, VersionState, undo
+from mhhs_sit.catalogue.history import MISSING, OP_KEYS, ChangeOp, UndoError, VersionState, undo
 from mhhs_sit.catalogue.messageschema import EnvelopeSpec
-from mhhs_sit.catalogue.model import Interface, Role, Version
+from mhhs_sit.catalogue.model import Interface, Role, Source, Version
 from mhhs_sit.catalogue.schemacheck import check_schema
-from mhhs_sit.catalogue.schemastore import REF_SIBLINGS, SchemaStore, iter_refs, ref_location
+from mhhs_sit.catalogue.schemastore import REF_SIBLINGS, SchemaStore, ref_holders, ref_location
 from mhhs_sit.catalogue.versions import VersionTable
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
 from mhhs_sit.errors import DefinitionError, Problem
 
 DATA_DIR = Path(__file__).parent / "data"
 
+MAIN_FILES = ("versions", "roles", "interfaces", "types", "blocks")
 INTERFACE_ID = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$")
 EVENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 SOURCES = ("published", "modelled")
@@ -74,8 +75,29 @@ class _Entry:
     """An interface as read from interfaces.yaml, before versions are applied."""
 
     id: str
-    values: dict[str, Any]
+    values: dict[str, object]
     path: tuple[PathPart, ...]
+
+    def text(self, key: str, default: str = "") -> str:
+        return str(self.values.get(key, default))
+
+    def codes(self, key: str) -> tuple[str, ...]:
+        """A list of role codes, block names or event codes (checked to be strings on reading)."""
+        value = self.values.get(key, [])
+        return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+@dataclass
+class _Files:
+    """The catalogue's files that could be read: the main ones and each interface's custom blocks."""
+
+    versions: YamlDoc
+    roles: YamlDoc
+    interfaces: YamlDoc
+    types: YamlDoc
+    blocks: YamlDoc
+    custom: dict[str, YamlDoc]  # interface id -> its custom blocks per event code
+    custom_ids: set[str]  # every interface with a custom file, readable or not
 
 
 @dataclass
@@ -135,36 +157,19 @@ class _Reader:
     # -- the files ------------------------------------------------------------------------------
 
     def read(self) -> Catalogue | None:
-        versions_doc = self._load("versions.yaml")
-        roles_doc = self._load("roles.yaml")
-        interfaces_doc = self._load("interfaces.yaml")
-        types_doc = self._load("types.yaml")
-        blocks_doc = self._load("blocks.yaml")
-        custom_files = [p for p in sorted(self.directory.glob("*.yaml")) if INTERFACE_ID.match(p.stem)]
-        custom_docs = {p.stem: doc for p in custom_files if (doc := self._load(p.name)) is not None}
-        if None in (versions_doc, roles_doc, interfaces_doc, types_doc, blocks_doc):
+        files = self._files()
+        if files is None:
             return None
-        assert versions_doc and roles_doc and interfaces_doc and types_doc and blocks_doc
-        roles = self._roles(roles_doc)
-        versions, default, ops = self._versions(versions_doc)
-        types = self._fragments(types_doc, "types")
-        blocks = self._fragments(blocks_doc, "blocks")
-        custom = {iid: self._fragments(doc, f"custom/{iid}") for iid, doc in custom_docs.items()}
-        store = SchemaStore(types, blocks, custom)
-        names = {"types": set(types), "blocks": set(blocks), "custom": set()}
-        for doc, namespace in (
-            (types_doc, "types"),
-            (blocks_doc, "blocks"),
-            *((d, "custom") for d in custom_docs.values()),
-        ):
-            self._check_refs(doc, names, namespace)
-        entries = self._interfaces(interfaces_doc, roles, set(blocks), {p.stem for p in custom_files})
+        roles = self._roles(files.roles)
+        versions, default, ops = self._versions(files.versions)
+        store = self._schemas(files)
+        entries = self._interfaces(files.interfaces, roles, set(store.blocks), files.custom_ids)
         if self.problems or not versions:
             return None
-        states = self._materialise(versions_doc, versions, ops, store, entries)
+        states = self._materialise(files.versions, versions, ops, store, entries)
         if self.problems:
             return None
-        self._check_custom_events(entries, states, custom_docs)
+        self._check_custom_events(entries, states, files.custom)
         if self.problems:
             return None
         table = VersionTable(tuple(versions), default)
@@ -177,6 +182,31 @@ class _Reader:
             ops=tuple(ops),
             directory=self.directory,
         )
+
+    def _files(self) -> _Files | None:
+        """Every file parsed (so that all their problems are reported); None if a main one is unusable."""
+        loaded = [self._load(f"{name}.yaml") for name in MAIN_FILES]
+        custom_files = [p for p in sorted(self.directory.glob("*.yaml")) if INTERFACE_ID.match(p.stem)]
+        custom_docs = {p.stem: doc for p in custom_files if (doc := self._load(p.name)) is not None}
+        main = [doc for doc in loaded if doc is not None]
+        if len(main) < len(loaded):
+            return None
+        versions, roles, interfaces, types, blocks = main
+        return _Files(versions, roles, interfaces, types, blocks, custom_docs, {p.stem for p in custom_files})
+
+    def _schemas(self, files: _Files) -> SchemaStore:
+        """The schema fragments of every namespace, each checked, and their references checked."""
+        types = self._fragments(files.types, "types")
+        blocks = self._fragments(files.blocks, "blocks")
+        custom = {iid: self._fragments(doc, f"custom/{iid}") for iid, doc in files.custom.items()}
+        names: dict[str, set[str]] = {"types": set(types), "blocks": set(blocks), "custom": set()}
+        for doc, namespace in (
+            (files.types, "types"),
+            (files.blocks, "blocks"),
+            *((d, "custom") for d in files.custom.values()),
+        ):
+            self._check_refs(doc, names, namespace)
+        return SchemaStore(types, blocks, custom)
 
     def _roles(self, doc: YamlDoc) -> dict[str, Role]:
         roles: dict[str, Role] = {}
@@ -218,7 +248,7 @@ class _Reader:
         return versions, str(default), ops
 
     def _version(
-        self, doc: YamlDoc, path: list[PathPart], entry: dict[str, Any], seen: dict[str, str]
+        self, doc: YamlDoc, path: list[PathPart], entry: dict[str, object], seen: dict[str, str]
     ) -> Version | None:
         """One entry of ``versions``; ``seen`` maps every name and alias so far (lower case) to its version."""
         self._unknown_keys(doc, path, entry, VERSION_KEYS)
@@ -234,7 +264,7 @@ class _Reader:
                 self._report(doc, [*path, "name"], f"{label!r} already names version {seen[label.lower()]}")
             seen[label.lower()] = name
         summary = " ".join(str(entry.get("summary", "")).split())
-        return Version(name, tuple(aliases), str(entry.get("released", "")), source or "modelled", summary)
+        return Version(name, tuple(aliases), str(entry.get("released", "")), _source(source), summary)
 
     def _changes(
         self, doc: YamlDoc, path: list[PathPart], changes: object, version: str, *, oldest: bool
@@ -255,9 +285,15 @@ class _Reader:
     def _op(self, doc: YamlDoc, path: list[PathPart], raw: object, version: str) -> ChangeOp | None:
         entry = self._mapping(doc, path, raw, "a change")
         kind = entry.get("op")
-        if kind not in OP_KEYS:
+        if not isinstance(kind, str) or kind not in OP_KEYS:
             self._report(doc, [*path, "op"], f"op must be one of {', '.join(OP_KEYS)}, not {kind!r}")
             return None
+        if not self._op_complete(doc, path, entry, kind):
+            return None
+        return _change_op(entry, kind, version, path)
+
+    def _op_complete(self, doc: YamlDoc, path: list[PathPart], entry: dict[str, object], kind: str) -> bool:
+        """Report the change's unknown, missing or wrong keys; whether it has every key it needs."""
         optional = {"before", "required"} if kind in ("set", "add-field", "remove-field") else set()
         self._unknown_keys(doc, path, entry, (*OP_COMMON_KEYS, *OP_KEYS[kind], *optional))
         missing = [k for k in (*OP_KEYS[kind], "source", "reference") if k not in entry]
@@ -265,26 +301,7 @@ class _Reader:
             self._report(doc, path, f"a {kind} change needs {key!r}")
         if entry.get("source") not in (*SOURCES, None):
             self._report(doc, [*path, "source"], "source must be published or modelled")
-        if missing:
-            return None
-        values: dict[str, Any] = {
-            "version": version,
-            "op": kind,
-            "source": str(entry["source"]),
-            "reference": str(entry["reference"]),
-            "why": str(entry.get("why", "")),
-            "yaml_path": tuple(path),
-        }
-        for key in ("at", "field", "to", "keyword", "interface", "event"):
-            if key in entry:
-                values[key] = str(entry[key])
-        if "from" in entry:
-            values["field"] = str(entry["from"])
-        for key in ("before", "after", "schema"):
-            if key in entry:
-                values[key] = entry[key]
-        values["required"] = bool(entry.get("required", False))
-        return ChangeOp(**values)
+        return not missing
 
     def _fragments(self, doc: YamlDoc, namespace: str) -> dict[str, object]:
         """Schemas by name, each checked against the vocabulary the catalogue may use."""
@@ -302,7 +319,8 @@ class _Reader:
         return fragments
 
     def _check_refs(self, doc: YamlDoc, names: dict[str, set[str]], namespace: str) -> None:
-        for path, ref in iter_refs(doc.data):
+        for path, holder in ref_holders(doc.data):
+            ref = holder["$ref"]
             try:
                 location = ref_location(ref)
             except ValueError as exc:
@@ -313,7 +331,6 @@ class _Reader:
                 close = difflib.get_close_matches(name, sorted(names.get(space, ())), n=1)
                 hint = f"; did you mean #/{space}/{close[0]}?" if close else ""
                 self._report(doc, [*path, "$ref"], f"$ref {ref!r} names no schema{hint}")
-            holder = _at(doc.data, path)
             for key in holder:
                 if key != "$ref" and key not in REF_SIBLINGS and not str(key).startswith("x-"):
                     self._report(
@@ -378,7 +395,7 @@ class _Reader:
         if not values.get("senders") or not values.get("recipients"):
             self._report(doc, path, f"{iid} needs senders and recipients")
 
-    def _check_routing(self, doc: YamlDoc, path: tuple[PathPart, ...], values: dict[str, Any]) -> None:
+    def _check_routing(self, doc: YamlDoc, path: tuple[PathPart, ...], values: dict[str, object]) -> None:
         routing = self._texts(doc, [*path, "routing"], values.get("routing", []), "routing")
         if not routing or any(r not in ROUTINGS for r in routing):
             self._report(doc, [*path, "routing"], f"routing must list some of {', '.join(ROUTINGS)}")
@@ -388,7 +405,7 @@ class _Reader:
                 [*path, "routing"],
                 "routing includes 'always' exactly when `always` lists roles",
             )
-        if not set(values.get("always", [])) <= set(values.get("recipients", [])):
+        if not _members(values.get("always", [])) <= _members(values.get("recipients", [])):
             self._report(doc, [*path, "always"], "`always` roles must also be recipients")
 
     def _check_blocks(
@@ -441,21 +458,25 @@ class _Reader:
         entries: list[_Entry],
     ) -> dict[str, VersionState]:
         """Each version's state, the newest from the files and older ones by undoing changes."""
-        newest = VersionState(store, {e.id: list(e.values["events"]) for e in entries}, [e.id for e in entries])
+        newest = VersionState(store, {e.id: list(e.codes("events")) for e in entries}, [e.id for e in entries])
         states = {versions[-1].name: newest}
         state = newest
         for version in reversed(versions[1:]):
             state = state.copy()
-            for op in reversed([o for o in ops if o.version == version.name]):
-                if op.op == "add-interface" and op.interface not in state.events:
-                    self._report(doc, op.yaml_path, f"{op.interface} is not in interfaces.yaml")
-                    continue
-                try:
-                    undo(state, op)
-                except UndoError as exc:
-                    self._report(doc, op.yaml_path, f"this change does not fit the catalogue: {exc}")
+            self._undo_version(doc, state, [o for o in ops if o.version == version.name])
             states[_previous(versions, version.name)] = state
         return {v.name: states[v.name] for v in versions}
+
+    def _undo_version(self, doc: YamlDoc, state: VersionState, ops: list[ChangeOp]) -> None:
+        """Turn ``state`` into the version before the one ``ops`` came with, newest change first."""
+        for op in reversed(ops):
+            if op.op == "add-interface" and op.interface not in state.events:
+                self._report(doc, op.yaml_path, f"{op.interface} is not in interfaces.yaml")
+                continue
+            try:
+                undo(state, op)
+            except UndoError as exc:
+                self._report(doc, op.yaml_path, f"this change does not fit the catalogue: {exc}")
 
     def _check_custom_events(
         self,
@@ -483,24 +504,23 @@ class _Reader:
     ) -> tuple[Interface, ...]:
         out = []
         for e in entries:
-            v = e.values
             present = tuple(name for name, state in states.items() if e.id in state.events)
             out.append(
                 Interface(
                     id=e.id,
                     publication_id=e.id if e.id.startswith("REP") else "PUB-" + e.id[3:],
-                    name=v["name"],
-                    catalogue_name=v["catalogue_name"],
-                    process=v["process"],
-                    senders=frozenset(v["senders"]),
-                    recipients=frozenset(v["recipients"]),
-                    always=frozenset(v.get("always", [])),
-                    routing=frozenset(v["routing"]),
-                    schema_version=str(v["schema_version"]),
-                    source=v["source"],
-                    detail=v["detail"],
+                    name=e.text("name"),
+                    catalogue_name=e.text("catalogue_name"),
+                    process=e.text("process"),
+                    senders=frozenset(e.codes("senders")),
+                    recipients=frozenset(e.codes("recipients")),
+                    always=frozenset(e.codes("always")),
+                    routing=frozenset(e.codes("routing")),
+                    schema_version=e.text("schema_version"),
+                    source=_source(e.values.get("source")),
+                    detail=_detail(e.values.get("detail")),
                     versions=present,
-                    notes=str(v.get("notes", "")),
+                    notes=e.text("notes"),
                     event_table=tuple((name, tuple(states[name].events[e.id])) for name in present),
                     resolve=table.resolve,
                 )
@@ -509,26 +529,61 @@ class _Reader:
 
 
 def _envelope(entry: _Entry) -> EnvelopeSpec:
-    v = entry.values
     return EnvelopeSpec(
         interface_id=entry.id,
-        schema_version=str(v["schema_version"]),
-        common_required=tuple(v.get("common", [])),
-        common_optional=tuple(v.get("optional", [])),
-        custom_block=v["custom_block"],
-        detail=v["detail"],
+        schema_version=entry.text("schema_version"),
+        common_required=entry.codes("common"),
+        common_optional=entry.codes("optional"),
+        custom_block="required" if entry.values.get("custom_block") == "required" else "optional",
+        detail=_detail(entry.values.get("detail")),
+    )
+
+
+# The narrowings below read values already checked on reading: a catalogue with problems is never built.
+
+
+def _source(value: object) -> Source:
+    return "published" if value == "published" else "modelled"
+
+
+def _detail(value: object) -> Literal["full", "envelope-only"]:
+    return "full" if value == "full" else "envelope-only"
+
+
+def _members(value: object) -> set[object]:
+    """The items of a list the file gives (nothing for a scalar, which is reported elsewhere)."""
+    return set(value) if isinstance(value, Iterable) else set()
+
+
+def _change_op(entry: dict[str, object], kind: str, version: str, path: list[PathPart]) -> ChangeOp:
+    """The change an entry of ``changes`` records (its keys already checked)."""
+
+    def text(key: str) -> str:
+        return str(entry[key]) if key in entry else ""
+
+    return ChangeOp(
+        version=version,
+        op=kind,
+        source=str(entry["source"]),
+        reference=str(entry["reference"]),
+        why=str(entry.get("why", "")),
+        at=text("at"),
+        field=text("from") if "from" in entry else text("field"),
+        to=text("to"),
+        keyword=text("keyword"),
+        before=entry.get("before", MISSING),
+        after=entry.get("after", MISSING),
+        required=bool(entry.get("required", False)),
+        schema=entry.get("schema"),
+        interface=text("interface"),
+        event=text("event"),
+        yaml_path=tuple(path),
     )
 
 
 def _previous(versions: list[Version], name: str) -> str:
     names = [v.name for v in versions]
     return names[names.index(name) - 1]
-
-
-def _at(data: Any, path: Sequence[PathPart]) -> Any:
-    for part in path:
-        data = data[part]
-    return data
 
 
 def _kind(value: object) -> str:

@@ -34,11 +34,11 @@ def bracketed(event_code: str) -> str:
 
 def message_schema(store: SchemaStore, spec: EnvelopeSpec, event_code: str) -> dict[str, object]:
     """The self-contained schema for messages of ``spec`` with ``event_code`` (no brackets)."""
-    s0 = copy.deepcopy(store.fragment("blocks/S0"))
-    props = s0["properties"]
-    props["interfaceID"] = {**props["interfaceID"], "enum": [spec.interface_id]}
-    props["schemaVersion"] = {**props["schemaVersion"], "enum": [spec.schema_version]}
-    props["eventCode"] = {**props["eventCode"], "enum": [bracketed(event_code)]}
+    s0 = _mapping(copy.deepcopy(store.fragment("blocks/S0")))
+    props = _mapping(s0["properties"])
+    props["interfaceID"] = {**_mapping(props["interfaceID"]), "enum": [spec.interface_id]}
+    props["schemaVersion"] = {**_mapping(props["schemaVersion"]), "enum": [spec.schema_version]}
+    props["eventCode"] = {**_mapping(props["eventCode"]), "enum": [bracketed(event_code)]}
     common: dict[str, object] = {"S0": s0}
     for block in (*spec.common_required, *spec.common_optional):
         common[block] = store.fragment(f"blocks/{block}")
@@ -63,3 +63,10 @@ def message_schema(store: SchemaStore, spec: EnvelopeSpec, event_code: str) -> d
         "x-interface": spec.interface_id,
         "x-event": event_code,
     }
+
+
+def _mapping(schema: object) -> dict[str, object]:
+    """``schema`` as the object it must be here (S0 and its properties are the project's own)."""
+    if not isinstance(schema, dict):
+        raise TypeError(f"expected a schema object, found {type(schema).__name__}")
+    return schema

@@ -10,8 +10,6 @@ resolution. Annotations (``description``, ``example``) are kept for messages.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mhhs_sit.catalogue.schemastore import allow_null
 from mhhs_sit.catalogue.specfiles import MissingFile, RefError, SpecFiles
 from mhhs_sit.core.yamlsrc import PathPart
@@ -20,6 +18,7 @@ from mhhs_sit.errors import Problem
 _SCHEMA_MAPS = ("properties", "patternProperties")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 _SCHEMA_VALUES = ("items", "additionalProperties", "not")
+_Key = tuple[str, tuple[str, ...]]  # (file, path in it) of one converted target
 _OPENAPI_ONLY = frozenset({"nullable", "discriminator", "xml", "externalDocs", "readOnly", "writeOnly", "deprecated"})
 
 
@@ -55,7 +54,7 @@ class Inliner:
         self,
         name: str,
         parts: tuple[str, ...],
-        stack: tuple[tuple[str, tuple[str, ...]], ...],
+        stack: tuple[_Key, ...],
         ref_file: str,
         ref_path: tuple[PathPart, ...],
     ) -> object:
@@ -74,38 +73,52 @@ class Inliner:
         self._memo[key] = converted
         return converted
 
-    def _convert(self, node: Any, name: str, path: tuple[PathPart, ...], stack: tuple[Any, ...]) -> Any:
+    def _convert(self, node: object, name: str, path: tuple[PathPart, ...], stack: tuple[_Key, ...]) -> object:
         if not isinstance(node, dict):
             return node
         if "$ref" in node:
-            ref_path = (*path, "$ref")
-            try:
-                target_file, target_parts = self.files.resolve(node["$ref"], name)
-            except MissingFile as exc:
-                if exc.relative in self._missing:
-                    self._missing[exc.relative][1] += 1
-                else:
-                    self._missing[exc.relative] = [len(self._problems), 1]
-                    self._problem(name, ref_path, str(exc))
-                return {}
-            except RefError as exc:
-                self._problem(name, ref_path, str(exc))
-                return {}
-            target = self._target(target_file, target_parts, stack, name, ref_path)
-            return allow_null(target) if node.get("nullable") is True and isinstance(target, dict) else target
+            return self._reference(node, name, path, stack)
         out: dict[str, object] = {}
         for key, value in node.items():
-            if key in _OPENAPI_ONLY:
-                continue
-            if key in _SCHEMA_MAPS and isinstance(value, dict):
-                out[key] = {k: self._convert(v, name, (*path, key, k), stack) for k, v in value.items()}
-            elif key in _SCHEMA_LISTS and isinstance(value, list):
-                out[key] = [self._convert(v, name, (*path, key, i), stack) for i, v in enumerate(value)]
-            elif key in _SCHEMA_VALUES and isinstance(value, dict):
-                out[key] = self._convert(value, name, (*path, key), stack)
-            else:
-                out[key] = value
+            if key not in _OPENAPI_ONLY:
+                out[key] = self._convert_value(key, value, name, (*path, key), stack)
         return allow_null(out) if node.get("nullable") is True else out
+
+    def _convert_value(
+        self, key: str, value: object, name: str, path: tuple[PathPart, ...], stack: tuple[_Key, ...]
+    ) -> object:
+        """One keyword's value: converted where the keyword holds schemas, else kept as it is."""
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            return {k: self._convert(v, name, (*path, k), stack) for k, v in value.items()}
+        if key in _SCHEMA_LISTS and isinstance(value, list):
+            return [self._convert(v, name, (*path, i), stack) for i, v in enumerate(value)]
+        if key in _SCHEMA_VALUES and isinstance(value, dict):
+            return self._convert(value, name, path, stack)
+        return value
+
+    def _reference(
+        self, node: dict[str, object], name: str, path: tuple[PathPart, ...], stack: tuple[_Key, ...]
+    ) -> object:
+        """The converted target of ``node``'s ``$ref`` (``{}`` when it cannot be followed)."""
+        ref_path = (*path, "$ref")
+        try:
+            target_file, target_parts = self.files.resolve(node["$ref"], name)
+        except MissingFile as exc:
+            self._missing_file(exc, name, ref_path)
+            return {}
+        except RefError as exc:
+            self._problem(name, ref_path, str(exc))
+            return {}
+        target = self._target(target_file, target_parts, stack, name, ref_path)
+        return allow_null(target) if node.get("nullable") is True and isinstance(target, dict) else target
+
+    def _missing_file(self, exc: MissingFile, name: str, ref_path: tuple[PathPart, ...]) -> None:
+        """A missing file is one problem, at its first reference; later ones are only counted."""
+        if exc.relative in self._missing:
+            self._missing[exc.relative][1] += 1
+        else:
+            self._missing[exc.relative] = [len(self._problems), 1]
+            self._problem(name, ref_path, str(exc))
 
     def _problem(self, name: str, path: tuple[PathPart, ...], message: str) -> None:
         doc = self.files.doc(name)

@@ -14,9 +14,8 @@ uses) makes the inlined copy accept null as well.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 NAMESPACES = ("types", "blocks", "custom")
 REF_SIBLINGS = frozenset({"nullable", "description", "title", "x-expected", "x-source", "x-note"})
@@ -54,7 +53,7 @@ class SchemaStore:
         """A copy of ``schema`` with every ``$ref`` replaced by its (inlined) target."""
         return _inline(self, schema, ())
 
-    def fragment(self, location: str, _stack: tuple[str, ...] = ()) -> Any:
+    def fragment(self, location: str, _stack: tuple[str, ...] = ()) -> object:
         """The inlined fragment at ``types/X`` or ``blocks/Y``, tagged with ``x-from``."""
         cached = self._inlined.get(location)
         if cached is None:
@@ -67,7 +66,7 @@ class SchemaStore:
         return cached
 
 
-def ref_location(ref: str) -> str:
+def ref_location(ref: object) -> str:
     """``#/types/DateTime`` -> ``types/DateTime``; a ValueError for anything else."""
     if not isinstance(ref, str) or not ref.startswith("#/"):
         raise ValueError(f"$ref must look like '#/types/Name' or '#/blocks/Name', not {ref!r}")
@@ -78,20 +77,22 @@ def ref_location(ref: str) -> str:
     return location
 
 
-def iter_refs(schema: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    """Every ``$ref`` value in ``schema`` with the path to the mapping that holds it."""
+def ref_holders(
+    schema: object, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], dict[str, object]]]:
+    """Every mapping in ``schema`` that holds a ``$ref``, with the path to it."""
     if isinstance(schema, dict):
         if "$ref" in schema:
-            yield path, schema["$ref"]
+            yield path, schema
         for key, value in schema.items():
             if key != "$ref":
-                yield from iter_refs(value, (*path, key))
+                yield from ref_holders(value, (*path, key))
     elif isinstance(schema, list):
         for index, value in enumerate(schema):
-            yield from iter_refs(value, (*path, index))
+            yield from ref_holders(value, (*path, index))
 
 
-def allow_null(schema: dict[str, Any]) -> dict[str, Any]:
+def allow_null(schema: Mapping[str, object]) -> dict[str, object]:
     """A copy of ``schema`` that also accepts null (OpenAPI 3.0 ``nullable: true``)."""
     out = dict(schema)
     kind = out.get("type")
@@ -101,8 +102,9 @@ def allow_null(schema: dict[str, Any]) -> dict[str, Any]:
         out["type"] = [kind, "null"]
     elif isinstance(kind, list) and "null" not in kind:
         out["type"] = [*kind, "null"]
-    if "enum" in out and None not in out["enum"]:
-        out["enum"] = [*out["enum"], None]
+    enum = out.get("enum")
+    if isinstance(enum, list) and None not in enum:
+        out["enum"] = [*enum, None]
     return out
 
 
@@ -116,11 +118,17 @@ def _inline(store: SchemaStore, schema: object, stack: tuple[str, ...]) -> objec
     if not isinstance(schema, dict):
         return schema
     if "$ref" in schema:
-        target = store.fragment(ref_location(schema["$ref"]), stack)
-        out = dict(target) if isinstance(target, dict) else {"allOf": [target]}
-        for key, value in schema.items():
-            if key not in ("$ref", "nullable"):
-                out[key] = value
-        return allow_null(out) if schema.get("nullable") is True else out
-    out = {key: _inline(store, value, stack) for key, value in schema.items() if key != "nullable"}
+        out = _inline_ref(store, schema, stack)
+    else:
+        out = {key: _inline(store, value, stack) for key, value in schema.items() if key != "nullable"}
     return allow_null(out) if schema.get("nullable") is True else out
+
+
+def _inline_ref(store: SchemaStore, schema: dict[str, object], stack: tuple[str, ...]) -> dict[str, object]:
+    """The target of ``schema``'s ``$ref``, with the reference's siblings laid over it."""
+    target = store.fragment(ref_location(schema["$ref"]), stack)
+    out = dict(target) if isinstance(target, dict) else {"allOf": [target]}
+    for key, value in schema.items():
+        if key not in ("$ref", "nullable"):
+            out[key] = value
+    return out

@@ -54,7 +54,7 @@ class SpecFiles:
     def loaded(self) -> dict[str, YamlDoc]:
         return {name: doc for name, doc in self._docs.items() if doc is not None}
 
-    def resolve(self, ref: str, base: str) -> tuple[str, tuple[str, ...]]:
+    def resolve(self, ref: object, base: str) -> tuple[str, tuple[str, ...]]:
         """The file and JSON-pointer parts that ``ref`` (found in file ``base``) refers to."""
         if not isinstance(ref, str):
             raise RefError(f"$ref must be a string, not {type(ref).__name__}")

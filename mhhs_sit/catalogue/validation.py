@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from jsonschema.protocols import Validator
 
@@ -94,15 +93,25 @@ class InterfaceValidator:
         if len(matches) == 1:
             return matches[0].run(payload, exact_names)
         if not matches:
-            found = self._fallback.run(payload, exact_names)
-            if isinstance(code, str):
-                parts = sender_path(payload, EVENT_PATH)
-                message = (
-                    f"CommonBlock.S0.eventCode is {code!r}, which is not an event code of "
-                    f"{self.label}; expected one of {', '.join(self.codes)}."
-                )
-                found.append(Violation(pointer(parts), "enum", message))
-            return sorted(found)
+            return self._unknown_event(payload, code, exact_names)
+        return self._overlapping(payload, code, matches, exact_names)
+
+    def _unknown_event(self, payload: dict[str, object], code: object, exact_names: bool) -> list[Violation]:
+        """An event code no schema is for: the common blocks' faults, and the code itself."""
+        found = self._fallback.run(payload, exact_names)
+        if isinstance(code, str):
+            parts = sender_path(payload, EVENT_PATH)
+            message = (
+                f"CommonBlock.S0.eventCode is {code!r}, which is not an event code of "
+                f"{self.label}; expected one of {', '.join(self.codes)}."
+            )
+            found.append(Violation(pointer(parts), "enum", message))
+        return sorted(found)
+
+    def _overlapping(
+        self, payload: dict[str, object], code: object, matches: list[_Compiled], exact_names: bool
+    ) -> list[Violation]:
+        """Several schemas for one event code (the spec's oneOf): valid under exactly one of them."""
         results = [(c, c.run(payload, exact_names)) for c in matches]
         valid = [c.event.name or "?" for c, found in results if not found]
         if len(valid) == 1:
@@ -125,21 +134,27 @@ def _event_code(payload: dict[str, object], exact_names: bool) -> object:
     return node
 
 
-def _loosen(schema: dict[str, Any]) -> dict[str, Any]:
+def _loosen(schema: dict[str, object]) -> dict[str, object]:
     """``schema`` accepting any event code and any custom block: checks the common blocks only."""
-    try:
-        top_props = schema["properties"]
-        common = top_props["CommonBlock"]
-        s0 = common["properties"]["S0"]
-        s0_props = s0["properties"]
-    except (KeyError, TypeError):
+    top_props = _member(schema, "properties")
+    common = _member(top_props, "CommonBlock")
+    common_props = _member(common, "properties")
+    s0 = _member(common_props, "S0")
+    s0_props = _member(s0, "properties")
+    if top_props is None or common is None or common_props is None or s0 is None or s0_props is None:
         return schema
     s0 = {**s0, "properties": {**s0_props, "eventCode": {"type": "string"}}}
-    common = {**common, "properties": {**common["properties"], "S0": s0}}
+    common = {**common, "properties": {**common_props, "S0": s0}}
     return {
         **schema,
         "properties": {**top_props, "CommonBlock": common, "CustomBlock": {"type": "object"}},
     }
+
+
+def _member(node: dict[str, object] | None, key: str) -> dict[str, object] | None:
+    """``node[key]`` when both are objects, else None."""
+    value = node.get(key) if node is not None else None
+    return value if isinstance(value, dict) else None
 
 
 def _has_open_objects(schema: object) -> bool:

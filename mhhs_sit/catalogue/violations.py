@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -54,69 +54,91 @@ def expected_form(schema: object) -> str:
     """What a value should look like, in words, from a (sub)schema: ours say it in x-expected."""
     if not isinstance(schema, dict):
         return ""
-    kind = schema.get("type")
-    kinds = [kind] if isinstance(kind, str) else list(kind or [])
+    kinds = _kinds(schema.get("type"))
     if schema.get("x-expected"):
         return str(schema["x-expected"]) + (", or null" if "null" in kinds else "")
-    bits: list[str] = []
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        bits.append("one of " + _choices(schema["enum"]))
-    else:
-        names = [_TYPE_NAMES.get(k, k) for k in kinds if k != "null"]
-        if names:
-            bits.append(" or ".join(names))
-        length = _length_phrase(schema, "minLength", "maxLength", "character")
-        if length:
-            bits.append(length)
-        if schema.get("pattern"):
-            bits.append(f"matching {schema['pattern']}")
-        if "null" in kinds:
-            bits.append("or null")
+    enum = schema.get("enum")
+    bits = ["one of " + _choices(enum)] if isinstance(enum, list) and enum else _shape(schema, kinds)
     if "example" in schema and not isinstance(schema["example"], dict | list):
         bits.append(f"e.g. {schema['example']!r}")
     return ", ".join(bits)
 
 
+def _kinds(kind: object) -> list[object]:
+    """A schema's ``type`` as a list, whether it names one type or several."""
+    if isinstance(kind, str):
+        return [kind]
+    return list(kind) if isinstance(kind, list | tuple) else []
+
+
+def _shape(schema: dict[str, object], kinds: list[object]) -> list[str]:
+    """The phrases for a value that is not one of an enumeration: its types, length, pattern."""
+    bits: list[str] = []
+    names = [_TYPE_NAMES.get(str(k), str(k)) for k in kinds if k != "null"]
+    if names:
+        bits.append(" or ".join(names))
+    length = _length_phrase(schema, "minLength", "maxLength", "character")
+    if length:
+        bits.append(length)
+    if schema.get("pattern"):
+        bits.append(f"matching {schema['pattern']}")
+    if "null" in kinds:
+        bits.append("or null")
+    return bits
+
+
 def _convert(error: ValidationError, payload: object) -> list[Violation]:
-    path = list(error.absolute_path)
     keyword = str(error.validator)
-    instance = error.instance
     schema = error.schema if isinstance(error.schema, dict) else {}
-    if keyword == "required" and isinstance(instance, dict):
-        out = []
-        props = schema.get("properties", {})
-        for name in error.validator_value:
-            if name not in instance:
-                parts = sender_path(payload, path)
-                form = expected_form(props.get(name))
-                what = f" ({form})" if form else ""
-                where = "The message" if not parts else display(parts)
-                message = f"{where} lacks the required field {name}{what}."
-                out.append(Violation(pointer([*parts, name]), keyword, message))
-        return out
-    if keyword == "additionalProperties" and isinstance(instance, dict):
-        allowed = list(schema.get("properties", {}))
-        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-        out = []
-        for name in instance:
-            if name in allowed or any(p.search(name) for p in patterns):
-                continue
-            parts = sender_path(payload, [*path, name])
-            out.append(Violation(pointer(parts), keyword, _unexpected(parts, allowed)))
-        return out
+    if keyword == "required" and isinstance(error.instance, dict):
+        return _missing_fields(error, schema, payload)
+    if keyword == "additionalProperties" and isinstance(error.instance, dict):
+        return _unexpected_fields(error, schema, payload)
     if keyword in ("oneOf", "anyOf") and error.context:
-        best = best_match(error.context)
-        return [
-            Violation(
-                v.pointer,
-                v.keyword,
-                f"{v.message[:-1]} (the value may take one of "
-                f"{len(error.validator_value)} forms; this is the closest).",
-            )
-            for v in _convert(best, payload)
-        ]
-    parts = sender_path(payload, path)
-    return [Violation(pointer(parts), keyword, _sentence(keyword, display(parts), instance, schema, error))]
+        return _closest_form(error, payload)
+    parts = sender_path(payload, list(error.absolute_path))
+    return [Violation(pointer(parts), keyword, _sentence(keyword, display(parts), error.instance, schema, error))]
+
+
+def _missing_fields(error: ValidationError, schema: dict[str, object], payload: object) -> list[Violation]:
+    """One violation per required field the object lacks, said where the object is."""
+    props = schema.get("properties")
+    props = props if isinstance(props, dict) else {}
+    parts = sender_path(payload, list(error.absolute_path))
+    where = "The message" if not parts else display(parts)
+    out = []
+    for name in error.validator_value:
+        if name not in error.instance:
+            form = expected_form(props.get(name))
+            what = f" ({form})" if form else ""
+            message = f"{where} lacks the required field {name}{what}."
+            out.append(Violation(pointer([*parts, name]), "required", message))
+    return out
+
+
+def _unexpected_fields(error: ValidationError, schema: dict[str, object], payload: object) -> list[Violation]:
+    """One violation per field the object may not have (jsonschema lumps them into one error)."""
+    allowed = list(_mapping(schema.get("properties")))
+    patterns = [re.compile(p) for p in _mapping(schema.get("patternProperties"))]
+    path = list(error.absolute_path)
+    out = []
+    for name in error.instance:
+        if name in allowed or any(p.search(name) for p in patterns):
+            continue
+        parts = sender_path(payload, [*path, name])
+        out.append(Violation(pointer(parts), "additionalProperties", _unexpected(parts, allowed)))
+    return out
+
+
+def _closest_form(error: ValidationError, payload: object) -> list[Violation]:
+    """For a value matching none of several forms, what is wrong against the closest one."""
+    best = best_match(error.context)
+    forms = f"the value may take one of {len(error.validator_value)} forms; this is the closest"
+    return [Violation(v.pointer, v.keyword, f"{v.message[:-1]} ({forms}).") for v in _convert(best, payload)]
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
 
 
 def _unexpected(parts: list[object], allowed: list[str]) -> str:
@@ -134,36 +156,77 @@ def _unexpected(parts: list[object], allowed: list[str]) -> str:
     return text + "."
 
 
-def _sentence(keyword: str, field: str, value: Any, schema: dict[str, Any], error: ValidationError) -> str:
-    hint = _hint(schema)
-    shown = _show(value)
-    if keyword == "type":
-        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        wanted = " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kinds)
-        return f"{field} is {shown}; expected {wanted}{hint}."
-    if keyword == "enum":
-        return f"{field} is {shown}; expected one of {_choices(error.validator_value)}."
-    if keyword == "const":
-        return f"{field} is {shown}; expected exactly {error.validator_value!r}."
-    if keyword == "pattern":
-        if schema.get("x-expected"):
-            what = schema["x-expected"]
-            return f"{field} is {shown}, which is not {what} (pattern {error.validator_value})."
-        return f"{field} is {shown}, which does not match the pattern {error.validator_value}{hint}."
-    if keyword in ("minLength", "maxLength"):
-        length = _length_phrase(schema, "minLength", "maxLength", "character")
-        return f"{field} is {shown} ({len(value)} characters); expected {length}{hint}."
-    if keyword in ("minItems", "maxItems"):
-        count = _length_phrase(schema, "minItems", "maxItems", "item")
-        return f"{field} has {len(value)} items; expected {count}."
-    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        return f"{field} is {shown}; expected {_range_phrase(schema)}."
-    if keyword == "multipleOf":
-        return f"{field} is {shown}; expected a multiple of {error.validator_value}."
-    if keyword in ("oneOf", "anyOf"):
-        how_many = "more than one" if keyword == "oneOf" else "none"
-        return f"{field} matches {how_many} of the allowed forms."
-    return f"{field}: {error.message}."
+def _sentence(keyword: str, field: str, value: object, schema: dict[str, object], error: ValidationError) -> str:
+    phrase = _SENTENCES.get(keyword)
+    if phrase is None:
+        return f"{field}: {error.message}."
+    return phrase(_Failed(field, _show(value), value, schema, error.validator_value, _hint(schema)))
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """What a sentence about one failed keyword can say: the field, its value, the rule broken."""
+
+    field: str
+    shown: str
+    value: object
+    schema: dict[str, object]
+    rule: object  # the keyword's value in the schema
+    hint: str
+
+
+def _type_sentence(f: _Failed) -> str:
+    kinds = f.rule if isinstance(f.rule, list) else [f.rule]
+    wanted = " or ".join(_TYPE_NAMES.get(str(k), str(k)) for k in kinds)
+    return f"{f.field} is {f.shown}; expected {wanted}{f.hint}."
+
+
+def _pattern_sentence(f: _Failed) -> str:
+    if f.schema.get("x-expected"):
+        return f"{f.field} is {f.shown}, which is not {f.schema['x-expected']} (pattern {f.rule})."
+    return f"{f.field} is {f.shown}, which does not match the pattern {f.rule}{f.hint}."
+
+
+def _length_sentence(f: _Failed) -> str:
+    length = _length_phrase(f.schema, "minLength", "maxLength", "character")
+    return f"{f.field} is {f.shown} ({_size(f.value)} characters); expected {length}{f.hint}."
+
+
+def _items_sentence(f: _Failed) -> str:
+    count = _length_phrase(f.schema, "minItems", "maxItems", "item")
+    return f"{f.field} has {_size(f.value)} items; expected {count}."
+
+
+def _size(value: object) -> int:
+    """The length of a string or list that failed a length rule (only those can)."""
+    return len(value) if isinstance(value, str | list) else 0
+
+
+def _forms_sentence(how_many: str) -> Callable[[_Failed], str]:
+    return lambda f: f"{f.field} matches {how_many} of the allowed forms."
+
+
+_SENTENCES: dict[str, Callable[[_Failed], str]] = {
+    "type": _type_sentence,
+    "enum": lambda f: f"{f.field} is {f.shown}; expected one of {_choices(_sequence(f.rule))}.",
+    "const": lambda f: f"{f.field} is {f.shown}; expected exactly {f.rule!r}.",
+    "pattern": _pattern_sentence,
+    "minLength": _length_sentence,
+    "maxLength": _length_sentence,
+    "minItems": _items_sentence,
+    "maxItems": _items_sentence,
+    **dict.fromkeys(
+        ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+        lambda f: f"{f.field} is {f.shown}; expected {_range_phrase(f.schema)}.",
+    ),
+    "multipleOf": lambda f: f"{f.field} is {f.shown}; expected a multiple of {f.rule}.",
+    "oneOf": _forms_sentence("more than one"),
+    "anyOf": _forms_sentence("none"),
+}
+
+
+def _sequence(value: object) -> Sequence[object]:
+    return value if isinstance(value, list | tuple) else [value]
 
 
 def _hint(schema: dict[str, object]) -> str:

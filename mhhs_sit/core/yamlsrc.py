@@ -67,7 +67,7 @@ class YamlDoc:
     """One parsed YAML file: its data, where its mappings start, and its problems."""
 
     file: str
-    data: Any
+    data: Any  # whatever the file holds: each loader above narrows it as it checks the structure
     text: str | None = None
     positions: dict[int, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -177,20 +177,31 @@ def parse_yaml(text: str, name: str) -> YamlDoc:
 def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    what = _what(exc, mark)
+    lines = text.splitlines()
+    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    return Problem(name, line, col, "", f"YAML syntax: {what}{_syntax_hint(source_line, what)}")
+
+
+def _what(exc: yaml.MarkedYAMLError, mark: yaml.Mark | None) -> str:
+    """PyYAML's account of the error, with where the construct it was reading began."""
     what = exc.problem or "invalid YAML"
     context = exc.context_mark
     if exc.context and context is not None and mark is not None and context.line != mark.line:
-        what = f"{what} ({exc.context} started on line {context.line + 1}, column {context.column + 1})"
-    elif exc.context:
-        what = f"{exc.context}, {what}"
-    lines = text.splitlines()
-    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
-    hint = ""
-    if "\t" in source_line[: len(source_line) - len(source_line.lstrip())] or "tab" in what:
-        hint = " (this line is indented with a tab; YAML allows only spaces)"
-    elif "flow" in what:
-        hint = " (inside { } or [ ], quote any value that contains [ ] { } , or :)"
-    return Problem(name, line, col, "", f"YAML syntax: {what}{hint}")
+        return f"{what} ({exc.context} started on line {context.line + 1}, column {context.column + 1})"
+    if exc.context:
+        return f"{exc.context}, {what}"
+    return what
+
+
+def _syntax_hint(source_line: str, what: str) -> str:
+    """The likely cause of the two syntax errors people meet most: a tab, or a flow collection."""
+    indent = source_line[: len(source_line) - len(source_line.lstrip())]
+    if "\t" in indent or "tab" in what:
+        return " (this line is indented with a tab; YAML allows only spaces)"
+    if "flow" in what:
+        return " (inside { } or [ ], quote any value that contains [ ] { } , or :)"
+    return ""
 
 
 def _path_to(node: yaml.Node | None, line: int, col: int, path: list[PathPart]) -> list[PathPart]:

@@ -110,22 +110,27 @@ def _segment_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
         yield "direction", "an unmetered supply cannot export"
     serial = rec.get("meter_serial")
     if serial is not None and (segment == "unmetered") != (serial == ""):
-        yield (
-            "meter_serial",
-            (
-                f"an unmetered supply has no meter serial, got {serial!r}"
-                if serial
-                else f"a {segment} metering point needs a meter serial"
-            ),
-        )
+        yield "meter_serial", _serial_mismatch(segment, serial)
+    yield from _agent_role_problems(rec, segment)
+
+
+def _agent_role_problems(rec: dict[str, str], segment: str) -> Iterator[tuple[str, str]]:
+    """The metering and data services' roles, which the segment decides."""
     for kind, role in zip(("metering", "data"), AGENT_ROLES[segment], strict=True):
         given = rec.get(f"{kind}_service_role")
         if given is not None and given != role:
             yield f"{kind}_service_role", f"a {segment} point's {kind} service is {role}"
 
 
-def _format_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """Columns with a fixed shape: serial, MPIDs, codes, postcode, address, date."""
+def _serial_mismatch(segment: str, serial: str) -> str:
+    """An unmetered supply has no meter; every other point has one."""
+    if serial:
+        return f"an unmetered supply has no meter serial, got {serial!r}"
+    return f"a {segment} metering point needs a meter serial"
+
+
+def _identifier_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """The meter serial and the participants' MPIDs."""
     serial = rec.get("meter_serial")
     if serial and not _SERIAL.fullmatch(serial):
         yield "meter_serial", f"meter serial {serial!r} must be 1-10 of A-Z and 0-9"
@@ -133,6 +138,10 @@ def _format_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
         value = rec.get(name)
         if value and not MPID.fullmatch(value):
             yield name, f"{name} {value!r} must be 4 capital letters"
+
+
+def _format_problems(rec: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """Columns with a fixed shape: codes, postcode, address, date."""
     for name, pattern, reason in _SHAPES:
         if name in rec and not pattern.fullmatch(rec[name]):
             yield name, reason.format(rec[name])
@@ -167,6 +176,7 @@ _ROW_CHECKS: tuple[Callable[[dict[str, str]], Iterator[tuple[str, str]]], ...] =
     _identity_problems,
     _distributor_problems,
     _segment_problems,
+    _identifier_problems,
     _format_problems,
     _full_mpan_problems,
 )
@@ -184,13 +194,8 @@ def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[t
     if header is None:
         report.append((1, "", "the file is empty; expected a header line"))
         return
-    unknown = sorted({h for h in header if h not in KNOWN})
-    for name in unknown:
-        report.append((1, name, f"unknown column {name!r}"))
-    for name in sorted({h for h in header if header.count(h) > 1}):
-        report.append((1, name, f"column {name!r} appears {header.count(name)} times"))
+    unknown = _header_problems(header, report)
     if "mpan" not in header:
-        report.append((1, "", "the header has no 'mpan' column"))
         return
     line = reader.line_num + 1
     for fields in reader:
@@ -204,6 +209,18 @@ def _csv_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[t
         for name in unknown:
             del rec[name]
         yield start, rec
+
+
+def _header_problems(header: list[str], report: list[tuple[int, str, str]]) -> list[str]:
+    """Report unknown, repeated and missing columns; returns the unknown ones."""
+    unknown = sorted({h for h in header if h not in KNOWN})
+    for name in unknown:
+        report.append((1, name, f"unknown column {name!r}"))
+    for name in sorted({h for h in header if header.count(h) > 1}):
+        report.append((1, name, f"column {name!r} appears {header.count(name)} times"))
+    if "mpan" not in header:
+        report.append((1, "", "the header has no 'mpan' column"))
+    return unknown
 
 
 def _flatten(obj: dict[str, object]) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -231,8 +248,8 @@ def _flatten_address(value: object, flat: dict[str, str]) -> Iterator[tuple[str,
     if not isinstance(value, dict):
         yield "address", "address must be an object {lines, town, postcode}"
         return
-    lines = value.get("lines", [])
-    if not (isinstance(lines, list) and 1 <= len(lines) <= 2 and all(isinstance(x, str) for x in lines)):
+    lines = _address_lines(value.get("lines", []))
+    if lines is None:
         yield "address.lines", "address lines must be a list of 1-2 strings"
         lines = []
     flat["address_line_1"] = lines[0] if lines else ""
@@ -243,6 +260,13 @@ def _flatten_address(value: object, flat: dict[str, str]) -> Iterator[tuple[str,
     extra = set(value) - {"lines", "town", "postcode"}
     if extra:
         yield "address", f"unknown address keys {sorted(extra)}"
+
+
+def _address_lines(lines: object) -> list[str] | None:
+    """An address's lines: a list of one or two strings, else None."""
+    if isinstance(lines, list) and 1 <= len(lines) <= 2 and all(isinstance(x, str) for x in lines):
+        return lines
+    return None
 
 
 def _jsonl_records(text: TextIO, report: list[tuple[int, str, str]]) -> Iterator[tuple[int, dict[str, str]]]:

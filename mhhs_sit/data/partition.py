@@ -76,13 +76,18 @@ def cohort_index_for(cohort_id: str, explicit: int | None = None) -> int:
     canonical = canonical_cohort_index(cohort_id)
     if explicit is not None and (isinstance(explicit, bool) or not isinstance(explicit, int)):
         raise ConfigError(f"cohort {cohort_id}: the cohort index must be an integer")
-    if canonical is not None:
-        if explicit is not None and explicit != canonical:
-            raise ConfigError(
-                f"cohort {cohort_id} owns data slot {canonical} by its name; it cannot use "
-                f"slot {explicit} (that could collide with another cohort's MPANs)"
-            )
-        return canonical
+    if canonical is None:
+        return _explicit_slot(cohort_id, explicit)
+    if explicit is not None and explicit != canonical:
+        raise ConfigError(
+            f"cohort {cohort_id} owns data slot {canonical} by its name; it cannot use "
+            f"slot {explicit} (that could collide with another cohort's MPANs)"
+        )
+    return canonical
+
+
+def _explicit_slot(cohort_id: str, explicit: int | None) -> int:
+    """The slot of a cohort whose name owns none: it must give one, in the range kept for them."""
     if explicit is None:
         raise ConfigError(
             f"cohort {cohort_id} needs an explicit data slot in 50-99 (only MVC and C1-C49 "

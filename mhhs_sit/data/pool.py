@@ -98,11 +98,14 @@ def _check_criteria(kind: str, criteria: Mapping[str, object]) -> None:
     for name, value in criteria.items():
         if name not in allowed:
             raise ConfigError(f"{kind} has no criterion {name!r}; its criteria are {', '.join(allowed)}")
-        values = allowed[name]
-        if values and not any(value is v or (type(value) is type(v) and value == v)
-                              for v in values):  # fmt: skip
-            shown = ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
-            raise ConfigError(f"{kind} criterion {name}={value!r} is not one of: {shown}")
+        _check_choice(kind, name, value, allowed[name])
+
+
+def _check_choice(kind: str, name: str, value: object, values: Sequence[object]) -> None:
+    """A criterion with a fixed set of values must take one of them, of the same type (True is not 1)."""
+    if values and not any(value is v or (type(value) is type(v) and value == v) for v in values):
+        shown = ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
+        raise ConfigError(f"{kind} criterion {name}={value!r} is not one of: {shown}")
 
 
 class CohortPool:
@@ -224,9 +227,23 @@ class CohortPool:
         self._feasible(wanted)
         tests = [(_COLUMN[k], ("true" if v else "false") if isinstance(v, bool) else v) for k, v in wanted.items()]
         stream = self._streams[registered]
-        used = self._used[registered]
         key = (registered, tuple(sorted(tests)))
-        t = self._cursors.get(key, 0)
+        t, point = self._scan(stream, self._used[registered], tests, self._cursors.get(key, 0))
+        if point is not None:
+            self._cursors[key] = t + 1
+            self._points[str(point["mpan"])] = point
+            return point
+        which = "registered" if registered else "unregistered"
+        raise ConfigError(
+            f"cohort {self.cohort_id}'s {which} data has no unused item matching "
+            f"{dict(criteria) or 'any'} (searched up to item {t:,} of {stream.capacity:,})"
+        )
+
+    def _scan(
+        self, stream: Stream, used: set[int], tests: list[tuple[int, object]], t: int
+    ) -> tuple[int, dict[str, object] | None]:
+        """From item ``t`` on, the first unused item passing ``tests`` (now used), or None and
+        where the search stopped (at most ``MAX_SCAN`` items on)."""
         make = self._rows().row
         limit = min(stream.capacity, t + MAX_SCAN)
         while t < limit:
@@ -236,16 +253,9 @@ class CohortPool:
                 rec = make(b, core, high, low)
                 if all(rec[i] == v for i, v in tests):
                     used.add(t)
-                    self._cursors[key] = t + 1
-                    point = row_dict(rec)
-                    self._points[core] = point
-                    return point
+                    return t, row_dict(rec)
             t += 1
-        which = "registered" if registered else "unregistered"
-        raise ConfigError(
-            f"cohort {self.cohort_id}'s {which} data has no unused item matching "
-            f"{dict(criteria) or 'any'} (searched up to item {t:,} of {stream.capacity:,})"
-        )
+        return t, None
 
     @staticmethod
     def _full_mpan(point: Mapping[str, object], criteria: Mapping[str, object]) -> str:
@@ -266,6 +276,19 @@ class CohortPool:
                 return row_dict(self._rows().row(b, core, high, low))
         return None
 
+    def _point_of(self, mpan: object, traits: Mapping[str, object]) -> dict[str, object]:
+        """The metering point of a given MPAN (empty when this cohort did not issue it), which
+        must have the traits asked for."""
+        problem = mpan_core_problem(mpan)
+        if problem:
+            raise ConfigError(f"consumption for an invalid MPAN: {problem}")
+        mpan = str(mpan)
+        point = self._points.get(mpan) or self.locate(mpan) or {}
+        for k, v in traits.items():
+            if k in point and point[k] != v:
+                raise ConfigError(f"MPAN {mpan} is {k}={point[k]!r}, not {v!r}")
+        return point
+
     def _consumption(self, criteria: Mapping[str, object]) -> dict[str, object]:
         if "date" not in criteria:
             raise ConfigError("consumption needs a date: {draw: consumption, date: 2024-06-10}")
@@ -273,17 +296,7 @@ class CohortPool:
         basis = str(criteria.get("basis", "utc"))
         traits = {k: criteria[k] for k in ("segment", "direction", "domestic") if k in criteria}
         mpan = criteria.get("mpan")
-        if mpan is None:
-            point = self._next_point(traits)
-        else:
-            problem = mpan_core_problem(mpan)
-            if problem:
-                raise ConfigError(f"consumption for an invalid MPAN: {problem}")
-            mpan = str(mpan)
-            point = self._points.get(mpan) or self.locate(mpan) or {}
-            for k, v in traits.items():
-                if k in point and point[k] != v:
-                    raise ConfigError(f"MPAN {mpan} is {k}={point[k]!r}, not {v!r}")
+        point = self._next_point(traits) if mpan is None else self._point_of(mpan, traits)
         return consumption_series(
             str(point.get("mpan", mpan)),
             day,

@@ -80,18 +80,38 @@ def make_stream(
 ) -> Stream:
     """Validate the arguments and build the stream (blocks are cached per process)."""
     check_seed(seed)
-    if isinstance(cohort_index, bool) or not isinstance(cohort_index, int) or not 0 <= cohort_index < COHORT_SLOTS:
+    _check_slot(cohort_index)
+    ids = _distributors(distributor_ids)
+    _check_worker(worker, workers)
+    rows = REGISTERED_ROWS if registered else UNREGISTERED_ROWS
+    blocks = tuple(block(d, cohort_index, seed) for d in ids)
+    return Stream(blocks, rows, worker, workers)
+
+
+def _is_int(value: object) -> bool:
+    """An int that is not a bool (True would pass for 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_slot(cohort_index: int) -> None:
+    if not _is_int(cohort_index) or not 0 <= cohort_index < COHORT_SLOTS:
         raise ConfigError(f"a cohort slot must be an integer 0-99, not {cohort_index!r}")
+
+
+def _distributors(distributor_ids: Sequence[str]) -> list[str]:
+    """The distinct distributor ids, checked and sorted (one string is a mistake, not a list)."""
     if isinstance(distributor_ids, str):
         raise ConfigError("distributor ids must be a list of two-digit strings, not one string")
     ids = sorted({check_distributor(d) for d in distributor_ids})
     if not ids:
         raise ConfigError("a cohort's data needs at least one distributor id")
+    return ids
+
+
+def _check_worker(worker: int, workers: int) -> None:
+    """Worker ``worker`` of ``workers`` (checked at run time: the values come from configuration)."""
     for name, value in (("worker", worker), ("workers", workers)):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not _is_int(value):
             raise ConfigError(f"{name} must be an integer, not {value!r}")
     if workers < 1 or not 0 <= worker < workers:
         raise ConfigError(f"worker must be in 0..workers-1 and workers >= 1 (got {worker}/{workers})")
-    rows = REGISTERED_ROWS if registered else UNREGISTERED_ROWS
-    blocks = tuple(block(d, cohort_index, seed) for d in ids)
-    return Stream(blocks, rows, worker, workers)

@@ -129,7 +129,7 @@ def build_message(
     sub_text: str | None = None,
     now: dt.datetime | None = None,
     extra_common: Mapping[str, object] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # Any: callers in execution and the simulator edit its blocks in place
     """One ``payload`` object: ``{"CommonBlock": {...}, "CustomBlock": {...}}``."""
     moment = now or dt.datetime.now(dt.UTC)
     common: dict[str, object] = {
@@ -175,13 +175,13 @@ def block_path(path: str) -> str:
     return path
 
 
-def field(message: Any, block: str, name: str) -> Any:
+def field(message: object, block: str, name: str) -> Any:  # Any: whatever the sender put there
     """A common-block field, tolerant of the case differences the DIP ignores (None if absent or malformed)."""
     common = get_ci(message, "CommonBlock") or {}
     return get_ci(get_ci(common, block) or {}, name)
 
 
-def get_ci(mapping: Any, key: str) -> Any:
+def get_ci(mapping: object, key: str) -> Any:  # Any: as field()
     """``mapping[key]`` with the key matched case-insensitively, as the DIP matches field names;
     None when absent or when ``mapping`` is not a mapping at all (malformed input)."""
     if not isinstance(mapping, Mapping):

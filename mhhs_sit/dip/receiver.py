@@ -97,22 +97,28 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if len(parts) != 3 or parts[0] != "hook":
             return self._answer(404, "RCP1000", "unknown webhook path; expected /hook/{dip_id}/{interface}")
-        if self.server.trusted is not None:
-            result = verify(
-                "POST", self.server.base_url + self.path, dict(self.headers), raw, self.server.trusted,
-                self.server.max_skew,
-            )  # fmt: skip
-            if not result.ok:
-                self.server.refused.append(str(result))
-                return self._answer(401, "RCP9999", f"Message Signature Invalid: {result}"[:500])
+        refusal = self._signature_refusal(raw)
+        if refusal is not None:
+            return self._answer(401, "RCP9999", refusal)
         try:
-            body = json.loads(raw or b"null")
-        except ValueError:
-            return self._answer(400, "RCP1001", "body is not JSON")
-        if not isinstance(body, list) or not all(isinstance(m, dict) and "payload" in m for m in body):
-            return self._answer(400, "RCP1001", "body is not a DIPMessageEgressArray")
-        self.server.inbox.add(parts[1], parts[2], [m["payload"] for m in body], dict(self.headers))
+            payloads = _egress_payloads(raw)
+        except _NotEgress as exc:
+            return self._answer(400, "RCP1001", str(exc))
+        self.server.inbox.add(parts[1], parts[2], payloads, dict(self.headers))
         self._answer(201, "RCP0000", "Success")
+
+    def _signature_refusal(self, raw: bytes) -> str | None:
+        """Why the delivery's signature is refused (noted for tests to show); None when it is
+        good, or when the receiver was given no certificate to check it against."""
+        if self.server.trusted is None:
+            return None
+        result = verify(
+            "POST", self.server.base_url + self.path, dict(self.headers), raw, self.server.trusted, self.server.max_skew
+        )
+        if result.ok:
+            return None
+        self.server.refused.append(str(result))
+        return f"Message Signature Invalid: {result}"[:500]
 
     def _answer(self, status: int, code: str, text: str) -> None:
         body = json.dumps(
@@ -126,6 +132,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+class _NotEgress(ValueError):
+    """A delivery's body is not a DIPMessageEgressArray (the text says how)."""
+
+
+def _egress_payloads(raw: bytes) -> list[dict[str, object]]:
+    """The payloads of a ``DIPMessageEgressArray`` body: ``[{"payload": {...}}, ...]``."""
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise _NotEgress("body is not JSON") from None
+    if not isinstance(body, list) or not all(isinstance(m, dict) and "payload" in m for m in body):
+        raise _NotEgress("body is not a DIPMessageEgressArray")
+    return [m["payload"] for m in body]
 
 
 class _ReceiverServer(ThreadingHTTPServer):
