@@ -339,15 +339,16 @@ class FaultPlan:
 
     def _fail_first(self, fault: Fault, key: tuple[str, str], attempt: int) -> Effect | None:
         """Deliveries chosen on their first attempt fail until their ``tries`` are used up."""
-        tries = fault.params["tries"]
+        tries = fault.params.tries or 1
         if not self._fails_this_try(fault, key, attempt, tries):
             return None
-        if "error" in fault.params:
+        if fault.params.error is not None:
             return OutboundAction(connection_error=True), {"connection_error": True, "try": attempt, "of": tries}
-        detail: Detail = {"fail_status": fault.params["status"], "try": attempt, "of": tries}
-        if "retry_after" in fault.params:
-            detail["retry_after_s"] = fault.params["retry_after"]
-        return OutboundAction(fail_status=fault.params["status"], retry_after_s=fault.params.get("retry_after")), detail
+        status, retry_after = fault.params.status, fault.params.retry_after
+        detail: Detail = {"fail_status": status, "try": attempt, "of": tries}
+        if retry_after is not None:
+            detail["retry_after_s"] = retry_after
+        return OutboundAction(fail_status=status, retry_after_s=retry_after), detail
 
     def _fails_this_try(self, fault: Fault, key: tuple[str, str], attempt: int, tries: int) -> bool:
         if attempt == 1:
@@ -407,7 +408,7 @@ def _inbound_latency(fault: Fault) -> tuple[InboundAction, Detail]:
 
 
 def _inbound_status(fault: Fault) -> tuple[InboundAction, Detail]:
-    status, retry_after = fault.params["status"], fault.params.get("retry_after")
+    status, retry_after = fault.params.status, fault.params.retry_after
     detail: Detail = {k: v for k, v in {"status": status, "retry_after_s": retry_after}.items() if v is not None}
     return InboundAction(status=status, retry_after_s=retry_after), detail
 
@@ -417,14 +418,14 @@ def _inbound_reset(fault: Fault) -> tuple[InboundAction, Detail]:
 
 
 def _inbound_empty(fault: Fault) -> tuple[InboundAction, Detail]:
-    return InboundAction(empty=True, empty_status=fault.params.get("status")), {
+    return InboundAction(empty=True, empty_status=fault.params.status), {
         "empty": True,
         "when": "after processing",
     }
 
 
 def _inbound_truncate(fault: Fault) -> tuple[InboundAction, Detail]:
-    return InboundAction(truncate_to=fault.params.get("keep_bytes", -1)), {
+    return InboundAction(truncate_to=fault.params.keep_bytes if fault.params.keep_bytes is not None else -1), {
         "truncated": True,
         "when": "after processing",
     }
@@ -443,7 +444,7 @@ def _outbound_drop(fault: Fault, now: float) -> Effect:
 
 
 def _outbound_duplicate(fault: Fault, now: float) -> Effect:
-    copies = fault.params["copies"]
+    copies = fault.params.copies or 1
     return OutboundAction(duplicates=copies), {"duplicates": copies}
 
 
@@ -455,7 +456,7 @@ def _outbound_delay(fault: Fault, now: float) -> Effect:
 def _outbound_reorder(fault: Fault, now: float) -> Effect:
     """Deliveries inside one window are released in reverse order of arrival: one arriving at a,
     in a window ending at e, is held 2(e - a) s. Deterministic and needs no buffer."""
-    window = fault.params["window"]
+    window = fault.params.window or 0.0
     if fault.reorder_window_end is None or now >= fault.reorder_window_end:
         fault.reorder_window_end = now + window
     hold = round(2 * (fault.reorder_window_end - now), 6)

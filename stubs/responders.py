@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.matchers import mismatches
@@ -173,7 +173,7 @@ class ParticipantSimulators:
         self, rule: Rule, me: SimParticipant, egress: Mapping[str, object], context: dict[str, object]
     ) -> dict[str, object] | None:
         """The context with the rule's lookups and recalled memory, if its where/recall/given match."""
-        if rule.where and mismatches(egress, templating.render(dict(rule.where), context), blocks=True):
+        if rule.where and mismatches(egress, templating.render_mapping(rule.where, context), blocks=True):
             return None
         ctx = dict(context)
         for name, key in (rule.lookup or {}).items():
@@ -183,7 +183,7 @@ class ParticipantSimulators:
             if (me.dip_id, key) not in self.memory:
                 return None
             ctx["memory"] = self.memory[(me.dip_id, key)]
-        if rule.given and mismatches(ctx, templating.render(dict(rule.given), ctx)):
+        if rule.given and mismatches(ctx, templating.render_mapping(rule.given, ctx)):
             return None
         return ctx
 
@@ -265,7 +265,9 @@ def _render_outcome(rule: Rule, ctx: Mapping[str, object]) -> _Outcome:
             for r in rule.remember
         ],
         drops=[str(templating.render(k, ctx)) for k in rule.forget],
-        actions=[templating.render(dict(a), ctx) for a in rule.send],
+        actions=[
+            cast(SendAction, templating.render_mapping(a, ctx)) for a in rule.send
+        ],  # a rule file's sends are checked when read
         note=templating.render(rule.note, ctx) if rule.note else None,
     )
 

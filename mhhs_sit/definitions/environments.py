@@ -174,7 +174,7 @@ def _delivery(given: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def _fault_problems(doc: YamlDoc, faults: list[Any], seed: int | str) -> list[Problem]:
+def _fault_problems(doc: YamlDoc, faults: list[object], seed: int | str) -> list[Problem]:
     """Each simulator fault spec checked by the simulator's own parser, located in the file."""
     if not faults:
         return []

@@ -8,9 +8,8 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
 
 from mhhs_sit.core.durations import parse_duration
 
@@ -49,7 +48,7 @@ class FaultSpecError(ValueError):
         where = ".".join(str(f) for f in self.field)
         super().__init__(f"{where}: {message}" if where else message)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, str]:
         """The body of a 400 answer to ``POST /_sim/faults``."""
         return {"error": str(self), "field": ".".join(str(f) for f in self.field), "message": self.message}
 
@@ -92,13 +91,39 @@ class Scope:
             return False
         return not self.path or bool(path and path.startswith(self.path))
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def as_dict(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
         for key in SCOPE_KEYS:
             value = getattr(self, key)
             if value:
                 out[key] = sorted(value)
         return out
+
+
+Spec = Mapping[str, object]  # a fault spec as YAML or JSON gives it
+
+
+@dataclass(frozen=True)
+class FaultParams:
+    """A kind's parameters, read and checked; None where the kind takes, or was given, none."""
+
+    status: int | None = None
+    retry_after: float | None = None  # seconds
+    keep_bytes: int | None = None
+    copies: int | None = None
+    window: float | None = None
+    tries: int | None = None
+    error: str | None = None
+    seconds: float | None = None  # a delay's distribution: fixed, uniform (min, max) or long-tailed
+    min: float | None = None
+    max: float | None = None
+    median: float | None = None
+    p99: float | None = None
+
+    def to_json(self) -> dict[str, int | float | str]:
+        """The given parameters, as ``GET /_sim/faults`` shows them."""
+        found = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return {name: value for name, value in found if value is not None}
 
 
 @dataclass
@@ -109,8 +134,8 @@ class Fault:
     kind: str
     side: str
     scope: Scope
-    params: dict[str, Any]
-    spec: dict[str, Any]
+    params: FaultParams
+    spec: dict[str, object]
     count: int | None = None
     probability: float | None = None
     after: int = 0
@@ -128,13 +153,13 @@ class Fault:
     def exhausted(self) -> bool:
         return self.count is not None and self.applied >= self.count and not self.failing
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "kind": self.kind,
             "side": self.side,
             "scope": self.scope.as_dict(),
-            "params": self.params,
+            "params": self.params.to_json(),
             "count": self.count,
             "probability": self.probability,
             "after": self.after,
@@ -147,16 +172,16 @@ class Fault:
             "spec": self.spec,
         }
 
-    def sample(self, params: Mapping[str, float]) -> float:
+    def sample(self, params: FaultParams) -> float:
         """A delay in seconds from a fixed, uniform or long-tailed (lognormal) distribution."""
-        if "seconds" in params:
-            return float(params["seconds"])
-        if "median" in params:
-            mu = math.log(params["median"])
-            sigma = math.log(params["p99"] / params["median"]) / Z99
+        if params.seconds is not None:
+            return params.seconds
+        if params.median is not None and params.p99 is not None:
+            mu = math.log(params.median)
+            sigma = math.log(params.p99 / params.median) / Z99
             value = self.rng.lognormvariate(mu, sigma)
-            return min(value, params.get("max", params["p99"] * 10))
-        return self.rng.uniform(params["min"], params["max"])
+            return min(value, params.max if params.max is not None else params.p99 * 10)
+        return self.rng.uniform(params.min or 0.0, params.max or 0.0)
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -164,7 +189,7 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
-def _duration(spec: Mapping[str, Any], key: str, *, positive: bool = False) -> float:
+def _duration(spec: Spec, key: str, *, positive: bool = False) -> float:
     try:
         value = parse_duration(spec[key])
     except ValueError as exc:
@@ -174,26 +199,33 @@ def _duration(spec: Mapping[str, Any], key: str, *, positive: bool = False) -> f
     return value
 
 
-def _int(spec: Mapping[str, Any], key: str, *, minimum: int, maximum: int | None = None) -> int:
+def _int(spec: Spec, key: str, *, minimum: int, maximum: int | None = None) -> int:
     value = spec[key]
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-    if not ok or (maximum is not None and value > maximum):
-        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
-        raise FaultSpecError([key], f"must be a whole number {bounds}, not {value!r}")
-    return int(value)
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= minimum
+        and (maximum is None or value <= maximum)
+    ):
+        return value
+    bounds = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+    raise FaultSpecError([key], f"must be a whole number {bounds}, not {value!r}")
 
 
-def _status(spec: Mapping[str, Any], *, allow_4xx: bool = False) -> int:
+def _status(spec: Spec, *, allow_4xx: bool = False) -> int:
     value = spec["status"]
-    ok = isinstance(value, int) and not isinstance(value, bool)
-    ok = ok and (500 <= value <= 599 or value == 429 or (allow_4xx and 400 <= value <= 499))
-    if not ok:
-        valid = "400-599" if allow_4xx else "500-599 or 429"
-        raise FaultSpecError(["status"], f"must be an HTTP status {valid}, not {value!r}")
-    return int(value)
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if (
+        whole
+        and isinstance(value, int)
+        and (500 <= value <= 599 or value == 429 or (allow_4xx and 400 <= value <= 499))
+    ):
+        return value
+    valid = "400-599" if allow_4xx else "500-599 or 429"
+    raise FaultSpecError(["status"], f"must be an HTTP status {valid}, not {value!r}")
 
 
-def _strings(value: Any, key: str, check: Callable[[str], str | None] | None = None) -> frozenset[str]:
+def _strings(value: object, key: str, check: Callable[[str], str | None] | None = None) -> frozenset[str]:
     items = value if isinstance(value, list) else [value]
     out = set()
     for i, item in enumerate(items):
@@ -220,7 +252,7 @@ def _absolute_path(path: str) -> str | None:
     return None if path.startswith("/") else f"{path!r} must start with /"
 
 
-def parse_scope(value: Any) -> Scope:
+def parse_scope(value: object) -> Scope:
     if value is None:
         return Scope()
     if not isinstance(value, Mapping):
@@ -230,7 +262,7 @@ def parse_scope(value: Any) -> Scope:
             raise FaultSpecError(
                 ["scope", key], f"unknown scope key{_suggest(key, SCOPE_KEYS)}; valid: {', '.join(SCOPE_KEYS)}"
             )
-    readers: dict[str, Callable[[object], Any]] = {
+    readers: dict[str, Callable[[object], frozenset[str] | tuple[str, ...]]] = {
         "interface": lambda v: frozenset(i.upper() for i in _strings(v, "interface", _interface)),
         "sender": lambda v: _strings(v, "sender", _dip_id),
         "recipient": lambda v: _strings(v, "recipient", _dip_id),
@@ -238,75 +270,72 @@ def parse_scope(value: Any) -> Scope:
         "method": lambda v: frozenset(m.upper() for m in _strings(v, "method")),
         "path": lambda v: tuple(sorted(_strings(v, "path", _absolute_path))),
     }
-    kw = {key: readers[key](value[key]) for key in SCOPE_KEYS if key in value}
-    return Scope(**kw)
+    read = {key: readers[key](value[key]) for key in SCOPE_KEYS if key in value}
+    return Scope(**read)  # type: ignore[arg-type]  # each reader gives its field's type
 
 
-def _distribution(spec: Mapping[str, Any], kind: str) -> dict[str, float]:
+def _distribution(spec: Spec, kind: str) -> FaultParams:
     given = [k for k in DISTRIBUTION_KEYS if k in spec]
     shapes = ("'seconds' (fixed), 'min' and 'max' (uniform) or 'median' and 'p99' (long-tailed, "
               "optionally capped by 'max')")  # fmt: skip
     if given == ["seconds"]:
-        return {"seconds": _duration(spec, "seconds")}
+        return FaultParams(seconds=_duration(spec, "seconds"))
     if set(given) == {"min", "max"}:
         low, high = _duration(spec, "min"), _duration(spec, "max")
         if high < low:
             raise FaultSpecError(["max"], f"must not be less than min ({spec['min']!r})")
-        return {"min": low, "max": high}
+        return FaultParams(min=low, max=high)
     if set(given) in ({"median", "p99"}, {"median", "p99", "max"}):
         median, p99 = _duration(spec, "median", positive=True), _duration(spec, "p99", positive=True)
         if p99 <= median:
             raise FaultSpecError(["p99"], f"must be more than median ({spec['median']!r}) for a long tail")
-        out = {"median": median, "p99": p99}
-        if "max" in spec:
-            out["max"] = _duration(spec, "max", positive=True)
-        return out
+        cap = _duration(spec, "max", positive=True) if "max" in spec else None
+        return FaultParams(median=median, p99=p99, max=cap)
     field_ = [given[0]] if given else ["seconds"]
     raise FaultSpecError(field_, f"{kind} needs {shapes}; got {', '.join(given) or 'none of these'}")
 
 
-def _status_params(spec: Mapping[str, Any]) -> dict[str, Any]:
+def _status_params(spec: Spec) -> FaultParams:
     if "status" not in spec:
         raise FaultSpecError(["status"], "is required for a status fault (500-599 or 429)")
-    return {"status": _status(spec), **_retry_after(spec)}
+    return FaultParams(status=_status(spec), retry_after=_retry_after(spec))
 
 
-def _empty_params(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {"status": _int(spec, "status", minimum=200, maximum=299)} if "status" in spec else {}
+def _empty_params(spec: Spec) -> FaultParams:
+    return FaultParams(status=_int(spec, "status", minimum=200, maximum=299) if "status" in spec else None)
 
 
-def _truncated_params(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {"keep_bytes": _int(spec, "keep_bytes", minimum=0)} if "keep_bytes" in spec else {}
+def _truncated_params(spec: Spec) -> FaultParams:
+    return FaultParams(keep_bytes=_int(spec, "keep_bytes", minimum=0) if "keep_bytes" in spec else None)
 
 
-def _duplicate_params(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {"copies": _int(spec, "copies", minimum=1, maximum=100) if "copies" in spec else 1}
+def _duplicate_params(spec: Spec) -> FaultParams:
+    return FaultParams(copies=_int(spec, "copies", minimum=1, maximum=100) if "copies" in spec else 1)
 
 
-def _reorder_params(spec: Mapping[str, Any]) -> dict[str, Any]:
+def _reorder_params(spec: Spec) -> FaultParams:
     if "window" not in spec:
         raise FaultSpecError(["window"], "is required for reorder (a duration such as 500ms)")
-    return {"window": _duration(spec, "window", positive=True)}
+    return FaultParams(window=_duration(spec, "window", positive=True))
 
 
-def _fail_first_params(spec: Mapping[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {"tries": _int(spec, "tries", minimum=1, maximum=100) if "tries" in spec else 1}
+def _fail_first_params(spec: Spec) -> FaultParams:
+    tries = _int(spec, "tries", minimum=1, maximum=100) if "tries" in spec else 1
     if "error" in spec:
         if spec["error"] != "connection":
             raise FaultSpecError(["error"], f"must be 'connection', not {spec['error']!r}")
         if "status" in spec:
             raise FaultSpecError(["error"], "give either 'status' or 'error: connection', not both")
-        params["error"] = "connection"
-    else:
-        params["status"] = _status(spec, allow_4xx=True) if "status" in spec else 503
-    return {**params, **_retry_after(spec)}
+        return FaultParams(tries=tries, error="connection", retry_after=_retry_after(spec))
+    status = _status(spec, allow_4xx=True) if "status" in spec else 503
+    return FaultParams(tries=tries, status=status, retry_after=_retry_after(spec))
 
 
-def _retry_after(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {"retry_after": _duration(spec, "retry_after")} if "retry_after" in spec else {}
+def _retry_after(spec: Spec) -> float | None:
+    return _duration(spec, "retry_after") if "retry_after" in spec else None
 
 
-_PARAMS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+_PARAMS: dict[str, Callable[[Spec], FaultParams]] = {
     "status": _status_params,
     "empty": _empty_params,
     "truncated": _truncated_params,
@@ -316,15 +345,15 @@ _PARAMS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
 }
 
 
-def _kind_params(spec: Mapping[str, Any], kind: str) -> dict[str, Any]:
+def _kind_params(spec: Spec, kind: str) -> FaultParams:
     """The parameters a kind of fault takes, read and checked (a kind may take none)."""
     if kind in ("latency", "delay"):
         return _distribution(spec, kind)
     reader = _PARAMS.get(kind)
-    return reader(spec) if reader else {}
+    return reader(spec) if reader else FaultParams()
 
 
-def _until(value: Any) -> float:
+def _until(value: object) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, datetime):
@@ -339,7 +368,7 @@ def _until(value: Any) -> float:
     return moment.timestamp()
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> object:
     """The spec as given, with YAML's timestamps as ISO text, so ``GET /_sim/faults`` can show it."""
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -350,7 +379,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _checked_kind(spec: Mapping[str, Any]) -> str:
+def _checked_kind(spec: Spec) -> str:
     """The spec's fault kind, once every key it gives is one that kind takes."""
     kind = spec.get("kind")
     if kind not in KINDS:
@@ -366,14 +395,14 @@ def _checked_kind(spec: Mapping[str, Any]) -> str:
     return str(kind)
 
 
-def _checked_side(spec: Mapping[str, Any], kind: str) -> str:
+def _checked_side(spec: Spec, kind: str) -> str:
     side = "inbound" if kind in INBOUND_KINDS else "outbound"
     if "side" in spec and spec["side"] != side:
         raise FaultSpecError(["side"], f"a {kind} fault is {side}, not {spec['side']!r}")
     return side
 
 
-def _checked_scope(spec: Mapping[str, Any], side: str) -> Scope:
+def _checked_scope(spec: Spec, side: str) -> Scope:
     """The spec's scope, naming only what its side can be scoped by."""
     scope = parse_scope(spec.get("scope"))
     if side == "inbound" and scope.recipient:
@@ -384,7 +413,7 @@ def _checked_scope(spec: Mapping[str, Any], side: str) -> Scope:
     return scope
 
 
-def _probability(spec: Mapping[str, Any]) -> float | None:
+def _probability(spec: Spec) -> float | None:
     if "probability" not in spec:
         return None
     p = spec["probability"]
@@ -393,7 +422,7 @@ def _probability(spec: Mapping[str, Any]) -> float | None:
     return float(p)
 
 
-def _ends_at(spec: Mapping[str, Any], kind: str, now: float) -> float | None:
+def _ends_at(spec: Spec, kind: str, now: float) -> float | None:
     """When the fault's window closes ('for_seconds' or 'until'), None for no window."""
     if "for_seconds" in spec and "until" in spec:
         raise FaultSpecError(["until"], "give either 'for_seconds' or 'until', not both")
@@ -409,7 +438,7 @@ def _ends_at(spec: Mapping[str, Any], kind: str, now: float) -> float | None:
     return ends_at
 
 
-def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Fault:
+def parse_spec(spec: object, *, fault_id: str, seed: int | str, now: float) -> Fault:
     """A spec mapping -> ``Fault``; ``FaultSpecError`` naming the field and the valid values."""
     if not isinstance(spec, Mapping):
         raise FaultSpecError([], f"a fault must be a mapping with at least 'kind', not {type(spec).__name__}")
@@ -429,7 +458,7 @@ def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Faul
         side=side,
         scope=scope,
         params=_kind_params(spec, kind),
-        spec=_jsonable(dict(spec)),
+        spec={str(k): _jsonable(v) for k, v in spec.items()},
         count=count,
         probability=probability,
         after=after,
@@ -440,7 +469,7 @@ def parse_spec(spec: Any, *, fault_id: str, seed: int | str, now: float) -> Faul
     )
 
 
-def given_id(spec: Any, active: Iterable[str] = ()) -> str | None:
+def given_id(spec: object, active: Iterable[str] = ()) -> str | None:
     """The id a spec names for itself, checked against the ids already in use (None: pick one)."""
     fault_id = spec.get("id") if isinstance(spec, Mapping) else None
     if fault_id is None:
@@ -452,7 +481,7 @@ def given_id(spec: Any, active: Iterable[str] = ()) -> str | None:
     return fault_id
 
 
-def validate_specs(specs: Sequence[Any], seed: int | str = 0) -> list[tuple[int, FaultSpecError]]:
+def validate_specs(specs: Sequence[object], seed: int | str = 0) -> list[tuple[int, FaultSpecError]]:
     """Every problem in a list of specs (index, error), e.g. an environment file's ``faults:``."""
     problems = []
     ids: list[str] = []

@@ -34,7 +34,7 @@ def expects_refusal(spec: Mapping[str, object]) -> bool:
     return (isinstance(status, int) and status >= 400) or bool(spec.get("common"))
 
 
-def _within_template(custom: Any, parts: list[str]) -> bool:
+def _within_template(custom: object, parts: list[str]) -> bool:
     """True when the pointer runs into a value that a template will produce at run time."""
     node = custom
     for part in parts:
@@ -140,7 +140,7 @@ def _custom_block_problems(
 
 
 def check_message(
-    message: Mapping[str, Any], interface_id: str, version: str, dip_spec: str | None = None
+    message: Mapping[str, object], interface_id: str, version: str, dip_spec: str | None = None
 ) -> list[str]:
     """Every schema violation of a built message, as sentences with their JSON pointer."""
     return [str(v) for v in schema_violations(message, interface_id, version, dip_spec)]

@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from mhhs_sit.errors import StepDefinitionError
 
@@ -145,7 +144,7 @@ def _split(text: str) -> tuple[tuple[str, Expression | None], ...] | None:
     return tuple(pieces)
 
 
-def render(value: Any, context: Mapping[str, Any]) -> Any:
+def render(value: object, context: Mapping[str, object]) -> object:
     """Render every template inside ``value`` (strings, mappings, lists, also mapping keys)."""
     if isinstance(value, str):
         return _render_text(value, context)
@@ -156,7 +155,12 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
-def _render_text(value: str, context: Mapping[str, Any]) -> Any:
+def render_mapping(value: Mapping[str, object], context: Mapping[str, object]) -> dict[str, object]:
+    """A mapping rendered: still a mapping, its keys text."""
+    return {str(render(k, context)): render(v, context) for k, v in value.items()}
+
+
+def _render_text(value: str, context: Mapping[str, object]) -> object:
     """A whole-value template keeps its value's type; templates inside text are written as text."""
     pieces = _split(value)
     if pieces is None:
