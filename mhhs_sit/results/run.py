@@ -150,7 +150,9 @@ class RunResults:
         meta = props.get(CASE_META)
         if meta is None and "::" not in report.nodeid:
             return False
-        self.expect(report.nodeid, described(str(meta)) if meta is not None else None)
+        known = self.items.get(report.nodeid)
+        if known is None or known.about is None:  # each phase's report carries it: read it once
+            self.expect(report.nodeid, described(str(meta)) if meta is not None else None)
         result = self.items[report.nodeid]
         if CASE_RUN in props:
             result = self.items[report.nodeid] = _with_run(result, json.loads(str(props[CASE_RUN])))
