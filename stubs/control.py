@@ -11,7 +11,7 @@ import dataclasses
 import itertools
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -164,19 +164,7 @@ class ControlApi:
         base = dataclasses.replace(q, recipient=None)
 
         def reached(e: Entry) -> bool:
-            if not base.matches(e):
-                return False
-            if not recipient and not role:
-                return True
-            for d in e.deliveries:
-                p = parties.get(d.recipient)
-                if recipient and d.recipient != recipient:
-                    continue
-                if role and (p is None or p.role != role):
-                    continue
-                if d.status == wanted_status:
-                    return True
-            return False
+            return base.matches(e) and _delivered(e, parties, recipient, role, wanted_status)
 
         loop_start = self.dip.journal.last_seq
         found = await self.dip.journal.wait_for(reached, after_seq=q.after_seq, timeout=timeout)
@@ -295,3 +283,21 @@ def _delivery_rows(entries: Iterable[Entry], status: str | None, recipient: str 
             if (status and d.status != status) or (recipient and d.recipient != recipient):
                 continue
             yield {"transactionID": e.transaction_id, "interface": e.interface_id, **d.as_dict()}
+
+
+def _delivered(
+    e: Entry, parties: Mapping[str, SimParticipant], recipient: str | None, role: str | None, status: str
+) -> bool:
+    """Whether the entry reached the recipient (or a participant of the role) with ``status``;
+    with neither named, the entry itself is enough."""
+    if not recipient and not role:
+        return True
+    for d in e.deliveries:
+        p = parties.get(d.recipient)
+        if recipient and d.recipient != recipient:
+            continue
+        if role and (p is None or p.role != role):
+            continue
+        if d.status == status:
+            return True
+    return False

@@ -17,6 +17,23 @@ from mhhs_stubs.faults import FaultPlan
 from mhhs_stubs.json_types import JsonObject
 
 
+def _first_refusal(plan: FaultPlan, specs: list[object], *, listed: bool) -> dict[str, str] | None:
+    """All or nothing: every spec is checked before any is added; the first problem, located."""
+    taken: list[str] = []
+    for i, one in enumerate(specs):
+        try:
+            plan.check(one, taken=taken)
+        except FaultSpecError as exc:
+            problem = exc.as_dict()
+            if listed:
+                problem["field"] = f"[{i}]" + (f".{problem['field']}" if problem["field"] else "")
+                problem["error"] = f"[{i}] {problem['error']}"
+            return problem
+        if isinstance(one, dict) and isinstance(one.get("id"), str):
+            taken.append(one["id"])
+    return None
+
+
 def routes(plan: FaultPlan) -> list[Route]:
     async def add(request: Request) -> JSONResponse:
         try:
@@ -24,18 +41,9 @@ def routes(plan: FaultPlan) -> list[Route]:
         except ValueError as exc:
             return JSONResponse({"error": f"body is not JSON: {exc}", "field": "", "message": str(exc)}, 400)
         specs = spec if isinstance(spec, list) else [spec]
-        taken: list[str] = []
-        for i, one in enumerate(specs):  # all or nothing: check every spec before adding any
-            try:
-                plan.check(one, taken=taken)
-            except FaultSpecError as exc:
-                problem = exc.as_dict()
-                if isinstance(spec, list):
-                    problem["field"] = f"[{i}]" + (f".{problem['field']}" if problem["field"] else "")
-                    problem["error"] = f"[{i}] {problem['error']}"
-                return JSONResponse(problem, 400)
-            if isinstance(one, dict) and isinstance(one.get("id"), str):
-                taken.append(one["id"])
+        refused = _first_refusal(plan, specs, listed=isinstance(spec, list))
+        if refused is not None:
+            return JSONResponse(refused, 400)
         added = [plan.add(one).as_dict() for one in specs]
         return JSONResponse({"faults": added} if isinstance(spec, list) else added[0], 201)
 

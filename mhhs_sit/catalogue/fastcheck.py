@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeGuard
 
 from jsonschema.protocols import Validator
@@ -291,22 +291,7 @@ class _Compiler:
         if not required and not props and not closed and extra_check is None:
             return None
 
-        def members(x: object) -> bool:
-            if not isinstance(x, dict):
-                return True
-            for key in required:
-                if key not in x:
-                    return False
-            for key, value in x.items():
-                check = props.get(key)
-                if check is None:
-                    if closed or (extra_check is not None and not extra_check(value)):
-                        return False
-                elif not check(value):
-                    return False
-            return True
-
-        return members
+        return _members(required, props, closed, extra_check)
 
     def _array(self, schema: Schema) -> Check | None:
         item = None
@@ -404,3 +389,25 @@ def _key_or_none(value: object) -> tuple[str, object] | None:
         return _scalar_key(value)
     except _Unsupported:
         return None
+
+
+def _members(
+    required: tuple[object, ...], props: Mapping[object, Check], closed: bool, extra_check: Check | None
+) -> Check:
+    """An object's check: its required keys, its known properties, what it allows beyond them."""
+
+    def members(x: object) -> bool:
+        if not isinstance(x, dict):
+            return True
+        if any(key not in x for key in required):
+            return False
+        for key, value in x.items():
+            check = props.get(key)
+            if check is None:
+                if closed or (extra_check is not None and not extra_check(value)):
+                    return False
+            elif not check(value):
+                return False
+        return True
+
+    return members

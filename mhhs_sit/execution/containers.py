@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import hashlib
 import json
 import logging
@@ -26,6 +27,7 @@ import tempfile
 import time
 import tomllib
 import venv
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -122,9 +124,24 @@ def docker_client() -> DockerClient:
     try:
         return DockerClient()
     except DockerException as exc:
+        _collect_abandoned_sockets()
         raise NoDockerEngine(
             f"no Docker engine reachable at {_engine_address()} ({_how_looked_for()}): {_reason(exc)}; {EMBEDDED_HINT}"
         ) from None
+
+
+def _collect_abandoned_sockets() -> None:
+    """docker-py leaves the socket of a refused first request open: finalised here, quietly, rather
+    than as a ResourceWarning in whatever code the garbage collector happens to interrupt later."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def close_client(client: DockerClient) -> None:
+    """Its connections to the engine closed (left open, each is an unclosed socket)."""
+    with contextlib.suppress(Exception):
+        client.client.close()
 
 
 def _base_image_id(client: DockerClient) -> str:
@@ -434,9 +451,12 @@ class ContainerSimulator:
     def start(self, timeout: float = 60.0, attempts: int = 3) -> ContainerSimulator:
         try:
             client = docker_client()
-            _reap_orphans(client)
-            self.image = simulator_image(client)
-            _no_ryuk_unless_present(client)
+            try:
+                _reap_orphans(client)
+                self.image = simulator_image(client)
+                _no_ryuk_unless_present(client)
+            finally:
+                close_client(client)
             inside, mounts = _container_config(self.config)
             self._rundir = Path(tempfile.mkdtemp(prefix="mhhs-stubs-"))  # 0700
             write_config(inside, self._rundir / "sim.json")
@@ -525,6 +545,7 @@ class ContainerSimulator:
         if container is not None:
             with contextlib.suppress(Exception):  # already gone: nothing left to stop
                 container.stop()
+            close_client(container.get_docker_client())
 
     def stop(self) -> None:
         try:

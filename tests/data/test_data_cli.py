@@ -40,7 +40,7 @@ def test_generate_writes_valid_unique_rows_and_check_accepts_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = generate(tmp_path, "c3.csv", "--supplier", "SUPA", "--agent", "MSS=MSSA")
-    rows = list(csv.DictReader(out.open(newline="")))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert len(rows) == 2000 and list(rows[0]) == list(CSV_COLUMNS)
     assert len({r["mpan"] for r in rows}) == 2000
     assert all(is_valid_mpan_core(r["mpan"]) and r["mpan"][2:6] == "0300" for r in rows)
@@ -67,7 +67,7 @@ def test_csv_json_and_rows_are_one_record_three_ways(tmp_path: Path) -> None:
     json_file = generate(tmp_path, "x.jsonl", *extra, count=3000)
     maker = RowMaker(address_book(3), Parties("SUPA", {"SDS": "SDSA", "ADS": "ADSA"}))
     rows = [r for c in iter_record_chunks(make_stream(3, ["12", "24"], 3), 3000, maker) for r in c]
-    assert [tuple(r) for r in list(csv.reader(csv_file.open(newline="")))[1:]] == rows
+    assert [tuple(r) for r in list(csv.reader(csv_file.read_text().splitlines()))[1:]] == rows
     assert [json.loads(line) for line in json_file.read_text().splitlines()] == [row_dict(r) for r in rows]
     assert run("data", "check", str(json_file)) == 0
 

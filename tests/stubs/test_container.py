@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import NoReturn
 
 import pytest
 import requests
@@ -21,6 +22,7 @@ from mhhs_sit.execution.containers import (
     LABEL,
     ContainerSimulator,
     NoDockerEngine,
+    close_client,
     docker_client,
     simulator_image,
     start_container,
@@ -32,7 +34,7 @@ from tests.stubs.messages import appointment
 pytestmark = pytest.mark.slow
 
 
-def _unavailable(what: str) -> None:
+def _unavailable(what: str) -> NoReturn:
     if os.environ.get("MHHS_SIT_REQUIRE_TOOLS") == "1":
         pytest.fail(f"a Docker engine with the simulator image is required here (MHHS_SIT_REQUIRE_TOOLS=1): {what}")
     pytest.skip(what)
@@ -43,10 +45,15 @@ def engine():
     """The engine, with the simulator image built (once per source tree: later runs reuse it)."""
     try:
         client = docker_client()
-        return client, simulator_image(client)
-    except EnvironmentBroken as exc:  # NoDockerEngine, or the base image is missing
-        why = str(exc)
-    _unavailable(why)
+    except EnvironmentBroken as exc:  # no Docker engine
+        _unavailable(str(exc))
+    try:
+        image = simulator_image(client)
+    except EnvironmentBroken as exc:  # the base image is missing
+        close_client(client)
+        _unavailable(str(exc))
+    yield client, image
+    close_client(client)
 
 
 @pytest.fixture(scope="module")

@@ -94,6 +94,8 @@ def stubs_up(*args: str, port: int | None = None) -> Iterator[Running]:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_up_prints_the_url_and_credentials_and_a_credential_is_accepted():
