@@ -124,10 +124,11 @@ def docker_client() -> DockerClient:
     try:
         return DockerClient()
     except DockerException as exc:
-        _collect_abandoned_sockets()
-        raise NoDockerEngine(
+        failure = NoDockerEngine(
             f"no Docker engine reachable at {_engine_address()} ({_how_looked_for()}): {_reason(exc)}; {EMBEDDED_HINT}"
-        ) from None
+        )
+    _collect_abandoned_sockets()  # out of the except block: its traceback no longer holds the socket
+    raise failure from None
 
 
 def _collect_abandoned_sockets() -> None:

@@ -72,6 +72,7 @@ def test_the_report_shows_cases_labels_steps_and_attachments(run_dir):
         page = rendered_text(f"http://127.0.0.1:{server.server_address[1]}/index.html#{target}")
     finally:
         server.shutdown()
+        server.server_close()
     for shown in ("SIT Functional", "Theme 3", "SITFT-03-001-TC01 [C1] Data service accepts", "Passed", "Critical",
                   "cohort", "C1", "IF-035", "1. SUP sends IF-031 [DSApp]", "messages and polls"):  # fmt: skip
         assert shown in page, f"{shown!r} is not shown on the test page"
