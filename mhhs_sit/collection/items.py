@@ -12,7 +12,7 @@ import pytest
 from mhhs_sit.collection.session import SessionState
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
-from mhhs_sit.results.model import Json
+from mhhs_sit.results.model import CaseKey, Json
 from mhhs_sit.results.outcome import classify
 from mhhs_sit.results.run import CASE_META
 
@@ -25,10 +25,6 @@ NO_COHORT = "no-eligible-cohort"
 
 def state_of(config: pytest.Config) -> SessionState:
     return config.stash[STATE_KEY]
-
-
-def item_name(case_id: str, cohort_id: str) -> str:
-    return f"{case_id}[{cohort_id}]"
 
 
 class ScenarioFile(pytest.File):
@@ -77,14 +73,14 @@ class ScenarioFile(pytest.File):
         eligible = sorted((c for c in cohorts.values() if reasons[c.id] is None), key=lambda c: c.id)
         if not eligible:
             item = CaseItem.from_parent(
-                self, name=item_name(case.id, NO_COHORT), scenario=scenario, case=case, cohort=None
+                self, name=CaseKey(case.id, NO_COHORT).claim, scenario=scenario, case=case, cohort=None
             )
             why = "; ".join(f"{cid}: {r}" for cid, r in sorted(reasons.items())) or "no cohorts defined"
             item.add_marker(pytest.mark.skip(reason=f"no eligible cohort ({why})"))
             yield item
         for cohort in eligible:
             yield CaseItem.from_parent(
-                self, name=item_name(case.id, cohort.id), scenario=scenario, case=case, cohort=cohort
+                self, name=CaseKey(case.id, cohort.id).claim, scenario=scenario, case=case, cohort=cohort
             )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None) -> str:

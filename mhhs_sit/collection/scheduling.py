@@ -13,15 +13,13 @@ workers in a few chunks, so ``-n 2`` is not slower than a serial run for it.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mhhs_sit.definitions.model import Cohort, Scenario
 from mhhs_sit.definitions.steps import StepKind, StepRegistry
-
-_COHORT = re.compile(r"\[([^\[\]]+)\]$")
+from mhhs_sit.results.model import CaseKey
 
 
 def cohort_groups(cohorts: Mapping[str, Cohort]) -> dict[str, str]:
@@ -46,11 +44,10 @@ def cohort_groups(cohorts: Mapping[str, Cohort]) -> dict[str, str]:
 
 
 def scope_of(nodeid: str, groups: Mapping[str, str]) -> str:
-    m = _COHORT.search(nodeid.split("::")[-1])
-    if not m:
+    key = CaseKey.of_item(nodeid)
+    if key is None:
         return nodeid
-    cohort = m.group(1)
-    return f"cohort:{groups.get(cohort, cohort)}"
+    return f"cohort:{groups.get(key.cohort, key.cohort)}"
 
 
 CHUNKS_PER_WORKER = 4  # enough units to balance, few enough that xdist's messages stay cheap
@@ -82,11 +79,12 @@ class CaseBindings:
         self._files: dict[str, dict[str, bool]] = {}
 
     def __call__(self, nodeid: str) -> bool:
-        file, _, name = nodeid.partition("::")
+        file = nodeid.partition("::")[0]
         cases = self._files.get(file)
         if cases is None:
             cases = self._files[file] = self._read(file)
-        return cases.get(name.rsplit("[", 1)[0], True)
+        key = CaseKey.of_item(nodeid)
+        return key is None or cases.get(key.case, True)
 
     def _read(self, file: str) -> dict[str, bool]:
         scenario = self.load(self.root / file)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import random
 import re
@@ -12,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from mhhs_sit.core.durations import parse_duration
+from mhhs_sit.definitions.schema_check import suggest
 
 INBOUND_KINDS = ("latency", "status", "reset", "empty", "truncated")
 OUTBOUND_KINDS = ("drop", "duplicate", "reorder", "delay", "fail_first", "down")
@@ -184,11 +184,6 @@ class Fault:
         return self.rng.uniform(params.min or 0.0, params.max or 0.0)
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
-
-
 def _duration(spec: Spec, key: str, *, positive: bool = False) -> float:
     try:
         value = parse_duration(spec[key])
@@ -260,7 +255,7 @@ def parse_scope(value: object) -> Scope:
     for key in value:
         if key not in SCOPE_KEYS:
             raise FaultSpecError(
-                ["scope", key], f"unknown scope key{_suggest(key, SCOPE_KEYS)}; valid: {', '.join(SCOPE_KEYS)}"
+                ["scope", key], f"unknown scope key{suggest(key, SCOPE_KEYS)}; valid: {', '.join(SCOPE_KEYS)}"
             )
     readers: dict[str, Callable[[object], frozenset[str] | tuple[str, ...]]] = {
         "interface": lambda v: frozenset(i.upper() for i in _strings(v, "interface", _interface)),
@@ -383,14 +378,14 @@ def _checked_kind(spec: Spec) -> str:
     """The spec's fault kind, once every key it gives is one that kind takes."""
     kind = spec.get("kind")
     if kind not in KINDS:
-        hint = _suggest(str(kind), KINDS) if kind is not None else ""
+        hint = suggest(str(kind), KINDS) if kind is not None else ""
         what = "is required" if kind is None else f"{kind!r} is not a fault kind{hint}"
         raise FaultSpecError(["kind"], f"{what}; valid: {', '.join(KINDS)}")
     allowed = COMMON_KEYS + KIND_KEYS[kind]
     for key in spec:
         if key not in allowed:
             raise FaultSpecError(
-                [key], f"unknown key for a {kind} fault{_suggest(key, allowed)}; valid: {', '.join(allowed)}"
+                [key], f"unknown key for a {kind} fault{suggest(key, allowed)}; valid: {', '.join(allowed)}"
             )
     return str(kind)
 

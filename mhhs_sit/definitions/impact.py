@@ -44,6 +44,15 @@ def custom_parts(change: Change) -> list[str] | None:
     return parts[1:] if parts and parts[0] == "CustomBlock" else None
 
 
+def reached(body: object, change: Change) -> tuple[Mapping[str, object], list[str]] | None:
+    """A step body that uses the changed interface, with the CustomBlock path the change reaches in
+    it (``[]`` for a whole-interface change); None when the change does not reach the step."""
+    parts = custom_parts(change)
+    if parts is None or not isinstance(body, Mapping) or not uses(body, change):
+        return None
+    return {str(k): v for k, v in body.items()}, parts
+
+
 def writes(custom: object, parts: Sequence[str]) -> bool:
     """Whether a CustomBlock as a step gives it holds the changed field (a template may well)."""
     node = custom

@@ -16,23 +16,13 @@ from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, format_path
 from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.matchers import PATH_RE
 from mhhs_sit.definitions.model import Location, Scenario, Step, TestCase
-from mhhs_sit.definitions.schema_check import FileSchema, suggest, type_name
-from mhhs_sit.definitions.schemas import scenario_schema
+from mhhs_sit.definitions.schema_check import suggest, type_name
 from mhhs_sit.definitions.step_checks import check_templates
 from mhhs_sit.definitions.steps import STANDALONE_SAVE, SpecVersion, StepContext, StepKind, StepRegistry
 from mhhs_sit.errors import Problem
 
 DrawKinds = Mapping[str, Mapping[str, tuple[object, ...]]]  # kind -> criterion -> allowed values
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SCHEMAS: dict[int, FileSchema] = {}
-
-
-def _schema_of(kinds: StepRegistry[StepKind]) -> FileSchema:
-    """The scenario schema for this registry, compiled once per registry."""
-    found = _SCHEMAS.get(id(kinds))
-    if found is None:
-        found = _SCHEMAS[id(kinds)] = FileSchema(scenario_schema({k.key: k.schema for k in kinds}))
-    return found
 
 
 def _list(value: object) -> list[object]:
@@ -67,7 +57,7 @@ def build_scenario(
         )
         return None, problems
     builder = _Builder(doc, doc.data, kinds, spec)
-    problems += _schema_of(kinds).problems(doc)
+    problems += kinds.scenario_schema.problems(doc)
     scenario = builder.build()
     problems += builder.problems
     if problems:

@@ -24,7 +24,7 @@ from mhhs_sit.errors import Problem
 
 Loaded = tuple[Scenario | None, list[Problem]]
 DEFAULT_CACHE_DIR = ".mhhs-sit-cache"  # parsed scenario files, under the project root (pytest's mhhs_cache)
-_MEMORY: dict[tuple[str, float, int, str, str, int], Loaded] = {}
+_MEMORY: dict[tuple[str, float, int, str, str, bytes], Loaded] = {}
 
 
 def _spec_stamp(dip_spec: str | None) -> str:
@@ -64,7 +64,8 @@ def load_scenario_file(
     name = display or str(path)
     try:
         st = path.stat()
-        key = (str(path.resolve()), st.st_mtime, st.st_size, name, f"{version}|{dip_spec}", id(kinds))
+        # by the kinds' fingerprint, not the registry's id: an id is reused once a registry is gone
+        key = (str(path.resolve()), st.st_mtime, st.st_size, name, f"{version}|{dip_spec}", kinds.fingerprint)
         if key in _MEMORY:
             return _MEMORY[key]
         raw = path.read_bytes()

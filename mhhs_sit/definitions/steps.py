@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc
+from mhhs_sit.definitions.schema_check import FileSchema
+from mhhs_sit.definitions.schemas import scenario_schema
 from mhhs_sit.errors import Problem
 
 if TYPE_CHECKING:
@@ -158,11 +160,16 @@ class StepRegistry(Generic[K_co]):
         return tuple(k for k in self._kinds if k != STANDALONE_SAVE)
 
     @cached_property
+    def scenario_schema(self) -> FileSchema:
+        """The scenario file's schema with these kinds' step bodies, compiled on first use."""
+        return FileSchema(scenario_schema({kind.key: kind.schema for kind in self._kinds.values()}))
+
+    @cached_property
     def fingerprint(self) -> bytes:
         """Changes whenever a kind's module changes, so a parse cache never hides a new check."""
         h = hashlib.sha256()
         for key, kind in sorted(self._kinds.items()):
-            h.update(key.encode())
+            h.update(f"{key}={type(kind).__module__}.{type(kind).__qualname__}".encode())
             source = getattr(sys.modules.get(type(kind).__module__), "__file__", None)
             if source:
                 h.update(Path(source).read_bytes())

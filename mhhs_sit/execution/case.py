@@ -104,7 +104,7 @@ class CaseRun:
 
     @property
     def claim(self) -> str:
-        return f"{self.case.id}[{self.cohort.id}]"
+        return CaseKey(self.case.id, self.cohort.id).claim
 
     def render(self, value: object) -> object:
         context = dict(self.variables)

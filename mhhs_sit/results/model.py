@@ -10,6 +10,7 @@ the store keeps what an earlier record said, and ``results.json`` stays as it al
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -20,6 +21,9 @@ Json = dict[str, object]  # a JSON object as json.loads makes it and json.dumps 
 
 STATUS_BY_VALUE: Mapping[str, Status] = {s.value: s for s in Status}  # a dict look-up: ~20x cheaper than Status(x)
 CATEGORY_BY_VALUE: Mapping[str, Category] = {c.value: c for c in Category}
+
+
+_ITEM_NAME = re.compile(r"^(?P<case>.+)\[(?P<cohort>[^\[\]]+)\]$")
 
 
 class CaseKey(NamedTuple):
@@ -35,6 +39,13 @@ class CaseKey(NamedTuple):
     def claim(self) -> str:
         """``CASE[COHORT]``: the item's name, and how ``--rerun`` selects it."""
         return f"{self.case}[{self.cohort}]"
+
+    @classmethod
+    def of_item(cls, nodeid: str) -> CaseKey | None:
+        """The key an item's name (``CASE[COHORT]``, the last part of its node id) says; None for
+        an item that is not a case in a cohort."""
+        m = _ITEM_NAME.match(nodeid.split("::")[-1])
+        return cls(m.group("case"), m.group("cohort")) if m else None
 
 
 def status_of(value: object) -> Status:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
 CASE_META = "mhhs_case"  # user property: what the case is (set at collection)
 CASE_RUN = "mhhs_run"  # user property: what happened when it ran (set on the call report)
 BROKEN = ("mhhs_outcome", Status.BROKEN.value)
-_NAME = re.compile(r"^(?P<case>.+)\[(?P<cohort>[^\[\]]+)\]$")
-
 Described = tuple[CaseKey, CaseMeta]  # an item's CASE_META: which case in which cohort, and what it is
 
 
@@ -127,9 +124,9 @@ class RunResults:
         if about is not None:
             result = replace(result, key=about[0], about=about[1])
         elif result.key is None:
-            m = _NAME.match(nodeid.split("::")[-1])
-            if m:
-                result = replace(result, key=CaseKey(m.group("case"), m.group("cohort")))
+            key = CaseKey.of_item(nodeid)
+            if key is not None:
+                result = replace(result, key=key)
         self.items[nodeid] = result
 
     def collection_error(self, nodeid: str, text: str) -> None:

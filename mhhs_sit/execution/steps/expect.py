@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mhhs_sit.core.durations import parse_duration
-from mhhs_sit.definitions.impact import ANY_USE, custom_parts, reads, uses
+from mhhs_sit.definitions.impact import ANY_USE, reached, reads
 from mhhs_sit.definitions.matchers import mismatches
 from mhhs_sit.definitions.model import Participant, Step
 from mhhs_sit.definitions.schemas import CHECKS, DURATION, INTERFACE, ROLE
@@ -143,12 +143,11 @@ class ExpectStep(RunnableBase):
 
     def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
         """Any use for a whole-interface change; else an expect whose where or save reads the field."""
-        parts = custom_parts(change)
-        if parts is None or not isinstance(body, Mapping) or not uses(body, change):
+        found = reached(body, change)
+        if found is None:
             return False
-        if change.kind in ANY_USE:
-            return True
-        return bool(parts) and reads(body, save, parts[-1])
+        given, parts = found
+        return change.kind in ANY_USE or (bool(parts) and reads(given, save, parts[-1]))
 
     def subscribe(self, run: CaseRun, step: Step) -> bool:
         """Webhooks for the role this step listens at, registered before anything is sent."""

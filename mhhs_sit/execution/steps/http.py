@@ -62,11 +62,12 @@ class HttpExpectation:
         if not body:
             return cls()
         status = body.get("status", list(SUCCESS))
-        statuses = status if isinstance(status, list) else [status]
-        if not all(isinstance(s, int) for s in statuses):
+        given = status if isinstance(status, list) else [status]
+        statuses = tuple(s for s in given if isinstance(s, int))
+        if len(statuses) != len(given):
             raise StepDefinitionError(f"'expect.status' must be a status or a list of them, not {status!r}")
         return cls(
-            tuple(int(str(s)) for s in statuses),
+            statuses,
             mapping(body, "json"),
             mapping(body, "headers"),
             optional_text(body, "body_contains"),

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mhhs_sit.definitions.impact import ANY_USE, EVERY_SEND, custom_parts, uses, writes
+from mhhs_sit.definitions.impact import ANY_USE, EVERY_SEND, reached, writes
 from mhhs_sit.definitions.matchers import mismatches
 from mhhs_sit.definitions.model import Step
 from mhhs_sit.definitions.payloads import check_message, expects_refusal, send_problems
@@ -169,10 +169,11 @@ class SendStep(RunnableBase):
     def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
         """Any use for a whole-interface change; every send for a new or now required field; else
         a send whose CustomBlock writes the changed field."""
-        parts = custom_parts(change)
-        if parts is None or not isinstance(body, Mapping) or not uses(body, change):
+        found = reached(body, change)
+        if found is None:
             return False
-        return change.kind in ANY_USE or change.kind in EVERY_SEND or writes(body.get("custom") or {}, parts)
+        given, parts = found
+        return change.kind in ANY_USE or change.kind in EVERY_SEND or writes(given.get("custom") or {}, parts)
 
     def run(self, run: CaseRun, step: Step) -> dict[str, object]:
         spec = SendSpec.parse(rendered(run, step))
