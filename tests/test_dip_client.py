@@ -180,3 +180,18 @@ def test_the_same_url_prepared_again_is_the_same_url():
     second = client().request("GET", "/a b/é")
     assert first.status == second.status == 200
     assert responses.calls[0].request.url == responses.calls[1].request.url == f"{BASE}/a%20b/%C3%A9"
+
+
+@responses.activate
+def test_a_cookie_an_answer_sets_is_sent_with_the_next_call_and_a_redirect_is_followed():
+    """As ``Session.send`` would: a portal's login cookie is kept, and a redirect leads on."""
+    responses.post(f"{BASE}/login", json={}, status=200, headers={"Set-Cookie": "portal=abc; Path=/"})
+    responses.get(f"{BASE}/old", status=302, headers={"Location": f"{BASE}/new"})
+    responses.get(f"{BASE}/new", json={"moved": True}, status=200)
+    c = client()
+    c.request("POST", "/login", body={})
+    ex = c.request("GET", "/old")
+    assert ex.status == 200 and ex.response_body == {"moved": True}
+    assert [call.request.url for call in responses.calls] == [f"{BASE}/login", f"{BASE}/old", f"{BASE}/new"]
+    assert responses.calls[1].request.headers["Cookie"] == "portal=abc"
+    assert responses.calls[2].request.headers["Cookie"] == "portal=abc"
