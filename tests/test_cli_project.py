@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mhhs_sit.cli.app import build_parser, main, pytest_args
+from mhhs_sit.cli.app import build_parser, main, pytest_args, split_pytest_args
 from mhhs_sit.project import Project, find_ini
 from tests.helpers import REPO, appointment_scenario, write
 
@@ -88,6 +88,22 @@ def test_run_leaves_the_environment_and_paths_to_the_ini_settings(moved, tmp_pat
     argv = pytest_args(args, Project.discover(), tmp_path / "out")
     assert argv[0] == "cases" and "--mhhs-env" not in argv
     assert argv[argv.index("--cohort") + 1] == "C1" and argv[argv.index("--mhhs-seed") + 1] == "3"
+
+
+def test_run_options_may_follow_the_paths_and_only_what_follows_dashes_goes_to_pytest(moved, tmp_path):
+    own, extra = split_pytest_args(["run", "cases/x.yaml", "--out", "o", "--no-report", "--", "-x", "--lf"])
+    args = build_parser().parse_args(own)
+    assert args.paths == ["cases/x.yaml"] and args.out == "o" and args.report is False
+    assert extra == ["-x", "--lf"]
+    argv = pytest_args(args, Project.discover(), tmp_path / "out")
+    assert argv[0] == "cases/x.yaml" and "--out" not in argv
+
+
+def test_a_command_that_runs_no_pytest_refuses_pytest_arguments(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["validate", "--", "-x"])
+    assert exited.value.code == 2
+    assert "'mhhs-sit validate' passes nothing to pytest: remove '-- -x'" in capsys.readouterr().err
 
 
 def test_requirements_check_reads_the_catalogue_the_ini_names(moved, capsys):

@@ -177,22 +177,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mhhs-sit",
-        description="MHHS System Integration and Qualification Testing: YAML scenarios by theme and "
-        "cohort against SIT-A/SIT-B or local simulators.",
-    )
-    parser.add_argument("--version", action="version", version=f"mhhs-sit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    validate.register(sub)
-
-    p = sub.add_parser(
-        "run",
-        help="run a test cycle (pytest) and write results",
-        description="Run scenarios with pytest and write results.json, junit.xml and "
-        "Allure results under --out. Extra pytest arguments go after --.",
-    )
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of a run (``mhhs-sit run`` and the commands that are runs of a kind, ``load``)."""
     p.add_argument("paths", nargs="*", help="scenario files or directories (default: ini mhhs_scenarios)")
     p.add_argument("--env", help="environment name or file (default: ini mhhs_env, else local)")
     p.add_argument("--stage", action="append", help="only these stages (repeatable)")
@@ -222,7 +208,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the Allure HTML report (--report installs Allure 3 with npm if needed; default: build it "
         "when Allure is found)",
     )
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to pytest")
+    p.set_defaults(pytest_args=[])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mhhs-sit",
+        description="MHHS System Integration and Qualification Testing: YAML scenarios by theme and "
+        "cohort against SIT-A/SIT-B or local simulators.",
+    )
+    parser.add_argument("--version", action="version", version=f"mhhs-sit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    validate.register(sub)
+
+    p = sub.add_parser(
+        "run",
+        help="run a test cycle (pytest) and write results",
+        description="Run scenarios with pytest and write results.json, junit.xml and "
+        "Allure results under --out. Extra pytest arguments go after --, e.g. -- -x --lf.",
+    )
+    add_run_arguments(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -245,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.cli.rttm",
         "mhhs_sit.cli.requirements",
         "mhhs_sit.cli.stubs",
+        "mhhs_sit.cli.load",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register
@@ -254,14 +260,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def split_pytest_args(given: list[str]) -> tuple[list[str], list[str]]:
+    """The command's own arguments, and those after ``--`` for pytest: options may follow the
+    scenario paths (``run test_themes/x.yaml --out o``) without being taken for pytest's."""
+    if "--" not in given:
+        return given, []
+    at = given.index("--")
+    return given[:at], given[at + 1 :]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    own, extra = split_pytest_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(own)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    if getattr(args, "pytest_args", None) and args.pytest_args[0] == "--":
-        args.pytest_args = args.pytest_args[1:]
+    if extra:
+        if not hasattr(args, "pytest_args"):
+            parser.error(f"'mhhs-sit {args.command}' passes nothing to pytest: remove '-- {' '.join(extra)}'")
+        args.pytest_args = extra
     try:
         return int(args.func(args))
     except MhhsSitError as exc:

@@ -137,6 +137,23 @@ def _step(s: StepRecord) -> Json:
     return step
 
 
+_MIME = {".csv": "text/csv", ".html": "text/html", ".json": "application/json", ".log": "text/plain"}
+
+
+def _step_attachments(result_id: str, record: CaseRecord, steps: list[Json], base: str) -> list[tuple[str, bytes]]:
+    """Files a step produced (a load run's Locust reports), attached to that step as they are."""
+    files = []
+    for record_step, step in zip(record.steps, steps, strict=True):
+        listed = []
+        for i, (name, content) in enumerate(record_step.attachments):
+            source = f"{result_id}-s{record_step.number}-{i}-attachment{Path(name).suffix}"
+            files.append((os.path.join(base, source), content))
+            listed.append({"name": name, "source": source, "type": _MIME.get(Path(name).suffix, "text/plain")})
+        if listed:
+            step["attachments"] = listed
+    return files
+
+
 def _exchanges(identity: str, record: CaseRecord) -> Json:
     """The attachment: the data the case drew and every step's exchanges and polls."""
     steps = [
@@ -192,7 +209,9 @@ def case_files(
     base = os.fspath(report_dir)
     record = item.record
     if record is not None:
-        result["steps"] = [_step(s) for s in record.steps]
+        steps = [_step(s) for s in record.steps]
+        files += _step_attachments(result_id, record, steps, base)
+        result["steps"] = steps
         body: object = _exchanges(stable_id(item.case.id, item.cohort_id), record)
         if masking.personal is not None:
             body = redact(body, personal=masking.personal)

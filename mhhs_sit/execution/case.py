@@ -34,6 +34,7 @@ class StepRecord:
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     polls: list[dict[str, Any]] = field(default_factory=list)
     saved: dict[str, Any] = field(default_factory=dict)
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, content): a load run's reports
 
     @property
     def duration_ms(self) -> float:

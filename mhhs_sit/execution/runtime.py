@@ -78,13 +78,25 @@ class Runtime:
                 self._signers[dip_id] = self._load_signer(dip_id)
             return self._signers[dip_id]
 
-    def _load_signer(self, dip_id: str) -> Signer | None:
+    def signing_files(self, dip_id: str) -> tuple[str, str] | None:
+        """The (certificate, key) files requests sent as ``dip_id`` are signed with, if any."""
+        return self.tls_files(dip_id)
+
+    def tls_files(self, dip_id: str) -> tuple[str, str] | None:
+        """The participant's TLS client (certificate, key): its own in the local simulator's
+        credentials, else the environment's (the DIP issues one "Signing/mTLS" certificate)."""
         files = self.cert_for(dip_id)
         if files is None:
             auth = self.environment.auth
             if not (auth.client_cert and auth.client_key):
                 return None
             files = (_path_setting(auth.client_cert), _path_setting(auth.client_key))
+        return files
+
+    def _load_signer(self, dip_id: str) -> Signer | None:
+        files = self.signing_files(dip_id)
+        if files is None:
+            return None
         cert, key = files
         try:
             return Signer.from_pem(Path(key).read_bytes(), Path(cert).read_bytes())

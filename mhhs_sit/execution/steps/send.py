@@ -12,7 +12,7 @@ from mhhs_sit.definitions.model import Step
 from mhhs_sit.definitions.payloads import check_message, expects_refusal, send_problems
 from mhhs_sit.definitions.schemas import CHECKS, INTERFACE, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
-from mhhs_sit.definitions.steps import SpecVersion, StepContext
+from mhhs_sit.definitions.steps import SaveSource, SpecVersion, StepContext
 from mhhs_sit.dip.envelope import Sender, build_message, field, response_code
 from mhhs_sit.errors import Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution import recipients as routing
@@ -141,7 +141,7 @@ def deep_merge(base: dict[str, object], override: Mapping[str, object]) -> dict[
 class SendStep(RunnableBase):
     key = "send"
     schema = SCHEMA
-    saves_from = "message"
+    saves_from: SaveSource = "message"
 
     def check(self, body: object, at: StepContext) -> list[Problem]:
         if not isinstance(body, dict):

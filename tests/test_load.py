@@ -1,0 +1,170 @@
+"""The ``load`` step: thresholds read at load time, Locust run for real against the embedded simulator."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mhhs_sit.execution.load.thresholds import Figures, ThresholdError, judged, parse_thresholds
+from tests.helpers import copy_project, write
+
+B071 = """
+            B071:
+              proposedDataServiceDIPID: "{{ cohort.SDS.dip_id }}"
+              proposedDataServiceMPID: "{{ cohort.SDS.mpid }}"
+              proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"
+              contractReferenceDataService: SDS-1
+              appointmentScenario: CSP
+              supplierNominatedMDRDIPID: null
+              supplierNominatedMDRMPID: null
+              supplierNominatedMDREffectiveFromDate: null
+              supplierProposedConsentGranularity: H
+              supplierProposedDomesticIndicator: true
+              traditionalFallBackReadFrequency: null"""
+
+
+def load_scenario(thresholds: str, *, users: int = 2, rate: int = 10, duration: str = "2s") -> str:
+    return f"""
+scenario: NFT-900
+title: appointment requests under load
+stage: sit-non-functional
+theme: 2
+roles: [SUP, REGS, SDS]
+cases:
+  - id: NFT-900-TC01
+    title: IF-031 at a steady rate
+    data:
+      mpan: {{draw: mpan}}
+    steps:
+      - load:
+          as: SUP
+          interface: IF-031
+          event: DSApp
+          mpan: "{{{{ mpan }}}}"
+          custom:{B071}
+          users: {users}
+          rate: {rate}
+          duration: {duration}
+          thresholds: {thresholds}
+        save: {{sent: sent}}
+"""
+
+
+FIGURES = Figures(sent=100, failed=2, throughput=49.0, p50=5.0, p95=40.0, p99=120.0, max=300.0)
+
+
+def test_thresholds_read_their_units_and_judge_each_nfr():
+    thresholds = parse_thresholds({"E2E1009": {"p95": "< 50ms", "p99": "<= 0.1s"}, "NFR-2": {"throughput": ">= 40/s"}})
+    assert [(t.nfr, t.metric, t.op, t.limit) for t in thresholds] == [
+        ("E2E1009", "p95", "<", 50.0),
+        ("E2E1009", "p99", "<=", 100.0),
+        ("NFR-2", "throughput", ">=", 40.0),
+    ]
+    met, missed = judged(thresholds, FIGURES)
+    assert missed == ["E2E1009 p99 120.0ms (needs <= 0.1s)"]
+    assert met == ["E2E1009 p95 40.0ms (needs < 50ms)", "NFR-2 throughput 49.0/s (needs >= 40/s)"]
+    assert FIGURES.errors == 2.0
+
+
+@pytest.mark.parametrize(
+    ("written", "path", "message"),
+    [
+        ({"E1": {"p90": "< 1s"}}, ["E1", "p90"], "unknown load metric 'p90'"),
+        ({"E1": {"p95": "fast"}}, ["E1", "p95"], "must read like '< 500ms'"),
+        ({"E1": {"throughput": "> 5ms"}}, ["E1", "throughput"], "measured in /s, not ms"),
+        ({"E1": {"errors": "< 2s"}}, ["E1", "errors"], "measured in %, not s"),
+        ({"E1": "p95 < 1s"}, ["E1"], "must be a mapping"),
+        ({}, [], "must map NFR ids"),
+    ],
+)
+def test_a_threshold_written_wrongly_names_its_field(written, path, message):
+    with pytest.raises(ThresholdError, match=message) as caught:
+        parse_thresholds(written)
+    assert caught.value.path == path
+
+
+def test_validate_reports_each_wrong_threshold_at_its_line_and_column(tmp_path):
+    copy_project(tmp_path, themes=False)
+    write(tmp_path, "test_themes/nft.yaml", load_scenario('{E2E1009: {p95: "soon", p90: "< 1s"}}'))
+    done = subprocess.run(
+        [sys.executable, "-m", "mhhs_sit.cli.app", "validate"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert (
+        "test_themes/nft.yaml:33:39 " in lines[0] and "thresholds.E2E1009.p95]: p95 'soon' must read like" in lines[0]
+    )
+    assert "thresholds.E2E1009.p90]: unknown load metric 'p90'" in lines[1]
+    assert "Traceback" not in done.stderr
+
+
+def run(pytester, *args):
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=180)
+
+
+@pytest.fixture
+def project(pytester):
+    return copy_project(pytester.path, themes=False)
+
+
+def test_a_load_case_meets_its_thresholds_and_keeps_locusts_reports(pytester, project):
+    write(project, "test_themes/nft.yaml", load_scenario('{E2E1009: {throughput: ">= 3/s", errors: "< 1%"}}'))
+    result = run(pytester, "-q", "--cohort", "C1", "--mhhs-results", "out/results.json", "--alluredir", "out/allure")
+    result.assert_outcomes(passed=1)
+    case = json.loads((project / "out" / "results.json").read_text())["cases"][0]
+    detail = case["steps"][0]["detail"]
+    sent = int(detail.split(" sent")[0])
+    assert sent >= 8 and " 0 failed" in detail  # 2 s at 10/s, less the ramp
+    steps = next(json.loads(p.read_text())["steps"] for p in (project / "out" / "allure").glob("*-result.json"))
+    names = {a["name"] for a in steps[0]["attachments"]}
+    assert {"locust-report.html", "locust_stats_history.csv", "figures.json"} <= names
+    figures = next(
+        json.loads(p.read_text()) for p in (project / "out" / "allure").glob("*-attachment.json") if "-s1-" in p.name
+    )
+    assert figures["sent"] == sent and figures["failed"] == 0
+
+
+def test_a_missed_threshold_fails_the_case_naming_the_nfr(pytester, project):
+    write(project, "test_themes/nft.yaml", load_scenario('{E2E1009: {throughput: ">= 100000/s"}}'))
+    result = run(pytester, "-q", "--cohort", "C1")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "load thresholds missed: E2E1009 throughput" in out and "(needs >= 100000/s)" in out
+    assert "classified as: product behaviour (failed)" in out
+
+
+def test_a_dead_environment_under_load_is_broken_not_failed(pytester, project):
+    write(
+        project,
+        "environments/down.yaml",
+        """
+        environment: down
+        environment_tag: DEV
+        stubs: none
+        dip_url: http://127.0.0.1:9
+        timeouts: {connect: 1s, read: 1s, expect: 1s}
+        retries: 0
+    """,
+    )
+    write(project, "test_themes/nft.yaml", load_scenario('{E2E1009: {errors: "< 1%"}}', duration="1s"))
+    result = run(pytester, "-q", "--mhhs-env", "down", "--cohort", "C1")
+    out = result.stdout.str()
+    assert "1 broken" in out
+    assert "the environment failed under load" in out and "Connection" in out
+
+
+def test_mhhs_sit_load_runs_the_load_cases_on_locust_workers(tmp_path):
+    """Two Locust worker processes send without one duplicate reference (the DIP would refuse it)."""
+    copy_project(tmp_path, themes=False)
+    write(tmp_path, "test_themes/nft.yaml", load_scenario('{E2E1009: {errors: "< 1%"}}', users=4, rate=20))
+    write(tmp_path, "test_themes/functional.yaml", load_scenario("{}").replace("sit-non-functional", "sit-functional"))
+    done = subprocess.run(
+        [sys.executable, "-m", "mhhs_sit.cli.app", "load", "test_themes/nft.yaml", "--locust-workers", "2",
+         "--cohort", "C1", "--no-report", "--out", "out", "--no-subdir"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    cases = json.loads((tmp_path / "out" / "results.json").read_text())["cases"]
+    assert [(c["case"], c["status"]) for c in cases] == [("NFT-900-TC01", "passed")]
+    assert " 0 failed" in cases[0]["steps"][0]["detail"]
