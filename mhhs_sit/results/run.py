@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 CASE_META = "mhhs_case"  # user property: what the case is (set at collection)
 CASE_RUN = "mhhs_run"  # user property: what happened when it ran (set on the call report)
 BROKEN = ("mhhs_outcome", Status.BROKEN.value)
+DEFINITION = ("mhhs_outcome", "definition error")  # broken because the test file is wrong, not the environment
 Described = tuple[CaseKey, CaseMeta]  # an item's CASE_META: which case in which cohort, and what it is
 
 
