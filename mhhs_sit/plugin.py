@@ -13,7 +13,7 @@ from mhhs_sit import __version__
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
 from mhhs_sit.collection.options import add_options
 from mhhs_sit.collection.recorder import ResultsRecorder
-from mhhs_sit.collection.reporting import broken_summary, header_lines
+from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word
 from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import deselect
 from mhhs_sit.collection.session import SessionState
@@ -23,8 +23,8 @@ from mhhs_sit.definitions.scenario_files import is_scenario_file
 from mhhs_sit.evidence import allure_plugin
 from mhhs_sit.evidence.allure_case import Masking
 from mhhs_sit.execution.steps import STEP_KINDS
-from mhhs_sit.results.outcome import Status, classify
-from mhhs_sit.results.run import BROKEN, CASE_RUN
+from mhhs_sit.results.outcome import Category, Status, classify
+from mhhs_sit.results.run import BROKEN, CASE_RUN, DEFINITION
 
 _FROZE = pytest.StashKey[bool]()
 
@@ -103,6 +103,8 @@ def pytest_runtest_makereport(
             verdict = classify(exc)
             if verdict.status is Status.BROKEN:
                 report.user_properties.append(BROKEN)
+            if verdict.category is Category.TEST_DEFINITION:
+                report.user_properties.append(DEFINITION)
             run["category"] = verdict.category.value
             run["message"] = str(exc)[:2000]
         report.user_properties.append((CASE_RUN, json.dumps(run, default=str)))
@@ -112,9 +114,7 @@ def pytest_runtest_makereport(
 def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
-    if report.when == "call" and report.failed and BROKEN in report.user_properties:
-        return "broken", "B", ("BROKEN", {"yellow": True})
-    return None
+    return outcome_word(report)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:

@@ -39,8 +39,11 @@ def test_retry_resends_the_same_body_and_reads_msg1006_as_accepted_earlier():
     ex = client().send("IF-031", [{"CommonBlock": {"S1": {"x": 1}}}], dip_id="2300000101")
     bodies = [c.request.body for c in responses.calls]
     assert len(bodies) == 2 and bodies[0] == bodies[1]
-    assert ex.status == 201 and "accepted by an earlier attempt" in ex.note
+    # recorded as it came: the refusal, marked as an acceptance by the earlier attempt (no answer invented)
+    assert ex.status == 400 and ex.recovered and response_code(ex.response_body) == "MSG1006"
+    assert "accepted by an earlier attempt whose answer was lost (HTTP 502)" in ex.note
     assert ex.attempts == 2
+    assert ex.as_dict()["recovered"] == {"transactionID": None}
 
 
 @responses.activate
@@ -58,7 +61,7 @@ def test_an_empty_answer_to_a_send_is_asked_again():
     responses.post(f"{BASE}/dip-channel/IF-031", body=b"", status=201)
     responses.post(f"{BASE}/dip-channel/IF-031", json=standard("MSG1006"), status=400)
     ex = client().send("IF-031", [{"CommonBlock": {"S1": {"x": 1}}}], dip_id="2300000101")
-    assert ex.attempts == 2 and ex.recovered and ex.status == 201
+    assert ex.attempts == 2 and ex.recovered and ex.status == 400
 
 
 @responses.activate

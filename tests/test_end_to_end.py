@@ -198,3 +198,40 @@ def test_the_example_cycle_passes_over_mutual_tls(pytester):
     urls = {x["url"].split("/dip-channel")[0] for f in (pytester.path / "out" / "allure").glob("*-attachment.json")
             for x in _exchanges(f) if "/dip-channel/" in x["url"]}  # fmt: skip
     assert urls and all(u.startswith("https://127.0.0.1:") for u in urls)
+
+
+def test_a_definition_error_at_run_time_is_reported_as_one_everywhere(pytester, project):
+    """The terminal says what results.json says: the test file is wrong, not the environment."""
+    scenario = appointment_scenario("T-03-902").replace(
+        'proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"',
+        'proposedDataServiceDIPEffectiveFromDate: "{{ mpan }}"',  # not a date: found once rendered
+    )
+    write(project, "test_themes/wrong_contract.yaml", scenario)
+    result = run(pytester, "-q", "--cohort", "C1", "--mhhs-results", "out/results.json")
+    out = result.stdout.str()
+    assert result.ret == 1
+    assert "DEFINITION ERRORS (the test files are wrong, not the product)" in out
+    assert "DEFINITION ERROR test_themes/wrong_contract.yaml::T-03-902-TC01[C1]" in out
+    assert "BROKEN" not in out and "1 definition error" in out.splitlines()[-1]
+    (case,) = json.loads((pytester.path / "out" / "results.json").read_text())["cases"]
+    assert case["category"] == "test definition error"
+
+
+def test_a_crashed_workers_case_is_broken_in_the_terminal_as_in_the_results(pytester, project):
+    write(project, "test_themes/crash.yaml", appointment_scenario("T-03-903"))
+    write(
+        project,
+        "conftest.py",
+        """
+        import os
+
+        def pytest_runtest_call(item):
+            if "T-03-903" in item.nodeid:
+                os._exit(3)  # the worker dies mid-case
+        """,
+    )
+    result = run(pytester, "-n", "1", "--cohort", "C1", "--mhhs-results", "out/results.json")
+    last = result.stdout.lines[-1]
+    assert "1 broken" in last and "failed" not in last, last
+    (case,) = json.loads((pytester.path / "out" / "results.json").read_text())["cases"]
+    assert case["status"] == "broken"

@@ -12,6 +12,7 @@ from pathlib import Path
 from mhhs_sit import __version__
 from mhhs_sit.cli import validate
 from mhhs_sit.cli.common import project_of
+from mhhs_sit.core import atomic
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import MhhsSitError
 from mhhs_sit.project import Project, simulator_rule_problems
@@ -102,8 +103,8 @@ def _after_run(out: Path, args: argparse.Namespace, project: Project) -> list[st
 
     try:
         summary = completion(load_cycle([out / "results.json"]), load_criteria(criteria_path(None)))
-        (out / "completion-report.html").write_text(render_html(summary), encoding="utf-8")
-        (out / "completion-report.md").write_text(render_markdown(summary), encoding="utf-8")
+        atomic.write_text(out / "completion-report.html", render_html(summary))
+        atomic.write_text(out / "completion-report.md", render_markdown(summary))
         made.append("completion-report.html/.md")
         print(f"\n{summary.summary()}")
     except MhhsSitError as exc:

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from mhhs_sit.cli.common import guarded
+from mhhs_sit.core import atomic
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.evidence.completion import CompletionReport, build_report
 from mhhs_sit.evidence.completion_render import render_html, render_markdown
@@ -74,7 +75,7 @@ def _write(report: CompletionReport, formats: list[str], out: Path) -> list[Path
         written = []
         for fmt in formats:
             target = out / FORMATS[fmt]
-            target.write_text(render_html(report) if fmt == "html" else render_markdown(report), encoding="utf-8")
+            atomic.write_text(target, render_html(report) if fmt == "html" else render_markdown(report))
             written.append(target)
     except OSError as exc:
         raise ConfigError(f"cannot write the report in {out}: {exc}") from None

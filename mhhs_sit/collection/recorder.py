@@ -8,6 +8,7 @@ half-way leaves a consistent store; ``results.json`` is written at the end.
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,7 +56,7 @@ class ResultsRecorder:
                 framework_version=__version__,
                 seed=self.state.seed,
                 evidence=self._evidence(),
-                command=shlex.join(str(a) for a in self.config.invocation_params.args),
+                command=without_credentials(shlex.join(str(a) for a in self.config.invocation_params.args)),
             )
         except MhhsSitError as exc:
             self._store_trouble(exc)
@@ -164,6 +165,14 @@ class ResultsRecorder:
             self._store.close()
         except MhhsSitError as exc:
             self._store_trouble(exc)
+
+
+_URL_PASSWORD = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
+
+
+def without_credentials(command: str) -> str:
+    """The command as the store keeps it: a password in a URL (``--store postgresql://u:p@h/db``) masked."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", command)
 
 
 def _is_scenario(nodeid: str) -> bool:

@@ -1,7 +1,9 @@
 """What the terminal shows of a run: the header naming its environment, and the broken summary.
 
-Broken cases (environment problems) are listed apart from failures (product defects), each with
-the one line that says why, so a tester sees at a glance what to fix in the environment.
+Broken cases (environment problems) and definition errors (the test file is wrong) are listed
+apart from failures (product defects), each with the one line that says why, so a tester sees at
+a glance what to fix in the environment and what in the scenarios. The words are the ones
+results.json, the store and the reports use.
 """
 
 from __future__ import annotations
@@ -10,6 +12,27 @@ import pytest
 
 from mhhs_sit import __version__
 from mhhs_sit.collection.session import SessionState
+from mhhs_sit.results.run import BROKEN, DEFINITION
+
+Word = tuple[str, str, tuple[str, dict[str, bool]]]
+DEFINITION_WORD: Word = ("definition error", "D", ("DEFINITION ERROR", {"red": True}))
+BROKEN_WORD: Word = ("broken", "B", ("BROKEN", {"yellow": True}))
+
+
+def outcome_word(report: pytest.TestReport) -> Word | None:
+    """The terminal's category, letter and word for a case that did not pass as pytest would say.
+
+    A crashed xdist worker's report (``when`` is ``???``) is broken, as results.json records it."""
+    if not report.failed:
+        return None
+    if report.when == "call" and DEFINITION in report.user_properties:
+        return DEFINITION_WORD
+    if report.when == "call" and BROKEN in report.user_properties:
+        return BROKEN_WORD
+    when: str = report.when  # xdist's crash report says "???", which pytest's type does not admit
+    if when == "???" and (".yaml::" in report.nodeid or ".yml::" in report.nodeid):
+        return BROKEN_WORD
+    return None
 
 
 def header_lines(state: SessionState) -> list[str]:
@@ -34,17 +57,23 @@ def header_lines(state: SessionState) -> list[str]:
 
 
 def broken_summary(terminal: pytest.TerminalReporter) -> None:
-    """Every broken case in full, then one line each."""
-    broken = terminal.stats.get("broken", [])
-    if not broken:
+    """Every broken case and definition error in full, then one line each."""
+    _section(terminal, "broken", "BROKEN (environment problems, not product defects)", "BROKEN", yellow=True)
+    _section(terminal, "definition error", "DEFINITION ERRORS (the test files are wrong, not the product)",
+             "DEFINITION ERROR", red=True)  # fmt: skip
+
+
+def _section(terminal: pytest.TerminalReporter, key: str, title: str, word: str, **colour: bool) -> None:
+    reports = terminal.stats.get(key, [])
+    if not reports:
         return
-    terminal.section("BROKEN (environment problems, not product defects)", yellow=True)
-    for rep in broken:
-        terminal.write_sep("_", rep.head_line or rep.nodeid, yellow=True)
+    terminal.write_sep("=", title, **colour)
+    for rep in reports:
+        terminal.write_sep("_", rep.head_line or rep.nodeid, **colour)
         terminal.line(rep.longreprtext)
-    terminal.write_sep("-", "broken summary", yellow=True)
-    for rep in broken:
-        terminal.line(f"BROKEN {rep.nodeid} - {first_reason(rep.longreprtext)}")
+    terminal.write_sep("-", f"{word.lower()} summary", **colour)
+    for rep in reports:
+        terminal.line(f"{word} {rep.nodeid} - {first_reason(rep.longreprtext)}")
 
 
 def first_reason(text: str) -> str:

@@ -47,6 +47,7 @@ class Exchange:
     attempts: int = 1
     note: str = ""
     recovered: bool = False  # accepted by an earlier attempt whose answer was lost (MSG1006 on the retry)
+    accepted_as: str | None = None  # a recovered send's transactionID, where the environment could tell
     request_headers: dict[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
 
@@ -59,6 +60,7 @@ class Exchange:
             "elapsed_ms": round(self.elapsed_ms, 2),
             "attempts": self.attempts,
             **({"note": self.note} if self.note else {}),
+            **({"recovered": {"transactionID": self.accepted_as}} if self.recovered else {}),
         }
 
 
@@ -302,10 +304,12 @@ class DipClient:
             if pause is not None:
                 return pause
         if out.duplicate_means_done and failure.ambiguous and response_code(exchange.response_body) == "MSG1006":
+            # The answer as it came (400 MSG1006) is kept: the acceptance it implies has no
+            # transaction id of its own, and the caller looks it up where the environment can tell.
             exchange.note = (
-                "accepted by an earlier attempt: the retry was refused as a duplicate senderUniqueReference (MSG1006)"
+                f"accepted by an earlier attempt whose answer was lost ({failure.last_error or 'no answer'}): "
+                "the retry was refused as a duplicate senderUniqueReference (MSG1006)"
             )
-            exchange.status = 201
             exchange.recovered = True
         return None
 
@@ -316,6 +320,7 @@ class DipClient:
         if r.status_code in RETRY_STATUSES:
             # 408, 429 and 503 say the request was not processed; after a 500, 502 or 504 it may have been.
             failure.ambiguous = failure.ambiguous or r.status_code in MAYBE_PROCESSED
+            failure.last_error = f"HTTP {r.status_code}"
             return _retry_after(r) or self._backoff(attempt)
         if out.duplicate_means_done and not r.content:
             # No StandardResponse at all: the outcome is unknown, so ask again (same body).

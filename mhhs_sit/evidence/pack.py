@@ -22,10 +22,11 @@ import os
 import urllib.parse
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
+from xml.etree import ElementTree
 
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.evidence.manifest import MANIFEST_NAME, FileDiff, FileEntry, Manifest, compare, digest
@@ -122,6 +123,13 @@ def pack(
         raise ConfigError(f"{run_dir} is not a directory: give the run directory `mhhs-sit run --out` wrote")
     run = _run_metadata(run_dir)
     files, skipped = collect(run_dir)
+    unreadable = [f"{rel}: {why}" for rel, path in files if (why := unreadable_artefact(rel, path)) is not None]
+    if unreadable:
+        raise ConfigError(
+            f"{run_dir} holds artefacts a reviewer could not read (a run killed while writing them?): "
+            + "; ".join(unreadable)
+            + ". Re-create them (e.g. `mhhs-sit rttm`, `mhhs-sit completion`) or remove them, then pack again"
+        )
     out = Path(out) if out is not None else default_out(run_dir)
     top = run_dir.resolve().name or "run"
     secrets = _secrets(environ, signer)
@@ -140,6 +148,54 @@ def pack(
     with out.open("rb") as f:
         sha, _ = digest(f)
     return PackResult(out, manifest, sha, tuple(skipped))
+
+
+def unreadable_artefact(rel: str, path: Path) -> str | None:
+    """Why a report the run writes (the run folder's own files) cannot be read: empty, or not what
+    its name says; None if it can. A leftover temporary file of an unfinished write anywhere."""
+    if path.name.startswith(".") and ".tmp" in path.name:
+        return "a temporary file of a write that never finished"
+    kind = ARTEFACT_KINDS.get(path.suffix.lower())
+    if kind is None or "/" in rel:
+        return None
+    if path.stat().st_size == 0:
+        return "empty (0 bytes)"
+    try:
+        kind(path)
+    except (ValueError, zipfile.BadZipFile, ElementTree.ParseError, OSError) as exc:
+        return f"not a readable {path.suffix.lstrip('.')} file ({str(exc)[:120]})"
+    return None
+
+
+def _json(path: Path) -> None:
+    json.loads(path.read_bytes())
+
+
+def _xlsx(path: Path) -> None:
+    with zipfile.ZipFile(path) as zf:
+        bad = zf.testzip()
+        if bad is not None or "[Content_Types].xml" not in zf.namelist():
+            raise zipfile.BadZipFile(f"damaged member {bad}" if bad else "no workbook content")
+
+
+def _xml(path: Path) -> None:
+    ElementTree.parse(path)
+
+
+def _html(path: Path) -> None:
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - 4096))
+        if b"</html>" not in f.read().lower():
+            raise ValueError("it ends before </html>")
+
+
+ARTEFACT_KINDS: dict[str, Callable[[Path], None]] = {
+    ".json": _json,
+    ".xlsx": _xlsx,
+    ".xml": _xml,
+    ".html": _html,
+    ".md": lambda path: None,  # any text, once not empty
+}
 
 
 def _secrets(environ: Mapping[str, str] | None, signer: Signer | None) -> dict[str, set[bytes]]:

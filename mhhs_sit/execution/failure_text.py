@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from mhhs_sit.results.outcome import UNSUCCESSFUL, Status, classify
+from mhhs_sit.results.outcome import UNSUCCESSFUL, Category, classify
 
+# The words results.json, the store and the reports use, with the status each category carries.
+CLASSIFIED = {
+    Category.PRODUCT_DEFECT: "product behaviour (failed)",
+    Category.ENVIRONMENT: "environment (broken)",
+    Category.TEST_DATA: "test data (broken)",
+    Category.TEST_DEFINITION: "test definition (definition error: the test file is wrong)",
+    Category.FRAMEWORK: "framework error (broken)",
+}
 MARKS = {"passed": "✓", "failed": "✗", "broken": "!", "skipped": "-", "pending": "?"}
 
 
 def case_failure_text(item: Any, exc: BaseException) -> str:
     record = item.record
-    outcome = classify(exc).status
-    head = f"{item.name} {outcome.upper()}: {item.case.title}  ({item.case.location})"
+    verdict = classify(exc)
+    outcome = verdict.status
+    word = "DEFINITION ERROR" if verdict.category is Category.TEST_DEFINITION else outcome.upper()
+    head = f"{item.name} {word}: {item.case.title}  ({item.case.location})"
     lines = [head]
     if not record.steps:  # failed while preparing data or webhooks
         lines.append(f"  before the first step: {exc}")
@@ -28,6 +38,5 @@ def case_failure_text(item: Any, exc: BaseException) -> str:
             f"{k}={v if not isinstance(v, dict) else v.get('mpan', v)}" for k, v in record.data_drawn.items()
         )
         lines.append(f"  data: {drawn}")
-    kind = "product behaviour (failed)" if outcome is Status.FAILED else "environment (broken)"
-    lines.append(f"  classified as: {kind}")
+    lines.append(f"  classified as: {CLASSIFIED.get(verdict.category, 'environment (broken)')}")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mhhs_sit import __version__
+from mhhs_sit.core import atomic
 from mhhs_sit.results.model import CaseKey, CaseMeta, CaseResult, Execution, Json, category_of, status_of, totals
 from mhhs_sit.results.outcome import Category, Status
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 CASE_META = "mhhs_case"  # user property: what the case is (set at collection)
 CASE_RUN = "mhhs_run"  # user property: what happened when it ran (set on the call report)
 BROKEN = ("mhhs_outcome", Status.BROKEN.value)
+DEFINITION = ("mhhs_outcome", "definition error")  # broken because the test file is wrong, not the environment
 Described = tuple[CaseKey, CaseMeta]  # an item's CASE_META: which case in which cohort, and what it is
 
 
@@ -177,10 +179,7 @@ class RunResults:
         }
 
     def write(self, path: Path, facts: RunFacts, labels: RunLabels) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.document(facts, labels), indent=2, default=str))
-        tmp.replace(path)
+        atomic.write_text(path, json.dumps(self.document(facts, labels), indent=2, default=str))
 
 
 def _with_run(result: CaseResult, run: Mapping[str, object]) -> CaseResult:

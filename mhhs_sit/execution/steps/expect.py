@@ -20,7 +20,8 @@ from mhhs_sit.definitions.schemas import CHECKS, DURATION, INTERFACE, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
 from mhhs_sit.definitions.steps import StepContext
 from mhhs_sit.dip.envelope import bracketed, field
-from mhhs_sit.errors import Problem, ScenarioFailure, StepDefinitionError
+from mhhs_sit.errors import EnvironmentBroken, Problem, ScenarioFailure, StepDefinitionError
+from mhhs_sit.execution import journal
 from mhhs_sit.execution.case import CaseRun
 from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text
 
@@ -170,6 +171,9 @@ class ExpectStep(RunnableBase):
         wait = _Wait(run, spec, participant)
         item = rt.receiver.inbox.wait_for(wait.considers, since=run.inbox_start, timeout=spec.within, claim=run.claim)
         if item is None:
+            faults = journal.faults_on_cohort(run, run.record.started)
+            if faults:  # the environment lost or held back the cohort's traffic: not the product's doing
+                raise EnvironmentBroken(journal.naming_faults(wait.nothing_came(), faults))
             raise ScenarioFailure(wait.nothing_came())
         run.last_received = item.payload
         if run.current is not None:

@@ -14,7 +14,8 @@ from mhhs_sit.definitions.schemas import CHECKS, INTERFACE, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
 from mhhs_sit.definitions.steps import SaveSource, SpecVersion, StepContext
 from mhhs_sit.dip.envelope import Sender, build_message, field, response_code
-from mhhs_sit.errors import Problem, ScenarioFailure, StepDefinitionError
+from mhhs_sit.errors import EnvironmentBroken, Problem, ScenarioFailure, StepDefinitionError
+from mhhs_sit.execution import journal
 from mhhs_sit.execution import recipients as routing
 from mhhs_sit.execution.case import CaseRun, broken_if_server_error
 from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text, texts
@@ -179,11 +180,18 @@ class SendStep(RunnableBase):
         spec = SendSpec.parse(rendered(run, step))
         message, dip_id = build(run, spec)
         _check_built(run, spec, message)
-        exchange = run.runtime.client.send(spec.interface, [message], dip_id=dip_id)
-        if run.current is not None:
-            run.current.exchanges.append(exchange.as_dict())
-        status = _judge(spec, exchange)
-        return {**message, "response": exchange.response_body, "status": status}
+        try:
+            exchange = run.runtime.client.send(spec.interface, [message], dip_id=dip_id)
+            if exchange.recovered:
+                exchange.accepted_as = journal.original_transaction(run, spec.interface, dip_id, message)
+            if run.current is not None:
+                run.current.exchanges.append(exchange.as_dict())
+            status = _judge(spec, exchange)
+            response = _needed_response(run, step, spec, exchange)
+        except EnvironmentBroken as exc:
+            faults = journal.faults_on_cohort(run, run.record.started)
+            raise EnvironmentBroken(journal.naming_faults(str(exc), faults)) from exc
+        return {**message, "response": response, "status": status}
 
 
 def build(run: CaseRun, spec: SendSpec) -> tuple[dict[str, object], str]:
@@ -243,18 +251,62 @@ def _check_built(run: CaseRun, spec: SendSpec, message: Mapping[str, object]) ->
         raise StepDefinitionError(f"the message this step builds breaks {against}: " + "; ".join(violations))
 
 
+def _accepted_earlier(spec: SendSpec, exchange: Exchange) -> bool:
+    """A send the DIP accepted on an attempt whose answer was lost (the retry met MSG1006), where
+    the step wanted that acceptance; a step that wants MSG1006 takes the refusal as it came."""
+    return exchange.recovered and spec.response.code != "MSG1006"
+
+
+def _needed_response(run: CaseRun, step: Step, spec: SendSpec, exchange: Exchange) -> object:
+    """The answer a ``save:`` reads: for a send accepted earlier, the original transaction where the
+    environment's journal names it; when it cannot, a save that reads the answer is broken."""
+    if not _accepted_earlier(spec, exchange):
+        return exchange.response_body
+    reading = sorted(name for name, path in step.save.items() if path.split(".", 1)[0].startswith("response"))
+    if exchange.accepted_as is None and reading:
+        why = (
+            "the simulator journal has no such message"
+            if run.runtime.environment.is_local
+            else "this DIP offers a sender no lookup of a sent message"
+        )
+        reason = (
+            f"cannot save {', '.join(repr(n) for n in reading)} from the DIP's answer to {spec.interface}: "
+            f"accepted earlier, transaction id unknown ({exchange.note}; {why})"
+        )
+        raise EnvironmentBroken(journal.naming_faults(reason, journal.faults_on_cohort(run, run.record.started)))
+    origin = "from the simulator journal" if exchange.accepted_as else "unknown"
+    return {
+        "messageArray": [
+            {
+                "transactionID": exchange.accepted_as,
+                "message": f"MSG0000 - accepted by an earlier attempt whose answer was lost (transaction id {origin})",
+            }
+        ],
+        "recovered_from": exchange.response_body,
+    }
+
+
 def _judge(spec: SendSpec, exchange: Exchange) -> int | None:
     """The status the step saw, once the answer met what the step expects (else it fails)."""
     expected = spec.response
     body = exchange.response_body
     broken_if_server_error(exchange.status, expected.status, f"the DIP ({spec.interface})", body)
     code, status = response_code(body), exchange.status
-    if exchange.recovered and expected.code == "MSG1006":
-        status = 400  # the step wants the refusal, and MSG1006 is what the DIP answered
-    elif exchange.recovered:
+    if not isinstance(body, Mapping) and (expected.code or (status or 0) < 300):
+        what = "an empty body" if body is None else f"a body that is not JSON ({str(body)[:100]!r})"
+        raise EnvironmentBroken(
+            f"the DIP answered {spec.interface} with HTTP {status} and {what} after {exchange.attempts} "
+            "attempt(s): the outcome cannot be read"
+        )
+    if _accepted_earlier(spec, exchange):
         # Accepted, though the answer that said so was lost and the retry met MSG1006: what an
-        # idempotent participant must conclude (the DIP's journal shows the one acceptance).
-        code = "MSG0000"
+        # idempotent participant must conclude. The answer's own fields were lost with it.
+        if expected.json:
+            raise EnvironmentBroken(
+                f"the step checks the DIP's answer to {spec.interface} (response.json), but that answer was "
+                f"lost: {exchange.note}"
+            )
+        return 201 if expected.status == 201 else _wrong_outcome(spec, "accepted it (201, MSG0000)")
     failures = []
     if status != expected.status:
         failures.append(f"HTTP {status}, expected {expected.status}")
@@ -267,6 +319,13 @@ def _judge(spec: SendSpec, exchange: Exchange) -> int | None:
             f"the DIP answered {spec.interface} from {spec.role} with {'; '.join(failures)}{_describe(body)}"
         )
     return status
+
+
+def _wrong_outcome(spec: SendSpec, what: str) -> int:
+    raise ScenarioFailure(
+        f"the DIP {what} for {spec.interface} from {spec.role}; expected HTTP {spec.response.status}"
+        f"{' ' + spec.response.code if spec.response.code else ''}"
+    )
 
 
 def _describe(body: object) -> str:
