@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mhhs_sit import __version__
+from mhhs_sit.collection import overlap
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
 from mhhs_sit.collection.options import add_options
 from mhhs_sit.collection.recorder import ResultsRecorder
@@ -47,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # reports are gathered where they are shown
         config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
     allure_plugin.register(config, lambda: Masking(state.scrubber(), state.personal_fields), lambda: _run_facts(state))
+    overlap.register(config)
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
 
 

@@ -17,6 +17,7 @@ from mhhs_sit.results.outcome import classify
 from mhhs_sit.results.run import CASE_META
 
 if TYPE_CHECKING:
+    from mhhs_sit.collection.overlap import StartedCase
     from mhhs_sit.execution.case import CaseRecord
 
 STATE_KEY = pytest.StashKey[SessionState]()
@@ -100,6 +101,7 @@ class CaseItem(pytest.Item):
         self.case = case
         self.cohort = cohort
         self.record: CaseRecord | None = None
+        self.started_ahead: StartedCase | None = None  # run ahead of its turn (--mhhs-concurrency)
         for tag in case.tags:
             if tag not in _registered(self.config):
                 self.config.addinivalue_line("markers", f"{tag}: scenario tag (mhhs-sit)")
@@ -141,6 +143,13 @@ class CaseItem(pytest.Item):
         from mhhs_sit.execution.case import CaseRun  # the DIP client (requests, cryptography) when a case runs
         from mhhs_sit.execution.engine import run_case
 
+        if self.started_ahead is not None:
+            started, self.started_ahead = self.started_ahead, None
+            try:
+                started.outcome()
+            finally:
+                self.record = started.run.record
+            return
         state = state_of(self.config)
         runtime = state.runtime()
         run = CaseRun(runtime, self.scenario, self.case, self.cohort)

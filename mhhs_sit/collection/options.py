@@ -36,6 +36,14 @@ class Option:
 
 OPTIONS = (
     Option(
+        "--mhhs-concurrency",
+        "mhhs_concurrency",
+        "cases in flight at once in this process: their waits overlap, their reports keep collection "
+        "order (without -n; a case with a fault step runs alone) [default 1]",
+        "N",
+        type=int,
+    ),
+    Option(
         "--mhhs-env",
         "mhhs_env",
         "environment to run against: a name in environments/ (local, sit-a, sit-b) "

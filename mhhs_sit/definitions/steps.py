@@ -90,6 +90,11 @@ class StepKind(Protocol):
         that point at one worker, simulator faults): its case then runs on the cohort's one worker."""
         ...
 
+    def exclusive(self, body: object) -> bool:
+        """Whether the step changes what other cases see while it is in force (a simulator fault):
+        its case then runs with no other case in flight (``--mhhs-concurrency``)."""
+        ...
+
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
         """Problems of the message the step would send, against the catalogue (collection time)."""
         ...
@@ -119,6 +124,9 @@ class BaseStepKind:
         return False
 
     def binds_cohort(self, body: object) -> bool:
+        return False
+
+    def exclusive(self, body: object) -> bool:
         return False
 
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:

@@ -22,11 +22,39 @@ from mhhs_sit.execution.steps.base import RunnableStepKind
 def run_case(run: CaseRun, kinds: StepRegistry[RunnableStepKind] = STEP_KINDS) -> CaseRecord:
     """Run every step with the kinds the case was loaded with; its cleanups run however it ends."""
     try:
+        prepare_case(run, kinds)
         return _run(run, kinds)
     finally:
-        for cleanup in reversed(run.cleanups.values()):
-            with contextlib.suppress(Exception):  # the outcome stands; a failed cleanup must not replace it
-                cleanup()
+        _clean_up(run)
+
+
+def run_prepared(run: CaseRun, kinds: StepRegistry[RunnableStepKind] = STEP_KINDS) -> CaseRecord:
+    """The steps of a case ``prepare_case`` has prepared (cases overlapped: each on a thread)."""
+    try:
+        return _run(run, kinds)
+    finally:
+        _clean_up(run)
+
+
+def prepare_case(run: CaseRun, kinds: StepRegistry[RunnableStepKind] = STEP_KINDS) -> None:
+    """The case's data and subscriptions, before its first step: in collection order, whatever
+    runs concurrently, so every case draws the same data as in a serial run."""
+    rec = run.record
+    rec.started = time.time()
+    try:
+        _prepare(run, kinds)
+    except BaseException as exc:
+        rec.status = outcome_of(exc)
+        rec.stopped = time.time()
+        _clean_up(run)
+        raise
+
+
+def _clean_up(run: CaseRun) -> None:
+    for cleanup in reversed(run.cleanups.values()):
+        with contextlib.suppress(Exception):  # the outcome stands; a failed cleanup must not replace it
+            cleanup()
+    run.cleanups.clear()
 
 
 def _prepare(run: CaseRun, kinds: StepRegistry[RunnableStepKind]) -> None:
@@ -61,13 +89,6 @@ def _data_value(run: CaseRun, name: str, spec: object) -> object:
 
 def _run(run: CaseRun, kinds: StepRegistry[RunnableStepKind]) -> CaseRecord:
     rec = run.record
-    rec.started = time.time()
-    try:
-        _prepare(run, kinds)
-    except BaseException as exc:
-        rec.status = outcome_of(exc)
-        rec.stopped = time.time()
-        raise
     for number, step in enumerate(run.case.steps, 1):
         srec = StepRecord(number, step.title, step.kind, str(step.location))
         rec.steps.append(srec)

@@ -40,7 +40,8 @@ class Runtime:
     dip_spec: str | None = None  # or an official DIP spec, when one is given
     credentials_dir: str | None = None  # local simulator: the run's ca.pem and <DIP ID>.pem/.key
     _signers: dict[str, Signer | None] = field(default_factory=dict)
-    _client: DipClient | None = None
+    _clients: list[DipClient] = field(default_factory=list)
+    _local: threading.local = field(default_factory=threading.local)
     _receiver: Receiver | None = None
     _webhooks: set[tuple[str, str]] = field(default_factory=set)
     _pools: dict[str, CohortPool] = field(default_factory=dict)
@@ -135,26 +136,35 @@ class Runtime:
 
     @property
     def client(self) -> DipClient:
-        if self._client is None:
-            env = self.environment
-            cert = None
-            if env.auth.client_cert and env.auth.client_key:
-                cert = (_path_setting(env.auth.client_cert), _path_setting(env.auth.client_key))
-            verify: bool | str = _path_setting(env.auth.ca_bundle) if env.auth.ca_bundle else True
-            if self.credentials_dir and Path(self.credentials_dir, "ca.pem").is_file():
-                verify = str(Path(self.credentials_dir, "ca.pem"))  # the simulator's throwaway CA
-            self._client = DipClient(
-                self.dip_url,
-                api_key_for=self.api_key_for,
-                connect_timeout=env.timeouts.connect,
-                read_timeout=env.timeouts.read,
-                retries=env.retries,
-                cert=cert,
-                verify=verify,
-                signer_for=self.signer_for,
-                cert_for=self.cert_for,
-            )
-        return self._client
+        """This thread's DIP client: cases that overlap run on threads, and a ``requests`` session
+        is not promised to be safe across them (one connection pool each)."""
+        client: DipClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._new_client()
+            self._local.client = client
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def _new_client(self) -> DipClient:
+        env = self.environment
+        cert = None
+        if env.auth.client_cert and env.auth.client_key:
+            cert = (_path_setting(env.auth.client_cert), _path_setting(env.auth.client_key))
+        verify: bool | str = _path_setting(env.auth.ca_bundle) if env.auth.ca_bundle else True
+        if self.credentials_dir and Path(self.credentials_dir, "ca.pem").is_file():
+            verify = str(Path(self.credentials_dir, "ca.pem"))  # the simulator's throwaway CA
+        return DipClient(
+            self.dip_url,
+            api_key_for=self.api_key_for,
+            connect_timeout=env.timeouts.connect,
+            read_timeout=env.timeouts.read,
+            retries=env.retries,
+            cert=cert,
+            verify=verify,
+            signer_for=self.signer_for,
+            cert_for=self.cert_for,
+        )
 
     @property
     def receiver(self) -> Receiver:
@@ -199,8 +209,10 @@ class Runtime:
         return self._pools[cohort.id]
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+        self._local = threading.local()
         if self._receiver is not None:
             self._receiver.close()
 

@@ -45,6 +45,9 @@ class FaultStep(RunnableBase):
     def binds_cohort(self, body: object) -> bool:
         return True  # the fault reaches the cohort's traffic, whichever case sent it
 
+    def exclusive(self, body: object) -> bool:
+        return True  # while it is in force, any case's traffic in its scope meets it
+
     def run(self, run: CaseRun, step: Step) -> object:
         environment = run.runtime.environment
         if environment.stubs not in LOCAL_STUBS:

@@ -1,0 +1,131 @@
+"""Overlapped waits: cases started ahead of their turn, on threads, and reported in collection order.
+
+A SIT case spends most of its time waiting for asynchronous answers. With ``--mhhs-concurrency N``
+up to N cases are in flight at once in a pytest process. Each is *prepared* on the main thread in
+collection order (its data drawn, its webhooks subscribed), so every case draws exactly what it
+draws in a serial run; then its steps run on a thread of their own. pytest still runs its protocol
+for one item after another: an item whose case already ran (or is running) only waits for its
+outcome, so the terminal, JUnit, results.json, the store and the Allure results see the same items
+in the same order with the same content as in a serial run.
+
+Not started ahead (each runs in its turn, with nothing else in flight, and nothing after it starts
+before it ends): an item that is not a case, an item a marker may skip (``skip``, ``skipif``,
+``xfail``), and a case with a step that changes what other cases see (``StepKind.exclusive``: a
+fault). Under xdist each worker runs its items one at a time (the controller hands them out one
+by one), so N applies only without ``-n``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from mhhs_sit.collection.items import CaseItem, state_of
+from mhhs_sit.execution.case import CaseRun
+from mhhs_sit.execution.steps import STEP_KINDS
+
+_MAY_SKIP = ("skip", "skipif", "xfail")
+_FINISH_TIMEOUT_S = 120.0  # at the end, how long cases started but never reported may take to clean up
+
+
+class StartedCase:
+    """A case started ahead of its turn: prepared here, its steps on a thread of their own."""
+
+    def __init__(self, run: CaseRun):
+        self.run = run
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        from mhhs_sit.execution.engine import prepare_case
+
+        try:
+            prepare_case(self.run)
+        except BaseException as exc:  # reported in the item's own turn, as a serial run reports it
+            self._error = exc
+            self._done.set()
+            return
+        threading.Thread(target=self._steps, name=f"mhhs-case {self.run.claim}", daemon=True).start()
+
+    def _steps(self) -> None:
+        from mhhs_sit.execution.engine import run_prepared
+
+        try:
+            run_prepared(self.run)
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def outcome(self) -> None:
+        """Wait for the case to end; raise what it raised."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+
+    def finished(self, timeout: float) -> bool:
+        return self._done.wait(timeout)
+
+
+class Overlap:
+    """Keeps up to ``limit`` cases in flight ahead of the item pytest is running."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._items: Sequence[pytest.Item] = ()
+        self._index: dict[str, int] = {}
+        self._next = 0  # the first item not yet considered for an early start
+        self._started: dict[str, StartedCase] = {}
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._items = list(session.items)
+        self._index = {item.nodeid: i for i, item in enumerate(self._items)}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        at = self._index.get(item.nodeid)
+        if at is None:
+            return
+        self._next = max(self._next, at)
+        while self._next < len(self._items) and self._next - at < self.limit:
+            candidate = self._items[self._next]
+            if not _startable(candidate):
+                break  # a barrier: it runs in its own turn, and nothing after it starts before
+            self._start(candidate)
+            self._next += 1
+        if isinstance(item, CaseItem) and item.nodeid in self._started:
+            item.started_ahead = self._started.pop(item.nodeid)
+
+    def _start(self, item: pytest.Item) -> None:
+        assert isinstance(item, CaseItem) and item.cohort is not None
+        started = StartedCase(CaseRun(state_of(item.config).runtime(), item.scenario, item.case, item.cohort))
+        self._started[item.nodeid] = started
+        started.start()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Cases started but never reported (the session stopped early) end before the runtime
+        closes, so their cleanups (a fault's removal) still run; they are recorded as not run."""
+        for started in self._started.values():
+            started.finished(_FINISH_TIMEOUT_S)
+        self._started.clear()
+
+
+def _startable(item: pytest.Item) -> bool:
+    if not isinstance(item, CaseItem) or item.cohort is None:
+        return False
+    if any(item.get_closest_marker(name) is not None for name in _MAY_SKIP):
+        return False
+    return not any(STEP_KINDS[step.kind].exclusive(step.spec) for step in item.case.steps if step.kind in STEP_KINDS)
+
+
+def register(config: pytest.Config) -> None:
+    """Overlap cases when ``--mhhs-concurrency`` asks for more than one and nothing forbids it."""
+    limit = int(config.getoption("mhhs_concurrency", 1) or 1)
+    if limit <= 1 or config.option.collectonly:
+        return
+    if hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None):
+        return  # xdist hands a worker its items one by one: see the module's docstring
+    config.pluginmanager.register(Overlap(limit), "mhhs-overlap")
