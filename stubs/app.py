@@ -27,7 +27,7 @@ from mhhs_stubs.answers import STANDARD_FIELDS, error, standard, standard_item
 from mhhs_stubs.auth import Authenticator, AuthRefusal, peer_certificate
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.conformance import Conformance, ConformanceMiddleware
-from mhhs_stubs.control import control_routes
+from mhhs_stubs.control import ControlGate, control_routes
 from mhhs_stubs.delivery import Subscription, replayed
 from mhhs_stubs.dip import INTERFACE_RE, RESPONSE_TEXT, Refusal, SimulatedDip
 from mhhs_stubs.fault_middleware import FaultMiddleware
@@ -67,12 +67,15 @@ class SimulatorApp:
             lifespan=self._lifespan,
             exception_handlers={404: _not_found, 405: _not_allowed},
         )
-        app: ASGIApp = SendFastPath(self.starlette, self)
+        app: ASGIApp = SendFastPath(ControlGate(self.starlette, config, self._control_refused), self)
         if config.check_responses:
             app = ConformanceMiddleware(app, Conformance(self.document), self._defect)
         # Outside Starlette, so a reset reaches uvicorn's own transport; faulted answers are
         # deliberate and never reach the conformance check.
         self.app: ASGIApp = FaultMiddleware(app, self.dip.faults, sender_of=config.by_key)
+
+    def _control_refused(self, note: str) -> None:
+        self.dip.journal.add("refused", "_sim", None, note=note)
 
     def _defect(self, problems: list[str]) -> None:
         self.defects += problems

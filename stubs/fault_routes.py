@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from mhhs_sit.definitions.faults import FaultSpecError
 from mhhs_stubs.faults import FaultPlan
-from mhhs_stubs.json_types import JsonObject
+from mhhs_stubs.json_types import JsonObject, JsonValue
 
 
 def _first_refusal(plan: FaultPlan, specs: list[object], *, listed: bool) -> dict[str, str] | None:
@@ -154,3 +154,27 @@ OPENAPI_PATHS: JsonObject = {
         }
     },
 }
+
+
+def _needing_the_control_key(paths: JsonObject) -> JsonObject:
+    """Every operation declares the control key and its 401 (the gate in control.py answers it)."""
+    refused: JsonObject = {
+        "description": "No control key",
+        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/StandardResponse"}}},
+    }
+    out: dict[str, JsonValue] = {}
+    for path, operations in paths.items():
+        assert isinstance(operations, dict)
+        guarded: dict[str, JsonValue] = {}
+        for method, op in operations.items():
+            assert isinstance(op, dict) and isinstance(op["responses"], dict)
+            guarded[method] = {
+                **op,
+                "security": [{"ControlKeyAuth": []}],
+                "responses": {**op["responses"], "401": refused},
+            }
+        out[path] = guarded
+    return out
+
+
+OPENAPI_PATHS = _needing_the_control_key(OPENAPI_PATHS)

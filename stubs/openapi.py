@@ -9,6 +9,7 @@ the official DIP spec's; here a payload is an object with ``CommonBlock`` and ``
 from __future__ import annotations
 
 from mhhs_stubs.answers import STANDARD_FIELDS
+from mhhs_stubs.config import CONTROL_HEADER
 from mhhs_stubs.journal import CHANNELS, DELIVERY_STATUSES, KINDS
 from mhhs_stubs.json_types import JsonObject, JsonValue
 
@@ -50,6 +51,7 @@ def _standard_errors(*codes: str) -> JsonObject:
 DIP_ERRORS = ("400", "401", "403", "404", "405", "413", "415", "429", "500", "502", "503", "504")
 CONTROL_ERRORS = {
     "400": _json(_ref("Problem"), "A bad query or body, with what to fix"),
+    "401": _json(_ref("StandardResponse"), "No control key (or, where a participant acts, no X-API-Key)"),
     "404": _json(_ref("StandardResponse"), "Unknown path"),
     "405": _json(_ref("StandardResponse"), "Method not allowed"),
 }
@@ -79,17 +81,25 @@ def _dip(summary: str, body: JsonObject | None, ok: JsonObject, *params: JsonObj
         "tags": ["DIP"],
         "parameters": [*params, *SIGNATURE_HEADERS],
         "responses": {**ok, **_standard_errors(*DIP_ERRORS)},
+        "security": API_KEY,
     }
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return op
 
 
-def _control(summary: str, ok: JsonObject, *params: JsonObject, body: JsonObject | None = None) -> JsonObject:
+API_KEY: JsonValue = [{"ApiKeyAuth": []}]
+CONTROL_KEY: JsonValue = [{"ControlKeyAuth": []}]
+
+
+def _control(
+    summary: str, ok: JsonObject, *params: JsonObject, body: JsonObject | None = None, security: JsonValue = CONTROL_KEY
+) -> JsonObject:
     op: dict[str, JsonValue] = {
         "summary": summary,
         "tags": ["Simulator control"],
         "responses": {**CONTROL_ERRORS, **ok},
+        "security": security,
     }
     if params:
         op["parameters"] = list(params)
@@ -363,10 +373,10 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                         {"type": "object", "required": ["routes"], "properties": {"routes": {"type": "array"}}},
                         "One route per message",
                     ),
-                    "401": _json(_ref("Problem"), "X-API-Key of the sender needed"),
                 },
                 ID,
                 body={"oneOf": [_ref("DIPMessageArray"), _ref("Payload")]},
+                security=[{"ControlKeyAuth": [], "ApiKeyAuth": []}],
             )
         },
         "/_sim/appointments": {
@@ -388,7 +398,6 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 "Pull waiting messages (leased until acknowledged); wait= long-polls",
                 {
                     "200": _json({"type": "object", "required": ["count", "waiting", "messages"]}, "Messages"),
-                    "401": _json(_ref("Problem"), "X-API-Key needed"),
                     "403": _json(_ref("Problem"), "Another participant's inbox"),
                 },
                 {"name": "dip_id", "in": "path", "required": True, "schema": {"type": "string"}},
@@ -396,6 +405,7 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 _query("limit", "at most this many", "integer"),
                 _query("wait", "seconds to wait for a first message", "number"),
                 _query("lease", "seconds until an unacknowledged message is offered again", "number"),
+                security=API_KEY,
             )
         },
         "/_sim/inbox/{dip_id}/ack": {
@@ -403,11 +413,11 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 "Acknowledge pulled messages by transaction id",
                 {
                     "200": _json({"type": "object", "required": ["acknowledged", "unknown"]}, "Result"),
-                    "401": _json(_ref("Problem"), "X-API-Key needed"),
                     "403": _json(_ref("Problem"), "Another participant's inbox"),
                 },
                 {"name": "dip_id", "in": "path", "required": True, "schema": {"type": "string"}},
                 body={"type": "object", "required": ["transactionIDs"]},
+                security=API_KEY,
             )
         },
         "/_sim/idle": {
@@ -436,6 +446,9 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
         "paths": {**p, **(extra_paths or {})},
         "components": {
             "schemas": COMPONENTS,
-            "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "securitySchemes": {
+                "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "ControlKeyAuth": {"type": "apiKey", "in": "header", "name": CONTROL_HEADER},
+            },
         },
     }

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
@@ -28,6 +29,7 @@ from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError, render_problems
+from mhhs_sit.execution.local_stubs import CONTROL_HEADER
 from mhhs_sit.project import Project
 
 if TYPE_CHECKING:
@@ -81,7 +83,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="simulate every role but these, which are under test (repeatable or comma separated); "
         "without --only or --except, the cohort files' 'simulated' lists decide",
     )
-    up.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    up.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, loopback only; any other is warned about)",
+    )
+    up.add_argument(
+        "--control-key-file",
+        metavar="FILE",
+        help=f"the control key ({CONTROL_HEADER} on /_sim) from this file (default: a fresh one per start)",
+    )
     up.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
     up.add_argument(
         "--credentials",
@@ -193,6 +204,7 @@ def credentials(sim: Any, env: Environment, cohorts: list[Cohort]) -> dict[str, 
         "simulated_roles": {c.id: sorted(c.simulated) for c in cohorts},
         "external_roles": {c.id: sorted(c.roles - c.simulated) for c in cohorts},
         "register_webhooks": WEBHOOK_HOWTO.format(url=sim.url),
+        "control": {"header": CONTROL_HEADER, "key": sim.config.control_key, "paths": "/_sim/* but /_sim/inbox"},
         "participants": participants,
         "simulator": whole,
     }
@@ -231,7 +243,22 @@ def plan(args: argparse.Namespace) -> Plan:
         raise ConfigError("--tls: mutual TLS is available for the embedded simulator only; use --env local")
     from mhhs_sit.execution.local_stubs import simulator_config
 
-    return Plan(env, chosen, simulator_config(env, chosen, dip_spec=dip_spec, signing="optional", tls=tls))
+    config = simulator_config(env, chosen, dip_spec=dip_spec, signing="optional", tls=tls)
+    if args.control_key_file:
+        config = dataclasses.replace(config, control_key=_control_key(Path(args.control_key_file), config))
+    return Plan(env, chosen, config)
+
+
+def _control_key(path: Path, config: SimulatorConfig) -> str:
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"--control-key-file: cannot read {path}: {exc.strerror or exc}") from None
+    if len(key) < 16 or any(p.api_key == key for p in config.participants.values()):
+        raise ConfigError(
+            f"--control-key-file: the key in {path} must be at least 16 characters and no participant's API key"
+        )
+    return key
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -242,6 +269,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     path = tmp / "credentials.json" if tmp else Path(args.credentials).resolve()
     sim = None
     try:
+        _warn_beyond_loopback(args.host)
         sim = _start(chosen, path.parent / "keys", args)
         _announce(sim, chosen, path, keep="kept after exit" if args.credentials else "removed on exit")
         while not stop.wait(3600):
@@ -255,6 +283,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)  # keys/ too; with --credentials both are kept
     return 0
+
+
+def _warn_beyond_loopback(host: str) -> None:
+    from mhhs_stubs.server import exposure_warning
+
+    warning = exposure_warning(host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
 
 
 def _start(chosen: Plan, keys: Path, args: argparse.Namespace) -> Any:
@@ -285,6 +321,7 @@ def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
     kind = f"in a container ({sim.image})" if env.stubs == "container" else "in this process"
     print(f"DIP simulator {kind}, environment '{env.name}', cohorts {', '.join(creds['cohorts'])}")
     print(f"url: {sim.url}")
+    print(f"control API (/_sim): send {CONTROL_HEADER}: {sim.config.control_key}")
     print(f"credentials: {path} (DIP ID, role, MPID and X-API-Key of every participant; mode 0600, {keep})")
     print(f"signing keys: {keys} (<DIP ID>.key/.pem per participant from outside, ca.pem; {keep})")
     print("simulated (answered by the simulator):")

@@ -21,6 +21,7 @@ from mhhs_sit.dip.envelope import ReferenceSource
 from mhhs_sit.dip.receiver import Receiver
 from mhhs_sit.dip.signing import Signer
 from mhhs_sit.errors import ConfigError, EnvironmentBroken
+from mhhs_sit.execution.local_stubs import control_auth
 
 if TYPE_CHECKING:
     from mhhs_sit.data import CohortPool
@@ -142,6 +143,8 @@ class Runtime:
                 signer_for=self.signer_for,
                 cert_for=self.cert_for,
             )
+            # the local simulator's /_sim paths need the run's control key (none elsewhere)
+            self._client.session.auth = control_auth(self.credentials_dir, self.dip_url)
         return self._client
 
     @property

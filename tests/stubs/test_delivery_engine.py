@@ -89,7 +89,7 @@ def unsubscribe(sim, interface="IF-024", dip_id=SDS2):
 def status_of(sim, tx, timeout=10.0, until=("delivered", "failed", "dead-letter")):
     deadline = time.monotonic() + timeout
     while True:
-        entry = requests.get(f"{sim.url}/_sim/messages/{tx}", timeout=5).json()
+        entry = requests.get(f"{sim.url}/_sim/messages/{tx}", headers=sim.control_headers, timeout=5).json()
         deliveries = [d for d in entry["deliveries"] if d["recipient"] == SDS2]
         if (deliveries and deliveries[-1]["status"] in until) or time.monotonic() > deadline:
             return deliveries[-1]
@@ -125,9 +125,13 @@ def test_a_dead_webhook_ends_in_a_dead_letter(sim, sink):
         (tx,) = send(sim, advisory())
         d = status_of(sim, tx)
     assert d["status"] == "dead-letter" and len(d["attempts"]) == 3
-    dead = requests.get(f"{sim.url}/_sim/deliveries", params={"status": "dead-letter"}, timeout=5).json()
+    dead = requests.get(
+        f"{sim.url}/_sim/deliveries", headers=sim.control_headers, params={"status": "dead-letter"}, timeout=5
+    ).json()
     assert tx in [row["transactionID"] for row in dead["deliveries"]]
-    events = requests.get(f"{sim.url}/_sim/messages", params={"kind": "event"}, timeout=5).json()["messages"]
+    events = requests.get(
+        f"{sim.url}/_sim/messages", headers=sim.control_headers, params={"kind": "event"}, timeout=5
+    ).json()["messages"]
     assert any("dead letter" in e["note"] and e["transactionID"] == tx for e in events)
 
 
@@ -274,7 +278,10 @@ def test_the_blocking_wait_returns_when_the_message_reaches_the_recipient(sim, s
 
     def wait():
         result["r"] = requests.get(
-            f"{sim.url}/_sim/wait", params={"mpan": mpan, "recipient": SDS2, "timeout": 10}, timeout=15
+            f"{sim.url}/_sim/wait",
+            headers=sim.control_headers,
+            params={"mpan": mpan, "recipient": SDS2, "timeout": 10},
+            timeout=15,
         ).json()
 
     with subscribed(sim, sink.url + path):
@@ -287,9 +294,13 @@ def test_the_blocking_wait_returns_when_the_message_reaches_the_recipient(sim, s
     message = result["r"]["message"]
     assert message["transactionID"] == tx
     assert [d["status"] for d in message["deliveries"]] == ["delivered"]  # not before the retry succeeded
-    nothing = requests.get(f"{sim.url}/_sim/wait", params={"mpan": "1999999999999", "timeout": 0.3}, timeout=5)
+    nothing = requests.get(
+        f"{sim.url}/_sim/wait", headers=sim.control_headers, params={"mpan": "1999999999999", "timeout": 0.3}, timeout=5
+    )
     assert nothing.json()["found"] is False
-    bad = requests.get(f"{sim.url}/_sim/wait", params={"mpan": mpan, "bogus": 1}, timeout=5)
+    bad = requests.get(
+        f"{sim.url}/_sim/wait", headers=sim.control_headers, params={"mpan": mpan, "bogus": 1}, timeout=5
+    )
     assert bad.status_code == 400 and "bogus" in bad.json()["error"]
 
 

@@ -43,6 +43,11 @@ class Running:
     def creds(self) -> dict:
         return json.loads(self.credentials.read_text())
 
+    @property
+    def control_headers(self) -> dict[str, str]:
+        control = self.creds()["control"]
+        return {control["header"]: control["key"]}
+
     def participant(self, role: str, cohort: str = "C1") -> dict:
         return next(p for p in self.creds()["participants"] if p["role"] == role and p["cohort"] == cohort)
 
@@ -119,6 +124,16 @@ def test_up_prints_the_url_and_credentials_and_a_credential_is_accepted():
         assert r.json()["messageArray"][0]["message"].startswith("MSG0000")
         # another participant's key is refused, as the real DIP does
         assert up.send([{"payload": appointment("1000000000029")}], role="REGS").status_code in (400, 403)
+        # the control API takes the printed control key, and neither no key nor a participant's
+        key = up.control_headers["X-Sim-Control-Key"]
+        assert f"control API (/_sim): send X-Sim-Control-Key: {key}" in up.lines
+        assert key not in {p["api_key"] for p in creds["participants"]}
+        assert requests.get(f"{up.url}/_sim/health", headers=up.control_headers, timeout=5).status_code == 200
+        for wrong in ({}, {"X-Sim-Control-Key": up.participant("SUP")["api_key"]}):
+            refused = requests.get(f"{up.url}/_sim/messages", headers=wrong, timeout=5)
+            assert (
+                refused.status_code == 401 and refused.json()["messageArray"][0]["message"] == "MSG1000 - Unauthorised"
+            )
 
         code, took = up.interrupt()
     assert code == 0 and took < 5
@@ -131,8 +146,10 @@ def test_up_prints_the_url_and_credentials_and_a_credential_is_accepted():
 def _first_delivery(up: Running, mpan: str) -> dict:
     r = up.send([{"payload": appointment(mpan)}])
     assert r.status_code == 201, r.text
-    requests.post(f"{up.url}/_sim/idle", params={"timeout": 5}, timeout=10)
-    journal = requests.get(f"{up.url}/_sim/messages", params={"mpan": mpan}, timeout=5).json()["messages"]
+    requests.post(f"{up.url}/_sim/idle", headers=up.control_headers, params={"timeout": 5}, timeout=10)
+    journal = requests.get(
+        f"{up.url}/_sim/messages", headers=up.control_headers, params={"mpan": mpan}, timeout=5
+    ).json()["messages"]
     return {
         "deliveries": next(e for e in journal if e["interface"] == "IF-031")["deliveries"],
         "interfaces": [e["interface"] for e in journal],
@@ -204,6 +221,6 @@ def test_tls_serves_https_with_client_certificates_from_the_keys_directory():
                            headers={"X-API-Key": sup["api_key"]}, verify=ca, cert=cert, timeout=5)  # fmt: skip
         assert ok.status_code == 201, ok.text
         with pytest.raises(requests.ConnectionError):  # no client certificate: refused in (or after) the handshake
-            requests.get(f"{up.url}/_sim/health", verify=ca, timeout=5)
+            requests.get(f"{up.url}/_sim/health", headers=up.control_headers, verify=ca, timeout=5)
         code, _ = up.interrupt()
     assert code == 0
