@@ -314,10 +314,14 @@ class SimulatorApp:
         if problems:
             self.dip.journal.add("refused", STATUS_CHANNEL, caller.dip_id, payload=body, note="; ".join(problems))
             return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "; ".join(problems))
+        items = cast(list[Mapping[str, object]], body)  # status_problems found it so
+        refused = self._status_refusal(items, caller)
+        if refused is not None:
+            return refused
         results = []
-        for item in cast(list[Mapping[str, object]], body):  # status_problems found it so
-            original = self.dip.journal.by_transaction(str(item.get("transactionID") or ""))
-            target = original.sender if original is not None else item.get("recipientID")
+        for item in items:
+            original = self.dip.journal.by_transaction(str(item["transactionID"]))
+            target = original.sender if original is not None else None
             entry = self.dip.journal.add(
                 "status",
                 STATUS_CHANNEL,
@@ -332,6 +336,26 @@ class SimulatorApp:
                 standard_item("MSG0000", "Success", transactionID=item.get("transactionID"), senderID=caller.dip_id)
             )
         return standard(results, 201)
+
+    def _status_refusal(self, items: list[Mapping[str, object]], caller: SimParticipant) -> JSONResponse | None:
+        """Only a recipient of a transaction the DIP published reports on it; the batch is all or nothing."""
+        for i, item in enumerate(items):
+            tx = str(item["transactionID"])
+            original = self.dip.journal.by_transaction(tx)
+            if original is None or original.kind != "accepted":
+                evicted = self.dip.journal.evicted
+                note = f" ({evicted} older journal entries were evicted)" if evicted else ""
+                help_text = f"/{i}/transactionID: {tx} is not a transaction the DIP published{note}"
+                self.dip.journal.add("refused", STATUS_CHANNEL, caller.dip_id, payload=list(items), note=help_text)
+                return error(400, "MSG1030", RESPONSE_TEXT["MSG1030"], help_text)
+            recipients = (original.route or {}).get("recipients")
+            if not isinstance(recipients, list) or caller.dip_id not in recipients:
+                help_text = (
+                    f"/{i}/transactionID: {caller.dip_id} did not receive {tx}; only its recipients report on it"
+                )
+                self.dip.journal.add("refused", STATUS_CHANNEL, caller.dip_id, payload=list(items), note=help_text)
+                return error(403, "MSG1009", RESPONSE_TEXT["MSG1009"], help_text)
+        return None
 
     # -- validation endpoint -------------------------------------------------------------------
 
@@ -423,6 +447,13 @@ def status_problems(body: object) -> list[str]:
             problems.append(f"/{i}: must be a StandardResponseBodyType object")
             continue
         problems += [f"/{i}/{k}: required (may be null)" for k in STANDARD_FIELDS if k not in item]
+        problems += [
+            f"/{i}/{k}: must be a string or null, not {type(item[k]).__name__}"
+            for k in STANDARD_FIELDS
+            if k in item and item[k] is not None and not isinstance(item[k], str)
+        ]
+        if "transactionID" in item and not item["transactionID"]:
+            problems.append(f"/{i}/transactionID: the DIP transaction ID the status is about")
     return problems
 
 

@@ -270,6 +270,42 @@ def test_a_status_message_reaches_the_original_sender(sim, sink):
     assert bad.status_code == 400 and "/0/transactionID: required" in bad.json()["messageArray"][0]["help"]
 
 
+def status(tx, sender, recipient=SUP2, **fields):
+    return {"transactionID": tx, "senderUniqueReference": None, "correlationID": None,
+            "sentTimestamp": "2026-01-01T00:00:00+00:00", "senderID": sender, "recipientID": recipient,
+            "DIPConnectionProviderID": None, "message": "RCP0000 - Message Success", "help": None,
+            "serviceTicketURL": None, **fields}  # fmt: skip
+
+
+def test_only_a_recipient_reports_on_a_transaction_the_dip_published(sim, sink):
+    path = "/status-owner"
+    r = requests.post(f"{sim.url}/statusmessage/config/{SUP2}", json={"callbackURL": sink.url + path},
+                      headers=key(sim, SUP2), timeout=5)  # fmt: skip
+    assert r.status_code == 201
+    try:
+        (tx,) = send(sim, advisory(mpan="1000000000073"))
+        refusals = {
+            "the sender itself": (key(sim, SUP2), [status(tx, SUP2)], 403, "MSG1009", f"{SUP2} did not receive {tx}"),
+            "an unknown transaction": (key(sim, SDS2), [status("T-IF-024-NOPE", SDS2)], 400, "MSG1030",
+                                       "T-IF-024-NOPE is not a transaction the DIP published"),
+            "one bad item of two": (key(sim, SDS2), [status(tx, SDS2), status("T-X", SDS2)], 400, "MSG1030",
+                                    "/1/transactionID"),
+            "a numeric transaction ID": (key(sim, SDS2), [status(7, SDS2)], 400, "MSG1001",
+                                         "/0/transactionID: must be a string or null, not int"),
+        }  # fmt: skip
+        for what, (headers, body, code, dip_code, help_text) in refusals.items():
+            r = requests.post(f"{sim.url}/statusmessage", json=body, headers=headers, timeout=5)
+            item = r.json()["messageArray"][0]
+            assert r.status_code == code and item["message"].startswith(dip_code), what
+            assert help_text in item["help"], what
+        time.sleep(0.2)
+        assert sink.delivered(path) == []  # nothing refused was pushed, not even the good half of a batch
+        ok = requests.post(f"{sim.url}/statusmessage", json=[status(tx, SDS2)], headers=key(sim, SDS2), timeout=5)
+        assert ok.status_code == 201 and sink.wait_calls(path, 1)
+    finally:
+        requests.delete(f"{sim.url}/statusmessage/config/{SUP2}", headers=key(sim, SUP2), timeout=5)
+
+
 def test_the_blocking_wait_returns_when_the_message_reaches_the_recipient(sim, sink):
     path = "/wait"
     sink.script[path] = [(503, {}, 0.0)]
