@@ -35,6 +35,12 @@ from mhhs_sit.project import Project
 if TYPE_CHECKING:
     from mhhs_stubs.config import SimulatorConfig
 
+SIGNING_MODES = ("required", "optional", "off")  # mhhs_stubs.config.SIGNING_MODES
+SIGNING_NOTE = {
+    "required": "(required, as on the real DIP: an unsigned request is refused)",
+    "optional": "(optional here: a signature that is sent is checked)",
+    "off": "(off: signatures are not checked)",
+}
 WEBHOOK_HOWTO = 'POST {url}/dip-channel/<IF-nnn>/pubconfig/<DIP ID> {{"callbackURL": "http://127.0.0.1:<port>/..."}}'
 
 
@@ -104,6 +110,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="HTTPS with mutual TLS, as the real DIP: clients present <DIP ID>.pem/.key from the keys "
         "directory and trust ca.pem (default: the environment's tls setting, else plain HTTP on loopback)",
+    )
+    up.add_argument(
+        "--signing",
+        choices=SIGNING_MODES,
+        default="required",
+        help="required (default, as the real DIP): every request carries valid X-DIP-* signature headers; "
+        "optional: unsigned requests pass on the X-API-Key alone, signed ones are checked; off: never checked",
     )
     up.add_argument("--ir", metavar="VERSION", help="validate messages against this interface spec version")
     up.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec")
@@ -236,14 +249,14 @@ def plan(args: argparse.Namespace) -> Plan:
     chosen = select_cohorts(
         cohorts, _values(args.cohort), _values(args.only, upper=True), _values(args.except_, upper=True)
     )
-    # A system under test may sign as on the real DIP (then every signature is checked) or send
-    # with its X-API-Key alone while it is being built.
+    # Signed as on the real DIP unless --signing says otherwise (a system still being built may
+    # send with its X-API-Key alone under "optional").
     tls = bool(args.tls or env.tls)
     if tls and env.stubs == "container":
         raise ConfigError("--tls: mutual TLS is available for the embedded simulator only; use --env local")
     from mhhs_sit.execution.local_stubs import simulator_config
 
-    config = simulator_config(env, chosen, dip_spec=dip_spec, signing="optional", tls=tls)
+    config = simulator_config(env, chosen, dip_spec=dip_spec, signing=args.signing, tls=tls)
     if args.control_key_file:
         config = dataclasses.replace(config, control_key=_control_key(Path(args.control_key_file), config))
     return Plan(env, chosen, config)
@@ -313,7 +326,7 @@ def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
         "directory": str(keys),
         "ca": str(keys / "ca.pem"),
         "signing": "sign with <DIP ID>.key and send <DIP ID>.pem as X-DIP-Signature-Certificate "
-        "(optional here; a signature that is sent is checked)",
+        + SIGNING_NOTE[chosen.config.signing],
     }
     write_private(path, json.dumps(creds, indent=1))
     simulated = [p for p in creds["participants"] if p["simulated"]]
@@ -324,6 +337,7 @@ def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
     print(f"control API (/_sim): send {CONTROL_HEADER}: {sim.config.control_key}")
     print(f"credentials: {path} (DIP ID, role, MPID and X-API-Key of every participant; mode 0600, {keep})")
     print(f"signing keys: {keys} (<DIP ID>.key/.pem per participant from outside, ca.pem; {keep})")
+    print(f"signing: {chosen.config.signing} {SIGNING_NOTE[chosen.config.signing]}")
     print("simulated (answered by the simulator):")
     print("\n".join(_table(simulated)) or "  none")
     print("expected from outside (systems under test: send with the participant's X-API-Key; register webhooks")

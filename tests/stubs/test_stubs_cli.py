@@ -22,6 +22,8 @@ import pytest
 import requests
 
 from mhhs_sit.cli.app import main
+from mhhs_sit.cli.stubs import SIGNING_MODES
+from mhhs_sit.dip.signing import Signer
 from tests.helpers import REPO
 from tests.stubs.messages import appointment
 
@@ -51,9 +53,19 @@ class Running:
     def participant(self, role: str, cohort: str = "C1") -> dict:
         return next(p for p in self.creds()["participants"] if p["role"] == role and p["cohort"] == cohort)
 
-    def send(self, body: list, role: str = "SUP") -> requests.Response:
-        key = self.participant(role)["api_key"]
-        return requests.post(f"{self.url}/dip-channel/IF-031", json=body, headers={"X-API-Key": key}, timeout=5)
+    def send(
+        self, body: list, role: str = "SUP", *, signed: bool = True, sign_as: str | None = None, **kw: object
+    ) -> requests.Response:
+        """POST to IF-031 with the role's X-API-Key, signed with the key of ``sign_as`` (default: the
+        same role) from the keys directory."""
+        me, signer = self.participant(role), self.participant(sign_as or role)
+        url, data = f"{self.url}/dip-channel/IF-031", json.dumps(body).encode()
+        headers = {"X-API-Key": me["api_key"], "Content-Type": "application/json"}
+        if signed:
+            keys, dip_id = Path(self.creds()["keys"]["directory"]), signer["dip_id"]
+            key, cert = (keys / f"{dip_id}.key").read_bytes(), (keys / f"{dip_id}.pem").read_bytes()
+            headers.update(Signer.from_pem(key, cert).headers("POST", url, data))
+        return requests.post(url, data=data, headers=headers, timeout=5, **kw)  # type: ignore[arg-type]
 
     def interrupt(self) -> tuple[int, float]:
         started = time.monotonic()
@@ -122,8 +134,13 @@ def test_up_prints_the_url_and_credentials_and_a_credential_is_accepted():
         r = up.send([{"payload": appointment()}])
         assert r.status_code == 201, r.text
         assert r.json()["messageArray"][0]["message"].startswith("MSG0000")
+        # signing is required, as on the real DIP
+        assert "signing: required (required, as on the real DIP: an unsigned request is refused)" in up.lines
+        unsigned = up.send([{"payload": appointment("1000000000036")}], signed=False)
+        assert unsigned.status_code == 401, unsigned.text
+        assert unsigned.json()["messageArray"][0]["message"] == "MSG1000 - Message Signature Invalid"
         # another participant's key is refused, as the real DIP does
-        assert up.send([{"payload": appointment("1000000000029")}], role="REGS").status_code in (400, 403)
+        assert up.send([{"payload": appointment("1000000000029")}], role="REGS", sign_as="SUP").status_code == 403
         # the control API takes the printed control key, and neither no key nor a participant's
         key = up.control_headers["X-Sim-Control-Key"]
         assert f"control API (/_sim): send X-Sim-Control-Key: {key}" in up.lines
@@ -157,8 +174,9 @@ def _first_delivery(up: Running, mpan: str) -> dict:
 
 
 def test_only_and_except_choose_which_participants_are_simulated():
-    with stubs_up("--cohort", "C1", "--only", "REGS") as up:
+    with stubs_up("--cohort", "C1", "--only", "REGS", "--signing", "optional") as up:
         creds = up.creds()
+        assert up.send([{"payload": appointment("1000000000052")}], signed=False).status_code == 201  # optional
         assert creds["cohorts"] == ["C1"]
         assert {p["role"] for p in creds["participants"] if p["simulated"]} == {"REGS"}
         assert {p["role"] for p in creds["participants"] if not p["simulated"]} == {"SUP", "LDSO", "SDS", "MSS"}
@@ -203,6 +221,12 @@ def test_bad_options_get_one_clear_line_and_exit_code_2(args, expected, capsys, 
     assert err.startswith(f"mhhs-sit stubs up: {expected}")
 
 
+def test_the_signing_modes_are_the_simulators():
+    from mhhs_stubs.config import SIGNING_MODES as SIMULATOR_MODES
+
+    assert SIGNING_MODES == SIMULATOR_MODES
+
+
 def test_help_says_what_it_does():
     done = subprocess.run(
         [sys.executable, "-m", "mhhs_sit.cli.app", "stubs", "up", "--help"], capture_output=True, text=True, check=True
@@ -217,8 +241,7 @@ def test_tls_serves_https_with_client_certificates_from_the_keys_directory():
         keys = Path(up.creds()["keys"]["directory"])
         sup = up.participant("SUP")
         ca, cert = str(keys / "ca.pem"), (str(keys / f"{sup['dip_id']}.pem"), str(keys / f"{sup['dip_id']}.key"))
-        ok = requests.post(f"{up.url}/dip-channel/IF-031", json=[{"payload": appointment()}],
-                           headers={"X-API-Key": sup["api_key"]}, verify=ca, cert=cert, timeout=5)  # fmt: skip
+        ok = up.send([{"payload": appointment()}], verify=ca, cert=cert)
         assert ok.status_code == 201, ok.text
         with pytest.raises(requests.ConnectionError):  # no client certificate: refused in (or after) the handshake
             requests.get(f"{up.url}/_sim/health", headers=up.control_headers, verify=ca, timeout=5)
