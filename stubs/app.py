@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -34,6 +34,7 @@ from mhhs_stubs.fault_middleware import FaultMiddleware
 from mhhs_stubs.fault_routes import OPENAPI_PATHS as FAULT_PATHS
 from mhhs_stubs.fault_routes import routes as fault_routes
 from mhhs_stubs.journal import Entry
+from mhhs_stubs.limits import BodyLimit, JsonRefused, parse_json
 from mhhs_stubs.message_request import message_request_problems, select_published
 from mhhs_stubs.openapi import build_document
 from mhhs_stubs.responders import ParticipantSimulators
@@ -61,21 +62,27 @@ class SimulatorApp:
                 Route("/statusmessage/config/{recipient}", self.status_config, methods=["POST", "DELETE"]),
                 Route("/validate/{interface_id}/{event_code}", self.validate, methods=["POST"]),
                 *control_routes(self),
-                *fault_routes(self.dip.faults),
+                *fault_routes(self.dip.faults, config),
                 Route("/openapi.json", self.openapi, methods=["GET"]),
             ],
             lifespan=self._lifespan,
             exception_handlers={404: _not_found, 405: _not_allowed},
         )
-        app: ASGIApp = SendFastPath(ControlGate(self.starlette, config, self._control_refused), self)
+        app: ASGIApp = SendFastPath(ControlGate(self.starlette, config, self._refused_as("_sim")), self)
+        app = BodyLimit(app, config, self._refused_as("-"))  # before authentication, on every path
         if config.check_responses:
             app = ConformanceMiddleware(app, Conformance(self.document), self._defect)
         # Outside Starlette, so a reset reaches uvicorn's own transport; faulted answers are
         # deliberate and never reach the conformance check.
         self.app: ASGIApp = FaultMiddleware(app, self.dip.faults, sender_of=config.by_key)
 
-    def _control_refused(self, note: str) -> None:
-        self.dip.journal.add("refused", "_sim", None, note=note)
+    def _refused_as(self, channel: str) -> Callable[[str], None]:
+        """Journals a refusal made before the caller is known (no control key, a body over the limit)."""
+
+        def journal(note: str) -> None:
+            self.dip.journal.add("refused", channel, None, note=note)
+
+        return journal
 
     def _defect(self, problems: list[str]) -> None:
         self.defects += problems
@@ -111,19 +118,25 @@ class SimulatorApp:
         return caller, None
 
     async def _json(self, request: Request) -> tuple[object, JSONResponse | None]:
+        """The JSON body (BodyLimit has bounded its size), nested and counted within the limits."""
         body = await request.body()
-        limit = self.dip.config.max_body_bytes
-        if len(body) > limit:
-            return None, error(413, "MSG1000", "Processing failed", f"body of {len(body)} bytes exceeds {limit}")
         ctype = request.headers.get("content-type", "")
         if "json" not in ctype.lower():
             return None, error(
                 415, "MSG1000", "Processing failed", f"Content-Type must be application/json, not {ctype or 'missing'}"
             )
+        config = self.dip.config
         try:
-            return json.loads(body), None
-        except ValueError as exc:
-            return None, error(400, "MSG1001", "Schema Failure", f"body is not valid JSON: {exc}")
+            value = parse_json(body, config.max_json_depth)
+        except JsonRefused as exc:
+            return None, error(400, "MSG1001", "Schema Failure", str(exc))
+        if isinstance(value, list) and len(value) > config.max_batch_items:
+            return None, error(
+                413, "MSG1000", "Processing failed",
+                f"a batch of {len(value)} items is over this simulator's limit of {config.max_batch_items} "
+                "(max_batch_items): send smaller batches",
+            )  # fmt: skip
+        return value, None
 
     def _known_interface(self, interface_id: str) -> bool:
         if not INTERFACE_RE.match(interface_id):

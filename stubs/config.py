@@ -52,7 +52,10 @@ class SimulatorConfig:
     dip_spec: str | None = None  # or the official DIP spec at this path
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     responder_delay: float = 0.0  # seconds a simulated participant takes to answer
-    max_body_bytes: int = 5 * 1024 * 1024
+    # Limits checked before work (docs/simulator.md#security), on the control API as on the DIP paths.
+    max_body_bytes: int = 5 * 1024 * 1024  # 413 before a byte more is read, authentication or not
+    max_json_depth: int = 64  # arrays/objects nested deeper: 400 MSG1001 (a DIP message needs ~6)
+    max_batch_items: int = 1_000  # messages (or status items, faults, dry-run messages) per request: 413
     journal_limit: int = 100_000
     allow_remote_webhooks: bool = False  # local environments keep every push on loopback
     check_responses: bool = False  # hold every response to /openapi.json (the framework's tests do)

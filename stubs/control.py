@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mhhs_stubs.answers import error, problem
 from mhhs_stubs.config import CONTROL_HEADER, SimParticipant, SimulatorConfig
 from mhhs_stubs.journal import DELIVERY_STATUSES, Entry, Query
+from mhhs_stubs.limits import JsonRefused, parse_json
 from mhhs_stubs.routing import parse_seed
 
 if TYPE_CHECKING:
@@ -238,10 +238,12 @@ class ControlApi:
                 f"send the X-API-Key of the participant that would send the message ({caller.help})",
             )  # fmt: skip
         try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            return problem(400, f"body is not valid JSON: {exc}")
+            body = parse_json(await request.body(), self.dip.config.max_json_depth)
+        except JsonRefused as exc:
+            return problem(400, str(exc))
         batch = body if isinstance(body, list) else [body]
+        if len(batch) > self.dip.config.max_batch_items:
+            return problem(413, f"{len(batch)} messages: at most {self.dip.config.max_batch_items} (max_batch_items)")
         out = []
         for i, item in enumerate(batch):
             payload = item.get("payload", item) if isinstance(item, dict) else None
@@ -263,9 +265,9 @@ class ControlApi:
 
     async def seed_appointments(self, request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            return problem(400, f"body is not valid JSON: {exc}")
+            body = parse_json(await request.body(), self.dip.config.max_json_depth)
+        except JsonRefused as exc:
+            return problem(400, str(exc))
         seeds, problems = parse_seed(body)
         for mpan, parties in seeds.items():
             problems += [f"{mpan} {p}" for p in self.dip.router.seed(mpan, parties)]
@@ -304,9 +306,9 @@ class ControlApi:
         if refused is not None:
             return refused
         try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            return problem(400, f"body is not valid JSON: {exc}")
+            body = parse_json(await request.body(), self.dip.config.max_json_depth)
+        except JsonRefused as exc:
+            return problem(400, str(exc))
         ids = body.get("transactionIDs") if isinstance(body, dict) else None
         if not isinstance(ids, list) or not all(isinstance(t, str) for t in ids):
             return problem(400, 'give {"transactionIDs": ["T-...", ...]}')

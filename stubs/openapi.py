@@ -52,6 +52,10 @@ DIP_ERRORS = ("400", "401", "403", "404", "405", "413", "415", "429", "500", "50
 CONTROL_ERRORS = {
     "400": _json(_ref("Problem"), "A bad query or body, with what to fix"),
     "401": _json(_ref("StandardResponse"), "No control key (or, where a participant acts, no X-API-Key)"),
+    "413": _json(
+        {"oneOf": [_ref("StandardResponse"), _ref("Problem")]},
+        "A body over max_body_bytes (StandardResponse, before anything is read) or too many items",
+    ),
     "404": _json(_ref("StandardResponse"), "Unknown path"),
     "405": _json(_ref("StandardResponse"), "Method not allowed"),
 }

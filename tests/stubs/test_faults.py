@@ -673,7 +673,7 @@ def test_the_control_api_names_the_wrong_field_and_adds_nothing_from_a_bad_list(
     not_json = requests.post(
         url, data=b"{kind", headers={**wire.control_headers, "Content-Type": "application/json"}, timeout=5
     )
-    assert conforms(not_json, "/_sim/faults", "POST")["error"].startswith("body is not JSON")
+    assert conforms(not_json, "/_sim/faults", "POST")["error"].startswith("body is not valid JSON")
     assert wire.plan.list() == []
     assert (
         conforms(
