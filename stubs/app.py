@@ -16,14 +16,14 @@ from typing import cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mhhs_sit.definitions.payloads import schema_violations
 from mhhs_sit.dip.envelope import field
 from mhhs_stubs import routing
-from mhhs_stubs.answers import STANDARD_FIELDS, error, standard, standard_item
+from mhhs_stubs.answers import STANDARD_FIELDS, bounded_help, error, standard, standard_item
 from mhhs_stubs.auth import Authenticator, AuthRefusal, peer_certificate
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.conformance import Conformance, ConformanceMiddleware
@@ -187,7 +187,7 @@ class SimulatorApp:
         for index, found in sorted(by_index.items()):
             item = batch[index] if isinstance(batch, list) and 0 <= index < len(batch) else None
             payload = item.get("payload") if isinstance(item, dict) else None
-            help_text = "; ".join(f"{r.pointer}: {r.help}" if r.pointer else r.help for r in found)
+            help_text = bounded_help([f"{r.pointer}: {r.help}" if r.pointer else r.help for r in found])
             items.append(
                 self.dip.standard_item(
                     payload if isinstance(payload, dict) else {}, caller, found[0].code, help=help_text
@@ -228,7 +228,7 @@ class SimulatorApp:
             return checked
         url, max_messages = checked
         self.dip.delivery.subscribe(Subscription(channel, recipient, url, max_messages))
-        return standard([standard_item("MSG0000", "Success", senderID=recipient)], 201)
+        return standard([standard_item("MSG0000", "Success", recipientID=recipient)], 201)
 
     def _unknown_channel(self, channel: str) -> JSONResponse | None:
         if channel == STATUS_CHANNEL or self._known_interface(channel):
@@ -281,7 +281,7 @@ class SimulatorApp:
             return [], recipient, caller, problem
         problems = message_request_problems(body)
         if problems:
-            return [], recipient, caller, error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "; ".join(problems))
+            return [], recipient, caller, error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], bounded_help(problems))
         selected = select_published(self.dip.journal, interface_id, recipient, cast(Mapping[str, object], body))
         return selected, recipient, caller, None
 
@@ -310,7 +310,7 @@ class SimulatorApp:
         items = []
         for e in entries:
             self.dip.delivery.requeue(e, recipient, e.egress)
-            items.append(standard_item("MSG0000", "Success", transactionID=e.transaction_id, senderID=e.sender))
+            items.append(standard_item("MSG0000", "Success", transactionID=e.transaction_id, recipientID=recipient))
         self.dip.journal.add("event", interface_id, recipient, note=f"requeue: {len(items)} message(s)")
         return standard(items, 200)
 
@@ -326,7 +326,7 @@ class SimulatorApp:
         problems = status_problems(body)
         if problems:
             self.dip.journal.add("refused", STATUS_CHANNEL, caller.dip_id, payload=body, note="; ".join(problems))
-            return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "; ".join(problems))
+            return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], bounded_help(problems))
         items = cast(list[Mapping[str, object]], body)  # status_problems found it so
         refused = self._status_refusal(items, caller)
         if refused is not None:
@@ -346,7 +346,7 @@ class SimulatorApp:
             if isinstance(target, str) and target in self.dip.config.participants and target != caller.dip_id:
                 self.dip.delivery.publish(entry, target, {}, element=dict(item, senderID=caller.dip_id))
             results.append(
-                standard_item("MSG0000", "Success", transactionID=item.get("transactionID"), senderID=caller.dip_id)
+                standard_item("MSG0000", "Success", transactionID=item["transactionID"], recipientID=caller.dip_id)
             )
         return standard(results, 201)
 
@@ -373,15 +373,21 @@ class SimulatorApp:
     # -- validation endpoint -------------------------------------------------------------------
 
     async def validate(self, request: Request) -> Response:
+        """The spec's answers: a JSON string, 201 ``Message OK`` or 400 with one line per problem.
+        The API key is required (the spec's global security); no signature (its operation lists none)."""
         interface_id = request.path_params["interface_id"].upper()
         event_code = request.path_params["event_code"]
+        caller = self.auth.key_owner(request.headers)
+        if isinstance(caller, AuthRefusal):
+            self.dip.journal.add("refused", interface_id, None, note=caller.note)
+            return error(caller.status, caller.code, caller.text, caller.help)
         if not self._known_interface(interface_id):
-            return PlainTextResponse(f"Unknown interface {interface_id}", status_code=400)
+            return JSONResponse(f"Unknown interface {interface_id}", status_code=400)
         batch, problem = await self._json(request)
         if problem is not None:
-            return PlainTextResponse(json.loads(bytes(problem.body))["messageArray"][0]["help"], status_code=400)
+            return JSONResponse(json.loads(bytes(problem.body))["messageArray"][0]["help"], status_code=400)
         if not isinstance(batch, list) or not batch:
-            return PlainTextResponse('the body must be a non-empty JSON array of {"payload": {...}}', status_code=400)
+            return JSONResponse('the body must be a non-empty JSON array of {"payload": {...}}', status_code=400)
         version = self.dip.config.version or (self.dip.catalogue.default_version if self.dip.catalogue else "")
         lines = [
             line
@@ -389,8 +395,8 @@ class SimulatorApp:
             for line in self._validation_lines(i, item, interface_id, event_code, version)
         ]
         if lines:
-            return PlainTextResponse("\n".join(lines), status_code=400)
-        return PlainTextResponse("Message OK", status_code=201)
+            return JSONResponse("\n".join(lines), status_code=400)
+        return JSONResponse("Message OK", status_code=201)
 
     def _validation_lines(self, i: int, item: object, interface_id: str, event_code: str, version: str) -> list[str]:
         """What is wrong with item ``i`` of a batch sent to ``/validate``, one line per problem."""
@@ -475,7 +481,15 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    return error(405, "MSG1000", RESPONSE_TEXT["MSG1000"], f"{request.method} is not allowed on {request.url.path}")
+    """405 with ``Allow``: every method of every route on the path (a path may have several routes)."""
+    allowed: set[str] = set()
+    for route in request.app.routes:
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(request.scope)[0] is not Match.NONE:
+            allowed |= methods
+    answer = error(405, "MSG1000", RESPONSE_TEXT["MSG1000"], f"{request.method} is not allowed on {request.url.path}")
+    answer.headers["Allow"] = ", ".join(sorted(allowed))
+    return answer
 
 
 def _version() -> str:

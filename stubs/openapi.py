@@ -16,16 +16,35 @@ from mhhs_stubs.json_types import JsonObject, JsonValue
 NULLABLE_STRING = {"type": ["string", "null"]}
 
 
+def _text_of(low: int, high: int, *, nullable: bool = True) -> JsonObject:
+    return {"type": ["string", "null"] if nullable else "string", "minLength": low, "maxLength": high}
+
+
+# StandardResponseBodyType as the official spec constrains it (DataTypes DT-014N, DT-995N, DT-011N,
+# DT-003, DT-006, DT-006N, DT-005N, DT-019N, DT-018N), so the conformance check holds answers to it.
+STANDARD_ITEM_FIELDS: JsonObject = {
+    "transactionID": _text_of(1, 65),
+    "senderUniqueReference": {
+        **_text_of(1, 200),
+        "pattern": r"^S-((IF|REP)-)?\d{3,4}-[0-9a-fA-F]{10}-[A-Z]{3,5}-\d{8}-[a-zA-Z0-9]+$",
+    },
+    "correlationID": _text_of(1, 60),
+    "sentTimestamp": _text_of(25, 25, nullable=False),
+    "senderID": _text_of(10, 10, nullable=False),
+    "recipientID": _text_of(10, 10),
+    "DIPConnectionProviderID": _text_of(10, 10),
+    "message": {**_text_of(1, 200, nullable=False), "pattern": "^[A-Z]{3}[0-9]{4}( - .*)?$"},
+    "help": _text_of(1, 500),
+    "serviceTicketURL": _text_of(1, 250),
+}
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _json(schema: JsonObject, description: str) -> JsonObject:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _text(description: str) -> JsonObject:
-    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
 STANDARD_ERRORS = {
@@ -135,10 +154,7 @@ COMPONENTS: JsonObject = {
     "StandardResponseBodyType": {
         "type": "object",
         "required": list(STANDARD_FIELDS),
-        "properties": {
-            **{k: NULLABLE_STRING for k in STANDARD_FIELDS if k != "message"},
-            "message": {"type": "string", "pattern": "^[A-Z]{3}[0-9]{4}( - .*)?$"},
-        },
+        "properties": STANDARD_ITEM_FIELDS,
     },
     "StandardResponse": {
         "type": "object",
@@ -313,10 +329,11 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 "tags": ["DIP"],
                 "parameters": [ID, {"name": "eventCode", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DIPMessageArray")}}},
+                "security": API_KEY,
                 "responses": {
-                    "201": _text("Message OK"),
-                    "400": _text("One line per violation: JSON pointer and what is wrong"),
-                    **_standard_errors("404", "405", "413", "429", "500", "502", "503", "504"),
+                    "201": _json({"type": "string"}, "Message OK (a JSON string, as the spec says)"),
+                    "400": _json({"type": "string"}, "One line per violation: JSON pointer and what is wrong"),
+                    **_standard_errors("401", "404", "405", "413", "429", "500", "502", "503", "504"),
                 },
             }
         },

@@ -357,20 +357,25 @@ def test_a_webhook_off_loopback_is_refused_in_the_local_environment(sim):
     assert r.status_code == 403
 
 
-def test_the_validate_endpoint_answers_in_plain_text(sim):
+def test_the_validate_endpoint_answers_json_strings_to_a_participant(sim):
+    k = key(sim, SUP2)
+    refused = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": appointment()}], timeout=5)
+    assert refused.status_code == 401  # the spec's global security: the API key
     good = appointment()
-    r = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": good}], timeout=5)
-    assert (r.status_code, r.text) == (201, "Message OK")
+    r = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": good}], headers=k, timeout=5)
+    assert (r.status_code, r.json()) == (201, "Message OK")
     bad = copy.deepcopy(good)
     bad["CustomBlock"]["B071"]["appointmentScenario"] = 42
     del bad["CustomBlock"]["B071"]["contractReferenceDataService"]
-    r = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": good}, {"payload": bad}], timeout=5)
-    assert r.status_code == 400 and r.headers["content-type"].startswith("text/plain")
-    lines = r.text.splitlines()
+    r = requests.post(
+        f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": good}, {"payload": bad}], headers=k, timeout=5
+    )
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json"
+    lines = r.json().splitlines()
     assert any(line.startswith("/1/payload/CustomBlock/B071/appointmentScenario") for line in lines), lines
     assert any("contractReferenceDataService" in line for line in lines), lines
     assert not any(line.startswith("/0/") for line in lines)
-    wrong = requests.post(f"{sim.url}/validate/IF-031/OtherEvent", json=[{"payload": good}], timeout=5)
+    wrong = requests.post(f"{sim.url}/validate/IF-031/OtherEvent", json=[{"payload": good}], headers=k, timeout=5)
     assert wrong.status_code == 400 and "eventCode" in wrong.text
-    empty = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[], timeout=5)
+    empty = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[], headers=k, timeout=5)
     assert empty.status_code == 400
