@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -242,14 +243,18 @@ class SimulatorApp:
         url = webhook.url
         if not isinstance(url, str) or not re.match(r"^https?://", url, re.IGNORECASE):
             return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "callbackURL must be an http(s) URL")
-        if not self.dip.config.allow_remote_webhooks and not LOOPBACK_URL.match(url):
+        config = self.dip.config
+        if not (config.allow_remote_webhooks or LOOPBACK_URL.match(url) or webhook_host_allowed(url, config)):
             self.dip.journal.add("refused", channel, caller.dip_id, note=f"non-loopback webhook {url}")
+            allowed = ", ".join(config.webhook_hosts)
             return error(
                 400,
                 "MSG1001",
                 RESPONSE_TEXT["MSG1001"],
-                f"callbackURL {url} is not on loopback: in the local environment webhooks must be "
-                "http(s)://127.0.0.1:PORT/... (nothing leaves this machine)",
+                f"callbackURL {url} is not on loopback"
+                + (f" nor on an allowed webhook host ({allowed})" if allowed else "")
+                + ": webhooks must be http(s)://127.0.0.1:PORT/... unless the simulator is started with "
+                "--allow-webhook-host HOST[:PORT]",
             )
         count = webhook.max_messages
         if not isinstance(count, int | float) or isinstance(count, bool) or count < 1:
@@ -455,6 +460,20 @@ class SendFastPath:
             )
             response = error(500, "MSG1000", RESPONSE_TEXT["MSG1000"], f"simulator error: {type(exc).__name__}")
         await response(scope, receive, send)
+
+
+def webhook_host_allowed(url: str, config: SimulatorConfig) -> bool:
+    """Whether the URL's host (and port) is one of ``config.webhook_hosts``."""
+    if not config.webhook_hosts:
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    wanted = {host, f"{host}:{port}", f"[{host}]", f"[{host}]:{port}"}
+    return any(allowed.lower() in wanted for allowed in config.webhook_hosts)
 
 
 def status_problems(body: object) -> list[str]:

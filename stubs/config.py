@@ -58,6 +58,9 @@ class SimulatorConfig:
     max_batch_items: int = 1_000  # messages (or status items, faults, dry-run messages) per request: 413
     journal_limit: int = 100_000
     allow_remote_webhooks: bool = False  # local environments keep every push on loopback
+    # Beyond loopback, only these "HOST" (any port) or "HOST:PORT" ("[v6]:PORT") take webhooks:
+    # a system under test on another machine (stubs up --allow-webhook-host).
+    webhook_hosts: tuple[str, ...] = ()
     check_responses: bool = False  # hold every response to /openapi.json (the framework's tests do)
     faults: tuple[Mapping[str, object], ...] = ()  # fault specs active from the start (mhhs_stubs.faults)
     fault_seed: int | str = 0

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -93,6 +94,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--host",
         default="127.0.0.1",
         help="address to bind (default: 127.0.0.1, loopback only; any other is warned about)",
+    )
+    up.add_argument(
+        "--allow-webhook-host",
+        action="append",
+        metavar="HOST[:PORT]",
+        default=[],
+        help="also accept webhooks (pubconfig callbackURL) on this host, any port or the one given "
+        "(repeatable; default: loopback only), for a system under test on another machine",
     )
     up.add_argument(
         "--control-key-file",
@@ -257,9 +266,24 @@ def plan(args: argparse.Namespace) -> Plan:
     from mhhs_sit.execution.local_stubs import simulator_config
 
     config = simulator_config(env, chosen, dip_spec=dip_spec, signing=args.signing, tls=tls)
+    if args.allow_webhook_host:
+        config = dataclasses.replace(config, webhook_hosts=tuple(_webhook_hosts(args.allow_webhook_host)))
     if args.control_key_file:
         config = dataclasses.replace(config, control_key=_control_key(Path(args.control_key_file), config))
     return Plan(env, chosen, config)
+
+
+WEBHOOK_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
+
+
+def _webhook_hosts(given: list[str]) -> list[str]:
+    hosts = _values(given)
+    for host in hosts:
+        if not WEBHOOK_HOST.match(host):
+            raise ConfigError(
+                f"--allow-webhook-host: {host!r} is not HOST or HOST:PORT (an IPv6 address in brackets: [::1]:8080)"
+            )
+    return hosts
 
 
 def _control_key(path: Path, config: SimulatorConfig) -> str:

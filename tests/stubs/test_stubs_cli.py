@@ -174,8 +174,11 @@ def _first_delivery(up: Running, mpan: str) -> dict:
 
 
 def test_only_and_except_choose_which_participants_are_simulated():
-    with stubs_up("--cohort", "C1", "--only", "REGS", "--signing", "optional") as up:
+    with stubs_up(
+        "--cohort", "C1", "--only", "REGS", "--signing", "optional", "--allow-webhook-host", "sut:8443"
+    ) as up:
         creds = up.creds()
+        assert creds["simulator"]["webhook_hosts"] == ["sut:8443"] and creds["simulator"]["signing"] == "optional"
         assert up.send([{"payload": appointment("1000000000052")}], signed=False).status_code == 201  # optional
         assert creds["cohorts"] == ["C1"]
         assert {p["role"] for p in creds["participants"] if p["simulated"]} == {"REGS"}
@@ -208,6 +211,7 @@ def test_only_and_except_choose_which_participants_are_simulated():
             "--except: no MSS in cohort(s) C2; their roles are LDSO, REGS, SDS, SUP",
         ),
         (["--only", "REGS", "--except", "SUP"], "--only and --except cannot be used together"),
+        (["--allow-webhook-host", "http://sut/"], "--allow-webhook-host: 'http://sut/' is not HOST or HOST:PORT"),
         (["--env", "locl"], "--env: unknown environment 'locl' (did you mean 'local'?); environments in environments:"),
         (["--env", "sit-a"], "--env: environment 'sit-a' is a real DIP (stubs: none)"),
     ],
