@@ -123,8 +123,9 @@ class SimulatorApp:
         body = await request.body()
         ctype = request.headers.get("content-type", "")
         if "json" not in ctype.lower():
+            # 400, not 415: the spec lists 400 for every operation with a body, and 415 for none
             return None, error(
-                415, "MSG1000", "Processing failed", f"Content-Type must be application/json, not {ctype or 'missing'}"
+                400, "MSG1001", "Schema Failure", f"Content-Type must be application/json, not {ctype or 'missing'}"
             )
         config = self.dip.config
         try:

@@ -54,7 +54,6 @@ STANDARD_ERRORS = {
     "404": "Unknown channel or path",
     "405": "Method not allowed",
     "413": "Payload too large",
-    "415": "Content-Type is not application/json",
     "429": "Too many requests (an injected fault; Retry-After says when to retry)",
     "500": "Internal error (an injected fault)",
     "502": "Bad gateway (an injected fault)",
@@ -67,7 +66,7 @@ def _standard_errors(*codes: str) -> JsonObject:
     return {c: _json(_ref("StandardResponse"), STANDARD_ERRORS[c]) for c in codes}
 
 
-DIP_ERRORS = ("400", "401", "403", "404", "405", "413", "415", "429", "500", "502", "503", "504")
+DIP_ERRORS = ("400", "401", "403", "404", "405", "413", "429", "500", "502", "503", "504")
 CONTROL_ERRORS = {
     "400": _json(_ref("Problem"), "A bad query or body, with what to fix"),
     "401": _json(_ref("StandardResponse"), "No control key (or, where a participant acts, no X-API-Key)"),
