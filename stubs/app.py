@@ -173,13 +173,14 @@ class SimulatorApp:
             return problem
         routes: dict[int, routing.Route] = {}
         refusals = self.dip.check_batch(interface_id, batch, caller, routes)
+        size = len(await request.body())  # read once already: Starlette keeps it
         if refusals:
-            return self._refuse(interface_id, batch, caller, refusals)
+            return self._refuse(interface_id, batch, caller, refusals, size)
         accepted = cast(list[Mapping[str, object]], batch)  # check_batch found it a list of {"payload": {...}}
-        return standard(self.dip.accept(interface_id, accepted, caller, routes), 201)
+        return standard(self.dip.accept(interface_id, accepted, caller, routes, body_bytes=size), 201)
 
     def _refuse(
-        self, interface_id: str, batch: object, caller: SimParticipant, refusals: list[Refusal]
+        self, interface_id: str, batch: object, caller: SimParticipant, refusals: list[Refusal], size: int
     ) -> JSONResponse:
         """The whole batch is refused; one response item per message, listing every violation."""
         by_index: dict[int, list[Refusal]] = {}
@@ -199,8 +200,12 @@ class SimulatorApp:
             {"index": r.index, "code": r.code, "pointer": r.pointer, "keyword": r.keyword, "message": r.help}
             for r in refusals
         ]
-        self.dip.journal.add("refused", interface_id, caller.dip_id, payload=batch, response={"violations": violations})
-        return standard(items, 400, violations=violations)
+        answer = standard(items, 400, violations=violations)
+        self.dip.journal.add(
+            "refused", interface_id, caller.dip_id, payload=batch, response={"violations": violations},
+            size=size + len(answer.body),
+        )  # fmt: skip
+        return answer
 
     # -- webhooks ----------------------------------------------------------------------------
 

@@ -57,6 +57,9 @@ class SimulatorConfig:
     max_json_depth: int = 64  # arrays/objects nested deeper: 400 MSG1001 (a DIP message needs ~6)
     max_batch_items: int = 1_000  # messages (or status items, faults, dry-run messages) per request: 413
     journal_limit: int = 100_000
+    # The journal's bytes as well: each entry counts the JSON received for it (Python holds a
+    # few times that); the oldest entries are evicted first and counted (/_sim/health "evicted").
+    journal_max_bytes: int = 256 * 1024 * 1024
     allow_remote_webhooks: bool = False  # local environments keep every push on loopback
     # Beyond loopback, only these "HOST" (any port) or "HOST:PORT" ("[v6]:PORT") take webhooks:
     # a system under test on another machine (stubs up --allow-webhook-host).

@@ -154,6 +154,8 @@ class ControlApi:
                 "participants": len(self.dip.config.participants),
                 "journal": len(journal),
                 "journalLimit": journal.limit,
+                "journalBytes": journal.bytes,
+                "journalMaxBytes": journal.max_bytes,
                 "evicted": journal.evicted,
                 "lastSeq": journal.last_seq,
                 "inFlight": self.dip.delivery.in_flight,

@@ -159,7 +159,7 @@ Responder = Callable[[SimParticipant, dict[str, object]], Awaitable[None]]
 class SimulatedDip:
     def __init__(self, config: SimulatorConfig):
         self.config = config
-        self.journal = Journal(config.journal_limit)
+        self.journal = Journal(config.journal_limit, config.journal_max_bytes)
         self._surs: set[str] = set()
         self._chains: dict[object, object] = {}  # any correlation id seen -> initial correlation id
         self._tx = itertools.count(1)
@@ -334,9 +334,12 @@ class SimulatedDip:
         batch: Sequence[Mapping[str, object]],
         caller: SimParticipant,
         routes: Mapping[int, Route] | None = None,
+        body_bytes: int = 0,
     ) -> list[dict[str, object]]:
         """Stamp, journal and route each message (``routes``: as ``check_batch`` found them);
-        deliveries run in the background."""
+        deliveries run in the background. ``body_bytes``: the request's size, shared out among
+        the messages for the journal's byte limit."""
+        share = body_bytes // max(len(batch), 1)
         results = []
         now = dt.datetime.now(dt.UTC)
         for i, item in enumerate(batch):
@@ -356,6 +359,7 @@ class SimulatedDip:
                 event_code=field(payload, "S0", "eventCode"),
                 payload=egress,
                 route=route.as_dict(),
+                size=share,
             )
             self.router.learn(interface_id, payload, caller, route)
             for dip_id in route.recipients:

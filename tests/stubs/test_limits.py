@@ -14,6 +14,7 @@ import requests
 
 from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+from mhhs_stubs.journal import Journal
 from mhhs_stubs.limits import JsonRefused, parse_json
 from tests.helpers import REPO
 
@@ -167,3 +168,24 @@ def test_a_batch_has_at_most_max_batch_items(sim):
     assert requests.get(f"{sim.url}/_sim/faults", headers=ctl, timeout=5).json()["count"] == 0
     r = requests.post(f"{sim.url}/_sim/route/IF-031", json=[{}] * over, headers={**ctl, **key(sim)}, timeout=10)
     assert r.status_code == 413
+
+
+def test_the_journal_is_bounded_in_bytes_and_counts_what_it_evicts():
+    journal = Journal(limit=1000, max_bytes=10_000)
+    for i in range(10):
+        journal.add("accepted", "IF-031", SUP, transaction_id=f"T-{i}", size=3000)
+    assert journal.bytes <= 10_000 and len(journal) == 2 and journal.evicted == 8
+    assert journal.by_transaction("T-0") is None and journal.by_transaction("T-9") is not None
+    journal.add("event", "-", None, note="x" * 50_000)  # one entry over the limit alone is kept
+    assert len(journal) == 1 and journal.evicted == 10
+
+
+def test_hostile_batches_are_journalled_within_the_byte_limit():
+    cohorts, _ = load_cohorts(REPO / "cohorts")
+    config = config_from_cohorts(cohorts.values(), version="1.8.2", signing="optional", journal_max_bytes=MIB)
+    with EmbeddedSimulator(config) as s:
+        for _ in range(20):
+            r = requests.post(f"{s.url}/dip-channel/IF-031", json=[{"payload": {}}] * 1000, headers=key(s), timeout=30)
+            assert r.status_code == 400
+        health = requests.get(f"{s.url}/_sim/health", headers=s.control_headers, timeout=5).json()
+    assert health["journalBytes"] <= MIB and health["journalMaxBytes"] == MIB and health["evicted"] > 0
