@@ -56,6 +56,7 @@ class SimulatorConfig:
     max_body_bytes: int = 5 * 1024 * 1024  # 413 before a byte more is read, authentication or not
     max_json_depth: int = 64  # arrays/objects nested deeper: 400 MSG1001 (a DIP message needs ~6)
     max_batch_items: int = 1_000  # messages (or status items, faults, dry-run messages) per request: 413
+    body_timeout: float = 30.0  # seconds a request's body may take to arrive: 408 (a slow client)
     journal_limit: int = 100_000
     # The journal's bytes as well: each entry counts the JSON received for it (Python holds a
     # few times that); the oldest entries are evicted first and counted (/_sim/health "evicted").

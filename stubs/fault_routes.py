@@ -172,6 +172,7 @@ def _needing_the_control_key(paths: JsonObject) -> JsonObject:
         "description": "A body over max_body_bytes (StandardResponse) or a list over max_batch_items",
         "content": {_JSON: {"schema": {"oneOf": [{"$ref": "#/components/schemas/StandardResponse"}, _PROBLEM]}}},
     }
+    slow: JsonObject = {**refused, "description": "The body did not arrive within body_timeout"}
     out: dict[str, JsonValue] = {}
     for path, operations in paths.items():
         assert isinstance(operations, dict)
@@ -181,7 +182,7 @@ def _needing_the_control_key(paths: JsonObject) -> JsonObject:
             guarded[method] = {
                 **op,
                 "security": [{"ControlKeyAuth": []}],
-                "responses": {**op["responses"], "401": refused, "413": too_large},
+                "responses": {**op["responses"], "401": refused, "408": slow, "413": too_large},
             }
         out[path] = guarded
     return out

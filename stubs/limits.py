@@ -3,11 +3,14 @@
 ``BodyLimit`` sits in front of every path, authentication included, so an unauthenticated client
 cannot make the simulator hold more than ``max_body_bytes``: a declared ``Content-Length`` over
 the limit is refused unread, and a streamed (chunked) body is read only until it passes the limit.
+A body that trickles in slower than ``body_timeout`` is refused too (408), so a slow client
+cannot hold a request open.
 ``parse_json`` bounds nesting, so a deeply nested body is a schema failure, never a RecursionError.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -49,11 +52,13 @@ def _deeper_than(value: object, limit: int) -> bool:
 
 
 class BodyLimit:
-    """Refuses (413) a request body over ``config.max_body_bytes`` before reading past the limit."""
+    """Reads the body within ``max_body_bytes`` (413 past it) and ``body_timeout`` (408), then
+    hands it to the app: what the handlers read is already bounded."""
 
     def __init__(self, app: ASGIApp, config: SimulatorConfig, on_refusal: Callable[[str], None]):
         self.app = app
         self.limit = config.max_body_bytes
+        self.timeout = config.body_timeout
         self.on_refusal = on_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -61,28 +66,26 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
-        if declared is not None:
-            # the server never hands over more than the declared length: nothing more to count
-            if declared > self.limit:
-                await self._refuse(scope, receive, send, f"Content-Length {declared}")
-                return
-            await self.app(scope, receive, send)
+        if declared is not None and declared > self.limit:
+            await self._refuse(scope, receive, send, 413, f"Content-Length {declared} is over {self.limit} bytes")
             return
         try:
-            body = await _read_at_most(receive, self.limit)
+            async with asyncio.timeout(self.timeout):
+                body = await _read_at_most(receive, self.limit)
         except _ClientGone:
             return
+        except TimeoutError:
+            await self._refuse(scope, receive, send, 408, f"the body did not arrive within {self.timeout:g} s")
+            return
         if body is None:
-            await self._refuse(scope, receive, send, "a streamed body")
+            await self._refuse(scope, receive, send, 413, f"a streamed body is over {self.limit} bytes")
             return
         await self.app(scope, _replay(body, receive), send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, what: str) -> None:
-        self.on_refusal(f"413 body-limit: {scope['method']} {scope['path']}: {what} over {self.limit} bytes")
-        refusal = error(
-            413, "MSG1000", "Processing failed",
-            f"{what} is over this simulator's limit of {self.limit} bytes (max_body_bytes): send smaller batches",
-        )  # fmt: skip
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, what: str) -> None:
+        self.on_refusal(f"{status} body-limit: {scope['method']} {scope['path']}: {what}")
+        fix = "send smaller batches (max_body_bytes)" if status == 413 else "send the whole body at once (body_timeout)"
+        refusal = error(status, "MSG1000", "Processing failed", f"{what}, this simulator's limit: {fix}")
         refusal.headers["Connection"] = "close"  # the server closes instead of draining the rest
         await refusal(scope, receive, send)
 

@@ -53,6 +53,7 @@ STANDARD_ERRORS = {
     "403": "Forbidden: acting for another participant",
     "404": "Unknown channel or path",
     "405": "Method not allowed",
+    "408": "Request timeout: the body did not arrive within body_timeout",
     "413": "Payload too large",
     "429": "Too many requests (an injected fault; Retry-After says when to retry)",
     "500": "Internal error (an injected fault)",
@@ -66,10 +67,11 @@ def _standard_errors(*codes: str) -> JsonObject:
     return {c: _json(_ref("StandardResponse"), STANDARD_ERRORS[c]) for c in codes}
 
 
-DIP_ERRORS = ("400", "401", "403", "404", "405", "413", "429", "500", "502", "503", "504")
+DIP_ERRORS = ("400", "401", "403", "404", "405", "408", "413", "429", "500", "502", "503", "504")
 CONTROL_ERRORS = {
     "400": _json(_ref("Problem"), "A bad query or body, with what to fix"),
     "401": _json(_ref("StandardResponse"), "No control key (or, where a participant acts, no X-API-Key)"),
+    "408": _json(_ref("StandardResponse"), "The body did not arrive within body_timeout"),
     "413": _json(
         {"oneOf": [_ref("StandardResponse"), _ref("Problem")]},
         "A body over max_body_bytes (StandardResponse, before anything is read) or too many items",
@@ -332,7 +334,7 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 "responses": {
                     "201": _json({"type": "string"}, "Message OK (a JSON string, as the spec says)"),
                     "400": _json({"type": "string"}, "One line per violation: JSON pointer and what is wrong"),
-                    **_standard_errors("401", "404", "405", "413", "429", "500", "502", "503", "504"),
+                    **_standard_errors("401", "404", "405", "408", "413", "429", "500", "502", "503", "504"),
                 },
             }
         },

@@ -74,7 +74,7 @@ def test_a_declared_length_over_the_limit_is_refused_unread_and_unauthenticated(
         status, body = raw(sim, head)  # not a byte of the body is sent: an answer means it was not awaited
         assert status == 413 and time.perf_counter() - started < 2, path
         assert refusal(body)["message"] == "MSG1000 - Processing failed"
-        assert "over this simulator's limit of 5242880 bytes" in refusal(body)["help"]
+        assert f"Content-Length {10**9} is over 5242880 bytes" in refusal(body)["help"]
 
 
 def test_a_streamed_body_is_read_only_until_it_passes_the_limit(sim):
@@ -92,6 +92,25 @@ def test_a_streamed_body_is_read_only_until_it_passes_the_limit(sim):
     status, body = raw(sim, head, chunks())
     assert status == 413 and "a streamed body is over" in refusal(body)["help"]
     assert len(sent) < 300  # the server closed the connection long before the upload ended
+
+
+def test_a_body_that_trickles_in_is_refused_after_body_timeout():
+    cohorts, _ = load_cohorts(REPO / "cohorts")
+    config = config_from_cohorts(cohorts.values(), check_responses=True, signing="optional", body_timeout=0.3)
+    with EmbeddedSimulator(config) as s:
+        for path in ("/dip-channel/IF-031", "/_sim/faults"):
+            port = int(s.url.rsplit(":", 1)[1])
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                head = (
+                    f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                )
+                conn.sendall(head.encode() + b"[{")  # and then nothing
+                started = time.perf_counter()
+                answer = conn.recv(65536)
+                took = time.perf_counter() - started
+            assert answer.startswith(b"HTTP/1.1 408") and 0.2 < took < 3, (path, answer[:80], took)
+            assert b"the body did not arrive within 0.3 s" in answer
+    assert s.sim.defects == []
 
 
 def _rss() -> int:
