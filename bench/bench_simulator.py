@@ -197,7 +197,8 @@ def one_run(n: int, concurrency: int, version: str, rate: float = 0.0) -> dict[s
     sink.start()
     t_start = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="mhhs-bench-"))
-    sim, base = start_standalone(bench_config(keys, version), workdir)
+    config = bench_config(keys, version)
+    sim, base = start_standalone(config, workdir)
     s_ready.wait(10)
     import requests
 
@@ -211,13 +212,14 @@ def one_run(n: int, concurrency: int, version: str, rate: float = 0.0) -> dict[s
     startup = time.monotonic() - t_start
     headers = b"Content-Type: application/json\r\nX-API-Key: " + keys[SUP].encode() + b"\r\n"
     port = int(base.rsplit(":", 1)[1])
+    control = {"X-Sim-Control-Key": config.control_key}
     # Not measured: the first messages compile the interface's schema and open the push connection.
     asyncio.run(load(port, "/dip-channel/IF-031", warm, headers, concurrency))
-    requests.post(f"{base}/_sim/idle", params={"timeout": 60}, timeout=70)
+    requests.post(f"{base}/_sim/idle", headers=control, params={"timeout": 60}, timeout=70)
     sent, l0, l1 = asyncio.run(load(port, "/dip-channel/IF-031", bodies, headers, concurrency, rate))
     accepted = {sur: t for sur, t, status in sent if status == 201}
-    requests.post(f"{base}/_sim/idle", params={"timeout": 60}, timeout=70)
-    totals = requests.get(f"{base}/_sim/deliveries", params={"limit": 1}, timeout=30).json()["totals"]
+    requests.post(f"{base}/_sim/idle", headers=control, params={"timeout": 60}, timeout=70)
+    totals = requests.get(f"{base}/_sim/deliveries", headers=control, params={"limit": 1}, timeout=30).json()["totals"]
     s_stop.set()
     got = s_res.get(timeout=30)
     sink.join(10)

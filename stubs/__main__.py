@@ -47,7 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        from mhhs_stubs.server import EmbeddedSimulator
+        from mhhs_stubs.server import EmbeddedSimulator, exposure_warning
+
+        warning = exposure_warning(args.host)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
 
         sim = EmbeddedSimulator(read_config(Path(args.config)), host=args.host, port=args.port).start()
     except MhhsSitError as exc:

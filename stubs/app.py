@@ -10,30 +10,32 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mhhs_sit.definitions.payloads import schema_violations
 from mhhs_sit.dip.envelope import field
 from mhhs_stubs import routing
-from mhhs_stubs.answers import STANDARD_FIELDS, error, standard, standard_item
+from mhhs_stubs.answers import STANDARD_FIELDS, bounded_help, error, standard, standard_item
 from mhhs_stubs.auth import Authenticator, AuthRefusal, peer_certificate
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.conformance import Conformance, ConformanceMiddleware
-from mhhs_stubs.control import control_routes
+from mhhs_stubs.control import ControlGate, control_routes
 from mhhs_stubs.delivery import Subscription, replayed
 from mhhs_stubs.dip import INTERFACE_RE, RESPONSE_TEXT, Refusal, SimulatedDip
 from mhhs_stubs.fault_middleware import FaultMiddleware
 from mhhs_stubs.fault_routes import OPENAPI_PATHS as FAULT_PATHS
 from mhhs_stubs.fault_routes import routes as fault_routes
 from mhhs_stubs.journal import Entry
+from mhhs_stubs.limits import BodyLimit, JsonRefused, parse_json
 from mhhs_stubs.message_request import message_request_problems, select_published
 from mhhs_stubs.openapi import build_document
 from mhhs_stubs.responders import ParticipantSimulators
@@ -61,18 +63,27 @@ class SimulatorApp:
                 Route("/statusmessage/config/{recipient}", self.status_config, methods=["POST", "DELETE"]),
                 Route("/validate/{interface_id}/{event_code}", self.validate, methods=["POST"]),
                 *control_routes(self),
-                *fault_routes(self.dip.faults),
+                *fault_routes(self.dip.faults, config),
                 Route("/openapi.json", self.openapi, methods=["GET"]),
             ],
             lifespan=self._lifespan,
             exception_handlers={404: _not_found, 405: _not_allowed},
         )
-        app: ASGIApp = SendFastPath(self.starlette, self)
+        app: ASGIApp = SendFastPath(ControlGate(self.starlette, config, self._refused_as("_sim")), self)
+        app = BodyLimit(app, config, self._refused_as("-"))  # before authentication, on every path
         if config.check_responses:
             app = ConformanceMiddleware(app, Conformance(self.document), self._defect)
         # Outside Starlette, so a reset reaches uvicorn's own transport; faulted answers are
         # deliberate and never reach the conformance check.
         self.app: ASGIApp = FaultMiddleware(app, self.dip.faults, sender_of=config.by_key)
+
+    def _refused_as(self, channel: str) -> Callable[[str], None]:
+        """Journals a refusal made before the caller is known (no control key, a body over the limit)."""
+
+        def journal(note: str) -> None:
+            self.dip.journal.add("refused", channel, None, note=note)
+
+        return journal
 
     def _defect(self, problems: list[str]) -> None:
         self.defects += problems
@@ -108,19 +119,26 @@ class SimulatorApp:
         return caller, None
 
     async def _json(self, request: Request) -> tuple[object, JSONResponse | None]:
+        """The JSON body (BodyLimit has bounded its size), nested and counted within the limits."""
         body = await request.body()
-        limit = self.dip.config.max_body_bytes
-        if len(body) > limit:
-            return None, error(413, "MSG1000", "Processing failed", f"body of {len(body)} bytes exceeds {limit}")
         ctype = request.headers.get("content-type", "")
         if "json" not in ctype.lower():
+            # 400, not 415: the spec lists 400 for every operation with a body, and 415 for none
             return None, error(
-                415, "MSG1000", "Processing failed", f"Content-Type must be application/json, not {ctype or 'missing'}"
+                400, "MSG1001", "Schema Failure", f"Content-Type must be application/json, not {ctype or 'missing'}"
             )
+        config = self.dip.config
         try:
-            return json.loads(body), None
-        except ValueError as exc:
-            return None, error(400, "MSG1001", "Schema Failure", f"body is not valid JSON: {exc}")
+            value = parse_json(body, config.max_json_depth)
+        except JsonRefused as exc:
+            return None, error(400, "MSG1001", "Schema Failure", str(exc))
+        if isinstance(value, list) and len(value) > config.max_batch_items:
+            return None, error(
+                413, "MSG1000", "Processing failed",
+                f"a batch of {len(value)} items is over this simulator's limit of {config.max_batch_items} "
+                "(max_batch_items): send smaller batches",
+            )  # fmt: skip
+        return value, None
 
     def _known_interface(self, interface_id: str) -> bool:
         if not INTERFACE_RE.match(interface_id):
@@ -155,13 +173,14 @@ class SimulatorApp:
             return problem
         routes: dict[int, routing.Route] = {}
         refusals = self.dip.check_batch(interface_id, batch, caller, routes)
+        size = len(await request.body())  # read once already: Starlette keeps it
         if refusals:
-            return self._refuse(interface_id, batch, caller, refusals)
+            return self._refuse(interface_id, batch, caller, refusals, size)
         accepted = cast(list[Mapping[str, object]], batch)  # check_batch found it a list of {"payload": {...}}
-        return standard(self.dip.accept(interface_id, accepted, caller, routes), 201)
+        return standard(self.dip.accept(interface_id, accepted, caller, routes, body_bytes=size), 201)
 
     def _refuse(
-        self, interface_id: str, batch: object, caller: SimParticipant, refusals: list[Refusal]
+        self, interface_id: str, batch: object, caller: SimParticipant, refusals: list[Refusal], size: int
     ) -> JSONResponse:
         """The whole batch is refused; one response item per message, listing every violation."""
         by_index: dict[int, list[Refusal]] = {}
@@ -171,7 +190,7 @@ class SimulatorApp:
         for index, found in sorted(by_index.items()):
             item = batch[index] if isinstance(batch, list) and 0 <= index < len(batch) else None
             payload = item.get("payload") if isinstance(item, dict) else None
-            help_text = "; ".join(f"{r.pointer}: {r.help}" if r.pointer else r.help for r in found)
+            help_text = bounded_help([f"{r.pointer}: {r.help}" if r.pointer else r.help for r in found])
             items.append(
                 self.dip.standard_item(
                     payload if isinstance(payload, dict) else {}, caller, found[0].code, help=help_text
@@ -181,8 +200,12 @@ class SimulatorApp:
             {"index": r.index, "code": r.code, "pointer": r.pointer, "keyword": r.keyword, "message": r.help}
             for r in refusals
         ]
-        self.dip.journal.add("refused", interface_id, caller.dip_id, payload=batch, response={"violations": violations})
-        return standard(items, 400, violations=violations)
+        answer = standard(items, 400, violations=violations)
+        self.dip.journal.add(
+            "refused", interface_id, caller.dip_id, payload=batch, response={"violations": violations},
+            size=size + len(answer.body),
+        )  # fmt: skip
+        return answer
 
     # -- webhooks ----------------------------------------------------------------------------
 
@@ -212,7 +235,7 @@ class SimulatorApp:
             return checked
         url, max_messages = checked
         self.dip.delivery.subscribe(Subscription(channel, recipient, url, max_messages))
-        return standard([standard_item("MSG0000", "Success", senderID=recipient)], 201)
+        return standard([standard_item("MSG0000", "Success", recipientID=recipient)], 201)
 
     def _unknown_channel(self, channel: str) -> JSONResponse | None:
         if channel == STATUS_CHANNEL or self._known_interface(channel):
@@ -226,14 +249,18 @@ class SimulatorApp:
         url = webhook.url
         if not isinstance(url, str) or not re.match(r"^https?://", url, re.IGNORECASE):
             return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "callbackURL must be an http(s) URL")
-        if not self.dip.config.allow_remote_webhooks and not LOOPBACK_URL.match(url):
+        config = self.dip.config
+        if not (config.allow_remote_webhooks or LOOPBACK_URL.match(url) or webhook_host_allowed(url, config)):
             self.dip.journal.add("refused", channel, caller.dip_id, note=f"non-loopback webhook {url}")
+            allowed = ", ".join(config.webhook_hosts)
             return error(
                 400,
                 "MSG1001",
                 RESPONSE_TEXT["MSG1001"],
-                f"callbackURL {url} is not on loopback: in the local environment webhooks must be "
-                "http(s)://127.0.0.1:PORT/... (nothing leaves this machine)",
+                f"callbackURL {url} is not on loopback"
+                + (f" nor on an allowed webhook host ({allowed})" if allowed else "")
+                + ": webhooks must be http(s)://127.0.0.1:PORT/... unless the simulator is started with "
+                "--allow-webhook-host HOST[:PORT]",
             )
         count = webhook.max_messages
         if not isinstance(count, int | float) or isinstance(count, bool) or count < 1:
@@ -265,7 +292,7 @@ class SimulatorApp:
             return [], recipient, caller, problem
         problems = message_request_problems(body)
         if problems:
-            return [], recipient, caller, error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "; ".join(problems))
+            return [], recipient, caller, error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], bounded_help(problems))
         selected = select_published(self.dip.journal, interface_id, recipient, cast(Mapping[str, object], body))
         return selected, recipient, caller, None
 
@@ -294,7 +321,7 @@ class SimulatorApp:
         items = []
         for e in entries:
             self.dip.delivery.requeue(e, recipient, e.egress)
-            items.append(standard_item("MSG0000", "Success", transactionID=e.transaction_id, senderID=e.sender))
+            items.append(standard_item("MSG0000", "Success", transactionID=e.transaction_id, recipientID=recipient))
         self.dip.journal.add("event", interface_id, recipient, note=f"requeue: {len(items)} message(s)")
         return standard(items, 200)
 
@@ -310,11 +337,15 @@ class SimulatorApp:
         problems = status_problems(body)
         if problems:
             self.dip.journal.add("refused", STATUS_CHANNEL, caller.dip_id, payload=body, note="; ".join(problems))
-            return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], "; ".join(problems))
+            return error(400, "MSG1001", RESPONSE_TEXT["MSG1001"], bounded_help(problems))
+        items = cast(list[Mapping[str, object]], body)  # status_problems found it so
+        refused = self._status_refusal(items, caller)
+        if refused is not None:
+            return refused
         results = []
-        for item in cast(list[Mapping[str, object]], body):  # status_problems found it so
-            original = self.dip.journal.by_transaction(str(item.get("transactionID") or ""))
-            target = original.sender if original is not None else item.get("recipientID")
+        for item in items:
+            original = self.dip.journal.by_transaction(str(item["transactionID"]))
+            target = original.sender if original is not None else None
             entry = self.dip.journal.add(
                 "status",
                 STATUS_CHANNEL,
@@ -326,22 +357,48 @@ class SimulatorApp:
             if isinstance(target, str) and target in self.dip.config.participants and target != caller.dip_id:
                 self.dip.delivery.publish(entry, target, {}, element=dict(item, senderID=caller.dip_id))
             results.append(
-                standard_item("MSG0000", "Success", transactionID=item.get("transactionID"), senderID=caller.dip_id)
+                standard_item("MSG0000", "Success", transactionID=item["transactionID"], recipientID=caller.dip_id)
             )
         return standard(results, 201)
+
+    def _status_refusal(self, items: list[Mapping[str, object]], caller: SimParticipant) -> JSONResponse | None:
+        """Only a recipient of a transaction the DIP published reports on it; the batch is all or nothing."""
+        for i, item in enumerate(items):
+            tx = str(item["transactionID"])
+            original = self.dip.journal.by_transaction(tx)
+            if original is None or original.kind != "accepted":
+                evicted = self.dip.journal.evicted
+                note = f" ({evicted} older journal entries were evicted)" if evicted else ""
+                help_text = f"/{i}/transactionID: {tx} is not a transaction the DIP published{note}"
+                self.dip.journal.add("refused", STATUS_CHANNEL, caller.dip_id, payload=list(items), note=help_text)
+                return error(400, "MSG1030", RESPONSE_TEXT["MSG1030"], help_text)
+            recipients = (original.route or {}).get("recipients")
+            if not isinstance(recipients, list) or caller.dip_id not in recipients:
+                help_text = (
+                    f"/{i}/transactionID: {caller.dip_id} did not receive {tx}; only its recipients report on it"
+                )
+                self.dip.journal.add("refused", STATUS_CHANNEL, caller.dip_id, payload=list(items), note=help_text)
+                return error(403, "MSG1009", RESPONSE_TEXT["MSG1009"], help_text)
+        return None
 
     # -- validation endpoint -------------------------------------------------------------------
 
     async def validate(self, request: Request) -> Response:
+        """The spec's answers: a JSON string, 201 ``Message OK`` or 400 with one line per problem.
+        The API key is required (the spec's global security); no signature (its operation lists none)."""
         interface_id = request.path_params["interface_id"].upper()
         event_code = request.path_params["event_code"]
+        caller = self.auth.key_owner(request.headers)
+        if isinstance(caller, AuthRefusal):
+            self.dip.journal.add("refused", interface_id, None, note=caller.note)
+            return error(caller.status, caller.code, caller.text, caller.help)
         if not self._known_interface(interface_id):
-            return PlainTextResponse(f"Unknown interface {interface_id}", status_code=400)
+            return JSONResponse(f"Unknown interface {interface_id}", status_code=400)
         batch, problem = await self._json(request)
         if problem is not None:
-            return PlainTextResponse(json.loads(bytes(problem.body))["messageArray"][0]["help"], status_code=400)
+            return JSONResponse(json.loads(bytes(problem.body))["messageArray"][0]["help"], status_code=400)
         if not isinstance(batch, list) or not batch:
-            return PlainTextResponse('the body must be a non-empty JSON array of {"payload": {...}}', status_code=400)
+            return JSONResponse('the body must be a non-empty JSON array of {"payload": {...}}', status_code=400)
         version = self.dip.config.version or (self.dip.catalogue.default_version if self.dip.catalogue else "")
         lines = [
             line
@@ -349,8 +406,8 @@ class SimulatorApp:
             for line in self._validation_lines(i, item, interface_id, event_code, version)
         ]
         if lines:
-            return PlainTextResponse("\n".join(lines), status_code=400)
-        return PlainTextResponse("Message OK", status_code=201)
+            return JSONResponse("\n".join(lines), status_code=400)
+        return JSONResponse("Message OK", status_code=201)
 
     def _validation_lines(self, i: int, item: object, interface_id: str, event_code: str, version: str) -> list[str]:
         """What is wrong with item ``i`` of a batch sent to ``/validate``, one line per problem."""
@@ -411,6 +468,20 @@ class SendFastPath:
         await response(scope, receive, send)
 
 
+def webhook_host_allowed(url: str, config: SimulatorConfig) -> bool:
+    """Whether the URL's host (and port) is one of ``config.webhook_hosts``."""
+    if not config.webhook_hosts:
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    wanted = {host, f"{host}:{port}", f"[{host}]", f"[{host}]:{port}"}
+    return any(allowed.lower() in wanted for allowed in config.webhook_hosts)
+
+
 def status_problems(body: object) -> list[str]:
     if not isinstance(body, list) or not body:
         return ["the body must be a non-empty StandardResponseArray"]
@@ -420,6 +491,13 @@ def status_problems(body: object) -> list[str]:
             problems.append(f"/{i}: must be a StandardResponseBodyType object")
             continue
         problems += [f"/{i}/{k}: required (may be null)" for k in STANDARD_FIELDS if k not in item]
+        problems += [
+            f"/{i}/{k}: must be a string or null, not {type(item[k]).__name__}"
+            for k in STANDARD_FIELDS
+            if k in item and item[k] is not None and not isinstance(item[k], str)
+        ]
+        if "transactionID" in item and not item["transactionID"]:
+            problems.append(f"/{i}/transactionID: the DIP transaction ID the status is about")
     return problems
 
 
@@ -428,7 +506,15 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    return error(405, "MSG1000", RESPONSE_TEXT["MSG1000"], f"{request.method} is not allowed on {request.url.path}")
+    """405 with ``Allow``: every method of every route on the path (a path may have several routes)."""
+    allowed: set[str] = set()
+    for route in request.app.routes:
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(request.scope)[0] is not Match.NONE:
+            allowed |= methods
+    answer = error(405, "MSG1000", RESPONSE_TEXT["MSG1000"], f"{request.method} is not allowed on {request.url.path}")
+    answer.headers["Allow"] = ", ".join(sorted(allowed))
+    return answer
 
 
 def _version() -> str:

@@ -74,6 +74,10 @@ class Authenticator:
         )
         return refusal or caller
 
+    def key_owner(self, headers: Mapping[str, str]) -> SimParticipant | AuthRefusal:
+        """The caller by its API key alone (``/validate``, whose operation lists no signature)."""
+        return self._key_owner(headers.get("x-api-key") or headers.get("X-API-Key"))
+
     def _key_owner(self, key: str | None) -> SimParticipant | AuthRefusal:
         if not key:
             return AuthRefusal(

@@ -12,6 +12,11 @@ from mhhs_stubs.tls import Credentials
 
 Signing = Literal["required", "optional", "off"]
 SIGNING_MODES = ("required", "optional", "off")
+CONTROL_HEADER = "X-Sim-Control-Key"  # the control client's credential on every /_sim path
+
+
+def new_control_key() -> str:
+    return "ctl-" + secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,19 @@ class SimulatorConfig:
     dip_spec: str | None = None  # or the official DIP spec at this path
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     responder_delay: float = 0.0  # seconds a simulated participant takes to answer
-    max_body_bytes: int = 5 * 1024 * 1024
+    # Limits checked before work (docs/simulator.md#security), on the control API as on the DIP paths.
+    max_body_bytes: int = 5 * 1024 * 1024  # 413 before a byte more is read, authentication or not
+    max_json_depth: int = 64  # arrays/objects nested deeper: 400 MSG1001 (a DIP message needs ~6)
+    max_batch_items: int = 1_000  # messages (or status items, faults, dry-run messages) per request: 413
+    body_timeout: float = 30.0  # seconds a request's body may take to arrive: 408 (a slow client)
     journal_limit: int = 100_000
+    # The journal's bytes as well: each entry counts the JSON received for it (Python holds a
+    # few times that); the oldest entries are evicted first and counted (/_sim/health "evicted").
+    journal_max_bytes: int = 256 * 1024 * 1024
     allow_remote_webhooks: bool = False  # local environments keep every push on loopback
+    # Beyond loopback, only these "HOST" (any port) or "HOST:PORT" ("[v6]:PORT") take webhooks:
+    # a system under test on another machine (stubs up --allow-webhook-host).
+    webhook_hosts: tuple[str, ...] = ()
     check_responses: bool = False  # hold every response to /openapi.json (the framework's tests do)
     faults: tuple[Mapping[str, object], ...] = ()  # fault specs active from the start (mhhs_stubs.faults)
     fault_seed: int | str = 0
@@ -62,10 +77,17 @@ class SimulatorConfig:
     mtls: bool = True  # with tls: a client certificate from the run's CA is required
     # Keys made during the run; never written to a config file (a process gets key files instead).
     credentials: Credentials = field(default_factory=Credentials, repr=False, compare=False, metadata={"runtime": True})
+    # The control client's key for /_sim (docs/simulator.md#security): fresh per start unless
+    # given, and never one of the participants' API keys, so no participant can act as it.
+    control_key: str = field(default_factory=new_control_key, repr=False)
 
     def __post_init__(self) -> None:
         if self.signing not in SIGNING_MODES:
             raise ValueError(f"signing must be one of {', '.join(SIGNING_MODES)}, not {self.signing!r}")
+        if len(self.control_key) < 16:
+            raise ValueError("control_key must be at least 16 characters (it guards every /_sim path)")
+        if any(self.is_control_key(getattr(p, "api_key", None)) for p in self.participants.values()):
+            raise ValueError("control_key must differ from every participant's API key")
         for p in self.participants.values():
             key_file, cert_file = getattr(p, "key_file", None), getattr(p, "cert_file", None)
             if key_file and cert_file:
@@ -74,6 +96,9 @@ class SimulatorConfig:
     @property
     def api_keys(self) -> dict[str, str]:
         return {p.dip_id: p.api_key for p in self.participants.values()}
+
+    def is_control_key(self, key: str | None) -> bool:
+        return bool(key) and secrets.compare_digest(self.control_key.encode(), (key or "").encode())
 
     def by_key(self, api_key: str) -> SimParticipant | None:
         for p in self.participants.values():

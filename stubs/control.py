@@ -3,13 +3,15 @@
 This is what makes the simulator better to test against than a mock server: a test can ask who
 would receive a message before sending it, wait for a message to reach a role without polling,
 read every delivery attempt, pull messages with acknowledgement, and seed MPAN appointments.
+
+Every ``/_sim`` path but a participant's own inbox needs the control key (``ControlGate``): the
+journal holds every participant's payloads and faults or appointments change what others receive.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
@@ -17,16 +19,51 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mhhs_stubs.answers import problem
-from mhhs_stubs.config import SimParticipant
+from mhhs_stubs.answers import error, problem
+from mhhs_stubs.config import CONTROL_HEADER, SimParticipant, SimulatorConfig
 from mhhs_stubs.journal import DELIVERY_STATUSES, Entry, Query
+from mhhs_stubs.limits import JsonRefused, parse_json
 from mhhs_stubs.routing import parse_seed
 
 if TYPE_CHECKING:
     from mhhs_stubs.app import SimulatorApp
 
 MAX_WAIT_S = 120.0
+CONTROL_PREFIX = "/_sim"
+PARTICIPANT_PATHS = "/_sim/inbox/"  # a participant's own inbox: its X-API-Key, not the control key
+
+
+def needs_control_key(path: str) -> bool:
+    return (path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")) and not path.startswith(PARTICIPANT_PATHS)
+
+
+class ControlGate:
+    """Refuses a ``/_sim`` request without the control key before any route reads its body."""
+
+    def __init__(self, app: ASGIApp, config: SimulatorConfig, on_refusal: Callable[[str], None]):
+        self.app = app
+        self.config = config
+        self.on_refusal = on_refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not needs_control_key(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        wanted = CONTROL_HEADER.lower().encode()
+        given = next((v for k, v in scope["headers"] if k == wanted), b"")
+        if self.config.is_control_key(given.decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
+        what = "an unknown" if given else "no"
+        self.on_refusal(f"401 control-key: {scope['method']} {scope['path']} with {what} {CONTROL_HEADER}")
+        refusal = error(
+            401, "MSG1000", "Unauthorised",
+            f"{scope['path']} is the simulator's control API: send the run's control key as {CONTROL_HEADER} "
+            "(printed by mhhs-sit stubs up and in its credentials file); a participant's X-API-Key is not one",
+        )  # fmt: skip
+        await refusal(scope, receive, send)
 
 
 def control_routes(sim: SimulatorApp) -> list[Route]:
@@ -117,6 +154,8 @@ class ControlApi:
                 "participants": len(self.dip.config.participants),
                 "journal": len(journal),
                 "journalLimit": journal.limit,
+                "journalBytes": journal.bytes,
+                "journalMaxBytes": journal.max_bytes,
                 "evicted": journal.evicted,
                 "lastSeq": journal.last_seq,
                 "inFlight": self.dip.delivery.in_flight,
@@ -196,12 +235,17 @@ class ControlApi:
         interface_id = request.path_params["interface_id"].upper()
         caller = await self.sim._caller(request)
         if not isinstance(caller, SimParticipant):
-            return problem(401, f"send the X-API-Key of the participant that would send the message ({caller.help})")
+            return error(
+                401, "MSG1000", "Unauthorised",
+                f"send the X-API-Key of the participant that would send the message ({caller.help})",
+            )  # fmt: skip
         try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            return problem(400, f"body is not valid JSON: {exc}")
+            body = parse_json(await request.body(), self.dip.config.max_json_depth)
+        except JsonRefused as exc:
+            return problem(400, str(exc))
         batch = body if isinstance(body, list) else [body]
+        if len(batch) > self.dip.config.max_batch_items:
+            return problem(413, f"{len(batch)} messages: at most {self.dip.config.max_batch_items} (max_batch_items)")
         out = []
         for i, item in enumerate(batch):
             payload = item.get("payload", item) if isinstance(item, dict) else None
@@ -223,9 +267,9 @@ class ControlApi:
 
     async def seed_appointments(self, request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            return problem(400, f"body is not valid JSON: {exc}")
+            body = parse_json(await request.body(), self.dip.config.max_json_depth)
+        except JsonRefused as exc:
+            return problem(400, str(exc))
         seeds, problems = parse_seed(body)
         for mpan, parties in seeds.items():
             problems += [f"{mpan} {p}" for p in self.dip.router.seed(mpan, parties)]
@@ -240,8 +284,9 @@ class ControlApi:
     async def pull(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]
         caller = self.sim.dip.config.by_key(request.headers.get("x-api-key", "")) or None
-        if caller is None or caller.dip_id != dip_id:
-            return problem(401 if caller is None else 403, f"pulling {dip_id}'s inbox needs {dip_id}'s X-API-Key")
+        refused = _inbox_refusal(caller, dip_id, "pulling")
+        if refused is not None:
+            return refused
         limit = int(_number(request, "limit", 100, low=1, high=10_000))
         wait = _number(request, "wait", 0.0, high=MAX_WAIT_S)
         lease = _number(request, "lease", 30.0, low=0.1, high=3600)
@@ -259,12 +304,13 @@ class ControlApi:
     async def ack(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]
         caller = self.sim.dip.config.by_key(request.headers.get("x-api-key", "")) or None
-        if caller is None or caller.dip_id != dip_id:
-            return problem(401 if caller is None else 403, f"acknowledging {dip_id}'s inbox needs its X-API-Key")
+        refused = _inbox_refusal(caller, dip_id, "acknowledging")
+        if refused is not None:
+            return refused
         try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            return problem(400, f"body is not valid JSON: {exc}")
+            body = parse_json(await request.body(), self.dip.config.max_json_depth)
+        except JsonRefused as exc:
+            return problem(400, str(exc))
         ids = body.get("transactionIDs") if isinstance(body, dict) else None
         if not isinstance(ids, list) or not all(isinstance(t, str) for t in ids):
             return problem(400, 'give {"transactionIDs": ["T-...", ...]}')
@@ -274,6 +320,15 @@ class ControlApi:
     async def idle(self, request: Request) -> Response:
         done = await self.dip.idle(_number(request, "timeout", 5.0, high=MAX_WAIT_S))
         return JSONResponse({"idle": done})
+
+
+def _inbox_refusal(caller: SimParticipant | None, dip_id: str, action: str) -> Response | None:
+    """Only the inbox's owner, by its own X-API-Key, pulls or acknowledges it."""
+    if caller is None:
+        return error(401, "MSG1000", "Unauthorised", f"{action} {dip_id}'s inbox needs {dip_id}'s X-API-Key")
+    if caller.dip_id != dip_id:
+        return problem(403, f"{action} {dip_id}'s inbox needs {dip_id}'s X-API-Key, not {caller.dip_id}'s")
+    return None
 
 
 def _delivery_rows(entries: Iterable[Entry], status: str | None, recipient: str | None) -> Iterator[dict[str, object]]:

@@ -44,6 +44,9 @@ class Refusal:
     keyword: str = ""
 
 
+# The answer's DT-995N and DT-011N: an echoed value that breaks them is answered as null.
+ECHOED_SUR = re.compile(r"^S-((IF|REP)-)?\d{3,4}-[0-9a-fA-F]{10}-[A-Z]{3,5}-\d{8}-[a-zA-Z0-9]+\Z")
+ECHOED_CORRELATION_ID = re.compile(r"^.{1,60}\Z", re.DOTALL)
 RESPONSE_TEXT = {
     "MSG0000": "Success",
     "MSG1000": "Processing failed",
@@ -156,7 +159,7 @@ Responder = Callable[[SimParticipant, dict[str, object]], Awaitable[None]]
 class SimulatedDip:
     def __init__(self, config: SimulatorConfig):
         self.config = config
-        self.journal = Journal(config.journal_limit)
+        self.journal = Journal(config.journal_limit, config.journal_max_bytes)
         self._surs: set[str] = set()
         self._chains: dict[object, object] = {}  # any correlation id seen -> initial correlation id
         self._tx = itertools.count(1)
@@ -331,9 +334,12 @@ class SimulatedDip:
         batch: Sequence[Mapping[str, object]],
         caller: SimParticipant,
         routes: Mapping[int, Route] | None = None,
+        body_bytes: int = 0,
     ) -> list[dict[str, object]]:
         """Stamp, journal and route each message (``routes``: as ``check_batch`` found them);
-        deliveries run in the background."""
+        deliveries run in the background. ``body_bytes``: the request's size, shared out among
+        the messages for the journal's byte limit."""
+        share = body_bytes // max(len(batch), 1)
         results = []
         now = dt.datetime.now(dt.UTC)
         for i, item in enumerate(batch):
@@ -353,6 +359,7 @@ class SimulatedDip:
                 event_code=field(payload, "S0", "eventCode"),
                 payload=egress,
                 route=route.as_dict(),
+                size=share,
             )
             self.router.learn(interface_id, payload, caller, route)
             for dip_id in route.recipients:
@@ -375,19 +382,19 @@ class SimulatedDip:
         tx: str | None = None,
         help: str = "",
     ) -> dict[str, object]:
-        def echo(name: str) -> str | None:  # echo what the sender sent, only where it is text
+        def echo(name: str, fits: re.Pattern[str]) -> str | None:
+            """What the sender sent, where it is text the answer's schema allows (else null)."""
             value = field(payload, "S1", name)
-            return value if isinstance(value, str) else None
+            return value if isinstance(value, str) and fits.match(value) else None
 
         return answers.standard_item(
             code,
             RESPONSE_TEXT.get(code, ""),
             help or None,
             transactionID=tx,
-            senderUniqueReference=echo("senderUniqueReference"),
-            correlationID=echo("senderCorrelationID"),
-            sentTimestamp=echo("senderTimestamp"),
-            senderID=caller.dip_id if caller else None,
+            senderUniqueReference=echo("senderUniqueReference", ECHOED_SUR),
+            correlationID=echo("senderCorrelationID", ECHOED_CORRELATION_ID),
+            recipientID=caller.dip_id if caller else None,
         )
 
     # -- delivery --------------------------------------------------------------------------

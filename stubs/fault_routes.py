@@ -6,15 +6,18 @@ simulator's ``/openapi.json``. Errors name the field of the spec that is wrong.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
+from typing import cast
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mhhs_sit.definitions.faults import FaultSpecError
+from mhhs_stubs.config import SimulatorConfig
 from mhhs_stubs.faults import FaultPlan
-from mhhs_stubs.json_types import JsonObject
+from mhhs_stubs.json_types import JsonObject, JsonValue
+from mhhs_stubs.limits import JsonRefused, parse_json
 
 
 def _first_refusal(plan: FaultPlan, specs: list[object], *, listed: bool) -> dict[str, str] | None:
@@ -34,17 +37,20 @@ def _first_refusal(plan: FaultPlan, specs: list[object], *, listed: bool) -> dic
     return None
 
 
-def routes(plan: FaultPlan) -> list[Route]:
+def routes(plan: FaultPlan, config: SimulatorConfig) -> list[Route]:
     async def add(request: Request) -> JSONResponse:
         try:
-            spec = json.loads(await request.body())
-        except ValueError as exc:
-            return JSONResponse({"error": f"body is not JSON: {exc}", "field": "", "message": str(exc)}, 400)
+            spec = parse_json(await request.body(), config.max_json_depth)
+        except JsonRefused as exc:
+            return JSONResponse({"error": str(exc), "field": "", "message": str(exc)}, 400)
         specs = spec if isinstance(spec, list) else [spec]
+        if len(specs) > config.max_batch_items:
+            message = f"{len(specs)} faults: at most {config.max_batch_items} (max_batch_items)"
+            return JSONResponse({"error": message, "field": "", "message": message}, 413)
         refused = _first_refusal(plan, specs, listed=isinstance(spec, list))
         if refused is not None:
             return JSONResponse(refused, 400)
-        added = [plan.add(one).as_dict() for one in specs]
+        added = [plan.add(cast(Mapping[str, object], one)).as_dict() for one in specs]  # checked: objects
         return JSONResponse({"faults": added} if isinstance(spec, list) else added[0], 201)
 
     async def listing(request: Request) -> JSONResponse:
@@ -154,3 +160,32 @@ OPENAPI_PATHS: JsonObject = {
         }
     },
 }
+
+
+def _needing_the_control_key(paths: JsonObject) -> JsonObject:
+    """Every operation declares the control key and its 401 (the gate in control.py answers it)."""
+    refused: JsonObject = {
+        "description": "No control key",
+        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/StandardResponse"}}},
+    }
+    too_large: JsonObject = {
+        "description": "A body over max_body_bytes (StandardResponse) or a list over max_batch_items",
+        "content": {_JSON: {"schema": {"oneOf": [{"$ref": "#/components/schemas/StandardResponse"}, _PROBLEM]}}},
+    }
+    slow: JsonObject = {**refused, "description": "The body did not arrive within body_timeout"}
+    out: dict[str, JsonValue] = {}
+    for path, operations in paths.items():
+        assert isinstance(operations, dict)
+        guarded: dict[str, JsonValue] = {}
+        for method, op in operations.items():
+            assert isinstance(op, dict) and isinstance(op["responses"], dict)
+            guarded[method] = {
+                **op,
+                "security": [{"ControlKeyAuth": []}],
+                "responses": {**op["responses"], "401": refused, "408": slow, "413": too_large},
+            }
+        out[path] = guarded
+    return out
+
+
+OPENAPI_PATHS = _needing_the_control_key(OPENAPI_PATHS)

@@ -78,6 +78,7 @@ class Entry:
     deliveries: list[Delivery] = field(default_factory=list)
     route: dict[str, object] | None = None
     note: str = ""
+    size: int = 0  # bytes the journal counts for it: the JSON received for it, or an estimate
 
     @property
     def egress(self) -> Mapping[str, object]:
@@ -155,11 +156,18 @@ _FILTER_TESTS: tuple[tuple[str, Callable[[Query, Entry], bool]], ...] = (
 )
 
 
+ENTRY_OVERHEAD = 512  # bytes counted for an entry besides its payload (fields, deliveries)
+
+
 class Journal:
-    def __init__(self, limit: int = 100_000):
+    """The last ``limit`` entries within ``max_bytes``: the oldest are evicted first, and counted."""
+
+    def __init__(self, limit: int = 100_000, max_bytes: int = 256 * 1024 * 1024):
         self._entries: deque[Entry] = deque()
         self._by_tx: dict[str, Entry] = {}
         self._limit = limit
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._seq = itertools.count(1)
         self.evicted = 0
         self._waiters: list[asyncio.Future[None]] = []
@@ -171,11 +179,14 @@ class Journal:
     # Any here and in query: Entry's and Query's fields as keywords (a TypedDict would repeat them).
     def add(self, kind: str, interface_id: str, sender: str | None, **kw: Any) -> Entry:
         entry = Entry(next(self._seq), kind, time.time(), interface_id, sender, **kw)
+        entry.size += ENTRY_OVERHEAD + len(entry.note)
         self._entries.append(entry)
+        self.bytes += entry.size
         if entry.transaction_id and kind == "accepted":
             self._by_tx[entry.transaction_id] = entry
-        while len(self._entries) > self._limit:
+        while len(self._entries) > self._limit or (self.bytes > self.max_bytes and len(self._entries) > 1):
             old = self._entries.popleft()
+            self.bytes -= old.size
             if old.transaction_id and self._by_tx.get(old.transaction_id) is old:
                 del self._by_tx[old.transaction_id]
             self.evicted += 1

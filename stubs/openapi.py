@@ -9,10 +9,34 @@ the official DIP spec's; here a payload is an object with ``CommonBlock`` and ``
 from __future__ import annotations
 
 from mhhs_stubs.answers import STANDARD_FIELDS
+from mhhs_stubs.config import CONTROL_HEADER
 from mhhs_stubs.journal import CHANNELS, DELIVERY_STATUSES, KINDS
 from mhhs_stubs.json_types import JsonObject, JsonValue
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+
+
+def _text_of(low: int, high: int, *, nullable: bool = True) -> JsonObject:
+    return {"type": ["string", "null"] if nullable else "string", "minLength": low, "maxLength": high}
+
+
+# StandardResponseBodyType as the official spec constrains it (DataTypes DT-014N, DT-995N, DT-011N,
+# DT-003, DT-006, DT-006N, DT-005N, DT-019N, DT-018N), so the conformance check holds answers to it.
+STANDARD_ITEM_FIELDS: JsonObject = {
+    "transactionID": _text_of(1, 65),
+    "senderUniqueReference": {
+        **_text_of(1, 200),
+        "pattern": r"^S-((IF|REP)-)?\d{3,4}-[0-9a-fA-F]{10}-[A-Z]{3,5}-\d{8}-[a-zA-Z0-9]+$",
+    },
+    "correlationID": _text_of(1, 60),
+    "sentTimestamp": _text_of(25, 25, nullable=False),
+    "senderID": _text_of(10, 10, nullable=False),
+    "recipientID": _text_of(10, 10),
+    "DIPConnectionProviderID": _text_of(10, 10),
+    "message": {**_text_of(1, 200, nullable=False), "pattern": "^[A-Z]{3}[0-9]{4}( - .*)?$"},
+    "help": _text_of(1, 500),
+    "serviceTicketURL": _text_of(1, 250),
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -23,18 +47,14 @@ def _json(schema: JsonObject, description: str) -> JsonObject:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _text(description: str) -> JsonObject:
-    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
-
-
 STANDARD_ERRORS = {
     "400": "Bad request: the whole batch is refused, every problem listed",
     "401": "Unauthorised: missing or unknown X-API-Key, or a missing/invalid signature",
     "403": "Forbidden: acting for another participant",
     "404": "Unknown channel or path",
     "405": "Method not allowed",
+    "408": "Request timeout: the body did not arrive within body_timeout",
     "413": "Payload too large",
-    "415": "Content-Type is not application/json",
     "429": "Too many requests (an injected fault; Retry-After says when to retry)",
     "500": "Internal error (an injected fault)",
     "502": "Bad gateway (an injected fault)",
@@ -47,9 +67,15 @@ def _standard_errors(*codes: str) -> JsonObject:
     return {c: _json(_ref("StandardResponse"), STANDARD_ERRORS[c]) for c in codes}
 
 
-DIP_ERRORS = ("400", "401", "403", "404", "405", "413", "415", "429", "500", "502", "503", "504")
+DIP_ERRORS = ("400", "401", "403", "404", "405", "408", "413", "429", "500", "502", "503", "504")
 CONTROL_ERRORS = {
     "400": _json(_ref("Problem"), "A bad query or body, with what to fix"),
+    "401": _json(_ref("StandardResponse"), "No control key (or, where a participant acts, no X-API-Key)"),
+    "408": _json(_ref("StandardResponse"), "The body did not arrive within body_timeout"),
+    "413": _json(
+        {"oneOf": [_ref("StandardResponse"), _ref("Problem")]},
+        "A body over max_body_bytes (StandardResponse, before anything is read) or too many items",
+    ),
     "404": _json(_ref("StandardResponse"), "Unknown path"),
     "405": _json(_ref("StandardResponse"), "Method not allowed"),
 }
@@ -79,17 +105,25 @@ def _dip(summary: str, body: JsonObject | None, ok: JsonObject, *params: JsonObj
         "tags": ["DIP"],
         "parameters": [*params, *SIGNATURE_HEADERS],
         "responses": {**ok, **_standard_errors(*DIP_ERRORS)},
+        "security": API_KEY,
     }
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return op
 
 
-def _control(summary: str, ok: JsonObject, *params: JsonObject, body: JsonObject | None = None) -> JsonObject:
+API_KEY: JsonValue = [{"ApiKeyAuth": []}]
+CONTROL_KEY: JsonValue = [{"ControlKeyAuth": []}]
+
+
+def _control(
+    summary: str, ok: JsonObject, *params: JsonObject, body: JsonObject | None = None, security: JsonValue = CONTROL_KEY
+) -> JsonObject:
     op: dict[str, JsonValue] = {
         "summary": summary,
         "tags": ["Simulator control"],
         "responses": {**CONTROL_ERRORS, **ok},
+        "security": security,
     }
     if params:
         op["parameters"] = list(params)
@@ -121,10 +155,7 @@ COMPONENTS: JsonObject = {
     "StandardResponseBodyType": {
         "type": "object",
         "required": list(STANDARD_FIELDS),
-        "properties": {
-            **{k: NULLABLE_STRING for k in STANDARD_FIELDS if k != "message"},
-            "message": {"type": "string", "pattern": "^[A-Z]{3}[0-9]{4}( - .*)?$"},
-        },
+        "properties": STANDARD_ITEM_FIELDS,
     },
     "StandardResponse": {
         "type": "object",
@@ -299,10 +330,11 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 "tags": ["DIP"],
                 "parameters": [ID, {"name": "eventCode", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DIPMessageArray")}}},
+                "security": API_KEY,
                 "responses": {
-                    "201": _text("Message OK"),
-                    "400": _text("One line per violation: JSON pointer and what is wrong"),
-                    **_standard_errors("404", "405", "413", "429", "500", "502", "503", "504"),
+                    "201": _json({"type": "string"}, "Message OK (a JSON string, as the spec says)"),
+                    "400": _json({"type": "string"}, "One line per violation: JSON pointer and what is wrong"),
+                    **_standard_errors("401", "404", "405", "408", "413", "429", "500", "502", "503", "504"),
                 },
             }
         },
@@ -363,10 +395,10 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                         {"type": "object", "required": ["routes"], "properties": {"routes": {"type": "array"}}},
                         "One route per message",
                     ),
-                    "401": _json(_ref("Problem"), "X-API-Key of the sender needed"),
                 },
                 ID,
                 body={"oneOf": [_ref("DIPMessageArray"), _ref("Payload")]},
+                security=[{"ControlKeyAuth": [], "ApiKeyAuth": []}],
             )
         },
         "/_sim/appointments": {
@@ -388,7 +420,6 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 "Pull waiting messages (leased until acknowledged); wait= long-polls",
                 {
                     "200": _json({"type": "object", "required": ["count", "waiting", "messages"]}, "Messages"),
-                    "401": _json(_ref("Problem"), "X-API-Key needed"),
                     "403": _json(_ref("Problem"), "Another participant's inbox"),
                 },
                 {"name": "dip_id", "in": "path", "required": True, "schema": {"type": "string"}},
@@ -396,6 +427,7 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 _query("limit", "at most this many", "integer"),
                 _query("wait", "seconds to wait for a first message", "number"),
                 _query("lease", "seconds until an unacknowledged message is offered again", "number"),
+                security=API_KEY,
             )
         },
         "/_sim/inbox/{dip_id}/ack": {
@@ -403,11 +435,11 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 "Acknowledge pulled messages by transaction id",
                 {
                     "200": _json({"type": "object", "required": ["acknowledged", "unknown"]}, "Result"),
-                    "401": _json(_ref("Problem"), "X-API-Key needed"),
                     "403": _json(_ref("Problem"), "Another participant's inbox"),
                 },
                 {"name": "dip_id", "in": "path", "required": True, "schema": {"type": "string"}},
                 body={"type": "object", "required": ["transactionIDs"]},
+                security=API_KEY,
             )
         },
         "/_sim/idle": {
@@ -436,6 +468,9 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
         "paths": {**p, **(extra_paths or {})},
         "components": {
             "schemas": COMPONENTS,
-            "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "securitySchemes": {
+                "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "ControlKeyAuth": {"type": "apiKey", "in": "header", "name": CONTROL_HEADER},
+            },
         },
     }

@@ -15,6 +15,7 @@ participant's messages; an invalid reply is journalled as a SIMULATOR DEFECT nam
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypedDict, cast
@@ -255,7 +256,7 @@ class ParticipantSimulators:
                 note=f"SIMULATOR DEFECT in {rule.source} ({rule.name}): {details}",
             )
             return
-        self.dip.accept(interface_id, batch, me)
+        self.dip.accept(interface_id, batch, me, body_bytes=len(json.dumps(message)))  # its size, for the journal
 
 
 def _render_outcome(rule: Rule, ctx: Mapping[str, object]) -> _Outcome:

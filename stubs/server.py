@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import ssl
 import tempfile
@@ -17,7 +18,27 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from mhhs_sit.errors import EnvironmentBroken
 from mhhs_stubs.app import SimulatorApp
-from mhhs_stubs.config import SimulatorConfig
+from mhhs_stubs.config import CONTROL_HEADER, SimulatorConfig
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str) -> str | None:
+    """What to tell whoever binds the simulator beyond loopback (None on loopback)."""
+    if is_loopback(host):
+        return None
+    return (
+        f"WARNING: the simulator listens on {host}, beyond loopback: anyone who can reach it can try "
+        f"the participants' API keys and the control API ({CONTROL_HEADER} required on /_sim). "
+        "Keep the credentials file private, and prefer --tls on a shared network."
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -115,6 +136,11 @@ class EmbeddedSimulator:
             )
         )
         self._thread: threading.Thread | None = None
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """The header that opens the ``/_sim`` control API (the run's control key)."""
+        return {CONTROL_HEADER: self.config.control_key}
 
     @property
     def url(self) -> str:

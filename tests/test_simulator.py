@@ -118,7 +118,9 @@ def test_the_registration_simulator_answers_and_the_journal_shows_the_route(sim)
         assert got is not None and got.payload["CommonBlock"]["D0"]["publicationID"] == "PUB-032"
         corr = m["CommonBlock"]["S1"]["senderCorrelationID"]
         time.sleep(0.2)
-        journal = requests.get(f"{sim.url}/_sim/messages", params={"correlation_id": corr}, timeout=5).json()
+        journal = requests.get(
+            f"{sim.url}/_sim/messages", headers=sim.control_headers, params={"correlation_id": corr}, timeout=5
+        ).json()
         interfaces = [e["interface"] for e in journal["messages"]]
         assert interfaces[:3] == ["IF-031", "IF-032", "IF-033"]
         assert journal["messages"][0]["deliveries"][0]["recipient"] == "2200000101"

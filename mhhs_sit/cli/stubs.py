@@ -12,8 +12,10 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
@@ -28,11 +30,18 @@ from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError, render_problems
+from mhhs_sit.execution.local_stubs import CONTROL_HEADER
 from mhhs_sit.project import Project
 
 if TYPE_CHECKING:
     from mhhs_stubs.config import SimulatorConfig
 
+SIGNING_MODES = ("required", "optional", "off")  # mhhs_stubs.config.SIGNING_MODES
+SIGNING_NOTE = {
+    "required": "(required, as on the real DIP: an unsigned request is refused)",
+    "optional": "(optional here: a signature that is sent is checked)",
+    "off": "(off: signatures are not checked)",
+}
 WEBHOOK_HOWTO = 'POST {url}/dip-channel/<IF-nnn>/pubconfig/<DIP ID> {{"callbackURL": "http://127.0.0.1:<port>/..."}}'
 
 
@@ -81,7 +90,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="simulate every role but these, which are under test (repeatable or comma separated); "
         "without --only or --except, the cohort files' 'simulated' lists decide",
     )
-    up.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    up.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, loopback only; any other is warned about)",
+    )
+    up.add_argument(
+        "--allow-webhook-host",
+        action="append",
+        metavar="HOST[:PORT]",
+        default=[],
+        help="also accept webhooks (pubconfig callbackURL) on this host, any port or the one given "
+        "(repeatable; default: loopback only), for a system under test on another machine",
+    )
+    up.add_argument(
+        "--control-key-file",
+        metavar="FILE",
+        help=f"the control key ({CONTROL_HEADER} on /_sim) from this file (default: a fresh one per start)",
+    )
     up.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
     up.add_argument(
         "--credentials",
@@ -93,6 +119,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="HTTPS with mutual TLS, as the real DIP: clients present <DIP ID>.pem/.key from the keys "
         "directory and trust ca.pem (default: the environment's tls setting, else plain HTTP on loopback)",
+    )
+    up.add_argument(
+        "--signing",
+        choices=SIGNING_MODES,
+        default="required",
+        help="required (default, as the real DIP): every request carries valid X-DIP-* signature headers; "
+        "optional: unsigned requests pass on the X-API-Key alone, signed ones are checked; off: never checked",
     )
     up.add_argument("--ir", metavar="VERSION", help="validate messages against this interface spec version")
     up.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec")
@@ -193,6 +226,7 @@ def credentials(sim: Any, env: Environment, cohorts: list[Cohort]) -> dict[str, 
         "simulated_roles": {c.id: sorted(c.simulated) for c in cohorts},
         "external_roles": {c.id: sorted(c.roles - c.simulated) for c in cohorts},
         "register_webhooks": WEBHOOK_HOWTO.format(url=sim.url),
+        "control": {"header": CONTROL_HEADER, "key": sim.config.control_key, "paths": "/_sim/* but /_sim/inbox"},
         "participants": participants,
         "simulator": whole,
     }
@@ -224,14 +258,44 @@ def plan(args: argparse.Namespace) -> Plan:
     chosen = select_cohorts(
         cohorts, _values(args.cohort), _values(args.only, upper=True), _values(args.except_, upper=True)
     )
-    # A system under test may sign as on the real DIP (then every signature is checked) or send
-    # with its X-API-Key alone while it is being built.
+    # Signed as on the real DIP unless --signing says otherwise (a system still being built may
+    # send with its X-API-Key alone under "optional").
     tls = bool(args.tls or env.tls)
     if tls and env.stubs == "container":
         raise ConfigError("--tls: mutual TLS is available for the embedded simulator only; use --env local")
     from mhhs_sit.execution.local_stubs import simulator_config
 
-    return Plan(env, chosen, simulator_config(env, chosen, dip_spec=dip_spec, signing="optional", tls=tls))
+    config = simulator_config(env, chosen, dip_spec=dip_spec, signing=args.signing, tls=tls)
+    if args.allow_webhook_host:
+        config = dataclasses.replace(config, webhook_hosts=tuple(_webhook_hosts(args.allow_webhook_host)))
+    if args.control_key_file:
+        config = dataclasses.replace(config, control_key=_control_key(Path(args.control_key_file), config))
+    return Plan(env, chosen, config)
+
+
+WEBHOOK_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
+
+
+def _webhook_hosts(given: list[str]) -> list[str]:
+    hosts = _values(given)
+    for host in hosts:
+        if not WEBHOOK_HOST.match(host):
+            raise ConfigError(
+                f"--allow-webhook-host: {host!r} is not HOST or HOST:PORT (an IPv6 address in brackets: [::1]:8080)"
+            )
+    return hosts
+
+
+def _control_key(path: Path, config: SimulatorConfig) -> str:
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"--control-key-file: cannot read {path}: {exc.strerror or exc}") from None
+    if len(key) < 16 or any(p.api_key == key for p in config.participants.values()):
+        raise ConfigError(
+            f"--control-key-file: the key in {path} must be at least 16 characters and no participant's API key"
+        )
+    return key
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -242,6 +306,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     path = tmp / "credentials.json" if tmp else Path(args.credentials).resolve()
     sim = None
     try:
+        _warn_beyond_loopback(args.host)
         sim = _start(chosen, path.parent / "keys", args)
         _announce(sim, chosen, path, keep="kept after exit" if args.credentials else "removed on exit")
         while not stop.wait(3600):
@@ -255,6 +320,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)  # keys/ too; with --credentials both are kept
     return 0
+
+
+def _warn_beyond_loopback(host: str) -> None:
+    from mhhs_stubs.server import exposure_warning
+
+    warning = exposure_warning(host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
 
 
 def _start(chosen: Plan, keys: Path, args: argparse.Namespace) -> Any:
@@ -277,7 +350,7 @@ def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
         "directory": str(keys),
         "ca": str(keys / "ca.pem"),
         "signing": "sign with <DIP ID>.key and send <DIP ID>.pem as X-DIP-Signature-Certificate "
-        "(optional here; a signature that is sent is checked)",
+        + SIGNING_NOTE[chosen.config.signing],
     }
     write_private(path, json.dumps(creds, indent=1))
     simulated = [p for p in creds["participants"] if p["simulated"]]
@@ -285,8 +358,10 @@ def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
     kind = f"in a container ({sim.image})" if env.stubs == "container" else "in this process"
     print(f"DIP simulator {kind}, environment '{env.name}', cohorts {', '.join(creds['cohorts'])}")
     print(f"url: {sim.url}")
+    print(f"control API (/_sim): send {CONTROL_HEADER}: {sim.config.control_key}")
     print(f"credentials: {path} (DIP ID, role, MPID and X-API-Key of every participant; mode 0600, {keep})")
     print(f"signing keys: {keys} (<DIP ID>.key/.pem per participant from outside, ca.pem; {keep})")
+    print(f"signing: {chosen.config.signing} {SIGNING_NOTE[chosen.config.signing]}")
     print("simulated (answered by the simulator):")
     print("\n".join(_table(simulated)) or "  none")
     print("expected from outside (systems under test: send with the participant's X-API-Key; register webhooks")

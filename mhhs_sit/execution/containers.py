@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from mhhs_sit.errors import EnvironmentBroken
-from mhhs_stubs.config import SimulatorConfig
+from mhhs_stubs.config import CONTROL_HEADER, SimulatorConfig
 from mhhs_stubs.config_file import READY, write_config
 
 if TYPE_CHECKING:
@@ -449,6 +449,11 @@ class ContainerSimulator:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """The header that opens the simulator's ``/_sim`` control API."""
+        return {CONTROL_HEADER: self.config.control_key}
+
     def start(self, timeout: float = 60.0, attempts: int = 3) -> ContainerSimulator:
         try:
             client = docker_client()
@@ -519,7 +524,8 @@ class ContainerSimulator:
             time.sleep(0.05)
         while True:
             try:
-                if requests.get(f"{self.url}/_sim/health", timeout=2).status_code == 200:
+                answer = requests.get(f"{self.url}/_sim/health", headers=self.control_headers, timeout=2)
+                if answer.status_code == 200:
                     return
             except requests.RequestException:
                 pass

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from requests import PreparedRequest
+from requests.auth import AuthBase
+
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.errors import ConfigError
 
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
     from mhhs_stubs.config import DeliveryPolicy, SimulatorConfig
 
 LOCAL_KINDS = ("embedded", "container")
+CONTROL_KEY_FILE = "control.key"  # in the run's credentials directory, mode 0600
+# mhhs_stubs.config.CONTROL_HEADER, not imported: the runtime would load the whole simulator
+CONTROL_HEADER = "X-Sim-Control-Key"
 
 
 class RunningSimulator(Protocol):
@@ -41,7 +47,7 @@ class LocalStubs:
     url: str
     api_keys: Mapping[str, str]
     handle: RunningSimulator
-    credentials_dir: str | None = None  # ca.pem and each driven participant's <DIP ID>.pem/.key (0600)
+    credentials_dir: str | None = None  # ca.pem, each driven participant's <DIP ID>.pem/.key, control.key (0600)
 
     def stop(self) -> None:
         try:
@@ -49,6 +55,36 @@ class LocalStubs:
         finally:
             if self.credentials_dir:
                 shutil.rmtree(self.credentials_dir, ignore_errors=True)
+
+
+class ControlKeyAuth(AuthBase):
+    """Presents the run's control key on the local simulator's ``/_sim`` paths, and nowhere else:
+    the framework's own calls (faults, journal) and a scenario's ``http`` steps to them."""
+
+    def __init__(self, base_url: str, key: str):
+        self.prefix = base_url.rstrip("/") + "/_sim"
+        self.key = key
+
+    def __call__(self, r: PreparedRequest) -> PreparedRequest:
+        url = r.url or ""
+        if url == self.prefix or url.startswith((self.prefix + "/", self.prefix + "?")):
+            r.headers[CONTROL_HEADER] = self.key
+        return r
+
+
+def control_auth(credentials_dir: str | None, base_url: str) -> ControlKeyAuth | None:
+    """The control key's auth when the run's credentials hold one (a local simulator's run)."""
+    path = Path(credentials_dir, CONTROL_KEY_FILE) if credentials_dir else None
+    if path is None or not path.is_file():
+        return None
+    return ControlKeyAuth(base_url, path.read_text(encoding="utf-8").strip())
+
+
+def write_control_key(config: SimulatorConfig, directory: str | Path) -> None:
+    """The control key beside the run's signing keys, readable by its owner only."""
+    from mhhs_stubs.config_file import write_private
+
+    write_private(Path(directory, CONTROL_KEY_FILE), config.control_key)
 
 
 def catalogue_version(environment: Environment) -> str | None:
@@ -137,6 +173,7 @@ def start_stubs(
     credentials = tempfile.mkdtemp(prefix="mhhs-sit-credentials-")
     driven = [p.dip_id for p in config.participants.values() if not p.simulated]
     try:
+        write_control_key(config, credentials)
         if environment.stubs == "container":
             config.credentials.write(credentials, driven)
             sim = start_simulator("container", driven_key_files(config, Path(credentials)))

@@ -21,6 +21,7 @@ from mhhs_sit.dip.envelope import ReferenceSource
 from mhhs_sit.dip.receiver import Receiver
 from mhhs_sit.dip.signing import Signer
 from mhhs_sit.errors import ConfigError, EnvironmentBroken
+from mhhs_sit.execution.local_stubs import control_auth
 
 if TYPE_CHECKING:
     from mhhs_sit.data import CohortPool
@@ -154,7 +155,7 @@ class Runtime:
         verify: bool | str = _path_setting(env.auth.ca_bundle) if env.auth.ca_bundle else True
         if self.credentials_dir and Path(self.credentials_dir, "ca.pem").is_file():
             verify = str(Path(self.credentials_dir, "ca.pem"))  # the simulator's throwaway CA
-        return DipClient(
+        client = DipClient(
             self.dip_url,
             api_key_for=self.api_key_for,
             connect_timeout=env.timeouts.connect,
@@ -165,6 +166,9 @@ class Runtime:
             signer_for=self.signer_for,
             cert_for=self.cert_for,
         )
+        # the local simulator's /_sim paths need the run's control key (none elsewhere)
+        client.session.auth = control_auth(self.credentials_dir, self.dip_url)
+        return client
 
     @property
     def receiver(self) -> Receiver:

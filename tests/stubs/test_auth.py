@@ -158,7 +158,9 @@ def test_webhook_configuration_is_authenticated_too(sim):
 
 def test_refusals_are_journalled(sim):
     post(sim, key_of=SUP1, sign_as=None)
-    journal = requests.get(f"{sim.url}/_sim/messages", params={"kind": "refused"}, timeout=5).json()
+    journal = requests.get(
+        f"{sim.url}/_sim/messages", headers=sim.control_headers, params={"kind": "refused"}, timeout=5
+    ).json()
     notes = [m.get("note") or "" for m in journal["messages"]]
     assert any(n.startswith("401 missing-header") for n in notes), notes
 

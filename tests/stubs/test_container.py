@@ -94,8 +94,10 @@ def test_the_container_accepts_a_message_and_journals_it(engine, config):
             headers={"X-API-Key": key}, timeout=5,
         )  # fmt: skip
         assert r.status_code == 201, r.text
-        requests.post(f"{sim.url}/_sim/idle", params={"timeout": 5}, timeout=10)
-        journal = requests.get(f"{sim.url}/_sim/messages", params={"mpan": "1000000000052"}, timeout=5).json()
+        requests.post(f"{sim.url}/_sim/idle", headers=sim.control_headers, params={"timeout": 5}, timeout=10)
+        journal = requests.get(
+            f"{sim.url}/_sim/messages", headers=sim.control_headers, params={"mpan": "1000000000052"}, timeout=5
+        ).json()
         first = journal["messages"][0]
         assert (first["kind"], first["interface"], first["sender"]) == ("accepted", "IF-031", "2300000101")
         assert [d["recipient"] for d in first["deliveries"]] == ["2200000101"]
@@ -105,7 +107,7 @@ def test_the_container_accepts_a_message_and_journals_it(engine, config):
     assert container_id not in [c.id for c in client.client.containers.list(all=True)]
     assert not client.client.containers.list(all=True, filters={"label": f"{LABEL}={os.getpid()}"})  # none leaked
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"{sim.url}/_sim/health", timeout=2)
+        requests.get(f"{sim.url}/_sim/health", headers=sim.control_headers, timeout=2)
 
 
 def _outcomes(pytester, env: str) -> dict[str, str]:

@@ -89,7 +89,7 @@ def unsubscribe(sim, interface="IF-024", dip_id=SDS2):
 def status_of(sim, tx, timeout=10.0, until=("delivered", "failed", "dead-letter")):
     deadline = time.monotonic() + timeout
     while True:
-        entry = requests.get(f"{sim.url}/_sim/messages/{tx}", timeout=5).json()
+        entry = requests.get(f"{sim.url}/_sim/messages/{tx}", headers=sim.control_headers, timeout=5).json()
         deliveries = [d for d in entry["deliveries"] if d["recipient"] == SDS2]
         if (deliveries and deliveries[-1]["status"] in until) or time.monotonic() > deadline:
             return deliveries[-1]
@@ -125,9 +125,13 @@ def test_a_dead_webhook_ends_in_a_dead_letter(sim, sink):
         (tx,) = send(sim, advisory())
         d = status_of(sim, tx)
     assert d["status"] == "dead-letter" and len(d["attempts"]) == 3
-    dead = requests.get(f"{sim.url}/_sim/deliveries", params={"status": "dead-letter"}, timeout=5).json()
+    dead = requests.get(
+        f"{sim.url}/_sim/deliveries", headers=sim.control_headers, params={"status": "dead-letter"}, timeout=5
+    ).json()
     assert tx in [row["transactionID"] for row in dead["deliveries"]]
-    events = requests.get(f"{sim.url}/_sim/messages", params={"kind": "event"}, timeout=5).json()["messages"]
+    events = requests.get(
+        f"{sim.url}/_sim/messages", headers=sim.control_headers, params={"kind": "event"}, timeout=5
+    ).json()["messages"]
     assert any("dead letter" in e["note"] and e["transactionID"] == tx for e in events)
 
 
@@ -266,6 +270,42 @@ def test_a_status_message_reaches_the_original_sender(sim, sink):
     assert bad.status_code == 400 and "/0/transactionID: required" in bad.json()["messageArray"][0]["help"]
 
 
+def status(tx, sender, recipient=SUP2, **fields):
+    return {"transactionID": tx, "senderUniqueReference": None, "correlationID": None,
+            "sentTimestamp": "2026-01-01T00:00:00+00:00", "senderID": sender, "recipientID": recipient,
+            "DIPConnectionProviderID": None, "message": "RCP0000 - Message Success", "help": None,
+            "serviceTicketURL": None, **fields}  # fmt: skip
+
+
+def test_only_a_recipient_reports_on_a_transaction_the_dip_published(sim, sink):
+    path = "/status-owner"
+    r = requests.post(f"{sim.url}/statusmessage/config/{SUP2}", json={"callbackURL": sink.url + path},
+                      headers=key(sim, SUP2), timeout=5)  # fmt: skip
+    assert r.status_code == 201
+    try:
+        (tx,) = send(sim, advisory(mpan="1000000000073"))
+        refusals = {
+            "the sender itself": (key(sim, SUP2), [status(tx, SUP2)], 403, "MSG1009", f"{SUP2} did not receive {tx}"),
+            "an unknown transaction": (key(sim, SDS2), [status("T-IF-024-NOPE", SDS2)], 400, "MSG1030",
+                                       "T-IF-024-NOPE is not a transaction the DIP published"),
+            "one bad item of two": (key(sim, SDS2), [status(tx, SDS2), status("T-X", SDS2)], 400, "MSG1030",
+                                    "/1/transactionID"),
+            "a numeric transaction ID": (key(sim, SDS2), [status(7, SDS2)], 400, "MSG1001",
+                                         "/0/transactionID: must be a string or null, not int"),
+        }  # fmt: skip
+        for what, (headers, body, code, dip_code, help_text) in refusals.items():
+            r = requests.post(f"{sim.url}/statusmessage", json=body, headers=headers, timeout=5)
+            item = r.json()["messageArray"][0]
+            assert r.status_code == code and item["message"].startswith(dip_code), what
+            assert help_text in item["help"], what
+        time.sleep(0.2)
+        assert sink.delivered(path) == []  # nothing refused was pushed, not even the good half of a batch
+        ok = requests.post(f"{sim.url}/statusmessage", json=[status(tx, SDS2)], headers=key(sim, SDS2), timeout=5)
+        assert ok.status_code == 201 and sink.wait_calls(path, 1)
+    finally:
+        requests.delete(f"{sim.url}/statusmessage/config/{SUP2}", headers=key(sim, SUP2), timeout=5)
+
+
 def test_the_blocking_wait_returns_when_the_message_reaches_the_recipient(sim, sink):
     path = "/wait"
     sink.script[path] = [(503, {}, 0.0)]
@@ -274,7 +314,10 @@ def test_the_blocking_wait_returns_when_the_message_reaches_the_recipient(sim, s
 
     def wait():
         result["r"] = requests.get(
-            f"{sim.url}/_sim/wait", params={"mpan": mpan, "recipient": SDS2, "timeout": 10}, timeout=15
+            f"{sim.url}/_sim/wait",
+            headers=sim.control_headers,
+            params={"mpan": mpan, "recipient": SDS2, "timeout": 10},
+            timeout=15,
         ).json()
 
     with subscribed(sim, sink.url + path):
@@ -287,9 +330,13 @@ def test_the_blocking_wait_returns_when_the_message_reaches_the_recipient(sim, s
     message = result["r"]["message"]
     assert message["transactionID"] == tx
     assert [d["status"] for d in message["deliveries"]] == ["delivered"]  # not before the retry succeeded
-    nothing = requests.get(f"{sim.url}/_sim/wait", params={"mpan": "1999999999999", "timeout": 0.3}, timeout=5)
+    nothing = requests.get(
+        f"{sim.url}/_sim/wait", headers=sim.control_headers, params={"mpan": "1999999999999", "timeout": 0.3}, timeout=5
+    )
     assert nothing.json()["found"] is False
-    bad = requests.get(f"{sim.url}/_sim/wait", params={"mpan": mpan, "bogus": 1}, timeout=5)
+    bad = requests.get(
+        f"{sim.url}/_sim/wait", headers=sim.control_headers, params={"mpan": mpan, "bogus": 1}, timeout=5
+    )
     assert bad.status_code == 400 and "bogus" in bad.json()["error"]
 
 
@@ -310,20 +357,25 @@ def test_a_webhook_off_loopback_is_refused_in_the_local_environment(sim):
     assert r.status_code == 403
 
 
-def test_the_validate_endpoint_answers_in_plain_text(sim):
+def test_the_validate_endpoint_answers_json_strings_to_a_participant(sim):
+    k = key(sim, SUP2)
+    refused = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": appointment()}], timeout=5)
+    assert refused.status_code == 401  # the spec's global security: the API key
     good = appointment()
-    r = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": good}], timeout=5)
-    assert (r.status_code, r.text) == (201, "Message OK")
+    r = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": good}], headers=k, timeout=5)
+    assert (r.status_code, r.json()) == (201, "Message OK")
     bad = copy.deepcopy(good)
     bad["CustomBlock"]["B071"]["appointmentScenario"] = 42
     del bad["CustomBlock"]["B071"]["contractReferenceDataService"]
-    r = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": good}, {"payload": bad}], timeout=5)
-    assert r.status_code == 400 and r.headers["content-type"].startswith("text/plain")
-    lines = r.text.splitlines()
+    r = requests.post(
+        f"{sim.url}/validate/IF-031/DSApp", json=[{"payload": good}, {"payload": bad}], headers=k, timeout=5
+    )
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json"
+    lines = r.json().splitlines()
     assert any(line.startswith("/1/payload/CustomBlock/B071/appointmentScenario") for line in lines), lines
     assert any("contractReferenceDataService" in line for line in lines), lines
     assert not any(line.startswith("/0/") for line in lines)
-    wrong = requests.post(f"{sim.url}/validate/IF-031/OtherEvent", json=[{"payload": good}], timeout=5)
+    wrong = requests.post(f"{sim.url}/validate/IF-031/OtherEvent", json=[{"payload": good}], headers=k, timeout=5)
     assert wrong.status_code == 400 and "eventCode" in wrong.text
-    empty = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[], timeout=5)
+    empty = requests.post(f"{sim.url}/validate/IF-031/DSApp", json=[], headers=k, timeout=5)
     assert empty.status_code == 400

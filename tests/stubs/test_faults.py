@@ -25,6 +25,7 @@ from mhhs_sit.definitions.faults import FaultSpecError
 from mhhs_sit.dip.client import DipClient
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import SimulatorApp, config_from_cohorts
+from mhhs_stubs.config import CONTROL_HEADER
 from mhhs_stubs.fault_routes import OPENAPI_PATHS
 from mhhs_stubs.faults import FaultPlan, OutboundAction, journal_sink, plan_from_config
 from mhhs_stubs.journal import Journal
@@ -422,6 +423,10 @@ class Served:
     def key(self, dip_id: str = SUP) -> dict[str, str]:
         return {"X-API-Key": self.config.api_keys[dip_id]}
 
+    @property
+    def control_headers(self) -> dict[str, str]:
+        return {CONTROL_HEADER: self.config.control_key}
+
     def post(self, body: Any, *, session: Any = requests, dip_id: str = SUP, interface: str = "IF-031") -> Any:
         return session.post(f"{self.url}/dip-channel/{interface}", json=body, headers=self.key(dip_id), timeout=5)
 
@@ -481,7 +486,9 @@ def test_a_reset_is_a_real_tcp_reset(wire):
         raw_post(wire, json.dumps([{"payload": message()}]).encode())
     assert info.value.errno == errno.ECONNRESET
     with requests.Session() as session:
-        assert session.get(f"{wire.url}/_sim/health", timeout=5).status_code == 200  # a kept-alive connection
+        assert (
+            session.get(f"{wire.url}/_sim/health", headers=wire.control_headers, timeout=5).status_code == 200
+        )  # a kept-alive connection
         with pytest.raises(requests.ConnectionError, match="reset by peer"):
             wire.post([{"payload": message()}], session=session)
         assert wire.post([{"payload": message()}], session=session).status_code == 201
@@ -501,7 +508,12 @@ def test_a_truncated_answer_breaks_the_read_after_the_message_was_accepted(wire)
     m = message()
     with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead"):
         wire.post([{"payload": m}])
-    with requests.get(f"{wire.url}/_sim/messages", params={"kind": "accepted", "limit": 100000}, timeout=5) as r:
+    with requests.get(
+        f"{wire.url}/_sim/messages",
+        headers=wire.control_headers,
+        params={"kind": "accepted", "limit": 100000},
+        timeout=5,
+    ) as r:
         accepted = [e["payload"]["CommonBlock"]["S1"]["senderUniqueReference"] for e in r.json()["messages"]]
     assert sur(m) in accepted
     again = wire.post([{"payload": m}])
@@ -532,10 +544,15 @@ def test_the_truncated_body_is_the_promised_length_cut_short_then_the_connection
 
 def test_control_paths_are_never_faulted(wire):
     fault = wire.plan.add({"kind": "reset"})  # any request, any interface, any number of times
-    assert requests.get(f"{wire.url}/_sim/health", timeout=5).status_code == 200
-    assert requests.get(f"{wire.url}/_sim/messages", params={"kind": "fault"}, timeout=5).status_code == 200
+    assert requests.get(f"{wire.url}/_sim/health", headers=wire.control_headers, timeout=5).status_code == 200
+    assert (
+        requests.get(
+            f"{wire.url}/_sim/messages", headers=wire.control_headers, params={"kind": "fault"}, timeout=5
+        ).status_code
+        == 200
+    )
     assert requests.get(f"{wire.url}/openapi.json", timeout=5).status_code in (200, 404)
-    assert requests.post(f"{wire.url}/_sim/idle", timeout=5).status_code == 200
+    assert requests.post(f"{wire.url}/_sim/idle", headers=wire.control_headers, timeout=5).status_code == 200
     assert wire.plan.get(fault.id).matched == 0
     with pytest.raises(requests.ConnectionError):
         wire.post([{"payload": message()}])
@@ -556,7 +573,9 @@ def test_scoped_faults_touch_only_their_interface_sender_or_message(wire):
 def test_every_injected_fault_is_in_the_simulators_journal(wire):
     fault = wire.plan.add({"kind": "status", "status": 503, "count": 1, "tag": "TC-journal"})
     wire.post([{"payload": message()}])
-    r = requests.get(f"{wire.url}/_sim/messages", params={"kind": "fault", "limit": 100000}, timeout=5)
+    r = requests.get(
+        f"{wire.url}/_sim/messages", headers=wire.control_headers, params={"kind": "fault", "limit": 100000}, timeout=5
+    )
     mine = [e for e in r.json()["messages"] if e["response"]["fault"] == fault.id]
     assert [e["response"]["event"] for e in mine] == ["added", "applied", "expired"]
     assert mine[1]["interface"] == "IF-031" and mine[1]["sender"] == SUP and mine[1]["response"]["status"] == 503
@@ -586,7 +605,12 @@ def test_the_dip_client_recovers_and_the_message_is_accepted_once(wire, spec):
         assert "accepted by an earlier attempt" in exchange.note
     else:
         assert exchange.status == 201 and not exchange.recovered
-    r = requests.get(f"{wire.url}/_sim/messages", params={"kind": "accepted", "limit": 100000}, timeout=5)
+    r = requests.get(
+        f"{wire.url}/_sim/messages",
+        headers=wire.control_headers,
+        params={"kind": "accepted", "limit": 100000},
+        timeout=5,
+    )
     accepted = [e["payload"]["CommonBlock"]["S1"]["senderUniqueReference"] for e in r.json()["messages"]]
     assert accepted.count(sur(m)) == 1
 
@@ -606,35 +630,57 @@ def conforms(response: Any, path: str, method: str) -> Any:
 def test_faults_are_added_listed_and_removed_through_the_control_api(wire):
     url = f"{wire.url}/_sim/faults"
     spec = {"id": "api-reset", "kind": "reset", "count": 1, "scope": {"interface": "IF-031"}, "tag": "TC-api"}
-    added = conforms(requests.post(url, json=spec, timeout=5), "/_sim/faults", "POST")
+    added = conforms(requests.post(url, headers=wire.control_headers, json=spec, timeout=5), "/_sim/faults", "POST")
     assert added["id"] == "api-reset" and added["scope"] == {"interface": ["IF-031"]} and added["remaining"] == 1
     with pytest.raises(requests.ConnectionError):
         wire.post([{"payload": message()}])  # the fault acts on the DIP path ...
     assert wire.plan.get("api-reset") is None  # ... and its count is used up
-    requests.post(url, json={"kind": "drop", "tag": "TC-api"}, timeout=5).raise_for_status()
-    requests.post(url, json={"id": "keep", "kind": "drop", "tag": "TC-other"}, timeout=5).raise_for_status()
-    listed = conforms(requests.get(url, params={"tag": "TC-api"}, timeout=5), "/_sim/faults", "GET")
+    requests.post(
+        url, headers=wire.control_headers, json={"kind": "drop", "tag": "TC-api"}, timeout=5
+    ).raise_for_status()
+    requests.post(
+        url, headers=wire.control_headers, json={"id": "keep", "kind": "drop", "tag": "TC-other"}, timeout=5
+    ).raise_for_status()
+    listed = conforms(
+        requests.get(url, headers=wire.control_headers, params={"tag": "TC-api"}, timeout=5), "/_sim/faults", "GET"
+    )
     assert listed["count"] == 1 and listed["faults"][0]["kind"] == "drop"
-    cleared = conforms(requests.delete(url, params={"tag": "TC-api"}, timeout=5), "/_sim/faults", "DELETE")
+    cleared = conforms(
+        requests.delete(url, headers=wire.control_headers, params={"tag": "TC-api"}, timeout=5),
+        "/_sim/faults",
+        "DELETE",
+    )
     assert cleared["removed"] == [listed["faults"][0]["id"]]
     one = f"{url}/keep"
-    assert conforms(requests.delete(one, timeout=5), "/_sim/faults/{fault_id}", "DELETE") == {"removed": ["keep"]}
-    gone = conforms(requests.delete(one, timeout=5), "/_sim/faults/{fault_id}", "DELETE")
+    assert conforms(
+        requests.delete(one, headers=wire.control_headers, timeout=5), "/_sim/faults/{fault_id}", "DELETE"
+    ) == {"removed": ["keep"]}
+    gone = conforms(requests.delete(one, headers=wire.control_headers, timeout=5), "/_sim/faults/{fault_id}", "DELETE")
     assert gone["error"] == "no active fault 'keep'"
-    assert requests.get(url, timeout=5).json() == {"count": 0, "faults": []}
+    assert requests.get(url, headers=wire.control_headers, timeout=5).json() == {"count": 0, "faults": []}
 
 
 def test_the_control_api_names_the_wrong_field_and_adds_nothing_from_a_bad_list(wire):
     url = f"{wire.url}/_sim/faults"
-    bad = conforms(requests.post(url, json={"kind": "drop", "scope": {"interface": "31"}}, timeout=5),
+    control = wire.control_headers
+    bad = conforms(requests.post(url, headers=control, json={"kind": "drop", "scope": {"interface": "31"}}, timeout=5),
                    "/_sim/faults", "POST")  # fmt: skip
     assert bad["field"] == "scope.interface" and "not an interface id" in bad["message"]
     batch = [{"id": "a", "kind": "drop"}, {"kind": "status", "status": 200}, {"id": "a", "kind": "reset"}]
-    bad = conforms(requests.post(url, json=batch, timeout=5), "/_sim/faults", "POST")
+    bad = conforms(requests.post(url, headers=wire.control_headers, json=batch, timeout=5), "/_sim/faults", "POST")
     assert bad["field"] == "[1].status" and bad["error"].startswith("[1] status: must be an HTTP status")
-    bad = conforms(requests.post(url, json=[batch[0], batch[2]], timeout=5), "/_sim/faults", "POST")
+    bad = conforms(
+        requests.post(url, headers=wire.control_headers, json=[batch[0], batch[2]], timeout=5), "/_sim/faults", "POST"
+    )
     assert bad["field"] == "[1].id" and "already active" in bad["message"]
-    not_json = requests.post(url, data=b"{kind", headers={"Content-Type": "application/json"}, timeout=5)
-    assert conforms(not_json, "/_sim/faults", "POST")["error"].startswith("body is not JSON")
+    not_json = requests.post(
+        url, data=b"{kind", headers={**wire.control_headers, "Content-Type": "application/json"}, timeout=5
+    )
+    assert conforms(not_json, "/_sim/faults", "POST")["error"].startswith("body is not valid JSON")
     assert wire.plan.list() == []
-    assert conforms(requests.post(url, json=batch[:2][:1], timeout=5), "/_sim/faults", "POST")["faults"][0]["id"] == "a"
+    assert (
+        conforms(
+            requests.post(url, headers=wire.control_headers, json=batch[:2][:1], timeout=5), "/_sim/faults", "POST"
+        )["faults"][0]["id"]
+        == "a"
+    )

@@ -40,6 +40,7 @@ def test_every_route_is_in_the_document(sim):
 def test_traffic_on_every_path_conforms_to_the_document(sim):
     u = sim.url
     k = {d: {"X-API-Key": sim.config.api_keys[d]} for d in (SUP, REGS, SUP2, SDS2)}
+    ctl = sim.control_headers
     calls = [
         requests.post(f"{u}/dip-channel/IF-031", json=[{"payload": appointment()}], headers=k[SUP]),
         requests.post(f"{u}/dip-channel/IF-031", json=[{"payload": {"x": 1}}], headers=k[SUP]),
@@ -63,30 +64,31 @@ def test_traffic_on_every_path_conforms_to_the_document(sim):
         requests.post(f"{u}/statusmessage/config/{SUP2}", json={"callbackURL": "http://127.0.0.1:9/s"},
                       headers=k[SUP2]),
         requests.delete(f"{u}/statusmessage/config/{SUP2}", headers=k[SUP2]),
-        requests.post(f"{u}/validate/IF-031/DSApp", json=[{"payload": appointment()}]),
+        requests.post(f"{u}/validate/IF-031/DSApp", json=[{"payload": appointment()}], headers=k[SUP]),
+        requests.post(f"{u}/validate/IF-031/DSApp", json=[{"payload": {}}], headers=k[SUP]),
         requests.post(f"{u}/validate/IF-031/DSApp", json=[{"payload": {}}]),
-        requests.get(f"{u}/_sim/health"),
-        requests.get(f"{u}/_sim/messages", params={"interface": "IF-031", "limit": 5}),
-        requests.get(f"{u}/_sim/messages", params={"nonsense": 1}),
-        requests.get(f"{u}/_sim/messages/T-nope"),
-        requests.get(f"{u}/_sim/wait", params={"interface": "IF-031", "timeout": 0.2}),
-        requests.get(f"{u}/_sim/wait", params={"mpan": "1999999999999", "timeout": 0.1}),
-        requests.get(f"{u}/_sim/deliveries", params={"status": "delivered"}),
-        requests.get(f"{u}/_sim/deliveries", params={"status": "sideways"}),
-        requests.post(f"{u}/_sim/route/IF-024", json=[{"payload": advisory()}], headers=k[SUP2]),
-        requests.post(f"{u}/_sim/route/IF-024", json=[{"payload": advisory()}]),
-        requests.post(f"{u}/_sim/appointments", json={"1100000000077": {"SUP": SUP}}),
-        requests.post(f"{u}/_sim/appointments", json=[]),
-        requests.get(f"{u}/_sim/appointments/1100000000077"),
+        requests.get(f"{u}/_sim/health", headers=sim.control_headers),
+        requests.get(f"{u}/_sim/messages", headers=sim.control_headers, params={"interface": "IF-031", "limit": 5}),
+        requests.get(f"{u}/_sim/messages", headers=sim.control_headers, params={"nonsense": 1}),
+        requests.get(f"{u}/_sim/messages/T-nope", headers=sim.control_headers),
+        requests.get(f"{u}/_sim/wait", headers=sim.control_headers, params={"interface": "IF-031", "timeout": 0.2}),
+        requests.get(f"{u}/_sim/wait", headers=sim.control_headers, params={"mpan": "1999999999999", "timeout": 0.1}),
+        requests.get(f"{u}/_sim/deliveries", headers=sim.control_headers, params={"status": "delivered"}),
+        requests.get(f"{u}/_sim/deliveries", headers=sim.control_headers, params={"status": "sideways"}),
+        requests.post(f"{u}/_sim/route/IF-024", json=[{"payload": advisory()}], headers={**k[SUP2], **ctl}),
+        requests.post(f"{u}/_sim/route/IF-024", headers=sim.control_headers, json=[{"payload": advisory()}]),
+        requests.post(f"{u}/_sim/appointments", headers=sim.control_headers, json={"1100000000077": {"SUP": SUP}}),
+        requests.post(f"{u}/_sim/appointments", headers=sim.control_headers, json=[]),
+        requests.get(f"{u}/_sim/appointments/1100000000077", headers=sim.control_headers),
         requests.get(f"{u}/_sim/inbox/{SDS2}", headers=k[SDS2]),
         requests.get(f"{u}/_sim/inbox/{SDS2}", headers=k[SUP2]),
         requests.post(f"{u}/_sim/inbox/{SDS2}/ack", json={"transactionIDs": []}, headers=k[SDS2]),
         requests.post(f"{u}/_sim/inbox/{SDS2}/ack", json={}, headers=k[SDS2]),
-        requests.post(f"{u}/_sim/idle"),
+        requests.post(f"{u}/_sim/idle", headers=sim.control_headers),
     ]  # fmt: skip
     statuses = {r.status_code for r in calls}
-    assert {200, 201, 204, 400, 401, 403, 404, 405, 415} <= statuses
-    health = requests.get(f"{u}/_sim/health", timeout=5).json()
+    assert {200, 201, 204, 400, 401, 403, 404, 405} <= statuses
+    health = requests.get(f"{u}/_sim/health", headers=sim.control_headers, timeout=5).json()
     assert sim.sim.defects == [] and health["defects"] == 0
 
 

@@ -32,18 +32,22 @@ def hook(sim):
     subscribe(sim, sink.url + path, maxMessageCount=1)
     yield sink, path
     unsubscribe(sim)
-    requests.delete(f"{sim.url}/_sim/faults", timeout=5)
+    requests.delete(f"{sim.url}/_sim/faults", headers=sim.control_headers, timeout=5)
     sink.close()
 
 
 def fault(sim, **spec):
-    r = requests.post(f"{sim.url}/_sim/faults", json={"scope": {"recipient": SDS2}, **spec}, timeout=5)
+    r = requests.post(
+        f"{sim.url}/_sim/faults", headers=sim.control_headers, json={"scope": {"recipient": SDS2}, **spec}, timeout=5
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
 
 def fault_events(sim, fault_id):
-    entries = requests.get(f"{sim.url}/_sim/messages", params={"kind": "fault"}, timeout=5).json()["messages"]
+    entries = requests.get(
+        f"{sim.url}/_sim/messages", headers=sim.control_headers, params={"kind": "fault"}, timeout=5
+    ).json()["messages"]
     return [e["response"]["event"] for e in entries if e["response"].get("fault") == fault_id or fault_id in e["note"]]
 
 

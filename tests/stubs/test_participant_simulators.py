@@ -140,8 +140,10 @@ def pool():
 
 
 def journal(sim, **params) -> list[dict]:
-    requests.post(f"{sim.url}/_sim/idle", timeout=10)
-    return requests.get(f"{sim.url}/_sim/messages", params=params, timeout=5).json()["messages"]
+    requests.post(f"{sim.url}/_sim/idle", headers=sim.control_headers, timeout=10)
+    return requests.get(f"{sim.url}/_sim/messages", headers=sim.control_headers, params=params, timeout=5).json()[
+        "messages"
+    ]
 
 
 def send(sim, sender: str, role: str, interface: str, event: str, custom: dict, *, mpan: str | None, to=(), **kw):

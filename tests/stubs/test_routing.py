@@ -60,7 +60,10 @@ def appoint_through_registration(sim, mpan):
     )  # fmt: skip
     assert post(sim, "IF-031", msg, SUP).status_code == 201
     done = requests.get(
-        f"{sim.url}/_sim/wait", params={"interface": "IF-036", "mpan": mpan, "timeout": 10}, timeout=15
+        f"{sim.url}/_sim/wait",
+        headers=sim.control_headers,
+        params={"interface": "IF-036", "mpan": mpan, "timeout": 10},
+        timeout=15,
     ).json()
     assert done["found"], "the simulated registration service never published IF-036"
     return done["message"]
@@ -68,17 +71,21 @@ def appoint_through_registration(sim, mpan):
 
 def test_secondary_recipients_follow_the_appointments_registration_published(sim):
     mpan = core(1)
-    before = requests.get(f"{sim.url}/_sim/appointments/{mpan}", timeout=5).json()["appointed"]
+    before = requests.get(f"{sim.url}/_sim/appointments/{mpan}", headers=sim.control_headers, timeout=5).json()[
+        "appointed"
+    ]
     assert "SDS" not in before and "SUP" not in before
     active = appoint_through_registration(sim, mpan)
     assert {SUP, SDS} <= {d["recipient"] for d in active["deliveries"]}
-    appointed = requests.get(f"{sim.url}/_sim/appointments/{mpan}", timeout=5).json()["appointed"]
+    appointed = requests.get(f"{sim.url}/_sim/appointments/{mpan}", headers=sim.control_headers, timeout=5).json()[
+        "appointed"
+    ]
     assert appointed["SUP"] == SUP and appointed["SDS"] == SDS and appointed["LDSO"] == LDSO
 
     r = post(sim, "IF-021", consumption(mpan), SDS)  # no primary recipients: the DIP looks them up
     assert r.status_code == 201, r.text
     tx = r.json()["messageArray"][0]["transactionID"]
-    entry = requests.get(f"{sim.url}/_sim/messages/{tx}", timeout=5).json()
+    entry = requests.get(f"{sim.url}/_sim/messages/{tx}", headers=sim.control_headers, timeout=5).json()
     assert entry["route"]["primaryRecipients"] == []
     assert sorted(entry["route"]["secondaryRecipients"]) == sorted([SUP, LDSO])
     assert sorted(entry["payload"]["CommonBlock"]["A0"]["secondaryRecipients"]) == sorted([SUP, LDSO])
@@ -87,14 +94,18 @@ def test_secondary_recipients_follow_the_appointments_registration_published(sim
 
 def test_a_de_appointment_removes_the_party_from_secondary_routing(sim):
     mpan = core(2)
-    r = requests.post(f"{sim.url}/_sim/appointments", json={mpan: {"SUP": SUP, "SDS": SDS}}, timeout=5)
+    r = requests.post(
+        f"{sim.url}/_sim/appointments", headers=sim.control_headers, json={mpan: {"SUP": SUP, "SDS": SDS}}, timeout=5
+    )
     assert r.status_code == 201
     deappoint = build_message(
         interface_id="IF-037", event="DSDeApp", sender=Sender(REGS, "REGS"), environment_tag="DEV", refs=REFS,
         custom={"B016": {"outgoingDataServiceDIPID": SDS}}, recipients=[SUP, SDS], mpan=mpan,
     )  # fmt: skip
     assert post(sim, "IF-037", deappoint, REGS).status_code == 201
-    appointed = requests.get(f"{sim.url}/_sim/appointments/{mpan}", timeout=5).json()["appointed"]
+    appointed = requests.get(f"{sim.url}/_sim/appointments/{mpan}", headers=sim.control_headers, timeout=5).json()[
+        "appointed"
+    ]
     assert appointed == {"SUP": SUP}
 
 
@@ -116,25 +127,30 @@ def test_primary_recipients_must_exist_and_receive_the_interface(sim):
 
 def test_a_dry_run_says_who_would_receive_without_accepting_anything(sim):
     mpan = core(5)
-    requests.post(f"{sim.url}/_sim/appointments", json={mpan: {"SUP": SUP, "LDSO": LDSO}}, timeout=5)
+    requests.post(
+        f"{sim.url}/_sim/appointments", headers=sim.control_headers, json={mpan: {"SUP": SUP, "LDSO": LDSO}}, timeout=5
+    )
     message = consumption(mpan)
-    before = requests.get(f"{sim.url}/_sim/health", timeout=5).json()["lastSeq"]
+    before = requests.get(f"{sim.url}/_sim/health", headers=sim.control_headers, timeout=5).json()["lastSeq"]
     r = requests.post(
         f"{sim.url}/_sim/route/IF-021", json=[{"payload": message}, consumption(None)],
-        headers={"X-API-Key": sim.config.api_keys[SDS]}, timeout=5,
+        headers={"X-API-Key": sim.config.api_keys[SDS], **sim.control_headers}, timeout=5,
     )  # fmt: skip
     assert r.status_code == 200
     first, second = r.json()["routes"]
     assert first["wouldAccept"] and sorted(first["recipients"]) == sorted([SUP, LDSO])
     assert not second["wouldAccept"] and second["refusals"][0]["code"] == "MSG1037"
     assert second["refusals"][0]["pointer"].startswith("/1/")
-    assert requests.get(f"{sim.url}/_sim/health", timeout=5).json()["lastSeq"] == before  # nothing journalled
+    assert (
+        requests.get(f"{sim.url}/_sim/health", headers=sim.control_headers, timeout=5).json()["lastSeq"] == before
+    )  # nothing journalled
     assert post(sim, "IF-021", message, SDS).status_code == 201  # and its reference was not used up
 
 
 def test_bad_appointment_seeds_are_refused_with_every_problem_named(sim):
     r = requests.post(
         f"{sim.url}/_sim/appointments",
+        headers=sim.control_headers,
         json={"123": {"SUP": SUP}, core(6): {"SUP": SDS, "LDSO": "0000000000"}},
         timeout=5,
     )

@@ -22,6 +22,8 @@ import pytest
 import requests
 
 from mhhs_sit.cli.app import main
+from mhhs_sit.cli.stubs import SIGNING_MODES
+from mhhs_sit.dip.signing import Signer
 from tests.helpers import REPO
 from tests.stubs.messages import appointment
 
@@ -43,12 +45,27 @@ class Running:
     def creds(self) -> dict:
         return json.loads(self.credentials.read_text())
 
+    @property
+    def control_headers(self) -> dict[str, str]:
+        control = self.creds()["control"]
+        return {control["header"]: control["key"]}
+
     def participant(self, role: str, cohort: str = "C1") -> dict:
         return next(p for p in self.creds()["participants"] if p["role"] == role and p["cohort"] == cohort)
 
-    def send(self, body: list, role: str = "SUP") -> requests.Response:
-        key = self.participant(role)["api_key"]
-        return requests.post(f"{self.url}/dip-channel/IF-031", json=body, headers={"X-API-Key": key}, timeout=5)
+    def send(
+        self, body: list, role: str = "SUP", *, signed: bool = True, sign_as: str | None = None, **kw: object
+    ) -> requests.Response:
+        """POST to IF-031 with the role's X-API-Key, signed with the key of ``sign_as`` (default: the
+        same role) from the keys directory."""
+        me, signer = self.participant(role), self.participant(sign_as or role)
+        url, data = f"{self.url}/dip-channel/IF-031", json.dumps(body).encode()
+        headers = {"X-API-Key": me["api_key"], "Content-Type": "application/json"}
+        if signed:
+            keys, dip_id = Path(self.creds()["keys"]["directory"]), signer["dip_id"]
+            key, cert = (keys / f"{dip_id}.key").read_bytes(), (keys / f"{dip_id}.pem").read_bytes()
+            headers.update(Signer.from_pem(key, cert).headers("POST", url, data))
+        return requests.post(url, data=data, headers=headers, timeout=5, **kw)  # type: ignore[arg-type]
 
     def interrupt(self) -> tuple[int, float]:
         started = time.monotonic()
@@ -117,8 +134,23 @@ def test_up_prints_the_url_and_credentials_and_a_credential_is_accepted():
         r = up.send([{"payload": appointment()}])
         assert r.status_code == 201, r.text
         assert r.json()["messageArray"][0]["message"].startswith("MSG0000")
+        # signing is required, as on the real DIP
+        assert "signing: required (required, as on the real DIP: an unsigned request is refused)" in up.lines
+        unsigned = up.send([{"payload": appointment("1000000000036")}], signed=False)
+        assert unsigned.status_code == 401, unsigned.text
+        assert unsigned.json()["messageArray"][0]["message"] == "MSG1000 - Message Signature Invalid"
         # another participant's key is refused, as the real DIP does
-        assert up.send([{"payload": appointment("1000000000029")}], role="REGS").status_code in (400, 403)
+        assert up.send([{"payload": appointment("1000000000029")}], role="REGS", sign_as="SUP").status_code == 403
+        # the control API takes the printed control key, and neither no key nor a participant's
+        key = up.control_headers["X-Sim-Control-Key"]
+        assert f"control API (/_sim): send X-Sim-Control-Key: {key}" in up.lines
+        assert key not in {p["api_key"] for p in creds["participants"]}
+        assert requests.get(f"{up.url}/_sim/health", headers=up.control_headers, timeout=5).status_code == 200
+        for wrong in ({}, {"X-Sim-Control-Key": up.participant("SUP")["api_key"]}):
+            refused = requests.get(f"{up.url}/_sim/messages", headers=wrong, timeout=5)
+            assert (
+                refused.status_code == 401 and refused.json()["messageArray"][0]["message"] == "MSG1000 - Unauthorised"
+            )
 
         code, took = up.interrupt()
     assert code == 0 and took < 5
@@ -131,8 +163,10 @@ def test_up_prints_the_url_and_credentials_and_a_credential_is_accepted():
 def _first_delivery(up: Running, mpan: str) -> dict:
     r = up.send([{"payload": appointment(mpan)}])
     assert r.status_code == 201, r.text
-    requests.post(f"{up.url}/_sim/idle", params={"timeout": 5}, timeout=10)
-    journal = requests.get(f"{up.url}/_sim/messages", params={"mpan": mpan}, timeout=5).json()["messages"]
+    requests.post(f"{up.url}/_sim/idle", headers=up.control_headers, params={"timeout": 5}, timeout=10)
+    journal = requests.get(
+        f"{up.url}/_sim/messages", headers=up.control_headers, params={"mpan": mpan}, timeout=5
+    ).json()["messages"]
     return {
         "deliveries": next(e for e in journal if e["interface"] == "IF-031")["deliveries"],
         "interfaces": [e["interface"] for e in journal],
@@ -140,8 +174,12 @@ def _first_delivery(up: Running, mpan: str) -> dict:
 
 
 def test_only_and_except_choose_which_participants_are_simulated():
-    with stubs_up("--cohort", "C1", "--only", "REGS") as up:
+    with stubs_up(
+        "--cohort", "C1", "--only", "REGS", "--signing", "optional", "--allow-webhook-host", "sut:8443"
+    ) as up:
         creds = up.creds()
+        assert creds["simulator"]["webhook_hosts"] == ["sut:8443"] and creds["simulator"]["signing"] == "optional"
+        assert up.send([{"payload": appointment("1000000000052")}], signed=False).status_code == 201  # optional
         assert creds["cohorts"] == ["C1"]
         assert {p["role"] for p in creds["participants"] if p["simulated"]} == {"REGS"}
         assert {p["role"] for p in creds["participants"] if not p["simulated"]} == {"SUP", "LDSO", "SDS", "MSS"}
@@ -173,6 +211,7 @@ def test_only_and_except_choose_which_participants_are_simulated():
             "--except: no MSS in cohort(s) C2; their roles are LDSO, REGS, SDS, SUP",
         ),
         (["--only", "REGS", "--except", "SUP"], "--only and --except cannot be used together"),
+        (["--allow-webhook-host", "http://sut/"], "--allow-webhook-host: 'http://sut/' is not HOST or HOST:PORT"),
         (["--env", "locl"], "--env: unknown environment 'locl' (did you mean 'local'?); environments in environments:"),
         (["--env", "sit-a"], "--env: environment 'sit-a' is a real DIP (stubs: none)"),
     ],
@@ -184,6 +223,12 @@ def test_bad_options_get_one_clear_line_and_exit_code_2(args, expected, capsys, 
     assert out == ""
     assert len(err.splitlines()) == 1, err
     assert err.startswith(f"mhhs-sit stubs up: {expected}")
+
+
+def test_the_signing_modes_are_the_simulators():
+    from mhhs_stubs.config import SIGNING_MODES as SIMULATOR_MODES
+
+    assert SIGNING_MODES == SIMULATOR_MODES
 
 
 def test_help_says_what_it_does():
@@ -200,10 +245,9 @@ def test_tls_serves_https_with_client_certificates_from_the_keys_directory():
         keys = Path(up.creds()["keys"]["directory"])
         sup = up.participant("SUP")
         ca, cert = str(keys / "ca.pem"), (str(keys / f"{sup['dip_id']}.pem"), str(keys / f"{sup['dip_id']}.key"))
-        ok = requests.post(f"{up.url}/dip-channel/IF-031", json=[{"payload": appointment()}],
-                           headers={"X-API-Key": sup["api_key"]}, verify=ca, cert=cert, timeout=5)  # fmt: skip
+        ok = up.send([{"payload": appointment()}], verify=ca, cert=cert)
         assert ok.status_code == 201, ok.text
         with pytest.raises(requests.ConnectionError):  # no client certificate: refused in (or after) the handshake
-            requests.get(f"{up.url}/_sim/health", verify=ca, timeout=5)
+            requests.get(f"{up.url}/_sim/health", headers=up.control_headers, verify=ca, timeout=5)
         code, _ = up.interrupt()
     assert code == 0
