@@ -1,0 +1,116 @@
+"""Overlapped waits (--mhhs-concurrency): cases in flight together, reported as a serial run reports
+them; against the real embedded simulator, whose simulated parties answer a second late."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from tests.helpers import appointment_scenario, copy_project, write
+
+ANSWERED = """
+- expect:
+    at: SUP
+    interface: IF-035
+    event: DSAppAccepted
+    within: 10s
+    where: {M0.MPANCore: "{{ mpan }}", B007.responseCode: A}
+"""
+
+
+def many_cases(sid: str, count: int, extra: str = ANSWERED) -> str:
+    head, case = appointment_scenario(sid, extra).split("cases:\n", 1)
+    return head + "cases:\n" + "".join(case.replace(f"{sid}-TC01", f"{sid}-TC{i:02d}") for i in range(1, count + 1))
+
+
+@pytest.fixture
+def project(pytester):
+    root = copy_project(pytester.path, themes=False)
+    write(
+        root,
+        "environments/late.yaml",
+        """
+        environment: late
+        environment_tag: DEV
+        stubs: embedded
+        timeouts: {connect: 2s, read: 10s, expect: 10s}
+        retries: 1
+        faults:
+          - {id: late-answers, kind: delay, seconds: 1}
+    """,
+    )
+    return root
+
+
+def run(pytester, *args):
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mhhs-env", "late", "--cohort", "C1", *args,
+                                         timeout=180)  # fmt: skip
+
+
+def cases_of(path):
+    return json.loads(path.read_text())["cases"]
+
+
+def comparable(case):
+    """A case's record without its clock: what must be the same whatever the concurrency."""
+    steps = [{k: v for k, v in s.items() if k != "ms"} for s in case["steps"]]
+    return {**{k: v for k, v in case.items() if k not in ("started", "stopped", "duration_s", "steps")}, "steps": steps}
+
+
+def test_overlapped_cases_wait_together_and_are_recorded_as_a_serial_run_records_them(pytester, project):
+    write(project, "test_themes/late.yaml", many_cases("T-20-001", 6))
+    serial = run(pytester, "-q", "--mhhs-seed", "7", "--mhhs-results", "serial/results.json")
+    serial.assert_outcomes(passed=6)
+    overlapped = run(
+        pytester, "-q", "--mhhs-seed", "7", "--mhhs-concurrency", "6", "--mhhs-results", "ovl/results.json"
+    )
+    overlapped.assert_outcomes(passed=6)
+    one, many = cases_of(project / "serial" / "results.json"), cases_of(project / "ovl" / "results.json")
+    assert [comparable(c) for c in one] == [comparable(c) for c in many]  # same order, data, steps, outcomes
+    # serially each case starts after the one before ends; overlapped, the later ones start first
+    assert all(b["started"] >= a["stopped"] for a, b in itertools.pairwise(one))
+    assert all(c["started"] < many[0]["stopped"] for c in many[1:])
+    lines = [line for line in overlapped.outlines if line.startswith("test_themes/")]
+    assert lines == [line for line in serial.outlines if line.startswith("test_themes/")]
+
+
+def test_a_case_with_a_fault_step_runs_with_no_other_in_flight(pytester, project):
+    write(project, "test_themes/a_before.yaml", many_cases("T-20-002", 2))
+    faulty = appointment_scenario("T-20-003", ANSWERED).replace(
+        "    steps:\n", "    steps:\n      - fault: {kind: latency, seconds: 1ms}\n", 1
+    )
+    write(project, "test_themes/b_fault.yaml", faulty)
+    write(project, "test_themes/c_after.yaml", many_cases("T-20-004", 2))
+    result = run(pytester, "-q", "--mhhs-concurrency", "8", "--mhhs-results", "out/results.json")
+    result.assert_outcomes(passed=5)
+    cases = cases_of(project / "out" / "results.json")
+    fault = next(c for c in cases if c["case"] == "T-20-003-TC01")
+    others = [c for c in cases if c is not fault]
+    assert all(c["stopped"] <= fault["started"] or c["started"] >= fault["stopped"] for c in others)
+    before = [c for c in others if c["case"].startswith("T-20-002")]
+    assert before[1]["started"] < before[0]["stopped"]  # the cases around it still overlap
+
+
+def test_a_failure_in_an_overlapped_case_is_reported_in_its_turn(pytester, project):
+    wrong = (
+        ANSWERED
+        + """- assert:
+    - {value: "{{ mpan }}", eq: "not this MPAN"}
+"""
+    )
+    write(project, "test_themes/a.yaml", many_cases("T-20-005", 2))
+    write(project, "test_themes/b.yaml", many_cases("T-20-006", 1, wrong))
+    write(project, "test_themes/c.yaml", many_cases("T-20-007", 2))
+    result = run(pytester, "-q", "--mhhs-concurrency", "5", "--mhhs-results", "out/results.json")
+    result.assert_outcomes(passed=4, failed=1)
+    assert "not this MPAN" in result.stdout.str()
+    statuses = [(c["case"], c["status"]) for c in cases_of(project / "out" / "results.json")]
+    assert statuses == [
+        ("T-20-005-TC01", "passed"),
+        ("T-20-005-TC02", "passed"),
+        ("T-20-006-TC01", "failed"),
+        ("T-20-007-TC01", "passed"),
+        ("T-20-007-TC02", "passed"),
+    ]
