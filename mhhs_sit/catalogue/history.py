@@ -159,6 +159,8 @@ def _undo_remove_event(state: VersionState, op: ChangeOp) -> None:
     if op.event in codes:
         raise UndoError(f"{op.interface} still has event code {op.event!r}")
     codes.append(op.event)
+    if op.schema is not None:
+        state.store.custom.setdefault(op.interface, {})[op.event] = copy.deepcopy(op.schema)
 
 
 def _undo_add_interface(state: VersionState, op: ChangeOp) -> None:

@@ -1,4 +1,4 @@
-"""``mhhs-sit catalogue list | show IF-nnn | diff A B | lint --dip-spec PATH``.
+"""``mhhs-sit catalogue list | show IF-nnn | diff A B | lint --dip-spec PATH``
 
 :func:`register` adds the commands to the main parser; each handler returns an exit code:
 0 for success, 1 when ``lint`` finds examples that contradict their schemas, 2 for bad input.
@@ -156,14 +156,27 @@ def _print_facts(interface: Interface) -> None:
 
 
 def _print_blocks(cat: Catalogue, interface_id: str, codes: Sequence[str], version: str) -> None:
-    """The common blocks once, then the custom block of each event code."""
-    first = cat.schema(interface_id, codes[0], version=version)
-    print(f"\nCommon blocks in {cat.version(version).label} (* = required):")
-    _print_fields(first["properties"]["CommonBlock"], "  ")
+    """The common blocks (again only for an event code whose differ), then each custom block."""
+    shown: object = None
     for code in codes:
         schema = cat.schema(interface_id, code, version=version)
+        common = schema["properties"]["CommonBlock"]
+        if shown is None:
+            print(f"\nCommon blocks in {cat.version(version).label} (* = required):")
+        elif _blocks_of(common) != _blocks_of(shown):
+            print(f"\nCommon blocks of {bracketed(code)} (* = required):")
+        if shown is None or _blocks_of(common) != _blocks_of(shown):
+            _print_fields(common, "  ")
+            shown = common
         print(f"\nCustomBlock of {bracketed(code)}:")
-        _print_fields(schema["properties"]["CustomBlock"], "  ")
+        if "CustomBlock" in schema["properties"]:
+            _print_fields(schema["properties"]["CustomBlock"], "  ")
+        else:
+            print("  (none: messages of this event code carry no CustomBlock)")
+
+
+def _blocks_of(common: Any) -> tuple[object, object]:
+    return sorted(common.get("properties", {})), sorted(common.get("required", []))
 
 
 def _print_fields(schema: dict[str, Any], indent: str) -> None:
