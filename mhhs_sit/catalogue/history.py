@@ -80,6 +80,8 @@ class VersionState:
 def undo(state: VersionState, op: ChangeOp) -> None:
     """Turn ``state`` (the version ``op`` belongs to) into the version before it, in place."""
     try:
+        if op.at:
+            state.store.own(op.at)
         _UNDO[op.op](state, op)
     except SchemaLocationError as exc:
         raise UndoError(f"'at: {exc.args[0]}' names no schema in the catalogue") from None

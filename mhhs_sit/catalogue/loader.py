@@ -20,6 +20,7 @@ from mhhs_sit.catalogue.catalogue import Catalogue
 from mhhs_sit.catalogue.history import MISSING, OP_KEYS, ChangeOp, UndoError, VersionState, undo
 from mhhs_sit.catalogue.messagesfile import InterfaceMessages, read_messages
 from mhhs_sit.catalogue.model import Role, Version
+from mhhs_sit.catalogue.parsecache import load_cached
 from mhhs_sit.catalogue.schemacheck import check_schema
 from mhhs_sit.catalogue.schemastore import REF_SIBLINGS, SchemaStore, ref_holders, ref_location
 from mhhs_sit.catalogue.versions import VersionTable
@@ -96,7 +97,7 @@ class _Reader:
         if not path.is_file():
             self.problems.append(Problem(str(path), 0, 0, "", "file is missing"))
             return None
-        doc = load_yaml(path)
+        doc = load_cached(path) if self.directory == DATA_DIR else load_yaml(path)
         self.problems.extend(doc.problems)
         if doc.data is None and not doc.problems:
             self.problems.append(Problem(str(path), 0, 0, "", "the file is empty"))
