@@ -106,7 +106,10 @@ def extract(spec_dir: Path) -> Extraction:
     files = SpecFiles(Path(spec_dir))
     doc = files.doc(INTERFACES_FILE)
     if doc is None:
-        raise GenerateError(f"{spec_dir}: {INTERFACES_FILE} cannot be read ({files.problems[:1]})")
+        why = files.problems[0].message if files.problems else "it is missing"
+        raise GenerateError(
+            f"{spec_dir}: {INTERFACES_FILE} cannot be read ({why}); give the directory of the spec's YAML modules"
+        )
     reader = _Reader(files)
     schemas = _dig(doc.data, "components", "schemas")
     if not isinstance(schemas, dict):

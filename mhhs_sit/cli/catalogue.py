@@ -1,4 +1,4 @@
-"""``mhhs-sit catalogue list | show IF-nnn | diff A B | lint --dip-spec PATH``
+"""``mhhs-sit catalogue list | show IF-nnn | diff A B | lint --dip-spec PATH`` (and compare, generate).
 
 :func:`register` adds the commands to the main parser; each handler returns an exit code:
 0 for success, 1 when ``lint`` finds examples that contradict their schemas, 2 for bad input.
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mhhs_sit import catalogue as interface_catalogue  # its load_catalogue (and jsonschema) resolved on first use
 from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
+from mhhs_sit.cli.catalogue_spec import add_commands
 from mhhs_sit.cli.common import guarded
 from mhhs_sit.definitions.impact import affected
 from mhhs_sit.definitions.model import Scenario
@@ -67,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the DIP spec's directory of YAML modules, or its SubmitEvents file",
     )
     lint.set_defaults(func=_guarded(cmd_lint))
+    add_commands(commands, _guarded)
 
 
 def _guarded(handler: Handler) -> Handler:

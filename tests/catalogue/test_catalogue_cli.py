@@ -121,3 +121,30 @@ def test_lint_lists_each_contradiction_and_exits_1(spec_dir: Path, capsys: pytes
 def test_lint_of_a_missing_spec_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("lint", "--dip-spec", str(tmp_path / "nowhere")) == 2
     assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_compare_lists_the_differences_with_the_official_spec(
+    capsys: pytest.CaptureFixture[str], spec_dir: Path
+) -> None:
+    assert run("compare", "--dip-spec", str(spec_dir)) == 0
+    out = capsys.readouterr().out
+    assert "  listed  IF-050 [GreenDeal] /CommonBlock type: catalogue 'object', official None" in out
+    assert out.rstrip().endswith("0 not.")
+
+
+def test_generate_writes_the_catalogue_files_from_a_spec(
+    capsys: pytest.CaptureFixture[str], spec_dir: Path, tmp_path: Path
+) -> None:
+    from mhhs_sit.catalogue.loader import DATA_DIR
+
+    assert run("generate", "--dip-spec", str(spec_dir), "--out", str(tmp_path)) == 0
+    written = sorted(p.name for p in tmp_path.glob("*.yaml"))
+    assert "IF-031.yaml" in written and "messages.yaml" in written and "interfaces.yaml" not in written
+    for name in written:
+        assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes(), name
+    assert f"{len(written)} files written to {tmp_path}" in capsys.readouterr().out
+
+
+def test_generate_from_something_that_is_not_a_spec_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run("generate", "--dip-spec", str(tmp_path), "--out", str(tmp_path)) == 2
+    assert "Interfaces-EventCodes-unresolved.yaml cannot be read" in capsys.readouterr().out
