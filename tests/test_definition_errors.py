@@ -45,8 +45,8 @@ cases:
     steps:
       - send:
           as: SUP
-          interface: IF-025
-          event: IHDInfo
+          interface: IF-041
+          event: ReadingCOS
           mpan: "{{ mpan }}"
         save: {ref: S1.senderUniqueReference}
       - expect:
@@ -253,7 +253,7 @@ def test_step_with_no_action(tmp_path: Path) -> None:
 
 
 def test_send_without_interface(tmp_path: Path) -> None:
-    block = report(tmp_path, {X: scenario("          interface: IF-025\n", "")})
+    block = report(tmp_path, {X: scenario("          interface: IF-041\n", "")})
     message = message_at(block, f"{X}:13:11 [cases[0].steps[0].send]")
     assert "'interface' is required" in message
 

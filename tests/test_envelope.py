@@ -52,3 +52,21 @@ def test_references_are_unique_and_correlation_ids_fit_dt011():
 def test_timestamp_is_25_characters_in_utc():
     moment = dt.datetime(2026, 7, 1, 1, 2, 3, 999, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     assert dip_timestamp(moment) == "2026-07-01T00:02:03+00:00"
+
+
+def test_an_event_code_without_a_custom_block_is_built_without_one():
+    msg = build_message(
+        interface_id="IF-038",
+        event="DirectContractMSRemove",
+        sender=Sender("2300000101", "MSS"),
+        environment_tag="DEV",
+        refs=ReferenceSource("t"),
+        custom_block=False,
+    )
+    assert set(msg) == {"CommonBlock"}
+
+
+def test_a_reports_unique_reference_keeps_to_the_spec_pattern():
+    refs = ReferenceSource("t")
+    reference = refs.unique_reference("REP-002A", "2300000101", "ECS", dt.date(2026, 3, 1))
+    assert SUR.match(reference) and reference.startswith("S-REP-002-2300000101-ECS-20260301-")

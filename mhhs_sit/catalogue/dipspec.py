@@ -91,6 +91,16 @@ class DipSpec:
         """The event codes (in brackets, as S0 carries them) the spec allows for an interface."""
         return tuple(dict.fromkeys(c for e in self._events[self._known(interface_id)] for c in e.codes))
 
+    def event_schema(self, interface_id: str, event_code: str) -> dict[str, object]:
+        """The schema for messages of one event code: the branch named after it, else the first that lists it."""
+        iid = self._known(interface_id)
+        wanted = f"[{event_code.strip('[]')}]"
+        branches = [e for e in self._events[iid] if wanted in e.codes]
+        if not branches:
+            raise KeyError(f"{iid} has no event code {wanted} in DIP spec {self.version}")
+        named = [e for e in branches if e.name == f"{iid}-{wanted.strip('[]')}"]
+        return (named or branches)[0].schema
+
     def schema(self, interface_id: str) -> dict[str, object]:
         """The interface's payload schema, converted and self-contained (``oneOf`` event codes)."""
         events = self._events[self._known(interface_id)]

@@ -80,6 +80,8 @@ class VersionState:
 def undo(state: VersionState, op: ChangeOp) -> None:
     """Turn ``state`` (the version ``op`` belongs to) into the version before it, in place."""
     try:
+        if op.at:
+            state.store.own(op.at)
         _UNDO[op.op](state, op)
     except SchemaLocationError as exc:
         raise UndoError(f"'at: {exc.args[0]}' names no schema in the catalogue") from None
@@ -159,6 +161,8 @@ def _undo_remove_event(state: VersionState, op: ChangeOp) -> None:
     if op.event in codes:
         raise UndoError(f"{op.interface} still has event code {op.event!r}")
     codes.append(op.event)
+    if op.schema is not None:
+        state.store.custom.setdefault(op.interface, {})[op.event] = copy.deepcopy(op.schema)
 
 
 def _undo_add_interface(state: VersionState, op: ChangeOp) -> None:

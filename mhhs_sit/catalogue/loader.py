@@ -14,12 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
 
+from mhhs_sit.catalogue.assemble import Entry, envelope, public_interfaces, source_of
 from mhhs_sit.catalogue.catalogue import Catalogue
 from mhhs_sit.catalogue.history import MISSING, OP_KEYS, ChangeOp, UndoError, VersionState, undo
-from mhhs_sit.catalogue.messageschema import EnvelopeSpec
-from mhhs_sit.catalogue.model import Interface, Role, Source, Version
+from mhhs_sit.catalogue.messagesfile import InterfaceMessages, read_messages
+from mhhs_sit.catalogue.model import Role, Version
+from mhhs_sit.catalogue.parsecache import load_cached
 from mhhs_sit.catalogue.schemacheck import check_schema
 from mhhs_sit.catalogue.schemastore import REF_SIBLINGS, SchemaStore, ref_holders, ref_location
 from mhhs_sit.catalogue.versions import VersionTable
@@ -28,7 +29,7 @@ from mhhs_sit.errors import DefinitionError, Problem
 
 DATA_DIR = Path(__file__).parent / "data"
 
-MAIN_FILES = ("versions", "roles", "interfaces", "types", "blocks")
+MAIN_FILES = ("versions", "roles", "interfaces", "types", "blocks", "messages")
 INTERFACE_ID = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$")
 EVENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 SOURCES = ("published", "modelled")
@@ -71,23 +72,6 @@ def load_directory(directory: Path) -> Catalogue:
 
 
 @dataclass
-class _Entry:
-    """An interface as read from interfaces.yaml, before versions are applied."""
-
-    id: str
-    values: dict[str, object]
-    path: tuple[PathPart, ...]
-
-    def text(self, key: str, default: str = "") -> str:
-        return str(self.values.get(key, default))
-
-    def codes(self, key: str) -> tuple[str, ...]:
-        """A list of role codes, block names or event codes (checked to be strings on reading)."""
-        value = self.values.get(key, [])
-        return tuple(str(v) for v in value) if isinstance(value, list) else ()
-
-
-@dataclass
 class _Files:
     """The catalogue's files that could be read: the main ones and each interface's custom blocks."""
 
@@ -96,6 +80,7 @@ class _Files:
     interfaces: YamlDoc
     types: YamlDoc
     blocks: YamlDoc
+    messages: YamlDoc
     custom: dict[str, YamlDoc]  # interface id -> its custom blocks per event code
     custom_ids: set[str]  # every interface with a custom file, readable or not
 
@@ -112,7 +97,7 @@ class _Reader:
         if not path.is_file():
             self.problems.append(Problem(str(path), 0, 0, "", "file is missing"))
             return None
-        doc = load_yaml(path)
+        doc = load_cached(path) if self.directory == DATA_DIR else load_yaml(path)
         self.problems.extend(doc.problems)
         if doc.data is None and not doc.problems:
             self.problems.append(Problem(str(path), 0, 0, "", "the file is empty"))
@@ -163,22 +148,25 @@ class _Reader:
         roles = self._roles(files.roles)
         versions, default, ops = self._versions(files.versions)
         store = self._schemas(files)
-        entries = self._interfaces(files.interfaces, roles, set(store.blocks), files.custom_ids)
+        messages = read_messages(
+            files.messages, set(store.blocks), lambda at, text: self._report(files.messages, at, text)
+        )
+        entries = self._interfaces(files.interfaces, roles, set(store.blocks), files.custom_ids, messages)
         if self.problems or not versions:
             return None
         states = self._materialise(files.versions, versions, ops, store, entries)
         if self.problems:
             return None
-        self._check_custom_events(entries, states, files.custom)
+        self._check_custom_events(entries, states, files.custom, files.interfaces)
         if self.problems:
             return None
         table = VersionTable(tuple(versions), default)
         return Catalogue(
             table=table,
             roles=roles,
-            interfaces=self._public_interfaces(entries, states, table),
+            interfaces=public_interfaces(entries, states, table),
             states=states,
-            envelopes={e.id: _envelope(e) for e in entries},
+            envelopes={e.id: envelope(e) for e in entries},
             ops=tuple(ops),
             directory=self.directory,
         )
@@ -191,8 +179,8 @@ class _Reader:
         main = [doc for doc in loaded if doc is not None]
         if len(main) < len(loaded):
             return None
-        versions, roles, interfaces, types, blocks = main
-        return _Files(versions, roles, interfaces, types, blocks, custom_docs, {p.stem for p in custom_files})
+        versions, roles, interfaces, types, blocks, messages = main
+        return _Files(versions, roles, interfaces, types, blocks, messages, custom_docs, {p.stem for p in custom_files})
 
     def _schemas(self, files: _Files) -> SchemaStore:
         """The schema fragments of every namespace, each checked, and their references checked."""
@@ -264,7 +252,7 @@ class _Reader:
                 self._report(doc, [*path, "name"], f"{label!r} already names version {seen[label.lower()]}")
             seen[label.lower()] = name
         summary = " ".join(str(entry.get("summary", "")).split())
-        return Version(name, tuple(aliases), str(entry.get("released", "")), _source(source), summary)
+        return Version(name, tuple(aliases), str(entry.get("released", "")), source_of(source), summary)
 
     def _changes(
         self, doc: YamlDoc, path: list[PathPart], changes: object, version: str, *, oldest: bool
@@ -295,6 +283,8 @@ class _Reader:
     def _op_complete(self, doc: YamlDoc, path: list[PathPart], entry: dict[str, object], kind: str) -> bool:
         """Report the change's unknown, missing or wrong keys; whether it has every key it needs."""
         optional = {"before", "required"} if kind in ("set", "add-field", "remove-field") else set()
+        if kind == "remove-event":
+            optional = {"schema"}  # the custom block the withdrawn event code had
         self._unknown_keys(doc, path, entry, (*OP_COMMON_KEYS, *OP_KEYS[kind], *optional))
         missing = [k for k in (*OP_KEYS[kind], "source", "reference") if k not in entry]
         for key in missing:
@@ -342,22 +332,30 @@ class _Reader:
                     )
 
     def _interfaces(
-        self, doc: YamlDoc, roles: dict[str, Role], blocks: set[str], custom_files: set[str]
-    ) -> list[_Entry]:
+        self,
+        doc: YamlDoc,
+        roles: dict[str, Role],
+        blocks: set[str],
+        custom_files: set[str],
+        messages: dict[str, InterfaceMessages],
+    ) -> list[Entry]:
         top = self._mapping(doc, [], doc.data, "interfaces.yaml")
         self._unknown_keys(doc, [], top, ("defaults", "interfaces"))
         defaults = self._mapping(doc, ["defaults"], top.get("defaults", {}), "defaults")
         self._unknown_keys(doc, ["defaults"], defaults, INTERFACE_KEYS)
-        entries: list[_Entry] = []
+        entries: list[Entry] = []
         for iid, raw in self._mapping(doc, ["interfaces"], top.get("interfaces"), "interfaces").items():
             path: tuple[PathPart, ...] = ("interfaces", iid)
             entry = self._mapping(doc, path, raw, f"interface {iid}")
             self._unknown_keys(doc, path, entry, INTERFACE_KEYS)
-            values = {**defaults, **entry}
+            found = messages.get(str(iid))
+            values = {**defaults, **entry, **(found.values() if found else {})}
             if not INTERFACE_ID.match(str(iid)):
                 self._report(doc, path, f"interface id {iid!r} must look like IF-031 or REP-002A", key=True)
             self._check_interface(doc, path, str(iid), values, roles, blocks, custom_files)
-            entries.append(_Entry(str(iid), values, path))
+            entries.append(Entry(str(iid), values, path, found.events if found else {}))
+        for iid in sorted(set(messages) - {e.id for e in entries}):
+            self.problems.append(Problem(doc.file, 0, 0, "", f"messages.yaml lists {iid}, which interfaces.yaml lacks"))
         return entries
 
     def _check_interface(
@@ -433,21 +431,16 @@ class _Reader:
     def _check_detail(
         self, doc: YamlDoc, path: tuple[PathPart, ...], iid: str, values: dict[str, object], custom_files: set[str]
     ) -> None:
-        """The custom block, the evidence and the detail, and the custom file a full detail needs."""
-        if values.get("custom_block") not in ("required", "optional"):
-            self._report(doc, [*path, "custom_block"], "custom_block must be required or optional")
+        """The custom block, the evidence and the detail (a full detail's custom blocks are checked later)."""
+        if values.get("custom_block") not in ("required", "optional", "none"):
+            self._report(doc, [*path, "custom_block"], "custom_block must be required, optional or none")
         if values.get("source") not in SOURCES:
             self._report(doc, [*path, "source"], "source must be published or modelled")
         detail = values.get("detail")
         if detail not in ("full", "envelope-only"):
             self._report(doc, [*path, "detail"], "detail must be full or envelope-only")
-        elif (detail == "full") != (iid in custom_files):
-            wanted = (
-                f"needs {iid}.yaml with its custom block per event code"
-                if detail == "full"
-                else f"has {iid}.yaml, so its detail should be full"
-            )
-            self._report(doc, [*path, "detail"], f"{iid} {wanted}")
+        elif detail == "envelope-only" and iid in custom_files:
+            self._report(doc, [*path, "detail"], f"{iid} has {iid}.yaml, so its detail should be full")
 
     def _materialise(
         self,
@@ -455,7 +448,7 @@ class _Reader:
         versions: list[Version],
         ops: list[ChangeOp],
         store: SchemaStore,
-        entries: list[_Entry],
+        entries: list[Entry],
     ) -> dict[str, VersionState]:
         """Each version's state, the newest from the files and older ones by undoing changes."""
         newest = VersionState(store, {e.id: list(e.codes("events")) for e in entries}, [e.id for e in entries])
@@ -480,74 +473,39 @@ class _Reader:
 
     def _check_custom_events(
         self,
-        entries: list[_Entry],
+        entries: list[Entry],
         states: dict[str, VersionState],
         custom_docs: dict[str, YamlDoc],
+        interfaces: YamlDoc,
     ) -> None:
+        """A full interface has a custom block for each event code that carries one, in every version."""
         for entry in entries:
             doc = custom_docs.get(entry.id)
+            spec = envelope(entry)
+            if spec.detail != "full":
+                continue
+            missing: set[str] = set()
+            for state in states.values():
+                held = state.store.custom.get(entry.id, {})
+                missing.update(c for c in state.events.get(entry.id, []) if spec.has_custom_block(c) and c not in held)
+            for code in sorted(missing):
+                if doc is None:
+                    self._report(
+                        interfaces,
+                        [*entry.path, "detail"],
+                        f"{entry.id} needs {entry.id}.yaml with "
+                        f"its custom block per event code (it has none for {code})",
+                    )
+                else:
+                    self._report(doc, [], f"{entry.id}.yaml has no custom block for event code {code}")
+            wanted = {
+                c for state in states.values() for c in state.events.get(entry.id, []) if spec.has_custom_block(c)
+            }
             if doc is None:
                 continue
-            needed = {code for state in states.values() for code in state.events.get(entry.id, [])}
-            for code in sorted(needed - set(doc.data)):
-                self._report(doc, [], f"{entry.id}.yaml has no custom block for event code {code}")
-            for code in sorted(set(doc.data) - needed):
-                self._report(
-                    doc,
-                    [code],
-                    f"{code} is not an event code of {entry.id} in any version",
-                    key=True,
-                )
-
-    def _public_interfaces(
-        self, entries: list[_Entry], states: dict[str, VersionState], table: VersionTable
-    ) -> tuple[Interface, ...]:
-        out = []
-        for e in entries:
-            present = tuple(name for name, state in states.items() if e.id in state.events)
-            out.append(
-                Interface(
-                    id=e.id,
-                    publication_id=e.id if e.id.startswith("REP") else "PUB-" + e.id[3:],
-                    name=e.text("name"),
-                    catalogue_name=e.text("catalogue_name"),
-                    process=e.text("process"),
-                    senders=frozenset(e.codes("senders")),
-                    recipients=frozenset(e.codes("recipients")),
-                    always=frozenset(e.codes("always")),
-                    routing=frozenset(e.codes("routing")),
-                    schema_version=e.text("schema_version"),
-                    source=_source(e.values.get("source")),
-                    detail=_detail(e.values.get("detail")),
-                    versions=present,
-                    notes=e.text("notes"),
-                    event_table=tuple((name, tuple(states[name].events[e.id])) for name in present),
-                    resolve=table.resolve,
-                )
-            )
-        return tuple(out)
-
-
-def _envelope(entry: _Entry) -> EnvelopeSpec:
-    return EnvelopeSpec(
-        interface_id=entry.id,
-        schema_version=entry.text("schema_version"),
-        common_required=entry.codes("common"),
-        common_optional=entry.codes("optional"),
-        custom_block="required" if entry.values.get("custom_block") == "required" else "optional",
-        detail=_detail(entry.values.get("detail")),
-    )
-
-
-# The narrowings below read values already checked on reading: a catalogue with problems is never built.
-
-
-def _source(value: object) -> Source:
-    return "published" if value == "published" else "modelled"
-
-
-def _detail(value: object) -> Literal["full", "envelope-only"]:
-    return "full" if value == "full" else "envelope-only"
+            for code in sorted(set(doc.data) - wanted):
+                self._report(doc, [code], f"{code} is not an event code of {entry.id} with a custom block in any "
+                             "version", key=True)  # fmt: skip
 
 
 def _members(value: object) -> set[object]:

@@ -69,6 +69,11 @@ class Interface:
     notes: str = ""
     event_table: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), repr=False)
     resolve: Callable[[str], str] = field(default=str, repr=False, compare=False)
+    without_custom_block: frozenset[str] = frozenset()  # event codes whose messages carry no CustomBlock
+
+    def has_custom_block(self, event_code: str) -> bool:
+        """Whether messages of ``event_code`` (brackets or not) carry a CustomBlock at all."""
+        return event_code.strip("[]") not in self.without_custom_block
 
     def event_codes(self, version: str) -> tuple[str, ...]:
         """Event codes without brackets (``DSApp``) in ``version`` (none where it is absent)."""

@@ -35,7 +35,19 @@ class SchemaStore:
     _inlined: dict[str, object] = field(default_factory=dict, repr=False)
 
     def copy(self) -> SchemaStore:
-        return SchemaStore(copy.deepcopy(self.types), copy.deepcopy(self.blocks), copy.deepcopy(self.custom))
+        """A copy sharing the fragments: call :meth:`own` before changing one in place."""
+        custom = {iid: dict(events) for iid, events in self.custom.items()}
+        return SchemaStore(dict(self.types), dict(self.blocks), custom)
+
+    def own(self, at: str) -> None:
+        """Give this store its own copy of the fragment ``at`` lies in, so changing it leaves other stores alone."""
+        parts = _split(at)
+        holder: dict[str, object] | None = {"types": self.types, "blocks": self.blocks}.get(parts[0])
+        name = parts[1] if len(parts) > 1 else ""
+        if parts[0] == "custom" and len(parts) > 2:
+            holder, name = self.custom.get(parts[1]), parts[2]
+        if holder is not None and name in holder:
+            holder[name] = copy.deepcopy(holder[name])
 
     def _root(self) -> dict[str, object]:
         return {"types": self.types, "blocks": self.blocks, "custom": self.custom}

@@ -1,4 +1,4 @@
-"""``mhhs-sit catalogue list | show IF-nnn | diff A B | lint --dip-spec PATH``.
+"""``mhhs-sit catalogue list | show IF-nnn | diff A B | lint --dip-spec PATH`` (and compare, generate).
 
 :func:`register` adds the commands to the main parser; each handler returns an exit code:
 0 for success, 1 when ``lint`` finds examples that contradict their schemas, 2 for bad input.
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mhhs_sit import catalogue as interface_catalogue  # its load_catalogue (and jsonschema) resolved on first use
 from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
+from mhhs_sit.cli.catalogue_spec import add_commands
 from mhhs_sit.cli.common import guarded
 from mhhs_sit.definitions.impact import affected
 from mhhs_sit.definitions.model import Scenario
@@ -67,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the DIP spec's directory of YAML modules, or its SubmitEvents file",
     )
     lint.set_defaults(func=_guarded(cmd_lint))
+    add_commands(commands, _guarded)
 
 
 def _guarded(handler: Handler) -> Handler:
@@ -156,14 +158,27 @@ def _print_facts(interface: Interface) -> None:
 
 
 def _print_blocks(cat: Catalogue, interface_id: str, codes: Sequence[str], version: str) -> None:
-    """The common blocks once, then the custom block of each event code."""
-    first = cat.schema(interface_id, codes[0], version=version)
-    print(f"\nCommon blocks in {cat.version(version).label} (* = required):")
-    _print_fields(first["properties"]["CommonBlock"], "  ")
+    """The common blocks (again only for an event code whose differ), then each custom block."""
+    shown: object = None
     for code in codes:
         schema = cat.schema(interface_id, code, version=version)
+        common = schema["properties"]["CommonBlock"]
+        if shown is None:
+            print(f"\nCommon blocks in {cat.version(version).label} (* = required):")
+        elif _blocks_of(common) != _blocks_of(shown):
+            print(f"\nCommon blocks of {bracketed(code)} (* = required):")
+        if shown is None or _blocks_of(common) != _blocks_of(shown):
+            _print_fields(common, "  ")
+            shown = common
         print(f"\nCustomBlock of {bracketed(code)}:")
-        _print_fields(schema["properties"]["CustomBlock"], "  ")
+        if "CustomBlock" in schema["properties"]:
+            _print_fields(schema["properties"]["CustomBlock"], "  ")
+        else:
+            print("  (none: messages of this event code carry no CustomBlock)")
+
+
+def _blocks_of(common: Any) -> tuple[object, object]:
+    return sorted(common.get("properties", {})), sorted(common.get("required", []))
 
 
 def _print_fields(schema: dict[str, Any], indent: str) -> None:

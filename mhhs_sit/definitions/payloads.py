@@ -27,6 +27,16 @@ def _templated(value: object) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
+def carries_custom_block(interface_id: str, event: str) -> bool:
+    """Whether messages of the interface's event code carry a CustomBlock (unknown ones: assume so)."""
+    from mhhs_sit.catalogue import load_catalogue
+
+    try:
+        return load_catalogue().interface(interface_id).has_custom_block(unbracketed(event))
+    except KeyError:
+        return True
+
+
 def expects_refusal(spec: Mapping[str, object]) -> bool:
     """A negative test sends an invalid message on purpose and expects the DIP to refuse it."""
     response = spec.get("response")
@@ -117,6 +127,7 @@ def _custom_block_problems(
     iid = str(spec["interface"])
     given = spec.get("custom")
     custom: Mapping[str, object] = given if isinstance(given, Mapping) else {}
+    with_custom = isinstance(given, Mapping) or carries_custom_block(iid, str(spec["event"]))
     message = build_message(
         interface_id=iid,
         event=str(spec["event"]),
@@ -127,6 +138,7 @@ def _custom_block_problems(
         mpan="0000000000000",
         distributor_dip_id="0000000000",
         gsp_group="_A",
+        custom_block=with_custom,
     )
     against = f"the DIP spec at {dip_spec}" if dip_spec else f"spec version {version}"
     problems = []

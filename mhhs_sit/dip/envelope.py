@@ -96,8 +96,10 @@ class ReferenceSource:
             return next(self._counter)
 
     def unique_reference(self, interface_id: str, dip_id: str, role: str, day: dt.date) -> str:
-        # S-<IF>-<DIP ID (10 hex)>-<role>-<yyyymmdd>-<alnum ref>, DT-995's pattern.
-        return f"S-{interface_id}-{dip_id}-{role}-{day:%Y%m%d}-{self.tag}{self._next():07d}"
+        # S-<IF>-<DIP ID (10 hex)>-<role>-<yyyymmdd>-<alnum ref>, DT-995's pattern, which has no room
+        # for a report's letter: REP-002A is written REP-002.
+        channel = interface_id.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") if interface_id.startswith("REP-") else interface_id
+        return f"S-{channel}-{dip_id}-{role}-{day:%Y%m%d}-{self.tag}{self._next():07d}"
 
     def correlation_id(self, day: dt.date) -> str:
         return f"CI-{day:%Y%m%d}-{self.tag}{self._next():010d}"
@@ -129,8 +131,13 @@ def build_message(
     sub_text: str | None = None,
     now: dt.datetime | None = None,
     extra_common: Mapping[str, object] | None = None,
+    custom_block: bool = True,
 ) -> dict[str, Any]:  # Any: callers in execution and the simulator edit its blocks in place
-    """One ``payload`` object: ``{"CommonBlock": {...}, "CustomBlock": {...}}``."""
+    """One ``payload`` object: ``{"CommonBlock": {...}, "CustomBlock": {...}}``.
+
+    ``custom_block=False`` leaves the CustomBlock out, for the event codes whose messages carry
+    none (IF-015 [ConsumptionReplay], IF-038 [DirectContractMSRemove]…: the spec forbids one).
+    """
     moment = now or dt.datetime.now(dt.UTC)
     common: dict[str, object] = {
         "S0": {
@@ -162,6 +169,8 @@ def build_message(
         }
     if extra_common:
         common.update(extra_common)
+    if not custom_block:
+        return {"CommonBlock": common}
     return {"CommonBlock": common, "CustomBlock": dict(custom or {})}
 
 

@@ -135,11 +135,28 @@ def test_an_interface_carries_its_publication_schema_version_and_source(cat: Cat
     assert cat.interface("IF-051").source == "modelled"
 
 
-def test_the_appointment_chain_consumption_and_readings_are_modelled_in_full(
-    cat: Catalogue,
-) -> None:
-    full = {i.id for i in cat.interfaces if i.detail == "full"}
-    assert full == {"IF-021", "IF-031", "IF-032", "IF-033", "IF-034", "IF-035", "IF-036", "IF-041"}
+def test_every_interface_and_report_is_modelled_in_full(cat: Catalogue) -> None:
+    for interface in cat.interfaces:
+        assert interface.detail == "full", interface.id
+        for code in interface.event_codes("2.1.0"):
+            schema = cat.schema(interface.id, code, version="2.1.0")
+            custom = schema["properties"].get("CustomBlock")
+            if interface.has_custom_block(code):
+                assert custom is not None and custom.get("x-detail") != "envelope-only", (interface.id, code)
+            else:
+                assert custom is None and schema["required"] == ["CommonBlock"], (interface.id, code)
+
+
+def test_the_event_codes_that_carry_no_custom_block(cat: Catalogue) -> None:
+    without = {(i.id, code) for i in cat.interfaces for code in i.event_codes("2.1.0") if not i.has_custom_block(code)}
+    assert without == {
+        ("IF-015", "ConsumptionReplay"),
+        ("IF-016", "ConsumptionRequestRejected"),
+        ("IF-038", "DirectContractMSRemove"),
+        ("IF-038", "DirectContractDSRemove"),
+        ("IF-039", "DirectContractMSRemove"),
+        ("IF-039", "DirectContractDSRemove"),
+    }
 
 
 def test_interface_ids_are_looked_up_forgivingly(cat: Catalogue) -> None:
@@ -160,9 +177,9 @@ def test_interfaces_list_the_versions_they_exist_in(cat: Catalogue) -> None:
     assert cat.interface("IF-051").versions == ("2.1.0",)
     assert cat.interface("IF-051").event_codes("IR8.2") == ()
     assert cat.interface("IF-003").event_codes("IR8") == (
-        "ReverseMigNotification",
         "MSDeAppRM",
         "DSDeAppRM",
+        "ReverseMigNotification",
         "DSDeAppUpdateRM",
         "MSDeAppUpdateRM",
     )

@@ -42,8 +42,8 @@ def test_a_schema_with_a_wrong_type_name_is_located(data_copy: Edit) -> None:
     directory = data_copy(
         "blocks.yaml",
         lambda t: t.replace(
-            "type: [string, 'null'], minLength: 1, maxLength: 500",
-            "type: [string, 'nul'], minLength: 1, maxLength: 500",
+            "    replayIndicator: {type: boolean}",
+            "    replayIndicator: {type: [boolean, 'nul']}",
         ),
     )
     (problem,) = problems(directory)
@@ -51,38 +51,36 @@ def test_a_schema_with_a_wrong_type_name_is_located(data_copy: Edit) -> None:
         True,
         line_of(directory, "blocks.yaml", "'nul'"),
     )
-    assert problem.path == "S1.properties.subText.type[1]"
-    assert problem.message.startswith("blocks/S1: 'nul' is not one of string, integer")
+    assert problem.path == "D0.properties.replayIndicator.type[1]"
+    assert problem.message.startswith("blocks/D0: 'nul' is not one of string, integer")
 
 
 def test_a_misspelt_schema_keyword_is_not_silently_ignored(data_copy: Edit) -> None:
     directory = data_copy(
         "types.yaml",
-        lambda t: t.replace("  minLength: 10\n  maxLength: 10", "  minLength: 10\n  maxLenght: 10", 1),
+        lambda t: t.replace("minLength: 10, maxLength: 10", "minLength: 10, maxLenght: 10", 1),
     )
     (problem,) = problems(directory)
     assert problem.line == line_of(directory, "types.yaml", "maxLenght")
-    assert problem.message == "types/DIPID: unknown schema keyword 'maxLenght'; did you mean maxLength?"
+    assert problem.message == "types/DIPParticipantID: unknown schema keyword 'maxLenght'; did you mean maxLength?"
 
 
 def test_a_reference_to_nothing_is_located_with_a_suggestion(data_copy: Edit) -> None:
     directory = data_copy(
         "blocks.yaml",
-        lambda t: t.replace("{$ref: '#/types/CSSRegistrationID'}", "{$ref: '#/types/CSSRegistrationId'}"),
+        lambda t: t.replace("{$ref: '#/types/SubText', nullable: true}", "{$ref: '#/types/Subtext', nullable: true}"),
     )
     (problem,) = problems(directory)
-    assert problem.line == line_of(directory, "blocks.yaml", "CSSRegistrationId")
-    assert problem.message == (
-        "$ref '#/types/CSSRegistrationId' names no schema; did you mean #/types/CSSRegistrationID?"
-    )
+    assert problem.line == line_of(directory, "blocks.yaml", "Subtext")
+    assert problem.message == "$ref '#/types/Subtext' names no schema; did you mean #/types/SubText?"
 
 
 def test_unknown_roles_and_keys_in_the_interface_table(data_copy: Edit) -> None:
     directory = data_copy(
         "interfaces.yaml",
         lambda t: t.replace(
-            "    senders: [SUP]\n    recipients: [REGS]\n    routing: [mpan]\n    detail: full",
-            "    senders: [SUP]\n    recipients: [REG]\n    routing: [mpan]\n    detial: full",
+            "    senders: [SUP]\n    recipients: [REGS]\n    routing: [mpan]\n\n  IF-032:",
+            "    senders: [SUP]\n    recipients: [REG]\n    routing: [mpan]\n    detial: full\n\n  IF-032:",
             1,
         ),
     )
@@ -98,12 +96,12 @@ def test_unknown_roles_and_keys_in_the_interface_table(data_copy: Edit) -> None:
 def test_a_recorded_change_that_does_not_fit_is_located_in_versions_yaml(data_copy: Edit) -> None:
     directory = data_copy(
         "versions.yaml",
-        lambda t: t.replace("        before: 1\n        after: 2", "        before: 1\n        after: 3"),
+        lambda t: t.replace("after: [interfaceID, schemaVersion, eventCode]", "after: [interfaceID, eventCode]"),
     )
     (problem,) = problems(directory)
     assert problem.file.endswith("versions.yaml")
-    assert problem.path == "versions[1].changes[5]"
-    assert "types/MarketParticipantRoleCode has maxLength = 2, not the 3" in problem.message
+    assert problem.path == "versions[1].changes[2]"
+    assert "blocks/S0" in problem.message and "required" in problem.message
 
 
 def test_a_version_name_must_be_quoted_text(data_copy: Edit) -> None:
@@ -113,7 +111,7 @@ def test_a_version_name_must_be_quoted_text(data_copy: Edit) -> None:
 
 
 def test_a_custom_block_for_every_event_code(data_copy: Edit) -> None:
-    directory = data_copy("IF-021.yaml", lambda t: t.replace("ReactivePower: *consumption\n", ""))
+    directory = data_copy("IF-021.yaml", lambda t: t.replace("ReactivePower: *id001\n", ""))
     (problem,) = problems(directory)
     assert problem.file.endswith("IF-021.yaml")
     assert problem.message == "IF-021.yaml has no custom block for event code ReactivePower"
@@ -124,3 +122,21 @@ def test_a_missing_file_is_named(data_copy: Edit) -> None:
     (directory / "roles.yaml").unlink()
     (problem,) = problems(directory)
     assert problem.file.endswith("roles.yaml") and problem.message == "file is missing"
+
+
+def test_a_custom_block_for_an_event_code_without_one_is_refused(data_copy: Edit) -> None:
+    directory = data_copy("IF-038.yaml", lambda t: t + "DirectContractMSRemove: {type: object}\n")
+    (problem,) = problems(directory)
+    assert problem.file.endswith("IF-038.yaml") and problem.path == "DirectContractMSRemove"
+    assert problem.message == "DirectContractMSRemove is not an event code of IF-038 with a custom block in any version"
+
+
+def test_messages_yaml_is_checked_with_file_and_line(data_copy: Edit) -> None:
+    directory = data_copy(
+        "messages.yaml",
+        lambda t: t.replace("      common: [S1, M0, R1]\n", "      common: [S1, M0, R9]\n      custom_blok: none\n", 1),
+    )
+    found = {p.message: p for p in problems(directory)}
+    block = found["'R9' is not a common block in blocks.yaml (S0 is implied)"]
+    assert block.file.endswith("messages.yaml") and block.line == line_of(directory, "messages.yaml", "R9")
+    assert any(m.startswith("unknown key 'custom_blok'") for m in found)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from mhhs_sit.definitions.impact import ANY_USE, EVERY_SEND, reached, writes
 from mhhs_sit.definitions.matchers import mismatches
 from mhhs_sit.definitions.model import Step
-from mhhs_sit.definitions.payloads import check_message, expects_refusal, send_problems
+from mhhs_sit.definitions.payloads import carries_custom_block, check_message, expects_refusal, send_problems
 from mhhs_sit.definitions.schemas import CHECKS, INTERFACE, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
 from mhhs_sit.definitions.steps import SaveSource, SpecVersion, StepContext
@@ -213,6 +213,7 @@ def build(run: CaseRun, spec: SendSpec) -> tuple[dict[str, object], str]:
         gsp_group=spec.gsp_group,
         correlation_id=correlation,
         sub_text=spec.sub_text or f"mhhs-sit {run.claim} run {run.runtime.run_id}",
+        custom_block=spec.custom is not None or carries_custom_block(spec.interface, spec.event),
     )
     common = message["CommonBlock"]
     if spec.common and isinstance(common, dict):
