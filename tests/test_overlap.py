@@ -114,3 +114,19 @@ def test_a_failure_in_an_overlapped_case_is_reported_in_its_turn(pytester, proje
         ("T-20-007-TC01", "passed"),
         ("T-20-007-TC02", "passed"),
     ]
+
+
+def test_a_wait_that_names_no_mpan_takes_only_its_own_cases_answer_while_cases_overlap(pytester, project):
+    loose = """
+- expect:
+    at: SUP
+    interface: IF-035
+    event: DSAppAccepted
+    within: 10s
+  save: {answered: M0.MPANCore}
+- assert:
+    - {value: "{{ answered }}", eq: "{{ mpan }}"}
+"""
+    write(project, "test_themes/loose.yaml", many_cases("T-20-008", 6, loose))
+    result = run(pytester, "-q", "--mhhs-concurrency", "6")
+    result.assert_outcomes(passed=6)

@@ -35,6 +35,7 @@ class StartedCase:
 
     def __init__(self, run: CaseRun):
         self.run = run
+        run.overlapped = True
         self._done = threading.Event()
         self._error: BaseException | None = None
 

@@ -83,6 +83,18 @@ def _ended(status: str) -> Status:
     return STATUS_BY_VALUE.get(status, Status.NOT_RUN)
 
 
+def _is_mpan(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 13 and value.isdigit()
+
+
+def mpan_of(payload: object) -> str | None:
+    """A message's ``M0.MPANCore``, if it has one."""
+    common = payload.get("CommonBlock") if isinstance(payload, Mapping) else None
+    m0 = common.get("M0") if isinstance(common, Mapping) else None
+    mpan = m0.get("MPANCore") if isinstance(m0, Mapping) else None
+    return mpan if isinstance(mpan, str) else None
+
+
 def outcome_of(exc: BaseException) -> str:
     return classify(exc).status.value
 
@@ -102,6 +114,20 @@ class CaseRun:
         self.current: StepRecord | None = None
         # run when the case ends, however it ends; by name, so a step registers its cleanup once
         self.cleanups: dict[str, Callable[[], None]] = {}
+        self.overlapped = False  # other cases are in flight beside it (--mhhs-concurrency)
+
+    def mpans(self) -> set[str]:
+        """The MPANs this case is about: those it drew and those its messages so far carried."""
+        found = {v for v in self.record.data_drawn.values() if _is_mpan(v)}
+        for step in self.record.steps:
+            for exchange in step.exchanges:
+                request = exchange.get("request") or {}
+                body = request.get("body") if isinstance(request, Mapping) else None
+                for entry in body if isinstance(body, list) else []:
+                    mpan = mpan_of(entry.get("payload") if isinstance(entry, Mapping) else None)
+                    if mpan:
+                        found.add(mpan)
+        return found
 
     @property
     def claim(self) -> str:

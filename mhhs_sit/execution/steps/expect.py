@@ -22,7 +22,7 @@ from mhhs_sit.definitions.steps import StepContext
 from mhhs_sit.dip.envelope import bracketed, field
 from mhhs_sit.errors import EnvironmentBroken, Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution import journal
-from mhhs_sit.execution.case import CaseRun
+from mhhs_sit.execution.case import CaseRun, mpan_of
 from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text
 
 if TYPE_CHECKING:
@@ -190,6 +190,10 @@ class ExpectStep(RunnableBase):
         return item.payload
 
 
+def _names_mpan(path: object) -> bool:
+    return isinstance(path, str) and path.lower().replace("commonblock.", "") == "m0.mpancore"
+
+
 def _describe(item: Received) -> str:
     return f"{item.interface_id} {field(item.payload, 'S0', 'eventCode')}"
 
@@ -200,12 +204,18 @@ class _Wait:
     def __init__(self, run: CaseRun, spec: ExpectSpec, participant: Participant):
         self.spec = spec
         self.participant = participant
+        # While cases overlap, a wait that does not say which MPAN it wants takes only messages
+        # about its own case's MPANs (or about none), so it never claims another case's answer.
+        says_mpan = any(_names_mpan(k) for k in (spec.wanted.where or {}))
+        self.mpans = run.mpans() if run.overlapped and not says_mpan else set()
         self.polls = run.current.polls if run.current is not None else []
         self.seen_elsewhere: list[str] = []
 
     def considers(self, item: Received) -> bool:
         if item.dip_id != self.participant.dip_id:
             return False  # for another participant
+        if not self.ours(item):
+            return False  # about another case's MPAN, while cases overlap
         problems = self.spec.wanted.problems(item)
         forbidden = self.spec.fail_if
         if problems and forbidden and not forbidden.problems(item):
@@ -226,6 +236,10 @@ class _Wait:
         if problems:
             self.seen_elsewhere.append(f"{_describe(item)} ({'; '.join(problems)})")
         return not problems
+
+    def ours(self, item: Received) -> bool:
+        mpan = mpan_of(item.payload)
+        return not self.mpans or mpan is None or mpan in self.mpans
 
     def nothing_came(self) -> str:
         spec, role = self.spec, self.spec.role
