@@ -1,0 +1,178 @@
+"""Option values checked once, before anything is collected, stored or written.
+
+``--theme 7`` used to end in "19 deselected", ``--mhhs-seed 200`` in every case broken and
+``--cohort C9`` in a collection error of every file; each is a usage error instead: one line naming
+the option as the command spells it, with a did-you-mean. pytest (``plugin.py``'s configure) and
+every ``mhhs-sit`` command read the same ``OptionValues`` through ``usage_error``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from mhhs_sit.collection.selection import split_csv
+from mhhs_sit.definitions.environments import find_environment
+from mhhs_sit.definitions.model import STAGES
+from mhhs_sit.definitions.schema_check import suggest
+from mhhs_sit.errors import ConfigError
+from mhhs_sit.project import Project
+
+PYTEST_FLAGS: Mapping[str, str] = {
+    "stage": "--stage",
+    "theme": "--theme",
+    "cohort": "--cohort",
+    "env": "--mhhs-env",
+    "ir": "--ir",
+    "seed": "--mhhs-seed",
+    "store": "--mhhs-store",
+}
+"""Each option's concept -> how pytest spells it (``mhhs-sit`` commands pass their own)."""
+
+_STORE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "sqlite")
+
+
+@dataclass(frozen=True)
+class OptionValues:
+    """What a command line asked for, unset as None or empty; ``flags`` names each option."""
+
+    stages: Sequence[str] = ()
+    themes: Sequence[str] = ()
+    cohorts: Sequence[str] = ()
+    env: str | None = None
+    ir: str | None = None
+    seed: int | None = None
+    store: str | None = None
+    flags: Mapping[str, str] = field(default_factory=lambda: PYTEST_FLAGS)
+
+    @classmethod
+    def of(cls, flags: Mapping[str, str] = PYTEST_FLAGS, **given: object) -> OptionValues:
+        """From repeatable, comma-separated lists and single values (as argparse leaves them)."""
+        lists = {k: split_csv(given.get(k)) for k in ("stages", "themes", "cohorts")}  # type: ignore[arg-type]
+        singles = {k: given.get(k) for k in ("env", "ir", "seed", "store")}
+        return cls(**lists, **singles, flags={**PYTEST_FLAGS, **flags})  # type: ignore[arg-type]
+
+
+def usage_error(values: OptionValues, project: Project) -> str | None:
+    """The first option value that cannot be right, as one line (None when all may be)."""
+    checks: tuple[Callable[[OptionValues, Project], str | None], ...] = (
+        _env,
+        _ir,
+        _seed,
+        _store,
+        _stages,
+        _cohorts,
+        _themes,
+    )
+    for check in checks:
+        found = check(values, project)
+        if found:
+            return found
+    return None
+
+
+def _env(values: OptionValues, project: Project) -> str | None:
+    name = values.env
+    directory = project.path("mhhs_environments")
+    if name is None or find_environment(name, directory) is not None:
+        return None
+    known = sorted(p.stem for p in directory.glob("*.y*ml"))
+    where = directory.relative_to(project.root).as_posix() if directory.is_relative_to(project.root) else directory
+    return (
+        f"{values.flags['env']}: unknown environment {name!r}{suggest(name, known)}; "
+        f"environments in {where}: {', '.join(known) or 'none'} (or a path to a YAML file)"
+    )
+
+
+def _ir(values: OptionValues, project: Project) -> str | None:
+    if values.ir is None:
+        return None
+    from mhhs_sit.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    try:
+        catalogue.resolve_version(values.ir)
+    except ConfigError:
+        names = [n for v in catalogue.versions for n in (v, *catalogue.version(v).aliases)]
+        labels = ", ".join(catalogue.version(v).label for v in catalogue.versions)
+        hint = suggest(values.ir, names)
+        return f"{values.flags['ir']}: unknown catalogue version {values.ir!r}{hint}; known versions: {labels}"
+    return None
+
+
+def _seed(values: OptionValues, project: Project) -> str | None:
+    if values.seed is None:
+        return None
+    from mhhs_sit.data.partition import check_seed
+
+    try:
+        check_seed(values.seed)
+    except ConfigError as exc:
+        return f"{values.flags['seed']}: {exc}"
+    return None
+
+
+def _store(values: OptionValues, project: Project) -> str | None:
+    spec = (values.store or "").strip()
+    if "://" not in spec:
+        return None  # 'none' or a SQLite file path
+    scheme = spec.split("://", 1)[0].lower()
+    if scheme in _STORE_SCHEMES:
+        return None
+    return (
+        f"{values.flags['store']}: unknown database {scheme!r} in {spec.split('://', 1)[0]}://…"
+        f"{suggest(scheme, _STORE_SCHEMES)}; use a SQLite file path, postgresql://USER@HOST/DB or 'none'"
+    )
+
+
+def _stages(values: OptionValues, project: Project) -> str | None:
+    for stage in values.stages:
+        if stage not in STAGES:
+            return (
+                f"{values.flags['stage']}: unknown stage {stage!r}{suggest(stage, STAGES)}; stages: {', '.join(STAGES)}"
+            )
+    return None
+
+
+def _cohorts(values: OptionValues, project: Project) -> str | None:
+    cohorts, problems = project.cohorts
+    if problems:
+        return None  # the cohort files are wrong: collection and validate say where
+    for cohort in values.cohorts:
+        if cohort not in cohorts:
+            return (
+                f"{values.flags['cohort']}: unknown cohort {cohort!r}{suggest(cohort, cohorts)}; "
+                f"cohorts are {', '.join(sorted(cohorts)) or 'none'}"
+            )
+    return None
+
+
+def _themes(values: OptionValues, project: Project) -> str | None:
+    if not values.themes:
+        return None
+    known = _known_themes(project)
+    if known is None:
+        return None
+    for theme in values.themes:
+        if theme not in known:
+            hint = suggest(theme, known) or (" (themes are numbers)" if not theme.isdigit() else "")
+            return f"{values.flags['theme']}: no scenario has theme {theme!r}{hint}; themes: {', '.join(sorted(known))}"
+    return None
+
+
+_THEME_LINE = re.compile(r"^theme:[ \t]*['\"]?([^'\"#\s]+)", re.M)
+
+
+def _known_themes(project: Project) -> set[str] | None:
+    """The themes the project's scenario files name (read as text: nothing is collected yet);
+    None when a file names none, since it cannot be read and may hold the theme asked for."""
+    from mhhs_sit.definitions.scenario_files import scenario_files
+
+    known: set[str] = set()
+    for path in scenario_files(project.scenario_dirs):
+        found = _THEME_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
+        if found is None:
+            return None
+        known.add(found.group(1))
+    return known
