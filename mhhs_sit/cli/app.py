@@ -245,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.cli.rttm",
         "mhhs_sit.cli.requirements",
         "mhhs_sit.cli.stubs",
+        "mhhs_sit.cli.schema",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register
