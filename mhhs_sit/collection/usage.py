@@ -47,11 +47,22 @@ class OptionValues:
     flags: Mapping[str, str] = field(default_factory=lambda: PYTEST_FLAGS)
 
     @classmethod
-    def of(cls, flags: Mapping[str, str] = PYTEST_FLAGS, **given: object) -> OptionValues:
+    def of(
+        cls,
+        flags: Mapping[str, str] = PYTEST_FLAGS,
+        *,
+        stages: list[str] | None = None,
+        themes: list[str] | None = None,
+        cohorts: list[str] | None = None,
+        env: str | None = None,
+        ir: str | None = None,
+        seed: int | None = None,
+        store: str | None = None,
+    ) -> OptionValues:
         """From repeatable, comma-separated lists and single values (as argparse leaves them)."""
-        lists = {k: split_csv(given.get(k)) for k in ("stages", "themes", "cohorts")}  # type: ignore[arg-type]
-        singles = {k: given.get(k) for k in ("env", "ir", "seed", "store")}
-        return cls(**lists, **singles, flags={**PYTEST_FLAGS, **flags})  # type: ignore[arg-type]
+        return cls(
+            split_csv(stages), split_csv(themes), split_csv(cohorts), env, ir, seed, store, {**PYTEST_FLAGS, **flags}
+        )
 
 
 def usage_error(values: OptionValues, project: Project) -> str | None:
