@@ -66,3 +66,22 @@ def test_collection_reports_what_validate_reports(pytester: pytest.Pytester, nam
     assert result.ret != 0
     assert f"test_themes.yaml:{where}" in out and text in out, out
     assert "passed" not in out
+
+
+def test_a_cohort_that_simulates_the_role_waited_at_is_not_eligible(pytester: pytest.Pytester) -> None:
+    """C1 simulates SDS, C2 does not: an expect at SDS runs in C2 (the framework observes SDS) only."""
+    copy_project(pytester.path, themes=False)
+    text = (CORPUS / "expect_at_a_simulated_role.yaml").read_text()
+    (pytester.path / "test_themes").mkdir()
+    (pytester.path / "test_themes" / "sds.yaml").write_text(text.replace("at: REGS", "at: SDS"))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--co", "-q", "--mhhs-store", "none")
+    assert result.ret == 0, result.stdout.str()
+    out = result.stdout.str()
+    assert "SITMX-01-001-TC01[C2]" in out and "[C1]" not in out
+    only_c1 = text.replace("at: REGS", "at: SDS").replace("roles: [SUP, REGS, SDS]", "roles: [SUP, REGS, SDS, MSS]")
+    (pytester.path / "test_themes" / "sds.yaml").write_text(only_c1)  # C2 has no MSS: C1 alone could run it
+    refused = pytester.runpytest("-p", "no:cacheprovider", "--co", "-q", "--mhhs-store", "none")
+    refused.stdout.fnmatch_lines(
+        ["*'expect at: SDS': every cohort that could run SITMX-01-001-TC01 (C1) simulates SDS*"]
+    )
+    assert refused.ret == pytest.ExitCode.INTERRUPTED
