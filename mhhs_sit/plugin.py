@@ -11,7 +11,7 @@ import pytest
 
 from mhhs_sit import __version__
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
-from mhhs_sit.collection.options import add_options, check_values
+from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
 from mhhs_sit.collection.reporting import broken_summary, header_lines
 from mhhs_sit.collection.rerun import with_rerun
@@ -49,6 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
     allure_plugin.register(config, lambda: Masking(state.scrubber(), state.personal_fields), lambda: _run_facts(state))
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    check_markers(session.config, state_of(session.config).project)  # every plugin's markers are known now
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -21,6 +21,7 @@ PYTEST_CASES = [
     (["--ir", "IR8.3"], "--ir: unknown catalogue version 'IR8.3' (did you mean 'IR8.2'?)"),
     (["--mhhs-seed", "200"], "--mhhs-seed: the data seed must be an integer from 0 to 99"),
     (["--mhhs-store", "postgress://u@h/db"], "--mhhs-store: unknown database 'postgress'"),
+    (["-m", "smoke and not smok"], "-m: no scenario tag or marker 'smok' (did you mean 'smoke'?)"),
 ]
 
 
@@ -38,6 +39,10 @@ def test_pytest_refuses_the_value_before_collection(pytester: pytest.Pytester, a
 
 def test_good_values_still_select(pytester: pytest.Pytester) -> None:
     copy_project(pytester.path)
+    marked = pytester.runpytest(
+        "-p", "no:cacheprovider", "--co", "-q", "-m", "smoke and not simulator", "--mhhs-store", "none"
+    )
+    assert marked.ret == pytest.ExitCode.OK and "[C1]" in marked.stdout.str(), marked.stdout.str()
     result = pytester.runpytest(
         "-p", "no:cacheprovider", "--co", "-q", "--theme", "3", "--cohort", "C1", "--mhhs-store", "none"
     )
@@ -59,6 +64,7 @@ CLI_CASES = [
     (["validate", "--env", "locl"], "mhhs-sit: --env: unknown environment 'locl' (did you mean 'local'?)"),
     (["validate", "--ir", "IR8.3"], "mhhs-sit: --ir: unknown catalogue version 'IR8.3' (did you mean 'IR8.2'?)"),
     (["stubs", "up", "--cohort", "C9"], "mhhs-sit stubs up: --cohort: unknown cohort 'C9'"),
+    (["run", "-m", "(smoke or appointmnt)"], "mhhs-sit: -m: no scenario tag or marker 'appointmnt' (did you mean"),
 ]
 
 

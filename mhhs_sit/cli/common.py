@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mhhs_sit.collection.usage import OptionValues, usage_error
+from mhhs_sit.collection.usage import PYTEST_MARKS, OptionValues, marker_error, scenario_tags, usage_error
 from mhhs_sit.errors import ConfigError, MhhsSitError
 from mhhs_sit.project import Project
 
@@ -68,10 +68,17 @@ def project_of(args: argparse.Namespace) -> Project:
         ir=getattr(args, "ir", None),
         dip_spec=getattr(args, "dip_spec", None),
     )
-    problem = usage_error(option_values(args), project)
+    problem = usage_error(option_values(args), project) or _marker_error(args, project)
     if problem:
         raise ConfigError(problem)  # one line, exit 2: before anything is read, stored or written
     return project
+
+
+def _marker_error(args: argparse.Namespace, project: Project) -> str | None:
+    """``-m`` of ``mhhs-sit run`` selects scenario cases: its names are their tags."""
+    expression = getattr(args, "markers", None)
+    tags = scenario_tags(project) if expression else None
+    return marker_error(expression, None if tags is None else tags | PYTEST_MARKS)
 
 
 def option_values(args: argparse.Namespace) -> OptionValues:

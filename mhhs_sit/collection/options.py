@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from mhhs_sit.collection.usage import OptionValues, usage_error
+from mhhs_sit.collection.usage import OptionValues, marker_error, scenario_tags, usage_error
 from mhhs_sit.project import INI_SETTINGS, Project
 from mhhs_sit.store import DEFAULT_STORE
 from mhhs_sit.store import ENV_VAR as STORE_ENV_VAR
@@ -143,5 +143,16 @@ def check_values(config: pytest.Config, project: Project) -> None:
         store=config.getoption("mhhs_store"),
     )
     problem = usage_error(values, project)
+    if problem:
+        raise pytest.UsageError(problem)
+
+
+def check_markers(config: pytest.Config, project: Project) -> None:
+    """``-m`` names only tags and registered markers (checked once every plugin has registered its own)."""
+    if hasattr(config, "workerinput"):
+        return
+    tags = scenario_tags(project)
+    registered = {str(line).split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+    problem = marker_error(config.option.markexpr, None if tags is None else tags | registered)
     if problem:
         raise pytest.UsageError(problem)

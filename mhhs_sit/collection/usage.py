@@ -27,6 +27,7 @@ PYTEST_FLAGS: Mapping[str, str] = {
     "ir": "--ir",
     "seed": "--mhhs-seed",
     "store": "--mhhs-store",
+    "markers": "-m",
 }
 """Each option's concept -> how pytest spells it (``mhhs-sit`` commands pass their own)."""
 
@@ -187,3 +188,37 @@ def _known_themes(project: Project) -> set[str] | None:
             return None
         known.add(found.group(1))
     return known
+
+
+_TAGS_LINE = re.compile(r"^[ \t]*tags:[ \t]*(.*)$", re.M)
+_MARK_ARGS = re.compile(r"(?<=[\w])\([^()]*\)")  # mark(kw=1): the arguments are no marker names
+_WORD = re.compile(r"[A-Za-z_][\w.\-]*")
+_KEYWORDS = frozenset({"and", "or", "not", "True", "False", "None"})
+PYTEST_MARKS = frozenset({"skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings", "mhhs"})
+
+
+def marker_error(expression: str | None, known: set[str] | None, flag: str = "-m") -> str | None:
+    """A marker name in ``expression`` that nothing has (a typo selects nothing, silently)."""
+    if not expression or known is None:
+        return None
+    for word in _WORD.findall(_MARK_ARGS.sub("", expression)):
+        if word not in _KEYWORDS and word not in known:
+            return (
+                f"{flag}: no scenario tag or marker {word!r}{suggest(word, known)}; "
+                f"tags and markers: {', '.join(sorted(known))}"
+            )
+    return None
+
+
+def scenario_tags(project: Project) -> set[str] | None:
+    """The tags the project's scenario files give (read as text); None when one is not a flow list."""
+    from mhhs_sit.definitions.scenario_files import scenario_files
+
+    tags: set[str] = set()
+    for path in scenario_files(project.scenario_dirs):
+        for listed in _TAGS_LINE.findall(path.read_text(encoding="utf-8", errors="replace")):
+            value = listed.split("#", 1)[0].strip()
+            if not (value.startswith("[") and value.endswith("]")):
+                return None
+            tags.update(t.strip().strip("'\"") for t in value[1:-1].split(",") if t.strip())
+    return tags
