@@ -72,6 +72,12 @@ def test_a_cohort_that_simulates_the_role_waited_at_is_not_eligible(pytester: py
     """C1 simulates SDS, C2 does not: an expect at SDS runs in C2 (the framework observes SDS) only."""
     copy_project(pytester.path, themes=False)
     text = (CORPUS / "expect_at_a_simulated_role.yaml").read_text()
+    for wait_at_regs, wait_at_sds in (
+        ("interface: IF-034", "interface: IF-035"),  # what SDS receives: the appointment's outcome
+        ("event: DSAppSPResponse", "event: DSAppAccepted"),
+        ("{event: MSAppSPResponse}", "{event: DSAppRejected}"),
+    ):
+        text = text.replace(wait_at_regs, wait_at_sds)
     (pytester.path / "test_themes").mkdir()
     (pytester.path / "test_themes" / "sds.yaml").write_text(text.replace("at: REGS", "at: SDS"))
     result = pytester.runpytest("-p", "no:cacheprovider", "--co", "-q", "--mhhs-store", "none")

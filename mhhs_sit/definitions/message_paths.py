@@ -32,7 +32,7 @@ def _literal(value: object) -> str | None:
 
 
 def listened_problems(
-    doc: YamlDoc, base: Sequence[PathPart], interface: object, event: object, version: str
+    doc: YamlDoc, base: Sequence[PathPart], interface: object, event: object, version: str, at_role: object = None
 ) -> tuple[list[Problem], tuple[str, ...]]:
     """Problems of an interface and event a step waits for, and the event codes its paths may read."""
     iid, code = _literal(interface), _literal(event)
@@ -52,6 +52,11 @@ def listened_problems(
         return [
             doc.problem([*base, "interface"], f"{iid} does not exist in spec version {version} (it is in: {known})")
         ], ()
+    role = _literal(at_role)
+    receivers = iface.recipients | iface.always
+    if role is not None and receivers and role not in receivers:
+        message = f"{role} never receives {iface.id}; its recipients are {', '.join(sorted(receivers))}"
+        return [doc.problem([*base, "at"], message)], ()
     if code is None:
         return [], events
     if unbracketed(code) not in events:

@@ -137,7 +137,7 @@ class ExpectStep(RunnableBase):
         if not isinstance(body, Mapping):
             return []
         interface, version = body.get("interface"), spec.version
-        problems, events = listened_problems(at.doc, at.path, interface, body.get("event"), version)
+        problems, events = listened_problems(at.doc, at.path, interface, body.get("event"), version, body.get("at"))
         if events and isinstance(interface, str):
             problems += check_message_paths(
                 at.doc, [*at.path, "where"], sub_mapping(body, "where"), interface, events, version, keys=True
