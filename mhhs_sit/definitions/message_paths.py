@@ -15,6 +15,7 @@ from functools import lru_cache
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc
 from mhhs_sit.definitions.matchers import PATH_RE, split_path
 from mhhs_sit.definitions.schema_check import suggest
+from mhhs_sit.definitions.template_names import Shape, schema_shape
 from mhhs_sit.dip.envelope import block_path, unbracketed
 from mhhs_sit.errors import Problem
 
@@ -149,3 +150,29 @@ def check_message_paths(
         if why:
             problems.append(doc.problem([*base, str(name)], why, key=keys))
     return problems
+
+
+def saved_shapes(
+    save: Mapping[object, object], interface: str, events: Sequence[str], version: str
+) -> dict[str, Shape]:
+    """What each value saved from a message holds, from the schema (a leaf is text: no fields below)."""
+    shapes: dict[str, Shape] = {}
+    for name, path in save.items():
+        if not isinstance(name, str) or not isinstance(path, str) or not is_block_path(path) or not events:
+            continue
+        if path_problem(path, interface, events, version) is not None:
+            continue  # reported where it is saved
+        node = _node(_schema(interface, events[0], version), split_path(block_path(path)))
+        shapes[name] = schema_shape(node, f"'{path}' of {interface}")
+    return shapes
+
+
+def _node(schema: Schema, parts: Sequence[str | int]) -> object:
+    node: object = schema
+    for part in parts:
+        if isinstance(part, int):
+            node = node.get("items") if isinstance(node, Mapping) else None
+            continue
+        fields = _properties(node) or {}
+        node = next((v for k, v in fields.items() if k.lower() == part.lower()), None)
+    return node

@@ -178,10 +178,13 @@ class _Builder:
         _note(state, kind, body, Location(self.doc.file, line, col))
         standalone = key == STANDALONE_SAVE
         saves = self._saves(raw, path, standalone=standalone)
+        known = kind.saved_shapes(body, at, self.spec) if self.spec is not None and not standalone else {}
         for name in saves:
             if self._save_name_ok(path, name):
                 state.scope.add(str(name))
-                state.shapes.pop(str(name), None)  # a saved value's fields are known only at run time
+                state.shapes.pop(str(name), None)  # unknown below, unless the catalogue says
+                if str(name) in known:
+                    state.shapes[str(name)] = known[str(name)]
         return Step(
             kind=key,
             spec=dict(saves) if standalone else body,

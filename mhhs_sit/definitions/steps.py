@@ -24,6 +24,7 @@ from mhhs_sit.errors import Problem
 
 if TYPE_CHECKING:
     from mhhs_sit.catalogue.model import Change
+    from mhhs_sit.definitions.template_names import Shape
 
 SaveSource = Literal["message", "response"]
 """Where a sibling ``save:`` path resolves: a DIP message (by block, ``S0.eventCode``) or a response."""
@@ -99,6 +100,10 @@ class StepKind(Protocol):
         """Problems of the message the step would send, against the catalogue (collection time)."""
         ...
 
+    def saved_shapes(self, body: object, at: StepContext, spec: SpecVersion) -> Mapping[str, Shape]:
+        """What the values its sibling ``save:`` names hold, where the catalogue says (else unknown)."""
+        ...
+
     def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
         """Whether a catalogue change (an interim release) reaches what the step writes or reads."""
         ...
@@ -131,6 +136,9 @@ class BaseStepKind:
 
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
         return []
+
+    def saved_shapes(self, body: object, at: StepContext, spec: SpecVersion) -> Mapping[str, Shape]:
+        return {}
 
     def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
         return False

@@ -101,3 +101,15 @@ def _missing(source: str, walked: str, part: str, shape: Shape) -> str | None:
         return None  # maybe one of the environment's own variables
     listed = ", ".join(known) + (" or a role code such as SUP" if shape.dynamic else "")
     return f"'{{{{ {source} }}}}': {walked} has no '{part}'{hint}; {shape.what} has {listed}"
+
+
+_SCALARS = frozenset({"string", "number", "integer", "boolean", "null"})
+
+
+def schema_shape(node: object, what: str) -> Shape:
+    """A message field's shape from its JSON Schema: text for a scalar, else anything below."""
+    kinds = node.get("type") if isinstance(node, Mapping) else None
+    listed = {kinds} if isinstance(kinds, str) else set(kinds) if isinstance(kinds, list) else set()
+    if listed and listed <= _SCALARS:
+        return Shape(f"{what} (a single value)", text=True)
+    return OPEN

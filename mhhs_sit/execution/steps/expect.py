@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.definitions.impact import ANY_USE, reached, reads
 from mhhs_sit.definitions.matchers import mismatches
-from mhhs_sit.definitions.message_paths import check_message_paths, listened_problems
+from mhhs_sit.definitions.message_paths import check_message_paths, listened_problems, saved_shapes
 from mhhs_sit.definitions.model import Participant, Step
 from mhhs_sit.definitions.schemas import CHECKS, DURATION, INTERFACE, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
@@ -27,6 +27,7 @@ from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, 
 
 if TYPE_CHECKING:
     from mhhs_sit.catalogue.model import Change
+    from mhhs_sit.definitions.template_names import Shape
     from mhhs_sit.dip.receiver import Received
 
 FILTER = {
@@ -149,6 +150,12 @@ class ExpectStep(RunnableBase):
         if forbidden:
             problems += _fail_if_problems(at, forbidden, interface, version)
         return problems
+
+    def saved_shapes(self, body: object, at: StepContext, spec: SpecVersion) -> Mapping[str, Shape]:
+        if not isinstance(body, Mapping) or not isinstance(body.get("interface"), str):
+            return {}
+        _, events = listened_problems(at.doc, at.path, body["interface"], body.get("event"), spec.version)
+        return saved_shapes(at.save, body["interface"], events, spec.version)
 
     def listens_at(self, body: object) -> str | None:
         role = body.get("at") if isinstance(body, Mapping) else None

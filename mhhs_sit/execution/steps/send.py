@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from mhhs_sit.definitions.impact import ANY_USE, EVERY_SEND, reached, writes
 from mhhs_sit.definitions.matchers import mismatches
-from mhhs_sit.definitions.message_paths import check_message_paths, is_block_path
+from mhhs_sit.definitions.message_paths import check_message_paths, is_block_path, saved_shapes
 from mhhs_sit.definitions.model import Step
 from mhhs_sit.definitions.payloads import check_message, expects_refusal, send_problems
 from mhhs_sit.definitions.schemas import CHECKS, INTERFACE, ROLE
@@ -22,6 +22,7 @@ from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, 
 
 if TYPE_CHECKING:
     from mhhs_sit.catalogue.model import Change
+    from mhhs_sit.definitions.template_names import Shape
     from mhhs_sit.dip.client import Exchange
 
 SCHEMA = {
@@ -173,6 +174,12 @@ class SendStep(RunnableBase):
         return check_message_paths(
             at.doc, [*at.path[:-1], "save"], sent, interface, (event.strip("[]"),), spec.version, keys=False
         )
+
+    def saved_shapes(self, body: object, at: StepContext, spec: SpecVersion) -> Mapping[str, Shape]:
+        interface, event = (body.get("interface"), body.get("event")) if isinstance(body, Mapping) else (None, None)
+        if not isinstance(interface, str) or not isinstance(event, str) or "{{" in interface + event:
+            return {}
+        return saved_shapes(at.save, interface, (event.strip("[]"),), spec.version)
 
     def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
         """Any use for a whole-interface change; every send for a new or now required field; else
