@@ -4,6 +4,7 @@ ships and rejects the structural mistakes validate rejects (it is generated from
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, REPO
 
 FOLDERS = {"scenario": "test_themes", "cohort": "cohorts", "environment": "environments"}
 
@@ -55,3 +56,34 @@ def test_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
         [sys.executable, "-m", "mhhs_sit.cli.app", "schema", "cohorts"], capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 2 and "choose from 'cohort', 'environment', 'scenario'" in run.stderr
+
+
+@pytest.mark.parametrize("kind", sorted(FOLDERS))
+def test_the_shipped_schema_is_fresh(kind: str) -> None:
+    from mhhs_sit.cli.schema import schema_text, shipped
+
+    assert shipped(kind).read_text(encoding="utf-8") == schema_text(kind), (
+        f"stale: run mhhs-sit schema {kind} --out mhhs_sit/schemas/{kind}.schema.json"
+    )
+
+
+_MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.M)
+
+
+def test_the_repository_files_modelines_name_a_schema_that_accepts_them() -> None:
+    """Editors follow each file's modeline; every one resolves and the schema it names accepts the file
+    (a file without one is fine: a team's own files need not carry it)."""
+    checked = 0
+    shipped_files = {"scenario": REPO / "test_themes", "cohort": REPO / "cohorts", "environment": REPO / "environments"}
+    for kind, folder in shipped_files.items():
+        for path in sorted(folder.rglob("*.yaml")):
+            text = path.read_text(encoding="utf-8")
+            found = _MODELINE.search(text)
+            if found is None:
+                continue
+            target = (path.parent / found.group(1)).resolve()
+            assert target.name == f"{kind}.schema.json" and target.is_file(), f"{path}: {found.group(1)}"
+            validator = jsonschema.Draft202012Validator(json.loads(target.read_text(encoding="utf-8")))
+            assert [e.message for e in validator.iter_errors(yaml.safe_load(text))] == [], path
+            checked += 1
+    assert checked

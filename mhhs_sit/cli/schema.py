@@ -3,7 +3,8 @@
 Printed from the very definitions ``validate`` checks with (the scenario schema is the step
 registry's, with every kind's body), so it cannot drift from them. An editor using
 yaml-language-server (VS Code's YAML extension and others) completes keys and flags structural
-mistakes with it: save the output and point a ``# yaml-language-server: $schema=FILE`` line at it.
+mistakes with it: a ``# yaml-language-server: $schema=FILE`` first line points at a saved copy (the
+package ships one per kind, ``mhhs_sit/schemas/``, which the example files' first lines name).
 Context checks (roles, templates, catalogue paths) still need ``mhhs-sit validate``.
 """
 
@@ -12,8 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
-from mhhs_sit import __version__
+import mhhs_sit.schemas
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -46,7 +48,16 @@ KINDS: Mapping[str, tuple[Callable[[], Mapping[str, object]], str]] = {
 def schema_of(kind: str) -> dict[str, object]:
     """The kind's schema as a standalone JSON Schema document."""
     make, title = KINDS[kind]
-    return {"$schema": DIALECT, "title": title, "$comment": f"mhhs-sit {__version__}", **make()}
+    return {"$schema": DIALECT, "title": title, **make()}
+
+
+def shipped(kind: str) -> Path:
+    """Where the package ships the kind's schema (what the example files' modelines point at)."""
+    return Path(mhhs_sit.schemas.__file__).parent / f"{kind}.schema.json"
+
+
+def schema_text(kind: str) -> str:
+    return json.dumps(schema_of(kind), indent=2) + "\n"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,9 +68,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "from the definitions validate uses.",
     )
     p.add_argument("kind", choices=sorted(KINDS), help="the kind of file")
+    p.add_argument("--out", metavar="FILE", help="write the schema to FILE instead of printing it")
     p.set_defaults(func=cmd_schema)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(schema_of(args.kind), indent=2, sort_keys=False))
+    if args.out:
+        Path(args.out).write_text(schema_text(args.kind), encoding="utf-8")
+        print(f"{args.kind} schema written to {args.out}")
+    else:
+        print(schema_text(args.kind), end="")
     return 0
