@@ -246,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.cli.requirements",
         "mhhs_sit.cli.stubs",
         "mhhs_sit.cli.schema",
+        "mhhs_sit.cli.new",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register
