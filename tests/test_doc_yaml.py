@@ -75,3 +75,14 @@ def test_the_readme_example_runs_as_pasted(pytester: pytest.Pytester) -> None:
     )
     assert result.ret == 0, result.stdout.str()[-3000:]
     result.assert_outcomes(passed=1)
+
+
+def test_the_documented_filters_and_built_ins_are_the_ones_there_are() -> None:
+    from mhhs_sit.definitions import templating
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"filters `([^`]+)`", readme)
+    assert listed, "the README lists the template filters"
+    assert {re.sub(r"\(.*\)", "", f) for f in listed.group(1).split()} == set(templating.FILTERS)
+    for name in templating.BUILTIN_NAMES:
+        assert f"`{name}`" in readme, f"built-in {name!r} is not documented"
