@@ -247,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.cli.stubs",
         "mhhs_sit.cli.schema",
         "mhhs_sit.cli.new",
+        "mhhs_sit.cli.reference",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register
