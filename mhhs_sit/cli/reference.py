@@ -48,7 +48,7 @@ def step_kinds_page() -> str:
     intro = "# Step kinds\n\nEach step of a case has one of these actions (and may have `name` and `save`).\n"
     parts = [_HEADER, intro]
     for kind in STEP_KINDS:
-        doc = (sys.modules[type(kind).__module__].__doc__ or "").strip()
+        doc = (sys.modules[type(kind).__module__].__doc__ or "").strip().split("\n\n", 1)[0]  # its summary
         parts.append(f"\n## `{kind.key}`\n\n{doc}\n\n")
         body = _shape(kind.schema) if kind.schema else "a mapping of name: value (templates allowed)"
         parts.append(_keys(kind.schema) or f"Body: {body}.\n")
