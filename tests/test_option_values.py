@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import copy_project
+from tests.helpers import FIXTURES, copy_project
 
 PYTEST_CASES = [
     (["--theme", "7"], "--theme: no scenario has theme '7'; themes: 1, 3, 4"),
@@ -85,3 +85,26 @@ def test_catalogue_show_takes_ir_as_every_command_does(tmp_path: Path) -> None:
     old = mhhs_sit(tmp_path, "catalogue", "show", "IF-035", "--version", "IR8.2", "--event", "DSAppAccepted")
     assert new.returncode == 0, new.stderr
     assert new.stdout == old.stdout and "B007" in new.stdout
+
+
+def test_a_theme_or_tag_of_a_file_named_on_the_command_line_is_known(pytester: pytest.Pytester) -> None:
+    copy_project(pytester.path)
+    source = FIXTURES / "test_themes" / "theme_03_service_appointment" / "SITFT-03-001.yaml"
+    text = source.read_text().replace("SITFT-03-001", "OTHER-07-001").replace("theme: 3", "theme: 7")
+    (pytester.path / "elsewhere").mkdir()
+    (pytester.path / "elsewhere" / "x.yaml").write_text(text.replace("tags: [smoke, appointment]", "tags: [seventh]"))
+    result = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--co",
+        "-q",
+        "--theme",
+        "7",
+        "-m",
+        "seventh",
+        "--mhhs-store",
+        "none",
+        "elsewhere/x.yaml",
+    )
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str() + "\n".join(result.errlines)
+    assert "OTHER-07-001-TC01[C1]" in result.stdout.str()

@@ -9,7 +9,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mhhs_sit.collection.usage import PYTEST_MARKS, OptionValues, marker_error, scenario_tags, usage_error
+from mhhs_sit.collection.usage import (
+    PYTEST_MARKS,
+    OptionValues,
+    marker_error,
+    scenario_places,
+    scenario_tags,
+    usage_error,
+)
 from mhhs_sit.errors import ConfigError, MhhsSitError
 from mhhs_sit.project import Project
 
@@ -77,7 +84,7 @@ def project_of(args: argparse.Namespace) -> Project:
 def _marker_error(args: argparse.Namespace, project: Project) -> str | None:
     """``-m`` of ``mhhs-sit run`` selects scenario cases: its names are their tags."""
     expression = getattr(args, "markers", None)
-    tags = scenario_tags(project) if expression else None
+    tags = scenario_tags(scenario_places(project, getattr(args, "paths", None) or [])) if expression else None
     return marker_error(expression, None if tags is None else tags | PYTEST_MARKS)
 
 
@@ -97,6 +104,7 @@ def option_values(args: argparse.Namespace) -> OptionValues:
         ir=getattr(args, "ir", None),
         seed=getattr(args, "seed", None),
         store=getattr(args, "store", None),
+        paths=getattr(args, "paths", None) or [],
     )
 
 

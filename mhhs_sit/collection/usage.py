@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mhhs_sit.collection.selection import split_csv
 from mhhs_sit.definitions.environments import find_environment
@@ -46,6 +47,7 @@ class OptionValues:
     seed: int | None = None
     store: str | None = None
     flags: Mapping[str, str] = field(default_factory=lambda: PYTEST_FLAGS)
+    paths: Sequence[str] = ()  # scenario files or folders named on the command line, beside the ini's
 
     @classmethod
     def of(
@@ -59,10 +61,19 @@ class OptionValues:
         ir: str | None = None,
         seed: int | None = None,
         store: str | None = None,
+        paths: Sequence[str] = (),
     ) -> OptionValues:
         """From repeatable, comma-separated lists and single values (as argparse leaves them)."""
         return cls(
-            split_csv(stages), split_csv(themes), split_csv(cohorts), env, ir, seed, store, {**PYTEST_FLAGS, **flags}
+            split_csv(stages),
+            split_csv(themes),
+            split_csv(cohorts),
+            env,
+            ir,
+            seed,
+            store,
+            {**PYTEST_FLAGS, **flags},
+            tuple(paths),
         )
 
 
@@ -163,7 +174,7 @@ def _cohorts(values: OptionValues, project: Project) -> str | None:
 def _themes(values: OptionValues, project: Project) -> str | None:
     if not values.themes:
         return None
-    known = _known_themes(project)
+    known = _known_themes(scenario_places(project, values.paths))
     if known is None:
         return None
     for theme in values.themes:
@@ -176,13 +187,20 @@ def _themes(values: OptionValues, project: Project) -> str | None:
 _THEME_LINE = re.compile(r"^theme:[ \t]*['\"]?([^'\"#\s]+)", re.M)
 
 
-def _known_themes(project: Project) -> set[str] | None:
+def scenario_places(project: Project, paths: Sequence[str] = ()) -> list[Path]:
+    """The ini's scenario folders and the files a command line names (``a.yaml::id`` too): a named
+    folder is collected only where it holds the ini's scenario folders, as the plugin collects."""
+    named = [Path(p.split("::", 1)[0]) for p in paths]
+    return [*project.scenario_dirs, *(p for p in named if p.is_file())]
+
+
+def _known_themes(places: Sequence[Path]) -> set[str] | None:
     """The themes the project's scenario files name (read as text: nothing is collected yet);
     None when a file names none, since it cannot be read and may hold the theme asked for."""
     from mhhs_sit.definitions.scenario_files import scenario_files
 
     known: set[str] = set()
-    for path in scenario_files(project.scenario_dirs):
+    for path in scenario_files(places):
         found = _THEME_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
         if found is None:
             return None
@@ -210,12 +228,12 @@ def marker_error(expression: str | None, known: set[str] | None, flag: str = "-m
     return None
 
 
-def scenario_tags(project: Project) -> set[str] | None:
+def scenario_tags(places: Sequence[Path]) -> set[str] | None:
     """The tags the project's scenario files give (read as text); None when one is not a flow list."""
     from mhhs_sit.definitions.scenario_files import scenario_files
 
     tags: set[str] = set()
-    for path in scenario_files(project.scenario_dirs):
+    for path in scenario_files(places):
         for listed in _TAGS_LINE.findall(path.read_text(encoding="utf-8", errors="replace")):
             value = listed.split("#", 1)[0].strip()
             if not (value.startswith("[") and value.endswith("]")):
