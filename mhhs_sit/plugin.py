@@ -12,12 +12,12 @@ import pytest
 from mhhs_sit import __version__
 from mhhs_sit.collection import overlap
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
-from mhhs_sit.collection.options import add_options
+from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
 from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word
 from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import deselect
-from mhhs_sit.collection.session import SessionState
+from mhhs_sit.collection.session import SessionState, project_of
 from mhhs_sit.collection.workers import WorkerNode
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.definitions.scenario_files import is_scenario_file
@@ -42,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # taken for a test path and the project's pytest.ini may never be read.
         spec = args[args.index("--dip-spec") + 1]
         raise pytest.UsageError(f"write --dip-spec={spec} (with '='), so pytest does not take {spec} for a test path")
+    check_values(config, project_of(config))  # a usage error stores and writes nothing
     state = SessionState.create(config)
     config.stash[STATE_KEY] = state
     state.selection = with_rerun(config, state.selection, state.project, state.run_id)
@@ -50,6 +51,11 @@ def pytest_configure(config: pytest.Config) -> None:
     allure_plugin.register(config, lambda: Masking(state.scrubber(), state.personal_fields), lambda: _run_facts(state))
     overlap.register(config)
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    check_markers(session.config, state_of(session.config).project)  # every plugin's markers are known now
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

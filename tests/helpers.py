@@ -7,13 +7,16 @@ import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "project"
+"""The framework's own project (cohorts, environments, scenarios): the tests' counts are of these,
+never of the working tree's ``test_themes/``, which a test team adds to."""
 FAST_ADDOPTS = "-p no:faker -p no:anyio -p no:hypothesispytest"
 
 
 def copy_project(dest: Path, *, themes: bool = True) -> Path:
-    """The repository's cohorts, environments (and scenarios) in ``dest``, plus a pytest.ini."""
+    """The fixture project's cohorts, environments (and scenarios) in ``dest``, plus a pytest.ini."""
     for name in ("cohorts", "environments") + (("test_themes",) if themes else ()):
-        shutil.copytree(REPO / name, dest / name, dirs_exist_ok=True)
+        shutil.copytree(FIXTURES / name, dest / name, dirs_exist_ok=True)
     (dest / "pytest.ini").write_text(f"[pytest]\nmhhs_env = local\naddopts = {FAST_ADDOPTS}\n")
     return dest
 

@@ -52,3 +52,31 @@ def test_now_is_a_25_character_dip_timestamp():
 def test_expressions_reports_paths():
     found = list(templating.expressions({"a": [{"b": "x {{ y.z }}"}]}))
     assert found == [(("a", 0, "b"), "y.z")]
+
+
+def test_dates_are_dates_and_times_are_dip_timestamps_as_the_readme_says():
+    import datetime as dt
+
+    values = templating.builtins(dt.datetime(2026, 12, 4, 15, 30, tzinfo=dt.UTC))
+    assert (values["today"], values["tomorrow"], values["yesterday"]) == ("2026-12-04", "2026-12-05", "2026-12-03")
+    assert (values["now"], values["midnight"]) == ("2026-12-04T15:30:00+00:00", "2026-12-04T00:00:00+00:00")
+
+
+def test_the_checked_template_fields_are_the_ones_the_engine_provides():
+    """validate's idea of cohort/participant/env/case fields is the engine's context, not a second copy."""
+    from mhhs_sit.definitions.cohorts import load_cohorts
+    from mhhs_sit.definitions.environments import load_environment
+    from mhhs_sit.definitions.template_names import BUILTIN_SHAPES, leaf_problem
+    from tests.helpers import FIXTURES
+
+    cohort = load_cohorts(FIXTURES / "cohorts")[0]["C1"].as_template_value()
+    env, _ = load_environment("local", FIXTURES / "environments", FIXTURES, environ={})
+    assert env is not None
+    context = {"cohort": cohort, "env": env.as_template_value(), "case": {"id": "", "title": "", "scenario": ""}}
+    for root, value in context.items():
+        for name, below in value.items():
+            paths = [(name, leaf) for leaf in below] if isinstance(below, dict) else [(name,)]
+            for path in paths:
+                assert leaf_problem(root, root, path, BUILTIN_SHAPES[root]) is None, (root, path)
+    assert set(BUILTIN_SHAPES) - {"cohort", "env", "case"} <= set(templating.BUILTIN_NAMES)
+    assert set(templating.BUILTIN_NAMES) <= set(BUILTIN_SHAPES)

@@ -189,7 +189,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dip-spec", metavar="PATH", help="validate messages against this official DIP spec")
     p.add_argument("--seed", type=int, help="test data seed (0-99; default random)")
     p.add_argument("-n", "--workers", type=int, help="run on N xdist workers (a cohort stays on one)")
-    p.add_argument("-m", dest="markers", help="pytest marker expression over tags, e.g. 'smoke and not slow'")
+    p.add_argument("-m", dest="markers", help="pytest marker expression over tags, e.g. 'smoke and not simulator'")
     p.add_argument("-k", dest="keyword", help="pytest keyword expression, e.g. 'SITFT-03 and C1'")
     p.add_argument("--cycle", help="the test cycle this run belongs to (e.g. C2): the store and RTTM combine its runs")
     p.add_argument("--sprint", help="the sprint label of this run")
@@ -252,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.cli.requirements",
         "mhhs_sit.cli.stubs",
         "mhhs_sit.cli.load",
+        "mhhs_sit.cli.schema",
+        "mhhs_sit.cli.new",
+        "mhhs_sit.cli.reference",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register

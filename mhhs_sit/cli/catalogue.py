@@ -44,7 +44,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     show = commands.add_parser("show", help="one interface: roles, routing, event codes, fields")
     show.add_argument("interface", help="an interface id such as IF-031")
-    show.add_argument("--version", help="catalogue version for the fields (default: the newest)")
+    show.add_argument(
+        "--ir",
+        "--version",  # the old spelling, kept as an alias
+        dest="version",
+        metavar="VERSION",
+        help="interface spec version for the fields, e.g. IR8.2 or 2.1.0 (default: the newest)",
+    )
     show.add_argument("--event", help="show the fields of this event code only")
     show.set_defaults(func=_guarded(cmd_show))
 

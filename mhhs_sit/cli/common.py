@@ -9,7 +9,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mhhs_sit.errors import MhhsSitError
+from mhhs_sit.collection.usage import (
+    PYTEST_MARKS,
+    OptionValues,
+    marker_error,
+    scenario_places,
+    scenario_tags,
+    usage_error,
+)
+from mhhs_sit.errors import ConfigError, MhhsSitError
 from mhhs_sit.project import Project
 
 Handler = Callable[[argparse.Namespace], int]
@@ -21,6 +29,10 @@ INI_OF_OPTION = {
     "requirements": "mhhs_requirements",
     "scenarios": "mhhs_scenarios",
 }
+
+
+CLI_FLAGS = {"env": "--env", "seed": "--seed", "store": "--store"}
+"""Where ``mhhs-sit`` spells an option unlike pytest (``--mhhs-env``); the others are the same."""
 
 
 def guarded(handler: Handler, prefix: Callable[[argparse.Namespace], str]) -> Handler:
@@ -57,11 +69,42 @@ def add_definition_options(p: argparse.ArgumentParser) -> None:
 def project_of(args: argparse.Namespace) -> Project:
     """The project the working directory is in, the command's options over its ini settings."""
     overrides = {ini: _from_cwd(getattr(args, option, None)) for option, ini in INI_OF_OPTION.items()}
-    return Project.discover(
+    project = Project.discover(
         overrides=overrides,
         env=getattr(args, "env", None),
         ir=getattr(args, "ir", None),
         dip_spec=getattr(args, "dip_spec", None),
+    )
+    problem = usage_error(option_values(args), project) or _marker_error(args, project)
+    if problem:
+        raise ConfigError(problem)  # one line, exit 2: before anything is read, stored or written
+    return project
+
+
+def _marker_error(args: argparse.Namespace, project: Project) -> str | None:
+    """``-m`` of ``mhhs-sit run`` selects scenario cases: its names are their tags."""
+    expression = getattr(args, "markers", None)
+    tags = scenario_tags(scenario_places(project, getattr(args, "paths", None) or [])) if expression else None
+    return marker_error(expression, None if tags is None else tags | PYTEST_MARKS)
+
+
+def option_values(args: argparse.Namespace) -> OptionValues:
+    """The option values a command was given, named as ``mhhs-sit`` spells them."""
+
+    def listed(name: str) -> list[str]:
+        value = getattr(args, name, None)
+        return [value] if isinstance(value, str) else list(value or [])
+
+    return OptionValues.of(
+        CLI_FLAGS,
+        stages=listed("stage"),
+        themes=listed("theme"),
+        cohorts=listed("cohort"),
+        env=getattr(args, "env", None),
+        ir=getattr(args, "ir", None),
+        seed=getattr(args, "seed", None),
+        store=getattr(args, "store", None),
+        paths=getattr(args, "paths", None) or [],
     )
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
+from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.environments import environment_file_problems, find_environment
 from mhhs_sit.definitions.model import Scenario
 from mhhs_sit.definitions.requirements import unknown_references
@@ -46,6 +47,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         dip_spec=project.dip_spec[0],
     )
     problems += found + _requirement_problems(project, scenarios) + _environment_files(project)
+    problems += [p for sc in scenarios for p in unobservable_problems(sc, project.cohorts[0])]
     env = project.environment[0]
     if env is not None and env.is_local:
         problems += project.simulator_rule_problems

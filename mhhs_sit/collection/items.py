@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from mhhs_sit.collection.session import SessionState
+from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
 from mhhs_sit.results.model import CaseKey, Json
@@ -43,6 +44,7 @@ class ScenarioFile(pytest.File):
         problems = list(found)
         if scenario is not None:
             problems += state.ids.add(scenario, self.path) + self._unknown_requirements(scenario, state)
+            problems += unobservable_problems(scenario, state.cohorts)
         problems += self._definition_problems(state)
         if problems or scenario is None:
             raise DefinitionError(problems)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from mhhs_sit.project import INI_SETTINGS
+from mhhs_sit.collection.usage import OptionValues, marker_error, scenario_places, scenario_tags, usage_error
+from mhhs_sit.project import INI_SETTINGS, Project
 from mhhs_sit.store import DEFAULT_STORE
 from mhhs_sit.store import ENV_VAR as STORE_ENV_VAR
 
@@ -133,3 +134,34 @@ def add_options(parser: pytest.Parser) -> None:
         option.add_to(group)
     for setting in INI_SETTINGS:
         parser.addini(setting.name, setting.help, type=setting.type, default=setting.default)
+
+
+def check_values(config: pytest.Config, project: Project) -> None:
+    """Refuse option values that cannot be right before anything is collected or stored (the
+    controller checks; xdist workers are handed what it accepted)."""
+    if hasattr(config, "workerinput"):
+        return
+    values = OptionValues.of(
+        stages=config.getoption("mhhs_stage"),
+        themes=config.getoption("mhhs_theme"),
+        cohorts=config.getoption("mhhs_cohort"),
+        env=config.getoption("mhhs_env"),
+        ir=config.getoption("mhhs_ir"),
+        seed=config.getoption("mhhs_seed"),
+        store=config.getoption("mhhs_store"),
+        paths=[str(a) for a in config.args],
+    )
+    problem = usage_error(values, project)
+    if problem:
+        raise pytest.UsageError(problem)
+
+
+def check_markers(config: pytest.Config, project: Project) -> None:
+    """``-m`` names only tags and registered markers (checked once every plugin has registered its own)."""
+    if hasattr(config, "workerinput"):
+        return
+    tags = scenario_tags(scenario_places(project, [str(a) for a in config.args]))
+    registered = {str(line).split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+    problem = marker_error(config.option.markexpr, None if tags is None else tags | registered)
+    if problem:
+        raise pytest.UsageError(problem)

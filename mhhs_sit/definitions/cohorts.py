@@ -5,10 +5,11 @@ Checks span files (a DIP ID or data slot used twice), so the whole cohorts direc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from mhhs_sit.core.yamlsrc import YamlDoc, load_yaml
-from mhhs_sit.definitions.model import Cohort, Location, Participant
+from mhhs_sit.definitions.model import UNOBSERVABLE, Cohort, Location, Participant, Scenario
 from mhhs_sit.definitions.scenario_files import display_path, scenario_files
 from mhhs_sit.definitions.schema_check import schema_problems
 from mhhs_sit.errors import ConfigError, Problem
@@ -106,3 +107,24 @@ class _Reader:
                 cohort.id, cohort.title, cohort.participants, cohort.simulated, cohort.location, slot
             )
         return cohorts
+
+
+def unobservable_problems(scenario: Scenario, cohorts: Mapping[str, Cohort]) -> list[Problem]:
+    """An ``expect at:`` a role that every cohort able to run the case simulates can never be seen:
+    refused before the run, located at the step (a cohort that merely simulates it is ineligible)."""
+    problems = []
+    for case in scenario.cases:
+        able = sorted(c.id for c in cohorts.values() if all(r in c.participants for r in scenario.roles))
+        for role, where in case.listens.items():
+            if able and all(role in cohorts[cid].simulated for cid in able):
+                problems.append(
+                    Problem(
+                        where.file,
+                        where.line,
+                        where.column,
+                        next((f"{s.path}.{s.kind}.at" for s in case.steps if s.location == where), case.path),
+                        f"'expect at: {role}': every cohort that could run {case.id} ({', '.join(able)}) "
+                        f"simulates {role}; {UNOBSERVABLE}",
+                    )
+                )
+    return problems

@@ -78,7 +78,8 @@ def load_environment(
     if f is None:
         known = ", ".join(known_environments(directory)) or "none"
         message = (
-            f"environment '{name_or_path}' not found (known: {known}); pass --mhhs-env NAME or a path to a YAML file"
+            f"environment '{name_or_path}' not found (known: {known}); name one of them or a YAML file "
+            "(ini mhhs_env, pytest --mhhs-env, mhhs-sit --env)"
         )
         return None, [Problem(display_path(directory, root), 0, 0, "", message)]
     doc = load_yaml(f, display=display_path(f, root))

@@ -57,6 +57,7 @@ class TestCase:
     location: Location
     path: str
     drives: frozenset[str] = frozenset()  # roles the steps act as (``send as:``)
+    listens: Mapping[str, Location] = field(default_factory=dict)  # roles observed (``expect at:``) -> first step
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,13 @@ class Scenario:
     @property
     def file(self) -> str:
         return self.location.file
+
+
+UNOBSERVABLE = (
+    "the framework observes only the roles it plays: a simulated role's deliveries go to the simulator, "
+    "so an 'expect at:' one never sees them; expect at a role the case plays, or run in a cohort that "
+    "does not simulate it"
+)
 
 
 @dataclass(frozen=True)
@@ -125,14 +133,24 @@ class Cohort:
         clash = sorted(case.drives & self.simulated)
         if clash:
             return f"the case acts as {', '.join(clash)}, which cohort {self.id} simulates"
+        unseen = self.unobservable(case)
+        if unseen:
+            return (
+                f"the case waits for messages at {', '.join(unseen)}, which cohort {self.id} simulates ({UNOBSERVABLE})"
+            )
         if local:
-            unplayed = [r for r in scenario.roles if r not in case.drives and r not in self.simulated]
+            played = case.drives | set(case.listens)
+            unplayed = [r for r in scenario.roles if r not in played and r not in self.simulated]
             if unplayed:
                 return (
                     f"in a local environment nothing plays {', '.join(unplayed)} of cohort "
                     f"{self.id}: it is neither simulated nor driven by the case"
                 )
         return None
+
+    def unobservable(self, case: TestCase) -> list[str]:
+        """The roles ``case`` observes (``expect at:``) that this cohort's simulators play."""
+        return sorted(set(case.listens) & self.simulated)
 
     def participant(self, role: str) -> Participant:
         return self.participants[role]

@@ -19,6 +19,7 @@ from mhhs_sit.definitions.model import Location, Scenario, Step, TestCase
 from mhhs_sit.definitions.schema_check import suggest, type_name
 from mhhs_sit.definitions.step_checks import check_templates
 from mhhs_sit.definitions.steps import STANDALONE_SAVE, SpecVersion, StepContext, StepKind, StepRegistry
+from mhhs_sit.definitions.template_names import BUILTIN_SHAPES, Shape, data_shape
 from mhhs_sit.errors import Problem
 
 DrawKinds = Mapping[str, Mapping[str, tuple[object, ...]]]  # kind -> criterion -> allowed values
@@ -72,8 +73,10 @@ class _CaseState:
     """What the steps of one case have established so far."""
 
     scope: set[str]  # names a template may use: built-ins, case data, values saved earlier
+    shapes: dict[str, Shape]  # what is below each name whose fields are known (a saved value's are not)
     received: bool = False  # an earlier step takes in a message
     drives: set[str] = field(default_factory=set)  # roles the steps act as
+    listens: dict[str, Location] = field(default_factory=dict)  # roles the steps observe -> first step doing so
 
 
 class _Builder:
@@ -118,7 +121,8 @@ class _Builder:
         self.problems += _data_problems(doc, case_data, [*cpath, "data"])
         # data values may use built-ins and the cohort/env, but not each other
         self.problems += check_templates(doc, case_data, [*cpath, "data"], templating.BUILTIN_NAMES)
-        state = _CaseState(scope=set(templating.BUILTIN_NAMES) | set(case_data))
+        shapes = {**BUILTIN_SHAPES, **{name: data_shape(value) for name, value in case_data.items()}}
+        state = _CaseState(scope=set(templating.BUILTIN_NAMES) | set(case_data), shapes=shapes)
         steps = [
             step
             for si, raw_step in enumerate(_list(raw.get("steps")))
@@ -136,6 +140,7 @@ class _Builder:
             location=Location(doc.file, *doc.line_of(raw)),
             path=format_path(cpath),
             drives=frozenset(state.drives),
+            listens=dict(state.listens),
         )
 
     def _note_case_id(self, cpath: list[PathPart], raw: dict[object, object], case_id: object) -> None:
@@ -161,16 +166,25 @@ class _Builder:
             return None
         kind = self.kinds[key]
         body = raw.get(key)
-        at = StepContext(self.doc, (*path, key), self.roles, state.received)
+        sibling = raw.get(STANDALONE_SAVE) if key != STANDALONE_SAVE else None
+        at = StepContext(
+            self.doc, (*path, key), self.roles, state.received, sibling if isinstance(sibling, dict) else {}
+        )
         # Templates in the action see the names saved *before* this step.
-        self.problems += check_templates(self.doc, body, [*path, key], state.scope) + kind.check(body, at)
+        self.problems += check_templates(self.doc, body, [*path, key], state.scope, state.shapes) + kind.check(body, at)
         if self.spec is not None:
             self.catalogue += kind.catalogue_problems(body, at, self.spec)
-        _note(state, kind, body)
+        line, col = self.doc.line_of(raw)
+        _note(state, kind, body, Location(self.doc.file, line, col))
         standalone = key == STANDALONE_SAVE
         saves = self._saves(raw, path, standalone=standalone)
-        state.scope.update(str(name) for name in saves if self._save_name_ok(path, name))
-        line, col = self.doc.line_of(raw)
+        known = kind.saved_shapes(body, at, self.spec) if self.spec is not None and not standalone else {}
+        for name in saves:
+            if self._save_name_ok(path, name):
+                state.scope.add(str(name))
+                state.shapes.pop(str(name), None)  # unknown below, unless the catalogue says
+                if str(name) in known:
+                    state.shapes[str(name)] = known[str(name)]
         return Step(
             kind=key,
             spec=dict(saves) if standalone else body,
@@ -253,12 +267,15 @@ class _Builder:
         return True
 
 
-def _note(state: _CaseState, kind: StepKind, body: object) -> None:
+def _note(state: _CaseState, kind: StepKind, body: object, location: Location) -> None:
     """What a step establishes for the steps after it: a message to reply to, a role driven."""
     state.received = state.received or kind.receives(body)
     role = kind.acts_as(body)
     if role is not None:
         state.drives.add(role)
+    watched = kind.listens_at(body)
+    if watched is not None:
+        state.listens.setdefault(watched, location)
 
 
 # --------------------------------------------------------------------------- case data

@@ -17,7 +17,18 @@ from functools import lru_cache
 from pathlib import Path
 
 from mhhs_sit.core.yamlsrc import parse_yaml
-from mhhs_sit.definitions import matchers, payloads, scenario_build, schema_check, schemas, step_checks, templating
+from mhhs_sit.definitions import (
+    matchers,
+    message_paths,
+    model,
+    payloads,
+    scenario_build,
+    schema_check,
+    schemas,
+    step_checks,
+    template_names,
+    templating,
+)
 from mhhs_sit.definitions.model import Scenario
 from mhhs_sit.definitions.steps import SpecVersion, StepKind, StepRegistry
 from mhhs_sit.errors import Problem
@@ -40,7 +51,8 @@ def _spec_stamp(dip_spec: str | None) -> str:
 def _checks_fingerprint() -> bytes:
     """Changes whenever the checks around the steps change (the kinds hash their own modules)."""
     h = hashlib.sha256()
-    for module in (schemas, schema_check, templating, matchers, payloads, scenario_build, step_checks):
+    modules = (schemas, schema_check, templating, template_names, matchers, message_paths, payloads, model)
+    for module in (*modules, scenario_build, step_checks):
         h.update(Path(str(module.__file__)).read_bytes())
     from mhhs_sit.catalogue.loader import DATA_DIR as catalogue_data
 

@@ -36,7 +36,9 @@ _TYPE_WORDS = {
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    options = [str(c) for c in choices]
+    same = [c for c in options if c.lower() == str(word).lower() and c != word]  # c1 -> C1
+    match = same or difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 

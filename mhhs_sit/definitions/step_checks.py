@@ -15,6 +15,7 @@ from mhhs_sit.definitions.matchers import OPERATOR_NAMES, PATH_RE, is_operator_m
 from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.definitions.steps import StepContext
+from mhhs_sit.definitions.template_names import BUILTIN_SHAPES, Shape, leaf_problem
 from mhhs_sit.errors import Problem
 
 
@@ -27,8 +28,15 @@ def has_template(value: object) -> bool:
         return True
 
 
-def check_templates(doc: YamlDoc, value: object, path: Sequence[PathPart], scope: Collection[str]) -> list[Problem]:
-    """Every ``{{ }}`` in ``value`` parses and names something in ``scope``."""
+def check_templates(
+    doc: YamlDoc,
+    value: object,
+    path: Sequence[PathPart],
+    scope: Collection[str],
+    shapes: Mapping[str, Shape] = BUILTIN_SHAPES,
+) -> list[Problem]:
+    """Every ``{{ }}`` in ``value`` parses, names something in ``scope`` and, where its shape is
+    known (``shapes``), a field it has, down to the leaf."""
     problems: list[Problem] = []
     if not has_template(value):
         return problems
@@ -46,7 +54,18 @@ def check_templates(doc: YamlDoc, value: object, path: Sequence[PathPart], scope
                     f"by an earlier step nor a built-in{suggest(expr.root, scope)}",
                 )
             )
+            continue
+        leaf = _leaf_problem(expr, shapes)
+        if leaf:
+            problems.append(doc.problem([*path, *sub], leaf))
     return problems
+
+
+def _leaf_problem(expr: templating.Expression, shapes: Mapping[str, Shape]) -> str | None:
+    shape = shapes.get(expr.root)
+    if shape is None or (expr.filters and expr.filters[0][0] == "default"):
+        return None  # ``| default(x)`` covers a path that is not there
+    return leaf_problem(expr.source, expr.root, expr.path, shape)
 
 
 def unknown_operator(at: StepContext, sub: Sequence[PathPart], op: str) -> Problem:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
@@ -24,6 +24,7 @@ from mhhs_sit.errors import Problem
 
 if TYPE_CHECKING:
     from mhhs_sit.catalogue.model import Change
+    from mhhs_sit.definitions.template_names import Shape
 
 SaveSource = Literal["message", "response"]
 """Where a sibling ``save:`` path resolves: a DIP message (by block, ``S0.eventCode``) or a response."""
@@ -40,6 +41,7 @@ class StepContext:
     path: tuple[PathPart, ...]  # the body, e.g. ``cases[0].steps[1].send``
     roles: Sequence[str]  # the scenario's roles
     received: bool  # an earlier step of the case receives a message
+    save: Mapping[object, object] = field(default_factory=dict)  # the step's sibling ``save:`` (name: path)
 
     def problem(self, sub: Sequence[PathPart], message: str, *, key: bool = False) -> Problem:
         return self.doc.problem([*self.path, *sub], message, key=key)
@@ -85,6 +87,10 @@ class StepKind(Protocol):
         """Whether the step takes in a message a later ``reply_to: previous`` can answer."""
         ...
 
+    def listens_at(self, body: object) -> str | None:
+        """The role whose deliveries the step observes (the framework must play that role)."""
+        ...
+
     def binds_cohort(self, body: object) -> bool:
         """Whether the step relies on, or changes, what every case of the cohort shares (webhooks
         that point at one worker, simulator faults): its case then runs on the cohort's one worker."""
@@ -97,6 +103,10 @@ class StepKind(Protocol):
 
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
         """Problems of the message the step would send, against the catalogue (collection time)."""
+        ...
+
+    def saved_shapes(self, body: object, at: StepContext, spec: SpecVersion) -> Mapping[str, Shape]:
+        """What the values its sibling ``save:`` names hold, where the catalogue says (else unknown)."""
         ...
 
     def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
@@ -123,6 +133,9 @@ class BaseStepKind:
     def receives(self, body: object) -> bool:
         return False
 
+    def listens_at(self, body: object) -> str | None:
+        return None
+
     def binds_cohort(self, body: object) -> bool:
         return False
 
@@ -131,6 +144,9 @@ class BaseStepKind:
 
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
         return []
+
+    def saved_shapes(self, body: object, at: StepContext, spec: SpecVersion) -> Mapping[str, Shape]:
+        return {}
 
     def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
         return False

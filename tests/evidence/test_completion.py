@@ -24,6 +24,7 @@ from mhhs_sit.evidence.criteria import BUILTIN, CriteriaSet, load_criteria
 from mhhs_sit.evidence.outcomes import combine, coverage, load_cycle, load_run, tally, tally_by
 
 REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "project"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -625,7 +626,7 @@ def test_cli_uses_the_given_criteria_and_combines_runs(tmp_path, capsys):
 def test_the_example_cycle_meets_the_default_exit_criteria(tmp_path, capsys):
     project = tmp_path / "project"
     for name in ("test_themes", "cohorts", "environments"):
-        shutil.copytree(REPO / name, project / name)
+        shutil.copytree(FIXTURES / name, project / name)  # the tests' own scenarios, not the working tree's
     (project / "pytest.ini").write_text("[pytest]\naddopts = -p no:faker -p no:anyio -p no:hypothesispytest\n")
     out = tmp_path / "out"
     run = subprocess.run(

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.definitions.impact import ANY_USE, reached, reads
 from mhhs_sit.definitions.matchers import mismatches
+from mhhs_sit.definitions.message_paths import check_message_paths, listened_problems, saved_shapes
 from mhhs_sit.definitions.model import Participant, Step
 from mhhs_sit.definitions.schemas import CHECKS, DURATION, INTERFACE, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
-from mhhs_sit.definitions.steps import StepContext
+from mhhs_sit.definitions.steps import SpecVersion, StepContext
 from mhhs_sit.dip.envelope import bracketed, field
 from mhhs_sit.errors import EnvironmentBroken, Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution import journal
@@ -27,6 +28,7 @@ from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, 
 
 if TYPE_CHECKING:
     from mhhs_sit.catalogue.model import Change
+    from mhhs_sit.definitions.template_names import Shape
     from mhhs_sit.dip.receiver import Received
 
 FILTER = {
@@ -131,6 +133,35 @@ class ExpectStep(RunnableBase):
         problems = check_role(at, body, "at") + check_paths(at, body.get("where"), ["where"], "where")
         return problems + check_paths(at, sub_mapping(body, "fail_if").get("where"), ["fail_if", "where"], "where")
 
+    def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
+        """The interface and event waited for exist in the version; ``where``/``save`` paths exist in
+        that event's messages (a typo would otherwise wait the whole ``within``)."""
+        if not isinstance(body, Mapping):
+            return []
+        interface, version = body.get("interface"), spec.version
+        problems, events = listened_problems(at.doc, at.path, interface, body.get("event"), version, body.get("at"))
+        if events and isinstance(interface, str):
+            problems += check_message_paths(
+                at.doc, [*at.path, "where"], sub_mapping(body, "where"), interface, events, version, keys=True
+            )
+            problems += check_message_paths(
+                at.doc, [*at.path[:-1], "save"], at.save, interface, events, version, keys=False
+            )
+        forbidden = sub_mapping(body, "fail_if")
+        if forbidden:
+            problems += _fail_if_problems(at, forbidden, interface, version)
+        return problems
+
+    def saved_shapes(self, body: object, at: StepContext, spec: SpecVersion) -> Mapping[str, Shape]:
+        if not isinstance(body, Mapping) or not isinstance(body.get("interface"), str):
+            return {}
+        _, events = listened_problems(at.doc, at.path, body["interface"], body.get("event"), spec.version)
+        return saved_shapes(at.save, body["interface"], events, spec.version)
+
+    def listens_at(self, body: object) -> str | None:
+        role = body.get("at") if isinstance(body, Mapping) else None
+        return role if isinstance(role, str) else None
+
     def title(self, body: object) -> str:
         if not isinstance(body, Mapping):
             return f"expect {body}"
@@ -192,6 +223,22 @@ class ExpectStep(RunnableBase):
 
 def _names_mpan(path: object) -> bool:
     return isinstance(path, str) and path.lower().replace("commonblock.", "") == "m0.mpancore"
+
+
+def _fail_if_problems(
+    at: StepContext, forbidden: Mapping[object, object], interface: object, version: str
+) -> list[Problem]:
+    """``fail_if``'s interface (the step's unless it names one), event and ``where`` paths."""
+    base = [*at.path, "fail_if"]
+    own = forbidden.get("interface", interface)
+    problems, events = listened_problems(at.doc, base, own, forbidden.get("event"), version)
+    if "interface" not in forbidden:  # the step's own interface was already reported
+        problems = [p for p in problems if not p.path.endswith("interface")]
+    if events and isinstance(own, str):
+        problems += check_message_paths(
+            at.doc, [*base, "where"], sub_mapping(forbidden, "where"), own, events, version, keys=True
+        )
+    return problems
 
 
 def _describe(item: Received) -> str:

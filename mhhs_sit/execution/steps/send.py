@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from mhhs_sit.definitions.impact import ANY_USE, EVERY_SEND, reached, writes
 from mhhs_sit.definitions.matchers import mismatches
+from mhhs_sit.definitions.message_paths import check_message_paths, is_block_path, saved_shapes
 from mhhs_sit.definitions.model import Step
 from mhhs_sit.definitions.payloads import carries_custom_block, check_message, expects_refusal, send_problems
 from mhhs_sit.definitions.schemas import CHECKS, INTERFACE, ROLE
@@ -22,6 +23,7 @@ from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, 
 
 if TYPE_CHECKING:
     from mhhs_sit.catalogue.model import Change
+    from mhhs_sit.definitions.template_names import Shape
     from mhhs_sit.dip.client import Exchange
 
 SCHEMA = {
@@ -151,7 +153,7 @@ class SendStep(RunnableBase):
         if body.get("reply_to") == "previous" and not at.received:
             problems.append(at.problem(["reply_to"], "'reply_to: previous' needs an earlier expect step to reply to"))
         problems += check_paths(at, sub_mapping(body, "response").get("json"), ["response", "json"], "response.json")
-        return problems
+        return problems + _refusal_without_code(at, sub_mapping(body, "response"))
 
     def title(self, body: object) -> str:
         if not isinstance(body, Mapping):
@@ -165,7 +167,20 @@ class SendStep(RunnableBase):
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
         if not isinstance(body, Mapping):
             return []
-        return send_problems(at.doc, list(at.path), body, spec.version, spec.dip_spec)
+        problems = send_problems(at.doc, list(at.path), body, spec.version, spec.dip_spec)
+        interface, event = body.get("interface"), body.get("event")
+        if problems or not isinstance(interface, str) or not isinstance(event, str) or "{{" in interface + event:
+            return problems
+        sent = {name: path for name, path in at.save.items() if isinstance(path, str) and is_block_path(path)}
+        return check_message_paths(
+            at.doc, [*at.path[:-1], "save"], sent, interface, (event.strip("[]"),), spec.version, keys=False
+        )
+
+    def saved_shapes(self, body: object, at: StepContext, spec: SpecVersion) -> Mapping[str, Shape]:
+        interface, event = (body.get("interface"), body.get("event")) if isinstance(body, Mapping) else (None, None)
+        if not isinstance(interface, str) or not isinstance(event, str) or "{{" in interface + event:
+            return {}
+        return saved_shapes(at.save, interface, (event.strip("[]"),), spec.version)
 
     def affected_by(self, body: object, save: Mapping[str, str], change: Change) -> bool:
         """Any use for a whole-interface change; every send for a new or now required field; else
@@ -192,6 +207,22 @@ class SendStep(RunnableBase):
             faults = journal.faults_on_cohort(run, run.record.started)
             raise EnvironmentBroken(journal.naming_faults(str(exc), faults)) from exc
         return {**message, "response": response, "status": status}
+
+
+def _refusal_without_code(at: StepContext, response: Mapping[object, object]) -> list[Problem]:
+    """A refusal (``status`` not 2xx) must name the code it expects: left out, the step would
+    expect MSG0000, the code of an accepted message, which no refusal carries."""
+    status = response.get("status")
+    if not isinstance(status, int) or 200 <= status < 300 or "code" in response:
+        return []
+    return [
+        at.problem(
+            ["response", "status"],
+            f"status {status} with no 'code:' would expect {ExpectedResponse.code} (accepted), which the DIP never "
+            f"answers with {status}; name the refusal expected, e.g. {{status: {status}, code: MSG1001}} "
+            "(MSG1001 schema failure, MSG1006 duplicated reference; see the DIP spec's response codes)",
+        )
+    ]
 
 
 def build(run: CaseRun, spec: SendSpec) -> tuple[dict[str, object], str]:
