@@ -130,3 +130,17 @@ def test_a_wait_that_names_no_mpan_takes_only_its_own_cases_answer_while_cases_o
     write(project, "test_themes/loose.yaml", many_cases("T-20-008", 6, loose))
     result = run(pytester, "-q", "--mhhs-concurrency", "6")
     result.assert_outcomes(passed=6)
+
+
+def test_the_environment_sets_the_concurrency_when_the_option_does_not(pytester, project):
+    env = (project / "environments" / "late.yaml").read_text()
+    (project / "environments" / "late.yaml").write_text(env + "concurrency: 3\n")
+    write(project, "test_themes/late.yaml", many_cases("T-20-009", 3))
+    result = run(pytester, "-q", "--mhhs-results", "out/results.json")
+    result.assert_outcomes(passed=3)
+    cases = cases_of(project / "out" / "results.json")
+    assert all(c["started"] < cases[0]["stopped"] for c in cases[1:])
+    serial = run(pytester, "-q", "--mhhs-concurrency", "1", "--mhhs-results", "one/results.json")
+    serial.assert_outcomes(passed=3)
+    one = cases_of(project / "one" / "results.json")
+    assert all(b["started"] >= a["stopped"] for a, b in itertools.pairwise(one))

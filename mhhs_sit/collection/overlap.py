@@ -123,10 +123,16 @@ def _startable(item: pytest.Item) -> bool:
 
 
 def register(config: pytest.Config) -> None:
-    """Overlap cases when ``--mhhs-concurrency`` asks for more than one and nothing forbids it."""
-    limit = int(config.getoption("mhhs_concurrency", 1) or 1)
-    if limit <= 1 or config.option.collectonly:
-        return
-    if hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None):
+    """Overlap cases when ``--mhhs-concurrency`` (else the environment's ``concurrency:``) asks for
+    more than one and nothing forbids it."""
+    if config.option.collectonly or hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None):
         return  # xdist hands a worker its items one by one: see the module's docstring
-    config.pluginmanager.register(Overlap(limit), "mhhs-overlap")
+    given = config.getoption("mhhs_concurrency", None)
+    limit = int(given) if given is not None else _environment_concurrency(config)
+    if limit > 1:
+        config.pluginmanager.register(Overlap(limit), "mhhs-overlap")
+
+
+def _environment_concurrency(config: pytest.Config) -> int:
+    environment = state_of(config).project.environment[0]  # loaded once; its problems are shown at collection
+    return environment.concurrency if environment is not None else 1

@@ -157,6 +157,7 @@ class _Reader:
             fault_seed=data.get("fault_seed", 0),
             delivery=_delivery(_mapping(data.get("delivery"))),
             tls=bool(data.get("tls", False)),
+            concurrency=int(data.get("concurrency", 1)),
         )
 
 

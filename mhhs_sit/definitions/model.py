@@ -198,6 +198,7 @@ class Environment:
     fault_seed: int | str = 0
     delivery: Mapping[str, float] = field(default_factory=dict)  # simulator push retries (DeliveryPolicy)
     tls: bool = False  # local simulator over HTTPS with client certificates (mutual TLS), as the DIP
+    concurrency: int = 1  # cases in flight at once when --mhhs-concurrency is not given
 
     @property
     def is_local(self) -> bool:

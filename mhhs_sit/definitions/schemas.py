@@ -156,6 +156,8 @@ ENVIRONMENT: dict[str, Any] = {
             "properties": {"connect": DURATION, "read": DURATION, "expect": DURATION},
         },
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
+        # cases in flight at once (their waits overlap) unless --mhhs-concurrency says otherwise
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": 1000},
         "webhook": {
             "type": "object",
             "additionalProperties": False,
