@@ -9,7 +9,7 @@ Each case is the appointment request the shipped cohort C1 answers: the supplier
 set against the ideal (cases x delay / N), and the pytest process's peak memory against the
 same cases' peak at the previous N gives the memory each extra waiting case costs.
 
-    python bench/bench_overlap.py [--cases 1000] [--delay 2] [--concurrency 1,16,64] [--serial-cases 20]
+    python bench/bench_overlap.py [--cases 1000] [--delay 2] [--concurrency 16,64] [--serial-cases 20]
 """
 
 from __future__ import annotations

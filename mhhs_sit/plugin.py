@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mhhs_sit import __version__
-from mhhs_sit.collection import overlap
+from mhhs_sit.collection import overlap, progress
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
 from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
@@ -50,12 +50,19 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
     allure_plugin.register(config, lambda: Masking(state.scrubber(), state.personal_fields), lambda: _run_facts(state))
     overlap.register(config)
+    progress.register(config, lambda: _in_flight(config))
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     check_markers(session.config, state_of(session.config).project)  # every plugin's markers are known now
+
+
+def _in_flight(config: pytest.Config) -> int:
+    """Cases running now: under xdist one per worker, else what overlapping keeps in flight."""
+    workers = getattr(config.option, "numprocesses", None)
+    return int(workers) if isinstance(workers, int) and workers > 0 else overlap.in_flight(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -25,7 +25,7 @@ class Option:
     help: str
     metavar: str | None = None
     action: str | None = None
-    type: type[int] | None = None
+    type: type[int] | type[float] | None = None
 
     def add_to(self, group: pytest.OptionGroup) -> None:
         kwargs: dict[str, object] = {"dest": self.dest, "help": self.help}
@@ -36,6 +36,14 @@ class Option:
 
 
 OPTIONS = (
+    Option(
+        "--mhhs-progress",
+        "mhhs_progress",
+        "a progress line (done, in flight, to go, rate, ETA) every SECONDS; 0: none "
+        "[default: every 30 s in runs of 200 cases or more]",
+        "SECONDS",
+        type=float,
+    ),
     Option(
         "--mhhs-concurrency",
         "mhhs_concurrency",

@@ -80,6 +80,10 @@ class Overlap:
         self._next = 0  # the first item not yet considered for an early start
         self._started: dict[str, StartedCase] = {}
 
+    def in_flight(self) -> int:
+        """Cases started and not yet reported."""
+        return len(self._started)
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._items = list(session.items)
         self._index = {item.nodeid: i for i, item in enumerate(self._items)}
@@ -131,6 +135,12 @@ def register(config: pytest.Config) -> None:
     limit = int(given) if given is not None else _environment_concurrency(config)
     if limit > 1:
         config.pluginmanager.register(Overlap(limit), "mhhs-overlap")
+
+
+def in_flight(config: pytest.Config) -> int:
+    """Cases in flight in this process: those started ahead, else the one pytest is running."""
+    overlap = config.pluginmanager.get_plugin("mhhs-overlap")
+    return overlap.in_flight() if isinstance(overlap, Overlap) else 1
 
 
 def _environment_concurrency(config: pytest.Config) -> int:
