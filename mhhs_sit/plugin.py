@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mhhs_sit import __version__
-from mhhs_sit.collection import overlap, progress
+from mhhs_sit.collection import overlap, progress, sharding
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
 from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
@@ -28,6 +28,7 @@ from mhhs_sit.results.outcome import Category, Status, classify
 from mhhs_sit.results.run import BROKEN, CASE_RUN, DEFINITION
 
 _FROZE = pytest.StashKey[bool]()
+_SHARD_PLAN = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -49,6 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # reports are gathered where they are shown
         config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
     allure_plugin.register(config, lambda: Masking(state.scrubber(), state.personal_fields), lambda: _run_facts(state))
+    sharding.requested(config)  # a bad --mhhs-shard is a usage error before anything is collected
     overlap.register(config)
     progress.register(config, lambda: _in_flight(config))
     config.addinivalue_line("markers", "mhhs: an mhhs-sit scenario case")
@@ -96,6 +98,18 @@ def pytest_collection(session: pytest.Session) -> Generator[None, object, object
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     deselect(config, state_of(config).selection, items)
+    shard = sharding.requested(config)
+    if shard is not None:
+        plan = sharding.apply(config, items)
+        config.stash[_SHARD_PLAN] = f"shard {shard.index}/{shard.count} of cycle {config.getoption('mhhs_cycle')} " + (
+            f"(plan {plan}): {len(items)} items"
+        )
+
+
+def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str]:
+    """Which part of the cycle a shard runs, and the plan's fingerprint every shard must share."""
+    line = config.stash.get(_SHARD_PLAN, None)
+    return [f"mhhs-sit: {line}"] if line else []
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

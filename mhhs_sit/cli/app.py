@@ -41,6 +41,7 @@ _SINGLE = (
     ("--ir", "ir"),
     ("--mhhs-seed", "seed"),
     ("--cycle", "cycle"),
+    ("--mhhs-shard", "shard"),
     ("--sprint", "sprint"),
     ("--mhhs-store", "store"),
     ("-n", "workers"),
@@ -193,6 +194,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", dest="keyword", help="pytest keyword expression, e.g. 'SITFT-03 and C1'")
     p.add_argument("--cycle", help="the test cycle this run belongs to (e.g. C2): the store and RTTM combine its runs")
     p.add_argument("--sprint", help="the sprint label of this run")
+    p.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="run the K-th of N disjoint parts of --cycle (N machines run the whole cycle into one store)",
+    )
     p.add_argument(
         "--rerun",
         action="append",

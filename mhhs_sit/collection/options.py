@@ -37,6 +37,13 @@ class Option:
 
 OPTIONS = (
     Option(
+        "--mhhs-shard",
+        "mhhs_shard",
+        "run the K-th of N disjoint parts of the cycle (K/N, e.g. 2/4; needs --cycle): N machines "
+        "that collect the same scenarios run the whole between them, into one store",
+        "K/N",
+    ),
+    Option(
         "--mhhs-progress",
         "mhhs_progress",
         "a progress line (done, in flight, to go, rate, ETA) every SECONDS; 0: none "

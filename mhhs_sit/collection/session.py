@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mhhs_sit.collection import sharding
 from mhhs_sit.collection.selection import Selection
 from mhhs_sit.collection.simulator import DipEndpoint, SharedSimulator, controller_endpoint
 from mhhs_sit.collection.workers import WorkerInput, simulator_input, worker_input, worker_slot
@@ -205,6 +206,9 @@ class SessionState:
             assert env is not None
             endpoint = self.endpoint()
             worker, workers = worker_slot(worker_input(self.config) or {})
+            shard = sharding.requested(self.config)
+            if shard is not None:  # every process of every shard draws from a slice of its own
+                worker, workers = shard.slot(worker, workers)
             from mhhs_sit.execution.runtime import Runtime
 
             self.runtime_ = Runtime(
