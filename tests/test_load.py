@@ -1,12 +1,16 @@
 """The ``load`` step: thresholds read at load time, Locust run for real against the embedded simulator."""
 
+import dataclasses
 import json
 import subprocess
 import sys
 
 import pytest
+import responses
 
-from mhhs_sit.execution.load.thresholds import Figures, ThresholdError, judged, parse_thresholds
+from mhhs_sit.dip.client import DipClient
+from mhhs_sit.execution.load import delivery
+from mhhs_sit.execution.load.thresholds import Delivery, Figures, ThresholdError, judged, parse_thresholds
 from tests.helpers import copy_project, write
 
 B071 = """
@@ -168,3 +172,35 @@ def test_mhhs_sit_load_runs_the_load_cases_on_locust_workers(tmp_path):
     cases = json.loads((tmp_path / "out" / "results.json").read_text())["cases"]
     assert [(c["case"], c["status"]) for c in cases] == [("NFT-900-TC01", "passed")]
     assert " 0 failed" in cases[0]["steps"][0]["detail"]
+
+
+@responses.activate
+def test_delivery_latency_is_read_from_the_journal_once_deliveries_settle():
+    base = "http://127.0.0.1:1"
+    pending = {"messages": [{"sender": "S1", "at": 10.0, "deliveries": [{"channel": "webhook", "status": "queued"}]}]}
+    settled = {
+        "messages": [
+            {"sender": "S1", "at": 10.0, "deliveries": [
+                {"channel": "webhook", "status": "delivered", "doneAt": 10.05},
+                {"channel": "simulated", "status": "delivered", "doneAt": 10.0},  # inside the simulator: not counted
+            ]},
+            {"sender": "S1", "at": 11.0, "deliveries": [{"channel": "webhook", "status": "dead-letter"}]},
+            {"sender": "OTHER", "at": 11.0,
+             "deliveries": [{"channel": "webhook", "status": "delivered", "doneAt": 19}]},
+        ]
+    }  # fmt: skip
+    responses.get(f"{base}/_sim/messages", json=pending)
+    responses.get(f"{base}/_sim/messages", json=settled)
+    client = DipClient(base, api_key_for=lambda _: None, retries=0)
+    found = delivery.measured(client, "IF-031", "S1", 0, 20, settle_s=5)
+    assert found is not None and len(responses.calls) == 2
+    assert found.accepted == 2 and found.undelivered == 50.0 and round(found.p95) == 50
+    assert responses.calls[0].request.params["participant"] == "S1"
+
+
+def test_a_delivery_threshold_not_measured_is_missed_saying_so():
+    (threshold,) = parse_thresholds({"E2E1009": {"delivery_p95": "< 2s"}})
+    assert not threshold.met(FIGURES)
+    assert threshold.verdict(FIGURES) == "E2E1009 delivery_p95 not measured (needs < 2s)"
+    measured = dataclasses.replace(FIGURES, delivery=Delivery(10, 0.0, 100.0, 900.0, 1500.0))
+    assert threshold.met(measured) and threshold.verdict(measured) == "E2E1009 delivery_p95 900.0ms (needs < 2s)"

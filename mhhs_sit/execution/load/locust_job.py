@@ -133,7 +133,11 @@ def _figures(path: Path) -> tuple[Figures, tuple[tuple[str, int], ...]]:
         figures = Figures(
             sent=int(found["sent"]),
             failed=int(found["failed"]),
-            **{k: float(found[k]) for k in ("throughput", "p50", "p95", "p99", "max")},
+            throughput=float(found["throughput"]),
+            p50=float(found["p50"]),
+            p95=float(found["p95"]),
+            p99=float(found["p99"]),
+            max=float(found["max"]),
         )
         errors = tuple((str(e), int(n)) for e, n in found["errors"])
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -19,7 +19,12 @@ METRICS: dict[str, tuple[str, str]] = {
     "p99": ("ms", "99th percentile send-to-answer latency"),
     "max": ("ms", "slowest send-to-answer latency"),
     "errors": ("%", "share of sends that failed"),
+    "delivery_p50": ("ms", "median acceptance-to-delivery latency (local simulator's journal)"),
+    "delivery_p95": ("ms", "95th percentile acceptance-to-delivery latency (local simulator's journal)"),
+    "delivery_p99": ("ms", "99th percentile acceptance-to-delivery latency (local simulator's journal)"),
+    "undelivered": ("%", "share of accepted messages not delivered to every recipient by the end"),
 }
+DELIVERY_METRICS = frozenset(m for m in METRICS if m.startswith("delivery_") or m == "undelivered")
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     ">=": operator.ge,
@@ -41,13 +46,38 @@ class Figures:
     p95: float
     p99: float
     max: float
+    delivery: Delivery | None = None  # from the local simulator's journal, when it could be read
 
     @property
     def errors(self) -> float:
         return 100.0 * self.failed / self.sent if self.sent else 100.0
 
-    def value(self, metric: str) -> float:
+    def value(self, metric: str) -> float | None:
+        """The figure; None for a delivery figure that was not measured."""
+        if metric in DELIVERY_METRICS:
+            return None if self.delivery is None else float(getattr(self.delivery, metric.removeprefix("delivery_")))
         return float(getattr(self, metric))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Acceptance-to-delivery latencies (ms) of the messages a load run sent, from the journal."""
+
+    accepted: int
+    undelivered: float  # %
+    p50: float
+    p95: float
+    p99: float
+
+    @classmethod
+    def of(cls, latencies_ms: list[float], accepted: int, complete: int) -> Delivery:
+        ordered = sorted(latencies_ms)
+
+        def at(share: float) -> float:
+            return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] if ordered else 0.0
+
+        missing = 100.0 * (accepted - complete) / accepted if accepted else 100.0
+        return cls(accepted, missing, at(0.5), at(0.95), at(0.99))
 
 
 @dataclass(frozen=True)
@@ -61,11 +91,13 @@ class Threshold:
     written: str
 
     def met(self, figures: Figures) -> bool:
-        return _OPS[self.op](figures.value(self.metric), self.limit)
+        value = figures.value(self.metric)
+        return value is not None and _OPS[self.op](value, self.limit)
 
     def verdict(self, figures: Figures) -> str:
         unit = METRICS[self.metric][0]
-        got = f"{figures.value(self.metric):.1f}{unit}"
+        value = figures.value(self.metric)
+        got = "not measured" if value is None else f"{value:.1f}{unit}"
         return f"{self.nfr} {self.metric} {got} (needs {self.written.strip()})"
 
 

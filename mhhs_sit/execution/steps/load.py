@@ -9,8 +9,10 @@ is missed, and is broken when the environment failed (nothing answered, or it an
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
@@ -22,6 +24,7 @@ from mhhs_sit.definitions.schemas import DURATION
 from mhhs_sit.definitions.steps import StepContext
 from mhhs_sit.errors import EnvironmentBroken, Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution.case import CaseRun
+from mhhs_sit.execution.load import delivery
 from mhhs_sit.execution.load.locust_job import LoadJob, LoadOutcome, LoadPlan, run_load
 from mhhs_sit.execution.load.thresholds import (
     Figures,
@@ -67,6 +70,9 @@ class LoadStep(SendStep):
         _, wrong = read_thresholds(body.get("thresholds"))
         return problems + [at.problem(["thresholds", *exc.path], str(exc)) for exc in wrong]
 
+    def exclusive(self, body: object) -> bool:
+        return True  # its figures would measure the other cases in flight too
+
     def title(self, body: object) -> str:
         if not isinstance(body, Mapping):
             return f"load {body}"
@@ -83,7 +89,11 @@ class LoadStep(SendStep):
         _check_template(run, spec, message)
         thresholds = _thresholds(body)
         with tempfile.TemporaryDirectory(prefix="mhhs-load-") as where:
+            started = time.time()
             outcome = run_load(_job(run, spec, message, dip_id), _plan(body), Path(where))
+            if run.runtime.environment.is_local:  # the journal says when each message reached its recipients
+                found = delivery.measured(run.runtime.client, spec.interface, dip_id, started, time.time())
+                outcome = dataclasses.replace(outcome, figures=dataclasses.replace(outcome.figures, delivery=found))
             if run.current is not None:
                 run.current.attachments += [(p.name, p.read_bytes()) for p in outcome.reports if p.is_file()]
         figures = outcome.figures
@@ -158,9 +168,15 @@ def _check_template(run: CaseRun, spec: SendSpec, message: Mapping[str, object])
 
 
 def _summary(f: Figures) -> str:
+    delivered = (
+        f"; delivered p50 {f.delivery.p50:.0f} ms, p95 {f.delivery.p95:.0f} ms, p99 {f.delivery.p99:.0f} ms, "
+        f"{f.delivery.undelivered:.1f}% undelivered"
+        if f.delivery
+        else ""
+    )
     return (
         f"{f.sent} sent, {f.failed} failed ({f.errors:.1f}%), {f.throughput:.1f}/s accepted, "
-        f"p50 {f.p50:.0f} ms, p95 {f.p95:.0f} ms, p99 {f.p99:.0f} ms, max {f.max:.0f} ms"
+        f"p50 {f.p50:.0f} ms, p95 {f.p95:.0f} ms, p99 {f.p99:.0f} ms, max {f.max:.0f} ms{delivered}"
     )
 
 
