@@ -144,3 +144,19 @@ def test_the_environment_sets_the_concurrency_when_the_option_does_not(pytester,
     serial.assert_outcomes(passed=3)
     one = cases_of(project / "one" / "results.json")
     assert all(b["started"] >= a["stopped"] for a, b in itertools.pairwise(one))
+
+
+def test_a_run_stopped_early_leaves_the_cases_started_ahead_not_run_and_cleaned_up(pytester, project):
+    wrong = (
+        ANSWERED
+        + """- assert:
+    - {value: "{{ mpan }}", eq: "not this MPAN"}
+"""
+    )
+    write(project, "test_themes/a.yaml", many_cases("T-20-010", 1, wrong))
+    write(project, "test_themes/b.yaml", many_cases("T-20-011", 3))
+    result = run(pytester, "-q", "-x", "--mhhs-concurrency", "4", "--mhhs-results", "out/results.json")
+    result.assert_outcomes(failed=1)
+    statuses = [(c["case"], c["status"]) for c in cases_of(project / "out" / "results.json")]
+    assert statuses[0] == ("T-20-010-TC01", "failed")
+    assert [s for _, s in statuses[1:]] == ["not run"] * 3

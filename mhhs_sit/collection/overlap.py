@@ -18,6 +18,7 @@ by one), so N applies only without ``-n``.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -28,6 +29,7 @@ from mhhs_sit.execution.steps import STEP_KINDS
 
 _MAY_SKIP = ("skip", "skipif", "xfail")
 _FINISH_TIMEOUT_S = 120.0  # at the end, how long cases started but never reported may take to clean up
+_INTERRUPTED_TIMEOUT_S = 5.0
 
 
 class StartedCase:
@@ -110,11 +112,14 @@ class Overlap:
         started.start()
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Cases started but never reported (the session stopped early) end before the runtime
-        closes, so their cleanups (a fault's removal) still run; they are recorded as not run."""
+        closes, so their cleanups (a fault's removal) still run; they are recorded as not run.
+        After Ctrl-C they get a few seconds, not the minutes their waits may still have."""
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        deadline = time.monotonic() + (_INTERRUPTED_TIMEOUT_S if interrupted else _FINISH_TIMEOUT_S)
         for started in self._started.values():
-            started.finished(_FINISH_TIMEOUT_S)
+            started.finished(max(0.0, deadline - time.monotonic()))
         self._started.clear()
 
 
