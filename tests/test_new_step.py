@@ -166,3 +166,40 @@ def test_the_step_writes_the_blocks_its_event_has_through_the_send_steps_keys() 
     answer = send_step("IF-032", "MSAppInitialResp", None, None)
     assert "event: MSAppInitialResp  # optional common block R0: add under common:" in answer
     assert "\n    common:" not in answer
+
+
+def _run_scenario(pytester: pytest.Pytester, step: str, then: str = "", data: str = "") -> pytest.RunResult:
+    """One case for C2 (whose supplier and data service the framework plays): ``step``, then ``then``."""
+    copy_project(pytester.path, themes=False)
+    steps = textwrap.indent(step + textwrap.dedent(then), " " * 6)
+    (pytester.path / "test_themes").mkdir()
+    (pytester.path / "test_themes" / "r0.yaml").write_text(
+        "scenario: SITNEW-R0\ntitle: a block the event requires, under common\nstage: sit-functional\ntheme: 9\n"
+        f"roles: [{'SDS, SUP' if then else 'SDS'}]\ncases:\n  - id: SITNEW-R0-TC01\n    title: amendment answered\n"
+        f"    data:\n      mpan: {{draw: mpan}}\n{data}    steps:\n{steps}",
+        encoding="utf-8",
+    )
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "--cohort", "C2", timeout=120)
+
+
+def test_a_scaffolded_step_with_an_r0_block_is_sent_and_delivered_with_it(pytester: pytest.Pytester) -> None:
+    step = send_step("IF-028", "ConsumptionAmendment", "SDS", None)
+    then = """
+    - expect:
+        at: SUP
+        interface: IF-028
+        event: ConsumptionAmendment
+        within: 10s
+        where: {M0.MPANCore: "{{ mpan }}", R0.responseCode: A, "R0.responseMessages[0]": TEST}
+    """
+    result = _run_scenario(pytester, step, then)
+    result.assert_outcomes(passed=1)
+
+
+def test_a_wrong_value_in_an_added_block_is_caught_before_the_message_is_sent(pytester: pytest.Pytester) -> None:
+    step = send_step("IF-028", "ConsumptionAmendment", "SDS", None)
+    result = _run_scenario(pytester, step.replace('"A"  # one of', '"{{ code }}"  # one of'), data="      code: Z\n")
+    out = result.stdout.str()
+    assert result.ret == 1 and "1 definition error" in out, out
+    assert "the message this step builds breaks spec version 1.8.2: /CommonBlock/R0/responseCode" in out, out
+    assert "CommonBlock.R0.responseCode is 'Z'" in out
