@@ -13,10 +13,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     kinds = parser.add_subparsers(dest="new_kind", metavar="KIND", required=True)
     step = kinds.add_parser(
         "step",
-        help="a send step with every required CustomBlock field filled in",
-        description="Print a send step for an interface and event: every required CustomBlock field with a "
-        "value its schema accepts (templates for DIP ids, MPIDs, the MPAN and dates) and a comment naming its "
-        "format. Paste it under a case's steps: and give the case data: mpan: {draw: mpan}.",
+        help="a send step with exactly its event's blocks, every required field filled in",
+        description="Print a send step for an interface and event with exactly the blocks the event has: "
+        "mpan: where it has an M0, under common: the other common blocks it requires (R0, R1, M1), custom: "
+        "where it has a CustomBlock; every required field with a value its schema accepts (templates for DIP "
+        "ids, MPIDs, the MPAN and dates) and a comment naming its format. Paste it under a case's steps: and "
+        "give the case data: mpan: {draw: mpan}. An interface only the DIP sends is refused (exit 2).",
     )
     step.add_argument("--interface", required=True, help="an interface id such as IF-031")
     step.add_argument("--event", required=True, help="an event code of that interface, such as DSApp")

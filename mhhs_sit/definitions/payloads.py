@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc
-from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message, unbracketed
+from mhhs_sit.dip.envelope import BUILT_BLOCKS, ReferenceSource, Sender, build_message, unbracketed
 from mhhs_sit.errors import Problem
 
 if TYPE_CHECKING:
@@ -38,10 +38,16 @@ def carries_custom_block(interface_id: str, event: str) -> bool:
 
 
 def expects_refusal(spec: Mapping[str, object]) -> bool:
-    """A negative test sends an invalid message on purpose and expects the DIP to refuse it."""
+    """A negative test sends an invalid message on purpose and expects the DIP to refuse it: it
+    expects a 4xx, or its ``common:`` overrides a block the framework builds (S0, S1, A0, M0).
+    Adding a block the event requires (R0, R1, M1…) is an ordinary send, checked as one."""
     response = spec.get("response")
     status = response.get("status") if isinstance(response, Mapping) else None
-    return (isinstance(status, int) and status >= 400) or bool(spec.get("common"))
+    common = spec.get("common")
+    overrides = isinstance(common, Mapping) and any(str(k).upper() in BUILT_BLOCKS for k in common)
+    return (
+        (isinstance(status, int) and status >= 400) or overrides or (bool(common) and not isinstance(common, Mapping))
+    )
 
 
 def _within_template(custom: object, parts: list[str]) -> bool:

@@ -1,8 +1,10 @@
-"""A ``send`` step scaffolded from the catalogue: every required CustomBlock field with a valid value.
+"""A ``send`` step scaffolded from the catalogue: exactly the blocks its event has, each required field valid.
 
 Writing a message from the README alone means reading the schema field by field; this writes the
-step instead, each field with a value its schema accepts (a template where the cohort or the case
-has the value: DIP ids, MPIDs, the MPAN, dates) and a comment naming the field's format. The values
+step instead: ``mpan:`` where the event has an M0, under ``common:`` the other blocks it requires
+(R0, R1, M1…), ``custom:`` where it has a CustomBlock; each field with a value its schema accepts
+(a template where the cohort or the case has the value: DIP ids, MPIDs, the MPAN, dates) and a
+comment naming the field's format. The values
 come from the same schema ``validate`` checks the message against, so they cannot disagree.
 """
 
@@ -14,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mhhs_sit.definitions.schema_check import suggest
+from mhhs_sit.definitions.schemas import ROLES
+from mhhs_sit.dip.envelope import BUILT_BLOCKS
 from mhhs_sit.errors import ConfigError
 
 Node = Mapping[str, object]
@@ -34,9 +38,9 @@ _ROLE_HINTS = (
 _TEMPLATES = {
     "types/DateTime": "{{ midnight }}",
     "types/Date": "{{ today }}",
-    "types/MPANCore": "{{ mpan }}",
 }
-_PREFERRED = {"types/AppointmentScenario": "CSP"}  # a change of service provider needs no CSS registration
+_CASE_MPAN = frozenset({"mpancore", "principalmpan", "primarympan"})  # the case's MPAN; a linked one is another
+_PREFERRED = {"appointmentscenario": "CSP"}  # by field name: a change of service provider needs no CSS registration
 COHORT_ROLES = frozenset({"SUP", "REGS", "LDSO", "SDS", "MSS"})  # the roles this project's cohorts have
 _LIKE = re.compile(r"\blike ([^\s,;()]+)")
 
@@ -73,32 +77,74 @@ def send_step(interface: str, event: str, role: str | None, version: str | None)
         )
     sender = _sender(iface.id, sorted(iface.senders), role)
     schema = catalogue.schema(iface.id, code, version=canonical)
-    custom = _mapping(_properties(schema).get("CustomBlock"))
-    lines: list[Line] = [
+    about = f"{iface.id} [{code}] in {canonical}"
+    common = _mapping(_properties(schema).get("CommonBlock"))
+    lines = [
         Line(1, "as", sender),
         Line(1, "interface", iface.id),
-        Line(1, "event", code),
-        Line(1, "mpan", '"{{ mpan }}"', "case data: mpan: {draw: mpan}"),
+        Line(1, "event", code, _optional_blocks(common)),
+        *_common_lines(common, sender, about),
+        *_custom_lines(_properties(schema), sender, about),
     ]
-    fields = _fields(custom, 2, sender)
-    about = f"{iface.id} [{code}] in {canonical}"
-    if fields:
-        lines += [Line(1, "custom", None, f"required fields of {about}"), *fields]
-    else:
-        lines.append(Line(1, "custom", "{}", f"{about} requires no CustomBlock field"))
     return "- send:\n" + "\n".join(_render(line) for line in lines) + "\n"
 
 
+def _common_lines(common: Node, sender: str, about: str) -> list[Line]:
+    """``mpan:`` where the event has an M0 (the framework builds it), then under ``common:`` every
+    other block the event requires that the framework does not build (R0, R1, M1…)."""
+    blocks = _properties(common)
+    lines = [Line(1, "mpan", '"{{ mpan }}"', "M0.MPANCore; case data: mpan: {draw: mpan}")] if "M0" in blocks else []
+    added = [name for name in _required(common) if name not in BUILT_BLOCKS]
+    if added:
+        lines.append(Line(1, "common", None, f"common blocks {about} requires besides S0, S1, A0, M0"))
+    for name in added:
+        lines += [Line(2, name, None), *_fields(blocks.get(name, {}), 3, sender)]
+    return lines
+
+
+def _optional_blocks(common: Node) -> str:
+    """A note of the common blocks the sender may add (D0 is the DIP's: it is never sent)."""
+    required = set(_required(common))
+    optional = [b for b in _properties(common) if b not in required | BUILT_BLOCKS | {"D0"}]
+    return f"optional common block{'s' if len(optional) > 1 else ''} {', '.join(optional)}: add under common:" * bool(
+        optional
+    )
+
+
+def _custom_lines(message: Mapping[str, Node], sender: str, about: str) -> list[Line]:
+    """The CustomBlock's required fields; nothing where the event's messages carry no CustomBlock."""
+    if "CustomBlock" not in message:
+        return []
+    fields = _fields(message["CustomBlock"], 2, sender)
+    if fields:
+        return [Line(1, "custom", None, f"required fields of {about}"), *fields]
+    return [Line(1, "custom", "{}", f"{about} requires no CustomBlock field")]
+
+
 def _sender(interface: str, senders: list[str], role: str | None) -> str:
-    if role is None:
-        if len(senders) == 1:
-            return senders[0]
-        raise ConfigError(f"--as: {interface} has several senders ({', '.join(senders)}); name the one to act as")
-    if role not in senders:
+    """The role to send as: one a scenario can act as (never the DIP itself)."""
+    acting = [s for s in senders if s in ROLES]
+    if role is not None and role not in ROLES:
+        raise ConfigError(f"--as: {role} is not a role a scenario can act as; roles are {', '.join(ROLES)}")
+    if not acting:
         raise ConfigError(
-            f"--as: {role} may not send {interface}{suggest(role, senders)}; its senders are {', '.join(senders)}"
+            f"--interface: {interface} is sent only by {', '.join(senders)}, which no scenario can act as "
+            "(DIP: the DIP itself); a scenario can expect it, not send it"
+        )
+    if role is None:
+        if len(acting) == 1:
+            return acting[0]
+        raise ConfigError(f"--as: {interface} has several senders ({', '.join(acting)}); name the one to act as")
+    if role not in acting:
+        raise ConfigError(
+            f"--as: {role} may not send {interface}{suggest(role, acting)}; its senders are {', '.join(acting)}"
         )
     return role
+
+
+def first_sender(senders: frozenset[str]) -> str | None:
+    """The first sender (in order) a scenario can act as, or None when only the DIP sends."""
+    return next((s for s in sorted(senders) if s in ROLES), None)
 
 
 def _render(line: Line) -> str:
@@ -115,12 +161,15 @@ def _properties(node: Node) -> Mapping[str, Node]:
     return {str(k): _mapping(v) for k, v in found.items()} if isinstance(found, Mapping) else {}
 
 
+def _required(node: Node) -> list[str]:
+    required = node.get("required")
+    return [str(n) for n in required] if isinstance(required, list) else []
+
+
 def _fields(node: Node, depth: int, sender: str) -> list[Line]:
     """The required fields of an object, nested objects expanded."""
-    required = node.get("required")
-    names = [str(n) for n in required] if isinstance(required, list) else []
     lines: list[Line] = []
-    for name in names:
+    for name in _required(node):
         field = _properties(node).get(name, {})
         if "properties" in field:
             lines += [Line(depth, name, None), *_fields(field, depth + 1, sender)]
@@ -153,7 +202,12 @@ def _format(field: Node) -> str:
     if "string" in _types(field) and isinstance(low, int) and isinstance(high, int):
         return f"text of {low} to {high} characters{nullable}"
     if "array" in _types(field):
-        return f"a list of {_format(_mapping(field.get('items')))}"
+        items = _mapping(field.get("items"))
+        return (
+            f"a list of objects with {', '.join(_required(items))}"
+            if "properties" in items
+            else f"a list of {_format(items)}"
+        )
     return " or ".join(sorted(_types(field))) or "any value"
 
 
@@ -162,13 +216,15 @@ def value_for(name: str, field: Node, sender: str) -> object:
     kind = field.get("x-from")
     if kind in _TEMPLATES:
         return _TEMPLATES[str(kind)]
-    if kind in ("types/DIPID", "types/MPID"):
+    if kind == "types/MPAN" and name.lower() in _CASE_MPAN:
+        return "{{ mpan }}"
+    if kind in ("types/DIPParticipantID", "types/MPID"):
         role = _role_of(name, sender)
         if role not in COHORT_ROLES and "null" in _types(field):
             return None  # a role no cohort here has: left out, as the schema allows
-        return f"{{{{ cohort.{role}.{'dip_id' if kind == 'types/DIPID' else 'mpid'} }}}}"
-    if kind in _PREFERRED:
-        return _PREFERRED[str(kind)]
+        return f"{{{{ cohort.{role}.{'dip_id' if kind == 'types/DIPParticipantID' else 'mpid'} }}}}"
+    if name.lower() in _PREFERRED:
+        return _PREFERRED[name.lower()]
     enum = field.get("enum")
     if isinstance(enum, list) and enum:
         return next((e for e in enum if e is not None), enum[0])

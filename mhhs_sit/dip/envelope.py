@@ -41,6 +41,10 @@ DNO_GSP_GROUPS: Mapping[str, str] = {
     "23": "_M",
 }
 
+BUILT_BLOCKS = frozenset({"S0", "S1", "A0", "M0"})
+"""The common blocks ``build_message`` fills itself (M0 when given an MPAN); any other block an event
+requires (R0, R1, M1, S2) is the sender's to add."""
+
 BLOCK_RE = re.compile(r"^(?:[SDARM]\d|P0\d)$", re.IGNORECASE)
 CUSTOM_BLOCK_RE = re.compile(r"^B\d{3}", re.IGNORECASE)
 
