@@ -13,7 +13,8 @@ from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.matchers import is_missing, resolve
 from mhhs_sit.definitions.model import Step
 from mhhs_sit.definitions.steps import StepRegistry
-from mhhs_sit.errors import ConfigError, ScenarioFailure, TestDataError
+from mhhs_sit.errors import ConfigError, EnvironmentBroken, ScenarioFailure, TestDataError
+from mhhs_sit.execution import journal
 from mhhs_sit.execution.case import CaseRecord, CaseRun, StepRecord, outcome_of
 from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.execution.steps.base import RunnableStepKind
@@ -42,12 +43,25 @@ def prepare_case(run: CaseRun, kinds: StepRegistry[RunnableStepKind] = STEP_KIND
     rec = run.record
     rec.started = time.time()
     try:
-        _prepare(run, kinds)
+        try:
+            _prepare(run, kinds)
+        except EnvironmentBroken as exc:
+            raise _naming_faults(run, exc) from exc
     except BaseException as exc:
         rec.status = outcome_of(exc)
         rec.stopped = time.time()
         _clean_up(run)
         raise
+
+
+def _naming_faults(run: CaseRun, exc: EnvironmentBroken) -> EnvironmentBroken:
+    """The environment's failure with the injected faults that explain it, when the local
+    simulator's journal records any on the cohort's traffic (a webhook refused under an injected
+    503 reads as such, not as an unexplained environment problem)."""
+    if journal.NAMED in str(exc) or not run.runtime.environment.faults:
+        return exc
+    faults = journal.faults_on_cohort(run, run.record.started)
+    return EnvironmentBroken(journal.naming_faults(str(exc), faults)) if faults else exc
 
 
 def _clean_up(run: CaseRun) -> None:
@@ -96,7 +110,13 @@ def _run(run: CaseRun, kinds: StepRegistry[RunnableStepKind]) -> CaseRecord:
         srec.started = time.time()
         try:
             kind = kinds[step.kind]
-            _save(run, step, kind.run(run, step), srec, blocks=kind.saves_from == "message")
+            try:
+                _save(run, step, kind.run(run, step), srec, blocks=kind.saves_from == "message")
+            except EnvironmentBroken as exc:
+                named = _naming_faults(run, exc)
+                if named is exc:
+                    raise
+                raise named from exc
         except BaseException as exc:
             srec.stopped = time.time()
             srec.status = outcome_of(exc)

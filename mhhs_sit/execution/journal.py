@@ -16,6 +16,7 @@ from mhhs_sit.errors import EnvironmentBroken
 from mhhs_sit.execution.case import CaseRun
 
 MESSAGES = "/_sim/messages"
+NAMED = "the environment injected faults"  # how a reason says it already names the faults
 
 
 def _entries(run: CaseRun, params: Mapping[str, object]) -> list[Mapping[str, object]]:
@@ -72,4 +73,4 @@ def naming_faults(reason: str, faults: Sequence[str]) -> str:
     """``reason`` with the faults that explain it, when there were any."""
     if not faults:
         return reason
-    return f"{reason}; the environment injected faults on this cohort's traffic: {'; '.join(faults[:5])}"
+    return f"{reason}; {NAMED} on this cohort's traffic: {'; '.join(faults[:5])}"
