@@ -160,3 +160,14 @@ def test_a_run_stopped_early_leaves_the_cases_started_ahead_not_run_and_cleaned_
     statuses = [(c["case"], c["status"]) for c in cases_of(project / "out" / "results.json")]
     assert statuses[0] == ("T-20-010-TC01", "failed")
     assert [s for _, s in statuses[1:]] == ["not run"] * 3
+
+
+def test_a_wrong_answer_that_came_is_a_product_defect_even_while_faults_act(pytester, project):
+    """The delay fault held the answer back, but it came, about the case's MPAN, with the wrong
+    code: the product's doing (failed), not the environment's (broken)."""
+    wrong = ANSWERED.replace("within: 10s", "within: 3s").replace("B007.responseCode: A", "B007.responseCode: R")
+    write(project, "test_themes/wrong.yaml", many_cases("T-20-012", 1, wrong))
+    result = run(pytester, "-q")
+    result.assert_outcomes(failed=1)
+    assert "B007.responseCode is 'A', expected 'R'" in result.stdout.str()
+    assert "classified as: product behaviour (failed)" in result.stdout.str()

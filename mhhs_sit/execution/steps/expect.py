@@ -202,8 +202,10 @@ class ExpectStep(RunnableBase):
         wait = _Wait(run, spec, participant)
         item = rt.receiver.inbox.wait_for(wait.considers, since=run.inbox_start, timeout=spec.within, claim=run.claim)
         if item is None:
-            faults = journal.faults_on_cohort(run, run.record.started)
-            if faults:  # the environment lost or held back the cohort's traffic: not the product's doing
+            # the environment lost or held back the cohort's traffic: not the product's doing, unless
+            # the product's answer about this case did come and was wrong
+            faults = [] if wait.answered_wrongly else journal.faults_on_cohort(run, run.record.started)
+            if faults:
                 raise EnvironmentBroken(journal.naming_faults(wait.nothing_came(), faults))
             raise ScenarioFailure(wait.nothing_came())
         run.last_received = item.payload
@@ -254,7 +256,9 @@ class _Wait:
         # While cases overlap, a wait that does not say which MPAN it wants takes only messages
         # about its own case's MPANs (or about none), so it never claims another case's answer.
         says_mpan = any(_names_mpan(k) for k in (spec.wanted.where or {}))
-        self.mpans = run.mpans() if run.overlapped and not says_mpan else set()
+        self.case_mpans = run.mpans()
+        self.mpans = self.case_mpans if run.overlapped and not says_mpan else set()
+        self.answered_wrongly = False  # the wanted kind of message about this case came, with wrong fields
         self.polls = run.current.polls if run.current is not None else []
         self.seen_elsewhere: list[str] = []
 
@@ -282,7 +286,15 @@ class _Wait:
         )
         if problems:
             self.seen_elsewhere.append(f"{_describe(item)} ({'; '.join(problems)})")
+            self.answered_wrongly = self.answered_wrongly or self._about_this_case(item)
         return not problems
+
+    def _about_this_case(self, item: Received) -> bool:
+        """The wanted interface and event about one of the case's MPANs: an answer, if a wrong one."""
+        wanted = self.spec.wanted
+        same_kind = MessageFilter(wanted.interface, wanted.event).problems(item) == []
+        mpan = mpan_of(item.payload)
+        return same_kind and mpan is not None and mpan in self.case_mpans
 
     def ours(self, item: Received) -> bool:
         mpan = mpan_of(item.payload)
