@@ -13,9 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from mhhs_sit.core.gcpause import paused_gc
+from mhhs_sit.core.yamlsrc import load_yaml
 from mhhs_sit.definitions.model import Cohort, Scenario
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.errors import Problem
@@ -63,10 +62,7 @@ def case_infos(scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, 
 
 def unreadable_cases(file: Path, display: str, reason: str) -> list[CaseInfo]:
     """What can still be read of a scenario file that failed to load: its case ids and requirements."""
-    try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        doc = None
+    doc = load_yaml(file, display=display).data  # bounded: None for a file over the YAML limits
     if not isinstance(doc, dict):
         return [CaseInfo(case=display, location=display, error=reason)]
     common = _ids(doc.get("requirements"))
