@@ -81,6 +81,15 @@ class CompletionReport:
     criteria: CriteriaSet
     outcomes: tuple[Outcome, ...]
     generated: str
+    covers: str | None = None  # what the report is about, e.g. "cycle C2 (3 runs)"; default from its runs
+
+    @property
+    def scope(self) -> str:
+        """What the report covers, for its title: the cycle, the one run, or the runs combined."""
+        if self.covers:
+            return self.covers
+        runs = self.cycle.runs
+        return f"run {runs[0].run_id}" if len(runs) == 1 else f"{len(runs)} runs combined"
 
     @property
     def met(self) -> bool:
@@ -99,9 +108,10 @@ class CompletionReport:
         return f"{self.verdict}: {len(failed)} of {n} criteria failed ({', '.join(failed)})"
 
 
-def build_report(cycle: Cycle, criteria: CriteriaSet, *, generated: str | None = None) -> CompletionReport:
-
-    return CompletionReport(cycle, criteria, evaluate(criteria, cycle.results), generated or utc_now())
+def build_report(
+    cycle: Cycle, criteria: CriteriaSet, *, generated: str | None = None, covers: str | None = None
+) -> CompletionReport:
+    return CompletionReport(cycle, criteria, evaluate(criteria, cycle.results), generated or utc_now(), covers)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +137,7 @@ def identity(report: CompletionReport) -> list[tuple[str, str]]:
     """The header block: enough to tell which cycle, environment and build this report is about."""
     runs = report.cycle.runs
     return [
+        ("Covers", report.scope),
         ("Environment", _listed((_environment(r) for r in runs), "unknown")),
         ("Interim release", _listed((r.ir for r in runs), "unset")),
         ("Interface spec version", _listed((r.spec_version for r in runs), "unknown")),

@@ -103,7 +103,7 @@ def render_html(report: CompletionReport) -> str:
     nav = " ".join(f'<a href="#{s.anchor}">{_e(s.title)}</a>' for s in secs)
     body = [_html_section(s) for s in secs]
     env = next((v for k, v in identity(report) if k == "Environment"), "")
-    title = f"MHHS completion report — {env} — {report.verdict}"
+    title = f"MHHS completion report — {report.scope} — {env} — {report.verdict}"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -114,7 +114,7 @@ def render_html(report: CompletionReport) -> str:
 </head>
 <body>
 <header>
-<h1>MHHS test completion report</h1>
+<h1>MHHS test completion report — {_e(report.scope)}</h1>
 <p class="muted">{_e(report.criteria.title)}</p>
 <table class="identity">
 {ident}
@@ -174,7 +174,12 @@ def _md_table(table: Table) -> str:
 
 
 def render_markdown(report: CompletionReport) -> str:
-    out = ["# MHHS test completion report", "", f"_{md_escape(report.criteria.title)}_", ""]
+    out = [
+        f"# MHHS test completion report — {md_escape(report.scope)}",
+        "",
+        f"_{md_escape(report.criteria.title)}_",
+        "",
+    ]
     out += ["| | |", "|---|---|", *(f"| **{md_escape(k)}** | {md_escape(v)} |" for k, v in identity(report)), ""]
     out += [f"> [!WARNING]\n> {md_escape(w)}\n" for w in warnings(report)]
     alert, mark = ("TIP", "✅") if report.met else ("CAUTION", "❌")

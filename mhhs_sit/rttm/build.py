@@ -114,17 +114,17 @@ def _outcome(row: StoredResult) -> Outcome:
     )
 
 
-def _cell(h: History) -> Cell:
+def _cell(h: History, *, stale: bool = False) -> Cell:
     """Each outcome made once: the deciding one is one of the history's, not a copy."""
     history = tuple(map(_outcome, h.outcomes))
     latest = next((o for o in reversed(history) if o.status != _NOT_RUN), history[-1])
-    return Cell(latest=latest, history=history)
+    return Cell(latest=latest, history=history, stale=stale)
 
 
 def _row_verdict(info: CaseInfo, cells: Mapping[str, Cell]) -> str:
     if info.error is not None:
         return "collection error"
-    executed = [c.latest.status for c in cells.values() if c.latest.status in EXECUTED]
+    executed = [c.latest.status for c in cells.values() if c.latest.status in EXECUTED and not c.stale]
     if not executed:
         return "not executed"
     return "covered" if all(s == _PASSED for s in executed) else "failing"
@@ -155,6 +155,9 @@ def build_rttm(
     """The matrix. ``roles`` (with ``participant``) makes the qualification variant: only the
     requirements that apply to those roles; ``only_cohorts`` narrows the status columns."""
     hist = histories(store_rows)
+    collected = {(info.case, c) for info in cases.values() for c in info.cohorts}
+    unreadable = {info.case for info in cases.values() if info.error is not None}
+    stale = {key for key in hist if key not in collected and key[0] not in unreadable}
     cases = _with_stored_cases(dict(cases), store_rows, hist)
     wanted_cohorts = set(only_cohorts)
     columns = sorted(
@@ -162,7 +165,7 @@ def build_rttm(
         key=natural_key,
     )
     role_set = frozenset(roles)
-    by_requirement, unknown = _cases_by_requirement(requirements, cases, hist, wanted_cohorts)
+    by_requirement, unknown = _cases_by_requirement(requirements, cases, hist, wanted_cohorts, stale)
     rows: list[Row] = []
     verdicts: dict[str, str] = {}
     for req_id in sorted(requirements, key=natural_key):
@@ -221,12 +224,13 @@ def _cases_by_requirement(
     cases: Mapping[str, CaseInfo],
     hist: Mapping[tuple[str, str], History],
     wanted_cohorts: set[str],
+    stale: set[tuple[str, str]],
 ) -> tuple[dict[str, _Covering], set[tuple[str, str]]]:
     """Each requirement's covering cases; and (requirement, case) pairs naming no known requirement."""
     by_requirement: dict[str, _Covering] = {}
     unknown: set[tuple[str, str]] = set()
     for info in cases.values():
-        cells = _case_cells(info, hist, wanted_cohorts)
+        cells = _case_cells(info, hist, wanted_cohorts, stale)
         verdict = _row_verdict(info, cells)
         for rid in info.requirements:
             if rid in requirements:
@@ -236,13 +240,15 @@ def _cases_by_requirement(
     return by_requirement, unknown
 
 
-def _case_cells(info: CaseInfo, hist: Mapping[tuple[str, str], History], wanted_cohorts: set[str]) -> dict[str, Cell]:
+def _case_cells(
+    info: CaseInfo, hist: Mapping[tuple[str, str], History], wanted_cohorts: set[str], stale: set[tuple[str, str]]
+) -> dict[str, Cell]:
     cells: dict[str, Cell] = {}
     for cohort in info.cohorts:
         if wanted_cohorts and cohort not in wanted_cohorts:
             continue
         found = hist.get((info.case, cohort))
-        cells[cohort] = _cell(found) if found else _NEVER_RUN
+        cells[cohort] = _cell(found, stale=(info.case, cohort) in stale) if found else _NEVER_RUN
     return cells
 
 
@@ -253,7 +259,7 @@ def _requirement_rows(req: Requirement, covering: _Covering) -> list[Row]:
 
 
 def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict: str) -> Row:
-    executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED]
+    executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED and not c.stale]
     newest = max(executed, key=lambda o: o.finished) if executed else None
     return Row(
         requirement=req,

@@ -128,6 +128,10 @@ def _status_cell(cell: Cell | None) -> str:
         return '<td class="none" title="not collected in this cohort">—</td>'
     o = cell.latest
     extra = f'<span class="small">{_e(o.category)}</span>' if o.category and o.status in UNSUCCESSFUL else ""
+    if cell.stale:
+        note = "stale: no longer collected in this cohort (the case was removed or is no longer eligible)"
+        chip = _chip(o.status, _outcome_note(o))
+        return f'<td class="stale" title="{_e(note)}">{chip}<span class="small">stale</span></td>'
     return f"<td>{_chip(o.status, _outcome_note(o))}{extra}</td>"
 
 
@@ -276,7 +280,7 @@ def _unknown(rttm: Rttm) -> str:
 
 
 def _heading(rttm: Rttm) -> str:
-    scope = f"cycle {rttm.cycle}" if rttm.cycle else "every run in the store"
+    scope = rttm.scope
     who = f"qualification of {rttm.participant}" if rttm.participant else ""
     if rttm.roles:
         who += (" · " if who else "") + f"roles {', '.join(rttm.roles)}"

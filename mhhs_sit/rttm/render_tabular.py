@@ -8,7 +8,8 @@ new keys may be added)::
 
     {
       "schema": 1,
-      "cycle": "C2" | null,                 # null: every run in the store
+      "cycle": "C2" | null,                 # null: the runs "covers" names
+      "covers": "cycle C2" | "run r1" | "every run in the store",
       "generated": "<ISO 8601 UTC>",
       "cohorts": ["C1", ...],               # the status columns, in order
       "participant": "LDSO DNOA (...)" | null,
@@ -104,7 +105,7 @@ def history_texts(rttm: Rttm) -> PerCase[str]:
 
 
 def status_of(cell: Cell | None) -> str:
-    return NOT_COLLECTED if cell is None else cell.latest.status
+    return NOT_COLLECTED if cell is None else cell.shown
 
 
 def link_target(target: str) -> str | None:
@@ -193,6 +194,7 @@ def _cohorts(row: Row, order: tuple[str, ...]) -> dict[str, object]:
         cell = row.cells[cohort]
         out[cohort] = {
             "status": cell.latest.status,
+            "stale": cell.stale,
             "run_id": cell.latest.run_id or None,
             "finished": cell.latest.finished or None,
             "category": cell.latest.category,
@@ -242,6 +244,7 @@ def to_json(rttm: Rttm) -> dict[str, object]:
     return {
         "schema": SCHEMA,
         "cycle": rttm.cycle,
+        "covers": rttm.scope,
         "generated": rttm.generated,
         "cohorts": list(rttm.cohorts),
         "participant": rttm.participant,

@@ -273,7 +273,10 @@ def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm, histories: PerCase[str]) ->
             out.append(cell(NOT_COLLECTED, "absent"))  # the case is not collected in that cohort
         else:
             status = found.latest.status
-            out.append(cell(status, f"status {status}") if status in STATUS_LOOK else status)
+            if found.stale:
+                out.append(found.shown)  # plain: history, not a current status
+            else:
+                out.append(cell(status, f"status {status}") if status in STATUS_LOOK else status)
     out += [
         text(history, "History"),
         sheet.time(row.latest_run),
@@ -307,7 +310,7 @@ def _summary(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) 
     ws, cell = sheet, sheet.cell
     sheet.widths([30, 16, 16, 16])
     _fit_to_width(sheet.ws, landscape=False)
-    title = "Requirements-to-Test Traceability Matrix" + (f" — cycle {rttm.cycle}" if rttm.cycle else "")
+    title = f"Requirements-to-Test Traceability Matrix — {rttm.scope}"
     ws.append([cell(title, "title")])
     ws.append([])
     for label, value in _summary_facts(sheet, rttm, headline(rttm)):
@@ -328,7 +331,7 @@ def _summary(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) 
 def _summary_facts(sheet: _Sheet, rttm: Rttm, h: Headline) -> list[tuple[str, object]]:
     """The summary sheet's label and value rows: the scope, then the headline figures per verdict."""
     cell = sheet.cell
-    rows: list[tuple[str, object]] = [("Cycle", rttm.cycle or "every run in the store")]
+    rows: list[tuple[str, object]] = [("Covers", rttm.scope)]
     if rttm.participant or rttm.roles:
         rows.append(("Qualification for", rttm.participant or "(roles only)"))
         rows.append(("Roles", ", ".join(rttm.roles) or "all"))
