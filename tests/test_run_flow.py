@@ -130,3 +130,31 @@ def test_outcomes_of_a_case_no_longer_collected_are_stale_and_count_for_nothing(
     assert case["cohorts"]["C1"]["stale"] is True and case["verdict"] == "not executed"
     assert doc["summary"]["covered"] == 0  # a stale pass covers nothing
     assert "passed (stale)" in (project / "o" / "rttm-CY1.csv").read_text()
+
+
+def test_the_run_folders_reports_share_one_denominator_and_relative_links_that_survive_packing(project, tmp_path):
+    import re
+    import zipfile
+
+    done = run(project)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "RTTM (run " in done.stdout and "1 of 2 requirements covered" in done.stdout
+    line = "the 2 requirements of the catalogue"
+    completion = (project / "results" / "completion-report.html").read_text()
+    rttm = (project / "results" / "rttm.html").read_text()
+    assert "1 of 2 requirements are covered" in completion and line in completion and "as the RTTM counts" in completion
+    assert line in rttm and "as the completion report counts" in rttm
+    assert "file://" not in rttm  # the run's evidence link is relative to the RTTM's folder
+    assert 'href="report/index.html"' in rttm and 'href="completion-report.html"' in rttm
+    assert 'href="rttm.html"' in completion and 'href="results.json"' in completion
+
+    packed = subprocess.run([*CLI, "evidence", "pack", "results", "--out", tmp_path / "p.zip"], cwd=project,
+                            capture_output=True, text=True)  # fmt: skip
+    assert packed.returncode == 0, packed.stderr
+    moved = tmp_path / "elsewhere"
+    with zipfile.ZipFile(tmp_path / "p.zip") as zf:
+        zf.extractall(moved)
+    for page in ("rttm.html", "completion-report.html"):
+        hrefs = set(re.findall(r'href="([^"#]+)"', (moved / "results" / page).read_text()))
+        siblings = {h for h in hrefs if h in {"rttm.html", "completion-report.html", "results.json"}}
+        assert siblings and all((moved / "results" / h).is_file() for h in siblings), (page, hrefs)

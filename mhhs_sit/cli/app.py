@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -52,6 +53,12 @@ _SINGLE = (
     ("-m", "markers"),
     ("-k", "keyword"),
 )
+
+
+# A run folder's reports link each other, the Allure report and the results by relative links,
+# which hold once the folder is packed (evidence pack) or moved.
+RELATED_TO_COMPLETION = (("RTTM", "rttm.html"), ("Allure report", "report/index.html"), ("results", "results.json"))
+RELATED_TO_RTTM = (("Completion report", "completion-report.html"), ("Allure report", "report/index.html"))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -158,7 +165,7 @@ def _after_run(out: Path, args: argparse.Namespace, project: Project, run_id: st
 def _run_completion(out: Path, args: argparse.Namespace, project: Project) -> list[str]:
     """The completion report of this run, or of its ``--cycle`` (every run of it whose results.json
     is still where the store says), beside the run's results."""
-    from mhhs_sit.cli.completion import criteria_path
+    from mhhs_sit.cli.completion import catalogue_ids, criteria_path
     from mhhs_sit.evidence.completion import build_report as completion
     from mhhs_sit.evidence.completion_render import render_html, render_markdown
     from mhhs_sit.evidence.criteria import load_criteria
@@ -166,7 +173,11 @@ def _run_completion(out: Path, args: argparse.Namespace, project: Project) -> li
 
     try:
         paths, covers = _completion_scope(out, args, project)
-        summary = completion(load_cycle(paths), load_criteria(criteria_path(None)), covers=covers)
+        ids, source = catalogue_ids(project)
+        summary = completion(
+            load_cycle(paths), load_criteria(criteria_path(None)), covers=covers, catalogue=ids, catalogue_source=source
+        )
+        summary = dataclasses.replace(summary, related=RELATED_TO_COMPLETION)
         atomic.write_text(out / "completion-report.html", render_html(summary))
         atomic.write_text(out / "completion-report.md", render_markdown(summary))
     except MhhsSitError as exc:
@@ -210,6 +221,7 @@ def _run_rttm(out: Path, args: argparse.Namespace, project: Project, run_id: str
         try:
             only = None if args.cycle else [str(run_id)]
             rttm, warnings = rttm_for(store, args.cycle, project=project, run_ids=only)
+            rttm = dataclasses.replace(rttm, related=RELATED_TO_RTTM)
         finally:
             store.close()
         for fmt in ("xlsx", "html"):
@@ -220,7 +232,9 @@ def _run_rttm(out: Path, args: argparse.Namespace, project: Project, run_id: str
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     total = len(rttm.requirement_verdicts)
-    print(f"RTTM ({rttm.scope}): {rttm.covered} of {total} requirements covered")
+    from mhhs_sit.rttm.render_tabular import denominator_line
+
+    print(f"RTTM ({rttm.scope}): {rttm.covered} of {total} requirements covered. {denominator_line(rttm)}")
     return ["rttm.xlsx/.html"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 from mhhs_sit import __version__
 from mhhs_sit.evidence.completion import (
@@ -116,6 +117,7 @@ def render_html(report: CompletionReport) -> str:
 <header>
 <h1>MHHS test completion report — {_e(report.scope)}</h1>
 <p class="muted">{_e(report.criteria.title)}</p>
+{_related_html(report.related)}
 <table class="identity">
 {ident}
 </table>
@@ -173,6 +175,14 @@ def _md_table(table: Table) -> str:
     return "\n".join([head, rule, *rows])
 
 
+def _related_html(related: Sequence[tuple[str, str]]) -> str:
+    """Links to the run folder's other reports, relative, so they hold once the folder is packed or moved."""
+    if not related:
+        return ""
+    links = " · ".join(f'<a href="{_e(href)}">{_e(label)}</a>' for label, href in related)
+    return f'<p class="related">See also: {links}</p>'
+
+
 def render_markdown(report: CompletionReport) -> str:
     out = [
         f"# MHHS test completion report — {md_escape(report.scope)}",
@@ -180,6 +190,8 @@ def render_markdown(report: CompletionReport) -> str:
         f"_{md_escape(report.criteria.title)}_",
         "",
     ]
+    if report.related:
+        out += ["See also: " + " · ".join(f"[{md_escape(label)}]({href})" for label, href in report.related), ""]
     out += ["| | |", "|---|---|", *(f"| **{md_escape(k)}** | {md_escape(v)} |" for k, v in identity(report)), ""]
     out += [f"> [!WARNING]\n> {md_escape(w)}\n" for w in warnings(report)]
     alert, mark = ("TIP", "✅") if report.met else ("CAUTION", "❌")

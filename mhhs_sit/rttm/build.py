@@ -54,7 +54,8 @@ def case_infos(scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, 
                 theme=str(sc.theme),
                 priority=case.priority,
                 location=str(case.location),
-                requirements=tuple(sorted(set(sc.requirements) | set(case.requirements))),
+                # a case counts for what it names itself; only a silent case inherits its scenario's
+                requirements=tuple(sorted(set(case.requirements or sc.requirements))),
                 cohorts={cid for cid, c in cohorts.items() if c.ineligibility(sc, case, local=local) is None},
             )
     return out
@@ -82,7 +83,7 @@ def _readable_case(
         stage=str(doc.get("stage") or ""),
         theme=str(doc.get("theme") or ""),
         location=display,
-        requirements=tuple(sorted(set(common) | set(_ids(raw.get("requirements"))))),
+        requirements=tuple(sorted(set(_ids(raw.get("requirements")) or common))),
         error=reason,
     )
 

@@ -88,6 +88,8 @@ class Rttm:
     participant: str | None = None  # e.g. "LDSO DNOA (2300000501)" for a qualification RTTM
     unknown_requirements: tuple[tuple[str, str], ...] = ()  # (id, case) referenced but not catalogued
     only_runs: tuple[str, ...] = ()  # built from these runs alone (a run folder's own RTTM), not a cycle
+    links_from: str | None = None  # the directory the file is written into: evidence links are relative to it
+    related: tuple[tuple[str, str], ...] = ()  # (label, relative link): the run folder's other reports
 
     @property
     def scope(self) -> str:

@@ -42,6 +42,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,13 +110,29 @@ def status_of(cell: Cell | None) -> str:
     return NOT_COLLECTED if cell is None else cell.shown
 
 
-def link_target(target: str) -> str | None:
-    """Where evidence can be opened from: a URL as is, an absolute path as a ``file:`` URI. A
-    relative path has nothing reliable to be relative to once the file is moved, so no link."""
+REPORT = "report/index.html"  # a run folder's Allure report
+
+
+def link_target(target: str, base: str | None = None) -> str | None:
+    """Where evidence can be opened from: a URL as is; a run folder, relative to ``base`` (the
+    directory the linking file is in), so the link survives packing and moving both together, and
+    to its Allure report when it has one (or, for the linking file's own folder, will have);
+    without ``base``, an absolute path as a ``file:`` URI. A relative path has nothing reliable to
+    be relative to, so no link."""
     if "://" in target:
         return target
     path = Path(target)
-    return path.as_uri() if path.is_absolute() else None
+    if not path.is_absolute():
+        return None
+    if base is None:
+        return path.as_uri()
+    try:
+        relative = os.path.relpath(path, base)
+    except ValueError:  # another drive
+        return path.as_uri()
+    if path.is_dir() and (relative == "." or (path / REPORT).is_file()):
+        relative = REPORT if relative == "." else f"{relative}/{REPORT}"
+    return urllib.parse.quote(Path(relative).as_posix())
 
 
 def flat_row(row: Row, rttm: Rttm, history: PerCase[str] | None = None) -> list[object]:
@@ -157,6 +175,15 @@ class Headline:
     covered: int
     coverage: float | None  # covered / requirements, 4 places; None when there is none
     by_verdict: dict[str, int]  # every verdict, in VERDICTS order
+
+
+def denominator_line(rttm: Rttm) -> str:
+    """The one line that says what the coverage figure is out of, and that the completion report counts the same."""
+    scope = " that apply to the roles asked for" if rttm.roles else ""
+    return (
+        f"Denominator: the {len(rttm.requirement_verdicts)} requirements of the catalogue{scope}, referenced by a "
+        "case or not, as the completion report counts them."
+    )
 
 
 def headline(rttm: Rttm) -> Headline:
