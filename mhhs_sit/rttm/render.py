@@ -22,6 +22,7 @@ def write(rttm: Rttm, fmt: str, path: Path) -> Path:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown RTTM format {fmt!r}: use one of {', '.join(FORMATS)}")
     rttm = dataclasses.replace(rttm, links_from=str(Path(path).resolve().parent))  # links relative to the file
+    render_tabular.link_target.cache_clear()  # whether a run folder has its report yet: looked at anew
     with atomic_path(path) as tmp:
         if fmt == "xlsx":
             render_xlsx.write_xlsx(rttm, tmp)

@@ -46,6 +46,7 @@ import os
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -113,6 +114,7 @@ def status_of(cell: Cell | None) -> str:
 REPORT = "report/index.html"  # a run folder's Allure report
 
 
+@lru_cache(maxsize=4096)  # a cycle's rows share a handful of run folders: each looked at once (cleared per write)
 def link_target(target: str, base: str | None = None) -> str | None:
     """Where evidence can be opened from: a URL as is; a run folder, relative to ``base`` (the
     directory the linking file is in), so the link survives packing and moving both together, and
