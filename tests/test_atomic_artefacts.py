@@ -34,20 +34,31 @@ while True:
 """
 
 
+def _kill_writer(out, delay=0.0, *, after_complete=False):
+    """Start a writer, kill it ``delay`` s after it is ready (or once a first workbook is complete:
+    on a loaded machine a fixed delay may land before any write has finished), then check that every
+    file under a final name is whole."""
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(out)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+    time.sleep(delay)
+    deadline = time.monotonic() + 120
+    while after_complete and not (out / "rttm.xlsx").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    writer.stdout.close()
+    for name in ("rttm.xlsx", "rttm.html"):
+        path = out / name
+        if path.exists():  # a file under the final name is always whole
+            assert unreadable_artefact(name, path) is None, (delay, name)
+
+
 def test_a_writer_killed_at_any_point_leaves_no_partial_file_under_the_final_name(tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     for delay in (0.05, 0.2, 0.45, 0.8, 1.3):  # several points inside and between the writes
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(out)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
-        time.sleep(delay)
-        os.kill(writer.pid, signal.SIGKILL)
-        writer.wait()
-        writer.stdout.close()
-        for name in ("rttm.xlsx", "rttm.html"):
-            path = out / name
-            if path.exists():  # a file under the final name is always whole
-                assert unreadable_artefact(name, path) is None, (delay, name)
+        _kill_writer(out, delay)
+    _kill_writer(out, 0.05, after_complete=True)  # a kill in the next write, over a complete workbook
     # some kills landed mid-write (their temporary files are left, as SIGKILL runs no clean-up) ...
     assert list(out.glob(".rttm.*.tmp.*")), "no kill landed inside a write: lengthen the work"
     assert (out / "rttm.xlsx").exists()  # ... and some after a complete one
