@@ -14,7 +14,7 @@ from mhhs_sit.collection import overlap, progress, sharding
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
 from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
-from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word
+from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word, selected_cohorts
 from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import deselect
 from mhhs_sit.collection.session import SessionState, project_of
@@ -166,7 +166,7 @@ def _run_facts(state: SessionState) -> dict[str, object] | None:
         "ir": env.ir,
         "spec.version": state.version,
         "dip.spec": state.dip_spec,
-        "cohorts": ", ".join(sorted(state.cohorts)),
+        "cohorts": ", ".join(selected_cohorts(state)),
         "run.id": state.run_id,
         "data.seed": state.seed,
         "git.commit": git_commit(Path(state.config.rootpath)),

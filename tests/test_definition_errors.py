@@ -220,7 +220,7 @@ def test_duplicate_key(tmp_path: Path, old: str, new: str, where: str, first: in
 
 def test_self_referencing_alias_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     block = report(tmp_path, {X: scenario("theme: 1\n", "theme: 1\ndescription: &d [*d]\n")})
-    assert "expected text, found a list" in message_at(block, f"{X}:5:14 [description]")
+    assert "an alias refers to a value that contains it (a loop)" in message_at(block, f"{X}:5:14")
 
 
 # --------------------------------------------------------------------------- scenario structure

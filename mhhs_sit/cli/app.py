@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mhhs_sit import __version__
 from mhhs_sit.cli import validate
@@ -16,6 +19,9 @@ from mhhs_sit.core import atomic
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import MhhsSitError
 from mhhs_sit.project import Project, simulator_rule_problems
+
+if TYPE_CHECKING:
+    from mhhs_sit.collection.recorder import RunFlow
 
 __all__ = ["build_parser", "main", "simulator_rule_problems"]
 
@@ -50,6 +56,12 @@ _SINGLE = (
 )
 
 
+# A run folder's reports link each other, the Allure report and the results by relative links,
+# which hold once the folder is packed (evidence pack) or moved.
+RELATED_TO_COMPLETION = (("RTTM", "rttm.html"), ("Allure report", "report/index.html"), ("results", "results.json"))
+RELATED_TO_RTTM = (("Completion report", "completion-report.html"), ("Allure report", "report/index.html"))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """A test cycle: pytest over the scenarios with results, JUnit XML and Allure results."""
     import pytest
@@ -58,11 +70,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) / stamp if not args.no_subdir else Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rc = int(pytest.main(pytest_args(args, project, out)))
+    from mhhs_sit.collection.recorder import RunFlow
+
+    flow = RunFlow()
+    rc = int(pytest.main(pytest_args(args, project, out), plugins=[flow]))
     made = [name for name in ("results.json", "junit.xml", "allure-results/") if (out / name.rstrip("/")).exists()]
-    made += _after_run(out, args, project)
+    with _finishing(flow):
+        made += _after_run(out, args, project, flow.run_id)
     print(f"\nmhhs-sit: results in {out}/ ({', '.join(made) or 'nothing: see the errors above'})")
     return rc
+
+
+@contextmanager
+def _finishing(flow: RunFlow) -> Iterator[None]:
+    """The run's heartbeat while its reports are written, then *finished* in the store: a run
+    killed while writing them stays unfinished (and soon reads *interrupted*), never finished
+    with a report missing or cut."""
+    if flow.run_id is None or flow.store_url is None:  # no store, or the session was interrupted
+        yield
+        return
+    from mhhs_sit.store.heartbeat import Heartbeat
+    from mhhs_sit.store.store import ResultsStore
+
+    try:
+        store = ResultsStore(flow.store_url)
+    except MhhsSitError as exc:
+        print(f"mhhs-sit: results store not written: {exc}", file=sys.stderr)
+        yield
+        return
+    try:
+        with Heartbeat(store, flow.run_id):
+            yield
+        store.set_state(flow.run_id, "finished")
+    except MhhsSitError as exc:
+        print(f"mhhs-sit: results store not written: {exc}", file=sys.stderr)
+    finally:
+        store.close()
 
 
 def pytest_args(args: argparse.Namespace, project: Project, out: Path) -> list[str]:
@@ -90,28 +133,15 @@ def _passed_options(args: argparse.Namespace) -> list[str]:
     return argv + ([f"--dip-spec={args.dip_spec}"] if args.dip_spec else [])
 
 
-def _after_run(out: Path, args: argparse.Namespace, project: Project) -> list[str]:
+def _after_run(out: Path, args: argparse.Namespace, project: Project, run_id: str | None) -> list[str]:
     """The reports a run ends with; a missing tool is said once, never fails the run."""
     made: list[str] = []
     if not (out / "results.json").is_file():
         return made
-    from mhhs_sit.cli.completion import criteria_path
-    from mhhs_sit.evidence.completion import build_report as completion
-    from mhhs_sit.evidence.completion_render import render_html, render_markdown
-    from mhhs_sit.evidence.criteria import load_criteria
-    from mhhs_sit.evidence.outcomes import load_cycle
     from mhhs_sit.evidence.report import INSTALL_HINT, build_report, find_allure, install
 
-    try:
-        summary = completion(load_cycle([out / "results.json"]), load_criteria(criteria_path(None)))
-        atomic.write_text(out / "completion-report.html", render_html(summary))
-        atomic.write_text(out / "completion-report.md", render_markdown(summary))
-        made.append("completion-report.html/.md")
-        print(f"\n{summary.summary()}")
-    except MhhsSitError as exc:
-        print(f"mhhs-sit: no completion report: {exc}", file=sys.stderr)
-
-    made += _run_rttm(out, args, project)
+    made += _run_completion(out, args, project)
+    made += _run_rttm(out, args, project, run_id)
 
     if args.report is not False:
         tool = find_allure(project.root)
@@ -133,18 +163,66 @@ def _after_run(out: Path, args: argparse.Namespace, project: Project) -> list[st
     return made
 
 
+def _run_completion(out: Path, args: argparse.Namespace, project: Project) -> list[str]:
+    """The completion report of this run, or of its ``--cycle`` (every run of it whose results.json
+    is still where the store says), beside the run's results."""
+    from mhhs_sit.cli.completion import catalogue_ids, criteria_path
+    from mhhs_sit.evidence.completion import build_report as completion
+    from mhhs_sit.evidence.completion_render import render_html, render_markdown
+    from mhhs_sit.evidence.criteria import load_criteria
+    from mhhs_sit.evidence.outcomes import load_cycle
+
+    try:
+        paths, covers = _completion_scope(out, args, project)
+        ids, source = catalogue_ids(project)
+        summary = completion(
+            load_cycle(paths), load_criteria(criteria_path(None)), covers=covers, catalogue=ids, catalogue_source=source
+        )
+        summary = dataclasses.replace(summary, related=RELATED_TO_COMPLETION)
+        atomic.write_text(out / "completion-report.html", render_html(summary))
+        atomic.write_text(out / "completion-report.md", render_markdown(summary))
+    except MhhsSitError as exc:
+        print(f"mhhs-sit: no completion report: {exc}", file=sys.stderr)
+        return []
+    print(f"\n{summary.summary()}")
+    return ["completion-report.html/.md"]
+
+
+def _completion_scope(out: Path, args: argparse.Namespace, project: Project) -> tuple[list[Path], str | None]:
+    own = out / "results.json"
+    if not args.cycle:
+        return [own], None
+    from mhhs_sit.cli.rttm import open_store
+
+    try:
+        store = open_store(args.store, project)
+    except MhhsSitError:
+        return [own], f"this run only (the store of cycle {args.cycle} cannot be read)"
+    try:
+        dirs = [Path(r.evidence) for r in store.runs(args.cycle) if r.evidence]
+    finally:
+        store.close()
+    paths = [d / "results.json" for d in dirs if (d / "results.json").is_file() and d.resolve() != out.resolve()]
+    paths.append(own)
+    return paths, f"cycle {args.cycle} ({len(paths)} run{'s' if len(paths) != 1 else ''})"
+
+
 @paused_gc()
-def _run_rttm(out: Path, args: argparse.Namespace, project: Project) -> list[str]:
-    """The cycle's RTTM beside the run's results, when there is a catalogue and a store."""
+def _run_rttm(out: Path, args: argparse.Namespace, project: Project, run_id: str | None) -> list[str]:
+    """The RTTM of this run (or of its ``--cycle``) beside the run's results, when there is a
+    catalogue and a store: never of every run in the store, which the run's own reports would
+    contradict."""
     from mhhs_sit.cli.rttm import open_store, rttm_for
     from mhhs_sit.rttm.render import write
 
-    if not project.path("mhhs_requirements").exists():
+    if not project.path("mhhs_requirements").exists() or (run_id is None and not args.cycle):
         return []
     try:
         store = open_store(args.store, project)
         try:
-            rttm, warnings = rttm_for(store, args.cycle, project=project)
+            only = None if args.cycle else [str(run_id)]
+            rttm, warnings = rttm_for(store, args.cycle, project=project, run_ids=only)
+            rttm = dataclasses.replace(rttm, related=RELATED_TO_RTTM)
         finally:
             store.close()
         for fmt in ("xlsx", "html"):
@@ -155,8 +233,9 @@ def _run_rttm(out: Path, args: argparse.Namespace, project: Project) -> list[str
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     total = len(rttm.requirement_verdicts)
-    scope = f"cycle {args.cycle}" if args.cycle else "every run in the store"
-    print(f"RTTM ({scope}): {rttm.covered} of {total} requirements covered")
+    from mhhs_sit.rttm.render_tabular import denominator_line
+
+    print(f"RTTM ({rttm.scope}): {rttm.covered} of {total} requirements covered. {denominator_line(rttm)}")
     return ["rttm.xlsx/.html"]
 
 

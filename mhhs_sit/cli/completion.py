@@ -7,6 +7,7 @@ stage on it and still publish the report either way.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from mhhs_sit.cli.common import guarded
@@ -16,6 +17,7 @@ from mhhs_sit.evidence.completion import CompletionReport, build_report
 from mhhs_sit.evidence.completion_render import render_html, render_markdown
 from mhhs_sit.evidence.criteria import BUILTIN, load_criteria
 from mhhs_sit.evidence.outcomes import load_cycle
+from mhhs_sit.project import Project
 
 DEFAULT_CRITERIA = Path("test_data/exit-criteria.yaml")
 FORMATS = {"html": "completion-report.html", "md": "completion-report.md", "markdown": "completion-report.md"}
@@ -56,7 +58,8 @@ def _run(args: argparse.Namespace) -> int:
     formats = _formats(args.format)
     paths = [_results_path(Path(p)) for p in args.results]
     criteria = load_criteria(criteria_path(args.criteria))
-    report = build_report(load_cycle(paths), criteria)
+    ids, source = catalogue_ids(Project.discover())
+    report = build_report(load_cycle(paths), criteria, catalogue=ids, catalogue_source=source)
     written = _write(report, formats, Path(args.out) if args.out else paths[0].parent)
     print(report.summary())
     for o in report.outcomes:
@@ -105,3 +108,15 @@ def criteria_path(given: str | None) -> Path | None:
             raise ConfigError(f"--criteria {given}: no such file")
         return path
     return DEFAULT_CRITERIA if DEFAULT_CRITERIA.is_file() else None
+
+
+def catalogue_ids(project: Project) -> tuple[tuple[str, ...], str | None]:
+    """The requirements catalogue's ids and where they come from: the coverage denominator the RTTM
+    uses too. None when there is no usable catalogue (the report then counts what the cases reference)."""
+    requirements = project.path("mhhs_requirements")
+    if not requirements.exists():
+        return (), None
+    catalogue, problems = project.requirements
+    if problems or not catalogue:
+        return (), None
+    return tuple(catalogue), os.path.relpath(requirements, project.root)

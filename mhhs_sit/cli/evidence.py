@@ -2,7 +2,8 @@
 
 :func:`register` adds the commands to the main parser. Exit codes: ``pack`` and ``keygen`` 0 on
 success, 2 when they cannot or must not (no results.json, a secret found, a bad key);
-``verify`` 0 for PASS, 1 for FAIL, 2 when the input is not a usable pack or key.
+``verify`` 0 for PASS, 1 for FAIL (an unsigned or unchecked pack too, unless ``--allow-unsigned``),
+2 when the input is not a usable pack or key.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mhhs_sit.cli.common import guarded
-from mhhs_sit.evidence.pack import default_out, pack, verify
+from mhhs_sit.evidence.pack import default_out, pack
 from mhhs_sit.evidence.signing import Ed25519Signer, HmacSigner, Signer, hmac_key_from_env, keygen, load_public_key
+from mhhs_sit.evidence.verify import verify
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -30,9 +32,10 @@ Packs results.json (required), junit.xml, allure-results/, report/, completion-r
 rttm.* from RUN_DIR under a folder named after it, with MANIFEST.json at the root. Anything else
 in RUN_DIR is listed as not packed. Packing the same run twice gives identical bytes.
 
-Packing is refused, naming the file and the variable but never the value, when a file holds
-the value (8+ characters) of an environment variable whose name contains KEY, SECRET, TOKEN,
-PASSWORD, PASSWD or CREDENTIAL, or holds the signing key.
+Packing is refused, naming every such file and the variable but never the value, when a file
+holds the value (8+ characters) of an environment variable whose name contains KEY, SECRET,
+TOKEN, PASSWORD, PASSWD or CREDENTIAL, or holds the signing key: as is, escaped (JSON, HTML,
+URL) or encoded (base64, as the Allure report embeds its data; gzip; zip members, e.g. rttm.xlsx).
 
 """
     + _SIGNED_BYTES
@@ -41,17 +44,21 @@ examples:
   mhhs-sit evidence pack results/20261123-111543
   MHHS_EVIDENCE_HMAC=... mhhs-sit evidence pack results/20261123-111543 --hmac-key-env MHHS_EVIDENCE_HMAC
   mhhs-sit evidence pack results/20261123-111543 --ed25519-key keys/evidence-signing.key.pem
+  mhhs-sit evidence verify results/20261123-111543.evidence.zip --ed25519-public-key signer.pub.pem
 """
 )
 
 _VERIFY_EPILOG = """\
-Prints ALTERED (with both SHA-256s), ADDED and MISSING for every file that differs from the
-manifest, then the signature's status (ok, INVALID, absent, or unchecked when it is HMAC and no
-key was given), then PASS or FAIL. Giving a key makes a valid signature by that key required.
+Prints REFUSED for anything verify would not read (a symbolic link, never followed; a FIFO,
+device or socket, never opened; a path outside the pack), ALTERED (with both SHA-256s), ADDED
+and MISSING for every file that differs from the manifest, then the signature's status (ok,
+INVALID, absent, or unchecked when no key was given), then PASS or FAIL.
 
-For Ed25519 without --ed25519-public-key the signature is checked against the public key
-embedded in the pack: that proves integrity only, not who signed. Give the signer's public key
-(obtained from them separately) to prove origin.
+A signature is checked only against the key you name (--hmac-key-env, or --ed25519-public-key
+with the signer's public key obtained from them separately): the public key a pack carries proves
+nothing, since anyone can re-sign a changed pack with their own. Without a key, an unsigned or
+unchecked pack FAILS unless --allow-unsigned is given, which accepts a check of the files against
+the manifest alone.
 
 exit status: 0 PASS, 1 FAIL, 2 not a usable pack or key.
 """
@@ -103,6 +110,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         help="require an Ed25519 signature by this public key (PEM, or its base64 raw form)",
     )
+    v.add_argument(
+        "--allow-unsigned",
+        action="store_true",
+        help="accept a pack whose signature is absent or not checked (no key given): the files are checked "
+        "against the manifest only, which proves nothing about who made it",
+    )
     v.set_defaults(func=_guarded(cmd_verify))
 
     k = commands.add_parser(
@@ -141,7 +154,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Verify; print the findings and PASS or FAIL."""
     hmac_key = hmac_key_from_env(args.hmac_key_env) if args.hmac_key_env else None
     public_key = load_public_key(args.ed25519_public_key) if args.ed25519_public_key else None
-    result = verify(args.pack, hmac_key=hmac_key, public_key=public_key)
+    result = verify(args.pack, hmac_key=hmac_key, public_key=public_key, allow_unsigned=args.allow_unsigned)
     print(result.render())
     return 0 if result.passed else 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -108,10 +109,14 @@ def rttm_for(
     roles: list[str] | None = None,
     participant: str | None = None,
     only_cohorts: list[str] | None = None,
+    run_ids: Sequence[str] | None = None,
 ) -> tuple[Rttm, list[str]]:
-    """The RTTM of a cycle, and warnings a user should read (unreadable scenario files...)."""
+    """The RTTM of a cycle (or of just ``run_ids``), and warnings a user should read (unreadable
+    scenario files...)."""
     catalogue = _catalogue(project)
     runs = _cycle_runs(store, cycle)
+    if run_ids is not None:
+        runs = [r for r in runs if r.run_id in run_ids]
     cohorts, _ = project.cohorts
     env_name = next((r.environment for r in reversed(runs) if r.environment), None) or "local"
     env, _ = project.for_environment(env_name).environment
@@ -122,13 +127,15 @@ def rttm_for(
     rttm = build_rttm(
         catalogue,
         infos,
-        store.results(cycle, fields=STORE_FIELDS),
+        store.results(cycle, fields=STORE_FIELDS, run_ids=run_ids),
         cycle=cycle,
         runs=runs,
         roles=roles,
         participant=label,
         only_cohorts=only_cohorts,
     )
+    if run_ids is not None and cycle is None:
+        rttm = dataclasses.replace(rttm, only_runs=tuple(run_ids))
     for req, case in rttm.unknown_requirements:
         warnings.append(f"case {case} references {req}, which is not in the requirements catalogue")
     return rttm, warnings
@@ -237,7 +244,16 @@ def cmd_rttm(args: argparse.Namespace) -> int:
     total = len(rttm.requirement_verdicts)
     pct = f"{100 * rttm.covered / total:.1f}%" if total else "n/a"
     print(f"{total} requirements, {rttm.covered} covered ({pct}), {len(rttm.rows)} rows, {len(rttm.runs)} runs")
+    print(combined_runs(rttm))
     return 0
+
+
+def combined_runs(rttm: Rttm) -> str:
+    """Which runs the matrix combines (of its scope), each with its start and state."""
+    if not rttm.runs:
+        return f"combined no runs ({rttm.scope}): the store holds none"
+    listed = "; ".join(f"{r.run_id} ({r.started[:19]}, {r.state})" for r in rttm.runs)
+    return f"combined {len(rttm.runs)} run{'s' if len(rttm.runs) != 1 else ''} ({rttm.scope}): {listed}"
 
 
 def _split(values: list[str] | None) -> list[str]:

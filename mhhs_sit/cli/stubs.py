@@ -22,9 +22,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from mhhs_sit.cli.common import guarded, project_of, shown
+from mhhs_sit.core.yamlsrc import load_yaml
 from mhhs_sit.definitions.environments import find_environment
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.schema_check import suggest
@@ -155,8 +154,8 @@ def _environment(project: Project) -> Environment:
             f"--env: unknown environment {name!r}{suggest(name, known)}; "
             f"environments in {shown(project, directory)}: {', '.join(known) or 'none'}"
         )
-    with contextlib.suppress(OSError, yaml.YAMLError, AttributeError):  # a broken file: the loader says why
-        if yaml.safe_load(found.read_text(encoding="utf-8")).get("stubs") == "none":
+    with contextlib.suppress(AttributeError):  # a broken file: the environment loader says why
+        if load_yaml(found).data.get("stubs") == "none":
             raise ConfigError(
                 f"--env: environment {name!r} is a real DIP (stubs: none); stubs up runs a local simulator: "
                 "use an environment with stubs: embedded or container, e.g. --env local"

@@ -127,7 +127,7 @@ class CaseItem(pytest.Item):
             "scenario_title": sc.title,
             "stage": sc.stage,
             "theme": sc.theme,
-            "requirements": sorted(set(sc.requirements) | set(case.requirements)),
+            "requirements": sorted(set(case.requirements or sc.requirements)),  # the case's own, else its scenario's
             "location": str(case.location),
             "participants": {r: p.dip_id for r, p in self.cohort.participants.items()} if self.cohort else {},
         }

@@ -3,26 +3,47 @@
 Registered only where reports are shown (the controller under xdist), so results are written
 once; a session that ends early still writes, with the cases it never reached as *not run*. The
 store is written as the run goes (each outcome committed when it arrives), so a run killed
-half-way leaves a consistent store; ``results.json`` is written at the end.
+half-way leaves a consistent store, and a heartbeat (``store/heartbeat.py``) lets every reader
+tell a dead run from a running one; ``results.json`` is written at the end. Under `mhhs-sit run`
+(which registers a :class:`RunFlow`) the run stays *running* until the command has written its
+reports too: the command marks it *finished*.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from mhhs_sit import __version__
+from mhhs_sit.collection.reporting import selected_cohorts
 from mhhs_sit.errors import MhhsSitError
 from mhhs_sit.results.run import CASE_META, RunFacts, RunLabels, RunResults, described, git_commit
 
 if TYPE_CHECKING:
     from mhhs_sit.collection.session import SessionState
+    from mhhs_sit.store.heartbeat import Heartbeat
     from mhhs_sit.store.store import ResultsStore
     from mhhs_sit.store.writer import StoreWriter
+
+RUN_FLOW = pytest.StashKey["RunFlow"]()
+
+
+@dataclass
+class RunFlow:
+    """Registered by `mhhs-sit run` (``pytest.main(..., plugins=[flow])``): the command, not the
+    session, says when the run is finished, after its reports. The recorder fills in which run it
+    recorded and where, and leaves the run *running*."""
+
+    run_id: str | None = None
+    store_url: str | None = None
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[RUN_FLOW] = self
 
 
 class ResultsRecorder:
@@ -34,6 +55,7 @@ class ResultsRecorder:
         self._store_failed = False
         self._announced: set[str] = set()
         self._writer: StoreWriter | None = None  # outcomes committed off the run's thread
+        self._heartbeat: Heartbeat | None = None
 
     # -- the store ------------------------------------------------------------------------------
 
@@ -61,10 +83,12 @@ class ResultsRecorder:
         except MhhsSitError as exc:
             self._store_trouble(exc)
             return None
+        from mhhs_sit.store.heartbeat import Heartbeat
         from mhhs_sit.store.writer import StoreWriter
 
         self._store = store
         self._writer = StoreWriter(store, self.state.run_id)
+        self._heartbeat = Heartbeat(store, self.state.run_id).start()
         return store
 
     def _evidence(self) -> str | None:
@@ -129,8 +153,14 @@ class ResultsRecorder:
             self._store_record(report.nodeid)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from mhhs_sit.collection.rerun import nothing_to_rerun
+
+        if nothing_to_rerun(session, self.state):
+            session.exitstatus = pytest.ExitCode.OK
         facts = self._facts(session)
         if self._writer is not None and (problem := self._writer.close()) is not None:
+            self._store_trouble(problem)
+        if self._heartbeat is not None and (problem := self._heartbeat.stop()) is not None:
             self._store_trouble(problem)
         if self._store is not None:
             self._close_store(facts, interrupted=session.exitstatus == pytest.ExitCode.INTERRUPTED)
@@ -145,7 +175,7 @@ class ResultsRecorder:
             environment_tag=env.environment_tag if env else None,
             ir=env.ir if env else None,
             spec_version=self.state.version,
-            cohorts=tuple(sorted(self.state.cohorts)),
+            cohorts=selected_cohorts(self.state),
             git_commit=git_commit(Path(self.config.rootpath)),
             exit_status=int(session.exitstatus),
         )
@@ -160,8 +190,12 @@ class ResultsRecorder:
 
     def _close_store(self, facts: RunFacts, *, interrupted: bool) -> None:
         assert self._store is not None
+        flow = self.config.stash.get(RUN_FLOW, None)
+        state = "interrupted" if interrupted else "running" if flow is not None else "finished"
+        if flow is not None and not interrupted:
+            flow.run_id, flow.store_url = self.state.run_id, self._store.url
         try:
-            self._store.finish_run(self.state.run_id, "interrupted" if interrupted else "finished", facts)
+            self._store.finish_run(self.state.run_id, state, facts)
             self._store.close()
         except MhhsSitError as exc:
             self._store_trouble(exc)

@@ -35,12 +35,19 @@ def outcome_word(report: pytest.TestReport) -> Word | None:
     return None
 
 
+def selected_cohorts(state: SessionState) -> tuple[str, ...]:
+    """The cohorts this run runs: those ``--cohort`` names (that exist), else every cohort. What the
+    header, results.json, the store, Allure's environment and the completion report all say."""
+    wanted = state.selection.cohorts
+    return tuple(sorted(c for c in state.cohorts if not wanted or c in wanted))
+
+
 def header_lines(state: SessionState) -> list[str]:
     """The environment, cohorts, run id and seed; the cycle and the re-run, when there are."""
     env = state.environment
     env_text = f"{env.name} (tag {env.environment_tag}, IR {env.ir or 'unset'}, stubs {env.stubs})" if env else "?"
     lines = [
-        f"mhhs-sit {__version__}: environment {env_text}, cohorts {', '.join(sorted(state.cohorts)) or 'none'}, "
+        f"mhhs-sit {__version__}: environment {env_text}, cohorts {', '.join(selected_cohorts(state)) or 'none'}, "
         f"run {state.run_id}, data seed {state.seed}"
     ]
     cycle = state.config.getoption("mhhs_cycle", None)

@@ -16,7 +16,7 @@ import pickle
 from functools import lru_cache
 from pathlib import Path
 
-from mhhs_sit.core.yamlsrc import parse_yaml
+from mhhs_sit.core.yamlsrc import parse_yaml, too_large
 from mhhs_sit.definitions import (
     matchers,
     message_paths,
@@ -80,6 +80,9 @@ def load_scenario_file(
         key = (str(path.resolve()), st.st_mtime, st.st_size, name, f"{version}|{dip_spec}", kinds.fingerprint)
         if key in _MEMORY:
             return _MEMORY[key]
+        large = too_large(name, st.st_size)
+        if large is not None:  # refused before reading it
+            return None, [large]
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(name, 0, 0, "", f"cannot read file: {exc}")]

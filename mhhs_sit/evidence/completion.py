@@ -18,6 +18,7 @@ from mhhs_sit.evidence.criteria import CriteriaSet, Outcome, evaluate
 from mhhs_sit.evidence.outcomes import (
     CATEGORIES,
     STATUSES,
+    Coverage,
     Cycle,
     CycleResult,
     RunInfo,
@@ -81,6 +82,18 @@ class CompletionReport:
     criteria: CriteriaSet
     outcomes: tuple[Outcome, ...]
     generated: str
+    covers: str | None = None  # what the report is about, e.g. "cycle C2 (3 runs)"; default from its runs
+    catalogue: tuple[str, ...] = ()  # the requirements catalogue's ids: the coverage denominator, as the RTTM's
+    catalogue_source: str | None = None  # where the catalogue was read from, for the denominator line
+    related: tuple[tuple[str, str], ...] = ()  # (label, relative link): the run folder's other reports
+
+    @property
+    def scope(self) -> str:
+        """What the report covers, for its title: the cycle, the one run, or the runs combined."""
+        if self.covers:
+            return self.covers
+        runs = self.cycle.runs
+        return f"run {runs[0].run_id}" if len(runs) == 1 else f"{len(runs)} runs combined"
 
     @property
     def met(self) -> bool:
@@ -99,9 +112,41 @@ class CompletionReport:
         return f"{self.verdict}: {len(failed)} of {n} criteria failed ({', '.join(failed)})"
 
 
-def build_report(cycle: Cycle, criteria: CriteriaSet, *, generated: str | None = None) -> CompletionReport:
+def build_report(
+    cycle: Cycle,
+    criteria: CriteriaSet,
+    *,
+    generated: str | None = None,
+    covers: str | None = None,
+    catalogue: Iterable[str] = (),
+    catalogue_source: str | None = None,
+) -> CompletionReport:
+    outcomes = evaluate(criteria, cycle.results)
+    return CompletionReport(
+        cycle, criteria, outcomes, generated or utc_now(), covers, tuple(catalogue), catalogue_source
+    )
 
-    return CompletionReport(cycle, criteria, evaluate(criteria, cycle.results), generated or utc_now())
+
+def requirement_coverage(report: CompletionReport) -> tuple[Coverage, ...]:
+    """Coverage over the one denominator the RTTM uses too: every requirement of the catalogue
+    (referenced by a case or not); without a catalogue, the requirements the cases reference."""
+    if not report.catalogue:
+        return coverage(report.cycle.results)
+    known = set(report.catalogue)
+    return tuple(c for c in coverage(report.cycle.results, known) if c.requirement in known)
+
+
+def denominator_line(report: CompletionReport, total: int) -> str:
+    """The one line that says what the coverage figure is out of, and that the RTTM counts the same."""
+    if report.catalogue:
+        return (
+            f"Denominator: the {total} requirements of the catalogue ({report.catalogue_source or 'given'}), "
+            "referenced by a case or not, as the RTTM counts them."
+        )
+    return (
+        f"Denominator: the {total} requirements the cases reference (no requirements catalogue was read; the "
+        "RTTM counts every catalogued requirement)."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +172,7 @@ def identity(report: CompletionReport) -> list[tuple[str, str]]:
     """The header block: enough to tell which cycle, environment and build this report is about."""
     runs = report.cycle.runs
     return [
+        ("Covers", report.scope),
         ("Environment", _listed((_environment(r) for r in runs), "unknown")),
         ("Interim release", _listed((r.ir for r in runs), "unset")),
         ("Interface spec version", _listed((r.spec_version for r in runs), "unknown")),
@@ -175,7 +221,7 @@ def warnings(report: CompletionReport) -> list[str]:
 def tiles(report: CompletionReport) -> list[tuple[str, str, str, str]]:
     """(value, label, note, tone) for the summary tiles."""
     t = tally(report.cycle.results)
-    cov = coverage(report.cycle.results)
+    cov = requirement_coverage(report)
     covered = sum(c.covered for c in cov)
     rate = t.pass_rate
     rate_tone = "" if rate is None else "ok" if rate == 1 else "bad"
@@ -198,7 +244,7 @@ def sections(report: CompletionReport) -> list[Section]:
         _totals_section(results),
         _failures_section(results),
         _not_executed_section(results),
-        _coverage_section(results),
+        _coverage_section(report),
         _runs_section(report),
         _method_section(report),
         _all_results_section(results),
@@ -357,8 +403,8 @@ def _not_executed_section(results: Sequence[CycleResult]) -> Section:
 _COVERAGE_TONE = {"covered": "ok", "failing": "bad", "not executed": "not-run", "not referenced": "bad"}
 
 
-def _coverage_section(results: Sequence[CycleResult]) -> Section:
-    cov = coverage(results)
+def _coverage_section(report: CompletionReport) -> Section:
+    cov = requirement_coverage(report)
     rows = tuple(
         (
             Cell(c.requirement, mono=True),
@@ -369,8 +415,12 @@ def _coverage_section(results: Sequence[CycleResult]) -> Section:
     )
     covered = sum(c.covered for c in cov)
     rate = pct(covered / len(cov) if cov else None)
-    intro = (COVERAGE_RULE, f"{covered} of {len(cov)} requirements referenced by the cases are covered ({rate}).")
-    table = Table(("Requirement", "Coverage", "Cases (cohort status)"), rows, empty="No case references a requirement.")
+    intro = (
+        COVERAGE_RULE,
+        f"{covered} of {len(cov)} requirements are covered ({rate}).",
+        denominator_line(report, len(cov)),
+    )
+    table = Table(("Requirement", "Coverage", "Cases (cohort status)"), rows, empty="No requirement to cover.")
     return Section("Requirement coverage", "coverage", intro, (("", table),))
 
 

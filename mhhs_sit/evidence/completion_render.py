@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 from mhhs_sit import __version__
 from mhhs_sit.evidence.completion import (
@@ -103,7 +104,7 @@ def render_html(report: CompletionReport) -> str:
     nav = " ".join(f'<a href="#{s.anchor}">{_e(s.title)}</a>' for s in secs)
     body = [_html_section(s) for s in secs]
     env = next((v for k, v in identity(report) if k == "Environment"), "")
-    title = f"MHHS completion report — {env} — {report.verdict}"
+    title = f"MHHS completion report — {report.scope} — {env} — {report.verdict}"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -114,8 +115,9 @@ def render_html(report: CompletionReport) -> str:
 </head>
 <body>
 <header>
-<h1>MHHS test completion report</h1>
+<h1>MHHS test completion report — {_e(report.scope)}</h1>
 <p class="muted">{_e(report.criteria.title)}</p>
+{_related_html(report.related)}
 <table class="identity">
 {ident}
 </table>
@@ -173,8 +175,23 @@ def _md_table(table: Table) -> str:
     return "\n".join([head, rule, *rows])
 
 
+def _related_html(related: Sequence[tuple[str, str]]) -> str:
+    """Links to the run folder's other reports, relative, so they hold once the folder is packed or moved."""
+    if not related:
+        return ""
+    links = " · ".join(f'<a href="{_e(href)}">{_e(label)}</a>' for label, href in related)
+    return f'<p class="related">See also: {links}</p>'
+
+
 def render_markdown(report: CompletionReport) -> str:
-    out = ["# MHHS test completion report", "", f"_{md_escape(report.criteria.title)}_", ""]
+    out = [
+        f"# MHHS test completion report — {md_escape(report.scope)}",
+        "",
+        f"_{md_escape(report.criteria.title)}_",
+        "",
+    ]
+    if report.related:
+        out += ["See also: " + " · ".join(f"[{md_escape(label)}]({href})" for label, href in report.related), ""]
     out += ["| | |", "|---|---|", *(f"| **{md_escape(k)}** | {md_escape(v)} |" for k, v in identity(report)), ""]
     out += [f"> [!WARNING]\n> {md_escape(w)}\n" for w in warnings(report)]
     alert, mark = ("TIP", "✅") if report.met else ("CAUTION", "❌")

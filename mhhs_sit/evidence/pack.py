@@ -9,19 +9,18 @@ read once: the bytes scanned for secrets are the bytes hashed and the bytes pack
 Only the run's evidence is packed (results.json, junit.xml, allure-results/, report/,
 completion-report.*, rttm.*); anything else in the directory is listed as not packed, and
 symbolic links are never followed. Packing is refused when a file holds the value of a
-secret-looking environment variable or of the signing key.
+secret-looking environment variable or of the signing key, as is or encoded (base64, gzip, zip:
+see :mod:`mhhs_sit.evidence.secretscan`), naming every such file. Verifying is
+:mod:`mhhs_sit.evidence.verify`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import json
 import os
-import urllib.parse
 import zipfile
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
@@ -29,9 +28,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from mhhs_sit.errors import ConfigError
-from mhhs_sit.evidence.manifest import MANIFEST_NAME, FileDiff, FileEntry, Manifest, compare, digest
-from mhhs_sit.evidence.redact import json_forms, secret_variables
-from mhhs_sit.evidence.signing import SignatureCheck, Signer, check
+from mhhs_sit.evidence.manifest import MANIFEST_NAME, FileEntry, Manifest, digest
+from mhhs_sit.evidence.redact import secret_variables
+from mhhs_sit.evidence.secretscan import Forms, forms, scan
+from mhhs_sit.evidence.signing import Signer
 
 RESULTS = "results.json"
 EVIDENCE_DIRS = ("allure-results", "report")
@@ -48,7 +48,8 @@ class Skipped:
 @dataclass(frozen=True)
 class Leak:
     path: str  # relative to the run directory
-    variable: str  # the variable's name (or the key's description), never its value
+    variable: str  # the variable's name (or the key's description), never its value; "" if not searchable
+    encoding: str = ""  # how the file wraps it, e.g. "base64 > gzip"; "" when it holds it as is
 
 
 @dataclass(frozen=True)
@@ -96,18 +97,6 @@ def _walk(root: Path, top: Path, files: list[tuple[str, Path]], skipped: list[Sk
                 files.append((rel, path))
             elif not path.is_dir():
                 skipped.append(Skipped(rel, "not a regular file"))
-
-
-def _forms(value: str) -> set[bytes]:
-    """How a value can appear in a file: as is, JSON-escaped, HTML/XML-escaped, URL-encoded."""
-    forms = {
-        value,
-        *json_forms(value),
-        html.escape(value, quote=True),
-        urllib.parse.quote(value, safe=""),
-        urllib.parse.quote_plus(value, safe=""),
-    }
-    return {f.encode("utf-8") for f in forms if f}
 
 
 def pack(
@@ -198,23 +187,28 @@ ARTEFACT_KINDS: dict[str, Callable[[Path], None]] = {
 }
 
 
-def _secrets(environ: Mapping[str, str] | None, signer: Signer | None) -> dict[str, set[bytes]]:
+def _secrets(environ: Mapping[str, str] | None, signer: Signer | None) -> dict[str, Forms]:
     """The names redact.py masks at the source, and the signer's: the pack is the last check before evidence leaves."""
-    secrets = {name: _forms(value) for name, value in secret_variables(environ).items()}
+    secrets = {name: forms(value) for name, value in secret_variables(environ).items()}
     if signer is not None:
-        secrets.update({name: _forms(value) for name, value in signer.secrets().items()})
+        secrets.update({name: forms(value) for name, value in signer.secrets().items()})
     return secrets
 
 
 def _add_files(
-    zf: zipfile.ZipFile, run_dir: Path, top: str, files: Sequence[tuple[str, Path]], secrets: Mapping[str, set[bytes]]
+    zf: zipfile.ZipFile,
+    run_dir: Path,
+    top: str,
+    files: Sequence[tuple[str, Path]],
+    secrets: Mapping[str, Forms],
 ) -> tuple[FileEntry, ...]:
-    """Each file into the archive, under ``top``; ``ConfigError`` naming every leak when any file holds a secret."""
+    """Each file into the archive, under ``top``; ``ConfigError`` naming every leak when any file
+    holds a secret, encoded or not (see :mod:`mhhs_sit.evidence.secretscan`)."""
     entries: list[FileEntry] = []
     leaks: list[Leak] = []
     for rel, path in files:
         data = path.read_bytes()
-        leaks += [Leak(rel, name) for name, forms in secrets.items() if any(f in data for f in forms)]
+        leaks += [Leak(rel, found.variable, found.encoding) for found in scan(data, secrets)] if secrets else []
         if leaks:
             continue  # keep scanning, to name every leak at once, but pack nothing more
         entries.append(FileEntry(f"{top}/{rel}", hashlib.sha256(data).hexdigest(), len(data)))
@@ -259,127 +253,15 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 def _leak_message(run_dir: Path, leaks: Sequence[Leak]) -> str:
     lines = [f"refusing to pack {run_dir}: secret values found in its files (the values are not shown):"]
-    lines += [f"  {leak.path} contains the value of {leak.variable}" for leak in sorted(set(leaks), key=str)]
+    lines += [_leak_line(leak) for leak in sorted(set(leaks), key=str)]
     lines.append(
         "Remove them from these files (or, if a variable is not secret, unset it for this command) and pack again."
     )
     return "\n".join(lines)
 
 
-# -- verify ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Contents:
-    """What a pack holds: its manifest's bytes and every other file's (sha256, size)."""
-
-    manifest: bytes
-    found: Mapping[str, tuple[str, int]]
-    duplicates: tuple[str, ...] = ()  # names stored more than once in a zip
-
-
-def read_pack(path: Path) -> Contents:
-    """A pack as a zip file or as the directory it was unpacked into; ``ConfigError`` if it is neither."""
-    path = Path(path)
-    if path.is_dir():
-        return _read_dir(path)
-    if not path.is_file():
-        raise ConfigError(f"{path} does not exist")
-    if not zipfile.is_zipfile(path):
-        raise ConfigError(f"{path} is not a zip archive (nor a directory): not an evidence pack")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return _read_zip(path, zf)
-    except zipfile.BadZipFile as exc:
-        raise ConfigError(f"{path} is not a readable zip archive: {exc}") from None
-
-
-def _read_zip(path: Path, zf: zipfile.ZipFile) -> Contents:
-    infos = [i for i in zf.infolist() if not i.is_dir()]
-    names = [i.filename for i in infos]
-    if MANIFEST_NAME not in names:
-        raise ConfigError(f"{path} has no {MANIFEST_NAME} at its root: not an evidence pack")
-    if names.count(MANIFEST_NAME) > 1:
-        raise ConfigError(f"{path} holds {MANIFEST_NAME} more than once: which one is meant cannot be known")
-    try:
-        manifest = zf.read(MANIFEST_NAME)
-    except (zipfile.BadZipFile, zlib.error) as exc:
-        raise ConfigError(f"{MANIFEST_NAME} in {path} cannot be read: {exc}") from None
-    duplicates = tuple(sorted({n for n in names if names.count(n) > 1}))
-    return Contents(manifest, _zip_digests(zf, infos), duplicates)
-
-
-def _zip_digests(zf: zipfile.ZipFile, infos: Sequence[zipfile.ZipInfo]) -> dict[str, tuple[str, int]]:
-    """Each member's digest and size but the manifest's (the first of a name held twice)."""
-    found: dict[str, tuple[str, int]] = {}
-    for info in infos:
-        if info.filename == MANIFEST_NAME or info.filename in found:
-            continue
-        try:
-            with zf.open(info) as f:
-                found[info.filename] = digest(f)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # bytes edited inside the archive
-            found[info.filename] = (f"unreadable ({exc})", -1)
-    return found
-
-
-def _read_dir(path: Path) -> Contents:
-    manifest_path = path / MANIFEST_NAME
-    if not manifest_path.is_file():
-        raise ConfigError(f"{path} has no {MANIFEST_NAME}: not an unpacked evidence pack")
-    found: dict[str, tuple[str, int]] = {}
-    for dirpath, _, filenames in os.walk(path):
-        for name in filenames:
-            file = Path(dirpath) / name
-            rel = file.relative_to(path).as_posix()
-            if rel != MANIFEST_NAME:
-                with file.open("rb") as f:
-                    found[rel] = digest(f)
-    return Contents(manifest_path.read_bytes(), found)
-
-
-@dataclass(frozen=True)
-class Verification:
-    source: Path
-    manifest: Manifest
-    files: FileDiff
-    signature: SignatureCheck
-    duplicates: tuple[str, ...] = ()
-
-    @property
-    def passed(self) -> bool:
-        return self.files.clean and not self.duplicates and self.signature.passed
-
-    def render(self) -> str:
-        run = self.manifest.run
-        lines = [
-            f"evidence pack {self.source}: run {run.get('run_id', '?')} in {run.get('environment', '?')}, "
-            f"{len(self.manifest.files)} files listed, created {self.manifest.created}"
-        ]
-        for a in self.files.altered:
-            if a.expected != a.got:
-                lines.append(f"ALTERED {a.path} (sha256 expected {a.expected} got {a.got})")
-            else:
-                lines.append(f"ALTERED {a.path} (size expected {a.expected_size} got {a.got_size})")
-        lines += [f"ADDED {p}" for p in self.files.added]
-        lines += [f"ADDED {p} (stored more than once in the archive)" for p in self.duplicates]
-        lines += [f"MISSING {p}" for p in self.files.missing]
-        sig = self.signature
-        what = f" ({sig.scheme}, key_id {sig.key_id})" if sig.scheme else ""
-        lines.append(f"SIGNATURE {sig.status}{what}")
-        lines += [f"  note: {n}" for n in sig.notes]
-        lines.append("PASS" if self.passed else "FAIL")
-        return "\n".join(lines)
-
-
-def verify(path: Path, *, hmac_key: bytes | None = None, public_key: bytes | None = None) -> Verification:
-    """Check every file against the manifest and the manifest against its signature."""
-    contents = read_pack(path)
-    manifest, signed = Manifest.from_json(contents.manifest)
-    return Verification(
-        source=Path(path),
-        manifest=manifest,
-        files=compare(manifest.files, contents.found),
-        signature=check(manifest.signature, signed, hmac_key=hmac_key, public_key=public_key),
-        duplicates=contents.duplicates,
-    )
+def _leak_line(leak: Leak) -> str:
+    if not leak.variable:
+        return f"  {leak.path} cannot be searched for secrets: {leak.encoding}"
+    how = f" (encoded: {leak.encoding})" if leak.encoding else ""
+    return f"  {leak.path} contains the value of {leak.variable}{how}"

@@ -3,9 +3,11 @@
 Hashes alone only show that files match the manifest: whoever changes a file can rewrite the
 manifest too. A signature over the manifest (see :func:`mhhs_sit.evidence.manifest.signed_bytes`)
 closes that gap. HMAC needs a key shared with the reviewer and proves nothing to anyone else;
-Ed25519 lets anyone check with the public key, but a public key *embedded in the pack* only
-proves the pack is unchanged since someone signed it — not who — so the reviewer should supply
-the expected public key. Keys are never written into a pack: only a key id (a digest prefix).
+Ed25519 lets anyone check with the public key, but a public key *embedded in the pack* proves
+nothing — anyone can re-sign a changed pack with their own — so a signature is checked only
+against the key the reviewer names, and a pack checked without one does not pass unless the
+reviewer asks for an integrity-only check (``--allow-unsigned``). Keys are never written into a
+pack: only a key id (a digest prefix).
 
 ``cryptography`` is needed for Ed25519 only, and imported only then.
 """
@@ -201,14 +203,26 @@ class SignatureCheck:
     key_id: str | None = None
 
 
+ALLOW_HINT = (
+    "give the signer's key (--hmac-key-env or --ed25519-public-key, obtained from them separately) to check it, "
+    "or --allow-unsigned to accept a check of the files against the manifest only"
+)
+
+
 def check(
     signature: Mapping[str, str] | None,
     data: bytes,
     *,
     hmac_key: bytes | None = None,
     public_key: bytes | None = None,
+    allow_unsigned: bool = False,
 ) -> SignatureCheck:
-    """Check ``signature`` over ``data``; a key given by the reviewer makes a signature by it required."""
+    """Check ``signature`` over ``data`` against the key the reviewer names, and only against it.
+
+    Without a key nothing is checked (a pack's own embedded key proves nothing: anyone can re-sign
+    a changed pack with theirs), so the check passes only when ``allow_unsigned`` says an
+    integrity-only verdict is wanted; a key given makes a valid signature by that key required.
+    """
     expected = HMAC_SHA256 if hmac_key is not None else ED25519 if public_key is not None else None
     if signature is None:
         if expected:
@@ -216,28 +230,31 @@ def check(
                 f"a {expected} signature was expected but the pack is unsigned: its files could have been "
                 "changed together with the manifest",
             ))  # fmt: skip
-        return SignatureCheck("absent", True, (
+        return SignatureCheck("absent", allow_unsigned, (
             "unsigned pack: this shows the files match the manifest, not that the manifest is the original",
+            *(() if allow_unsigned else (f"FAIL without --allow-unsigned: {ALLOW_HINT}",)),
         ))  # fmt: skip
     scheme, kid = signature.get("scheme"), signature.get("key_id")
     if scheme not in (HMAC_SHA256, ED25519):
         return SignatureCheck("INVALID", False, (f"unknown signature scheme {scheme!r}",), scheme, kid)
-    if expected and scheme != expected:
+    if expected is None:
+        return SignatureCheck("unchecked", allow_unsigned, (
+            f"signed with {scheme} (key_id {kid}) but no key was given, and a signature is checked only against "
+            "a key the reviewer names: this shows only that the files match the manifest",
+            *(() if allow_unsigned else (f"FAIL without --allow-unsigned: {ALLOW_HINT}",)),
+        ), scheme, kid)  # fmt: skip
+    if scheme != expected:
         return SignatureCheck(
             "INVALID", False, (f"the pack is signed with {scheme}, but the key given is for {expected}",), scheme, kid
         )
-    if scheme == HMAC_SHA256:
+    if scheme == HMAC_SHA256 and hmac_key is not None:
         return _check_hmac(signature, data, hmac_key)
+    assert public_key is not None  # expected == scheme == ED25519
     return _check_ed25519(signature, data, public_key)
 
 
-def _check_hmac(signature: Mapping[str, str], data: bytes, key: bytes | None) -> SignatureCheck:
+def _check_hmac(signature: Mapping[str, str], data: bytes, key: bytes) -> SignatureCheck:
     kid = signature.get("key_id")
-    if key is None:
-        return SignatureCheck("unchecked", True, (
-            f"signed with {HMAC_SHA256} (key_id {kid}) but no key was given (--hmac-key-env): this shows only "
-            "that the files match the manifest",
-        ), HMAC_SHA256, kid)  # fmt: skip
     good = hmac.new(key, data, hashlib.sha256).hexdigest()
     if hmac.compare_digest(good, str(signature.get("value", ""))):
         return SignatureCheck("ok", True, (), HMAC_SHA256, kid)
@@ -247,29 +264,22 @@ def _check_hmac(signature: Mapping[str, str], data: bytes, key: bytes | None) ->
     return SignatureCheck("INVALID", False, tuple(notes), HMAC_SHA256, kid)
 
 
-def _check_ed25519(signature: Mapping[str, str], data: bytes, expected_key: bytes | None) -> SignatureCheck:
+def _check_ed25519(signature: Mapping[str, str], data: bytes, expected_key: bytes) -> SignatureCheck:
     _, ed25519 = _crypto()
     from cryptography.exceptions import InvalidSignature
 
     kid = signature.get("key_id")
     embedded = _b64(signature.get("public_key", ""))
     value = _b64(signature.get("value", ""))
-    if embedded is None or len(embedded) != 32 or value is None:
-        return SignatureCheck("INVALID", False, ("the signature's public_key or value is not valid base64",),
-                              ED25519, kid)  # fmt: skip
-    if expected_key is not None and embedded != expected_key:
+    if value is None:
+        return SignatureCheck("INVALID", False, ("the signature's value is not valid base64",), ED25519, kid)
+    if embedded is not None and embedded != expected_key:
         return SignatureCheck("INVALID", False, (
             f"signed by the key with key_id {key_id(embedded)}, not by the expected key (key_id "
             f"{key_id(expected_key)})",
         ), ED25519, kid)  # fmt: skip
     try:
-        ed25519.Ed25519PublicKey.from_public_bytes(expected_key or embedded).verify(value, data)
+        ed25519.Ed25519PublicKey.from_public_bytes(expected_key).verify(value, data)
     except InvalidSignature:
         return SignatureCheck("INVALID", False, ("the Ed25519 signature does not match the manifest",), ED25519, kid)
-    if expected_key is None:
-        return SignatureCheck("ok", True, (
-            f"checked against the public key embedded in the pack (key_id {key_id(embedded)}): this proves "
-            "integrity only, not origin — anyone can re-sign a pack with their own key. Give "
-            "--ed25519-public-key with the signer's public key to prove who signed",
-        ), ED25519, kid)  # fmt: skip
     return SignatureCheck("ok", True, (f"signed by the expected key (key_id {key_id(expected_key)})",), ED25519, kid)

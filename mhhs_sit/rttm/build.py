@@ -13,9 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from mhhs_sit.core.gcpause import paused_gc
+from mhhs_sit.core.yamlsrc import load_yaml
 from mhhs_sit.definitions.model import Cohort, Scenario
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.errors import Problem
@@ -55,7 +54,8 @@ def case_infos(scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, 
                 theme=str(sc.theme),
                 priority=case.priority,
                 location=str(case.location),
-                requirements=tuple(sorted(set(sc.requirements) | set(case.requirements))),
+                # a case counts for what it names itself; only a silent case inherits its scenario's
+                requirements=tuple(sorted(set(case.requirements or sc.requirements))),
                 cohorts={cid for cid, c in cohorts.items() if c.ineligibility(sc, case, local=local) is None},
             )
     return out
@@ -63,10 +63,7 @@ def case_infos(scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, 
 
 def unreadable_cases(file: Path, display: str, reason: str) -> list[CaseInfo]:
     """What can still be read of a scenario file that failed to load: its case ids and requirements."""
-    try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        doc = None
+    doc = load_yaml(file, display=display).data  # bounded: None for a file over the YAML limits
     if not isinstance(doc, dict):
         return [CaseInfo(case=display, location=display, error=reason)]
     common = _ids(doc.get("requirements"))
@@ -86,7 +83,7 @@ def _readable_case(
         stage=str(doc.get("stage") or ""),
         theme=str(doc.get("theme") or ""),
         location=display,
-        requirements=tuple(sorted(set(common) | set(_ids(raw.get("requirements"))))),
+        requirements=tuple(sorted(set(_ids(raw.get("requirements")) or common))),
         error=reason,
     )
 
@@ -118,17 +115,17 @@ def _outcome(row: StoredResult) -> Outcome:
     )
 
 
-def _cell(h: History) -> Cell:
+def _cell(h: History, *, stale: bool = False) -> Cell:
     """Each outcome made once: the deciding one is one of the history's, not a copy."""
     history = tuple(map(_outcome, h.outcomes))
     latest = next((o for o in reversed(history) if o.status != _NOT_RUN), history[-1])
-    return Cell(latest=latest, history=history)
+    return Cell(latest=latest, history=history, stale=stale)
 
 
 def _row_verdict(info: CaseInfo, cells: Mapping[str, Cell]) -> str:
     if info.error is not None:
         return "collection error"
-    executed = [c.latest.status for c in cells.values() if c.latest.status in EXECUTED]
+    executed = [c.latest.status for c in cells.values() if c.latest.status in EXECUTED and not c.stale]
     if not executed:
         return "not executed"
     return "covered" if all(s == _PASSED for s in executed) else "failing"
@@ -159,6 +156,9 @@ def build_rttm(
     """The matrix. ``roles`` (with ``participant``) makes the qualification variant: only the
     requirements that apply to those roles; ``only_cohorts`` narrows the status columns."""
     hist = histories(store_rows)
+    collected = {(info.case, c) for info in cases.values() for c in info.cohorts}
+    unreadable = {info.case for info in cases.values() if info.error is not None}
+    stale = {key for key in hist if key not in collected and key[0] not in unreadable}
     cases = _with_stored_cases(dict(cases), store_rows, hist)
     wanted_cohorts = set(only_cohorts)
     columns = sorted(
@@ -166,7 +166,7 @@ def build_rttm(
         key=natural_key,
     )
     role_set = frozenset(roles)
-    by_requirement, unknown = _cases_by_requirement(requirements, cases, hist, wanted_cohorts)
+    by_requirement, unknown = _cases_by_requirement(requirements, cases, hist, wanted_cohorts, stale)
     rows: list[Row] = []
     verdicts: dict[str, str] = {}
     for req_id in sorted(requirements, key=natural_key):
@@ -225,12 +225,13 @@ def _cases_by_requirement(
     cases: Mapping[str, CaseInfo],
     hist: Mapping[tuple[str, str], History],
     wanted_cohorts: set[str],
+    stale: set[tuple[str, str]],
 ) -> tuple[dict[str, _Covering], set[tuple[str, str]]]:
     """Each requirement's covering cases; and (requirement, case) pairs naming no known requirement."""
     by_requirement: dict[str, _Covering] = {}
     unknown: set[tuple[str, str]] = set()
     for info in cases.values():
-        cells = _case_cells(info, hist, wanted_cohorts)
+        cells = _case_cells(info, hist, wanted_cohorts, stale)
         verdict = _row_verdict(info, cells)
         for rid in info.requirements:
             if rid in requirements:
@@ -240,13 +241,15 @@ def _cases_by_requirement(
     return by_requirement, unknown
 
 
-def _case_cells(info: CaseInfo, hist: Mapping[tuple[str, str], History], wanted_cohorts: set[str]) -> dict[str, Cell]:
+def _case_cells(
+    info: CaseInfo, hist: Mapping[tuple[str, str], History], wanted_cohorts: set[str], stale: set[tuple[str, str]]
+) -> dict[str, Cell]:
     cells: dict[str, Cell] = {}
     for cohort in info.cohorts:
         if wanted_cohorts and cohort not in wanted_cohorts:
             continue
         found = hist.get((info.case, cohort))
-        cells[cohort] = _cell(found) if found else _NEVER_RUN
+        cells[cohort] = _cell(found, stale=(info.case, cohort) in stale) if found else _NEVER_RUN
     return cells
 
 
@@ -257,7 +260,7 @@ def _requirement_rows(req: Requirement, covering: _Covering) -> list[Row]:
 
 
 def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict: str) -> Row:
-    executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED]
+    executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED and not c.stale]
     newest = max(executed, key=lambda o: o.finished) if executed else None
     return Row(
         requirement=req,

@@ -36,6 +36,14 @@ class Cell:
 
     latest: Outcome
     history: tuple[Outcome, ...]
+    # the definitions no longer collect the case in this cohort (removed, or no longer eligible):
+    # its outcomes are history, shown as such, and never count for or against a requirement
+    stale: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The status as a reader sees it: ``passed (stale)`` for an item no longer collected."""
+        return f"{self.latest.status} (stale)" if self.stale else str(self.latest.status)
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,18 @@ class Rttm:
     roles: tuple[str, ...] = ()  # qualification variant: only requirements for these roles
     participant: str | None = None  # e.g. "LDSO DNOA (2300000501)" for a qualification RTTM
     unknown_requirements: tuple[tuple[str, str], ...] = ()  # (id, case) referenced but not catalogued
+    only_runs: tuple[str, ...] = ()  # built from these runs alone (a run folder's own RTTM), not a cycle
+    links_from: str | None = None  # the directory the file is written into: evidence links are relative to it
+    related: tuple[tuple[str, str], ...] = ()  # (label, relative link): the run folder's other reports
+
+    @property
+    def scope(self) -> str:
+        """What the matrix covers, for its title: a cycle, one run (or a few), or the whole store."""
+        if self.cycle:
+            return f"cycle {self.cycle}"
+        if self.only_runs:
+            return ("run " if len(self.only_runs) == 1 else "runs ") + ", ".join(self.only_runs)
+        return "every run in the store"
 
     def coverage(self, key: str) -> list[tuple[str, int, int]]:
         """(group, covered, total requirements) by ``stage`` or ``theme``, in reading order (stages

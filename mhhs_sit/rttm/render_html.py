@@ -17,7 +17,7 @@ from mhhs_sit.evidence.outcomes import pct
 from mhhs_sit.results.outcome import UNSUCCESSFUL
 from mhhs_sit.results.run import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
-from mhhs_sit.rttm.render_tabular import Headline, PerCase, headline, link_target
+from mhhs_sit.rttm.render_tabular import Headline, PerCase, denominator_line, headline, link_target
 
 VERDICT_NOTES = {
     "failing": "a covering case was executed and did not pass in every cohort where it ran",
@@ -101,10 +101,10 @@ def _short(target: str) -> str:
     return ("…/" if len(tail) == 2 else "") + "/".join(tail)
 
 
-def _link(target: str | None) -> str:
+def _link(target: str | None, base: str | None) -> str:
     if not target:
         return ""
-    href = link_target(target)
+    href = link_target(target, base)
     if href is None:
         return f'<span class="mono" title="{_e(target)}">{_e(_short(target))}</span>'
     return f'<a href="{_e(href)}" title="{_e(target)}">{_e(_short(target))}</a>'
@@ -128,6 +128,10 @@ def _status_cell(cell: Cell | None) -> str:
         return '<td class="none" title="not collected in this cohort">—</td>'
     o = cell.latest
     extra = f'<span class="small">{_e(o.category)}</span>' if o.category and o.status in UNSUCCESSFUL else ""
+    if cell.stale:
+        note = "stale: no longer collected in this cohort (the case was removed or is no longer eligible)"
+        chip = _chip(o.status, _outcome_note(o))
+        return f'<td class="stale" title="{_e(note)}">{chip}<span class="small">stale</span></td>'
     return f"<td>{_chip(o.status, _outcome_note(o))}{extra}</td>"
 
 
@@ -181,7 +185,8 @@ def _row_html(row: Row, rttm: Rttm, first: str, case_cells: PerCase[str]) -> str
             + "</td>"
         )
         cells.append(case_cells(row))
-        cells.append(f'<td><span class="mono">{_e(_stamp(row.latest_run))}</span><br>{_link(row.evidence)}</td>')
+        link = _link(row.evidence, rttm.links_from)
+        cells.append(f'<td><span class="mono">{_e(_stamp(row.latest_run))}</span><br>{link}</td>')
     cells.append(f"<td>{_chip(row.verdict)}</td>")
     return f'<tr class="row-{_tone(row.verdict)}">' + "".join(cells) + "</tr>"
 
@@ -242,7 +247,7 @@ def _coverage_table(rttm: Rttm, key: str) -> str:
     return f"<table><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _runs(runs: Sequence[RunSummary]) -> str:
+def _runs(runs: Sequence[RunSummary], base: str | None) -> str:
     if not runs:
         return '<p class="muted">No runs.</p>'
     rows = "".join(
@@ -251,7 +256,7 @@ def _runs(runs: Sequence[RunSummary]) -> str:
         f'<td class="mono">{_e(_stamp(r.finished, seconds=True))}</td>'
         f'<td class="{"failed" if r.state == "interrupted" else ""}">{_e(r.state)}</td>'
         f"<td>{_e(r.sprint or '')}</td><td>{_e(r.environment or '')}</td><td>{_e(r.ir or '')}</td>"
-        f'<td class="num">{r.results}</td><td>{_link(r.evidence)}</td></tr>'
+        f'<td class="num">{r.results}</td><td>{_link(r.evidence, base)}</td></tr>'
         for n, r in enumerate(runs, start=1)
     )
     head = (
@@ -276,7 +281,7 @@ def _unknown(rttm: Rttm) -> str:
 
 
 def _heading(rttm: Rttm) -> str:
-    scope = f"cycle {rttm.cycle}" if rttm.cycle else "every run in the store"
+    scope = rttm.scope
     who = f"qualification of {rttm.participant}" if rttm.participant else ""
     if rttm.roles:
         who += (" · " if who else "") + f"roles {', '.join(rttm.roles)}"
@@ -323,6 +328,7 @@ def render_html(rttm: Rttm) -> str:
     nav = ["<a href='#coverage'>Coverage</a>", "<a href='#matrix'>Matrix</a>", "<a href='#runs'>Runs</a>"]
     if rttm.unknown_requirements:
         nav.append("<a href='#unknown'>Unknown requirements</a>")
+    nav += [f'<a href="{_e(href)}">{_e(label)}</a>' for label, href in rttm.related]  # relative: survive a move
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -339,6 +345,7 @@ def render_html(rttm: Rttm) -> str:
 <div class="tiles">
 {tile_html}
 </div>
+<p class="muted">{_e(denominator_line(rttm))}</p>
 {unknown_note}
 <nav>{" ".join(nav)}</nav>
 <section id="coverage"><h2>Coverage</h2>
@@ -361,7 +368,7 @@ lists every outcome where a case ran more than once in the cycle.</p>
 </div>
 </section>
 <section id="runs"><h2>Runs</h2>
-{_runs(rttm.runs)}
+{_runs(rttm.runs, rttm.links_from)}
 </section>
 {_unknown(rttm) if rttm.unknown_requirements else ""}
 <footer>Generated {_e(_stamp(rttm.generated, seconds=True))} UTC by mhhs-sit {_e(__version__)}.</footer>

@@ -8,7 +8,8 @@ new keys may be added)::
 
     {
       "schema": 1,
-      "cycle": "C2" | null,                 # null: every run in the store
+      "cycle": "C2" | null,                 # null: the runs "covers" names
+      "covers": "cycle C2" | "run r1" | "every run in the store",
       "generated": "<ISO 8601 UTC>",
       "cohorts": ["C1", ...],               # the status columns, in order
       "participant": "LDSO DNOA (...)" | null,
@@ -41,8 +42,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -104,16 +108,33 @@ def history_texts(rttm: Rttm) -> PerCase[str]:
 
 
 def status_of(cell: Cell | None) -> str:
-    return NOT_COLLECTED if cell is None else cell.latest.status
+    return NOT_COLLECTED if cell is None else cell.shown
 
 
-def link_target(target: str) -> str | None:
-    """Where evidence can be opened from: a URL as is, an absolute path as a ``file:`` URI. A
-    relative path has nothing reliable to be relative to once the file is moved, so no link."""
+REPORT = "report/index.html"  # a run folder's Allure report
+
+
+@lru_cache(maxsize=4096)  # a cycle's rows share a handful of run folders: each looked at once (cleared per write)
+def link_target(target: str, base: str | None = None) -> str | None:
+    """Where evidence can be opened from: a URL as is; a run folder, relative to ``base`` (the
+    directory the linking file is in), so the link survives packing and moving both together, and
+    to its Allure report when it has one (or, for the linking file's own folder, will have);
+    without ``base``, an absolute path as a ``file:`` URI. A relative path has nothing reliable to
+    be relative to, so no link."""
     if "://" in target:
         return target
     path = Path(target)
-    return path.as_uri() if path.is_absolute() else None
+    if not path.is_absolute():
+        return None
+    if base is None:
+        return path.as_uri()
+    try:
+        relative = os.path.relpath(path, base)
+    except ValueError:  # another drive
+        return path.as_uri()
+    if path.is_dir() and (relative == "." or (path / REPORT).is_file()):
+        relative = REPORT if relative == "." else f"{relative}/{REPORT}"
+    return urllib.parse.quote(Path(relative).as_posix())
 
 
 def flat_row(row: Row, rttm: Rttm, history: PerCase[str] | None = None) -> list[object]:
@@ -158,6 +179,15 @@ class Headline:
     by_verdict: dict[str, int]  # every verdict, in VERDICTS order
 
 
+def denominator_line(rttm: Rttm) -> str:
+    """The one line that says what the coverage figure is out of, and that the completion report counts the same."""
+    scope = " that apply to the roles asked for" if rttm.roles else ""
+    return (
+        f"Denominator: the {len(rttm.requirement_verdicts)} requirements of the catalogue{scope}, referenced by a "
+        "case or not, as the completion report counts them."
+    )
+
+
 def headline(rttm: Rttm) -> Headline:
     total = len(rttm.requirement_verdicts)
     by_verdict = dict.fromkeys(VERDICTS, 0)
@@ -193,6 +223,7 @@ def _cohorts(row: Row, order: tuple[str, ...]) -> dict[str, object]:
         cell = row.cells[cohort]
         out[cohort] = {
             "status": cell.latest.status,
+            "stale": cell.stale,
             "run_id": cell.latest.run_id or None,
             "finished": cell.latest.finished or None,
             "category": cell.latest.category,
@@ -242,6 +273,7 @@ def to_json(rttm: Rttm) -> dict[str, object]:
     return {
         "schema": SCHEMA,
         "cycle": rttm.cycle,
+        "covers": rttm.scope,
         "generated": rttm.generated,
         "cohorts": list(rttm.cohorts),
         "participant": rttm.participant,

@@ -26,6 +26,7 @@ from mhhs_sit.rttm.render_tabular import (
     Headline,
     PerCase,
     columns,
+    denominator_line,
     headline,
     history_texts,
     link_target,
@@ -120,9 +121,12 @@ def _formats(book: xlsxwriter.Workbook) -> dict[str, Format]:
 class _Sheet:
     """A worksheet written row by row; cells are plain values or (value, look) pairs."""
 
-    def __init__(self, book: xlsxwriter.Workbook, title: str, formats: dict[str, Format]) -> None:
+    def __init__(
+        self, book: xlsxwriter.Workbook, title: str, formats: dict[str, Format], links_from: str | None = None
+    ) -> None:
         self.ws: Worksheet = book.add_worksheet(title)
         self.formats = formats
+        self.links_from = links_from  # evidence links are relative to the workbook's directory
         self.row = 0
         self.links = 0
         self.times: dict[str | None, object] = {}  # a cycle's rows share a handful of run times
@@ -142,7 +146,7 @@ class _Sheet:
     def link(self, target: str | None) -> object:
         if not target:
             return None
-        href = link_target(target)
+        href = link_target(target, self.links_from)
         if href is None or self.links >= MAX_LINKS:
             return target
         self.links += 1
@@ -179,6 +183,11 @@ class _Sheet:
 def _url(href: str, text: str) -> object:
     """A hyperlink XlsxWriter writes as given: it turns every ``file:`` URI into a Windows path
     (``/srv/x`` became the relative ``srv\\x``), so a POSIX file link is passed as a plain URL."""
+    if "://" not in href:  # relative: written as the workbook's relationship target, as Excel does
+        relative = Url("https://placeholder")
+        relative._link = relative._relationship_link = href
+        relative._text = text
+        return relative
     if not href.startswith("file:///") or href[8:10].endswith(":"):
         return href
     url = Url("https://placeholder")  # parsed as a URL, then pointed at the file URI unchanged
@@ -273,7 +282,10 @@ def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm, histories: PerCase[str]) ->
             out.append(cell(NOT_COLLECTED, "absent"))  # the case is not collected in that cohort
         else:
             status = found.latest.status
-            out.append(cell(status, f"status {status}") if status in STATUS_LOOK else status)
+            if found.stale:
+                out.append(found.shown)  # plain: history, not a current status
+            else:
+                out.append(cell(status, f"status {status}") if status in STATUS_LOOK else status)
     out += [
         text(history, "History"),
         sheet.time(row.latest_run),
@@ -284,7 +296,7 @@ def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm, histories: PerCase[str]) ->
 
 
 def _matrix(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) -> None:
-    sheet = _Sheet(book, "RTTM", formats)
+    sheet = _Sheet(book, "RTTM", formats, rttm.links_from)
     ws = sheet.ws
     names = columns(rttm)
     sheet.widths([COHORT_WIDTH if n in rttm.cohorts else WIDTHS.get(n, COHORT_WIDTH) for n in names])
@@ -307,7 +319,7 @@ def _summary(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) 
     ws, cell = sheet, sheet.cell
     sheet.widths([30, 16, 16, 16])
     _fit_to_width(sheet.ws, landscape=False)
-    title = "Requirements-to-Test Traceability Matrix" + (f" — cycle {rttm.cycle}" if rttm.cycle else "")
+    title = f"Requirements-to-Test Traceability Matrix — {rttm.scope}"
     ws.append([cell(title, "title")])
     ws.append([])
     for label, value in _summary_facts(sheet, rttm, headline(rttm)):
@@ -323,12 +335,13 @@ def _summary(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) 
     ws.append([])
     for line in COVERAGE_RULE:  # short lines: a long one is cut off at the printed page's edge
         ws.append([line])
+    ws.append([denominator_line(rttm)])
 
 
 def _summary_facts(sheet: _Sheet, rttm: Rttm, h: Headline) -> list[tuple[str, object]]:
     """The summary sheet's label and value rows: the scope, then the headline figures per verdict."""
     cell = sheet.cell
-    rows: list[tuple[str, object]] = [("Cycle", rttm.cycle or "every run in the store")]
+    rows: list[tuple[str, object]] = [("Covers", rttm.scope)]
     if rttm.participant or rttm.roles:
         rows.append(("Qualification for", rttm.participant or "(roles only)"))
         rows.append(("Roles", ", ".join(rttm.roles) or "all"))
@@ -362,7 +375,7 @@ def _run_row(sheet: _Sheet, n: int, r: RunSummary) -> list[object]:
 
 
 def _runs(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) -> None:
-    sheet = _Sheet(book, "Runs", formats)
+    sheet = _Sheet(book, "Runs", formats, rttm.links_from)
     sheet.widths([5, 22, 17, 17, 12, 8, 14, 8, 9, 50])
     sheet.ws.freeze_panes(1, 0)
     _fit_to_width(sheet.ws, landscape=True)

@@ -3,8 +3,10 @@
 Only the process that gathers reports (the xdist controller) writes. A run first records every
 collected item as *not run*, then turns each into its outcome as it arrives, one committed
 transaction per outcome: a run killed at any point leaves every finished case recorded and every
-other one honestly *not run*, and its run row ``running`` until a later run (or a reader) on the
-same host sees that its process is gone and calls it ``interrupted``.
+other one honestly *not run*. A running run beats its heartbeat every :data:`HEARTBEAT_S`
+(``store/heartbeat.py``); a run row still ``running`` whose process is gone (seen from its own
+host) or whose heartbeat is older than :data:`STALE_S` (seen from anywhere: a shared PostgreSQL)
+reads as ``interrupted`` for every reader, and the next run writes it so.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from mhhs_sit.store.schema import SCHEMA_VERSION, meta, metadata, results, runs
 
 __all__ = ["DEFAULT_STORE", "ENV_VAR", "ResultsStore"]
 HOST = platform.node()
+HEARTBEAT_S = 10.0  # how often a running run says it is alive
+STALE_S = 90.0  # a running run silent this long is dead, whichever host looks
 RESULT_FIELDS = tuple(c.name for c in results.columns if c.name not in ("run_id", "nodeid"))
 _JSON_FIELDS = ("tags", "requirements", "data")
 
@@ -210,22 +214,36 @@ class ResultsStore:
         said = {} if facts is None else {k: v for k, v in facts.to_json().items() if v is not None}
         values = {**said, "cohorts": json.dumps(said["cohorts"])} if "cohorts" in said else said
         stamp = now()
+        finished = None if state == "running" else stamp  # still running: its reports are being written
         with self._guard("close the run"), self.engine.begin() as conn:
             conn.execute(
                 update(runs)
                 .where(runs.c.run_id == run_id)
-                .values(state=state, finished=stamp, heartbeat=stamp, **values)
+                .values(state=state, finished=finished, heartbeat=stamp, **values)
+            )
+
+    def beat(self, run_id: str) -> None:
+        """The run is alive: its heartbeat now."""
+        with self._guard("record the heartbeat"), self.engine.begin() as conn:
+            conn.execute(_HEARTBEAT, {"k_run": run_id, "v_heartbeat": now()})
+
+    def set_state(self, run_id: str, state: str) -> None:
+        """The run's state alone (e.g. *finished* once `mhhs-sit run` has written its reports)."""
+        stamp = now()
+        with self._guard("close the run"), self.engine.begin() as conn:
+            conn.execute(
+                update(runs).where(runs.c.run_id == run_id).values(state=state, finished=stamp, heartbeat=stamp)
             )
 
     def close_abandoned_runs(self) -> list[str]:
-        """Runs of this host left ``running`` by a process that no longer exists -> interrupted."""
+        """Runs left ``running`` by a process that no longer exists, or silent past STALE_S -> interrupted."""
         with self._guard("check earlier runs"), self.engine.begin() as conn:
             rows = conn.execute(
-                select(runs.c.run_id, runs.c.pid, runs.c.heartbeat).where(
-                    runs.c.state == "running", runs.c.host == HOST
+                select(runs.c.run_id, runs.c.host, runs.c.pid, runs.c.started, runs.c.heartbeat).where(
+                    runs.c.state == "running"
                 )
             ).all()
-            gone = [r for r in rows if not _alive(r.pid)]
+            gone = [r for r in rows if run_state("running", r.host, r.pid, r.heartbeat or r.started) != "running"]
             for r in gone:
                 conn.execute(
                     update(runs).where(runs.c.run_id == r.run_id).values(state="interrupted", finished=r.heartbeat)
@@ -433,7 +451,8 @@ def _stored_run(row: RowMapping, results_count: int) -> StoredRun:
     cohorts = row["cohorts"]
     return StoredRun(
         run_id=row["run_id"], cycle=row["cycle"], sprint=row["sprint"],
-        state=run_state(row["state"], row["host"], row["pid"]), started=row["started"], finished=row["finished"],
+        state=run_state(row["state"], row["host"], row["pid"], row["heartbeat"] or row["started"]),
+        started=row["started"], finished=row["finished"],
         heartbeat=row["heartbeat"], environment=row["environment"], environment_tag=row["environment_tag"],
         ir=row["ir"], spec_version=row["spec_version"], cohorts=tuple(json.loads(cohorts)) if cohorts else (),
         git_commit=row["git_commit"], framework_version=row["framework_version"], seed=row["seed"],
@@ -442,8 +461,23 @@ def _stored_run(row: RowMapping, results_count: int) -> StoredRun:
     )  # fmt: skip
 
 
-def run_state(state: str, host: str | None, pid: int | None) -> str:
-    """``running`` only while its process lives (when that can be checked from here)."""
-    if state == "running" and host == HOST and not _alive(pid):
+def run_state(state: str, host: str | None, pid: int | None, heartbeat: str | None = None) -> str:
+    """``running`` only while its process lives (when that can be checked from here) and its
+    heartbeat is fresh (whoever looks)."""
+    if state != "running":
+        return state
+    if host == HOST and not _alive(pid):
+        return "interrupted"
+    if heartbeat is not None and _age_s(heartbeat) > STALE_S:
         return "interrupted"
     return state
+
+
+def _age_s(stamp: str) -> float:
+    try:
+        then = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return 0.0
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=dt.UTC)
+    return (dt.datetime.now(dt.UTC) - then).total_seconds()

@@ -1,6 +1,8 @@
 """The evidence pack: what it holds, that verify catches every change, signatures, and no secrets."""
 
 import argparse
+import base64
+import gzip
 import hashlib
 import json
 import os
@@ -113,14 +115,17 @@ def test_the_pack_holds_every_artefact_and_a_manifest_of_their_digests(run_dir, 
         assert data == (tmp_path / name).read_bytes()
 
 
-def test_an_unsigned_pack_verifies_and_says_it_is_unsigned(run_dir, tmp_path, capsys):
-    rc, lines = verified(capsys, packed(run_dir, tmp_path))
+def test_an_unsigned_pack_fails_unless_the_reviewer_allows_it(run_dir, tmp_path, capsys):
+    out = packed(run_dir, tmp_path)
+    rc, lines = verified(capsys, out)
+    assert rc == 1 and "SIGNATURE absent" in lines and lines[-1] == "FAIL"
+    assert any("FAIL without --allow-unsigned" in line for line in lines)
+    rc, lines = verified(capsys, out, "--allow-unsigned")
     assert rc == 0
     assert lines[-2:] == [
         "  note: unsigned pack: this shows the files match the manifest, not that the manifest is the original",
         "PASS",
     ]
-    assert "SIGNATURE absent" in lines
 
 
 def test_a_one_byte_change_is_altered_naming_the_file(run_dir, tmp_path, capsys):
@@ -133,7 +138,7 @@ def test_a_one_byte_change_is_altered_naming_the_file(run_dir, tmp_path, capsys)
     def flip(contents):
         contents[name] = changed
 
-    rc, lines = verified(capsys, rewrite(out, tmp_path / "tampered.zip", flip))
+    rc, lines = verified(capsys, rewrite(out, tmp_path / "tampered.zip", flip), "--allow-unsigned")
     assert rc == 1
     expected, got = hashlib.sha256(original).hexdigest(), hashlib.sha256(changed).hexdigest()
     assert f"ALTERED {name} (sha256 expected {expected} got {got})" in lines
@@ -152,7 +157,7 @@ def test_a_one_byte_change_is_altered_naming_the_file(run_dir, tmp_path, capsys)
 )  # fmt: skip
 def test_an_added_or_removed_file_is_named(run_dir, tmp_path, capsys, change, finding):
     out = rewrite(packed(run_dir, tmp_path), tmp_path / "tampered.zip", change)
-    rc, lines = verified(capsys, out)
+    rc, lines = verified(capsys, out, "--allow-unsigned")
     assert rc == 1
     assert [line for line in lines if line.startswith(("ALTERED", "ADDED", "MISSING"))] == [finding]
     assert lines[-1] == "FAIL"
@@ -162,11 +167,11 @@ def test_an_unpacked_directory_verifies_and_its_changes_are_found(run_dir, tmp_p
     unpacked = tmp_path / "unpacked"
     with zipfile.ZipFile(packed(run_dir, tmp_path)) as zf:
         zf.extractall(unpacked)
-    assert verified(capsys, unpacked)[0] == 0
+    assert verified(capsys, unpacked, "--allow-unsigned")[0] == 0
     (unpacked / "run" / "report" / "index.html").write_text("<html><body>edited</body></html>\n")
     (unpacked / "run" / "results.json").unlink()
     (unpacked / "run" / "extra.txt").write_text("x")
-    rc, lines = verified(capsys, unpacked)
+    rc, lines = verified(capsys, unpacked, "--allow-unsigned")
     assert rc == 1
     assert [line.split(" (")[0] for line in lines if line.startswith(("ALTERED", "ADDED", "MISSING"))] == [
         "ALTERED run/report/index.html",
@@ -185,8 +190,9 @@ def test_an_hmac_signed_pack_verifies_with_the_key_and_never_holds_it(run_dir, t
     assert not any(HMAC_KEY.encode() in data for data in files.values())
     rc, lines = verified(capsys, out, "--hmac-key-env", "EVIDENCE_HMAC")
     assert rc == 0 and f"SIGNATURE ok (hmac-sha256, key_id {signature['key_id']})" in lines and lines[-1] == "PASS"
-    rc, lines = verified(capsys, out)  # no key: the signature cannot be checked, and the output says so
-    assert rc == 0 and any(line.startswith("SIGNATURE unchecked") for line in lines)
+    rc, lines = verified(capsys, out)  # no key: the signature cannot be checked, so no PASS
+    assert rc == 1 and any(line.startswith("SIGNATURE unchecked") for line in lines) and lines[-1] == "FAIL"
+    assert verified(capsys, out, "--allow-unsigned")[0] == 0  # integrity only, asked for
 
 
 def test_files_changed_with_their_digests_in_the_manifest_fail_only_on_the_signature(
@@ -248,13 +254,13 @@ def test_ed25519_keygen_sign_and_verify(run_dir, tmp_path, capsys):
 
     rc, lines = verified(capsys, out, "--ed25519-public-key", public)
     assert rc == 0 and lines[-1] == "PASS" and any(line.startswith("SIGNATURE ok (ed25519") for line in lines)
-    rc, lines = verified(capsys, out)  # the embedded key: integrity only, and the output says so
-    assert rc == 0 and any("integrity only, not origin" in line for line in lines)
+    rc, lines = verified(capsys, out)  # the embedded key is never trusted: unchecked without a key named
+    assert rc == 1 and any(line.startswith("SIGNATURE unchecked (ed25519") for line in lines)
     rc, lines = verified(capsys, out, "--ed25519-public-key", other / "evidence-signing.pub.pem")
     assert rc == 1 and any(line.startswith("SIGNATURE INVALID") for line in lines) and lines[-1] == "FAIL"
 
 
-def test_an_ed25519_pack_re_signed_with_another_key_passes_only_without_the_expected_key(run_dir, tmp_path, capsys):
+def test_an_ed25519_pack_re_signed_with_another_key_passes_only_when_signatures_are_waived(run_dir, tmp_path, capsys):
     """Why the embedded key proves nothing about origin: a forger can re-sign with their own key."""
     for d in ("keys", "forger"):
         cli("evidence", "keygen", "--out", tmp_path / d)
@@ -267,7 +273,8 @@ def test_an_ed25519_pack_re_signed_with_another_key_passes_only_without_the_expe
     assert cli("evidence", "pack", forged_run, "--out", forged,
                "--ed25519-key", tmp_path / "forger" / "evidence-signing.key.pem") == 0  # fmt: skip
     assert members(genuine).keys() == members(forged).keys()
-    assert verified(capsys, forged)[0] == 0
+    assert verified(capsys, forged)[0] == 1  # its own embedded key is not asked
+    assert verified(capsys, forged, "--allow-unsigned")[0] == 0  # integrity only: the reviewer's choice
     assert verified(capsys, forged, "--ed25519-public-key", tmp_path / "keys" / "evidence-signing.pub.pem")[0] == 1
 
 
@@ -362,3 +369,57 @@ def test_the_signed_bytes_are_the_canonical_manifest_without_its_signature(run_d
     signed = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
     assert signed == canonical_json(manifest)
     assert signature["value"] == hmac.new(HMAC_KEY.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def _allure_single_file(*embedded):
+    """An Allure single-file report as it embeds its data: each file as base64 inside a script."""
+    calls = "".join(f"d('data/attachments/{i}.json','{base64.b64encode(data).decode()}');" for i, data in
+                    enumerate(embedded))  # fmt: skip
+    return f"<html><head><script>{calls}</script></head><body>report</body></html>\n"
+
+
+def test_a_secret_only_base64_or_compressed_inside_files_is_found_in_every_file(run_dir, tmp_path, capsys, monkeypatch):
+    secret = "sk-live-9f8e7d6c5b4a"
+    monkeypatch.setenv("MHHS_SITA_API_KEY", secret)
+    attachment = json.dumps({"request": {"headers": {"x-api-key": secret}}, "n": 1}).encode()
+    (run_dir / "report" / "index.html").write_text(_allure_single_file(b'{"name": "TC01"}', attachment))
+    (run_dir / "allure-results" / "ccc-attachment.json.gz").write_bytes(gzip.compress(attachment))
+    (run_dir / "allure-results" / "ddd-attachment.txt").write_text(  # base64 of base64, mid-text
+        "body=" + base64.urlsafe_b64encode(b"xx" + base64.b64encode(b"key " + secret.encode())).decode()
+    )
+    with zipfile.ZipFile(run_dir / "rttm.xlsx", "w", zipfile.ZIP_DEFLATED) as xlsx:  # a workbook: deflated XML
+        xlsx.writestr("[Content_Types].xml", "<Types/>")
+        xlsx.writestr("xl/sharedStrings.xml", f"<sst><si><t>{secret}</t></si></sst>")
+    assert secret.encode() not in b"".join(p.read_bytes() for p in run_dir.rglob("*") if p.is_file())
+    assert cli("evidence", "pack", run_dir, "--out", tmp_path / "p.zip") == 2
+    err = capsys.readouterr().err
+    assert "report/index.html contains the value of MHHS_SITA_API_KEY (encoded: base64)" in err
+    assert "allure-results/ccc-attachment.json.gz contains the value of MHHS_SITA_API_KEY (encoded: gzip)" in err
+    assert "allure-results/ddd-attachment.txt contains the value of MHHS_SITA_API_KEY (encoded: base64" in err
+    assert "rttm.xlsx contains the value of MHHS_SITA_API_KEY (encoded: zip member xl/sharedStrings.xml)" in err
+    assert secret not in err and not (tmp_path / "p.zip").exists()
+
+
+def test_base64_of_other_data_is_not_taken_for_a_secret(run_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MHHS_SITA_API_KEY", "sk-live-9f8e7d6c5b4a")
+    blobs = [os.urandom(3000) for _ in range(20)] + [json.dumps(RESULTS).encode()]
+    (run_dir / "report" / "index.html").write_text(_allure_single_file(*blobs))
+    assert pack(run_dir, tmp_path / "p.zip").path.is_file()
+
+
+def test_a_secret_at_any_offset_of_a_base64_blob_is_found_without_decoding_it_from_its_start():
+    from mhhs_sit.evidence.secretscan import forms, scan
+
+    secret = "p@ss-w0rd-4242"
+    for offset in range(6):
+        blob = base64.b64encode(b"abc" + b"x" * offset + secret.encode() + b"tail")
+        text = b"prefix-" + blob[4:]  # the run no longer starts where the blob does: decoding it gives garbage
+        assert [f.variable for f in scan(text, {"K": forms(secret)})] == ["K"], offset
+
+
+def test_a_compression_bomb_is_bounded_and_refused_as_unsearchable(run_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MHHS_SITA_API_KEY", "sk-live-9f8e7d6c5b4a")
+    monkeypatch.setattr("mhhs_sit.evidence.secretscan.MAX_DECODED_BYTES", 8 << 20)
+    (run_dir / "allure-results" / "bomb.gz").write_bytes(gzip.compress(b"\0" * (64 << 20)))
+    with pytest.raises(ConfigError, match=r"allure-results/bomb.gz cannot be searched for secrets: more than 8 MB"):
+        pack(run_dir, tmp_path / "p.zip")

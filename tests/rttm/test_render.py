@@ -108,7 +108,7 @@ def test_an_uncovered_requirement_stands_out_with_blank_case_cells(book):
 def test_the_summary_sheet_counts_with_real_numbers(book):
     ws = book["Summary"]
     facts = {row[0].value: row[1] for row in ws.iter_rows(min_row=3, max_col=2) if row[0].value}
-    assert facts["Cycle"].value == "C2" and facts["Requirements"].value == 5 and facts["Covered"].value == 1
+    assert facts["Covers"].value == "cycle C2" and facts["Requirements"].value == 5 and facts["Covered"].value == 1
     assert facts["Coverage"].value == pytest.approx(0.2) and facts["Coverage"].number_format == "0.0%"
     assert facts["Generated (UTC)"].value == dt.datetime(2026, 11, 10, 8, 30)
     counts = {k.strip(): v.value for k, v in facts.items() if k.startswith("  ")}
@@ -178,8 +178,9 @@ def test_json_groups_cases_under_their_requirement_and_round_trips(tmp_path):
     rttm = sample_rttm()
     doc = to_json(rttm)
     assert json.loads(write_json(rttm, tmp_path / "rttm.json").read_text(encoding="utf-8")) == doc
-    assert list(doc) == ["schema", "cycle", "generated", "cohorts", "participant", "roles", "summary", "runs",
-                         "requirements", "unknown_requirements"]  # fmt: skip
+    assert list(doc) == ["schema", "cycle", "covers", "generated", "cohorts", "participant", "roles", "summary",
+                         "runs", "requirements", "unknown_requirements"]  # fmt: skip
+    assert doc["covers"] == "cycle C2"
     assert (doc["cycle"], doc["cohorts"], doc["participant"], doc["roles"]) == ("C2", ["C1", "C2", "C3"], None, [])
     summary = doc["summary"]
     assert (summary["requirements"], summary["covered"], summary["coverage"]) == (5, 1, 0.2)

@@ -97,3 +97,23 @@ def test_import_command_writes_a_csv_that_loads_the_same(tmp_path):
     assert {k: (r.title, r.source, r.stage, r.priority, r.roles) for k, r in again.items()} == {
         k: (r.title, r.source, r.stage, r.priority, r.roles) for k, r in original.items()
     }
+
+
+def test_a_case_counts_only_for_the_requirements_it_names_and_a_silent_case_for_its_scenarios():
+    """The scenario traces to REQ-A and REQ-B; TC01 names REQ-A only, TC02 names none."""
+    from mhhs_sit.core.yamlsrc import parse_yaml
+    from mhhs_sit.definitions.scenario_build import build_scenario
+    from mhhs_sit.execution.steps import STEP_KINDS
+    from mhhs_sit.rttm.build import case_infos
+
+    text = (
+        "scenario: T-01-001\ntitle: t\nstage: sit-functional\ntheme: 1\nroles: [SUP]\n"
+        "requirements: [REQ-A, REQ-B]\ncases:\n"
+        "  - id: T-01-001-TC01\n    title: one\n    requirements: [REQ-A]\n    steps:\n      - wait: 1ms\n"
+        "  - id: T-01-001-TC02\n    title: two\n    steps:\n      - wait: 1ms\n"
+    )
+    scenario, problems = build_scenario(parse_yaml(text, "t.yaml"), STEP_KINDS)
+    assert problems == [] and scenario is not None
+    infos = case_infos([scenario], {}, local=True)
+    assert infos["T-01-001-TC01"].requirements == ("REQ-A",)
+    assert infos["T-01-001-TC02"].requirements == ("REQ-A", "REQ-B")
