@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from mhhs_sit.dip.client import DipClient
 from mhhs_sit.execution.load.thresholds import Delivery
+
+if TYPE_CHECKING:
+    from mhhs_sit.dip.client import DipClient
 
 MESSAGES = "/_sim/messages"
 _SETTLE_S = 10.0
