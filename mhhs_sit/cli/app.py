@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.cli.requirements",
         "mhhs_sit.cli.stubs",
         "mhhs_sit.cli.load",
+        "mhhs_sit.cli.qualify",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register
