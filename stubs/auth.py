@@ -97,7 +97,7 @@ class Authenticator:
 
     def _certificate_refusal(self, peer_cert: x509.Certificate | None, caller: SimParticipant) -> AuthRefusal | None:
         """A TLS client certificate, when there is one, must be the API key's participant's."""
-        if peer_cert is None:
+        if peer_cert is None or self._brought_by(peer_cert, caller.dip_id):
             return None
         owner = self._owner(peer_cert)
         if owner == caller.dip_id:
@@ -135,6 +135,8 @@ class Authenticator:
 
     def _trust(self, cert: x509.Certificate, caller: SimParticipant) -> SignatureProblem | None:
         """The caller's registered signing certificate is trusted; another participant's is named as such."""
+        if self._brought_by(cert, caller.dip_id):
+            return None
         registered = self.credentials.registered(caller.dip_id)
         fingerprint = cert.fingerprint(hashes.SHA256())
         if registered is not None and registered.cert.fingerprint(hashes.SHA256()) == fingerprint:
@@ -151,9 +153,18 @@ class Authenticator:
             f"the signing certificate is not {caller.dip_id}'s registered certificate nor issued by this run's CA",
         )
 
-    def _owner(self, cert: x509.Certificate) -> str | None:
-        """The DIP ID a trusted certificate belongs to (issued by the run's CA, or a participant's own file)."""
+    def _brought_by(self, cert: x509.Certificate, dip_id: str) -> bool:
+        """Whether the certificate is one the participant brought (stubs up --participant-cert)."""
         fingerprint = cert.fingerprint(hashes.SHA256())
+        return any(c.fingerprint(hashes.SHA256()) == fingerprint for c in self.credentials.trusted(dip_id))
+
+    def _owner(self, cert: x509.Certificate) -> str | None:
+        """The DIP ID a trusted certificate belongs to (issued by the run's CA, a participant's own
+        files, or a certificate it brought)."""
+        fingerprint = cert.fingerprint(hashes.SHA256())
+        for dip_id in self.credentials.brought():
+            if self._brought_by(cert, dip_id):
+                return dip_id
         for p in self.config.participants.values():
             if p.key_file:
                 own = self.credentials.registered(p.dip_id)

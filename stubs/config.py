@@ -31,6 +31,10 @@ class SimParticipant:
     # The participant's own signing/mTLS key and certificate (PEM files); None: generated per run.
     key_file: str | None = None
     cert_file: str | None = None
+    # Certificates the participant brings without its key (PEM files; stubs up --participant-cert):
+    # trusted for this DIP ID's signatures and TLS client certificate, as the DIP trusts an onboarded
+    # participant's certificate. The simulator then never makes a key of its own for the participant.
+    trusted_cert_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,9 @@ class SimulatorConfig:
             key_file, cert_file = getattr(p, "key_file", None), getattr(p, "cert_file", None)
             if key_file and cert_file:
                 self.credentials.use_files(p.dip_id, key_file, cert_file)
+            brought = getattr(p, "trusted_cert_files", ())
+            if brought:
+                self.credentials.trust_files(p.dip_id, brought)
 
     @property
     def api_keys(self) -> dict[str, str]:

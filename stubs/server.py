@@ -19,6 +19,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from mhhs_sit.errors import EnvironmentBroken
 from mhhs_stubs.app import SimulatorApp
 from mhhs_stubs.config import CONTROL_HEADER, SimulatorConfig
+from mhhs_stubs.tls import client_trust_bundle
 
 
 def is_loopback(host: str) -> bool:
@@ -86,6 +87,17 @@ class PeerCertProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
             self.transport.abort()
 
 
+class _PinningConfig(uvicorn.Config):
+    """uvicorn's config, whose TLS context takes a trusted client certificate as a trust anchor by
+    itself (``VERIFY_X509_PARTIAL_CHAIN``): a certificate a participant brought, issued by its own
+    CA, is trusted without that CA, as the DIP trusts the certificate onboarded for a DIP ID."""
+
+    def load(self) -> None:
+        super().load()
+        if self.ssl is not None:
+            self.ssl.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+
+
 class _TlsOptions(TypedDict, total=False):
     """uvicorn's options for HTTPS (and mutual TLS) with the run's certificates."""
 
@@ -116,15 +128,18 @@ class EmbeddedSimulator:
             self._tmp = tempfile.TemporaryDirectory(prefix="mhhs-sim-tls-")
             self.credentials_dir = Path(self._tmp.name)
             config.credentials.write(self.credentials_dir, [])
+            # Client certificates: the run's CA's, and those participants brought (self-signed or
+            # not: the brought certificate itself is a trust anchor, as the DIP pins an onboarded one).
+            (self.credentials_dir / "clients.pem").write_bytes(client_trust_bundle(config.credentials))
             tls = {
                 "ssl_certfile": str(self.credentials_dir / "server.pem"),
                 "ssl_keyfile": str(self.credentials_dir / "server.key"),
-                "ssl_ca_certs": str(self.credentials_dir / "ca.pem"),
+                "ssl_ca_certs": str(self.credentials_dir / "clients.pem"),
                 "ssl_cert_reqs": ssl.CERT_REQUIRED if config.mtls else ssl.CERT_NONE,
                 "http": PeerCertProtocol,
             }
         self._server = uvicorn.Server(
-            uvicorn.Config(
+            _PinningConfig(
                 self.sim.app,
                 host=host,
                 port=self.port,

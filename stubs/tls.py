@@ -161,6 +161,23 @@ def load_credential(name: str, key_file: str | os.PathLike[str], cert_file: str 
     return Credential(name, key, cert)
 
 
+def load_certificate(dip_id: str, cert_file: str | os.PathLike[str]) -> x509.Certificate:
+    """A certificate a participant brings (a PEM file, no key): RSA, as DIP signatures need."""
+    try:
+        pem = Path(cert_file).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the certificate of {dip_id} from {cert_file}: {exc.strerror or exc}") from None
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError as exc:
+        raise ConfigError(f"{cert_file}: not a PEM certificate ({exc}); give the certificate of {dip_id}") from None
+    if not isinstance(cert.public_key(), rsa.RSAPublicKey):
+        raise ConfigError(
+            f"{cert_file}: DIP signatures need an RSA certificate, not {type(cert.public_key()).__name__}"
+        )
+    return cert
+
+
 class Credentials:
     """Everything secret for one run, made on first use and thread-safe (server loop and test threads)."""
 
@@ -170,6 +187,8 @@ class Credentials:
         self._made: dict[str, Credential] = {}
         self._lock = threading.RLock()
         self._dip_signer: Signer | None = None
+        self._brought: dict[str, tuple[str, ...]] = {}  # DIP ID -> certificate files it brings
+        self._trusted: dict[str, tuple[x509.Certificate, ...]] = {}
 
     @property
     def ca(self) -> RunCA:
@@ -182,6 +201,33 @@ class Credentials:
         """Use a participant's own PEM files instead of a generated key (read on first use)."""
         with self._lock:
             self._files[dip_id] = (key_file, cert_file)
+
+    def trust_files(self, dip_id: str, cert_files: Iterable[str]) -> None:
+        """Trust the participant's own certificates (PEM files, no key) for its DIP ID (read on first use)."""
+        with self._lock:
+            self._brought[dip_id] = tuple(cert_files)
+            self._trusted.pop(dip_id, None)
+
+    def brings_certificate(self, dip_id: str) -> bool:
+        with self._lock:
+            return dip_id in self._brought
+
+    def trusted(self, dip_id: str) -> tuple[x509.Certificate, ...]:
+        """The certificates the participant brought, parsed once; none when it brought none."""
+        with self._lock:
+            files = self._brought.get(dip_id)
+            if files is None:
+                return ()
+            certs = self._trusted.get(dip_id)
+            if certs is None:
+                certs = self._trusted[dip_id] = tuple(load_certificate(dip_id, f) for f in files)
+            return certs
+
+    def brought(self) -> dict[str, tuple[x509.Certificate, ...]]:
+        """Every participant's brought certificates, by DIP ID."""
+        with self._lock:
+            names = list(self._brought)
+        return {dip_id: self.trusted(dip_id) for dip_id in names}
 
     def server(self) -> Credential:
         return self._get("server", self.ca.server)
@@ -225,8 +271,8 @@ class Credentials:
         """Write the CA, the server and DIP certificates and each participant's key/cert for a system under test.
 
         Layout: ``ca.pem``, ``server.pem``/``server.key``, ``dip.pem`` (the DIP's signing
-        certificate, unless ``dip`` is false), ``<DIP ID>.pem``/``<DIP ID>.key``. Keys are 0600,
-        the directory 0700.
+        certificate, unless ``dip`` is false), ``<DIP ID>.pem``/``<DIP ID>.key`` (none for a
+        participant that brings its own certificate). Keys are 0600, the directory 0700.
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
@@ -235,7 +281,7 @@ class Credentials:
         server = self.server()
         _write(out / "server.pem", server.cert_pem, 0o644)
         _write(out / "server.key", server.key_pem, 0o600)
-        names = list(dip_ids)
+        names = [d for d in dip_ids if not self.brings_certificate(d)]  # their keys are their own
         with ThreadPoolExecutor(2, thread_name_prefix="mhhs-keys") as pool:
             made = list(pool.map(self.participant, names))
             if dip:
@@ -244,6 +290,12 @@ class Credentials:
             _write(out / f"{dip_id}.pem", cred.cert_pem, 0o644)
             _write(out / f"{dip_id}.key", cred.key_pem, 0o600)
         return out
+
+
+def client_trust_bundle(credentials: Credentials) -> bytes:
+    """What a TLS server trusts for client certificates: the run's CA and every brought certificate."""
+    brought = [c.public_bytes(serialization.Encoding.PEM) for certs in credentials.brought().values() for c in certs]
+    return b"".join([credentials.ca.cert_pem, *brought])
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:

@@ -72,3 +72,19 @@ def test_without_scenarios_the_plugin_stays_out_of_the_way(pytester):
     pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
     result = pytester.runpytest("-q")
     result.assert_outcomes(passed=1)
+
+
+def test_qualification_scenarios_run_only_when_their_stage_is_asked_for(pytester):
+    from tests.helpers import appointment_scenario, copy_project, write
+
+    copy_project(pytester.path, themes=False)
+    write(pytester.path, "test_themes/f.yaml", appointment_scenario("T-30-001"))
+    write(
+        pytester.path,
+        "test_themes/q.yaml",
+        appointment_scenario("QT-30-001").replace("stage: sit-functional", "stage: qualification"),
+    )
+    default = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only", "-q")
+    assert "T-30-001-TC01" in default.stdout.str() and "QT-30-001" not in default.stdout.str()
+    asked = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only", "-q", "--stage", "qualification")
+    assert "QT-30-001-TC01" in asked.stdout.str() and "f.yaml" not in asked.stdout.str()

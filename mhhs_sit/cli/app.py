@@ -340,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mhhs_sit.cli.schema",
         "mhhs_sit.cli.new",
         "mhhs_sit.cli.reference",
+        "mhhs_sit.cli.qualify",
     ):
         try:
             register = __import__(module, fromlist=["register"]).register

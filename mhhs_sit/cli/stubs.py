@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mhhs_sit.cli.brought_certs import LIST_OPTION, OPTION, given_pairs, with_brought_certs
 from mhhs_sit.cli.common import guarded, project_of, shown
 from mhhs_sit.core.yamlsrc import load_yaml
 from mhhs_sit.definitions.environments import find_environment
@@ -101,6 +102,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         help="also accept webhooks (pubconfig callbackURL) on this host, any port or the one given "
         "(repeatable; default: loopback only), for a system under test on another machine",
+    )
+    up.add_argument(
+        OPTION,
+        dest="participant_cert",
+        action="append",
+        metavar="DIPID=CERT.pem",
+        default=[],
+        help="trust this certificate (PEM, no key) for the DIP ID's request signatures and TLS client "
+        "certificate instead of a key the simulator makes: a system under test signs with its own (repeatable)",
+    )
+    up.add_argument(
+        LIST_OPTION,
+        dest="participant_certs",
+        action="append",
+        metavar="FILE",
+        default=[],
+        help=f"a file of DIPID=cert.pem lines, as {OPTION} (# comments; paths relative to the file)",
     )
     up.add_argument(
         "--control-key-file",
@@ -269,6 +287,10 @@ def plan(args: argparse.Namespace) -> Plan:
         config = dataclasses.replace(config, webhook_hosts=tuple(_webhook_hosts(args.allow_webhook_host)))
     if args.control_key_file:
         config = dataclasses.replace(config, control_key=_control_key(Path(args.control_key_file), config))
+    brought = given_pairs(args.participant_cert, args.participant_certs)
+    if brought and env.stubs == "container":
+        raise ConfigError(f"{OPTION}: participants' own certificates are for the embedded simulator; use --env local")
+    config = with_brought_certs(config, brought)
     return Plan(env, chosen, config)
 
 
@@ -350,6 +372,9 @@ def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
         "ca": str(keys / "ca.pem"),
         "signing": "sign with <DIP ID>.key and send <DIP ID>.pem as X-DIP-Signature-Certificate "
         + SIGNING_NOTE[chosen.config.signing],
+        "own_certificates": {
+            p.dip_id: list(p.trusted_cert_files) for p in chosen.config.participants.values() if p.trusted_cert_files
+        },
     }
     write_private(path, json.dumps(creds, indent=1))
     simulated = [p for p in creds["participants"] if p["simulated"]]
@@ -361,6 +386,9 @@ def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
     print(f"credentials: {path} (DIP ID, role, MPID and X-API-Key of every participant; mode 0600, {keep})")
     print(f"signing keys: {keys} (<DIP ID>.key/.pem per participant from outside, ca.pem; {keep})")
     print(f"signing: {chosen.config.signing} {SIGNING_NOTE[chosen.config.signing]}")
+    for p in chosen.config.participants.values():
+        if p.trusted_cert_files:
+            print(f"  {p.dip_id} ({p.role}) signs with its own certificate: {', '.join(p.trusted_cert_files)}")
     print("simulated (answered by the simulator):")
     print("\n".join(_table(simulated)) or "  none")
     print("expected from outside (systems under test: send with the participant's X-API-Key; register webhooks")

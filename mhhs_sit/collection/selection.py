@@ -24,6 +24,11 @@ class Case(Protocol):
     def cohort_id(self) -> str: ...
 
 
+ONLY_WHEN_ASKED = frozenset({"qualification"})
+"""Stages a run without ``--stage`` leaves out: a qualification scenario needs a participant's own
+system under test (``mhhs-sit qualify`` runs it, or ``--stage qualification``)."""
+
+
 def split_csv(values: list[str] | None) -> list[str]:
     """Repeatable, comma-separated option values as one list."""
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
@@ -60,7 +65,7 @@ class Selection:
         case = cast(Case, item)
         scenario = case.scenario
         return (
-            (not self.stages or scenario.stage in self.stages)
+            (scenario.stage in self.stages if self.stages else scenario.stage not in ONLY_WHEN_ASKED)
             and (not self.themes or scenario.theme in self.themes)
             and (not self.cohorts or case.cohort_id in self.cohorts)
             and self._rerun_keeps(case)
@@ -74,8 +79,6 @@ class Selection:
 
 def deselect(config: pytest.Config, selection: Selection, items: list[pytest.Item]) -> None:
     """Keep the items ``selection`` keeps; report the others as deselected."""
-    if selection.selects_all:
-        return
     keep = [item for item in items if selection.keeps(item)]
     if len(keep) != len(items):
         kept = set(map(id, keep))

@@ -10,6 +10,7 @@ written to a private directory, and the simulator insists on the signatures, as 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,8 @@ LOCAL_KINDS = ("embedded", "container")
 CONTROL_KEY_FILE = "control.key"  # in the run's credentials directory, mode 0600
 # mhhs_stubs.config.CONTROL_HEADER, not imported: the runtime would load the whole simulator
 CONTROL_HEADER = "X-Sim-Control-Key"
+# A simulator started outside the run (mhhs-sit qualify) hands its control key over in this variable.
+CONTROL_KEY_ENV = "MHHS_SIM_CONTROL_KEY"
 
 
 class RunningSimulator(Protocol):
@@ -73,10 +76,12 @@ class ControlKeyAuth(AuthBase):
 
 
 def control_auth(credentials_dir: str | None, base_url: str) -> ControlKeyAuth | None:
-    """The control key's auth when the run's credentials hold one (a local simulator's run)."""
+    """The control key's auth when the run's credentials hold one (a local simulator's run), or
+    the environment hands one over (``MHHS_SIM_CONTROL_KEY``: a simulator ``qualify`` started)."""
     path = Path(credentials_dir, CONTROL_KEY_FILE) if credentials_dir else None
     if path is None or not path.is_file():
-        return None
+        handed = os.environ.get(CONTROL_KEY_ENV)
+        return ControlKeyAuth(base_url, handed) if handed else None
     return ControlKeyAuth(base_url, path.read_text(encoding="utf-8").strip())
 
 

@@ -1,0 +1,177 @@
+"""``mhhs-sit qualify --role LDSO`` end to end: the reference LDSO (examples/reference_ldso) as a
+process of its own on loopback, signing with its own certificate, is qualified: every LDSO
+qualification case passes; its ``--wrong`` variant fails exactly the cases that check what it
+gets wrong (failed, not broken). And the session's parts: who is under test, what the
+scenarios need, and the countdown when the system never registers."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from mhhs_sit.cli.app import main
+from mhhs_sit.cli.qualify_plan import find_system, scenario_needs
+from mhhs_sit.errors import ConfigError
+from mhhs_sit.project import Project
+from tests.helpers import REPO, write
+
+LDSO = REPO / "examples" / "reference_ldso" / "ldso.py"
+ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+CASES = ("QT-LDSO-001-TC01", "QT-LDSO-001-TC02", "QT-LDSO-002-TC01", "QT-LDSO-002-TC02")
+
+
+def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    out: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.put(line.rstrip("\n"))
+        out.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return out
+
+
+def _until(lines: queue.Queue[str | None], seen: list[str], done: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not (seen and seen[-1].strip().startswith(done)):
+        line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+        if line is None:
+            pytest.fail("ended early:\n" + "\n".join(seen))
+        seen.append(line)
+
+
+@contextmanager
+def process(*cmd: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env or ENV)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def qualify_against_reference(tmp_path: Path, *ldso_args: str) -> tuple[int, dict[str, str], list[str], str]:
+    """qualify in one process, the reference LDSO in another, started with what qualify prints;
+    returns qualify's exit code, each case's status, qualify's output and the LDSO's."""
+    keys = tmp_path / "ldso-keys"
+    subprocess.run([sys.executable, str(LDSO), "make-cert", "--dip-id", "2500000101", "--out", str(keys)], check=True)
+    qualify = [sys.executable, "-m", "mhhs_sit.cli.app", "qualify", "--role", "LDSO", "--participant", "EELC"]
+    qualify += ["--participant-cert", str(keys / "ldso.pem"), "--out", str(tmp_path / "out"), "--no-subdir"]
+    qualify += ["--store", str(tmp_path / "store.sqlite"), "--no-report", "--wait", "30s"]
+    with process(*qualify) as q:
+        lines, seen = _lines(q), []
+        _until(lines, seen, "for IF-")
+        said = {line[:15].strip(): line[15:].strip() for line in seen if line.startswith("  ")}
+        assert said["DIP URL"].startswith("http://127.0.0.1:")
+        dip_cert = next(line.split()[-1] for line in seen if "DIP's certificate" in line)
+        run = [sys.executable, str(LDSO), "run", "--dip-url", said["DIP URL"], "--dip-id", "2500000101"]
+        run += ["--distributor", "10", "--cert", str(keys / "ldso.pem"), "--key", str(keys / "ldso.key")]
+        run += ["--dip-cert", dip_cert, *ldso_args]
+        with process(*run, env={**ENV, "MHHS_LDSO_API_KEY": said["X-API-Key"]}) as ldso:
+            code = q.wait(timeout=90)
+            ldso_lines = _lines(ldso)
+            ldso.terminate()
+            ldso.wait(timeout=10)
+            ldso_out = "\n".join(line for line in iter(ldso_lines.get, None) if line)
+        seen += [line for line in iter(lines.get, None) if line is not None]
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    return code, {c["case"]: c["status"] for c in results["cases"]}, seen, ldso_out
+
+
+def test_the_reference_ldso_qualifies_and_its_wrong_variant_fails_the_right_cases(tmp_path):
+    started = time.monotonic()
+    code, statuses, said, ldso = qualify_against_reference(tmp_path / "right")
+    assert code == 0, "\n".join(said)
+    assert statuses == dict.fromkeys(CASES, "passed")
+    assert "played by the framework: REGS, SUP" in said and "simulated: MSS, SDS" in said
+    assert any("its own certificate is accepted" in line for line in said)
+    assert "REFERENCE_LDSO_READY" in ldso and ldso.count("sent IF-020: 201") == 2
+    assert not list((tmp_path / "right" / "out").rglob("*ctl-*"))  # the control key stays out of evidence
+
+    code, statuses, said, _ = qualify_against_reference(tmp_path / "wrong", "--wrong")
+    assert code == 1, "\n".join(said)
+    # It refuses IF-001 and accepts any relationship request: those two cases fail; the others pass.
+    assert statuses == {
+        "QT-LDSO-001-TC01": "failed",
+        "QT-LDSO-001-TC02": "passed",
+        "QT-LDSO-002-TC01": "passed",
+        "QT-LDSO-002-TC02": "failed",
+    }
+    assert time.monotonic() - started < 60
+
+
+def test_without_webhooks_the_countdown_ends_and_nothing_runs(tmp_path):
+    cmd = [sys.executable, "-m", "mhhs_sit.cli.app", "qualify", "--role", "LDSO", "--participant", "2500000101"]
+    cmd += ["--out", str(tmp_path / "out"), "--no-subdir", "--store", str(tmp_path / "s.sqlite"), "--wait", "1s"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=ENV, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "waiting for 2500000101's webhooks: 0 of 3 registered, 0m01s left" in done.stdout  # plain lines: no tty
+    assert "no webhook from 2500000101 for IF-001, IF-019, IF-036 within 0m01s" in done.stdout
+    keys = next(line for line in done.stdout.splitlines() if line.strip().startswith("signing"))
+    assert "2500000101.key" in keys  # no certificate brought: a key is made for the system
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_the_scenarios_say_which_roles_the_framework_plays_and_which_webhooks_are_needed(tmp_path):
+    write(
+        tmp_path,
+        "q/a.yaml",
+        """
+        cases:
+          - steps:
+              - send: &x {as: SUP, interface: if-019}
+              - send: {<<: *x, as: LDSO, interface: IF-020}
+              - expect: {at: SUP, interface: IF-020}
+          - steps: [{send: {as: REGS, interface: IF-001}}]
+        """,
+    )
+    needs = scenario_needs([tmp_path / "q"], "LDSO")
+    assert needs.drives == {"SUP", "REGS"} and needs.webhooks == ("IF-001", "IF-019")
+
+
+@pytest.mark.parametrize(
+    ("role", "participant", "cohorts", "expected"),
+    [
+        ("LDSO", "EELC", None, ("2500000101", "C1")),
+        ("LDSO", "2500000202", None, ("2500000202", "C2")),
+        ("LDSO", "EELC", ["C2"], "no LDSO with MPID or DIP ID 'EELC' in cohort(s) C2; LDSOs there: YELG/2500000202"),
+        ("LDSX", "EELC", None, "--role: unknown role 'LDSX'"),
+        ("LDSO", "EELC", ["C9"], "--cohort: unknown cohort 'C9'"),
+    ],
+)
+def test_the_participant_under_test_is_found_by_mpid_or_dip_id(role, participant, cohorts, expected):
+    known, _ = Project.discover(start=REPO).cohorts
+    if isinstance(expected, str):
+        with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+            find_system(known, role, participant, cohorts)
+    else:
+        system, cohort = find_system(known, role, participant, cohorts)
+        assert (system.dip_id, cohort.id) == expected
+
+
+def test_a_wrong_option_is_one_clear_line(capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert main(["qualify", "--role", "LDSO", "--participant", "NOPE", "--out", "/nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("mhhs-sit qualify: --participant: no LDSO with MPID or DIP ID 'NOPE'") and "Traceback" not in err
+    )
