@@ -121,7 +121,8 @@ def _bad_timestamp(payload: Mapping[str, object]) -> _EnvelopeProblem | None:
 def _egress(
     interface_id: str, payload: Mapping[str, object], route: Route, *, tx: str, initial: object, stamp: str
 ) -> dict[str, object]:
-    """The message as recipients get it: the sender's blocks with the DIP's A0 (addressing) and D0."""
+    """The message as recipients get it: the sender's blocks with the DIP's A0 (addressing) and D0,
+    and its CustomBlock only when it has one."""
     common = get_ci(payload, "CommonBlock")
     egress_common = {k: v for k, v in common.items() if k.upper() not in ("D0", "A0")}
     egress_common["A0"] = {
@@ -137,7 +138,10 @@ def _egress(
         "replayIndicator": False,
         "serviceTicketURL": None,
     }
-    return {"CommonBlock": egress_common, "CustomBlock": get_ci(payload, "CustomBlock") or {}}
+    custom = get_ci(payload, "CustomBlock")
+    if custom is None:  # an event that carries none (IF-038 [DirectContractMSRemove]…): none is added
+        return {"CommonBlock": egress_common}
+    return {"CommonBlock": egress_common, "CustomBlock": custom}
 
 
 def _publication_id(interface_id: str) -> str:

@@ -22,6 +22,7 @@ from typing import TypedDict, cast
 
 from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.matchers import mismatches
+from mhhs_sit.definitions.payloads import carries_custom_block
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message, field
 from mhhs_sit.errors import StepDefinitionError
 from mhhs_stubs.config import SimParticipant
@@ -228,13 +229,15 @@ class ParticipantSimulators:
         interface_id = action["interface"]
         to = action.get("to") or []
         recipients = [to] if isinstance(to, str) else list(to)
+        custom = action.get("custom")
         message = build_message(
             interface_id=interface_id,
             event=action["event"],
             sender=Sender(me.dip_id, me.role),
             environment_tag=field(incoming, "S1", "environmentTag") or self.dip.config.environment_tag,
             refs=self.refs,
-            custom=action.get("custom"),
+            custom=custom,
+            custom_block=bool(custom) or carries_custom_block(interface_id, action["event"]),
             recipients=[r for r in recipients if r],
             mpan=action.get("mpan", field(incoming, "M0", "MPANCore")),
             distributor_dip_id=action.get("distributor_dip_id", field(incoming, "M0", "distributorDIPID")),
