@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mhhs_sit.data.periods import as_dip_datetime, day_start, uk_offset_hours
 from mhhs_sit.errors import StepDefinitionError
 
 _EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
@@ -193,15 +194,17 @@ def expressions(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tup
 
 
 def builtins(now: dt.datetime | None = None) -> dict[str, object]:
-    """Values every template can use; ``now`` is the DIP's 25-character timestamp."""
-    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    today = moment.date()
+    """Values every template can use. ``now`` is the DIP's 25-character timestamp (UTC); ``today``,
+    ``tomorrow`` and ``yesterday`` are UK clock dates, and ``midnight`` is today's 00:00 UK clock
+    time with its offset (CR036: ``T00:00:00+01:00`` in summer, ``+00:00`` in winter)."""
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    today = (moment + dt.timedelta(hours=uk_offset_hours(moment))).date()
     return {
         "now": moment.isoformat(),
         "today": today.isoformat(),
         "tomorrow": (today + dt.timedelta(days=1)).isoformat(),
         "yesterday": (today - dt.timedelta(days=1)).isoformat(),
-        "midnight": dt.datetime.combine(today, dt.time(), dt.UTC).isoformat(),
+        "midnight": as_dip_datetime(day_start(today, "local"), "local"),
     }
 
 
