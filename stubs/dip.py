@@ -10,17 +10,18 @@ participant simulators for roles the cohort does not bring.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import itertools
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+from mhhs_sit.core.clock_change import ClockChange
 from mhhs_sit.definitions.payloads import schema_violations
 from mhhs_sit.dip.envelope import dip_timestamp, field, get_ci
 from mhhs_stubs import answers
 from mhhs_stubs.auth import dip_callback_headers
+from mhhs_stubs.clock import SimClock
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.delivery import DeliveryEngine
 from mhhs_stubs.faults import journal_sink, plan_from_config
@@ -144,6 +145,15 @@ def _egress(
     return {"CommonBlock": egress_common, "CustomBlock": custom}
 
 
+def _clock_verb(change: ClockChange) -> str:
+    if change.advance is not None:
+        seconds = change.advance.total_seconds()
+        units = [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)]
+        span = next(f"{seconds / size:g}{unit}" for unit, size in units if seconds >= size or unit == "s")
+        return f"advanced by {span}"
+    return "set" if change.set is not None else "reset to real time"
+
+
 def _publication_id(interface_id: str) -> str:
     return "PUB-" + interface_id.split("-", 1)[1] if interface_id.upper().startswith("IF-") else interface_id
 
@@ -164,6 +174,7 @@ class SimulatedDip:
     def __init__(self, config: SimulatorConfig):
         self.config = config
         self.journal = Journal(config.journal_limit, config.journal_max_bytes)
+        self.clock = SimClock()  # market time: real unless a test sets or advances it (/_sim/clock)
         self._surs: set[str] = set()
         self._chains: dict[object, object] = {}  # any correlation id seen -> initial correlation id
         self._tx = itertools.count(1)
@@ -203,6 +214,19 @@ class SimulatedDip:
                 return False
             await asyncio.sleep(0.01)
         return True
+
+    # -- the simulation clock ----------------------------------------------------------
+
+    def clock_view(self) -> dict[str, object]:
+        return self.clock.as_dict()
+
+    def change_clock(self, change: ClockChange) -> None:
+        """Move the market's clock (journalled, so a run's evidence shows when time jumped)."""
+        before = self.clock.stamp()
+        after = self.clock.change(change)
+        self.journal.add(
+            "event", "-", None, note=f"simulation clock {_clock_verb(change)}: {before} -> {dip_timestamp(after)}"
+        )
 
     # -- ingress -----------------------------------------------------------------------
 
@@ -345,7 +369,7 @@ class SimulatedDip:
         the messages for the journal's byte limit."""
         share = body_bytes // max(len(batch), 1)
         results = []
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock.now()
         for i, item in enumerate(batch):
             payload = cast(Mapping[str, object], item["payload"])  # check_batch found it an object
             self._surs.add(field(payload, "S1", "senderUniqueReference"))
@@ -364,6 +388,7 @@ class SimulatedDip:
                 payload=egress,
                 route=route.as_dict(),
                 size=share,
+                market_at=now.timestamp(),
             )
             self.router.learn(interface_id, payload, caller, route)
             for dip_id in route.recipients:

@@ -106,7 +106,7 @@ class ParticipantSimulators:
         sender_id = field(egress, "S1", "senderDIPID")
         sender = self.dip.config.participants.get(sender_id)
         return {
-            **templating.builtins(),
+            **templating.builtins(self.dip.clock.now()),
             "msg": message_view(egress),
             "event": event,
             "me": {"dip_id": me.dip_id, "mpid": me.mpid, "role": me.role},
@@ -245,6 +245,7 @@ class ParticipantSimulators:
             correlation_id=field(incoming, "D0", "initialCorrelationID"),
             sub_text=field(incoming, "S1", "subText"),
             extra_common=action.get("common"),
+            now=self.dip.clock.now(),
         )
         batch = [{"payload": message}]
         refusals = self.dip.check_batch(interface_id, batch, me)

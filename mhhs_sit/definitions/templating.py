@@ -28,6 +28,12 @@ def _plus_days(value: object, days: str) -> str:
     return (base + dt.timedelta(days=int(days))).isoformat()
 
 
+def uk_midnight(value: object) -> str:
+    """00:00 UK clock time of a date (``2026-07-01`` or a timestamp's date) with its offset (CR036)."""
+    day = dt.date.fromisoformat(str(value)[:10])
+    return as_dip_datetime(day_start(day, "local"), "local")
+
+
 FILTERS: Mapping[str, Callable[..., object]] = {
     "upper": lambda v: str(v).upper(),
     "lower": lambda v: str(v).lower(),
@@ -36,6 +42,7 @@ FILTERS: Mapping[str, Callable[..., object]] = {
     "json": lambda v: json.dumps(v, sort_keys=True),
     "length": len,
     "plus_days": _plus_days,
+    "midnight": uk_midnight,
     "default": lambda v, d: v if v not in (None, "") else _literal(d),
 }
 
@@ -204,7 +211,7 @@ def builtins(now: dt.datetime | None = None) -> dict[str, object]:
         "today": today.isoformat(),
         "tomorrow": (today + dt.timedelta(days=1)).isoformat(),
         "yesterday": (today - dt.timedelta(days=1)).isoformat(),
-        "midnight": as_dip_datetime(day_start(today, "local"), "local"),
+        "midnight": uk_midnight(today),
     }
 
 
