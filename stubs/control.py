@@ -282,7 +282,9 @@ class ControlApi:
 
     async def appointments(self, request: Request) -> Response:
         mpan = request.path_params["mpan"]
-        return JSONResponse({"MPAN": mpan, "appointed": self.dip.router.appointments.of(mpan)})
+        self.dip.router.bring_due()
+        appointments = self.dip.router.appointments
+        return JSONResponse({"MPAN": mpan, "appointed": appointments.of(mpan), "pending": appointments.ahead_of(mpan)})
 
     async def pull(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]

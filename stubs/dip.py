@@ -10,6 +10,7 @@ participant simulators for roles the cohort does not bring.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -20,6 +21,7 @@ from mhhs_sit.core.clock_change import ClockChange
 from mhhs_sit.definitions.payloads import schema_violations
 from mhhs_sit.dip.envelope import dip_timestamp, field, get_ci
 from mhhs_stubs import answers
+from mhhs_stubs.appointments import Scheduled
 from mhhs_stubs.auth import dip_callback_headers
 from mhhs_stubs.clock import SimClock
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
@@ -181,7 +183,9 @@ class SimulatedDip:
         self._tasks: set[asyncio.Future[None]] = set()
         self.responder: Responder | None = None
         self.catalogue = _catalogue()
-        self.router = Router(config.participants, self.catalogue)
+        self.router = Router(config.participants, self.catalogue, now=lambda: self.clock.now().timestamp())
+        self.router.on_due = self._appointments_in_force
+        self.clock.on_change(self._clock_moved)
         self.faults = plan_from_config(config, journal_sink(self.journal))
         self.delivery = DeliveryEngine(config.delivery, self.journal, faults=self.faults, sign=self._sign_callback)
 
@@ -227,6 +231,15 @@ class SimulatedDip:
         self.journal.add(
             "event", "-", None, note=f"simulation clock {_clock_verb(change)}: {before} -> {dip_timestamp(after)}"
         )
+
+    def _clock_moved(self, now: dt.datetime) -> None:
+        self.router.bring_due()  # appointments dated up to the new now take effect at once
+
+    def _appointments_in_force(self, applied: list[Scheduled]) -> None:
+        for change in applied:
+            self.journal.add(
+                "event", "-", None, mpan=change.mpan, note=f"future-dated appointment in force: {change.describe()}"
+            )
 
     # -- ingress -----------------------------------------------------------------------
 

@@ -423,8 +423,8 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
         },
         "/_sim/appointments/{mpan}": {
             "get": _control(
-                "Parties appointed to the MPAN, by role",
-                {"200": _json({"type": "object", "required": ["MPAN", "appointed"]}, "Appointments")},
+                "Parties appointed to the MPAN, by role, and the future-dated changes still pending",
+                {"200": _json({"type": "object", "required": ["MPAN", "appointed", "pending"]}, "Appointments")},
                 {"name": "mpan", "in": "path", "required": True, "schema": {"type": "string"}},
             )
         },

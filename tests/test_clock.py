@@ -246,3 +246,37 @@ def test_a_bad_clock_step_is_a_definition_error_at_its_line(pytester, project):
     assert "test_themes/bad_clock.yaml:" in out and "[cases[0].steps[0].clock.advance]" in out
     assert "is not a duration; write e.g. 2d, 6h, 90m or 30s" in out
     assert "Traceback" not in out
+
+
+FUTURE_DATED = """
+- expect:
+    at: SUP
+    interface: IF-036
+    event: DSAppActive
+    within: 10s
+    where: {M0.MPANCore: "{{ mpan }}", B015.incomingDataServiceEffectiveFromDate: "{{ tomorrow | midnight }}"}
+- http:
+    url: "/_sim/appointments/{{ mpan }}"
+    expect:
+      status: 200
+      json: {appointed.SDS: {exists: false}, "pending[0].dipId": "{{ cohort.SDS.dip_id }}", pending: {length: 1}}
+- clock: {advance: 2d}
+- http:
+    url: "/_sim/appointments/{{ mpan }}"
+    expect:
+      status: 200
+      json: {appointed.SDS: "{{ cohort.SDS.dip_id }}", pending: {length: 0}}
+"""
+
+
+def test_a_future_dated_appointment_routes_to_the_new_service_once_the_clock_step_reaches_it(pytester, project):
+    """The supplier appoints its data service from tomorrow's UK midnight: accepted and announced
+    now, in the DIP's routing only after ``clock: {advance: 2d}``."""
+    scenario = appointment_scenario("T-20-004", FUTURE_DATED).replace(
+        'proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"',
+        'proposedDataServiceDIPEffectiveFromDate: "{{ tomorrow | midnight }}"',
+    )
+    assert "{{ tomorrow | midnight }}" in scenario
+    write(project, "test_themes/future.yaml", scenario)
+    result = run(pytester, "-q", "--cohort", "C1")
+    result.assert_outcomes(passed=1)

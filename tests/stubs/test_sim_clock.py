@@ -19,6 +19,7 @@ from tests.stubs import messages
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "dip-api-spec"
 SUP, REGS, LDSO, MSS, MDS = "2300004701", "2200004701", "2500004701", "1200004701", "3100004701"
+SDS = "1400004701"
 COHORT = f"""
     cohort: C47
     title: Supplier under test, the market simulated
@@ -28,7 +29,8 @@ COHORT = f"""
       LDSO: {{mpid: EELC, dip_id: "{LDSO}", distributor: "10"}}
       MSS:  {{mpid: MSSC, dip_id: "{MSS}"}}
       MDS:  {{mpid: MDSC, dip_id: "{MDS}"}}
-    simulated: [REGS, LDSO, MSS, MDS]
+      SDS:  {{mpid: SDSC, dip_id: "{SDS}"}}
+    simulated: [REGS, LDSO, MSS, MDS, SDS]
 """
 OTHER_SUPPLIER = """
     cohort: C48
@@ -201,3 +203,88 @@ def test_a_replay_selects_by_the_market_time_its_messages_were_stamped_with(sim)
     assert replayed("2026-07-01T00:00:00+01:00", "2026-07-02T00:00:00+01:00") == [if001["transactionID"]]
     real_day = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     assert replayed(real_day.isoformat(), (real_day + dt.timedelta(days=1)).isoformat()) == []
+
+
+def _appoint_data_service(sim, mpan: str, effective: str) -> dict:
+    message = build_message(
+        interface_id="IF-031", event="DSApp", sender=Sender(SUP, "SUP"), environment_tag="DEV",
+        refs=ReferenceSource(), recipients=[REGS], mpan=mpan, distributor_dip_id=LDSO,
+        custom={"B071": {**messages.b071(SDS, "SDSC", "CSP"), "proposedDataServiceDIPEffectiveFromDate": effective}},
+    )  # fmt: skip
+    r = requests.post(
+        f"{sim.url}/dip-channel/IF-031",
+        json=[{"payload": message}],
+        headers={"X-API-Key": sim.config.api_keys[SUP]},
+        timeout=5,
+    )
+    assert r.status_code == 201, r.text
+    return message
+
+
+def _dry_run(sim, mpan: str) -> dict:
+    """Who would get an IF-027 the supplier sends for the MPAN naming no recipient (MPAN routing)."""
+    message = build_message(
+        interface_id="IF-027", event="ConsumptionAmendment", sender=Sender(SUP, "SUP"), environment_tag="DEV",
+        refs=ReferenceSource(), mpan=mpan, distributor_dip_id=LDSO, custom={},
+    )  # fmt: skip
+    r = requests.post(
+        f"{sim.url}/_sim/route/IF-027",
+        json=message,
+        headers={**sim.control_headers, "X-API-Key": sim.config.api_keys[SUP]},
+        timeout=5,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["routes"][0]
+
+
+def _appointments(sim, mpan: str) -> dict:
+    r = requests.get(f"{sim.url}/_sim/appointments/{mpan}", headers=sim.control_headers, timeout=5)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_future_dated_appointment_takes_effect_only_when_the_clock_reaches_it(sim):
+    """Accepted and announced at once (IF-035, IF-036), but the DIP routes to the new data service
+    only from its effective date: 00:00 UK clock time two days on, in summer."""
+    from mhhs_sit.data import CohortPool
+
+    clock(sim, set="2026-07-01T09:00:00+01:00")
+    mpan = CohortPool("C47", cohort_index=47, distributor_ids=["10"], seed=71).draw("mpan")
+    request = _appoint_data_service(sim, mpan, "2026-07-03T00:00:00+01:00")
+    correlation = request["CommonBlock"]["S1"]["senderCorrelationID"]
+    [active] = journal(sim, kind="accepted", interface="IF-036", correlation_id=correlation)
+    assert (
+        active["payload"]["CustomBlock"]["B015"]["incomingDataServiceEffectiveFromDate"] == "2026-07-03T00:00:00+01:00"
+    )
+
+    before = _appointments(sim, mpan)
+    assert "SDS" not in before["appointed"]
+    assert before["pending"] == [
+        {"role": "SDS", "dipId": SDS, "change": "appointed", "effective": "2026-07-02T23:00:00+00:00"}
+    ]
+    assert SDS not in _dry_run(sim, mpan)["secondaryRecipients"]
+
+    clock(sim, advance="1d")  # 2026-07-02 09:00 BST: not yet
+    assert "SDS" not in _appointments(sim, mpan)["appointed"]
+    clock(sim, set="2026-07-03T00:00:00+01:00")  # the effective instant itself
+    after = _appointments(sim, mpan)
+    assert after["appointed"]["SDS"] == SDS and after["pending"] == []
+    assert _dry_run(sim, mpan)["secondaryRecipients"] == [SDS]
+    [note] = [e["note"] for e in journal(sim, kind="event", mpan=mpan) if "in force" in e["note"]]
+    assert (
+        note == f"future-dated appointment in force: SDS {SDS} appointed to MPAN {mpan} from 2026-07-02T23:00:00+00:00"
+    )
+
+
+def test_an_appointment_effective_today_takes_effect_at_once(sim):
+    from mhhs_sit.data import CohortPool
+
+    now = clock(sim, set="2026-07-01T09:00:00+01:00")
+    mpan = CohortPool("C47", cohort_index=47, distributor_ids=["10"], seed=72).draw("mpan")
+    _appoint_data_service(sim, mpan, now["midnight"])
+    journal(sim)  # idle: the chain has run
+    assert _appointments(sim, mpan) == {
+        "MPAN": mpan,
+        "appointed": {"LDSO": LDSO, "SUP": SUP, "SDS": SDS, "MDS": MDS},
+        "pending": [],
+    }
