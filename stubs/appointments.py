@@ -77,6 +77,10 @@ class Appointments:
         with self._lock:
             heapq.heappush(self._ahead, Scheduled(at, next(self._seq), mpan, role, dip_id, appoint))
 
+    @property
+    def pending(self) -> bool:
+        return bool(self._ahead)
+
     def due(self, now: float) -> list[Scheduled]:
         """Every change whose effective date ``now`` has reached, applied in date order."""
         applied: list[Scheduled] = []

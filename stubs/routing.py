@@ -198,6 +198,8 @@ class Router:
 
     def bring_due(self) -> list[Scheduled]:
         """Put into effect every appointment whose effective date the clock has reached."""
+        if not self.appointments.pending:  # the common case, on every message routed
+            return []
         applied = self.appointments.due(self.now())
         if applied and self.on_due is not None:
             self.on_due(applied)
