@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from starlette.responses import JSONResponse
 
-from mhhs_sit.dip.envelope import dip_timestamp
+from mhhs_stubs.clock import current_stamp
 
 STANDARD_FIELDS = (
     "transactionID",
@@ -23,7 +23,7 @@ STANDARD_FIELDS = (
 
 
 def standard(items: Sequence[Mapping[str, object]], status: int, **extra: object) -> JSONResponse:
-    return JSONResponse({"messageArray": items, "timestamp": dip_timestamp(), **extra}, status_code=status)
+    return JSONResponse({"messageArray": items, "timestamp": current_stamp(), **extra}, status_code=status)
 
 
 # The DIP's own participant ID as the sender of its answers (the official spec's examples use
@@ -39,7 +39,7 @@ def standard_item(code: str, text: str, help: str | None = None, **fields: objec
         "transactionID": None,
         "senderUniqueReference": None,
         "correlationID": None,
-        "sentTimestamp": dip_timestamp(),
+        "sentTimestamp": current_stamp(),
         "senderID": DIP_PARTICIPANT_ID,
         "recipientID": None,
         "DIPConnectionProviderID": None,

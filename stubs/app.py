@@ -26,6 +26,7 @@ from mhhs_sit.dip.envelope import field
 from mhhs_stubs import routing
 from mhhs_stubs.answers import STANDARD_FIELDS, bounded_help, error, standard, standard_item
 from mhhs_stubs.auth import Authenticator, AuthRefusal, peer_certificate
+from mhhs_stubs.clock import ClockContext
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.conformance import Conformance, ConformanceMiddleware
 from mhhs_stubs.control import ControlGate, control_routes
@@ -75,7 +76,8 @@ class SimulatorApp:
             app = ConformanceMiddleware(app, Conformance(self.document), self._defect)
         # Outside Starlette, so a reset reaches uvicorn's own transport; faulted answers are
         # deliberate and never reach the conformance check.
-        self.app: ASGIApp = FaultMiddleware(app, self.dip.faults, sender_of=config.by_key)
+        app = FaultMiddleware(app, self.dip.faults, sender_of=config.by_key)
+        self.app: ASGIApp = ClockContext(app, self.dip.clock)  # every answer is stamped on the simulation clock
 
     def _refused_as(self, channel: str) -> Callable[[str], None]:
         """Journals a refusal made before the caller is known (no control key, a body over the limit)."""

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mhhs_sit.core.clock_change import CONTROL_KEYS, ClockChangeError, parse_clock_change
 from mhhs_stubs.answers import error, problem
 from mhhs_stubs.config import CONTROL_HEADER, SimParticipant, SimulatorConfig
 from mhhs_stubs.journal import DELIVERY_STATUSES, Entry, Query
@@ -80,6 +81,8 @@ def control_routes(sim: SimulatorApp) -> list[Route]:
         Route("/_sim/inbox/{dip_id}", api.pull, methods=["GET"]),
         Route("/_sim/inbox/{dip_id}/ack", api.ack, methods=["POST"]),
         Route("/_sim/idle", api.idle, methods=["POST"]),
+        Route("/_sim/clock", api.clock, methods=["GET"]),
+        Route("/_sim/clock", api.change_clock, methods=["POST"]),
     ]
 
 
@@ -143,7 +146,7 @@ class ControlApi:
         self.sim = sim
         self.dip = sim.dip
         for name in ("health", "messages", "message", "wait", "deliveries", "route", "seed_appointments",
-                     "appointments", "pull", "ack", "idle"):  # fmt: skip
+                     "appointments", "pull", "ack", "idle", "clock", "change_clock"):  # fmt: skip
             setattr(self, name, _guard(getattr(self, name)))
 
     async def health(self, request: Request) -> Response:
@@ -279,7 +282,9 @@ class ControlApi:
 
     async def appointments(self, request: Request) -> Response:
         mpan = request.path_params["mpan"]
-        return JSONResponse({"MPAN": mpan, "appointed": self.dip.router.appointments.of(mpan)})
+        self.dip.router.bring_due()
+        appointments = self.dip.router.appointments
+        return JSONResponse({"MPAN": mpan, "appointed": appointments.of(mpan), "pending": appointments.ahead_of(mpan)})
 
     async def pull(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]
@@ -320,6 +325,20 @@ class ControlApi:
     async def idle(self, request: Request) -> Response:
         done = await self.dip.idle(_number(request, "timeout", 5.0, high=MAX_WAIT_S))
         return JSONResponse({"idle": done})
+
+    async def clock(self, request: Request) -> Response:
+        return JSONResponse(self.dip.clock_view())
+
+    async def change_clock(self, request: Request) -> Response:
+        """``{advance: 2d}``, ``{set: "2026-04-01T00:00:00+01:00"}`` or ``{reset: true}``."""
+        try:
+            change = parse_clock_change(parse_json(await request.body(), self.dip.config.max_json_depth), CONTROL_KEYS)
+        except JsonRefused as exc:
+            return problem(400, str(exc))
+        except ClockChangeError as exc:
+            return problem(400, str(exc), field=exc.key)
+        self.dip.change_clock(change)
+        return JSONResponse(self.dip.clock_view())
 
 
 def _inbox_refusal(caller: SimParticipant | None, dip_id: str, action: str) -> Response | None:

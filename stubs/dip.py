@@ -17,10 +17,13 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
+from mhhs_sit.core.clock_change import ClockChange
 from mhhs_sit.definitions.payloads import schema_violations
 from mhhs_sit.dip.envelope import dip_timestamp, field, get_ci
 from mhhs_stubs import answers
+from mhhs_stubs.appointments import Scheduled
 from mhhs_stubs.auth import dip_callback_headers
+from mhhs_stubs.clock import SimClock
 from mhhs_stubs.config import SimParticipant, SimulatorConfig
 from mhhs_stubs.delivery import DeliveryEngine
 from mhhs_stubs.faults import journal_sink, plan_from_config
@@ -121,7 +124,8 @@ def _bad_timestamp(payload: Mapping[str, object]) -> _EnvelopeProblem | None:
 def _egress(
     interface_id: str, payload: Mapping[str, object], route: Route, *, tx: str, initial: object, stamp: str
 ) -> dict[str, object]:
-    """The message as recipients get it: the sender's blocks with the DIP's A0 (addressing) and D0."""
+    """The message as recipients get it: the sender's blocks with the DIP's A0 (addressing) and D0,
+    and its CustomBlock only when it has one."""
     common = get_ci(payload, "CommonBlock")
     egress_common = {k: v for k, v in common.items() if k.upper() not in ("D0", "A0")}
     egress_common["A0"] = {
@@ -137,7 +141,19 @@ def _egress(
         "replayIndicator": False,
         "serviceTicketURL": None,
     }
-    return {"CommonBlock": egress_common, "CustomBlock": get_ci(payload, "CustomBlock") or {}}
+    custom = get_ci(payload, "CustomBlock")
+    if custom is None:  # an event that carries none (IF-038 [DirectContractMSRemove]…): none is added
+        return {"CommonBlock": egress_common}
+    return {"CommonBlock": egress_common, "CustomBlock": custom}
+
+
+def _clock_verb(change: ClockChange) -> str:
+    if change.advance is not None:
+        seconds = change.advance.total_seconds()
+        units = [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)]
+        span = next(f"{seconds / size:g}{unit}" for unit, size in units if seconds >= size or unit == "s")
+        return f"advanced by {span}"
+    return "set" if change.set is not None else "reset to real time"
 
 
 def _publication_id(interface_id: str) -> str:
@@ -160,13 +176,16 @@ class SimulatedDip:
     def __init__(self, config: SimulatorConfig):
         self.config = config
         self.journal = Journal(config.journal_limit, config.journal_max_bytes)
+        self.clock = SimClock()  # market time: real unless a test sets or advances it (/_sim/clock)
         self._surs: set[str] = set()
         self._chains: dict[object, object] = {}  # any correlation id seen -> initial correlation id
         self._tx = itertools.count(1)
         self._tasks: set[asyncio.Future[None]] = set()
         self.responder: Responder | None = None
         self.catalogue = _catalogue()
-        self.router = Router(config.participants, self.catalogue)
+        self.router = Router(config.participants, self.catalogue, now=lambda: self.clock.now().timestamp())
+        self.router.on_due = self._appointments_in_force
+        self.clock.on_change(self._clock_moved)
         self.faults = plan_from_config(config, journal_sink(self.journal))
         self.delivery = DeliveryEngine(config.delivery, self.journal, faults=self.faults, sign=self._sign_callback)
 
@@ -199,6 +218,28 @@ class SimulatedDip:
                 return False
             await asyncio.sleep(0.01)
         return True
+
+    # -- the simulation clock ----------------------------------------------------------
+
+    def clock_view(self) -> dict[str, object]:
+        return self.clock.as_dict()
+
+    def change_clock(self, change: ClockChange) -> None:
+        """Move the market's clock (journalled, so a run's evidence shows when time jumped)."""
+        before = self.clock.stamp()
+        after = self.clock.change(change)
+        self.journal.add(
+            "event", "-", None, note=f"simulation clock {_clock_verb(change)}: {before} -> {dip_timestamp(after)}"
+        )
+
+    def _clock_moved(self, now: dt.datetime) -> None:
+        self.router.bring_due()  # appointments dated up to the new now take effect at once
+
+    def _appointments_in_force(self, applied: list[Scheduled]) -> None:
+        for change in applied:
+            self.journal.add(
+                "event", "-", None, mpan=change.mpan, note=f"future-dated appointment in force: {change.describe()}"
+            )
 
     # -- ingress -----------------------------------------------------------------------
 
@@ -341,7 +382,7 @@ class SimulatedDip:
         the messages for the journal's byte limit."""
         share = body_bytes // max(len(batch), 1)
         results = []
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock.now()
         for i, item in enumerate(batch):
             payload = cast(Mapping[str, object], item["payload"])  # check_batch found it an object
             self._surs.add(field(payload, "S1", "senderUniqueReference"))
@@ -360,6 +401,7 @@ class SimulatedDip:
                 payload=egress,
                 route=route.as_dict(),
                 size=share,
+                market_at=now.timestamp(),
             )
             self.router.learn(interface_id, payload, caller, route)
             for dip_id in route.recipients:

@@ -32,8 +32,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mhhs_sit.dip.envelope import dip_timestamp
 from mhhs_stubs.answers import standard_item
+from mhhs_stubs.clock import current_stamp
 from mhhs_stubs.faults import FaultPlan, InboundAction
 
 DIP_PATH_RE = re.compile(r"^/(dip-channel/|statusmessage|validate/)")
@@ -176,7 +176,7 @@ async def _status_response(send: Send, action: InboundAction) -> None:
         f"HTTP {status} injected by simulator fault {', '.join(action.faults)}; the message was not "
         "accepted, send it again",
     )
-    body = json.dumps({"messageArray": [item], "timestamp": dip_timestamp()}).encode()
+    body = json.dumps({"messageArray": [item], "timestamp": current_stamp()}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if action.retry_after_s is not None:
         headers.append((b"retry-after", _seconds(action.retry_after_s).encode()))

@@ -79,6 +79,7 @@ class Entry:
     route: dict[str, object] | None = None
     note: str = ""
     size: int = 0  # bytes the journal counts for it: the JSON received for it, or an estimate
+    market_at: float | None = None  # accepted: its D0 transactionTimestamp on the simulation clock
 
     @property
     def egress(self) -> Mapping[str, object]:

@@ -76,10 +76,15 @@ class MessageRequest:
         return all(test(self, e) for test in _CRITERIA)
 
 
+def _market_time(e: Entry) -> float:
+    """When the DIP stamped it, on the simulation clock (what its D0 transactionTimestamp says)."""
+    return e.market_at if e.market_at is not None else e.at
+
+
 # What an entry must satisfy for each criterion of a MessageRequest.
 _CRITERIA: tuple[Callable[[MessageRequest, Entry], bool], ...] = (
-    lambda r, e: r.start is None or e.at >= r.start,
-    lambda r, e: r.end is None or e.at <= r.end,
+    lambda r, e: r.start is None or _market_time(e) >= r.start,
+    lambda r, e: r.end is None or _market_time(e) <= r.end,
     lambda r, e: not r.event_code or (e.event_code or "").strip("[]").lower() == r.event_code,
     lambda r, e: not r.mpan or e.mpan == r.mpan,
     lambda r, e: not r.version or field(e.payload, "S0", "schemaVersion") == r.version,

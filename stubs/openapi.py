@@ -132,6 +132,19 @@ def _control(
     return op
 
 
+CLOCK: JsonObject = {
+    "type": "object",
+    "required": ["now", "today", "midnight", "simulated", "offsetSeconds"],
+    "properties": {
+        "now": _text_of(25, 25, nullable=False),
+        "today": {"type": "string", "format": "date"},
+        "midnight": _text_of(25, 25, nullable=False),
+        "simulated": {"type": "boolean"},
+        "offsetSeconds": {"type": "number"},
+    },
+}
+
+
 def _query(name: str, description: str, type_: str = "string") -> JsonObject:
     return {"name": name, "in": "query", "required": False, "schema": {"type": type_}, "description": description}
 
@@ -410,8 +423,8 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
         },
         "/_sim/appointments/{mpan}": {
             "get": _control(
-                "Parties appointed to the MPAN, by role",
-                {"200": _json({"type": "object", "required": ["MPAN", "appointed"]}, "Appointments")},
+                "Parties appointed to the MPAN, by role, and the future-dated changes still pending",
+                {"200": _json({"type": "object", "required": ["MPAN", "appointed", "pending"]}, "Appointments")},
                 {"name": "mpan", "in": "path", "required": True, "schema": {"type": "string"}},
             )
         },
@@ -448,6 +461,14 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 {"200": _json({"type": "object", "required": ["idle"]}, "idle: true, or false on timeout")},
                 _query("timeout", "seconds", "number"),
             )
+        },
+        "/_sim/clock": {
+            "get": _control("The simulation clock: now, the UK clock date and midnight", {"200": _json(CLOCK, "Now")}),
+            "post": _control(
+                "Advance the simulation clock ({advance: 2d}), set it ({set: timestamp}) or reset it ({reset: true})",
+                {"200": _json(CLOCK, "The clock after the change")},
+                body={"type": "object", "properties": {"advance": {}, "set": {"type": "string"}, "reset": {}}},
+            ),
         },
         "/openapi.json": {
             "get": {

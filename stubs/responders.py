@@ -22,6 +22,7 @@ from typing import TypedDict, cast
 
 from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.matchers import mismatches
+from mhhs_sit.definitions.payloads import carries_custom_block
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message, field
 from mhhs_sit.errors import StepDefinitionError
 from mhhs_stubs.config import SimParticipant
@@ -105,7 +106,7 @@ class ParticipantSimulators:
         sender_id = field(egress, "S1", "senderDIPID")
         sender = self.dip.config.participants.get(sender_id)
         return {
-            **templating.builtins(),
+            **templating.builtins(self.dip.clock.now()),
             "msg": message_view(egress),
             "event": event,
             "me": {"dip_id": me.dip_id, "mpid": me.mpid, "role": me.role},
@@ -228,13 +229,15 @@ class ParticipantSimulators:
         interface_id = action["interface"]
         to = action.get("to") or []
         recipients = [to] if isinstance(to, str) else list(to)
+        custom = action.get("custom")
         message = build_message(
             interface_id=interface_id,
             event=action["event"],
             sender=Sender(me.dip_id, me.role),
             environment_tag=field(incoming, "S1", "environmentTag") or self.dip.config.environment_tag,
             refs=self.refs,
-            custom=action.get("custom"),
+            custom=custom,
+            custom_block=bool(custom) or carries_custom_block(interface_id, action["event"]),
             recipients=[r for r in recipients if r],
             mpan=action.get("mpan", field(incoming, "M0", "MPANCore")),
             distributor_dip_id=action.get("distributor_dip_id", field(incoming, "M0", "distributorDIPID")),
@@ -242,6 +245,7 @@ class ParticipantSimulators:
             correlation_id=field(incoming, "D0", "initialCorrelationID"),
             sub_text=field(incoming, "S1", "subText"),
             extra_common=action.get("common"),
+            now=self.dip.clock.now(),
         )
         batch = [{"payload": message}]
         refusals = self.dip.check_batch(interface_id, batch, me)

@@ -12,26 +12,26 @@ message that needs the lookup, the batch is refused with ``MSG1037`` (no MPAN) o
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mhhs_sit.dip.envelope import field as common_field
 from mhhs_sit.dip.envelope import get_ci
+from mhhs_stubs.appointments import FROM_DATE, INCOMING_FIELD, OUTGOING_FIELD, TO_DATE, Appointments, Scheduled
+from mhhs_stubs.appointments import dated_parties as _dated
 from mhhs_stubs.config import SimParticipant
 
 if TYPE_CHECKING:
     from mhhs_sit.catalogue import Catalogue, Interface
 
-# Registration-service publications that tell their recipients they are (now) appointed to
-# the MPAN, and those that tell a party it is no longer appointed. Modelled on the catalogue's
-# process names (IF-001 change of supplier, IF-036 appointment, IF-037 de-appointment).
+# Registration-service publications that tell their recipients they are appointed to the MPAN
+# (the incoming party from its effective-from date), and those that tell a party it is no longer
+# appointed (from its effective-to date). Modelled on the catalogue's process names (IF-001 change
+# of supplier, IF-036 appointment, IF-037 de-appointment).
 APPOINTING = frozenset({"IF-001", "IF-002", "IF-036"})
 DE_APPOINTING = frozenset({"IF-037"})
-# Within those messages, DIP IDs in fields named like this name the incoming / outgoing party.
-INCOMING_FIELD = re.compile(r"(incoming|new).*dipid$", re.IGNORECASE)
-OUTGOING_FIELD = re.compile(r"(outgoing|old|previous).*dipid$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -63,36 +63,18 @@ class Route:
         }
 
 
-@dataclass
-class Appointments:
-    """MPAN -> role -> DIP ID of the party currently appointed; thread-safe for the control API."""
-
-    by_mpan: dict[str, dict[str, str]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def appoint(self, mpan: str, role: str, dip_id: str) -> None:
-        with self._lock:
-            self.by_mpan.setdefault(mpan, {})[role] = dip_id
-
-    def remove(self, mpan: str, role: str, dip_id: str) -> None:
-        with self._lock:
-            parties = self.by_mpan.get(mpan, {})
-            if parties.get(role) == dip_id:
-                del parties[role]
-
-    def of(self, mpan: str) -> dict[str, str]:
-        with self._lock:
-            return dict(self.by_mpan.get(mpan, {}))
-
-    def __len__(self) -> int:
-        return len(self.by_mpan)
-
-
 class Router:
-    def __init__(self, participants: Mapping[str, SimParticipant], catalogue: Catalogue | None):
+    def __init__(
+        self,
+        participants: Mapping[str, SimParticipant],
+        catalogue: Catalogue | None,
+        now: Callable[[], float] = time.time,
+    ):
         self.participants = participants
         self.catalogue = catalogue
         self.appointments = Appointments()
+        self.now = now  # the simulation clock (epoch seconds): future-dated appointments wait for it
+        self.on_due: Callable[[list[Scheduled]], None] | None = None
         self._by_role: dict[str, list[SimParticipant]] = {}
         for p in participants.values():
             self._by_role.setdefault(p.role, []).append(p)
@@ -107,6 +89,7 @@ class Router:
 
     def route(self, interface_id: str, payload: Mapping[str, object], caller: SimParticipant, index: int = 0) -> Route:
         """Resolve the recipients of one message; ``problems`` non-empty means refuse the batch."""
+        self.bring_due()
         spec = self._interface(interface_id)
         problems: list[RouteProblem] = []
         pointer = f"/{index}/payload/CommonBlock/A0/primaryRecipients"
@@ -203,11 +186,24 @@ class Router:
             return
         custom = get_ci(payload, "CustomBlock") or {}
         if interface_id.upper() in APPOINTING:
-            for dip_id in (*route.primary, *route.secondary, *_dip_ids(custom, INCOMING_FIELD)):
-                self._appoint(mpan, dip_id)
+            incoming = dict(_dated(custom, INCOMING_FIELD, FROM_DATE))
+            for dip_id in (*route.primary, *route.secondary):
+                if dip_id not in incoming:
+                    self._change(mpan, dip_id, None, appoint=True)
+            for dip_id, when in incoming.items():
+                self._change(mpan, dip_id, when, appoint=True)
         elif interface_id.upper() in DE_APPOINTING:
-            for dip_id in _dip_ids(custom, OUTGOING_FIELD):
-                self._de_appoint(mpan, dip_id)
+            for dip_id, when in _dated(custom, OUTGOING_FIELD, TO_DATE):
+                self._change(mpan, dip_id, when, appoint=False)
+
+    def bring_due(self) -> list[Scheduled]:
+        """Put into effect every appointment whose effective date the clock has reached."""
+        if not self.appointments.pending:  # the common case, on every message routed
+            return []
+        applied = self.appointments.due(self.now())
+        if applied and self.on_due is not None:
+            self.on_due(applied)
+        return applied
 
     def _learn_distributor(self, mpan: str, distributor: object) -> None:
         """M0 names the MPAN's distributor: appointed unless one is known already."""
@@ -215,15 +211,17 @@ class Router:
         if party is not None and party.role in ("LDSO", "UMSO") and party.role not in self.appointments.of(mpan):
             self.appointments.appoint(mpan, party.role, party.dip_id)
 
-    def _de_appoint(self, mpan: str, dip_id: str) -> None:
+    def _change(self, mpan: str, dip_id: str, when: float | None, *, appoint: bool) -> None:
+        """Appoint (or de-appoint) now, or from ``when`` if that is still ahead on the clock."""
         p = self.participants.get(dip_id)
-        if p is not None:
-            self.appointments.remove(mpan, p.role, dip_id)
-
-    def _appoint(self, mpan: str, dip_id: str) -> None:
-        p = self.participants.get(dip_id)
-        if p is not None and p.role not in ("REGS",):
+        if p is None or p.role == "REGS":
+            return
+        if when is not None and when > self.now():
+            self.appointments.schedule(when, mpan, p.role, dip_id, appoint=appoint)
+        elif appoint:
             self.appointments.appoint(mpan, p.role, dip_id)
+        else:
+            self.appointments.remove(mpan, p.role, dip_id)
 
     def seed(self, mpan: str, parties: Mapping[str, str]) -> list[str]:
         """Appoint parties by role for test data; returns problems (unknown DIP ID, wrong role)."""
@@ -237,18 +235,6 @@ class Router:
             else:
                 self.appointments.appoint(mpan, role, dip_id)
         return problems
-
-
-def _dip_ids(block: object, pattern: re.Pattern[str]) -> Iterable[str]:
-    if isinstance(block, Mapping):
-        for k, v in block.items():
-            if isinstance(v, str) and isinstance(k, str) and pattern.search(k):
-                yield v
-            elif isinstance(v, (Mapping, list)):
-                yield from _dip_ids(v, pattern)
-    elif isinstance(block, list):
-        for v in block:
-            yield from _dip_ids(v, pattern)
 
 
 def parse_seed(data: object) -> tuple[dict[str, dict[str, str]], list[str]]:

@@ -101,6 +101,21 @@ def test_webhook_refusal_is_broken_with_the_reason():
         client().configure_webhook("IF-032", "2300000101", "http://127.0.0.1:1/hook")
 
 
+@responses.activate
+def test_a_webhook_refused_by_an_injected_fault_names_the_fault():
+    """The answer's message and help, not its JSON cut at a length that ends before the help."""
+    item = {k: None for k in ("transactionID", "senderUniqueReference", "correlationID", "recipientID")}
+    item |= {"sentTimestamp": "2026-01-01T00:00:00+00:00", "senderID": "0000000000", "DIPConnectionProviderID": None}
+    item |= {"message": "MSG1000 - Service Unavailable", "help": "HTTP 503 injected by simulator fault busy-dip"}
+    body = {"messageArray": [item], "timestamp": "2026-01-01T00:00:00+00:00"}
+    for _ in range(4):
+        responses.post(f"{BASE}/dip-channel/IF-032/pubconfig/2300000101", json=body, status=503)
+    with pytest.raises(
+        EnvironmentBroken, match="HTTP 503 MSG1000 - Service Unavailable HTTP 503 injected by simulator fault busy-dip"
+    ):
+        client().configure_webhook("IF-032", "2300000101", "http://127.0.0.1:1/hook")
+
+
 # -- signing ----------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mhhs_sit.data.periods import as_dip_datetime, day_start, uk_offset_hours
 from mhhs_sit.errors import StepDefinitionError
 
 _EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
@@ -27,6 +28,12 @@ def _plus_days(value: object, days: str) -> str:
     return (base + dt.timedelta(days=int(days))).isoformat()
 
 
+def uk_midnight(value: object) -> str:
+    """00:00 UK clock time of a date (``2026-07-01`` or a timestamp's date) with its offset (CR036)."""
+    day = dt.date.fromisoformat(str(value)[:10])
+    return as_dip_datetime(day_start(day, "local"), "local")
+
+
 FILTERS: Mapping[str, Callable[..., object]] = {
     "upper": lambda v: str(v).upper(),
     "lower": lambda v: str(v).lower(),
@@ -35,6 +42,7 @@ FILTERS: Mapping[str, Callable[..., object]] = {
     "json": lambda v: json.dumps(v, sort_keys=True),
     "length": len,
     "plus_days": _plus_days,
+    "midnight": uk_midnight,
     "default": lambda v, d: v if v not in (None, "") else _literal(d),
 }
 
@@ -193,15 +201,17 @@ def expressions(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tup
 
 
 def builtins(now: dt.datetime | None = None) -> dict[str, object]:
-    """Values every template can use; ``now`` is the DIP's 25-character timestamp."""
-    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    today = moment.date()
+    """Values every template can use. ``now`` is the DIP's 25-character timestamp (UTC); ``today``,
+    ``tomorrow`` and ``yesterday`` are UK clock dates, and ``midnight`` is today's 00:00 UK clock
+    time with its offset (CR036: ``T00:00:00+01:00`` in summer, ``+00:00`` in winter)."""
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    today = (moment + dt.timedelta(hours=uk_offset_hours(moment))).date()
     return {
         "now": moment.isoformat(),
         "today": today.isoformat(),
         "tomorrow": (today + dt.timedelta(days=1)).isoformat(),
         "yesterday": (today - dt.timedelta(days=1)).isoformat(),
-        "midnight": dt.datetime.combine(today, dt.time(), dt.UTC).isoformat(),
+        "midnight": uk_midnight(today),
     }
 
 

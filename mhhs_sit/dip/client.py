@@ -141,7 +141,7 @@ class DipClient:
         if exchange.status is None or exchange.status >= 300:
             raise EnvironmentBroken(
                 f"the DIP refused the webhook for {interface_id} to {recipient_dip_id}: "
-                f"HTTP {exchange.status} {json.dumps(exchange.response_body)[:300]}"
+                f"HTTP {exchange.status} {_answer_text(exchange.response_body)}"
             )
         return exchange
 
@@ -476,3 +476,12 @@ def _reason(exc: Exception) -> str:
         if marker in text:
             return marker
     return text[:200]
+
+
+def _answer_text(body: object) -> str:
+    """A StandardResponse's first message and help (what names an injected fault), else the body cut short."""
+    items = body.get("messageArray") if isinstance(body, Mapping) else None
+    first = items[0] if isinstance(items, list) and items else None
+    if isinstance(first, Mapping) and first.get("message"):
+        return " ".join(str(first[k]) for k in ("message", "help") if first.get(k))[:600]
+    return json.dumps(body)[:300]

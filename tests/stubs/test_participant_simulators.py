@@ -415,6 +415,24 @@ def test_regs_answers_an_unmodelled_request_with_a_rejection_not_silence(sim, po
     assert any(n.startswith("REJECTED (no REGS rule covers IF-019") for n in notes(sim, REGS))
 
 
+@pytest.mark.parametrize("event", ["DirectContractMSRemove", "DirectContractDSRemove"])
+def test_a_direct_contract_removal_is_answered_without_a_custom_block(sim, pool, event):
+    """IF-038/IF-039 *Remove carry no CustomBlock (the spec forbids one): the DIP delivers the
+    request as sent and REGS answers without one, and the answer passes the DIP's own checks."""
+    m = send(sim, MSS_Z, "MSS", "IF-038", event, {}, mpan=pool.draw("mpan"), to=[REGS], custom_block=False)
+    [request] = [
+        e["payload"]
+        for e in journal(sim, kind="accepted", interface="IF-038")
+        if e["payload"]["CommonBlock"]["S1"]["senderUniqueReference"] == m["CommonBlock"]["S1"]["senderUniqueReference"]
+    ]
+    assert "CustomBlock" not in request
+    [answer] = sent(sim, m, "IF-039")
+    assert answer["CommonBlock"]["S0"]["eventCode"] == f"[{event}]"
+    assert "CustomBlock" not in answer
+    assert answer["CommonBlock"]["R0"]["responseCode"] == "R"
+    assert not [n for n in notes(sim, REGS) if "DEFECT" in n]
+
+
 # ---- metering and data services ------------------------------------------------------------------
 
 
@@ -778,6 +796,27 @@ def test_every_message_the_simulators_sent_was_accepted_by_the_dips_own_checks(s
     assert len({e["sender"] for e in accepted}) >= 12  # most simulated roles did send something
     assert journal(sim, kind="refused") == []  # a simulator's invalid message is journalled as refused
     assert [e["note"] for e in journal(sim, kind="event") if "DEFECT" in e["note"]] == []
+
+
+def test_every_message_a_simulated_role_sent_validates_against_the_official_spec(sim):
+    """Checked again outside the simulator, as ``--dip-spec`` checks a message: each message a
+    simulated role sent (its blocks as sent: the DIP's D0 taken off) against the official spec."""
+    if sim.config.version != "2.1.0":
+        pytest.skip("the official spec is v2.1.0; this simulator ran another version")
+    if not (SPEC / "SubmitEvents-unresolved.yaml").is_file():
+        pytest.skip(f"the official DIP spec is not at {SPEC}")
+    from mhhs_sit.definitions.payloads import check_message
+
+    simulated = {d for d, p in sim.config.participants.items() if p.simulated}
+    by_simulated = [e for e in journal(sim, kind="accepted", limit=100000) if e["sender"] in simulated]
+    assert len({(e["interface"], e["eventCode"]) for e in by_simulated}) >= 20
+    problems = []
+    for e in by_simulated:
+        sent = {**e["payload"], "CommonBlock": {k: v for k, v in e["payload"]["CommonBlock"].items() if k != "D0"}}
+        problems += [
+            f"{e['interface']} {e['event_code']}: {p}" for p in check_message(sent, e["interface"], "2.1.0", str(SPEC))
+        ]
+    assert problems == []
 
 
 def test_validate_checks_the_simulator_rule_files(tmp_path):
