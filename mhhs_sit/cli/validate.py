@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
+from mhhs_sit.collection.selection import ONLY_WHEN_ASKED
 from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.environments import environment_file_problems, find_environment
 from mhhs_sit.definitions.model import Scenario
@@ -78,6 +79,7 @@ def _runnable(project: Project, scenarios: list[Scenario]) -> dict[str, int]:
     return {
         f"{case.id} ({case.location})": sum(1 for c in cohorts if c.ineligibility(sc, case, local=local) is None)
         for sc in scenarios
+        if sc.stage not in ONLY_WHEN_ASKED  # run by mhhs-sit qualify, with a cohort of its own making
         for case in sc.cases
     }
 
@@ -90,6 +92,9 @@ def _print_summary(project: Project, scenarios: list[Scenario]) -> None:
         f"{sum(runnable.values())} runnable items in environment '{env.name if env else project.env_name}', "
         f"messages checked against {_spec(project)}; {_requirements_checked(project)}"
     )
+    qualification = sum(len(sc.cases) for sc in scenarios if sc.stage in ONLY_WHEN_ASKED)
+    if qualification:
+        print(f"note: {qualification} qualification case(s) run under mhhs-sit qualify or --stage qualification")
     orphans = [case for case, n in runnable.items() if n == 0]
     if orphans:
         print(f"note: {len(orphans)} case(s) have no eligible cohort and will be reported as skipped:")

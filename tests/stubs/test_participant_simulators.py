@@ -814,7 +814,7 @@ def test_every_message_a_simulated_role_sent_validates_against_the_official_spec
     for e in by_simulated:
         sent = {**e["payload"], "CommonBlock": {k: v for k, v in e["payload"]["CommonBlock"].items() if k != "D0"}}
         problems += [
-            f"{e['interface']} {e['event_code']}: {p}" for p in check_message(sent, e["interface"], "2.1.0", str(SPEC))
+            f"{e['interface']} {e['eventCode']}: {p}" for p in check_message(sent, e["interface"], "2.1.0", str(SPEC))
         ]
     assert problems == []
 
