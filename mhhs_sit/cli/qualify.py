@@ -32,6 +32,7 @@ from mhhs_sit.cli.common import guarded, project_of, shown
 from mhhs_sit.cli.qualify_plan import Needs, SystemUnderTest, find_system, scenario_needs
 from mhhs_sit.cli.stubs import SIGNING_MODES, SIGNING_NOTE, _webhook_hosts
 from mhhs_sit.core.durations import parse_duration
+from mhhs_sit.core.yamlsrc import load_yaml
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.errors import ConfigError, render_problems
 from mhhs_sit.project import Project
@@ -258,7 +259,10 @@ def _run_args(args: argparse.Namespace, session: Session, work: Path) -> argpars
     cohorts.mkdir()
     source = Path(session.cohort.location.file)
     source = source if source.is_absolute() else session.project.root / source
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    doc = load_yaml(source)  # bounded, as every user's file is read; validated already by the project
+    if doc.problems or not isinstance(doc.data, dict):
+        raise ConfigError(f"{doc.problems[0] if doc.problems else source}: cannot read the cohort file")
+    data = dict(doc.data)
     data["simulated"] = sorted(session.cohort.simulated)
     (cohorts / source.name).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     run = argparse.Namespace(**vars(args))

@@ -7,8 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from mhhs_sit.core.yamlsrc import load_yaml
 from mhhs_sit.definitions.model import Cohort
 from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
@@ -72,11 +71,10 @@ def _sends(paths: list[Path]) -> Iterator[dict[str, object]]:
     for path in paths:
         files = sorted(path.rglob("*.y*ml")) if path.is_dir() else [path]
         for f in files:
-            try:
-                data = yaml.safe_load(f.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError) as exc:
-                raise ConfigError(f"{f}: cannot read the scenario file ({exc}); mhhs-sit validate says more") from None
-            yield from _send_steps(data)
+            doc = load_yaml(f)  # bounded: size, depth and alias expansion, as every user's file is read
+            if doc.problems:
+                raise ConfigError(f"{doc.problems[0]}; mhhs-sit validate says more")
+            yield from _send_steps(doc.data)
 
 
 def _send_steps(node: object) -> Iterator[dict[str, object]]:
