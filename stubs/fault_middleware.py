@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mhhs_stubs.answers import standard_item
 from mhhs_stubs.clock import current_stamp
 from mhhs_stubs.faults import FaultPlan, InboundAction
+from mhhs_stubs.limits import replay_body
 
 DIP_PATH_RE = re.compile(r"^/(dip-channel/|statusmessage|validate/)")
 INTERFACE_IN_PATH_RE = re.compile(r"^/(?:dip-channel|validate)/([^/]+)")
@@ -68,7 +69,7 @@ class FaultMiddleware:
         if self.plan.inbound_needs_body and method == "POST":
             body = await _read_body(receive)
             references = _references(body)
-            receive = _replay(body, receive)
+            receive = replay_body(body, receive)
         action = self.plan.inbound(method, path, interface_of(path), self._sender(scope), references=references)
         if action is None:
             await self.app(scope, receive, send)
@@ -221,20 +222,6 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body already read, then the server's own receive (which reports the disconnect)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 def _references(body: bytes) -> tuple[str, ...]:

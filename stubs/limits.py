@@ -80,7 +80,7 @@ class BodyLimit:
         if body is None:
             await self._refuse(scope, receive, send, 413, f"a streamed body is over {self.limit} bytes")
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, what: str) -> None:
         self.on_refusal(f"{status} body-limit: {scope['method']} {scope['path']}: {what}")
@@ -121,7 +121,7 @@ async def _read_at_most(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A receive that hands over the body once, then waits on the real one (for a disconnect)."""
     sent = False
 

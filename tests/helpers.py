@@ -28,6 +28,39 @@ def write(dest: Path, relative: str, text: str) -> Path:
     return path
 
 
+# The CustomBlock of a supplier's IF-031 [DSApp] proposing the cohort's SDS, at the depth a
+# send's (or a load's) `custom:` takes it in these scenarios.
+DSAPP_B071 = """            B071:
+              proposedDataServiceDIPID: "{{ cohort.SDS.dip_id }}"
+              proposedDataServiceMPID: "{{ cohort.SDS.mpid }}"
+              proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"
+              contractReferenceDataService: SDS-1
+              appointmentScenario: CSP
+              supplierNominatedMDRDIPID: null
+              supplierNominatedMDRMPID: null
+              supplierNominatedMDREffectiveFromDate: null
+              supplierProposedConsentGranularity: H
+              supplierProposedDomesticIndicator: true
+              traditionalFallBackReadFrequency: null
+"""
+
+
+def unreachable_environment(dest: Path, name: str = "down", *, retries: int = 0) -> Path:
+    """An environment whose DIP nothing answers (a closed loopback port): every call is refused."""
+    return write(
+        dest,
+        f"environments/{name}.yaml",
+        f"""
+        environment: {name}
+        environment_tag: DEV
+        stubs: none
+        dip_url: http://127.0.0.1:9
+        timeouts: {{connect: 1s, read: 1s, expect: 1s}}
+        retries: {retries}
+    """,
+    )
+
+
 def appointment_scenario(sid: str, extra_steps: str = "", *, roles: str = "[SUP, REGS, SDS]") -> str:
     """A one-case scenario: the supplier proposes the cohort's SDS, then ``extra_steps``."""
     return f"""
@@ -48,17 +81,5 @@ cases:
           event: DSApp
           mpan: "{{{{ mpan }}}}"
           custom:
-            B071:
-              proposedDataServiceDIPID: "{{{{ cohort.SDS.dip_id }}}}"
-              proposedDataServiceMPID: "{{{{ cohort.SDS.mpid }}}}"
-              proposedDataServiceDIPEffectiveFromDate: "{{{{ midnight }}}}"
-              contractReferenceDataService: SDS-1
-              appointmentScenario: CSP
-              supplierNominatedMDRDIPID: null
-              supplierNominatedMDRMPID: null
-              supplierNominatedMDREffectiveFromDate: null
-              supplierProposedConsentGranularity: H
-              supplierProposedDomesticIndicator: true
-              traditionalFallBackReadFrequency: null
-{textwrap.indent(textwrap.dedent(extra_steps).strip(), " " * 6) if extra_steps.strip() else ""}
+{DSAPP_B071}{textwrap.indent(textwrap.dedent(extra_steps).strip(), " " * 6) if extra_steps.strip() else ""}
 """

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.helpers import appointment_scenario, copy_project, write
+from tests.helpers import appointment_scenario, copy_project, unreachable_environment, write
 
 
 @pytest.fixture
@@ -56,18 +56,7 @@ def test_a_wrong_value_fails_the_case_and_names_the_step(pytester, project):
 
 
 def test_an_unreachable_dip_is_broken_not_failed(pytester, project):
-    write(
-        project,
-        "environments/down.yaml",
-        """
-        environment: down
-        environment_tag: DEV
-        stubs: none
-        dip_url: http://127.0.0.1:9
-        timeouts: {connect: 1s, read: 1s, expect: 1s}
-        retries: 1
-    """,
-    )
+    unreachable_environment(project, retries=1)
     write(project, "test_themes/down.yaml", appointment_scenario("T-01-901", roles="[SUP, SDS]"))
     result = run(pytester, "-q", "--mhhs-env", "down", "--cohort", "C1")
     out = result.stdout.str()

@@ -11,21 +11,7 @@ import responses
 from mhhs_sit.dip.client import DipClient
 from mhhs_sit.execution.load import delivery
 from mhhs_sit.execution.load.thresholds import Delivery, Figures, ThresholdError, judged, parse_thresholds
-from tests.helpers import copy_project, write
-
-B071 = """
-            B071:
-              proposedDataServiceDIPID: "{{ cohort.SDS.dip_id }}"
-              proposedDataServiceMPID: "{{ cohort.SDS.mpid }}"
-              proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"
-              contractReferenceDataService: SDS-1
-              appointmentScenario: CSP
-              supplierNominatedMDRDIPID: null
-              supplierNominatedMDRMPID: null
-              supplierNominatedMDREffectiveFromDate: null
-              supplierProposedConsentGranularity: H
-              supplierProposedDomesticIndicator: true
-              traditionalFallBackReadFrequency: null"""
+from tests.helpers import DSAPP_B071, copy_project, unreachable_environment, write
 
 
 def load_scenario(thresholds: str, *, users: int = 2, rate: int = 10, duration: str = "2s") -> str:
@@ -46,8 +32,8 @@ cases:
           interface: IF-031
           event: DSApp
           mpan: "{{{{ mpan }}}}"
-          custom:{B071}
-          users: {users}
+          custom:
+{DSAPP_B071}          users: {users}
           rate: {rate}
           duration: {duration}
           thresholds: {thresholds}
@@ -139,18 +125,7 @@ def test_a_missed_threshold_fails_the_case_naming_the_nfr(pytester, project):
 
 
 def test_a_dead_environment_under_load_is_broken_not_failed(pytester, project):
-    write(
-        project,
-        "environments/down.yaml",
-        """
-        environment: down
-        environment_tag: DEV
-        stubs: none
-        dip_url: http://127.0.0.1:9
-        timeouts: {connect: 1s, read: 1s, expect: 1s}
-        retries: 0
-    """,
-    )
+    unreachable_environment(project)
     write(project, "test_themes/nft.yaml", load_scenario('{E2E1009: {errors: "< 1%"}}', duration="1s"))
     result = run(pytester, "-q", "--mhhs-env", "down", "--cohort", "C1")
     out = result.stdout.str()

@@ -14,14 +14,11 @@ from collections.abc import Callable
 
 import pytest
 
+from mhhs_sit.collection.recorder import is_scenario_item as _is_case
 from mhhs_sit.collection.reporting import BROKEN_WORD, outcome_word
 
 AUTO_FROM = 200  # cases: a shorter run has pytest's own output only, unless --mhhs-progress asks
 AUTO_EVERY_S = 30.0
-
-
-def _is_case(nodeid: str) -> bool:
-    return ".yaml::" in nodeid or ".yml::" in nodeid
 
 
 class Progress:

@@ -136,7 +136,7 @@ class ResultsRecorder:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
-        scenario_ids = [n for n in ids if _is_scenario(n)]
+        scenario_ids = [n for n in ids if is_scenario_item(n)]
         for nodeid in scenario_ids:
             self.results.expect(nodeid)
         self._announce(scenario_ids)
@@ -149,7 +149,7 @@ class ResultsRecorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         changed = self.results.add(report)
-        if changed and report.nodeid in self.results.items and _is_scenario(report.nodeid):
+        if changed and report.nodeid in self.results.items and is_scenario_item(report.nodeid):
             self._store_record(report.nodeid)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -209,6 +209,6 @@ def without_credentials(command: str) -> str:
     return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", command)
 
 
-def _is_scenario(nodeid: str) -> bool:
+def is_scenario_item(nodeid: str) -> bool:
     """An item of a scenario file: only these go to the store (a session of plain tests opens none)."""
     return ".yaml::" in nodeid or ".yml::" in nodeid

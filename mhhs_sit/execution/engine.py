@@ -58,7 +58,7 @@ def _naming_faults(run: CaseRun, exc: EnvironmentBroken) -> EnvironmentBroken:
     """The environment's failure with the injected faults that explain it, when the local
     simulator's journal records any on the cohort's traffic (a webhook refused under an injected
     503 reads as such, not as an unexplained environment problem)."""
-    if journal.NAMED in str(exc) or not run.runtime.environment.faults:
+    if journal.NAMED in str(exc) or not run.runtime.environment.is_local:
         return exc
     faults = journal.faults_on_cohort(run, run.record.started)
     return EnvironmentBroken(journal.naming_faults(str(exc), faults)) if faults else exc

@@ -80,13 +80,9 @@ class Runtime:
                 self._signers[dip_id] = self._load_signer(dip_id)
             return self._signers[dip_id]
 
-    def signing_files(self, dip_id: str) -> tuple[str, str] | None:
-        """The (certificate, key) files requests sent as ``dip_id`` are signed with, if any."""
-        return self.tls_files(dip_id)
-
     def tls_files(self, dip_id: str) -> tuple[str, str] | None:
-        """The participant's TLS client (certificate, key): its own in the local simulator's
-        credentials, else the environment's (the DIP issues one "Signing/mTLS" certificate)."""
+        """The participant's (certificate, key) for signing and mutual TLS: its own in the local
+        simulator's credentials, else the environment's (the DIP issues one "Signing/mTLS" certificate)."""
         files = self.cert_for(dip_id)
         if files is None:
             auth = self.environment.auth
@@ -96,7 +92,7 @@ class Runtime:
         return files
 
     def _load_signer(self, dip_id: str) -> Signer | None:
-        files = self.signing_files(dip_id)
+        files = self.tls_files(dip_id)
         if files is None:
             return None
         cert, key = files

@@ -12,12 +12,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from mhhs_sit.execution.journal import MESSAGES
 from mhhs_sit.execution.load.thresholds import Delivery
 
 if TYPE_CHECKING:
     from mhhs_sit.dip.client import DipClient
 
-MESSAGES = "/_sim/messages"
 _SETTLE_S = 10.0
 _FINAL = frozenset({"delivered", "dead-letter", "dropped", "failed", "no-webhook"})
 _NOT_DELIVERIES = frozenset({"simulated", "none"})  # answered inside the simulator, or nowhere to go

@@ -123,13 +123,12 @@ def _plan(body: Mapping[str, object]) -> LoadPlan:
     if not isinstance(duration, str | int | float):
         raise StepDefinitionError(f"'duration' must be a duration such as 30s, not {duration!r}")
     rate = _number(body, "rate") if body.get("rate") is not None else None
-    workers = body.get("workers", os.environ.get(WORKERS_VARIABLE) or 0)
     return LoadPlan(
         users=users,
         spawn_rate=_number(body, "spawn_rate") if body.get("spawn_rate") is not None else float(users),
         duration_s=max(1, round(parse_duration(duration))),
         rate=rate,
-        workers=int(_number({"workers": workers}, "workers")),
+        workers=int(_number({"workers": os.environ.get(WORKERS_VARIABLE, 0), **body}, "workers")),
     )
 
 
@@ -154,8 +153,8 @@ def _job(run: CaseRun, spec: SendSpec, message: Mapping[str, object], dip_id: st
         interface=spec.interface,
         template=message,
         api_key=runtime.api_key_for(dip_id),
-        sign=runtime.signing_files(dip_id),
-        tls=runtime.tls_files(dip_id),
+        sign=(files := runtime.tls_files(dip_id)),  # one certificate signs and opens mutual TLS
+        tls=files,
         ca=verify if isinstance(verify, str) else None,
     )
 

@@ -195,18 +195,14 @@ class SendStep(RunnableBase):
         spec = SendSpec.parse(rendered(run, step))
         message, dip_id = build(run, spec)
         _check_built(run, spec, message)
-        try:
-            exchange = run.runtime.client.send(spec.interface, [message], dip_id=dip_id)
-            if exchange.recovered:
-                exchange.accepted_as = journal.original_transaction(run, spec.interface, dip_id, message)
-            if run.current is not None:
-                run.current.exchanges.append(exchange.as_dict())
-            status = _judge(spec, exchange)
-            response = _needed_response(run, step, spec, exchange)
-        except EnvironmentBroken as exc:
-            faults = journal.faults_on_cohort(run, run.record.started)
-            raise EnvironmentBroken(journal.naming_faults(str(exc), faults)) from exc
-        return {**message, "response": response, "status": status}
+        exchange = run.runtime.client.send(spec.interface, [message], dip_id=dip_id)
+        if exchange.recovered:
+            exchange.accepted_as = journal.original_transaction(run, spec.interface, dip_id, message)
+        if run.current is not None:
+            run.current.exchanges.append(exchange.as_dict())
+        status = _judge(spec, exchange)
+        response = _needed_response(run, step, spec, exchange)
+        return {**message, "response": response, "status": status}  # the engine names faults in a failure
 
 
 def _refusal_without_code(at: StepContext, response: Mapping[object, object]) -> list[Problem]:
@@ -305,7 +301,7 @@ def _needed_response(run: CaseRun, step: Step, spec: SendSpec, exchange: Exchang
             f"cannot save {', '.join(repr(n) for n in reading)} from the DIP's answer to {spec.interface}: "
             f"accepted earlier, transaction id unknown ({exchange.note}; {why})"
         )
-        raise EnvironmentBroken(journal.naming_faults(reason, journal.faults_on_cohort(run, run.record.started)))
+        raise EnvironmentBroken(reason)
     origin = "from the simulator journal" if exchange.accepted_as else "unknown"
     return {
         "messageArray": [
