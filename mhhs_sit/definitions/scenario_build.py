@@ -19,7 +19,7 @@ from mhhs_sit.definitions.model import Location, Scenario, Step, TestCase
 from mhhs_sit.definitions.schema_check import suggest, type_name
 from mhhs_sit.definitions.step_checks import check_templates
 from mhhs_sit.definitions.steps import STANDALONE_SAVE, SpecVersion, StepContext, StepKind, StepRegistry
-from mhhs_sit.definitions.template_names import BUILTIN_SHAPES, Shape, data_shape
+from mhhs_sit.definitions.template_names import BUILTIN_SHAPES, Shape, cohort_shape, data_shape
 from mhhs_sit.errors import Problem
 
 DrawKinds = Mapping[str, Mapping[str, tuple[object, ...]]]  # kind -> criterion -> allowed values
@@ -120,8 +120,12 @@ class _Builder:
         case_data = {str(k): v for k, v in given.items()} if isinstance(given, dict) else {}
         self.problems += _data_problems(doc, case_data, [*cpath, "data"])
         # data values may use built-ins and the cohort/env, but not each other
-        self.problems += check_templates(doc, case_data, [*cpath, "data"], templating.BUILTIN_NAMES)
-        shapes = {**BUILTIN_SHAPES, **{name: data_shape(value) for name, value in case_data.items()}}
+        builtins = {**BUILTIN_SHAPES, "cohort": cohort_shape(self.roles)}
+        self.problems += check_templates(doc, case_data, [*cpath, "data"], templating.BUILTIN_NAMES, builtins)
+        shapes = {
+            **builtins,
+            **{name: data_shape(value) for name, value in case_data.items()},
+        }
         state = _CaseState(scope=set(templating.BUILTIN_NAMES) | set(case_data), shapes=shapes)
         steps = [
             step

@@ -25,6 +25,7 @@ class Shape:
     text: bool = False
     extensible: bool = False  # other fields may exist (an environment's variables): only near misses are wrong
     dynamic: Mapping[str, Shape] = field(default_factory=dict)  # fields matched by name, not listed in messages
+    refused: Mapping[str, str] = field(default_factory=dict)  # names that exist elsewhere, and why not here
 
 
 OPEN = Shape("a value")
@@ -35,6 +36,28 @@ COHORT = Shape(
     {"id": TEXT, "title": TEXT},
     dynamic={role: _PARTICIPANT for role in ROLES},
 )
+
+
+def cohort_shape(roles: tuple[str, ...]) -> Shape:
+    """The cohort as one scenario sees it: only the roles it declares, since only cohorts holding
+    those are chosen to run it (``{{ cohort.SDS.dip_id }}`` in a scenario without SDS would break
+    in every cohort lacking one)."""
+    if not roles:
+        return COHORT
+    listed = ", ".join(roles)
+    why = {
+        role: f"the scenario's roles are {listed}; add {role} to 'roles:' so that only cohorts holding one run it"
+        for role in ROLES
+        if role not in roles
+    }
+    return Shape(
+        "the cohort",
+        {"id": TEXT, "title": TEXT},
+        dynamic={role: _PARTICIPANT for role in roles},
+        refused=why,
+    )
+
+
 ENV = Shape("the environment", {k: TEXT for k in ("name", "tag", "ir", "dip_url")}, extensible=True)
 CASE = Shape("the case", {k: TEXT for k in ("id", "title", "scenario")})
 BUILTIN_SHAPES: Mapping[str, Shape] = {
@@ -73,10 +96,20 @@ def leaf_problem(source: str, root: str, path: tuple[str | int, ...], shape: Sha
             return None
         if isinstance(part, int):
             return f"'{{{{ {source} }}}}': {walked} is {shape.what}, not a list" if not _opens(shape) else None
+        refused = _refused(shape, part)
+        if refused:
+            return f"'{{{{ {source} }}}}': {walked}.{part}: {refused}"
         found = _field(shape, part)
         if found is None:
             return _missing(source, walked, part, shape)
         shape, walked = found, f"{walked}.{part}"
+    return None
+
+
+def _refused(shape: Shape, name: str) -> str | None:
+    for key, why in shape.refused.items():
+        if key.lower() == name.lower():
+            return why
     return None
 
 
@@ -96,7 +129,7 @@ def _missing(source: str, walked: str, part: str, shape: Shape) -> str | None:
     if shape.text:
         return f"'{{{{ {source} }}}}': {walked} is {shape.what}, which has no field '{part}'"
     known = list(shape.fields or {})
-    hint = suggest(part, [*known, *shape.dynamic])
+    hint = suggest(part, [*known, *shape.dynamic, *shape.refused])
     if shape.extensible and not hint:
         return None  # maybe one of the environment's own variables
     listed = ", ".join(known) + (" or a role code such as SUP" if shape.dynamic else "")
