@@ -27,6 +27,7 @@ from mhhs_sit.definitions.environments import load_environment
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.definitions.scenario_cache import DEFAULT_CACHE_DIR
+from mhhs_sit.definitions.themes import ThemeTitles
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
 from mhhs_sit.store import DEFAULT_STORE
 from mhhs_sit.store import ENV_VAR as STORE_ENV_VAR
@@ -53,6 +54,7 @@ INI_SETTINGS = (
     IniSetting("mhhs_requirements", "requirements catalogue (directory or file)", "test_data/requirements"),
     IniSetting("mhhs_environments", "directory of environment files", "environments"),
     IniSetting("mhhs_cache", "directory for parsed scenario files (empty: no disk cache)", DEFAULT_CACHE_DIR),
+    IniSetting("mhhs_themes", "theme titles per stage, for the generated stage pages", "test_data/themes.yaml"),
     IniSetting("mhhs_scenarios", "directories whose YAML files are scenarios", ["test_themes"], "args"),
 )
 _BY_NAME = {s.name: s for s in INI_SETTINGS}
@@ -226,14 +228,22 @@ class Project:
         return load_requirements(self.path("mhhs_requirements"), self.root)
 
     @cached_property
+    def themes(self) -> tuple[ThemeTitles, list[Problem]]:
+        from mhhs_sit.definitions.themes import load_themes
+
+        return load_themes(self.path("mhhs_themes"), self.root)
+
+    @cached_property
     def simulator_rule_problems(self) -> list[Problem]:
-        """The participant simulators' rule files (stubs/rules), which a local environment runs."""
-        return simulator_rule_problems()
+        """The participant simulators' rule files (stubs/rules, or the environment's ``rules:``),
+        which a local environment runs."""
+        env, _ = self.environment
+        return simulator_rule_problems(Path(env.rules_dir) if env is not None and env.rules_dir else None)
 
     def problems(self) -> list[Problem]:
         """Every problem of the cohorts, environment, version, DIP spec and requirements."""
         loaded = (self.cohorts, self.environment, self.version, self.dip_spec, self.requirements)
-        return [problem for _, problems in loaded for problem in problems]
+        return [problem for _, problems in loaded for problem in problems] + self.themes[1]
 
 
 def simulator_rule_problems(directory: Path | None = None) -> list[Problem]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from pathlib import Path
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
@@ -39,7 +40,7 @@ from mhhs_stubs.journal import Entry
 from mhhs_stubs.limits import BodyLimit, JsonRefused, parse_json
 from mhhs_stubs.message_request import message_request_problems, select_published
 from mhhs_stubs.openapi import build_document
-from mhhs_stubs.responders import ParticipantSimulators
+from mhhs_stubs.responders import ParticipantSimulators, load_rules
 
 DIP_ID_RE = re.compile(r"^[0-9A-Za-z]{10}$")
 LOOPBACK_URL = re.compile(r"^https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)", re.IGNORECASE)
@@ -50,7 +51,8 @@ SEND_PATH = re.compile(r"^/dip-channel/([^/]+)$")
 class SimulatorApp:
     def __init__(self, config: SimulatorConfig):
         self.dip = SimulatedDip(config)
-        self.participants = ParticipantSimulators(self.dip)
+        rules = load_rules(Path(config.rules_dir)) if config.rules_dir else None
+        self.participants = ParticipantSimulators(self.dip, rules=rules)
         self.auth = Authenticator(config)
         self.document = build_document(_version(), extra_paths=FAULT_PATHS)
         self.defects: list[str] = []

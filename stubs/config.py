@@ -72,6 +72,7 @@ class SimulatorConfig:
     check_responses: bool = False  # hold every response to /openapi.json (the framework's tests do)
     faults: tuple[Mapping[str, object], ...] = ()  # fault specs active from the start (mhhs_stubs.faults)
     fault_seed: int | str = 0
+    rules_dir: str | None = None  # the participant simulators' rule files, if not the shipped stubs/rules
     # Authentication (docs/simulator.md#authentication). "required": every request carries valid
     # X-DIP-* signature headers, as on the real DIP; "optional": unsigned requests pass on the API
     # key alone, signed ones are verified in full; "off": signature headers are ignored.

@@ -7,13 +7,13 @@ import pytest
 
 from mhhs_sit.cli.app import build_parser, main, pytest_args, split_pytest_args
 from mhhs_sit.project import Project, find_ini
-from tests.helpers import REPO, appointment_scenario, write
+from tests.helpers import FIXTURES, appointment_scenario, write
 
 
 def moved_project(dest: Path) -> Path:
     """A project whose definitions are not where the defaults look: parties/, places/, cases/."""
-    shutil.copytree(REPO / "cohorts", dest / "parties")
-    shutil.copytree(REPO / "environments", dest / "places")
+    shutil.copytree(FIXTURES / "cohorts", dest / "parties")
+    shutil.copytree(FIXTURES / "environments", dest / "places")
     write(dest, "cases/one.yaml", appointment_scenario("T-01-903", roles="[SUP, SDS]"))
     return dest
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mhhs_sit.definitions.faults import INBOUND_KINDS, OUTBOUND_KINDS
-from tests.helpers import FAST_ADDOPTS, REPO, write
+from tests.helpers import FAST_ADDOPTS, FIXTURES, write
 
 FIXTURE = Path(__file__).parent / "fixtures" / "fault_sweep"
 SEEDS = range(100)
@@ -24,7 +24,7 @@ AT_ONCE = 6  # the runs mostly wait (timeouts, delays), so a few at a time share
 
 def _project(root: Path, seed: int, environment: str) -> Path:
     dest = root / f"seed-{seed:02d}"
-    shutil.copytree(REPO / "cohorts", dest / "cohorts")
+    shutil.copytree(FIXTURES / "cohorts", dest / "cohorts")
     shutil.copytree(FIXTURE / "test_themes", dest / "test_themes")
     write(dest, "environments/sweep.yaml", environment.replace("fault_seed: 0", f"fault_seed: {seed}"))
     (dest / "pytest.ini").write_text(f"[pytest]\nmhhs_env = sweep\naddopts = {FAST_ADDOPTS}\n")

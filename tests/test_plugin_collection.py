@@ -88,3 +88,34 @@ def test_qualification_scenarios_run_only_when_their_stage_is_asked_for(pytester
     assert "T-30-001-TC01" in default.stdout.str() and "QT-30-001" not in default.stdout.str()
     asked = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only", "-q", "--stage", "qualification")
     assert "QT-30-001-TC01" in asked.stdout.str() and "f.yaml" not in asked.stdout.str()
+
+
+def _smoke_environment(project, selection: str) -> None:
+    base = (project / "environments" / "local.yaml").read_text().replace("environment: local", "environment: smoke")
+    (project / "environments" / "smoke.yaml").write_text(base + "selection:\n" + selection)
+
+
+def test_an_environment_selection_takes_its_tags_in_one_cohort_each_spread_over_cohorts(pytester, project):
+    cases = "".join(f"  - id: Q-1-TC0{n}\n    title: t\n    steps:\n      - wait: 0s\n" for n in range(1, 5))
+    (project / "test_themes" / "q.yaml").write_text(
+        f"scenario: Q-1\ntitle: t\nstage: sit-functional\ntheme: 2\ntags: [quick]\nroles: [REGS]\ncases:\n{cases}"
+    )
+    _smoke_environment(project, "  tags: [quick]\n  cohorts_per_case: 1\n")
+    everything = collected(pytester.runpytest("--collect-only", "-q", "-m", "quick"))
+    ids = collected(pytester.runpytest("--collect-only", "-q", "--mhhs-env", "smoke"))
+    cases = {i.split("::")[1].split("[")[0] for i in everything}
+    assert {i.split("::")[1].split("[")[0] for i in ids} == cases  # every tagged case, nothing else
+    assert len(ids) == len(cases) < len(everything)  # each in one cohort
+    assert {i.split("[")[1] for i in ids} == {"C1]", "C2]"}  # spread: both cohorts take part
+    # the command line narrows the environment's selection further
+    narrowed = collected(pytester.runpytest("--collect-only", "-q", "--mhhs-env", "smoke", "--cohort", "C2"))
+    assert len(narrowed) == 4 and all(i.endswith("[C2]") for i in narrowed)  # narrowed, then spread
+
+
+def test_an_environment_selection_names_the_stages_it_runs(pytester, project):
+    _smoke_environment(project, "  stages: [sit-migration]\n")
+    assert collected(pytester.runpytest("--collect-only", "-q", "--mhhs-env", "smoke")) == []
+    _smoke_environment(project, "  stages: [sitfunctional]\n")
+    result = pytester.runpytest("--collect-only", "-q", "--mhhs-env", "smoke")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*smoke.yaml*selection.stages*"])

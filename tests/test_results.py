@@ -34,7 +34,7 @@ def test_cases_not_reached_are_recorded_as_not_run(pytester):
 
 def test_skipped_and_broken_cases_carry_their_reason_and_category(pytester):
     copy_project(pytester.path, themes=False)
-    write(pytester.path, "test_themes/s.yaml", appointment_scenario("S-00-001", roles="[SUP, ADS]"))
+    write(pytester.path, "test_themes/s.yaml", appointment_scenario("S-00-001", roles="[SUP, SDS, ADS]"))
     write(
         pytester.path,
         "environments/down.yaml",

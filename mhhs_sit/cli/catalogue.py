@@ -1,4 +1,4 @@
-"""``mhhs-sit catalogue list | show IF-nnn | diff A B | lint --dip-spec PATH`` (and compare, generate).
+"""``mhhs-sit catalogue list | show IF-nnn | diff A B | lint --dip-spec PATH`` (and compare, generate, scenarios).
 
 :func:`register` adds the commands to the main parser; each handler returns an exit code:
 0 for success, 1 when ``lint`` finds examples that contradict their schemas, 2 for bad input.
@@ -16,6 +16,7 @@ from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
 from mhhs_sit.cli.catalogue_spec import add_commands
 from mhhs_sit.cli.common import guarded
+from mhhs_sit.cli.scenario_pages import add_command as add_scenarios_command
 from mhhs_sit.definitions.impact import affected
 from mhhs_sit.definitions.model import Scenario
 from mhhs_sit.execution.steps import STEP_KINDS
@@ -75,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     lint.set_defaults(func=_guarded(cmd_lint))
     add_commands(commands, _guarded)
+    add_scenarios_command(commands, _guarded)
 
 
 def _guarded(handler: Handler) -> Handler:

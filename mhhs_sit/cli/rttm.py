@@ -60,6 +60,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--participant", metavar="MPID|DIP_ID|NAME", help="qualification RTTM for one participant")
     p.add_argument("--roles", action="append", metavar="ROLE", help="only requirements for these roles (repeatable)")
     p.add_argument("--cohort", action="append", metavar="COHORT", help="only these cohorts' columns (repeatable)")
+    p.add_argument(
+        "--require-covered",
+        action="store_true",
+        help="exit 1, listing them, when a requirement in scope is not covered (a gate for a cycle or CI)",
+    )
     _definition_options(p)
     _store_option(p)
     p.set_defaults(func=guarded(cmd_rttm, lambda _: "mhhs-sit rttm"))
@@ -245,6 +250,12 @@ def cmd_rttm(args: argparse.Namespace) -> int:
     pct = f"{100 * rttm.covered / total:.1f}%" if total else "n/a"
     print(f"{total} requirements, {rttm.covered} covered ({pct}), {len(rttm.rows)} rows, {len(rttm.runs)} runs")
     print(combined_runs(rttm))
+    short = {r: v for r, v in sorted(rttm.requirement_verdicts.items()) if v != "covered"}
+    if args.require_covered and short:
+        print(f"NOT COVERED: {len(short)} of {total} requirements:")
+        for req, verdict in short.items():
+            print(f"  {req}: {verdict}")
+        return 1
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Which collected cases run: ``--stage``, ``--theme``, ``--cohort`` and ``--rerun``.
+"""Which collected cases run: ``--stage``, ``--theme``, ``--cohort``, ``--rerun`` and the
+environment's own ``selection:`` (a smoke set: tags, stages, cohorts per case).
 
 Applied after collection, so a deselected case is still reported as deselected (and the store
 and the RTTM still know it exists) rather than silently never collected.
@@ -6,12 +7,13 @@ and the RTTM still know it exists) rather than silently never collected.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Protocol, cast
 
 import pytest
 
-from mhhs_sit.definitions.model import Scenario, TestCase
+from mhhs_sit.definitions.model import RunSubset, Scenario, TestCase
 
 
 class Case(Protocol):
@@ -41,13 +43,15 @@ class Selection:
     cohorts: frozenset[str]
     rerun: frozenset[str] = frozenset()  # --rerun: the statuses to re-run
     rerun_latest: dict[str, str] | None = None  # --rerun: CASE[COHORT] -> latest status in the cycle
+    subset: RunSubset = field(default_factory=RunSubset)  # the environment's selection:
 
     @classmethod
-    def from_options(cls, config: pytest.Config) -> Selection:
+    def from_options(cls, config: pytest.Config, subset: RunSubset | None = None) -> Selection:
         return cls(
             frozenset(split_csv(config.getoption("mhhs_stage"))),
             frozenset(split_csv(config.getoption("mhhs_theme"))),
             frozenset(split_csv(config.getoption("mhhs_cohort"))),
+            subset=subset or RunSubset(),
         )
 
     @property
@@ -56,7 +60,7 @@ class Selection:
 
     @property
     def selects_all(self) -> bool:
-        return not (self.stages or self.themes or self.cohorts or self.is_rerun)
+        return not (self.stages or self.themes or self.cohorts or self.is_rerun or self.subset != RunSubset())
 
     def keeps(self, item: pytest.Item) -> bool:
         """Whether ``item`` runs; a re-run is of cases only."""
@@ -65,11 +69,20 @@ class Selection:
         case = cast(Case, item)
         scenario = case.scenario
         return (
-            (scenario.stage in self.stages if self.stages else scenario.stage not in ONLY_WHEN_ASKED)
+            self._stage_keeps(scenario.stage)
+            and (not self.subset.tags or bool(self.subset.tags & {*scenario.tags, *case.case.tags}))
             and (not self.themes or scenario.theme in self.themes)
             and (not self.cohorts or case.cohort_id in self.cohorts)
             and self._rerun_keeps(case)
         )
+
+    def _stage_keeps(self, stage: str) -> bool:
+        """--stage, else the environment's stages, else every stage but those run only when asked."""
+        if self.stages:
+            return stage in self.stages
+        if self.subset.stages:
+            return stage in self.subset.stages
+        return stage not in ONLY_WHEN_ASKED
 
     def _rerun_keeps(self, item: Case) -> bool:
         if self.rerun_latest is None:
@@ -80,7 +93,31 @@ class Selection:
 def deselect(config: pytest.Config, selection: Selection, items: list[pytest.Item]) -> None:
     """Keep the items ``selection`` keeps; report the others as deselected."""
     keep = [item for item in items if selection.keeps(item)]
+    if selection.subset.cohorts_per_case is not None:
+        keep = spread_cohorts(keep, selection.subset.cohorts_per_case)
     if len(keep) != len(items):
         kept = set(map(id, keep))
         config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
         items[:] = keep
+
+
+def spread_cohorts(items: list[pytest.Item], per_case: int) -> list[pytest.Item]:
+    """Each case in at most ``per_case`` of its cohorts, choosing for each case (in collection
+    order) the cohorts used least so far: a smoke set then touches as many cohorts as it can."""
+    cohorts_of: dict[tuple[str, str], list[str]] = {}
+    for item in items:
+        if getattr(item, "is_mhhs_case", False):
+            case = cast(Case, item)
+            cohorts_of.setdefault((case.scenario.file, case.case.id), []).append(case.cohort_id)
+    used: Counter[str] = Counter()
+    chosen: dict[tuple[str, str], set[str]] = {}
+    for key, cohorts in cohorts_of.items():
+        picked = sorted(cohorts, key=lambda c: (used[c], c))[:per_case]
+        used.update(picked)
+        chosen[key] = set(picked)
+    return [
+        item
+        for item in items
+        if not getattr(item, "is_mhhs_case", False)
+        or cast(Case, item).cohort_id in chosen[(cast(Case, item).scenario.file, cast(Case, item).case.id)]
+    ]

@@ -70,7 +70,10 @@ class SessionState:
         seed_opt = config.getoption("mhhs_seed")
         seed = int(winput.get("mhhs_seed", seed_opt if seed_opt is not None else secrets.randbelow(100)))
         run_id = str(winput.get("mhhs_run_id") or f"r{secrets.token_hex(4)}")
-        return cls(config, project_of(config), run_id, seed, Selection.from_options(config))
+        project = project_of(config)
+        environment = project.environment[0]
+        subset = environment.subset if environment is not None else None
+        return cls(config, project, run_id, seed, Selection.from_options(config, subset))
 
     @property
     def stubs(self) -> LocalStubs | None:

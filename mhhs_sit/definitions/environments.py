@@ -6,6 +6,8 @@ named by ``--mhhs-env``, while scenario files are parsed (and cached) by the tho
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import re
 from collections.abc import Mapping
@@ -15,7 +17,7 @@ from typing import Any
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
 from mhhs_sit.definitions.faults import validate_specs
-from mhhs_sit.definitions.model import Auth, Environment, Location, Timeouts
+from mhhs_sit.definitions.model import Auth, Environment, Location, RunSubset, Timeouts
 from mhhs_sit.definitions.scenario_files import display_path, scenario_files
 from mhhs_sit.definitions.schema_check import schema_problems
 from mhhs_sit.errors import Problem
@@ -93,6 +95,9 @@ def load_environment(
         return None, problems
     reader = _Reader(doc, doc.data, os.environ if environ is None else environ)
     environment = reader.environment()
+    rules = doc.data.get("rules")
+    if isinstance(rules, str):
+        environment = dataclasses.replace(environment, rules_dir=reader.rules_dir(rules, root or f.parent.parent))
     return (None, reader.problems) if reader.problems else (environment, [])
 
 
@@ -131,6 +136,20 @@ class _Reader:
             self.problems.append(doc.problem(["dip_url"], f"dip_url {dip_url!r} must start with http:// or https://"))
         return dip_url.rstrip("/") if dip_url else None
 
+    def rules_dir(self, given: str, root: Path) -> str | None:
+        """The participant simulators' own rule directory (relative to the project root); its files
+        are checked where the simulator is known (``Project.simulator_rule_problems``)."""
+        if self.data.get("stubs") != "embedded":
+            self.problems.append(
+                self.doc.problem(["rules"], "rules: is for stubs: embedded (the simulator in this process)")
+            )
+            return None
+        path = Path(given) if Path(given).is_absolute() else root / given
+        if not path.is_dir():
+            self.problems.append(self.doc.problem(["rules"], f"rules directory {given!r} not found (looked in {path})"))
+            return None
+        return str(path)
+
     def environment(self) -> Environment:
         data = self.data
         dip_url = self.dip_url()
@@ -158,7 +177,17 @@ class _Reader:
             delivery=_delivery(_mapping(data.get("delivery"))),
             tls=bool(data.get("tls", False)),
             concurrency=int(data.get("concurrency", 1)),
+            subset=_subset(_mapping(data.get("selection"))),
         )
+
+
+def _subset(given: Mapping[str, Any]) -> RunSubset:
+    per_case = given.get("cohorts_per_case")
+    return RunSubset(
+        tags=frozenset(str(t) for t in given.get("tags") or ()),
+        stages=frozenset(str(s) for s in given.get("stages") or ()),
+        cohorts_per_case=int(per_case) if per_case is not None else None,
+    )
 
 
 def _timeouts(given: Mapping[str, Any]) -> Timeouts:

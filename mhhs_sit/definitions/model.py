@@ -180,6 +180,17 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class RunSubset:
+    """An environment's own selection (``selection:``), e.g. a smoke set: cases with one of these
+    tags, in these stages, each in at most ``cohorts_per_case`` of its eligible cohorts (spread so
+    that as many cohorts as possible take part). Command-line options narrow it further."""
+
+    tags: frozenset[str] = frozenset()
+    stages: frozenset[str] = frozenset()
+    cohorts_per_case: int | None = None
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     title: str
@@ -199,6 +210,8 @@ class Environment:
     delivery: Mapping[str, float] = field(default_factory=dict)  # simulator push retries (DeliveryPolicy)
     tls: bool = False  # local simulator over HTTPS with client certificates (mutual TLS), as the DIP
     concurrency: int = 1  # cases in flight at once when --mhhs-concurrency is not given
+    subset: RunSubset = RunSubset()  # which cases a run in this environment takes (all by default)
+    rules_dir: str | None = None  # the participant simulators' rules, if not the shipped stubs/rules
 
     @property
     def is_local(self) -> bool:

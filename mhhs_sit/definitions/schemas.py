@@ -11,6 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+_STAGE_NAMES = (
+    "pit",
+    "cit",
+    "sit-functional",
+    "sit-migration",
+    "sit-non-functional",
+    "sit-operational",
+    "qualification",
+)
+
 ROLES = (
     "SUP",
     "REGS",
@@ -70,15 +80,7 @@ _SCENARIO: dict[str, Any] = {
         "description": {"type": "string"},
         "stage": {
             "type": "string",
-            "enum": [
-                "pit",
-                "cit",
-                "sit-functional",
-                "sit-migration",
-                "sit-non-functional",
-                "sit-operational",
-                "qualification",
-            ],
+            "enum": list(_STAGE_NAMES),
         },
         "theme": {"type": ["integer", "string"]},
         "requirements": {"type": "array", "items": {"type": "string"}},
@@ -158,6 +160,18 @@ ENVIRONMENT: dict[str, Any] = {
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
         # cases in flight at once (their waits overlap) unless --mhhs-concurrency says otherwise
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 1000},
+        # the participant simulators' rules directory (stubs: embedded), instead of stubs/rules
+        "rules": {"type": "string", "minLength": 1},
+        # the cases a run here takes: a smoke set (tags), stages, and how many cohorts run each case
+        "selection": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "stages": {"type": "array", "items": {"type": "string", "enum": list(_STAGE_NAMES)}, "minItems": 1},
+                "cohorts_per_case": {"type": "integer", "minimum": 1},
+            },
+        },
         "webhook": {
             "type": "object",
             "additionalProperties": False,

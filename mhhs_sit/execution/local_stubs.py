@@ -125,6 +125,7 @@ def simulator_config(
         delivery=_delivery_policy(DeliveryPolicy(), environment.delivery),
         signing=signing,
         tls=tls,
+        rules_dir=environment.rules_dir,
     )
 
 

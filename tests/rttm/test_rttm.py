@@ -68,6 +68,11 @@ def test_cycle_rttm_in_every_format(cycle):
     assert a["cohorts"]["C2"]["status"] == "not run"  # eligible, never run in the cycle
     assert reqs["REQ-2"]["verdict"] == "covered"  # run 2 deselected it: run 1's pass stands
     assert reqs["REQ-3"]["verdict"] == "uncovered" and reqs["REQ-3"]["cases"] == []
+    gate = cli(cycle, "rttm", "--cycle", "C2", "--format", "json", "--out", "gate.json", "--require-covered")
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert "NOT COVERED: 2 of 4 requirements:\n  REQ-3: uncovered\n  REQ-4: " in gate.stdout
+    scoped = cli(cycle, "rttm", "--cycle", "C2", "--roles", "SUP", "--out", "s", "--require-covered")
+    assert "REQ-3" not in scoped.stdout
     assert reqs["REQ-4"]["verdict"] == "collection error"
     assert reqs["REQ-4"]["cases"][0]["case"] == "C-01-001-TC01"
     assert doc["summary"]["by_verdict"]["uncovered"] == 1 and len(doc["runs"]) == 2

@@ -19,7 +19,7 @@ from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_sit.dip.signing import CONTENT_HASH, SIGNATURE, SIGNATURE_CERTIFICATE, SIGNATURE_DATE, Signer
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.tls import RunCA
-from tests.helpers import REPO
+from tests.helpers import FIXTURES, REPO
 from tests.stubs.messages import b071
 
 SUP1, SUP2, SDS1 = "2300000101", "2300000202", "1400000101"
@@ -28,7 +28,7 @@ REFS = ReferenceSource()
 
 
 def config(**kw):
-    cohorts, problems = load_cohorts(REPO / "cohorts")
+    cohorts, problems = load_cohorts(FIXTURES / "cohorts")
     assert not problems
     return config_from_cohorts(cohorts.values(), version="1.8.2", **kw)
 
@@ -291,8 +291,8 @@ def test_the_embedded_environment_runs_signed_over_mutual_tls(tmp_path):
     from mhhs_sit.execution.local_stubs import start_stubs
     from mhhs_sit.execution.runtime import Runtime
 
-    cohorts, _ = load_cohorts(REPO / "cohorts")
-    env, problems = load_environment("local", REPO / "environments", REPO)
+    cohorts, _ = load_cohorts(FIXTURES / "cohorts")
+    env, problems = load_environment("local", FIXTURES / "environments", REPO)
     assert not problems
     stubs = start_stubs(env, cohorts, tls=True)
     try:

@@ -16,7 +16,7 @@ from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.errors import ConfigError
 from mhhs_stubs import SimParticipant, config_from_cohorts
 from mhhs_stubs.config_file import dumps, from_jsonable, loads, read_config, to_jsonable, write_config
-from tests.helpers import REPO
+from tests.helpers import FIXTURES
 
 
 class Mode(enum.Enum):
@@ -65,7 +65,7 @@ def test_fields_added_later_round_trip_with_no_change_to_the_serialiser():
 
 
 def test_the_real_config_round_trips_through_a_0600_file(tmp_path):
-    cohorts, _ = load_cohorts(REPO / "cohorts")
+    cohorts, _ = load_cohorts(FIXTURES / "cohorts")
     config = config_from_cohorts(cohorts.values(), version="1.8.2", responder_delay=0.25)
     path = write_config(config, tmp_path / "run" / "sim.json")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -77,7 +77,7 @@ def test_the_real_config_round_trips_through_a_0600_file(tmp_path):
 
 
 def test_problems_name_the_field(tmp_path):
-    cohorts, _ = load_cohorts(REPO / "cohorts")
+    cohorts, _ = load_cohorts(FIXTURES / "cohorts")
     doc = json.loads(dumps(config_from_cohorts(cohorts.values())))
     doc["config"]["delivery"]["attempts"] = "four"
     with pytest.raises(ConfigError, match=r"^sim.json.delivery.attempts: expected int, found str$"):

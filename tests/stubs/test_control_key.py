@@ -15,13 +15,13 @@ from mhhs_sit.execution.local_stubs import control_auth, write_control_key
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.config import CONTROL_HEADER
 from mhhs_stubs.server import exposure_warning
-from tests.helpers import REPO
+from tests.helpers import FIXTURES
 
 SUP, SDS2 = "2300000101", "1400000202"
 
 
 def config(**kw):
-    cohorts, problems = load_cohorts(REPO / "cohorts")
+    cohorts, problems = load_cohorts(FIXTURES / "cohorts")
     assert not problems
     return config_from_cohorts(cohorts.values(), version="1.8.2", check_responses=True, **kw)
 

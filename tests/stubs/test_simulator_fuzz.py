@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
-from tests.helpers import REPO
+from tests.helpers import FIXTURES
 from tests.test_simulator import message as appointment
 
 SUP = "2300000101"
@@ -24,7 +24,7 @@ json_values = st.recursive(
 
 @pytest.fixture(scope="module")
 def sim():
-    cohorts, problems = load_cohorts(REPO / "cohorts")
+    cohorts, problems = load_cohorts(FIXTURES / "cohorts")
     assert not problems
     config = config_from_cohorts(cohorts.values(), version="1.8.2", check_responses=True, max_body_bytes=4096)
     with EmbeddedSimulator(config) as s:

@@ -3,19 +3,23 @@ participants it simulates, bad options, and stopping with Ctrl-C."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -24,7 +28,7 @@ import requests
 from mhhs_sit.cli.app import main
 from mhhs_sit.cli.stubs import SIGNING_MODES
 from mhhs_sit.dip.signing import Signer
-from tests.helpers import REPO
+from tests.helpers import copy_project
 from tests.stubs.messages import appointment
 
 
@@ -77,13 +81,21 @@ class Running:
         return code, took
 
 
+@cache
+def project() -> Path:
+    """The fixture project (its two cohorts), not the working tree's, which a test team adds to."""
+    where = Path(tempfile.mkdtemp(prefix="mhhs-stubs-cli-"))
+    atexit.register(shutil.rmtree, where, True)
+    return copy_project(where, themes=False)
+
+
 @contextmanager
 def stubs_up(*args: str, port: int | None = None) -> Iterator[Running]:
     """``mhhs-sit stubs up`` in a subprocess, returned once it has printed how to stop it."""
     port = port or free_port()
     cmd = [sys.executable, "-m", "mhhs_sit.cli.app", "stubs", "up", "--port", str(port), *args]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(cmd, cwd=project(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
@@ -217,7 +229,7 @@ def test_only_and_except_choose_which_participants_are_simulated():
     ],
 )
 def test_bad_options_get_one_clear_line_and_exit_code_2(args, expected, capsys, monkeypatch):
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(project())
     assert main(["stubs", "up", *args]) == 2
     out, err = capsys.readouterr()
     assert out == ""

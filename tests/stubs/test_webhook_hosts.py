@@ -6,14 +6,14 @@ import requests
 
 from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
-from tests.helpers import REPO
+from tests.helpers import FIXTURES
 
 SDS2 = "1400000202"
 
 
 @pytest.fixture(scope="module")
 def sim():
-    cohorts, problems = load_cohorts(REPO / "cohorts")
+    cohorts, problems = load_cohorts(FIXTURES / "cohorts")
     assert not problems
     config = config_from_cohorts(
         cohorts.values(), check_responses=True, signing="optional", webhook_hosts=("sut.example:8443", "10.1.2.3")
