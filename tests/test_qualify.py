@@ -32,7 +32,7 @@ SDS = REPO / "examples" / "reference_sds" / "sds.py"
 ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
 CASES = (
     "QT-LDSO-001-TC01", "QT-LDSO-001-TC02", "QT-LDSO-002-TC01", "QT-LDSO-002-TC02", "QT-LDSO-003-TC01",
-    "QT-LDSO-003-TC02",
+    "QT-LDSO-003-TC02", "QT-LDSO-004-TC01",
 )  # fmt: skip
 SDS_CASES = (
     "QT-SDS-001-TC01", "QT-SDS-001-TC02", "QT-SDS-001-TC03", "QT-SDS-002-TC01", "QT-SDS-002-TC02", "QT-SDS-002-TC03",
@@ -152,13 +152,14 @@ def test_the_reference_ldso_qualifies_and_its_wrong_variant_fails_the_right_case
     assert statuses == dict.fromkeys(CASES, "passed")
     assert "played by the framework: REGS, SUP" in said and "simulated: MSS, SDS" in said
     assert any("its own certificate is accepted" in line for line in said)
-    assert "REFERENCE_LDSO_READY" in ldso and ldso.count("sent IF-020: 201") == 2
+    assert "REFERENCE_LDSO_READY" in ldso and ldso.count("sent IF-020: 201") == 3
     assert not list((tmp_path / "right" / "out").rglob("*ctl-*"))  # the control key stays out of evidence
 
     code, statuses, said, _ = qualify_against_reference(tmp_path / "wrong", "--wrong")
     assert code == 1, "\n".join(said)
-    # It refuses IF-001 and accepts any relationship request: those two cases fail; the others pass.
-    assert statuses == {**dict.fromkeys(CASES, "passed"), "QT-LDSO-001-TC01": "failed", "QT-LDSO-002-TC02": "failed"}
+    # It refuses IF-001 and accepts any relationship request: those three cases fail; the others pass.
+    wrong = {"QT-LDSO-001-TC01": "failed", "QT-LDSO-002-TC02": "failed", "QT-LDSO-004-TC01": "failed"}
+    assert statuses == {**dict.fromkeys(CASES, "passed"), **wrong}
     assert time.monotonic() - started < 60
 
 
