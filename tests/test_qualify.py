@@ -1,8 +1,9 @@
-"""``mhhs-sit qualify --role LDSO`` end to end: the reference LDSO (examples/reference_ldso) as a
-process of its own on loopback, signing with its own certificate, is qualified: every LDSO
-qualification case passes; its ``--wrong`` variant fails exactly the cases that check what it
-gets wrong (failed, not broken). And the session's parts: who is under test, what the
-scenarios need, and the countdown when the system never registers."""
+"""``mhhs-sit qualify`` end to end, for an LDSO and a smart data service: each reference system
+(examples/reference_ldso, examples/reference_sds) as a process of its own on loopback, signing
+with its own certificate, is qualified: every qualification case of its role passes; its
+``--wrong`` variant fails exactly the cases that check what it gets wrong (failed, not broken).
+And the session's parts: who is under test, what the scenarios need, where a role's scenarios
+are, and the countdown when the system never registers."""
 
 from __future__ import annotations
 
@@ -15,19 +16,44 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from mhhs_sit.cli.app import main
-from mhhs_sit.cli.qualify_plan import find_system, scenario_needs
+from mhhs_sit.cli.qualify_plan import find_system, scenario_folder, scenario_needs
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.project import Project
 from tests.helpers import REPO, write
 
 LDSO = REPO / "examples" / "reference_ldso" / "ldso.py"
+SDS = REPO / "examples" / "reference_sds" / "sds.py"
 ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
-CASES = ("QT-LDSO-001-TC01", "QT-LDSO-001-TC02", "QT-LDSO-002-TC01", "QT-LDSO-002-TC02")
+CASES = (
+    "QT-LDSO-001-TC01", "QT-LDSO-001-TC02", "QT-LDSO-002-TC01", "QT-LDSO-002-TC02", "QT-LDSO-003-TC01",
+    "QT-LDSO-003-TC02", "QT-LDSO-004-TC01",
+)  # fmt: skip
+SDS_CASES = (
+    "QT-SDS-001-TC01", "QT-SDS-001-TC02", "QT-SDS-001-TC03", "QT-SDS-002-TC01", "QT-SDS-002-TC02", "QT-SDS-002-TC03",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference system under test: its script, role, participant and run options."""
+
+    script: Path
+    role: str
+    participant: str
+    dip_id: str
+    name: str  # its certificate and key files: <name>.pem, <name>.key
+    key_env: str
+    options: tuple[str, ...] = ()
+
+
+REFERENCE_LDSO = Reference(LDSO, "LDSO", "EELC", "2500000101", "ldso", "MHHS_LDSO_API_KEY", ("--distributor", "10"))
+REFERENCE_SDS = Reference(SDS, "SDS", "SDSA", "1400000101", "sds", "MHHS_SDS_API_KEY")
 
 
 def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
@@ -69,13 +95,26 @@ def process(*cmd: str, env: dict[str, str] | None = None) -> Iterator[subprocess
             proc.stdout.close()
 
 
-def qualify_against_reference(tmp_path: Path, *ldso_args: str) -> tuple[int, dict[str, str], list[str], str]:
-    """qualify in one process, the reference LDSO in another, started with what qualify prints;
-    returns qualify's exit code, each case's status, qualify's output and the LDSO's."""
-    keys = tmp_path / "ldso-keys"
-    subprocess.run([sys.executable, str(LDSO), "make-cert", "--dip-id", "2500000101", "--out", str(keys)], check=True)
-    qualify = [sys.executable, "-m", "mhhs_sit.cli.app", "qualify", "--role", "LDSO", "--participant", "EELC"]
-    qualify += ["--participant-cert", str(keys / "ldso.pem"), "--out", str(tmp_path / "out"), "--no-subdir"]
+def qualify_against_reference(
+    tmp_path: Path, *ref_args: str, ref: Reference = REFERENCE_LDSO
+) -> tuple[int, dict[str, str], list[str], str]:
+    """qualify in one process, the reference system in another, started with what qualify prints;
+    returns qualify's exit code, each case's status, qualify's output and the system's."""
+    keys = tmp_path / f"{ref.name}-keys"
+    subprocess.run(
+        [sys.executable, str(ref.script), "make-cert", "--dip-id", ref.dip_id, "--out", str(keys)], check=True
+    )
+    qualify = [
+        sys.executable,
+        "-m",
+        "mhhs_sit.cli.app",
+        "qualify",
+        "--role",
+        ref.role,
+        "--participant",
+        ref.participant,
+    ]
+    qualify += ["--participant-cert", str(keys / f"{ref.name}.pem"), "--out", str(tmp_path / "out"), "--no-subdir"]
     qualify += ["--store", str(tmp_path / "store.sqlite"), "--no-report", "--wait", "30s"]
     with process(*qualify) as q:
         lines, seen = _lines(q), []
@@ -83,18 +122,27 @@ def qualify_against_reference(tmp_path: Path, *ldso_args: str) -> tuple[int, dic
         said = {line[:15].strip(): line[15:].strip() for line in seen if line.startswith("  ")}
         assert said["DIP URL"].startswith("http://127.0.0.1:")
         dip_cert = next(line.split()[-1] for line in seen if "DIP's certificate" in line)
-        run = [sys.executable, str(LDSO), "run", "--dip-url", said["DIP URL"], "--dip-id", "2500000101"]
-        run += ["--distributor", "10", "--cert", str(keys / "ldso.pem"), "--key", str(keys / "ldso.key")]
-        run += ["--dip-cert", dip_cert, *ldso_args]
-        with process(*run, env={**ENV, "MHHS_LDSO_API_KEY": said["X-API-Key"]}) as ldso:
+        run = [
+            sys.executable,
+            str(ref.script),
+            "run",
+            "--dip-url",
+            said["DIP URL"],
+            "--dip-id",
+            ref.dip_id,
+            *ref.options,
+        ]
+        run += ["--cert", str(keys / f"{ref.name}.pem"), "--key", str(keys / f"{ref.name}.key")]
+        run += ["--dip-cert", dip_cert, *ref_args]
+        with process(*run, env={**ENV, ref.key_env: said["X-API-Key"]}) as system:
             code = q.wait(timeout=90)
-            ldso_lines = _lines(ldso)
-            ldso.terminate()
-            ldso.wait(timeout=10)
-            ldso_out = "\n".join(line for line in iter(ldso_lines.get, None) if line)
+            system_lines = _lines(system)
+            system.terminate()
+            system.wait(timeout=10)
+            system_out = "\n".join(line for line in iter(system_lines.get, None) if line)
         seen += [line for line in iter(lines.get, None) if line is not None]
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    return code, {c["case"]: c["status"] for c in results["cases"]}, seen, ldso_out
+    return code, {c["case"]: c["status"] for c in results["cases"]}, seen, system_out
 
 
 def test_the_reference_ldso_qualifies_and_its_wrong_variant_fails_the_right_cases(tmp_path):
@@ -104,19 +152,38 @@ def test_the_reference_ldso_qualifies_and_its_wrong_variant_fails_the_right_case
     assert statuses == dict.fromkeys(CASES, "passed")
     assert "played by the framework: REGS, SUP" in said and "simulated: MSS, SDS" in said
     assert any("its own certificate is accepted" in line for line in said)
-    assert "REFERENCE_LDSO_READY" in ldso and ldso.count("sent IF-020: 201") == 2
+    assert "REFERENCE_LDSO_READY" in ldso and ldso.count("sent IF-020: 201") == 3
     assert not list((tmp_path / "right" / "out").rglob("*ctl-*"))  # the control key stays out of evidence
 
     code, statuses, said, _ = qualify_against_reference(tmp_path / "wrong", "--wrong")
     assert code == 1, "\n".join(said)
-    # It refuses IF-001 and accepts any relationship request: those two cases fail; the others pass.
-    assert statuses == {
-        "QT-LDSO-001-TC01": "failed",
-        "QT-LDSO-001-TC02": "passed",
-        "QT-LDSO-002-TC01": "passed",
-        "QT-LDSO-002-TC02": "failed",
-    }
+    # It refuses IF-001 and accepts any relationship request: those three cases fail; the others pass.
+    wrong = {"QT-LDSO-001-TC01": "failed", "QT-LDSO-002-TC02": "failed", "QT-LDSO-004-TC01": "failed"}
+    assert statuses == {**dict.fromkeys(CASES, "passed"), **wrong}
     assert time.monotonic() - started < 60
+
+
+def test_the_reference_data_service_qualifies_and_its_wrong_variant_fails_the_right_cases(tmp_path):
+    started = time.monotonic()
+    code, statuses, said, sds = qualify_against_reference(tmp_path / "right", ref=REFERENCE_SDS)
+    assert code == 0, "\n".join(said)
+    assert statuses == dict.fromkeys(SDS_CASES, "passed")
+    assert "played by the framework: REGS" in said and "simulated: LDSO, MSS, SUP" in said
+    assert "               for IF-003, IF-033, IF-036, IF-037" in said
+    assert "REFERENCE_SDS_READY" in sds and sds.count("sent IF-034: 201") == 3
+    assert "received IF-003 [DSDeAppRM]" in sds
+
+    code, statuses, said, _ = qualify_against_reference(tmp_path / "wrong", "--wrong", ref=REFERENCE_SDS)
+    assert code == 1, "\n".join(said)
+    # It accepts an appointment without a contract and refuses IF-037: those two cases fail.
+    assert statuses == {**dict.fromkeys(SDS_CASES, "passed"), "QT-SDS-001-TC02": "failed", "QT-SDS-002-TC02": "failed"}
+    assert time.monotonic() - started < 60
+
+
+def test_a_role_s_scenarios_are_in_its_qualification_folder():
+    assert scenario_folder("LDSO") == "ldso" and scenario_folder("SDS") == "supplier_agent"
+    needs = scenario_needs([REPO / "test_themes" / "qualification" / "supplier_agent"], "SDS")
+    assert needs.drives == {"REGS"} and needs.webhooks == ("IF-003", "IF-033", "IF-036", "IF-037")
 
 
 def test_without_webhooks_the_countdown_ends_and_nothing_runs(tmp_path):
@@ -124,8 +191,8 @@ def test_without_webhooks_the_countdown_ends_and_nothing_runs(tmp_path):
     cmd += ["--out", str(tmp_path / "out"), "--no-subdir", "--store", str(tmp_path / "s.sqlite"), "--wait", "1s"]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=ENV, timeout=60)
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "waiting for 2500000101's webhooks: 0 of 3 registered, 0m01s left" in done.stdout  # plain lines: no tty
-    assert "no webhook from 2500000101 for IF-001, IF-019, IF-036 within 0m01s" in done.stdout
+    assert "waiting for 2500000101's webhooks: 0 of 5 registered, 0m01s left" in done.stdout  # plain lines: no tty
+    assert "no webhook from 2500000101 for IF-001, IF-003, IF-019, IF-036, IF-037 within 0m01s" in done.stdout
     keys = next(line for line in done.stdout.splitlines() if line.strip().startswith("signing"))
     assert "2500000101.key" in keys  # no certificate brought: a key is made for the system
     assert not (tmp_path / "out" / "results.json").exists()

@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 # The notifications an LDSO gets on the DIP, and the request it answers.
-WEBHOOKS = ("IF-001", "IF-019", "IF-021", "IF-036", "IF-037")
+WEBHOOKS = ("IF-001", "IF-003", "IF-019", "IF-021", "IF-036", "IF-037")
 ROLE = "LDSO"
 WEIGHTS = (3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43)
 UNKNOWN_MPAN = "RCP1061 - MPAN Invalid or Unknown"

@@ -29,7 +29,7 @@ import yaml
 from mhhs_sit.cli.app import add_run_arguments, cmd_run
 from mhhs_sit.cli.brought_certs import OPTION, given_pairs, with_brought_certs
 from mhhs_sit.cli.common import guarded, project_of, shown
-from mhhs_sit.cli.qualify_plan import Needs, SystemUnderTest, find_system, scenario_needs
+from mhhs_sit.cli.qualify_plan import Needs, SystemUnderTest, find_system, scenario_folder, scenario_needs
 from mhhs_sit.cli.stubs import SIGNING_MODES, SIGNING_NOTE, _webhook_hosts
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.core.yamlsrc import load_yaml
@@ -55,12 +55,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="qualify a participant's own system: the framework plays and simulates every other party",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-        epilog="example:\n"
+        epilog="examples:\n"
         "  mhhs-sit qualify --role LDSO --participant EELC --participant-cert ldso.pem --out results/qt\n"
-        "then start the LDSO's system with what it prints; the run starts once its webhooks are registered",
+        "  mhhs-sit qualify --role SDS --participant SDSA --participant-cert sds.pem --out results/qt\n"
+        "then start the system with what it prints; the run starts once its webhooks are registered",
     )
     add_run_arguments(p)
-    p.add_argument("--role", required=True, type=str.upper, help="the role under test (e.g. LDSO)")
+    p.add_argument("--role", required=True, type=str.upper, help="the role under test (e.g. LDSO, SDS)")
     p.add_argument("--participant", required=True, help="the participant under test: its MPID or DIP ID")
     p.add_argument(
         OPTION,
@@ -125,10 +126,11 @@ def _session(args: argparse.Namespace) -> Session:
     cohorts, problems = project.cohorts
     if problems:
         raise ConfigError(render_problems(problems))
-    paths = args.paths or [str(d / "qualification" / args.role.lower()) for d in project.scenario_dirs]
+    folder = scenario_folder(args.role)
+    paths = args.paths or [str(d / "qualification" / folder) for d in project.scenario_dirs]
     paths = [p for p in paths if Path(p).exists()]
     if not paths:
-        looked = ", ".join(shown(project, d / "qualification" / args.role.lower()) for d in project.scenario_dirs)
+        looked = ", ".join(shown(project, d / "qualification" / folder) for d in project.scenario_dirs)
         raise ConfigError(f"--role {args.role}: no qualification scenarios for {args.role} (looked in {looked})")
     needs = scenario_needs([Path(p) for p in paths], args.role)
     system, cohort = find_system(cohorts, args.role, args.participant, args.cohort)

@@ -13,6 +13,14 @@ from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
 from mhhs_sit.errors import ConfigError
 
+# The folder under qualification/ that holds a role's scenarios, where it is not the role's own name.
+FOLDERS = {"SDS": "supplier_agent"}
+
+
+def scenario_folder(role: str) -> str:
+    """``ldso`` for LDSO, ``supplier_agent`` for the smart data service."""
+    return FOLDERS.get(role, role.lower())
+
 
 @dataclass(frozen=True)
 class SystemUnderTest:
