@@ -27,6 +27,7 @@ from mhhs_stubs.config import CONTROL_HEADER, SimParticipant, SimulatorConfig
 from mhhs_stubs.journal import DELIVERY_STATUSES, Entry, Query
 from mhhs_stubs.limits import JsonRefused, parse_json
 from mhhs_stubs.routing import parse_seed
+from mhhs_stubs.rule_files import TRIGGER_NAME
 
 if TYPE_CHECKING:
     from mhhs_stubs.app import SimulatorApp
@@ -83,6 +84,7 @@ def control_routes(sim: SimulatorApp) -> list[Route]:
         Route("/_sim/idle", api.idle, methods=["POST"]),
         Route("/_sim/clock", api.clock, methods=["GET"]),
         Route("/_sim/clock", api.change_clock, methods=["POST"]),
+        Route("/_sim/triggers", api.trigger, methods=["POST"]),
     ]
 
 
@@ -146,7 +148,7 @@ class ControlApi:
         self.sim = sim
         self.dip = sim.dip
         for name in ("health", "messages", "message", "wait", "deliveries", "route", "seed_appointments",
-                     "appointments", "pull", "ack", "idle", "clock", "change_clock"):  # fmt: skip
+                     "appointments", "pull", "ack", "idle", "clock", "change_clock", "trigger"):  # fmt: skip
             setattr(self, name, _guard(getattr(self, name)))
 
     async def health(self, request: Request) -> Response:
@@ -339,6 +341,37 @@ class ControlApi:
             return problem(400, str(exc), field=exc.key)
         self.dip.change_clock(change)
         return JSONResponse(self.dip.clock_view())
+
+    async def trigger(self, request: Request) -> Response:
+        """``{dip_id, trigger, mpan?, correlation?, data?}``: an off-DIP event reaches a simulated
+        party, whose ``when: {trigger: …}`` rules answer it (docs/simulator.md#triggers)."""
+        try:
+            body = parse_json(await request.body(), self.dip.config.max_json_depth)
+        except JsonRefused as exc:
+            return problem(400, str(exc))
+        if not isinstance(body, dict):
+            return problem(400, "expected {dip_id, trigger, mpan?, correlation?, data?}")
+        unknown = sorted(set(body) - {"dip_id", "trigger", "mpan", "correlation", "data"})
+        name, data = body.get("trigger"), body.get("data", {})
+        mpan, correlation = body.get("mpan"), body.get("correlation")
+        if unknown:
+            return problem(400, f"unknown key(s) {', '.join(unknown)} (known: correlation, data, dip_id, mpan, trigger)")
+        if not isinstance(name, str) or not TRIGGER_NAME.match(name):
+            return problem(400, "trigger: a name such as CSSRegistration (letters, digits, - and _)", field="trigger")
+        if not isinstance(data, dict):
+            return problem(400, "data: a mapping of the event's fields", field="data")
+        if not all(v is None or isinstance(v, str) for v in (mpan, correlation)):
+            return problem(400, "mpan and correlation are text", field="mpan")
+        me = self.dip.config.participants.get(str(body.get("dip_id")))
+        if me is None:
+            return problem(404, f"no participant with DIP ID {body.get('dip_id')!r}", field="dip_id")
+        if not me.simulated:
+            return problem(409, f"{me.dip_id} ({me.role}) is not simulated: only a simulated party takes a trigger")
+        handled = self.sim.participants.trigger(me, name, data, mpan, correlation)
+        return JSONResponse(
+            {"handled": handled, "dip_id": me.dip_id, "role": me.role, "trigger": name}
+            | ({} if handled else {"note": f"no {me.role} rule takes the trigger {name}"})
+        )
 
 
 def _inbox_refusal(caller: SimParticipant | None, dip_id: str, action: str) -> Response | None:

@@ -470,6 +470,31 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 body={"type": "object", "properties": {"advance": {}, "set": {"type": "string"}, "reset": {}}},
             ),
         },
+        "/_sim/triggers": {
+            "post": _control(
+                "An off-DIP event (a CSS registration, a legacy system's data) reaches a simulated party",
+                {
+                    "200": _json(
+                        {"type": "object", "required": ["handled", "dip_id", "role", "trigger"]},
+                        "Whether a rule of the party's role took it",
+                    ),
+                    "400": _json(_ref("Problem"), "Malformed"),
+                    "404": _json(_ref("Problem"), "No such participant"),
+                    "409": _json(_ref("Problem"), "The participant is not simulated"),
+                },
+                body={
+                    "type": "object",
+                    "required": ["dip_id", "trigger"],
+                    "properties": {
+                        "dip_id": {"type": "string"},
+                        "trigger": {"type": "string"},
+                        "mpan": {"type": ["string", "null"]},
+                        "correlation": {"type": ["string", "null"]},
+                        "data": {"type": "object"},
+                    },
+                },
+            ),
+        },
         "/openapi.json": {
             "get": {
                 "summary": "This document",

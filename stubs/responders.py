@@ -28,7 +28,7 @@ from mhhs_sit.errors import StepDefinitionError
 from mhhs_stubs.config import SimParticipant
 from mhhs_stubs.dip import SimulatedDip
 from mhhs_stubs.registry import mpan_view
-from mhhs_stubs.rule_files import RULES_DIR, Rule, load_rules
+from mhhs_stubs.rule_files import RULES_DIR, TRIGGER_PREFIX, Rule, load_rules
 
 MEMORY_LIMIT = 200_000  # remembered keys across all simulated participants; the oldest go first
 
@@ -133,6 +133,29 @@ class ParticipantSimulators:
                 me.dip_id,
                 note=f"UNANSWERED: {context['reason']} and {interface} has no response {me.role} sends; nothing sent",
             )
+
+    def trigger(
+        self, me: SimParticipant, name: str, data: Mapping[str, object], mpan: str | None, correlation: str | None
+    ) -> bool:
+        """An off-DIP event reaching the simulated ``me`` (its ``when: {trigger: name}`` rules run,
+        ``msg`` being ``data``); False when no rule of its role takes it (journalled as such)."""
+        interface = f"{TRIGGER_PREFIX}{name}".upper()
+        event = {
+            "CommonBlock": {
+                "S0": {"interfaceID": interface, "eventCode": f"[{name}]"},
+                "M0": {"MPANCore": mpan},
+                "D0": {"initialCorrelationID": correlation},
+            },
+            "CustomBlock": dict(data),
+        }
+        context = self._context(me, event, interface, name)
+        context["msg"] = {**data, "CommonBlock": event["CommonBlock"]}
+        context["reason"] = f"no {me.role} rule takes the trigger {name}"
+        self.dip.journal.add("event", interface, me.dip_id, payload=event, note=f"trigger {name} reached {me.role}")
+        if self._run_rules(me, event, context, interface, name):
+            return True
+        self.dip.journal.add("event", interface, me.dip_id, note=f"UNANSWERED: {context['reason']}")
+        return False
 
     def _run_rules(
         self, me: SimParticipant, egress: Mapping[str, object], context: dict[str, object], interface: str, event: str

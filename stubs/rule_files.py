@@ -25,7 +25,9 @@ RULES_DIR = Path(__file__).parent / "rules"
 
 FILE_KEYS = frozenset({"role", "roles", "rules", "otherwise"})
 RULE_KEYS = frozenset({"name", "when", "lookup", "recall", "remember", "forget", "send", "note", "continue"})
-WHEN_KEYS = frozenset({"interface", "event", "where", "given"})
+WHEN_KEYS = frozenset({"interface", "trigger", "event", "where", "given"})
+TRIGGER_PREFIX = "@"  # a rule's interface for an off-DIP event: "@CSSRegistration"
+TRIGGER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 SEND_KEYS = frozenset({"interface", "event", "to", "custom", "common", "mpan", "distributor_dip_id", "gsp_group"})
 REMEMBER_KEYS = frozenset({"key", "value", "merge"})
 # Names every rule template may use besides the templating built-ins and its own lookups.
@@ -141,9 +143,11 @@ def _build_rule(
     rule: Mapping[str, object] = raw if isinstance(raw, dict) else {}
     when = rule.get("when")
     on: Mapping[str, object] = when if isinstance(when, dict) else {}
+    if "trigger" in on:
+        return _trigger_rule(report, rule, on, roles, catalogue, fallback)
     interfaces = _interfaces_named(on.get("interface"))
     if interfaces is None:
-        report.bad([], "each rule needs 'when: {interface: IF-nnn}' (or a list of interfaces)")
+        report.bad([], "each rule needs 'when: {interface: IF-nnn}' (or a list of interfaces, or 'trigger: NAME')")
         return None
     count = len(report.problems)
     for key in sorted(set(rule) - RULE_KEYS, key=str):
@@ -156,6 +160,38 @@ def _build_rule(
     if len(report.problems) > count:
         return None
     return _rule(report, rule, on, interfaces, lookup=lookup, remembers=remembers, sends=sends, fallback=fallback)
+
+
+def _trigger_rule(
+    report: _RuleProblems,
+    rule: Mapping[str, object],
+    on: Mapping[str, object],
+    roles: Sequence[str],
+    catalogue: Catalogue,
+    fallback: bool,
+) -> Rule | None:
+    """A rule for an off-DIP event (``when: {trigger: CSSRegistration}``): what the party learns
+    outside the DIP (a CSS registration, a legacy system's data, a scheduled run), started by a
+    test through the control API; ``msg`` is the event's data, ``mpan`` its MPAN."""
+    name = on.get("trigger")
+    count = len(report.problems)
+    if not isinstance(name, str) or not TRIGGER_NAME.match(name):
+        report.bad(["when", "trigger"], "a trigger is a name such as CSSRegistration (letters, digits, - and _)")
+    for key in sorted(set(on) - {"trigger", "where", "given"}, key=str):
+        report.bad(["when", key], f"'{key}' is not for a trigger rule (known: given, trigger, where)", key=True)
+    for key in sorted(set(rule) - RULE_KEYS, key=str):
+        report.bad([key], f"unknown rule key '{key}' (known: {', '.join(sorted(RULE_KEYS))})", key=True)
+    for key in ("where", "given"):
+        _check_expectations(report, key, on.get(key))
+    lookup = _checked_lookup(report, rule.get("lookup"))
+    remembers = _checked_remembers(report, rule.get("remember"))
+    sends = _checked_sends(report, rule.get("send"), roles, catalogue)
+    _check_templates(report, rule, CONTEXT_NAMES | templating.BUILTIN_NAMES | set(lookup or {}))
+    if len(report.problems) > count:
+        return None
+    return _rule(
+        report, rule, on, [f"{TRIGGER_PREFIX}{name}"], lookup=lookup, remembers=remembers, sends=sends, fallback=fallback
+    )
 
 
 def _rule(

@@ -7,9 +7,9 @@ line below; nothing else in the framework names a kind.
 from __future__ import annotations
 
 from mhhs_sit.definitions.steps import StepRegistry
-from mhhs_sit.execution.steps import assertion, clock, expect, fault, http, load, save, send, wait
+from mhhs_sit.execution.steps import assertion, clock, expect, fault, http, load, save, send, trigger, wait
 from mhhs_sit.execution.steps.base import RunnableStepKind
 
 STEP_KINDS: StepRegistry[RunnableStepKind] = StepRegistry(
-    [send.KIND, expect.KIND, http.KIND, assertion.KIND, wait.KIND, fault.KIND, clock.KIND, save.KIND, load.KIND]
+    [send.KIND, expect.KIND, http.KIND, assertion.KIND, wait.KIND, fault.KIND, clock.KIND, trigger.KIND, save.KIND, load.KIND]
 )
