@@ -14,11 +14,18 @@ import pytest
 from mhhs_sit.definitions.payloads import check_message
 from tests.stubs import test_participant_simulators as simulators
 from tests.stubs.test_participant_simulators import (
+    LDSO,
+    LSS,
     LSS_W,
+    MDS,
     MDS_W,
     MIDNIGHT,
+    REGS,
+    SDS,
     SDS_W,
     SPEC,
+    SUP,
+    b071,
     consumption,
     journal,
     notes,
@@ -161,6 +168,29 @@ def test_mdr_provides_consumption_and_readings_only_while_it_retrieves(sim, pool
     stop = {"B083": {"assignedMDRDIPID": MDR_W, "assignedMDRMPID": "MDRW", "assignedMDREffectiveToDate": MIDNIGHT}}
     send(sim, SDS_W, "SDS", "IF-063", "MDRStop", stop, mpan=mpan, to=[MDR_W])
     assert sent(sim, request("MDRTOU"), "IF-065", "ReadingRemote") == []
+
+
+def test_data_service_resubmits_the_revised_consumption_with_its_amendment_reason(sim, pool):
+    mpan = pool.draw("mpan")
+    send(sim, SUP, "SUP", "IF-031", "DSApp", {"B071": b071(SDS, "SDSX", "CSP")}, mpan=mpan, to=[REGS])
+    journal(sim)
+    revision = {
+        "consumptionAmendmentSupplierReference": "AMD-1",
+        "consumptionAmendmentPeriodStartDate": MIDNIGHT,
+        "consumptionAmendmentPeriodEndDate": MIDNIGHT,
+        "grossRevisedConsumption": "5.250",
+        "arc": "M",
+    }
+    custom = {
+        "B902List": [{"MQID": {"measurementQuantityID": "AI"}, "supplierConsumptionAmendmentRequests": [revision]}]
+    }
+    amend = send(sim, SUP, "SUP", "IF-027", "ConsumptionAmendment", custom, mpan=mpan, to=[SDS])
+    [answer] = sent(sim, amend, "IF-028")
+    assert answer["CommonBlock"]["R0"]["responseCode"] == "A" and answer["CustomBlock"] == custom
+    [consumed] = sent(sim, amend, "IF-021", "ActivePower")
+    assert consumed["CommonBlock"]["A0"]["primaryRecipients"] == [SUP, LDSO, LSS, MDS]
+    period = _period(consumed["CustomBlock"])
+    assert (period["v"], period["arc"], period["q"]) == ("5.250", "M", "A")
 
 
 def test_what_these_simulators_sent_passed_the_dips_checks_and_the_official_spec(sim):
