@@ -343,7 +343,7 @@ class ControlApi:
         return JSONResponse(self.dip.clock_view())
 
     async def trigger(self, request: Request) -> Response:
-        """``{dip_id, trigger, mpan?, correlation?, data?}``: an off-DIP event reaches a simulated
+        """``{dip_id, trigger, mpan?, gsp_group?, distributor?, correlation?, data?}``: an off-DIP event reaches a simulated
         party, whose ``when: {trigger: …}`` rules answer it (docs/simulator.md#triggers)."""
         try:
             body = parse_json(await request.body(), self.dip.config.max_json_depth)
@@ -351,23 +351,25 @@ class ControlApi:
             return problem(400, str(exc))
         if not isinstance(body, dict):
             return problem(400, "expected {dip_id, trigger, mpan?, correlation?, data?}")
-        unknown = sorted(set(body) - {"dip_id", "trigger", "mpan", "correlation", "data"})
+        unknown = sorted(set(body) - {"dip_id", "trigger", "mpan", "gsp_group", "distributor", "correlation", "data"})
         name, data = body.get("trigger"), body.get("data", {})
         mpan, correlation = body.get("mpan"), body.get("correlation")
         if unknown:
-            return problem(400, f"unknown key(s) {', '.join(unknown)} (known: correlation, data, dip_id, mpan, trigger)")
+            known = "correlation, data, dip_id, distributor, gsp_group, mpan, trigger"
+            return problem(400, f"unknown key(s) {', '.join(unknown)} (known: {known})")
         if not isinstance(name, str) or not TRIGGER_NAME.match(name):
             return problem(400, "trigger: a name such as CSSRegistration (letters, digits, - and _)", field="trigger")
         if not isinstance(data, dict):
             return problem(400, "data: a mapping of the event's fields", field="data")
-        if not all(v is None or isinstance(v, str) for v in (mpan, correlation)):
-            return problem(400, "mpan and correlation are text", field="mpan")
+        where = {"MPANCore": mpan, "GSPGroupID": body.get("gsp_group"), "distributorDIPID": body.get("distributor")}
+        if not all(v is None or isinstance(v, str) for v in (correlation, *where.values())):
+            return problem(400, "mpan, gsp_group, distributor and correlation are text", field="mpan")
         me = self.dip.config.participants.get(str(body.get("dip_id")))
         if me is None:
             return problem(404, f"no participant with DIP ID {body.get('dip_id')!r}", field="dip_id")
         if not me.simulated:
             return problem(409, f"{me.dip_id} ({me.role}) is not simulated: only a simulated party takes a trigger")
-        handled = self.sim.participants.trigger(me, name, data, mpan, correlation)
+        handled = self.sim.participants.trigger(me, name, data, where, correlation)
         return JSONResponse(
             {"handled": handled, "dip_id": me.dip_id, "role": me.role, "trigger": name}
             | ({} if handled else {"note": f"no {me.role} rule takes the trigger {name}"})

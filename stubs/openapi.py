@@ -489,6 +489,8 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                         "dip_id": {"type": "string"},
                         "trigger": {"type": "string"},
                         "mpan": {"type": ["string", "null"]},
+                        "gsp_group": {"type": ["string", "null"]},
+                        "distributor": {"type": ["string", "null"]},
                         "correlation": {"type": ["string", "null"]},
                         "data": {"type": "object"},
                     },

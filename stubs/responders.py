@@ -135,15 +135,21 @@ class ParticipantSimulators:
             )
 
     def trigger(
-        self, me: SimParticipant, name: str, data: Mapping[str, object], mpan: str | None, correlation: str | None
+        self,
+        me: SimParticipant,
+        name: str,
+        data: Mapping[str, object],
+        where: Mapping[str, str | None],
+        correlation: str | None,
     ) -> bool:
         """An off-DIP event reaching the simulated ``me`` (its ``when: {trigger: name}`` rules run,
-        ``msg`` being ``data``); False when no rule of its role takes it (journalled as such)."""
+        ``msg`` being ``data``; ``where`` is its M0: MPAN, GSP group, distributor); False when no
+        rule of its role takes it (journalled as such)."""
         interface = f"{TRIGGER_PREFIX}{name}".upper()
         event = {
             "CommonBlock": {
                 "S0": {"interfaceID": interface, "eventCode": f"[{name}]"},
-                "M0": {"MPANCore": mpan},
+                "M0": {k: v for k, v in where.items() if v is not None},
                 "D0": {"initialCorrelationID": correlation},
             },
             "CustomBlock": dict(data),

@@ -237,7 +237,7 @@ def build(run: CaseRun, spec: SendSpec) -> tuple[dict[str, object], str]:
         recipients=routing.primary_recipients(cohort, spec.interface, spec.to, sender_role=spec.role),
         mpan=str(mpan) if mpan is not None else None,
         distributor_dip_id=spec.distributor_dip_id or (ldso.dip_id if ldso else None),
-        gsp_group=spec.gsp_group or _drawn_gsp_group(run, mpan),
+        gsp_group=spec.gsp_group or drawn_gsp_group(run, mpan),
         correlation_id=correlation,
         sub_text=spec.sub_text or f"mhhs-sit {run.claim} run {run.runtime.run_id}",
         custom_block=spec.custom is not None or carries_custom_block(spec.interface, spec.event),
@@ -248,7 +248,7 @@ def build(run: CaseRun, spec: SendSpec) -> tuple[dict[str, object], str]:
     return message, participant.dip_id
 
 
-def _drawn_gsp_group(run: CaseRun, mpan: object) -> str | None:
+def drawn_gsp_group(run: CaseRun, mpan: object) -> str | None:
     """The GSP group of an MPAN this cohort drew: an iDNO's MPAN does not tell it by its first two
     digits, as a DNO's does, so the metering point's own group is the only source."""
     if not isinstance(mpan, str) or len(mpan) != 13:

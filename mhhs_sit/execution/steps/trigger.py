@@ -18,6 +18,7 @@ from mhhs_sit.errors import EnvironmentBroken, Problem, StepDefinitionError
 from mhhs_sit.execution.case import CaseRun
 from mhhs_sit.execution.steps.base import RunnableBase, optional_text, rendered, text
 from mhhs_sit.execution.steps.fault import LOCAL_STUBS
+from mhhs_sit.execution.steps.send import drawn_gsp_group
 
 TRIGGERS_PATH = "/_sim/triggers"
 EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
@@ -70,10 +71,14 @@ class TriggerStep(RunnableBase):
                 f"cohort {run.cohort.id} does not simulate {role}: a trigger reaches a simulated party only"
             )
         data = body.get("data") or {}
+        mpan = optional_text(body, "mpan")
+        ldso = run.cohort.participants.get("LDSO")
         wire = {
             "dip_id": participant.dip_id,
             "trigger": text(body, "event"),
-            "mpan": optional_text(body, "mpan"),
+            "mpan": mpan,
+            "gsp_group": drawn_gsp_group(run, mpan),  # an iDNO's MPAN does not tell its group
+            "distributor": ldso.dip_id if ldso else None,
             "correlation": optional_text(body, "correlation"),
             "data": data,
         }
