@@ -190,7 +190,14 @@ def _trigger_rule(
     if len(report.problems) > count:
         return None
     return _rule(
-        report, rule, on, [f"{TRIGGER_PREFIX}{name}"], lookup=lookup, remembers=remembers, sends=sends, fallback=fallback
+        report,
+        rule,
+        on,
+        [f"{TRIGGER_PREFIX}{name}"],
+        lookup=lookup,
+        remembers=remembers,
+        sends=sends,
+        fallback=fallback,
     )
 
 

@@ -101,6 +101,11 @@ class StepKind(Protocol):
         its case then runs with no other case in flight (``--mhhs-concurrency``)."""
         ...
 
+    def moves_market_time(self, body: object) -> bool:
+        """Whether the step moves the simulator's one clock, which every worker's cases see: its
+        case then runs while no case of any worker runs (``execution/market_time.py``)."""
+        ...
+
     def catalogue_problems(self, body: object, at: StepContext, spec: SpecVersion) -> list[Problem]:
         """Problems of the message the step would send, against the catalogue (collection time)."""
         ...
@@ -137,6 +142,9 @@ class BaseStepKind:
         return None
 
     def binds_cohort(self, body: object) -> bool:
+        return False
+
+    def moves_market_time(self, body: object) -> bool:
         return False
 
     def exclusive(self, body: object) -> bool:

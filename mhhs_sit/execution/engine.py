@@ -14,7 +14,7 @@ from mhhs_sit.definitions.matchers import is_missing, resolve
 from mhhs_sit.definitions.model import Step
 from mhhs_sit.definitions.steps import StepRegistry
 from mhhs_sit.errors import ConfigError, EnvironmentBroken, ScenarioFailure, TestDataError
-from mhhs_sit.execution import journal
+from mhhs_sit.execution import journal, market_time
 from mhhs_sit.execution.case import CaseRecord, CaseRun, StepRecord, outcome_of
 from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.execution.steps.base import RunnableStepKind
@@ -43,6 +43,7 @@ def prepare_case(run: CaseRun, kinds: StepRegistry[RunnableStepKind] = STEP_KIND
     rec = run.record
     rec.started = time.time()
     try:
+        _hold_market_time(run, kinds)
         try:
             _prepare(run, kinds)
         except EnvironmentBroken as exc:
@@ -62,6 +63,15 @@ def _naming_faults(run: CaseRun, exc: EnvironmentBroken) -> EnvironmentBroken:
         return exc
     faults = journal.faults_on_cohort(run, run.record.started)
     return EnvironmentBroken(journal.naming_faults(str(exc), faults)) if faults else exc
+
+
+def _hold_market_time(run: CaseRun, kinds: StepRegistry[RunnableStepKind]) -> None:
+    """On the local simulator, every case holds the run's market-time lock while it runs, one
+    that moves the simulation clock exclusively (``execution/market_time.py``); released last."""
+    if not run.runtime.environment.is_local:
+        return
+    moves = any(s.kind in kinds and kinds[s.kind].moves_market_time(s.spec) for s in run.case.steps)
+    run.cleanups["market time"] = market_time.hold(run.runtime.run_id, exclusive=moves)
 
 
 def _clean_up(run: CaseRun) -> None:

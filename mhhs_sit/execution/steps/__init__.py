@@ -11,5 +11,16 @@ from mhhs_sit.execution.steps import assertion, clock, expect, fault, http, load
 from mhhs_sit.execution.steps.base import RunnableStepKind
 
 STEP_KINDS: StepRegistry[RunnableStepKind] = StepRegistry(
-    [send.KIND, expect.KIND, http.KIND, assertion.KIND, wait.KIND, fault.KIND, clock.KIND, trigger.KIND, save.KIND, load.KIND]
+    [
+        send.KIND,
+        expect.KIND,
+        http.KIND,
+        assertion.KIND,
+        wait.KIND,
+        fault.KIND,
+        clock.KIND,
+        trigger.KIND,
+        save.KIND,
+        load.KIND,
+    ]
 )

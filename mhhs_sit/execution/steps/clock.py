@@ -59,6 +59,9 @@ class ClockStep(RunnableBase):
     def exclusive(self, body: object) -> bool:
         return True  # while it is moved, every case in flight is in that time
 
+    def moves_market_time(self, body: object) -> bool:
+        return True  # and every other worker's cases too: they wait for it, it waits for them
+
     def run(self, run: CaseRun, step: Step) -> object:
         environment = run.runtime.environment
         if environment.stubs not in LOCAL_STUBS:
