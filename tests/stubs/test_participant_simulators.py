@@ -398,21 +398,35 @@ def test_regs_supplier_updates_follow_the_register(sim, pool):
 
 
 def test_regs_answers_an_unmodelled_request_with_a_rejection_not_silence(sim, pool):
-    m = send(
-        sim,
-        SUP,
-        "SUP",
-        "IF-019",
-        "LinkedImportExportCreate",
-        {"B090List": []},
-        mpan=None,
-        to=[REGS],
-        extra_common={"M1": {"principalMPAN": pool.draw("mpan"), "distributorDIPID": LDSO, "GSPGroupID": "_A"}},
-    )
+    """A data service's answer to an appointment nobody asked it for: no rule covers it, so the
+    registration service's ``otherwise`` rejection answers (IF-035 B007 R) and the journal says why."""
+    mpan = pool.draw("mpan")
+    custom = {
+        "B007": {"responseCode": "A", "proposedAppointmentResponseCode": "SP000 - Proposed Appointment ACCEPTED"},
+        "B012": {
+            "serviceProviderAppointmentRequestingSupplierDIPID": SUP,
+            "serviceProviderAppointmentRequestingSupplierMPID": "SUPX",
+        },
+        "B071": b071(SDS, "SDSX", "CSP"),
+    }
+    m = send(sim, SDS, "SDS", "IF-034", "DSAppSPResponse", custom, mpan=mpan, to=[REGS])
+    [resp] = sent(sim, m, "IF-035")
+    assert resp["CommonBlock"]["S0"]["eventCode"] == "[DSAppRejected]"
+    assert resp["CustomBlock"]["B007"]["responseCode"] == "R"
+    assert any(n.startswith("REJECTED (no REGS rule covers IF-034 [DSAppSPResponse])") for n in notes(sim, REGS))
+
+
+def test_regs_gives_the_one_answer_to_a_relationship_request(sim, pool):
+    """IF-019 to the registration service and the LDSO: the registration service answers (with its
+    REG code), the LDSO leaves the answer to it; addressed to the LDSO alone, the LDSO answers."""
+    m1 = {"principalMPAN": pool.draw("mpan"), "distributorDIPID": LDSO, "GSPGroupID": "_A"}
+    custom = {"B090List": [{"subsidiaryMPAN": pool.draw("mpan")}]}
+    m = send(sim, SUP, "SUP", "IF-019", "LinkedImportExportCreate", custom, mpan=None, to=[REGS, LDSO],
+             extra_common={"M1": m1})  # fmt: skip
     [resp] = sent(sim, m, "IF-020")
-    assert resp["CommonBlock"]["R0"]["responseCode"] == "R"
-    assert "no REGS rule covers IF-019 [LinkedImportExportCreate]" in r0_texts(resp)[0]
-    assert any(n.startswith("REJECTED (no REGS rule covers IF-019") for n in notes(sim, REGS))
+    assert resp["CommonBlock"]["S1"]["senderDIPID"] == REGS
+    assert r0_texts(resp)[0].startswith("REG1050")  # the supplier has not switched to either MPAN
+    assert any("answered by the registration service" in n for n in notes(sim, LDSO))
 
 
 @pytest.mark.parametrize("event", ["DirectContractMSRemove", "DirectContractDSRemove"])
