@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from pathlib import Path
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
 

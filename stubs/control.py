@@ -343,8 +343,9 @@ class ControlApi:
         return JSONResponse(self.dip.clock_view())
 
     async def trigger(self, request: Request) -> Response:
-        """``{dip_id, trigger, mpan?, gsp_group?, distributor?, correlation?, data?}``: an off-DIP event reaches a simulated
-        party, whose ``when: {trigger: …}`` rules answer it (docs/simulator.md#triggers)."""
+        """``{dip_id, trigger, mpan?, gsp_group?, distributor?, correlation?, data?}``: an off-DIP
+        event reaches a simulated party, whose ``when: {trigger: …}`` rules answer it
+        (docs/simulator.md#triggers)."""
         try:
             body = parse_json(await request.body(), self.dip.config.max_json_depth)
         except JsonRefused as exc:

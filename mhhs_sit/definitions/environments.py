@@ -7,7 +7,6 @@ named by ``--mhhs-env``, while scenario files are parsed (and cached) by the tho
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import re
 from collections.abc import Mapping

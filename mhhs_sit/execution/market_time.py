@@ -9,6 +9,7 @@ gives a waiting mover precedence over new cases (flock alone would let readers s
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import tempfile
@@ -56,7 +57,5 @@ def remove(run_id: str) -> None:
     where = lock_dir(run_id)
     for name in ("intent", "clock"):
         (where / name).unlink(missing_ok=True)
-    try:
+    with contextlib.suppress(OSError):  # another run's files, or not empty: leave it
         where.rmdir()
-    except OSError:
-        pass
