@@ -370,11 +370,12 @@ class ControlApi:
             return problem(404, f"no participant with DIP ID {body.get('dip_id')!r}", field="dip_id")
         if not me.simulated:
             return problem(409, f"{me.dip_id} ({me.role}) is not simulated: only a simulated party takes a trigger")
-        handled = self.sim.participants.trigger(me, name, data, where, correlation)
-        return JSONResponse(
-            {"handled": handled, "dip_id": me.dip_id, "role": me.role, "trigger": name}
-            | ({} if handled else {"note": f"no {me.role} rule takes the trigger {name}"})
-        )
+        outcome = self.sim.participants.trigger(me, name, data, where, correlation)
+        answer: dict[str, object] = {"handled": outcome.handled, "dip_id": me.dip_id, "role": me.role, "trigger": name}
+        answer |= {"sent": outcome.sent, "refused": outcome.defects}
+        if not outcome.handled:
+            answer["note"] = f"no {me.role} rule takes the trigger {name}"
+        return JSONResponse(answer)
 
 
 def _inbox_refusal(caller: SimParticipant | None, dip_id: str, action: str) -> Response | None:

@@ -210,6 +210,15 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def since(self, seq: int) -> list[Entry]:
+        """The entries added after ``seq``, oldest first (walks back from the newest only)."""
+        newer: list[Entry] = []
+        for entry in reversed(self._entries):
+            if entry.seq <= seq:
+                break
+            newer.append(entry)
+        return newer[::-1]
+
     @property
     def last_seq(self) -> int:
         return self._entries[-1].seq if self._entries else 0

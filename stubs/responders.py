@@ -72,6 +72,13 @@ def _party(p: SimParticipant) -> dict[str, str]:
     return {"dip_id": p.dip_id, "mpid": p.mpid, "role": p.role, "name": p.name}
 
 
+@dataclass(frozen=True)
+class TriggerOutcome:
+    handled: bool
+    sent: list[str]  # "IF-009 [MPANDisconnection]" for each message the rules sent
+    defects: list[str]  # each message its rules built that the DIP refused, with why
+
+
 class ParticipantSimulators:
     def __init__(
         self, dip: SimulatedDip, rules: Mapping[str, list[Rule]] | None = None, memory_limit: int = MEMORY_LIMIT
@@ -141,12 +148,14 @@ class ParticipantSimulators:
         data: Mapping[str, object],
         where: Mapping[str, str | None],
         correlation: str | None,
-    ) -> bool:
+    ) -> TriggerOutcome:
         """An off-DIP event reaching the simulated ``me`` (its ``when: {trigger: name}`` rules run,
         ``msg`` being ``data``; ``where`` is its M0: MPAN, GSP group, distributor); False when no
-        rule of its role takes it (journalled as such)."""
+        rule of its role takes it (journalled as such); what it sent, and the messages its rules built
+        that the DIP refused (a trigger whose data lacks what the message needs)."""
         interface = f"{TRIGGER_PREFIX}{name}".upper()
-        event = {
+        event = {  # data's own keys at the top as well, so a rule's where names "event" or "B041.x"
+            **data,
             "CommonBlock": {
                 "S0": {"interfaceID": interface, "eventCode": f"[{name}]"},
                 "M0": {k: v for k, v in where.items() if v is not None},
@@ -157,11 +166,16 @@ class ParticipantSimulators:
         context = self._context(me, event, interface, name)
         context["msg"] = {**data, "CommonBlock": event["CommonBlock"]}
         context["reason"] = f"no {me.role} rule takes the trigger {name}"
-        self.dip.journal.add("event", interface, me.dip_id, payload=event, note=f"trigger {name} reached {me.role}")
-        if self._run_rules(me, event, context, interface, name):
-            return True
-        self.dip.journal.add("event", interface, me.dip_id, note=f"UNANSWERED: {context['reason']}")
-        return False
+        journal = self.dip.journal
+        journal.add("event", interface, me.dip_id, payload=event, note=f"trigger {name} reached {me.role}")
+        before = journal.last_seq
+        if not self._run_rules(me, event, context, interface, name):
+            journal.add("event", interface, me.dip_id, note=f"UNANSWERED: {context['reason']}")
+            return TriggerOutcome(False, [], [])
+        after = [e for e in journal.since(before) if e.sender == me.dip_id]
+        defects = [e.note for e in after if e.note.startswith("SIMULATOR DEFECT")]
+        sent = [f"{e.interface_id} {e.event_code or ''}".strip() for e in after if e.kind == "accepted"]
+        return TriggerOutcome(True, sent, defects)
 
     def _run_rules(
         self, me: SimParticipant, egress: Mapping[str, object], context: dict[str, object], interface: str, event: str

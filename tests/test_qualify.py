@@ -180,10 +180,15 @@ def test_the_reference_data_service_qualifies_and_its_wrong_variant_fails_the_ri
     assert time.monotonic() - started < 60
 
 
-def test_a_role_s_scenarios_are_in_its_qualification_folder():
+def test_a_role_s_scenarios_are_in_its_qualification_folder(tmp_path):
     assert scenario_folder("LDSO") == "ldso" and scenario_folder("SDS") == "supplier_agent"
-    needs = scenario_needs([REPO / "test_themes" / "qualification" / "supplier_agent"], "SDS")
-    assert needs.drives == {"REGS"} and needs.webhooks == ("IF-003", "IF-033", "IF-036", "IF-037")
+    steps = "".join(
+        f"      - send: {{as: {who}, interface: {interface}, event: X}}\n"
+        for who, interface in (("REGS", "IF-036"), ("REGS", "if-033"), ("SDS", "IF-034"), ("REGS", "IF-036"))
+    )
+    write(tmp_path, "q/a.yaml", f"scenario: Q\ncases:\n  - id: Q-TC01\n    steps:\n{steps}")
+    needs = scenario_needs([tmp_path / "q"], "SDS")  # what others send it: each interface once, sorted
+    assert needs.drives == {"REGS"} and needs.webhooks == ("IF-033", "IF-036")
 
 
 def test_without_webhooks_the_countdown_ends_and_nothing_runs(tmp_path):

@@ -52,7 +52,7 @@ def test_every_control_path_refuses_without_the_control_key(sim):
     operations = control_operations(sim)
     served = {(m, r.path) for r in sim.sim.starlette.routes for m in getattr(r, "methods", ()) if m != "HEAD"}
     gated = {(m, p) for m, p in served if p.startswith("/_sim") and not p.startswith("/_sim/inbox")}
-    assert len(operations) == len(gated) == 15  # every served control route is documented and tried
+    assert len(operations) == len(gated) == 16  # every served control route is documented and tried
     participant = sim.config.api_keys[SUP]
     wrong = (
         {},

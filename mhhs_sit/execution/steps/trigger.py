@@ -95,6 +95,12 @@ class TriggerStep(RunnableBase):
                 f"{answer.get('note', 'no rule took the trigger')}: the simulated market cannot start this event "
                 "(add a 'when: {trigger: …}' rule to the simulator's rules, docs/simulator.md#triggers)"
             )
+        refused = answer.get("refused")
+        if isinstance(refused, list) and refused:
+            raise StepDefinitionError(
+                f"the simulated {role} could not send what the trigger asks for: {'; '.join(map(str, refused))} "
+                "(the trigger's data lacks or breaks what the message needs)"
+            )
         return answer
 
 
