@@ -7,16 +7,13 @@ are, and the countdown when the system never registers."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import types
 from pathlib import Path
 
 import pytest
@@ -27,8 +24,6 @@ from mhhs_sit.errors import ConfigError
 from mhhs_sit.project import Project
 from tests.helpers import REPO, write
 
-LDSO = REPO / "examples" / "reference_ldso" / "ldso.py"
-SDS = REPO / "examples" / "reference_sds" / "sds.py"
 ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
 CASES = (
     "QT-LDSO-001-TC01", "QT-LDSO-001-TC02", "QT-LDSO-002-TC01", "QT-LDSO-002-TC02", "QT-LDSO-003-TC01",
@@ -39,110 +34,36 @@ SDS_CASES = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Reference:
-    """A reference system under test: its script, role, participant and run options."""
-
-    script: Path
-    role: str
-    participant: str
-    dip_id: str
-    name: str  # its certificate and key files: <name>.pem, <name>.key
-    key_env: str
-    options: tuple[str, ...] = ()
+def _reference_module() -> types.ModuleType:
+    """examples/qualify_reference.py, the one-command session the README and CI use."""
+    spec = importlib.util.spec_from_file_location("qualify_reference", REPO / "examples" / "qualify_reference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses resolve their annotations through it
+    spec.loader.exec_module(module)
+    return module
 
 
-REFERENCE_LDSO = Reference(LDSO, "LDSO", "EELC", "2500000101", "ldso", "MHHS_LDSO_API_KEY", ("--distributor", "10"))
-REFERENCE_SDS = Reference(SDS, "SDS", "SDSA", "1400000101", "sds", "MHHS_SDS_API_KEY")
-
-
-def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
-    out: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            out.put(line.rstrip("\n"))
-        out.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return out
-
-
-def _until(lines: queue.Queue[str | None], seen: list[str], done: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not (seen and seen[-1].strip().startswith(done)):
-        line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
-        if line is None:
-            pytest.fail("ended early:\n" + "\n".join(seen))
-        seen.append(line)
-
-
-@contextmanager
-def process(*cmd: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env or ENV)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+reference = _reference_module()
+REFERENCE_LDSO = reference.REFERENCES["LDSO"]
+REFERENCE_SDS = reference.REFERENCES["SDS"]
 
 
 def qualify_against_reference(
-    tmp_path: Path, *ref_args: str, ref: Reference = REFERENCE_LDSO
+    tmp_path: Path, *ref_args: str, ref: object = REFERENCE_LDSO
 ) -> tuple[int, dict[str, str], list[str], str]:
     """qualify in one process, the reference system in another, started with what qualify prints;
     returns qualify's exit code, each case's status, qualify's output and the system's."""
-    keys = tmp_path / f"{ref.name}-keys"
-    subprocess.run(
-        [sys.executable, str(ref.script), "make-cert", "--dip-id", ref.dip_id, "--out", str(keys)], check=True
-    )
-    qualify = [
-        sys.executable,
-        "-m",
-        "mhhs_sit.cli.app",
-        "qualify",
-        "--role",
-        ref.role,
-        "--participant",
-        ref.participant,
-    ]
-    qualify += ["--participant-cert", str(keys / f"{ref.name}.pem"), "--out", str(tmp_path / "out"), "--no-subdir"]
-    qualify += ["--store", str(tmp_path / "store.sqlite"), "--no-report", "--wait", "30s"]
-    with process(*qualify) as q:
-        lines, seen = _lines(q), []
-        _until(lines, seen, "for IF-")
-        said = {line[:15].strip(): line[15:].strip() for line in seen if line.startswith("  ")}
-        assert said["DIP URL"].startswith("http://127.0.0.1:")
-        dip_cert = next(line.split()[-1] for line in seen if "DIP's certificate" in line)
-        run = [
-            sys.executable,
-            str(ref.script),
-            "run",
-            "--dip-url",
-            said["DIP URL"],
-            "--dip-id",
-            ref.dip_id,
-            *ref.options,
-        ]
-        run += ["--cert", str(keys / f"{ref.name}.pem"), "--key", str(keys / f"{ref.name}.key")]
-        run += ["--dip-cert", dip_cert, *ref_args]
-        with process(*run, env={**ENV, ref.key_env: said["X-API-Key"]}) as system:
-            code = q.wait(timeout=90)
-            system_lines = _lines(system)
-            system.terminate()
-            system.wait(timeout=10)
-            system_out = "\n".join(line for line in iter(system_lines.get, None) if line)
-        seen += [line for line in iter(lines.get, None) if line is not None]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    options = ["--out", str(tmp_path / "out"), "--no-subdir", "--store", str(tmp_path / "store.sqlite")]
+    session = reference.qualify(ref, tmp_path, [*options, "--no-report", "--wait", "30s"], ref_args, project=REPO)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
-    return code, {c["case"]: c["status"] for c in results["cases"]}, seen, system_out
+    return (
+        session.code,
+        {c["case"]: c["status"] for c in results["cases"]},
+        session.qualify_output,
+        session.system_output,
+    )
 
 
 def test_the_reference_ldso_qualifies_and_its_wrong_variant_fails_the_right_cases(tmp_path):

@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
-from mhhs_sit.collection.selection import ONLY_WHEN_ASKED
 from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.environments import environment_file_problems, find_environment
-from mhhs_sit.definitions.model import Scenario
+from mhhs_sit.definitions.model import ONLY_WHEN_ASKED, Scenario
 from mhhs_sit.definitions.requirements import unknown_references
 from mhhs_sit.definitions.scenario_files import load_scenarios
 from mhhs_sit.errors import Problem, render_problems

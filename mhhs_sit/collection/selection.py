@@ -13,7 +13,7 @@ from typing import Protocol, cast
 
 import pytest
 
-from mhhs_sit.definitions.model import RunSubset, Scenario, TestCase
+from mhhs_sit.definitions.model import ONLY_WHEN_ASKED, RunSubset, Scenario, TestCase
 
 
 class Case(Protocol):
@@ -24,11 +24,6 @@ class Case(Protocol):
 
     @property
     def cohort_id(self) -> str: ...
-
-
-ONLY_WHEN_ASKED = frozenset({"qualification"})
-"""Stages a run without ``--stage`` leaves out: a qualification scenario needs a participant's own
-system under test (``mhhs-sit qualify`` runs it, or ``--stage qualification``)."""
 
 
 def split_csv(values: list[str] | None) -> list[str]:

@@ -15,6 +15,11 @@ STAGES: Mapping[str, str] = {
     "qualification": "Qualification Testing",
 }
 
+ONLY_WHEN_ASKED = frozenset({"qualification"})
+"""Stages a run without ``--stage`` leaves out: a qualification scenario needs a participant's own
+system under test, and ``mhhs-sit qualify`` runs it in a cohort arrangement of its own (every role
+but the system under test simulated or played by the framework)."""
+
 
 @dataclass(frozen=True)
 class Location:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.core.yamlsrc import load_yaml
-from mhhs_sit.definitions.model import Cohort, Scenario
+from mhhs_sit.definitions.model import ONLY_WHEN_ASKED, Cohort, Scenario, TestCase
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.errors import Problem
 from mhhs_sit.evidence.outcomes import natural_key
@@ -56,9 +56,18 @@ def case_infos(scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, 
                 location=str(case.location),
                 # a case counts for what it names itself; only a silent case inherits its scenario's
                 requirements=tuple(sorted(set(case.requirements or sc.requirements))),
-                cohorts={cid for cid, c in cohorts.items() if c.ineligibility(sc, case, local=local) is None},
+                cohorts=_runs_in(sc, case, cohorts, local=local),
             )
     return out
+
+
+def _runs_in(sc: Scenario, case: TestCase, cohorts: Mapping[str, Cohort], *, local: bool) -> set[str]:
+    """The cohorts a case is collected in. A qualification case runs under ``mhhs-sit qualify``,
+    which arranges the cohort itself (the system under test external, every other role simulated
+    or played), so any cohort holding its roles counts, not only one the plain rules make eligible."""
+    if sc.stage in ONLY_WHEN_ASKED:
+        return {cid for cid, c in cohorts.items() if all(role in c.participants for role in sc.roles)}
+    return {cid for cid, c in cohorts.items() if c.ineligibility(sc, case, local=local) is None}
 
 
 def unreadable_cases(file: Path, display: str, reason: str) -> list[CaseInfo]:
