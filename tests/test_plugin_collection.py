@@ -119,3 +119,27 @@ def test_an_environment_selection_names_the_stages_it_runs(pytester, project):
     result = pytester.runpytest("--collect-only", "-q", "--mhhs-env", "smoke")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*smoke.yaml*selection.stages*"])
+
+
+def test_a_scenario_since_a_later_version_is_skipped_naming_it_and_checked_against_it(pytester, project):
+    text = (project / "test_themes" / "theme_03_service_appointment" / "SITFT-03-001.yaml").read_text()
+    newer = text.replace("scenario: SITFT-03-001", "scenario: SITFT-03-901\nsince: 2.1.0").replace(
+        "SITFT-03-001-TC", "SITFT-03-901-TC"
+    )
+    (project / "test_themes" / "later.yaml").write_text(newer)
+    result = pytester.runpytest("-q", "-rs", "test_themes/later.yaml")  # the local environment is IR8.2
+    result.stdout.fnmatch_lines(["*needs interface spec 2.1.0 or later (since: in test_themes/later.yaml)*--ir 2.1.0*"])
+    assert result.parseoutcomes().get("skipped", 0) >= 4 and "passed" not in result.parseoutcomes()
+    # its messages are checked against 2.1.0, not the run's 1.8.2, which has no IF-051
+    interface_of_2_1 = (
+        "scenario: E-02-001\ntitle: t\nstage: sit-functional\ntheme: 2\nsince: '{since}'\nroles: [EES]\ncases:\n"
+        "  - id: E-02-001-TC01\n    title: t\n    steps:\n      - expect: {{at: EES, interface: IF-051}}\n"
+    )
+    (project / "test_themes" / "later.yaml").write_text(interface_of_2_1.format(since="2.1.0"))
+    assert "error" not in pytester.runpytest("-q", "test_themes/later.yaml").stdout.str().lower()
+    (project / "test_themes" / "later.yaml").write_text(interface_of_2_1.format(since="IR8.2"))
+    result = pytester.runpytest("-q", "test_themes/later.yaml")
+    result.stdout.fnmatch_lines(["*IF-051 does not exist in spec version 1.8.2*"])
+    (project / "test_themes" / "later.yaml").write_text(newer.replace("since: 2.1.0", "since: 9.9"))
+    result = pytester.runpytest("-q", "test_themes/later.yaml")
+    result.stdout.fnmatch_lines(["*later.yaml:*[[]since[]]: unknown catalogue version '9.9'*"])

@@ -34,8 +34,12 @@ class ScenarioFile(pytest.File):
         scenario = self._scenario()
         state = state_of(self.config)
         local = state.environment is not None and state.environment.is_local
+        too_new = _too_new(scenario, state.version, state.dip_spec)
         for case in scenario.cases:
-            yield from self._case_items(scenario, case, state.cohorts, local=local)
+            for item in self._case_items(scenario, case, state.cohorts, local=local):
+                if too_new:
+                    item.add_marker(pytest.mark.skip(reason=too_new))
+                yield item
 
     def _scenario(self) -> Scenario:
         """The file's scenario; raises every problem in it, and the definitions' problems once."""
@@ -172,6 +176,21 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.case.location.line - 1, f"{self.name}: {self.case.title}"
+
+
+def _too_new(scenario: Scenario, version: str | None, dip_spec: str | None) -> str | None:
+    """Why a scenario whose ``since:`` version is newer than the run's cannot run in it (None: it can)."""
+    if scenario.since is None or version is None or dip_spec is not None:
+        return None
+    from mhhs_sit.catalogue import load_catalogue
+
+    versions = load_catalogue().versions
+    if versions.index(version) >= versions.index(scenario.since):
+        return None
+    return (
+        f"needs interface spec {scenario.since} or later (since: in {scenario.file}); this run checks against "
+        f"{version}: run it with --ir {scenario.since}"
+    )
 
 
 def _registered(config: pytest.Config) -> set[str]:

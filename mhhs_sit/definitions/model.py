@@ -77,6 +77,7 @@ class Scenario:
     roles: tuple[str, ...]
     cases: tuple[TestCase, ...]
     location: Location
+    since: str | None = None  # the first catalogue version its messages exist in (canonical name)
 
     @property
     def stage_title(self) -> str:

@@ -68,6 +68,17 @@ def build_scenario(
     return scenario, []
 
 
+def _spec_for(spec: SpecVersion | None, since: str | None) -> SpecVersion | None:
+    """What a scenario's messages are checked against: the run's version, or its ``since:``
+    version when the run's is older (its cases are skipped there, but still checked)."""
+    if spec is None or since is None or spec.dip_spec is not None:
+        return spec
+    from mhhs_sit.catalogue import load_catalogue
+
+    versions = load_catalogue().versions
+    return SpecVersion(since) if versions.index(spec.version) < versions.index(since) else spec
+
+
 @dataclass
 class _CaseState:
     """What the steps of one case have established so far."""
@@ -83,10 +94,12 @@ class _Builder:
     def __init__(
         self, doc: YamlDoc, data: dict[object, object], kinds: StepRegistry[StepKind], spec: SpecVersion | None
     ):
-        self.doc, self.data, self.kinds, self.spec = doc, data, kinds, spec
+        self.doc, self.data, self.kinds = doc, data, kinds
+        self.problems: list[Problem] = []
+        self.since = self._since(data.get("since"))
+        self.spec = _spec_for(spec, self.since)
         self.roles = _texts(data.get("roles"))
         self.tags = _texts(data.get("tags"))
-        self.problems: list[Problem] = []
         self.catalogue: list[Problem] = []
         self._case_lines: dict[str, int] = {}
 
@@ -108,7 +121,21 @@ class _Builder:
             roles=self.roles,
             cases=tuple(cases),
             location=Location(self.doc.file, *self.doc.line_of(data)),
+            since=self.since,
         )
+
+    def _since(self, given: object) -> str | None:
+        """The canonical catalogue version ``since:`` names (a problem at the key when unknown)."""
+        if given is None:
+            return None
+        from mhhs_sit.catalogue import load_catalogue
+        from mhhs_sit.errors import ConfigError
+
+        try:
+            return load_catalogue().resolve_version(str(given))
+        except ConfigError as exc:
+            self.problems.append(self.doc.problem(["since"], str(exc)))
+            return None
 
     # -- cases ----------------------------------------------------------------------------
 

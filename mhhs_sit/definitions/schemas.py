@@ -83,6 +83,8 @@ _SCENARIO: dict[str, Any] = {
             "enum": list(_STAGE_NAMES),
         },
         "theme": {"type": ["integer", "string"]},
+        # the first interface spec version its messages exist in (IR8.2, 2.1.0...): an earlier run skips it
+        "since": {"type": ["string", "number"]},
         "requirements": {"type": "array", "items": {"type": "string"}},
         "tags": {"type": "array", "items": NAME},
         "roles": {"type": "array", "minItems": 1, "items": ROLE, "uniqueItems": True},
