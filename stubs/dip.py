@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, cast
 from mhhs_sit.core.clock_change import ClockChange
 from mhhs_sit.definitions.payloads import schema_violations
 from mhhs_sit.dip.envelope import dip_timestamp, field, get_ci
-from mhhs_stubs import answers
+from mhhs_stubs import answers, consumption_replay
 from mhhs_stubs.appointments import Scheduled
 from mhhs_stubs.auth import dip_callback_headers
 from mhhs_stubs.clock import SimClock
@@ -407,7 +407,29 @@ class SimulatedDip:
             for dip_id in route.recipients:
                 self._deliver(entry, dip_id, egress)
             results.append(self.standard_item(payload, caller, "MSG0000", tx=tx))
+            if interface_id.upper() == consumption_replay.REQUEST:
+                try:
+                    self._replay_consumption(payload)
+                except Exception as exc:  # the request stands accepted; the replay's failure is visible
+                    note = f"SIMULATOR DEFECT in the consumption replay: {type(exc).__name__}: {exc}"
+                    self.journal.add("event", consumption_replay.REPLAY, caller.dip_id, note=note)
         return results
+
+    def _replay_consumption(self, request: Mapping[str, object]) -> None:
+        """The DIP's own answer to IF-015: the MPAN's history again as IF-016 (consumption_replay)."""
+        sender = consumption_replay.DIP_SENDER
+        batch = consumption_replay.replay_batch(self.journal, request, self.config.environment_tag, self.clock.now())
+        refusals = self.check_batch(consumption_replay.REPLAY, batch, sender)
+        if refusals:
+            details = "; ".join(f"{r.code} {r.pointer}: {r.help}" for r in refusals)
+            self.journal.add(
+                "refused",
+                consumption_replay.REPLAY,
+                sender.dip_id,
+                note=f"SIMULATOR DEFECT in the consumption replay: {details}",
+            )
+            return
+        self.accept(consumption_replay.REPLAY, batch, sender)
 
     def _initial_correlation(self, correlation_id: object, tx: str) -> object:
         """The correlation id that opened this message's chain (its own, or the transaction's if it has none)."""
