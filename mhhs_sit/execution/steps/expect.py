@@ -258,6 +258,10 @@ class _Wait:
         says_mpan = any(_names_mpan(k) for k in (spec.wanted.where or {}))
         self.case_mpans = run.mpans()
         self.mpans = self.case_mpans if run.overlapped and not says_mpan else set()
+        # A fail_if that does not say which MPAN forbids messages about the case's own MPANs (or
+        # about none): a late answer to an earlier case of the cohort is not this case's failure.
+        forbidden = spec.fail_if
+        self.fail_if_names_mpan = forbidden is not None and any(_names_mpan(k) for k in (forbidden.where or {}))
         self.answered_wrongly = False  # the wanted kind of message about this case came, with wrong fields
         self.polls = run.current.polls if run.current is not None else []
         self.seen_elsewhere: list[str] = []
@@ -269,7 +273,7 @@ class _Wait:
             return False  # about another case's MPAN, while cases overlap
         problems = self.spec.wanted.problems(item)
         forbidden = self.spec.fail_if
-        if problems and forbidden and not forbidden.problems(item):
+        if problems and forbidden and self._forbids(item) and not forbidden.problems(item):
             self.polls.append({"seq": item.seq, "message": _describe(item), "matched": False, "fail_if": True})
             raise ScenarioFailure(
                 f"{self.spec.role} received {_describe(item)}, which this step forbids (fail_if), while "
@@ -288,6 +292,14 @@ class _Wait:
             self.seen_elsewhere.append(f"{_describe(item)} ({'; '.join(problems)})")
             self.answered_wrongly = self.answered_wrongly or self._about_this_case(item)
         return not problems
+
+    def _forbids(self, item: Received) -> bool:
+        """Whether the fail_if may judge ``item``: one naming an MPAN judges all, else only the
+        messages about the case's MPANs or about none (all, when the case drew no MPAN)."""
+        if self.fail_if_names_mpan or not self.case_mpans:
+            return True
+        mpan = mpan_of(item.payload)
+        return mpan is None or mpan in self.case_mpans
 
     def _about_this_case(self, item: Received) -> bool:
         """The wanted interface and event about one of the case's MPANs: an answer, if a wrong one."""
