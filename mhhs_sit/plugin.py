@@ -16,7 +16,7 @@ from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
 from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word, selected_cohorts
 from mhhs_sit.collection.rerun import with_rerun
-from mhhs_sit.collection.selection import deselect
+from mhhs_sit.collection.selection import LEFT_OUT, deselect
 from mhhs_sit.collection.session import SessionState, project_of
 from mhhs_sit.collection.workers import WorkerNode
 from mhhs_sit.core.gcpause import paused_gc
@@ -107,9 +107,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_collectionfinish(config: pytest.Config, start_path: Path, items: list[pytest.Item]) -> list[str]:
-    """Which part of the cycle a shard runs, and the plan's fingerprint every shard must share."""
+    """Which part of the cycle a shard runs (and the plan's fingerprint every shard must share),
+    and what the run leaves out because its interface spec version is older than a scenario's."""
     line = config.stash.get(_SHARD_PLAN, None)
-    return [f"mhhs-sit: {line}"] if line else []
+    left_out = [f"mhhs-sit: left out {why}" for why in config.stash.get(LEFT_OUT, [])]
+    return ([f"mhhs-sit: {line}"] if line else []) + left_out
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

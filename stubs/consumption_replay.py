@@ -7,9 +7,10 @@ original: IF-021 [ActivePower]/[ReactivePower], IF-014 [ActivePowerRejected], IF
 [ActivePowerDefaulted]; with nothing to replay, IF-016 [ConsumptionRequestRejected] (no
 CustomBlock).
 Each replayed IF-016 carries the original sender's S1 as S2 and a response (R1) ``A``; the
-rejection carries R1 ``R`` and no S2 (its schema has none). Modelled: the history is what this DIP published for the MPAN
-(its journal, bounded as the journal is); the DIP sends IF-016 as DIP ID ``0000000000`` (the spec
-names no DIP ID of its own); the rejection's text is this project's (no code is published for it).
+rejection carries R1 ``R`` and no S2 (its schema has none). Modelled: the history is what this DIP
+published for the MPAN (its journal, bounded as the journal is); the DIP sends IF-016 as DIP ID
+``0000000000`` (the spec names no DIP ID of its own); the rejection's text is this project's (no
+code is published for it).
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ class Case(Protocol):
     def cohort_id(self) -> str: ...
 
 
+LEFT_OUT = pytest.StashKey[list[str]]()
+"""Why items were left out of the run besides the options (a scenario's ``since:`` version)."""
+
+
 def split_csv(values: list[str] | None) -> list[str]:
     """Repeatable, comma-separated option values as one list."""
     return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
@@ -87,7 +91,9 @@ class Selection:
 
 def deselect(config: pytest.Config, selection: Selection, items: list[pytest.Item]) -> None:
     """Keep the items ``selection`` keeps; report the others as deselected."""
-    keep = [item for item in items if selection.keeps(item)]
+    too_new = Counter(str(getattr(item, "too_new", None)) for item in items if getattr(item, "too_new", None))
+    keep = [item for item in items if selection.keeps(item) and not getattr(item, "too_new", None)]
+    config.stash[LEFT_OUT] = [f"{count} case item(s) of scenarios marked {why}" for why, count in too_new.items()]
     if selection.subset.cohorts_per_case is not None:
         keep = spread_cohorts(keep, selection.subset.cohorts_per_case)
     if len(keep) != len(items):
