@@ -1,4 +1,4 @@
-"""``trigger``: an off-DIP event reaches a simulated party: ``{at: REGS, event: CSSRegistration, mpan, data}``.
+"""``trigger``: an off-DIP event reaches a simulated party: ``{at: REGS, event: ReverseMigration, mpan, data}``.
 
 Some processes start outside the DIP: the CSS registers an MPAN to a supplier, a legacy system
 hands over data, a settlement run is due. On the local simulator a case starts them this way: the
