@@ -43,10 +43,9 @@ def replay_batch(
 ) -> list[dict[str, object]]:
     """The IF-016 messages answering one accepted IF-015, oldest first, to its sender."""
     mpan = field(request, "M0", "MPANCore")
-    history = sorted(
-        (e for interface in REPLAYED for e in journal.query(kind="accepted", interface_id=interface, mpan=mpan)),
-        key=lambda e: e.seq,
-    )
+    history = [  # one pass over the journal, in publication order
+        e for e in journal.query(kind="accepted", mpan=mpan, limit=journal.limit) if e.interface_id.upper() in REPLAYED
+    ]
 
     def message(
         event: str, custom: object, original_sender: object, response: Mapping[str, object]

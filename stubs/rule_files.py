@@ -143,16 +143,12 @@ def _build_rule(
     rule: Mapping[str, object] = raw if isinstance(raw, dict) else {}
     when = rule.get("when")
     on: Mapping[str, object] = when if isinstance(when, dict) else {}
-    if "trigger" in on:
-        return _trigger_rule(report, rule, on, roles, catalogue, fallback)
-    interfaces = _interfaces_named(on.get("interface"))
-    if interfaces is None:
-        report.bad([], "each rule needs 'when: {interface: IF-nnn}' (or a list of interfaces, or 'trigger: NAME')")
-        return None
     count = len(report.problems)
+    interfaces = _trigger_when(report, on) if "trigger" in on else _message_when(report, on, roles, catalogue)
+    if interfaces is None:
+        return None
     for key in sorted(set(rule) - RULE_KEYS, key=str):
         report.bad([key], f"unknown rule key '{key}' (known: {', '.join(sorted(RULE_KEYS))})", key=True)
-    _check_when(report, on, interfaces, roles, catalogue)
     lookup = _checked_lookup(report, rule.get("lookup"))
     remembers = _checked_remembers(report, rule.get("remember"))
     sends = _checked_sends(report, rule.get("send"), roles, catalogue)
@@ -162,43 +158,31 @@ def _build_rule(
     return _rule(report, rule, on, interfaces, lookup=lookup, remembers=remembers, sends=sends, fallback=fallback)
 
 
-def _trigger_rule(
-    report: _RuleProblems,
-    rule: Mapping[str, object],
-    on: Mapping[str, object],
-    roles: Sequence[str],
-    catalogue: Catalogue,
-    fallback: bool,
-) -> Rule | None:
+def _message_when(
+    report: _RuleProblems, on: Mapping[str, object], roles: Sequence[str], catalogue: Catalogue
+) -> list[str] | None:
+    """The interfaces a message rule answers (None, and a problem, when it names none)."""
+    interfaces = _interfaces_named(on.get("interface"))
+    if interfaces is None:
+        report.bad([], "each rule needs 'when: {interface: IF-nnn}' (or a list of interfaces, or 'trigger: NAME')")
+        return None
+    _check_when(report, on, interfaces, roles, catalogue)
+    return interfaces
+
+
+def _trigger_when(report: _RuleProblems, on: Mapping[str, object]) -> list[str]:
     """A rule for an off-DIP event (``when: {trigger: CSSRegistration}``): what the party learns
     outside the DIP (a CSS registration, a legacy system's data, a scheduled run), started by a
-    test through the control API; ``msg`` is the event's data, ``mpan`` its MPAN."""
+    test through the control API; ``msg`` is the event's data, ``mpan`` its MPAN. Its "interface"
+    is the trigger's name after ``TRIGGER_PREFIX``."""
     name = on.get("trigger")
-    count = len(report.problems)
     if not isinstance(name, str) or not TRIGGER_NAME.match(name):
         report.bad(["when", "trigger"], "a trigger is a name such as CSSRegistration (letters, digits, - and _)")
     for key in sorted(set(on) - {"trigger", "where", "given"}, key=str):
         report.bad(["when", key], f"'{key}' is not for a trigger rule (known: given, trigger, where)", key=True)
-    for key in sorted(set(rule) - RULE_KEYS, key=str):
-        report.bad([key], f"unknown rule key '{key}' (known: {', '.join(sorted(RULE_KEYS))})", key=True)
     for key in ("where", "given"):
         _check_expectations(report, key, on.get(key))
-    lookup = _checked_lookup(report, rule.get("lookup"))
-    remembers = _checked_remembers(report, rule.get("remember"))
-    sends = _checked_sends(report, rule.get("send"), roles, catalogue)
-    _check_templates(report, rule, CONTEXT_NAMES | templating.BUILTIN_NAMES | set(lookup or {}))
-    if len(report.problems) > count:
-        return None
-    return _rule(
-        report,
-        rule,
-        on,
-        [f"{TRIGGER_PREFIX}{name}"],
-        lookup=lookup,
-        remembers=remembers,
-        sends=sends,
-        fallback=fallback,
-    )
+    return [f"{TRIGGER_PREFIX}{name}"]
 
 
 def _rule(

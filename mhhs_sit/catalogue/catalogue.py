@@ -74,6 +74,11 @@ class Catalogue:
     def default_version(self) -> str:
         return self._table.default
 
+    def is_before(self, version: str, other: str) -> bool:
+        """Whether ``version`` is an older catalogue version than ``other`` (names or aliases)."""
+        names = self.versions
+        return names.index(self.resolve_version(version)) < names.index(self.resolve_version(other))
+
     def resolve_version(self, name: str) -> str:
         """The canonical name of ``name`` (an IR alias or spec version); ConfigError if unknown."""
         return self._table.resolve(name)

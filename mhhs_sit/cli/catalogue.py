@@ -15,7 +15,7 @@ from mhhs_sit import catalogue as interface_catalogue  # its load_catalogue (and
 from mhhs_sit.catalogue.messageschema import bracketed
 from mhhs_sit.catalogue.model import Change
 from mhhs_sit.cli.catalogue_spec import add_commands
-from mhhs_sit.cli.common import guarded
+from mhhs_sit.cli.common import guarded, readable_scenarios
 from mhhs_sit.cli.scenario_pages import add_command as add_scenarios_command
 from mhhs_sit.definitions.impact import affected
 from mhhs_sit.definitions.model import Scenario
@@ -234,7 +234,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if not changes:
         print("No differences.")
         return 0
-    _print_affected(changes, _scenarios(args.scenarios))
+    _print_affected(changes, readable_scenarios(Project.discover(), args.scenarios))
     return 0
 
 
@@ -247,18 +247,6 @@ def _print_affected(changes: Sequence[Change], scenarios: list[Scenario]) -> Non
     print(_table(["CHANGE", "INTERFACES", "SOURCE", "CASES AFFECTED", "DESCRIPTION"], rows, limits={1: 40, 3: 40}))
     hit = sorted({case for c in changes for case in affected(c, scenarios, STEP_KINDS)})
     print(f"\n{len(hit)} of {sum(len(s.cases) for s in scenarios)} test cases affected: {', '.join(hit) or 'none'}")
-
-
-def _scenarios(paths: list[str] | None) -> list[Scenario]:
-    from pathlib import Path
-
-    from mhhs_sit.definitions.scenario_files import load_scenarios
-    from mhhs_sit.execution.steps import STEP_KINDS
-
-    project = Project.discover()
-    chosen = [Path(p) for p in paths] if paths else project.scenario_dirs
-    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], STEP_KINDS, project.root)
-    return scenarios
 
 
 def _cases(cases: list[str]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mhhs_sit.collection.usage import (
@@ -17,6 +17,7 @@ from mhhs_sit.collection.usage import (
     scenario_tags,
     usage_error,
 )
+from mhhs_sit.definitions.model import Scenario
 from mhhs_sit.errors import ConfigError, MhhsSitError
 from mhhs_sit.project import Project
 
@@ -120,3 +121,14 @@ def _from_cwd(value: str | list[str] | None) -> str | list[str] | None:
 def shown(project: Project, path: Path) -> str:
     """``path`` as a tester reads it: relative to the project root when it is inside it."""
     return path.relative_to(project.root).as_posix() if path.is_relative_to(project.root) else str(path)
+
+
+def readable_scenarios(project: Project, paths: Sequence[str] | None = None) -> list[Scenario]:
+    """The scenarios under ``paths`` (default: the project's ini ``mhhs_scenarios``) that load;
+    for listing commands, which leave reporting the others to validate."""
+    from mhhs_sit.definitions.scenario_files import load_scenarios
+    from mhhs_sit.execution.steps import STEP_KINDS
+
+    chosen = [Path(p) for p in paths] if paths else project.scenario_dirs
+    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], STEP_KINDS, project.root)
+    return scenarios

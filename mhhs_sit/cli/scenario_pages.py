@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from mhhs_sit.cli.common import readable_scenarios
 from mhhs_sit.definitions.model import STAGES, Cohort, Scenario, TestCase
 from mhhs_sit.definitions.themes import ThemeTitles
 from mhhs_sit.project import Project
@@ -42,7 +43,7 @@ def add_command(
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
     project = Project.discover()
-    scenarios = _load(project, args.paths)
+    scenarios = readable_scenarios(project, args.paths)
     if args.format == "text":
         if args.out or args.check:
             print("error: --out and --check write or compare Markdown pages: add --format md", flush=True)
@@ -68,15 +69,6 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         (out / name).unlink()
     print(f"wrote {len(pages)} pages in {out}" + (f" (removed {', '.join(stale)})" if stale else ""))
     return 0
-
-
-def _load(project: Project, paths: Sequence[str]) -> list[Scenario]:
-    from mhhs_sit.definitions.scenario_files import load_scenarios
-    from mhhs_sit.execution.steps import STEP_KINDS
-
-    chosen = [Path(p) for p in paths] if paths else project.scenario_dirs
-    scenarios, _ = load_scenarios([p for p in chosen if p.exists()], STEP_KINDS, project.root)
-    return scenarios
 
 
 def _check(directory: Path, pages: Mapping[str, str]) -> int:

@@ -184,8 +184,7 @@ def _too_new(scenario: Scenario, version: str | None, dip_spec: str | None) -> s
         return None
     from mhhs_sit.catalogue import load_catalogue
 
-    versions = load_catalogue().versions
-    if versions.index(version) >= versions.index(scenario.since):
+    if not load_catalogue().is_before(version, scenario.since):
         return None
     return f"since: {scenario.since} (this run checks against {version}; --ir {scenario.since} runs them)"
 

@@ -75,8 +75,7 @@ def _spec_for(spec: SpecVersion | None, since: str | None) -> SpecVersion | None
         return spec
     from mhhs_sit.catalogue import load_catalogue
 
-    versions = load_catalogue().versions
-    return SpecVersion(since) if versions.index(spec.version) < versions.index(since) else spec
+    return SpecVersion(since) if load_catalogue().is_before(spec.version, since) else spec
 
 
 @dataclass

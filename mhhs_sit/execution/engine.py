@@ -66,12 +66,14 @@ def _naming_faults(run: CaseRun, exc: EnvironmentBroken) -> EnvironmentBroken:
 
 
 def _hold_market_time(run: CaseRun, kinds: StepRegistry[RunnableStepKind]) -> None:
-    """On the local simulator, every case holds the run's market-time lock while it runs, one
-    that moves the simulation clock exclusively (``execution/market_time.py``); released last."""
-    if not run.runtime.environment.is_local:
+    """On the local simulator under xdist, every case holds the run's market-time lock while it
+    runs, one that moves the simulation clock exclusively (``execution/market_time.py``); released
+    last. In one process the overlap scheduler already runs a clock case alone."""
+    rt = run.runtime
+    if not rt.environment.is_local or rt.workers <= 1 or not rt.credentials_dir:
         return
     moves = any(s.kind in kinds and kinds[s.kind].moves_market_time(s.spec) for s in run.case.steps)
-    run.cleanups["market time"] = market_time.hold(run.runtime.run_id, exclusive=moves)
+    run.cleanups["market time"] = market_time.hold(rt.credentials_dir, exclusive=moves)
 
 
 def _clean_up(run: CaseRun) -> None:

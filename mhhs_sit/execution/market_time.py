@@ -9,29 +9,21 @@ gives a waiting mover precedence over new cases (flock alone would let readers s
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 Release = Callable[[], None]
 
 
-def lock_dir(run_id: str) -> Path:
-    """Where the run's lock files live: the same path for the controller and every worker."""
-    safe = "".join(ch for ch in run_id if ch.isalnum() or ch in "-_") or "run"
-    return Path(tempfile.gettempdir()) / f"mhhs-sit-{safe}-market-time"
-
-
-def hold(run_id: str, *, exclusive: bool) -> Release:
+def hold(directory: str, *, exclusive: bool) -> Release:
     """Hold the run's market-time lock (shared, or exclusive for a case that moves the clock)
-    until the returned function is called."""
-    where = lock_dir(run_id)
-    where.mkdir(mode=0o700, exist_ok=True)
-    intent = os.open(where / "intent", os.O_RDWR | os.O_CREAT, 0o600)
-    main = os.open(where / "clock", os.O_RDWR | os.O_CREAT, 0o600)
+    until the returned function is called. ``directory`` is one every worker of the run shares
+    (the local simulator's credentials directory, removed when the run ends)."""
+    where = Path(directory)
+    intent = os.open(where / "market-time.intent", os.O_RDWR | os.O_CREAT, 0o600)
+    main = os.open(where / "market-time.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         if exclusive:
             fcntl.flock(intent, fcntl.LOCK_EX)  # new cases wait from now on
@@ -50,12 +42,3 @@ def hold(run_id: str, *, exclusive: bool) -> Release:
         os.close(intent)
 
     return release
-
-
-def remove(run_id: str) -> None:
-    """The lock files, once the run is over (nothing holds them then)."""
-    where = lock_dir(run_id)
-    for name in ("intent", "clock"):
-        (where / name).unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # another run's files, or not empty: leave it
-        where.rmdir()

@@ -14,7 +14,7 @@ from mhhs_sit.definitions.payloads import carries_custom_block, check_message, e
 from mhhs_sit.definitions.schemas import CHECKS, INTERFACE, ROLE
 from mhhs_sit.definitions.step_checks import check_paths, check_role, sub_mapping
 from mhhs_sit.definitions.steps import SaveSource, SpecVersion, StepContext
-from mhhs_sit.dip.envelope import Sender, build_message, field, response_code
+from mhhs_sit.dip.envelope import Sender, build_message, field, gsp_group_for, response_code
 from mhhs_sit.errors import EnvironmentBroken, Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution import journal
 from mhhs_sit.execution import recipients as routing
@@ -251,8 +251,8 @@ def build(run: CaseRun, spec: SendSpec) -> tuple[dict[str, object], str]:
 def drawn_gsp_group(run: CaseRun, mpan: object) -> str | None:
     """The GSP group of an MPAN this cohort drew: an iDNO's MPAN does not tell it by its first two
     digits, as a DNO's does, so the metering point's own group is the only source."""
-    if not isinstance(mpan, str) or len(mpan) != 13:
-        return None
+    if not isinstance(mpan, str) or len(mpan) != 13 or gsp_group_for(mpan) is not None:
+        return None  # not a core, or a DNO's, whose id tells its group (no pool lookup per send)
     point = run.runtime.pool(run.cohort).locate(mpan)
     group = point.get("gsp_group") if point else None
     return group if isinstance(group, str) else None
