@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Generator
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mhhs_sit import __version__
-from mhhs_sit.collection import overlap, progress, sharding
+from mhhs_sit.collection import frozen_heap, overlap, progress, sharding
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
 from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
@@ -19,7 +18,6 @@ from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import LEFT_OUT, deselect
 from mhhs_sit.collection.session import SessionState, project_of
 from mhhs_sit.collection.workers import WorkerNode
-from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.definitions.scenario_files import is_scenario_file
 from mhhs_sit.evidence import allure_plugin
 from mhhs_sit.evidence.allure_case import Masking
@@ -27,13 +25,13 @@ from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.results.outcome import Category, Status, classify
 from mhhs_sit.results.run import BROKEN, CASE_RUN, DEFINITION
 
-_FROZE = pytest.StashKey[bool]()
 _SHARD_PLAN = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     add_options(parser)
     allure_plugin.declare_options(parser, pluginmanager)
+    frozen_heap.register(pluginmanager)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -68,8 +66,6 @@ def _in_flight(config: pytest.Config) -> int:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if config.stash.get(_FROZE, False):
-        gc.unfreeze()  # a session run inside another (pytester) leaves the outer one's collector as it was
     if STATE_KEY in config.stash:
         state_of(config).close()
 
@@ -80,20 +76,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if state_of(parent.config).is_scenario(file_path):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
-    """Collect with the cyclic collector paused, then keep what was collected out of its reach.
-
-    Collection builds tens of thousands of long-lived objects (items, models) and no garbage
-    cycles; the collector would walk them again and again as they accumulate, and then once more
-    in every collection during the run. Frozen, they are still freed by reference counting."""
-    with paused_gc():
-        result = yield
-    gc.freeze()
-    session.config.stash[_FROZE] = True
-    return result
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
