@@ -51,3 +51,17 @@ def test_after_a_problem_stop_on_problem_drops_the_rest_and_a_crashing_handler_i
     crashing.submit(1)
     assert crashing.close() == ["RuntimeError: boom"]
     assert BatchWorker(crash, name="idle").close() == []  # never started: nothing to wait for
+
+
+def test_close_ends_a_linger_at_once_and_still_delivers_what_was_queued():
+    """A session's end does not wait out the store writer's linger (a minute here)."""
+    batches: list[list[int]] = []
+    worker = BatchWorker(lambda batch: batches.append(batch) or [], name="t", linger_s=60.0)
+    worker.submit(1)
+    worker.submit(2)
+    closed = threading.Thread(target=worker.close)
+    closed.start()
+    closed.join(timeout=10)
+    assert not closed.is_alive() and batches == [[1, 2]]
+    worker.submit(3)  # a worker closed once serves again, with a linger of its own
+    assert worker.close() == [] and batches[-1] == [3]
