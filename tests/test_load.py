@@ -151,7 +151,7 @@ def test_mhhs_sit_load_runs_the_load_cases_on_locust_workers(tmp_path):
 
 @responses.activate
 def test_delivery_latency_is_read_from_the_journal_once_deliveries_settle():
-    base = "http://127.0.0.1:1"
+    base = "http://dip.test"  # responses stands in for requests' standard adapter, not the loopback one
     pending = {"messages": [{"sender": "S1", "at": 10.0, "deliveries": [{"channel": "webhook", "status": "queued"}]}]}
     settled = {
         "messages": [

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import requests
 from requests.cookies import RequestsCookieJar, extract_cookies_to_jar
@@ -24,6 +23,7 @@ from requests.utils import get_netrc_auth
 
 from mhhs_sit.core.jsonvalue import JsonValue
 from mhhs_sit.dip.envelope import response_code
+from mhhs_sit.dip.loopback import LOOPBACK_PREFIXES, LoopbackAdapter, is_loopback_url
 from mhhs_sit.dip.signing import SIGNATURE_CERTIFICATE, Signer
 from mhhs_sit.errors import EnvironmentBroken
 
@@ -115,10 +115,14 @@ class DipClient:
         self.retries = retries
         self.backoff = backoff
         self.session = session or requests.Session()
-        if _is_loopback(self.base_url):
+        if is_loopback_url(self.base_url):
             # requests re-reads proxy and CA variables from the environment on every request
             # (~1 ms each); a loopback DIP never goes through a proxy, so skip that.
             self.session.trust_env = False
+        if session is None:
+            adapter = LoopbackAdapter()  # a DIP on this machine needs no urllib3 (see its module)
+            for prefix in LOOPBACK_PREFIXES:
+                self.session.mount(prefix, adapter)
         if cert:
             self.session.cert = cert
         self.session.verify = verify
@@ -453,11 +457,6 @@ def _payload(body: object, data: str | None) -> bytes | None:
     if body is not None:
         return json.dumps(body, separators=(",", ":")).encode()
     return data.encode() if data is not None else None
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _retry_after(r: requests.Response) -> float | None:
