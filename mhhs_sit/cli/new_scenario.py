@@ -99,13 +99,13 @@ def _adjusted(step: str, process: Process) -> str:
     """The scaffolded step with the process's own values and extra blocks."""
     for name, value in process.fields.items():
         pattern = re.compile(rf"^(\s*{re.escape(name)}:) [^#\n]*?(\s*#.*)?$", re.M)
-        step, count = pattern.subn(_replacement(value), step)
-        if count != 1:
-            raise AssertionError(f"{process.name}: the scaffold of {process.interface} has no field {name}")
+        step = pattern.sub(_replacement(value), step)  # where the version's event has the field
     if process.blocks:
-        head, sep, tail = step.partition("    custom:")
-        line_end = tail.index("\n") + 1
+        head, sep, tail = step.partition("\n    custom:")
         extra = "".join(f"      {block}\n" for block in process.blocks)
+        if not sep:  # no CustomBlock field is required: the blocks are the custom part
+            return step + "    custom:\n" + extra
+        line_end = tail.index("\n") + 1
         step = head + sep + tail[:line_end] + extra + tail[line_end:]
     return step
 

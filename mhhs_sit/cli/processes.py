@@ -24,7 +24,6 @@ class Process:
     answers: tuple[tuple[str, str], ...]  # (interface, event) the sender receives, in order
     simulated: tuple[str, ...]  # the roles the cohort must simulate: they answer
     theme: int
-    requirements: tuple[str, ...] = ()
     fields: Mapping[str, str] = field(default_factory=dict)  # field name -> YAML value, over the scaffold's
     blocks: tuple[str, ...] = ()  # blocks added under custom: (YAML, one line each)
     accepted: Mapping[str, str] = field(default_factory=dict)  # the answer's field -> value that says "accepted"

@@ -103,7 +103,9 @@ def interfaces_page() -> str:
     return (
         f"{_HEADER}# Interfaces\n\nThe interface catalogue in {catalogue.version(newest).label} (the newest version). "
         "Fields and formats of one event: `mhhs-sit catalogue show IF-031 --event DSApp` (`--ir` for another "
-        "version); a send step with every required field: `mhhs-sit new step --interface IF-031 --event DSApp`.\n\n"
+        "version); a send step with every required field: `mhhs-sit new step --interface IF-031 --event DSApp`; "
+        "a runnable scenario of a whole process and its simulated answers: `mhhs-sit new scenario --process "
+        "data-service-appointment --cohort C1 --out FILE` (`--help` lists the processes).\n\n"
         "| interface | DIP name | process | senders | recipients | event codes | schema |\n"
         "|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)
