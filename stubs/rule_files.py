@@ -26,6 +26,7 @@ RULES_DIR = Path(__file__).parent / "rules"
 FILE_KEYS = frozenset({"role", "roles", "rules", "otherwise"})
 RULE_KEYS = frozenset({"name", "when", "lookup", "recall", "remember", "forget", "send", "note", "continue"})
 WHEN_KEYS = frozenset({"interface", "trigger", "event", "where", "given"})
+TRIGGER_WHEN_KEYS = frozenset({"trigger", "where", "given"})  # 'when' of a rule for an off-DIP event
 TRIGGER_PREFIX = "@"  # a rule's interface for an off-DIP event: "@CSSRegistration"
 TRIGGER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 SEND_KEYS = frozenset({"interface", "event", "to", "custom", "common", "mpan", "distributor_dip_id", "gsp_group"})
@@ -178,8 +179,9 @@ def _trigger_when(report: _RuleProblems, on: Mapping[str, object]) -> list[str]:
     name = on.get("trigger")
     if not isinstance(name, str) or not TRIGGER_NAME.match(name):
         report.bad(["when", "trigger"], "a trigger is a name such as CSSRegistration (letters, digits, - and _)")
-    for key in sorted(set(on) - {"trigger", "where", "given"}, key=str):
-        report.bad(["when", key], f"'{key}' is not for a trigger rule (known: given, trigger, where)", key=True)
+    for key in sorted(set(on) - TRIGGER_WHEN_KEYS, key=str):
+        known = ", ".join(sorted(TRIGGER_WHEN_KEYS))
+        report.bad(["when", key], f"'{key}' is not for a trigger rule (known: {known})", key=True)
     for key in ("where", "given"):
         _check_expectations(report, key, on.get(key))
     return [f"{TRIGGER_PREFIX}{name}"]

@@ -33,7 +33,7 @@ def expected(path: Path) -> tuple[str, str]:
 def validated(tmp_path_factory: pytest.TempPathFactory) -> str:
     """``mhhs-sit validate`` over the whole corpus, in a project of the tests' own fixtures."""
     root = copy_project(tmp_path_factory.mktemp("corpus"), themes=False)
-    shutil.copytree(CORPUS, root / "test_themes")
+    shutil.copytree(CORPUS, root / "test_themes", ignore=shutil.ignore_patterns("rules", "requirements"))
     run = subprocess.run(
         [sys.executable, "-m", "mhhs_sit.cli.app", "validate"], cwd=root, capture_output=True, text=True, timeout=120
     )

@@ -55,7 +55,8 @@ def test_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "mhhs_sit.cli.app", "schema", "cohorts"], capture_output=True, text=True, timeout=60
     )
-    assert run.returncode == 2 and "choose from 'cohort', 'environment', 'scenario'" in run.stderr
+    kinds = "'cohort', 'environment', 'requirements', 'rules', 'scenario'"
+    assert run.returncode == 2 and f"choose from {kinds}" in run.stderr
 
 
 @pytest.mark.parametrize("kind", sorted(FOLDERS))

@@ -1,8 +1,9 @@
 """``mhhs-sit reference``: docs/reference/ generated from the step registry and the catalogue.
 
 Hand-written reference pages drift from the code; these are written from the step kinds' own
-schemas and docstrings and from the interface catalogue, and a test fails when the committed pages
-differ from what this writes (rebuild: ``mhhs-sit reference --out docs/reference``).
+schemas and docstrings, from the interface catalogue and from the simulator's shipped rules, and a
+test fails when the committed pages differ from what this writes (rebuild: ``mhhs-sit reference
+--out docs/reference``).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def _shape(schema: object) -> str:
 
 def interfaces_page() -> str:
     from mhhs_sit.catalogue import load_catalogue
+    from mhhs_sit.cli.reference_answers import simulated_section
 
     catalogue = load_catalogue()
     newest = catalogue.default_version
@@ -101,7 +103,12 @@ def interfaces_page() -> str:
     return (
         f"{_HEADER}# Interfaces\n\nThe interface catalogue in {catalogue.version(newest).label} (the newest version). "
         "Fields and formats of one event: `mhhs-sit catalogue show IF-031 --event DSApp` (`--ir` for another "
-        "version); a send step with every required field: `mhhs-sit new step --interface IF-031 --event DSApp`.\n\n"
+        "version); a send step with every required field: `mhhs-sit new step --interface IF-031 --event DSApp`; "
+        "a runnable scenario of a whole process and its simulated answers: `mhhs-sit new scenario --process "
+        "data-service-appointment --cohort C1 --out FILE` (`--help` lists the processes).\n\n"
         "| interface | DIP name | process | senders | recipients | event codes | schema |\n"
-        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        "|---|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n"
+        + simulated_section((i.id, i.name) for i in catalogue.interfaces)
     )

@@ -1,7 +1,8 @@
 """``mhhs-sit schema KIND``: the JSON Schema of one kind of file, for editors and other tools.
 
 Printed from the very definitions ``validate`` checks with (the scenario schema is the step
-registry's, with every kind's body), so it cannot drift from them. An editor using
+registry's, with every kind's body; the rules schema the simulator loader's key sets; the
+requirements schema the catalogue loader's fields and spellings), so it cannot drift from them. An editor using
 yaml-language-server (VS Code's YAML extension and others) completes keys and flags structural
 mistakes with it: a ``# yaml-language-server: $schema=FILE`` first line points at a saved copy (the
 package ships one per kind, ``mhhs_sit/schemas/``, which the example files' first lines name).
@@ -38,10 +39,24 @@ def _environment() -> Mapping[str, object]:
     return ENVIRONMENT
 
 
+def _rules() -> Mapping[str, object]:
+    from mhhs_sit.cli.rules_schema import rules_schema
+
+    return rules_schema()
+
+
+def _requirements() -> Mapping[str, object]:
+    from mhhs_sit.definitions.requirements import file_schema
+
+    return file_schema()
+
+
 KINDS: Mapping[str, tuple[Callable[[], Mapping[str, object]], str]] = {
     "scenario": (_scenario, "an mhhs-sit scenario file (test_themes/**/*.yaml)"),
     "cohort": (_cohort, "an mhhs-sit cohort file (cohorts/*.yaml)"),
     "environment": (_environment, "an mhhs-sit environment file (environments/*.yaml)"),
+    "rules": (_rules, "a participant simulator rules file (stubs/rules/*.yaml)"),
+    "requirements": (_requirements, "a requirements catalogue file (test_data/requirements/*.yaml)"),
 }
 
 
@@ -64,8 +79,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser(
         "schema",
         help="print the JSON Schema of a kind of file (for editors)",
-        description="Print the JSON Schema (2020-12) of scenario, cohort or environment files, generated "
-        "from the definitions validate uses.",
+        description="Print the JSON Schema (2020-12) of scenario, cohort, environment, simulator rules or "
+        "requirements catalogue files, generated from the definitions validate and the loaders use.",
     )
     p.add_argument("kind", choices=sorted(KINDS), help="the kind of file")
     p.add_argument("--out", metavar="FILE", help="write the schema to FILE instead of printing it")

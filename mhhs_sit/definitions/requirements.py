@@ -63,6 +63,52 @@ _SOURCE_ALIASES.update({"business-process": "business process", "non functional"
 _STAGE_ALIASES = {"qt": "qualification", "qualification-testing": "qualification", "any": "", "all": ""}
 
 
+def _any_case(word: str) -> str:
+    """A regex for ``word`` in any case, its spaces, hyphens and underscores as the loader folds them."""
+    parts = re.split(r"[\s_-]+", word)
+    return r"(?:[\s_]+|-)".join(
+        "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in p) for p in parts
+    )
+
+
+def _words(words: Iterable[str], *, canonical: Iterable[str]) -> dict[str, object]:
+    """The canonical spellings for completion, and any spelling the loader reads as one of ``words``."""
+    pattern = r"^\s*(?:" + "|".join(_any_case(w) for w in dict.fromkeys(words)) + r")?\s*$"
+    return {"anyOf": [{"enum": list(canonical)}, {"type": "string", "pattern": pattern}, {"type": "null"}]}
+
+
+def file_schema() -> dict[str, object]:
+    """The JSON Schema of a YAML catalogue file, from the values the loader reads (FIELDS, SOURCES,
+    STAGES, MOSCOW, ROLES and their aliases): an editor flags what loading would report."""
+    tokens = "|".join(_any_case(role) for role in (*ROLES, "all"))
+    priorities = [*(str(n) for n in range(1, 5)), *(f"P{n}" for n in range(1, 5)), *MOSCOW]
+    fields: dict[str, object] = {
+        "id": {"type": ["string", "integer"], "pattern": r"^\S+$", "description": "e.g. BP003, IF-031, E2E1009"},
+        "title": {"type": ["string", "number", "null"]},
+        "source": _words([*SOURCES, *_SOURCE_ALIASES], canonical=SOURCES),
+        "stage": _words([*STAGES, *_STAGE_ALIASES], canonical=STAGES),
+        "priority": {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 4},
+                _words(priorities, canonical=("Must", "Should", "Could", "Won't")),
+            ]
+        },
+        "roles": {
+            "anyOf": [
+                {"type": "null"},
+                {"type": "array", "items": {"type": "string", "pattern": rf"^\s*(?:{tokens})\s*$"}},
+                {"type": "string", "pattern": rf"^[\s,;/]*(?:(?:{tokens})[\s,;/]*)*$"},
+            ]
+        },
+    }
+    properties = {name: fields[name] for name in FIELDS}  # a field the loader reads has its shape here
+    requirement = {"type": "object", "required": ["id"], "additionalProperties": False, "properties": properties}
+    listing = {"type": "array", "items": requirement}
+    return {
+        "anyOf": [{"type": "object", "required": ["requirements"], "properties": {"requirements": listing}}, listing],
+    }
+
+
 @dataclass(frozen=True)
 class Row:
     """One requirement's raw fields and where they were read (``sheet`` only for workbooks)."""

@@ -1,0 +1,162 @@
+"""The processes ``mhhs-sit new scenario`` writes a skeleton for: what starts each one, and what
+the simulated roles answer it with.
+
+Each process is the message a role under test sends and the messages it then receives, in order.
+The answers are the simulator's: ``mhhs_sit/cli/answering.py`` reads which role's shipped rule
+sends each one (named in the skeleton's comments), and a test runs every skeleton against the
+local simulator, so a process here that the rules stop answering fails there, not in a user's run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    title: str
+    about: str  # one line for --help
+    sender: str  # the role under test that starts it
+    interface: str
+    event: str
+    answers: tuple[tuple[str, str], ...]  # (interface, event) the sender receives, in order
+    simulated: tuple[str, ...]  # the roles the cohort must simulate: they answer
+    theme: int
+    fields: Mapping[str, str] = field(default_factory=dict)  # field name -> YAML value, over the scaffold's
+    blocks: tuple[str, ...] = ()  # blocks added under custom: (YAML, one line each)
+    accepted: Mapping[str, str] = field(default_factory=dict)  # the answer's field -> value that says "accepted"
+
+
+_APPOINTMENT = "a change of service provider (CSP): registration asks the proposed service, which accepts"
+
+PROCESSES: tuple[Process, ...] = (
+    Process(
+        "data-service-appointment",
+        "Supplier appoints a smart data service",
+        f"IF-031 [DSApp] -> IF-032, IF-035, IF-036: {_APPOINTMENT}",
+        "SUP",
+        "IF-031",
+        "DSApp",
+        (("IF-032", "DSAppInitialResp"), ("IF-035", "DSAppAccepted"), ("IF-036", "DSAppActive")),
+        ("REGS", "SDS"),
+        theme=3,
+        fields={"supplierNominatedMDREffectiveFromDate": "null"},
+        accepted={"IF-032": "R0.responseCode", "IF-035": "B007.responseCode"},
+    ),
+    Process(
+        "metering-service-appointment",
+        "Supplier appoints a smart metering service",
+        f"IF-031 [MSApp] -> IF-032, IF-035, IF-036: {_APPOINTMENT}",
+        "SUP",
+        "IF-031",
+        "MSApp",
+        (("IF-032", "MSAppInitialResp"), ("IF-035", "MSAppAccepted"), ("IF-036", "MSAppActive")),
+        ("REGS", "MSS"),
+        theme=3,
+        accepted={"IF-032": "R0.responseCode", "IF-035": "B007.responseCode"},
+    ),
+    Process(
+        "change-of-supplier",
+        "Gaining supplier appoints its metering service on a change of supplier",
+        "IF-031 [MSApp] COS with the CSS registration (B013) -> IF-001 [ChangeOfSupplier], IF-002, IF-032, "
+        "IF-035, IF-036",
+        "SUP",
+        "IF-031",
+        "MSApp",
+        (
+            ("IF-001", "ChangeOfSupplier"),
+            ("IF-002", "GainMPANInfo"),
+            ("IF-032", "MSAppInitialResp"),
+            ("IF-035", "MSAppAccepted"),
+            ("IF-036", "MSAppActive"),
+        ),
+        ("REGS", "MSS"),
+        theme=4,
+        fields={"appointmentScenario": '"COS"'},
+        blocks=('B013: {CSSRegistrationID: "CSS-{{ mpan }}"}  # the CSS registration of the switch',),
+        accepted={"IF-032": "R0.responseCode", "IF-035": "B007.responseCode"},
+    ),
+    Process(
+        "mpan-relationship",
+        "Supplier relates two MPANs",
+        "IF-019 [RelatedCreate] -> IF-020 [RelatedCreate]: the registration service answers, the LDSO leaves it",
+        "SUP",
+        "IF-019",
+        "RelatedCreate",
+        (("IF-020", "RelatedCreate"),),
+        ("REGS",),
+        theme=5,
+    ),
+    Process(
+        "supplier-update",
+        "Supplier updates a registration data item (SMSO)",
+        "IF-025 [SMSO] -> IF-026 [SMSO]: the registration service answers and notifies",
+        "SUP",
+        "IF-025",
+        "SMSO",
+        (("IF-026", "SMSO"),),
+        ("REGS",),
+        theme=5,
+    ),
+    Process(
+        "consumption-amendment",
+        "Supplier asks its data service to amend consumption",
+        "IF-027 [ConsumptionAmendment] -> IF-028 [ConsumptionAmendment]: the smart data service answers",
+        "SUP",
+        "IF-027",
+        "ConsumptionAmendment",
+        (("IF-028", "ConsumptionAmendment"),),
+        ("SDS",),
+        theme=7,
+    ),
+    Process(
+        "meter-installation",
+        "Metering service reports a meter installed",
+        "IF-005 [MeterInstall] -> IF-006 [MeterInstall]: the registration service answers (metering service "
+        "under test)",
+        "MSS",
+        "IF-005",
+        "MeterInstall",
+        (("IF-006", "MeterInstall"),),
+        ("REGS",),
+        theme=6,
+    ),
+    Process(
+        "energisation",
+        "Metering service reports an energisation status change",
+        "IF-007 [EnergisationStatusChange] -> IF-008: the registration service answers (metering service under test)",
+        "MSS",
+        "IF-007",
+        "EnergisationStatusChange",
+        (("IF-008", "EnergisationStatusChange"),),
+        ("REGS",),
+        theme=6,
+    ),
+    Process(
+        "direct-contract",
+        "Data service records a customer direct contract",
+        "IF-038 [DirectContractDSAdd] -> IF-039: the registration service answers (data service under test)",
+        "SDS",
+        "IF-038",
+        "DirectContractDSAdd",
+        (("IF-039", "DirectContractDSAdd"),),
+        ("REGS",),
+        theme=5,
+    ),
+    Process(
+        "mdr-start",
+        "Data service asks a meter data retriever to start",
+        "IF-061 [MDRStart] -> IF-062 [MDRStartResponse]: the meter data retriever answers (data service under test)",
+        "SDS",
+        "IF-061",
+        "MDRStart",
+        (("IF-062", "MDRStartResponse"),),
+        ("MDR",),
+        theme=7,
+        accepted={"IF-062": "R0.responseCode"},
+    ),
+)
+
+BY_NAME: Mapping[str, Process] = {p.name: p for p in PROCESSES}
