@@ -5,11 +5,12 @@ Behaviour is data (``rules/*.yaml``). A file serves one role (``role: REGS``) or
 ``otherwise`` rules. A rule matches ``when`` an incoming interface/event arrives, its ``where``
 fields match the message and its ``given`` checks match what the simulator knows; it may
 ``lookup`` remembered values, ``recall`` one it needs (no memory, no match), ``remember`` or
-``forget`` state per key, ``send`` messages and ``note`` a journal event. The first rule that
-matches wins. When none does, the first matching ``otherwise`` rule answers with the interface's
-rejection (``reason`` says why); only when no ``otherwise`` rule covers the message (the interface
-has no response this role could send) is a visible journal event written instead: an unknown
-situation is never silent. Replies enter the simulated DIP through the same checks as any
+``forget`` state per key, ``send`` messages, ``schedule`` timers (the trigger they name reaches a
+party when the simulation clock reaches their date: mhhs_stubs.scheduler) and ``note`` a journal
+event. The first rule that matches wins. When none does, the first matching ``otherwise`` rule
+answers with the interface's rejection (``reason`` says why); only when no ``otherwise`` rule
+covers the message (the interface has no response this role could send) is a visible journal event
+written instead: an unknown situation is never silent. Replies enter the simulated DIP through the same checks as any
 participant's messages; an invalid reply is journalled as a SIMULATOR DEFECT naming the rule.
 """
 
@@ -29,6 +30,8 @@ from mhhs_stubs.config import SimParticipant
 from mhhs_stubs.dip import SimulatedDip
 from mhhs_stubs.registry import mpan_view
 from mhhs_stubs.rule_files import RULES_DIR, TRIGGER_PREFIX, Rule, load_rules
+from mhhs_stubs.scheduler import Scheduler, Timer
+from mhhs_stubs.timers import TimerAction, render_timer
 
 MEMORY_LIMIT = 200_000  # remembered keys across all simulated participants; the oldest go first
 
@@ -55,6 +58,7 @@ class _Outcome:
     stores: list[tuple[str, object, bool]]  # memory key, value, merge into a remembered mapping
     drops: list[str]
     actions: list[SendAction]
+    timers: list[TimerAction]
     note: object
 
 
@@ -89,6 +93,7 @@ class ParticipantSimulators:
         self.memory_limit = memory_limit
         self.forgotten = 0  # keys evicted because the memory was full (journalled, never silent)
         self.refs = ReferenceSource("sim")
+        self.scheduler = Scheduler(dip.clock, self._timer_due)
         dip.responder = self.handle
 
     def recall(self, dip_id: str, key: str) -> object:
@@ -148,11 +153,13 @@ class ParticipantSimulators:
         data: Mapping[str, object],
         where: Mapping[str, str | None],
         correlation: str | None,
+        origin: str = "trigger",
     ) -> TriggerOutcome:
         """An off-DIP event reaching the simulated ``me`` (its ``when: {trigger: name}`` rules run,
         ``msg`` being ``data``; ``where`` is its M0: MPAN, GSP group, distributor); False when no
         rule of its role takes it (journalled as such); what it sent, and the messages its rules built
-        that the DIP refused (a trigger whose data lacks what the message needs)."""
+        that the DIP refused (a trigger whose data lacks what the message needs). ``origin`` says in
+        the journal what raised it (the control API, or a timer that fell due)."""
         interface = f"{TRIGGER_PREFIX}{name}".upper()
         event = {  # data's own keys at the top as well, so a rule's where names "event" or "B041.x"
             **data,
@@ -167,7 +174,7 @@ class ParticipantSimulators:
         context["msg"] = {**data, "CommonBlock": event["CommonBlock"]}
         context["reason"] = f"no {me.role} rule takes the trigger {name}"
         journal = self.dip.journal
-        journal.add("event", interface, me.dip_id, payload=event, note=f"trigger {name} reached {me.role}")
+        journal.add("event", interface, me.dip_id, payload=event, note=f"{origin} {name} reached {me.role}")
         before = journal.last_seq
         if not self._run_rules(me, event, context, interface, name):
             journal.add("event", interface, me.dip_id, note=f"UNANSWERED: {context['reason']}")
@@ -212,7 +219,34 @@ class ParticipantSimulators:
             self._journal_rule(rule, me, egress, outcome.note, context["reason"])
         for action in outcome.actions:
             self._send(me, egress, action, rule)
+        for timer in outcome.timers:
+            self._set_timer(me, egress, timer, rule)
         return True
+
+    def _set_timer(self, me: SimParticipant, incoming: Mapping[str, object], timer: TimerAction, rule: Rule) -> None:
+        """A rule's timer: for its party (or ``for``), about the MPAN and chain of the message that set it."""
+        where = {
+            "MPANCore": timer.mpan if timer.mpan is not None else field(incoming, "M0", "MPANCore"),
+            "GSPGroupID": field(incoming, "M0", "GSPGroupID"),
+            "distributorDIPID": field(incoming, "M0", "distributorDIPID"),
+        }
+        at = timer.at if timer.at is not None else self.dip.clock.now().timestamp() + (timer.after or 0.0)
+        self.scheduler.add(
+            at, timer.dip_id or me.dip_id, timer.trigger, data=timer.data,
+            where={k: str(v) for k, v in where.items() if v},
+            correlation=_text(field(incoming, "D0", "initialCorrelationID")), key=timer.key, source=rule.source,
+        )  # fmt: skip
+
+    def _timer_due(self, timer: Timer) -> None:
+        """A timer's date has come: its trigger reaches the party (journalled if that party is gone)."""
+        me = self.dip.config.participants.get(timer.dip_id)
+        if me is None or not me.simulated:
+            self.dip.journal.add("event", f"{TRIGGER_PREFIX}{timer.trigger}".upper(), timer.dip_id,
+                                 note=f"SIMULATOR DEFECT in {timer.source}: timer {timer.trigger} is for "
+                                 f"{timer.dip_id}, which is not a simulated party")  # fmt: skip
+            return
+        origin = f"timer (set by {timer.source}, due {timer.due})"
+        self.trigger(me, timer.trigger, timer.data, dict(timer.where), timer.correlation, origin=origin)
 
     def _matching_context(
         self, rule: Rule, me: SimParticipant, egress: Mapping[str, object], context: dict[str, object]
@@ -316,8 +350,13 @@ def _render_outcome(rule: Rule, ctx: Mapping[str, object]) -> _Outcome:
         actions=[
             cast(SendAction, templating.render_mapping(a, ctx)) for a in rule.send
         ],  # a rule file's sends are checked when read
+        timers=[render_timer(t, ctx) for t in rule.schedule],
         note=templating.render(rule.note, ctx) if rule.note else None,
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def templating_event(code: object) -> str:
