@@ -31,6 +31,7 @@ from mhhs_stubs.dip import SimulatedDip
 from mhhs_stubs.registry import mpan_view
 from mhhs_stubs.rule_files import RULES_DIR, TRIGGER_PREFIX, Rule, load_rules
 from mhhs_stubs.scheduler import Scheduler, Timer
+from mhhs_stubs.settlement import settlement_view
 from mhhs_stubs.timers import TimerAction, render_timer
 
 MEMORY_LIMIT = 200_000  # remembered keys across all simulated participants; the oldest go first
@@ -132,6 +133,7 @@ class ParticipantSimulators:
             "known_dip_ids": sorted(self.dip.config.participants),
             "mpan": mpan_view(field(egress, "M0", "MPANCore") or field(egress, "M1", "principalMPAN")),
             "reason": f"no {me.role} rule covers {interface} [{event}]",
+            "settlement": settlement_view(egress),  # a settlement trigger's calendar and report (else None)
         }
 
     async def handle(self, me: SimParticipant, egress: dict[str, object]) -> None:
@@ -154,12 +156,13 @@ class ParticipantSimulators:
         where: Mapping[str, str | None],
         correlation: str | None,
         origin: str = "trigger",
+        since: str = "",
     ) -> TriggerOutcome:
         """An off-DIP event reaching the simulated ``me`` (its ``when: {trigger: name}`` rules run,
         ``msg`` being ``data``; ``where`` is its M0: MPAN, GSP group, distributor); False when no
         rule of its role takes it (journalled as such); what it sent, and the messages its rules built
         that the DIP refused (a trigger whose data lacks what the message needs). ``origin`` says in
-        the journal what raised it (the control API, or a timer that fell due)."""
+        the journal what raised it (the control API, or a timer: ``since`` says which and when due)."""
         interface = f"{TRIGGER_PREFIX}{name}".upper()
         event = {  # data's own keys at the top as well, so a rule's where names "event" or "B041.x"
             **data,
@@ -174,7 +177,7 @@ class ParticipantSimulators:
         context["msg"] = {**data, "CommonBlock": event["CommonBlock"]}
         context["reason"] = f"no {me.role} rule takes the trigger {name}"
         journal = self.dip.journal
-        journal.add("event", interface, me.dip_id, payload=event, note=f"{origin} {name} reached {me.role}")
+        journal.add("event", interface, me.dip_id, payload=event, note=f"{origin} {name} reached {me.role}{since}")
         before = journal.last_seq
         if not self._run_rules(me, event, context, interface, name):
             journal.add("event", interface, me.dip_id, note=f"UNANSWERED: {context['reason']}")
@@ -230,23 +233,24 @@ class ParticipantSimulators:
             "GSPGroupID": field(incoming, "M0", "GSPGroupID"),
             "distributorDIPID": field(incoming, "M0", "distributorDIPID"),
         }
+        target = self.dip.config.participants.get(timer.dip_id if timer.dip_id is not None else me.dip_id)
+        if target is None or not target.simulated:  # e.g. the VAS is a party under test: it runs itself
+            self.dip.journal.add("event", f"{TRIGGER_PREFIX}{timer.trigger}".upper(), me.dip_id, note=(
+                f"{me.role} {rule.name} [{rule.source}]: timer {timer.trigger} not set, its party "
+                f"{timer.dip_id or 'none'} is not simulated here"))  # fmt: skip
+            return
         at = timer.at if timer.at is not None else self.dip.clock.now().timestamp() + (timer.after or 0.0)
         self.scheduler.add(
-            at, timer.dip_id or me.dip_id, timer.trigger, data=timer.data,
+            at, target.dip_id, timer.trigger, data=timer.data,
             where={k: str(v) for k, v in where.items() if v},
             correlation=_text(field(incoming, "D0", "initialCorrelationID")), key=timer.key, source=rule.source,
         )  # fmt: skip
 
     def _timer_due(self, timer: Timer) -> None:
-        """A timer's date has come: its trigger reaches the party (journalled if that party is gone)."""
-        me = self.dip.config.participants.get(timer.dip_id)
-        if me is None or not me.simulated:
-            self.dip.journal.add("event", f"{TRIGGER_PREFIX}{timer.trigger}".upper(), timer.dip_id,
-                                 note=f"SIMULATOR DEFECT in {timer.source}: timer {timer.trigger} is for "
-                                 f"{timer.dip_id}, which is not a simulated party")  # fmt: skip
-            return
-        origin = f"timer (set by {timer.source}, due {timer.due})"
-        self.trigger(me, timer.trigger, timer.data, dict(timer.where), timer.correlation, origin=origin)
+        """A timer's date has come: its trigger reaches the (simulated) party it was set for."""
+        me = self.dip.config.participants[timer.dip_id]
+        since = f" (set by {timer.source}, due {timer.due})"
+        self.trigger(me, timer.trigger, timer.data, dict(timer.where), timer.correlation, origin="timer", since=since)
 
     def _matching_context(
         self, rule: Rule, me: SimParticipant, egress: Mapping[str, object], context: dict[str, object]

@@ -39,7 +39,7 @@ REMEMBER_KEYS = frozenset({"key", "value", "merge"})
 SCHEDULE_KEYS = frozenset({"trigger", "at", "after", "key", "for", "data", "mpan"})
 # Names every rule template may use besides the templating built-ins and its own lookups.
 CONTEXT_NAMES = frozenset(
-    {"msg", "me", "sender", "party", "other", "known_dip_ids", "mpan", "memory", "reason", "event"}
+    {"msg", "me", "sender", "party", "other", "known_dip_ids", "mpan", "memory", "reason", "event", "settlement"}
 )
 SECTIONS = (("rules", False), ("otherwise", True))  # and whether its rules are fallbacks
 

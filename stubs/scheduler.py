@@ -47,7 +47,7 @@ class Timer:
 
     @property
     def due(self) -> str:
-        return dt.datetime.fromtimestamp(self.at, dt.UTC).isoformat()
+        return dt.datetime.fromtimestamp(self.at, dt.UTC).replace(microsecond=0).isoformat()
 
     def as_dict(self) -> dict[str, object]:
         return {"trigger": self.trigger, "dipId": self.dip_id, "due": self.due, "key": self.key, "setBy": self.source}

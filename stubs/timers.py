@@ -21,7 +21,7 @@ class TimerAction:
     trigger: str
     at: float | None  # epoch seconds; or
     after: float | None  # seconds from now on the simulation clock
-    dip_id: str | None  # who it reaches (None: the rule's own party)
+    dip_id: str | None  # who it reaches (None: the rule's own party; "": a party the cohort lacks)
     key: str | None
     data: Mapping[str, object]
     mpan: str | None  # its MPAN (None: the MPAN of the message that set it)
@@ -36,7 +36,7 @@ def render_timer(raw: Mapping[str, object], ctx: Mapping[str, object]) -> TimerA
         trigger=str(item["trigger"]),
         at=_instant(item["at"]) if "at" in item else None,
         after=_span(item["after"]) if "after" in item else None,
-        dip_id=_optional(item.get("for")),
+        dip_id=str(item["for"] or "") if "for" in item else None,
         key=_optional(item.get("key")),
         data=dict(data),
         mpan=_optional(item.get("mpan")),
