@@ -230,3 +230,59 @@ def test_consumption_to_the_mds_reaches_the_supplier_as_settlement_reports_run_b
     ]
     assert [d["recipient"] for d in duos["deliveries"]] == [LDSO]
     no_defects(sim)
+
+
+def decline(sim, request: dict, mpan: str) -> dict:
+    """The metering service under test declines; the process it continues is its own chain."""
+    return send(
+        sim, MSS, "MSS", "IF-034", "MSAppSPResponse", mpan=mpan, to=[REGS],
+        custom={"B007": {"responseCode": "R", "proposedAppointmentResponseCode": "no capacity"},
+                "B012": {"serviceProviderAppointmentRequestingSupplierDIPID": SUP,
+                         "serviceProviderAppointmentRequestingSupplierMPID": "SUPL"},
+                "B070": request["CustomBlock"]["B070"]},
+    )  # fmt: skip
+
+
+def test_a_gaining_supplier_left_without_a_metering_service_is_reminded_the_day_before_the_supply_start(sim, pool):
+    clock(sim, set="2026-03-27T12:00:00+00:00")
+    mpan = pool.draw("mpan")
+    request = metering_appointment(sim, mpan, "COS", "2026-04-03T00:00:00+01:00")
+    declined = decline(sim, request, mpan)
+    assert [e["payload"]["CommonBlock"]["S0"]["eventCode"] for e in in_chain(sim, declined, "IF-035")] == [
+        "[MSAppRejected]"
+    ]
+    assert in_chain(sim, declined, "IF-045") == []  # not at once: the supply start is a week away
+    clock(sim, set="2026-04-01T23:30:00+01:00")
+    assert in_chain(sim, declined, "IF-045") == []
+    clock(sim, advance="1h")  # 2 April, 00:30 BST: the day before the supply start
+    [reminder] = in_chain(sim, declined, "IF-045")
+    assert reminder["payload"]["CommonBlock"]["S0"]["eventCode"] == "[NoMSAppointed]"
+    assert "no capacity" in reminder["payload"]["CustomBlock"]["B060"]["additionalInformation"]
+    no_defects(sim)
+
+
+def test_no_reminder_once_the_gaining_supplier_has_appointed_a_metering_service(sim, pool):
+    clock(sim, set="2026-03-27T12:00:00+00:00")
+    mpan = pool.draw("mpan")
+    first = metering_appointment(sim, mpan, "COS", "2026-04-03T00:00:00+01:00")
+    declined = decline(sim, first, mpan)
+    again = metering_appointment(sim, mpan, "COS", "2026-04-03T00:00:00+01:00")
+    send(
+        sim, MSS, "MSS", "IF-034", "MSAppSPResponse", mpan=mpan, to=[REGS],
+        custom={"B007": {"responseCode": "A", "proposedAppointmentResponseCode": None},
+                "B012": {"serviceProviderAppointmentRequestingSupplierDIPID": SUP,
+                         "serviceProviderAppointmentRequestingSupplierMPID": "SUPL"},
+                "B070": again["CustomBlock"]["B070"]},
+    )  # fmt: skip
+    clock(sim, advance="10d")
+    assert [
+        e
+        for e in journal(sim, kind="accepted", interface="IF-045")
+        if e["payload"]["CommonBlock"]["M0"]["MPANCore"] == mpan
+    ] == []
+    assert in_chain(sim, declined, "IF-045") == []
+    assert any(
+        f"no MS reminder for {mpan}: the gaining supplier has appointed one meanwhile" in e["note"]
+        for e in journal(sim, kind="event", participant=REGS)
+    )
+    no_defects(sim)
