@@ -286,3 +286,19 @@ def test_no_reminder_once_the_gaining_supplier_has_appointed_a_metering_service(
         for e in journal(sim, kind="event", participant=REGS)
     )
     no_defects(sim)
+
+
+def test_an_unanswered_seg_appointment_lapses_with_reg1037(sim, pool):
+    clock(sim, set="2026-06-01T09:00:00+01:00")
+    mpan = pool.draw("mpan")
+    request = metering_appointment(sim, mpan, "SEG", "2026-06-02T00:00:00+01:00")
+    clock(sim, advance="5d")
+    clock(sim, advance="1m")
+    [lapsed] = in_chain(sim, request, "IF-035")
+    assert lapsed["payload"]["CommonBlock"]["S0"]["eventCode"] == "[MSAppLapsed]"
+    assert lapsed["payload"]["CustomBlock"]["B007"] == {
+        "responseCode": "L",
+        "proposedAppointmentResponseCode": "REG1037 - SEG Appointment Lapsed as did not become effective within post-SSD window",
+    }
+    assert in_chain(sim, request, "IF-045") == []  # not a change of supplier: nobody to remind
+    no_defects(sim)
