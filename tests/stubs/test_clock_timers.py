@@ -298,7 +298,8 @@ def test_an_unanswered_seg_appointment_lapses_with_reg1037(sim, pool):
     assert lapsed["payload"]["CommonBlock"]["S0"]["eventCode"] == "[MSAppLapsed]"
     assert lapsed["payload"]["CustomBlock"]["B007"] == {
         "responseCode": "L",
-        "proposedAppointmentResponseCode": "REG1037 - SEG Appointment Lapsed as did not become effective within post-SSD window",
+        "proposedAppointmentResponseCode": "REG1037 - SEG Appointment Lapsed as did not become effective "
+        "within post-SSD window",
     }
     assert in_chain(sim, request, "IF-045") == []  # not a change of supplier: nobody to remind
     no_defects(sim)
