@@ -240,17 +240,27 @@ class ParticipantSimulators:
                 f"{timer.dip_id or 'none'} is not simulated here"))  # fmt: skip
             return
         at = timer.at if timer.at is not None else self.dip.clock.now().timestamp() + (timer.after or 0.0)
-        self.scheduler.add(
+        added = self.scheduler.add(
             at, target.dip_id, timer.trigger, data=timer.data,
             where={k: str(v) for k, v in where.items() if v},
             correlation=_text(field(incoming, "D0", "initialCorrelationID")), key=timer.key, source=rule.source,
         )  # fmt: skip
+        if added is None:
+            self.dip.journal.add("event", f"{TRIGGER_PREFIX}{timer.trigger}".upper(), me.dip_id, note=(
+                f"{me.role} {rule.name} [{rule.source}]: timer {timer.trigger} not set, "
+                f"{self.scheduler.limit} timers are ahead already"))  # fmt: skip
 
     def _timer_due(self, timer: Timer) -> None:
         """A timer's date has come: its trigger reaches the (simulated) party it was set for."""
         me = self.dip.config.participants[timer.dip_id]
         since = f" (set by {timer.source}, due {timer.due})"
-        self.trigger(me, timer.trigger, timer.data, dict(timer.where), timer.correlation, origin="timer", since=since)
+        try:
+            self.trigger(
+                me, timer.trigger, timer.data, dict(timer.where), timer.correlation, origin="timer", since=since
+            )
+        except Exception as exc:  # a rule defect must be visible and must not stop the timers after it
+            self.dip.journal.add("event", f"{TRIGGER_PREFIX}{timer.trigger}".upper(), me.dip_id,
+                                 note=f"SIMULATOR DEFECT: timer {timer.trigger}{since} failed: {exc!r}")  # fmt: skip
 
     def _matching_context(
         self, rule: Rule, me: SimParticipant, egress: Mapping[str, object], context: dict[str, object]

@@ -10,7 +10,9 @@ under that key (one run per settlement day and run code, however many messages a
 Due timers run when the clock moves (a listener on SimClock: ``clock: {advance: 6d}`` runs every
 timer the jump passes, in date order) and when real time reaches them (one event-loop timer armed
 for the next due one, so nothing polls). Running a timer may set others; those already due run in
-the same pass. Thread-safe: the control API reads it from the test's thread.
+the same pass. Bounded: at ``limit`` timers ahead a new one is refused (the caller journals it),
+and timers replaced under their key are dropped from the heap once they outnumber the live ones.
+Thread-safe: the control API reads it from the test's thread.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from mhhs_stubs.clock import SimClock
 
 MAX_WAIT = 60.0  # seconds: the real-time timer wakes at least this often (the clock may be moved meanwhile)
 MAX_PASS = 10_000  # timers one pass runs at most: a timer that keeps setting due timers is a defect, not a hang
+TIMER_LIMIT = 200_000  # timers ahead at most (a load run sets one per appointment); beyond it none is set
 
 
 @dataclass(frozen=True, order=True)
@@ -59,6 +62,7 @@ class Scheduler:
 
     clock: SimClock
     run: Callable[[Timer], None]
+    limit: int = TIMER_LIMIT
     _ahead: list[Timer] = field(default_factory=list)  # a heap
     _live: dict[str, int] = field(default_factory=dict)  # key -> seq of the timer that holds it now
     _seq: Iterator[int] = field(default_factory=itertools.count)
@@ -83,17 +87,31 @@ class Scheduler:
         correlation: str | None = None,
         key: str | None = None,
         source: str = "",
-    ) -> Timer:
-        """Set a timer (replacing the one under ``key``); it runs once the clock reaches ``at``."""
+    ) -> Timer | None:
+        """Set a timer (replacing the one under ``key``); it runs once the clock reaches ``at``.
+        None when ``limit`` timers are ahead already (a replacement is always set)."""
         with self._lock:
+            if len(self._ahead) >= self.limit:
+                self._compact()
+            if len(self._ahead) >= self.limit and (key is None or key not in self._live):
+                return None
             timer = Timer(
                 at, next(self._seq), dip_id, trigger, dict(data or {}), dict(where or {}), correlation, key, source
             )
             if key is not None:
                 self._live[key] = timer.seq
             heapq.heappush(self._ahead, timer)
+            if len(self._ahead) > 2 * len(self._live) + 1024:
+                self._compact()
         self._arm()
         return timer
+
+    def _compact(self) -> None:
+        """Drop the timers replaced under their key (called with the lock held)."""
+        kept = [t for t in self._ahead if t.key is None or self._live.get(t.key) == t.seq]
+        if len(kept) < len(self._ahead):
+            heapq.heapify(kept)
+            self._ahead = kept
 
     def _pop_due(self, now: float) -> Timer | None:
         with self._lock:

@@ -129,3 +129,16 @@ def test_a_bad_timer_is_reported_with_its_file_line_and_key(tmp_path, timer, say
     text = str(caught.value)
     assert says in text, text
     assert "regs.yaml:5" in text, text
+
+
+def test_timers_are_bounded_and_replaced_ones_do_not_pile_up():
+    clock = SimClock(real=Frozen())
+    timers = Scheduler(clock, lambda t: None, limit=3)
+    assert all(timers.add(START + 60 * n, "X", "T", key=f"K{n}") for n in range(3))
+    assert timers.add(START + 600, "X", "T") is None  # full
+    assert timers.add(START + 600, "X", "T", key="K0") is not None  # a replacement is always set
+    assert [t.key for t in timers.ahead()] == ["K1", "K2", "K0"]
+    many = Scheduler(clock, lambda t: None)
+    for n in range(5000):  # one MPAN's lapse timer replaced again and again
+        many.add(START + n, "X", "AppointmentLapse", key="LAPSE:MS:1000000000015")
+    assert len(many) == 1 and len(many._ahead) <= 1025
