@@ -307,3 +307,20 @@ def test_an_unanswered_seg_appointment_lapses_with_reg1037(sim, pool):
     }
     assert in_chain(sim, request, "IF-045") == []  # not a change of supplier: nobody to remind
     no_defects(sim)
+
+
+def test_a_test_can_start_a_settlement_run_itself(sim):
+    run = {"settlement_date": "2026-10-25", "settlement_code": "R2", "run_number": 2, "gsp_group": "_A"}
+    body = {"dip_id": VAS, "trigger": "SettlementRun", "correlation": "CI-RUN-R2-20261025", "data": run}
+    answer = requests.post(f"{sim.url}/_sim/triggers", json=body, headers=sim.control_headers, timeout=5)
+    assert answer.status_code == 200 and answer.json()["handled"] is True, answer.text
+    [report] = [
+        e["payload"] for e in journal(sim, kind="accepted", interface="REP-003", correlation_id="CI-RUN-R2-20261025")
+    ]
+    assert report["CustomBlock"]["schema"]["R002"] == {
+        "settlementDate": "2026-10-25",
+        "settlementCode": "R2",
+        "runNumber": 2,
+    }
+    assert len(report["CustomBlock"]["schema"]["REP003-R024"]) == 50
+    no_defects(sim)
