@@ -227,6 +227,12 @@ def test_consumption_to_the_mds_reaches_the_supplier_as_settlement_reports_run_b
         assert len(rows) == 51 and rows[1].startswith(f"2026-10-25,{code},1,1,")
     assert reports(sim, first, "R1") == []
     assert len(in_chain(sim, first, "REP-003")) == 2 and in_chain(sim, again, "REP-003") == []
+    for interface in ("REP-003A", "REP-004", "REP-006", "REP-002B", "REP-009"):  # the supplier's other reports
+        runs = {
+            e["payload"]["CustomBlock"]["schema"]["R002"]["settlementCode"]: e for e in in_chain(sim, first, interface)
+        }
+        assert sorted(runs) == ["II", "SF"], interface
+        assert [d["recipient"] for d in runs["SF"]["deliveries"]] == [SUP], interface
     [duos] = [
         e
         for e in in_chain(sim, first, "REP-002")
