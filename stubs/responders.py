@@ -5,11 +5,12 @@ Behaviour is data (``rules/*.yaml``). A file serves one role (``role: REGS``) or
 ``otherwise`` rules. A rule matches ``when`` an incoming interface/event arrives, its ``where``
 fields match the message and its ``given`` checks match what the simulator knows; it may
 ``lookup`` remembered values, ``recall`` one it needs (no memory, no match), ``remember`` or
-``forget`` state per key, ``send`` messages and ``note`` a journal event. The first rule that
-matches wins. When none does, the first matching ``otherwise`` rule answers with the interface's
-rejection (``reason`` says why); only when no ``otherwise`` rule covers the message (the interface
-has no response this role could send) is a visible journal event written instead: an unknown
-situation is never silent. Replies enter the simulated DIP through the same checks as any
+``forget`` state per key, ``send`` messages, ``schedule`` timers (the trigger they name reaches a
+party when the simulation clock reaches their date: mhhs_stubs.scheduler) and ``note`` a journal
+event. The first rule that matches wins. When none does, the first matching ``otherwise`` rule
+answers with the interface's rejection (``reason`` says why); only when no ``otherwise`` rule
+covers the message (the interface has no response this role could send) is a visible journal event
+written instead: an unknown situation is never silent. Replies enter the simulated DIP through the same checks as any
 participant's messages; an invalid reply is journalled as a SIMULATOR DEFECT naming the rule.
 """
 
@@ -29,6 +30,9 @@ from mhhs_stubs.config import SimParticipant
 from mhhs_stubs.dip import SimulatedDip
 from mhhs_stubs.registry import mpan_view
 from mhhs_stubs.rule_files import RULES_DIR, TRIGGER_PREFIX, Rule, load_rules
+from mhhs_stubs.scheduler import Scheduler, Timer
+from mhhs_stubs.settlement import settlement_view
+from mhhs_stubs.timers import TimerAction, render_timer
 
 MEMORY_LIMIT = 200_000  # remembered keys across all simulated participants; the oldest go first
 
@@ -55,6 +59,7 @@ class _Outcome:
     stores: list[tuple[str, object, bool]]  # memory key, value, merge into a remembered mapping
     drops: list[str]
     actions: list[SendAction]
+    timers: list[TimerAction]
     note: object
 
 
@@ -89,6 +94,7 @@ class ParticipantSimulators:
         self.memory_limit = memory_limit
         self.forgotten = 0  # keys evicted because the memory was full (journalled, never silent)
         self.refs = ReferenceSource("sim")
+        self.scheduler = Scheduler(dip.clock, self._timer_due)
         dip.responder = self.handle
 
     def recall(self, dip_id: str, key: str) -> object:
@@ -127,6 +133,7 @@ class ParticipantSimulators:
             "known_dip_ids": sorted(self.dip.config.participants),
             "mpan": mpan_view(field(egress, "M0", "MPANCore") or field(egress, "M1", "principalMPAN")),
             "reason": f"no {me.role} rule covers {interface} [{event}]",
+            "settlement": settlement_view(egress),  # a settlement trigger's calendar and report (else None)
         }
 
     async def handle(self, me: SimParticipant, egress: dict[str, object]) -> None:
@@ -148,11 +155,14 @@ class ParticipantSimulators:
         data: Mapping[str, object],
         where: Mapping[str, str | None],
         correlation: str | None,
+        origin: str = "trigger",
+        since: str = "",
     ) -> TriggerOutcome:
         """An off-DIP event reaching the simulated ``me`` (its ``when: {trigger: name}`` rules run,
         ``msg`` being ``data``; ``where`` is its M0: MPAN, GSP group, distributor); False when no
         rule of its role takes it (journalled as such); what it sent, and the messages its rules built
-        that the DIP refused (a trigger whose data lacks what the message needs)."""
+        that the DIP refused (a trigger whose data lacks what the message needs). ``origin`` says in
+        the journal what raised it (the control API, or a timer: ``since`` says which and when due)."""
         interface = f"{TRIGGER_PREFIX}{name}".upper()
         event = {  # data's own keys at the top as well, so a rule's where names "event" or "B041.x"
             **data,
@@ -167,7 +177,7 @@ class ParticipantSimulators:
         context["msg"] = {**data, "CommonBlock": event["CommonBlock"]}
         context["reason"] = f"no {me.role} rule takes the trigger {name}"
         journal = self.dip.journal
-        journal.add("event", interface, me.dip_id, payload=event, note=f"trigger {name} reached {me.role}")
+        journal.add("event", interface, me.dip_id, payload=event, note=f"{origin} {name} reached {me.role}{since}")
         before = journal.last_seq
         if not self._run_rules(me, event, context, interface, name):
             journal.add("event", interface, me.dip_id, note=f"UNANSWERED: {context['reason']}")
@@ -212,7 +222,45 @@ class ParticipantSimulators:
             self._journal_rule(rule, me, egress, outcome.note, context["reason"])
         for action in outcome.actions:
             self._send(me, egress, action, rule)
+        for timer in outcome.timers:
+            self._set_timer(me, egress, timer, rule)
         return True
+
+    def _set_timer(self, me: SimParticipant, incoming: Mapping[str, object], timer: TimerAction, rule: Rule) -> None:
+        """A rule's timer: for its party (or ``for``), about the MPAN and chain of the message that set it."""
+        where = {
+            "MPANCore": timer.mpan if timer.mpan is not None else field(incoming, "M0", "MPANCore"),
+            "GSPGroupID": field(incoming, "M0", "GSPGroupID"),
+            "distributorDIPID": field(incoming, "M0", "distributorDIPID"),
+        }
+        target = self.dip.config.participants.get(timer.dip_id if timer.dip_id is not None else me.dip_id)
+        if target is None or not target.simulated:  # e.g. the VAS is a party under test: it runs itself
+            self.dip.journal.add("event", f"{TRIGGER_PREFIX}{timer.trigger}".upper(), me.dip_id, note=(
+                f"{me.role} {rule.name} [{rule.source}]: timer {timer.trigger} not set, its party "
+                f"{timer.dip_id or 'none'} is not simulated here"))  # fmt: skip
+            return
+        at = timer.at if timer.at is not None else self.dip.clock.now().timestamp() + (timer.after or 0.0)
+        added = self.scheduler.add(
+            at, target.dip_id, timer.trigger, data=timer.data,
+            where={k: str(v) for k, v in where.items() if v},
+            correlation=_text(field(incoming, "D0", "initialCorrelationID")), key=timer.key, source=rule.source,
+        )  # fmt: skip
+        if added is None:
+            self.dip.journal.add("event", f"{TRIGGER_PREFIX}{timer.trigger}".upper(), me.dip_id, note=(
+                f"{me.role} {rule.name} [{rule.source}]: timer {timer.trigger} not set, "
+                f"{self.scheduler.limit} timers are ahead already"))  # fmt: skip
+
+    def _timer_due(self, timer: Timer) -> None:
+        """A timer's date has come: its trigger reaches the (simulated) party it was set for."""
+        me = self.dip.config.participants[timer.dip_id]
+        since = f" (set by {timer.source}, due {timer.due})"
+        try:
+            self.trigger(
+                me, timer.trigger, timer.data, dict(timer.where), timer.correlation, origin="timer", since=since
+            )
+        except Exception as exc:  # a rule defect must be visible and must not stop the timers after it
+            self.dip.journal.add("event", f"{TRIGGER_PREFIX}{timer.trigger}".upper(), me.dip_id,
+                                 note=f"SIMULATOR DEFECT: timer {timer.trigger}{since} failed: {exc!r}")  # fmt: skip
 
     def _matching_context(
         self, rule: Rule, me: SimParticipant, egress: Mapping[str, object], context: dict[str, object]
@@ -316,8 +364,13 @@ def _render_outcome(rule: Rule, ctx: Mapping[str, object]) -> _Outcome:
         actions=[
             cast(SendAction, templating.render_mapping(a, ctx)) for a in rule.send
         ],  # a rule file's sends are checked when read
+        timers=[render_timer(t, ctx) for t in rule.schedule],
         note=templating.render(rule.note, ctx) if rule.note else None,
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def templating_event(code: object) -> str:

@@ -6,6 +6,7 @@ starts; docs/simulator.md describes the rule language.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
 from mhhs_sit.definitions import templating
 from mhhs_sit.definitions.matchers import OPERATOR_NAMES
@@ -24,16 +26,21 @@ if TYPE_CHECKING:
 RULES_DIR = Path(__file__).parent / "rules"
 
 FILE_KEYS = frozenset({"role", "roles", "rules", "otherwise"})
-RULE_KEYS = frozenset({"name", "when", "lookup", "recall", "remember", "forget", "send", "note", "continue"})
+RULE_KEYS = frozenset(
+    {"name", "when", "lookup", "recall", "remember", "forget", "send", "schedule", "note", "continue"}
+)
 WHEN_KEYS = frozenset({"interface", "trigger", "event", "where", "given"})
 TRIGGER_WHEN_KEYS = frozenset({"trigger", "where", "given"})  # 'when' of a rule for an off-DIP event
 TRIGGER_PREFIX = "@"  # a rule's interface for an off-DIP event: "@CSSRegistration"
 TRIGGER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 SEND_KEYS = frozenset({"interface", "event", "to", "custom", "common", "mpan", "distributor_dip_id", "gsp_group"})
 REMEMBER_KEYS = frozenset({"key", "value", "merge"})
+# A timer a rule sets: the trigger that reaches ``for`` (default: the rule's party) ``at`` an instant
+# or ``after`` a span on the simulation clock, with ``data`` as its msg (mhhs_stubs.scheduler).
+SCHEDULE_KEYS = frozenset({"trigger", "at", "after", "key", "for", "data", "mpan"})
 # Names every rule template may use besides the templating built-ins and its own lookups.
 CONTEXT_NAMES = frozenset(
-    {"msg", "me", "sender", "party", "other", "known_dip_ids", "mpan", "memory", "reason", "event"}
+    {"msg", "me", "sender", "party", "other", "known_dip_ids", "mpan", "memory", "reason", "event", "settlement"}
 )
 SECTIONS = (("rules", False), ("otherwise", True))  # and whether its rules are fallbacks
 
@@ -54,6 +61,7 @@ class Rule:
     note: str | None = None
     fallback: bool = False  # an ``otherwise`` rule: the answer to a situation no rule covers
     proceed: bool = False  # ``continue: true``: after this rule, later rules are tried as well
+    schedule: tuple[Mapping[str, object], ...] = ()  # timers it sets (checked: SCHEDULE_KEYS)
 
 
 def _catalogue() -> Catalogue:
@@ -153,10 +161,12 @@ def _build_rule(
     lookup = _checked_lookup(report, rule.get("lookup"))
     remembers = _checked_remembers(report, rule.get("remember"))
     sends = _checked_sends(report, rule.get("send"), roles, catalogue)
+    timers = _checked_timers(report, rule.get("schedule"))
     _check_templates(report, rule, CONTEXT_NAMES | templating.BUILTIN_NAMES | set(lookup or {}))
     if len(report.problems) > count:
         return None
-    return _rule(report, rule, on, interfaces, lookup=lookup, remembers=remembers, sends=sends, fallback=fallback)
+    built = _rule(report, rule, on, interfaces, lookup=lookup, remembers=remembers, sends=sends, fallback=fallback)
+    return dataclasses.replace(built, schedule=tuple(timers)) if timers else built
 
 
 def _message_when(
@@ -320,6 +330,45 @@ def _checked_remembers(report: _RuleProblems, remember: object) -> list[Mapping[
         for key in sorted(set(item) - REMEMBER_KEYS, key=str):
             report.bad([*sub, key], f"unknown key '{key}' under 'remember' (known: key, value, merge)", key=True)
     return remembers
+
+
+def _checked_timers(report: _RuleProblems, schedule: object) -> list[Mapping[str, object]]:
+    """'schedule' as a list of timers (a single mapping counts as one), each checked as far as it is
+    literal: a trigger name, exactly one of 'at' (an instant) and 'after' (a duration)."""
+    timers = [] if schedule is None else [schedule] if isinstance(schedule, dict) else schedule
+    if not isinstance(timers, list):
+        report.bad(["schedule"], "'schedule' must be {trigger, after|at[, key, for, data, mpan]} or a list of them")
+        return []
+    for j, timer in enumerate(timers):
+        sub: list[PathPart] = ["schedule", j] if isinstance(schedule, list) else ["schedule"]
+        if not isinstance(timer, dict):
+            report.bad(sub, "each timer is a mapping {trigger: NAME, after: 5d} (or 'at: <instant>')")
+            continue
+        _check_timer(report, sub, timer)
+    return timers
+
+
+def _check_timer(report: _RuleProblems, at: list[PathPart], timer: Mapping[str, object]) -> None:
+    for key in sorted(set(timer) - SCHEDULE_KEYS, key=str):
+        report.bad([*at, key], f"unknown key '{key}' in a timer (known: {', '.join(sorted(SCHEDULE_KEYS))})", key=True)
+    name = timer.get("trigger")
+    if not isinstance(name, str) or not TRIGGER_NAME.match(name):
+        report.bad([*at, "trigger"], "a timer names the trigger it fires, e.g. trigger: AppointmentLapse")
+    when = [k for k in ("at", "after") if k in timer]
+    if len(when) != 1:
+        report.bad(
+            at,
+            f"a timer needs exactly one of 'at' (an instant) or 'after' (e.g. 5d); given: {', '.join(when) or 'none'}",
+        )
+        return
+    value = timer[when[0]]
+    if when[0] == "after" and not (isinstance(value, str) and "{{" in value):
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            report.bad([*at, "after"], f"{exc} (on the simulation clock)")
+    if "data" in timer and not isinstance(timer["data"], dict | str):
+        report.bad([*at, "data"], "a timer's 'data' is a mapping (its trigger rules read it as msg)")
 
 
 def _check_templates(report: _RuleProblems, rule: Mapping[str, object], names: Collection[str]) -> None:

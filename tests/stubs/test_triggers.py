@@ -1,11 +1,12 @@
 """Off-DIP events over real loopback HTTP: ``POST /_sim/triggers`` runs a simulated party's
 ``when: {trigger: NAME}`` rules with the event's data as the message; what they send goes over
-the DIP as any message does, what the DIP refuses comes back to the caller, and every misuse is
-one clear refusal."""
+the DIP as any message does, what the DIP refuses comes back to the caller, every misuse is
+one clear refusal, and a timer a rule sets fires when real time reaches it."""
 
 from __future__ import annotations
 
 import textwrap
+import time
 
 import pytest
 import requests
@@ -35,6 +36,9 @@ RULES = """
             event: MPANDisconnection
             to: ["{{ party.SUP.dip_id }}"]
             custom: {B041: "{{ msg.B041 }}"}
+      - name: a disconnection announced for half a second later (a timer on the running clock)
+        when: {trigger: DelayedDisconnection}
+        schedule: {trigger: Disconnection, after: 0.5s, data: {B041: "{{ msg.B041 }}"}}
       - name: disconnection without a date still tries (so the DIP's refusal is seen)
         when: {trigger: Disconnection}
         send:
@@ -124,3 +128,24 @@ def test_a_trigger_rule_is_checked_like_any_rule(tmp_path):
     text = str(caught.value)
     assert "a trigger is a name such as CSSRegistration" in text
     assert "'interface' is not for a trigger rule" in text
+
+
+def test_a_timer_fires_when_real_time_reaches_it_without_the_clock_being_moved(sim):
+    b041 = {"disconnectionEffectiveFromDate": "2026-12-06T00:00:00+00:00", "additionalInformation": "later"}
+    answer = trigger(sim, dip_id=REGS, trigger="DelayedDisconnection", mpan=MPAN, gsp_group="_A", distributor=LDSO,
+                     data={"B041": b041})  # fmt: skip
+    assert answer.status_code == 200 and answer.json()["sent"] == [], answer.text
+    deadline = time.monotonic() + 5
+
+    def delayed() -> list[dict]:
+        published = requests.get(
+            f"{sim.url}/_sim/messages", headers=sim.control_headers, params={"interface": "IF-009"}, timeout=5
+        ).json()["messages"]
+        return [m for m in published if m["kind"] == "accepted"
+                and m["payload"]["CustomBlock"]["B041"]["additionalInformation"] == "later"]  # fmt: skip
+
+    assert delayed() == []  # not at once
+    while not delayed() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [message] = delayed()
+    assert message["payload"]["CommonBlock"]["M0"]["MPANCore"] == MPAN

@@ -1,0 +1,50 @@
+"""The settlement calendar the simulated VAS runs by: each run's date in working days after the
+settlement date (UK clock midnight, with the offset of that date), the local day's periods (46 and
+50 on the clock-change days), and the compressed report a run's REP carries."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+
+import pytest
+
+from mhhs_stubs.settlement import CALENDAR, plus_working_days, settlement_view
+
+
+def test_working_days_skip_the_weekend():
+    friday = dt.date(2026, 3, 27)
+    assert plus_working_days(friday, 1) == dt.date(2026, 3, 30)
+    assert plus_working_days(friday, 5) == dt.date(2026, 4, 3)
+    assert plus_working_days(dt.date(2026, 3, 29), 4) == dt.date(2026, 4, 2)  # a Sunday's II: Thursday
+
+
+@pytest.mark.parametrize(
+    ("day", "periods", "ii", "sf"),
+    [
+        ("2026-03-29", 46, "2026-04-02T00:00:00+01:00", "2026-04-07T00:00:00+01:00"),
+        ("2026-06-10", 48, "2026-06-16T00:00:00+01:00", "2026-06-19T00:00:00+01:00"),
+        ("2026-10-25", 50, "2026-10-29T00:00:00+00:00", "2026-11-03T00:00:00+00:00"),
+    ],
+)
+def test_a_settlement_day_has_its_periods_and_its_runs_in_calendar_order(day, periods, ii, sf):
+    view = settlement_view({"settlement_date": f"{day}T00:00:00+00:00", "settlement_code": "SF", "run_number": 1})
+    assert view is not None
+    assert view["date"] == day and view["periods"] == periods
+    calendar = view["calendar"]
+    assert isinstance(calendar, dict) and list(calendar) == list(CALENDAR)
+    assert calendar["II"] == ii and calendar["SF"] == sf
+    instants = [dt.datetime.fromisoformat(calendar[c]) for c in ("II", "SF", "R1", "R2", "R3", "RF", "DR", "DF")]
+    assert instants == sorted(instants) and len(set(instants)) == 8
+    rows = view["R024"]
+    assert isinstance(rows, list) and [r["settlementPeriodID"] for r in rows] == list(range(1, periods + 1))
+    text = gzip.decompress(base64.b64decode(str(view["report"]))).decode().splitlines()
+    assert text[0].startswith("settlementDate,settlementCode,runNumber,settlementPeriodID")
+    assert len(text) == periods + 1 and text[-1].startswith(f"{day},SF,1,{periods},")
+
+
+def test_only_data_naming_a_settlement_date_has_a_settlement_view():
+    assert settlement_view({}) is None
+    assert settlement_view({"settlement_date": "not a date"}) is None
+    assert settlement_view({"CommonBlock": {}, "B900": {}}) is None
