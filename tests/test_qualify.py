@@ -75,6 +75,7 @@ def test_the_reference_ldso_qualifies_and_its_wrong_variant_fails_the_right_case
     assert any("its own certificate is accepted" in line for line in said)
     assert "REFERENCE_LDSO_READY" in ldso and ldso.count("sent IF-020: 201") == 3
     assert not list((tmp_path / "right" / "out").rglob("*ctl-*"))  # the control key stays out of evidence
+    _only_the_ldso_is_evidenced(tmp_path / "right" / "out" / "rttm.xlsx")
 
     code, statuses, said, _ = qualify_against_reference(tmp_path / "wrong", "--wrong")
     assert code == 1, "\n".join(said)
@@ -82,6 +83,26 @@ def test_the_reference_ldso_qualifies_and_its_wrong_variant_fails_the_right_case
     wrong = {"QT-LDSO-001-TC01": "failed", "QT-LDSO-002-TC02": "failed", "QT-LDSO-004-TC01": "failed"}
     assert statuses == {**dict.fromkeys(CASES, "passed"), **wrong}
     assert time.monotonic() - started < 60
+
+
+def _only_the_ldso_is_evidenced(workbook: Path) -> None:
+    """The session's RTTM: the LDSO's requirements only, the participant named, and coverage only
+    from checks at or from its system; IF-001 and IF-036, which SIT cases check only at the
+    supplier or at a simulated LDSO, are not covered by the qualification."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(workbook, read_only=True)
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
+    assert summary["Qualification for"] == "Eastern Distribution (EELC) as LDSO" and summary["Roles"] == "LDSO"
+    rows = list(book["RTTM"].iter_rows(values_only=True))
+    book.close()
+    head = rows[0]
+    found = [dict(zip(head, row, strict=True)) for row in rows[1:]]
+    assert all("LDSO" in r["Roles"].split(", ") or r["Roles"] == "all" for r in found)
+    covered = {r["Requirement ID"]: r["Case"] for r in found if r["Verdict"] == "covered"}
+    assert covered == {f"QUAL-LDSO-0{n}": f"QT-LDSO-00{c}-TC0{t}" for n, c, t in (
+        (1, 1, 1), (2, 1, 2), (3, 2, 1), (4, 2, 2), (5, 3, 1), (6, 3, 2), (7, 4, 1))}  # fmt: skip
+    assert {r["Verdict"] for r in found if r["Requirement ID"] in ("IF-001", "IF-036")} <= {"uncovered", "not executed"}
 
 
 def test_the_reference_data_service_qualifies_and_its_wrong_variant_fails_the_right_cases(tmp_path):

@@ -221,7 +221,14 @@ def _run_rttm(out: Path, args: argparse.Namespace, project: Project, run_id: str
         store = open_store(args.store, project)
         try:
             only = None if args.cycle else [str(run_id)]
-            rttm, warnings = rttm_for(store, args.cycle, project=project, run_ids=only)
+            rttm, warnings = rttm_for(
+                store,
+                args.cycle,
+                project=project,
+                run_ids=only,
+                roles=args.rttm_roles,
+                participant=args.rttm_participant,
+            )
             rttm = dataclasses.replace(rttm, related=RELATED_TO_RTTM)
         finally:
             store.close()
@@ -294,7 +301,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="build the Allure HTML report (--report installs Allure 3 with npm if needed; default: build it "
         "when Allure is found)",
     )
-    p.set_defaults(pytest_args=[])
+    # a qualification session (``qualify``) narrows the run's RTTM to the system under test
+    p.set_defaults(pytest_args=[], rttm_roles=None, rttm_participant=None)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -185,7 +185,7 @@ def _defined_cases(project: Project, cohorts: dict[str, Cohort], local: bool) ->
     scenario_list, scenario_problems = load_scenarios(
         scenarios, STEP_KINDS, root, cache_dir=project.cache_dir
     )  # the cache a run keeps: unchanged files are not parsed and checked again
-    infos = case_infos(scenario_list, cohorts, local=local)
+    infos = case_infos(scenario_list, cohorts, local=local, kinds=STEP_KINDS)
     warnings = []
     for file, reason in problem_files(scenario_problems).items():
         warnings.append(f"cannot read {file}; its cases show as 'collection error': {reason}")
