@@ -64,7 +64,7 @@ def test_a_party_another_cohort_simulates_is_said_not_refused(project, capsys):
     write(project, "test_themes/t.yaml", appointment_scenario("T-04-904", simulated.format(dip_id="1400000101")))
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
-    assert "note: 1 step value(s) name a party another cohort simulates" in out
+    assert "note: 1 scenario file(s) rely on a party of another cohort" in out
     assert "'1400000101' is the DIP ID of SDS Alpha Smart Data, which cohort C1 simulates: T-04-904-TC01 (in C2)" in out
 
 
@@ -74,3 +74,22 @@ def test_a_template_cannot_name_another_cohort(project, capsys):
     assert main(["validate"]) == 1
     out = capsys.readouterr().out
     assert "test_themes/t.yaml:" in out and "cohorts" in out and "Traceback" not in out
+
+
+def test_a_switch_whose_outgoing_supplier_only_another_cohort_can_give_is_refused_when_none_is_configured(
+    project, capsys
+):
+    """The simulated registration service names another configured supplier as the outgoing one."""
+    switch = OUTGOING.replace(
+        '      B003.outgoingSupplierDIPID: "{dip_id}"',
+        '      B002.incomingSupplierDIPID: "{{{{ cohort.SUP.dip_id }}}}"',
+    )
+    write(project, "test_themes/t.yaml", appointment_scenario("T-04-906", switch.format()))
+    assert main(["validate"]) == 0  # C1 and C2 each have a supplier the other can name: said, not refused
+    out = capsys.readouterr().out
+    assert "T-04-906-TC01 expects IF-001 [ChangeOfSupplier] from the simulated registration service" in out
+    (project / "cohorts" / "C2.yaml").unlink()
+    assert main(["validate"]) == 1
+    out = capsys.readouterr().out
+    assert "test_themes/t.yaml:" in out and "[cases[0].steps[1].expect]" in out
+    assert "for cohort C1 no other cohort file has a supplier, so it would notify [InitialRegistration]" in out

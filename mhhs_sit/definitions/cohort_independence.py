@@ -114,3 +114,58 @@ def _located(doc: YamlDoc, step: Step, sub: Sequence[PathPart], message: str) ->
     if doc.data is None:
         return Problem(step.location.file, step.location.line, step.location.column, step.path, message)
     return doc.problem([*base, step.kind, *sub], message)
+
+
+# A change of supplier as the simulated registration service models it (stubs/rules/registration.yaml):
+# the register holds no supplier for a pool MPAN, so the outgoing supplier it names in IF-001
+# [ChangeOfSupplier] is another configured supplier, i.e. another cohort's; with none it notifies
+# [InitialRegistration] instead.
+SWITCH = ("IF-001", "ChangeOfSupplier")
+
+
+def switch_dependencies(scenario: Scenario, cohorts: Mapping[str, Cohort]) -> tuple[list[Problem], list[Problem]]:
+    """A case that switches as its cohort's supplier and expects the simulated registration
+    service's [ChangeOfSupplier] depends on another cohort's supplier being configured: refused
+    when, for a cohort that could run it, none is; said in a note otherwise."""
+    able = [c for c in cohorts.values() if all(r in c.participants for r in scenario.roles)]
+    if not able or not all("REGS" in c.simulated for c in able):
+        return [], []
+    suppliers = {c.id: c.participants["SUP"].dip_id for c in cohorts.values() if "SUP" in c.participants}
+    alone = sorted(c.id for c in able if not any(d != suppliers.get(c.id) for d in suppliers.values()))
+    refused: list[Problem] = []
+    noted: list[Problem] = []
+    for case in scenario.cases:
+        step = next((s for s in case.steps if "SUP" in case.drives and _expects_switch(s)), None)
+        if step is None:
+            continue
+        where = (step.location.file, step.location.line, step.location.column, f"{step.path}.{step.kind}")
+        if alone:
+            refused.append(Problem(*where, _alone(case.id, alone)))
+        else:
+            noted.append(Problem(*where, _relies(case.id)))
+    return refused, noted
+
+
+def _expects_switch(step: Step) -> bool:
+    spec = step.spec
+    return (
+        step.kind == "expect"
+        and isinstance(spec, Mapping)
+        and (spec.get("at"), spec.get("interface"), spec.get("event")) == ("SUP", *SWITCH)
+    )
+
+
+def _alone(case: str, alone: Sequence[str]) -> str:
+    return (
+        f"{case} expects IF-001 [ChangeOfSupplier] from the simulated registration service, which names another "
+        f"configured supplier as the outgoing one (it holds none on record for a drawn MPAN); for cohort "
+        f"{', '.join(alone)} no other cohort file has a supplier, so it would notify [InitialRegistration]: add a "
+        "cohort with its own supplier to the project, or expect [InitialRegistration]"
+    )
+
+
+def _relies(case: str) -> str:
+    return (
+        f"{case} expects IF-001 [ChangeOfSupplier] from the simulated registration service, whose outgoing "
+        "supplier is another configured cohort's: it runs only while such a cohort is configured"
+    )
