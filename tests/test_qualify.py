@@ -75,6 +75,9 @@ def test_the_reference_ldso_qualifies_and_its_wrong_variant_fails_the_right_case
     assert any("its own certificate is accepted" in line for line in said)
     assert "REFERENCE_LDSO_READY" in ldso and ldso.count("sent IF-020: 201") == 3
     assert not list((tmp_path / "right" / "out").rglob("*ctl-*"))  # the control key stays out of evidence
+    _only_the_role_is_evidenced(
+        tmp_path / "right" / "out" / "rttm.xlsx", "LDSO", "Eastern Distribution (EELC)", LDSO_EVIDENCE
+    )
 
     code, statuses, said, _ = qualify_against_reference(tmp_path / "wrong", "--wrong")
     assert code == 1, "\n".join(said)
@@ -82,6 +85,29 @@ def test_the_reference_ldso_qualifies_and_its_wrong_variant_fails_the_right_case
     wrong = {"QT-LDSO-001-TC01": "failed", "QT-LDSO-002-TC02": "failed", "QT-LDSO-004-TC01": "failed"}
     assert statuses == {**dict.fromkeys(CASES, "passed"), **wrong}
     assert time.monotonic() - started < 60
+
+
+def _only_the_role_is_evidenced(workbook: Path, role: str, who: str, covered: dict[str, str]) -> None:
+    """The session's RTTM: the role's requirements only, the participant named, and coverage only
+    from checks at or from its system; for the LDSO, IF-001 and IF-036, which SIT cases check only
+    at the supplier or at a simulated LDSO, are not covered by the qualification."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(workbook, read_only=True)
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
+    assert summary["Qualification for"] == f"{who} as {role}" and summary["Roles"] == role
+    rows = list(book["RTTM"].iter_rows(values_only=True))
+    book.close()
+    found = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert all(role in r["Roles"].split(", ") or r["Roles"] == "all" for r in found)
+    assert {r["Requirement ID"]: r["Case"] for r in found if r["Verdict"] == "covered"} == covered
+    assert {r["Verdict"] for r in found if r["Requirement ID"] in ("IF-001", "IF-036")} <= {"uncovered", "not executed"}
+
+
+LDSO_EVIDENCE = {f"QUAL-LDSO-0{n}": f"QT-LDSO-00{c}-TC0{t}" for n, c, t in (
+    (1, 1, 1), (2, 1, 2), (3, 2, 1), (4, 2, 2), (5, 3, 1), (6, 3, 2), (7, 4, 1))}  # fmt: skip
+SDS_EVIDENCE = {f"QUAL-SDS-0{n}": f"QT-SDS-00{c}-TC0{t}" for n, c, t in (
+    (1, 1, 1), (2, 1, 2), (3, 1, 3), (4, 2, 1), (5, 2, 2), (6, 2, 3))}  # fmt: skip
 
 
 def test_the_reference_data_service_qualifies_and_its_wrong_variant_fails_the_right_cases(tmp_path):
@@ -93,6 +119,9 @@ def test_the_reference_data_service_qualifies_and_its_wrong_variant_fails_the_ri
     assert "               for IF-003, IF-033, IF-036, IF-037" in said
     assert "REFERENCE_SDS_READY" in sds and sds.count("sent IF-034: 201") == 3
     assert "received IF-003 [DSDeAppRM]" in sds
+    _only_the_role_is_evidenced(
+        tmp_path / "right" / "out" / "rttm.xlsx", "SDS", "Alpha Smart Data (SDSA)", SDS_EVIDENCE
+    )
 
     code, statuses, said, _ = qualify_against_reference(tmp_path / "wrong", "--wrong", ref=REFERENCE_SDS)
     assert code == 1, "\n".join(said)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import time
@@ -15,9 +14,8 @@ from typing import TYPE_CHECKING
 from mhhs_sit import __version__
 from mhhs_sit.cli import validate
 from mhhs_sit.cli.common import project_of
-from mhhs_sit.core import atomic
-from mhhs_sit.core.gcpause import paused_gc
-from mhhs_sit.errors import MhhsSitError
+from mhhs_sit.cli.run_reports import allure_report, completion_report, rttm_report
+from mhhs_sit.errors import ConfigError, MhhsSitError
 from mhhs_sit.project import Project, simulator_rule_problems
 
 if TYPE_CHECKING:
@@ -54,12 +52,6 @@ _SINGLE = (
     ("-m", "markers"),
     ("-k", "keyword"),
 )
-
-
-# A run folder's reports link each other, the Allure report and the results by relative links,
-# which hold once the folder is packed (evidence pack) or moved.
-RELATED_TO_COMPLETION = (("RTTM", "rttm.html"), ("Allure report", "report/index.html"), ("results", "results.json"))
-RELATED_TO_RTTM = (("Completion report", "completion-report.html"), ("Allure report", "report/index.html"))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -135,57 +127,18 @@ def _passed_options(args: argparse.Namespace) -> list[str]:
 
 def _after_run(out: Path, args: argparse.Namespace, project: Project, run_id: str | None) -> list[str]:
     """The reports a run ends with; a missing tool is said once, never fails the run."""
-    made: list[str] = []
     if not (out / "results.json").is_file():
-        return made
-    from mhhs_sit.evidence.report import INSTALL_HINT, build_report, find_allure, install
-
-    made += _run_completion(out, args, project)
+        return []
+    made = _run_completion(out, args, project)
     made += _run_rttm(out, args, project, run_id)
-
-    if args.report is not False:
-        tool = find_allure(project.root)
-        if tool is None and args.report:
-            try:
-                print("installing Allure 3 from the npm registry ...", flush=True)
-                tool = install()
-            except MhhsSitError as exc:
-                print(f"mhhs-sit: no Allure report: {exc}", file=sys.stderr)
-        if tool is None:
-            if args.report is None:
-                print(f"mhhs-sit: no Allure report. {INSTALL_HINT}")
-        else:
-            try:
-                build_report(out / "allure-results", out / "report", tool=tool)
-                made.append("report/index.html")
-            except MhhsSitError as exc:
-                print(f"mhhs-sit: no Allure report: {exc}", file=sys.stderr)
-    return made
+    return made + allure_report(out / "allure-results", out, project, wanted=args.report)
 
 
 def _run_completion(out: Path, args: argparse.Namespace, project: Project) -> list[str]:
     """The completion report of this run, or of its ``--cycle`` (every run of it whose results.json
     is still where the store says), beside the run's results."""
-    from mhhs_sit.cli.completion import catalogue_ids, criteria_path
-    from mhhs_sit.evidence.completion import build_report as completion
-    from mhhs_sit.evidence.completion_render import render_html, render_markdown
-    from mhhs_sit.evidence.criteria import load_criteria
-    from mhhs_sit.evidence.outcomes import load_cycle
-
-    try:
-        paths, covers = _completion_scope(out, args, project)
-        ids, source = catalogue_ids(project)
-        summary = completion(
-            load_cycle(paths), load_criteria(criteria_path(None)), covers=covers, catalogue=ids, catalogue_source=source
-        )
-        summary = dataclasses.replace(summary, related=RELATED_TO_COMPLETION)
-        atomic.write_text(out / "completion-report.html", render_html(summary))
-        atomic.write_text(out / "completion-report.md", render_markdown(summary))
-    except MhhsSitError as exc:
-        print(f"mhhs-sit: no completion report: {exc}", file=sys.stderr)
-        return []
-    print(f"\n{summary.summary()}")
-    return ["completion-report.html/.md"]
+    paths, covers = _completion_scope(out, args, project)
+    return completion_report(out, paths, covers, project)
 
 
 def _completion_scope(out: Path, args: argparse.Namespace, project: Project) -> tuple[list[Path], str | None]:
@@ -207,42 +160,31 @@ def _completion_scope(out: Path, args: argparse.Namespace, project: Project) -> 
     return paths, f"cycle {args.cycle} ({len(paths)} run{'s' if len(paths) != 1 else ''})"
 
 
-@paused_gc()
 def _run_rttm(out: Path, args: argparse.Namespace, project: Project, run_id: str | None) -> list[str]:
     """The RTTM of this run (or of its ``--cycle``) beside the run's results, when there is a
     catalogue and a store: never of every run in the store, which the run's own reports would
     contradict."""
-    from mhhs_sit.cli.rttm import open_store, rttm_for
-    from mhhs_sit.rttm.render import write
-
-    if not project.path("mhhs_requirements").exists() or (run_id is None and not args.cycle):
+    if run_id is None and not args.cycle:
         return []
-    try:
-        store = open_store(args.store, project)
-        try:
-            only = None if args.cycle else [str(run_id)]
-            rttm, warnings = rttm_for(store, args.cycle, project=project, run_ids=only)
-            rttm = dataclasses.replace(rttm, related=RELATED_TO_RTTM)
-        finally:
-            store.close()
-        for fmt in ("xlsx", "html"):
-            write(rttm, fmt, out / f"rttm.{fmt}")
-    except MhhsSitError as exc:
-        print(f"mhhs-sit: no RTTM: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return []
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    total = len(rttm.requirement_verdicts)
-    from mhhs_sit.rttm.render_tabular import denominator_line
-
-    print(f"RTTM ({rttm.scope}): {rttm.covered} of {total} requirements covered. {denominator_line(rttm)}")
-    return ["rttm.xlsx/.html"]
+    only = None if args.cycle else [str(run_id)]
+    return rttm_report(
+        out, args.store, args.cycle, project, run_ids=only, roles=args.rttm_roles, participant=args.rttm_participant
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """The Allure HTML report of a run directory (or an allure-results directory), built offline."""
+    """The Allure HTML report of a run directory (or an allure-results directory), built offline;
+    with ``--cycle``, the cycle's Allure report, RTTM and completion report (cli/cycle_report.py)."""
     from mhhs_sit.evidence.report import INSTALL_HINT, build_report, find_allure, install
 
+    if bool(args.results) == bool(args.cycle):
+        raise ConfigError("give a run directory (mhhs-sit report RESULTS) or --cycle C, not both or neither")
+    if args.cycle:
+        from mhhs_sit.cli.cycle_report import cmd_cycle_report
+
+        return cmd_cycle_report(args)
+    if args.evidence:
+        raise ConfigError("--evidence goes with --cycle: it says where the cycle's run folders are")
     source = Path(args.results)
     results = source / "allure-results" if (source / "allure-results").is_dir() else source
     out = Path(args.out) if args.out else (source if results != source else source.parent) / "report"
@@ -294,7 +236,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="build the Allure HTML report (--report installs Allure 3 with npm if needed; default: build it "
         "when Allure is found)",
     )
-    p.set_defaults(pytest_args=[])
+    # a qualification session (``qualify``) narrows the run's RTTM to the system under test
+    p.set_defaults(pytest_args=[], rttm_roles=None, rttm_participant=None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -320,10 +263,24 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="build the Allure HTML report of a run, offline",
         description="Build the Allure report (stage > theme > scenario) from a run directory written by "
-        "'mhhs-sit run' or from an allure-results directory. Uses Allure 3 (npm) or Allure 2.",
+        "'mhhs-sit run' or from an allure-results directory. Uses Allure 3 (npm) or Allure 2. With --cycle: "
+        "the cycle's runs from the store and their evidence folders, merged into one Allure report, RTTM and "
+        "completion report (without Allure the RTTM and completion report are still written).",
     )
-    p.add_argument("results", help="a run directory (results/<timestamp>) or an allure-results directory")
-    p.add_argument("--out", help="report directory (default: <run dir>/report)")
+    p.add_argument("results", nargs="?", help="a run directory (results/<timestamp>) or an allure-results directory")
+    p.add_argument(
+        "--cycle",
+        help="instead: one Allure report, RTTM and completion report of every run of this cycle in --store",
+    )
+    p.add_argument("--store", metavar="PATH|URL", help="with --cycle: the results store (default: as mhhs-sit rttm)")
+    p.add_argument(
+        "--evidence",
+        action="append",
+        metavar="DIR",
+        help="with --cycle: also look here for the runs' folders, found by run id (repeatable; e.g. the "
+        "shards' downloaded artefacts)",
+    )
+    p.add_argument("--out", help="report directory (default: <run dir>/report; with --cycle: results/cycle-<C>)")
     p.add_argument("--multi-file", action="store_true", help="a report folder to serve over HTTP instead of one file")
     p.add_argument("--install", action="store_true", help="install Allure 3 with npm if it is not found")
     p.set_defaults(func=cmd_report)

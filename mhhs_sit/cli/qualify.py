@@ -271,6 +271,7 @@ def _run_args(args: argparse.Namespace, session: Session, work: Path) -> argpars
     run.paths = session.paths
     run.stage = ["qualification"]
     run.cohort = [session.cohort.id]
+    run.rttm_roles, run.rttm_participant = [session.system.role], session.system.dip_id
     run.pytest_args = [*args.pytest_args, "-o", f"mhhs_cohorts={cohorts}"]
     return run
 

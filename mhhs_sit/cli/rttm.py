@@ -31,7 +31,9 @@ erase an earlier outcome), the case's history, the latest run and its evidence, 
 covered, failing, not executed, collection error or uncovered.
 
 Qualification variant: --participant MPID (or --roles LDSO) keeps only the requirements that
-apply to that participant's roles, and only the cohorts it is in.
+apply to that participant's roles, and only the cohorts it is in; a requirement is covered only by
+cases that check at or from those roles (expect at: the role, a delivery to its participant
+checked, a message from it checked), never by a case merely run in a cohort holding the role.
 
 exit status: 0 written, 1 the requirements catalogue has problems, 2 unusable store or options
 """
@@ -185,7 +187,7 @@ def _defined_cases(project: Project, cohorts: dict[str, Cohort], local: bool) ->
     scenario_list, scenario_problems = load_scenarios(
         scenarios, STEP_KINDS, root, cache_dir=project.cache_dir
     )  # the cache a run keeps: unchanged files are not parsed and checked again
-    infos = case_infos(scenario_list, cohorts, local=local)
+    infos = case_infos(scenario_list, cohorts, local=local, kinds=STEP_KINDS)
     warnings = []
     for file, reason in problem_files(scenario_problems).items():
         warnings.append(f"cannot read {file}; its cases show as 'collection error': {reason}")

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
+from mhhs_sit.definitions.cohort_independence import foreign_participants, switch_dependencies
 from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.environments import environment_file_problems, find_environment
 from mhhs_sit.definitions.model import ONLY_WHEN_ASKED, Scenario
@@ -48,6 +49,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     )
     problems += found + _requirement_problems(project, scenarios) + _environment_files(project)
     problems += [p for sc in scenarios for p in unobservable_problems(sc, project.cohorts[0])]
+    foreign = [foreign_participants(sc, project.cohorts[0], project.root) for sc in scenarios]
+    foreign += [switch_dependencies(sc, project.cohorts[0]) for sc in scenarios]
+    problems += [p for refused, _ in foreign for p in refused]
     env = project.environment[0]
     if env is not None and env.is_local:
         problems += project.simulator_rule_problems
@@ -55,7 +59,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(render_problems(problems), file=sys.stdout)
         return 1
     _print_summary(project, scenarios)
+    _print_reliances([p for _, notes in foreign for p in notes])
     return 0
+
+
+def _print_reliances(noted: list[Problem]) -> None:
+    """What relies on another cohort's simulated party or supplier: the first of each file, and how many more."""
+    if not noted:
+        return
+    by_file: dict[str, list[Problem]] = {}
+    for p in noted:
+        by_file.setdefault(p.file, []).append(p)
+    print(f"note: {len(by_file)} scenario file(s) rely on a party of another cohort (README: cohort independence):")
+    for found in by_file.values():
+        more = f" (and {len(found) - 1} more in this file)" if len(found) > 1 else ""
+        print(f"  {found[0].render()}{more}")
 
 
 def _requirement_problems(project: Project, scenarios: list[Scenario]) -> list[Problem]:

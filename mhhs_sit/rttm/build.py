@@ -17,10 +17,12 @@ from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.core.yamlsrc import load_yaml
 from mhhs_sit.definitions.model import ONLY_WHEN_ASKED, Cohort, Scenario, TestCase
 from mhhs_sit.definitions.requirements import Requirement
+from mhhs_sit.definitions.steps import StepKind, StepRegistry
 from mhhs_sit.errors import Problem
 from mhhs_sit.evidence.outcomes import natural_key
 from mhhs_sit.results.outcome import EXECUTED, Status
 from mhhs_sit.results.run import utc_now
+from mhhs_sit.rttm.checked import checked_roles
 from mhhs_sit.rttm.model import Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.store.cycle import History, collection_errors, histories
 from mhhs_sit.store.rows import StoredResult, StoredRun
@@ -40,9 +42,18 @@ class CaseInfo:
     requirements: tuple[str, ...] = ()
     cohorts: set[str] = field(default_factory=set)  # where it can run (per the definitions)
     error: str | None = None  # its file could not be collected
+    checks: frozenset[str] = frozenset()  # roles its steps check at or from (rttm/checked.py)
 
 
-def case_infos(scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, local: bool) -> dict[str, CaseInfo]:
+def case_infos(
+    scenarios: Iterable[Scenario],
+    cohorts: Mapping[str, Cohort],
+    *,
+    local: bool,
+    kinds: StepRegistry[StepKind] | None = None,
+) -> dict[str, CaseInfo]:
+    """What the matrix needs of each defined case; ``kinds`` (the loader's step registry) tells
+    which steps act as a role, so that a send is never taken for a check."""
     out: dict[str, CaseInfo] = {}
     for sc in scenarios:
         for case in sc.cases:
@@ -57,6 +68,7 @@ def case_infos(scenarios: Iterable[Scenario], cohorts: Mapping[str, Cohort], *, 
                 # a case counts for what it names itself; only a silent case inherits its scenario's
                 requirements=tuple(sorted(set(case.requirements or sc.requirements))),
                 cohorts=_runs_in(sc, case, cohorts, local=local),
+                checks=checked_roles(case, kinds),
             )
     return out
 
@@ -163,7 +175,9 @@ def build_rttm(
     only_cohorts: Iterable[str] = (),
 ) -> Rttm:
     """The matrix. ``roles`` (with ``participant``) makes the qualification variant: only the
-    requirements that apply to those roles; ``only_cohorts`` narrows the status columns."""
+    requirements that apply to those roles, covered only by cases that check at or from one of
+    them (a case merely run in a cohort holding the role is no evidence of its system);
+    ``only_cohorts`` narrows the status columns."""
     hist = histories(store_rows)
     collected = {(info.case, c) for info in cases.values() for c in info.cohorts}
     unreadable = {info.case for info in cases.values() if info.error is not None}
@@ -175,7 +189,7 @@ def build_rttm(
         key=natural_key,
     )
     role_set = frozenset(roles)
-    by_requirement, unknown = _cases_by_requirement(requirements, cases, hist, wanted_cohorts, stale)
+    by_requirement, unknown = _cases_by_requirement(requirements, cases, hist, wanted_cohorts, stale, role_set)
     rows: list[Row] = []
     verdicts: dict[str, str] = {}
     for req_id in sorted(requirements, key=natural_key):
@@ -235,11 +249,16 @@ def _cases_by_requirement(
     hist: Mapping[tuple[str, str], History],
     wanted_cohorts: set[str],
     stale: set[tuple[str, str]],
+    checked_at: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, _Covering], set[tuple[str, str]]]:
-    """Each requirement's covering cases; and (requirement, case) pairs naming no known requirement."""
+    """Each requirement's covering cases (with ``checked_at``, only those checking at or from one
+    of those roles); and (requirement, case) pairs naming no known requirement."""
     by_requirement: dict[str, _Covering] = {}
     unknown: set[tuple[str, str]] = set()
     for info in cases.values():
+        if checked_at and not info.checks & checked_at:
+            unknown.update((rid, info.case) for rid in info.requirements if rid not in requirements)
+            continue
         cells = _case_cells(info, hist, wanted_cohorts, stale)
         verdict = _row_verdict(info, cells)
         for rid in info.requirements:
