@@ -221,3 +221,40 @@ def test_under_xdist_each_worker_overlaps_the_cases_it_was_handed(pytester, proj
     for cohort in ("C1", "C3"):  # within a worker: all in flight together
         mine = [c for c in many if c["cohort"] == cohort]
         assert all(c["started"] < mine[0]["stopped"] for c in mine[1:])
+
+
+def test_a_worker_looks_ahead_at_what_it_was_handed_in_the_order_it_will_run_it():
+    """xdist's worker takes the next index off its queue before running the current item; the
+    indices still queued follow, read under the queue's lock, the end marker not an item."""
+    import contextlib
+    import enum
+    from types import SimpleNamespace
+
+    from mhhs_sit.collection.workers import WorkerQueue
+
+    class Marker(enum.Enum):
+        SHUTDOWN = 0
+
+    class Queue:
+        def __init__(self, queued):
+            self.queued, self.locked = queued, 0
+
+        @contextlib.contextmanager
+        def lock(self):
+            self.locked += 1
+            yield self.queued
+
+    class WorkerInteractor:  # named as xdist names it
+        def __init__(self, items, queued):
+            self.session, self.torun = SimpleNamespace(items=items), Queue(queued)
+
+    items = [SimpleNamespace(nodeid=f"t::{i}") for i in range(8)]
+    interactor = WorkerInteractor(items, [5, 2, 7, Marker.SHUTDOWN])
+    plugins = SimpleNamespace(get_plugins=lambda: [object(), interactor])
+    ahead = WorkerQueue(plugins)
+    assert [i.nodeid for i in ahead(items[0], items[3], 4)] == ["t::0", "t::3", "t::5", "t::2"]
+    assert [i.nodeid for i in ahead(items[0], items[3], 10)] == ["t::0", "t::3", "t::5", "t::2", "t::7"]
+    assert interactor.torun.locked == 2
+    assert ahead(items[7], None, 8) == [items[7]]  # the worker's last item
+    alone = WorkerQueue(SimpleNamespace(get_plugins=lambda: []))  # not xdist's worker: two are known
+    assert alone(items[0], items[1], 8) == [items[0], items[1]]

@@ -81,6 +81,7 @@ class WorkerQueue:
 
     def __init__(self, plugins: pytest.PytestPluginManager):
         self._plugins = plugins
+        self._found: Any = None
 
     def __call__(self, item: pytest.Item, nextitem: pytest.Item | None, count: int) -> list[pytest.Item]:
         upcoming = [item] if nextitem is None else [item, nextitem]
@@ -94,7 +95,7 @@ class WorkerQueue:
         return upcoming + [items[i] for i in indices]
 
     def _interactor(self) -> Any:
-        for plugin in self._plugins.get_plugins():
-            if type(plugin).__name__ == "WorkerInteractor" and hasattr(plugin, "torun"):
-                return plugin
-        return None
+        if self._found is None:
+            found = (p for p in self._plugins.get_plugins() if type(p).__name__ == "WorkerInteractor")
+            self._found = next((p for p in found if hasattr(p, "torun") and hasattr(p, "session")), None)
+        return self._found
