@@ -9,7 +9,12 @@ Each case is the appointment request the shipped cohort C1 answers: the supplier
 set against the ideal (cases x delay / N), and the pytest process's peak memory against the
 same cases' peak at the previous N gives the memory each extra waiting case costs.
 
-    python bench/bench_overlap.py [--cases 1000] [--delay 2] [--concurrency 16,64] [--serial-cases 20]
+With ``--workers 2`` (the default) the same is measured under xdist (``-n 2``): half the cases each
+for two cohorts the scheduler keeps on a worker each (C1 and C5, whose simulated parties answer the
+supplier), first without ``--mhhs-concurrency`` on ``--serial-cases`` cases, then at each N; the
+ideal is cases x delay / (2 x N), the memory the largest worker's peak.
+
+    python bench/bench_overlap.py [--cases 1000] [--delay 2] [--concurrency 16,64] [--serial-cases 20] [--workers 2]
 """
 
 from __future__ import annotations
@@ -81,18 +86,23 @@ def write_project(root: Path, cases: int, delay: float) -> None:
         )
 
 
-# pytest in a child that reports its own peak memory (the embedded simulator runs in it too)
+# pytest in a child that reports its own peak memory (the embedded simulator runs in it too) and its
+# largest xdist worker's
 CHILD = (
     "import resource, sys, pytest\n"
     "code = pytest.main(sys.argv[1:])\n"
     "print('peak-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "print('worker-peak-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
     "sys.exit(code)\n"
 )
+PAIR = ("C1", "C5")  # two cohorts whose simulated parties answer the supplier's IF-031, one a worker
 
 
-def run(root: Path, concurrency: int, store: Path) -> tuple[float, float, str]:
-    """Wall seconds, the pytest process's peak RSS in MiB, and pytest's last line."""
-    command = [sys.executable, "-c", CHILD, *FAST, "-q", "--cohort", "C1", f"--mhhs-store={store}"]
+def run(root: Path, concurrency: int, store: Path, workers: int = 0) -> tuple[float, float, str]:
+    """Wall seconds, the peak RSS in MiB of the pytest process (of its largest worker under xdist),
+    and pytest's last line."""
+    cohorts = ["--cohort", "C1"] if not workers else ["-n", str(workers), "--cohort", ",".join(PAIR)]
+    command = [sys.executable, "-c", CHILD, *FAST, "-q", *cohorts, f"--mhhs-store={store}"]
     command += [f"--mhhs-concurrency={concurrency}"]
     t0 = time.perf_counter()
     done = subprocess.run(command, cwd=root, capture_output=True, text=True)
@@ -100,8 +110,38 @@ def run(root: Path, concurrency: int, store: Path) -> tuple[float, float, str]:
     if done.returncode != 0:
         print(done.stdout[-3000:], done.stderr[-2000:], file=sys.stderr)
         raise SystemExit(f"the run at concurrency {concurrency} failed ({done.returncode})")
-    peak = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("peak-kib"))
+    mark = "worker-peak-kib" if workers else "peak-kib"
+    peak = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith(mark))
     return wall, peak / 1024, (done.stdout.strip().splitlines() or [""])[-1]
+
+
+def measure(work: Path, args: argparse.Namespace, workers: int) -> None:
+    """The serial (or -n without concurrency) baseline, then each N, printed."""
+    items = len(PAIR) if workers else 1  # each case runs once per cohort
+    serial_root, root = work / f"serial-{workers}", work / f"many-{workers}"
+    write_project(serial_root, max(1, args.serial_cases // items), args.delay)
+    write_project(root, max(1, args.cases // items), args.delay)
+    label = f"-n {workers}, " if workers else ""
+    base_wall, base_rss, _ = run(serial_root, 1, work / f"serial-{workers}.sqlite", workers)
+    cases = max(1, args.serial_cases // items) * items
+    # a case's time alone on a worker: the workers run theirs side by side
+    each = base_wall / cases * max(1, workers)
+    alone = "serially" if not workers else "without --mhhs-concurrency"
+    print(f"{cases} cases {label}{alone}: {base_wall:.1f} s ({each:.2f} s a case a worker), peak {base_rss:.0f} MiB")
+    previous: tuple[int, float] | None = None
+    total = max(1, args.cases // items) * items
+    for n in (int(v) for v in args.concurrency.split(",")):
+        wall, rss, tail = run(root, n, work / f"n{n}-{workers}.sqlite", workers)
+        ideal = total * each / (n * max(1, workers))
+        # the same cases at two concurrencies: the difference in peak memory is what the extra
+        # waiting cases cost (records of finished cases are the same in both)
+        extra = f", ~{(rss - previous[1]) * 1024 / (n - previous[0]):.0f} KiB a waiting case" if previous else ""
+        print(
+            f"{total} cases {label}at --mhhs-concurrency {n}: {wall:.1f} s wall, ideal {ideal:.1f} s "
+            f"(+{(wall / ideal - 1) * 100:.0f}%), {total / wall:.1f} cases/s, peak {rss:.0f} MiB{extra}"
+            f"  [{tail}]"
+        )
+        previous = (n, rss)
 
 
 def main() -> None:
@@ -110,30 +150,13 @@ def main() -> None:
     ap.add_argument("--delay", type=float, default=2.0, help="seconds every delivery is held back (default 2)")
     ap.add_argument("--concurrency", default="16,64", help="values of --mhhs-concurrency, comma-separated")
     ap.add_argument("--serial-cases", type=int, default=20, help="cases of the serial run (default 20)")
+    ap.add_argument("--workers", type=int, default=2, help="xdist workers of the -n figures (0: none; default 2)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mhhs-overlap-"))
     try:
-        serial_root, root = work / "serial", work / "many"
-        write_project(serial_root, args.serial_cases, args.delay)
-        write_project(root, args.cases, args.delay)
-        serial_wall, serial_rss, _ = run(serial_root, 1, work / "serial.sqlite")
-        each = serial_wall / args.serial_cases
-        print(
-            f"{args.serial_cases} cases serially: {serial_wall:.1f} s ({each:.2f} s a case), peak {serial_rss:.0f} MiB"
-        )
-        previous: tuple[int, float] | None = None
-        for n in (int(v) for v in args.concurrency.split(",")):
-            wall, rss, tail = run(root, n, work / f"n{n}.sqlite")
-            ideal = args.cases * each / n
-            # the same cases at two concurrencies: the difference in peak memory is what the extra
-            # waiting cases cost (records of finished cases are the same in both)
-            extra = f", ~{(rss - previous[1]) * 1024 / (n - previous[0]):.0f} KiB a waiting case" if previous else ""
-            print(
-                f"{args.cases} cases at --mhhs-concurrency {n}: {wall:.1f} s wall, ideal {ideal:.1f} s "
-                f"(+{(wall / ideal - 1) * 100:.0f}%), {args.cases / wall:.1f} cases/s, peak {rss:.0f} MiB{extra}"
-                f"  [{tail}]"
-            )
-            previous = (n, rss)
+        measure(work, args, 0)
+        if args.workers:
+            measure(work, args, args.workers)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

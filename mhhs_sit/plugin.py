@@ -60,9 +60,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _in_flight(config: pytest.Config) -> int:
-    """Cases running now: under xdist one per worker, else what overlapping keeps in flight."""
+    """Cases running now: under xdist up to the concurrency on each worker, else what overlapping
+    keeps in flight."""
     workers = getattr(config.option, "numprocesses", None)
-    return int(workers) if isinstance(workers, int) and workers > 0 else overlap.in_flight(config)
+    if isinstance(workers, int) and workers > 0:
+        return int(workers) * max(1, overlap.limit_of(config))
+    return overlap.in_flight(config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -168,7 +171,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     state = state_of(config)
     state.load()
     bindings = CaseBindings(config.rootpath, state.scenario_at, STEP_KINDS)
-    return make_scheduler(config, log, cohort_groups(state.cohorts), bindings)
+    return make_scheduler(config, log, cohort_groups(state.cohorts), bindings, overlap.limit_of(config))
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,3 +85,39 @@ cases:
           custom:
 {DSAPP_B071}{textwrap.indent(textwrap.dedent(extra_steps).strip(), " " * 6) if extra_steps.strip() else ""}
 """
+
+
+PG_ENV = "MHHS_SIT_TEST_POSTGRES_URL"
+
+
+def postgres_url() -> str:
+    """The test PostgreSQL server (CI starts one: ``.ci/postgres``); the test is skipped without it,
+    unless ``MHHS_SIT_REQUIRE_TOOLS=1`` makes that a failure."""
+    import os
+
+    import pytest
+
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("MHHS_SIT_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"PostgreSQL is required here (MHHS_SIT_REQUIRE_TOOLS=1) but {PG_ENV} is not set")
+        pytest.skip(f"no PostgreSQL: set {PG_ENV} (.ci/postgres start DIR prints one)")
+    return url
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the test server, dropped afterwards: the URL to it."""
+    import uuid
+
+    import psycopg
+
+    base = postgres_url()
+    name = f"mhhs_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import socket
 import subprocess
 import sys
 
@@ -10,6 +11,8 @@ import responses
 
 from mhhs_sit.dip.client import DipClient
 from mhhs_sit.execution.load import delivery
+from mhhs_sit.execution.load.distribution import Address, Spread
+from mhhs_sit.execution.load.locust_job import LoadPlan
 from mhhs_sit.execution.load.thresholds import Delivery, Figures, ThresholdError, judged, parse_thresholds
 from tests.helpers import DSAPP_B071, copy_project, unreachable_environment, write
 
@@ -179,3 +182,74 @@ def test_a_delivery_threshold_not_measured_is_missed_saying_so():
     assert threshold.verdict(FIGURES) == "E2E1009 delivery_p95 not measured (needs < 2s)"
     measured = dataclasses.replace(FIGURES, delivery=Delivery(10, 0.0, 100.0, 900.0, 1500.0))
     assert threshold.met(measured) and threshold.verdict(measured) == "E2E1009 delivery_p95 900.0ms (needs < 2s)"
+
+
+def test_a_locust_master_is_written_host_and_port_and_handed_to_the_load_steps():
+    assert Address.parse("10.0.0.5") == Address("10.0.0.5", 5557)
+    assert Address.parse("[::1]:6000") == Address("::1", 6000) and str(Address("::1", 6000)) == "[::1]:6000"
+    for wrong, says in (("a b", "HOST or HOST:PORT"), ("h:0", "between 1 and 65535"), ("::1", "HOST or HOST:PORT")):
+        with pytest.raises(ValueError, match=says):
+            Address.parse(wrong)
+    spread = Spread(master=Address("h", 6000))
+    assert Spread.from_environment(spread.environment()) == spread
+    master = Spread(expect=2, bind=Address("127.0.0.1", 6001))
+    assert Spread.from_environment(master.environment()) == master
+    args = LoadPlan(users=4, spawn_rate=4, duration_s=2, workers=3, spread=master).locust_args()
+    assert "--processes" not in args  # every worker is remote: the master has none of its own
+    assert args[args.index("--expect-workers") :] == [
+        "--expect-workers", "2", "--expect-workers-max-wait", "120", "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", "6001",
+    ]  # fmt: skip
+    assert LoadPlan(users=1, spawn_rate=1, duration_s=1, workers=2, spread=spread).worker_args() == [
+        "--worker", "--master-host", "h", "--master-port", "6000", "--processes", "2",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (["--locust-master", "h:1", "--locust-expect-workers", "2"], "a host runs either the master or workers"),
+        (["--locust-expect-workers", "2", "--locust-workers", "1"], "counts every worker, this machine's too"),
+        (["--locust-bind", "127.0.0.1:6000"], "--locust-bind is where a master awaiting --locust-expect-workers"),
+        (["--locust-master", "h:70000"], "argument --locust-master: the port must be between 1 and 65535"),
+        (["--locust-expect-workers", "0"], "argument --locust-expect-workers: must be 1 or more"),
+    ],
+)
+def test_locust_options_that_do_not_go_together_are_usage_errors(tmp_path, given, says):
+    done = subprocess.run([sys.executable, "-m", "mhhs_sit.cli.app", "load", *given], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_master_waits_for_a_worker_on_another_process_and_judges_what_it_sent(tmp_path):
+    """Two hosts on loopback: one `mhhs-sit load` runs the master, which waits for one remote worker;
+    another, a process of its own, runs the same case with its Locust worker attached to it. Each
+    sends to its own environment (here each its own embedded simulator); all the master counts came
+    from the worker, as the master has no users of its own."""
+    copy_project(tmp_path, themes=False)
+    write(tmp_path, "test_themes/nft.yaml", load_scenario('{E2E1009: {errors: "< 1%"}}', users=2, rate=10))
+    at = f"127.0.0.1:{free_port()}"
+    cli = [sys.executable, "-m", "mhhs_sit.cli.app", "load", "test_themes/nft.yaml", "--cohort", "C1", "--no-report",
+           "--no-subdir"]  # fmt: skip
+    master = subprocess.Popen([*cli, "--out", "master", "--locust-expect-workers", "1", "--locust-bind", at],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        worker = subprocess.run([*cli, "--out", "worker", "--locust-master", at], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=150)  # fmt: skip
+        said = master.communicate(timeout=60)[0]
+    finally:
+        master.kill()
+    assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-2000:]
+    assert master.returncode == 0, said[-3000:]
+    [led] = json.loads((tmp_path / "master" / "results.json").read_text())["cases"]
+    [helped] = json.loads((tmp_path / "worker" / "results.json").read_text())["cases"]
+    assert led["status"] == helped["status"] == "passed"
+    sent = int(led["steps"][0]["detail"].split(" sent")[0])
+    assert sent >= 8 and " 0 failed" in led["steps"][0]["detail"]  # 2 s at 10/s, less the ramp
+    assert helped["steps"][0]["detail"] == f"1 Locust worker attached to {at}: the master judges"

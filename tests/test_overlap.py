@@ -171,3 +171,90 @@ def test_a_wrong_answer_that_came_is_a_product_defect_even_while_faults_act(pyte
     result.assert_outcomes(failed=1)
     assert "B007.responseCode is 'A', expected 'R'" in result.stdout.str()
     assert "classified as: product behaviour (failed)" in result.stdout.str()
+
+
+C3 = """
+cohort: C3
+title: A second supplier with simulated smart agents, Eastern (_A)
+participants:
+  SUP:  {mpid: SUPC, dip_id: "2300000303", name: Charlie Supply}
+  REGS: {mpid: EELC, dip_id: "2200000303", name: Eastern Registration Service, distributor: "10"}
+  LDSO: {mpid: EELC, dip_id: "2500000303", name: Eastern Distribution, distributor: "10"}
+  SDS:  {mpid: SDSC, dip_id: "1400000303", name: Charlie Smart Data}
+  MSS:  {mpid: MSSC, dip_id: "1200000303", name: Charlie Smart Metering}
+simulated: [REGS, LDSO, SDS, MSS]
+"""
+
+
+def without_mpan(case):
+    return json.loads(json.dumps(comparable(case)).replace(case["data"]["mpan"], "MPAN"))
+
+
+def span(cases):
+    """Seconds from the first case's start to the last one's end, per cohort (one worker each)."""
+    by_cohort: dict[str, list[dict]] = {}
+    for c in cases:
+        by_cohort.setdefault(c["cohort"], []).append(c)
+    return {cohort: max(c["stopped"] for c in cs) - min(c["started"] for c in cs) for cohort, cs in by_cohort.items()}
+
+
+def test_under_xdist_each_worker_overlaps_the_cases_it_was_handed(pytester, project):
+    """Two bound cohorts, one a worker: with -n 2 alone each worker waits for its cases one after
+    another; with --mhhs-concurrency 8 as well, the eight of a worker wait together, and every case
+    ends as it ended without."""
+    write(project, "cohorts/C3.yaml", C3)
+    write(project, "test_themes/late.yaml", many_cases("T-20-013", 8))
+    both = ("-q", "-n", "2", "--cohort", "C3", "--mhhs-seed", "7")
+    alone = run(pytester, *both, "--mhhs-results", "alone/results.json")
+    alone.assert_outcomes(passed=16)
+    overlapped = run(pytester, *both, "--mhhs-concurrency", "8", "--mhhs-results", "ovl/results.json")
+    overlapped.assert_outcomes(passed=16)
+    one, many = cases_of(project / "alone" / "results.json"), cases_of(project / "ovl" / "results.json")
+    assert [c["nodeid"] for c in one] == [c["nodeid"] for c in many]
+    # the same steps, messages and outcomes; which worker a cohort lands on picks its data slot
+    assert [without_mpan(c) for c in one] == [without_mpan(c) for c in many]
+    assert len({c["data"]["mpan"] for c in many}) == len(many)
+    slow, fast = span(one), span(many)
+    assert set(slow) == set(fast) == {"C1", "C3"}
+    assert all(slow[cohort] > 8 for cohort in slow)  # eight 1 s waits one after another
+    assert all(fast[cohort] < slow[cohort] / 2 for cohort in fast), (slow, fast)
+    for cohort in ("C1", "C3"):  # within a worker: all in flight together
+        mine = [c for c in many if c["cohort"] == cohort]
+        assert all(c["started"] < mine[0]["stopped"] for c in mine[1:])
+
+
+def test_a_worker_looks_ahead_at_what_it_was_handed_in_the_order_it_will_run_it():
+    """xdist's worker takes the next index off its queue before running the current item; the
+    indices still queued follow, read under the queue's lock, the end marker not an item."""
+    import contextlib
+    import enum
+    from types import SimpleNamespace
+
+    from mhhs_sit.collection.workers import WorkerQueue
+
+    class Marker(enum.Enum):
+        SHUTDOWN = 0
+
+    class Queue:
+        def __init__(self, queued):
+            self.queued, self.locked = queued, 0
+
+        @contextlib.contextmanager
+        def lock(self):
+            self.locked += 1
+            yield self.queued
+
+    class WorkerInteractor:  # named as xdist names it
+        def __init__(self, items, queued):
+            self.session, self.torun = SimpleNamespace(items=items), Queue(queued)
+
+    items = [SimpleNamespace(nodeid=f"t::{i}") for i in range(8)]
+    interactor = WorkerInteractor(items, [5, 2, 7, Marker.SHUTDOWN])
+    plugins = SimpleNamespace(get_plugins=lambda: [object(), interactor])
+    ahead = WorkerQueue(plugins)
+    assert [i.nodeid for i in ahead(items[0], items[3], 4)] == ["t::0", "t::3", "t::5", "t::2"]
+    assert [i.nodeid for i in ahead(items[0], items[3], 10)] == ["t::0", "t::3", "t::5", "t::2", "t::7"]
+    assert interactor.torun.locked == 2
+    assert ahead(items[7], None, 8) == [items[7]]  # the worker's last item
+    alone = WorkerQueue(SimpleNamespace(get_plugins=lambda: []))  # not xdist's worker: two are known
+    assert alone(items[0], items[1], 8) == [items[0], items[1]]

@@ -8,10 +8,11 @@ from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from mhhs_sit.collection.scheduling import CaseBindings, plan_scopes
+from mhhs_sit.collection.scheduling import CaseBindings, make_scheduler, plan_scopes
 from mhhs_sit.core.yamlsrc import parse_yaml
 from mhhs_sit.definitions.model import Scenario
 from mhhs_sit.definitions.scenario_build import build_scenario
@@ -62,6 +63,41 @@ cases:
     steps:
       - http: {url: /health}
 """
+
+
+class _Worker:
+    """What the scheduler sees of a worker: the indices it was sent, and whether it shut down."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.shutting_down = False
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.sent.extend(indices)
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+def _scheduled(ahead: int) -> _Worker:
+    config = SimpleNamespace(
+        getvalue=lambda name: ["popen"] if name == "tx" else None, option=SimpleNamespace(loadscopereorder=False)
+    )
+    ids = [f"t{u}.yaml::T{i}[C{u}]" for u in range(1, 5) for i in range(3)]  # four bound cohorts of three
+    scheduler = make_scheduler(config, None, {f"C{u}": f"C{u}" for u in range(1, 5)}, lambda n: True, ahead)
+    worker = _Worker()
+    scheduler.add_node(worker)
+    scheduler.add_node_collection(worker, ids)
+    scheduler.schedule()
+    return worker
+
+
+def test_a_worker_that_overlaps_n_cases_is_handed_enough_to_start_n() -> None:
+    alone = _scheduled(ahead=1)
+    assert alone.sent == [0, 1, 2]  # xdist's own rule: another unit only when two or fewer are left
+    overlapping = _scheduled(ahead=8)
+    assert overlapping.sent == list(range(9))  # whole units, in order
+    assert not overlapping.shutting_down
 
 
 def test_case_bindings_come_from_the_step_kinds(tmp_path: Path) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import uuid
 from types import SimpleNamespace
 
 import pytest
 
 from mhhs_sit.collection.sharding import Shard, fingerprint, keep, plan, weigh
-from tests.helpers import appointment_scenario, copy_project, write
+from tests.helpers import appointment_scenario, copy_project, postgres_database, write
 
 
 def test_a_shard_is_written_k_of_n():
@@ -120,3 +123,78 @@ def test_a_shard_without_a_cycle_is_a_usage_error(pytester, project):
     result = run(pytester, "-q", "--mhhs-shard", "1/2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--mhhs-shard 1/2 needs --cycle NAME" in result.stderr.str()
+
+
+CATALOGUE = """
+requirements:
+  - {id: IF-031, title: "Appointment of a data service", source: interface, stage: sit-functional}
+  - {id: IF-035, title: "Data service appointment accepted", source: interface, stage: sit-functional}
+  - {id: BP003, title: "Change of Service - Data Service", source: business process, stage: sit-functional}
+"""
+CLI = [sys.executable, "-m", "mhhs_sit.cli.app"]
+
+
+def verdicts(doc):
+    """A cycle's RTTM without its runs' identities: requirement -> case -> cohort -> status, and
+    each requirement's verdict, and the summary."""
+    rows = {
+        r["id"]: (
+            r.get("verdict"),
+            sorted((c["case"], c["verdict"], sorted((k, v["status"]) for k, v in c["cohorts"].items()))
+                   for c in r["cases"]),
+        )
+        for r in doc["requirements"]
+    }  # fmt: skip
+    return rows, doc["summary"]
+
+
+def test_two_shards_as_processes_into_one_postgresql_make_the_cycle_an_unsharded_run_makes(tmp_path):
+    """The shards run at the same time, each its own process, into one PostgreSQL store; the
+    cycle they make (its RTTM, from the store) is the one a single unsharded run makes."""
+    with postgres_database() as url:
+        copy_project(tmp_path, themes=False)
+        write(tmp_path, "test_data/requirements/requirements.yaml", CATALOGUE)
+        answered = """
+- expect:
+    at: SUP
+    interface: IF-035
+    event: DSAppAccepted
+    within: 10s
+    where: {M0.MPANCore: "{{ mpan }}"}
+"""
+        for n, (extra, reqs) in enumerate([(answered, "[IF-031, IF-035]"), ("", "[IF-031]"), ("", "[BP003]"),
+                                           ("", "[IF-031, BP003]"), (answered, "[IF-035]")]):  # fmt: skip
+            scenario = appointment_scenario(f"T-22-1{n:02d}", extra).replace(
+                "theme: 3\n", f"theme: 3\nrequirements: {reqs}\n"
+            )
+            write(tmp_path, f"test_themes/s{n}.yaml", scenario)
+        tag = uuid.uuid4().hex[:8]
+        whole, sharded = f"W-{tag}", f"S-{tag}"
+        common = ["run", "--cohort", "C1", "--store", url, "--no-subdir", "--no-report"]
+        done = subprocess.run([*CLI, *common, "--cycle", whole, "--out", "whole"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=180)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        shards = [
+            subprocess.Popen([*CLI, *common, "--cycle", sharded, "--shard", f"{k}/2", "--out", f"shard{k}"],
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for k in (1, 2)
+        ]  # fmt: skip
+        outputs = [p.communicate(timeout=180)[0] for p in shards]
+        assert [p.returncode for p in shards] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+        ran = [
+            {c["nodeid"] for c in json.loads((tmp_path / f"shard{k}" / "results.json").read_text())["cases"]
+             if c["status"] != "not run"}
+            for k in (1, 2)
+        ]  # fmt: skip
+        assert ran[0] and ran[1] and not ran[0] & ran[1]  # both did a part, no case twice
+        docs = {}
+        for cycle in (whole, sharded):
+            command = [*CLI, "rttm", "--cycle", cycle, "--store", url, "--format", "json", "--out", f"{cycle}.json"]
+            made = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+            assert made.returncode == 0, made.stderr
+            docs[cycle] = json.loads((tmp_path / f"{cycle}.json").read_text())
+        assert len(docs[sharded]["runs"]) == 2 and len(docs[whole]["runs"]) == 1
+        rows, summary = verdicts(docs[sharded])
+        assert (rows, summary) == verdicts(docs[whole])
+        assert summary["covered"] == 3  # every requirement covered, every case passed
+        assert all(status == "passed" for _, cases in rows.values() for _, _, cohorts in cases for _, status in cohorts)

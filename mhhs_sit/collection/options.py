@@ -55,7 +55,7 @@ OPTIONS = (
         "--mhhs-concurrency",
         "mhhs_concurrency",
         "cases in flight at once in this process: their waits overlap, their reports keep collection "
-        "order (without -n; a case with a fault step runs alone) [default 1]",
+        "order (with -n, in each worker; a case with a fault step runs alone) [default 1]",
         "N",
         type=int,
     ),

@@ -11,19 +11,24 @@ in the same order with the same content as in a serial run.
 Not started ahead (each runs in its turn, with nothing else in flight, and nothing after it starts
 before it ends): an item that is not a case, an item a marker may skip (``skip``, ``skipif``,
 ``xfail``), and a case with a step that changes what other cases see (``StepKind.exclusive``: a
-fault). Under xdist each worker runs its items one at a time (the controller hands them out one
-by one), so N applies only without ``-n``.
+fault).
+
+What comes next is collection order without xdist. Under xdist (``-n``) it is what this worker has
+been handed and not yet run, in the order it will run it (``workers.WorkerQueue``): the cohort
+scheduler hands a worker whole work units, so the cases of a cohort it keeps on one worker overlap
+there, and a worker never starts an item another may be given.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
 from mhhs_sit.collection.items import CaseItem, state_of
+from mhhs_sit.collection.workers import WorkerQueue
 from mhhs_sit.execution.case import CaseRun
 from mhhs_sit.execution.steps import STEP_KINDS
 
@@ -72,14 +77,34 @@ class StartedCase:
         return self._done.wait(timeout)
 
 
-class Overlap:
-    """Keeps up to ``limit`` cases in flight ahead of the item pytest is running."""
+Upcoming = Callable[[pytest.Item, "pytest.Item | None", int], Sequence[pytest.Item]]
+"""(item pytest runs now, the next one, how many) -> up to that many items from it on, in the order
+they will run."""
 
-    def __init__(self, limit: int):
-        self.limit = limit
+
+class CollectionOrder:
+    """What comes next without xdist: the rest of the collection."""
+
+    def __init__(self) -> None:
         self._items: Sequence[pytest.Item] = ()
         self._index: dict[str, int] = {}
-        self._next = 0  # the first item not yet considered for an early start
+
+    def collected(self, items: Sequence[pytest.Item]) -> None:
+        self._items = list(items)
+        self._index = {item.nodeid: i for i, item in enumerate(self._items)}
+
+    def __call__(self, item: pytest.Item, nextitem: pytest.Item | None, count: int) -> Sequence[pytest.Item]:
+        at = self._index.get(item.nodeid)
+        return () if at is None else self._items[at : at + count]
+
+
+class Overlap:
+    """Keeps up to ``limit`` cases in flight from the item pytest is running on."""
+
+    def __init__(self, limit: int, upcoming: Upcoming | None = None):
+        self.limit = limit
+        self._order = CollectionOrder()
+        self._upcoming: Upcoming = upcoming or self._order
         self._started: dict[str, StartedCase] = {}
 
     def in_flight(self) -> int:
@@ -87,21 +112,17 @@ class Overlap:
         return len(self._started)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._items = list(session.items)
-        self._index = {item.nodeid: i for i, item in enumerate(self._items)}
+        self._order.collected(session.items)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
-        at = self._index.get(item.nodeid)
-        if at is None:
-            return
-        self._next = max(self._next, at)
-        while self._next < len(self._items) and self._next - at < self.limit:
-            candidate = self._items[self._next]
+        # the items before this one are reported, so the next ``limit`` from it on are the ones
+        # that may be in flight; a barrier runs in its own turn and nothing after it starts before
+        for candidate in self._upcoming(item, nextitem, self.limit):
             if not _startable(candidate):
-                break  # a barrier: it runs in its own turn, and nothing after it starts before
-            self._start(candidate)
-            self._next += 1
+                break
+            if candidate.nodeid not in self._started:
+                self._start(candidate)
         if isinstance(item, CaseItem) and item.nodeid in self._started:
             item.started_ahead = self._started.pop(item.nodeid)
 
@@ -131,15 +152,27 @@ def _startable(item: pytest.Item) -> bool:
     return not any(STEP_KINDS[step.kind].exclusive(step.spec) for step in item.case.steps if step.kind in STEP_KINDS)
 
 
-def register(config: pytest.Config) -> None:
-    """Overlap cases when ``--mhhs-concurrency`` (else the environment's ``concurrency:``) asks for
-    more than one and nothing forbids it."""
-    if config.option.collectonly or hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None):
-        return  # xdist hands a worker its items one by one: see the module's docstring
+def limit_of(config: pytest.Config) -> int:
+    """Cases in flight at once in one pytest process: ``--mhhs-concurrency``, else the environment's
+    ``concurrency:``."""
     given = config.getoption("mhhs_concurrency", None)
-    limit = int(given) if given is not None else _environment_concurrency(config)
-    if limit > 1:
-        config.pluginmanager.register(Overlap(limit), "mhhs-overlap")
+    return int(given) if given is not None else _environment_concurrency(config)
+
+
+def register(config: pytest.Config) -> None:
+    """Overlap cases in the process that runs them (not an xdist controller) when more than one may
+    be in flight."""
+    if config.option.collectonly or (getattr(config.option, "numprocesses", None) and not _is_worker(config)):
+        return  # the controller runs no test
+    limit = limit_of(config)
+    if limit <= 1:
+        return
+    upcoming = WorkerQueue(config.pluginmanager) if _is_worker(config) else None
+    config.pluginmanager.register(Overlap(limit, upcoming), "mhhs-overlap")
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def in_flight(config: pytest.Config) -> int:

@@ -5,7 +5,9 @@ the cohort, so splitting a cohort whose cases receive messages would send them t
 inbox; a simulator fault reaches the cohort's traffic whichever case added it. Cohorts that share
 a participant's DIP ID are scheduled together for the same reason. A cohort none of whose
 collected cases has such a step (its step kinds say: ``binds_cohort``) is spread over the
-workers in a few chunks, so ``-n 2`` is not slower than a serial run for it.
+workers in a few chunks, so ``-n 2`` is not slower than a serial run for it. A worker that overlaps
+cases (``--mhhs-concurrency N``) starts ahead only what it has been handed, so it is handed its next
+unit while it still has N items to go, not only when two are left.
 ``--dist loadgroup`` is not used: with pytest 9.2 / xdist 3.8 it silently ignores groups
 (pytest-xdist #1386) and on older pytest it changes node ids, and with them Allure identities.
 """
@@ -96,11 +98,19 @@ class CaseBindings:
         }
 
 
-def make_scheduler(config: Any, log: Any, groups: Mapping[str, str], binds: Callable[[str], bool]) -> Any:
+def make_scheduler(
+    config: Any, log: Any, groups: Mapping[str, str], binds: Callable[[str], bool], ahead: int = 1
+) -> Any:
+    """The cohort scheduler; ``ahead``: the items a worker may have in flight at once."""
     from xdist.scheduler import LoadScopeScheduling
 
     class CohortScheduling(LoadScopeScheduling):  # type: ignore[misc]
         plan: dict[str, str] | None = None
+
+        def _reschedule(self, node: Any) -> None:
+            super()._reschedule(node)  # a unit more when two are left, or the node shut down
+            while not node.shutting_down and self.workqueue and self._pending_of(self.assigned_work[node]) < ahead:
+                self._assign_work_unit(node)
 
         def _split_scope(self, nodeid: str) -> str:
             if self.plan is None:  # the collection is complete when the first scope is asked for

@@ -16,10 +16,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mhhs_sit.errors import EnvironmentBroken
+from mhhs_sit.execution.load.distribution import WAIT_S, Spread
 from mhhs_sit.execution.load.thresholds import Figures
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -36,10 +37,20 @@ class LoadPlan:
     duration_s: int
     rate: float | None = None  # messages per second over all users; None: as fast as they can
     workers: int = 0  # Locust worker processes on this machine (0: one process)
+    spread: Spread = field(
+        default_factory=Spread
+    )  # over hosts: attached to a remote master, or a master awaiting workers
 
     def locust_args(self) -> list[str]:
+        """The master's (or the lone process's) arguments; a master awaiting remote workers has none
+        of its own."""
         args = ["-u", str(self.users), "-r", f"{self.spawn_rate:g}", "-t", f"{self.duration_s}s"]
-        return args + (["--processes", str(self.workers)] if self.workers > 0 else [])
+        local = self.workers > 0 and not self.spread.expect
+        return args + (["--processes", str(self.workers)] if local else []) + self.spread.master_args()
+
+    def worker_args(self) -> list[str]:
+        """The arguments of this host's workers attached to the remote master."""
+        return self.spread.worker_args() + (["--processes", str(self.workers)] if self.workers > 0 else [])
 
 
 @dataclass(frozen=True)
@@ -77,12 +88,10 @@ def run_load(job: LoadJob, plan: LoadPlan, out_dir: Path) -> LoadOutcome:
     command = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", *plan.locust_args(),
         "--csv", str(prefix), "--html", str(out_dir / "locust-report.html"), "--only-summary",
-        "--loglevel", "WARNING", "--exit-code-on-error", "0", "--master-bind-host", "127.0.0.1",
+        "--loglevel", "WARNING", "--exit-code-on-error", "0",
     ]  # fmt: skip
-    env = {**os.environ, "MHHS_SIT_LOAD_JOB": str(job_file)}
-    if job.api_key:
-        env["MHHS_SIT_LOAD_API_KEY"] = job.api_key
-    _run(command, env, plan.duration_s + 60, out_dir)
+    wait = WAIT_S if plan.spread.expect else 0
+    _run(command, _environment(job, job_file), plan.duration_s + 60 + wait, out_dir)
     figures, failures = _figures(out_dir / FIGURES_FILE)
     kept = (
         out_dir / FIGURES_FILE,
@@ -92,6 +101,33 @@ def run_load(job: LoadJob, plan: LoadPlan, out_dir: Path) -> LoadOutcome:
     )
     reports = tuple(p for p in kept if p.is_file() and p.stat().st_size)
     return LoadOutcome(figures, failures, reports)
+
+
+def attach_workers(job: LoadJob, plan: LoadPlan, out_dir: Path) -> str:
+    """Run this host's Locust workers attached to the remote master until it quits; what they did,
+    in words. EnvironmentBroken when no master ran them in time."""
+    assert plan.spread.master is not None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    job_file = out_dir / "job.json"
+    job_file.write_text(json.dumps(_job_document(job, plan, out_dir)), encoding="utf-8")
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *plan.worker_args(), "--loglevel", "WARNING"]
+    timeout = WAIT_S + plan.duration_s + 60
+    try:
+        _run(command, _environment(job, job_file), timeout, out_dir)
+    except subprocess.TimeoutExpired:
+        raise EnvironmentBroken(
+            f"no Locust master at {plan.spread.master} ran this load within {timeout} s "
+            "(is `mhhs-sit load --locust-expect-workers N` running the same cases there?)"
+        ) from None
+    workers = max(1, plan.workers)
+    return f"{workers} Locust worker{'s' if workers > 1 else ''} attached to {plan.spread.master}: the master judges"
+
+
+def _environment(job: LoadJob, job_file: Path) -> dict[str, str]:
+    env = {**os.environ, "MHHS_SIT_LOAD_JOB": str(job_file)}
+    if job.api_key:
+        env["MHHS_SIT_LOAD_API_KEY"] = job.api_key
+    return env
 
 
 def _job_document(job: LoadJob, plan: LoadPlan, out_dir: Path) -> dict[str, object]:
@@ -123,8 +159,15 @@ def _run(command: list[str], env: dict[str, str], timeout: float, out_dir: Path)
             raise
     if code != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-1500:]
-        hint = " (install it: pip install 'mhhs-sit[load]')" if "No module named locust" in tail else ""
-        raise EnvironmentBroken(f"Locust could not run{hint}: exit {code}: {tail.strip()}")
+        raise EnvironmentBroken(f"Locust could not run{_hint(tail)}: exit {code}: {tail.strip()}")
+
+
+def _hint(tail: str) -> str:
+    if "No module named locust" in tail:
+        return " (install it: pip install 'mhhs-sit[load]')"
+    if "Gave up waiting for workers" in tail:
+        return f" (its remote workers did not all come within {WAIT_S} s: run `mhhs-sit load --locust-master` there)"
+    return ""
 
 
 def _figures(path: Path) -> tuple[Figures, tuple[tuple[str, int], ...]]:

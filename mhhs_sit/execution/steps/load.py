@@ -25,7 +25,8 @@ from mhhs_sit.definitions.steps import StepContext
 from mhhs_sit.errors import EnvironmentBroken, Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution.case import CaseRun
 from mhhs_sit.execution.load import delivery
-from mhhs_sit.execution.load.locust_job import LoadJob, LoadOutcome, LoadPlan, run_load
+from mhhs_sit.execution.load.distribution import WORKERS_VARIABLE, Spread
+from mhhs_sit.execution.load.locust_job import LoadJob, LoadOutcome, LoadPlan, attach_workers, run_load
 from mhhs_sit.execution.load.thresholds import (
     Figures,
     Threshold,
@@ -39,7 +40,6 @@ from mhhs_sit.execution.steps.send import SCHEMA as SEND_SCHEMA
 from mhhs_sit.execution.steps.send import SendSpec, SendStep, build
 
 LOAD_KEYS = ("users", "spawn_rate", "rate", "duration", "workers", "thresholds")
-WORKERS_VARIABLE = "MHHS_SIT_LOCUST_WORKERS"  # set by `mhhs-sit load --locust-workers N`
 
 _COUNT = {"type": "integer", "minimum": 1}
 SCHEMA = {
@@ -87,10 +87,12 @@ class LoadStep(SendStep):
         spec = SendSpec.parse({k: v for k, v in body.items() if k not in LOAD_KEYS})
         message, dip_id = build(run, spec)
         _check_template(run, spec, message)
-        thresholds = _thresholds(body)
+        thresholds, plan = _thresholds(body), _plan(body)
+        if plan.spread.master is not None:  # this host's workers send; the master's run judges
+            return _attached(run, _job(run, spec, message, dip_id), plan)
         with tempfile.TemporaryDirectory(prefix="mhhs-load-") as where:
             started = time.time()
-            outcome = run_load(_job(run, spec, message, dip_id), _plan(body), Path(where))
+            outcome = run_load(_job(run, spec, message, dip_id), plan, Path(where))
             if run.runtime.environment.is_local:  # the journal says when each message reached its recipients
                 found = delivery.measured(run.runtime.client, spec.interface, dip_id, started, time.time())
                 outcome = dataclasses.replace(outcome, figures=dataclasses.replace(outcome.figures, delivery=found))
@@ -108,6 +110,14 @@ class LoadStep(SendStep):
             raise ScenarioFailure(f"load thresholds missed: {'; '.join(missed)} ({summary}{why})")
         return {"sent": figures.sent, "failed": figures.failed, "throughput": figures.throughput,
                 "p50": figures.p50, "p95": figures.p95, "p99": figures.p99, "met": met}  # fmt: skip
+
+
+def _attached(run: CaseRun, job: LoadJob, plan: LoadPlan) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="mhhs-load-") as where:
+        said = attach_workers(job, plan, Path(where))
+    if run.current is not None:
+        run.current.detail = said
+    return {"sent": 0, "failed": 0, "throughput": 0.0, "p50": 0.0, "p95": 0.0, "p99": 0.0, "met": [], "attached": said}
 
 
 def _thresholds(body: Mapping[str, object]) -> tuple[Threshold, ...]:
@@ -129,6 +139,7 @@ def _plan(body: Mapping[str, object]) -> LoadPlan:
         duration_s=max(1, round(parse_duration(duration))),
         rate=rate,
         workers=int(_number({"workers": os.environ.get(WORKERS_VARIABLE, 0), **body}, "workers")),
+        spread=Spread.from_environment(),
     )
 
 
