@@ -258,3 +258,13 @@ def test_a_worker_looks_ahead_at_what_it_was_handed_in_the_order_it_will_run_it(
     assert ahead(items[7], None, 8) == [items[7]]  # the worker's last item
     alone = WorkerQueue(SimpleNamespace(get_plugins=lambda: []))  # not xdist's worker: two are known
     assert alone(items[0], items[1], 8) == [items[0], items[1]]
+
+
+def test_a_case_reading_a_shared_simulator_inbox_runs_with_no_other_in_flight():
+    """An inbox read takes and acknowledges what is there, other cases' messages included."""
+    from mhhs_sit.execution.steps import STEP_KINDS
+
+    http = STEP_KINDS["http"]
+    assert http.exclusive({"url": "/_sim/inbox/{{ cohort.SUP.dip_id }}", "params": {"interface": "STATUS"}})
+    assert not http.exclusive({"url": "/_sim/messages/{{ transaction }}"})
+    assert not http.exclusive({"url": "/_sim/wait", "params": {"mpan": "{{ mpan }}"}})

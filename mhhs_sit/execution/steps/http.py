@@ -46,6 +46,7 @@ SCHEMA = {
 }
 
 SUCCESS = (200, 201, 202, 204)
+SHARED_INBOX = "/_sim/inbox"  # a participant's inbox on the local simulator, shared by its cohort's cases
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,11 @@ class HttpStep(RunnableBase):
             return []
         expect = sub_mapping(body, "expect")
         return [p for part in ("json", "headers") for p in check_paths(at, expect.get(part), ["expect", part], part)]
+
+    def exclusive(self, body: object) -> bool:
+        """Reading a participant's simulator inbox takes (and acknowledges) what is there: a case
+        overlapped with another of its cohort would take that case's messages too."""
+        return isinstance(body, Mapping) and SHARED_INBOX in str(body.get("url", ""))
 
     def title(self, body: object) -> str:
         if not isinstance(body, Mapping):
