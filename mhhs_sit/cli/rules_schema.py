@@ -65,7 +65,7 @@ def rules_schema() -> Schema:
             "remember": {"anyOf": [remember, {"type": "array", "items": remember}]},
             "forget": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
             "send": {"type": "array", "items": send},
-            "note": {"type": "string"},
+            "note": {"type": ["string", "null"]},  # null drops a note a merged rule brought
             "continue": {"type": "boolean"},
         },
         required=["when"],
