@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import re
 import shutil
 import signal
 import sys
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from mhhs_sit.cli.brought_certs import LIST_OPTION, OPTION, given_pairs, with_brought_certs
 from mhhs_sit.cli.common import guarded, project_of, shown
 from mhhs_sit.core.yamlsrc import load_yaml
-from mhhs_sit.definitions.environments import find_environment
+from mhhs_sit.definitions.environments import WEBHOOK_HOST, find_environment
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
@@ -101,7 +100,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="HOST[:PORT]",
         default=[],
         help="also accept webhooks (pubconfig callbackURL) on this host, any port or the one given "
-        "(repeatable; default: loopback only), for a system under test on another machine",
+        "(repeatable; default: the environment's allow_webhook_hosts, else loopback only), for a system "
+        "under test on another machine",
     )
     up.add_argument(
         OPTION,
@@ -292,9 +292,6 @@ def plan(args: argparse.Namespace) -> Plan:
         raise ConfigError(f"{OPTION}: participants' own certificates are for the embedded simulator; use --env local")
     config = with_brought_certs(config, brought)
     return Plan(env, chosen, config)
-
-
-WEBHOOK_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
 
 
 def _webhook_hosts(given: list[str]) -> list[str]:
