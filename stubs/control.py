@@ -6,6 +6,7 @@ read every delivery attempt, pull messages with acknowledgement, and seed MPAN a
 
 Every ``/_sim`` path but a participant's own inbox needs the control key (``ControlGate``): the
 journal holds every participant's payloads and faults or appointments change what others receive.
+A participant's own key reads only its own journal entries (``journal_access``).
 """
 
 from __future__ import annotations
