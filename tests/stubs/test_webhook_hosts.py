@@ -10,7 +10,7 @@ from mhhs_sit.errors import EnvironmentBroken, render_problems
 from mhhs_sit.execution.local_stubs import start_stubs
 from mhhs_sit.execution.runtime import Runtime
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, copy_project
 
 SDS2 = "1400000202"
 
@@ -99,3 +99,17 @@ def test_a_wrong_webhook_host_in_an_environment_file_names_file_line_and_key(tmp
     text = render_problems(problems)
     assert "remote-sut.yaml" + where in text and "allow_webhook_hosts" in text and says in text, text
     assert "Traceback" not in text
+
+
+def test_stubs_up_takes_the_environments_hosts_and_its_option_replaces_them(tmp_path, monkeypatch):
+    from mhhs_sit.cli.app import build_parser
+    from mhhs_sit.cli.stubs import plan
+
+    copy_project(tmp_path)
+    head = "environment: remote-sut\nenvironment_tag: DEV\nir: IR8.2\nstubs: embedded\n"
+    (tmp_path / "environments" / "remote-sut.yaml").write_text(head + "allow_webhook_hosts: [sut.example:8443]\n")
+    monkeypatch.chdir(tmp_path)
+    up = ["stubs", "up", "--env", "remote-sut", "--cohort", "C1"]
+    assert plan(build_parser().parse_args(up)).config.webhook_hosts == ("sut.example:8443",)
+    given = plan(build_parser().parse_args([*up, "--allow-webhook-host", "10.1.2.3"]))
+    assert given.config.webhook_hosts == ("10.1.2.3",)
