@@ -383,6 +383,8 @@ def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
     print(f"credentials: {path} (DIP ID, role, MPID and X-API-Key of every participant; mode 0600, {keep})")
     print(f"signing keys: {keys} (<DIP ID>.key/.pem per participant from outside, ca.pem; {keep})")
     print(f"signing: {chosen.config.signing} {SIGNING_NOTE[chosen.config.signing]}")
+    hosts = " and on " + ", ".join(chosen.config.webhook_hosts) if chosen.config.webhook_hosts else " only"
+    print(f"webhooks: on loopback{hosts} (--allow-webhook-host, allow_webhook_hosts)")
     for p in chosen.config.participants.values():
         if p.trusted_cert_files:
             print(f"  {p.dip_id} ({p.role}) signs with its own certificate: {', '.join(p.trusted_cert_files)}")
