@@ -341,9 +341,10 @@ def report(title: str, runs: list[dict[str, float]]) -> None:
             f"{r['end_to_end_rate'] / r['floor_rate']:.2f}x the floor; simulator process start to ready "
             f"{r['startup_s']:.2f} s"
         )
+        batch = (r["n"] + WARM_UP) / max(r["pushes"], 1)
         print(
-            f"  simulator CPU {r['cpu_ms']:.3f} ms per message (accept, validate, verify, journal, push): "
-            f"one core's worth is {1000 / r['cpu_ms']:.0f} msg/s"
+            f"  simulator CPU {r['cpu_ms']:.3f} ms per message (accept, validate, verify, journal, sign and push; "
+            f"~{batch:.0f} messages per push): one core's worth at that batching is {1000 / r['cpu_ms']:.0f} msg/s"
         )
     if len(runs) > 1:
         med = statistics.median(r["end_to_end_rate"] for r in runs)
