@@ -2,14 +2,17 @@
 """Throughput and latency of the DIP simulator: accepted, validated, routed and delivered.
 
 Three processes on loopback: the simulator (schema validation on, for the catalogue version of
-the local environment's IR), a webhook sink that timestamps every message it receives, and a
-load generator with C concurrent keep-alive connections, each sending one message per request
-(the worst case for the simulator; batches would be faster). Every message is counted end to
-end: the sink must see each accepted message exactly once. In the same run, the same load
-generator measures the raw loopback HTTP floor against a server that answers 201 at once.
+the local environment's IR, and signatures required, as on the DIP and in a run), a webhook sink
+that timestamps every message it receives, and a load generator with C concurrent keep-alive
+connections, each sending one signed message per request (the worst case for the simulator;
+batches would be faster). The messages are signed before the clock starts, so the figures are the
+simulator's (it verifies every signature, and signs every push), not the load generator's RSA.
+Every message is counted end to end: the sink must see each accepted message exactly once. In
+the same run, the same load generator measures the raw loopback HTTP floor against a server
+that answers 201 at once.
 Prints figures; asserts nothing.
 
-    python bench/bench_simulator.py [--n 6000] [--concurrency 32] [--repeat 1]
+    python bench/bench_simulator.py [--n 6000] [--concurrency 32] [--repeat 1] [--signing required|off]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import os
 import shutil
 import statistics
 import subprocess
@@ -89,9 +93,10 @@ def serve(port_out: Any, record: bool, ready: Any, stop: Any, results: Any) -> N
     asyncio.run(main())
 
 
-async def load(
-    port: int, path: str, bodies: list[tuple[str, bytes]], headers: bytes, concurrency: int, rate: float = 0.0
-) -> Any:
+Body = tuple[str, bytes, bytes]  # senderUniqueReference, request body, its own headers (signature)
+
+
+async def load(port: int, path: str, bodies: list[Body], headers: bytes, concurrency: int, rate: float = 0.0) -> Any:
     """Send every body on ``concurrency`` keep-alive connections; (sur, sent-at, status) each.
 
     ``rate`` > 0 paces the senders together to that many messages per second (open loop): each
@@ -104,7 +109,7 @@ async def load(
 
     async def conn() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        for i, (sur, body) in it:
+        for i, (sur, body, signed) in it:
             sent = time.monotonic()
             if rate:
                 due = started + i / rate
@@ -112,8 +117,8 @@ async def load(
                     await asyncio.sleep(due - sent)
                 sent = due
             writer.write(
-                b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers
-                + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1:" + str(port).encode() + b"\r\n"
+                + headers + signed + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
             )  # fmt: skip
             start, _ = await read_message(reader)
             out.append((sur, sent, int(start.split()[1])))
@@ -126,9 +131,11 @@ async def load(
 # -- the simulator process -----------------------------------------------------------------
 
 
-def bench_config(keys: dict[str, str], version: str) -> Any:
+def bench_config(keys: dict[str, str], version: str, workdir: Path, signing: str = "required") -> Any:
     """The cohorts' config, with the registration service played from outside: every message is
-    pushed to a webhook (none is answered inside the simulator)."""
+    pushed to a webhook (none is answered inside the simulator). Signatures are required; the
+    sender's and the registration service's keys are written to ``workdir`` for the simulator's
+    process to trust (what a run does: ``mhhs_sit.execution.local_stubs``)."""
     sys.path.insert(0, str(REPO))
     from dataclasses import replace
 
@@ -136,9 +143,14 @@ def bench_config(keys: dict[str, str], version: str) -> Any:
     from mhhs_stubs import config_from_cohorts
 
     cohorts, _ = load_cohorts(REPO / "cohorts")
-    config = config_from_cohorts(cohorts.values(), version=version, keys=keys)
+    config = config_from_cohorts(cohorts.values(), version=version, keys=keys, signing=signing)
+    config.credentials.write(workdir, [SUP, REGS])
     parts = dict(config.participants)
-    parts[REGS] = replace(parts[REGS], simulated=False)
+    for dip_id in (SUP, REGS):
+        parts[dip_id] = replace(
+            parts[dip_id], simulated=False, key_file=str(workdir / f"{dip_id}.key"),
+            cert_file=str(workdir / f"{dip_id}.pem"),
+        )  # fmt: skip
     return replace(config, participants=parts)
 
 
@@ -158,7 +170,9 @@ def start_standalone(config: Any, workdir: Path) -> tuple[subprocess.Popen[str],
     return proc, line.split()[1]
 
 
-def build_bodies(n: int, prefix: str = "bench") -> list[tuple[str, bytes]]:
+def build_bodies(n: int, url: str, signer: Any, prefix: str = "bench") -> list[Body]:
+    """``n`` IF-031 messages, each with its signature headers for ``url`` (valid for the
+    simulator's 300 s signature skew: a run takes seconds)."""
     from mhhs_sit.dip.envelope import ReferenceSource
     from tests.stubs.messages import appointment
 
@@ -166,8 +180,27 @@ def build_bodies(n: int, prefix: str = "bench") -> list[tuple[str, bytes]]:
     out = []
     for i in range(n):
         m = appointment(f"{1000000000000 + i * 10:013d}", refs)  # the tests' IF-031 (C1's SUP to REGS)
-        out.append((m["CommonBlock"]["S1"]["senderUniqueReference"], json.dumps([{"payload": m}]).encode()))
+        body = json.dumps([{"payload": m}]).encode()
+        signed = b"".join(f"{k}: {v}\r\n".encode() for k, v in signer.headers("POST", url, body).items())
+        out.append((m["CommonBlock"]["S1"]["senderUniqueReference"], body, signed))
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used: a figure that a busy machine does not blur
+    as it does the rates (other processes take the cores, not the simulator's work)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _NoSigner:
+    """The floor server checks nothing: no signature headers."""
+
+    def headers(self, method: str, url: str, body: bytes) -> dict[str, str]:
+        return {}
 
 
 def pct(values: list[float], p: float) -> float:
@@ -175,19 +208,21 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-def one_run(n: int, concurrency: int, version: str, rate: float = 0.0) -> dict[str, float]:
+def one_run(n: int, concurrency: int, version: str, rate: float = 0.0, signing: str = "required") -> dict[str, float]:
     ctx = mp.get_context("spawn")
     keys = {SUP: "bench-sup-key-000000000000000000", REGS: "bench-regs-key-00000000000000000"}
-    warm = build_bodies(WARM_UP, prefix="warm")
-    bodies = build_bodies(n)
+    workdir = Path(tempfile.mkdtemp(prefix="mhhs-bench-"))
+    config = bench_config(keys, version, workdir, signing)
+    floor_bodies = [(sur, body, b"") for sur, body, _ in build_bodies(n, "http://127.0.0.1/x", _NoSigner())]
 
     # the raw loopback floor, same load generator, same concurrency
     f_port, f_ready, f_stop, f_res = ctx.Value("i", 0), ctx.Event(), ctx.Event(), ctx.Queue()
     floor_proc = ctx.Process(target=serve, args=(f_port, False, f_ready, f_stop, f_res), daemon=True)
     floor_proc.start()
     f_ready.wait(10)
-    asyncio.run(load(f_port.value, "/x", warm, b"Content-Type: application/json\r\n", concurrency))
-    floor, f0, f1 = asyncio.run(load(f_port.value, "/x", bodies, b"Content-Type: application/json\r\n", concurrency))
+    json_type = b"Content-Type: application/json\r\n"
+    asyncio.run(load(f_port.value, "/x", floor_bodies[:WARM_UP], json_type, concurrency))
+    floor, f0, f1 = asyncio.run(load(f_port.value, "/x", floor_bodies, json_type, concurrency))
     f_stop.set()
     f_res.get(timeout=10)
     floor_proc.join(10)
@@ -196,29 +231,32 @@ def one_run(n: int, concurrency: int, version: str, rate: float = 0.0) -> dict[s
     sink = ctx.Process(target=serve, args=(s_port, True, s_ready, s_stop, s_res), daemon=True)
     sink.start()
     t_start = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="mhhs-bench-"))
-    config = bench_config(keys, version)
     sim, base = start_standalone(config, workdir)
     s_ready.wait(10)
     import requests
 
-    r = requests.post(
-        f"{base}/dip-channel/IF-031/pubconfig/{REGS}",
-        json={"callbackURL": f"http://127.0.0.1:{s_port.value}/hook", "maxMessageCount": 100},
-        headers={"X-API-Key": keys[REGS]},
-        timeout=10,
-    )
+    hook = json.dumps({"callbackURL": f"http://127.0.0.1:{s_port.value}/hook", "maxMessageCount": 100}).encode()
+    pubconfig = f"{base}/dip-channel/IF-031/pubconfig/{REGS}"
+    signed_hook = config.credentials.participant(REGS).signer().headers("POST", pubconfig, hook)
+    r = requests.post(pubconfig, data=hook, timeout=10, headers={
+        "X-API-Key": keys[REGS], "Content-Type": "application/json", **signed_hook,
+    })  # fmt: skip
     r.raise_for_status()
     startup = time.monotonic() - t_start
     headers = b"Content-Type: application/json\r\nX-API-Key: " + keys[SUP].encode() + b"\r\n"
     port = int(base.rsplit(":", 1)[1])
+    signer = config.credentials.participant(SUP).signer() if signing == "required" else _NoSigner()
+    warm = build_bodies(WARM_UP, f"{base}/dip-channel/IF-031", signer, prefix="warm")
+    bodies = build_bodies(n, f"{base}/dip-channel/IF-031", signer)
     control = {"X-Sim-Control-Key": config.control_key}
     # Not measured: the first messages compile the interface's schema and open the push connection.
     asyncio.run(load(port, "/dip-channel/IF-031", warm, headers, concurrency))
     requests.post(f"{base}/_sim/idle", headers=control, params={"timeout": 60}, timeout=70)
+    cpu_before = cpu_seconds(sim.pid)
     sent, l0, l1 = asyncio.run(load(port, "/dip-channel/IF-031", bodies, headers, concurrency, rate))
     accepted = {sur: t for sur, t, status in sent if status == 201}
     requests.post(f"{base}/_sim/idle", headers=control, params={"timeout": 60}, timeout=70)
+    cpu = cpu_seconds(sim.pid) - cpu_before
     totals = requests.get(f"{base}/_sim/deliveries", headers=control, params={"limit": 1}, timeout=30).json()["totals"]
     s_stop.set()
     got = s_res.get(timeout=30)
@@ -245,6 +283,7 @@ def one_run(n: int, concurrency: int, version: str, rate: float = 0.0) -> dict[s
         "floor_rate": len(floor) / (f1 - f0),
         "startup_s": startup,
         "journal_delivered": totals.get("delivered", 0),
+        "cpu_ms": cpu * 1000 / max(len(accepted), 1),  # nan where /proc is not there
     }
 
 
@@ -260,19 +299,28 @@ def main() -> None:
         help="paced run at this many msg/s for the latency figures (0: saturation only; default 1500)",
     )
     ap.add_argument("--version", default=None, help="catalogue version to validate against (default: local IR's)")
+    ap.add_argument(
+        "--signing",
+        choices=("required", "off"),
+        default="required",
+        help="required (default, as a run and the DIP): every message signed and verified; off: the cost without",
+    )
     args = ap.parse_args()
     sys.path.insert(0, str(REPO))
     from mhhs_sit.catalogue import load_catalogue
 
     version = args.version or load_catalogue().resolve_version("IR8.2")
-    print(f"simulator benchmark: {args.n} IF-031 messages, {args.concurrency} senders, validation {version}")
+    print(
+        f"simulator benchmark: {args.n} IF-031 messages, {args.concurrency} senders, validation {version}, "
+        f"signing {args.signing}"
+    )
     report(
         "saturation (senders as fast as answers come back)",
-        [one_run(args.n, args.concurrency, version) for _ in range(args.repeat)],
+        [one_run(args.n, args.concurrency, version, signing=args.signing) for _ in range(args.repeat)],
     )
     if args.rate:
         report(f"paced at {args.rate:g} msg/s (latency from each message's due time)", [
-            one_run(args.n, args.concurrency, version, args.rate) for _ in range(args.repeat)
+            one_run(args.n, args.concurrency, version, args.rate, args.signing) for _ in range(args.repeat)
         ])  # fmt: skip
 
 
@@ -292,6 +340,11 @@ def report(title: str, runs: list[dict[str, float]]) -> None:
             f"  raw loopback HTTP floor (same client): {r['floor_rate']:.0f} req/s → simulator end to end is "
             f"{r['end_to_end_rate'] / r['floor_rate']:.2f}x the floor; simulator process start to ready "
             f"{r['startup_s']:.2f} s"
+        )
+        batch = (r["n"] + WARM_UP) / max(r["pushes"], 1)
+        print(
+            f"  simulator CPU {r['cpu_ms']:.3f} ms per message (accept, validate, verify, journal, sign and push; "
+            f"~{batch:.0f} messages per push): one core's worth at that batching is {1000 / r['cpu_ms']:.0f} msg/s"
         )
     if len(runs) > 1:
         med = statistics.median(r["end_to_end_rate"] for r in runs)

@@ -264,7 +264,7 @@ class SimulatorApp:
                 f"callbackURL {url} is not on loopback"
                 + (f" nor on an allowed webhook host ({allowed})" if allowed else "")
                 + ": webhooks must be http(s)://127.0.0.1:PORT/... unless the simulator is started with "
-                "--allow-webhook-host HOST[:PORT]",
+                "--allow-webhook-host HOST[:PORT] (or the environment file's allow_webhook_hosts)",
             )
         count = webhook.max_messages
         if not isinstance(count, int | float) or isinstance(count, bool) or count < 1:

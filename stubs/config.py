@@ -61,6 +61,9 @@ class SimulatorConfig:
     max_json_depth: int = 64  # arrays/objects nested deeper: 400 MSG1001 (a DIP message needs ~6)
     max_batch_items: int = 1_000  # messages (or status items, faults, dry-run messages) per request: 413
     body_timeout: float = 30.0  # seconds a request's body may take to arrive: 408 (a slow client)
+    # seconds from a connection's start, or a request's first byte, until its headers are complete;
+    # then the connection is dropped (one that sends nothing, or its headers a byte at a time)
+    header_timeout: float = 20.0
     journal_limit: int = 100_000
     # The journal's bytes as well: each entry counts the JSON received for it (Python holds a
     # few times that); the oldest entries are evicted first and counted (/_sim/health "evicted").

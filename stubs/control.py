@@ -6,6 +6,7 @@ read every delivery attempt, pull messages with acknowledgement, and seed MPAN a
 
 Every ``/_sim`` path but a participant's own inbox needs the control key (``ControlGate``): the
 journal holds every participant's payloads and faults or appointments change what others receive.
+A participant's own key reads only its own journal entries (``journal_access``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mhhs_sit.core.clock_change import CONTROL_KEYS, ClockChangeError, parse_clo
 from mhhs_stubs.answers import error, problem
 from mhhs_stubs.config import CONTROL_HEADER, SimParticipant, SimulatorConfig
 from mhhs_stubs.journal import DELIVERY_STATUSES, Entry, Query
+from mhhs_stubs.journal_access import NotYours, Reader, participant_may_read
 from mhhs_stubs.limits import JsonRefused, parse_json
 from mhhs_stubs.routing import parse_seed
 from mhhs_stubs.rule_files import TRIGGER_NAME
@@ -55,17 +57,23 @@ class ControlGate:
             return
         wanted = CONTROL_HEADER.lower().encode()
         given = next((v for k, v in scope["headers"] if k == wanted), b"")
-        if self.config.is_control_key(given.decode("latin-1")):
-            await self.app(scope, receive, send)
+        if self.config.is_control_key(given.decode("latin-1")) or (not given and _reads_own(scope)):
+            await self.app(scope, receive, send)  # a participant's key is checked by the handler
             return
         what = "an unknown" if given else "no"
         self.on_refusal(f"401 control-key: {scope['method']} {scope['path']} with {what} {CONTROL_HEADER}")
         refusal = error(
             401, "MSG1000", "Unauthorised",
             f"{scope['path']} is the simulator's control API: send the run's control key as {CONTROL_HEADER} "
-            "(printed by mhhs-sit stubs up and in its credentials file); a participant's X-API-Key is not one",
+            "(printed by mhhs-sit stubs up and in its credentials file); a participant's X-API-Key is not one "
+            "(with it a participant reads only its own messages: GET /_sim/messages, /_sim/wait, /_sim/deliveries)",
         )  # fmt: skip
         await refusal(scope, receive, send)
+
+
+def _reads_own(scope: Scope) -> bool:
+    """A participant's key on a journal path it may read (its own entries: ``journal_access``)."""
+    return participant_may_read(scope["method"], scope["path"]) and any(k == b"x-api-key" for k, _ in scope["headers"])
 
 
 def control_routes(sim: SimulatorApp) -> list[Route]:
@@ -139,6 +147,8 @@ def _guard(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Reque
             return await handler(request)
         except BadQuery as exc:
             return problem(400, str(exc))
+        except NotYours as exc:
+            return problem(403, str(exc))
 
     return wrapped
 
@@ -168,8 +178,21 @@ class ControlApi:
             }
         )
 
+    async def _reader(self, request: Request) -> Reader | Response:
+        """The control client (ControlGate checked its key), or the participant whose X-API-Key
+        (signature and certificate as on the DIP's paths) reads its own entries; else the refusal."""
+        if self.dip.config.is_control_key(request.headers.get(CONTROL_HEADER)):
+            return Reader()
+        caller, refusal = await self.sim._authenticate(request, "_sim")
+        if caller is None:
+            return refusal  # type: ignore[return-value]
+        return Reader(caller.dip_id)
+
     async def messages(self, request: Request) -> Response:
-        q = _query(request)
+        reader = await self._reader(request)
+        if isinstance(reader, Response):
+            return reader
+        q = reader.narrowed(_query(request))
         limit = int(_number(request, "limit", 1000, low=1, high=100_000))
         entries = self.dip.journal.query(q, limit=limit)
         return JSONResponse(
@@ -177,17 +200,20 @@ class ControlApi:
                 "count": len(entries),
                 "evicted": self.dip.journal.evicted,
                 "lastSeq": self.dip.journal.last_seq,
-                "messages": [e.as_dict() for e in entries],
+                "messages": [reader.view(e) for e in entries],
             }
         )
 
     async def message(self, request: Request) -> Response:
+        reader = await self._reader(request)
+        if isinstance(reader, Response):
+            return reader
         tx = request.path_params["transaction_id"]
         entry = self.dip.journal.by_transaction(tx)
-        if entry is None:
+        if entry is None or not reader.sees(entry):  # another's message: as if there were none
             evicted = f" ({self.dip.journal.evicted} older entries were evicted)" if self.dip.journal.evicted else ""
             return problem(404, f"no accepted message with transactionID {tx}{evicted}")
-        return JSONResponse(entry.as_dict())
+        return JSONResponse(reader.view(entry))
 
     async def wait(self, request: Request) -> Response:
         """Block until a message matching the query reaches the recipient (or role), or time out.
@@ -195,10 +221,13 @@ class ControlApi:
         "Reaches" means delivered: pushed and answered 2xx, answered by a participant simulator,
         or acknowledged from the inbox. Without ``recipient``/``role`` the first match is enough.
         """
-        q = _query(request)
+        reader = await self._reader(request)
+        if isinstance(reader, Response):
+            return reader
+        role = request.query_params.get("role")
+        q = reader.narrowed(_query(request), role=role)
         timeout = _number(request, "timeout", 10.0, high=MAX_WAIT_S)
         recipient = request.query_params.get("recipient")
-        role = request.query_params.get("role")
         wanted_status = request.query_params.get("status", "delivered")
         if wanted_status not in DELIVERY_STATUSES:
             raise BadQuery(f"status={wanted_status!r}; one of {', '.join(DELIVERY_STATUSES)}")
@@ -221,18 +250,22 @@ class ControlApi:
                     "seqAtStart": loop_start,
                 }
             )
-        return JSONResponse({"found": True, "message": found.as_dict(), "lastSeq": self.dip.journal.last_seq})
+        return JSONResponse({"found": True, "message": reader.view(found), "lastSeq": self.dip.journal.last_seq})
 
     async def deliveries(self, request: Request) -> Response:
-        q = _query(request)
+        reader = await self._reader(request)
+        if isinstance(reader, Response):
+            return reader
+        q = reader.narrowed(_query(request))
         status = request.query_params.get("status")
         if status is not None and status not in DELIVERY_STATUSES:
             raise BadQuery(f"status={status!r}; one of {', '.join(DELIVERY_STATUSES)}")
-        recipient = request.query_params.get("recipient")
+        recipient = reader.dip_id or request.query_params.get("recipient")
         limit = int(_number(request, "limit", 1000, low=1, high=100_000))
         entries = self.dip.journal.query(dataclasses.replace(q, recipient=None), limit=10**9)
         rows = list(itertools.islice(_delivery_rows(entries, status, recipient), limit))
-        counts = Counter(d.status for e in self.dip.journal for d in e.deliveries)
+        mine = self.dip.journal if reader.dip_id is None else entries
+        counts = Counter(d.status for e in mine for d in reader.deliveries(e))
         return JSONResponse({"count": len(rows), "totals": dict(counts), "deliveries": rows})
 
     async def route(self, request: Request) -> Response:

@@ -114,6 +114,14 @@ def _dip(summary: str, body: JsonObject | None, ok: JsonObject, *params: JsonObj
 
 API_KEY: JsonValue = [{"ApiKeyAuth": []}]
 CONTROL_KEY: JsonValue = [{"ControlKeyAuth": []}]
+# The journal's paths: the control client reads every entry, a participant its own (journal_access).
+JOURNAL_READER: JsonValue = [{"ControlKeyAuth": []}, {"ApiKeyAuth": []}]
+NOT_YOURS: JsonObject = {
+    "403": _json(
+        {"oneOf": [_ref("StandardResponse"), _ref("Problem")]},
+        "A participant asking about another participant's messages, or whose signature or certificate is not its own",
+    )
+}
 
 
 def _control(
@@ -358,14 +366,24 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
             )
         },
         "/_sim/messages": {
-            "get": _control("Query the journal", {"200": _json(LIST, "Matching entries")}, *JOURNAL_QUERY)
+            "get": _control(
+                "Query the journal (a participant: only its own entries)",
+                {"200": _json(LIST, "Matching entries"), **NOT_YOURS},
+                *JOURNAL_QUERY,
+                security=JOURNAL_READER,
+            )
         },
         "/_sim/messages/{transactionID}": {
             "get": {
                 **_control(
-                    "One accepted message with its route and every delivery attempt",
-                    {"200": _json(_ref("JournalEntry"), "The entry"), "404": _json(_ref("Problem"), "Unknown")},
+                    "One accepted message with its route and every delivery attempt (a participant: its own)",
+                    {
+                        "200": _json(_ref("JournalEntry"), "The entry"),
+                        "404": _json(_ref("Problem"), "Unknown (or, to a participant, not its own)"),
+                        **NOT_YOURS,
+                    },
                     {"name": "transactionID", "in": "path", "required": True, "schema": {"type": "string"}},
+                    security=JOURNAL_READER,
                 ),
             }
         },
@@ -380,12 +398,14 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                             "properties": {"found": {"type": "boolean"}, "message": _ref("JournalEntry")},
                         },
                         "found: true with the message, or false after the timeout",
-                    )
+                    ),
+                    **NOT_YOURS,
                 },
                 *JOURNAL_QUERY,
                 _query("role", "recipient role"),
                 _query("status", "delivery status to wait for (default delivered)"),
                 _query("timeout", "seconds, at most 120", "number"),
+                security=JOURNAL_READER,
             )
         },
         "/_sim/deliveries": {
@@ -394,10 +414,12 @@ def build_document(version: str, extra_paths: JsonObject | None = None) -> JsonO
                 {
                     "200": _json(
                         {"type": "object", "required": ["count", "totals", "deliveries"]}, "Deliveries and totals"
-                    )
+                    ),
+                    **NOT_YOURS,
                 },
                 *JOURNAL_QUERY,
                 _query("status", "delivery status"),
+                security=JOURNAL_READER,
             )
         },
         "/_sim/route/{id}": {

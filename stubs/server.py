@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import TypedDict
 
 import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from mhhs_sit.errors import EnvironmentBroken
 from mhhs_stubs.app import SimulatorApp
 from mhhs_stubs.config import CONTROL_HEADER, SimulatorConfig
+from mhhs_stubs.connections import GuardedProtocol, PeerCertProtocol, ServerConfig
 from mhhs_stubs.tls import client_trust_bundle
 
 
@@ -48,56 +47,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-class PeerCertProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
-    """uvicorn's HTTP protocol, adding the ASGI TLS extension so the app sees the client certificate.
-
-    uvicorn does not fill ``scope["extensions"]["tls"]``; the handshake is over when
-    ``connection_made`` runs, so the peer certificate is read once per connection here.
-    """
-
-    def connection_made(self, transport: asyncio.Transport) -> None:
-        super().connection_made(transport)
-        ssl_object = transport.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        if not der:
-            return
-        tls = {
-            "server_cert": None,
-            "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)],
-            "client_cert_name": None,
-            "client_cert_error": None,
-            "tls_version": None,
-            "cipher_suite": None,
-        }
-        inner: ASGIApp = self.app  # type: ignore[has-type]
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            scope.setdefault("extensions", {})["tls"] = tls
-            await inner(scope, receive, send)
-
-        self.app = app
-
-    def shutdown(self) -> None:
-        """Close idle connections at once: a TLS close waits for the peer's close_notify, which a
-        client that has already gone (requests closes without one) never sends, so the server's
-        shutdown would hang until the 30 s SSL shutdown timeout."""
-        idle = self.cycle is None or self.cycle.response_complete
-        super().shutdown()
-        if idle:
-            self.transport.abort()
-
-
-class _PinningConfig(uvicorn.Config):
-    """uvicorn's config, whose TLS context takes a trusted client certificate as a trust anchor by
-    itself (``VERIFY_X509_PARTIAL_CHAIN``): a certificate a participant brought, issued by its own
-    CA, is trusted without that CA, as the DIP trusts the certificate onboarded for a DIP ID."""
-
-    def load(self) -> None:
-        super().load()
-        if self.ssl is not None:
-            self.ssl.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-
-
 class _TlsOptions(TypedDict, total=False):
     """uvicorn's options for HTTPS (and mutual TLS) with the run's certificates."""
 
@@ -105,7 +54,6 @@ class _TlsOptions(TypedDict, total=False):
     ssl_keyfile: str
     ssl_ca_certs: str
     ssl_cert_reqs: int
-    http: type[PeerCertProtocol]
 
 
 class EmbeddedSimulator:
@@ -124,6 +72,7 @@ class EmbeddedSimulator:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.credentials_dir: Path | None = None
         tls: _TlsOptions = {}
+        protocol: type[GuardedProtocol] = GuardedProtocol
         if config.tls:
             self._tmp = tempfile.TemporaryDirectory(prefix="mhhs-sim-tls-")
             self.credentials_dir = Path(self._tmp.name)
@@ -136,11 +85,14 @@ class EmbeddedSimulator:
                 "ssl_keyfile": str(self.credentials_dir / "server.key"),
                 "ssl_ca_certs": str(self.credentials_dir / "clients.pem"),
                 "ssl_cert_reqs": ssl.CERT_REQUIRED if config.mtls else ssl.CERT_NONE,
-                "http": PeerCertProtocol,
             }
+            protocol = PeerCertProtocol
         self._server = uvicorn.Server(
-            _PinningConfig(
+            ServerConfig(
                 self.sim.app,
+                header_timeout=config.header_timeout,
+                on_drop=self._dropped,
+                http=protocol,
                 host=host,
                 port=self.port,
                 log_level="warning",
@@ -151,6 +103,10 @@ class EmbeddedSimulator:
             )
         )
         self._thread: threading.Thread | None = None
+
+    def _dropped(self, note: str) -> None:
+        """A connection dropped before its request was read (``GuardedProtocol``), journalled."""
+        self.sim.dip.journal.add("refused", "-", None, note=note)
 
     @property
     def control_headers(self) -> dict[str, str]:

@@ -5,6 +5,9 @@ import re
 
 import pytest
 
+from mhhs_sit.definitions.environments import load_environment
+from mhhs_sit.dip.signing import SIGNATURE_HEADERS
+from mhhs_sit.execution.local_stubs import simulator_config
 from tests.helpers import appointment_scenario, copy_project, unreachable_environment, write
 
 
@@ -179,14 +182,21 @@ def test_a_bad_fault_step_is_a_definition_error_at_its_line(pytester, project):
     assert "Traceback" not in out
 
 
-def test_the_example_cycle_passes_over_mutual_tls(pytester):
-    """environments/local-mtls.yaml: HTTPS with the run's client certificates, every request signed."""
-    copy_project(pytester.path)
+def test_the_example_cycle_passes_over_mutual_tls_with_signing_required(pytester):
+    """environments/local-mtls.yaml: HTTPS with the run's client certificates, and the simulator
+    the run starts requires every request signed, as the DIP does (an unsigned one is a 401:
+    tests/stubs/test_auth.py); every DIP request of the cycle carried the four signature headers."""
+    root = copy_project(pytester.path)
+    env, problems = load_environment("local-mtls", root / "environments", root, environ={})
+    assert not problems and env.tls and simulator_config(env, []).signing == "required"
     result = run(pytester, "-q", "--mhhs-env", "local-mtls", "--alluredir=out/allure")
     result.assert_outcomes(passed=16)
-    urls = {x["url"].split("/dip-channel")[0] for f in (pytester.path / "out" / "allure").glob("*-attachment.json")
-            for x in _exchanges(f) if "/dip-channel/" in x["url"]}  # fmt: skip
-    assert urls and all(u.startswith("https://127.0.0.1:") for u in urls)
+    sent = [x for f in (pytester.path / "out" / "allure").glob("*-attachment.json")
+            for x in _exchanges(f) if "/dip-channel/" in x["url"]]  # fmt: skip
+    assert sent and all(x["url"].startswith("https://127.0.0.1:") for x in sent)
+    for x in sent:
+        headers = {k.lower() for k in x["request"]["headers"]}
+        assert {h.lower() for h in SIGNATURE_HEADERS} <= headers, x["url"]
 
 
 def test_a_definition_error_at_run_time_is_reported_as_one_everywhere(pytester, project):

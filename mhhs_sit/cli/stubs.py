@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import re
 import shutil
 import signal
 import sys
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from mhhs_sit.cli.brought_certs import LIST_OPTION, OPTION, given_pairs, with_brought_certs
 from mhhs_sit.cli.common import guarded, project_of, shown
 from mhhs_sit.core.yamlsrc import load_yaml
-from mhhs_sit.definitions.environments import find_environment
+from mhhs_sit.definitions.environments import WEBHOOK_HOST, find_environment
 from mhhs_sit.definitions.model import Cohort, Environment
 from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.definitions.schemas import ROLES
@@ -101,7 +100,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="HOST[:PORT]",
         default=[],
         help="also accept webhooks (pubconfig callbackURL) on this host, any port or the one given "
-        "(repeatable; default: loopback only), for a system under test on another machine",
+        "(repeatable; default: the environment's allow_webhook_hosts, else loopback only), for a system "
+        "under test on another machine",
     )
     up.add_argument(
         OPTION,
@@ -294,9 +294,6 @@ def plan(args: argparse.Namespace) -> Plan:
     return Plan(env, chosen, config)
 
 
-WEBHOOK_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
-
-
 def _webhook_hosts(given: list[str]) -> list[str]:
     hosts = _values(given)
     for host in hosts:
@@ -386,6 +383,8 @@ def _announce(sim: Any, chosen: Plan, path: Path, *, keep: str) -> None:
     print(f"credentials: {path} (DIP ID, role, MPID and X-API-Key of every participant; mode 0600, {keep})")
     print(f"signing keys: {keys} (<DIP ID>.key/.pem per participant from outside, ca.pem; {keep})")
     print(f"signing: {chosen.config.signing} {SIGNING_NOTE[chosen.config.signing]}")
+    hosts = " and on " + ", ".join(chosen.config.webhook_hosts) if chosen.config.webhook_hosts else " only"
+    print(f"webhooks: on loopback{hosts} (--allow-webhook-host, allow_webhook_hosts)")
     for p in chosen.config.participants.values():
         if p.trusted_cert_files:
             print(f"  {p.dip_id} ({p.role}) signs with its own certificate: {', '.join(p.trusted_cert_files)}")

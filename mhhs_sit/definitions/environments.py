@@ -22,6 +22,9 @@ from mhhs_sit.definitions.schema_check import schema_problems
 from mhhs_sit.errors import Problem
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# A host that may take webhooks beyond loopback: "HOST" (any port) or "HOST:PORT", an IPv6
+# address in brackets ("[::1]:8080"); `stubs up --allow-webhook-host` and `allow_webhook_hosts:`.
+WEBHOOK_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$")
 
 
 def expand_env(text: str, environ: Mapping[str, str]) -> tuple[str, list[str]]:
@@ -177,7 +180,39 @@ class _Reader:
             tls=bool(data.get("tls", False)),
             concurrency=int(data.get("concurrency", 1)),
             subset=_subset(_mapping(data.get("selection"))),
+            webhook_hosts=self.webhook_hosts(),
         )
+
+    def webhook_hosts(self) -> tuple[str, ...]:
+        """``allow_webhook_hosts:``, the local simulator's webhook hosts beyond loopback (a system
+        under test on another machine), each ``HOST`` or ``HOST:PORT`` once its variables are expanded."""
+        given = self.data.get("allow_webhook_hosts") or []
+        if given and self.data["stubs"] == "none":
+            self.problems.append(
+                self.doc.problem(
+                    ["allow_webhook_hosts"],
+                    "allow_webhook_hosts is for a local simulator (stubs: embedded or container); the real DIP "
+                    "keeps its own list of webhook hosts: leave the key out",
+                )
+            )
+            return ()
+        hosts: list[str] = []
+        for i, raw in enumerate(given):
+            known = len(self.problems)
+            host = (self.expanded(["allow_webhook_hosts", i], raw) or "").strip()
+            if len(self.problems) > known:
+                continue  # an unset variable: said once, not again as a malformed host
+            if not WEBHOOK_HOST.match(host):
+                self.problems.append(
+                    self.doc.problem(
+                        ["allow_webhook_hosts", i],
+                        f"{host!r} is not HOST or HOST:PORT: write the host name or address alone, without "
+                        "http:// or a path (sut.example.com, 10.1.2.3:8443, [fd00::1]:8443)",
+                    )
+                )
+            elif host not in hosts:
+                hosts.append(host)
+        return tuple(hosts)
 
 
 def _subset(given: Mapping[str, Any]) -> RunSubset:

@@ -218,6 +218,7 @@ class Environment:
     concurrency: int = 1  # cases in flight at once when --mhhs-concurrency is not given
     subset: RunSubset = RunSubset()  # which cases a run in this environment takes (all by default)
     rules_dir: str | None = None  # the participant simulators' rules, if not the shipped stubs/rules
+    webhook_hosts: tuple[str, ...] = ()  # beyond loopback, the local simulator's webhook hosts (HOST[:PORT])
 
     @property
     def is_local(self) -> bool:

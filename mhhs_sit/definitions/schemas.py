@@ -185,6 +185,8 @@ ENVIRONMENT: dict[str, Any] = {
         "fault_seed": {"type": ["integer", "string"]},
         # local simulator over HTTPS with the run's client certificates (mutual TLS), as the real DIP
         "tls": {"type": "boolean"},
+        # hosts beyond loopback whose webhooks the local simulator takes ("HOST" or "HOST:PORT")
+        "allow_webhook_hosts": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
         # the simulator's push retries (local environments shorten them so a dead letter takes seconds)
         "delivery": {
             "type": "object",

@@ -112,7 +112,7 @@ def simulator_config(
     tls: bool = False,
 ) -> SimulatorConfig:
     """What the simulator of ``environment`` serves: the cohorts' participants with fresh keys,
-    the environment's faults and delivery policy."""
+    the environment's faults, delivery policy and webhook hosts beyond loopback."""
     from mhhs_stubs import DeliveryPolicy, config_from_cohorts
 
     return config_from_cohorts(
@@ -126,6 +126,7 @@ def simulator_config(
         signing=signing,
         tls=tls,
         rules_dir=environment.rules_dir,
+        webhook_hosts=environment.webhook_hosts,
     )
 
 

@@ -173,6 +173,12 @@ def test_depth_is_counted_exactly():
         parse_json(b'{"a":' * 65 + b"1" + b"}" * 65, 64)
     with pytest.raises(JsonRefused, match="not valid JSON"):
         parse_json(b"{", 64)
+    # more brackets than the limit but shallow (wide, or brackets inside text): walked, and passed
+    wide = json.dumps([{"a": [1]} for _ in range(100)]).encode()
+    assert parse_json(wide, 3) == json.loads(wide)
+    assert parse_json(json.dumps({"text": "[{" * 100}).encode(), 1) == {"text": "[{" * 100}
+    with pytest.raises(JsonRefused, match="nested deeper than 2"):
+        parse_json(json.dumps([[[1]], "[" * 10]).encode(), 2)
 
 
 def test_a_batch_has_at_most_max_batch_items(sim):

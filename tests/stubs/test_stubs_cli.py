@@ -191,6 +191,7 @@ def test_only_and_except_choose_which_participants_are_simulated():
     ) as up:
         creds = up.creds()
         assert creds["simulator"]["webhook_hosts"] == ["sut:8443"] and creds["simulator"]["signing"] == "optional"
+        assert "webhooks: on loopback and on sut:8443 (--allow-webhook-host, allow_webhook_hosts)" in up.lines
         assert up.send([{"payload": appointment("1000000000052")}], signed=False).status_code == 201  # optional
         assert creds["cohorts"] == ["C1"]
         assert {p["role"] for p in creds["participants"] if p["simulated"]} == {"REGS"}
