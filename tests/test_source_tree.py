@@ -32,3 +32,18 @@ def test_loading_the_plugin_and_the_step_kinds_leaves_the_network_stack_unloaded
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_building_the_command_line_leaves_the_simulator_unloaded() -> None:
+    """Every mhhs-sit command builds the whole parser; the simulator (Starlette, anyio) loaded there
+    slowed each command and, imported before ``mhhs-sit run`` hands over to pytest, kept pytest from
+    rewriting the asserts of anyio's plugin (a warning in every run's summary)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\nfrom mhhs_sit.cli.app import build_parser\nbuild_parser()\n"
+        "print(sorted(m for m in ('mhhs_stubs', 'starlette', 'anyio') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _register_scenario(kinds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from mhhs_sit.cli.new_scenario import process_list
+    from mhhs_sit.cli.processes import process_list  # not new_scenario: it loads the simulator's rules
 
     scenario = kinds.add_parser(
         "scenario",

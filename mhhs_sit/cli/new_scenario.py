@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from mhhs_sit.cli.answering import Answer, answers
-from mhhs_sit.cli.processes import BY_NAME, PROCESSES, Process
+from mhhs_sit.cli.processes import BY_NAME, Process
 from mhhs_sit.definitions.model import Cohort
 from mhhs_sit.definitions.schema_check import suggest
 from mhhs_sit.errors import ConfigError
@@ -30,12 +30,6 @@ def process_named(name: str) -> Process:
             f"--process: unknown process '{name}'{suggest(name, BY_NAME)}; the processes are {', '.join(BY_NAME)}"
         )
     return found
-
-
-def process_list() -> str:
-    """The processes and what each sends and receives, for ``--help``."""
-    width = max(len(p.name) for p in PROCESSES)
-    return "processes:\n" + "\n".join(f"  {p.name:<{width}}  {p.about}" for p in PROCESSES)
 
 
 def fitting(process: Process, cohort: Cohort) -> str | None:

@@ -160,3 +160,9 @@ PROCESSES: tuple[Process, ...] = (
 )
 
 BY_NAME: Mapping[str, Process] = {p.name: p for p in PROCESSES}
+
+
+def process_list() -> str:
+    """The processes and what each sends and receives, for ``--help``."""
+    width = max(len(p.name) for p in PROCESSES)
+    return "processes:\n" + "\n".join(f"  {p.name:<{width}}  {p.about}" for p in PROCESSES)
