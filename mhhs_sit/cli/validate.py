@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
-from mhhs_sit.definitions.cohort_independence import foreign_participants, switch_dependencies
+from mhhs_sit.definitions.cohort_independence import foreign_participants
 from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.environments import environment_file_problems, find_environment
 from mhhs_sit.definitions.model import ONLY_WHEN_ASKED, Scenario
@@ -50,7 +50,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems += found + _requirement_problems(project, scenarios) + _environment_files(project)
     problems += [p for sc in scenarios for p in unobservable_problems(sc, project.cohorts[0])]
     foreign = [foreign_participants(sc, project.cohorts[0], project.root) for sc in scenarios]
-    foreign += [switch_dependencies(sc, project.cohorts[0]) for sc in scenarios]
     problems += [p for refused, _ in foreign for p in refused]
     env = project.environment[0]
     if env is not None and env.is_local:
