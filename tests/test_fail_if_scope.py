@@ -94,3 +94,13 @@ def test_a_fail_if_naming_the_mpan_still_fires_on_the_case_s_own_rejection(pytes
     cases = run(pytester, '{interface: IF-035, event: DSAppAccepted, where: {M0.MPANCore: "{{ mpan }}"}}')
     assert cases["F-03-001-TC02"]["status"] == "failed"
     assert "which this step forbids (fail_if)" in cases["F-03-001-TC02"]["message"]
+
+
+def test_a_relationship_message_is_about_its_principal_mpan():
+    """IF-019 and IF-020 carry no M0: their MPAN is M1.principalMPAN, so a fail_if naming no MPAN
+    judges a relationship answer only when it is about one of the case's MPANs."""
+    from mhhs_sit.execution.case import mpan_of
+
+    assert mpan_of({"CommonBlock": {"M0": {"MPANCore": "1012345678904"}}}) == "1012345678904"
+    assert mpan_of({"CommonBlock": {"M1": {"principalMPAN": "1012345678915"}}}) == "1012345678915"
+    assert mpan_of({"CommonBlock": {"S0": {}}}) is None and mpan_of("not a message") is None

@@ -83,16 +83,25 @@ def _ended(status: str) -> Status:
     return STATUS_BY_VALUE.get(status, Status.NOT_RUN)
 
 
+MPAN_FIELDS = (("M0", "MPANCore"), ("M1", "principalMPAN"))  # where a message names its MPAN
+
+
 def _is_mpan(value: object) -> bool:
     return isinstance(value, str) and len(value) == 13 and value.isdigit()
 
 
 def mpan_of(payload: object) -> str | None:
-    """A message's ``M0.MPANCore``, if it has one."""
+    """The MPAN a message is about: its ``M0.MPANCore``, else (the MPAN relationship interfaces,
+    IF-019 and IF-020, which carry no M0) its ``M1.principalMPAN``."""
     common = payload.get("CommonBlock") if isinstance(payload, Mapping) else None
-    m0 = common.get("M0") if isinstance(common, Mapping) else None
-    mpan = m0.get("MPANCore") if isinstance(m0, Mapping) else None
-    return mpan if isinstance(mpan, str) else None
+    if not isinstance(common, Mapping):
+        return None
+    for block, key in MPAN_FIELDS:
+        fields = common.get(block)
+        mpan = fields.get(key) if isinstance(fields, Mapping) else None
+        if isinstance(mpan, str):
+            return mpan
+    return None
 
 
 def outcome_of(exc: BaseException) -> str:

@@ -23,7 +23,7 @@ from mhhs_sit.definitions.steps import SpecVersion, StepContext
 from mhhs_sit.dip.envelope import bracketed, field
 from mhhs_sit.errors import EnvironmentBroken, Problem, ScenarioFailure, StepDefinitionError
 from mhhs_sit.execution import journal
-from mhhs_sit.execution.case import CaseRun, mpan_of
+from mhhs_sit.execution.case import MPAN_FIELDS, CaseRun, mpan_of
 from mhhs_sit.execution.steps.base import RunnableBase, mapping, optional_text, rendered, text
 
 if TYPE_CHECKING:
@@ -224,7 +224,11 @@ class ExpectStep(RunnableBase):
 
 
 def _names_mpan(path: object) -> bool:
-    return isinstance(path, str) and path.lower().replace("commonblock.", "") == "m0.mpancore"
+    """Whether a ``where`` path is the field a message names its MPAN in (case.MPAN_FIELDS)."""
+    return isinstance(path, str) and path.lower().replace("commonblock.", "") in _MPAN_PATHS
+
+
+_MPAN_PATHS = frozenset(f"{block}.{key}".lower() for block, key in MPAN_FIELDS)
 
 
 def _fail_if_problems(
