@@ -323,7 +323,9 @@ class ControlApi:
 
     async def pull(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]
-        caller = self.sim.dip.config.by_key(request.headers.get("x-api-key", "")) or None
+        caller, refusal = await self.sim._authenticate(request, "_sim")  # signed, as on the DIP's paths
+        if caller is None:
+            return refusal  # type: ignore[return-value]
         refused = _inbox_refusal(caller, dip_id, "pulling")
         if refused is not None:
             return refused
@@ -343,7 +345,9 @@ class ControlApi:
 
     async def ack(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]
-        caller = self.sim.dip.config.by_key(request.headers.get("x-api-key", "")) or None
+        caller, refusal = await self.sim._authenticate(request, "_sim")  # signed, as on the DIP's paths
+        if caller is None:
+            return refusal  # type: ignore[return-value]
         refused = _inbox_refusal(caller, dip_id, "acknowledging")
         if refused is not None:
             return refused
@@ -412,7 +416,8 @@ class ControlApi:
 
 
 def _inbox_refusal(caller: SimParticipant | None, dip_id: str, action: str) -> Response | None:
-    """Only the inbox's owner, by its own X-API-Key, pulls or acknowledges it."""
+    """Only the inbox's owner, by its own X-API-Key (and its signature and certificate where the
+    simulator requires them, as on the DIP's paths), pulls or acknowledges it."""
     if caller is None:
         return error(401, "MSG1000", "Unauthorised", f"{action} {dip_id}'s inbox needs {dip_id}'s X-API-Key")
     if caller.dip_id != dip_id:

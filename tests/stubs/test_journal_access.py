@@ -137,3 +137,13 @@ def test_the_participant_is_authenticated_as_on_the_dips_paths(sim):
         timeout=5,
     )
     assert wrong_control.status_code == 401  # a wrong control key is refused, not read as the participant
+
+
+def test_a_participant_s_inbox_needs_its_signature_as_the_dip_paths_do(sim):
+    """With signing required, the inbox (the pull channel) refuses an unsigned pull that carries the
+    right key, takes a signed one, and still refuses another participant's signed pull."""
+    path = f"/_sim/inbox/{SUP1}"
+    unsigned = requests.get(sim.url + path, headers={"X-API-Key": sim.config.api_keys[SUP1]}, timeout=10)
+    assert unsigned.status_code == 401, unsigned.text
+    assert signed(sim, "GET", path, SUP1).status_code == 200
+    assert signed(sim, "GET", path, SUP2).status_code == 403
