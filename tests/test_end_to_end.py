@@ -2,6 +2,7 @@
 
 import json
 import re
+import sqlite3
 
 import pytest
 
@@ -203,7 +204,35 @@ def test_a_definition_error_at_run_time_is_reported_as_one_everywhere(pytester, 
     assert "DEFINITION ERROR test_themes/wrong_contract.yaml::T-03-902-TC01[C1]" in out
     assert "BROKEN" not in out and "1 definition error" in out.splitlines()[-1]
     (case,) = json.loads((pytester.path / "out" / "results.json").read_text())["cases"]
-    assert case["category"] == "test definition error"
+    assert (case["status"], case["category"]) == ("definition error", "test definition error")
+
+
+def test_definition_errors_say_so_in_every_file_and_in_the_summary_line(pytester, project):
+    """The terminal (letter and plural word), results.json, the store and Allure all name the status."""
+    for sid in ("T-03-904", "T-03-905"):
+        wrong = appointment_scenario(sid).replace(  # a field that is no date: found once rendered, at run time
+            'proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"',
+            'proposedDataServiceDIPEffectiveFromDate: "{{ mpan }}"',
+        )
+        write(project, f"test_themes/{sid}.yaml", wrong)
+    store = pytester.path / "out" / "store.sqlite"
+    result = run(pytester, "--cohort", "C1", "--mhhs-results", "out/results.json", "--alluredir", "out/allure",
+                 "--mhhs-store", f"sqlite:///{store}")  # fmt: skip
+    out = result.stdout.str()
+    assert result.ret == 1 and "2 definition errors" in result.stdout.lines[-1], out
+    assert re.search(r"^test_themes/T-03-904\.yaml D\b", out, re.M), out
+    cases = json.loads((pytester.path / "out" / "results.json").read_text())["cases"]
+    assert {c["status"] for c in cases} == {"definition error"}
+    with sqlite3.connect(store) as db:
+        assert db.execute("select distinct status from mhhs_results").fetchall() == [("definition error",)]
+    allure = pytester.path / "out" / "allure"
+    results = [json.loads(f.read_text()) for f in allure.glob("*-result.json")]
+    assert [r["status"] for r in results] == ["broken", "broken"]  # Allure has no such status ...
+    categories = json.loads((allure / "categories.json").read_text())
+    for r in results:  # ... its category tells it apart
+        first = next(c for c in categories if r["status"] in c["matchedStatuses"]
+                     and re.fullmatch(c.get("messageRegex", ".*"), r["statusDetails"]["message"], re.S))  # fmt: skip
+        assert first["name"] == "Test definition errors", r["statusDetails"]["message"]
 
 
 def test_a_crashed_workers_case_is_broken_in_the_terminal_as_in_the_results(pytester, project):

@@ -66,12 +66,13 @@ class Masking:
 
 
 def outcome(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
-    """Allure's status, which spells ours: the exception that ended the item is classified by the one rule."""
+    """Allure's status for ours: the exception that ended the item is classified by the one rule
+    (a definition error is Allure's broken, in the category "Test definition errors")."""
     if report.skipped:
         return Status.SKIPPED.value
     if report.passed:
         return Status.PASSED.value
-    return classify(excinfo.value).status.value if excinfo is not None else Status.BROKEN.value
+    return STATUS[classify(excinfo.value).status.value] if excinfo is not None else Status.BROKEN.value
 
 
 def status_message(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> Json:

@@ -17,14 +17,24 @@ from collections.abc import Mapping
 from pathlib import Path
 
 SEVERITY = {1: "critical", 2: "normal", 3: "minor", 4: "trivial"}
-STATUS = {"passed": "passed", "failed": "failed", "broken": "broken", "skipped": "skipped", "pending": "skipped"}
+# Allure's statuses for ours: Allure has no "definition error", so one is written as broken and told
+# apart by its category, "Test definition errors".
+STATUS = {
+    "passed": "passed",
+    "failed": "failed",
+    "broken": "broken",
+    "definition error": "broken",
+    "skipped": "skipped",
+    "not run": "skipped",
+    "pending": "skipped",
+}
 
 # Allure matches categories on status and on the message, which starts with the exception class.
 CATEGORIES = [
     {"name": "Product defect", "matchedStatuses": ["failed"]},
     {"name": "Test data issue", "matchedStatuses": ["broken"], "messageRegex": r".*TestDataError.*"},
     {
-        "name": "Test definition error",
+        "name": "Test definition errors",
         "matchedStatuses": ["broken"],
         "messageRegex": r".*(StepDefinitionError|ConfigError|DefinitionError).*",
     },
