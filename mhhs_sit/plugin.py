@@ -21,7 +21,7 @@ from mhhs_sit.collection.session import SessionState, project_of
 from mhhs_sit.collection.workers import WorkerNode
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.definitions.scenario_files import is_scenario_file
-from mhhs_sit.evidence import allure_plugin
+from mhhs_sit.evidence import allure_plugin, junit_file
 from mhhs_sit.evidence.allure_case import Masking
 from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.results.outcome import Status, classify
@@ -50,6 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # reports are gathered where they are shown
         config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
     allure_plugin.register(config, lambda: Masking(state.scrubber(), state.personal_fields), lambda: _run_facts(state))
+    junit_file.register(config)
     sharding.requested(config)  # a bad --mhhs-shard is a usage error before anything is collected
     overlap.register(config)
     progress.register(config, lambda: _in_flight(config))

@@ -112,3 +112,64 @@ def test_a_leftover_temporary_file_is_never_packed(tmp_path):
 def test_pack_takes_whole_artefacts(tmp_path):
     run = _run_folder(tmp_path)
     assert pack(run, tmp_path / "out.zip", environ={}).path.exists()
+
+
+JUNIT_PROBE = """
+import json
+from pathlib import Path
+
+import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    out = Path(session.config.rootpath) / "out"
+    seen = {"final": (out / "junit.xml").read_text(), "temporary": sorted(p.name for p in out.glob(".junit.*"))}
+    (Path(session.config.rootpath) / "seen.json").write_text(json.dumps(seen))
+"""
+
+
+def test_pytests_junit_xml_is_written_under_a_temporary_name_and_renamed_when_whole(pytester):
+    """While pytest's writer writes, the previous junit.xml stands; after the session the new one does."""
+    pytester.makeconftest(JUNIT_PROBE)
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+    (pytester.path / "out").mkdir()
+    (pytester.path / "out" / "junit.xml").write_text("<testsuites>previous run</testsuites>")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--junitxml=out/junit.xml", "test_one.py")
+    result.assert_outcomes(passed=1)
+    seen = json.loads((pytester.path / "seen.json").read_text())
+    assert seen["final"] == "<testsuites>previous run</testsuites>"  # pytest had written, but not over it
+    [temporary] = seen["temporary"]
+    assert temporary.startswith(".junit.") and temporary.endswith(".tmp.xml")
+    assert 'tests="1"' in (pytester.path / "out" / "junit.xml").read_text()
+    assert sorted(p.name for p in (pytester.path / "out").iterdir()) == ["junit.xml"]
+    assert f"generated xml file: {pytester.path / 'out' / 'junit.xml'}" in result.stdout.str()
+
+
+FAKE_ALLURE_2 = """#!/bin/sh
+# allure generate RESULTS -o OUT --clean [--single-file]: writes half a report, then fails or finishes
+mkdir -p "$4" && printf '<html><body>half' > "$4/index.html"
+[ -n "$FAKE_ALLURE_FAILS" ] && exit 1
+printf '</body></html>' >> "$4/index.html"
+"""
+
+
+def test_the_allure_report_is_moved_into_place_only_when_whole(tmp_path, monkeypatch):
+    from mhhs_sit.evidence.report import AllureTool, build_report
+
+    tool_path = tmp_path / "allure"
+    tool_path.write_text(FAKE_ALLURE_2)
+    tool_path.chmod(0o755)
+    results, out = tmp_path / "allure-results", tmp_path / "run" / "report"
+    results.mkdir()
+    (results / "x-result.json").write_text("{}")
+    out.mkdir(parents=True)
+    (out / "index.html").write_text("<html><body>previous</body></html>")
+    monkeypatch.setenv("FAKE_ALLURE_FAILS", "1")
+    with pytest.raises(ConfigError, match="allure generate failed"):
+        build_report(results, out, tool=AllureTool(tool_path, 2))
+    assert (out / "index.html").read_text() == "<html><body>previous</body></html>"  # not the half one
+    monkeypatch.delenv("FAKE_ALLURE_FAILS")
+    assert build_report(results, out, tool=AllureTool(tool_path, 2)) == out / "index.html"
+    assert (out / "index.html").read_text() == "<html><body>half</body></html>"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["report"]  # no staging directory left

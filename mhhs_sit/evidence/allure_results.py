@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from mhhs_sit.core import atomic
+
 SEVERITY = {1: "critical", 2: "normal", 3: "minor", 4: "trivial"}
 # Allure's statuses for ours: Allure has no "definition error", so one is written as broken and told
 # apart by its category, "Test definition errors".
@@ -50,13 +52,12 @@ def stable_id(case_id: str, cohort_id: str) -> str:
 
 def write_run_files(alluredir: Path, run: Mapping[str, object]) -> None:
     """environment.properties, categories.json and executor.json (from CI variables when present)."""
-    alluredir.mkdir(parents=True, exist_ok=True)
     lines = [f"{k}={v}" for k, v in run.items() if v not in (None, "", [])]
-    (alluredir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (alluredir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
+    atomic.write_text(alluredir / "environment.properties", "\n".join(lines) + "\n")
+    atomic.write_text(alluredir / "categories.json", json.dumps(CATEGORIES, indent=2))
     executor = _executor(os.environ)
     if executor:
-        (alluredir / "executor.json").write_text(json.dumps(executor, indent=2), encoding="utf-8")
+        atomic.write_text(alluredir / "executor.json", json.dumps(executor, indent=2))
 
 
 def _executor(env: Mapping[str, str]) -> dict[str, str | None] | None:
