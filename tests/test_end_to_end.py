@@ -253,3 +253,37 @@ def test_a_crashed_workers_case_is_broken_in_the_terminal_as_in_the_results(pyte
     assert "1 broken" in last and "failed" not in last, last
     (case,) = json.loads((pytester.path / "out" / "results.json").read_text())["cases"]
     assert case["status"] == "broken"
+
+
+def test_a_case_that_kills_its_worker_under_two_workers_is_broken_and_filed_in_allure_like_any_case(pytester, project):
+    """os._exit in mid-case under -n 2: the terminal says B and "1 broken" (not F / "failed"), and
+    the Allure result the controller writes has the suites, title and severity of a case that ran."""
+    write(project, "test_themes/crash.yaml", appointment_scenario("T-03-906"))
+    write(project, "test_themes/fine.yaml", appointment_scenario("T-03-907"))
+    write(project, "conftest.py", """
+        import os
+
+        def pytest_runtest_call(item):
+            if "T-03-906" in item.nodeid:
+                os._exit(3)  # the worker dies mid-case
+        """)  # fmt: skip
+    result = run(pytester, "-n", "2", "--cohort", "C1", "--mhhs-results", "out/results.json", "--alluredir", "out/a")
+    out, last = result.stdout.str(), result.stdout.lines[-1]
+    assert "1 broken" in last and "1 passed" in last and "failed" not in last, last
+    assert not re.search(r"^\[gw\d\] .*\bFAILED\b.*T-03-906", out, re.M) and "BROKEN" in out, out
+    allure = [json.loads(f.read_text()) for f in (pytester.path / "out" / "a").glob("*-result.json")]
+    crashed, fine = (next(r for r in allure if r["status"] == status) for status in ("broken", "passed"))
+    labels = {(label["name"], label["value"]) for label in crashed["labels"]}
+    assert {("parentSuite", "SIT Functional"), ("suite", "Theme 3"), ("subSuite", "T-03-906 Test scenario T-03-906"),
+            ("severity", "normal"), ("cohort", "C1"), ("case", "T-03-906-TC01")} <= labels  # fmt: skip
+    assert crashed["name"] == "T-03-906-TC01 [C1] case of T-03-906" and "crashed" in crashed["statusDetails"]["message"]
+    assert (crashed["fullName"], crashed["titlePath"]) == (
+        "test_themes.crash#T-03-906-TC01",
+        ["test_themes", "crash.yaml"],
+    )
+    assert {n for n, _ in labels} >= {label["name"] for label in fine["labels"]} - {
+        "host",
+        "thread",
+        "language",
+        "participant",
+    }

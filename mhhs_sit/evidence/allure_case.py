@@ -22,8 +22,8 @@ import pytest
 
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.evidence.allure_results import (
-    SEVERITY,
     STATUS,
+    case_labels,
     full_name_of,
     md5_hex,
     package_of,
@@ -100,17 +100,9 @@ def process_labels(nodeid: str) -> list[tuple[str, str]]:
 
 def _case_labels(item: MhhsCase) -> Iterator[tuple[str, str]]:
     sc, case, cohort = item.scenario, item.case, item.cohort
-    yield from [
-        ("parentSuite", sc.stage_title),
-        ("suite", f"Theme {sc.theme}"),
-        ("subSuite", f"{sc.id} {sc.title}"),
-        ("epic", sc.stage_title),
-        ("feature", f"Theme {sc.theme}"),
-        ("story", f"{sc.id} {sc.title}"),
-        ("severity", SEVERITY.get(case.priority, "normal")),
-        ("cohort", item.cohort_id),
-        ("case", case.id),
-    ]
+    scenario = f"{sc.id} {sc.title}"
+    yield from case_labels(stage=sc.stage_title, theme=sc.theme, scenario=scenario, priority=case.priority,
+                           cohort=item.cohort_id, case=case.id)  # fmt: skip
     yield from (("tag", tag) for tag in case.tags)
     participants = sorted(cohort.participants.items()) if cohort else []
     yield from (("participant", f"{role} {p.mpid} {p.dip_id}") for role, p in participants)
