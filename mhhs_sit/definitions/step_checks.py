@@ -17,11 +17,6 @@ from mhhs_sit.definitions.steps import StepContext
 from mhhs_sit.definitions.template_names import BUILTIN_SHAPES, Shape, leaf_problem
 from mhhs_sit.errors import Problem
 
-
-def has_template(value: object) -> bool:
-    return bool(_templates_in(value))
-
-
 # A library repeats its steps across cases: each distinct step body is walked for its templates
 # once, and each template's fields checked once against each shape (half of validate's time in
 # the steps of a 10,000-case file). Bounded: forgotten all at once past _MEMO_MAX entries.
