@@ -45,10 +45,14 @@ def validate(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 _MEASURED = textwrap.dedent("""
-    import resource, sys
+    import re, resource, sys
+    from pathlib import Path
     from mhhs_sit.cli.app import main
     code = main(["validate"])
-    print("peak-rss-kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    # VmHWM: this process's own peak (ru_maxrss also counts the parent's memory where it forked)
+    status = Path("/proc/self/status")
+    hwm = re.search(r"VmHWM:\\s+(\\d+)", status.read_text()) if status.exists() else None
+    print("peak-rss-kb", hwm.group(1) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     sys.exit(code)
 """)
 
