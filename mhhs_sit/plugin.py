@@ -13,16 +13,16 @@ from mhhs_sit.collection import frozen_heap, overlap, progress, sharding
 from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
 from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
-from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word, selected_cohorts
+from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word, plural_words, selected_cohorts
 from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import LEFT_OUT, deselect
 from mhhs_sit.collection.session import SessionState, project_of
 from mhhs_sit.collection.workers import WorkerNode
 from mhhs_sit.definitions.scenario_files import is_scenario_file
-from mhhs_sit.evidence import allure_plugin
+from mhhs_sit.evidence import allure_plugin, junit_file
 from mhhs_sit.evidence.allure_case import Masking
 from mhhs_sit.execution.steps import STEP_KINDS
-from mhhs_sit.results.outcome import Category, Status, classify
+from mhhs_sit.results.outcome import Status, classify
 from mhhs_sit.results.run import BROKEN, CASE_RUN, DEFINITION
 
 _SHARD_PLAN = pytest.StashKey[str]()
@@ -48,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # reports are gathered where they are shown
         config.pluginmanager.register(ResultsRecorder(config, state), "mhhs-results")
     allure_plugin.register(config, lambda: Masking(state.scrubber(), state.personal_fields), lambda: _run_facts(state))
+    junit_file.register(config)
     sharding.requested(config)  # a bad --mhhs-shard is a usage error before anything is collected
     overlap.register(config)
     progress.register(config, lambda: _in_flight(config))
@@ -119,7 +120,7 @@ def pytest_runtest_makereport(
             verdict = classify(exc)
             if verdict.status is Status.BROKEN:
                 report.user_properties.append(BROKEN)
-            if verdict.category is Category.TEST_DEFINITION:
+            elif verdict.status is Status.DEFINITION_ERROR:
                 report.user_properties.append(DEFINITION)
             run["category"] = verdict.category.value
             run["message"] = str(exc)[:2000]
@@ -135,6 +136,7 @@ def pytest_report_teststatus(
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
     broken_summary(terminalreporter)
+    plural_words(terminalreporter)
 
 
 # -- evidence ----------------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def test_a_clock_step_outside_the_local_simulator_is_broken_with_the_reason(tmp_
     run = CaseRun(runtime, scenario, scenario.cases[0], cohorts["C1"])  # type: ignore[attr-defined]
     with pytest.raises(StepDefinitionError, match=r"a clock step needs the local simulator .* stubs: none"):
         run_case(run)
-    assert [s.status for s in run.record.steps] == ["broken"]  # a definition error: the test cannot run here
+    assert [s.status for s in run.record.steps] == ["definition error"]  # the test cannot run here
 
 
 # ---- end to end against the real embedded simulator (nothing mocked) ------------------------------

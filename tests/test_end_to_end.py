@@ -2,6 +2,7 @@
 
 import json
 import re
+import sqlite3
 
 import pytest
 
@@ -213,7 +214,35 @@ def test_a_definition_error_at_run_time_is_reported_as_one_everywhere(pytester, 
     assert "DEFINITION ERROR test_themes/wrong_contract.yaml::T-03-902-TC01[C1]" in out
     assert "BROKEN" not in out and "1 definition error" in out.splitlines()[-1]
     (case,) = json.loads((pytester.path / "out" / "results.json").read_text())["cases"]
-    assert case["category"] == "test definition error"
+    assert (case["status"], case["category"]) == ("definition error", "test definition error")
+
+
+def test_definition_errors_say_so_in_every_file_and_in_the_summary_line(pytester, project):
+    """The terminal (letter and plural word), results.json, the store and Allure all name the status."""
+    for sid in ("T-03-904", "T-03-905"):
+        wrong = appointment_scenario(sid).replace(  # a field that is no date: found once rendered, at run time
+            'proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"',
+            'proposedDataServiceDIPEffectiveFromDate: "{{ mpan }}"',
+        )
+        write(project, f"test_themes/{sid}.yaml", wrong)
+    store = pytester.path / "out" / "store.sqlite"
+    result = run(pytester, "--cohort", "C1", "--mhhs-results", "out/results.json", "--alluredir", "out/allure",
+                 "--mhhs-store", f"sqlite:///{store}")  # fmt: skip
+    out = result.stdout.str()
+    assert result.ret == 1 and "2 definition errors" in result.stdout.lines[-1], out
+    assert re.search(r"^test_themes/T-03-904\.yaml D\b", out, re.M), out
+    cases = json.loads((pytester.path / "out" / "results.json").read_text())["cases"]
+    assert {c["status"] for c in cases} == {"definition error"}
+    with sqlite3.connect(store) as db:
+        assert db.execute("select distinct status from mhhs_results").fetchall() == [("definition error",)]
+    allure = pytester.path / "out" / "allure"
+    results = [json.loads(f.read_text()) for f in allure.glob("*-result.json")]
+    assert [r["status"] for r in results] == ["broken", "broken"]  # Allure has no such status ...
+    categories = json.loads((allure / "categories.json").read_text())
+    for r in results:  # ... its category tells it apart
+        first = next(c for c in categories if r["status"] in c["matchedStatuses"]
+                     and re.fullmatch(c.get("messageRegex", ".*"), r["statusDetails"]["message"], re.S))  # fmt: skip
+        assert first["name"] == "Test definition errors", r["statusDetails"]["message"]
 
 
 def test_a_crashed_workers_case_is_broken_in_the_terminal_as_in_the_results(pytester, project):
@@ -234,3 +263,37 @@ def test_a_crashed_workers_case_is_broken_in_the_terminal_as_in_the_results(pyte
     assert "1 broken" in last and "failed" not in last, last
     (case,) = json.loads((pytester.path / "out" / "results.json").read_text())["cases"]
     assert case["status"] == "broken"
+
+
+def test_a_case_that_kills_its_worker_under_two_workers_is_broken_and_filed_in_allure_like_any_case(pytester, project):
+    """os._exit in mid-case under -n 2: the terminal says B and "1 broken" (not F / "failed"), and
+    the Allure result the controller writes has the suites, title and severity of a case that ran."""
+    write(project, "test_themes/crash.yaml", appointment_scenario("T-03-906"))
+    write(project, "test_themes/fine.yaml", appointment_scenario("T-03-907"))
+    write(project, "conftest.py", """
+        import os
+
+        def pytest_runtest_call(item):
+            if "T-03-906" in item.nodeid:
+                os._exit(3)  # the worker dies mid-case
+        """)  # fmt: skip
+    result = run(pytester, "-n", "2", "--cohort", "C1", "--mhhs-results", "out/results.json", "--alluredir", "out/a")
+    out, last = result.stdout.str(), result.stdout.lines[-1]
+    assert "1 broken" in last and "1 passed" in last and "failed" not in last, last
+    assert not re.search(r"^\[gw\d\] .*\bFAILED\b.*T-03-906", out, re.M) and "BROKEN" in out, out
+    allure = [json.loads(f.read_text()) for f in (pytester.path / "out" / "a").glob("*-result.json")]
+    crashed, fine = (next(r for r in allure if r["status"] == status) for status in ("broken", "passed"))
+    labels = {(label["name"], label["value"]) for label in crashed["labels"]}
+    assert {("parentSuite", "SIT Functional"), ("suite", "Theme 3"), ("subSuite", "T-03-906 Test scenario T-03-906"),
+            ("severity", "normal"), ("cohort", "C1"), ("case", "T-03-906-TC01")} <= labels  # fmt: skip
+    assert crashed["name"] == "T-03-906-TC01 [C1] case of T-03-906" and "crashed" in crashed["statusDetails"]["message"]
+    assert (crashed["fullName"], crashed["titlePath"]) == (
+        "test_themes.crash#T-03-906-TC01",
+        ["test_themes", "crash.yaml"],
+    )
+    assert {n for n, _ in labels} >= {label["name"] for label in fine["labels"]} - {
+        "host",
+        "thread",
+        "language",
+        "participant",
+    }

@@ -36,6 +36,20 @@ def test_a_case_broken_before_its_call_counts_once_as_broken():
     assert lines[-1].startswith("mhhs-sit: 1/3 done (1 broken), 1 in flight, 2 to go")
 
 
+def test_definition_errors_are_counted_apart_from_failures_and_broken_cases():
+    from mhhs_sit.results.run import BROKEN, DEFINITION
+
+    lines: list[str] = []
+    progress = Progress(0, lines.append, lambda: 0)
+    progress.total = 9
+    for i, outcome in enumerate([DEFINITION, DEFINITION, BROKEN, None]):
+        rep = report(f"t.yaml::C{i}[C1]", "failed")
+        rep.user_properties = [outcome] if outcome else []
+        progress.pytest_runtest_logreport(rep)
+    assert (progress.failed, progress.broken, progress.definition) == (1, 1, 2)
+    assert lines[-1].startswith("mhhs-sit: 4/9 done (1 failed, 1 broken, 2 definition errors)")
+
+
 def test_a_run_shows_the_line_every_so_often_with_what_is_in_flight(pytester, project):  # noqa: F811
     (project / "test_themes").mkdir(exist_ok=True)
     (project / "test_themes" / "late.yaml").write_text(many_cases("T-21-001", 8))

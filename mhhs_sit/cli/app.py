@@ -224,7 +224,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         "--rerun",
         action="append",
         metavar="STATUS",
-        help="only the cases whose latest status in --cycle is failed, broken, not-run or skipped (repeatable)",
+        help="only the cases whose latest status in --cycle is failed, broken, definition-error, not-run or skipped "
+        "(repeatable)",
     )
     p.add_argument("--store", metavar="PATH|URL", help="results store: SQLite file or postgresql:// URL")
     p.add_argument("--out", default="results", help="results directory (default: results/<timestamp>)")

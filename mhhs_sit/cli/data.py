@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
+from mhhs_sit.core import atomic
 from mhhs_sit.data.addresses import address_book
 from mhhs_sit.data.distributors import DNO_IDS
 from mhhs_sit.data.filecheck import check_file, check_string
@@ -136,7 +138,10 @@ def generate_command(args: argparse.Namespace) -> int:
         written = write(sys.stdout, stream, args.count, maker)
     else:
         try:
-            with open(args.out, "w", encoding="utf-8", newline="", buffering=1 << 20) as out:
+            with (
+                atomic.atomic_path(Path(args.out)) as tmp,
+                tmp.open("w", encoding="utf-8", newline="", buffering=1 << 20) as out,
+            ):
                 written = write(out, stream, args.count, maker)
         except OSError as exc:
             raise ConfigError(f"cannot write {args.out}: {exc}") from None

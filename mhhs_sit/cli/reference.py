@@ -13,6 +13,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from mhhs_sit.core import atomic
+
 PAGES = ("step-kinds.md", "interfaces.md")
 
 
@@ -31,7 +33,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in pages().items():
-        (out / name).write_text(text, encoding="utf-8")
+        atomic.write_text(out / name, text)
     print(f"wrote {', '.join(PAGES)} in {out}", file=sys.stdout)
     return 0
 

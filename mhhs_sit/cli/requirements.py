@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mhhs_sit.cli.common import guarded, shown
+from mhhs_sit.core import atomic
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.definitions.requirements import FIELDS, Catalogue, Requirement, read_catalogue
 from mhhs_sit.definitions.schema_check import suggest
@@ -114,8 +115,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def write_csv(requirements: Iterable[Requirement], out: Path) -> None:
     """The catalogue's CSV form: the header names the fields; roles are space separated."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8", newline="") as fh:
+    with atomic.atomic_path(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(FIELDS)
         for r in requirements:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from mhhs_sit.cli.common import readable_scenarios
+from mhhs_sit.core import atomic
 from mhhs_sit.definitions.model import STAGES, Cohort, Scenario, TestCase
 from mhhs_sit.definitions.themes import ThemeTitles
 from mhhs_sit.project import Project
@@ -63,7 +64,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, text in pages.items():
-        (out / name).write_text(text, encoding="utf-8")
+        atomic.write_text(out / name, text)
     stale = sorted(p.name for p in out.glob("*.md") if p.name not in pages)
     for name in stale:
         (out / name).unlink()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import mhhs_sit.schemas
+from mhhs_sit.core import atomic
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -89,7 +90,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.out:
-        Path(args.out).write_text(schema_text(args.kind), encoding="utf-8")
+        atomic.write_text(Path(args.out), schema_text(args.kind))
         print(f"{args.kind} schema written to {args.out}")
     else:
         print(schema_text(args.kind), end="")

@@ -127,7 +127,8 @@ OPTIONS = (
     Option(
         "--rerun",
         "mhhs_rerun",
-        "run only the cases whose latest status in --cycle is one of: failed, broken, not-run, skipped "
+        "run only the cases whose latest status in --cycle is one of: failed, broken, definition-error, not-run, "
+        "skipped "
         "(repeatable, comma-separated); a case the cycle never ran counts as not-run",
         "STATUS",
         "append",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from mhhs_sit.collection.recorder import is_scenario_item as _is_case
-from mhhs_sit.collection.reporting import BROKEN_WORD, outcome_word
+from mhhs_sit.collection.reporting import BROKEN_WORD, DEFINITION_WORD, outcome_word
 
 AUTO_FROM = 200  # cases: a shorter run has pytest's own output only, unless --mhhs-progress asks
 AUTO_EVERY_S = 30.0
@@ -34,7 +34,7 @@ class Progress:
         clock: Callable[[], float] = time.monotonic,
     ):
         self.every_s, self.write, self.in_flight, self.minimum, self.clock = every_s, write, in_flight, minimum, clock
-        self.total = self.done = self.failed = self.broken = 0
+        self.total = self.done = self.failed = self.broken = self.definition = 0
         self.started = self._last = clock()
         self._seen: set[str] = set()
 
@@ -53,9 +53,12 @@ class Progress:
         self._seen.add(report.nodeid)
         self.done += 1
         if report.failed:
-            broken = outcome_word(report) == BROKEN_WORD or report.when != "call"
+            word = outcome_word(report)
+            definition = word == DEFINITION_WORD
+            broken = not definition and (word == BROKEN_WORD or report.when != "call")
+            self.definition += definition
             self.broken += broken
-            self.failed += not broken
+            self.failed += not (broken or definition)
         now = self.clock()
         if self.total >= self.minimum and self.done < self.total and now - self._last >= self.every_s:
             self._last = now
@@ -65,7 +68,8 @@ class Progress:
         rate = self.done / max(now - self.started, 1e-9)
         left = self.total - self.done
         eta = _duration(left / rate) if rate > 0 else "unknown"
-        troubles = ", ".join(f"{n} {w}" for n, w in ((self.failed, "failed"), (self.broken, "broken")) if n)
+        counts = ((self.failed, "failed"), (self.broken, "broken"), (self.definition, "definition error"))
+        troubles = ", ".join(f"{n} {w}{'s' if n > 1 and w.endswith('error') else ''}" for n, w in counts if n)
         return (
             f"mhhs-sit: {self.done}/{self.total} done{f' ({troubles})' if troubles else ''}, "
             f"{self.in_flight()} in flight, {left} to go, {rate:.1f} cases/s, about {eta} left"

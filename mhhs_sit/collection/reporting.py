@@ -63,6 +63,23 @@ def header_lines(state: SessionState) -> list[str]:
     return lines
 
 
+def plural_words(terminal: pytest.TerminalReporter) -> None:
+    """The summary line says "2 definition errors", as it says "2 errors": pytest leaves a word of a
+    plugin's category as it is, so the line it builds is amended here (the counts are pytest's)."""
+    build = terminal.build_summary_stats_line
+
+    def amended() -> tuple[list[tuple[str, dict[str, bool]]], str]:
+        parts, colour = build()
+        return [(_plural(text), markup) for text, markup in parts], colour
+
+    terminal.build_summary_stats_line = amended  # type: ignore[method-assign]
+
+
+def _plural(part: str) -> str:
+    count, _, word = part.partition(" ")
+    return f"{part}s" if word == DEFINITION_WORD[0] and count != "1" else part
+
+
 def broken_summary(terminal: pytest.TerminalReporter) -> None:
     """Every broken case and definition error in full, then one line each."""
     _section(terminal, "broken", "BROKEN (environment problems, not product defects)", "BROKEN", yellow=True)

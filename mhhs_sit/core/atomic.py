@@ -25,10 +25,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = temporary_name(path)
     try:
         yield tmp
-        _flush(tmp)
-        tmp.replace(path)
+        settle(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def settle(tmp: Path, path: Path) -> None:
+    """``tmp``, written in full, flushed and renamed over ``path`` (for a file another writer made)."""
+    _flush(tmp)
+    tmp.replace(path)
     _flush_directory(path.parent)
 
 

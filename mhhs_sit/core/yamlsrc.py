@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from mhhs_sit.core import yamlevents
 from mhhs_sit.errors import Problem
 
 try:  # the C parser is ~10x faster; PyYAML wheels ship it
@@ -139,16 +140,11 @@ _LOOP = (-1, -1)
 def _measure(node: yaml.Node, depth: int, seen: dict[int, tuple[int, int]]) -> tuple[int, int]:
     """(expanded nodes, height) of a collection node; recursion is bounded by MAX_DEPTH."""
     if depth > MAX_DEPTH:
-        raise YamlLimitError(
-            None, None, f"values are nested more than {MAX_DEPTH} levels deep here: flatten the structure",
-            node.start_mark,
-        )  # fmt: skip
+        raise YamlLimitError(None, None, _LIMITS.depth_message, node.start_mark)
     key = id(node)
     known = seen.get(key)
     if known is _LOOP:
-        raise YamlLimitError(
-            None, None, "an alias refers to a value that contains it (a loop): expand it by hand", node.start_mark
-        )
+        raise YamlLimitError(None, None, _LIMITS.loop_message, node.start_mark)
     if known is not None and depth + known[1] <= MAX_DEPTH + 1:
         return known
     seen[key] = _LOOP
@@ -169,11 +165,7 @@ def _measure(node: yaml.Node, depth: int, seen: dict[int, tuple[int, int]]) -> t
         size += child_size
         height = max(height, child_height + 1)
     if size > MAX_EXPANDED_NODES:
-        raise YamlLimitError(
-            None, None, f"this value expands through its aliases (*name) to more than {MAX_EXPANDED_NODES:,} "
-            "values, which nothing can process (an alias bomb?): use fewer or smaller aliases",
-            node.start_mark,
-        )  # fmt: skip
+        raise YamlLimitError(None, None, _LIMITS.expanded_message, node.start_mark)
     seen[key] = (size, height)
     return size, height
 
@@ -282,17 +274,14 @@ def parse_yaml(text: str, name: str) -> YamlDoc:
     large = too_large(name, len(text))
     if large is not None:
         return YamlDoc(name, None, problems=[large])
-    loader = _TrackingLoader(text)
     try:
-        data = loader.get_single_data()
+        built = _built(text)
     except yaml.MarkedYAMLError as exc:
         return YamlDoc(name, None, problems=[_syntax_problem(exc, text, name)])
     except yaml.YAMLError as exc:
         return YamlDoc(name, None, problems=[Problem(name, 0, 0, "", f"YAML: {exc}")])
-    finally:
-        loader.dispose()
-    doc = YamlDoc(name, data, text, loader.positions)
-    for key, line, col, first in loader.duplicates:
+    doc = YamlDoc(name, built.data, text, built.positions)
+    for key, line, col, first in built.duplicates:
         doc.problems.append(
             Problem(
                 name,
@@ -304,6 +293,35 @@ def parse_yaml(text: str, name: str) -> YamlDoc:
             )
         )
     return doc
+
+
+_LIMITS = yamlevents.Limits(
+    depth=MAX_DEPTH,
+    expanded=MAX_EXPANDED_NODES,
+    error=YamlLimitError,
+    depth_message=f"values are nested more than {MAX_DEPTH} levels deep here: flatten the structure",
+    expanded_message=f"this value expands through its aliases (*name) to more than {MAX_EXPANDED_NODES:,} "
+    "values, which nothing can process (an alias bomb?): use fewer or smaller aliases",
+    loop_message="an alias refers to a value that contains it (a loop): expand it by hand",
+)
+
+
+def _built(text: str) -> yamlevents.Built:
+    """The data from the parser's events (``yamlevents``); a file using what that leaves to PyYAML
+    (explicit tags, merge keys...) through the node tree and ``_TrackingLoader``."""
+    loader = _Base(text)
+    try:
+        return yamlevents.build(loader, _LIMITS)
+    except yamlevents.Unsupported:
+        pass
+    finally:
+        loader.dispose()
+    tracking = _TrackingLoader(text)
+    try:
+        data = tracking.get_single_data()
+    finally:
+        tracking.dispose()
+    return yamlevents.Built(data, tracking.positions, tracking.duplicates)
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, name: str) -> Problem:

@@ -6,7 +6,6 @@ of them apply to which part of its body.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
 
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc
@@ -18,14 +17,29 @@ from mhhs_sit.definitions.steps import StepContext
 from mhhs_sit.definitions.template_names import BUILTIN_SHAPES, Shape, leaf_problem
 from mhhs_sit.errors import Problem
 
+# A library repeats its steps across cases: each distinct step body is walked for its templates
+# once, and each template's fields checked once against each shape (half of validate's time in
+# the steps of a 10,000-case file). Bounded: forgotten all at once past _MEMO_MAX entries.
+_MEMO_MAX = 4096
+_WALKED: dict[str, tuple[tuple[tuple[PathPart, ...], str], ...]] = {}
+_LEAVES: dict[tuple[str, int], tuple[Shape, str | None]] = {}  # (source, id(shape)) -> (the shape, problem)
 
-def has_template(value: object) -> bool:
+
+def _templates_in(value: object) -> tuple[tuple[tuple[PathPart, ...], str], ...]:
+    """Every ``{{ }}`` in ``value`` and where it sits (``templating.expressions``), remembered by the
+    value's ``repr`` (exact, where JSON would make the key 1 and "1" one; and a C-speed pass that
+    says at once that most values hold none)."""
     if isinstance(value, str):
-        return "{{" in value
-    try:  # one C-speed pass instead of a Python walk over every value
-        return "{{" in json.dumps(value, default=str)
-    except (TypeError, ValueError):
-        return True
+        return tuple(templating.expressions(value)) if "{{" in value else ()
+    blob = repr(value)
+    if "{{" not in blob:
+        return ()
+    found = _WALKED.get(blob)
+    if found is None:
+        if len(_WALKED) >= _MEMO_MAX:
+            _WALKED.clear()
+        found = _WALKED[blob] = tuple(templating.expressions(value))
+    return found
 
 
 def check_templates(
@@ -38,9 +52,7 @@ def check_templates(
     """Every ``{{ }}`` in ``value`` parses, names something in ``scope`` and, where its shape is
     known (``shapes``), a field it has, down to the leaf."""
     problems: list[Problem] = []
-    if not has_template(value):
-        return problems
-    for sub, source in templating.expressions(value):
+    for sub, source in _templates_in(value):
         try:
             expr = templating.parse_expression(source)
         except ValueError as exc:
@@ -65,7 +77,15 @@ def _leaf_problem(expr: templating.Expression, shapes: Mapping[str, Shape]) -> s
     shape = shapes.get(expr.root)
     if shape is None or (expr.filters and expr.filters[0][0] == "default"):
         return None  # ``| default(x)`` covers a path that is not there
-    return leaf_problem(expr.source, expr.root, expr.path, shape)
+    key = (expr.source, id(shape))
+    known = _LEAVES.get(key)
+    if known is not None and known[0] is shape:  # the entry holds the shape: its id is not reused meanwhile
+        return known[1]
+    if len(_LEAVES) >= _MEMO_MAX:
+        _LEAVES.clear()
+    problem = leaf_problem(expr.source, expr.root, expr.path, shape)
+    _LEAVES[key] = (shape, problem)
+    return problem
 
 
 def unknown_operator(at: StepContext, sub: Sequence[PathPart], op: str) -> Problem:

@@ -38,6 +38,7 @@ COHORT = Shape(
 )
 
 
+@cache  # one Shape for a scenario's roles, not one a case: a template's check is remembered per shape
 def cohort_shape(roles: tuple[str, ...]) -> Shape:
     """The cohort as one scenario sees it: only the roles it declares, since only cohorts holding
     those are chosen to run it (``{{ cohort.SDS.dip_id }}`` in a scenario without SDS would break

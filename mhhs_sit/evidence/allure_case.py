@@ -22,8 +22,8 @@ import pytest
 
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.evidence.allure_results import (
-    SEVERITY,
     STATUS,
+    case_labels,
     full_name_of,
     md5_hex,
     package_of,
@@ -66,12 +66,13 @@ class Masking:
 
 
 def outcome(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> str:
-    """Allure's status, which spells ours: the exception that ended the item is classified by the one rule."""
+    """Allure's status for ours: the exception that ended the item is classified by the one rule
+    (a definition error is Allure's broken, in the category "Test definition errors")."""
     if report.skipped:
         return Status.SKIPPED.value
     if report.passed:
         return Status.PASSED.value
-    return classify(excinfo.value).status.value if excinfo is not None else Status.BROKEN.value
+    return STATUS[classify(excinfo.value).status.value] if excinfo is not None else Status.BROKEN.value
 
 
 def status_message(report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> Json:
@@ -99,17 +100,9 @@ def process_labels(nodeid: str) -> list[tuple[str, str]]:
 
 def _case_labels(item: MhhsCase) -> Iterator[tuple[str, str]]:
     sc, case, cohort = item.scenario, item.case, item.cohort
-    yield from [
-        ("parentSuite", sc.stage_title),
-        ("suite", f"Theme {sc.theme}"),
-        ("subSuite", f"{sc.id} {sc.title}"),
-        ("epic", sc.stage_title),
-        ("feature", f"Theme {sc.theme}"),
-        ("story", f"{sc.id} {sc.title}"),
-        ("severity", SEVERITY.get(case.priority, "normal")),
-        ("cohort", item.cohort_id),
-        ("case", case.id),
-    ]
+    scenario = f"{sc.id} {sc.title}"
+    yield from case_labels(stage=sc.stage_title, theme=sc.theme, scenario=scenario, priority=case.priority,
+                           cohort=item.cohort_id, case=case.id)  # fmt: skip
     yield from (("tag", tag) for tag in case.tags)
     participants = sorted(cohort.participants.items()) if cohort else []
     yield from (("participant", f"{role} {p.mpid} {p.dip_id}") for role, p in participants)

@@ -20,7 +20,7 @@ import allure_commons
 import pytest
 
 from mhhs_sit.evidence.allure_case import Json, outcome, process_labels, status_message
-from mhhs_sit.evidence.allure_results import full_name_of, md5_hex, node_path, title_path_of
+from mhhs_sit.evidence.allure_results import STATUS, full_name_of, md5_hex, node_path, title_path_of
 from mhhs_sit.results.outcome import Status, classify
 
 LABEL_MARK = "allure_label"
@@ -152,7 +152,7 @@ class AllureApi:
         if exc_val is None:
             step["status"] = Status.PASSED.value
         else:
-            step["status"] = classify(exc_val).status.value
+            step["status"] = STATUS[classify(exc_val).status.value]
             step["statusDetails"] = {"message": f"{type(exc_val).__name__}: {exc_val}"}
 
     # allure.attach

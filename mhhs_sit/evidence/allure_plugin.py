@@ -24,6 +24,7 @@ from mhhs_sit.evidence.allure_case import Masking, case_files, is_case
 from mhhs_sit.evidence.allure_results import crashed_result, write_run_files
 from mhhs_sit.evidence.allure_writer import ResultWriter, encoded
 from mhhs_sit.evidence.redact import Scrubber, secret_values
+from mhhs_sit.results.run import CASE_META, described
 
 ALLURE_PYTEST = "allure_pytest"  # allure-pytest's entry-point name, as `-p no:allure_pytest` spells it
 PLUGIN_NAME = "mhhs-allure"
@@ -86,6 +87,7 @@ class AllurePlugin:
         # other tests and crash results: the environment's secrets (a case's masking also knows the
         # keys its run issued, and is asked for only once there is a case)
         self._scrub = Scrubber(secret_values())
+        self._running: dict[str, str] = {}  # node id -> its CASE_META, between its setup and teardown
 
     def _submit_file(self, path: str, blob: bytes) -> None:
         self.writer.submit_files([(path, blob)])
@@ -142,8 +144,22 @@ class AllurePlugin:
         if facts is not None:
             write_run_files(self.report_dir, facts)
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """What a case is, from its setup report, kept (in the controller) until its teardown: the
+        result of a case whose worker dies mid-case is written from it."""
+        if self._run_facts is None or not report.nodeid.endswith("]"):
+            return
+        if report.when == "setup":
+            meta = dict(report.user_properties).get(CASE_META)
+            if meta is not None:
+                self._running[report.nodeid] = str(meta)  # read only should the worker die
+        elif report.when == "teardown":
+            self._running.pop(report.nodeid, None)
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: object, sched: object) -> None:
         """A dead worker writes no result: the controller writes a broken one with the case's identity."""
         longrepr = str(getattr(report, "longrepr", ""))
-        self._submit_result(crashed_result(crashitem, longrepr, int(time.time() * 1000)))
+        meta = self._running.pop(crashitem, None)
+        about = described(meta)[1] if meta is not None else None
+        self._submit_result(crashed_result(crashitem, longrepr, int(time.time() * 1000), about))

@@ -16,15 +16,29 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from mhhs_sit.core import atomic
+from mhhs_sit.definitions.model import STAGES
+from mhhs_sit.results.model import CaseMeta
+
 SEVERITY = {1: "critical", 2: "normal", 3: "minor", 4: "trivial"}
-STATUS = {"passed": "passed", "failed": "failed", "broken": "broken", "skipped": "skipped", "pending": "skipped"}
+# Allure's statuses for ours: Allure has no "definition error", so one is written as broken and told
+# apart by its category, "Test definition errors".
+STATUS = {
+    "passed": "passed",
+    "failed": "failed",
+    "broken": "broken",
+    "definition error": "broken",
+    "skipped": "skipped",
+    "not run": "skipped",
+    "pending": "skipped",
+}
 
 # Allure matches categories on status and on the message, which starts with the exception class.
 CATEGORIES = [
     {"name": "Product defect", "matchedStatuses": ["failed"]},
     {"name": "Test data issue", "matchedStatuses": ["broken"], "messageRegex": r".*TestDataError.*"},
     {
-        "name": "Test definition error",
+        "name": "Test definition errors",
         "matchedStatuses": ["broken"],
         "messageRegex": r".*(StepDefinitionError|ConfigError|DefinitionError).*",
     },
@@ -40,13 +54,12 @@ def stable_id(case_id: str, cohort_id: str) -> str:
 
 def write_run_files(alluredir: Path, run: Mapping[str, object]) -> None:
     """environment.properties, categories.json and executor.json (from CI variables when present)."""
-    alluredir.mkdir(parents=True, exist_ok=True)
     lines = [f"{k}={v}" for k, v in run.items() if v not in (None, "", [])]
-    (alluredir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (alluredir / "categories.json").write_text(json.dumps(CATEGORIES, indent=2), encoding="utf-8")
+    atomic.write_text(alluredir / "environment.properties", "\n".join(lines) + "\n")
+    atomic.write_text(alluredir / "categories.json", json.dumps(CATEGORIES, indent=2))
     executor = _executor(os.environ)
     if executor:
-        (alluredir / "executor.json").write_text(json.dumps(executor, indent=2), encoding="utf-8")
+        atomic.write_text(alluredir / "executor.json", json.dumps(executor, indent=2))
 
 
 def _executor(env: Mapping[str, str]) -> dict[str, str | None] | None:
@@ -116,16 +129,44 @@ def md5_hex(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
-def crashed_result(nodeid: str, longrepr: str, now_ms: int) -> dict[str, object]:
-    """A broken result for an item whose xdist worker died, with the item's own identity."""
+def case_labels(
+    *, stage: str, theme: str, scenario: str, priority: int | None, cohort: str, case: str
+) -> list[tuple[str, str]]:
+    """Where a case is filed (stage › theme › scenario, in the suites and behaviours views), its
+    severity and identity: the same for a case that ran and one whose worker crashed."""
+    return [
+        ("parentSuite", stage),
+        ("suite", f"Theme {theme}"),
+        ("subSuite", scenario),
+        ("epic", stage),
+        ("feature", f"Theme {theme}"),
+        ("story", scenario),
+        ("severity", SEVERITY.get(priority or 2, "normal")),
+        ("cohort", cohort),
+        ("case", case),
+    ]
+
+
+def crashed_result(nodeid: str, longrepr: str, now_ms: int, meta: CaseMeta | None = None) -> dict[str, object]:
+    """A broken result for an item whose xdist worker died, with the item's own identity, and, when
+    its setup report said what the case is (``meta``), its title, suites and severity."""
     _, _, name = nodeid.partition("::")
     case_id, _, cohort = name.rstrip("]").partition("[")
     identity = md5_hex(stable_id(case_id, cohort))
-    labels = {"framework": "pytest", "cohort": cohort, "case": case_id}
+    labels = [("framework", "pytest"), ("cohort", cohort), ("case", case_id)]
+    result: dict[str, object] = {"name": name, "fullName": f"{package_of(nodeid)}#{name}"}
+    if meta is not None:
+        scenario = f"{meta.scenario} {meta.scenario_title}"
+        labels = [("framework", "pytest"), ("package", package_of(nodeid))]
+        labels += case_labels(stage=STAGES.get(meta.stage, meta.stage), theme=meta.theme, scenario=scenario,
+                              priority=meta.priority, cohort=cohort, case=case_id)  # fmt: skip
+        labels += [("tag", tag) for tag in meta.tags]
+        result = {"name": f"{case_id} [{cohort}] {meta.title}", "fullName": full_name_of(nodeid)}
+        result["titlePath"] = title_path_of(nodeid)
+        result["links"] = [{"type": "requirement", "url": req, "name": req} for req in meta.requirements]
     return {
         "uuid": str(uuid.uuid4()),
-        "name": name,
-        "fullName": f"{package_of(nodeid)}#{name}",
+        **result,
         "historyId": identity,
         "testCaseId": identity,
         "status": "broken",
@@ -133,5 +174,5 @@ def crashed_result(nodeid: str, longrepr: str, now_ms: int) -> dict[str, object]
         "start": now_ms,
         "stop": now_ms,
         "statusDetails": {"message": f"xdist worker crashed while running {nodeid}", "trace": longrepr[:20000]},
-        "labels": [{"name": key, "value": value} for key, value in labels.items()],
+        "labels": [{"name": key, "value": value} for key, value in labels],
     }

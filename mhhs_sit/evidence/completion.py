@@ -34,13 +34,13 @@ from mhhs_sit.results.outcome import UNSUCCESSFUL, Status
 from mhhs_sit.results.run import parse_utc, utc_now
 
 PASS_RATE_RULE = (
-    "Pass rate = passed ÷ executed, where executed = passed + failed + broken. "
+    "Pass rate = passed ÷ executed, where executed = passed + failed + broken + definition error. "
     "Skipped and not-run results are counted separately and are not part of the pass rate."
 )
 COVERAGE_RULE = (
-    "A case covers a requirement when it was executed (passed, failed or broken) in at least one cohort and "
-    "passed in every cohort in which it was executed; cohorts where it was skipped or not run count neither "
-    "for nor against it. A requirement is covered when at least one of the cases that reference it covers it."
+    "A case covers a requirement when it was executed (passed, failed, broken or definition error) in at least "
+    "one cohort and passed in every cohort in which it was executed; cohorts where it was skipped or not run count "
+    "neither for nor against it. A requirement is covered when at least one of the cases that reference it covers it."
 )
 BREACHES_SHOWN = 25  # per criterion in the criteria table; every one is still listed in its own section
 LATEST_RULE = (
@@ -56,7 +56,7 @@ LATEST_RULE = (
 @dataclass(frozen=True)
 class Cell:
     text: str  # "\n" is a line break
-    tone: str = ""  # passed | failed | broken | skipped | not-run | ok | bad | total | "" (plain)
+    tone: str = ""  # passed | failed | broken | definition-error | skipped | not-run | ok | bad | total | "" (plain)
     mono: bool = False  # an identifier: monospace, never wrapped
 
 
@@ -231,6 +231,7 @@ def tiles(report: CompletionReport) -> list[tuple[str, str, str, str]]:
         (str(t.passed), "Passed", "", "passed" if t.passed else ""),
         (str(t.failed), "Failed", "", "failed" if t.failed else ""),
         (str(t.broken), "Broken", "", "broken" if t.broken else ""),
+        (str(t.definition_error), "Definition errors", "", "definition-error" if t.definition_error else ""),
         (str(t.skipped), "Skipped", "", "skipped" if t.skipped else ""),
         (str(t.not_run), "Not run", "", "not-run" if t.not_run else ""),
         (f"{covered}/{len(cov)}", "Requirements covered", pct(covered / len(cov) if cov else None), ""),
@@ -275,8 +276,8 @@ def _criteria_section(report: CompletionReport) -> Section:
 
 
 def _tally_table(first: str, groups: list[tuple[str, Tally]], total: Tally | None = None) -> Table:
-    # the error column (files not collected) only when there is one, not as a column of zeros
-    statuses = [s for s in STATUSES if s != Status.ERROR or any(t.error for _, t in groups)]
+    # the definition error and error (files not collected) columns only when there is one, not as columns of zeros
+    statuses = [s for s in STATUSES if s not in _WHEN_ANY or any(t.count(s) for _, t in groups)]
     rows = [_tally_row(name, t, statuses) for name, t in groups]
     if total is not None:
         rows.append(_tally_row("Total", total, statuses, "total"))
@@ -285,6 +286,9 @@ def _tally_table(first: str, groups: list[tuple[str, Tally]], total: Tally | Non
         tuple(rows),
         frozenset(range(1, len(statuses) + 3)),
     )
+
+
+_WHEN_ANY = (Status.DEFINITION_ERROR, Status.ERROR)
 
 
 def _tally_row(name: str, t: Tally, statuses: Sequence[str], tone: str = "") -> tuple[Cell, ...]:
@@ -324,7 +328,7 @@ _UNCATEGORISED = "uncategorised"  # a failed or broken result that names no cate
 
 
 def _by_category(results: Sequence[CycleResult]) -> list[tuple[str, list[CycleResult]]]:
-    """The failed and broken results per category, in the categories' order (uncategorised last)."""
+    """The failed, broken and definition-error results per category, in the categories' order (uncategorised last)."""
     by_cat: dict[str, list[CycleResult]] = {}
     for r in results:
         if r.status in UNSUCCESSFUL:
@@ -333,22 +337,26 @@ def _by_category(results: Sequence[CycleResult]) -> list[tuple[str, list[CycleRe
 
 
 def _category_summary(groups: list[tuple[str, list[CycleResult]]]) -> Table:
+    # the definition errors column only when there is one (as in the totals)
+    shown = [Status.FAILED, Status.BROKEN]
+    if any(r.status == Status.DEFINITION_ERROR for _, rs in groups for r in rs):
+        shown.append(Status.DEFINITION_ERROR)
     rows = tuple(
         (
             Cell(cat),
-            Cell(str(sum(r.status == Status.FAILED for r in rs))),
-            Cell(str(sum(r.status == Status.BROKEN for r in rs))),
+            *(Cell(str(sum(r.status == s for r in rs))) for s in shown),
             Cell(str(len(rs)), "failed"),
             Cell(str(len({r.case for r in rs}))),
         )
         for cat, rs in groups
     )
     return Table(
-        ("Category", "Failed", "Broken", "Results", "Distinct cases"),
+        ("Category", *(f"{s.capitalize()}s" if s == Status.DEFINITION_ERROR else s.capitalize() for s in shown),
+         "Results", "Distinct cases"),
         rows,
-        frozenset({1, 2, 3, 4}),
-        empty="No failed or broken results.",
-    )
+        frozenset(range(1, len(shown) + 3)),
+        empty="No failed, broken or definition-error results.",
+    )  # fmt: skip
 
 
 def _category_table(cat: str, rs: list[CycleResult]) -> tuple[str, Table]:
@@ -373,8 +381,9 @@ def _failures_section(results: Sequence[CycleResult]) -> Section:
     groups = _by_category(results)
     tables = (("", _category_summary(groups)), *(_category_table(cat, rs) for cat, rs in groups))
     intro = (
-        "Failed = the product did not behave as the scenario expects; broken = the case could not be judged "
-        "(environment, test data, definition or framework). Each failed or broken result carries its category."
+        "Failed = the product did not behave as the scenario expects (the only status that is a product defect); "
+        "broken = the case could not be judged (environment, test data or framework); definition error = the test "
+        "file is wrong. Each failed, broken or definition-error result carries its category."
     )
     return Section("Failures by category", "failures", (intro,), tables)
 

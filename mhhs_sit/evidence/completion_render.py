@@ -37,7 +37,7 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 table.identity { width: auto; } table.identity th { width: 190px; }
 .passed, .ok { background: var(--ok-bg); color: var(--ok); font-weight: 600; }
 .failed, .bad { background: var(--bad-bg); color: var(--bad); font-weight: 600; }
-.broken { background: var(--warn-bg); color: var(--warn); font-weight: 600; }
+.broken, .definition-error { background: var(--warn-bg); color: var(--warn); font-weight: 600; }
 .skipped, .not-run { background: var(--skip-bg); color: var(--muted); font-weight: 600; }
 .verdict { margin: 18px 0; padding: 16px 20px; border-radius: 6px; color: #fff; }
 .verdict.met { background: var(--ok); } .verdict.not-met { background: var(--bad); }
@@ -47,7 +47,7 @@ table.identity { width: auto; } table.identity th { width: 190px; }
 .tile { border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; min-width: 120px; }
 .tile .n { font-size: 24px; font-weight: 700; display: block; } .tile .l { font-weight: 600; display: block; }
 .tile .note { color: var(--muted); font-size: 12px; display: block; }
-.tile.passed, .tile.failed, .tile.broken, .tile.skipped, .tile.not-run, .tile.ok, .tile.bad {
+.tile.passed, .tile.failed, .tile.broken, .tile.definition-error, .tile.skipped, .tile.not-run, .tile.ok, .tile.bad {
   border-color: currentColor; }
 .total { font-weight: 700; } nav a { margin-right: 12px; }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
@@ -145,6 +145,7 @@ _MD_MARK = {
     "bad": "❌ ",
     "failed": "❌ ",
     "broken": "⚠️ ",
+    "definition-error": "📝 ",
     "skipped": "⏭️ ",
     "not-run": "⏸️ ",
 }

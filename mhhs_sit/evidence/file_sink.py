@@ -36,14 +36,23 @@ KEEP_BYTES = 4 * 1024 * 1024
 
 
 def write_file(path: str, data: bytes) -> None:
-    # O_EXCL: every name is a fresh uuid, so an existing file means something is wrong
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    """Written under a temporary name (a dot first, ``.tmp`` last: neither Allure nor a pack takes it)
+    then linked to its final name, so a writer killed mid-file leaves no half result there. A link, not
+    a rename: every name is a fresh uuid, so an existing file means something is wrong, and it is
+    kept. No fsync: the link is what a kill cannot split, and a flush a file costs more than a case."""
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.link(tmp, path)
     finally:
-        os.close(fd)
+        os.unlink(tmp)
 
 
 def main() -> int:
@@ -187,8 +196,7 @@ class SinkProcess:
             except OSError:
                 pass
             try:
-                with open(raw_path, "wb") as fh:
-                    fh.write(blob)
+                write_file(os.fsdecode(raw_path), blob)  # absent: the link is what a dead writer never made
                 count += 1
             except OSError as exc:
                 self.problems.append(f"{os.path.basename(os.fsdecode(raw_path))}: {exc}")

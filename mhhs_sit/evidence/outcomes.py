@@ -98,7 +98,7 @@ class CycleResult:
 
     @property
     def category(self) -> Category | None:
-        """Only a failed or broken result has one (a file's own category is not a case's)."""
+        """Only a failed, broken or definition-error result has one (a file's own category is not a case's)."""
         return self.result.category if self.result.status in UNSUCCESSFUL else None
 
     @property
@@ -230,17 +230,18 @@ class Tally:
     passed: int = 0
     failed: int = 0
     broken: int = 0
+    definition_error: int = 0  # the test file is wrong: executed, but no product defect
     skipped: int = 0
     not_run: int = 0
     error: int = 0  # scenario files that could not be collected
 
     @property
     def total(self) -> int:
-        return self.passed + self.failed + self.broken + self.skipped + self.not_run + self.error
+        return self.executed + self.skipped + self.not_run + self.error
 
     @property
     def executed(self) -> int:
-        return self.passed + self.failed + self.broken
+        return self.passed + self.failed + self.broken + self.definition_error
 
     @property
     def pass_rate(self) -> float | None:

@@ -27,6 +27,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from xml.etree import ElementTree
 
+from mhhs_sit.core.atomic import atomic_path
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.evidence.manifest import MANIFEST_NAME, FileEntry, Manifest, digest
 from mhhs_sit.evidence.redact import secret_variables
@@ -122,18 +123,12 @@ def pack(
     out = Path(out) if out is not None else default_out(run_dir)
     top = run_dir.resolve().name or "run"
     secrets = _secrets(environ, signer)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    try:
-        with zipfile.ZipFile(tmp, "w") as zf:
-            entries = _add_files(zf, run_dir, top, files, secrets)
-            manifest = Manifest(created=_created(run, run_dir), run=run, files=entries)
-            if signer is not None:
-                manifest = replace(manifest, signature=signer.sign(manifest.signed_bytes()))
-            _add(zf, MANIFEST_NAME, manifest.to_json())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w") as zf:  # MANIFEST.json comes last: a whole pack or none
+        entries = _add_files(zf, run_dir, top, files, secrets)
+        manifest = Manifest(created=_created(run, run_dir), run=run, files=entries)
+        if signer is not None:
+            manifest = replace(manifest, signature=signer.sign(manifest.signed_bytes()))
+        _add(zf, MANIFEST_NAME, manifest.to_json())
     with out.open("rb") as f:
         sha, _ = digest(f)
     return PackResult(out, manifest, sha, tuple(skipped))

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from mhhs_sit.core import atomic
 from mhhs_sit.errors import ConfigError
 
 TOOLS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mhhs-sit" / "allure3"
@@ -79,12 +80,31 @@ def install(target: Path = TOOLS) -> AllureTool:
 def build_report(
     results: Path, out: Path, *, tool: AllureTool, single_file: bool = True, name: str = "MHHS SIT evidence"
 ) -> Path:
-    """Generate the report into ``out``; returns the ``index.html`` to open."""
+    """Generate the report into ``out``; returns the ``index.html`` to open.
+
+    Generated beside ``out`` under a temporary name and moved into place once whole, so a run
+    killed while Allure writes leaves no half report under ``out`` (the previous one, or none)."""
     results, out = results.resolve(), out.resolve()
     if not results.is_dir() or not any(results.glob("*-result.json")):
         raise ConfigError(f"{results} holds no Allure results (*-result.json); run with --alluredir first")
-    if out.exists():
-        shutil.rmtree(out)
+    staging = atomic.temporary_name(out)
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        _generate(results, staging, tool=tool, single_file=single_file, name=name)
+        for page in staging.rglob("*.html"):
+            text = page.read_text(encoding="utf-8")
+            cleaned = _ANALYTICS.sub("", text)
+            if cleaned != text:
+                page.write_text(cleaned, encoding="utf-8")  # still under the temporary name
+        if out.exists():
+            shutil.rmtree(out)
+        staging.replace(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out / "index.html"
+
+
+def _generate(results: Path, out: Path, *, tool: AllureTool, single_file: bool, name: str) -> None:
     if tool.major >= 3:
         with tempfile.TemporaryDirectory(prefix="mhhs-allure-") as tmp:
             config = Path(tmp) / "allurerc.json"
@@ -102,12 +122,5 @@ def build_report(
         cmd = [str(tool.path), "generate", str(results), "-o", str(out), "--clean"]
         cmd += ["--single-file"] if single_file else []
         done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "ALLURE_NO_ANALYTICS": "true"})
-    index = out / "index.html"
-    if done.returncode != 0 or not index.is_file():
+    if done.returncode != 0 or not (out / "index.html").is_file():
         raise ConfigError(f"allure generate failed ({' '.join(cmd)}):\n{(done.stdout + done.stderr)[-2000:]}")
-    for page in out.rglob("*.html"):
-        text = page.read_text(encoding="utf-8")
-        cleaned = _ANALYTICS.sub("", text)
-        if cleaned != text:
-            page.write_text(cleaned, encoding="utf-8")
-    return index

@@ -27,7 +27,7 @@ class StepRecord:
     title: str
     kind: str
     location: str
-    status: str = "pending"  # passed | failed | broken | skipped
+    status: str = "pending"  # passed | failed | broken | definition error | skipped
     started: float = 0.0
     stopped: float = 0.0
     detail: str = ""

@@ -14,7 +14,7 @@ CLASSIFIED = {
     Category.TEST_DEFINITION: "test definition (definition error: the test file is wrong)",
     Category.FRAMEWORK: "framework error (broken)",
 }
-MARKS = {"passed": "✓", "failed": "✗", "broken": "!", "skipped": "-", "pending": "?"}
+MARKS = {"passed": "✓", "failed": "✗", "broken": "!", "definition error": "!", "skipped": "-", "pending": "?"}
 
 
 def case_failure_text(item: Any, exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mhhs_sit.results.outcome import UNSUCCESSFUL, Category, Status
+from mhhs_sit.results.outcome import UNSUCCESSFUL, Category, Status, settled
 
 Json = dict[str, object]  # a JSON object as json.loads makes it and json.dumps writes it
 
@@ -256,13 +256,14 @@ class CaseResult:
         about = CaseMeta.from_json(raw)
         case = raw.get("case")
         duration = raw.get("duration_s")
+        category = category_of(raw.get("category"))
         return cls(
             nodeid=_text(raw.get("nodeid")),
-            status=status_of(raw["status"]),
+            status=settled(status_of(raw["status"]), category),  # an older file's definition error says so
             key=CaseKey(str(case), _text(raw.get("cohort"))) if case else None,
             about=about,
             execution=Execution.from_json(raw),
-            category=category_of(raw.get("category")),
+            category=category,
             message=None if raw.get("message") is None else str(raw.get("message")),
             duration_s=float(duration) if isinstance(duration, int | float) else None,
             location=_text(raw.get("location")) if about is None and "location" in raw else None,

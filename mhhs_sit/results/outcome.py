@@ -1,7 +1,8 @@
 """What became of a case, in the words every file and report uses: its status and its category.
 
-One place decides whether an exception makes a case *failed* (the product misbehaved) or *broken*
-(anything else stopped it), and which category it falls in, so the terminal, results.json, the
+One place decides whether an exception makes a case *failed* (the product misbehaved), a
+*definition error* (the test file is wrong) or *broken* (anything else stopped it: the
+environment, the test data, the framework), and which category it falls in, so the terminal, results.json, the
 store, the completion report and the RTTM never disagree. Both enums are str-valued: they compare
 equal to, and are written as, the spellings the files and the store have always held.
 """
@@ -20,14 +21,15 @@ class Status(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     BROKEN = "broken"
+    DEFINITION_ERROR = "definition error"  # the test file is wrong (found at run time): not the product's fault
     SKIPPED = "skipped"
     NOT_RUN = "not run"  # collected, but the session ended before it (-x, an interrupt, a crash)
     ERROR = "error"  # its scenario file could not be collected
 
 
 # Plain strings, so a membership test on the RTTM's hot path is one hash look-up, not enum compares.
-EXECUTED = frozenset({Status.PASSED.value, Status.FAILED.value, Status.BROKEN.value})
-UNSUCCESSFUL = frozenset({Status.FAILED.value, Status.BROKEN.value})
+EXECUTED = frozenset({Status.PASSED.value, Status.FAILED.value, Status.BROKEN.value, Status.DEFINITION_ERROR.value})
+UNSUCCESSFUL = frozenset({Status.FAILED.value, Status.BROKEN.value, Status.DEFINITION_ERROR.value})
 
 
 class Category(StrEnum):
@@ -49,17 +51,26 @@ class Verdict:
 
 
 def classify(exc: BaseException) -> Verdict:
-    """An AssertionError (a ScenarioFailure among them) is a product defect; anything else broke the case."""
+    """An AssertionError (a ScenarioFailure among them) is a product defect; a wrong test file a
+    definition error; anything else broke the case."""
     if isinstance(exc, AssertionError):
         return Verdict(Status.FAILED, Category.PRODUCT_DEFECT)
+    if isinstance(exc, StepDefinitionError | ConfigError):
+        return Verdict(Status.DEFINITION_ERROR, Category.TEST_DEFINITION)
     return Verdict(Status.BROKEN, _broken_category(exc))
+
+
+def settled(status: Status, category: Category | None) -> Status:
+    """The status as this version words it: runs recorded before *definition error* was a status of its
+    own said ``broken`` with the category "test definition error"; read back, they say what they were."""
+    if status is Status.BROKEN and category is Category.TEST_DEFINITION:
+        return Status.DEFINITION_ERROR
+    return status
 
 
 def _broken_category(exc: BaseException) -> Category:
     if isinstance(exc, TestDataError):
         return Category.TEST_DATA
-    if isinstance(exc, StepDefinitionError | ConfigError):
-        return Category.TEST_DEFINITION
     if isinstance(exc, EnvironmentBroken):
         return Category.ENVIRONMENT
     return Category.FRAMEWORK

@@ -1,7 +1,7 @@
 """The run's results: one record per collected item, whatever happened to it.
 
 Built in the process that reports (the controller under xdist) from pytest's reports, so every
-collected case appears — passed, failed, broken, skipped, or *not run* when the session ended
+collected case appears — passed, failed, broken, definition error, skipped, or *not run* when the session ended
 before it (``-x``, an interrupt, a crashed worker) — and written as ``results.json``, the input
 of the completion report, the RTTM and the evidence pack.
 """
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 CASE_META = "mhhs_case"  # user property: what the case is (set at collection)
 CASE_RUN = "mhhs_run"  # user property: what happened when it ran (set on the call report)
-BROKEN = ("mhhs_outcome", Status.BROKEN.value)
-DEFINITION = ("mhhs_outcome", "definition error")  # broken because the test file is wrong, not the environment
+OUTCOME = "mhhs_outcome"  # user property: the status of a call that did not pass, when it is not pytest's "failed"
+BROKEN = (OUTCOME, Status.BROKEN.value)
+DEFINITION = (OUTCOME, Status.DEFINITION_ERROR.value)  # the test file is wrong, not the environment
 Described = tuple[CaseKey, CaseMeta]  # an item's CASE_META: which case in which cohort, and what it is
 
 
@@ -155,7 +156,7 @@ class RunResults:
         result = self.items[report.nodeid]
         if CASE_RUN in props:
             result = self.items[report.nodeid] = _with_run(result, json.loads(str(props[CASE_RUN])))
-        settled = _settled(result, report, broken=props.get(BROKEN[0]) == BROKEN[1])
+        settled = _settled(result, report, said=props.get(OUTCOME))
         if settled is None:
             return False
         self.items[report.nodeid] = settled
@@ -192,12 +193,13 @@ def _with_run(result: CaseResult, run: Mapping[str, object]) -> CaseResult:
     )
 
 
-def _settled(result: CaseResult, report: pytest.TestReport, *, broken: bool) -> CaseResult | None:
-    """The result once this report is taken; None when the report settles nothing."""
+def _settled(result: CaseResult, report: pytest.TestReport, *, said: object) -> CaseResult | None:
+    """The result once this report is taken (``said``: the call's OUTCOME property); None when the
+    report settles nothing."""
     if report.when == "setup" and report.skipped:
         return replace(result, status=Status.SKIPPED, message=_skip_reason(report))
     if report.when == "call":
-        status = Status.BROKEN if broken else status_of(report.outcome)
+        status = status_of(said) if report.failed and said is not None else status_of(report.outcome)
         return replace(result, status=status, duration_s=round(report.duration, 4))
     if report.failed:  # an error in setup or teardown, or a crashed worker
         return replace(

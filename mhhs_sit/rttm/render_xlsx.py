@@ -43,6 +43,7 @@ STATUS_LOOK = {
     Status.PASSED: _GOOD,
     Status.FAILED: _BAD,
     Status.BROKEN: _NEUTRAL,
+    Status.DEFINITION_ERROR: _VIOLET,  # the test file is wrong, as with a file that could not be collected
     Status.SKIPPED: _GREY,
     Status.NOT_RUN: _GREY,
     Status.ERROR: _VIOLET,

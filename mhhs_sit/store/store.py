@@ -43,6 +43,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.results.model import CATEGORY_BY_VALUE, STATUS_BY_VALUE, CaseMeta, CaseResult
+from mhhs_sit.results.outcome import Category, Status
 from mhhs_sit.results.run import RunFacts
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
 from mhhs_sit.store.rows import CycleSpan, RunLabel, StoredResult, StoredRun
@@ -284,9 +285,9 @@ class ResultsStore:
     ) -> list[StoredResult]:
         """Every recorded item of the cycle's runs, oldest run first, with its run's labels.
 
-        ``fields`` names the result columns wanted (``run_id``, ``nodeid``, ``case_id``, ``cohort``
-        and ``status`` always come; the others read as None): reading 100,000 results, each column
-        left out saves time. The runs are read first and their labels shared by their results, so
+        ``fields`` names the result columns wanted (``run_id``, ``nodeid``, ``case_id``, ``cohort``,
+        ``status`` and ``category`` always come; the others read as None): reading 100,000 results,
+        each column left out saves time. The runs are read first and their labels shared by their results, so
         the database neither joins nor sorts.
         """
         query = select(*_RUN_LABELS).order_by(runs.c.started, runs.c.run_id)
@@ -320,8 +321,9 @@ _RUN_LABELS = (
     runs.c.evidence,
     runs.c.environment,
 )
-_ALWAYS_READ = ("run_id", "nodeid", "case_id", "cohort", "status")
+_ALWAYS_READ = ("run_id", "nodeid", "case_id", "cohort", "status", "category")  # category: see _stored_results
 _STATUS, _CATEGORY = 4, 14  # their places in a result row (the table's column order)
+_BROKEN, _DEFINITION = Status.BROKEN, Category.TEST_DEFINITION
 RUNS_PER_QUERY = 500  # run ids bound in one IN (...): well under every database's parameter limit
 
 
@@ -348,6 +350,8 @@ def _stored_results(
         values[_STATUS] = status[values[_STATUS]]
         if values[_CATEGORY] is not None:
             values[_CATEGORY] = category.get(values[_CATEGORY])
+            if values[_STATUS] is _BROKEN and values[_CATEGORY] is _DEFINITION:  # a row of an older run
+                values[_STATUS] = Status.DEFINITION_ERROR
         for i in decode:
             raw = values[i]
             if raw:

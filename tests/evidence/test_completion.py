@@ -70,7 +70,7 @@ def case(
         "requirements": list(requirements),
         "steps": steps if status not in ("skipped", "not run") else [],
     }
-    if status in ("failed", "broken"):
+    if status in ("failed", "broken", "definition error"):
         record["category"] = category or ("product defect" if status == "failed" else "environment issue")
         record["message"] = message or f"{cid} went wrong"
     elif message:
@@ -166,7 +166,7 @@ def test_pass_rate_is_passed_over_executed_and_excludes_skipped_and_not_run(tmp_
     assert tally([r for r in cycle.results if r.status in ("skipped", "not run")]).pass_rate is None
     report = report_for([tmp_path / "a" / "results.json"])
     for text in (render_markdown(report), render_html(report)):
-        assert "Pass rate = passed ÷ executed, where executed = passed + failed + broken" in text
+        assert "Pass rate = passed ÷ executed, where executed = passed + failed + broken + definition error" in text
     ec3 = next(o for o in report.outcomes if o.criterion.id == "EC3")
     assert not ec3.met and ec3.measured == "50% (3 of 6 executed; min 95%)"
     assert {(b.ref, b.cohort) for b in ec3.breaches} == {
@@ -192,6 +192,23 @@ def test_failures_are_grouped_by_category_with_message_and_failing_step(tmp_path
     html_text = render_html(report)
     assert "<h3>Environment issue (1)</h3>" in html_text and "DIP answered HTTP 503" in html_text
     assert "before the first step" in render_markdown(report)  # the data issue has no failing step recorded
+
+
+def test_a_definition_error_is_its_own_status_and_no_product_defect(tmp_path):
+    wrong = case("SITFT-01-001-TC03", "C1", "definition error", category="test definition error",
+                 message="no such step kind: sned")  # fmt: skip
+    old = case("SITFT-01-001-TC04", "C1", "broken", category="test definition error", message="bad template")
+    report = report_for([write_run(tmp_path, "a", [case("SITFT-01-001-TC01"), wrong, old])])
+    t = tally(report.cycle.results)
+    assert (t.passed, t.failed, t.broken, t.definition_error, t.executed) == (1, 0, 0, 2, 3)  # the older row too
+    ec2 = next(o for o in report.outcomes if o.criterion.id == "EC2")
+    assert ec2.met and ec2.measured == "0 found (max 0)"  # no open product defects
+    md = render_markdown(report)
+    totals = md.split("## Totals", 1)[1].split("\n## ", 1)[0]
+    assert "| Definition error |" in totals and "| 3 | 1 | 0 | 0 | 📝 2 |" in totals
+    summary = md.split("## Failures by category", 1)[1].split("###", 1)[0]
+    assert "| test definition error | 0 | 0 | 2 | ❌ 2 | 2 |" in summary
+    assert "SITFT-01-001-TC03 | C1 | 📝 definition error |" in md
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,7 +325,7 @@ def test_requirement_coverage_rule(tmp_path):
     states = {c.requirement: c.state for c in coverage(cycle.results, required=["R5"])}
     assert states == {"R1": "covered", "R2": "covered", "R3": "failing", "R4": "not executed", "R5": "not referenced"}
     text = render_markdown(build_report(cycle, DEFAULTS))
-    assert "A case covers a requirement when it was executed (passed, failed or broken) in at least one cohort" in text
+    assert "A case covers a requirement when it was executed (passed, failed, broken or definition error)" in text
     assert "| R3 | ❌ failing | A-01-001-TC02: C1 failed<br>A-01-001-TC03: C1 passed, C2 broken |" in text
 
 

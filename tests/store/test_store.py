@@ -183,3 +183,21 @@ def test_results_read_only_the_fields_asked_for_in_run_order(store_url, tmp_path
     with pytest.raises(ValueError, match="not result columns: colour"):
         store.results("C2", fields=["colour"])
     store.close()
+
+
+def test_a_definition_error_is_stored_as_one_and_an_older_runs_broken_one_reads_back_as_one(store_url, tmp_path):
+    from mhhs_sit.results.outcome import Category, Status
+
+    store = ResultsStore.open(store_url, tmp_path)
+    store.begin_run("r1", cycle="C2")
+    store.record("r1", item("A-01-001-TC01", "C1", "definition error", category="test definition error"))
+    older = dataclasses.replace(item("A-01-001-TC02", "C1"), status=Status.BROKEN, category=Category.TEST_DEFINITION)
+    store.record("r1", older)  # as a version before the status had its own value wrote it
+    store.record("r1", item("A-01-001-TC03", "C1", "broken", category="environment issue"))
+    store.finish_run("r1", "finished", RunFacts(exit_status=1))
+    for fields in (None, ()):  # the whole row, and --rerun's narrow read alike
+        statuses = {r.case_id: r.status for r in store.results("C2", fields=fields)}
+        assert statuses == {"A-01-001-TC01": "definition error", "A-01-001-TC02": "definition error",
+                            "A-01-001-TC03": "broken"}  # fmt: skip
+    assert latest_statuses(store.results("C2", fields=()))["A-01-001-TC02[C1]"] == "definition error"
+    store.close()
