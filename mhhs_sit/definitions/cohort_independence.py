@@ -14,6 +14,7 @@ file being configured: said at validate, at its line, so it is never silent.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,9 +47,12 @@ def foreign_participants(
     if not able:
         return [], []
     dip_ids, mpids = _owners(cohorts)
+    mentions = _any_of([*dip_ids, *mpids])
     found: list[tuple[Step, tuple[PathPart, ...], _Owner, str]] = []
     for case in scenario.cases:
         for step in case.steps:
+            if mentions is None or not mentions.search(json.dumps(step.spec, default=str)):
+                continue  # no cohort's ID anywhere in the body: nothing to walk (most steps use templates)
             for sub, key, value in _strings(step.spec, ()):
                 owner = dip_ids.get(value) or (mpids.get(value) if key.lower().endswith("mpid") else None)
                 if owner is not None and not able <= owner.cohorts:
@@ -58,6 +62,14 @@ def foreign_participants(
     doc = load_yaml(root / scenario.location.file, display=scenario.location.file)
     located = [(owner.simulated, _located(doc, step, sub, message)) for step, sub, owner, message in found]
     return [p for simulated, p in located if not simulated], [p for simulated, p in located if simulated]
+
+
+def _any_of(ids: Sequence[str]) -> re.Pattern[str] | None:
+    """One pattern finding any of the IDs in a step body's JSON text (a superset of the exact
+    matches the walk then confirms), so a body with none is never walked."""
+    if not ids:
+        return None
+    return re.compile("|".join(re.escape(i) for i in sorted(set(ids), key=len, reverse=True)))
 
 
 def _owners(cohorts: Mapping[str, Cohort]) -> tuple[dict[str, _Owner], dict[str, _Owner]]:
