@@ -91,3 +91,21 @@ def test_trigger_data_that_breaks_the_message_is_a_definition_error_naming_the_f
     assert case["category"] == "test definition error"
     assert "could not send what the trigger asks for" in case["message"]
     assert "disconnectionEffectiveFromDate" in case["message"]
+
+
+def test_validate_checks_a_trigger_against_the_rules_the_environment_s_simulator_runs(tmp_path, monkeypatch, capsys):
+    """With the environment's own rules, REGS takes Disconnection only: a Reconnection trigger is
+    refused at the step before anything runs, naming what REGS does take; the shipped rules take it."""
+    from mhhs_sit.cli.app import main
+
+    monkeypatch.chdir(tmp_path)
+    copy_project(tmp_path, themes=False)
+    write(tmp_path, "rules/regs.yaml", RULES)
+    local = (tmp_path / "environments" / "local.yaml").read_text()
+    write(tmp_path, "environments/own.yaml", local.replace("environment: local", "environment: own") + "rules: rules\n")
+    write(tmp_path, "test_themes/t.yaml", scenario("REGS", "Reconnection", GOOD))
+    assert main(["validate", "--env", "own"]) == 1
+    out = capsys.readouterr().out
+    assert "test_themes/t.yaml:" in out and "[cases[0].steps[0].trigger.event]" in out
+    assert "no rule of the simulated REGS takes trigger 'Reconnection'" in out and "REGS takes: DISCONNECTION\n" in out
+    assert main(["validate"]) == 0  # the shipped registration rules take a reconnection

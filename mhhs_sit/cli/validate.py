@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
+from mhhs_sit.cli.trigger_check import trigger_problems
 from mhhs_sit.definitions.cohort_independence import foreign_participants
 from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.environments import environment_file_problems, find_environment
@@ -54,6 +55,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     env = project.environment[0]
     if env is not None and env.is_local:
         problems += project.simulator_rule_problems
+        problems += trigger_problems(scenarios, Path(env.rules_dir) if env.rules_dir else None)
     if problems:
         print(render_problems(problems), file=sys.stdout)
         return 1
