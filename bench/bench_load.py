@@ -8,7 +8,8 @@ The case is SITNFT-T2-030's: the load shaping service (cohort C6) publishes IF-0
 simulator's journal gives acceptance-to-delivery latencies. Its thresholds are set so loose that
 they never fail: the figures are the point. They are read from the case's evidence, not measured
 again: Locust's ``figures.json`` (sent, failed, the rate reached, send-to-answer p50/p95/p99) and
-the step's detail (delivery p50/p95/p99, the share undelivered).
+the step's detail (delivery p50/p95/p99, the share undelivered, from which the messages lost are
+counted: the share has one decimal, so "lost 0" on 5,000 messages means fewer than 3).
 
     python bench/bench_load.py [--rates 50,200,500] [--duration 10] [--users 20] [--locust-workers 2]
 """
