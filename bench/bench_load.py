@@ -8,8 +8,8 @@ The case is SITNFT-T2-030's: the load shaping service (cohort C6) publishes IF-0
 simulator's journal gives acceptance-to-delivery latencies. Its thresholds are set so loose that
 they never fail: the figures are the point. They are read from the case's evidence, not measured
 again: Locust's ``figures.json`` (sent, failed, the rate reached, send-to-answer p50/p95/p99) and
-the step's detail (delivery p50/p95/p99, the share undelivered, from which the messages lost are
-counted: the share has one decimal, so "lost 0" on 5,000 messages means fewer than 3).
+the step's detail (delivery p50/p95/p99, and the exact count of accepted messages not delivered
+to every recipient by the end: the messages lost).
 
     python bench/bench_load.py [--rates 50,200,500] [--duration 10] [--users 20] [--locust-workers 2]
 """
@@ -98,9 +98,9 @@ def measure(work: Path, rate: int, args: argparse.Namespace) -> None:
     got, detail = figures(out)
     sent, failed = int(str(got.get("sent", 0))), int(str(got.get("failed", 0)))
     delivery = re.search(r"deliver\w*[^;]*", detail)
-    undelivered = re.search(r"([\d.]+)% undelivered", detail)
+    undelivered = re.search(r"(\d+) of (\d+) accepted undelivered", detail)  # the step's exact count
     accepted = sent - failed
-    lost = round(accepted * float(undelivered[1]) / 100) if undelivered else None
+    lost = int(undelivered[1]) if undelivered else None
     delivered = "?" if lost is None else accepted - lost
     print(
         f"target {rate}/s: reached {float(str(got.get('throughput', 0))):.1f}/s; send-to-answer "

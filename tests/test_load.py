@@ -172,7 +172,7 @@ def test_delivery_latency_is_read_from_the_journal_once_deliveries_settle():
     client = DipClient(base, api_key_for=lambda _: None, retries=0)
     found = delivery.measured(client, "IF-031", "S1", 0, 20, settle_s=5)
     assert found is not None and len(responses.calls) == 2
-    assert found.accepted == 2 and found.undelivered == 50.0 and round(found.p95) == 50
+    assert found.accepted == 2 and found.undelivered == 50.0 and found.missing == 1 and round(found.p95) == 50
     assert responses.calls[0].request.params["participant"] == "S1"
 
 

@@ -68,6 +68,7 @@ class Delivery:
     p50: float
     p95: float
     p99: float
+    missing: int = 0  # accepted messages not delivered to every recipient by the end (the count behind the %)
 
     @classmethod
     def of(cls, latencies_ms: list[float], accepted: int, complete: int) -> Delivery:
@@ -77,7 +78,7 @@ class Delivery:
             return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] if ordered else 0.0
 
         missing = 100.0 * (accepted - complete) / accepted if accepted else 100.0
-        return cls(accepted, missing, at(0.5), at(0.95), at(0.99))
+        return cls(accepted, missing, at(0.5), at(0.95), at(0.99), accepted - complete)
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,7 @@ def _check_template(run: CaseRun, spec: SendSpec, message: Mapping[str, object])
 def _summary(f: Figures) -> str:
     delivered = (
         f"; delivered p50 {f.delivery.p50:.0f} ms, p95 {f.delivery.p95:.0f} ms, p99 {f.delivery.p99:.0f} ms, "
-        f"{f.delivery.undelivered:.1f}% undelivered"
+        f"{f.delivery.missing} of {f.delivery.accepted} accepted undelivered ({f.delivery.undelivered:.1f}%)"
         if f.delivery
         else ""
     )
