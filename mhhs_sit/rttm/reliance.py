@@ -129,7 +129,8 @@ class _Checker:
                 self.fail([*at, str(key)], f"unknown field {key!r}: use {', '.join(_FIELDS)}")
         for key in _REQUIRED:
             if not isinstance(raw.get(key), str) or not raw[key].strip():
-                self.fail([*at, key] if key in raw else at, f"{key}: required, a text (quote a value YAML would read as a number)")
+                where = [*at, key] if key in raw else at
+                self.fail(where, f"{key}: required, a text (quote a value YAML would read as a number)")
         if len(self.problems) > before:
             return None
         requirement = self._requirement(raw["requirement"].strip(), [*at, "requirement"])
