@@ -126,3 +126,26 @@ def test_reliance_covers_what_no_case_does_and_is_only_noted_beside_a_case(tmp_p
     assert by_id["QUAL-LDSO-05"]["reliance"]["sha256"] == _sha(evidence)
     assert doc["summary"]["covered_by_reliance"] == 2 and doc["summary"]["covered_by_case"] == 0
     assert doc["qualification_stage"] == "QT"
+
+
+def test_every_rendering_of_the_qualification_rttm_shows_the_reliance(tmp_path):
+    from mhhs_sit.rttm.render import write
+
+    evidence = _results(tmp_path / "pit")
+    relied = _load(
+        tmp_path,
+        "reliance:\n"
+        f"  - {{requirement: QUAL-LDSO-05, evidence: pit/results.json, sha256: {_sha(evidence)}, stage: QT}}\n",
+    )
+    rttm = build_rttm(CATALOGUE, {}, [], roles=["LDSO"], participant="EELC", reliance=relied, qualification_stage="QT")
+    csv_text = write(rttm, "csv", tmp_path / "rttm.csv").read_text(encoding="utf-8").splitlines()
+    assert csv_text[0].endswith("Verdict,Qualification stage,Reliance")
+    row = next(line for line in csv_text if line.startswith("QUAL-LDSO-05"))
+    assert (
+        f'covered by reliance,QT,"by reliance: run results pit/results.json, run pit-20261101 (QT), sha256 {_sha(evidence)}"'
+        in row
+    )
+    html = write(rttm, "html", tmp_path / "rttm.html").read_text(encoding="utf-8")
+    assert "covered by reliance" in html and _sha(evidence) in html and "qualification of EELC (QT)" in html
+    plain = build_rttm(CATALOGUE, {}, [])
+    assert "Reliance" not in write(plain, "csv", tmp_path / "plain.csv").read_text(encoding="utf-8").splitlines()[0]
