@@ -141,10 +141,8 @@ def test_every_rendering_of_the_qualification_rttm_shows_the_reliance(tmp_path):
     csv_text = write(rttm, "csv", tmp_path / "rttm.csv").read_text(encoding="utf-8").splitlines()
     assert csv_text[0].endswith("Verdict,Qualification stage,Reliance")
     row = next(line for line in csv_text if line.startswith("QUAL-LDSO-05"))
-    assert (
-        f'covered by reliance,QT,"by reliance: run results pit/results.json, run pit-20261101 (QT), sha256 {_sha(evidence)}"'
-        in row
-    )
+    shown = f"by reliance: run results pit/results.json, run pit-20261101 (QT), sha256 {_sha(evidence)}"
+    assert f'covered by reliance,QT,"{shown}"' in row
     html = write(rttm, "html", tmp_path / "rttm.html").read_text(encoding="utf-8")
     assert "covered by reliance" in html and _sha(evidence) in html and "qualification of EELC (QT)" in html
     plain = build_rttm(CATALOGUE, {}, [])
