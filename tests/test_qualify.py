@@ -197,3 +197,54 @@ def test_a_wrong_option_is_one_clear_line(capsys, monkeypatch):
     assert (
         err.startswith("mhhs-sit qualify: --participant: no LDSO with MPID or DIP ID 'NOPE'") and "Traceback" not in err
     )
+
+
+def test_a_session_places_reliance_and_its_evidence_pack_verifies(tmp_path):
+    """QT-LDSO-003-TC01 is left out of the session; QUAL-LDSO-05, which only it covers, rests on an
+    earlier PIT evidence pack named by its sha256: covered by reliance in rttm.xlsx and rttm.json."""
+    import hashlib
+
+    from openpyxl import load_workbook
+
+    from mhhs_sit.evidence.pack import pack
+
+    earlier = tmp_path / "pit-run"
+    write(
+        earlier, "results.json", json.dumps({"run_id": "pit-20261101", "started": "2026-11-01T09:00:00Z", "cases": []})
+    )
+    pit = pack(earlier, tmp_path / "pit.evidence.zip").path
+    digest = hashlib.sha256(pit.read_bytes()).hexdigest()
+    reliance = write(
+        tmp_path,
+        "reliance.yaml",
+        f"reliance:\n  - {{requirement: QUAL-LDSO-05, evidence: pit.evidence.zip, sha256: {digest}, stage: PIT}}\n",
+    )
+    out, store = tmp_path / "out", tmp_path / "store.sqlite"
+    options = ["--out", str(out), "--no-subdir", "--store", str(store), "--no-report", "--wait", "30s"]
+    options += ["--reliance", str(reliance), "-k", "not QT-LDSO-003-TC01"]
+    session = reference.qualify(REFERENCE_LDSO, tmp_path, options, project=REPO)
+    assert session.code == 0, "\n".join(session.qualify_output)
+
+    book = load_workbook(out / "rttm.xlsx", read_only=True)
+    rows = list(book["RTTM"].iter_rows(values_only=True))
+    book.close()
+    found = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    relied = [r for r in found if r["Verdict"] == "covered by reliance"]
+    assert [(r["Requirement ID"], r["Qualification stage"]) for r in relied] == [("QUAL-LDSO-05", "PIT")]
+    assert (
+        f"by reliance: evidence pack pit.evidence.zip, run pit-20261101 (PIT), sha256 {digest}" == relied[0]["Reliance"]
+    )
+    assert {r["Qualification stage"] for r in found if r["Verdict"] == "covered"} == {"QT"}
+
+    assert main(["rttm", "--participant", "EELC", "--reliance", str(reliance), "--store", str(store),
+                 "--format", "json", "--out", str(tmp_path / "rttm.json")]) == 0  # fmt: skip
+    doc = json.loads((tmp_path / "rttm.json").read_text())
+    by_id = {r["id"]: r for r in doc["requirements"]}
+    assert by_id["QUAL-LDSO-05"]["verdict"] == "covered by reliance"
+    assert by_id["QUAL-LDSO-05"]["reliance"]["sha256"] == digest
+    assert doc["summary"]["covered_by_reliance"] == 1 and doc["summary"]["covered_by_case"] == 6
+
+    completion = (out / "completion-report.html").read_text()
+    assert "running-head" in completion and "Qualification of" in completion and "(QT)" in completion
+    assert main(["evidence", "pack", str(out), "--out", str(tmp_path / "qt.evidence.zip")]) == 0
+    assert main(["evidence", "verify", str(tmp_path / "qt.evidence.zip"), "--allow-unsigned"]) == 0

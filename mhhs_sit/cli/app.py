@@ -138,7 +138,9 @@ def _run_completion(out: Path, args: argparse.Namespace, project: Project) -> li
     """The completion report of this run, or of its ``--cycle`` (every run of it whose results.json
     is still where the store says), beside the run's results."""
     paths, covers = _completion_scope(out, args, project)
-    return completion_report(out, paths, covers, project)
+    return completion_report(
+        out, paths, covers, project, participant=args.completion_participant, qualification=args.qualification
+    )
 
 
 def _completion_scope(out: Path, args: argparse.Namespace, project: Project) -> tuple[list[Path], str | None]:
@@ -168,7 +170,14 @@ def _run_rttm(out: Path, args: argparse.Namespace, project: Project, run_id: str
         return []
     only = None if args.cycle else [str(run_id)]
     return rttm_report(
-        out, args.store, args.cycle, project, run_ids=only, roles=args.rttm_roles, participant=args.rttm_participant
+        out,
+        args.store,
+        args.cycle,
+        project,
+        run_ids=only,
+        roles=args.rttm_roles,
+        participant=args.rttm_participant,
+        qualification=args.qualification,
     )
 
 
@@ -238,7 +247,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         "when Allure is found)",
     )
     # a qualification session (``qualify``) narrows the run's RTTM to the system under test
-    p.set_defaults(pytest_args=[], rttm_roles=None, rttm_participant=None)
+    # (and gives its stage and reliance, and the participant its completion report names)
+    p.set_defaults(
+        pytest_args=[], rttm_roles=None, rttm_participant=None, qualification=None, completion_participant=None
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

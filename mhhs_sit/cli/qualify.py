@@ -30,6 +30,7 @@ from mhhs_sit.cli.app import add_run_arguments, cmd_run
 from mhhs_sit.cli.brought_certs import OPTION, given_pairs, with_brought_certs
 from mhhs_sit.cli.common import guarded, project_of, shown
 from mhhs_sit.cli.qualify_plan import Needs, SystemUnderTest, find_system, scenario_folder, scenario_needs
+from mhhs_sit.cli.rttm import add_qualification_options, load_qualification
 from mhhs_sit.cli.stubs import SIGNING_MODES, SIGNING_NOTE, _webhook_hosts
 from mhhs_sit.core.durations import parse_duration
 from mhhs_sit.core.yamlsrc import load_yaml
@@ -81,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the system's webhooks may be on this host beyond loopback (repeatable)",
     )
     p.add_argument("--signing", choices=SIGNING_MODES, default="required", help="as stubs up (default: required)")
+    add_qualification_options(p)
     p.add_argument("--keys", metavar="DIR", help="write the system's key, if one is made, here (default: temporary)")
     p.set_defaults(func=guarded(cmd_qualify, lambda a: "mhhs-sit qualify"))
 
@@ -100,6 +102,8 @@ class Session:
 def cmd_qualify(args: argparse.Namespace) -> int:
     args.env = args.env or f"{args.role.lower()}-qualification"
     session = _session(args)
+    # checked before anything starts: a session never waits for a system on reliance it cannot honour
+    args.qualification = load_qualification(args, session.project, [args.role])
     work = Path(tempfile.mkdtemp(prefix="mhhs-qualify-"))
     sim = None
     try:
@@ -272,6 +276,9 @@ def _run_args(args: argparse.Namespace, session: Session, work: Path) -> argpars
     run.stage = ["qualification"]
     run.cohort = [session.cohort.id]
     run.rttm_roles, run.rttm_participant = [session.system.role], session.system.dip_id
+    system = session.system
+    who = f"{system.name or system.mpid} ({system.mpid}, DIP ID {system.dip_id})"
+    run.completion_participant = f"{who} as {system.role}"
     run.pytest_args = [*args.pytest_args, "-o", f"mhhs_cohorts={cohorts}"]
     return run
 

@@ -13,7 +13,7 @@ from mhhs_sit.cli.common import guarded, project_of
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import ConfigError, Problem, render_problems
 from mhhs_sit.project import Project
-from mhhs_sit.rttm.model import Rttm
+from mhhs_sit.rttm.model import COVERED, Rttm
 from mhhs_sit.rttm.render import FORMATS
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mhhs_sit.definitions.model import Cohort
     from mhhs_sit.definitions.requirements import Requirement
     from mhhs_sit.rttm.build import CaseInfo
+    from mhhs_sit.rttm.reliance import Reliance
     from mhhs_sit.store.rows import StoredResult, StoredRun
     from mhhs_sit.store.store import ResultsStore
 
@@ -34,6 +35,11 @@ Qualification variant: --participant MPID (or --roles LDSO) keeps only the requi
 apply to that participant's roles, and only the cohorts it is in; a requirement is covered only by
 cases that check at or from those roles (expect at: the role, a delivery to its participant
 checked, a message from it checked), never by a case merely run in a cohort holding the role.
+
+Placing reliance (qualification variant): --reliance FILE names requirements evidenced by an
+earlier evidence pack or run results.json, each pinned by its sha256 and its stage (PIT, QT); they
+show as "covered by reliance", counted apart from coverage by a case (docs/qualification.md).
+--qualification-stage says which stage this session's own cases are (default QT).
 
 exit status: 0 written, 1 the requirements catalogue has problems, 2 unusable store or options
 """
@@ -62,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--participant", metavar="MPID|DIP_ID|NAME", help="qualification RTTM for one participant")
     p.add_argument("--roles", action="append", metavar="ROLE", help="only requirements for these roles (repeatable)")
     p.add_argument("--cohort", action="append", metavar="COHORT", help="only these cohorts' columns (repeatable)")
+    add_qualification_options(p)
     p.add_argument(
         "--require-covered",
         action="store_true",
@@ -81,6 +88,42 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--status", action="append", help="only cases whose latest status is one of these (repeatable)")
     _store_option(p)
     p.set_defaults(func=guarded(cmd_cycle, lambda _: "mhhs-sit cycle"))
+
+
+def add_qualification_options(p: argparse.ArgumentParser) -> None:
+    """The qualification evidence's options (``rttm --roles`` and ``qualify``): reliance and stage."""
+    p.add_argument(
+        "--reliance",
+        metavar="FILE",
+        help="YAML naming requirements evidenced by an earlier evidence pack or results.json (by sha256)",
+    )
+    p.add_argument(
+        "--reliance-key",
+        metavar="PUBLIC_KEY.pem",
+        help="Ed25519 public key the relied-on evidence packs must be signed with (default: integrity only)",
+    )
+    p.add_argument(
+        "--qualification-stage",
+        default="QT",
+        metavar="PIT|QT",
+        help="the qualification stage this session's cases are evidence of (default: QT)",
+    )
+
+
+def load_qualification(
+    args: argparse.Namespace, project: Project, roles: Sequence[str]
+) -> tuple[str, tuple[Reliance, ...]]:
+    """The session's qualification stage and the reliance it places, checked (DefinitionError otherwise)."""
+    from mhhs_sit.evidence.signing import load_public_key
+    from mhhs_sit.rttm.reliance import check_stage, load_reliance
+
+    stage = check_stage(args.qualification_stage or "QT")
+    if not args.reliance:
+        return stage, ()
+    if not roles:
+        raise ConfigError("--reliance goes with the qualification RTTM: give --participant or --roles")
+    key = load_public_key(Path(args.reliance_key)) if args.reliance_key else None
+    return stage, load_reliance(Path(args.reliance), _catalogue(project), roles, public_key=key)
 
 
 def _definition_options(p: argparse.ArgumentParser) -> None:
@@ -117,9 +160,11 @@ def rttm_for(
     participant: str | None = None,
     only_cohorts: list[str] | None = None,
     run_ids: Sequence[str] | None = None,
+    qualification: tuple[str, tuple[Reliance, ...]] | None = None,
 ) -> tuple[Rttm, list[str]]:
     """The RTTM of a cycle (or of just ``run_ids``), and warnings a user should read (unreadable
-    scenario files...)."""
+    scenario files...). ``qualification`` (``load_qualification``) is the qualification variant's
+    stage and reliance."""
     catalogue = _catalogue(project)
     runs = _cycle_runs(store, cycle)
     if run_ids is not None:
@@ -140,6 +185,8 @@ def rttm_for(
         roles=roles,
         participant=label,
         only_cohorts=only_cohorts,
+        reliance=qualification[1] if qualification and roles else (),
+        qualification_stage=qualification[0] if qualification and roles else None,
     )
     if run_ids is not None and cycle is None:
         rttm = dataclasses.replace(rttm, only_runs=tuple(run_ids))
@@ -224,6 +271,11 @@ def cmd_rttm(args: argparse.Namespace) -> int:
 
     formats = _formats(args.format)
     project = project_of(args)
+    roles = _split(args.roles)
+    if args.participant:
+        cohorts, _ = project.cohorts
+        roles = _scope(cohorts, args.participant, roles, [])[1]
+    qualification = load_qualification(args, project, roles)
     store = open_store(args.store, project)
     try:
         rttm, warnings = rttm_for(
@@ -233,6 +285,7 @@ def cmd_rttm(args: argparse.Namespace) -> int:
             roles=_split(args.roles),
             participant=args.participant,
             only_cohorts=_split(args.cohort),
+            qualification=qualification,
         )
     except RequirementsProblems as exc:
         print(render_problems(exc.problems))
@@ -250,9 +303,10 @@ def cmd_rttm(args: argparse.Namespace) -> int:
         print(f"wrote {write(rttm, fmt, path)}")
     total = len(rttm.requirement_verdicts)
     pct = f"{100 * rttm.covered / total:.1f}%" if total else "n/a"
-    print(f"{total} requirements, {rttm.covered} covered ({pct}), {len(rttm.rows)} rows, {len(rttm.runs)} runs")
+    relied = f", {rttm.relied_on} of them by reliance" if rttm.qualification else ""
+    print(f"{total} requirements, {rttm.covered} covered ({pct}){relied}, {len(rttm.rows)} rows, {len(rttm.runs)} runs")
     print(combined_runs(rttm))
-    short = {r: v for r, v in sorted(rttm.requirement_verdicts.items()) if v != "covered"}
+    short = {r: v for r, v in sorted(rttm.requirement_verdicts.items()) if v not in COVERED}
     if args.require_covered and short:
         print(f"NOT COVERED: {len(short)} of {total} requirements:")
         for req, verdict in short.items():

@@ -13,6 +13,7 @@ from mhhs_sit.core import atomic
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import MhhsSitError
 from mhhs_sit.project import Project
+from mhhs_sit.rttm.reliance import Reliance
 
 # A run folder's reports link each other, the Allure report and the results by relative links,
 # which hold once the folder is packed (evidence pack) or moved.
@@ -46,8 +47,17 @@ def allure_report(results: Path, out: Path, project: Project, *, wanted: bool | 
     return ["report/index.html"]
 
 
-def completion_report(out: Path, paths: Sequence[Path], covers: str | None, project: Project) -> list[str]:
-    """The completion report of the runs whose ``results.json`` are ``paths``, in ``out``."""
+def completion_report(
+    out: Path,
+    paths: Sequence[Path],
+    covers: str | None,
+    project: Project,
+    *,
+    participant: str | None = None,
+    qualification: tuple[str, tuple[Reliance, ...]] | None = None,
+) -> list[str]:
+    """The completion report of the runs whose ``results.json`` are ``paths``, in ``out``; of a
+    qualification session (``participant``), naming it, its stage and the reliance it placed."""
     from mhhs_sit.cli.completion import catalogue_ids, criteria_path
     from mhhs_sit.evidence.completion import build_report as completion
     from mhhs_sit.evidence.completion_render import render_html, render_markdown
@@ -59,7 +69,11 @@ def completion_report(out: Path, paths: Sequence[Path], covers: str | None, proj
         summary = completion(
             load_cycle(paths), load_criteria(criteria_path(None)), covers=covers, catalogue=ids, catalogue_source=source
         )
-        summary = dataclasses.replace(summary, related=RELATED_TO_COMPLETION)
+        summary = dataclasses.replace(summary, related=RELATED_TO_COMPLETION, participant=participant)
+        if qualification is not None:
+            stage, reliance = qualification
+            shown = tuple(f"{r.requirement}: {r.shown}" for r in reliance)
+            summary = dataclasses.replace(summary, qualification_stage=stage, reliance=shown)
         atomic.write_text(out / "completion-report.html", render_html(summary))
         atomic.write_text(out / "completion-report.md", render_markdown(summary))
     except MhhsSitError as exc:
@@ -79,6 +93,7 @@ def rttm_report(
     run_ids: Sequence[str] | None = None,
     roles: list[str] | None = None,
     participant: str | None = None,
+    qualification: tuple[str, tuple[Reliance, ...]] | None = None,
 ) -> list[str]:
     """The RTTM (xlsx and html) of ``cycle`` or of just ``run_ids`` in ``out``, when there is a
     catalogue and a store."""
@@ -92,7 +107,13 @@ def rttm_report(
         store = open_store(store_spec, project)
         try:
             rttm, warnings = rttm_for(
-                store, cycle, project=project, run_ids=run_ids, roles=roles, participant=participant
+                store,
+                cycle,
+                project=project,
+                run_ids=run_ids,
+                roles=roles,
+                participant=participant,
+                qualification=qualification,
             )
             rttm = dataclasses.replace(rttm, related=RELATED_TO_RTTM)
         finally:

@@ -86,6 +86,9 @@ class CompletionReport:
     catalogue: tuple[str, ...] = ()  # the requirements catalogue's ids: the coverage denominator, as the RTTM's
     catalogue_source: str | None = None  # where the catalogue was read from, for the denominator line
     related: tuple[tuple[str, str], ...] = ()  # (label, relative link): the run folder's other reports
+    participant: str | None = None  # a qualification session's participant: named on every page
+    qualification_stage: str | None = None  # PIT or QT: the stage its cases are evidence of
+    reliance: tuple[str, ...] = ()  # one line per requirement relied on (earlier evidence, by sha256)
 
     @property
     def scope(self) -> str:
@@ -171,7 +174,13 @@ def _distinct(values: Iterable[str | None]) -> list[str]:
 def identity(report: CompletionReport) -> list[tuple[str, str]]:
     """The header block: enough to tell which cycle, environment and build this report is about."""
     runs = report.cycle.runs
+    qualification = [("Participant", report.participant)] if report.participant else []
+    if report.qualification_stage:
+        qualification.append(("Qualification stage", report.qualification_stage))
+    if report.participant or report.reliance:
+        qualification.append(("Reliance placed", _reliance(report.reliance)))
     return [
+        *qualification,
         ("Covers", report.scope),
         ("Environment", _listed((_environment(r) for r in runs), "unknown")),
         ("Interim release", _listed((r.ir for r in runs), "unset")),
@@ -184,6 +193,14 @@ def identity(report: CompletionReport) -> list[tuple[str, str]]:
         ("Exit criteria", f"{report.criteria.title} ({report.criteria.source})"),
         ("Generated", f"{_stamp(report.generated)} by mhhs-sit {__version__}"),
     ]
+
+
+def _reliance(lines: Sequence[str]) -> str:
+    """How many requirements rest on earlier evidence, and which (their coverage is the RTTM's)."""
+    if not lines:
+        return "none"
+    noun = "requirement" if len(lines) == 1 else "requirements"
+    return f"{len(lines)} {noun} covered by earlier evidence (see the RTTM):\n" + "\n".join(lines)
 
 
 def _cohorts(runs: Sequence[RunInfo]) -> str:

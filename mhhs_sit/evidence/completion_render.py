@@ -52,7 +52,9 @@ table.identity { width: auto; } table.identity th { width: 190px; }
 .total { font-weight: 700; } nav a { margin-right: 12px; }
 footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.running-head { color: var(--muted); font-size: 12px; border-bottom: 1px solid var(--line); margin-bottom: 8px; }
 @media print {
+  .running-head { position: fixed; top: 0; left: 0; right: 0; background: #fff; }
   body { max-width: none; padding: 0; font-size: 11px; } nav { display: none; }
   h2 { break-after: avoid; } tr, .tile, .verdict { break-inside: avoid; } thead { display: table-header-group; }
 }
@@ -104,7 +106,8 @@ def render_html(report: CompletionReport) -> str:
     nav = " ".join(f'<a href="#{s.anchor}">{_e(s.title)}</a>' for s in secs)
     body = [_html_section(s) for s in secs]
     env = next((v for k, v in identity(report) if k == "Environment"), "")
-    title = f"MHHS completion report — {report.scope} — {env} — {report.verdict}"
+    who = f" — {report.participant}" if report.participant else ""
+    title = f"MHHS completion report{who} — {report.scope} — {env} — {report.verdict}"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -114,6 +117,7 @@ def render_html(report: CompletionReport) -> str:
 <style>{REPORT_CSS}</style>
 </head>
 <body>
+{_running_head(report)}
 <header>
 <h1>MHHS test completion report — {_e(report.scope)}</h1>
 <p class="muted">{_e(report.criteria.title)}</p>
@@ -132,7 +136,7 @@ def render_html(report: CompletionReport) -> str:
 </div>
 <nav>{nav}</nav>
 {chr(10).join(body)}
-<footer>Generated {_e(_stamp(report.generated))} by mhhs-sit {_e(__version__)}.</footer>
+<footer>{_e(_qualification_of(report))}Generated {_e(_stamp(report.generated))} by mhhs-sit {_e(__version__)}.</footer>
 </body>
 </html>
 """
@@ -176,6 +180,21 @@ def _md_table(table: Table) -> str:
     return "\n".join([head, rule, *rows])
 
 
+def _qualification_of(report: CompletionReport) -> str:
+    if not report.participant:
+        return ""
+    stage = f" ({report.qualification_stage})" if report.qualification_stage else ""
+    return f"Qualification of {report.participant}{stage}. "
+
+
+def _running_head(report: CompletionReport) -> str:
+    """A qualification report names its participant at the top of every printed page: a fixed
+    element repeats on each page of print (and sits above the header on screen)."""
+    if not report.participant:
+        return ""
+    return f'<div class="running-head">{_e(_qualification_of(report).strip())}</div>'
+
+
 def _related_html(related: Sequence[tuple[str, str]]) -> str:
     """Links to the run folder's other reports, relative, so they hold once the folder is packed or moved."""
     if not related:
@@ -186,6 +205,7 @@ def _related_html(related: Sequence[tuple[str, str]]) -> str:
 
 def render_markdown(report: CompletionReport) -> str:
     out = [
+        *([f"_{md_escape(_qualification_of(report).strip())}_", ""] if report.participant else []),
         f"# MHHS test completion report — {md_escape(report.scope)}",
         "",
         f"_{md_escape(report.criteria.title)}_",
@@ -208,5 +228,6 @@ def render_markdown(report: CompletionReport) -> str:
             if sub:
                 out += [f"### {md_escape(sub)}", ""]
             out += [_md_table(table), ""]
-    out.append(f"<sub>Generated {md_escape(_stamp(report.generated))} by mhhs-sit {md_escape(__version__)}.</sub>")
+    generated = f"Generated {md_escape(_stamp(report.generated))} by mhhs-sit {md_escape(__version__)}."
+    out.append(f"<sub>{md_escape(_qualification_of(report))}{generated}</sub>")
     return "\n".join(out) + "\n"

@@ -9,6 +9,7 @@ read) as *collection error*, never as silently missing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,8 @@ from mhhs_sit.evidence.outcomes import natural_key
 from mhhs_sit.results.outcome import EXECUTED, Status
 from mhhs_sit.results.run import utc_now
 from mhhs_sit.rttm.checked import checked_roles
-from mhhs_sit.rttm.model import Cell, Outcome, Row, Rttm, RunSummary
+from mhhs_sit.rttm.model import RELIED, Cell, Outcome, Row, Rttm, RunSummary
+from mhhs_sit.rttm.reliance import Reliance
 from mhhs_sit.store.cycle import History, collection_errors, histories
 from mhhs_sit.store.rows import StoredResult, StoredRun
 
@@ -173,11 +175,15 @@ def build_rttm(
     roles: Iterable[str] = (),
     participant: str | None = None,
     only_cohorts: Iterable[str] = (),
+    reliance: Sequence[Reliance] = (),
+    qualification_stage: str | None = None,
 ) -> Rttm:
     """The matrix. ``roles`` (with ``participant``) makes the qualification variant: only the
     requirements that apply to those roles, covered only by cases that check at or from one of
     them (a case merely run in a cohort holding the role is no evidence of its system);
-    ``only_cohorts`` narrows the status columns."""
+    ``only_cohorts`` narrows the status columns; ``reliance`` (loaded by rttm/reliance.py) covers
+    requirements no case of these runs covers, and ``qualification_stage`` is the stage (PIT, QT)
+    the runs' own cases are of."""
     hist = histories(store_rows)
     collected = {(info.case, c) for info in cases.values() for c in info.cohorts}
     unreadable = {info.case for info in cases.values() if info.error is not None}
@@ -192,13 +198,16 @@ def build_rttm(
     by_requirement, unknown = _cases_by_requirement(requirements, cases, hist, wanted_cohorts, stale, role_set)
     rows: list[Row] = []
     verdicts: dict[str, str] = {}
+    relied = {r.requirement: r for r in reliance}
     for req_id in sorted(requirements, key=natural_key):
         req = requirements[req_id]
         if role_set and not req.applies_to(role_set):
             continue
         covering = sorted(by_requirement.get(req_id, []), key=lambda t: natural_key(t[0].case))
-        verdicts[req_id] = _requirement_verdict([v for _, _, v in covering])
-        rows.extend(_requirement_rows(req, covering))
+        verdict = _requirement_verdict([v for _, _, v in covering])
+        found = _requirement_rows(req, covering, qualification_stage or "")
+        verdicts[req_id], found = placed(req, verdict, found, relied.get(req_id))
+        rows.extend(found)
     return Rttm(
         cycle=cycle,
         generated=utc_now(),
@@ -209,7 +218,26 @@ def build_rttm(
         roles=tuple(sorted(role_set)),
         participant=participant,
         unknown_requirements=tuple(sorted(unknown, key=lambda t: (natural_key(t[0]), natural_key(t[1])))),
+        qualification_stage=qualification_stage,
+        reliance=tuple(reliance),
     )
+
+
+def placed(req: Requirement, verdict: str, rows: list[Row], relied: Reliance | None) -> tuple[str, list[Row]]:
+    """A requirement's verdict and rows once reliance is placed on earlier evidence for it.
+
+    Reliance covers a requirement no case of these runs has evidenced (uncovered, or its cases
+    not executed): a row of its own, *covered by reliance*, carrying the evidence's stage. A
+    requirement a case of these runs covered stays covered by the case, and one a case failed
+    stays failing (what the system does now outweighs what it did before): the reliance is then
+    only noted on its rows, never counted."""
+    if relied is None:
+        return verdict, rows
+    if verdict in ("uncovered", "not executed"):
+        kept = [r for r in rows if r.case is not None]
+        row = Row(requirement=req, case=None, stage=req.stage, verdict=RELIED, qualification_stage=relied.stage)
+        return RELIED, [*kept, dataclasses.replace(row, reliance=relied, evidence=relied.evidence)]
+    return verdict, [dataclasses.replace(r, reliance=relied) for r in rows]
 
 
 def _with_stored_cases(
@@ -281,13 +309,13 @@ def _case_cells(
     return cells
 
 
-def _requirement_rows(req: Requirement, covering: _Covering) -> list[Row]:
+def _requirement_rows(req: Requirement, covering: _Covering, stage: str = "") -> list[Row]:
     if not covering:
         return [Row(requirement=req, case=None, stage=req.stage, verdict="uncovered")]
-    return [_case_row(req, info, cells, verdict) for info, cells, verdict in covering]
+    return [_case_row(req, info, cells, verdict, stage) for info, cells, verdict in covering]
 
 
-def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict: str) -> Row:
+def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict: str, stage: str = "") -> Row:
     executed = [c.latest for c in cells.values() if c.latest.status in EXECUTED and not c.stale]
     newest = max(executed, key=lambda o: o.finished) if executed else None
     return Row(
@@ -303,6 +331,7 @@ def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict:
         verdict=verdict,
         latest_run=newest.finished if newest else None,
         evidence=newest.evidence if newest else None,
+        qualification_stage=stage,
     )
 
 

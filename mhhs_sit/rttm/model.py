@@ -12,9 +12,12 @@ from typing import NamedTuple
 
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.results.outcome import Category, Status
+from mhhs_sit.rttm.reliance import Reliance
 
 # Row and requirement verdicts, in the order a reviewer should look at them.
-VERDICTS = ("failing", "collection error", "not executed", "uncovered", "covered")
+VERDICTS = ("failing", "collection error", "not executed", "uncovered", "covered by reliance", "covered")
+RELIED = "covered by reliance"  # evidenced by an earlier run or evidence pack (rttm/reliance.py)
+COVERED = frozenset({"covered", RELIED})  # what counts towards coverage
 
 
 class Outcome(NamedTuple):
@@ -60,6 +63,10 @@ class Row:
     verdict: str = "uncovered"  # one of VERDICTS
     latest_run: str | None = None  # ISO time of the latest run that executed the case
     evidence: str | None = None  # the evidence of that run
+    # qualification variant: the stage (PIT, QT) the row's evidence is of, and the reliance placed
+    # on earlier evidence for the requirement (counted when ``case`` is None, only noted otherwise)
+    qualification_stage: str = ""
+    reliance: Reliance | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,8 @@ class Rttm:
     only_runs: tuple[str, ...] = ()  # built from these runs alone (a run folder's own RTTM), not a cycle
     links_from: str | None = None  # the directory the file is written into: evidence links are relative to it
     related: tuple[tuple[str, str], ...] = ()  # (label, relative link): the run folder's other reports
+    qualification_stage: str | None = None  # qualification variant: the stage this session's cases are of
+    reliance: tuple[Reliance, ...] = ()  # qualification variant: the reliance placed, as loaded
 
     @property
     def scope(self) -> str:
@@ -118,10 +127,20 @@ class Rttm:
             return (name.startswith("("), natural_key(name))
 
         return [
-            (name, sum(1 for r in ids if self.requirement_verdicts.get(r) == "covered"), len(ids))
+            (name, sum(1 for r in ids if self.requirement_verdicts.get(r) in COVERED), len(ids))
             for name, ids in sorted(groups.items(), key=lambda kv: rank(kv[0]))
         ]
 
     @property
     def covered(self) -> int:
-        return sum(1 for v in self.requirement_verdicts.values() if v == "covered")
+        """Requirements covered, by a case or by reliance."""
+        return sum(1 for v in self.requirement_verdicts.values() if v in COVERED)
+
+    @property
+    def relied_on(self) -> int:
+        """Requirements covered by reliance on earlier evidence alone (no case of these runs covers them)."""
+        return sum(1 for v in self.requirement_verdicts.values() if v == RELIED)
+
+    @property
+    def qualification(self) -> bool:
+        return bool(self.roles)

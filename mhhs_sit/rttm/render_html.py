@@ -17,13 +17,21 @@ from mhhs_sit.evidence.outcomes import pct
 from mhhs_sit.results.outcome import UNSUCCESSFUL
 from mhhs_sit.results.run import parse_utc
 from mhhs_sit.rttm.model import VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
-from mhhs_sit.rttm.render_tabular import Headline, PerCase, denominator_line, headline, link_target
+from mhhs_sit.rttm.render_tabular import (
+    Headline,
+    PerCase,
+    denominator_line,
+    headline,
+    link_target,
+    reliance_text,
+)
 
 VERDICT_NOTES = {
     "failing": "a covering case was executed and did not pass in every cohort where it ran",
     "collection error": "a covering case's scenario file could not be read, so it never ran",
     "not executed": "covering cases exist but none was executed in this cycle (skipped or not run)",
     "uncovered": "no case traces to the requirement",
+    "covered by reliance": "no case here evidences it: an earlier run or evidence pack does, verified by its hash",
     "covered": "a covering case was executed and passed in every cohort where it ran",
 }
 
@@ -36,6 +44,8 @@ _CSS = """
 .rttm tbody.req-covered td.req { border-left: 5px solid var(--ok); }
 .rttm tr.row-failing td, .rttm tr.row-uncovered td { background: #fff5f4; }
 .rttm tr.row-uncovered td.req { background: var(--bad-bg); }
+.covered-by-reliance { background: #ddebf7; color: #1f4e78; font-weight: 600; }
+.rttm tbody.req-covered-by-reliance td.req { border-left: 5px solid #1f4e78; }
 .covered { background: var(--ok-bg); color: var(--ok); font-weight: 600; }
 .failing, .uncovered { background: var(--bad-bg); color: var(--bad); font-weight: 700; }
 .not-executed, .collection-error { background: var(--warn-bg); color: var(--warn); font-weight: 600; }
@@ -176,18 +186,22 @@ def _case_cells(row: Row, rttm: Rttm) -> str:
 def _row_html(row: Row, rttm: Rttm, first: str, case_cells: PerCase[str]) -> str:
     cells = [first]
     if row.case is None:
-        cells.append(f'<td colspan="{len(rttm.cohorts) + 3}" class="none">no case traces to this requirement</td>')
+        what = reliance_text(row) or "no case traces to this requirement"
+        cells.append(f'<td colspan="{len(rttm.cohorts) + 3}" class="none">{_e(what)}</td>')
     else:
         where = " · ".join(x for x in (row.scenario, f"theme {row.theme}" if row.theme else "") if x)
         cells.append(
             f'<td><span class="mono">{_e(row.case)}</span><span class="small">{_e(row.case_title)}</span>'
             + (f'<span class="small">{_e(where)}</span>' if where else "")
+            + (f'<span class="small">{_e(reliance_text(row))}</span>' if row.reliance else "")
             + "</td>"
         )
         cells.append(case_cells(row))
         link = _link(row.evidence, rttm.links_from)
         cells.append(f'<td><span class="mono">{_e(_stamp(row.latest_run))}</span><br>{link}</td>')
     cells.append(f"<td>{_chip(row.verdict)}</td>")
+    if rttm.qualification:
+        cells.append(f'<td class="mono">{_e(row.qualification_stage)}</td>')
     return f'<tr class="row-{_tone(row.verdict)}">' + "".join(cells) + "</tr>"
 
 
@@ -208,6 +222,7 @@ def _matrix(rttm: Rttm) -> str:
         trs = [_row_html(row, rttm, first if i == 0 else "", case_cells) for i, row in enumerate(rows)]
         bodies.append(f'<tbody class="req-{_tone(verdict)}">\n' + "\n".join(trs) + "\n</tbody>")
     head = ["Requirement", "Case", *rttm.cohorts, "History", "Latest run (UTC) / evidence", "Case verdict"]
+    head += ["Qualification stage"] if rttm.qualification else []
     thead = "".join(f"<th>{_e(h)}</th>" for h in head)
     return f'<table class="rttm">\n<thead><tr>{thead}</tr></thead>\n' + "\n".join(bodies) + "\n</table>"
 
@@ -283,6 +298,8 @@ def _unknown(rttm: Rttm) -> str:
 def _heading(rttm: Rttm) -> str:
     scope = rttm.scope
     who = f"qualification of {rttm.participant}" if rttm.participant else ""
+    if rttm.participant and rttm.qualification_stage:
+        who += f" ({rttm.qualification_stage})"
     if rttm.roles:
         who += (" · " if who else "") + f"roles {', '.join(rttm.roles)}"
     return " — ".join(x for x in (scope, who) if x)
@@ -293,7 +310,7 @@ def _tiles(h: Headline) -> str:
     not_run = by["not executed"] + by["collection error"]
     tiles = [
         (h.requirements, "Requirements", "in scope", ""),
-        (h.covered, "Covered", f"of {h.requirements}", "passed" if h.covered else ""),
+        (h.covered, "Covered", f"of {h.requirements}; {h.relied_on} by reliance", "passed" if h.covered else ""),
         (pct(h.coverage), "Coverage", "", "ok" if h.coverage == 1 else "bad"),
         (by["failing"], "Failing", "", "failed" if by["failing"] else ""),
         (by["uncovered"], "Uncovered", "no case traces to them", "bad" if by["uncovered"] else ""),
@@ -321,7 +338,7 @@ def render_html(rttm: Rttm) -> str:
     heading = _heading(rttm)
     tile_html = _tiles(h)
     inputs, filter_css = _filters(rttm, h.by_verdict)
-    legend = "".join(f"<div><dt>{_chip(v)}</dt> <dd>{_e(VERDICT_NOTES[v])}</dd></div>" for v in VERDICTS)
+    legend = "".join(f"<div><dt>{_chip(v)}</dt> <dd>{_e(VERDICT_NOTES[v])}</dd></div>" for v in h.by_verdict)
     unknown_note = _unknown_note(rttm)
     runs = _plural(len(rttm.runs), "run")
     subtitle = f"Cohorts {', '.join(rttm.cohorts) or 'none'} · {runs} · generated {_stamp(rttm.generated)} UTC"

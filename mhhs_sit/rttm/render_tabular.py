@@ -14,18 +14,23 @@ new keys may be added)::
       "cohorts": ["C1", ...],               # the status columns, in order
       "participant": "LDSO DNOA (...)" | null,
       "roles": ["LDSO", ...],               # qualification variant; [] otherwise
+      "qualification_stage": "QT" | "PIT" | null,  # qualification variant: the stage of its own cases
       "summary": {"requirements": n, "covered": n, "coverage": 0.5 | null,
+                  "covered_by_case": n, "covered_by_reliance": n,   # qualification: covered = sum
                   "by_verdict": {"failing": n, "collection error": n, "not executed": n,
-                                 "uncovered": n, "covered": n},
+                                 "uncovered": n, "covered by reliance": n, "covered": n},
                   "by_stage": [{"stage", "covered", "requirements", "coverage"}, ...],
                   "by_theme": [{"theme", "covered", "requirements", "coverage"}, ...]},
       "runs": [{"run_id", "started", "finished", "state", "cycle", "sprint", "environment", "ir",
                 "evidence", "results"}, ...],                       # oldest first
       "requirements": [{                    # one entry per requirement, catalogue order
         "id", "title", "source", "stage", "priority", "roles", "verdict",
+        "reliance": {"evidence", "sha256", "stage", "kind", "run_id", "note", "location",
+                     "counted"},            # only when reliance is placed; counted: no case decides
         "cases": [{                         # [] when uncovered
           "case", "title", "scenario", "stage", "theme", "location", "verdict",
           "latest_run", "evidence",         # the latest run that executed the case, if any
+          "qualification_stage",            # qualification variant only
           "cohorts": {"C1": {"status", "run_id", "finished", "category", "message",
                              "history": [{"run_id", "finished", "status", "sprint"}, ...]}}
         }]
@@ -50,7 +55,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from mhhs_sit.rttm.model import VERDICTS, Cell, Row, Rttm
+from mhhs_sit.rttm.model import RELIED, VERDICTS, Cell, Row, Rttm
 
 SCHEMA = 1
 T = TypeVar("T")
@@ -67,12 +72,28 @@ FIXED_COLUMNS = (
     "Theme",
 )
 TAIL_COLUMNS = ("History", "Latest run", "Evidence", "Verdict")
+QUALIFICATION_COLUMNS = ("Qualification stage", "Reliance")  # the qualification variant's, last
 NOT_COLLECTED = "—"  # the status shown for a cohort the case is not collected in
 
 
 def columns(rttm: Rttm) -> list[str]:
     """The flat matrix's columns: the CSV header and the workbook's RTTM sheet header."""
-    return [*FIXED_COLUMNS, *rttm.cohorts, *TAIL_COLUMNS]
+    return [*FIXED_COLUMNS, *rttm.cohorts, *TAIL_COLUMNS, *(QUALIFICATION_COLUMNS if rttm.qualification else ())]
+
+
+def reliance_text(row: Row) -> str:
+    """The Reliance cell: what the requirement is covered by when no case covers it, or the
+    reliance noted (not counted) beside the case that covers it or fails it now."""
+    if row.reliance is None:
+        return ""
+    counted = row.case is None
+    lead = "by reliance: " if counted else "noted, not counted (a case of this session decides): "
+    return lead + row.reliance.shown
+
+
+def qualification_cells(row: Row, rttm: Rttm) -> list[object]:
+    """The qualification variant's last columns for ``row`` (none otherwise)."""
+    return [row.qualification_stage, reliance_text(row)] if rttm.qualification else []
 
 
 def history_text(row: Row, cohorts: tuple[str, ...]) -> str:
@@ -156,6 +177,7 @@ def flat_row(row: Row, rttm: Rttm, history: PerCase[str] | None = None) -> list[
         row.latest_run or "",
         row.evidence or "",
         row.verdict,
+        *qualification_cells(row, rttm),
     ]
 
 
@@ -177,6 +199,7 @@ class Headline:
     covered: int
     coverage: float | None  # covered / requirements, 4 places; None when there is none
     by_verdict: dict[str, int]  # every verdict, in VERDICTS order
+    relied_on: int = 0  # of ``covered``, those covered by reliance alone (qualification variant)
 
 
 def denominator_line(rttm: Rttm) -> str:
@@ -190,10 +213,12 @@ def denominator_line(rttm: Rttm) -> str:
 
 def headline(rttm: Rttm) -> Headline:
     total = len(rttm.requirement_verdicts)
-    by_verdict = dict.fromkeys(VERDICTS, 0)
+    # "covered by reliance" is the qualification variant's alone
+    by_verdict = dict.fromkeys((v for v in VERDICTS if rttm.qualification or v != RELIED), 0)
     for verdict in rttm.requirement_verdicts.values():
         by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
-    return Headline(total, rttm.covered, round(rttm.covered / total, 4) if total else None, by_verdict)
+    coverage = round(rttm.covered / total, 4) if total else None
+    return Headline(total, rttm.covered, coverage, by_verdict, rttm.relied_on)
 
 
 def summary(rttm: Rttm) -> dict[str, object]:
@@ -210,10 +235,16 @@ def summary(rttm: Rttm) -> dict[str, object]:
         "requirements": h.requirements,
         "covered": h.covered,
         "coverage": h.coverage,
+        **(_by_source(h) if rttm.qualification else {}),
         "by_verdict": h.by_verdict,
         "by_stage": groups("stage"),
         "by_theme": groups("theme"),
     }
+
+
+def _by_source(h: Headline) -> dict[str, int]:
+    """Covered by a case of these runs, and by reliance on earlier evidence: ``covered`` is their sum."""
+    return {"covered_by_case": h.covered - h.relied_on, "covered_by_reliance": h.relied_on}
 
 
 def _cohorts(row: Row, order: tuple[str, ...]) -> dict[str, object]:
@@ -254,6 +285,8 @@ def to_json(rttm: Rttm) -> dict[str, object]:
                 "verdict": rttm.requirement_verdicts.get(req.id, row.verdict),
                 "cases": cases.setdefault(req.id, []),
             }
+        if row.reliance is not None:
+            entry["reliance"] = {**row.reliance.to_json(), "counted": row.case is None}
         if row.case is None:
             continue
         cases[req.id].append(
@@ -267,6 +300,7 @@ def to_json(rttm: Rttm) -> dict[str, object]:
                 "verdict": row.verdict,
                 "latest_run": row.latest_run,
                 "evidence": row.evidence,
+                **({"qualification_stage": row.qualification_stage} if rttm.qualification else {}),
                 "cohorts": _cohorts(row, rttm.cohorts),
             }
         )
@@ -278,6 +312,7 @@ def to_json(rttm: Rttm) -> dict[str, object]:
         "cohorts": list(rttm.cohorts),
         "participant": rttm.participant,
         "roles": list(rttm.roles),
+        **({"qualification_stage": rttm.qualification_stage} if rttm.qualification else {}),
         "summary": summary(rttm),
         "runs": [dataclasses.asdict(r) for r in rttm.runs],
         "requirements": list(requirements.values()),

@@ -20,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from mhhs_sit.results.outcome import Status
 from mhhs_sit.results.run import parse_utc
-from mhhs_sit.rttm.model import VERDICTS, Row, Rttm, RunSummary
+from mhhs_sit.rttm.model import Row, Rttm, RunSummary
 from mhhs_sit.rttm.render_tabular import (
     NOT_COLLECTED,
     Headline,
@@ -30,6 +30,7 @@ from mhhs_sit.rttm.render_tabular import (
     headline,
     history_texts,
     link_target,
+    reliance_text,
 )
 
 # (fill, text colour): Excel's own Good / Bad / Neutral cell styles, grey for "not executed here",
@@ -50,6 +51,7 @@ STATUS_LOOK = {
 }
 VERDICT_LOOK = {
     "covered": _GOOD,
+    "covered by reliance": ("DDEBF7", "1F4E78"),  # blue: covered, but by earlier evidence, not a case here
     "failing": _BAD,
     "not executed": _NEUTRAL,
     "collection error": _NEUTRAL,
@@ -74,6 +76,8 @@ WIDTHS = {
     "Latest run": 17,
     "Evidence": 36,
     "Verdict": 16,
+    "Qualification stage": 12,
+    "Reliance": 60,
 }
 COHORT_WIDTH = 11
 LINE_HEIGHT = 15.0  # points, one line of 11 pt Calibri
@@ -293,6 +297,8 @@ def _matrix_row(sheet: _Sheet, row: Row, rttm: Rttm, histories: PerCase[str]) ->
         sheet.link(row.evidence),
         cell(row.verdict, f"verdict {row.verdict}") if row.verdict in VERDICT_LOOK else row.verdict,
     ]
+    if rttm.qualification:
+        out += [row.qualification_stage or None, text(reliance_text(row), "Reliance")]
     return out, lines
 
 
@@ -306,6 +312,7 @@ def _matrix(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) -
     ws.repeat_rows(0)
     _fit_to_width(ws, landscape=True)
     ws.set_paper(A3)  # the matrix is wide: on A4 it prints too small to read
+    _participant_header(ws, rttm)
     sheet.header(names)
     histories = history_texts(rttm)
     for row in rttm.rows:
@@ -320,6 +327,7 @@ def _summary(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) 
     ws, cell = sheet, sheet.cell
     sheet.widths([30, 16, 16, 16])
     _fit_to_width(sheet.ws, landscape=False)
+    _participant_header(sheet.ws, rttm)
     title = f"Requirements-to-Test Traceability Matrix — {rttm.scope}"
     ws.append([cell(title, "title")])
     ws.append([])
@@ -339,6 +347,15 @@ def _summary(book: xlsxwriter.Workbook, rttm: Rttm, formats: dict[str, Format]) 
     ws.append([denominator_line(rttm)])
 
 
+def _participant_header(ws: Worksheet, rttm: Rttm) -> None:
+    """A qualification RTTM names its participant, and the stage, at the top of every printed page."""
+    if not rttm.participant:
+        return
+    stage = f" ({rttm.qualification_stage})" if rttm.qualification_stage else ""
+    text = f"Qualification of {rttm.participant}{stage}".replace("&", "&&")
+    ws.set_header(f"&L{text}&RPage &P of &N")
+
+
 def _summary_facts(sheet: _Sheet, rttm: Rttm, h: Headline) -> list[tuple[str, object]]:
     """The summary sheet's label and value rows: the scope, then the headline figures per verdict."""
     cell = sheet.cell
@@ -346,16 +363,17 @@ def _summary_facts(sheet: _Sheet, rttm: Rttm, h: Headline) -> list[tuple[str, ob
     if rttm.participant or rttm.roles:
         rows.append(("Qualification for", rttm.participant or "(roles only)"))
         rows.append(("Roles", ", ".join(rttm.roles) or "all"))
+        rows.append(("Qualification stage", rttm.qualification_stage or "—"))
     rows += [
         ("Generated (UTC)", sheet.time(rttm.generated)),
         ("Cohorts", ", ".join(rttm.cohorts) or "—"),
         ("Runs", len(rttm.runs)),
         ("Requirements", h.requirements),
         ("Covered", h.covered),
+        *((("  by a case", h.covered - h.relied_on), ("  by reliance", h.relied_on)) if rttm.qualification else ()),
         ("Coverage", cell(h.coverage, "percent") if h.coverage is not None else "n/a"),
     ]
-    for verdict in VERDICTS:
-        count = h.by_verdict[verdict]
+    for verdict, count in h.by_verdict.items():
         rows.append((f"  {verdict}", cell(count, f"verdict {verdict}") if count else count))
     return rows
 
