@@ -246,5 +246,7 @@ def test_a_session_places_reliance_and_its_evidence_pack_verifies(tmp_path):
 
     completion = (out / "completion-report.html").read_text()
     assert "running-head" in completion and "Qualification of" in completion and "(QT)" in completion
+    rttm_page = (out / "rttm.html").read_text()  # the participant on every printed page of both reports
+    assert '<div class="running-head">Qualification of ' in rttm_page and "as LDSO (QT)</div>" in rttm_page
     assert main(["evidence", "pack", str(out), "--out", str(tmp_path / "qt.evidence.zip")]) == 0
     assert main(["evidence", "verify", str(tmp_path / "qt.evidence.zip"), "--allow-unsigned"]) == 0

@@ -305,6 +305,16 @@ def _heading(rttm: Rttm) -> str:
     return " — ".join(x for x in (scope, who) if x)
 
 
+def _running_head(rttm: Rttm) -> str:
+    """A qualification RTTM names its participant at the top of every printed page (the completion
+    report's running head: fixed, so print repeats it on each page)."""
+    if not rttm.participant:
+        return ""
+    stage = f" ({rttm.qualification_stage})" if rttm.qualification_stage else ""
+    roles = f" as {', '.join(rttm.roles)}" if rttm.roles else ""
+    return f'<div class="running-head">{_e(f"Qualification of {rttm.participant}{roles}{stage}")}</div>'
+
+
 def _tiles(h: Headline) -> str:
     by = h.by_verdict
     not_run = by["not executed"] + by["collection error"]
@@ -355,6 +365,7 @@ def render_html(rttm: Rttm) -> str:
 <style>{REPORT_CSS}{_CSS}{filter_css}</style>
 </head>
 <body>
+{_running_head(rttm)}
 <header>
 <h1>Requirements-to-Test Traceability Matrix — {_e(heading)}</h1>
 <p class="muted">{_e(subtitle)}</p>
