@@ -14,11 +14,11 @@ import dataclasses
 import os
 import shlex
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import iniconfig
 
@@ -31,6 +31,9 @@ from mhhs_sit.definitions.themes import ThemeTitles
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
 from mhhs_sit.store import DEFAULT_STORE
 from mhhs_sit.store import ENV_VAR as STORE_ENV_VAR
+
+if TYPE_CHECKING:
+    from mhhs_stubs.rule_files import Rule
 
 IniValue = str | list[str]
 
@@ -234,11 +237,15 @@ class Project:
         return load_themes(self.path("mhhs_themes"), self.root)
 
     @cached_property
-    def simulator_rule_problems(self) -> list[Problem]:
-        """The participant simulators' rule files (stubs/rules, or the environment's ``rules:``),
-        which a local environment runs."""
+    def simulator_rules(self) -> tuple[Mapping[str, Sequence[Rule]] | None, list[Problem]]:
+        """The participant simulators' rules a local environment runs (stubs/rules, or the
+        environment's ``rules:``), by role; None and the problems when the files are wrong."""
         env, _ = self.environment
-        return simulator_rule_problems(Path(env.rules_dir) if env is not None and env.rules_dir else None)
+        return load_simulator_rules(Path(env.rules_dir) if env is not None and env.rules_dir else None)
+
+    @property
+    def simulator_rule_problems(self) -> list[Problem]:
+        return self.simulator_rules[1]
 
     def problems(self) -> list[Problem]:
         """Every problem of the cohorts, environment, version, DIP spec and requirements."""
@@ -246,12 +253,16 @@ class Project:
         return [problem for _, problems in loaded for problem in problems] + self.themes[1]
 
 
-def simulator_rule_problems(directory: Path | None = None) -> list[Problem]:
-    """Problems in the simulator's rule files (default: the shipped ones), with file:line."""
+def load_simulator_rules(directory: Path | None = None) -> tuple[Mapping[str, Sequence[Rule]] | None, list[Problem]]:
+    """The simulator's rules by role (default: the shipped ones), or None and their problems (file:line)."""
     from mhhs_stubs.responders import RULES_DIR, load_rules
 
     try:
-        load_rules(directory or RULES_DIR)
+        return load_rules(directory or RULES_DIR), []
     except DefinitionError as exc:
-        return list(exc.problems)
-    return []
+        return None, list(exc.problems)
+
+
+def simulator_rule_problems(directory: Path | None = None) -> list[Problem]:
+    """Problems in the simulator's rule files (default: the shipped ones), with file:line."""
+    return load_simulator_rules(directory)[1]

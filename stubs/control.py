@@ -321,12 +321,19 @@ class ControlApi:
         appointments = self.dip.router.appointments
         return JSONResponse({"MPAN": mpan, "appointed": appointments.of(mpan), "pending": appointments.ahead_of(mpan)})
 
+    async def _inbox_refusal(self, request: Request, dip_id: str, action: str) -> Response | None:
+        """Only the inbox's owner, by its own X-API-Key (and its signature and certificate where the
+        simulator requires them, as on the DIP's paths), pulls or acknowledges it."""
+        caller, refusal = await self.sim._authenticate(request, "_sim")
+        if caller is None:
+            return refusal
+        if caller.dip_id != dip_id:
+            return problem(403, f"{action} {dip_id}'s inbox needs {dip_id}'s X-API-Key, not {caller.dip_id}'s")
+        return None
+
     async def pull(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]
-        caller, refusal = await self.sim._authenticate(request, "_sim")  # signed, as on the DIP's paths
-        if caller is None:
-            return refusal  # type: ignore[return-value]
-        refused = _inbox_refusal(caller, dip_id, "pulling")
+        refused = await self._inbox_refusal(request, dip_id, "pulling")
         if refused is not None:
             return refused
         limit = int(_number(request, "limit", 100, low=1, high=10_000))
@@ -345,10 +352,7 @@ class ControlApi:
 
     async def ack(self, request: Request) -> Response:
         dip_id = request.path_params["dip_id"]
-        caller, refusal = await self.sim._authenticate(request, "_sim")  # signed, as on the DIP's paths
-        if caller is None:
-            return refusal  # type: ignore[return-value]
-        refused = _inbox_refusal(caller, dip_id, "acknowledging")
+        refused = await self._inbox_refusal(request, dip_id, "acknowledging")
         if refused is not None:
             return refused
         try:
@@ -413,16 +417,6 @@ class ControlApi:
         if not outcome.handled:
             answer["note"] = f"no {me.role} rule takes the trigger {name}"
         return JSONResponse(answer)
-
-
-def _inbox_refusal(caller: SimParticipant | None, dip_id: str, action: str) -> Response | None:
-    """Only the inbox's owner, by its own X-API-Key (and its signature and certificate where the
-    simulator requires them, as on the DIP's paths), pulls or acknowledges it."""
-    if caller is None:
-        return error(401, "MSG1000", "Unauthorised", f"{action} {dip_id}'s inbox needs {dip_id}'s X-API-Key")
-    if caller.dip_id != dip_id:
-        return problem(403, f"{action} {dip_id}'s inbox needs {dip_id}'s X-API-Key, not {caller.dip_id}'s")
-    return None
 
 
 def _delivery_rows(entries: Iterable[Entry], status: str | None, recipient: str | None) -> Iterator[dict[str, object]]:

@@ -76,46 +76,24 @@ def test_a_template_cannot_name_another_cohort(project, capsys):
     assert "test_themes/t.yaml:" in out and "cohorts" in out and "Traceback" not in out
 
 
-SWITCH = """
-scenario: T-04-906
-title: A change of supplier in a project of one cohort
-stage: sit-functional
-theme: 4
-roles: [SUP, REGS, SDS]
-cases:
-  - id: T-04-906-TC01
-    title: the gaining supplier appoints its data service
-    data:
-      mpan: {draw: mpan}
-    steps:
-      - send:
-          as: SUP
-          interface: IF-031
-          event: DSApp
-          mpan: "{{ mpan }}"
-          custom:
-            B013: {CSSRegistrationID: "CSS-{{ mpan }}"}
-            B071:
-              proposedDataServiceDIPID: "{{ cohort.SDS.dip_id }}"
-              proposedDataServiceMPID: "{{ cohort.SDS.mpid }}"
-              proposedDataServiceDIPEffectiveFromDate: "{{ midnight }}"
-              contractReferenceDataService: SDS-CONTRACT-001
-              appointmentScenario: COS
-              supplierNominatedMDRDIPID: null
-              supplierNominatedMDRMPID: null
-              supplierNominatedMDREffectiveFromDate: null
-              supplierProposedConsentGranularity: H
-              supplierProposedDomesticIndicator: true
-              traditionalFallBackReadFrequency: null
-      - expect:
-          at: SUP
-          interface: IF-001
-          event: ChangeOfSupplier
-          where:
-            M0.MPANCore: "{{ mpan }}"
-            B002.incomingSupplierDIPID: "{{ cohort.SUP.dip_id }}"
-            B003.outgoingSupplierDIPID: {ne: "{{ cohort.SUP.dip_id }}"}
-"""
+# The helpers' appointment, made a change of supplier: COS with the switch's CSS registration (B013).
+SWITCH = (
+    appointment_scenario(
+        "T-04-906",
+        """
+        - expect:
+            at: SUP
+            interface: IF-001
+            event: ChangeOfSupplier
+            where:
+              M0.MPANCore: "{{ mpan }}"
+              B002.incomingSupplierDIPID: "{{ cohort.SUP.dip_id }}"
+              B003.outgoingSupplierDIPID: {ne: "{{ cohort.SUP.dip_id }}"}
+        """,
+    )
+    .replace("appointmentScenario: CSP", "appointmentScenario: COS")
+    .replace("          custom:\n", '          custom:\n            B013: {CSSRegistrationID: "CSS-{{ mpan }}"}\n', 1)
+)
 
 
 def test_a_change_of_supplier_needs_no_other_cohort_s_supplier(project, capsys):

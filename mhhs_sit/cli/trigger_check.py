@@ -10,31 +10,31 @@ that party does take. Timers' triggers count: a test may start a scheduled job i
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mhhs_sit.definitions.model import Scenario, Step
 from mhhs_sit.definitions.schema_check import suggest
-from mhhs_sit.errors import DefinitionError, Problem
+from mhhs_sit.errors import Problem
+
+if TYPE_CHECKING:
+    from mhhs_stubs.rule_files import Rule
 
 
-def trigger_problems(scenarios: Iterable[Scenario], rules_dir: Path | None) -> list[Problem]:
-    """Each trigger step whose literal party and event no rule answers, located at the step."""
+def trigger_problems(scenarios: Iterable[Scenario], rules: Mapping[str, Sequence[Rule]] | None) -> list[Problem]:
+    """Each trigger step whose literal party and event no rule answers, located at the step.
+    ``rules``: the environment's simulator rules by role (``Project.simulator_rules``); None when
+    the files are wrong, which validate reports on its own."""
     steps = [step for scenario in scenarios for case in scenario.cases for step in case.steps if step.kind == "trigger"]
-    if not steps:
+    if not steps or rules is None:
         return []
-    known = _triggers_by_role(rules_dir)
-    if known is None:
-        return []  # the rules themselves are wrong: validate reports them on their own
+    known = _triggers_by_role(rules)
     return [problem for step in steps for problem in _step_problems(step, known)]
 
 
-def _triggers_by_role(rules_dir: Path | None) -> dict[str, frozenset[str]] | None:
-    from mhhs_stubs.rule_files import RULES_DIR, TRIGGER_PREFIX, load_rules
+def _triggers_by_role(rules: Mapping[str, Sequence[Rule]]) -> dict[str, frozenset[str]]:
+    """Per role, the trigger names its rules take (the loader keeps them in upper case)."""
+    from mhhs_stubs.rule_files import TRIGGER_PREFIX
 
-    try:
-        rules = load_rules(rules_dir or RULES_DIR)
-    except DefinitionError:
-        return None
     return {
         role: frozenset(
             i[len(TRIGGER_PREFIX) :] for rule in role_rules for i in rule.interfaces if i.startswith(TRIGGER_PREFIX)

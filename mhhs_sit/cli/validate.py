@@ -55,7 +55,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     env = project.environment[0]
     if env is not None and env.is_local:
         problems += project.simulator_rule_problems
-        problems += trigger_problems(scenarios, Path(env.rules_dir) if env.rules_dir else None)
+        problems += trigger_problems(scenarios, project.simulator_rules[0])
     if problems:
         print(render_problems(problems), file=sys.stdout)
         return 1
