@@ -173,6 +173,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     state = state_of(config)
     state.load()
     bindings = CaseBindings(config.rootpath, state.scenario_at, STEP_KINDS)
+    bindings.prefetch(state.files_to_collect())
     return make_scheduler(config, log, cohort_groups(state.cohorts), bindings, overlap.limit_of(config))
 
 
