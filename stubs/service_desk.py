@@ -115,6 +115,7 @@ class Incident:
             "status": self.status,
             "raisedAt": dip_timestamp(self.raised_at),
             "acknowledgedAt": dip_timestamp(self.updates[0].at),
+            "resolutionHours": RESOLUTION_TARGETS[self.priority].total_seconds() / 3600,
             "resolveBy": dip_timestamp(self.resolve_by),
             "resolvedAt": dip_timestamp(resolved) if resolved else None,
             "withinTarget": None if resolved is None else resolved <= self.resolve_by,

@@ -163,6 +163,7 @@ _INCIDENT: JsonObject = {
         "reference": {"type": "string", "pattern": "^INC[0-9]{7}$"},
         "category": {"enum": list(CATEGORIES)},
         "priority": {"enum": ["P1", "P2"]},
+        "resolutionHours": {"type": "number"},
         "status": {"enum": list(STATUSES)},
         "resolvedAt": {"type": ["string", "null"]},
         "withinTarget": {"type": ["boolean", "null"]},

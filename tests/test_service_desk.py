@@ -57,6 +57,7 @@ def test_an_incident_is_logged_prioritised_and_acknowledged_with_a_reference(sim
     assert incident["reference"].startswith("INC") and incident["raisedBy"] == SUP1
     assert (incident["priority"], incident["status"]) == ("P2", "acknowledged")
     assert stamp(incident["resolveBy"]) - stamp(incident["raisedAt"]) == dt.timedelta(hours=10)
+    assert incident["resolutionHours"] == 10
     assert incident["acknowledgedAt"] == incident["raisedAt"] and incident["overdue"] is False
     first = incident["updates"][0]
     assert first["by"] == "DIP service desk" and incident["reference"] in first["message"]
