@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from mhhs_sit import __version__
-from mhhs_sit.collection import frozen_heap, overlap, progress, sharding
-from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
+from mhhs_sit.collection import frozen_heap, overlap, progress, shard_items, sharding
+from mhhs_sit.collection.items import CaseItem, ScenarioFile
 from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
 from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word, plural_words, selected_cohorts
 from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import LEFT_OUT, deselect
-from mhhs_sit.collection.session import SessionState, project_of
+from mhhs_sit.collection.session import STATE_KEY, SessionState, project_of, state_of
 from mhhs_sit.collection.workers import WorkerNode
 from mhhs_sit.definitions.scenario_files import is_scenario_file
 from mhhs_sit.evidence import allure_plugin, junit_file
@@ -86,7 +86,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     deselect(config, state_of(config).selection, items)
     shard = sharding.requested(config)
     if shard is not None:
-        plan = sharding.apply(config, items)
+        plan = shard_items.apply(config, items)
         config.stash[_SHARD_PLAN] = f"shard {shard.index}/{shard.count} of cycle {config.getoption('mhhs_cycle')} " + (
             f"(plan {plan}): {len(items)} items"
         )

@@ -33,7 +33,7 @@ from mhhs_stubs.rule_files import TRIGGER_NAME
 from mhhs_stubs.service_desk_api import is_desk_path
 
 if TYPE_CHECKING:
-    from mhhs_stubs.app import SimulatorApp
+    from mhhs_stubs.sim_parts import SimulatorParts
 
 MAX_WAIT_S = 120.0
 CONTROL_PREFIX = "/_sim"
@@ -79,7 +79,7 @@ def _reads_own(scope: Scope) -> bool:
     return own and any(k == b"x-api-key" for k, _ in scope["headers"])
 
 
-def control_routes(sim: SimulatorApp) -> list[Route]:
+def control_routes(sim: SimulatorParts) -> list[Route]:
     api = ControlApi(sim)
     return [
         Route("/_sim/health", api.health, methods=["GET"]),
@@ -157,7 +157,7 @@ def _guard(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Reque
 
 
 class ControlApi:
-    def __init__(self, sim: SimulatorApp):
+    def __init__(self, sim: SimulatorParts):
         self.sim = sim
         self.dip = sim.dip
         for name in ("health", "messages", "message", "wait", "deliveries", "route", "seed_appointments",

@@ -26,7 +26,7 @@ from mhhs_stubs.service_desk import CATEGORIES, CHANNEL, STATUSES, DeskRefusal, 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from mhhs_stubs.app import SimulatorApp
+    from mhhs_stubs.sim_parts import SimulatorParts
 
     _Act = Callable[[str | None], Awaitable[Response]]  # what a route does once it knows who acts
     _About = Callable[[str], str | None]
@@ -40,7 +40,7 @@ def is_desk_path(path: str) -> bool:
     return path == DESK_PATH or path.startswith(DESK_PATH + "/")
 
 
-def routes(sim: SimulatorApp) -> list[Route]:
+def routes(sim: SimulatorParts) -> list[Route]:
     api = DeskApi(sim)
     return [
         Route(INCIDENTS, api.raise_incident, methods=["POST"]),
@@ -56,7 +56,7 @@ class _Refused(Exception):
 
 
 class DeskApi:
-    def __init__(self, sim: SimulatorApp):
+    def __init__(self, sim: SimulatorParts):
         self.sim = sim
         self.desk = ServiceDesk(sim.dip.clock, sim.dip.journal)
 

@@ -249,3 +249,11 @@ class SessionState:
             self.runtime_.close()
             self.runtime_ = None
         self.simulator.stop()
+
+
+STATE_KEY = pytest.StashKey[SessionState]()
+
+
+def state_of(config: pytest.Config) -> SessionState:
+    """The session's state, which the plugin keeps in the config's stash."""
+    return config.stash[STATE_KEY]
