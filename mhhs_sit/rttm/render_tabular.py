@@ -7,7 +7,7 @@ The JSON document (``to_json``; ``SCHEMA`` changes only if a key changes meaning
 new keys may be added)::
 
     {
-      "schema": 1,
+      "schema": 2,
       "cycle": "C2" | null,                 # null: the runs "covers" names
       "covers": "cycle C2" | "run r1" | "every run in the store",
       "generated": "<ISO 8601 UTC>",
@@ -17,7 +17,7 @@ new keys may be added)::
       "qualification_stage": "QT" | "PIT" | null,  # qualification variant: the stage of its own cases
       "summary": {"requirements": n, "covered": n, "coverage": 0.5 | null,
                   "covered_by_case": n, "covered_by_reliance": n,   # qualification: covered = sum
-                  "by_verdict": {"failing": n, "collection error": n, "not executed": n,
+                  "by_verdict": {"failing": n, "definition error (file)": n, "not executed": n,
                                  "uncovered": n, "covered by reliance": n, "covered": n},
                   "by_stage": [{"stage", "covered", "requirements", "coverage"}, ...],
                   "by_theme": [{"theme", "covered", "requirements", "coverage"}, ...]},
@@ -57,7 +57,7 @@ from typing import Generic, TypeVar
 
 from mhhs_sit.rttm.model import RELIED, VERDICTS, Cell, Row, Rttm
 
-SCHEMA = 1
+SCHEMA = 2  # 2: the verdict "collection error" became "definition error (file)"
 T = TypeVar("T")
 FIXED_COLUMNS = (
     "Requirement ID",
