@@ -57,6 +57,12 @@ def rttm(project):
         return done, doc, list(csv.DictReader(fh))
 
 
+def history(project):
+    done = subprocess.run([*CLI, "cycle", "--cycle", "CY1"], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def stored(project):
     with sqlite3.connect(project / "results" / "mhhs-sit.sqlite") as db:  # the project's store
         query = "SELECT run_id, nodeid, cohort, status, category FROM mhhs_results ORDER BY recorded"
@@ -112,6 +118,7 @@ def test_a_file_that_cannot_be_loaded_is_a_definition_error_everywhere_until_it_
     assert ("BP003", "SITFT-03-902-TC01", "definition error (file)") in {
         (r["Requirement ID"], r["Case"], r["Verdict"]) for r in rows
     }
+    assert f"  DEFINITION ERROR (file) {BAD} (#1): {BAD}:3:8 [stage]" in history(project)
     html = (first / "rttm.html").read_text()
     assert "definition error (file)" in html and "collection error" not in html
 
@@ -123,6 +130,7 @@ def test_a_file_that_cannot_be_loaded_is_a_definition_error_everywhere_until_it_
     assert doc["summary"]["by_verdict"]["definition error (file)"] == 0
     assert next(r for r in doc["requirements"] if r["id"] == "BP003")["verdict"] == "covered"
     assert (run_id, BAD, "", "definition error", "test definition error") in stored(project)  # history kept
+    assert "DEFINITION ERROR" not in history(project) and "PASSED   SITFT-03-902-TC01[C1]" in history(project)
     cycle = subprocess.run(
         [*CLI, "completion-report", "results/one", "results/two", "--format", "md", "--out", "cycle"], cwd=project,
         capture_output=True, text=True,

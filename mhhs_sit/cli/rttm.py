@@ -340,13 +340,15 @@ def cmd_cycle(args: argparse.Namespace) -> int:
             _print_cycles(store)
             return 0
         runs = store.runs(args.cycle)
-        rows = store.results(args.cycle, fields=())
+        rows = store.results(args.cycle, fields=("message",))
     finally:
         store.close()
     if not runs:
         raise ConfigError(f"no run of cycle {args.cycle!r} in the results store")
     _print_runs(args.cycle, runs)
-    _print_histories(runs, rows, {s.replace("-", " ") for s in _split(args.status)})
+    wanted = {s.replace("-", " ") for s in _split(args.status)}
+    _print_histories(runs, rows, wanted)
+    _print_unloaded(runs, rows, wanted)
     return 0
 
 
@@ -381,3 +383,17 @@ def _print_histories(runs: Sequence[StoredRun], rows: Sequence[StoredResult], wa
             continue
         trail = " → ".join(f"{o.status} (#{number.get(o.run_id, '?')})" for o in h.outcomes)
         print(f"  {h.status.upper():<8} {h.key.claim}  {trail}")
+
+
+def _print_unloaded(runs: Sequence[StoredRun], rows: Sequence[StoredResult], wanted: set[str]) -> None:
+    """The scenario files the cycle's latest runs could not load (a definition error of the file),
+    until a later run loads them: their cases are in no history above."""
+    from mhhs_sit.results.outcome import Status
+    from mhhs_sit.store.cycle import collection_errors
+
+    if wanted and Status.DEFINITION_ERROR.value not in wanted:
+        return
+    number = {r.run_id: i for i, r in enumerate(runs, 1)}
+    for file, row in sorted(collection_errors(rows).items()):
+        why = (row.message or "").strip().split("\n", 1)[0][:160]
+        print(f"  DEFINITION ERROR (file) {file} (#{number.get(row.run_id, '?')}): {why}")
