@@ -19,6 +19,8 @@ import pytest
 
 from tests.helpers import appointment_scenario, copy_project, write
 
+pytest_plugins = ["pytester"]
+
 CLI = [sys.executable, "-m", "mhhs_sit.cli.app"]
 CATALOGUE = """
 requirements:
@@ -139,3 +141,15 @@ def test_a_file_that_cannot_be_loaded_is_a_definition_error_everywhere_until_it_
     combined = (project / "cycle" / "completion-report.md").read_text()
     assert "| **2** | **100%** | **2** | **0** | **0** | **0** | **0** | **0** |" in combined
     assert BAD.replace("_", "\\_") not in combined.split("## All results", 1)[1].split("::")[0]
+
+
+def test_only_scenario_files_become_definition_errors_a_broken_python_file_stays_pytests_error(pytester):
+    copy_project(pytester.path, themes=False)
+    write(pytester.path, "test_themes/theme_03_x/SITFT-03-901.yaml", GOOD_SCENARIO)
+    write(pytester.path, BAD, BROKEN)
+    write(pytester.path, "test_themes/test_plain.py", "def test_x(:\n    pass\n")  # not a scenario: pytest's error
+    result = pytester.runpytest("--continue-on-collection-errors", "-p", "no:cacheprovider")
+    out = result.stdout.str()
+    assert re.search(r"^=+ 1 passed, (\d+ warnings?, )?1 error, 1 definition error in ", out, re.M), out[-2000:]
+    assert "ERROR collecting test_themes/test_plain.py" in out and f"ERROR collecting {BAD}" not in out
+    assert f"DEFINITION ERROR {BAD} - {BAD}:3:8 [stage]" in out
