@@ -117,12 +117,14 @@ def test_a_file_that_cannot_be_loaded_is_a_definition_error_everywhere_until_it_
     bp003 = next(r for r in doc["requirements"] if r["id"] == "BP003")
     assert bp003["verdict"] == "definition error (file)" and bp003["cases"][0]["case"] == "SITFT-03-902-TC01"
     assert doc["summary"]["by_verdict"]["definition error (file)"] == 1 and doc["schema"] == 2
-    assert ("BP003", "SITFT-03-902-TC01", "definition error (file)") in {
-        (r["Requirement ID"], r["Case"], r["Verdict"]) for r in rows
-    }
+    assert bp003["cases"][0]["unloaded"].startswith(f"{BAD}:3:8 [stage]: 'sit-funtional' is not allowed here")
+    [row] = [r for r in rows if r["Requirement ID"] == "BP003"]
+    assert (row["Case"], row["Verdict"]) == ("SITFT-03-902-TC01", "definition error (file)")
+    assert row["History"].startswith(f"file not loaded: {BAD}:3:8 [stage]")
     assert f"  DEFINITION ERROR (file) {BAD} (#1): {BAD}:3:8 [stage]" in history(project)
     html = (first / "rttm.html").read_text()
     assert "definition error (file)" in html and "collection error" not in html
+    assert f"file not loaded: {BAD}:3:8 [stage]" in html
 
     write(project, BAD, MENDED)  # the file mended: the next run loads it, and the definition error is gone
     again = run(project, "results/two")

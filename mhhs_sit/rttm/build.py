@@ -332,6 +332,7 @@ def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict:
         latest_run=newest.finished if newest else None,
         evidence=newest.evidence if newest else None,
         qualification_stage=stage,
+        unloaded=(info.error or "")[:300],
     )
 
 

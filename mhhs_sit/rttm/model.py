@@ -69,6 +69,7 @@ class Row:
     # on earlier evidence for the requirement (counted when ``case`` is None, only noted otherwise)
     qualification_stage: str = ""
     reliance: Reliance | None = None
+    unloaded: str = ""  # verdict UNLOADED: why the case's scenario file could not be loaded (its first problem)
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,7 @@ def _row_html(row: Row, rttm: Rttm, first: str, case_cells: PerCase[str]) -> str
             f'<td><span class="mono">{_e(row.case)}</span><span class="small">{_e(row.case_title)}</span>'
             + (f'<span class="small">{_e(where)}</span>' if where else "")
             + (f'<span class="small">{_e(reliance_text(row))}</span>' if row.reliance else "")
+            + (f'<span class="small">file not loaded: {_e(row.unloaded)}</span>' if row.unloaded else "")
             + "</td>"
         )
         cells.append(case_cells(row))

@@ -29,6 +29,7 @@ new keys may be added)::
                      "counted"},            # only when reliance is placed; counted: no case decides
         "cases": [{                         # [] when uncovered
           "case", "title", "scenario", "stage", "theme", "location", "verdict",
+          "unloaded",                       # verdict "definition error (file)" only: the file's first problem
           "latest_run", "evidence",         # the latest run that executed the case, if any
           "qualification_stage",            # qualification variant only
           "cohorts": {"C1": {"status", "run_id", "finished", "category", "message",
@@ -97,8 +98,9 @@ def qualification_cells(row: Row, rttm: Rttm) -> list[object]:
 
 
 def history_text(row: Row, cohorts: tuple[str, ...]) -> str:
-    """``C1: failed → passed; C2: passed``: every outcome of the cycle, oldest first, per cohort."""
-    parts = []
+    """``C1: failed → passed; C2: passed``: every outcome of the cycle, oldest first, per cohort (led,
+    for a case whose scenario file could not be loaded, by why)."""
+    parts = [f"file not loaded: {row.unloaded}"] if row.unloaded else []
     for cohort in cohorts:
         cell = row.cells.get(cohort)
         if cell is None or not cell.history:
@@ -298,6 +300,7 @@ def to_json(rttm: Rttm) -> dict[str, object]:
                 "theme": row.theme,
                 "location": row.location,
                 "verdict": row.verdict,
+                **({"unloaded": row.unloaded} if row.unloaded else {}),  # why its file could not be loaded
                 "latest_run": row.latest_run,
                 "evidence": row.evidence,
                 **({"qualification_stage": row.qualification_stage} if rttm.qualification else {}),
