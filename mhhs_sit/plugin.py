@@ -13,7 +13,14 @@ from mhhs_sit.collection import frozen_heap, overlap, progress, shard_items, sha
 from mhhs_sit.collection.items import CaseItem, ScenarioFile
 from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
-from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word, plural_words, selected_cohorts
+from mhhs_sit.collection.reporting import (
+    broken_summary,
+    header_lines,
+    outcome_word,
+    plural_words,
+    selected_cohorts,
+    unloaded_as_definition_errors,
+)
 from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import LEFT_OUT, deselect
 from mhhs_sit.collection.session import STATE_KEY, SessionState, project_of, state_of
@@ -132,6 +139,13 @@ def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
     return outcome_word(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Before the terminal's summary (written once every plugin's session finish has run)."""
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        unloaded_as_definition_errors(terminal)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
