@@ -18,7 +18,8 @@ from mhhs_sit.definitions.matchers import PATH_RE
 from mhhs_sit.definitions.model import Location, Scenario, Step, TestCase
 from mhhs_sit.definitions.schema_check import suggest, type_name
 from mhhs_sit.definitions.step_checks import check_templates
-from mhhs_sit.definitions.steps import STANDALONE_SAVE, SpecVersion, StepContext, StepKind, StepRegistry
+from mhhs_sit.definitions.step_verdicts import Verdict, Verdicts
+from mhhs_sit.definitions.steps import STANDALONE_SAVE, SpecVersion, StepKind, StepRegistry
 from mhhs_sit.definitions.template_names import BUILTIN_SHAPES, Shape, cohort_shape, data_shape
 from mhhs_sit.errors import Problem
 
@@ -101,6 +102,7 @@ class _Builder:
         self.tags = _texts(data.get("tags"))
         self.catalogue: list[Problem] = []
         self._case_lines: dict[str, int] = {}
+        self.verdicts = Verdicts(doc, self.roles, self.spec)
 
     def build(self) -> Scenario:
         data = self.data
@@ -194,27 +196,24 @@ class _Builder:
         key = self._action_of(raw, path)
         if key is None:
             return None
-        kind = self.kinds[key]
         body = raw.get(key)
         sibling = raw.get(STANDALONE_SAVE) if key != STANDALONE_SAVE else None
-        at = StepContext(
-            self.doc, (*path, key), self.roles, state.received, sibling if isinstance(sibling, dict) else {}
+        said = self.verdicts.of(
+            self.kinds[key], path, key, body, state.received, sibling if isinstance(sibling, dict) else {}
         )
         # Templates in the action see the names saved *before* this step.
-        self.problems += check_templates(self.doc, body, [*path, key], state.scope, state.shapes) + kind.check(body, at)
-        if self.spec is not None:
-            self.catalogue += kind.catalogue_problems(body, at, self.spec)
+        self.problems += check_templates(self.doc, body, [*path, key], state.scope, state.shapes) + said.problems
+        self.catalogue += said.catalogue
         line, col = self.doc.line_of(raw)
-        _note(state, kind, body, Location(self.doc.file, line, col))
+        _note(state, said, Location(self.doc.file, line, col))
         standalone = key == STANDALONE_SAVE
         saves = self._saves(raw, path, standalone=standalone)
-        known = kind.saved_shapes(body, at, self.spec) if self.spec is not None and not standalone else {}
         for name in saves:
             if self._save_name_ok(path, name):
                 state.scope.add(str(name))
                 state.shapes.pop(str(name), None)  # unknown below, unless the catalogue says
-                if str(name) in known:
-                    state.shapes[str(name)] = known[str(name)]
+                if str(name) in said.shapes:
+                    state.shapes[str(name)] = said.shapes[str(name)]
         return Step(
             kind=key,
             spec=dict(saves) if standalone else body,
@@ -222,7 +221,7 @@ class _Builder:
             name=str(raw.get("name") or ""),
             location=Location(self.doc.file, line, col),
             path=format_path(path),
-            default_title=kind.title(body),
+            default_title=said.title,
         )
 
     def _action_of(self, raw: dict[object, object], path: list[PathPart]) -> str | None:
@@ -297,15 +296,13 @@ class _Builder:
         return True
 
 
-def _note(state: _CaseState, kind: StepKind, body: object, location: Location) -> None:
+def _note(state: _CaseState, said: Verdict, location: Location) -> None:
     """What a step establishes for the steps after it: a message to reply to, a role driven."""
-    state.received = state.received or kind.receives(body)
-    role = kind.acts_as(body)
-    if role is not None:
-        state.drives.add(role)
-    watched = kind.listens_at(body)
-    if watched is not None:
-        state.listens.setdefault(watched, location)
+    state.received = state.received or said.receives
+    if said.acts_as is not None:
+        state.drives.add(said.acts_as)
+    if said.listens_at is not None:
+        state.listens.setdefault(said.listens_at, location)
 
 
 # --------------------------------------------------------------------------- case data

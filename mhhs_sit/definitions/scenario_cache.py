@@ -26,6 +26,7 @@ from mhhs_sit.definitions import (
     schema_check,
     schemas,
     step_checks,
+    step_verdicts,
     template_names,
     templating,
 )
@@ -52,7 +53,7 @@ def _checks_fingerprint() -> bytes:
     """Changes whenever the checks around the steps change (the kinds hash their own modules)."""
     h = hashlib.sha256()
     modules = (schemas, schema_check, templating, template_names, matchers, message_paths, payloads, model)
-    for module in (*modules, scenario_build, step_checks):
+    for module in (*modules, scenario_build, step_checks, step_verdicts):
         h.update(Path(str(module.__file__)).read_bytes())
     from mhhs_sit.catalogue.loader import DATA_DIR as catalogue_data
 
