@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
 from mhhs_sit.cli.trigger_check import trigger_problems
+from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.definitions.cohort_independence import foreign_participants
 from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.environments import environment_file_problems, find_environment
@@ -35,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=cmd_validate)
 
 
+@paused_gc()  # a 10,000-case file is 600,000 values and no cycles: the collector walked them again and again
 def cmd_validate(args: argparse.Namespace) -> int:
     """Every problem in every file, in one block; exit 1 if there is any."""
     project = project_of(args)
