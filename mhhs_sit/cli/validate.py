@@ -93,15 +93,21 @@ def _environment_files(project: Project) -> list[Problem]:
 
 
 def _runnable(project: Project, scenarios: list[Scenario]) -> dict[str, int]:
-    """Each case (named with its location) -> how many cohorts can run it."""
+    """Each case (named with its location) -> how many cohorts can run it (counted once per
+    scenario for each distinct set of roles its cases drive and observe, all that it depends on)."""
     env, cohorts = project.environment[0], project.cohorts[0].values()
     local = env is not None and env.is_local
-    return {
-        f"{case.id} ({case.location})": sum(1 for c in cohorts if c.ineligibility(sc, case, local=local) is None)
-        for sc in scenarios
-        if sc.stage not in ONLY_WHEN_ASKED  # run by mhhs-sit qualify, with a cohort of its own making
-        for case in sc.cases
-    }
+    counted: dict[tuple[int, frozenset[str], frozenset[str]], int] = {}
+    runnable = {}
+    for sc in scenarios:
+        if sc.stage in ONLY_WHEN_ASKED:  # run by mhhs-sit qualify, with a cohort of its own making
+            continue
+        for case in sc.cases:
+            key = (id(sc), frozenset(case.drives), frozenset(case.listens))
+            if key not in counted:
+                counted[key] = sum(1 for c in cohorts if c.ineligibility(sc, case, local=local) is None)
+            runnable[f"{case.id} ({case.location})"] = counted[key]
+    return runnable
 
 
 def _print_summary(project: Project, scenarios: list[Scenario]) -> None:

@@ -198,11 +198,12 @@ class _Builder:
             return None
         body = raw.get(key)
         sibling = raw.get(STANDALONE_SAVE) if key != STANDALONE_SAVE else None
-        said = self.verdicts.of(
-            self.kinds[key], path, key, body, state.received, sibling if isinstance(sibling, dict) else {}
-        )
+        written = repr(body)  # what the verdict and the template walk are remembered by
+        save = sibling if isinstance(sibling, dict) else {}
+        said = self.verdicts.of(self.kinds[key], path, key, body, state.received, save, written)
         # Templates in the action see the names saved *before* this step.
-        self.problems += check_templates(self.doc, body, [*path, key], state.scope, state.shapes) + said.problems
+        self.problems += check_templates(self.doc, body, [*path, key], state.scope, state.shapes, written)
+        self.problems += said.problems
         self.catalogue += said.catalogue
         line, col = self.doc.line_of(raw)
         _note(state, said, Location(self.doc.file, line, col))

@@ -95,10 +95,10 @@ class Verdicts:
 
     def of(
         self, kind: StepKind, step: Sequence[PathPart], key: str, body: object, received: bool,
-        save: Mapping[object, object],
+        save: Mapping[object, object], written: str,
     ) -> Verdict:  # fmt: skip
-        """The verdict on the step at ``step`` whose action is ``key: body``."""
-        memo = (key, type(body), repr(body), received, repr(save))
+        """The verdict on the step at ``step`` whose action is ``key: body`` (``written``: its repr)."""
+        memo = (key, type(body), written, received, repr(save))
         if memo in self._kept:
             kept = self._kept[memo]
         else:

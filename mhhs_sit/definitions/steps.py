@@ -182,11 +182,11 @@ class StepRegistry(Generic[K_co]):
     def __iter__(self) -> Iterator[K_co]:
         return iter(self._kinds.values())
 
-    @property
+    @cached_property  # a registry does not change once made; asked for at every key of every step
     def keys(self) -> tuple[str, ...]:
         return tuple(self._kinds)
 
-    @property
+    @cached_property
     def actions(self) -> tuple[str, ...]:
         """The kinds a step names as its one action (all but a standalone ``save``)."""
         return tuple(k for k in self._kinds if k != STANDALONE_SAVE)
