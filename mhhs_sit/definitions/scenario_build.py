@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, format_path
 from mhhs_sit.definitions import templating
@@ -36,6 +37,7 @@ def _texts(value: object) -> tuple[str, ...]:
     return tuple(v for v in _list(value) if isinstance(v, str))
 
 
+@cache  # asked at every case that draws
 def draw_kinds() -> DrawKinds:
     from mhhs_sit.data import DRAW_KINDS
 
@@ -103,6 +105,9 @@ class _Builder:
         self.catalogue: list[Problem] = []
         self._case_lines: dict[str, int] = {}
         self.verdicts = Verdicts(doc, self.roles, self.spec)
+        # what a case's data may name (built-ins, the cohort as the scenario's roles see it): the same for all
+        self._builtins: dict[str, Shape] = {**BUILTIN_SHAPES, "cohort": cohort_shape(self.roles)}
+        self._step_keys = (*kinds.keys, "name")
 
     def build(self) -> Scenario:
         data = self.data
@@ -148,7 +153,7 @@ class _Builder:
         case_data = {str(k): v for k, v in given.items()} if isinstance(given, dict) else {}
         self.problems += _data_problems(doc, case_data, [*cpath, "data"])
         # data values may use built-ins and the cohort/env, but not each other
-        builtins = {**BUILTIN_SHAPES, "cohort": cohort_shape(self.roles)}
+        builtins = self._builtins
         self.problems += check_templates(doc, case_data, [*cpath, "data"], templating.BUILTIN_NAMES, builtins)
         shapes = {
             **builtins,
@@ -205,8 +210,8 @@ class _Builder:
         self.problems += check_templates(self.doc, body, [*path, key], state.scope, state.shapes, written)
         self.problems += said.problems
         self.catalogue += said.catalogue
-        line, col = self.doc.line_of(raw)
-        _note(state, said, Location(self.doc.file, line, col))
+        location = Location(self.doc.file, *self.doc.line_of(raw))
+        _note(state, said, location)
         standalone = key == STANDALONE_SAVE
         saves = self._saves(raw, path, standalone=standalone)
         for name in saves:
@@ -220,7 +225,7 @@ class _Builder:
             spec=dict(saves) if standalone else body,
             save={} if standalone else {str(k): str(v) for k, v in saves.items()},
             name=str(raw.get("name") or ""),
-            location=Location(self.doc.file, line, col),
+            location=location,
             path=format_path(path),
             default_title=said.title,
         )
@@ -246,7 +251,7 @@ class _Builder:
         return None
 
     def _unknown_keys(self, raw: dict[object, object], path: list[PathPart]) -> list[object]:
-        known = (*self.kinds.keys, "name")
+        known = self._step_keys
         unknown = [k for k in raw if k not in known]
         for key in unknown:
             self.problems.append(
