@@ -85,3 +85,15 @@ def test_a_kind_that_makes_its_own_problems_is_asked_at_every_step():
     text = _file("      - direct: {a: 1}\n", 3)
     _, problems = build_scenario(parse_yaml(text, "r.yaml"), StepRegistry([_Direct(), assertion.KIND]))
     assert [p.path for p in problems] == [f"cases.{i}.steps.0.direct" for i in range(3)]
+
+
+def test_a_file_read_without_remembering_is_read_again(tmp_path):
+    from mhhs_sit.definitions.scenario_cache import load_scenario_file
+
+    path = tmp_path / "r.yaml"
+    path.write_text(_file("      - direct: {a: 1}\n", 1))
+    kinds = StepRegistry([_Direct(), assertion.KIND])
+    once = load_scenario_file(path, kinds, remember=False)
+    assert load_scenario_file(path, kinds, remember=False) is not once  # validate: nothing kept
+    kept = load_scenario_file(path, kinds)
+    assert load_scenario_file(path, kinds) is kept and load_scenario_file(path, kinds, remember=False) is kept

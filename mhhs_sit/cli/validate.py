@@ -49,6 +49,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         project.root,
         version=project.version[0],
         dip_spec=project.dip_spec[0],
+        remember=False,  # read once here: what is kept until the process ends costs its last collection
     )
     problems += found + _requirement_problems(project, scenarios) + _environment_files(project)
     problems += [p for sc in scenarios for p in unobservable_problems(sc, project.cohorts[0])]
