@@ -59,7 +59,7 @@ def header_lines(state: SessionState) -> list[str]:
     if selection.rerun_latest is not None:
         lines.append(
             f"re-running the cases whose latest status in cycle {cycle} is {' or '.join(sorted(selection.rerun))} "
-            f"({len(selection.rerun_latest)} case × cohort results known)"
+            f"({sum(1 for k in selection.rerun_latest if ' ' not in k)} case × cohort results known)"
         )
     return lines
 

@@ -86,7 +86,9 @@ class Selection:
     def _rerun_keeps(self, item: Case) -> bool:
         if self.rerun_latest is None:
             return True
-        return self.rerun_latest.get(f"{item.case.id}[{item.cohort_id}]", "not run") in self.rerun
+        from mhhs_sit.store.rerun import rerun_status
+
+        return rerun_status(self.rerun_latest, f"{item.case.id}[{item.cohort_id}]", item.scenario.file) in self.rerun
 
 
 def deselect(config: pytest.Config, selection: Selection, items: list[pytest.Item]) -> None:

@@ -68,6 +68,23 @@ def test_fail_fix_pass_rerun_selects_exactly_what_the_cycle_needs(pytester):
     assert any("B-01-001-TC01[C2]" in line and line.strip().startswith("PASSED") for line in lines), lines
 
 
+def test_rerun_definition_error_runs_the_cases_of_a_file_the_cycle_could_not_load(pytester):
+    copy_project(pytester.path, themes=False)
+    write(pytester.path, "test_themes/a.yaml", slow_scenario("A-01-001", 2).replace("roles:", "roles: [REGS\nbad:"))
+    write(pytester.path, "test_themes/b.yaml", slow_scenario("B-01-001", 1))
+    first = pytester.runpytest_subprocess(
+        "--cycle", "C4", "--cohort", "C1", "--continue-on-collection-errors", timeout=180
+    )
+    first.stdout.fnmatch_lines(["*1 passed*1 definition error*"])  # a.yaml could not be loaded: none of its cases ran
+
+    write(pytester.path, "test_themes/a.yaml", slow_scenario("A-01-001", 2))  # the fix
+    again = pytester.runpytest_subprocess("--cycle", "C4", "--cohort", "C1", "--rerun", "definition-error", timeout=180)
+    again.assert_outcomes(passed=2, deselected=4)  # a.yaml's two cases in C1; not b.yaml's passed one
+    again.stdout.fnmatch_lines(["test_themes/a.yaml ..*"])
+    done = pytester.runpytest_subprocess("--cycle", "C4", "--cohort", "C1", "--rerun", "definition-error", timeout=180)
+    done.stdout.fnmatch_lines(["*nothing to re-run*"])  # the file loaded since: its error is history
+
+
 def test_a_run_killed_mid_way_leaves_a_store_the_next_run_reads(pytester):
     copy_project(pytester.path, themes=False)
     write(pytester.path, "test_themes/slow.yaml", slow_scenario("S-01-001", 12, wait="300ms"))
