@@ -43,8 +43,10 @@ MSG_NAME = re.compile(r"msg\.([A-Za-z_][A-Za-z0-9_]*)")
 OTHER_SENDER = "{{ sender.dip_id }}"
 DEPTH = 4  # prerequisites of prerequisites, at most
 # Trigger data that is no block of a DIP message: a value each such name takes (the names the
-# settlement rules read; any other date-like name takes the settlement day).
+# settlement rules read, and ``volumes``, the day's consumption per MPAN as mhhs_stubs.settlement
+# reads it; any other date-like name takes the settlement day).
 PLAIN_VALUES: Mapping[str, object] = {"gsp_group": "_A", "run_number": 1, "settlement_code": "SF"}
+FOREIGN_MPAN = "1000000000030"  # a valid core the data pool never issues (mhhs_stubs.registry: the test site)
 _UNIQUE = itertools.count(1)
 
 
@@ -441,6 +443,10 @@ def _has(data: Any, parts: list[str | int]) -> bool:
 
 
 def _plain(name: str, day: dt.date) -> object:
+    if name == "volumes":  # the consumption a settlement run counts: one MPAN, its first period
+        end = dt.datetime.combine(day, dt.time(0, 30), dt.UTC).isoformat()
+        b900 = {"settlementDayConsumptionPeriods": [{"consumptionPeriods": [{"sp": end, "v": "0.500"}]}]}
+        return {FOREIGN_MPAN: b900}
     if name in PLAIN_VALUES:
         return PLAIN_VALUES[name]
     return day.isoformat() if "date" in name.lower() else f"{name}-1"
