@@ -318,7 +318,8 @@ def _block(node: Mapping[str, object], role: str) -> object:
 
 def _unique(value: Any) -> Any:
     """The scaffold's free text (``TEST``) made unique per stimulus: a CSS id, a contract reference."""
-    token = f"T{next(_UNIQUE) % 1000:03d}"
+    n = next(_UNIQUE) % 36**3  # four characters, as TEST is: T and three base-36 digits
+    token = "T" + "".join("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n // 36**i % 36] for i in (2, 1, 0))
 
     def walk(v: Any) -> Any:
         if isinstance(v, dict):
