@@ -9,14 +9,21 @@ from pathlib import Path
 import pytest
 
 from mhhs_sit import __version__
-from mhhs_sit.collection import frozen_heap, overlap, progress, sharding
-from mhhs_sit.collection.items import STATE_KEY, CaseItem, ScenarioFile, state_of
+from mhhs_sit.collection import frozen_heap, overlap, progress, shard_items, sharding
+from mhhs_sit.collection.items import CaseItem, ScenarioFile
 from mhhs_sit.collection.options import add_options, check_markers, check_values
 from mhhs_sit.collection.recorder import ResultsRecorder
-from mhhs_sit.collection.reporting import broken_summary, header_lines, outcome_word, plural_words, selected_cohorts
+from mhhs_sit.collection.reporting import (
+    broken_summary,
+    header_lines,
+    outcome_word,
+    plural_words,
+    selected_cohorts,
+    unloaded_as_definition_errors,
+)
 from mhhs_sit.collection.rerun import with_rerun
 from mhhs_sit.collection.selection import LEFT_OUT, deselect
-from mhhs_sit.collection.session import SessionState, project_of
+from mhhs_sit.collection.session import STATE_KEY, SessionState, project_of, state_of
 from mhhs_sit.collection.workers import WorkerNode
 from mhhs_sit.definitions.scenario_files import is_scenario_file
 from mhhs_sit.evidence import allure_plugin, junit_file
@@ -86,7 +93,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     deselect(config, state_of(config).selection, items)
     shard = sharding.requested(config)
     if shard is not None:
-        plan = sharding.apply(config, items)
+        plan = shard_items.apply(config, items)
         config.stash[_SHARD_PLAN] = f"shard {shard.index}/{shard.count} of cycle {config.getoption('mhhs_cycle')} " + (
             f"(plan {plan}): {len(items)} items"
         )
@@ -134,6 +141,13 @@ def pytest_report_teststatus(
     return outcome_word(report)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Before the terminal's summary (written once every plugin's session finish has run)."""
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        unloaded_as_definition_errors(terminal)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
     broken_summary(terminalreporter)
     plural_words(terminalreporter)
@@ -173,6 +187,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     state = state_of(config)
     state.load()
     bindings = CaseBindings(config.rootpath, state.scenario_at, STEP_KINDS)
+    bindings.prefetch(state.files_to_collect())
     return make_scheduler(config, log, cohort_groups(state.cohorts), bindings, overlap.limit_of(config))
 
 

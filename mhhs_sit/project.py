@@ -197,13 +197,13 @@ class Project:
     @cached_property
     def version(self) -> tuple[str | None, list[Problem]]:
         """The catalogue version scenarios are checked against: --ir, else the environment's ir."""
-        from mhhs_sit.catalogue import load_catalogue
+        from mhhs_sit.catalogue.versions import shipped_versions
 
         env, _ = self.environment
-        catalogue = load_catalogue()
+        table = shipped_versions()
         wanted = self.ir or (env.ir if env is not None else None)
         try:
-            return (catalogue.resolve_version(wanted) if wanted else catalogue.default_version), []
+            return (table.resolve(wanted) if wanted else table.default), []
         except MhhsSitError as exc:
             where = "--ir" if self.ir or env is None else env.location.file
             return None, [Problem(where, 0, 0, "" if where == "--ir" else "ir", str(exc))]

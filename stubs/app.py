@@ -41,6 +41,8 @@ from mhhs_stubs.limits import BodyLimit, JsonRefused, parse_json
 from mhhs_stubs.message_request import message_request_problems, select_published
 from mhhs_stubs.openapi import build_document
 from mhhs_stubs.responders import ParticipantSimulators, load_rules
+from mhhs_stubs.service_desk_api import OPENAPI_PATHS as DESK_PATHS
+from mhhs_stubs.service_desk_api import routes as service_desk_routes
 
 DIP_ID_RE = re.compile(r"^[0-9A-Za-z]{10}$")
 LOOPBACK_URL = re.compile(r"^https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)", re.IGNORECASE)
@@ -54,7 +56,7 @@ class SimulatorApp:
         rules = load_rules(Path(config.rules_dir)) if config.rules_dir else None
         self.participants = ParticipantSimulators(self.dip, rules=rules)
         self.auth = Authenticator(config)
-        self.document = build_document(_version(), extra_paths=FAULT_PATHS)
+        self.document = build_document(_version(), extra_paths={**FAULT_PATHS, **DESK_PATHS})
         self.defects: list[str] = []
         self.starlette = Starlette(
             routes=[
@@ -67,6 +69,7 @@ class SimulatorApp:
                 Route("/validate/{interface_id}/{event_code}", self.validate, methods=["POST"]),
                 *control_routes(self),
                 *fault_routes(self.dip.faults, config),
+                *service_desk_routes(self),
                 Route("/openapi.json", self.openapi, methods=["GET"]),
             ],
             lifespan=self._lifespan,

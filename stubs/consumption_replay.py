@@ -6,7 +6,8 @@ sends it back as IF-016, one message per published message, with the event and C
 original: IF-021 [ActivePower]/[ReactivePower], IF-014 [ActivePowerRejected], IF-013
 [ActivePowerDefaulted]; with nothing to replay, IF-016 [ConsumptionRequestRejected] (no
 CustomBlock).
-Each replayed IF-016 carries the original sender's S1 as S2 and a response (R1) ``A``; the
+Each replayed IF-016 carries the original sender's S1 as S2, the original's own response (R0) where
+it had one (IF-014 [ActivePowerRejected]: its schema requires it) and a response (R1) ``A``; the
 rejection carries R1 ``R`` and no S2 (its schema has none). Modelled: the history is what this DIP
 published for the MPAN (its journal, bounded as the journal is); the DIP sends IF-016 as DIP ID
 ``0000000000`` (the spec names no DIP ID of its own); the rejection's text is this project's (no
@@ -48,8 +49,11 @@ def replay_batch(
     ]
 
     def message(
-        event: str, custom: object, original_sender: object, response: Mapping[str, object]
+        event: str, custom: object, original: Mapping[str, object], response: Mapping[str, object]
     ) -> dict[str, object]:
+        kept = {k: original[k] for k in ("S1", "R0") if original.get(k) is not None}
+        if "S1" in kept:
+            kept["S2"] = kept.pop("S1")
         return {
             "payload": build_message(
                 interface_id=REPLAY,
@@ -65,7 +69,7 @@ def replay_batch(
                 gsp_group=field(request, "M0", "GSPGroupID"),
                 correlation_id=field(request, "S1", "senderCorrelationID"),
                 now=now,
-                extra_common={"R1": response} | ({"S2": original_sender} if original_sender is not None else {}),
+                extra_common={"R1": response} | kept,
             )
         }
 
@@ -73,12 +77,12 @@ def replay_batch(
         message(
             str(field(e.egress, "S0", "eventCode") or "").strip("[]"),
             e.egress.get("CustomBlock"),
-            _common(e.egress).get("S1"),
+            _common(e.egress),
             ACCEPTED,
         )
         for e in history
     ]
-    return batch or [message(NOTHING, None, None, REJECTED)]  # the rejection has no S2
+    return batch or [message(NOTHING, None, {}, REJECTED)]  # the rejection has no S2
 
 
 def _common(message: Mapping[str, object]) -> Mapping[str, object]:

@@ -30,9 +30,10 @@ from mhhs_stubs.journal_access import NotYours, Reader, participant_may_read
 from mhhs_stubs.limits import JsonRefused, parse_json
 from mhhs_stubs.routing import parse_seed
 from mhhs_stubs.rule_files import TRIGGER_NAME
+from mhhs_stubs.service_desk_api import is_desk_path
 
 if TYPE_CHECKING:
-    from mhhs_stubs.app import SimulatorApp
+    from mhhs_stubs.sim_parts import SimulatorParts
 
 MAX_WAIT_S = 120.0
 CONTROL_PREFIX = "/_sim"
@@ -72,11 +73,13 @@ class ControlGate:
 
 
 def _reads_own(scope: Scope) -> bool:
-    """A participant's key on a journal path it may read (its own entries: ``journal_access``)."""
-    return participant_may_read(scope["method"], scope["path"]) and any(k == b"x-api-key" for k, _ in scope["headers"])
+    """A participant's key on a journal path it may read (its own entries: ``journal_access``) or
+    on the service desk (its own incidents: ``service_desk_api``)."""
+    own = participant_may_read(scope["method"], scope["path"]) or is_desk_path(scope["path"])
+    return own and any(k == b"x-api-key" for k, _ in scope["headers"])
 
 
-def control_routes(sim: SimulatorApp) -> list[Route]:
+def control_routes(sim: SimulatorParts) -> list[Route]:
     api = ControlApi(sim)
     return [
         Route("/_sim/health", api.health, methods=["GET"]),
@@ -154,7 +157,7 @@ def _guard(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Reque
 
 
 class ControlApi:
-    def __init__(self, sim: SimulatorApp):
+    def __init__(self, sim: SimulatorParts):
         self.sim = sim
         self.dip = sim.dip
         for name in ("health", "messages", "message", "wait", "deliveries", "route", "seed_appointments",

@@ -23,6 +23,7 @@ than the one remembered). Nothing here knows a rule by name: a new rule is drive
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 import re
@@ -41,6 +42,7 @@ COMMON_BLOCKS = frozenset({"S0", "S1", "A0", "M0", "M1", "D0", "R0", "R1"})
 BLOCK = re.compile(r"^(?:[A-Z]\d{3}[A-Za-z]*|P\d\d|R\d{3})$")  # B041, B090List, P03, R002
 MSG_NAME = re.compile(r"msg\.([A-Za-z_][A-Za-z0-9_]*)")
 OTHER_SENDER = "{{ sender.dip_id }}"
+PREFERRED_SENDERS = ("SUP", "REGS", "LDSO", "SDS", "MSS")  # of several that may send, the usual one
 DEPTH = 4  # prerequisites of prerequisites, at most
 # Trigger data that is no block of a DIP message: a value each such name takes (the names the
 # settlement rules read, and ``volumes``, the day's consumption per MPAN as mhhs_stubs.settlement
@@ -86,13 +88,19 @@ class _Driver:
                 made = self._messages(rule, role, interface)
             for stimulus in made:
                 stimulus.mpan = _mpan_kind(rule)
-                if depth < DEPTH:
-                    stimulus.before = self._prerequisites(rule, role, depth)
+                if depth >= DEPTH:
+                    yield stimulus
+                    continue
+                # a remembered party that must differ from the sender is tried as another party, and
+                # (at the top) as the same one: what is remembered may be whom that party replaced
+                for flip in (False, True) if depth == 0 and _other_senders(rule) else (False,):
+                    variant = copy.deepcopy(stimulus) if flip else stimulus
+                    variant.before = self._prerequisites(rule, role, depth, flip)
                     if depth == 0:
-                        stimulus.before += self._unblock(stimulus, depth)
-                if depth == 0 and stimulus.before and stimulus.mpan == "shared":
-                    stimulus.mpan = "fresh"  # the chain builds what its rule needs, and nothing else
-                yield stimulus
+                        variant.before += self._unblock(variant, depth, _provided(variant.before))
+                    if depth == 0 and variant.before and variant.mpan == "shared":
+                        variant.mpan = "fresh"  # the chain builds what its rule needs, and nothing else
+                    yield variant
 
     def _messages(self, rule: Rule, role: str, interface: str) -> Iterator[Stimulus]:
         iface = self.catalogue.interface(interface)
@@ -105,7 +113,7 @@ class _Driver:
             if any(_parts(p)[0] not in COMMON_BLOCKS | set(_properties(custom_schema)) for p in rule.where or {}):
                 continue  # the rule's where names a block this event does not have
             common = _mapping(props.get("CommonBlock"))
-            sender = _sender(rule, senders)
+            sender = _sender(rule, senders, custom_schema)
             stimulus = Stimulus(
                 rule, role, event, interface=interface, sender_role=sender,
                 custom=_unique(_tree(custom_schema, sender)) if "CustomBlock" in props else None,
@@ -161,7 +169,7 @@ class _Driver:
             return {n: blocks[n] for n, v in template.items() if n in blocks and f"msg.{n}" in str(v)}
         return {}
 
-    def _prerequisites(self, rule: Rule, role: str, depth: int) -> list[Stimulus]:
+    def _prerequisites(self, rule: Rule, role: str, depth: int, flip: bool = False) -> list[Stimulus]:
         """The stimuli that make what ``given``/``recall`` need present: the looked-up names first,
         the recalled memory (the pending request the rule answers) last."""
         out: list[Stimulus] = []
@@ -172,19 +180,24 @@ class _Driver:
             made = next(self.of_rule(maker, role, depth + 1), None)
             if made is None:
                 continue
-            for path, value in wanted.items():
-                if not isinstance(value, Mapping) and made.custom is not None and path and BLOCK.match(path[0]):
+            for path, value in wanted.items():  # what the rule wants of the remembered message, written in
+                if made.custom is None or not path or not BLOCK.match(path[0]):
+                    continue
+                if isinstance(value, Mapping):
+                    value = _satisfying(value, _enum(made.custom_schema, list(path)))
+                if value is not None and "{{" not in str(value):
                     _set(made.custom, list(path), value)
             made.mpan = "same"
-            made.party = 2 if _wants_other_sender(rule, name) else 1
-            made.before += self._unblock(made, depth + 1)
+            made.party = 2 if _wants_other_sender(rule, name) and not flip else 1
+            made.before += self._unblock(made, depth + 1, _provided(out))
             out.append(made)
         return out
 
-    def _unblock(self, stimulus: Stimulus, depth: int) -> list[Stimulus]:
+    def _unblock(self, stimulus: Stimulus, depth: int, provided: set[tuple[str, str]] | None = None) -> list[Stimulus]:
         """Stimuli that get the message past the earlier rules that would take it because something
         remembered per MPAN is absent (a SEG data service before its metering service): what they
-        lack is made present first, unless the stimulus's own rule wants it absent too."""
+        lack is made present first, unless the stimulus's own rule wants it absent too, or the
+        stimuli before it have made it present already (``provided``: key prefix and field)."""
         if depth >= DEPTH:
             return []
         common = {"S0": {"eventCode": f"[{stimulus.event}]"}, "S1": {"senderRoleID": stimulus.sender_role}}
@@ -198,7 +211,10 @@ class _Driver:
             if self._add_blocks(stimulus, earlier):
                 continue  # a block it wants absent is there now: it no longer takes the message
             for key in sorted(set(_absent_keys(earlier)) - own_absent):
-                maker = self._rememberer(earlier, stimulus.role, key, {})
+                prefix, fields = key.split("{{")[0], {p[0] for p in _fields_of(earlier, key) if p} or {"*"}
+                if all((prefix, f) in (provided or set()) or (prefix, "*") in (provided or set()) for f in fields):
+                    continue
+                maker = self._rememberer(earlier, stimulus.role, key, _fields_of(earlier, key))
                 made = next(self.of_rule(maker, stimulus.role, depth + 1), None) if maker is not None else None
                 if made is not None:
                     made.mpan = "same"
@@ -268,6 +284,28 @@ def _needed(rule: Rule) -> Iterator[tuple[str, str, dict[tuple[str, ...], object
             yield name, keys[name], wanted
 
 
+def _provided(stimuli: Iterable[Stimulus]) -> set[tuple[str, str]]:
+    """(memory key prefix, field) the stimuli's rules (and those before them) remember; field ``*``
+    for a value that is no mapping."""
+    out: set[tuple[str, str]] = set()
+    for stimulus in stimuli:
+        for item in stimulus.rule.remember:
+            prefix, value = str(item.get("key", "")).split("{{")[0], item.get("value")
+            out |= {(prefix, str(f)) for f in value} if isinstance(value, Mapping) else {(prefix, "*")}
+        out |= _provided(stimulus.before)
+    return out
+
+
+def _other_senders(rule: Rule) -> bool:
+    return any(_wants_other_sender(rule, name) for name in (rule.lookup or {}))
+
+
+def _fields_of(rule: Rule, key: str) -> dict[tuple[str, ...], object]:
+    """What the rule's ``given`` names of the memory under ``key`` (``reg.ds_dip_id`` -> ``ds_dip_id``)."""
+    names = {name for name, k in (rule.lookup or {}).items() if k == key}
+    return {tuple(p.split(".")[1:]): v for p, v in (rule.given or {}).items() if p.split(".")[0] in names}
+
+
 def _absent_keys(rule: Rule) -> Iterator[str]:
     """The per-MPAN memory keys the rule's ``given`` wants absent."""
     keys = dict(rule.lookup or {})
@@ -306,10 +344,15 @@ def _wants_other_sender(rule: Rule, name: str) -> bool:
     return False
 
 
-def _sender(rule: Rule, senders: list[str]) -> str:
-    """The sending role the rule asks for (S1.senderRoleID, sender.role), else the first that may send."""
+def _sender(rule: Rule, senders: list[str], custom_schema: Mapping[str, object]) -> str:
+    """The sending role the rule asks for (S1.senderRoleID, sender.role), else the one the message's
+    own fields name (an IF-034's proposed data service), else the usual one, else the first."""
     asked = (rule.where or {}).get("S1.senderRoleID") or (rule.given or {}).get("sender.role")
-    return str(asked) if asked in senders else senders[0]
+    if asked in senders:
+        return str(asked)
+    named = re.findall(r"cohort\.(\w+)\.dip_id", repr(_tree(custom_schema, senders[0])))
+    usual = [r for r in PREFERRED_SENDERS if r in senders]  # as the scaffold's cohorts have them
+    return next((r for r in named if r in senders), usual[0] if usual else senders[0])
 
 
 def _block(node: Mapping[str, object], role: str) -> object:
@@ -351,6 +394,17 @@ def _write_where(
                 _set(target, parts, value)
         elif not (isinstance(wanted, str) and "{{" in wanted):
             _set(target, parts, wanted)
+        elif (template := _as_cohort_template(wanted, stimulus.role)) is not None:
+            _set(target, parts, template)
+
+
+def _as_cohort_template(wanted: str, role: str) -> str | None:
+    """A where's ``{{ party.DCC.dip_id | default('') }}`` or ``{{ me.dip_id }}`` as the scaffold's
+    ``{{ cohort.DCC.dip_id }}`` (rendered when the message is sent); None for any other template."""
+    found = re.fullmatch(r"\{\{\s*(party\.(\w+)|me)\.(dip_id|mpid)\s*(\|\s*default\([^)]*\))?\s*\}\}", wanted)
+    if found is None:
+        return None
+    return f"{{{{ cohort.{found.group(2) or role}.{found.group(3)} }}}}"
 
 
 def _wants_absent(wanted: object) -> bool:

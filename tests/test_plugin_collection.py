@@ -33,6 +33,19 @@ def test_one_item_per_case_and_eligible_cohort(pytester, project):
     assert not [i for i in ids if "SITFT-03-001-TC01[C2]" in i]
 
 
+def test_an_http_step_signed_as_a_role_drives_it(pytester, project):
+    """``http`` with ``as:`` signs as that participant: the case plays the role, as ``send as:`` does."""
+    step = "      - http: {{as: {role}, url: /_sim/service-desk/incidents}}\n"
+    (project / "test_themes" / "h.yaml").write_text(
+        "scenario: H-1\ntitle: t\nstage: sit-operational\ntheme: 1\nroles: [SUP, SDS]\ncases:\n"
+        "  - id: H-1-TC01\n    title: the supplier only\n    steps:\n" + step.format(role="SUP")
+        + "  - id: H-1-TC02\n    title: both\n    steps:\n" + step.format(role="SUP") + step.format(role="SDS")
+    )  # fmt: skip
+    ids = collected(pytester.runpytest("--collect-only", "-q", "test_themes/h.yaml"))
+    # C1 simulates its SDS (so TC02, acting as it, cannot run there); C2 does not (so TC01 leaves it unplayed)
+    assert ids == ["test_themes/h.yaml::H-1-TC01[C1]", "test_themes/h.yaml::H-1-TC02[C2]"]
+
+
 def test_tags_are_markers_and_k_matches_ids(pytester, project):
     smoke = collected(pytester.runpytest("--collect-only", "-q", "-m", "appointment"))
     assert smoke and {i.split("::")[1][:9] for i in smoke} == {"SITFT-03-", "SITFT-04-"}  # tagged appointment

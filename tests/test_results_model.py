@@ -54,9 +54,22 @@ def test_what_a_result_does_not_say_stays_unsaid() -> None:
     result = CaseResult.from_json(not_run)
     assert (result.about, result.execution, result.message, result.category) == (None, None, None, None)
     assert result.to_json() == not_run
-    error = {"nodeid": "t/bad.yaml", "case": "t/bad.yaml", "cohort": "", "status": "error",
+    unloaded = {"nodeid": "t/bad.yaml", "case": "t/bad.yaml", "cohort": "", "status": "definition error",
+                "category": "test definition error", "message": "t/bad.yaml:1: bad",
+                "location": "t/bad.yaml"}  # fmt: skip
+    assert list(CaseResult.from_json(unloaded).to_json().items()) == list(unloaded.items())
+
+
+def test_a_file_that_could_not_be_loaded_is_a_definition_error_of_the_file_and_an_older_error_reads_so() -> None:
+    older = {"nodeid": "t/bad.yaml", "case": "t/bad.yaml", "cohort": "", "status": "error",
              "category": "test definition error", "message": "t/bad.yaml:1: bad", "location": "t/bad.yaml"}  # fmt: skip
-    assert list(CaseResult.from_json(error).to_json().items()) == list(error.items())
+    result = CaseResult.from_json(older)  # results.json of a run before the file's error was a definition error
+    assert result.status is Status.DEFINITION_ERROR and result.unloaded and result.location == "t/bad.yaml"
+    assert result.to_json() == older | {"status": "definition error"}
+    ran = CaseResult.from_json({"nodeid": "t/a.yaml::A-TC01[C1]", "case": "A-TC01", "cohort": "C1",
+                                "status": "definition error", "category": "test definition error"})  # fmt: skip
+    assert ran.status is Status.DEFINITION_ERROR and not ran.unloaded  # a case's own, found when it ran
+    assert not CaseResult.from_json({"nodeid": "t/bad.yaml", "case": "t/bad.yaml", "status": "broken"}).unloaded
 
 
 @pytest.mark.parametrize(

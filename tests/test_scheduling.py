@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,6 +116,30 @@ def test_case_bindings_come_from_the_step_kinds(tmp_path: Path) -> None:
     assert binds("s.yaml::GONE[C1]")  # a case the file no longer has: kept with its cohort
     assert binds("broken.yaml::CALLS[C1]")  # an unreadable file: kept with its cohort
     assert loaded == [tmp_path / "s.yaml", tmp_path / "broken.yaml"]  # each file read once
+
+
+def test_case_bindings_read_ahead_what_they_will_be_asked_and_stop_once_planned(tmp_path: Path) -> None:
+    scenario, _ = build_scenario(parse_yaml(SCENARIO, "s.yaml"), STEP_KINDS)
+    loaded: list[Path] = []
+    release = threading.Event()
+
+    def load(path: Path) -> Scenario | None:
+        loaded.append(path)
+        if path.name == "b.yaml":
+            release.wait(5)  # the plan is made while this file is read
+        return scenario
+
+    binds = CaseBindings(tmp_path, load, STEP_KINDS)
+    files = [tmp_path / "a.yaml", tmp_path / "b.yaml", tmp_path / "c.yaml", Path("/elsewhere/d.yaml")]
+    thread = binds.prefetch(files)
+    while len(loaded) < 2:
+        time.sleep(0.001)
+    binds.planned()
+    release.set()
+    thread.join(5)
+    assert loaded == [tmp_path / "a.yaml", tmp_path / "b.yaml"]  # c.yaml: the plan was made first
+    assert binds("a.yaml::LISTENS[C1]") and not binds("a.yaml::CALLS[C2]")
+    assert loaded == [tmp_path / "a.yaml", tmp_path / "b.yaml"]  # asked about a file read ahead: not read again
 
 
 class _Echo(BaseHTTPRequestHandler):

@@ -159,31 +159,33 @@ class Driving:
             return str(self.pool.draw("mpan", registered=False))
         return str(self.pool.draw("mpan")) if kind == "fresh" else self.shared
 
-    def drive(self, stimulus: Stimulus, parent: str | None = None) -> list[str]:
-        """Send the stimulus (its prerequisites first); what the DIP refused of it."""
+    def drive(self, stimulus: Stimulus, parent: str | None = None, parent_party: int = 1) -> list[str]:
+        """Send the stimulus (its prerequisites first); what the DIP refused of it. A stimulus's
+        party is relative to the one it prepares for: 2 is the other one."""
         mpan = self.mpan(stimulus.mpan, parent)
-        refused = [r for before in stimulus.before for r in self.drive(before, mpan)]
+        party = parent_party if stimulus.party == 1 else 3 - parent_party
+        refused = [r for before in stimulus.before for r in self.drive(before, mpan, party)]
         if stimulus.trigger is not None:
-            return refused + self.trigger(stimulus, mpan)
-        return refused + self.message(stimulus, mpan)
+            return refused + self.trigger(stimulus, mpan, party)
+        return refused + self.message(stimulus, mpan, party)
 
     def context(self, party: int, mpan: str) -> dict[str, object]:
         cohort = {r: {"dip_id": dip_id(r, self.party(r, party)), "mpid": mpid(r, self.party(r, party))} for r in ROLES}
         return {**templating.builtins(START), "mpan": mpan, "cohort": cohort}
 
-    def trigger(self, stimulus: Stimulus, mpan: str) -> list[str]:
+    def trigger(self, stimulus: Stimulus, mpan: str, party: int) -> list[str]:
         me = dip_id(stimulus.role, self.n)
-        data = templating.render_mapping(stimulus.data, self.context(stimulus.party, mpan))
+        data = templating.render_mapping(stimulus.data, self.context(party, mpan))
         body = {"dip_id": me, "trigger": stimulus.trigger, "mpan": mpan, "data": data,
                 "distributor": dip_id("LDSO", self.n), "gsp_group": "_A"}  # fmt: skip
         answer = requests.post(f"{self.sim.url}/_sim/triggers", json=body, headers=self.sim.control_headers, timeout=30)
         return [] if answer.status_code == 200 else [f"{stimulus.rule.source} trigger: {answer.text}"]
 
-    def message(self, stimulus: Stimulus, mpan: str) -> list[str]:
+    def message(self, stimulus: Stimulus, mpan: str, party: int) -> list[str]:
         assert stimulus.interface is not None and stimulus.sender_role is not None
         me = dip_id(stimulus.role, self.n)
-        context = self.context(stimulus.party, mpan)
-        sender = dip_id(stimulus.sender_role, self.party(stimulus.sender_role, stimulus.party))
+        context = self.context(party, mpan)
+        sender = dip_id(stimulus.sender_role, self.party(stimulus.sender_role, party))
         m0 = stimulus.has_m0
         message = build_message(
             interface_id=stimulus.interface, event=stimulus.event, environment_tag="DEV", refs=ReferenceSource(),

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import mhhs_sit
-from mhhs_sit.catalogue.loader import DATA_DIR
+from mhhs_sit.catalogue.data import DATA_DIR
 from mhhs_sit.execution.containers import project_root
 
 CHECKOUT = Path(mhhs_sit.__file__).resolve().parents[1]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mhhs_sit.catalogue.assemble import Entry, envelope, public_interfaces, source_of
 from mhhs_sit.catalogue.catalogue import Catalogue
+from mhhs_sit.catalogue.data import DATA_DIR
 from mhhs_sit.catalogue.history import MISSING, OP_KEYS, ChangeOp, UndoError, VersionState, undo
 from mhhs_sit.catalogue.messagesfile import InterfaceMessages, read_messages
 from mhhs_sit.catalogue.model import Role, Version
@@ -26,8 +27,6 @@ from mhhs_sit.catalogue.schemastore import REF_SIBLINGS, SchemaStore, ref_holder
 from mhhs_sit.catalogue.versions import VersionTable
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, load_yaml
 from mhhs_sit.errors import DefinitionError, Problem
-
-DATA_DIR = Path(__file__).parent / "data"
 
 MAIN_FILES = ("versions", "roles", "interfaces", "types", "blocks", "messages")
 INTERFACE_ID = re.compile(r"^(IF-\d{3}|REP-\d{3}[A-Z]?)$")

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from mhhs_sit.catalogue.specfacts import EventFacts, Extraction, InterfaceFacts, Schema
 from mhhs_sit.catalogue.specfiles import RefError, SpecFiles
 from mhhs_sit.catalogue.specwriter import render_files
 
@@ -38,7 +39,6 @@ _DROPPED = frozenset(
 _SCHEMA_MAPS = ("properties", "patternProperties")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 _SCHEMA_VALUES = ("items", "additionalProperties", "not")
-Schema = dict[str, object]
 S0_FIELDS = ("interfaceID", "schemaVersion", "eventCode")
 # S0 as every event code's branch has it once its enums (the interface, version and event code,
 # which the catalogue adds per message) are taken away; S0 is written inline in each branch.
@@ -52,34 +52,6 @@ S0_BLOCK: Schema = {
 
 class GenerateError(Exception):
     """The spec does not have the shape the generator reads; the message says where."""
-
-
-@dataclass
-class EventFacts:
-    """What one event code's messages carry besides their custom block."""
-
-    common: list[str]
-    optional: list[str]
-    custom_block: str  # required, optional or none
-    s0_closed: bool
-    common_closed: bool  # CommonBlock accepts no blocks besides those listed
-
-
-@dataclass
-class InterfaceFacts:
-    schema_version: str
-    events: dict[str, EventFacts] = field(default_factory=dict)
-    custom: dict[str, Schema] = field(default_factory=dict)
-
-
-@dataclass
-class Extraction:
-    """Everything generated from one spec."""
-
-    version: str
-    types: dict[str, Schema]
-    blocks: dict[str, Schema]
-    interfaces: dict[str, InterfaceFacts]
 
 
 def generate(spec_dir: Path) -> dict[str, str]:

@@ -6,12 +6,9 @@ phrases (what violation messages say a value should look like) are the project's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import yaml
 
-if TYPE_CHECKING:
-    from mhhs_sit.catalogue.specgen import EventFacts, Extraction, InterfaceFacts, Schema
+from mhhs_sit.catalogue.specfacts import EventFacts, Extraction, InterfaceFacts, Schema
 
 # The project's wording of what a value of a data type looks like (by the type's name).
 EXPECTED = {

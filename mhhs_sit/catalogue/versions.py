@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
+from mhhs_sit.catalogue.data import DATA_DIR
 from mhhs_sit.catalogue.model import Version
 from mhhs_sit.errors import ConfigError
+
+VERSIONS_FILE = DATA_DIR / "versions.yaml"
 
 
 def _key(name: str) -> str:
@@ -58,3 +62,26 @@ class VersionTable:
 
     def known(self) -> str:
         return ", ".join(v.label for v in self.versions)
+
+
+@cache
+def shipped_versions() -> VersionTable:
+    """The shipped catalogue's versions, read alone: resolving ``--ir`` needs no interface, and a
+    run of ``http`` steps never loads the rest (about 0.1 s). The catalogue's loader checks the same
+    file field by field, and a test holds the two tables equal."""
+    from mhhs_sit.catalogue.parsecache import load_cached
+
+    data = load_cached(VERSIONS_FILE).data
+    top = data if isinstance(data, dict) else {}
+    entries = [e for e in top.get("versions") or [] if isinstance(e, dict)]
+    versions = tuple(
+        Version(
+            str(e.get("name", "")),
+            tuple(str(a) for a in e.get("aliases") or ()),
+            str(e.get("released", "")),
+            "published" if e.get("source") == "published" else "modelled",
+            " ".join(str(e.get("summary", "")).split()),
+        )
+        for e in entries
+    )
+    return VersionTable(versions, str(top.get("default", versions[-1].name if versions else "")))

@@ -36,8 +36,8 @@ def add_commands(
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from mhhs_sit.catalogue.data import DATA_DIR
     from mhhs_sit.catalogue.dipspec import load_dip_spec
-    from mhhs_sit.catalogue.loader import DATA_DIR
     from mhhs_sit.catalogue.specdiff import compare, load_allowances, unexplained
 
     cat = interface_catalogue.load_catalogue()
@@ -56,7 +56,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from mhhs_sit.catalogue.loader import DATA_DIR
+    from mhhs_sit.catalogue.data import DATA_DIR
     from mhhs_sit.catalogue.specgen import GenerateError, write
 
     out = Path(args.out) if args.out else DATA_DIR

@@ -13,7 +13,7 @@ from mhhs_sit.cli.common import guarded, project_of
 from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.errors import ConfigError, Problem, render_problems
 from mhhs_sit.project import Project
-from mhhs_sit.rttm.model import COVERED, Rttm
+from mhhs_sit.rttm.model import COVERED, UNLOADED, Rttm
 from mhhs_sit.rttm.render import FORMATS
 from mhhs_sit.store import DEFAULT_STORE, ENV_VAR
 
@@ -29,7 +29,8 @@ _RTTM_EPILOG = """\
 One row per requirement × covering case, and a row for every requirement no case covers; a status
 column per cohort (the latest outcome in the cycle: a later run that did not reach a case does not
 erase an earlier outcome), the case's history, the latest run and its evidence, and a verdict:
-covered, failing, not executed, collection error or uncovered.
+covered, failing, not executed, definition error (file) (the case's scenario file could not be
+loaded, so it never ran) or uncovered.
 
 Qualification variant: --participant MPID (or --roles LDSO) keeps only the requirements that
 apply to that participant's roles, and only the cohorts it is in; a requirement is covered only by
@@ -224,7 +225,8 @@ def _cycle_runs(store: ResultsStore, cycle: str | None) -> list[StoredRun]:
 
 
 def _defined_cases(project: Project, cohorts: dict[str, Cohort], local: bool) -> tuple[dict[str, CaseInfo], list[str]]:
-    """The cases the scenarios define, the unreadable files' as collection errors, and a warning per such file."""
+    """The cases the scenarios define, the unloadable files' as definition errors (file), and a warning
+    per such file."""
     from mhhs_sit.definitions.scenario_files import load_scenarios
     from mhhs_sit.execution.steps import STEP_KINDS
     from mhhs_sit.rttm.build import case_infos, problem_files, unreadable_cases
@@ -237,7 +239,7 @@ def _defined_cases(project: Project, cohorts: dict[str, Cohort], local: bool) ->
     infos = case_infos(scenario_list, cohorts, local=local, kinds=STEP_KINDS)
     warnings = []
     for file, reason in problem_files(scenario_problems).items():
-        warnings.append(f"cannot read {file}; its cases show as 'collection error': {reason}")
+        warnings.append(f"cannot load {file} (a definition error); its cases show as '{UNLOADED}': {reason}")
         for info in unreadable_cases(root / file, file, reason):
             infos.setdefault(info.case, info)
     return infos, warnings
@@ -338,13 +340,15 @@ def cmd_cycle(args: argparse.Namespace) -> int:
             _print_cycles(store)
             return 0
         runs = store.runs(args.cycle)
-        rows = store.results(args.cycle, fields=())
+        rows = store.results(args.cycle, fields=("message",))
     finally:
         store.close()
     if not runs:
         raise ConfigError(f"no run of cycle {args.cycle!r} in the results store")
     _print_runs(args.cycle, runs)
-    _print_histories(runs, rows, {s.replace("-", " ") for s in _split(args.status)})
+    wanted = {s.replace("-", " ") for s in _split(args.status)}
+    _print_histories(runs, rows, wanted)
+    _print_unloaded(runs, rows, wanted)
     return 0
 
 
@@ -379,3 +383,17 @@ def _print_histories(runs: Sequence[StoredRun], rows: Sequence[StoredResult], wa
             continue
         trail = " → ".join(f"{o.status} (#{number.get(o.run_id, '?')})" for o in h.outcomes)
         print(f"  {h.status.upper():<8} {h.key.claim}  {trail}")
+
+
+def _print_unloaded(runs: Sequence[StoredRun], rows: Sequence[StoredResult], wanted: set[str]) -> None:
+    """The scenario files the cycle's latest runs could not load (a definition error of the file),
+    until a later run loads them: their cases are in no history above."""
+    from mhhs_sit.results.outcome import Status
+    from mhhs_sit.store.cycle import collection_errors
+
+    if wanted and Status.DEFINITION_ERROR.value not in wanted:
+        return
+    number = {r.run_id: i for i, r in enumerate(runs, 1)}
+    for file, row in sorted(collection_errors(rows).items()):
+        why = (row.message or "").strip().split("\n", 1)[0][:160]
+        print(f"  DEFINITION ERROR (file) {file} (#{number.get(row.run_id, '?')}): {why}")

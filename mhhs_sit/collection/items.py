@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mhhs_sit.collection.session import SessionState
+from mhhs_sit.collection.session import SessionState, state_of
 from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.model import Cohort, Scenario, TestCase
 from mhhs_sit.errors import DefinitionError, MhhsSitError, Problem
@@ -18,15 +18,10 @@ from mhhs_sit.results.outcome import classify
 from mhhs_sit.results.run import CASE_META
 
 if TYPE_CHECKING:
-    from mhhs_sit.collection.overlap import StartedCase
+    from mhhs_sit.collection.started_case import StartedCase
     from mhhs_sit.execution.case import CaseRecord
 
-STATE_KEY = pytest.StashKey[SessionState]()
 NO_COHORT = "no-eligible-cohort"
-
-
-def state_of(config: pytest.Config) -> SessionState:
-    return config.stash[STATE_KEY]
 
 
 class ScenarioFile(pytest.File):

@@ -21,13 +21,14 @@ there, and a worker never starts an item another may be given.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 
 import pytest
 
-from mhhs_sit.collection.items import CaseItem, state_of
+from mhhs_sit.collection.items import CaseItem
+from mhhs_sit.collection.session import state_of
+from mhhs_sit.collection.started_case import StartedCase
 from mhhs_sit.collection.workers import WorkerQueue
 from mhhs_sit.execution.case import CaseRun
 from mhhs_sit.execution.steps import STEP_KINDS
@@ -35,46 +36,6 @@ from mhhs_sit.execution.steps import STEP_KINDS
 _MAY_SKIP = ("skip", "skipif", "xfail")
 _FINISH_TIMEOUT_S = 120.0  # at the end, how long cases started but never reported may take to clean up
 _INTERRUPTED_TIMEOUT_S = 5.0
-
-
-class StartedCase:
-    """A case started ahead of its turn: prepared here, its steps on a thread of their own."""
-
-    def __init__(self, run: CaseRun):
-        self.run = run
-        run.overlapped = True
-        self._done = threading.Event()
-        self._error: BaseException | None = None
-
-    def start(self) -> None:
-        from mhhs_sit.execution.engine import prepare_case
-
-        try:
-            prepare_case(self.run)
-        except BaseException as exc:  # reported in the item's own turn, as a serial run reports it
-            self._error = exc
-            self._done.set()
-            return
-        threading.Thread(target=self._steps, name=f"mhhs-case {self.run.claim}", daemon=True).start()
-
-    def _steps(self) -> None:
-        from mhhs_sit.execution.engine import run_prepared
-
-        try:
-            run_prepared(self.run)
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            self._done.set()
-
-    def outcome(self) -> None:
-        """Wait for the case to end; raise what it raised."""
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-
-    def finished(self, timeout: float) -> bool:
-        return self._done.wait(timeout)
 
 
 Upcoming = Callable[[pytest.Item, "pytest.Item | None", int], Sequence[pytest.Item]]

@@ -51,7 +51,8 @@ class ResultsRecorder:
         self.config = config
         self.state = state
         self.results = RunResults(state.run_id)
-        self._store: ResultsStore | None = None  # opened when the first scenario item shows up
+        self._store: ResultsStore | None = None  # this run begun in it: when the first scenario item shows up
+        self._connection: ResultsStore | None = None  # opened, the run not yet begun
         self._store_failed = False
         self._announced: set[str] = set()
         self._writer: StoreWriter | None = None  # outcomes committed off the run's thread
@@ -60,17 +61,14 @@ class ResultsRecorder:
     # -- the store ------------------------------------------------------------------------------
 
     def _open_store(self) -> ResultsStore | None:
+        """The store with this run begun in it: when the first scenario item shows up, so a
+        session that selects nothing records no run."""
         if self._store is not None or self._store_failed:
             return self._store
-        spec = self.state.project.store_spec(self.config.getoption("mhhs_store", None))
-        if spec is None or self.config.option.collectonly:  # listing cases is not a run of them
-            self._store_failed = True
+        store = self._connected()
+        if store is None:
             return None
-        from mhhs_sit.store.store import ResultsStore
-
         try:
-            store = ResultsStore.open(spec, Path(self.config.rootpath))
-            store.close_abandoned_runs()
             store.begin_run(
                 self.state.run_id,
                 cycle=self.config.getoption("mhhs_cycle", None),
@@ -89,6 +87,25 @@ class ResultsRecorder:
         self._store = store
         self._writer = StoreWriter(store, self.state.run_id)
         self._heartbeat = Heartbeat(store, self.state.run_id).start()
+        return store
+
+    def _connected(self) -> ResultsStore | None:
+        """The store opened (its module, its engine, its schema: the costly part), once."""
+        if self._connection is not None or self._store_failed:
+            return self._connection
+        spec = self.state.project.store_spec(self.config.getoption("mhhs_store", None))
+        if spec is None or self.config.option.collectonly:  # listing cases is not a run of them
+            self._store_failed = True
+            return None
+        from mhhs_sit.store.store import ResultsStore
+
+        try:
+            store = ResultsStore.open(spec, Path(self.config.rootpath))
+            store.close_abandoned_runs()
+        except MhhsSitError as exc:
+            self._store_trouble(exc)
+            return None
+        self._connection = store
         return store
 
     def _evidence(self) -> str | None:
@@ -123,6 +140,13 @@ class ResultsRecorder:
         self._writer.submit(self.results.items[nodeid])  # frozen: handed over as it is
 
     # -- pytest hooks -----------------------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Under xdist the controller opens the store now, after the workers are spawned: it would
+        otherwise wait for their collection, then keep them waiting while it opens it."""
+        if getattr(self.config.option, "numprocesses", None) and not self.config.option.collectonly:
+            self._connected()
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -164,6 +188,8 @@ class ResultsRecorder:
             self._store_trouble(problem)
         if self._store is not None:
             self._close_store(facts, interrupted=session.exitstatus == pytest.ExitCode.INTERRUPTED)
+        elif self._connection is not None:  # opened early, but no run began in it
+            self._connection.close()
         path = self.config.getoption("mhhs_results")
         if path and self.results.items:
             self.results.write(Path(path), facts, self._labels())

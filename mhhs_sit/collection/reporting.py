@@ -1,9 +1,10 @@
 """What the terminal shows of a run: the header naming its environment, and the broken summary.
 
-Broken cases (environment problems) and definition errors (the test file is wrong) are listed
-apart from failures (product defects), each with the one line that says why, so a tester sees at
-a glance what to fix in the environment and what in the scenarios. The words are the ones
-results.json, the store and the reports use.
+Broken cases (environment problems) and definition errors (the test file is wrong: found when a
+case ran, or a scenario file that could not be loaded) are listed apart from failures (product
+defects), each with the one line that says why, so a tester sees at a glance what to fix in the
+environment and what in the scenarios. The words are the ones results.json, the store and the
+reports use.
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ def plural_words(terminal: pytest.TerminalReporter) -> None:
 
     def amended() -> tuple[list[tuple[str, dict[str, bool]]], str]:
         parts, colour = build()
+        unloaded = len(terminal.stats.get(DEFINITION_WORD[0], []))
+        if unloaded and terminal.config.option.collectonly:  # that line counts pytest's errors only
+            parts.append((f"{unloaded} {DEFINITION_WORD[0]}", {"red": True}))
         return [(_plural(text), markup) for text, markup in parts], colour
 
     terminal.build_summary_stats_line = amended  # type: ignore[method-assign]
@@ -78,6 +82,25 @@ def plural_words(terminal: pytest.TerminalReporter) -> None:
 def _plural(part: str) -> str:
     count, _, word = part.partition(" ")
     return f"{part}s" if word == DEFINITION_WORD[0] and count != "1" else part
+
+
+def unloaded_as_definition_errors(terminal: pytest.TerminalReporter) -> None:
+    """A scenario file that could not be loaded is a definition error, as results.json and the reports
+    record it: its collection report moves from pytest's errors to the definition errors before the
+    summary is written, so it is shown under DEFINITION ERRORS and counted as "1 definition error"."""
+    errors = terminal.stats.get("error", [])
+    files = [r for r in errors if isinstance(r, pytest.CollectReport) and r.nodeid.endswith((".yaml", ".yml"))]
+    if not files:
+        return
+    kept = [r for r in errors if not any(r is f for f in files)]
+    if kept:
+        terminal.stats["error"] = kept
+    else:
+        del terminal.stats["error"]
+    terminal.stats.setdefault(DEFINITION_WORD[0], []).extend(files)
+    recolour = getattr(terminal, "_set_main_color", None)  # the summary line's colour and words follow
+    if callable(recolour):
+        recolour()
 
 
 def broken_summary(terminal: pytest.TerminalReporter) -> None:
@@ -97,7 +120,9 @@ def _section(terminal: pytest.TerminalReporter, key: str, title: str, word: str,
         terminal.line(rep.longreprtext)
     terminal.write_sep("-", f"{word.lower()} summary", **colour)
     for rep in reports:
-        terminal.line(f"{word} {rep.nodeid} - {first_reason(rep.longreprtext)}")
+        # a file that could not be loaded: its first line is the first problem, file:line first
+        why = rep.longreprtext.strip().split("\n", 1)[0][:160] if isinstance(rep, pytest.CollectReport) else None
+        terminal.line(f"{word} {rep.nodeid} - {why or first_reason(rep.longreprtext)}")
 
 
 def first_reason(text: str) -> str:

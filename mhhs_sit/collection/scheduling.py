@@ -15,7 +15,8 @@ unit while it still has N items to go, not only when two are left.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,15 @@ def plan_scopes(
 
 class CaseBindings:
     """Whether a collected case binds its cohort, read from its scenario file on the controller
-    (which does not collect under xdist); a file that cannot be read binds, to be safe."""
+    (which does not collect under xdist); a file that cannot be read binds, to be safe.
+
+    The controller is idle while its workers start and collect, then the workers wait for it to
+    plan: :meth:`prefetch` reads the files it will be asked about in that idle time."""
 
     def __init__(self, root: Path, load: Callable[[Path], Scenario | None], kinds: StepRegistry[StepKind]):
         self.root, self.load, self.kinds = root, load, kinds
         self._files: dict[str, dict[str, bool]] = {}
+        self._planned = threading.Event()  # the plan is made: reading ahead is no use any more
 
     def __call__(self, nodeid: str) -> bool:
         file = nodeid.partition("::")[0]
@@ -87,6 +92,25 @@ class CaseBindings:
             cases = self._files[file] = self._read(file)
         key = CaseKey.of_item(nodeid)
         return key is None or cases.get(key.case, True)
+
+    def prefetch(self, files: Iterable[Path]) -> threading.Thread:
+        """Read ``files`` (under the root) on a background thread until the plan is made."""
+
+        def read_ahead() -> None:
+            for path in files:
+                if self._planned.is_set():
+                    return
+                if path.is_relative_to(self.root):
+                    file = path.relative_to(self.root).as_posix()
+                    if file not in self._files:
+                        self._files[file] = self._read(file)
+
+        thread = threading.Thread(target=read_ahead, name="mhhs-read-ahead", daemon=True)
+        thread.start()
+        return thread
+
+    def planned(self) -> None:
+        self._planned.set()
 
     def _read(self, file: str) -> dict[str, bool]:
         scenario = self.load(self.root / file)
@@ -99,7 +123,7 @@ class CaseBindings:
 
 
 def make_scheduler(
-    config: Any, log: Any, groups: Mapping[str, str], binds: Callable[[str], bool], ahead: int = 1
+    config: Any, log: Any, groups: Mapping[str, str], binds: CaseBindings | Callable[[str], bool], ahead: int = 1
 ) -> Any:
     """The cohort scheduler; ``ahead``: the items a worker may have in flight at once."""
     from xdist.scheduler import LoadScopeScheduling
@@ -115,6 +139,8 @@ def make_scheduler(
         def _split_scope(self, nodeid: str) -> str:
             if self.plan is None:  # the collection is complete when the first scope is asked for
                 self.plan = plan_scopes(self.collection or [nodeid], groups, binds, len(self.nodes))
+                if isinstance(binds, CaseBindings):
+                    binds.planned()
             return self.plan.get(nodeid) or scope_of(nodeid, groups)
 
         def remove_node(self, node: Any) -> str | None:

@@ -7,6 +7,7 @@ tests, say) never reads cohorts or environments.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from mhhs_sit.collection.workers import WorkerInput, simulator_input, worker_inp
 from mhhs_sit.definitions.model import Cohort, Environment, Scenario
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.definitions.scenario_cache import load_scenario_file
-from mhhs_sit.definitions.scenario_files import IdRegistry
+from mhhs_sit.definitions.scenario_files import IdRegistry, scenario_files
 from mhhs_sit.errors import DefinitionError, Problem
 from mhhs_sit.execution.steps import STEP_KINDS
 from mhhs_sit.project import Project
@@ -166,6 +167,20 @@ class SessionState:
         resolved = path.resolve()
         return resolved in named or any(resolved.is_relative_to(root) for root in roots)
 
+    def files_to_collect(self) -> Iterator[Path]:
+        """The scenario files the command line's paths will collect, as far as the controller can
+        tell without collecting (pytest's ignore options are not applied: reading one too many is harmless)."""
+        here = Path(self.config.invocation_params.dir)
+        for arg in self.config.args or [str(self.config.rootpath)]:
+            place = (here / arg.split("::")[0]).resolve()
+            if place.is_file():
+                yield place
+                continue
+            # a directory: the scenario directories in or around it, never the rest of the tree
+            roots = [d for d in self.project.scenario_dirs if d.resolve().is_relative_to(place)]
+            roots += [place] if any(place.is_relative_to(d.resolve()) for d in self.project.scenario_dirs) else []
+            yield from (f for f in scenario_files(r for r in roots if r.is_dir()) if self.is_scenario(f))
+
     def has_scenarios(self) -> bool:
         return any(d.is_dir() for d in self.project.scenario_dirs)
 
@@ -234,3 +249,11 @@ class SessionState:
             self.runtime_.close()
             self.runtime_ = None
         self.simulator.stop()
+
+
+STATE_KEY = pytest.StashKey[SessionState]()
+
+
+def state_of(config: pytest.Config) -> SessionState:
+    """The session's state, which the plugin keeps in the config's stash."""
+    return config.stash[STATE_KEY]

@@ -64,6 +64,12 @@ def _number(x: Any) -> float:
     return float(x)
 
 
+def _day_before(actual: object, expected: object) -> bool:
+    """An ISO date or timestamp whose date comes before the expected one's (``2026-12-05T00:00:00+00:00``
+    is before ``2026-12-06``): what a rule needs to refuse a retrospective effective date."""
+    return isinstance(actual, str) and len(actual) >= 10 and actual[:10] < str(expected)[:10]
+
+
 OPERATORS: Mapping[str, tuple[Callable[[Any, Any], bool], str]] = {
     "eq": (lambda a, e: a == e, "equal to {e!r}"),
     "ne": (lambda a, e: a != e, "different from {e!r}"),
@@ -76,6 +82,7 @@ OPERATORS: Mapping[str, tuple[Callable[[Any, Any], bool], str]] = {
     "ge": (lambda a, e: _number(a) >= _number(e), "at least {e!r}"),
     "lt": (lambda a, e: _number(a) < _number(e), "less than {e!r}"),
     "le": (lambda a, e: _number(a) <= _number(e), "at most {e!r}"),
+    "before": (_day_before, "a date before {e!r}"),
     "length": (lambda a, e: len(a) == int(e), "of length {e}"),
     "type": (
         lambda a, e: (

@@ -54,7 +54,7 @@ def _checks_fingerprint() -> bytes:
     modules = (schemas, schema_check, templating, template_names, matchers, message_paths, payloads, model)
     for module in (*modules, scenario_build, step_checks):
         h.update(Path(str(module.__file__)).read_bytes())
-    from mhhs_sit.catalogue.loader import DATA_DIR as catalogue_data
+    from mhhs_sit.catalogue.data import DATA_DIR as catalogue_data
 
     for f in sorted(catalogue_data.glob("*.yaml")):
         h.update(f.read_bytes())

@@ -2,8 +2,9 @@
 
 mhhs-sit owns ``--alluredir`` and writes Allure's documented result format itself: a result and
 one attachment for each case (``allure_case``), a result for every other pytest test of the
-session (``allure_plain``), a broken result for a case whose xdist worker crashed, and the run's
-environment and categories files. allure-pytest, if installed too, is kept out of the session:
+session (``allure_plain``), a broken result for a case whose xdist worker crashed, a definition
+error for a scenario file that could not be loaded, and the run's environment and categories
+files. allure-pytest, if installed too, is kept out of the session:
 two writers would give every test twice, and allure-pytest's per-test machinery is what made
 evidence cost a third of a run.
 """
@@ -21,7 +22,7 @@ import pytest
 
 from mhhs_sit.evidence import allure_plain
 from mhhs_sit.evidence.allure_case import Masking, case_files, is_case
-from mhhs_sit.evidence.allure_results import crashed_result, write_run_files
+from mhhs_sit.evidence.allure_results import crashed_result, unloaded_result, write_run_files
 from mhhs_sit.evidence.allure_writer import ResultWriter, encoded
 from mhhs_sit.evidence.redact import Scrubber, secret_values
 from mhhs_sit.results.run import CASE_META, described
@@ -143,6 +144,13 @@ class AllurePlugin:
         facts = self._run_facts() if self._run_facts is not None else None
         if facts is not None:
             write_run_files(self.report_dir, facts)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A scenario file that could not be loaded: its definition error, written once, by the
+        controller (xdist hands it each file's failed collection once)."""
+        if self._run_facts is None or not report.failed or not report.nodeid.endswith((".yaml", ".yml")):
+            return
+        self._submit_result(unloaded_result(report.nodeid, str(report.longreprtext), int(time.time() * 1000)))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """What a case is, from its setup report, kept (in the controller) until its teardown: the

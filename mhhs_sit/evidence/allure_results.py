@@ -2,8 +2,9 @@
 
 Everything here follows Allure's documented result format (no allure-pytest, no allure-commons
 internals): the names of a test as pytest's node id gives them, the run's environment and
-categories files, and the result the controller writes for an item whose xdist worker crashed
-(``crashed_result``) with the case's own identity, since the dead worker wrote none.
+categories files, the result the controller writes for an item whose xdist worker crashed
+(``crashed_result``) with the case's own identity, since the dead worker wrote none, and the one for
+a scenario file that could not be loaded (``unloaded_result``), which has no case to write one.
 """
 
 from __future__ import annotations
@@ -145,6 +146,38 @@ def case_labels(
         ("cohort", cohort),
         ("case", case),
     ]
+
+
+UNLOADED_SUITE = "Scenario files that could not be loaded"
+
+
+def unloaded_result(nodeid: str, longrepr: str, now_ms: int) -> dict[str, object]:
+    """A scenario file that could not be loaded (bad YAML, a schema error): a definition error of the
+    file, so Allure's broken in the category "Test definition errors" (its message names the
+    ``DefinitionError``), filed under its own suite, identified by the file across runs."""
+    directories, _, _, _ = node_path(nodeid)
+    file_name = nodeid.rsplit("/", 1)[-1]
+    first = next((line.strip() for line in longrepr.splitlines() if line.strip()), "")
+    identity = md5_hex(nodeid)
+    labels = [("framework", "pytest"), ("package", package_of(nodeid)), ("parentSuite", UNLOADED_SUITE),
+              ("suite", "/".join(directories) or "."), ("severity", "normal")]  # fmt: skip
+    return {
+        "uuid": str(uuid.uuid4()),
+        "name": f"{file_name}: definition error, the file could not be loaded",
+        "fullName": nodeid,
+        "titlePath": title_path_of(nodeid),
+        "historyId": identity,
+        "testCaseId": identity,
+        "status": STATUS["definition error"],
+        "stage": "finished",
+        "start": now_ms,
+        "stop": now_ms,
+        "statusDetails": {
+            "message": f"DefinitionError: {nodeid} could not be loaded: {first}",
+            "trace": longrepr[:20000],
+        },
+        "labels": [{"name": key, "value": value} for key, value in labels],
+    }
 
 
 def crashed_result(nodeid: str, longrepr: str, now_ms: int, meta: CaseMeta | None = None) -> dict[str, object]:

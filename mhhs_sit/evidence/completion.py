@@ -34,7 +34,8 @@ from mhhs_sit.results.outcome import UNSUCCESSFUL, Status
 from mhhs_sit.results.run import parse_utc, utc_now
 
 PASS_RATE_RULE = (
-    "Pass rate = passed ÷ executed, where executed = passed + failed + broken + definition error. "
+    "Pass rate = passed ÷ executed, where executed = passed + failed + broken + definition error (a scenario "
+    "file that could not be loaded is one definition error, of the file). "
     "Skipped and not-run results are counted separately and are not part of the pass rate."
 )
 COVERAGE_RULE = (
@@ -293,7 +294,7 @@ def _criteria_section(report: CompletionReport) -> Section:
 
 
 def _tally_table(first: str, groups: list[tuple[str, Tally]], total: Tally | None = None) -> Table:
-    # the definition error and error (files not collected) columns only when there is one, not as columns of zeros
+    # the definition error column only when there is one, not as a column of zeros
     statuses = [s for s in STATUSES if s not in _WHEN_ANY or any(t.count(s) for _, t in groups)]
     rows = [_tally_row(name, t, statuses) for name, t in groups]
     if total is not None:
@@ -305,7 +306,7 @@ def _tally_table(first: str, groups: list[tuple[str, Tally]], total: Tally | Non
     )
 
 
-_WHEN_ANY = (Status.DEFINITION_ERROR, Status.ERROR)
+_WHEN_ANY = (Status.DEFINITION_ERROR,)
 
 
 def _tally_row(name: str, t: Tally, statuses: Sequence[str], tone: str = "") -> tuple[Cell, ...]:
@@ -333,6 +334,8 @@ def _sorted(groups: list[tuple[str, Tally]]) -> list[tuple[str, Tally]]:
 
 
 def _step_text(r: CycleResult) -> str:
+    if r.result.unloaded:
+        return "the scenario file could not be loaded: none of its cases ran"
     s = r.failing_step
     if s is None:
         return "before the first step"
@@ -400,7 +403,8 @@ def _failures_section(results: Sequence[CycleResult]) -> Section:
     intro = (
         "Failed = the product did not behave as the scenario expects (the only status that is a product defect); "
         "broken = the case could not be judged (environment, test data or framework); definition error = the test "
-        "file is wrong. Each failed, broken or definition-error result carries its category."
+        "file is wrong, found when a case ran or when its scenario file could not be loaded (a result of the file, "
+        "named by its path). Each failed, broken or definition-error result carries its category."
     )
     return Section("Failures by category", "failures", (intro,), tables)
 
@@ -419,11 +423,8 @@ def _not_executed_section(results: Sequence[CycleResult]) -> Section:
         if not r.executed
     )
     table = Table(("Case", "Cohort", "Status", "Title", "Reason", "Run"), rows, empty="Every result was executed.")
-    intro = (
-        "Skipped, not-run and not-collected results (error: a scenario file that could not be read) are not in the "
-        "pass rate; they are listed here so that nothing is hidden."
-    )
-    return Section("Skipped, not run and not collected", "not-executed", (intro,), (("", table),))
+    intro = "Skipped and not-run results are not in the pass rate; they are listed here so that nothing is hidden."
+    return Section("Skipped and not run", "not-executed", (intro,), (("", table),))
 
 
 _COVERAGE_TONE = {"covered": "ok", "failing": "bad", "not executed": "not-run", "not referenced": "bad"}

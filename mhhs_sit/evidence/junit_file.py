@@ -1,4 +1,8 @@
-"""``--junitxml`` written atomically: pytest's own writer fills a temporary name, renamed at the end.
+"""``--junitxml`` written atomically, and in the words of the other reports.
+
+pytest's own writer fills a temporary name, renamed at the end; a scenario file that could not be
+loaded, which pytest writes as a "collection failure", is marked a definition error there
+(``UnloadedFiles``), as results.json, the store and the reports record it.
 
 pytest writes junit.xml in place when the session finishes, so a run killed while it writes
 leaves a truncated file under the final name (and a CI server reads half a run as the run). Here
@@ -16,14 +20,37 @@ import pytest
 from _pytest.junitxml import xml_key
 
 from mhhs_sit.core import atomic
+from mhhs_sit.results.outcome import Status
+from mhhs_sit.results.run import OUTCOME
 
 PLUGIN_NAME = "mhhs-junit-file"
+UNLOADED_MESSAGE = "definition error: the scenario file could not be loaded"
 
 
 def register(config: pytest.Config) -> None:
     """In the process that writes junit.xml (not an xdist worker), when ``--junitxml`` is given."""
     if getattr(config.option, "xmlpath", None) and not hasattr(config, "workerinput"):
         config.pluginmanager.register(AtomicJunit(config), PLUGIN_NAME)
+        config.pluginmanager.register(UnloadedFiles(config), f"{PLUGIN_NAME}-unloaded")
+
+
+class UnloadedFiles:
+    """A scenario file that could not be loaded: its ``<error>`` says definition error, and it carries
+    the ``mhhs_outcome`` property a case's definition error carries."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(trylast=True)  # after pytest's writer made the file's testcase
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None or not report.failed or not report.nodeid.endswith((".yaml", ".yml")):
+            return
+        reporter = xml.node_reporter(report)
+        reporter.add_property(OUTCOME, Status.DEFINITION_ERROR.value)
+        for node in reporter.nodes:
+            if node.tag == "error":
+                node.set("message", UNLOADED_MESSAGE)
 
 
 class AtomicJunit:

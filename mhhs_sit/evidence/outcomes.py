@@ -179,22 +179,30 @@ def combine(runs: Sequence[tuple[RunInfo, Sequence[CycleResult]]]) -> Cycle:
     """Latest outcome wins per case × cohort, so a re-run that passes closes the earlier failure.
 
     A later run that did not reach a case (``not run``: stopped by ``-x``, interrupted) does not
-    erase the outcome an earlier run recorded for it.
+    erase the outcome an earlier run recorded for it; a scenario file that could not be loaded is
+    superseded by a later run that loaded it (the store's rule, ``store.cycle.collection_errors``).
     """
     order = sorted(range(len(runs)), key=lambda i: (_when(runs[i][0].finished), i))
     latest: dict[tuple[str, str], CycleResult] = {}
     superseded = 0
-    for i in order:
+    loaded: dict[str, int] = {}  # scenario file -> the last run (its place in ``order``) that loaded it
+    for place, i in enumerate(order):
         for result in runs[i][1]:
+            if not result.result.unloaded:
+                loaded[result.nodeid.split("::", 1)[0]] = place
             earlier = latest.get(result.key)
             if earlier is not None and result.status == Status.NOT_RUN and earlier.status != Status.NOT_RUN:
                 continue
             superseded += earlier is not None
             latest[result.key] = result
+    places = {runs[i][0].run_id: place for place, i in enumerate(order)}
+    fixed = [k for k, r in latest.items() if r.result.unloaded and loaded.get(r.nodeid, -1) > places[r.run_id]]
+    for key in fixed:
+        del latest[key]
     return Cycle(
         runs=tuple(runs[i][0] for i in order),
         results=tuple(sorted(latest.values(), key=_result_order)),
-        superseded=superseded,
+        superseded=superseded + len(fixed),
     )
 
 
@@ -230,14 +238,15 @@ class Tally:
     passed: int = 0
     failed: int = 0
     broken: int = 0
-    definition_error: int = 0  # the test file is wrong: executed, but no product defect
+    # the test file is wrong (a case's file at run time, or a scenario file that could not be loaded):
+    # executed, but no product defect
+    definition_error: int = 0
     skipped: int = 0
     not_run: int = 0
-    error: int = 0  # scenario files that could not be collected
 
     @property
     def total(self) -> int:
-        return self.executed + self.skipped + self.not_run + self.error
+        return self.executed + self.skipped + self.not_run
 
     @property
     def executed(self) -> int:

@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mhhs_sit.results.outcome import UNSUCCESSFUL, Category, Status, settled
+from mhhs_sit.results.outcome import LEGACY_SPELLINGS, UNSUCCESSFUL, Category, Status, settled
 
 Json = dict[str, object]  # a JSON object as json.loads makes it and json.dumps writes it
 
-STATUS_BY_VALUE: Mapping[str, Status] = {s.value: s for s in Status}  # a dict look-up: ~20x cheaper than Status(x)
+# a dict look-up: ~20x cheaper than Status(x); an older run's spelling reads as what it now is
+STATUS_BY_VALUE: Mapping[str, Status] = {s.value: s for s in Status} | LEGACY_SPELLINGS
 CATEGORY_BY_VALUE: Mapping[str, Category] = {c.value: c for c in Category}
 
 
@@ -30,7 +31,7 @@ class CaseKey(NamedTuple):
     """Which case in which cohort: how the store, the completion report and the RTTM key outcomes.
 
     A tuple, so it compares equal to (and hashes as) ``(case, cohort)``; the cohort is "" for a
-    scenario file that could not be collected."""
+    scenario file that could not be loaded."""
 
     case: str
     cohort: str
@@ -52,8 +53,17 @@ def status_of(value: object) -> Status:
     """A status as files spell it; ``ValueError`` naming the spellings for anything else."""
     found = STATUS_BY_VALUE.get(value) if isinstance(value, str) else None
     if found is None:
-        raise ValueError(f"unknown status {value!r}; expected one of {', '.join(STATUS_BY_VALUE)}")
+        raise ValueError(f"unknown status {value!r}; expected one of {', '.join(s.value for s in Status)}")
     return found
+
+
+def unloaded_file(status: Status, nodeid: str) -> bool:
+    """A scenario file that could not be loaded (bad YAML, a schema error): a definition error whose
+    node id names the file itself, not a case in it (every case's node id is ``FILE::CASE[COHORT]``).
+
+    How the store, the completion report and the RTTM tell it from a case's definition error: its
+    cases never ran, and a later run that loads the file supersedes it."""
+    return status is Status.DEFINITION_ERROR and "::" not in nodeid
 
 
 def category_of(value: object) -> Category | None:
@@ -163,7 +173,7 @@ class CaseMeta:
         )
 
 
-# the keys that say something of a case (a collection error has a location and nothing else)
+# the keys that say something of a case (a file that could not be loaded has a location and nothing else)
 _DESCRIBING = tuple(k for k in CaseMeta.__dataclass_fields__ if k != "location")
 NO_META = CaseMeta()  # what a reader sees of a result that says nothing of its case
 
@@ -202,7 +212,7 @@ class Execution:
 
 @dataclass(frozen=True, slots=True)
 class CaseResult:
-    """One collected item of a run, whatever happened to it: a case × cohort, or a file that failed to collect."""
+    """One collected item of a run, whatever happened to it: a case × cohort, or a file that failed to load."""
 
     nodeid: str
     status: Status
@@ -212,7 +222,7 @@ class CaseResult:
     category: Category | None = None  # who is to act, when it did not pass
     message: str | None = None  # why it did not pass or was skipped
     duration_s: float | None = None  # pytest's duration of the call
-    location: str | None = None  # a collection error's file (a case's location is in ``about``)
+    location: str | None = None  # an unloaded file's path (a case's location is in ``about``)
 
     @property
     def case_id(self) -> str:
@@ -227,12 +237,17 @@ class CaseResult:
     def meta(self) -> CaseMeta:
         return self.about if self.about is not None else NO_META
 
+    @property
+    def unloaded(self) -> bool:
+        """A scenario file that could not be loaded, not a case (see ``unloaded_file``)."""
+        return unloaded_file(self.status, self.nodeid)
+
     def failing_step(self) -> StepResult | None:
         return self.execution.failing_step() if self.execution is not None else None
 
     def to_json(self) -> Json:
         """The object ``results.json`` lists, its keys in the order they have always come."""
-        if self.status is Status.ERROR and self.about is None:  # a file that could not be collected
+        if self.unloaded and self.about is None:  # a file that could not be loaded
             return _dropped_none(
                 {"nodeid": self.nodeid, "case": self.case_id, "cohort": self.cohort, "status": self.status.value}
                 | {"category": _value(self.category), "message": self.message, "location": self.location}

@@ -21,11 +21,16 @@ class Status(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     BROKEN = "broken"
-    DEFINITION_ERROR = "definition error"  # the test file is wrong (found at run time): not the product's fault
+    # the test file is wrong: not the product's fault. Found at run time (a case's result), or at load:
+    # then the result is the scenario *file*'s (``results.model.unloaded_file``) and none of its cases ran
+    DEFINITION_ERROR = "definition error"
     SKIPPED = "skipped"
     NOT_RUN = "not run"  # collected, but the session ended before it (-x, an interrupt, a crash)
-    ERROR = "error"  # its scenario file could not be collected
 
+
+# How runs recorded before this version spelled a status this version words otherwise: "error" was a
+# scenario file that could not be collected, now a definition error of the file.
+LEGACY_SPELLINGS = {"error": Status.DEFINITION_ERROR}
 
 # Plain strings, so a membership test on the RTTM's hot path is one hash look-up, not enum compares.
 EXECUTED = frozenset({Status.PASSED.value, Status.FAILED.value, Status.BROKEN.value, Status.DEFINITION_ERROR.value})

@@ -133,14 +133,15 @@ class RunResults:
         self.items[nodeid] = result
 
     def collection_error(self, nodeid: str, text: str) -> None:
-        """A scenario file that could not be collected: its cases cannot be listed, the file can."""
+        """A scenario file that could not be loaded: a definition error of the file (its cases
+        cannot be listed, the file can; ``model.unloaded_file`` tells it from a case's)."""
         lines = [line for line in text.strip().splitlines() if line.strip()]
         self.items[nodeid] = CaseResult(
             nodeid,
-            Status.ERROR,
+            Status.DEFINITION_ERROR,
             key=CaseKey(nodeid, ""),
             category=Category.TEST_DEFINITION,
-            message="\n".join(lines[:40])[:4000] or "the file could not be collected",
+            message="\n".join(lines[:40])[:4000] or "the scenario file could not be loaded",
             location=nodeid,
         )
 

@@ -3,8 +3,8 @@
 The scenarios say which cases trace to which requirements and which cohorts each case can run in
 (so a case never run in the cycle still shows, *not run*); the store says what happened in the
 cycle's runs. A case the store knows but the scenarios no longer define still shows, from the
-store's record of it; a scenario file that cannot be read shows its cases (as far as they can be
-read) as *collection error*, never as silently missing.
+store's record of it; a scenario file that cannot be loaded shows its cases (as far as they can be
+read) as *definition error (file)*: not run, because the file is wrong; never silently missing.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from mhhs_sit.evidence.outcomes import natural_key
 from mhhs_sit.results.outcome import EXECUTED, Status
 from mhhs_sit.results.run import utc_now
 from mhhs_sit.rttm.checked import checked_roles
-from mhhs_sit.rttm.model import RELIED, Cell, Outcome, Row, Rttm, RunSummary
+from mhhs_sit.rttm.model import RELIED, UNLOADED, Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.rttm.reliance import Reliance
 from mhhs_sit.store.cycle import History, collection_errors, histories
 from mhhs_sit.store.rows import StoredResult, StoredRun
 
-_ROW_RANK = {"covered": 0, "failing": 1, "collection error": 2, "not executed": 3}
+_ROW_RANK = {"covered": 0, "failing": 1, UNLOADED: 2, "not executed": 3}
 
 
 @dataclass
@@ -43,7 +43,7 @@ class CaseInfo:
     location: str = ""
     requirements: tuple[str, ...] = ()
     cohorts: set[str] = field(default_factory=set)  # where it can run (per the definitions)
-    error: str | None = None  # its file could not be collected
+    error: str | None = None  # its file could not be loaded (a definition error of the file): why
     checks: frozenset[str] = frozenset()  # roles its steps check at or from (rttm/checked.py)
 
 
@@ -147,7 +147,7 @@ def _cell(h: History, *, stale: bool = False) -> Cell:
 
 def _row_verdict(info: CaseInfo, cells: Mapping[str, Cell]) -> str:
     if info.error is not None:
-        return "collection error"
+        return UNLOADED
     executed = [c.latest.status for c in cells.values() if c.latest.status in EXECUTED and not c.stale]
     if not executed:
         return "not executed"
@@ -243,7 +243,7 @@ def placed(req: Requirement, verdict: str, rows: list[Row], relied: Reliance | N
 def _with_stored_cases(
     cases: dict[str, CaseInfo], store_rows: Sequence[StoredResult], hist: Mapping[tuple[str, str], History]
 ) -> dict[str, CaseInfo]:
-    """The defined cases, plus files the store saw fail to collect and cases only the store still knows."""
+    """The defined cases, plus files the store saw fail to load and cases only the store still knows."""
     for file, err in collection_errors(store_rows).items():
         if not any(c.location.startswith(file) for c in cases.values() if c.error):
             first = (err.message or "").splitlines()[:1]
@@ -332,6 +332,7 @@ def _case_row(req: Requirement, info: CaseInfo, cells: dict[str, Cell], verdict:
         latest_run=newest.finished if newest else None,
         evidence=newest.evidence if newest else None,
         qualification_stage=stage,
+        unloaded=(info.error or "")[:300],
     )
 
 

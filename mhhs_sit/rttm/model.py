@@ -15,7 +15,9 @@ from mhhs_sit.results.outcome import Category, Status
 from mhhs_sit.rttm.reliance import Reliance
 
 # Row and requirement verdicts, in the order a reviewer should look at them.
-VERDICTS = ("failing", "collection error", "not executed", "uncovered", "covered by reliance", "covered")
+# A covering case's scenario file could not be loaded: a definition error of the file, so the case never ran.
+UNLOADED = "definition error (file)"
+VERDICTS = ("failing", UNLOADED, "not executed", "uncovered", "covered by reliance", "covered")
 RELIED = "covered by reliance"  # evidenced by an earlier run or evidence pack (rttm/reliance.py)
 COVERED = frozenset({"covered", RELIED})  # what counts towards coverage
 
@@ -67,6 +69,7 @@ class Row:
     # on earlier evidence for the requirement (counted when ``case`` is None, only noted otherwise)
     qualification_stage: str = ""
     reliance: Reliance | None = None
+    unloaded: str = ""  # verdict UNLOADED: why the case's scenario file could not be loaded (its first problem)
 
 
 @dataclass(frozen=True)

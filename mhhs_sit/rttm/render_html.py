@@ -16,7 +16,7 @@ from mhhs_sit.evidence.completion_render import REPORT_CSS
 from mhhs_sit.evidence.outcomes import pct
 from mhhs_sit.results.outcome import UNSUCCESSFUL
 from mhhs_sit.results.run import parse_utc
-from mhhs_sit.rttm.model import VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
+from mhhs_sit.rttm.model import UNLOADED, VERDICTS, Cell, Outcome, Row, Rttm, RunSummary
 from mhhs_sit.rttm.render_tabular import (
     Headline,
     PerCase,
@@ -28,7 +28,7 @@ from mhhs_sit.rttm.render_tabular import (
 
 VERDICT_NOTES = {
     "failing": "a covering case was executed and did not pass in every cohort where it ran",
-    "collection error": "a covering case's scenario file could not be read, so it never ran",
+    UNLOADED: "a covering case's scenario file is wrong and could not be loaded (a definition error), so it never ran",
     "not executed": "covering cases exist but none was executed in this cycle (skipped or not run)",
     "uncovered": "no case traces to the requirement",
     "covered by reliance": "no case here evidences it: an earlier run or evidence pack does, verified by its hash",
@@ -40,7 +40,7 @@ _CSS = """
 .rttm td.req { min-width: 190px; }
 .rttm tbody { border-top: 2px solid #8c959f; }
 .rttm tbody.req-failing td.req, .rttm tbody.req-uncovered td.req { border-left: 5px solid var(--bad); }
-.rttm tbody.req-not-executed td.req, .rttm tbody.req-collection-error td.req { border-left: 5px solid #d4a72c; }
+.rttm tbody.req-not-executed td.req, .rttm tbody.req-definition-error-file td.req { border-left: 5px solid #d4a72c; }
 .rttm tbody.req-covered td.req { border-left: 5px solid var(--ok); }
 .rttm tr.row-failing td, .rttm tr.row-uncovered td { background: #fff5f4; }
 .rttm tr.row-uncovered td.req { background: var(--bad-bg); }
@@ -48,8 +48,8 @@ _CSS = """
 .rttm tbody.req-covered-by-reliance td.req { border-left: 5px solid #1f4e78; }
 .covered { background: var(--ok-bg); color: var(--ok); font-weight: 600; }
 .failing, .uncovered { background: var(--bad-bg); color: var(--bad); font-weight: 700; }
-.not-executed, .collection-error { background: var(--warn-bg); color: var(--warn); font-weight: 600; }
-.error { background: #f3e8ff; color: #6f42c1; font-weight: 600; }
+.not-executed, .definition-error-file { background: var(--warn-bg); color: var(--warn); font-weight: 600; }
+.definition-error { background: #f3e8ff; color: #6f42c1; font-weight: 600; }  /* the test file is wrong */
 .chip { display: inline-block; padding: 1px 7px; border-radius: 10px; font-size: 12px; white-space: nowrap; }
 .small { color: var(--muted); font-size: 12px; display: block; }
 td.history { color: var(--muted); font-size: 12px; white-space: nowrap; }
@@ -75,7 +75,8 @@ def _e(value: object) -> str:
 
 
 def _tone(word: str) -> str:
-    return word.replace(" ", "-")
+    """A word as a CSS class and id: "definition error (file)" -> "definition-error-file"."""
+    return "-".join("".join(c if c.isalnum() else " " for c in word).split())
 
 
 def _chip(word: str, title: str = "") -> str:
@@ -93,8 +94,8 @@ def _stamp(text: str | None, seconds: bool = False) -> str:
     return when.replace(tzinfo=None).isoformat(" ", "seconds" if seconds else "minutes")
 
 
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _plural(n: int, noun: str, nouns: str | None = None) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {nouns or noun + 's'}"
 
 
 def _stage(stage: str) -> str:
@@ -194,6 +195,7 @@ def _row_html(row: Row, rttm: Rttm, first: str, case_cells: PerCase[str]) -> str
             f'<td><span class="mono">{_e(row.case)}</span><span class="small">{_e(row.case_title)}</span>'
             + (f'<span class="small">{_e(where)}</span>' if where else "")
             + (f'<span class="small">{_e(reliance_text(row))}</span>' if row.reliance else "")
+            + (f'<span class="small">file not loaded: {_e(row.unloaded)}</span>' if row.unloaded else "")
             + "</td>"
         )
         cells.append(case_cells(row))
@@ -317,14 +319,19 @@ def _running_head(rttm: Rttm) -> str:
 
 def _tiles(h: Headline) -> str:
     by = h.by_verdict
-    not_run = by["not executed"] + by["collection error"]
+    not_run = by["not executed"] + by[UNLOADED]
     tiles = [
         (h.requirements, "Requirements", "in scope", ""),
         (h.covered, "Covered", f"of {h.requirements}; {h.relied_on} by reliance", "passed" if h.covered else ""),
         (pct(h.coverage), "Coverage", "", "ok" if h.coverage == 1 else "bad"),
         (by["failing"], "Failing", "", "failed" if by["failing"] else ""),
         (by["uncovered"], "Uncovered", "no case traces to them", "bad" if by["uncovered"] else ""),
-        (not_run, "Not executed", _plural(by["collection error"], "collection error"), "broken" if not_run else ""),
+        (
+            not_run,
+            "Not executed",
+            _plural(by[UNLOADED], "definition error (file)", "definition errors (file)"),
+            "broken" if not_run else "",
+        ),
     ]
     return "\n".join(
         f'<div class="tile {tone}"><span class="n">{_e(n)}</span><span class="l">{_e(label)}</span>'

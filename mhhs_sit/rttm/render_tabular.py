@@ -7,7 +7,7 @@ The JSON document (``to_json``; ``SCHEMA`` changes only if a key changes meaning
 new keys may be added)::
 
     {
-      "schema": 1,
+      "schema": 2,
       "cycle": "C2" | null,                 # null: the runs "covers" names
       "covers": "cycle C2" | "run r1" | "every run in the store",
       "generated": "<ISO 8601 UTC>",
@@ -17,7 +17,7 @@ new keys may be added)::
       "qualification_stage": "QT" | "PIT" | null,  # qualification variant: the stage of its own cases
       "summary": {"requirements": n, "covered": n, "coverage": 0.5 | null,
                   "covered_by_case": n, "covered_by_reliance": n,   # qualification: covered = sum
-                  "by_verdict": {"failing": n, "collection error": n, "not executed": n,
+                  "by_verdict": {"failing": n, "definition error (file)": n, "not executed": n,
                                  "uncovered": n, "covered by reliance": n, "covered": n},
                   "by_stage": [{"stage", "covered", "requirements", "coverage"}, ...],
                   "by_theme": [{"theme", "covered", "requirements", "coverage"}, ...]},
@@ -29,6 +29,7 @@ new keys may be added)::
                      "counted"},            # only when reliance is placed; counted: no case decides
         "cases": [{                         # [] when uncovered
           "case", "title", "scenario", "stage", "theme", "location", "verdict",
+          "unloaded",                       # verdict "definition error (file)" only: the file's first problem
           "latest_run", "evidence",         # the latest run that executed the case, if any
           "qualification_stage",            # qualification variant only
           "cohorts": {"C1": {"status", "run_id", "finished", "category", "message",
@@ -57,7 +58,7 @@ from typing import Generic, TypeVar
 
 from mhhs_sit.rttm.model import RELIED, VERDICTS, Cell, Row, Rttm
 
-SCHEMA = 1
+SCHEMA = 2  # 2: the verdict "collection error" became "definition error (file)"
 T = TypeVar("T")
 FIXED_COLUMNS = (
     "Requirement ID",
@@ -97,8 +98,9 @@ def qualification_cells(row: Row, rttm: Rttm) -> list[object]:
 
 
 def history_text(row: Row, cohorts: tuple[str, ...]) -> str:
-    """``C1: failed → passed; C2: passed``: every outcome of the cycle, oldest first, per cohort."""
-    parts = []
+    """``C1: failed → passed; C2: passed``: every outcome of the cycle, oldest first, per cohort (led,
+    for a case whose scenario file could not be loaded, by why)."""
+    parts = [f"file not loaded: {row.unloaded}"] if row.unloaded else []
     for cohort in cohorts:
         cell = row.cells.get(cohort)
         if cell is None or not cell.history:
@@ -298,6 +300,7 @@ def to_json(rttm: Rttm) -> dict[str, object]:
                 "theme": row.theme,
                 "location": row.location,
                 "verdict": row.verdict,
+                **({"unloaded": row.unloaded} if row.unloaded else {}),  # why its file could not be loaded
                 "latest_run": row.latest_run,
                 "evidence": row.evidence,
                 **({"qualification_stage": row.qualification_stage} if rttm.qualification else {}),

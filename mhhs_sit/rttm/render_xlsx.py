@@ -20,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from mhhs_sit.results.outcome import Status
 from mhhs_sit.results.run import parse_utc
-from mhhs_sit.rttm.model import Row, Rttm, RunSummary
+from mhhs_sit.rttm.model import UNLOADED, Row, Rttm, RunSummary
 from mhhs_sit.rttm.render_tabular import (
     NOT_COLLECTED,
     Headline,
@@ -34,7 +34,7 @@ from mhhs_sit.rttm.render_tabular import (
 )
 
 # (fill, text colour): Excel's own Good / Bad / Neutral cell styles, grey for "not executed here",
-# violet for a file that could not be collected.
+# violet for a definition error (the test file is wrong).
 _GOOD = ("C6EFCE", "006100")
 _BAD = ("FFC7CE", "9C0006")
 _NEUTRAL = ("FFEB9C", "9C5700")
@@ -44,17 +44,16 @@ STATUS_LOOK = {
     Status.PASSED: _GOOD,
     Status.FAILED: _BAD,
     Status.BROKEN: _NEUTRAL,
-    Status.DEFINITION_ERROR: _VIOLET,  # the test file is wrong, as with a file that could not be collected
+    Status.DEFINITION_ERROR: _VIOLET,  # the test file is wrong: found at run time, or the file could not be loaded
     Status.SKIPPED: _GREY,
     Status.NOT_RUN: _GREY,
-    Status.ERROR: _VIOLET,
 }
 VERDICT_LOOK = {
     "covered": _GOOD,
     "covered by reliance": ("DDEBF7", "1F4E78"),  # blue: covered, but by earlier evidence, not a case here
     "failing": _BAD,
     "not executed": _NEUTRAL,
-    "collection error": _NEUTRAL,
+    UNLOADED: _NEUTRAL,
     "uncovered": ("FF9999", "9C0006"),  # stronger than failing: nothing even tries to cover it
 }
 STRONG_VERDICTS = frozenset({"failing", "uncovered"})  # bold, so they stand out in a long sheet

@@ -8,5 +8,5 @@ ENV_VAR = "MHHS_SIT_STORE"
 # ``--rerun`` spellings ("not-run") -> the statuses they select, as plain strings (handed to xdist workers)
 RERUN_STATUSES = {
     s.value.replace(" ", "-"): s.value
-    for s in (Status.FAILED, Status.BROKEN, Status.DEFINITION_ERROR, Status.NOT_RUN, Status.SKIPPED, Status.ERROR)
+    for s in (Status.FAILED, Status.BROKEN, Status.DEFINITION_ERROR, Status.NOT_RUN, Status.SKIPPED)
 }

@@ -14,7 +14,13 @@ from mhhs_sit.results.model import CaseKey
 from mhhs_sit.results.outcome import Status
 from mhhs_sit.store.rows import StoredResult
 
-_NOT_RUN, _ERROR = Status.NOT_RUN.value, Status.ERROR.value  # plain str: compared once per result
+_NOT_RUN, _DEFINITION = Status.NOT_RUN.value, Status.DEFINITION_ERROR.value  # plain str: compared once per result
+
+
+def _unloaded(row: StoredResult) -> bool:
+    """A scenario file that could not be loaded (``results.model.unloaded_file``), an older run's
+    "error" among them (read back as a definition error)."""
+    return row.status == _DEFINITION and "::" not in row.nodeid
 
 
 @dataclass(slots=True)
@@ -36,12 +42,12 @@ def histories(rows: Iterable[StoredResult]) -> dict[tuple[str, str], History]:
     """Results as ``ResultsStore.results`` returns them (oldest run first), grouped per case × cohort
     (keyed by a plain ``(case, cohort)``, equal to the history's ``CaseKey``: one look-up per result).
 
-    Collection errors (a file that could not be read) have no cohort and are left out: see
-    ``collection_errors``.
+    Files that could not be loaded (a definition error of the file) have no cohort and are left
+    out: see ``collection_errors``.
     """
     out: dict[tuple[str, str], History] = {}
     for row in rows:
-        if row.status == _ERROR:
+        if row.status == _DEFINITION and "::" not in row.nodeid:  # _unloaded, inlined: once per result
             continue
         key = (row.case_id, row.cohort)
         h = out.get(key)
@@ -52,14 +58,15 @@ def histories(rows: Iterable[StoredResult]) -> dict[tuple[str, str], History]:
 
 
 def collection_errors(rows: Sequence[StoredResult]) -> dict[str, StoredResult]:
-    """The latest run's collection error per file, dropped once a later run collected that file."""
-    errors = {row.nodeid: row for row in rows if row.status == _ERROR}
+    """Files that could not be loaded: the latest run's definition error of each file, dropped once a
+    later run loaded (collected) that file."""
+    errors = {row.nodeid: row for row in rows if _unloaded(row)}
     if not errors:  # the usual case: no need to look at every row's file
         return {}
     files = {nodeid.split("::", 1)[0] for nodeid in errors}
     collected_after: dict[str, str] = {}
     for row in rows:
-        if row.status != _ERROR:
+        if not _unloaded(row):
             file = row.nodeid.split("::", 1)[0]
             if file in files:
                 collected_after[file] = row.run.started

@@ -54,7 +54,9 @@ results = Table(
     Column("nodeid", String(1000), primary_key=True),
     Column("case_id", String(200), nullable=False),
     Column("cohort", String(100), nullable=False),
-    # passed | failed | broken | skipped | not run | error (the file could not be collected)
+    # passed | failed | broken | definition error | skipped | not run. A scenario file that could not
+    # be loaded is a definition error whose nodeid is the file (no "::") and cohort ""; runs of
+    # earlier versions recorded it as "error", read back as such a definition error
     Column("status", String(16), nullable=False),
     Column("title", Text),
     Column("scenario", String(200)),

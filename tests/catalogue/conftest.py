@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mhhs_sit.catalogue import Catalogue, load_catalogue
-from mhhs_sit.catalogue.loader import DATA_DIR
+from mhhs_sit.catalogue.data import DATA_DIR
 
 SPEC_DIR = Path(__file__).parents[2] / ".." / "shared" / "dip-api-spec"
 

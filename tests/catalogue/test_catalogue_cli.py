@@ -135,7 +135,7 @@ def test_compare_lists_the_differences_with_the_official_spec(
 def test_generate_writes_the_catalogue_files_from_a_spec(
     capsys: pytest.CaptureFixture[str], spec_dir: Path, tmp_path: Path
 ) -> None:
-    from mhhs_sit.catalogue.loader import DATA_DIR
+    from mhhs_sit.catalogue.data import DATA_DIR
 
     assert run("generate", "--dip-spec", str(spec_dir), "--out", str(tmp_path)) == 0
     written = sorted(p.name for p in tmp_path.glob("*.yaml"))

@@ -28,6 +28,16 @@ def test_versions_are_canonical_oldest_first_with_the_newest_as_default(cat: Cat
     assert cat.version("2.1.0").source == "published"
 
 
+def test_the_versions_read_alone_are_the_catalogues(cat: Catalogue) -> None:
+    """`--ir` is resolved from versions.yaml alone; it must say what the whole catalogue says."""
+    from mhhs_sit.catalogue.versions import shipped_versions
+
+    alone = shipped_versions()
+    assert [cat.version(n) for n in cat.versions] == list(alone.versions)
+    assert alone.default == cat.default_version
+    assert alone.resolve("IR 8.2") == cat.resolve_version("IR 8.2") == "1.8.2"
+
+
 @pytest.mark.parametrize(
     ("name", "canonical"),
     [

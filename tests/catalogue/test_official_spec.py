@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from mhhs_sit.catalogue import Catalogue
+from mhhs_sit.catalogue.data import DATA_DIR
 from mhhs_sit.catalogue.dipspec import DipSpec, load_dip_spec
-from mhhs_sit.catalogue.loader import DATA_DIR, load_directory
+from mhhs_sit.catalogue.loader import load_directory
 from mhhs_sit.catalogue.specdiff import Allowance, compare, load_allowances, unexplained
 from mhhs_sit.catalogue.specgen import generate
 from mhhs_sit.core.yamlsrc import parse_yaml

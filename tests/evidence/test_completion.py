@@ -211,6 +211,41 @@ def test_a_definition_error_is_its_own_status_and_no_product_defect(tmp_path):
     assert "SITFT-01-001-TC03 | C1 | 📝 definition error |" in md
 
 
+def unloaded(file: str, status: str = "definition error") -> dict[str, Any]:
+    """A scenario file that could not be loaded, as results.json records it (an older run said "error")."""
+    return {"nodeid": file, "case": file, "cohort": "", "status": status, "category": "test definition error",
+            "message": f"{file}:3:8 [stage]: 'sit-funtional' is not allowed here", "location": file}  # fmt: skip
+
+
+def test_a_file_that_could_not_be_loaded_is_a_definition_error_and_no_product_defect(tmp_path):
+    for status in ("definition error", "error"):  # this version's results.json, and an older one's
+        run = write_run(tmp_path, status, [case("SITFT-01-001-TC01"), unloaded("test_themes/bad.yaml", status)])
+        report = report_for([run])
+        t = tally(report.cycle.results)
+        assert (t.passed, t.definition_error, t.not_run, t.total) == (1, 1, 0, 2)
+        ec2 = next(o for o in report.outcomes if o.criterion.id == "EC2")
+        assert ec2.met and ec2.measured == "0 found (max 0)"  # never a product defect
+        md = render_markdown(report)
+        failures = md.split("## Failures by category", 1)[1].split("\n## ", 1)[0]
+        assert "| test definition error | 0 | 0 | 1 | ❌ 1 | 1 |" in failures
+        assert ("| test\\_themes/bad.yaml | — | 📝 definition error |" in failures
+                and "the scenario file could not be loaded: none of its cases ran" in failures)  # fmt: skip
+        assert "| error |" not in md and "not collected" not in md
+
+
+def test_a_file_that_could_not_be_loaded_is_superseded_once_a_later_run_loads_it(tmp_path):
+    bad = write_run(tmp_path, "bad", [case("A-01-001-TC01"), unloaded("test_themes/x.yaml")],
+                    finished="2026-03-01T10:00:00+00:00")  # fmt: skip
+    fixed = write_run(tmp_path, "fixed", [case("B-01-001-TC01")], finished="2026-03-02T10:00:00+00:00")
+    cycle = load_cycle([bad, fixed])  # case() files every case in test_themes/x.yaml: the later run loaded it
+    assert sorted(r.case for r in cycle.results) == ["A-01-001-TC01", "B-01-001-TC01"] and cycle.superseded == 1
+    other = write_run(tmp_path, "other", [case("B-01-001-TC01")], finished="2026-03-03T10:00:00+00:00")
+    still = load_cycle([write_run(tmp_path, "bad2", [unloaded("test_themes/y.yaml")]), other])
+    assert [r.case for r in still.results] == ["B-01-001-TC01", "test_themes/y.yaml"]  # y.yaml never loaded
+    earlier_fix = write_run(tmp_path, "early", [case("B-01-001-TC01")], finished="2026-02-28T10:00:00+00:00")
+    assert "test_themes/x.yaml" in {r.case for r in load_cycle([earlier_fix, bad]).results}  # broken again later
+
+
 # ---------------------------------------------------------------------------------------------
 # Combining runs
 
@@ -273,7 +308,7 @@ def test_a_long_breach_list_is_capped_in_the_criteria_table_but_complete_below(t
     criteria_table = md.split("## Exit criteria", 1)[1].split("## Totals", 1)[0]
     assert "A-01-001-TC25 \\[C1\\] not run" in criteria_table and "A-01-001-TC26" not in criteria_table
     assert "… and 5 more (listed in the sections below)" in criteria_table
-    assert "| A-01-001-TC30 | C1 | ⏸️ not run |" in md.split("## Skipped, not run and not collected", 1)[1]
+    assert "| A-01-001-TC30 | C1 | ⏸️ not run |" in md.split("## Skipped and not run", 1)[1]
 
 
 def test_verdict_met(tmp_path):

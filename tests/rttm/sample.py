@@ -1,4 +1,4 @@
-"""Hand-built RTTMs for the renderer tests: every verdict, a re-run history, a collection error,
+"""Hand-built RTTMs for the renderer tests: every verdict, a re-run history, a file that could not be loaded,
 unknown requirement ids, the qualification variant, and a large matrix for scale."""
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ def sample_rttm(*, qualification: bool = False) -> Rttm:
         ),
         Row(NFR7, None, stage="sit-non-functional"),
         Row(
-            DES2, "test_themes/broken.yaml", location="test_themes/broken.yaml", verdict="collection error",
-            cells={"C1": Cell(Outcome(RUN2, T2, "error", "2", message="oops: 1 is not a field"), ())},
+            DES2, "test_themes/broken.yaml", location="test_themes/broken.yaml", verdict="definition error (file)",
+            cells={"C1": Cell(Outcome(RUN2, T2, "definition error", "2", message="oops: 1 is not a field"), ())},
         ),
     ]  # fmt: skip
     verdicts = {
@@ -80,7 +80,7 @@ def sample_rttm(*, qualification: bool = False) -> Rttm:
         "IF-031": "failing",
         "E2E1009": "not executed",
         "NFR-7": "uncovered",
-        "DES-2": "collection error",
+        "DES-2": "definition error (file)",
     }
     if qualification:
         rows = [r for r in rows if r.requirement.applies_to({"LDSO"})]

@@ -75,11 +75,12 @@ def test_statuses_and_verdicts_are_coloured(book):
     assert (broken.value, fill(broken)) == ("broken", AMBER)
     assert (ws.cell(3, col["C3"]).value, fill(ws.cell(3, col["C3"]))) == ("skipped", GREY)
     assert (ws.cell(5, col["C1"]).value, fill(ws.cell(5, col["C1"]))) == ("not run", GREY)
-    assert (ws.cell(7, col["C1"]).value, fill(ws.cell(7, col["C1"]))) == ("error", VIOLET)
+    assert (ws.cell(7, col["C1"]).value, fill(ws.cell(7, col["C1"]))) == ("definition error", VIOLET)
     assert ws.cell(3, col["C2"]).value == "—"  # that case is not collected in C2
     verdicts = {ws.cell(r, col["Verdict"]).value: ws.cell(r, col["Verdict"]) for r in range(2, 8)}
     assert {v: fill(c) for v, c in verdicts.items()} == {
-        "covered": GREEN, "failing": RED, "not executed": AMBER, "uncovered": STRONG_RED, "collection error": AMBER,
+        "covered": GREEN, "failing": RED, "not executed": AMBER, "uncovered": STRONG_RED,
+        "definition error (file)": AMBER,
     }  # fmt: skip
     assert verdicts["uncovered"].font.b and verdicts["failing"].font.b and not verdicts["covered"].font.b
 
@@ -112,7 +113,7 @@ def test_the_summary_sheet_counts_with_real_numbers(book):
     assert facts["Coverage"].value == pytest.approx(0.2) and facts["Coverage"].number_format == "0.0%"
     assert facts["Generated (UTC)"].value == dt.datetime(2026, 11, 10, 8, 30)
     counts = {k.strip(): v.value for k, v in facts.items() if k.startswith("  ")}
-    assert counts == {"failing": 1, "collection error": 1, "not executed": 1, "uncovered": 1, "covered": 1}
+    assert counts == {"failing": 1, "definition error (file)": 1, "not executed": 1, "uncovered": 1, "covered": 1}
     assert "Qualification for" not in facts
 
     tables: dict[str, list[tuple]] = {}
@@ -266,18 +267,19 @@ def test_the_html_page_shows_every_requirement_and_escapes_everything():
     assert EVIDENCE2 in parsed.links and Path(EVIDENCE1).as_uri() in parsed.links
     assert 'class="row-uncovered"' in page and 'class="row-failing"' in page
     bodies = [cls for tag, cls in parsed.classes if tag == "tbody"]
-    assert bodies == ["req-covered", "req-failing", "req-not-executed", "req-uncovered", "req-collection-error"]
+    assert bodies == ["req-covered", "req-failing", "req-not-executed", "req-uncovered", "req-definition-error-file"]
 
 
 def test_the_html_tiles_and_coverage_tables():
     parsed = parse(render_html(sample_rttm()))
     text = " ".join(" ".join(parsed.text).split())
     for shown in ("5 Requirements", "1 Covered of 5", "20% Coverage", "1 Failing", "1 Uncovered",
-                  "2 Not executed 1 collection error", "SIT Functional 1 2 50%", "(none) 0 2 0%",
+                  "2 Not executed 1 definition error (file)", "SIT Functional 1 2 50%", "(none) 0 2 0%",
                   "C1: failed → passed", "no case traces to this requirement"):  # fmt: skip
         assert shown in text, shown
     chips = {cls for tag, cls in parsed.classes if tag == "span" and cls.startswith("chip ")}
-    assert {"chip passed", "chip failed", "chip broken", "chip skipped", "chip not-run", "chip error"} <= chips
+    statuses = ("passed", "failed", "broken", "skipped", "not-run", "definition-error")
+    assert {f"chip {s}" for s in statuses} <= chips
 
 
 def test_the_qualification_page_names_the_participant():
@@ -318,7 +320,7 @@ def test_thousands_of_rows_in_every_format(tmp_path):
         assert sum(1 for _ in csv.reader(fh)) == 6001
     doc = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert len(doc["requirements"]) == 3000 and sum(len(r["cases"]) for r in doc["requirements"]) == 6000
-    assert doc["summary"]["by_verdict"] == {"failing": 300, "collection error": 0, "not executed": 0,
+    assert doc["summary"]["by_verdict"] == {"failing": 300, "definition error (file)": 0, "not executed": 0,
                                             "uncovered": 0, "covered": 2700}  # fmt: skip
     assert paths["html"].read_text(encoding="utf-8").count('<tr class="row-') == 6000
 

@@ -76,10 +76,10 @@ def test_latest_outcome_wins_but_not_run_never_erases(store_url, tmp_path):
     store.close()
 
 
-def test_a_collection_error_stands_until_a_later_run_collects_the_file(store_url, tmp_path):
+def test_a_file_that_could_not_be_loaded_stands_until_a_later_run_loads_it(store_url, tmp_path):
     store = ResultsStore.open(store_url, tmp_path)
     error = CaseResult.from_json(
-        {"nodeid": "t/bad.yaml", "case": "t/bad.yaml", "cohort": "", "status": "error", "message": "x:3: bad"}
+        {"nodeid": "t/bad.yaml", "case": "t/bad.yaml", "cohort": "", "status": "definition error", "message": "x:3"}
     )
     store.begin_run("r1", cycle="C")
     store.record("r1", error)
@@ -88,6 +88,39 @@ def test_a_collection_error_stands_until_a_later_run_collects_the_file(store_url
     store.begin_run("r2", cycle="C")
     store.record("r2", dataclasses.replace(item("BAD-TC01", "C1", "passed"), nodeid="t/bad.yaml::BAD-TC01[C1]"))
     assert collection_errors(store.results("C")) == {}
+    store.close()
+
+
+def test_a_file_that_could_not_be_loaded_is_stored_as_a_definition_error_and_an_older_error_reads_so(
+    store_url, tmp_path
+):
+    from sqlalchemy import insert, select
+
+    from mhhs_sit.results.outcome import Status
+    from mhhs_sit.results.run import RunResults
+    from mhhs_sit.store.schema import results
+
+    store = ResultsStore.open(store_url, tmp_path)
+    store.begin_run("old", cycle="C")  # a run of an earlier version: it wrote the raw status "error"
+    old_row = {"run_id": "old", "nodeid": "t/old.yaml", "case_id": "t/old.yaml", "cohort": "", "status": "error",
+               "category": "test definition error", "message": "t/old.yaml:2: bad"}  # fmt: skip
+    with store.engine.begin() as conn:
+        conn.execute(insert(results).values(old_row))
+    store.begin_run("new", cycle="C")
+    run = RunResults("new")
+    run.collection_error("t/new.yaml", "t/new.yaml:7:2: YAML syntax: did not find expected ','\n1 problem in 1 file")
+    store.record("new", run.items["t/new.yaml"])
+    store.record("new", item("A-01-001-TC01", "C1", "definition error", category="test definition error"))
+    with store.engine.connect() as conn:
+        raw = dict(conn.execute(select(results.c.nodeid, results.c.status).where(results.c.run_id == "new")).all())
+    assert raw == {"t/new.yaml": "definition error", "t/A-01-0.yaml::A-01-001-TC01[C1]": "definition error"}
+    rows = store.results("C")
+    assert {r.nodeid: r.status for r in rows if not r.cohort} == {
+        "t/old.yaml": Status.DEFINITION_ERROR,
+        "t/new.yaml": Status.DEFINITION_ERROR,
+    }
+    assert set(collection_errors(rows)) == {"t/old.yaml", "t/new.yaml"}  # each known as a file that did not load
+    assert set(histories(rows)) == {("A-01-001-TC01", "C1")}  # the case's own definition error is its history
     store.close()
 
 

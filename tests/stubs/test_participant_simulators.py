@@ -287,6 +287,7 @@ def test_change_of_supplier_is_answered_by_registration_services_and_ldso_over_w
             ("IF-032", "DSAppInitialResp"),
             ("IF-033", "DSAppSPRequest"),
             ("IF-034", "DSAppSPResponse"),
+            ("IF-035", "IMS-SendMTD"),  # the metering service appointed first sends the new data service its MTD
             ("IF-035", "DSAppAccepted"),
             ("IF-036", "DSAppActive"),
         ]  # no second IF-001: the switch was notified once

@@ -4,3 +4,7 @@ Written from public facts (the DIP spec's published field names and rules, the M
 catalogue's senders and receivers); not a copy of the official specification. Anything the
 project models rather than takes from a publication is marked ``modelled``.
 """
+
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent  # the files themselves: reading them needs none of the loader

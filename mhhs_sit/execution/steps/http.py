@@ -135,6 +135,11 @@ class HttpStep(RunnableBase):
         expect = sub_mapping(body, "expect")
         return [p for part in ("json", "headers") for p in check_paths(at, expect.get(part), ["expect", part], part)]
 
+    def acts_as(self, body: object) -> str | None:
+        """``as:`` signs the call with that participant's credentials: the case plays the role."""
+        role = body.get("as") if isinstance(body, Mapping) else None
+        return role if isinstance(role, str) else None
+
     def exclusive(self, body: object) -> bool:
         """Reading a participant's simulator inbox takes (and acknowledges) what is there: a case
         overlapped with another of its cohort would take that case's messages too."""
