@@ -7,7 +7,8 @@ run is due (``settlement.calendar.SF``), the local settlement day's periods (48,
 days the clocks change), the per-period rows of a report (``settlement.R024``), the day's volumes
 per settlement period and in total (``settlement.volumes``, ``settlement.total``: kWh, 6 decimals),
 the MPANs counted (``settlement.mpans``), the DUoS invoice totals by tariff (``settlement.duos``:
-REP-901's R901-06 items), the exceptions of the run (``settlement.bm_unit_defaults``: REP-007's
+REP-901's R901-06 items), the supplier's BM unit with its volume (``settlement.bm_units``: REP-003's
+REP003-R016 items), the exceptions of the run (``settlement.bm_unit_defaults``: REP-007's
 R036 items; ``settlement.llf_default``: REP-008's R039 text) and the compressed report
 (``settlement.report``: gzip, base64, as block P03 carries it). Everything else is ``None``.
 
@@ -84,6 +85,7 @@ def settlement_view(
         for n in range(1, periods + 1)
     ]
     gsp = str(data.get("gsp_group") or "")
+    bm_unit = _base_bm_unit(gsp, (parties or {}).get("SUP", {}).get("mpid"))
     return {
         "date": day.isoformat(),
         "periods": periods,
@@ -93,7 +95,8 @@ def settlement_view(
         "total": kwh(sum(volumes)),
         "mpans": len(consumption),
         "duos": duos_totals({m: sum(v) for m, v in consumption.items()}),
-        "bm_unit_defaults": _bm_unit_defaults(gsp, (parties or {}).get("SUP", {}).get("mpid"), len(consumption)),
+        "bm_unit_defaults": _bm_unit_defaults(bm_unit, gsp, len(consumption)),
+        "bm_units": _bm_units(bm_unit, sum(volumes), len(consumption)),
         "llf_default": f"no line loss factors received from the LDSO for {day}: default LLF 1 used in all "
         f"{periods} settlement periods",
         "report": _report(day, data.get("settlement_code"), data.get("run_number"), rows, volumes),
@@ -161,17 +164,34 @@ def duos_totals(by_mpan: Mapping[str, float]) -> list[dict[str, object]]:
     ]
 
 
-def _bm_unit_defaults(gsp: str, supplier_mpid: object, mpans: int) -> list[dict[str, str]]:
+def _base_bm_unit(gsp: str, supplier_mpid: object) -> str | None:
+    """The supplier's base BM unit of the GSP group: ``2__`` + group letter + MPID + ``000`` (11 characters)."""
+    if len(gsp) != 2 or not isinstance(supplier_mpid, str) or len(supplier_mpid) != 4:
+        return None
+    return f"2__{gsp[1]}{supplier_mpid}000"
+
+
+def _bm_unit_defaults(bm_unit: str | None, gsp: str, mpans: int) -> list[dict[str, str]]:
     """REP-007's R036: the supplier's volumes in the GSP group went to its base BM unit by default."""
-    if len(gsp) != 2 or not isinstance(supplier_mpid, str) or not supplier_mpid:
+    if bm_unit is None or not mpans:
         return []
-    return [
-        {
-            "BMUnitID": f"2__{gsp[1]}{supplier_mpid[:4]}000",
-            "detailsOfDefaultDataUsed": f"no BM unit allocation registered: {mpans} MPAN(s) of GSP group {gsp} "
-            "allocated to the supplier's base BM unit",
-        }
-    ]
+    text = (
+        f"no BM unit allocation registered: {mpans} MPAN(s) of GSP group {gsp} allocated to the supplier's base BM unit"
+    )
+    return [{"BMUnitID": bm_unit, "detailsOfDefaultDataUsed": text}]
+
+
+def _bm_units(bm_unit: str | None, total: float, mpans: int) -> list[dict[str, object]]:
+    """REP-003's REP003-R016: the base BM unit (a default) with the day's allocated volume (R021:
+    corrected equals uncorrected, the group correction factor being 1) and the MPANs counted."""
+    if bm_unit is None or not mpans:
+        return []
+    totals = {
+        "dailyUncorrectedPeriodBMUnitTotalAllocatedVolume": kwh(total),
+        "dailyPeriodBMUnitTotalAllocatedVolume": kwh(total),
+        "dailyBMUnitMSIDCount": mpans,
+    }
+    return [{"R016": {"BMUnitID": bm_unit, "defaultBMUnitFlag": True}, "R021": totals}]
 
 
 def _report(day: dt.date, code: object, run: object, rows: list[dict[str, object]], volumes: list[float]) -> str:

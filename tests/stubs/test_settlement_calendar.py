@@ -77,6 +77,11 @@ def test_a_runs_volumes_are_summed_per_local_settlement_period_over_the_mpans_re
     assert totals["dailyTotalMSIDCount"] == 2 and sum(t["dailyTariffNumberOfMSIDs"] for t in totals["R901-07"]) == 2
     [default] = view["bm_unit_defaults"]
     assert default["BMUnitID"] == "2__ASUPA000" and len(default["BMUnitID"]) == 11
+    [bm_unit] = view["bm_units"]
+    assert (
+        bm_unit["R021"]["dailyBMUnitMSIDCount"] == 2
+        and bm_unit["R021"]["dailyPeriodBMUnitTotalAllocatedVolume"] == "1.875000"
+    )
     lines = gzip.decompress(base64.b64decode(str(view["report"]))).decode().splitlines()
     assert lines[0].endswith(",allocatedVolume") and lines[1].endswith(",0.375000")
 
@@ -84,4 +89,5 @@ def test_a_runs_volumes_are_summed_per_local_settlement_period_over_the_mpans_re
 def test_without_consumption_a_run_counts_nothing_and_names_no_bm_unit_default():
     view = settlement_view({"settlement_date": "2026-06-10", "gsp_group": "_A", "volumes": None})
     assert view is not None and view["mpans"] == 0 and view["duos"] == [] and view["bm_unit_defaults"] == []
+    assert view["bm_units"] == []
     assert view["total"] == "0.000000" and set(view["volumes"]) == {"0.000000"}

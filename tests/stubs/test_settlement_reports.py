@@ -140,6 +140,13 @@ def test_a_run_reports_the_volumes_the_mds_received_with_its_exceptions_and_e_bi
     lines = rows.decode().splitlines()
     assert lines[0].endswith(",allocatedVolume") and len(lines) == 49
     assert all(line.endswith(",0.350000") for line in lines[1:])  # 0.250 + 0.100 in every period
+    [bm_unit] = rep003["payload"]["CustomBlock"]["schema"]["REP003-R015"][0]["REP003-R016"]
+    assert bm_unit["R016"] == {"BMUnitID": "2__ASUPJ000", "defaultBMUnitFlag": True}
+    assert bm_unit["R021"] == {
+        "dailyUncorrectedPeriodBMUnitTotalAllocatedVolume": "16.800000",
+        "dailyPeriodBMUnitTotalAllocatedVolume": "16.800000",
+        "dailyBMUnitMSIDCount": 2,
+    }
 
     rep007 = report(sim, "REP-007", "II")
     assert recipients(rep007) == [SUP]
