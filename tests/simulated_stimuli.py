@@ -5,10 +5,11 @@ A rule answers an incoming message (``when: {interface, event}``) or an off-DIP 
 
 * a message of its interface and event (every event of the interface when the rule names none;
   none whose blocks the rule's ``where`` names but the event lacks), valid by the catalogue's
-  schema (the scaffold of ``mhhs-sit new step``: each block of the CustomBlock, each required field a
-  value its schema accepts, free text unique per stimulus), with what ``where`` asks written in (a
-  literal, the first of ``in``, a ``startswith`` prefix, another enum value for ``ne``; ``exists:
-  false`` taken out), sent by a role that may send it;
+  schema (the scaffold of ``mhhs-sit new step``: the required blocks and fields, each a value its
+  schema accepts, free text unique per stimulus), with what ``where`` asks written in (a literal, a
+  party's DIP ID, the first of ``in``, a ``startswith`` prefix, another enum value for ``ne``; an
+  optional block it names added, ``exists: false`` taken out), sent by the role the rule asks for,
+  else the one the message's own fields name (an IF-034's proposed service), else the usual one;
 * or a trigger whose data carries the blocks the rule's messages copy from it (``custom: {B041:
   "{{ msg.B041 }}"}``, ``custom: "{{ msg.blocks }}"`` with ``event`` one of the sent interface's
   events), the fields its ``where`` names and the few plain values (a settlement date, a GSP
@@ -18,7 +19,10 @@ What the rule's ``given`` needs of the simulator's memory decides the rest: an M
 does not hold (``mpan.known: false``), a fresh one (something remembered per MPAN must be absent),
 and, for what must be present, the stimuli of the rules of the same role that remember it, run
 first on the same MPAN (by another party of the sender's role where the rule wants a sender other
-than the one remembered). Nothing here knows a rule by name: a new rule is driven the same way.
+than the one remembered, and, as a second variant, by the same one: what is remembered may be the
+party the sender replaced). The earlier rules that would take the stimulus are passed the same way:
+an optional block they want absent is added, a remembered field they want absent is made present
+(unless the stimuli before have). Nothing here knows a rule by name: a new rule is driven the same way.
 """
 
 from __future__ import annotations
