@@ -255,7 +255,7 @@ class Project:
 
 def load_simulator_rules(directory: Path | None = None) -> tuple[Mapping[str, Sequence[Rule]] | None, list[Problem]]:
     """The simulator's rules by role (default: the shipped ones), or None and their problems (file:line)."""
-    from mhhs_stubs.responders import RULES_DIR, load_rules
+    from mhhs_stubs.rule_files import RULES_DIR, load_rules
 
     try:
         return load_rules(directory or RULES_DIR), []

@@ -47,3 +47,22 @@ def test_building_the_command_line_leaves_the_simulator_unloaded() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_validate_loads_neither_the_simulators_server_nor_the_other_commands(tmp_path: Path) -> None:
+    """validate reads the simulator's rule files, not its server (aiohttp, Starlette, uvicorn), and
+    builds only its own command's parser: each was a part of every validate's start-up."""
+    import subprocess
+    import sys
+
+    from tests.helpers import appointment_scenario, copy_project, write
+
+    copy_project(tmp_path, themes=False)
+    write(tmp_path, "test_themes/theme_03/SITFT-03-778.yaml", appointment_scenario("SITFT-03-778"))
+    probe = (
+        "import sys\nfrom mhhs_sit.cli.app import main\ncode = main(['validate'])\n"
+        "print(code, sorted(m for m in ('aiohttp', 'starlette', 'uvicorn', 'mhhs_stubs.server', 'mhhs_sit.cli.stubs',"
+        " 'mhhs_sit.cli.evidence', 'mhhs_sit.cli.rttm') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout + done.stderr

@@ -25,6 +25,8 @@ CORNERS = {
     "numbers as keys": "1: one\n2: two\n1.5: half\ntrue: yes\nnull: nothing\n",
     "merge keys": "a: &a {x: 1, y: 2}\nc: {w: 0, <<: *a, x: 9}\nd:\n  <<: *a\n  q: 1\ne: {<<: {k: v}, '<<': quoted}\n",
     "flow and comments": "# c\na: [1, 2, {b: c}]  # c\nd: {e: [f, g]}\n",
+    "spellings met again": "a: [1, 1, null, ~, true, true, 2024-01-02, 2024-01-02, '1']\nb: {x: 1, y: 1, 1: a, 2: b}\n"
+    "c: [{1: a}, {1: b, 1: c}]\nd: {1: a, '1': b}\ne: {null: a, ~: b, null: c}\n",
 }
 LEFT_TO_PYYAML = {
     "explicit tag": "a: !!str 12\nb: !!set {x, y}\n",

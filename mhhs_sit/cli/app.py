@@ -253,7 +253,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+_OWN_COMMANDS = ("validate", "run", "report")  # registered here: no other command's module is needed for them
+
+
+def build_parser(*, only_own: bool = False) -> argparse.ArgumentParser:
+    """Every command's parser; ``only_own``: only those defined in this module (``mhhs-sit
+    validate`` need not import the other commands' modules, a tenth of a second of start-up)."""
     parser = argparse.ArgumentParser(
         prog="mhhs-sit",
         description="MHHS System Integration and Qualification Testing: YAML scenarios by theme and "
@@ -297,7 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--multi-file", action="store_true", help="a report folder to serve over HTTP instead of one file")
     p.add_argument("--install", action="store_true", help="install Allure 3 with npm if it is not found")
     p.set_defaults(func=cmd_report)
+    if not only_own:
+        _register_others(sub)
+    return parser
 
+
+def _register_others(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for module in (
         "mhhs_sit.cli.data",
         "mhhs_sit.cli.catalogue",
@@ -317,7 +327,6 @@ def build_parser() -> argparse.ArgumentParser:
         except (ImportError, AttributeError):
             continue
         register(sub)
-    return parser
 
 
 def split_pytest_args(given: list[str]) -> tuple[list[str], list[str]]:
@@ -330,8 +339,8 @@ def split_pytest_args(given: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     own, extra = split_pytest_args(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser(only_own=bool(own) and own[0] in _OWN_COMMANDS)
     args = parser.parse_args(own)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mhhs_sit.cli.common import add_definition_options, project_of, shown
 from mhhs_sit.cli.trigger_check import trigger_problems
+from mhhs_sit.core.gcpause import paused_gc
 from mhhs_sit.definitions.cohort_independence import foreign_participants
 from mhhs_sit.definitions.cohorts import unobservable_problems
 from mhhs_sit.definitions.environments import environment_file_problems, find_environment
@@ -35,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=cmd_validate)
 
 
+@paused_gc()  # a 10,000-case file is 600,000 values and no cycles: the collector walked them again and again
 def cmd_validate(args: argparse.Namespace) -> int:
     """Every problem in every file, in one block; exit 1 if there is any."""
     project = project_of(args)
@@ -47,6 +49,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         project.root,
         version=project.version[0],
         dip_spec=project.dip_spec[0],
+        remember=False,  # read once here: what is kept until the process ends costs its last collection
     )
     problems += found + _requirement_problems(project, scenarios) + _environment_files(project)
     problems += [p for sc in scenarios for p in unobservable_problems(sc, project.cohorts[0])]
@@ -91,15 +94,21 @@ def _environment_files(project: Project) -> list[Problem]:
 
 
 def _runnable(project: Project, scenarios: list[Scenario]) -> dict[str, int]:
-    """Each case (named with its location) -> how many cohorts can run it."""
+    """Each case (named with its location) -> how many cohorts can run it (counted once per
+    scenario for each distinct set of roles its cases drive and observe, all that it depends on)."""
     env, cohorts = project.environment[0], project.cohorts[0].values()
     local = env is not None and env.is_local
-    return {
-        f"{case.id} ({case.location})": sum(1 for c in cohorts if c.ineligibility(sc, case, local=local) is None)
-        for sc in scenarios
-        if sc.stage not in ONLY_WHEN_ASKED  # run by mhhs-sit qualify, with a cohort of its own making
-        for case in sc.cases
-    }
+    counted: dict[tuple[int, frozenset[str], frozenset[str]], int] = {}
+    runnable = {}
+    for sc in scenarios:
+        if sc.stage in ONLY_WHEN_ASKED:  # run by mhhs-sit qualify, with a cohort of its own making
+            continue
+        for case in sc.cases:
+            key = (id(sc), frozenset(case.drives), frozenset(case.listens))
+            if key not in counted:
+                counted[key] = sum(1 for c in cohorts if c.ineligibility(sc, case, local=local) is None)
+            runnable[f"{case.id} ({case.location})"] = counted[key]
+    return runnable
 
 
 def _print_summary(project: Project, scenarios: list[Scenario]) -> None:

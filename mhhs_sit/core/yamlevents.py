@@ -15,7 +15,7 @@ that file the node-tree way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -23,6 +23,7 @@ import yaml
 _STR, _MERGE, _VALUE = "tag:yaml.org,2002:str", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"
 _PLAIN = (True, False)
 _MERGE_KEY = object()  # a plain ``<<`` key: its value is merged into the mapping
+_UNKNOWN = object()  # a plain scalar's spelling not resolved yet
 
 
 class Unsupported(Exception):
@@ -46,11 +47,11 @@ class _Open:
     value: list[Any] | dict[Any, Any]
     mark: Any  # a yaml Mark: the C parser's or PyYAML's
     anchor: str | None
+    seen: dict[str, int]  # a mapping's keys as written -> line
     size: int = 1
     height: int = 1  # levels of collections, itself included
     key: Any = None  # a mapping's key waiting for its value
     has_key: bool = False
-    seen: dict[str, int] = field(default_factory=dict)  # a mapping's keys as written -> line
     merged: dict[Any, Any] | None = None  # what its ``<<`` key brings in
 
 
@@ -72,7 +73,7 @@ class _Builder:
         self.done = False
 
     def scalar(self, event: Any) -> None:
-        """A scalar (the fast path of ``build`` takes the common ones: plain strings in a collection)."""
+        """A scalar (the fast path of ``build`` takes the common ones: ``_known_scalar``)."""
         tag = event.tag
         if tag is not None and tag != "!":
             raise Unsupported("an explicit tag")
@@ -107,29 +108,43 @@ class _Builder:
         return value
 
     def start(self, event: Any, value: list[Any] | dict[Any, Any]) -> None:
+        stack = self.stack
         if event.tag is not None and event.tag != "!":
             raise Unsupported("an explicit tag")
-        if self.stack and isinstance(self.stack[-1].value, dict) and not self.stack[-1].has_key:
+        if stack and not stack[-1].has_key and type(stack[-1].value) is dict:
             raise Unsupported("a collection as a key")
-        if len(self.stack) + 1 > self.limits.depth:
-            raise self.limits.error(None, None, self.limits.depth_message, event.start_mark)
-        opened = _Open(value, event.start_mark, event.anchor)
-        if isinstance(value, dict):
-            self.built.positions[id(value)] = (event.start_mark.line + 1, event.start_mark.column + 1)
+        mark = event.start_mark
+        if len(stack) >= self.limits.depth:
+            raise self.limits.error(None, None, self.limits.depth_message, mark)
+        opened = _Open(value, mark, event.anchor, {})
+        if type(value) is dict:
+            self.built.positions[id(value)] = (mark.line + 1, mark.column + 1)
         if event.anchor is not None:
             self.open_anchors[event.anchor] = opened
-        self.stack.append(opened)
+        stack.append(opened)
 
     def end(self) -> None:
         closed = self.stack.pop()
         if closed.merged is not None:
             _merged(closed)
-        if closed.size > self.limits.expanded:
+        size = closed.size
+        if size > self.limits.expanded:
             raise self.limits.error(None, None, self.limits.expanded_message, closed.mark)
         if closed.anchor is not None:
             self.open_anchors.pop(closed.anchor, None)
-            self.anchors[closed.anchor] = (closed.value, closed.size, closed.height)
-        self._add(closed.value, closed.size, closed.height, None)
+            self.anchors[closed.anchor] = (closed.value, size, closed.height)
+        parent = self.stack[-1] if self.stack else None
+        if parent is None or not (type(parent.value) is list or (parent.has_key and parent.key is not _MERGE_KEY)):
+            self._add(closed.value, size, closed.height, None)  # the root, a key, a merge
+            return
+        parent.size += size  # the common cases of _add: an item of a list, a mapping's value
+        if parent.height <= closed.height:
+            parent.height = closed.height + 1
+        if type(parent.value) is list:
+            parent.value.append(closed.value)
+        else:
+            parent.value[parent.key] = closed.value
+            parent.has_key = False
 
     def alias(self, event: Any) -> None:
         anchor = str(event.anchor)
@@ -190,51 +205,52 @@ def _merged(mapping: _Open) -> None:
     value.update(own)
 
 
-def _plain_string(event: Any, stack: list[_Open], strings: dict[str, Any]) -> bool:
-    """The common case, at a third of the cost: an untagged, unanchored scalar already known to be a
-    string (or quoted) in a list or a mapping (a key not seen before in it, or a value). False: not
-    handled here."""
+def _known_scalar(event: Any, stack: list[_Open], known: dict[str, Any]) -> bool:
+    """The common case, at a third of the cost: an untagged, unanchored scalar quoted or of a
+    spelling already resolved (text, a number, null ...) in a list or a mapping (a key not seen
+    before in it, or a value). False: not handled here."""
     if not stack or event.anchor is not None or event.tag is not None:
         return False
     text = event.value
-    if event.implicit[0] and type(strings.get(text, 0)) is not str:
-        return False  # plain, and not yet known to mean text (null, 12, a merge key ...)
+    scalar = known.get(text, _UNKNOWN) if event.implicit[0] else text  # plain: its value depends on its spelling
+    if scalar is _UNKNOWN or scalar is _MERGE_KEY:
+        return False
     parent = stack[-1]
     parent.size += 1
     value = parent.value
     if type(value) is list:
-        value.append(text)
+        value.append(scalar)
     elif parent.has_key:
         if parent.key is _MERGE_KEY:
             raise Unsupported("a merge of a scalar")
-        value[parent.key] = text
+        value[parent.key] = scalar
         parent.has_key = False
     elif text in parent.seen:  # a repeated key: noted on the slower path
         parent.size -= 1
         return False
     else:
         parent.seen[text] = event.start_mark.line + 1
-        parent.key, parent.has_key = text, True
+        parent.key, parent.has_key = scalar, True
     return True
 
 
 def build(loader: Any, limits: Limits) -> Built:
     """The data of the loader's one document (``None`` for an empty stream)."""
     builder = _Builder(loader, limits)
-    check, get, stack, strings = loader.check_event, loader.get_event, builder.stack, builder.scalars
-    scalar_event = yaml.ScalarEvent
-    while check():
-        event = get()
+    stack, strings = builder.stack, builder.scalars
+    scalar_event, start_mapping, start_sequence = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    for event in iter(loader.get_event, None):  # None once the stream has ended
         kind = type(event)
         if kind is scalar_event:
-            if not _plain_string(event, stack, strings):
+            if not _known_scalar(event, stack, strings):
                 builder.scalar(event)
-        elif kind is yaml.MappingStartEvent:
-            builder.start(event, {})
-        elif kind is yaml.SequenceStartEvent:
-            builder.start(event, [])
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+        elif kind in ends:
             builder.end()
+        elif kind is start_mapping:
+            builder.start(event, {})
+        elif kind is start_sequence:
+            builder.start(event, [])
         elif kind is yaml.AliasEvent:
             builder.alias(event)
         elif kind is yaml.DocumentStartEvent and builder.done:

@@ -14,7 +14,6 @@ file being configured: said at validate, at its line, so it is never silent.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from mhhs_sit.definitions.model import Cohort, Scenario, Step
 from mhhs_sit.errors import Problem
 
 _INDEX = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_SAID_MAX = 4096  # distinct bodies whose scan is remembered; forgotten all at once past it (a bound)
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,15 @@ def foreign_participants(
     dip_ids, mpids = _owners(cohorts)
     mentions = _any_of([*dip_ids, *mpids])
     found: list[tuple[Step, tuple[PathPart, ...], _Owner, str]] = []
+    said: dict[str, bool] = {}  # a body as written -> whether it mentions an ID (a library repeats its steps)
     for case in scenario.cases:
         for step in case.steps:
-            if mentions is None or not mentions.search(json.dumps(step.spec, default=str)):
+            written = repr(step.spec)
+            if written not in said:
+                if len(said) >= _SAID_MAX:
+                    said.clear()
+                said[written] = mentions is not None and mentions.search(written) is not None
+            if not said[written]:
                 continue  # no cohort's ID anywhere in the body: nothing to walk (most steps use templates)
             for sub, key, value in _strings(step.spec, ()):
                 owner = dip_ids.get(value) or (mpids.get(value) if key.lower().endswith("mpid") else None)
@@ -65,8 +71,9 @@ def foreign_participants(
 
 
 def _any_of(ids: Sequence[str]) -> re.Pattern[str] | None:
-    """One pattern finding any of the IDs in a step body's JSON text (a superset of the exact
-    matches the walk then confirms), so a body with none is never walked."""
+    """One pattern finding any of the IDs in a step body's ``repr`` (a superset of the exact
+    matches the walk then confirms, at half the cost of its JSON), so a body with none is
+    never walked."""
     if not ids:
         return None
     return re.compile("|".join(re.escape(i) for i in sorted(set(ids), key=len, reverse=True)))

@@ -113,8 +113,8 @@ def unobservable_problems(scenario: Scenario, cohorts: Mapping[str, Cohort]) -> 
     """An ``expect at:`` a role that every cohort able to run the case simulates can never be seen:
     refused before the run, located at the step (a cohort that merely simulates it is ineligible)."""
     problems = []
+    able = sorted(c.id for c in cohorts.values() if all(r in c.participants for r in scenario.roles))
     for case in scenario.cases:
-        able = sorted(c.id for c in cohorts.values() if all(r in c.participants for r in scenario.roles))
         for role, where in case.listens.items():
             if able and all(role in cohorts[cid].simulated for cid in able):
                 problems.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from mhhs_sit.core.yamlsrc import PathPart, YamlDoc, format_path
 from mhhs_sit.definitions import templating
@@ -18,7 +19,8 @@ from mhhs_sit.definitions.matchers import PATH_RE
 from mhhs_sit.definitions.model import Location, Scenario, Step, TestCase
 from mhhs_sit.definitions.schema_check import suggest, type_name
 from mhhs_sit.definitions.step_checks import check_templates
-from mhhs_sit.definitions.steps import STANDALONE_SAVE, SpecVersion, StepContext, StepKind, StepRegistry
+from mhhs_sit.definitions.step_verdicts import Verdict, Verdicts
+from mhhs_sit.definitions.steps import STANDALONE_SAVE, SpecVersion, StepKind, StepRegistry
 from mhhs_sit.definitions.template_names import BUILTIN_SHAPES, Shape, cohort_shape, data_shape
 from mhhs_sit.errors import Problem
 
@@ -35,6 +37,7 @@ def _texts(value: object) -> tuple[str, ...]:
     return tuple(v for v in _list(value) if isinstance(v, str))
 
 
+@cache  # asked at every case that draws
 def draw_kinds() -> DrawKinds:
     from mhhs_sit.data import DRAW_KINDS
 
@@ -101,6 +104,10 @@ class _Builder:
         self.tags = _texts(data.get("tags"))
         self.catalogue: list[Problem] = []
         self._case_lines: dict[str, int] = {}
+        self.verdicts = Verdicts(doc, self.roles, self.spec)
+        # what a case's data may name (built-ins, the cohort as the scenario's roles see it): the same for all
+        self._builtins: dict[str, Shape] = {**BUILTIN_SHAPES, "cohort": cohort_shape(self.roles)}
+        self._step_keys = (*kinds.keys, "name")
 
     def build(self) -> Scenario:
         data = self.data
@@ -146,7 +153,7 @@ class _Builder:
         case_data = {str(k): v for k, v in given.items()} if isinstance(given, dict) else {}
         self.problems += _data_problems(doc, case_data, [*cpath, "data"])
         # data values may use built-ins and the cohort/env, but not each other
-        builtins = {**BUILTIN_SHAPES, "cohort": cohort_shape(self.roles)}
+        builtins = self._builtins
         self.problems += check_templates(doc, case_data, [*cpath, "data"], templating.BUILTIN_NAMES, builtins)
         shapes = {
             **builtins,
@@ -194,35 +201,33 @@ class _Builder:
         key = self._action_of(raw, path)
         if key is None:
             return None
-        kind = self.kinds[key]
         body = raw.get(key)
         sibling = raw.get(STANDALONE_SAVE) if key != STANDALONE_SAVE else None
-        at = StepContext(
-            self.doc, (*path, key), self.roles, state.received, sibling if isinstance(sibling, dict) else {}
-        )
+        written = repr(body)  # what the verdict and the template walk are remembered by
+        save = sibling if isinstance(sibling, dict) else {}
+        said = self.verdicts.of(self.kinds[key], path, key, body, state.received, save, written)
         # Templates in the action see the names saved *before* this step.
-        self.problems += check_templates(self.doc, body, [*path, key], state.scope, state.shapes) + kind.check(body, at)
-        if self.spec is not None:
-            self.catalogue += kind.catalogue_problems(body, at, self.spec)
-        line, col = self.doc.line_of(raw)
-        _note(state, kind, body, Location(self.doc.file, line, col))
+        self.problems += check_templates(self.doc, body, [*path, key], state.scope, state.shapes, written)
+        self.problems += said.problems
+        self.catalogue += said.catalogue
+        location = Location(self.doc.file, *self.doc.line_of(raw))
+        _note(state, said, location)
         standalone = key == STANDALONE_SAVE
         saves = self._saves(raw, path, standalone=standalone)
-        known = kind.saved_shapes(body, at, self.spec) if self.spec is not None and not standalone else {}
         for name in saves:
             if self._save_name_ok(path, name):
                 state.scope.add(str(name))
                 state.shapes.pop(str(name), None)  # unknown below, unless the catalogue says
-                if str(name) in known:
-                    state.shapes[str(name)] = known[str(name)]
+                if str(name) in said.shapes:
+                    state.shapes[str(name)] = said.shapes[str(name)]
         return Step(
             kind=key,
             spec=dict(saves) if standalone else body,
             save={} if standalone else {str(k): str(v) for k, v in saves.items()},
             name=str(raw.get("name") or ""),
-            location=Location(self.doc.file, line, col),
+            location=location,
             path=format_path(path),
-            default_title=kind.title(body),
+            default_title=said.title,
         )
 
     def _action_of(self, raw: dict[object, object], path: list[PathPart]) -> str | None:
@@ -246,7 +251,7 @@ class _Builder:
         return None
 
     def _unknown_keys(self, raw: dict[object, object], path: list[PathPart]) -> list[object]:
-        known = (*self.kinds.keys, "name")
+        known = self._step_keys
         unknown = [k for k in raw if k not in known]
         for key in unknown:
             self.problems.append(
@@ -297,15 +302,13 @@ class _Builder:
         return True
 
 
-def _note(state: _CaseState, kind: StepKind, body: object, location: Location) -> None:
+def _note(state: _CaseState, said: Verdict, location: Location) -> None:
     """What a step establishes for the steps after it: a message to reply to, a role driven."""
-    state.received = state.received or kind.receives(body)
-    role = kind.acts_as(body)
-    if role is not None:
-        state.drives.add(role)
-    watched = kind.listens_at(body)
-    if watched is not None:
-        state.listens.setdefault(watched, location)
+    state.received = state.received or said.receives
+    if said.acts_as is not None:
+        state.drives.add(said.acts_as)
+    if said.listens_at is not None:
+        state.listens.setdefault(said.listens_at, location)
 
 
 # --------------------------------------------------------------------------- case data

@@ -26,6 +26,7 @@ from mhhs_sit.definitions import (
     schema_check,
     schemas,
     step_checks,
+    step_verdicts,
     template_names,
     templating,
 )
@@ -52,7 +53,7 @@ def _checks_fingerprint() -> bytes:
     """Changes whenever the checks around the steps change (the kinds hash their own modules)."""
     h = hashlib.sha256()
     modules = (schemas, schema_check, templating, template_names, matchers, message_paths, payloads, model)
-    for module in (*modules, scenario_build, step_checks):
+    for module in (*modules, scenario_build, step_checks, step_verdicts):
         h.update(Path(str(module.__file__)).read_bytes())
     from mhhs_sit.catalogue.data import DATA_DIR as catalogue_data
 
@@ -71,8 +72,12 @@ def load_scenario_file(
     cache_dir: Path | None = None,
     version: str | None = None,
     dip_spec: str | None = None,
+    remember: bool = True,
 ) -> Loaded:
-    """One scenario file, parsed and validated once per change."""
+    """One scenario file, parsed and validated once per change; ``remember``: kept in memory for
+    the next read in this process (a pytest session reads each file at collection and again for
+    its items; ``mhhs-sit validate`` reads it once, and a process ending with 600,000 values kept
+    spends a tenth of a second in the collector's last pass)."""
     name = display or str(path)
     try:
         st = path.stat()
@@ -93,10 +98,12 @@ def load_scenario_file(
         cached = cache_dir / f"{digest}.pickle"
         found = _read_cached(cached)
         if found is not None:
-            _MEMORY[key] = (found, [])
-            return _MEMORY[key]
+            if remember:
+                _MEMORY[key] = (found, [])
+            return found, []
     result = _check(raw, name, kinds, SpecVersion(version, dip_spec) if version else None)
-    _MEMORY[key] = result
+    if remember:
+        _MEMORY[key] = result
     if cached is not None and result[0] is not None:
         _write_atomically(cached, pickle.dumps(result[0], protocol=pickle.HIGHEST_PROTOCOL))
     return result

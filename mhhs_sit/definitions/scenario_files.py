@@ -83,14 +83,16 @@ def load_scenarios(
     version: str | None = None,
     dip_spec: str | None = None,
     cache_dir: Path | None = None,
+    remember: bool = True,
 ) -> tuple[list[Scenario], list[Problem]]:
-    """Every scenario under ``paths`` and every problem, ids checked across the files."""
+    """Every scenario under ``paths`` and every problem, ids checked across the files (kept in
+    memory for the process's next read unless not ``remember``)."""
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
     ids = IdRegistry()
     for f in scenario_files(paths):
         sc, pr = load_scenario_file(
-            f, kinds, display_path(f, root), version=version, dip_spec=dip_spec, cache_dir=cache_dir
+            f, kinds, display_path(f, root), version=version, dip_spec=dip_spec, cache_dir=cache_dir, remember=remember
         )
         problems += pr
         if sc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 
@@ -62,7 +62,7 @@ class FileSchema:
 
     @cached_property
     def _fast(self) -> Callable[[object], object]:
-        check: Callable[[object], object] = fastjsonschema.compile(dict(self.schema))
+        check: Callable[[object], object] = fastjsonschema.compile(_any_for_one(dict(self.schema)))
         return check
 
     @cached_property
@@ -85,6 +85,32 @@ class FileSchema:
             for path, message, key in explain(error):
                 problems.append(doc.problem(path, message, key=key))
         return problems
+
+
+def _any_for_one(schema: object) -> Any:
+    """``schema`` for the fast check: each ``oneOf`` of alternatives of different types as an
+    ``anyOf`` with the text one first. At most one of them can hold, so the verdict is the same;
+    but the check stops at the first that holds instead of trying all and raising (and
+    formatting) an error for each that does not: a duration ``10s`` was not a number at each of
+    10,000 expects, four fifths of the check's time. Invalid files are explained with the schema
+    as written."""
+    if isinstance(schema, list):
+        return [_any_for_one(s) for s in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out = {str(k): _any_for_one(v) for k, v in schema.items()}
+    if _disjoint_types(out.get("oneOf")) and "anyOf" not in out:  # text first: what YAML mostly holds
+        out["anyOf"] = sorted(out.pop("oneOf"), key=lambda alternative: alternative["type"] != "string")
+    return out
+
+
+def _disjoint_types(alternatives: object) -> bool:
+    if not isinstance(alternatives, list):
+        return False
+    types = [a.get("type") if isinstance(a, Mapping) else None for a in alternatives]
+    if not all(isinstance(t, str) for t in types):
+        return False
+    return len(set(types)) == len(types) and not {"integer", "number"} <= set(types)
 
 
 _FILES = {"cohort": FileSchema(schemas.COHORT), "environment": FileSchema(schemas.ENVIRONMENT)}

@@ -25,13 +25,13 @@ _WALKED: dict[str, tuple[tuple[tuple[PathPart, ...], str], ...]] = {}
 _LEAVES: dict[tuple[str, int], tuple[Shape, str | None]] = {}  # (source, id(shape)) -> (the shape, problem)
 
 
-def _templates_in(value: object) -> tuple[tuple[tuple[PathPart, ...], str], ...]:
+def _templates_in(value: object, written: str | None = None) -> tuple[tuple[tuple[PathPart, ...], str], ...]:
     """Every ``{{ }}`` in ``value`` and where it sits (``templating.expressions``), remembered by the
     value's ``repr`` (exact, where JSON would make the key 1 and "1" one; and a C-speed pass that
-    says at once that most values hold none)."""
+    says at once that most values hold none); ``written``: that repr, when the caller has it."""
     if isinstance(value, str):
         return tuple(templating.expressions(value)) if "{{" in value else ()
-    blob = repr(value)
+    blob = repr(value) if written is None else written
     if "{{" not in blob:
         return ()
     found = _WALKED.get(blob)
@@ -48,11 +48,12 @@ def check_templates(
     path: Sequence[PathPart],
     scope: Collection[str],
     shapes: Mapping[str, Shape] = BUILTIN_SHAPES,
+    written: str | None = None,
 ) -> list[Problem]:
     """Every ``{{ }}`` in ``value`` parses, names something in ``scope`` and, where its shape is
-    known (``shapes``), a field it has, down to the leaf."""
+    known (``shapes``), a field it has, down to the leaf (``written``: ``repr(value)``, if made)."""
     problems: list[Problem] = []
-    for sub, source in _templates_in(value):
+    for sub, source in _templates_in(value, written):
         try:
             expr = templating.parse_expression(source)
         except ValueError as exc:

@@ -35,7 +35,11 @@ STANDALONE_SAVE = "save"
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step's load-time checks can see: where its body is, and what the case has so far."""
+    """What a step's load-time checks can see: where its body is, and what the case has so far.
+
+    A kind's verdict on a body is worked out once per file for each distinct body, ``received`` and
+    ``save`` (``step_verdicts.py``): its checks use ``path`` and ``doc`` only to locate problems
+    (``problem``), so that they can be located again at each step repeating the body."""
 
     doc: YamlDoc
     path: tuple[PathPart, ...]  # the body, e.g. ``cases[0].steps[1].send``
@@ -182,11 +186,11 @@ class StepRegistry(Generic[K_co]):
     def __iter__(self) -> Iterator[K_co]:
         return iter(self._kinds.values())
 
-    @property
+    @cached_property  # a registry does not change once made; asked for at every key of every step
     def keys(self) -> tuple[str, ...]:
         return tuple(self._kinds)
 
-    @property
+    @cached_property
     def actions(self) -> tuple[str, ...]:
         """The kinds a step names as its one action (all but a standalone ``save``)."""
         return tuple(k for k in self._kinds if k != STANDALONE_SAVE)
