@@ -7,9 +7,11 @@ registered: false`` an unknown one; a core with a wrong check digit is invalid. 
 the pool never issues (``foreign``) is taken as known: the simulator has no register to deny it.
 
 The register's site data for a pool MPAN is the pool's own metering point (``site_of``: the
-GSP-correct address, segment, connection type, direction, domestic flag), so what REGS writes in
-B022-B026/B028 agrees with what ``draw: metering_point`` gives a test; a foreign core gets the fixed
-test site. Every pool point is energised (the pool draws no de-energised points).
+GSP-correct address, segment, connection type, direction, domestic flag, DUoS tariff), so what REGS
+writes in B022-B026/B028 agrees with what ``draw: metering_point`` gives a test; a foreign core gets
+the fixed test site. Every pool point is energised (the pool draws no de-energised points).
+Modelled: the DUoS tariff (B024 DUOSTariffID, at most 3 characters) is the point's line loss factor
+class, the three characters of the full MPAN's top line that the MHHS DUoS Tariff ID takes over.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from mhhs_sit.data.render import RowMaker
 TEST_SITE: dict[str, object] = {
     "postcode": "SW1A 2AA", "line1": "1 Test Street", "line2": None, "town": "London", "gsp_group": None,
     "segment": "S", "connection_type": "W", "direction": "I", "metered": True, "domestic": True,
-    "energisation": "E",
+    "energisation": "E", "duos_tariff": "101",
 }  # fmt: skip
 
 
@@ -74,5 +76,5 @@ def site_of(core: object) -> dict[str, object]:
         "postcode": address["postcode"], "line1": lines[0], "line2": lines[1], "town": address["town"],
         "gsp_group": point["gsp_group"], "segment": segment, "connection_type": point["connection_type"],
         "direction": "E" if point["direction"] == "export" else "I", "metered": segment != "U",
-        "domestic": point["domestic"], "energisation": "E",
+        "domestic": point["domestic"], "energisation": "E", "duos_tariff": point["line_loss_factor_class"],
     }  # fmt: skip

@@ -133,7 +133,7 @@ class ParticipantSimulators:
             "known_dip_ids": sorted(self.dip.config.participants),
             "mpan": mpan_view(field(egress, "M0", "MPANCore") or field(egress, "M1", "principalMPAN")),
             "reason": f"no {me.role} rule covers {interface} [{event}]",
-            "settlement": settlement_view(egress),  # a settlement trigger's calendar and report (else None)
+            "settlement": settlement_view(egress, self._cohort_parties(me)),  # a settlement trigger's (else None)
         }
 
     async def handle(self, me: SimParticipant, egress: dict[str, object]) -> None:

@@ -183,7 +183,11 @@ def test_across_the_spring_change_an_unanswered_appointment_lapses_and_a_settlem
     assert schema["R002"] == {"settlementDate": "2026-03-29", "settlementCode": "II", "runNumber": 1}
     assert [r["settlementPeriodID"] for r in schema["REP003-R024"]] == list(range(1, 47))
     assert schema["R007"]["settlementRunExecutionDate"].startswith("2026-04-02T")  # on the simulation clock
-    assert schema["REP003-R015"] == [{"R015": {"supplierMPID": "SUPL"}}]
+    [supplier] = schema["REP003-R015"]
+    assert supplier["R015"] == {"supplierMPID": "SUPL"}
+    [bm_unit] = supplier["REP003-R016"]  # the base BM unit of _A, with the one MPAN's 0.250 kWh
+    assert bm_unit["R016"] == {"BMUnitID": "2__ASUPL000", "defaultBMUnitFlag": True}
+    assert bm_unit["R021"]["dailyPeriodBMUnitTotalAllocatedVolume"] == "0.250000"
     assert reports(sim, used, "SF") == []  # SF: the 7th working day, 7 April
     no_defects(sim)
 

@@ -1,6 +1,6 @@
 """The simulated registration service writes each MPAN's own site data: for an MPAN the data pool
 issued, the pool's metering point (the GSP-correct address, segment, connection type, energy
-direction, domestic flag) in IF-002 and IF-033, as ``draw: metering_point`` gives it to a test; for
+direction, domestic flag, DUoS tariff) in IF-002 and IF-033, as ``draw: metering_point`` gives it to a test; for
 a core the pool never issues, the fixed test site."""
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def test_a_pool_mpan_is_described_with_its_own_metering_point(sim, segment):
         assert custom["B023"]["energyDirection"] == ("E" if point["direction"] == "export" else "I")
         assert custom["B026"]["marketSegmentIndicator"] == {"smart": "S", "advanced": "A"}[segment]
         assert custom["B025"]["energisationStatus"] == "E"
+        assert custom["B024"]["DUOSTariffID"] == point["line_loss_factor_class"] == point["full_mpan"][5:8]
     assert site_of(point["mpan"])["gsp_group"] == point["gsp_group"] == "_C"  # London (12): GSP group _C
 
 
@@ -95,3 +96,11 @@ def test_two_pool_mpans_get_different_addresses_and_a_foreign_core_the_test_site
     foreign, _ = switch(sim, FOREIGN)
     assert foreign["B022"]["meteringPointPostcode"] == TEST_SITE["postcode"] == "SW1A 2AA"
     assert foreign["B026"]["marketSegmentIndicator"] == "S"
+    assert foreign["B024"]["DUOSTariffID"] == TEST_SITE["duos_tariff"] == "101"
+
+
+def test_the_duos_tariff_is_each_pool_mpans_own():
+    pool = CohortPool("C48", cohort_index=48, distributor_ids=["12"], seed=7)
+    points = [pool.draw("metering_point") for _ in range(40)]
+    tariffs = {site_of(p["mpan"])["duos_tariff"] for p in points if isinstance(p, dict)}
+    assert len(tariffs) > 1 and all(isinstance(t, str) and len(t) == 3 for t in tariffs)

@@ -1,6 +1,7 @@
 """The settlement calendar the simulated VAS runs by: each run's date in working days after the
 settlement date (UK clock midnight, with the offset of that date), the local day's periods (46 and
-50 on the clock-change days), and the compressed report a run's REP carries."""
+50 on the clock-change days), the compressed report a run's REP carries, and the volumes, DUoS
+totals and BM unit defaults a run reports from the consumption received."""
 
 from __future__ import annotations
 
@@ -48,3 +49,45 @@ def test_only_data_naming_a_settlement_date_has_a_settlement_view():
     assert settlement_view({}) is None
     assert settlement_view({"settlement_date": "not a date"}) is None
     assert settlement_view({"CommonBlock": {}, "B900": {}}) is None
+
+
+def _b900(values: dict[str, str]) -> dict:
+    return {
+        "settlementDayConsumptionPeriods": [{"consumptionPeriods": [{"sp": sp, "v": v} for sp, v in values.items()]}]
+    }
+
+
+def test_a_runs_volumes_are_summed_per_local_settlement_period_over_the_mpans_received():
+    """On the long day (50 periods) period 1 ends 00:30 BST (23:30 UTC the day before) and period
+    50 at midnight GMT; two MPANs' values add up in the period they share."""
+    volumes = {
+        "1000000000030": _b900({"2026-10-24T23:30:00+00:00": "0.250", "2026-10-26T00:00:00+00:00": "1.000"}),
+        "1000000000049": _b900({"2026-10-25T00:30:00+01:00": "0.125", "2026-10-25T12:00:00+00:00": "0.500"}),
+    }
+    view = settlement_view(
+        {"settlement_date": "2026-10-25", "gsp_group": "_A", "volumes": volumes}, {"SUP": {"mpid": "SUPA"}}
+    )
+    assert view is not None and view["periods"] == 50 and view["mpans"] == 2
+    by_period = view["volumes"]
+    assert isinstance(by_period, list) and len(by_period) == 50
+    assert by_period[0] == "0.375000" and by_period[49] == "1.000000"
+    assert by_period[25] == "0.500000"  # 12:00 GMT, 13 hours after 23:00 UTC, ends period 26 of the long day
+    assert view["total"] == "1.875000"
+    [totals] = view["duos"]
+    assert totals["dailyTotalMSIDCount"] == 2 and sum(t["dailyTariffNumberOfMSIDs"] for t in totals["R901-07"]) == 2
+    [default] = view["bm_unit_defaults"]
+    assert default["BMUnitID"] == "2__ASUPA000" and len(default["BMUnitID"]) == 11
+    [bm_unit] = view["bm_units"]
+    assert (
+        bm_unit["R021"]["dailyBMUnitMSIDCount"] == 2
+        and bm_unit["R021"]["dailyPeriodBMUnitTotalAllocatedVolume"] == "1.875000"
+    )
+    lines = gzip.decompress(base64.b64decode(str(view["report"]))).decode().splitlines()
+    assert lines[0].endswith(",allocatedVolume") and lines[1].endswith(",0.375000")
+
+
+def test_without_consumption_a_run_counts_nothing_and_names_no_bm_unit_default():
+    view = settlement_view({"settlement_date": "2026-06-10", "gsp_group": "_A", "volumes": None})
+    assert view is not None and view["mpans"] == 0 and view["duos"] == [] and view["bm_unit_defaults"] == []
+    assert view["bm_units"] == []
+    assert view["total"] == "0.000000" and set(view["volumes"]) == {"0.000000"}
