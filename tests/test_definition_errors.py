@@ -475,6 +475,15 @@ def test_same_dip_id_with_two_roles_across_cohorts(tmp_path: Path) -> None:
     assert count_line(block) == "1 problem in 1 file"
 
 
+def test_a_dip_id_one_cohort_simulates_cannot_be_played_in_another(tmp_path: Path) -> None:
+    c2 = edit(edit(COHORT, "cohort: C1", "cohort: C2"), '"2300000101"', '"2300000202"')
+    c2 = edit(c2, "simulated: [REGS]", "simulated: []")  # C2 plays the REGS C1 simulates (same DIP ID)
+    block = report(tmp_path, {"cohorts/C2.yaml": c2})
+    message = message_at(block, "cohorts/C2.yaml:4:30 [participants.REGS.dip_id]")
+    assert "DIP ID 2200000101 is simulated in cohort C1" in message and "plays REGS" in message
+    assert count_line(block) == "1 problem in 1 file"
+
+
 # --------------------------------------------------------------------------- environments
 
 

@@ -23,6 +23,7 @@ def load_cohorts(directory: Path, root: Path | None = None) -> tuple[dict[str, C
     reader = _Reader()
     for f in scenario_files([directory]):
         reader.read(load_yaml(f, display=display_path(f, root)))
+    reader.check_simulated_elsewhere()
     return reader.with_data_slots(), reader.problems
 
 
@@ -81,6 +82,27 @@ class _Reader:
                     )
                 )
             self.dip_owner.setdefault(p.dip_id, (cid, role))
+
+    def check_simulated_elsewhere(self) -> None:
+        """A DIP ID one cohort simulates cannot be played by the framework in another: the simulator
+        answers every message to it, those of the other cohort's cases included."""
+        simulated_in: dict[tuple[str, str], str] = {}  # (DIP ID, role) -> the first cohort simulating it
+        for _, cohort in sorted(self.built, key=lambda b: b[1].id):
+            for role in sorted(cohort.simulated & set(cohort.participants)):
+                simulated_in.setdefault((cohort.participants[role].dip_id, role), cohort.id)
+        for doc, cohort in self.built:
+            for role, p in cohort.participants.items():
+                other = simulated_in.get((p.dip_id, role))  # another role's DIP ID: refused already
+                if role in cohort.simulated or other is None or other == cohort.id:
+                    continue
+                self.problems.append(
+                    doc.problem(
+                        ["participants", role, "dip_id"],
+                        f"DIP ID {p.dip_id} is simulated in cohort {other}, so the simulator answers every message "
+                        f"to it; here the framework plays {role} with it: give one of them a DIP ID of its own, "
+                        f"or simulate {role} here too",
+                    )
+                )
 
     def with_data_slots(self) -> dict[str, Cohort]:
         """Each cohort owns a slice of the MPAN space (C1..C49 and MVC by name, others by data_slot)."""
