@@ -231,6 +231,9 @@ def _check_roles(option: str, roles: list[str], chosen: list[Cohort]) -> None:
 def credentials(sim: Any, env: Environment, cohorts: list[Cohort]) -> dict[str, Any]:
     """What a system under test needs, with every field the simulator config carries."""
     from mhhs_stubs.config_file import to_jsonable
+    from mhhs_stubs.control import PARTICIPANT_PATHS
+    from mhhs_stubs.journal_access import READABLE_PATHS
+    from mhhs_stubs.service_desk_api import DESK_PATH
 
     whole = to_jsonable(sim.config)
     participants = sorted(whole.pop("participants").values(), key=lambda p: (p["cohort"], p["role"], p["dip_id"]))
@@ -243,7 +246,16 @@ def credentials(sim: Any, env: Environment, cohorts: list[Cohort]) -> dict[str, 
         "simulated_roles": {c.id: sorted(c.simulated) for c in cohorts},
         "external_roles": {c.id: sorted(c.roles - c.simulated) for c in cohorts},
         "register_webhooks": WEBHOOK_HOWTO.format(url=sim.url),
-        "control": {"header": CONTROL_HEADER, "key": sim.config.control_key, "paths": "/_sim/* but /_sim/inbox"},
+        "control": {
+            "header": CONTROL_HEADER,
+            "key": sim.config.control_key,
+            "paths": "/_sim/*: every path with this key; a participant's own key opens only those below",
+            "participant_paths": [
+                f"{PARTICIPANT_PATHS}{{dip_id}} and its /ack: the participant's own inbox",
+                *(f"GET {path}: its own journal entries" for path in (*READABLE_PATHS, "/_sim/messages/{id}")),
+                f"{DESK_PATH}/*: the service desk, its own incidents",
+            ],
+        },
         "participants": participants,
         "simulator": whole,
     }

@@ -158,6 +158,15 @@ def test_up_prints_the_url_and_credentials_and_a_credential_is_accepted():
         assert f"control API (/_sim): send X-Sim-Control-Key: {key}" in up.lines
         assert key not in {p["api_key"] for p in creds["participants"]}
         assert requests.get(f"{up.url}/_sim/health", headers=up.control_headers, timeout=5).status_code == 200
+        opened = creds["control"]["participant_paths"]  # what a participant's own key opens, each named
+        assert [p.split(" ")[0] for p in opened] == [
+            "/_sim/inbox/{dip_id}",
+            "GET",
+            "GET",
+            "GET",
+            "GET",
+            "/_sim/service-desk/*:",
+        ], opened
         for wrong in ({}, {"X-Sim-Control-Key": up.participant("SUP")["api_key"]}):
             refused = requests.get(f"{up.url}/_sim/messages", headers=wrong, timeout=5)
             assert (
