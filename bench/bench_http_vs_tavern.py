@@ -76,11 +76,18 @@ def write_project(root: Path, n: int, per_file: int, url: str) -> None:
         )
 
 
+# pytest's own temporary directories in a root of the benchmark's: under -n, xdist gives each worker
+# a base temp, and pytest then prunes every older one it finds, those other test runs on this
+# machine left behind included (seconds, on a busy machine), which is no cost of the tool measured.
+_TEMP_ROOT = Path(tempfile.mkdtemp(prefix="mhhs-bench-tmp-"))
+_ISOLATED = {**os.environ, "PYTEST_DEBUG_TEMPROOT": str(_TEMP_ROOT)}
+
+
 def run_once(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
     """Wall seconds, CPU seconds (user+sys) of the child process tree, last line of its output."""
     before = os.times()
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=_ISOLATED)
     wall = time.perf_counter() - t0
     after = os.times()
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
@@ -190,6 +197,7 @@ def main() -> None:
     finally:
         server.terminate()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(_TEMP_ROOT, ignore_errors=True)
 
     print(
         f"\n{args.n} tests (POST then GET with a saved id); medians of {args.repeat} interleaved rounds; "

@@ -161,9 +161,13 @@ class SessionState:
     def is_scenario(self, path: Path) -> bool:
         """Whether ``path`` is under a scenario directory (mhhs_scenarios) or named on the command line."""
         if self.scenario_places is None:
-            named = frozenset(Path(a.split("::")[0]).resolve() for a in self.config.args)
-            self.scenario_places = (tuple(self.project.scenario_dirs), named)
+            args = [Path(a.split("::")[0]) for a in self.config.args]
+            named = frozenset([*(a.absolute() for a in args), *(a.resolve() for a in args)])
+            dirs = self.project.scenario_dirs
+            self.scenario_places = (tuple(dict.fromkeys([*dirs, *(d.resolve() for d in dirs)])), named)
         roots, named = self.scenario_places
+        if path in named or any(path.is_relative_to(root) for root in roots):
+            return True  # as pytest spells it: no resolving (a syscall per part of the path) per file
         resolved = path.resolve()
         return resolved in named or any(resolved.is_relative_to(root) for root in roots)
 

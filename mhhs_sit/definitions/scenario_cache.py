@@ -82,7 +82,8 @@ def load_scenario_file(
     try:
         st = path.stat()
         # by the kinds' fingerprint, not the registry's id: an id is reused once a registry is gone
-        key = (str(path.resolve()), st.st_mtime, st.st_size, name, f"{version}|{dip_spec}", kinds.fingerprint)
+        where = str(path if path.is_absolute() else path.resolve())  # a link's two spellings: two entries, no harm
+        key = (where, st.st_mtime, st.st_size, name, f"{version}|{dip_spec}", kinds.fingerprint)
         if key in _MEMORY:
             return _MEMORY[key]
         large = too_large(name, st.st_size)
