@@ -79,8 +79,12 @@ def write_project(root: Path, n: int, per_file: int, url: str) -> None:
 # pytest's own temporary directories in a root of the benchmark's: under -n, xdist gives each worker
 # a base temp, and pytest then prunes every older one it finds, those other test runs on this
 # machine left behind included (seconds, on a busy machine), which is no cost of the tool measured.
+# And Python as it runs by default, keeping compiled modules: with PYTHONDONTWRITEBYTECODE set (as
+# some sandboxes and CI images do) every process compiles every module of an editable install from
+# source, a cost a pip-installed peer does not pay (pip compiles at install).
 _TEMP_ROOT = Path(tempfile.mkdtemp(prefix="mhhs-bench-tmp-"))
-_ISOLATED = {**os.environ, "PYTEST_DEBUG_TEMPROOT": str(_TEMP_ROOT)}
+_ISOLATED = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+_ISOLATED["PYTEST_DEBUG_TEMPROOT"] = str(_TEMP_ROOT)
 
 
 def run_once(cmd: list[str], cwd: Path) -> tuple[float, float, str]:

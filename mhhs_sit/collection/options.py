@@ -174,7 +174,7 @@ def check_values(config: pytest.Config, project: Project) -> None:
 
 def check_markers(config: pytest.Config, project: Project) -> None:
     """``-m`` names only tags and registered markers (checked once every plugin has registered its own)."""
-    if hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput") or not config.option.markexpr:  # no -m: no file to read for its tags
         return
     tags = scenario_tags(scenario_places(project, [str(a) for a in config.args]))
     registered = {str(line).split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}

@@ -141,10 +141,11 @@ class ResultsRecorder:
 
     # -- pytest hooks -----------------------------------------------------------------------------
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Under xdist the controller opens the store now, after the workers are spawned: it would
-        otherwise wait for their collection, then keep them waiting while it opens it."""
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """Under xdist the controller opens the store here, once its workers are spawned (xdist
+        spawns them at session start) and while they start: it would otherwise wait for their
+        collection, then keep them waiting while it opens it. (Returns None: the loop runs on.)"""
         if getattr(self.config.option, "numprocesses", None) and not self.config.option.collectonly:
             self._connected()
 
