@@ -213,3 +213,20 @@ def test_a_cookie_an_answer_sets_is_sent_with_the_next_call_and_a_redirect_is_fo
     assert [call.request.url for call in responses.calls] == [f"{BASE}/login", f"{BASE}/old", f"{BASE}/new"]
     assert responses.calls[1].request.headers["Cookie"] == "portal=abc"
     assert responses.calls[2].request.headers["Cookie"] == "portal=abc"
+
+
+@responses.activate
+def test_a_redirect_is_followed_when_no_cookie_was_ever_set():
+    """The empty cookie jar is skipped when preparing a call; following a redirect still has one."""
+    responses.get(f"{BASE}/old", status=307, headers={"Location": f"{BASE}/new"})
+    responses.get(f"{BASE}/new", json={"moved": True}, status=200)
+    ex = client().request("GET", "/old")
+    assert ex.status == 200 and ex.response_body == {"moved": True}
+    assert "Cookie" not in responses.calls[1].request.headers
+
+
+@responses.activate
+def test_credentials_in_the_url_are_sent_as_basic_auth_as_requests_sends_them():
+    responses.get("https://sit:pa55@dip.example.test/q", json={}, status=200)
+    client().request("GET", "https://sit:pa55@dip.example.test/q")
+    assert responses.calls[0].request.headers["Authorization"] == "Basic c2l0OnBhNTU="

@@ -284,14 +284,16 @@ class DipClient:
         else:
             prepared.url = _prepared_url(out.url)
         prepared.prepare_headers(_merged_headers(session.headers, out.headers))
-        cookies = RequestsCookieJar()  # a copy, as the session's jar is only read here
-        cookies.update(session.cookies)
-        prepared.prepare_cookies(cookies)
+        if session.cookies:  # an empty jar adds no header: its policy machinery is skipped (see _sent)
+            cookies = RequestsCookieJar()  # a copy, as the session's jar is only read here
+            cookies.update(session.cookies)
+            prepared.prepare_cookies(cookies)
         prepared.prepare_body(out.payload or {}, None)
-        prepared.prepare_auth(_auth(session, out.url), out.url)
+        auth = _auth(session, out.url)
+        if auth is not None or "@" in (prepared.url or ""):  # else prepare_auth finds nothing to add
+            prepared.prepare_auth(auth, out.url)
         prepared.prepare_hooks(session.hooks)
-        settings = session.merge_environment_settings(prepared.url, {}, None, None, out.cert)
-        return _sent(session, prepared, out.timeout, settings)
+        return _sent(session, prepared, out.timeout, _settings(session, prepared.url or "", out.cert))
 
     def _backoff(self, attempt: int) -> float:
         return self.backoff * 2.0 ** (attempt - 1)
@@ -358,6 +360,8 @@ def _sent(
     if "set-cookie" in r.headers:
         _keep_cookies(session.cookies, prepared, r.raw)
     if r.is_redirect:
+        if not session.cookies:  # resolving a redirect reads the call's jar: the one skipped when empty
+            prepared.prepare_cookies(RequestsCookieJar())
         redirected = session.resolve_redirects(
             r,
             prepared,
@@ -444,6 +448,19 @@ def _prepared_url(url: str) -> str:
     prepared = requests.PreparedRequest()
     prepared.prepare_url(url, None)
     return prepared.url or url
+
+
+def _settings(session: requests.Session, url: str, cert: tuple[str, str] | None) -> _Settings:
+    """``Session.merge_environment_settings`` for a call that sets none of its own: the session's,
+    read straight when it does not trust the environment (a loopback DIP's)."""
+    if session.trust_env:
+        return session.merge_environment_settings(url, {}, None, None, cert)
+    return {
+        "proxies": dict(session.proxies),
+        "stream": session.stream,
+        "verify": session.verify,
+        "cert": cert if cert is not None else session.cert,
+    }
 
 
 def _auth(session: requests.Session, url: str) -> object:
