@@ -353,7 +353,7 @@ def cmd_cycle(args: argparse.Namespace) -> int:
 
 
 def _print_cycles(store: ResultsStore) -> None:
-    from mhhs_sit.evidence.outcomes import natural_key
+    from mhhs_sit.core.natural_order import natural_key
 
     cycles = store.cycles()
     if not cycles:
@@ -373,7 +373,7 @@ def _print_runs(cycle: str, runs: Sequence[StoredRun]) -> None:
 
 def _print_histories(runs: Sequence[StoredRun], rows: Sequence[StoredResult], wanted: set[str]) -> None:
     """Every case × cohort with its deciding status and each run's outcome (only ``wanted`` statuses, if any)."""
-    from mhhs_sit.evidence.outcomes import natural_key
+    from mhhs_sit.core.natural_order import natural_key
     from mhhs_sit.store.cycle import histories
 
     number = {r.run_id: i for i, r in enumerate(runs, 1)}

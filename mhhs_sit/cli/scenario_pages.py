@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mhhs_sit.cli.common import readable_scenarios
 from mhhs_sit.core import atomic
+from mhhs_sit.core.natural_order import natural_key
 from mhhs_sit.definitions.model import STAGES, Cohort, Scenario, TestCase
 from mhhs_sit.definitions.themes import ThemeTitles
 from mhhs_sit.project import Project
@@ -164,7 +165,7 @@ def _index(by_stage: Mapping[str, list[Scenario]], themes: ThemeTitles, cohorts:
             "\n## Cohorts\n\nA case runs in every cohort holding its roles that does not simulate a role it "
             "acts as or observes (docs/architecture.md).\n\n| Cohort | Title | Roles | Simulated |\n|---|---|---|---|\n"
         )
-        for cid in sorted(cohorts):
+        for cid in sorted(cohorts, key=natural_key):
             c = cohorts[cid]
             out.append(
                 f"| {cid} | {c.title} | {', '.join(c.participants)} | {', '.join(sorted(c.simulated)) or '-'} |\n"
@@ -217,7 +218,9 @@ def _scenario_section(sc: Scenario, cohorts: Mapping[str, Cohort], root: Path) -
     parts.append("| Case | What it proves | Priority | Requirements | Cohorts (local) |\n|---|---|---|---|---|\n")
     for case in sc.cases:
         reqs = ", ".join(case.requirements or sc.requirements)
-        runs = [cid for cid in sorted(cohorts) if cohorts[cid].ineligibility(sc, case, local=True) is None]
+        runs = [
+            cid for cid in sorted(cohorts, key=natural_key) if cohorts[cid].ineligibility(sc, case, local=True) is None
+        ]
         where = ", ".join(runs) or ("`mhhs-sit qualify`" if sc.stage == "qualification" else "none")
         parts.append(f"| {case.id} | {_cell(case.title)} | {case.priority} | {reqs} | {where} |\n")
     return "".join(parts) + "\n"

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mhhs_sit import __version__
+from mhhs_sit.core.natural_order import natural_key
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.evidence.criteria import CriteriaSet, Outcome, evaluate
 from mhhs_sit.evidence.outcomes import (
@@ -25,7 +26,6 @@ from mhhs_sit.evidence.outcomes import (
     Tally,
     _when,
     coverage,
-    natural_key,
     pct,
     tally,
     tally_by,

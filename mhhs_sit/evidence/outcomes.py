@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mhhs_sit.core.natural_order import natural_key
 from mhhs_sit.definitions.model import STAGES
 from mhhs_sit.errors import ConfigError
 from mhhs_sit.results.model import CaseResult, StepResult
@@ -218,10 +218,6 @@ def _when(stamp: str) -> float:
     except ValueError:
         return float("-inf")
     return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
-
-
-def natural_key(text: str) -> tuple[int | str, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
 def stage_order(stage: str) -> tuple[int, str]:

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mhhs_sit.core.gcpause import paused_gc
+from mhhs_sit.core.natural_order import natural_key
 from mhhs_sit.core.yamlsrc import load_yaml
 from mhhs_sit.definitions.model import ONLY_WHEN_ASKED, Cohort, Scenario, TestCase
 from mhhs_sit.definitions.requirements import Requirement
 from mhhs_sit.definitions.steps import StepKind, StepRegistry
 from mhhs_sit.errors import Problem
-from mhhs_sit.evidence.outcomes import natural_key
 from mhhs_sit.results.outcome import EXECUTED, Status
 from mhhs_sit.results.run import utc_now
 from mhhs_sit.rttm.checked import checked_roles

@@ -117,7 +117,8 @@ class Rttm:
         in test-stage order, themes 2 before 10, "(none)" last). A requirement counts in every group
         one of its rows falls in: its own stage for ``stage``; uncovered ones under "(none)" for
         ``theme``."""
-        from mhhs_sit.evidence.outcomes import natural_key, stage_order
+        from mhhs_sit.core.natural_order import natural_key
+        from mhhs_sit.evidence.outcomes import stage_order
 
         groups: dict[str, set[str]] = {}
         for row in self.rows:
