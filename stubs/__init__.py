@@ -7,8 +7,9 @@ cost every validate a fifth of a second.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from mhhs_sit.core.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from mhhs_stubs.app import SimulatorApp, create_app
@@ -36,10 +37,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mhhs_stubs' has no attribute {name!r}")
-    value = getattr(import_module(f"mhhs_stubs.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE, globals())

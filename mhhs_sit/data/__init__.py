@@ -11,8 +11,9 @@ and a run under xdist has three).
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from mhhs_sit.core.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from mhhs_sit.data.checkdigit import check_digit, full_mpan_problem, is_valid_mpan_core, mpan_core_problem
@@ -53,10 +54,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mhhs_sit.data' has no attribute {name!r}")
-    value = getattr(import_module(f"mhhs_sit.data.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE, globals())
