@@ -8,8 +8,10 @@ days the clocks change), the per-period rows of a report (``settlement.R024``), 
 per settlement period and in total (``settlement.volumes``, ``settlement.total``: kWh, 6 decimals),
 the MPANs counted (``settlement.mpans``), the DUoS invoice totals by tariff (``settlement.duos``:
 REP-901's R901-06 items), the supplier's BM unit with its volume (``settlement.bm_units``: REP-003's
-REP003-R016 items), the exceptions of the run (``settlement.bm_unit_defaults``: REP-007's
-R036 items; ``settlement.llf_default``: REP-008's R039 text) and the compressed report
+REP003-R016 items, with the volume by consumption component class: mhhs_stubs.consumption_classes),
+the MDS's defaulted consumption of the data's ``mpan`` (``settlement.defaults``: IF-013's
+B920List), the exceptions of the run (``settlement.bm_unit_defaults``: REP-007's R036 items;
+``settlement.llf_default``: REP-008's R039 text) and the compressed report
 (``settlement.report``: gzip, base64, as block P03 carries it). Everything else is ``None``.
 
 Confirmed: the run codes (DI-160: SF, R1, R2, R3, RF, DR, DF, II), the blocks, periods by UK local
@@ -33,6 +35,7 @@ from collections.abc import Mapping
 
 from mhhs_sit.data.periods import period_count
 from mhhs_sit.definitions.templating import uk_midnight
+from mhhs_stubs.consumption_classes import by_class, defaulted
 from mhhs_stubs.registry import site_of
 
 CALENDAR: Mapping[str, int] = {  # run code -> working days after the settlement date (modelled)
@@ -96,7 +99,8 @@ def settlement_view(
         "mpans": len(consumption),
         "duos": duos_totals({m: sum(v) for m, v in consumption.items()}),
         "bm_unit_defaults": _bm_unit_defaults(bm_unit, gsp, len(consumption)),
-        "bm_units": _bm_units(bm_unit, sum(volumes), len(consumption)),
+        "bm_units": _bm_units(bm_unit, day, consumption),
+        "defaults": defaulted(day, dt.datetime.fromisoformat(uk_midnight(day)), periods, data.get("mpan")),
         "llf_default": f"no line loss factors received from the LDSO for {day}: default LLF 1 used in all "
         f"{periods} settlement periods",
         "report": _report(day, data.get("settlement_code"), data.get("run_number"), rows, volumes),
@@ -181,17 +185,20 @@ def _bm_unit_defaults(bm_unit: str | None, gsp: str, mpans: int) -> list[dict[st
     return [{"BMUnitID": bm_unit, "detailsOfDefaultDataUsed": text}]
 
 
-def _bm_units(bm_unit: str | None, total: float, mpans: int) -> list[dict[str, object]]:
-    """REP-003's REP003-R016: the base BM unit (a default) with the day's allocated volume (R021:
-    corrected equals uncorrected, the group correction factor being 1) and the MPANs counted."""
-    if bm_unit is None or not mpans:
+def _bm_units(bm_unit: str | None, day: dt.date, consumption: Mapping[str, list[float]]) -> list[dict[str, object]]:
+    """REP-003's REP003-R016: the base BM unit (a default) with its volume by consumption component
+    class (REP003-R017) and the day's allocated volume (R021: corrected equals uncorrected, the group
+    correction factor being 1) and the MPANs counted."""
+    if bm_unit is None or not consumption:
         return []
+    total = sum(sum(v) for v in consumption.values())
     totals = {
         "dailyUncorrectedPeriodBMUnitTotalAllocatedVolume": kwh(total),
         "dailyPeriodBMUnitTotalAllocatedVolume": kwh(total),
-        "dailyBMUnitMSIDCount": mpans,
+        "dailyBMUnitMSIDCount": len(consumption),
     }
-    return [{"R016": {"BMUnitID": bm_unit, "defaultBMUnitFlag": True}, "R021": totals}]
+    unit = {"BMUnitID": bm_unit, "defaultBMUnitFlag": True}
+    return [{"R016": unit, "REP003-R017": by_class(day, consumption), "R021": totals}]
 
 
 def _report(day: dt.date, code: object, run: object, rows: list[dict[str, object]], volumes: list[float]) -> str:
