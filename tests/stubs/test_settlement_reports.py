@@ -26,6 +26,7 @@ from mhhs_sit.definitions.payloads import check_message
 from mhhs_sit.definitions.templating import uk_midnight
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+from mhhs_stubs.consumption_classes import ccc_id
 from mhhs_stubs.registry import site_of
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "dip-api-spec"
@@ -147,6 +148,18 @@ def test_a_run_reports_the_volumes_the_mds_received_with_its_exceptions_and_e_bi
         "dailyPeriodBMUnitTotalAllocatedVolume": "16.800000",
         "dailyBMUnitMSIDCount": 2,
     }
+    # the volume by consumption component class, the MPANs grouped as the register holds them
+    classes = {
+        ccc_id(str(site_of(m)["segment"]), str(site_of(m)["direction"]), bool(site_of(m)["domestic"]))
+        for m in (first, second)
+    }
+    by_class = bm_unit["REP003-R017"]
+    assert sorted(c["R017"]["consumptionComponentClassID"] for c in by_class) == sorted(classes)
+    assert sum(float(c["R019"]["dailyCorrectedComponent"]) for c in by_class) == pytest.approx(16.8)
+    assert all(
+        len(c["REP003-R018"]) == 48 and c["R019"]["dailyCorrectedComponentLosses"] == "0.000000" for c in by_class
+    )
+    assert sum(float(c["REP003-R018"][0]["correctedComponentConsumption"]) for c in by_class) == pytest.approx(0.35)
 
     rep007 = report(sim, "REP-007", "II")
     assert recipients(rep007) == [SUP]
