@@ -7,8 +7,10 @@ run is due (``settlement.calendar.SF``), the local settlement day's periods (48,
 days the clocks change), the per-period rows of a report (``settlement.R024``), the day's volumes
 per settlement period and in total (``settlement.volumes``, ``settlement.total``: kWh, 6 decimals),
 the MPANs counted (``settlement.mpans``), the DUoS invoice totals by tariff (``settlement.duos``:
-REP-901's R901-06 items), the supplier's BM unit with its volume (``settlement.bm_units``: REP-003's
-REP003-R016 items, with the volume by consumption component class: mhhs_stubs.consumption_classes),
+REP-901's R901-06 items), the LDSO's site-specific invoices (``settlement.duos_invoice``:
+REP-900's schema, from the billing data mhhs_stubs.duos_billing models), the supplier's BM unit
+with its volume (``settlement.bm_units``: REP-003's REP003-R016 items, with the volume by
+consumption component class: mhhs_stubs.consumption_classes),
 the MDS's defaulted consumption of the data's ``mpan`` (``settlement.defaults``: IF-013's
 B920List), the exceptions of the run (``settlement.bm_unit_defaults``: REP-007's R036 items;
 ``settlement.llf_default``: REP-008's R039 text) and the compressed report
@@ -22,8 +24,8 @@ TOM's target), DR eight and DF twelve months; group correction factor 1 and line
 every period (the simulator holds no LLF data from the LDSO, so every run uses the default, which
 REP-008 reports); the supplier's volumes allocated to its base BM unit of the GSP group
 (``2__`` + group letter + MPID + ``000``: no other BM unit is registered, which REP-007 reports);
-the DUoS tariff of an MPAN is the register's (mhhs_stubs.registry.site_of); no DUoS charges (no
-tariff rates are held).
+the DUoS tariff of an MPAN is the register's (mhhs_stubs.registry.site_of); no DUoS charges in REP-901's
+aggregated data; REP-900's charges and billing details are mhhs_stubs.duos_billing's.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from collections.abc import Mapping
 
 from mhhs_sit.data.periods import period_count
 from mhhs_sit.definitions.templating import uk_midnight
+from mhhs_stubs import duos_billing
 from mhhs_stubs.consumption_classes import by_class, defaulted
 from mhhs_stubs.registry import site_of
 
@@ -100,10 +103,27 @@ def settlement_view(
         "duos": duos_totals({m: sum(v) for m, v in consumption.items()}),
         "bm_unit_defaults": _bm_unit_defaults(bm_unit, gsp, len(consumption)),
         "bm_units": _bm_units(bm_unit, day, consumption),
+        "duos_invoice": _duos_invoice(day, consumption, gsp, parties or {}),
         "defaults": defaulted(day, dt.datetime.fromisoformat(uk_midnight(day)), periods, data.get("mpan")),
         "llf_default": f"no line loss factors received from the LDSO for {day}: default LLF 1 used in all "
         f"{periods} settlement periods",
         "report": _report(day, data.get("settlement_code"), data.get("run_number"), rows, volumes),
+    }
+
+
+def _duos_invoice(
+    day: dt.date, consumption: Mapping[str, list[float]], gsp: str, parties: Mapping[str, Mapping[str, str]]
+) -> dict[str, object] | None:
+    """REP-900's schema: the LDSO's site-specific invoices of the day, dated the SF run (None
+    without consumption or without the cohort's LDSO and supplier)."""
+    ldso, supplier = parties.get("LDSO"), parties.get("SUP")
+    if not consumption or ldso is None or supplier is None:
+        return None
+    invoiced = plus_working_days(day, CALENDAR["SF"])
+    return {
+        "R900-01": duos_billing.distributor(ldso),
+        "R900-02": duos_billing.bill_to(supplier),
+        "R900-03": duos_billing.site_invoices(day, invoiced, consumption, gsp, ldso.get("mpid", "")),
     }
 
 

@@ -115,6 +115,8 @@ def report(sim, interface: str, code: str) -> dict:
 
 def _run_code(payload: dict) -> str:
     schema = payload["CustomBlock"]["schema"]
+    if "R900-01" in schema:
+        return "SF"  # REP-900 names no run: only the SF run sends it
     return str(schema["R002"]["settlementCode"] if "R002" in schema else schema["R901-02"]["settlementCode"])
 
 
@@ -196,6 +198,24 @@ def test_a_run_reports_the_volumes_the_mds_received_with_its_exceptions_and_e_bi
     ]
     assert sf_totals["dailyTotalMSIDCount"] == 3 and sf_totals["dailyTotalUnitVolume"] == "64.800000"
     assert report(sim, "REP-901", "II") == bill  # II reported once
+
+    # the SF run brings the LDSO's site-specific invoices (REP-900), one per site with consumption
+    invoices = report(sim, "REP-900", "SF")
+    assert recipients(invoices) == sorted([SUP, LDSO])
+    schema = invoices["payload"]["CustomBlock"]["schema"]
+    assert schema["R900-01"]["distributorID"] == "EELC" and schema["R900-02"]["supplierDIPID"] == SUP
+    sites = {site["LDSOBillingSiteID"]: site for site in schema["R900-03"]}
+    assert sorted(sites) == sorted([first, second, late])
+    assert sites[first]["LDSOBillingSitePostCode"] == site_of(first)["postcode"]
+    [invoice] = sites[first]["R900-04"]
+    assert invoice["DUoSTariffID"] == site_of(first)["duos_tariff"] and invoice["chargePeriodStartDate"] == str(DAY)
+    # a day's fixed charge (0.25) and 12 kWh at 0.015 (0.18): 0.43, VAT at 20% 0.09
+    assert [c["chargeType"] for c in invoice["R900-05"]] == ["FIXED", "GREEN"]
+    assert invoice["R900-05"][1]["quantity"] == "12.000"
+    assert (invoice["totalInvoiceAmountExVAT"], invoice["totalInvoiceVAT"], invoice["totalInvoiceAmountIncVAT"]) == (
+        "0.43", "0.09", "0.52",
+    )  # fmt: skip
+    assert len({s["R900-04"][0]["LDSOBilingInvoiceNumber"] for s in sites.values()}) == 3  # one number each
     assert [e["note"] for e in journal(sim, kind="event") if "DEFECT" in e["note"]] == []
 
 
