@@ -1,6 +1,7 @@
-"""The MDS defaults consumption that has not come by the II run (IF-013, market_data.yaml), over
-real loopback HTTP, off the simulation clock: the test plays the registration service and the
-data service; only the MDS is simulated."""
+"""The MDS defaults consumption that has not come by the II run (IF-013, market_data.yaml) and
+refuses estimates for a de-energised MPAN (IF-014 ECS1008), over real loopback HTTP, off the
+simulation clock: the test plays the registration service and the data service; only the MDS is
+simulated."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.consumption_classes import ccc_id
 from mhhs_stubs.registry import site_of
-from tests.stubs.test_participant_simulators import SPEC, consumption, journal, send
+from tests.stubs.test_participant_simulators import SPEC, consumption, journal, r0_texts, send, sent
 from tests.stubs.test_sds_mdr import scaffold
 
 COHORT = """
@@ -101,3 +102,43 @@ def test_consumption_missing_at_the_ii_run_is_defaulted_on_the_autumn_clock_chan
     assert dt.datetime.fromisoformat(rows[-1]["settlementPeriodEffectiveToDateTime"]) - dt.datetime.fromisoformat(
         rows[0]["settlementPeriodEffectiveToDateTime"]
     ) == dt.timedelta(hours=24, minutes=30)
+
+
+def energisation(sim, mpan: str, status: str) -> None:
+    b025 = {"energisationStatus": status, "energisationStatusEffectiveFromDate": "2026-06-01T00:00:00+01:00"}
+    common = {"R0": {"responseCode": "A", "responseMessages": []}}
+    send(
+        sim,
+        REGS,
+        "REGS",
+        "IF-008",
+        "EnergisationStatusChange",
+        {"B025": b025},
+        mpan=mpan,
+        to=[MDS],
+        extra_common=common,
+    )
+
+
+def test_non_actual_consumption_of_a_de_energised_mpan_is_rejected_with_ecs1008(sim):
+    pool = CohortPool("C46", cohort_index=46, distributor_ids=["10"], seed=5)
+    mpan = str(pool.draw("mpan"))
+
+    def submit(second_quality: str) -> list[dict]:
+        c = consumption("2026-06-02")
+        c["B044"]["issuingDataServiceDIPID"] = SDS
+        periods = c["B900"]["settlementDayConsumptionPeriods"][0]["consumptionPeriods"]
+        periods.append({**periods[0], "sp": "2026-06-02T01:00:00+00:00", "q": second_quality, "e": "1"})
+        message = send(sim, SDS, "SDS", "IF-021", "ActivePower", c, mpan=mpan, to=[MDS])
+        return sent(sim, message, "IF-014")
+
+    assert submit("E") == []  # energised (the register's default): estimates are taken
+    energisation(sim, mpan, "D")
+    [rejected] = submit("E")  # the second period is estimated
+    assert rejected["CommonBlock"]["S0"]["eventCode"] == "[ConsumptionOnDeEnergisedMPAN]"
+    assert r0_texts(rejected) == [
+        "ECS1008 - SP End Date/Time contains non-Actual Consumption for ECS De-Energised MPAN"
+    ]
+    assert submit("A") == []  # actual consumption of a de-energised MPAN is taken
+    energisation(sim, mpan, "E")
+    assert submit("E") == []
