@@ -123,11 +123,16 @@ def test_an_assigned_mdr_is_started_with_what_the_activation_said_and_asked_for_
         ("IF-061", "MDRStart", [MDR_A]),
         ("IF-065", "MDRConsumption", [MDR_A]),
         ("IF-065", "MDRTOU", [MDR_A]),
+        ("IF-041", "ReadingRemote", [SUP]),  # the MDR's reading, passed on to the supplier
     ]
     # the MDR accepted the start, then answered both requests
     assert [(i, ev) for i, ev, _ in sent_by(sim, mpan, MDR_A)] == [
         ("IF-062", "MDRStartResponse"), ("IF-064", "MDRConsumption"), ("IF-065", "ReadingRemote"),
     ]  # fmt: skip
+    [reading] = [c for i, _, s, _, c in of_mpan(sim, mpan) if i == "IF-065" and s == MDR_A]
+    [passed] = [c for i, _, s, _, c in of_mpan(sim, mpan) if i == "IF-041"]
+    [given] = reading["B076List"]
+    assert passed["B064List"] == [{**given, "readingMethod": "A", "siteVisitCheckCode": None}]
 
 
 def test_an_energisation_change_asks_the_mdr_for_an_instantaneous_reading(sim, pool):
