@@ -77,7 +77,7 @@ def from_regs(sim, interface: str, event: str, mpan: str, **blocks: object) -> N
     send(sim, REGS, "REGS", interface, event, custom, mpan=mpan, to=[SDS], extra_common=common)
 
 
-def activate(sim, mpan: str) -> None:
+def activate(sim, mpan: str, **extra: object) -> None:
     b012 = {"serviceProviderAppointmentRequestingSupplierDIPID": SUP}
     b012["serviceProviderAppointmentRequestingSupplierMPID"] = "SUPA"
     b015 = {**scaffold("IF-036", "DSAppActive")["B015"], "incomingDataServiceDIPID": SDS}
@@ -85,7 +85,7 @@ def activate(sim, mpan: str) -> None:
     b023 = {"connectionTypeIndicator": "W", "connectionTypeEffectiveFromDate": FROM}
     b023 |= {"energyDirection": "E", "meteredIndicator": True}
     b025 = {"energisationStatus": "E", "energisationStatusEffectiveFromDate": FROM}
-    from_regs(sim, "IF-036", "DSAppActive", mpan, B012=b012, B015=b015, B023=b023, B025=b025)
+    from_regs(sim, "IF-036", "DSAppActive", mpan, B012=b012, B015=b015, B023=b023, B025=b025, **extra)
 
 
 def assign(sim, mpan: str, mdr: str, mpid: str, code: str = "A") -> None:
@@ -120,6 +120,7 @@ def test_an_assigned_mdr_is_started_with_what_the_activation_said_and_asked_for_
     assert start["B025"] == {"energisationStatus": "E", "energisationStatusEffectiveFromDate": FROM}
     assert start["B012"]["serviceProviderAppointmentRequestingSupplierDIPID"] == SUP
     assert sent_by(sim, mpan, SDS) == [
+        ("IF-034", "SDS-MDRUpdate", [REGS]),  # active with no MDR assigned: its cohort's nominated
         ("IF-061", "MDRStart", [MDR_A]),
         ("IF-065", "MDRConsumption", [MDR_A]),
         ("IF-065", "MDRTOU", [MDR_A]),
@@ -133,6 +134,18 @@ def test_an_assigned_mdr_is_started_with_what_the_activation_said_and_asked_for_
     [passed] = [c for i, _, s, _, c in of_mpan(sim, mpan) if i == "IF-041"]
     [given] = reading["B076List"]
     assert passed["B064List"] == [{**given, "readingMethod": "A", "siteVisitCheckCode": None}]
+
+
+def test_activation_without_an_mdr_nominates_the_cohorts_and_one_with_an_mdr_does_not(sim, pool):
+    bare, assigned = str(pool.draw("mpan")), str(pool.draw("mpan"))
+    activate(sim, bare)
+    [nomination] = [c for i, _, s, _, c in of_mpan(sim, bare) if i == "IF-034"]
+    assert nomination["B018"]["SDSNominatedMDRDIPID"] == MDR_A and nomination["B018"]["SDSNominatedMDRMPID"] == "MDRA"
+    assert nomination["B012"]["serviceProviderAppointmentRequestingSupplierDIPID"] == SUP
+    activate(
+        sim, assigned, B019={"assignedMDRDIPID": MDR_B, "assignedMDRMPID": "MDRB", "assignedMDREffectiveFromDate": FROM}
+    )
+    assert sent_by(sim, assigned, SDS) == []
 
 
 def test_an_energisation_change_asks_the_mdr_for_an_instantaneous_reading(sim, pool):
@@ -150,7 +163,8 @@ def test_a_new_mdr_replaces_the_old_one_and_a_de_appointment_stops_it(sim, pool)
     assign(sim, mpan, MDR_A, "MDRA")
     assign(sim, mpan, MDR_B, "MDRB")
     sds = sent_by(sim, mpan, SDS)
-    assert sds[3:5] == [("IF-063", "MDRStop", [MDR_A]), ("IF-061", "MDRStart", [MDR_B])]
+    stop, start = ("IF-063", "MDRStop", [MDR_A]), ("IF-061", "MDRStart", [MDR_B])
+    assert sds.index(stop) < sds.index(start)  # one rule: the old one stopped, then the new one started
     assert sim.sim.participants.recall(MDR_A, f"MDR:{mpan}") is None  # the old MDR stopped retrieving
     b009 = {**scaffold("IF-037", "DSDeApp")["B009"], "deAppointedDataServiceDIPID": SDS}
     b009["deAppointmentReasonCode"] = "CSUPP"
@@ -167,4 +181,4 @@ def test_no_mdr_is_started_where_the_data_service_is_not_appointed_or_the_assign
     activate(sim, refused)
     assign(sim, refused, MDR_A, "MDRA", code="R")
     from_regs(sim, "IF-008", "EnergisationStatusChange", refused)  # no MDR retrieves: nothing asked
-    assert sent_by(sim, unserved, SDS) == [] and sent_by(sim, refused, SDS) == []
+    assert sent_by(sim, unserved, SDS) == [] and sent_by(sim, refused, SDS) == [("IF-034", "SDS-MDRUpdate", [REGS])]
