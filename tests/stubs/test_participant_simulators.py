@@ -542,6 +542,24 @@ def test_data_service_amends_consumption_only_where_appointed_and_central_system
     ]
 
 
+@pytest.mark.parametrize(("mqid", "event"), [("RI", "ReactivePower"), ("AE", "ActivePower")])
+def test_an_amendment_is_resubmitted_as_the_consumption_of_its_quantity(sim, pool, mqid, event):
+    mpan = pool.draw("mpan")
+    send(sim, SUP, "SUP", "IF-031", "DSApp", {"B071": b071(SDS, "SDSX", "CSP")}, mpan=mpan, to=[REGS])
+    journal(sim)
+    request = {"consumptionAmendmentSupplierReference": "AMEND-1", "grossRevisedConsumption": "0.420", "arc": "M"}
+    request |= {"consumptionAmendmentPeriodStartDate": MIDNIGHT, "consumptionAmendmentPeriodEndDate": MIDNIGHT}
+    b902 = [{"MQID": {"measurementQuantityID": mqid}, "supplierConsumptionAmendmentRequests": [request]}]
+    amend = send(sim, SUP, "SUP", "IF-027", "ConsumptionAmendment", {"B902List": b902}, mpan=mpan, to=[SDS])
+    [resubmitted] = sent(sim, amend, "IF-021")
+    assert resubmitted["CommonBlock"]["S0"]["eventCode"] == f"[{event}]"
+    b900 = resubmitted["CustomBlock"]["B900"]
+    assert b900["MQID"] == {"measurementQuantityID": mqid}
+    period = b900["settlementDayConsumptionPeriods"][0]["consumptionPeriods"][0]
+    assert (period["v"], period["arc"]) == ("0.420", "M")
+    assert sent(sim, amend, "IF-014") == []  # the MDS takes it: the event fits the quantity (no ECS1002)
+
+
 # ---- supplier ---------------------------------------------------------------------------------------
 
 
