@@ -142,3 +142,13 @@ def test_non_actual_consumption_of_a_de_energised_mpan_is_rejected_with_ecs1008(
     assert submit("A") == []  # actual consumption of a de-energised MPAN is taken
     energisation(sim, mpan, "E")
     assert submit("E") == []
+
+
+def test_an_activation_after_the_days_ii_run_defaults_nothing(sim):
+    pool = CohortPool("C46", cohort_index=46, distributor_ids=["10"], seed=6)
+    mpan = str(pool.draw("mpan"))
+    clock(sim, {"set": "2026-12-01T09:00:00+00:00"})
+    activate(sim, mpan, "2026-11-02")  # its II run was on 2026-11-06
+    clock(sim, {"advance": "30d"})
+    assert [e for e in defaults(sim) if e["payload"]["CommonBlock"]["M0"]["MPANCore"] == mpan] == []
+    assert any(f"no default for {mpan}" in e["note"] for e in journal(sim, kind="event", participant=MDS))
