@@ -5,7 +5,8 @@ and number, its GSP group and the consumption the MDS accepted for the day (``vo
 the IF-021 B900 block as received); rules read ``settlement.*``: the UK clock midnight on which each
 run is due (``settlement.calendar.SF``), the local settlement day's periods (48, or 46 / 50 on the
 days the clocks change), the per-period rows of a report (``settlement.R024``), the day's volumes
-per settlement period and in total (``settlement.volumes``, ``settlement.total``: kWh, 6 decimals),
+per settlement period and in total (``settlement.volumes``, ``settlement.total``: kWh, 6 decimals;
+``settlement.annual``: the total times 365, 3 decimals, IF-040's modelled annual consumption),
 the MPANs counted (``settlement.mpans``), the DUoS invoice totals by tariff (``settlement.duos``:
 REP-901's R901-06 items), the LDSO's site-specific invoices (``settlement.duos_invoice``:
 REP-900's schema, from the billing data mhhs_stubs.duos_billing models), the supplier's BM unit
@@ -99,6 +100,7 @@ def settlement_view(
         "R024": rows,
         "volumes": [kwh(v) for v in volumes],
         "total": kwh(sum(volumes)),
+        "annual": f"{abs(sum(volumes)) * 365:.3f}",  # IF-040's annual consumption: the day's, scaled to a year
         "mpans": len(consumption),
         "duos": duos_totals({m: sum(v) for m, v in consumption.items()}),
         "bm_unit_defaults": _bm_unit_defaults(bm_unit, gsp, len(consumption)),

@@ -216,6 +216,22 @@ def test_a_run_reports_the_volumes_the_mds_received_with_its_exceptions_and_e_bi
         "0.43", "0.09", "0.52",
     )  # fmt: skip
     assert len({s["R900-04"][0]["LDSOBilingInvoiceNumber"] for s in sites.values()}) == 3  # one number each
+
+    # after the RF run (86 working days on: 7 October) ECS tells REGS each MPAN's annual consumption
+    control(sim, "/_sim/clock", {"set": "2026-10-06T12:00:00+01:00"})
+    assert journal(sim, kind="accepted", interface="IF-040") == []
+    control(sim, "/_sim/clock", {"set": "2026-10-07T12:00:00+01:00"})
+    annual = {
+        e["payload"]["CommonBlock"]["M0"]["MPANCore"]: (recipients(e), e["payload"]["CustomBlock"]["B059"])
+        for e in journal(sim, kind="accepted", interface="IF-040")
+    }
+    assert sorted(annual) == sorted([first, second, late])
+    assert annual[first][0] == [REGS]
+    assert annual[first][1] == {
+        "annualConsumption": "4380.000",  # 12 kWh that day, times 365
+        "annualConsumptionEffectiveFromDate": "2026-10-07T00:00:00+01:00",
+        "annualConsumptionQualityIndicator": "4",
+    }
     assert [e["note"] for e in journal(sim, kind="event") if "DEFECT" in e["note"]] == []
 
 
