@@ -609,6 +609,14 @@ def test_simulated_supplier_records_a_refusal_and_journals_what_it_cannot_answer
     assert any("CommsHubInfo received" in n for n in notes(sim, SUP_Z))
 
 
+def test_simulated_supplier_corrects_a_consent_granularity_the_registration_service_finds_invalid(sim, pool):
+    why = {"B060": {"additionalInformation": "consent D is invalid for the advanced segment"}}
+    told = send(sim, REGS_Z, "REGS", "IF-045", "ConsentGranularityInvalid", why, mpan=pool.draw("mpan"), to=[SUP_Z])
+    [update] = sent(sim, told, "IF-025", "ConsentGranularity")
+    assert update["CommonBlock"]["S1"]["senderDIPID"] == SUP_Z
+    assert update["CustomBlock"]["B068"]["consentGranularity"] == "H"
+
+
 def test_a_message_no_rule_covers_and_no_response_exists_for_is_journalled_not_dropped(pool, tmp_path):
     """A test team's own rules (here: REGS knowing only DSApp) still never swallow a message."""
     (tmp_path / "regs.yaml").write_text(
