@@ -77,11 +77,15 @@ def from_regs(sim, interface: str, event: str, mpan: str, **blocks: object) -> N
     send(sim, REGS, "REGS", interface, event, custom, mpan=mpan, to=[SDS], extra_common=common)
 
 
-def activate(sim, mpan: str, **extra: object) -> None:
+def activate(sim, mpan: str, scenario: str = "CSP", **extra: object) -> None:
     b012 = {"serviceProviderAppointmentRequestingSupplierDIPID": SUP}
     b012["serviceProviderAppointmentRequestingSupplierMPID"] = "SUPA"
     b015 = {**scaffold("IF-036", "DSAppActive")["B015"], "incomingDataServiceDIPID": SDS}
-    b015 |= {"incomingDataServiceMPID": "SDSA", "incomingDataServiceEffectiveFromDate": FROM}
+    b015 |= {
+        "incomingDataServiceMPID": "SDSA",
+        "incomingDataServiceEffectiveFromDate": FROM,
+        "appointmentScenario": scenario,
+    }
     b023 = {"connectionTypeIndicator": "W", "connectionTypeEffectiveFromDate": FROM}
     b023 |= {"energyDirection": "E", "meteredIndicator": True}
     b025 = {"energisationStatus": "E", "energisationStatusEffectiveFromDate": FROM}
@@ -155,6 +159,15 @@ def test_an_energisation_change_asks_the_mdr_for_an_instantaneous_reading(sim, p
     from_regs(sim, "IF-008", "EnergisationStatusChange", mpan)
     assert ("IF-065", "MDRInstantaneous", [MDR_A]) in sent_by(sim, mpan, SDS)
     assert sent_by(sim, mpan, MDR_A).count(("IF-065", "ReadingRemote", [SDS])) == 2  # TOU, then instantaneous
+
+
+def test_after_a_change_of_supplier_the_first_reading_is_the_change_of_supplier_reading(sim, pool):
+    mpan = str(pool.draw("mpan"))
+    activate(sim, mpan, scenario="COS")
+    assign(sim, mpan, MDR_A, "MDRA")
+    from_regs(sim, "IF-008", "EnergisationStatusChange", mpan)  # a second reading, instantaneous
+    readings = [(ev, to) for i, ev, to in sent_by(sim, mpan, SDS) if i == "IF-041"]
+    assert readings == [("ReadingCOS", [SUP]), ("ReadingRemote", [SUP])]
 
 
 def test_a_new_mdr_replaces_the_old_one_and_a_de_appointment_stops_it(sim, pool):
