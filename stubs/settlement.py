@@ -5,11 +5,16 @@ and number, its GSP group and the consumption the MDS accepted for the day (``vo
 the IF-021 B900 block as received); rules read ``settlement.*``: the UK clock midnight on which each
 run is due (``settlement.calendar.SF``), the local settlement day's periods (48, or 46 / 50 on the
 days the clocks change), the per-period rows of a report (``settlement.R024``), the day's volumes
-per settlement period and in total (``settlement.volumes``, ``settlement.total``: kWh, 6 decimals),
+per settlement period and in total (``settlement.volumes``, ``settlement.total``: kWh, 6 decimals;
+``settlement.annual``: the total times 365, 3 decimals, IF-040's modelled annual consumption),
 the MPANs counted (``settlement.mpans``), the DUoS invoice totals by tariff (``settlement.duos``:
-REP-901's R901-06 items), the supplier's BM unit with its volume (``settlement.bm_units``: REP-003's
-REP003-R016 items), the exceptions of the run (``settlement.bm_unit_defaults``: REP-007's
-R036 items; ``settlement.llf_default``: REP-008's R039 text) and the compressed report
+REP-901's R901-06 items), the LDSO's site-specific invoices (``settlement.duos_invoice``:
+REP-900's schema, from the billing data mhhs_stubs.duos_billing models), the supplier's BM unit
+with its volume (``settlement.bm_units``: REP-003's REP003-R016 items, with the volume by
+consumption component class: mhhs_stubs.consumption_classes),
+the MDS's defaulted consumption of the data's ``mpan`` (``settlement.defaults``: IF-013's
+B920List), the exceptions of the run (``settlement.bm_unit_defaults``: REP-007's R036 items;
+``settlement.llf_default``: REP-008's R039 text) and the compressed report
 (``settlement.report``: gzip, base64, as block P03 carries it). Everything else is ``None``.
 
 Confirmed: the run codes (DI-160: SF, R1, R2, R3, RF, DR, DF, II), the blocks, periods by UK local
@@ -20,8 +25,8 @@ TOM's target), DR eight and DF twelve months; group correction factor 1 and line
 every period (the simulator holds no LLF data from the LDSO, so every run uses the default, which
 REP-008 reports); the supplier's volumes allocated to its base BM unit of the GSP group
 (``2__`` + group letter + MPID + ``000``: no other BM unit is registered, which REP-007 reports);
-the DUoS tariff of an MPAN is the register's (mhhs_stubs.registry.site_of); no DUoS charges (no
-tariff rates are held).
+the DUoS tariff of an MPAN is the register's (mhhs_stubs.registry.site_of); no DUoS charges in REP-901's
+aggregated data; REP-900's charges and billing details are mhhs_stubs.duos_billing's.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from collections.abc import Mapping
 
 from mhhs_sit.data.periods import period_count
 from mhhs_sit.definitions.templating import uk_midnight
+from mhhs_stubs import duos_billing
+from mhhs_stubs.consumption_classes import by_class, defaulted
 from mhhs_stubs.registry import site_of
 
 CALENDAR: Mapping[str, int] = {  # run code -> working days after the settlement date (modelled)
@@ -93,13 +100,32 @@ def settlement_view(
         "R024": rows,
         "volumes": [kwh(v) for v in volumes],
         "total": kwh(sum(volumes)),
+        "annual": f"{abs(sum(volumes)) * 365:.3f}",  # IF-040's annual consumption: the day's, scaled to a year
         "mpans": len(consumption),
         "duos": duos_totals({m: sum(v) for m, v in consumption.items()}),
         "bm_unit_defaults": _bm_unit_defaults(bm_unit, gsp, len(consumption)),
-        "bm_units": _bm_units(bm_unit, sum(volumes), len(consumption)),
+        "bm_units": _bm_units(bm_unit, day, consumption),
+        "duos_invoice": _duos_invoice(day, consumption, gsp, parties or {}),
+        "defaults": defaulted(day, dt.datetime.fromisoformat(uk_midnight(day)), periods, data.get("mpan")),
         "llf_default": f"no line loss factors received from the LDSO for {day}: default LLF 1 used in all "
         f"{periods} settlement periods",
         "report": _report(day, data.get("settlement_code"), data.get("run_number"), rows, volumes),
+    }
+
+
+def _duos_invoice(
+    day: dt.date, consumption: Mapping[str, list[float]], gsp: str, parties: Mapping[str, Mapping[str, str]]
+) -> dict[str, object] | None:
+    """REP-900's schema: the LDSO's site-specific invoices of the day, dated the SF run (None
+    without consumption or without the cohort's LDSO and supplier)."""
+    ldso, supplier = parties.get("LDSO"), parties.get("SUP")
+    if not consumption or ldso is None or supplier is None:
+        return None
+    invoiced = plus_working_days(day, CALENDAR["SF"])
+    return {
+        "R900-01": duos_billing.distributor(ldso),
+        "R900-02": duos_billing.bill_to(supplier),
+        "R900-03": duos_billing.site_invoices(day, invoiced, consumption, gsp, ldso.get("mpid", "")),
     }
 
 
@@ -181,17 +207,20 @@ def _bm_unit_defaults(bm_unit: str | None, gsp: str, mpans: int) -> list[dict[st
     return [{"BMUnitID": bm_unit, "detailsOfDefaultDataUsed": text}]
 
 
-def _bm_units(bm_unit: str | None, total: float, mpans: int) -> list[dict[str, object]]:
-    """REP-003's REP003-R016: the base BM unit (a default) with the day's allocated volume (R021:
-    corrected equals uncorrected, the group correction factor being 1) and the MPANs counted."""
-    if bm_unit is None or not mpans:
+def _bm_units(bm_unit: str | None, day: dt.date, consumption: Mapping[str, list[float]]) -> list[dict[str, object]]:
+    """REP-003's REP003-R016: the base BM unit (a default) with its volume by consumption component
+    class (REP003-R017) and the day's allocated volume (R021: corrected equals uncorrected, the group
+    correction factor being 1) and the MPANs counted."""
+    if bm_unit is None or not consumption:
         return []
+    total = sum(sum(v) for v in consumption.values())
     totals = {
         "dailyUncorrectedPeriodBMUnitTotalAllocatedVolume": kwh(total),
         "dailyPeriodBMUnitTotalAllocatedVolume": kwh(total),
-        "dailyBMUnitMSIDCount": mpans,
+        "dailyBMUnitMSIDCount": len(consumption),
     }
-    return [{"R016": {"BMUnitID": bm_unit, "defaultBMUnitFlag": True}, "R021": totals}]
+    unit = {"BMUnitID": bm_unit, "defaultBMUnitFlag": True}
+    return [{"R016": unit, "REP003-R017": by_class(day, consumption), "R021": totals}]
 
 
 def _report(day: dt.date, code: object, run: object, rows: list[dict[str, object]], volumes: list[float]) -> str:

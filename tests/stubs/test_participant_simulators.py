@@ -542,6 +542,24 @@ def test_data_service_amends_consumption_only_where_appointed_and_central_system
     ]
 
 
+@pytest.mark.parametrize(("mqid", "event"), [("RI", "ReactivePower"), ("AE", "ActivePower")])
+def test_an_amendment_is_resubmitted_as_the_consumption_of_its_quantity(sim, pool, mqid, event):
+    mpan = pool.draw("mpan")
+    send(sim, SUP, "SUP", "IF-031", "DSApp", {"B071": b071(SDS, "SDSX", "CSP")}, mpan=mpan, to=[REGS])
+    journal(sim)
+    request = {"consumptionAmendmentSupplierReference": "AMEND-1", "grossRevisedConsumption": "0.420", "arc": "M"}
+    request |= {"consumptionAmendmentPeriodStartDate": MIDNIGHT, "consumptionAmendmentPeriodEndDate": MIDNIGHT}
+    b902 = [{"MQID": {"measurementQuantityID": mqid}, "supplierConsumptionAmendmentRequests": [request]}]
+    amend = send(sim, SUP, "SUP", "IF-027", "ConsumptionAmendment", {"B902List": b902}, mpan=mpan, to=[SDS])
+    [resubmitted] = sent(sim, amend, "IF-021")
+    assert resubmitted["CommonBlock"]["S0"]["eventCode"] == f"[{event}]"
+    b900 = resubmitted["CustomBlock"]["B900"]
+    assert b900["MQID"] == {"measurementQuantityID": mqid}
+    period = b900["settlementDayConsumptionPeriods"][0]["consumptionPeriods"][0]
+    assert (period["v"], period["arc"]) == ("0.420", "M")
+    assert sent(sim, amend, "IF-014") == []  # the MDS takes it: the event fits the quantity (no ECS1002)
+
+
 # ---- supplier ---------------------------------------------------------------------------------------
 
 
@@ -589,6 +607,14 @@ def test_simulated_supplier_records_a_refusal_and_journals_what_it_cannot_answer
     info = send(sim, MSS_Z, "MSS", "IF-004", "CommsHubInfo", {"B093": hub}, mpan=mpan, to=[SUP_Z])
     assert [s[0] for s in chain(sim, info)] == ["IF-004"]
     assert any("CommsHubInfo received" in n for n in notes(sim, SUP_Z))
+
+
+def test_simulated_supplier_corrects_a_consent_granularity_the_registration_service_finds_invalid(sim, pool):
+    why = {"B060": {"additionalInformation": "consent D is invalid for the advanced segment"}}
+    told = send(sim, REGS_Z, "REGS", "IF-045", "ConsentGranularityInvalid", why, mpan=pool.draw("mpan"), to=[SUP_Z])
+    [update] = sent(sim, told, "IF-025", "ConsentGranularity")
+    assert update["CommonBlock"]["S1"]["senderDIPID"] == SUP_Z
+    assert update["CustomBlock"]["B068"]["consentGranularity"] == "H"
 
 
 def test_a_message_no_rule_covers_and_no_response_exists_for_is_journalled_not_dropped(pool, tmp_path):

@@ -26,6 +26,7 @@ from mhhs_sit.definitions.payloads import check_message
 from mhhs_sit.definitions.templating import uk_midnight
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+from mhhs_stubs.consumption_classes import ccc_id
 from mhhs_stubs.registry import site_of
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "dip-api-spec"
@@ -114,6 +115,8 @@ def report(sim, interface: str, code: str) -> dict:
 
 def _run_code(payload: dict) -> str:
     schema = payload["CustomBlock"]["schema"]
+    if "R900-01" in schema:
+        return "SF"  # REP-900 names no run: only the SF run sends it
     return str(schema["R002"]["settlementCode"] if "R002" in schema else schema["R901-02"]["settlementCode"])
 
 
@@ -147,6 +150,18 @@ def test_a_run_reports_the_volumes_the_mds_received_with_its_exceptions_and_e_bi
         "dailyPeriodBMUnitTotalAllocatedVolume": "16.800000",
         "dailyBMUnitMSIDCount": 2,
     }
+    # the volume by consumption component class, the MPANs grouped as the register holds them
+    classes = {
+        ccc_id(str(site_of(m)["segment"]), str(site_of(m)["direction"]), bool(site_of(m)["domestic"]))
+        for m in (first, second)
+    }
+    by_class = bm_unit["REP003-R017"]
+    assert sorted(c["R017"]["consumptionComponentClassID"] for c in by_class) == sorted(classes)
+    assert sum(float(c["R019"]["dailyCorrectedComponent"]) for c in by_class) == pytest.approx(16.8)
+    assert all(
+        len(c["REP003-R018"]) == 48 and c["R019"]["dailyCorrectedComponentLosses"] == "0.000000" for c in by_class
+    )
+    assert sum(float(c["REP003-R018"][0]["correctedComponentConsumption"]) for c in by_class) == pytest.approx(0.35)
 
     rep007 = report(sim, "REP-007", "II")
     assert recipients(rep007) == [SUP]
@@ -183,6 +198,40 @@ def test_a_run_reports_the_volumes_the_mds_received_with_its_exceptions_and_e_bi
     ]
     assert sf_totals["dailyTotalMSIDCount"] == 3 and sf_totals["dailyTotalUnitVolume"] == "64.800000"
     assert report(sim, "REP-901", "II") == bill  # II reported once
+
+    # the SF run brings the LDSO's site-specific invoices (REP-900), one per site with consumption
+    invoices = report(sim, "REP-900", "SF")
+    assert recipients(invoices) == sorted([SUP, LDSO])
+    schema = invoices["payload"]["CustomBlock"]["schema"]
+    assert schema["R900-01"]["distributorID"] == "EELC" and schema["R900-02"]["supplierDIPID"] == SUP
+    sites = {site["LDSOBillingSiteID"]: site for site in schema["R900-03"]}
+    assert sorted(sites) == sorted([first, second, late])
+    assert sites[first]["LDSOBillingSitePostCode"] == site_of(first)["postcode"]
+    [invoice] = sites[first]["R900-04"]
+    assert invoice["DUoSTariffID"] == site_of(first)["duos_tariff"] and invoice["chargePeriodStartDate"] == str(DAY)
+    # a day's fixed charge (0.25) and 12 kWh at 0.015 (0.18): 0.43, VAT at 20% 0.09
+    assert [c["chargeType"] for c in invoice["R900-05"]] == ["FIXED", "GREEN"]
+    assert invoice["R900-05"][1]["quantity"] == "12.000"
+    assert (invoice["totalInvoiceAmountExVAT"], invoice["totalInvoiceVAT"], invoice["totalInvoiceAmountIncVAT"]) == (
+        "0.43", "0.09", "0.52",
+    )  # fmt: skip
+    assert len({s["R900-04"][0]["LDSOBilingInvoiceNumber"] for s in sites.values()}) == 3  # one number each
+
+    # after the RF run (86 working days on: 7 October) ECS tells REGS each MPAN's annual consumption
+    control(sim, "/_sim/clock", {"set": "2026-10-06T12:00:00+01:00"})
+    assert journal(sim, kind="accepted", interface="IF-040") == []
+    control(sim, "/_sim/clock", {"set": "2026-10-07T12:00:00+01:00"})
+    annual = {
+        e["payload"]["CommonBlock"]["M0"]["MPANCore"]: (recipients(e), e["payload"]["CustomBlock"]["B059"])
+        for e in journal(sim, kind="accepted", interface="IF-040")
+    }
+    assert sorted(annual) == sorted([first, second, late])
+    assert annual[first][0] == [REGS]
+    assert annual[first][1] == {
+        "annualConsumption": "4380.000",  # 12 kWh that day, times 365
+        "annualConsumptionEffectiveFromDate": "2026-10-07T00:00:00+01:00",
+        "annualConsumptionQualityIndicator": "4",
+    }
     assert [e["note"] for e in journal(sim, kind="event") if "DEFECT" in e["note"]] == []
 
 
