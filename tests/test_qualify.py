@@ -177,7 +177,7 @@ def test_the_scenarios_say_which_roles_the_framework_plays_and_which_webhooks_ar
         ("LDSO", "2500000202", None, ("2500000202", "C2")),
         ("LDSO", "EELC", ["C2"], "no LDSO with MPID or DIP ID 'EELC' in cohort(s) C2; LDSOs there: YELG/2500000202"),
         ("LDSX", "EELC", None, "--role: unknown role 'LDSX'"),
-        ("LDSO", "EELC", ["C9"], "--cohort: unknown cohort 'C9'"),
+        ("LDSO", "EELC", ["C99"], "--cohort: unknown cohort 'C99'"),
     ],
 )
 def test_the_participant_under_test_is_found_by_mpid_or_dip_id(role, participant, cohorts, expected):
