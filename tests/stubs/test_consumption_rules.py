@@ -1,9 +1,9 @@
 """The central consumption simulators and the meter data retriever over real loopback HTTP: the
 MDS rejects consumption with the ECS code of the first failing check (IF-014), the LSS answers
 with load-shape values (IF-022/IF-023), the MDR provides consumption and readings only while it
-retrieves for an MPAN (IF-065 -> IF-064 / IF-065). No shipped cohort simulates the MDS or LSS, so
-these rules are exercised with the test cohorts of test_participant_simulators (C44 simulates
-LSS, MDS and MDR for a smart data service the test plays)."""
+retrieves for an MPAN (IF-065 -> IF-064 / IF-065). Of the shipped cohorts only C9 simulates the MDS
+and none the LSS, so these rules are exercised with the test cohorts of test_participant_simulators
+(C44 simulates LSS, MDS and MDR for a smart data service the test plays)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The registration service's less travelled answers over real loopback HTTP, with the test cohorts
 of test_participant_simulators: the de-appointed service told of the incoming service's update
 (IF-037 [MSDeAppUpdate]/[DSDeAppUpdate]) - the metering one needs two metering services of one
-market, which no shipped cohort has, so it is proved here - and the incumbent metering service told
-to send its MTD to a new data service (IF-035 [IMS-SendMTD])."""
+market (the library carries it in cohort C10, SITFT-03-013; it is proved here too) - and the
+incumbent metering service told to send its MTD to a new data service (IF-035 [IMS-SendMTD])."""
 
 from __future__ import annotations
 

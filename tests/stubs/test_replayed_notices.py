@@ -1,9 +1,8 @@
 """The DIP's consumption replay carries the market-wide data service's notices too: an advanced
 data service asking for an MPAN's history (IF-015) gets the MDS's rejection (IF-014) and defaults
 (IF-013) back as IF-016 [ActivePowerRejected] and [ActivePowerDefaulted], event and custom block
-kept, the MDS as original sender (S2). No shipped cohort has an advanced data service under test
-beside an MDS (C2 has no MDS, C6 simulates its ADS), so the library cannot carry these two pairs;
-this test plays both roles over real loopback HTTP."""
+kept, the MDS as original sender (S2). The library carries these pairs in cohorts C9 and C10
+(SITFT-07-017, SITFT-07-018); this test plays both roles over real loopback HTTP."""
 
 from __future__ import annotations
 
