@@ -143,3 +143,27 @@ def test_an_existing_file_is_kept_unless_forced(tmp_path: Path) -> None:
     forced = cli(*args, "--force", cwd=root)
     assert forced.returncode == 0, forced.stderr
     assert "scenario: mine" in target.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("process", "area"),
+    [
+        ("data-service-appointment", "Change of service"),
+        ("metering-service-appointment", "Change of service"),
+        ("change-of-supplier", "change of supplier"),
+        ("mpan-relationship", "MPAN relationships"),
+        ("supplier-update", "Registration data maintenance"),
+        ("consumption-amendment", "consumption"),
+        ("meter-installation", "Metering changes"),
+        ("energisation", "Metering changes"),
+        ("direct-contract", "Registration data maintenance"),
+        ("mdr-start", "consumption"),
+    ],
+)
+def test_a_process_is_written_under_the_theme_of_its_process_area(process: str, area: str) -> None:
+    from mhhs_sit.definitions.themes import load_themes
+
+    themes, problems = load_themes(Path(__file__).resolve().parent.parent / "test_data" / "themes.yaml")
+    assert not problems
+    theme = next(p for p in PROCESSES if p.name == process).theme
+    assert area in themes.theme("sit-functional", str(theme)).title

@@ -87,7 +87,7 @@ PROCESSES: tuple[Process, ...] = (
         "RelatedCreate",
         (("IF-020", "RelatedCreate"),),
         ("REGS",),
-        theme=5,
+        theme=6,
     ),
     Process(
         "supplier-update",
@@ -98,7 +98,7 @@ PROCESSES: tuple[Process, ...] = (
         "SMSO",
         (("IF-026", "SMSO"),),
         ("REGS",),
-        theme=5,
+        theme=2,
     ),
     Process(
         "consumption-amendment",
@@ -121,7 +121,7 @@ PROCESSES: tuple[Process, ...] = (
         "MeterInstall",
         (("IF-006", "MeterInstall"),),
         ("REGS",),
-        theme=6,
+        theme=5,
     ),
     Process(
         "energisation",
@@ -132,7 +132,7 @@ PROCESSES: tuple[Process, ...] = (
         "EnergisationStatusChange",
         (("IF-008", "EnergisationStatusChange"),),
         ("REGS",),
-        theme=6,
+        theme=5,
     ),
     Process(
         "direct-contract",
@@ -143,7 +143,7 @@ PROCESSES: tuple[Process, ...] = (
         "DirectContractDSAdd",
         (("IF-039", "DirectContractDSAdd"),),
         ("REGS",),
-        theme=5,
+        theme=2,
     ),
     Process(
         "mdr-start",
