@@ -8,6 +8,7 @@ simulate the answering ones; anything else is a usage error naming a cohort that
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -71,6 +72,7 @@ def skeleton(process: Process, cohort: Cohort, out: Path, version: str, schema: 
         f"# A skeleton of '{process.name}' for cohort {cohort.id}, written by mhhs-sit new scenario: {process.about}.",
         "# It runs as written against the local simulator; make it yours: the title, the values of the message,",
         "# what each expect checks (mhhs-sit catalogue show IF-0nn --event X lists an event's fields), more cases.",
+        *([f"# As written it is refused: {process.refused_why}."] if process.refused_why else []),
         f"scenario: {sid}",
         f"title: {process.title}",
         "stage: sit-functional",
@@ -112,11 +114,16 @@ def _replacement(value: str) -> Callable[[re.Match[str]], str]:
 def _expect(process: Process, answer: tuple[str, str], version: str) -> list[str]:
     interface, event = answer
     where = {**_mpan_check(interface, event, version)}
-    if interface in process.accepted:
+    said = _answered_by(interface, event, process.simulated)
+    if interface in process.refused:
+        refusal = json.dumps(process.refused[interface])
+        where.update({"R0.responseCode": "R", json.dumps("R0.responseMessages[0]"): refusal})
+        said = f"refused: {process.refused_why}"
+    elif interface in process.accepted:
         where[process.accepted[interface]] = "A"
     shown = ", ".join(f"{path}: {value}" for path, value in where.items())
     return [
-        f"      - expect:  # {_answered_by(interface, event, process.simulated)}",
+        f"      - expect:  # {said}",
         f"          at: {process.sender}",
         f"          interface: {interface}",
         f"          event: {event}",

@@ -27,8 +27,16 @@ class Process:
     fields: Mapping[str, str] = field(default_factory=dict)  # field name -> YAML value, over the scaffold's
     blocks: tuple[str, ...] = ()  # blocks added under custom: (YAML, one line each)
     accepted: Mapping[str, str] = field(default_factory=dict)  # the answer's field -> value that says "accepted"
+    # answer interface -> the refusal (R0.responseMessages[0]) a freshly drawn MPAN gets, and why
+    refused: Mapping[str, str] = field(default_factory=dict)
+    refused_why: str = ""
 
 
+_NO_MS = (
+    "a freshly drawn MPAN has no metering service on record, so registration refuses it (REG1002) "
+    "until one is appointed: appoint the metering service first (IF-031 [MSApp], answered by the "
+    "metering service under test with IF-034) to see it accepted, as SITFT-05-004 does"
+)
 _APPOINTMENT = "a change of service provider (CSP): registration asks the proposed service, which accepts"
 
 PROCESSES: tuple[Process, ...] = (
@@ -122,6 +130,8 @@ PROCESSES: tuple[Process, ...] = (
         (("IF-006", "MeterInstall"),),
         ("REGS",),
         theme=5,
+        refused={"IF-006": "REG1002 - No Valid Appointment held by Metering Service on Relevant Date"},
+        refused_why=_NO_MS,
     ),
     Process(
         "energisation",
@@ -133,6 +143,8 @@ PROCESSES: tuple[Process, ...] = (
         (("IF-008", "EnergisationStatusChange"),),
         ("REGS",),
         theme=5,
+        refused={"IF-008": "REG1002 - No Valid Appointment held by Metering Service on Relevant Date"},
+        refused_why=_NO_MS,
     ),
     Process(
         "direct-contract",
