@@ -7,6 +7,7 @@ import shutil
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "project"
@@ -121,3 +122,18 @@ def postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def simulating(cohorts: Path, *, signing: str = "optional") -> Iterator[Any]:
+    """The embedded simulator for a cohorts directory, every answer checked against its own
+    /openapi.json: a test module's simulator fails on any defect it journalled."""
+    from mhhs_sit.definitions.cohorts import load_cohorts
+    from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+
+    loaded, problems = load_cohorts(cohorts)
+    assert not problems
+    config = config_from_cohorts(loaded.values(), version="1.8.2", check_responses=True, signing=signing)
+    with EmbeddedSimulator(config) as sim:
+        yield sim
+    assert sim.sim.defects == []  # every answer here is one /openapi.json documents

@@ -8,9 +8,7 @@ import json
 import pytest
 import requests
 
-from mhhs_sit.definitions.cohorts import load_cohorts
-from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, simulating
 from tests.stubs.messages import appointment
 
 SUP1, SUP2 = "2300000101", "2300000202"
@@ -19,12 +17,8 @@ INCIDENTS = "/_sim/service-desk/incidents"
 
 @pytest.fixture(scope="module")
 def sim():
-    cohorts, problems = load_cohorts(FIXTURES / "cohorts")
-    assert not problems
-    config = config_from_cohorts(cohorts.values(), version="1.8.2", check_responses=True, signing="required")
-    with EmbeddedSimulator(config) as s:
+    with simulating(FIXTURES / "cohorts", signing="required") as s:
         yield s
-    assert s.sim.defects == []  # every answer is one /openapi.json documents
 
 
 def signed(sim, method, path, dip_id, body=None, *, params=None):

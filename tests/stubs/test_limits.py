@@ -16,7 +16,7 @@ from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.journal import Journal
 from mhhs_stubs.limits import JsonRefused, parse_json
-from tests.helpers import REPO
+from tests.helpers import REPO, simulating
 
 SUP = "2300000101"
 MIB = 1024 * 1024
@@ -24,12 +24,8 @@ MIB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def sim():
-    cohorts, problems = load_cohorts(REPO / "cohorts")
-    assert not problems
-    config = config_from_cohorts(cohorts.values(), version="1.8.2", check_responses=True, signing="optional")
-    with EmbeddedSimulator(config) as s:
+    with simulating(REPO / "cohorts") as s:
         yield s
-    assert s.sim.defects == []  # every answer here is one /openapi.json documents
 
 
 def key(sim):

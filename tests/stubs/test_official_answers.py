@@ -11,11 +11,9 @@ from jsonschema import Draft4Validator
 
 from mhhs_sit.catalogue.openapi import Inliner
 from mhhs_sit.catalogue.specfiles import SpecFiles
-from mhhs_sit.definitions.cohorts import load_cohorts
-from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.answers import HELP_LIMIT, STANDARD_FIELDS, bounded_help
 from mhhs_stubs.openapi import STANDARD_ITEM_FIELDS
-from tests.helpers import REPO
+from tests.helpers import REPO, simulating
 from tests.stubs.messages import appointment
 
 SPEC_DIR = REPO.parent / "shared" / "dip-api-spec"
@@ -36,12 +34,8 @@ def official():
 
 @pytest.fixture(scope="module")
 def sim():
-    cohorts, problems = load_cohorts(REPO / "cohorts")
-    assert not problems
-    config = config_from_cohorts(cohorts.values(), version="1.8.2", check_responses=True, signing="optional")
-    with EmbeddedSimulator(config) as s:
+    with simulating(REPO / "cohorts") as s:
         yield s
-    assert s.sim.defects == []
 
 
 def key(sim, dip_id=SUP):
