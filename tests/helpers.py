@@ -137,3 +137,23 @@ def simulating(cohorts: Path, *, signing: str = "optional") -> Iterator[Any]:
     with EmbeddedSimulator(config) as sim:
         yield sim
     assert sim.sim.defects == []  # every answer here is one /openapi.json documents
+
+
+OFFICIAL_SPEC = REPO.parent / "shared" / "dip-api-spec"  # Elexon's DIP spec, beside the checkout where present
+
+
+def official_spec_args() -> dict[str, str]:
+    """``dip_spec=`` for the simulator when the official spec is beside the checkout, else nothing."""
+    return {"dip_spec": str(OFFICIAL_SPEC)} if (OFFICIAL_SPEC / "SubmitEvents-unresolved.yaml").is_file() else {}
+
+
+def written_cohorts(directory: Path, texts: dict[str, str]) -> list[Any]:
+    """Cohort files written into ``directory`` (``{name: YAML}``, each dedented) and loaded; a problem
+    in them fails the test."""
+    from mhhs_sit.definitions.cohorts import load_cohorts
+
+    for name, text in texts.items():
+        (directory / f"{name}.yaml").write_text(textwrap.dedent(text).lstrip())
+    cohorts, problems = load_cohorts(directory)
+    assert not problems, problems
+    return list(cohorts.values())

@@ -216,11 +216,10 @@ def _scenario_section(sc: Scenario, cohorts: Mapping[str, Cohort], root: Path) -
     if labels:
         parts.append(f"Exercises {', '.join(labels)}.\n\n")
     parts.append("| Case | What it proves | Priority | Requirements | Cohorts (local) |\n|---|---|---|---|---|\n")
+    ordered = sorted(cohorts, key=natural_key)
     for case in sc.cases:
         reqs = ", ".join(case.requirements or sc.requirements)
-        runs = [
-            cid for cid in sorted(cohorts, key=natural_key) if cohorts[cid].ineligibility(sc, case, local=True) is None
-        ]
+        runs = [cid for cid in ordered if cohorts[cid].ineligibility(sc, case, local=True) is None]
         where = ", ".join(runs) or ("`mhhs-sit qualify`" if sc.stage == "qualification" else "none")
         parts.append(f"| {case.id} | {_cell(case.title)} | {case.priority} | {reqs} | {where} |\n")
     return "".join(parts) + "\n"

@@ -21,6 +21,7 @@ import pytest
 
 from mhhs_sit import __version__
 from mhhs_sit.collection.reporting import selected_cohorts
+from mhhs_sit.definitions.scenario_files import is_scenario_file_id
 from mhhs_sit.errors import MhhsSitError
 from mhhs_sit.results.run import CASE_META, RunFacts, RunLabels, RunResults, described, git_commit
 
@@ -168,7 +169,7 @@ class ResultsRecorder:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A scenario file that could not be read: recorded, so the RTTM can say so."""
-        if report.failed and report.nodeid.endswith((".yaml", ".yml")):
+        if report.failed and is_scenario_file_id(report.nodeid):
             self.results.collection_error(report.nodeid, str(report.longreprtext))
             self._store_record(report.nodeid)
 

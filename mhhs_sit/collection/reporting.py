@@ -13,7 +13,9 @@ import pytest
 
 from mhhs_sit import __version__
 from mhhs_sit.collection.session import SessionState
+from mhhs_sit.definitions.scenario_files import is_scenario_file_id
 from mhhs_sit.results.run import BROKEN, DEFINITION
+from mhhs_sit.store.rerun import UNLOADED_FILE
 
 Word = tuple[str, str, tuple[str, dict[str, bool]]]
 DEFINITION_WORD: Word = ("definition error", "D", ("DEFINITION ERROR", {"red": True}))
@@ -59,7 +61,7 @@ def header_lines(state: SessionState) -> list[str]:
     if selection.rerun_latest is not None:
         lines.append(
             f"re-running the cases whose latest status in cycle {cycle} is {' or '.join(sorted(selection.rerun))} "
-            f"({sum(1 for k in selection.rerun_latest if ' ' not in k)} case × cohort results known)"
+            f"({sum(1 for k in selection.rerun_latest if not k.startswith(UNLOADED_FILE))} case × cohort results known)"
         )
     return lines
 
@@ -89,7 +91,7 @@ def unloaded_as_definition_errors(terminal: pytest.TerminalReporter) -> None:
     record it: its collection report moves from pytest's errors to the definition errors before the
     summary is written, so it is shown under DEFINITION ERRORS and counted as "1 definition error"."""
     errors = terminal.stats.get("error", [])
-    files = [r for r in errors if isinstance(r, pytest.CollectReport) and r.nodeid.endswith((".yaml", ".yml"))]
+    files = [r for r in errors if isinstance(r, pytest.CollectReport) and is_scenario_file_id(r.nodeid)]
     if not files:
         return
     kept = [r for r in errors if not any(r is f for f in files)]

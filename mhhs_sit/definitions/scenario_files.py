@@ -12,9 +12,16 @@ from mhhs_sit.definitions.scenario_cache import load_scenario_file
 from mhhs_sit.definitions.steps import StepKind, StepRegistry
 from mhhs_sit.errors import Problem
 
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
 
 def is_scenario_file(path: Path) -> bool:
-    return path.suffix in (".yaml", ".yml")
+    return path.suffix in SCENARIO_SUFFIXES
+
+
+def is_scenario_file_id(nodeid: str) -> bool:
+    """Whether a pytest node id names a scenario file itself (its collection, not a case in it)."""
+    return nodeid.endswith(SCENARIO_SUFFIXES)
 
 
 def scenario_files(paths: Iterable[Path]) -> list[Path]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import allure_commons
 import pytest
 
+from mhhs_sit.definitions.scenario_files import is_scenario_file_id
 from mhhs_sit.evidence import allure_plain
 from mhhs_sit.evidence.allure_case import Masking, case_files, is_case
 from mhhs_sit.evidence.allure_results import crashed_result, unloaded_result, write_run_files
@@ -148,7 +149,7 @@ class AllurePlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A scenario file that could not be loaded: its definition error, written once, by the
         controller (xdist hands it each file's failed collection once)."""
-        if self._run_facts is None or not report.failed or not report.nodeid.endswith((".yaml", ".yml")):
+        if self._run_facts is None or not report.failed or not is_scenario_file_id(report.nodeid):
             return
         self._submit_result(unloaded_result(report.nodeid, str(report.longreprtext), int(time.time() * 1000)))
 

@@ -20,6 +20,7 @@ import pytest
 from _pytest.junitxml import xml_key
 
 from mhhs_sit.core import atomic
+from mhhs_sit.definitions.scenario_files import is_scenario_file_id
 from mhhs_sit.results.outcome import Status
 from mhhs_sit.results.run import OUTCOME
 
@@ -44,7 +45,7 @@ class UnloadedFiles:
     @pytest.hookimpl(trylast=True)  # after pytest's writer made the file's testcase
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         xml = self.config.stash.get(xml_key, None)
-        if xml is None or not report.failed or not report.nodeid.endswith((".yaml", ".yml")):
+        if xml is None or not report.failed or not is_scenario_file_id(report.nodeid):
             return
         reporter = xml.node_reporter(report)
         reporter.add_property(OUTCOME, Status.DEFINITION_ERROR.value)

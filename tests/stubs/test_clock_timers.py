@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import base64
 import gzip
-import textwrap
 from pathlib import Path
 
 import pytest
 import requests
 
 from mhhs_sit.data import CohortPool
-from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+from tests.helpers import official_spec_args, written_cohorts
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "dip-api-spec"
 SUP, REGS, LDSO, MSS, SDS = "2300004901", "2200004901", "2500004901", "1200004901", "1400004901"
@@ -47,14 +46,11 @@ COHORT = f"""
 @pytest.fixture(scope="module", params=["1.8.2", "2.1.0"])
 def sim(request, tmp_path_factory):
     """The catalogue's 1.8.2, and 2.1.0 (validating against the official spec where it is)."""
-    directory = tmp_path_factory.mktemp("cohorts")
-    (directory / "C49.yaml").write_text(textwrap.dedent(COHORT).lstrip())
-    cohorts, problems = load_cohorts(directory)
-    assert not problems, problems
-    spec = {"dip_spec": str(SPEC)} if (SPEC / "SubmitEvents-unresolved.yaml").is_file() else {}
+    cohorts = written_cohorts(tmp_path_factory.mktemp("cohorts"), {"C49": COHORT})
+    spec = official_spec_args()
     if request.param != "2.1.0":
         spec = {}
-    config = config_from_cohorts(cohorts.values(), version=request.param, check_responses=True, **spec)
+    config = config_from_cohorts(cohorts, version=request.param, check_responses=True, **spec)
     with EmbeddedSimulator(config) as s:
         yield s
 

@@ -4,14 +4,12 @@ kept), and a rejection when nothing was published for it; a replay never fails t
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 import requests
 
-from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+from tests.helpers import written_cohorts
 
 SUP, ADS, REGS, LDSO = "2300004401", "1100004401", "2200004401", "2500004401"
 COHORT = f"""
@@ -43,11 +41,8 @@ REFS = ReferenceSource("replay-test")
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("cohorts")
-    (directory / "C44.yaml").write_text(textwrap.dedent(COHORT).lstrip())
-    cohorts, problems = load_cohorts(directory)
-    assert not problems, problems
-    config = config_from_cohorts(cohorts.values(), version="1.8.2", check_responses=True)
+    cohorts = written_cohorts(tmp_path_factory.mktemp("cohorts"), {"C44": COHORT})
+    config = config_from_cohorts(cohorts, version="1.8.2", check_responses=True)
     with EmbeddedSimulator(config) as s:
         s.keys = {p.dip_id: p.api_key for p in config.participants.values()}  # type: ignore[attr-defined]
         yield s

@@ -6,17 +6,16 @@ simulated."""
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 
 import pytest
 import requests
 
 from mhhs_sit.data import CohortPool
-from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.consumption_classes import ccc_id
 from mhhs_stubs.registry import site_of
-from tests.stubs.test_participant_simulators import SPEC, consumption, journal, r0_texts, send, sent
+from tests.helpers import official_spec_args, written_cohorts
+from tests.stubs.test_participant_simulators import consumption, journal, r0_texts, send, sent
 from tests.stubs.test_sds_mdr import scaffold
 
 COHORT = """
@@ -35,12 +34,9 @@ REGS, SUP, LDSO, SDS, MDS = "2200004606", "2300004606", "2500004606", "140000460
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("cohorts")
-    (directory / "C46.yaml").write_text(textwrap.dedent(COHORT).lstrip())
-    cohorts, problems = load_cohorts(directory)
-    assert not problems, problems
-    spec = {"dip_spec": str(SPEC)} if (SPEC / "SubmitEvents-unresolved.yaml").is_file() else {}
-    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), version="2.1.0", **spec)) as s:
+    cohorts = written_cohorts(tmp_path_factory.mktemp("cohorts"), {"C46": COHORT})
+    spec = official_spec_args()
+    with EmbeddedSimulator(config_from_cohorts(cohorts, version="2.1.0", **spec)) as s:
         yield s
 
 

@@ -19,7 +19,7 @@ from mhhs_sit.errors import DefinitionError
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.registry import mpan_status
 from mhhs_stubs.responders import RULES_DIR, ParticipantSimulators, load_rules
-from tests.helpers import REPO
+from tests.helpers import REPO, written_cohorts
 from tests.stubs import messages
 
 # C41: the framework plays the supplier; everyone else it needs is simulated.
@@ -124,13 +124,9 @@ def sim(request, tmp_path_factory):
         if not (SPEC / "SubmitEvents-unresolved.yaml").is_file():
             pytest.skip(f"the official DIP spec is not at {SPEC}")
         spec = {"dip_spec": str(SPEC)}
-    directory = tmp_path_factory.mktemp("cohorts")
-    for name, text in COHORTS.items():
-        (directory / f"{name}.yaml").write_text(textwrap.dedent(text).lstrip())
-    cohorts, problems = load_cohorts(directory)
-    assert not problems, problems
+    cohorts = written_cohorts(tmp_path_factory.mktemp("cohorts"), COHORTS)
     version = "2.1.0" if spec else request.param
-    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), version=version, **spec)) as s:
+    with EmbeddedSimulator(config_from_cohorts(cohorts, version=version, **spec)) as s:
         yield s
 
 

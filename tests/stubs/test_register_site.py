@@ -5,16 +5,14 @@ a core the pool never issues, the fixed test site."""
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 import requests
 
 from mhhs_sit.data import CohortPool
-from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.registry import TEST_SITE, site_of
+from tests.helpers import written_cohorts
 
 SUP, REGS, LDSO, MSS = "2300004801", "2200004801", "2500004801", "1200004801"
 COHORT = f"""
@@ -32,11 +30,8 @@ FOREIGN = "1000000000030"  # a valid core no pool block issues (check digit 0)
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("cohorts")
-    (directory / "C48.yaml").write_text(textwrap.dedent(COHORT).lstrip())
-    cohorts, problems = load_cohorts(directory)
-    assert not problems, problems
-    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), version="2.1.0", check_responses=True)) as s:
+    cohorts = written_cohorts(tmp_path_factory.mktemp("cohorts"), {"C48": COHORT})
+    with EmbeddedSimulator(config_from_cohorts(cohorts, version="2.1.0", check_responses=True)) as s:
         yield s
 
 

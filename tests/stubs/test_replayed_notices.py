@@ -6,14 +6,12 @@ kept, the MDS as original sender (S2). The library carries these pairs in cohort
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 import requests
 
-from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+from tests.helpers import written_cohorts
 
 SUP, ADS, MDS, REGS, LDSO = "2300004501", "1100004501", "3100004501", "2200004501", "2500004501"
 COHORT = f"""
@@ -76,11 +74,8 @@ REFS = ReferenceSource("replayednotices")
 
 @pytest.fixture(scope="module", params=["1.8.2", "2.1.0"])
 def sim(request, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("cohorts")
-    (directory / "C45.yaml").write_text(textwrap.dedent(COHORT).lstrip())
-    cohorts, problems = load_cohorts(directory)
-    assert not problems, problems
-    config = config_from_cohorts(cohorts.values(), version=request.param, check_responses=True)
+    cohorts = written_cohorts(tmp_path_factory.mktemp("cohorts"), {"C45": COHORT})
+    config = config_from_cohorts(cohorts, version=request.param, check_responses=True)
     with EmbeddedSimulator(config) as s:
         s.keys = {p.dip_id: p.api_key for p in config.participants.values()}  # type: ignore[attr-defined]
         yield s

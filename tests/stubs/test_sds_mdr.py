@@ -6,17 +6,15 @@ answers (meter_data_retriever.yaml) follow in the same process."""
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from mhhs_sit.catalogue import load_catalogue
 from mhhs_sit.data import CohortPool
 from mhhs_sit.definitions import templating
-from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.definitions.scaffold import _properties, _tree
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
-from tests.stubs.test_participant_simulators import SPEC, journal, send
+from tests.helpers import official_spec_args, written_cohorts
+from tests.stubs.test_participant_simulators import journal, send
 
 COHORTS = {
     "C47": """
@@ -49,13 +47,9 @@ CONTEXT = {
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("cohorts")
-    for name, text in COHORTS.items():
-        (directory / f"{name}.yaml").write_text(textwrap.dedent(text).lstrip())
-    cohorts, problems = load_cohorts(directory)
-    assert not problems, problems
-    spec = {"dip_spec": str(SPEC)} if (SPEC / "SubmitEvents-unresolved.yaml").is_file() else {}
-    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), version="2.1.0", **spec)) as s:
+    cohorts = written_cohorts(tmp_path_factory.mktemp("cohorts"), COHORTS)
+    spec = official_spec_args()
+    with EmbeddedSimulator(config_from_cohorts(cohorts, version="2.1.0", **spec)) as s:
         yield s
 
 

@@ -14,20 +14,19 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import gzip
-import textwrap
 from pathlib import Path
 
 import pytest
 import requests
 
 from mhhs_sit.data import CohortPool
-from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.definitions.payloads import check_message
 from mhhs_sit.definitions.templating import uk_midnight
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
 from mhhs_stubs.consumption_classes import ccc_id
 from mhhs_stubs.registry import site_of
+from tests.helpers import official_spec_args, written_cohorts
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "dip-api-spec"
 SUP, REGS, LDSO, SDS = "2300004701", "2200004701", "2500004701", "1400004701"
@@ -46,16 +45,13 @@ COHORT = f"""
     simulated: [REGS, LDSO, MDS, VAS, ECS]
 """
 DAY = dt.date(2026, 6, 9)  # a Tuesday in BST: 48 periods; II on Monday 15 June, SF on Thursday 18 June
-SPEC_ARGS = {"dip_spec": str(SPEC)} if (SPEC / "SubmitEvents-unresolved.yaml").is_file() else {}
+SPEC_ARGS = official_spec_args()
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("cohorts")
-    (directory / "C47.yaml").write_text(textwrap.dedent(COHORT).lstrip())
-    cohorts, problems = load_cohorts(directory)
-    assert not problems, problems
-    config = config_from_cohorts(cohorts.values(), version="2.1.0", check_responses=True, **SPEC_ARGS)
+    cohorts = written_cohorts(tmp_path_factory.mktemp("cohorts"), {"C47": COHORT})
+    config = config_from_cohorts(cohorts, version="2.1.0", check_responses=True, **SPEC_ARGS)
     with EmbeddedSimulator(config) as s:
         yield s
 

@@ -6,15 +6,14 @@ dates they write (UK clock midnight, CR036) on both sides of both clock changes 
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 from pathlib import Path
 
 import pytest
 import requests
 
-from mhhs_sit.definitions.cohorts import load_cohorts
 from mhhs_sit.dip.envelope import ReferenceSource, Sender, build_message
 from mhhs_stubs import EmbeddedSimulator, config_from_cohorts
+from tests.helpers import official_spec_args, written_cohorts
 from tests.stubs import messages
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "dip-api-spec"
@@ -43,13 +42,9 @@ OTHER_SUPPLIER = """
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
     """Validating against the official DIP spec where it is, else the project's 2.1.0 (which equals it)."""
-    directory = tmp_path_factory.mktemp("cohorts")
-    (directory / "C47.yaml").write_text(textwrap.dedent(COHORT).lstrip())
-    (directory / "C48.yaml").write_text(textwrap.dedent(OTHER_SUPPLIER).lstrip())
-    cohorts, problems = load_cohorts(directory)
-    assert not problems, problems
-    spec = {"dip_spec": str(SPEC)} if (SPEC / "SubmitEvents-unresolved.yaml").is_file() else {}
-    with EmbeddedSimulator(config_from_cohorts(cohorts.values(), version="2.1.0", check_responses=True, **spec)) as s:
+    cohorts = written_cohorts(tmp_path_factory.mktemp("cohorts"), {"C47": COHORT, "C48": OTHER_SUPPLIER})
+    spec = official_spec_args()
+    with EmbeddedSimulator(config_from_cohorts(cohorts, version="2.1.0", check_responses=True, **spec)) as s:
         yield s
 
 
