@@ -37,6 +37,14 @@ _NO_MS = (
     "until one is appointed: appoint the metering service first (IF-031 [MSApp], answered by the "
     "metering service under test with IF-034) to see it accepted, as SITFT-05-004 does"
 )
+_NOT_OWNER = (
+    "a freshly drawn MPAN is another supplier's until this one switches to it, so registration refuses "
+    "the supplier ({code}): run a change of supplier first (the change-of-supplier process) to see it accepted"
+)
+_DS_NOT_APPOINTED = (
+    "the data service under test is not appointed to a freshly drawn MPAN, so it is refused ({code}): "
+    "appoint it first (the data-service-appointment process) to see it accepted"
+)
 _APPOINTMENT = "a change of service provider (CSP): registration asks the proposed service, which accepts"
 
 PROCESSES: tuple[Process, ...] = (
@@ -96,6 +104,8 @@ PROCESSES: tuple[Process, ...] = (
         (("IF-020", "RelatedCreate"),),
         ("REGS",),
         theme=6,
+        refused={"IF-020": "REG1060 - Supplier must have ownership of All MPANs to maintain Relationships"},
+        refused_why=_NOT_OWNER.format(code="REG1060"),
     ),
     Process(
         "supplier-update",
@@ -107,6 +117,8 @@ PROCESSES: tuple[Process, ...] = (
         (("IF-026", "SMSO"),),
         ("REGS",),
         theme=2,
+        refused={"IF-026": "REG1021 - Requesting Supplier is not the Current Supplier"},
+        refused_why=_NOT_OWNER.format(code="REG1021"),
     ),
     Process(
         "consumption-amendment",
@@ -118,6 +130,11 @@ PROCESSES: tuple[Process, ...] = (
         (("IF-028", "ConsumptionAmendment"),),
         ("SDS",),
         theme=7,
+        refused={"IF-028": "RCP1062 - PUB Unexpected given MPAN Process Status/Condition"},
+        refused_why=(
+            "the simulated data service has no appointment for a freshly drawn MPAN, so it refuses the amendment "
+            "(RCP1062): appoint it and let it send consumption first (the data-service-appointment process)"
+        ),
     ),
     Process(
         "meter-installation",
@@ -156,6 +173,8 @@ PROCESSES: tuple[Process, ...] = (
         (("IF-039", "DirectContractDSAdd"),),
         ("REGS",),
         theme=2,
+        refused={"IF-039": "REG1075 - Only current Service Providers can set Customer Direct Contracts"},
+        refused_why=_DS_NOT_APPOINTED.format(code="REG1075"),
     ),
     Process(
         "mdr-start",
